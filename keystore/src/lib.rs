@@ -1,0 +1,29 @@
+//! Every secret keybot holds, and nothing else.
+//!
+//! The mnemonic, the BIP-32 tree under it, the BIP-85 child secrets (database, market and backup
+//! keys), the encrypted vault file, Web3 Secret Storage (v3) files and the signing keys all live
+//! here. The crate has no network, no async runtime and no UI: the binary holds an unlocked
+//! [`Wallet`] as a handle and asks it for signatures, addresses and derived keys.
+//!
+//! Secrets are kept in zeroizing buffers, wiped on drop, and print as `<redacted>` in `Debug`.
+#![forbid(unsafe_code)]
+
+pub mod atomic;
+pub mod bip85;
+pub mod derive;
+mod error;
+pub mod mnemonic;
+pub mod secret;
+pub mod sign;
+pub mod vault;
+pub mod wallet;
+pub mod web3;
+
+pub use alloy::primitives::Address;
+pub use error::{Error, Result};
+pub use mnemonic::{Phrase, WordCheck};
+pub use wallet::{AccountRef, Wallet};
+
+/// The highest account index a user may ask for: BIP-32 indices at or above 2^31 are hardened,
+/// and coins-bip32 would silently wrap them into a different key.
+pub const MAX_INDEX: u32 = (1 << 31) - 1;

@@ -1,0 +1,219 @@
+//! BIP-39 phrases: generation, word-by-word checking with suggestions, and parsing.
+//!
+//! Only English word lists are accepted: it is what every wallet keybot interoperates with uses,
+//! and it keeps a typo from silently turning into a valid phrase in another language.
+use std::fmt;
+
+use bip39::{Language, Mnemonic};
+use zeroize::Zeroizing;
+
+use crate::{Error, Result};
+
+const LANG: Language = Language::English;
+
+/// A valid BIP-39 phrase. Wiped on drop; `Debug` prints `<redacted>`.
+pub struct Phrase(Mnemonic);
+
+impl Phrase {
+    /// A new phrase from the operating system's random source (12, 15, 18, 21 or 24 words).
+    pub fn generate(words: usize) -> Result<Phrase> {
+        let bytes = match words {
+            12 => 16,
+            15 => 20,
+            18 => 24,
+            21 => 28,
+            24 => 32,
+            n => return Err(Error::WordCount(n)),
+        };
+        let mut entropy = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut entropy[..bytes])
+            .map_err(|e| Error::Derivation(format!("the system random source failed: {e}")))?;
+        Phrase::from_entropy(&entropy[..bytes])
+    }
+
+    pub fn from_entropy(entropy: &[u8]) -> Result<Phrase> {
+        Mnemonic::from_entropy_in(LANG, entropy)
+            .map(Phrase)
+            .map_err(|e| Error::Derivation(format!("bad entropy: {e}")))
+    }
+
+    /// Parses a whole phrase typed or pasted by a user: any whitespace, any case. Each problem
+    /// gets its own error (empty, word count, the first unknown word with a suggestion, checksum).
+    pub fn parse(input: &str) -> Result<Phrase> {
+        let words: Vec<Zeroizing<String>> = input
+            .split_whitespace()
+            .map(|w| Zeroizing::new(w.to_lowercase()))
+            .collect();
+        if words.is_empty() {
+            return Err(Error::EmptyPhrase);
+        }
+        for (i, w) in words.iter().enumerate() {
+            if let WordCheck::Unknown { suggestion } = check_word(w) {
+                return Err(Error::UnknownWord { position: i + 1, suggestion });
+            }
+        }
+        if ![12, 15, 18, 21, 24].contains(&words.len()) {
+            return Err(Error::WordCount(words.len()));
+        }
+        let mut joined = Zeroizing::new(String::with_capacity(input.len()));
+        for (i, w) in words.iter().enumerate() {
+            if i > 0 {
+                joined.push(' ');
+            }
+            joined.push_str(w);
+        }
+        match Mnemonic::parse_in_normalized(LANG, &joined) {
+            Ok(m) => Ok(Phrase(m)),
+            Err(bip39::Error::InvalidChecksum) => Err(Error::BadChecksum),
+            Err(bip39::Error::BadWordCount(n)) => Err(Error::WordCount(n)),
+            Err(bip39::Error::UnknownWord(i)) => {
+                Err(Error::UnknownWord { position: i + 1, suggestion: None })
+            }
+            Err(e) => Err(Error::Derivation(e.to_string())),
+        }
+    }
+
+    pub fn word_count(&self) -> usize {
+        self.0.word_count()
+    }
+
+    /// The words, for showing the phrase to its owner. Callers must not log them.
+    pub fn words(&self) -> Vec<&'static str> {
+        self.0.words().collect()
+    }
+
+    /// The phrase as one space-separated string, in a zeroizing buffer.
+    pub fn to_phrase_string(&self) -> Zeroizing<String> {
+        let mut s = Zeroizing::new(String::with_capacity(24 * 9));
+        for (i, w) in self.0.words().enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(w);
+        }
+        s
+    }
+
+    pub fn entropy(&self) -> Zeroizing<Vec<u8>> {
+        let (arr, len) = self.0.to_entropy_array();
+        let arr = Zeroizing::new(arr);
+        Zeroizing::new(arr[..len].to_vec())
+    }
+
+    /// The 64-byte BIP-39 seed for this phrase and passphrase ("" when none).
+    pub fn to_seed(&self, passphrase: &str) -> Zeroizing<[u8; 64]> {
+        Zeroizing::new(self.0.to_seed(passphrase))
+    }
+}
+
+impl fmt::Debug for Phrase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Phrase({} words, <redacted>)", self.word_count())
+    }
+}
+
+/// What one typed word is, for live feedback while a phrase is entered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WordCheck {
+    /// An exact word of the list.
+    Valid,
+    /// Not a word yet, but the start of one or more (the user is still typing).
+    Prefix,
+    /// Not a word and no word starts with it; the closest word when one is close enough.
+    Unknown { suggestion: Option<&'static str> },
+}
+
+/// Checks one word against the English list (case-insensitive).
+pub fn check_word(word: &str) -> WordCheck {
+    let w = Zeroizing::new(word.trim().to_lowercase());
+    if w.is_empty() {
+        return WordCheck::Prefix;
+    }
+    if LANG.find_word(&w).is_some() {
+        return WordCheck::Valid;
+    }
+    if !LANG.words_by_prefix(&w).is_empty() {
+        return WordCheck::Prefix;
+    }
+    WordCheck::Unknown { suggestion: suggest(&w) }
+}
+
+/// The closest list word to a mistyped one. BIP-39 English words are unique in their first four
+/// letters, so a typo after those still has one obvious match; otherwise the nearest word by
+/// edit distance (transpositions count once), when it is at most two edits away.
+pub fn suggest(word: &str) -> Option<&'static str> {
+    let w = word.to_lowercase();
+    if w.chars().count() >= 4 {
+        let prefix: String = w.chars().take(4).collect();
+        if let [only] = LANG.words_by_prefix(&prefix) {
+            return Some(only);
+        }
+    }
+    LANG.word_list()
+        .iter()
+        .map(|cand| (strsim::damerau_levenshtein(&w, cand), *cand))
+        .filter(|(d, _)| *d <= 2)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ABANDON12: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+    #[test]
+    fn generated_phrases_have_the_asked_length_and_parse_back() {
+        for n in [12, 15, 18, 21, 24] {
+            let p = Phrase::generate(n).unwrap();
+            assert_eq!(p.word_count(), n);
+            let again = Phrase::parse(&p.to_phrase_string()).unwrap();
+            assert_eq!(*again.entropy(), *p.entropy());
+        }
+        assert!(matches!(Phrase::generate(13), Err(Error::WordCount(13))));
+    }
+
+    #[test]
+    fn two_generated_phrases_differ() {
+        let a = Phrase::generate(24).unwrap();
+        let b = Phrase::generate(24).unwrap();
+        assert_ne!(*a.entropy(), *b.entropy());
+    }
+
+    #[test]
+    fn parse_accepts_case_and_spacing() {
+        let messy = format!("  {}  ", ABANDON12.to_uppercase().replace(' ', "\n\t "));
+        assert!(Phrase::parse(&messy).is_ok());
+    }
+
+    #[test]
+    fn each_failure_has_its_own_error() {
+        assert!(matches!(Phrase::parse("   "), Err(Error::EmptyPhrase)));
+        let thirteen = format!("{ABANDON12} abandon");
+        assert!(matches!(Phrase::parse(&thirteen), Err(Error::WordCount(13))));
+        let typo = ABANDON12.replacen("abandon", "abandn", 1);
+        match Phrase::parse(&typo) {
+            Err(Error::UnknownWord { position: 1, suggestion: Some("abandon") }) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+        let bad_sum = ABANDON12.replace("about", "abandon");
+        assert!(matches!(Phrase::parse(&bad_sum), Err(Error::BadChecksum)));
+    }
+
+    #[test]
+    fn word_check_guides_typing() {
+        assert_eq!(check_word("zoo"), WordCheck::Valid);
+        assert_eq!(check_word("aban"), WordCheck::Prefix);
+        assert_eq!(check_word("abandonn"), WordCheck::Unknown { suggestion: Some("abandon") });
+        assert_eq!(check_word("wrold"), WordCheck::Unknown { suggestion: Some("world") });
+        assert_eq!(check_word("qqqqqqq"), WordCheck::Unknown { suggestion: None });
+    }
+
+    #[test]
+    fn debug_hides_the_words() {
+        let p = Phrase::parse(ABANDON12).unwrap();
+        let d = format!("{p:?}");
+        assert!(!d.contains("abandon"), "{d}");
+    }
+}

@@ -1,0 +1,395 @@
+//! The vault file: the seed entropy, BIP-39 passphrase and imported keys, encrypted under the
+//! user's password.
+//!
+//! Layout (all integers big-endian):
+//!
+//! ```text
+//! magic "KBVAULT\n" | version u8 = 1 | kdf u8 = 1 (scrypt) | log2(N) u8 | r u32 | p u32
+//! | salt [32] | nonce [24] | ciphertext length u32 | ciphertext | sha256(everything before) [32]
+//! ```
+//!
+//! The key is scrypt(password, salt); the cipher is XChaCha20-Poly1305 with the whole header
+//! (magic through ciphertext length) as associated data, so a changed KDF parameter is caught.
+//! The trailing SHA-256 is not a secret check: it tells a damaged file (reported as corrupt) from
+//! a wrong password (the AEAD fails on an intact file).
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::atomic;
+use crate::mnemonic::Phrase;
+use crate::secret::{Password, Secret32};
+use crate::wallet::{ImportedKey, Wallet};
+use crate::{Error, Result};
+
+const MAGIC: &[u8; 8] = b"KBVAULT\n";
+const VERSION: u8 = 1;
+const KDF_SCRYPT: u8 = 1;
+const HEADER_LEN: usize = 8 + 1 + 1 + 1 + 4 + 4 + 32 + 24 + 4;
+const MAX_CIPHERTEXT: usize = 1 << 20;
+const PAYLOAD_VERSION: u8 = 1;
+
+/// scrypt parameters. Readers take them from the file; writers use [`KdfParams::for_writing`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    pub log_n: u8,
+    pub r: u32,
+    pub p: u32,
+}
+
+impl KdfParams {
+    /// geth's standard scrypt cost: N=2^18, r=8, p=1 (256 MiB, about a second).
+    pub const STANDARD: KdfParams = KdfParams { log_n: 18, r: 8, p: 1 };
+
+    /// The parameters new vaults are written with. Builds with the `test-weak-kdf` feature (never
+    /// a release) drop to N=2^10 when `KEYBOT_TEST_WEAK_KDF` is set, for tests that rewrite a
+    /// vault hundreds of times.
+    pub fn for_writing() -> KdfParams {
+        #[cfg(feature = "test-weak-kdf")]
+        if std::env::var_os("KEYBOT_TEST_WEAK_KDF").is_some() {
+            return KdfParams { log_n: 10, r: 8, p: 1 };
+        }
+        KdfParams::STANDARD
+    }
+
+    /// Refuses parameters that are too weak to be ours or so costly that a crafted file could
+    /// exhaust memory (more than 2 GiB).
+    fn check(self) -> std::result::Result<(), String> {
+        let ok_range = (10..=22).contains(&self.log_n) && (1..=32).contains(&self.r) && (1..=16).contains(&self.p);
+        let mem = 128u64 * u64::from(self.r) * (1u64 << self.log_n.min(40));
+        if ok_range && mem <= 2 << 30 {
+            Ok(())
+        } else {
+            Err(format!("unsupported KDF parameters log2(N)={} r={} p={}", self.log_n, self.r, self.p))
+        }
+    }
+
+    fn derive(self, password: &Password, salt: &[u8]) -> Result<Secret32> {
+        let params = scrypt::Params::new(self.log_n, self.r, self.p, 32)
+            .map_err(|e| Error::Derivation(format!("scrypt parameters: {e}")))?;
+        let mut key = Zeroizing::new([0u8; 32]);
+        scrypt::scrypt(password.expose().as_bytes(), salt, &params, &mut key[..])
+            .map_err(|e| Error::Derivation(format!("scrypt: {e}")))?;
+        Ok(Secret32::new(*key))
+    }
+}
+
+/// Why bytes could not be opened as a vault, before a path is attached.
+#[derive(Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    Corrupt(String),
+    WrongPassword,
+}
+
+/// The parsed, not yet decrypted, vault header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub version: u8,
+    pub kdf: KdfParams,
+    pub salt: [u8; 32],
+    pub nonce: [u8; 24],
+    pub ciphertext_len: usize,
+}
+
+/// Parses the structure of a vault file and checks its integrity hash. Never decrypts.
+pub fn parse(bytes: &[u8]) -> std::result::Result<Header, DecodeError> {
+    let corrupt = |s: &str| DecodeError::Corrupt(s.to_owned());
+    if bytes.len() < MAGIC.len() || &bytes[..8] != MAGIC {
+        return Err(corrupt("not a keybot vault"));
+    }
+    if bytes.len() < HEADER_LEN + 32 {
+        return Err(corrupt("truncated"));
+    }
+    let version = bytes[8];
+    if version != VERSION {
+        return Err(DecodeError::Corrupt(format!("unknown vault version {version}")));
+    }
+    if bytes[9] != KDF_SCRYPT {
+        return Err(corrupt("unknown KDF"));
+    }
+    let u32_at = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let kdf = KdfParams { log_n: bytes[10], r: u32_at(11), p: u32_at(15) };
+    let mut salt = [0u8; 32];
+    salt.copy_from_slice(&bytes[19..51]);
+    let mut nonce = [0u8; 24];
+    nonce.copy_from_slice(&bytes[51..75]);
+    let ciphertext_len = u32_at(75) as usize;
+    if ciphertext_len > MAX_CIPHERTEXT || bytes.len() != HEADER_LEN + ciphertext_len + 32 {
+        return Err(corrupt("truncated or padded: the length does not match its header"));
+    }
+    let body_len = HEADER_LEN + ciphertext_len;
+    let digest = Sha256::digest(&bytes[..body_len]);
+    if digest.as_slice() != &bytes[body_len..] {
+        return Err(corrupt("checksum mismatch: the file was damaged"));
+    }
+    kdf.check().map_err(DecodeError::Corrupt)?;
+    Ok(Header { version, kdf, salt, nonce, ciphertext_len })
+}
+
+/// Encrypts a wallet into vault bytes.
+pub fn encode(wallet: &Wallet, password: &Password, kdf: KdfParams) -> Result<Vec<u8>> {
+    kdf.check().map_err(Error::Derivation)?;
+    let mut salt = [0u8; 32];
+    let mut nonce = [0u8; 24];
+    getrandom::fill(&mut salt).map_err(|e| Error::Derivation(format!("random source: {e}")))?;
+    getrandom::fill(&mut nonce).map_err(|e| Error::Derivation(format!("random source: {e}")))?;
+    let key = kdf.derive(password, &salt)?;
+    let plaintext = encode_payload(wallet);
+    let ct_len = plaintext.len() + 16;
+    let mut out = Vec::with_capacity(HEADER_LEN + ct_len + 32);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[VERSION, KDF_SCRYPT, kdf.log_n]);
+    out.extend_from_slice(&kdf.r.to_be_bytes());
+    out.extend_from_slice(&kdf.p.to_be_bytes());
+    out.extend_from_slice(&salt);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&(ct_len as u32).to_be_bytes());
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    let ct = cipher
+        .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &out[..HEADER_LEN] })
+        .map_err(|_| Error::Derivation("encryption failed".into()))?;
+    out.extend_from_slice(&ct);
+    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    Ok(out)
+}
+
+/// Decrypts vault bytes.
+pub fn decode(bytes: &[u8], password: &Password) -> std::result::Result<Wallet, DecodeError> {
+    let header = parse(bytes)?;
+    let key = header
+        .kdf
+        .derive(password, &header.salt)
+        .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    let ct = &bytes[HEADER_LEN..HEADER_LEN + header.ciphertext_len];
+    let plaintext = Zeroizing::new(
+        cipher
+            .decrypt(XNonce::from_slice(&header.nonce), Payload { msg: ct, aad: &bytes[..HEADER_LEN] })
+            .map_err(|_| DecodeError::WrongPassword)?,
+    );
+    decode_payload(&plaintext)
+}
+
+fn encode_payload(wallet: &Wallet) -> Zeroizing<Vec<u8>> {
+    let entropy = wallet.phrase().entropy();
+    let pass = wallet.passphrase().as_bytes();
+    let imported = wallet.imported();
+    let len = 1 + 1 + entropy.len() + 2 + pass.len() + 2
+        + imported.iter().map(|k| 32 + 2 + k.label.len()).sum::<usize>();
+    // Sized exactly so the buffer never reallocates and leaves an unwiped copy behind.
+    let mut p = Zeroizing::new(Vec::with_capacity(len));
+    p.push(PAYLOAD_VERSION);
+    p.push(entropy.len() as u8);
+    p.extend_from_slice(&entropy);
+    p.extend_from_slice(&(pass.len() as u16).to_be_bytes());
+    p.extend_from_slice(pass);
+    p.extend_from_slice(&(imported.len() as u16).to_be_bytes());
+    for k in imported {
+        p.extend_from_slice(k.key().expose());
+        p.extend_from_slice(&(k.label.len() as u16).to_be_bytes());
+        p.extend_from_slice(k.label.as_bytes());
+    }
+    debug_assert_eq!(p.len(), len);
+    p
+}
+
+fn decode_payload(p: &[u8]) -> std::result::Result<Wallet, DecodeError> {
+    let bad = |s: &str| DecodeError::Corrupt(format!("bad contents: {s}"));
+    let mut r = Reader { buf: p };
+    if r.u8().ok_or_else(|| bad("empty"))? != PAYLOAD_VERSION {
+        return Err(bad("unknown payload version"));
+    }
+    let n = usize::from(r.u8().ok_or_else(|| bad("entropy"))?);
+    let entropy = r.take(n).ok_or_else(|| bad("entropy"))?;
+    let phrase = Phrase::from_entropy(entropy).map_err(|_| bad("entropy length"))?;
+    let n = usize::from(r.u16().ok_or_else(|| bad("passphrase"))?);
+    let pass = Zeroizing::new(
+        std::str::from_utf8(r.take(n).ok_or_else(|| bad("passphrase"))?)
+            .map_err(|_| bad("passphrase"))?
+            .to_owned(),
+    );
+    let mut wallet = Wallet::new(phrase, &pass).map_err(|e| bad(&e.to_string()))?;
+    let count = r.u16().ok_or_else(|| bad("imported keys"))?;
+    for _ in 0..count {
+        let key = Secret32::from_slice(r.take(32).ok_or_else(|| bad("imported key"))?)
+            .ok_or_else(|| bad("imported key"))?;
+        let n = usize::from(r.u16().ok_or_else(|| bad("label"))?);
+        let label = std::str::from_utf8(r.take(n).ok_or_else(|| bad("label"))?)
+            .map_err(|_| bad("label"))?
+            .to_owned();
+        wallet.push_imported(ImportedKey::new(label, key).map_err(|_| bad("imported key"))?);
+    }
+    if !r.buf.is_empty() {
+        return Err(bad("trailing bytes"));
+    }
+    Ok(wallet)
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.buf.len() < n {
+            return None;
+        }
+        let (a, b) = self.buf.split_at(n);
+        self.buf = b;
+        Some(a)
+    }
+    fn u8(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u16(&mut self) -> Option<u16> {
+        self.take(2).map(|b| u16::from_be_bytes([b[0], b[1]]))
+    }
+}
+
+fn map_decode(path: &Path, e: DecodeError) -> Error {
+    match e {
+        DecodeError::WrongPassword => Error::WrongPassword,
+        DecodeError::Corrupt(reason) => Error::CorruptVault { path: path.to_owned(), reason },
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NoVault(path.to_owned())),
+        Err(e) => Err(Error::io(format!("cannot read {}", path.display()), e)),
+    }
+}
+
+/// Opens the vault at `path`.
+pub fn open(path: &Path, password: &Password) -> Result<Wallet> {
+    let bytes = read(path)?;
+    decode(&bytes, password).map_err(|e| map_decode(path, e))
+}
+
+/// Checks that `path` holds a structurally intact vault, without a password.
+pub fn check(path: &Path) -> Result<Header> {
+    let bytes = read(path)?;
+    parse(&bytes).map_err(|e| map_decode(path, e))
+}
+
+/// Writes a new vault; refuses to replace an existing one.
+pub fn create(path: &Path, wallet: &Wallet, password: &Password) -> Result<()> {
+    if path.exists() {
+        return Err(Error::VaultExists(path.to_owned()));
+    }
+    if let Some(dir) = path.parent() {
+        atomic::create_private_dir(dir)?;
+    }
+    let bytes = encode(wallet, password, KdfParams::for_writing())?;
+    atomic::create_private(path, &bytes).map_err(|e| match e {
+        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+            Error::VaultExists(path.to_owned())
+        }
+        e => e,
+    })
+}
+
+/// Replaces the vault at `path` with `wallet` under `password`, atomically. The existing file
+/// must be an intact vault: a corrupt one is never overwritten.
+pub fn replace(path: &Path, wallet: &Wallet, password: &Password) -> Result<()> {
+    check(path)?;
+    let bytes = encode(wallet, password, KdfParams::for_writing())?;
+    atomic::write_private(path, &bytes)
+}
+
+/// Re-encrypts the vault under a new password. Until the final rename the old file, valid under
+/// the old password, is what is on disk.
+pub fn change_password(path: &Path, old: &Password, new: &Password) -> Result<()> {
+    let wallet = open(path, old)?;
+    replace(path, &wallet, new)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WEAK: KdfParams = KdfParams { log_n: 10, r: 8, p: 1 };
+
+    fn wallet() -> Wallet {
+        let phrase = Phrase::parse("legal winner thank year wave sausage worth useful legal winner thank yellow").unwrap();
+        let mut w = Wallet::new(phrase, "TREZOR").unwrap();
+        w.import_key(Secret32::new([0x11; 32]), "from geth").unwrap();
+        w
+    }
+
+    #[test]
+    fn round_trip_keeps_everything() {
+        let w = wallet();
+        let pw = Password::from("correct horse");
+        let bytes = encode(&w, &pw, WEAK).unwrap();
+        let back = decode(&bytes, &pw).unwrap();
+        assert_eq!(*back.phrase().to_phrase_string(), *w.phrase().to_phrase_string());
+        assert!(back.has_passphrase());
+        assert_eq!(back.addresses(0, 3).unwrap(), w.addresses(0, 3).unwrap());
+        assert_eq!(back.imported().len(), 1);
+        assert_eq!(back.imported()[0].label, "from geth");
+        assert_eq!(back.imported()[0].address, w.imported()[0].address);
+    }
+
+    #[test]
+    fn wrong_password_is_not_corruption() {
+        let bytes = encode(&wallet(), &Password::from("a"), WEAK).unwrap();
+        assert_eq!(decode(&bytes, &Password::from("b")).unwrap_err(), DecodeError::WrongPassword);
+    }
+
+    #[test]
+    fn every_damaged_byte_and_every_truncation_is_corrupt() {
+        let pw = Password::from("a");
+        let bytes = encode(&wallet(), &pw, WEAK).unwrap();
+        for i in (0..bytes.len()).step_by(7) {
+            let mut b = bytes.clone();
+            b[i] ^= 0x40;
+            assert!(matches!(decode(&b, &pw), Err(DecodeError::Corrupt(_))), "byte {i}");
+        }
+        for n in [0, 5, 8, 60, HEADER_LEN, bytes.len() - 1] {
+            assert!(matches!(decode(&bytes[..n], &pw), Err(DecodeError::Corrupt(_))), "len {n}");
+        }
+    }
+
+    #[test]
+    fn tampered_kdf_parameters_fail_authentication() {
+        // Rewriting a header field and fixing up the checksum must still fail: the header is AAD.
+        let pw = Password::from("a");
+        let mut b = encode(&wallet(), &pw, WEAK).unwrap();
+        b[10] = 11;
+        let body = b.len() - 32;
+        let d = Sha256::digest(&b[..body]);
+        b[body..].copy_from_slice(&d);
+        assert_eq!(decode(&b, &pw).unwrap_err(), DecodeError::WrongPassword);
+    }
+
+    #[test]
+    fn standard_parameters_are_geths() {
+        assert_eq!(KdfParams::STANDARD, KdfParams { log_n: 18, r: 8, p: 1 });
+        #[cfg(not(feature = "test-weak-kdf"))]
+        assert_eq!(KdfParams::for_writing(), KdfParams::STANDARD);
+    }
+
+    #[test]
+    fn absurd_parameters_are_refused() {
+        assert!(KdfParams { log_n: 30, r: 8, p: 1 }.check().is_err());
+        assert!(KdfParams { log_n: 9, r: 8, p: 1 }.check().is_err());
+        assert!(KdfParams { log_n: 22, r: 32, p: 1 }.check().is_err());
+    }
+
+    #[test]
+    fn create_refuses_to_overwrite_and_replace_refuses_corrupt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault");
+        let pw = Password::from("pw");
+        std::fs::write(&path, b"garbage").unwrap();
+        assert!(matches!(create(&path, &wallet(), &pw), Err(Error::VaultExists(_))));
+        assert!(matches!(replace(&path, &wallet(), &pw), Err(Error::CorruptVault { .. })));
+        assert_eq!(std::fs::read(&path).unwrap(), b"garbage");
+    }
+}

@@ -1,0 +1,255 @@
+//! `keybot wallet …`: addresses, signing, verification, keystore files, the phrase, the password.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use keybot_keystore::secret::Password;
+use keybot_keystore::web3::{self, WriteParams};
+use keybot_keystore::{AccountRef, Address, Wallet, derive, sign, vault};
+
+use super::input;
+use crate::config::Paths;
+
+#[derive(Debug, Args)]
+pub struct WalletArgs {
+    /// Read the vault password from FILE (or set KEYBOT_PASSWORD).
+    #[arg(long, value_name = "FILE", global = true)]
+    password_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: WalletCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WalletCommand {
+    /// List account addresses (m/44'/60'/0'/0/i, EIP-55), then imported accounts.
+    Addresses {
+        #[arg(long, default_value_t = 5)]
+        count: u32,
+        #[arg(long, default_value_t = 0)]
+        start: u32,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sign a message (EIP-191 personal_sign). A 0x-prefixed message is signed as raw bytes.
+    SignMessage {
+        #[arg(long, default_value = "0", value_name = "ACCOUNT")]
+        account: String,
+        message: String,
+    },
+    /// Verify a personal_sign signature; exits 0 when valid, 1 when not.
+    Verify {
+        #[arg(long)]
+        address: String,
+        #[arg(long)]
+        signature: String,
+        message: String,
+    },
+    /// Sign EIP-712 typed data from a JSON file (eth_signTypedData_v4 shape).
+    SignTypedData {
+        #[arg(long, default_value = "0", value_name = "ACCOUNT")]
+        account: String,
+        file: PathBuf,
+    },
+    /// Write an account's key as a Web3 Secret Storage v3 file (geth, cast and MetaMask read it).
+    ExportKeystore {
+        #[arg(long, value_name = "ACCOUNT")]
+        account: String,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Password of the new keystore file (or set KEYBOT_KEYSTORE_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        keystore_password_file: Option<PathBuf>,
+    },
+    /// Add the key in a v3 keystore file as an imported account.
+    ImportKeystore {
+        file: PathBuf,
+        #[arg(long, default_value = "")]
+        label: String,
+        /// Password of the keystore file (or set KEYBOT_KEYSTORE_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        keystore_password_file: Option<PathBuf>,
+    },
+    /// Show the recovery phrase, after the password and an explicit confirmation.
+    ShowMnemonic {
+        /// Confirm without a prompt (for scripts; the phrase goes to standard output).
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Re-encrypt the vault under a new password (atomic: the old vault stays valid until the new
+    /// one is in place).
+    ChangePassword {
+        /// Read the new password from FILE (or set KEYBOT_NEW_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+    },
+}
+
+/// Exit status of a successful command: `verify` answers with 1 for an invalid signature.
+pub type Status = u8;
+
+pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
+    let pw_file = args.password_file.as_deref();
+    match args.command {
+        WalletCommand::Addresses { count, start, json } => addresses(paths, pw_file, start, count, json)?,
+        WalletCommand::SignMessage { account, message } => {
+            let wallet = unlock(paths, pw_file)?;
+            let signer = wallet.signer(parse_account(&wallet, &account)?)?;
+            let sig = sign::sign_message(&signer, &sign::message_bytes(&message))?;
+            println!("{}", sign::signature_hex(&sig));
+        }
+        WalletCommand::Verify { address, signature, message } => {
+            let address = parse_address(&address)?;
+            let sig = sign::parse_signature(&signature)?;
+            if sign::verify_message(address, &sign::message_bytes(&message), &sig) {
+                println!("valid: signed by {address}");
+            } else {
+                println!("invalid: not signed by {address}");
+                return Ok(1);
+            }
+        }
+        WalletCommand::SignTypedData { account, file } => {
+            let json = read_text(&file)?;
+            // Check the document before asking for a password.
+            sign::typed_data_hash(&json)?;
+            let wallet = unlock(paths, pw_file)?;
+            let signer = wallet.signer(parse_account(&wallet, &account)?)?;
+            println!("{}", sign::signature_hex(&sign::sign_typed_data(&signer, &json)?));
+        }
+        WalletCommand::ExportKeystore { account, out, keystore_password_file } => {
+            if out.exists() {
+                bail!("{} already exists; not overwritten", out.display());
+            }
+            let wallet = unlock(paths, pw_file)?;
+            let account = parse_account(&wallet, &account)?;
+            let key = wallet.private_key(account)?;
+            let ks_pw = input::new_password(keystore_password_file.as_deref(), "KEYBOT_KEYSTORE_PASSWORD", "keystore")?;
+            let address = web3::export(&out, &key, &ks_pw, WriteParams::GETH_STANDARD)?;
+            tracing::info!(%address, out = %out.display(), "keystore exported");
+            eprintln!("wrote {} for {address}", out.display());
+        }
+        WalletCommand::ImportKeystore { file, label, keystore_password_file } => {
+            let json = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            if json.len() > 64 * 1024 {
+                bail!("{} is too large to be a keystore file", file.display());
+            }
+            vault::check(&paths.vault())?;
+            let ks_pw = input::existing_password(keystore_password_file.as_deref(), "KEYBOT_KEYSTORE_PASSWORD", "keystore")?;
+            let decrypted = web3::decrypt(&json, &ks_pw).map_err(|e| match e {
+                keybot_keystore::Error::WrongPassword => anyhow::anyhow!("wrong keystore password (the file's MAC does not match)"),
+                e => e.into(),
+            })?;
+            let password = vault_password(paths, pw_file)?;
+            let mut wallet = vault::open(&paths.vault(), &password)?;
+            let address = wallet.import_key(decrypted.key, &label)?;
+            vault::replace(&paths.vault(), &wallet, &password)?;
+            tracing::info!(%address, "keystore imported");
+            eprintln!("imported {address} as account imported:{}", wallet.imported().len() - 1);
+        }
+        WalletCommand::ShowMnemonic { yes } => {
+            let wallet = unlock(paths, pw_file)?;
+            if !yes {
+                if !input::stdin_is_tty() {
+                    bail!("refusing to print the phrase without confirmation: pass --yes");
+                }
+                eprintln!("Anyone who sees the phrase can take everything in this wallet.");
+                let answer = input::prompt_line("Type SHOW to display it: ")?;
+                if answer.as_str() != "SHOW" {
+                    bail!("not confirmed; nothing shown");
+                }
+            }
+            tracing::info!("recovery phrase shown");
+            println!("{}", *wallet.phrase().to_phrase_string());
+        }
+        WalletCommand::ChangePassword { new_password_file } => {
+            vault::check(&paths.vault())?;
+            let old = vault_password(paths, pw_file)?;
+            // Check the old password before asking for a new one.
+            drop(vault::open(&paths.vault(), &old)?);
+            let new = input::new_password(new_password_file.as_deref(), "KEYBOT_NEW_PASSWORD", "vault")?;
+            vault::change_password(&paths.vault(), &old, &new)?;
+            tracing::info!("vault password changed");
+            eprintln!("password changed");
+        }
+    }
+    Ok(0)
+}
+
+fn addresses(paths: &Paths, pw_file: Option<&Path>, start: u32, count: u32, json: bool) -> Result<()> {
+    derive::checked_index(u64::from(start))?;
+    if count > 10_000 {
+        bail!("--count is at most 10000");
+    }
+    let wallet = unlock(paths, pw_file)?;
+    let hd = wallet.addresses(start, count)?;
+    let imported = wallet.imported();
+    if json {
+        let mut rows: Vec<serde_json::Value> = hd
+            .iter()
+            .zip(start..)
+            .map(|(a, i)| serde_json::json!({"account": i.to_string(), "path": format!("m/44'/60'/0'/0/{i}"), "address": a.to_checksum(None)}))
+            .collect();
+        rows.extend(imported.iter().enumerate().map(|(i, k)| {
+            serde_json::json!({"account": format!("imported:{i}"), "label": k.label, "address": k.address.to_checksum(None)})
+        }));
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        for (a, i) in hd.iter().zip(start..) {
+            println!("{i:>4}  {}  m/44'/60'/0'/0/{i}", a.to_checksum(None));
+        }
+        for (i, k) in imported.iter().enumerate() {
+            println!("imported:{i}  {}  {}", k.address.to_checksum(None), k.label);
+        }
+    }
+    Ok(())
+}
+
+fn vault_password(paths: &Paths, pw_file: Option<&Path>) -> Result<Password> {
+    let _ = paths;
+    input::existing_password(pw_file, "KEYBOT_PASSWORD", "vault")
+}
+
+/// Opens the vault. A missing or damaged vault is reported before a password is asked for.
+pub fn unlock(paths: &Paths, pw_file: Option<&Path>) -> Result<Wallet> {
+    let path = paths.vault();
+    vault::check(&path)?;
+    let password = vault_password(paths, pw_file)?;
+    Ok(vault::open(&path, &password)?)
+}
+
+/// `3` (HD account 3), `imported:0`, or an address of one of the wallet's accounts.
+pub fn parse_account(wallet: &Wallet, s: &str) -> Result<AccountRef> {
+    if let Some(n) = s.strip_prefix("imported:") {
+        let i: usize = n.parse().with_context(|| format!("bad account {s:?}"))?;
+        if i >= wallet.imported().len() {
+            bail!("no imported account {i} (the wallet has {})", wallet.imported().len());
+        }
+        return Ok(AccountRef::Imported(i));
+    }
+    if s.starts_with("0x") {
+        let address = parse_address(s)?;
+        return wallet
+            .find(address, 100)?
+            .with_context(|| format!("{address} is not one of this wallet's accounts (searched imported and HD 0-99)"));
+    }
+    let i: u64 = s
+        .parse()
+        .with_context(|| format!("bad account {s:?}: give an index, imported:N or an address"))?;
+    Ok(AccountRef::Hd(derive::checked_index(i)?))
+}
+
+/// An address as a user typed it: mixed case must carry a valid EIP-55 checksum.
+pub fn parse_address(s: &str) -> Result<Address> {
+    let s = s.trim();
+    let hex_part = s.strip_prefix("0x").unwrap_or(s);
+    let mixed = hex_part.chars().any(|c| c.is_ascii_lowercase()) && hex_part.chars().any(|c| c.is_ascii_uppercase());
+    if mixed {
+        Address::parse_checksummed(s, None).map_err(|_| anyhow::anyhow!("{s} has a bad EIP-55 checksum (a typo?)"))
+    } else {
+        s.parse::<Address>().map_err(|_| anyhow::anyhow!("{s} is not an address"))
+    }
+}
+
+fn read_text(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))
+}

@@ -1,0 +1,62 @@
+//! keybot: not your keys, not your bots.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+mod cli;
+mod config;
+mod logging;
+
+#[derive(Debug, Parser)]
+#[command(name = "keybot", version = version(), about = "Your keys, your local model, your data: a wallet, a private chat and a data market in one terminal app")]
+struct Cli {
+    /// Keep config, data and cache under DIR instead of the platform's standard places.
+    #[arg(long, global = true, env = "KEYBOT_HOME", value_name = "DIR")]
+    home: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a wallet (a new BIP-39 phrase) or restore one (--import).
+    Init(cli::init::InitArgs),
+    /// Accounts, signing, keystore files, the phrase and the password.
+    Wallet(cli::wallet::WalletArgs),
+}
+
+fn version() -> &'static str {
+    if cfg!(feature = "test-weak-kdf") {
+        concat!(env!("CARGO_PKG_VERSION"), " (TEST BUILD: weak KDF switch compiled in)")
+    } else {
+        env!("CARGO_PKG_VERSION")
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            tracing::warn!("command failed: {e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<u8> {
+    let paths = config::Paths::resolve(cli.home.as_deref())?;
+    logging::init(&paths);
+    match cli.command {
+        Some(Command::Init(args)) => cli::init::run(&paths, args).map(|()| 0),
+        Some(Command::Wallet(args)) => cli::wallet::run(&paths, args),
+        None => {
+            use clap::CommandFactory;
+            Cli::command().print_help()?;
+            Ok(2)
+        }
+    }
+}
