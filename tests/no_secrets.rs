@@ -10,16 +10,16 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
     let h = home.path();
     let pw = "a vault password";
     let phrase_file = h.join("phrase");
-    let mut outputs: Vec<u8> = Vec::new();
-    let mut run = |args: &[&str], env: &[(&str, &str)]| {
+    let outputs = std::cell::RefCell::new(Vec::<u8>::new());
+    let run = |args: &[&str], env: &[(&str, &str)]| {
         let mut c = keybot(h);
         c.args(args).env("KEYBOT_PASSWORD", pw).env("KEYBOT_KEYSTORE_PASSWORD", "kspw");
         for (k, v) in env {
             c.env(k, v);
         }
         let out = c.output().unwrap();
-        outputs.extend_from_slice(&out.stdout);
-        outputs.extend_from_slice(&out.stderr);
+        outputs.borrow_mut().extend_from_slice(&out.stdout);
+        outputs.borrow_mut().extend_from_slice(&out.stderr);
         out
     };
     assert!(run(&["init", "--words", "24", "--mnemonic-out", phrase_file.to_str().unwrap()], &[]).status.success());
@@ -44,7 +44,7 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
 
     let logs = std::fs::read(h.join("data/logs/keybot.log")).unwrap();
     assert!(!logs.is_empty(), "the log file is written");
-    let haystacks = [String::from_utf8_lossy(&outputs).to_lowercase(), String::from_utf8_lossy(&logs).to_lowercase()];
+    let haystacks = [String::from_utf8_lossy(&outputs.borrow()).to_lowercase(), String::from_utf8_lossy(&logs).to_lowercase()];
     for s in &secrets {
         for hay in &haystacks {
             assert!(!hay.contains(&s.to_lowercase()), "a secret leaked: {}…", &s[..6]);

@@ -52,7 +52,7 @@ fn temp_path(path: &Path) -> Result<PathBuf> {
         .file_name()
         .ok_or_else(|| Error::io("bad path", std::io::Error::other(path.display().to_string())))?;
     let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce).map_err(|e| Error::io("random", std::io::Error::other(e)))?;
+    getrandom::fill(&mut nonce).map_err(|e| Error::io("random", std::io::Error::other(e.to_string())))?;
     let tmp_name = format!(".{}.tmp-{}", name.to_string_lossy(), hex::encode(nonce));
     Ok(path.with_file_name(tmp_name))
 }

@@ -4,7 +4,8 @@
 //! them as 32 raw bytes held in a zeroizing buffer.
 use alloy::primitives::Address;
 use alloy::signers::local::PrivateKeySigner;
-use coins_bip32::xkeys::{Parent, XPriv};
+use coins_bip32::primitives::{Hint, XKeyInfo};
+use coins_bip32::xkeys::{Parent, XPriv, XPub};
 use zeroize::Zeroizing;
 
 use crate::secret::Secret32;
@@ -53,16 +54,17 @@ pub struct Root(XPriv);
 
 impl Root {
     pub fn from_seed(seed: &[u8]) -> Result<Root> {
-        XPriv::root_from_seed(seed, None)
+        // Legacy: serialize as xprv, the BIP-32 form every vector and wallet uses.
+        XPriv::root_from_seed(seed, Some(Hint::Legacy))
             .map(Root)
             .map_err(|e| Error::Derivation(e.to_string()))
     }
 
     /// From a serialized `xprv…` (used by the BIP-32 and BIP-85 test vectors).
     pub fn from_xprv(s: &str) -> Result<Root> {
-        XPriv::from_base58(s)
-            .map(Root)
-            .map_err(|e| Error::Derivation(e.to_string()))
+        let key = XPriv::from_base58(s).map_err(|e| Error::Derivation(e.to_string()))?;
+        check_position(key.as_ref())?;
+        Ok(Root(key))
     }
 
     pub fn derive(&self, path: &[u32]) -> Result<XPriv> {
@@ -107,6 +109,22 @@ impl Root {
     pub fn xprv(&self, path: &[u32]) -> Result<Zeroizing<String>> {
         Ok(self.derive(path)?.to_base58())
     }
+}
+
+/// Parses an `xpub…`, with the same position checks as [`Root::from_xprv`].
+pub fn parse_xpub(s: &str) -> Result<XPub> {
+    let key = XPub::from_base58(s).map_err(|e| Error::Derivation(e.to_string()))?;
+    check_position(key.as_ref())?;
+    Ok(key)
+}
+
+/// BIP-32 vector 5: a depth-0 key must have a zero parent fingerprint and index. coins-bip32
+/// does not check this itself.
+fn check_position(info: &XKeyInfo) -> Result<()> {
+    if info.depth == 0 && (info.parent.0 != [0; 4] || info.index != 0) {
+        return Err(Error::Derivation("a master key (depth 0) with a parent or an index".into()));
+    }
+    Ok(())
 }
 
 fn raw_key(xpriv: &XPriv) -> Secret32 {

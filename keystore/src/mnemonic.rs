@@ -132,7 +132,7 @@ pub fn check_word(word: &str) -> WordCheck {
     if LANG.find_word(&w).is_some() {
         return WordCheck::Valid;
     }
-    if !LANG.words_by_prefix(&w).is_empty() {
+    if LANG.words_by_prefix_iter(&w).next().is_some() {
         return WordCheck::Prefix;
     }
     WordCheck::Unknown { suggestion: suggest(&w) }
@@ -145,7 +145,8 @@ pub fn suggest(word: &str) -> Option<&'static str> {
     let w = word.to_lowercase();
     if w.chars().count() >= 4 {
         let prefix: String = w.chars().take(4).collect();
-        if let [only] = LANG.words_by_prefix(&prefix) {
+        let mut matches = LANG.words_by_prefix_iter(&prefix);
+        if let (Some(only), None) = (matches.next(), matches.next()) {
             return Some(only);
         }
     }

@@ -128,7 +128,7 @@ fn derive_key(kdf: &str, p: &Value, password: &[u8]) -> Result<Zeroizing<[u8; 32
             if r == 0 || pp == 0 || r > 64 || pp > 64 || 128 * r * n > 1 << 30 || n * r * pp > 1 << 26 {
                 return Err(bad(format!("scrypt parameters n={n} r={r} p={pp} are out of bounds")));
             }
-            let params = scrypt::Params::new(n.trailing_zeros() as u8, r as u32, pp as u32, 32)
+            let params = scrypt::Params::new(n.trailing_zeros() as u8, r as u32, pp as u32)
                 .map_err(|e| bad(format!("scrypt parameters: {e}")))?;
             scrypt::scrypt(password, &salt, &params, &mut dk[..]).map_err(|e| bad(format!("scrypt: {e}")))?;
         }
@@ -165,7 +165,7 @@ pub fn encrypt(key: &Secret32, password: &Password, params: WriteParams) -> Resu
     let mut iv = [0u8; 16];
     getrandom::fill(&mut salt).map_err(|e| bad(format!("random source: {e}")))?;
     getrandom::fill(&mut iv).map_err(|e| bad(format!("random source: {e}")))?;
-    let sp = scrypt::Params::new(params.log_n, 8, 1, 32).map_err(|e| bad(e.to_string()))?;
+    let sp = scrypt::Params::new(params.log_n, 8, 1).map_err(|e| bad(e.to_string()))?;
     let mut dk = Zeroizing::new([0u8; 32]);
     scrypt::scrypt(password.expose().as_bytes(), &salt, &sp, &mut dk[..]).map_err(|e| bad(e.to_string()))?;
     let mut ct = *key.expose();

@@ -55,18 +55,19 @@ fn bip32_vector_5_invalid_keys_are_refused() {
     let v = fixture("bip32_test_vectors.json");
     let bad = v["vector5_invalid_extended_keys"].as_array().unwrap();
     assert!(bad.len() >= 10);
-    for k in bad {
-        let key = s(&k["key"]);
-        if key.starts_with("xprv") || key.starts_with("tprv") {
-            assert!(Root::from_xprv(key).is_err(), "accepted invalid {key}: {}", k["reason"]);
-        } else {
-            assert!(
-                coins_bip32::xkeys::XPub::from_base58(key).is_err(),
-                "accepted invalid {key}: {}",
-                k["reason"]
-            );
-        }
-    }
+    let accepted: Vec<String> = bad
+        .iter()
+        .filter(|k| {
+            let key = s(&k["key"]);
+            if key.starts_with("xprv") || key.starts_with("tprv") {
+                Root::from_xprv(key).is_ok()
+            } else {
+                derive::parse_xpub(key).is_ok()
+            }
+        })
+        .map(|k| format!("{} ({})", s(&k["key"]), k["reason"]))
+        .collect();
+    assert!(accepted.is_empty(), "accepted invalid keys: {accepted:#?}");
 }
 
 #[test]

@@ -188,7 +188,7 @@ fn prompt_phrase() -> Result<Phrase> {
             match check_word(&w) {
                 WordCheck::Valid => words.push(Zeroizing::new(w)),
                 WordCheck::Prefix => match keybot_keystore::mnemonic::suggest(&w) {
-                    Some(full) if w.len() >= 4 => words.push(Zeroizing::new(full.to_owned())),
+                    Some(full) if w.len() >= 4 && full.starts_with(w.as_str()) => words.push(Zeroizing::new(full.to_owned())),
                     _ => {
                         eprintln!("  \"{w}\" is only the start of a word; type the whole word");
                         break;
