@@ -29,7 +29,10 @@ enum Command {
 
 fn version() -> &'static str {
     if cfg!(feature = "test-weak-kdf") {
-        concat!(env!("CARGO_PKG_VERSION"), " (TEST BUILD: weak KDF switch compiled in)")
+        concat!(
+            env!("CARGO_PKG_VERSION"),
+            " (TEST BUILD: weak KDF switch compiled in)"
+        )
     } else {
         env!("CARGO_PKG_VERSION")
     }

@@ -12,7 +12,10 @@ use common::*;
 use keybot_keystore::vault;
 
 #[test]
-#[cfg_attr(not(feature = "test-weak-kdf"), ignore = "needs --features test-weak-kdf")]
+#[cfg_attr(
+    not(feature = "test-weak-kdf"),
+    ignore = "needs --features test-weak-kdf"
+)]
 fn sigkill_during_change_password_never_loses_the_vault() {
     let home = tempfile::tempdir().unwrap();
     let h = home.path();
@@ -61,17 +64,26 @@ fn sigkill_during_change_password_never_loses_the_vault() {
         }
         let _ = child.wait();
         let path = vault(h);
-        let opened = [&current, &next]
-            .into_iter()
-            .find_map(|pw| vault::open(&path, &pw.as_str().into()).ok().map(|w| (pw.clone(), w)));
-        let (pw, wallet) = opened.unwrap_or_else(|| panic!("round {rounds}: the vault opens with neither password"));
-        assert_eq!(*wallet.phrase().to_phrase_string(), ANVIL_PHRASE, "round {rounds}");
+        let opened = [&current, &next].into_iter().find_map(|pw| {
+            vault::open(&path, &pw.as_str().into())
+                .ok()
+                .map(|w| (pw.clone(), w))
+        });
+        let (pw, wallet) = opened
+            .unwrap_or_else(|| panic!("round {rounds}: the vault opens with neither password"));
+        assert_eq!(
+            *wallet.phrase().to_phrase_string(),
+            ANVIL_PHRASE,
+            "round {rounds}"
+        );
         if pw == next {
             seen_new += 1;
         }
         current = pw;
     }
-    eprintln!("{kills} kills in {rounds} rounds; the new password had landed {seen_new} times; one rewrite takes {full:?}");
+    eprintln!(
+        "{kills} kills in {rounds} rounds; the new password had landed {seen_new} times; one rewrite takes {full:?}"
+    );
     // Leftover temp files from killed writers are cleaned up by the next write; none is a vault.
     assert_eq!(mode(&vault(h)), 0o600);
 }

@@ -13,7 +13,9 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
     let outputs = std::cell::RefCell::new(Vec::<u8>::new());
     let run = |args: &[&str], env: &[(&str, &str)]| {
         let mut c = keybot(h);
-        c.args(args).env("KEYBOT_PASSWORD", pw).env("KEYBOT_KEYSTORE_PASSWORD", "kspw");
+        c.args(args)
+            .env("KEYBOT_PASSWORD", pw)
+            .env("KEYBOT_KEYSTORE_PASSWORD", "kspw");
         for (k, v) in env {
             c.env(k, v);
         }
@@ -22,13 +24,60 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
         outputs.borrow_mut().extend_from_slice(&out.stderr);
         out
     };
-    assert!(run(&["init", "--words", "24", "--mnemonic-out", phrase_file.to_str().unwrap()], &[]).status.success());
-    assert!(run(&["wallet", "addresses", "--count", "5", "--json"], &[]).status.success());
-    assert!(run(&["wallet", "sign-message", "--account", "3", "hello"], &[]).status.success());
+    assert!(
+        run(
+            &[
+                "init",
+                "--words",
+                "24",
+                "--mnemonic-out",
+                phrase_file.to_str().unwrap()
+            ],
+            &[]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        run(&["wallet", "addresses", "--count", "5", "--json"], &[])
+            .status
+            .success()
+    );
+    assert!(
+        run(&["wallet", "sign-message", "--account", "3", "hello"], &[])
+            .status
+            .success()
+    );
     let ks = h.join("ks.json");
-    assert!(run(&["wallet", "export-keystore", "--account", "1", "--out", ks.to_str().unwrap()], &[]).status.success());
-    assert!(run(&["wallet", "addresses"], &[("KEYBOT_PASSWORD", "wrong")]).status.code() == Some(1));
-    assert!(run(&["wallet", "change-password"], &[("KEYBOT_NEW_PASSWORD", pw)]).status.success());
+    assert!(
+        run(
+            &[
+                "wallet",
+                "export-keystore",
+                "--account",
+                "1",
+                "--out",
+                ks.to_str().unwrap()
+            ],
+            &[]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        run(&["wallet", "addresses"], &[("KEYBOT_PASSWORD", "wrong")])
+            .status
+            .code()
+            == Some(1)
+    );
+    assert!(
+        run(
+            &["wallet", "change-password"],
+            &[("KEYBOT_NEW_PASSWORD", pw)]
+        )
+        .status
+        .success()
+    );
     assert!(run(&["wallet", "show-mnemonic"], &[]).status.code() == Some(1));
 
     let phrase_text = std::fs::read_to_string(&phrase_file).unwrap();
@@ -38,16 +87,25 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
     let words: Vec<&str> = phrase_text.split_whitespace().collect();
     secrets.extend(words.windows(4).map(|w| w.join(" ")));
     for i in 0..5 {
-        secrets.push(hex::encode(wallet.private_key(AccountRef::Hd(i)).unwrap().expose()));
+        secrets.push(hex::encode(
+            wallet.private_key(AccountRef::Hd(i)).unwrap().expose(),
+        ));
     }
     secrets.push(pw.to_owned());
 
     let logs = std::fs::read(h.join("data/logs/keybot.log")).unwrap();
     assert!(!logs.is_empty(), "the log file is written");
-    let haystacks = [String::from_utf8_lossy(&outputs.borrow()).to_lowercase(), String::from_utf8_lossy(&logs).to_lowercase()];
+    let haystacks = [
+        String::from_utf8_lossy(&outputs.borrow()).to_lowercase(),
+        String::from_utf8_lossy(&logs).to_lowercase(),
+    ];
     for s in &secrets {
         for hay in &haystacks {
-            assert!(!hay.contains(&s.to_lowercase()), "a secret leaked: {}…", &s[..6]);
+            assert!(
+                !hay.contains(&s.to_lowercase()),
+                "a secret leaked: {}…",
+                &s[..6]
+            );
         }
     }
     assert_eq!(mode(&h.join("data/logs/keybot.log")), 0o600);
@@ -57,5 +115,8 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
 
     // The one place the phrase may appear: show-mnemonic, asked for explicitly.
     let out = run(&["wallet", "show-mnemonic", "--yes"], &[]);
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), phrase_text.trim());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        phrase_text.trim()
+    );
 }

@@ -23,9 +23,17 @@ fn init_without_a_terminal_writes_the_phrase_file_and_vault_0600() {
     assert_eq!(mode(&out), 0o600);
     assert_eq!(mode(&vault(home.path())), 0o600);
     // The phrase it wrote restores the same account 0.
-    let a = keybot(home.path()).args(["wallet", "addresses", "--count", "1"]).env("KEYBOT_PASSWORD", PW).output().unwrap();
+    let a = keybot(home.path())
+        .args(["wallet", "addresses", "--count", "1"])
+        .env("KEYBOT_PASSWORD", PW)
+        .output()
+        .unwrap();
     let other = home_with(&phrase, "x");
-    let b = keybot(other.path()).args(["wallet", "addresses", "--count", "1"]).env("KEYBOT_PASSWORD", "x").output().unwrap();
+    let b = keybot(other.path())
+        .args(["wallet", "addresses", "--count", "1"])
+        .env("KEYBOT_PASSWORD", "x")
+        .output()
+        .unwrap();
     assert!(a.status.success());
     assert_eq!(a.stdout, b.stdout);
 }
@@ -39,7 +47,13 @@ fn init_defaults_to_24_words_and_stdout_only_when_asked() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    assert_eq!(String::from_utf8(out.stdout).unwrap().split_whitespace().count(), 24);
+    assert_eq!(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .split_whitespace()
+            .count(),
+        24
+    );
 }
 
 #[test]
@@ -72,15 +86,33 @@ fn init_never_overwrites_a_vault() {
 fn import_gives_the_anvil_accounts_as_json() {
     let home = home_with(ANVIL_PHRASE, PW);
     let out = keybot(home.path())
-        .args(["wallet", "addresses", "--count", "3", "--start", "1", "--json"])
+        .args([
+            "wallet",
+            "addresses",
+            "--count",
+            "3",
+            "--start",
+            "1",
+            "--json",
+        ])
         .env("KEYBOT_PASSWORD", PW)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(rows[0]["address"], "0x70997970C51812dc3A010C7d01b50e0d17dc79C8");
+    assert_eq!(
+        rows[0]["address"],
+        "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+    );
     assert_eq!(rows[0]["path"], "m/44'/60'/0'/0/1");
-    assert_eq!(rows[2]["address"], "0x90F79bf6EB2c4f870365E785982E1f101E93b906");
+    assert_eq!(
+        rows[2]["address"],
+        "0x90F79bf6EB2c4f870365E785982E1f101E93b906"
+    );
     assert_eq!(rows.as_array().unwrap().len(), 3);
 }
 
@@ -91,7 +123,9 @@ fn a_bip39_passphrase_changes_the_accounts() {
         .args(["init", "--import", "--passphrase"])
         .env("KEYBOT_PASSWORD", PW)
         .env("KEYBOT_PASSPHRASE", "TREZOR123")
-        .write_stdin("work man father plunge mystery proud hollow address reunion sauce theory bonus")
+        .write_stdin(
+            "work man father plunge mystery proud hollow address reunion sauce theory bonus",
+        )
         .assert()
         .success();
     keybot(home.path())
@@ -99,7 +133,9 @@ fn a_bip39_passphrase_changes_the_accounts() {
         .env("KEYBOT_PASSWORD", PW)
         .assert()
         .success()
-        .stdout(predicate::str::contains("0x431a00DA1D54c281AeF638A73121B3D153e0b0F6"));
+        .stdout(predicate::str::contains(
+            "0x431a00DA1D54c281AeF638A73121B3D153e0b0F6",
+        ));
 }
 
 #[test]
@@ -112,22 +148,57 @@ fn sign_and_verify_personal_messages() {
         .unwrap();
     let sig = String::from_utf8(sig.stdout).unwrap().trim().to_owned();
     // The same signature alloy computes for anvil account 0 (fixtures/eip191_personal_sign_vectors).
-    assert_eq!(sig, "0xa461f509887bd19e312c0c58467ce8ff8e300d3c1a90b608a760c5b80318eaf15fe57c96f9175d6cd4daad4663763baa7e78836e067d0163e9a2ccf2ff753f5b1b");
+    assert_eq!(
+        sig,
+        "0xa461f509887bd19e312c0c58467ce8ff8e300d3c1a90b608a760c5b80318eaf15fe57c96f9175d6cd4daad4663763baa7e78836e067d0163e9a2ccf2ff753f5b1b"
+    );
     keybot(home.path())
-        .args(["wallet", "verify", "--address", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "--signature", &sig, "hello world"])
+        .args([
+            "wallet",
+            "verify",
+            "--address",
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+            "--signature",
+            &sig,
+            "hello world",
+        ])
         .assert()
         .success();
     keybot(home.path())
-        .args(["wallet", "verify", "--address", "0x70997970C51812dc3A010C7d01b50e0d17dc79C8", "--signature", &sig, "hello world"])
+        .args([
+            "wallet",
+            "verify",
+            "--address",
+            "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+            "--signature",
+            &sig,
+            "hello world",
+        ])
         .assert()
         .code(1);
     keybot(home.path())
-        .args(["wallet", "verify", "--address", "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "--signature", &sig, "hello world!"])
+        .args([
+            "wallet",
+            "verify",
+            "--address",
+            "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+            "--signature",
+            &sig,
+            "hello world!",
+        ])
         .assert()
         .code(1);
     // A mixed-case address with a broken checksum is an error, not "invalid".
     keybot(home.path())
-        .args(["wallet", "verify", "--address", "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266", "--signature", &sig, "hello world"])
+        .args([
+            "wallet",
+            "verify",
+            "--address",
+            "0xF39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+            "--signature",
+            &sig,
+            "hello world",
+        ])
         .assert()
         .failure()
         .stderr(predicate::str::contains("checksum"));
@@ -138,10 +209,19 @@ fn typed_data_and_keystore_import_reproduce_the_eip712_example() {
     use keybot_keystore::secret::{Password, Secret32};
     use keybot_keystore::web3;
     let home = home_with(ANVIL_PHRASE, PW);
-    let v: serde_json::Value = serde_json::from_slice(&std::fs::read("tests/fixtures/eip712_mail_vector.json").unwrap()).unwrap();
-    let key = Secret32::from_slice(&hex::decode(v["private_key"].as_str().unwrap().trim_start_matches("0x")).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read("tests/fixtures/eip712_mail_vector.json").unwrap())
+            .unwrap();
+    let key = Secret32::from_slice(
+        &hex::decode(v["private_key"].as_str().unwrap().trim_start_matches("0x")).unwrap(),
+    )
+    .unwrap();
     let ks = home.path().join("cow.json");
-    std::fs::write(&ks, web3::encrypt(&key, &Password::from("ks"), web3::WriteParams { log_n: 12 }).unwrap()).unwrap();
+    std::fs::write(
+        &ks,
+        web3::encrypt(&key, &Password::from("ks"), web3::WriteParams { log_n: 12 }).unwrap(),
+    )
+    .unwrap();
     keybot(home.path())
         .args(["wallet", "import-keystore", "--label", "cow"])
         .arg(&ks)
@@ -158,14 +238,19 @@ fn typed_data_and_keystore_import_reproduce_the_eip712_example() {
         .env("KEYBOT_PASSWORD", PW)
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap().trim(), v["signature_65"].as_str().unwrap());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        v["signature_65"].as_str().unwrap()
+    );
     // The same account by address, and the imported key is listed.
     keybot(home.path())
         .args(["wallet", "addresses", "--count", "0"])
         .env("KEYBOT_PASSWORD", PW)
         .assert()
         .success()
-        .stdout(predicate::str::contains("imported:0  0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826  cow"));
+        .stdout(predicate::str::contains(
+            "imported:0  0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826  cow",
+        ));
     // Importing it twice is refused and changes nothing.
     let before = snapshot(home.path());
     keybot(home.path())
@@ -223,7 +308,10 @@ fn export_keystore_round_trips_through_import() {
         .success();
     assert_eq!(mode(&out), 0o600);
     let d = keybot_keystore::web3::decrypt(&std::fs::read(&out).unwrap(), &"kspw".into()).unwrap();
-    assert_eq!(d.address.to_checksum(None), "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC");
+    assert_eq!(
+        d.address.to_checksum(None),
+        "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC"
+    );
     // An existing --out is never overwritten.
     let before = snapshot(home.path());
     keybot(home.path())

@@ -7,7 +7,8 @@ use keybot_keystore::vault::{self, KdfParams};
 use keybot_keystore::{Phrase, Wallet};
 
 fn main() {
-    let phrase = Phrase::parse("test test test test test test test test test test test junk").unwrap();
+    let phrase =
+        Phrase::parse("test test test test test test test test test test test junk").unwrap();
     let wallet = Wallet::new(phrase, "").unwrap();
     let pw = Password::from("bench password");
 
@@ -33,11 +34,18 @@ fn main() {
     let addrs = wallet.addresses(0, n).unwrap();
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(addrs.len(), n as usize);
-    println!("addresses m/44'/60'/0'/0/i: {:.0} per second ({n} in {:.1} ms)", f64::from(n) / secs, secs * 1e3);
+    println!(
+        "addresses m/44'/60'/0'/0/i: {:.0} per second ({n} in {:.1} ms)",
+        f64::from(n) / secs,
+        secs * 1e3
+    );
 
     let t = Instant::now();
     for i in 0..200 {
         let _ = wallet.signer(keybot_keystore::AccountRef::Hd(i)).unwrap();
     }
-    println!("signer from the full path (5 levels each): {:.0} per second", 200.0 / t.elapsed().as_secs_f64());
+    println!(
+        "signer from the full path (5 levels each): {:.0} per second",
+        200.0 / t.elapsed().as_secs_f64()
+    );
 }

@@ -48,11 +48,15 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
 }
 
 fn temp_path(path: &Path) -> Result<PathBuf> {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::io("bad path", std::io::Error::other(path.display().to_string())))?;
+    let name = path.file_name().ok_or_else(|| {
+        Error::io(
+            "bad path",
+            std::io::Error::other(path.display().to_string()),
+        )
+    })?;
     let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce).map_err(|e| Error::io("random", std::io::Error::other(e.to_string())))?;
+    getrandom::fill(&mut nonce)
+        .map_err(|e| Error::io("random", std::io::Error::other(e.to_string())))?;
     let tmp_name = format!(".{}.tmp-{}", name.to_string_lossy(), hex::encode(nonce));
     Ok(path.with_file_name(tmp_name))
 }
@@ -112,12 +116,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("secret");
         create_private(&p, b"one").unwrap();
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         assert!(create_private(&p, b"two").is_err());
         assert_eq!(fs::read(&p).unwrap(), b"one");
         write_private(&p, b"three").unwrap();
         assert_eq!(fs::read(&p).unwrap(), b"three");
-        assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         // no temp files left behind
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }

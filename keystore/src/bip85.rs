@@ -24,10 +24,17 @@ pub enum Purpose {
 /// HEX entropy of `num_bytes` (16..=64) at `index`.
 pub fn hex_entropy(root: &Root, num_bytes: u32, index: u32) -> Result<Zeroizing<Vec<u8>>> {
     if !(16..=64).contains(&num_bytes) {
-        return Err(Error::Derivation(format!("BIP-85 HEX takes 16 to 64 bytes, not {num_bytes}")));
+        return Err(Error::Derivation(format!(
+            "BIP-85 HEX takes 16 to 64 bytes, not {num_bytes}"
+        )));
     }
     let index = crate::derive::checked_index(u64::from(index))?;
-    let path = [83696968 | HARDENED, 128169 | HARDENED, num_bytes | HARDENED, index | HARDENED];
+    let path = [
+        83696968 | HARDENED,
+        128169 | HARDENED,
+        num_bytes | HARDENED,
+        index | HARDENED,
+    ];
     let k = root.private_key(&path)?;
     let mut mac = <Hmac<Sha512> as Mac>::new_from_slice(b"bip-entropy-from-k")
         .map_err(|e| Error::Derivation(e.to_string()))?;
@@ -92,7 +99,10 @@ mod tests {
         let backup = purpose_key(&root, Purpose::Backup).unwrap();
         assert_ne!(db.expose(), market.expose());
         assert_ne!(market.expose(), backup.expose());
-        assert_eq!(db.expose(), purpose_key(&root, Purpose::Database).unwrap().expose());
+        assert_eq!(
+            db.expose(),
+            purpose_key(&root, Purpose::Database).unwrap().expose()
+        );
         assert_eq!(&hex_entropy(&root, 32, 0).unwrap()[..], db.expose());
         assert!(hex_entropy(&root, 15, 0).is_err());
         assert!(hex_entropy(&root, 65, 0).is_err());

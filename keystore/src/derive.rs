@@ -24,7 +24,9 @@ pub fn eth_path(index: u32) -> [u32; 5] {
 pub fn parse_path(path: &str) -> Result<Vec<u32>> {
     let mut parts = path.trim().split('/');
     if parts.next() != Some("m") {
-        return Err(Error::Derivation(format!("a path starts with m/: {path:?}")));
+        return Err(Error::Derivation(format!(
+            "a path starts with m/: {path:?}"
+        )));
     }
     parts
         .map(|p| {
@@ -122,7 +124,9 @@ pub fn parse_xpub(s: &str) -> Result<XPub> {
 /// does not check this itself.
 fn check_position(info: &XKeyInfo) -> Result<()> {
     if info.depth == 0 && (info.parent.0 != [0; 4] || info.index != 0) {
-        return Err(Error::Derivation("a master key (depth 0) with a parent or an index".into()));
+        return Err(Error::Derivation(
+            "a master key (depth 0) with a parent or an index".into(),
+        ));
     }
     Ok(())
 }
@@ -147,10 +151,19 @@ mod tests {
 
     #[test]
     fn out_of_range_indices_are_refused_not_wrapped() {
-        assert!(matches!(parse_path("m/2147483648'"), Err(Error::IndexOutOfRange(2147483648))));
-        assert!(matches!(parse_path("m/0/4294967296"), Err(Error::IndexOutOfRange(_))));
+        assert!(matches!(
+            parse_path("m/2147483648'"),
+            Err(Error::IndexOutOfRange(2147483648))
+        ));
+        assert!(matches!(
+            parse_path("m/0/4294967296"),
+            Err(Error::IndexOutOfRange(_))
+        ));
         assert_eq!(parse_path("m/2147483647'").unwrap(), vec![u32::MAX]);
-        assert_eq!(parse_path("m/44h/60H/0'/0/7").unwrap(), eth_path(7).to_vec());
+        assert_eq!(
+            parse_path("m/44h/60H/0'/0/7").unwrap(),
+            eth_path(7).to_vec()
+        );
         assert!(parse_path("44'/60'").is_err());
         assert!(parse_path("m/x").is_err());
         let root = Root::from_seed(&[7u8; 64]).unwrap();

@@ -9,7 +9,10 @@ pub enum Error {
     #[error("a phrase has 12, 15, 18, 21 or 24 words; this one has {0}")]
     WordCount(usize),
     #[error("word {position} is not in the BIP-39 English word list{}", suggestion_text(.suggestion))]
-    UnknownWord { position: usize, suggestion: Option<&'static str> },
+    UnknownWord {
+        position: usize,
+        suggestion: Option<&'static str>,
+    },
     #[error("the phrase's checksum does not match: a word is wrong or the words are out of order")]
     BadChecksum,
     #[error("wrong password")]
@@ -53,6 +56,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(what: impl Into<String>, source: std::io::Error) -> Self {
-        Error::Io { what: what.into(), source }
+        Error::Io {
+            what: what.into(),
+            source,
+        }
     }
 }

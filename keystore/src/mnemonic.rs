@@ -49,7 +49,10 @@ impl Phrase {
         }
         for (i, w) in words.iter().enumerate() {
             if let WordCheck::Unknown { suggestion } = check_word(w) {
-                return Err(Error::UnknownWord { position: i + 1, suggestion });
+                return Err(Error::UnknownWord {
+                    position: i + 1,
+                    suggestion,
+                });
             }
         }
         if ![12, 15, 18, 21, 24].contains(&words.len()) {
@@ -66,9 +69,10 @@ impl Phrase {
             Ok(m) => Ok(Phrase(m)),
             Err(bip39::Error::InvalidChecksum) => Err(Error::BadChecksum),
             Err(bip39::Error::BadWordCount(n)) => Err(Error::WordCount(n)),
-            Err(bip39::Error::UnknownWord(i)) => {
-                Err(Error::UnknownWord { position: i + 1, suggestion: None })
-            }
+            Err(bip39::Error::UnknownWord(i)) => Err(Error::UnknownWord {
+                position: i + 1,
+                suggestion: None,
+            }),
             Err(e) => Err(Error::Derivation(e.to_string())),
         }
     }
@@ -135,7 +139,9 @@ pub fn check_word(word: &str) -> WordCheck {
     if LANG.words_by_prefix_iter(&w).next().is_some() {
         return WordCheck::Prefix;
     }
-    WordCheck::Unknown { suggestion: suggest(&w) }
+    WordCheck::Unknown {
+        suggestion: suggest(&w),
+    }
 }
 
 /// The closest list word to a mistyped one. BIP-39 English words are unique in their first four
@@ -192,10 +198,16 @@ mod tests {
     fn each_failure_has_its_own_error() {
         assert!(matches!(Phrase::parse("   "), Err(Error::EmptyPhrase)));
         let thirteen = format!("{ABANDON12} abandon");
-        assert!(matches!(Phrase::parse(&thirteen), Err(Error::WordCount(13))));
+        assert!(matches!(
+            Phrase::parse(&thirteen),
+            Err(Error::WordCount(13))
+        ));
         let typo = ABANDON12.replacen("abandon", "abandn", 1);
         match Phrase::parse(&typo) {
-            Err(Error::UnknownWord { position: 1, suggestion: Some("abandon") }) => {}
+            Err(Error::UnknownWord {
+                position: 1,
+                suggestion: Some("abandon"),
+            }) => {}
             other => panic!("unexpected {other:?}"),
         }
         let bad_sum = ABANDON12.replace("about", "abandon");
@@ -206,9 +218,22 @@ mod tests {
     fn word_check_guides_typing() {
         assert_eq!(check_word("zoo"), WordCheck::Valid);
         assert_eq!(check_word("aban"), WordCheck::Prefix);
-        assert_eq!(check_word("abandonn"), WordCheck::Unknown { suggestion: Some("abandon") });
-        assert_eq!(check_word("wrold"), WordCheck::Unknown { suggestion: Some("world") });
-        assert_eq!(check_word("qqqqqqq"), WordCheck::Unknown { suggestion: None });
+        assert_eq!(
+            check_word("abandonn"),
+            WordCheck::Unknown {
+                suggestion: Some("abandon")
+            }
+        );
+        assert_eq!(
+            check_word("wrold"),
+            WordCheck::Unknown {
+                suggestion: Some("world")
+            }
+        );
+        assert_eq!(
+            check_word("qqqqqqq"),
+            WordCheck::Unknown { suggestion: None }
+        );
     }
 
     #[test]

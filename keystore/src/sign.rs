@@ -9,22 +9,25 @@ use crate::{Error, Result};
 /// The bytes a message stands for, as `cast wallet sign` reads it: `0x…` hex is raw bytes,
 /// anything else is UTF-8 text.
 pub fn message_bytes(message: &str) -> Vec<u8> {
-    if let Some(h) = message.strip_prefix("0x") {
-        if let Ok(b) = hex::decode(h) {
-            return b;
-        }
+    if let Some(Ok(b)) = message.strip_prefix("0x").map(hex::decode) {
+        return b;
     }
     message.as_bytes().to_vec()
 }
 
 /// EIP-191 personal_sign.
 pub fn sign_message(signer: &PrivateKeySigner, message: &[u8]) -> Result<Signature> {
-    signer.sign_message_sync(message).map_err(|e| Error::Signature(e.to_string()))
+    signer
+        .sign_message_sync(message)
+        .map_err(|e| Error::Signature(e.to_string()))
 }
 
 /// True when `signature` over `message` (EIP-191) was made by `address`.
 pub fn verify_message(address: Address, message: &[u8], signature: &Signature) -> bool {
-    signature.recover_address_from_msg(message).map(|a| a == address).unwrap_or(false)
+    signature
+        .recover_address_from_msg(message)
+        .map(|a| a == address)
+        .unwrap_or(false)
 }
 
 /// Parses a 65-byte `0x…` signature (v as 27/28 or 0/1).
@@ -42,12 +45,17 @@ pub fn signature_hex(sig: &Signature) -> String {
 
 /// The EIP-712 signing hash of a typed-data JSON document (`eth_signTypedData_v4` shape).
 pub fn typed_data_hash(json: &str) -> Result<B256> {
-    let typed: TypedData = serde_json::from_str(json).map_err(|e| Error::TypedData(e.to_string()))?;
-    typed.eip712_signing_hash().map_err(|e| Error::TypedData(e.to_string()))
+    let typed: TypedData =
+        serde_json::from_str(json).map_err(|e| Error::TypedData(e.to_string()))?;
+    typed
+        .eip712_signing_hash()
+        .map_err(|e| Error::TypedData(e.to_string()))
 }
 
 /// Signs EIP-712 typed data.
 pub fn sign_typed_data(signer: &PrivateKeySigner, json: &str) -> Result<Signature> {
     let hash = typed_data_hash(json)?;
-    signer.sign_hash_sync(&hash).map_err(|e| Error::Signature(e.to_string()))
+    signer
+        .sign_hash_sync(&hash)
+        .map_err(|e| Error::Signature(e.to_string()))
 }

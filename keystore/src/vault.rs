@@ -42,7 +42,11 @@ pub struct KdfParams {
 
 impl KdfParams {
     /// geth's standard scrypt cost: N=2^18, r=8, p=1 (256 MiB, about a second).
-    pub const STANDARD: KdfParams = KdfParams { log_n: 18, r: 8, p: 1 };
+    pub const STANDARD: KdfParams = KdfParams {
+        log_n: 18,
+        r: 8,
+        p: 1,
+    };
 
     /// The parameters new vaults are written with. Builds with the `test-weak-kdf` feature (never
     /// a release) drop to N=2^10 when `KEYBOT_TEST_WEAK_KDF` is set, for tests that rewrite a
@@ -50,7 +54,11 @@ impl KdfParams {
     pub fn for_writing() -> KdfParams {
         #[cfg(feature = "test-weak-kdf")]
         if std::env::var_os("KEYBOT_TEST_WEAK_KDF").is_some() {
-            return KdfParams { log_n: 10, r: 8, p: 1 };
+            return KdfParams {
+                log_n: 10,
+                r: 8,
+                p: 1,
+            };
         }
         KdfParams::STANDARD
     }
@@ -58,12 +66,17 @@ impl KdfParams {
     /// Refuses parameters that are too weak to be ours or so costly that a crafted file could
     /// exhaust memory (more than 2 GiB).
     fn check(self) -> std::result::Result<(), String> {
-        let ok_range = (10..=22).contains(&self.log_n) && (1..=32).contains(&self.r) && (1..=16).contains(&self.p);
+        let ok_range = (10..=22).contains(&self.log_n)
+            && (1..=32).contains(&self.r)
+            && (1..=16).contains(&self.p);
         let mem = 128u64 * u64::from(self.r) * (1u64 << self.log_n.min(40));
         if ok_range && mem <= 2 << 30 {
             Ok(())
         } else {
-            Err(format!("unsupported KDF parameters log2(N)={} r={} p={}", self.log_n, self.r, self.p))
+            Err(format!(
+                "unsupported KDF parameters log2(N)={} r={} p={}",
+                self.log_n, self.r, self.p
+            ))
         }
     }
 
@@ -105,20 +118,29 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Header, DecodeError> {
     }
     let version = bytes[8];
     if version != VERSION {
-        return Err(DecodeError::Corrupt(format!("unknown vault version {version}")));
+        return Err(DecodeError::Corrupt(format!(
+            "unknown vault version {version}"
+        )));
     }
     if bytes[9] != KDF_SCRYPT {
         return Err(corrupt("unknown KDF"));
     }
-    let u32_at = |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-    let kdf = KdfParams { log_n: bytes[10], r: u32_at(11), p: u32_at(15) };
+    let u32_at =
+        |i: usize| u32::from_be_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
+    let kdf = KdfParams {
+        log_n: bytes[10],
+        r: u32_at(11),
+        p: u32_at(15),
+    };
     let mut salt = [0u8; 32];
     salt.copy_from_slice(&bytes[19..51]);
     let mut nonce = [0u8; 24];
     nonce.copy_from_slice(&bytes[51..75]);
     let ciphertext_len = u32_at(75) as usize;
     if ciphertext_len > MAX_CIPHERTEXT || bytes.len() != HEADER_LEN + ciphertext_len + 32 {
-        return Err(corrupt("truncated or padded: the length does not match its header"));
+        return Err(corrupt(
+            "truncated or padded: the length does not match its header",
+        ));
     }
     let body_len = HEADER_LEN + ciphertext_len;
     let digest = Sha256::digest(&bytes[..body_len]);
@@ -126,7 +148,13 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Header, DecodeError> {
         return Err(corrupt("checksum mismatch: the file was damaged"));
     }
     kdf.check().map_err(DecodeError::Corrupt)?;
-    Ok(Header { version, kdf, salt, nonce, ciphertext_len })
+    Ok(Header {
+        version,
+        kdf,
+        salt,
+        nonce,
+        ciphertext_len,
+    })
 }
 
 /// Encrypts a wallet into vault bytes.
@@ -149,7 +177,13 @@ pub fn encode(wallet: &Wallet, password: &Password, kdf: KdfParams) -> Result<Ve
     out.extend_from_slice(&(ct_len as u32).to_be_bytes());
     let cipher = XChaCha20Poly1305::new(key.expose().into());
     let ct = cipher
-        .encrypt(XNonce::from_slice(&nonce), Payload { msg: &plaintext, aad: &out[..HEADER_LEN] })
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &plaintext,
+                aad: &out[..HEADER_LEN],
+            },
+        )
         .map_err(|_| Error::Derivation("encryption failed".into()))?;
     out.extend_from_slice(&ct);
     let digest = Sha256::digest(&out);
@@ -168,7 +202,13 @@ pub fn decode(bytes: &[u8], password: &Password) -> std::result::Result<Wallet, 
     let ct = &bytes[HEADER_LEN..HEADER_LEN + header.ciphertext_len];
     let plaintext = Zeroizing::new(
         cipher
-            .decrypt(XNonce::from_slice(&header.nonce), Payload { msg: ct, aad: &bytes[..HEADER_LEN] })
+            .decrypt(
+                XNonce::from_slice(&header.nonce),
+                Payload {
+                    msg: ct,
+                    aad: &bytes[..HEADER_LEN],
+                },
+            )
             .map_err(|_| DecodeError::WrongPassword)?,
     );
     decode_payload(&plaintext)
@@ -178,8 +218,16 @@ fn encode_payload(wallet: &Wallet) -> Zeroizing<Vec<u8>> {
     let entropy = wallet.phrase().entropy();
     let pass = wallet.passphrase().as_bytes();
     let imported = wallet.imported();
-    let len = 1 + 1 + entropy.len() + 2 + pass.len() + 2
-        + imported.iter().map(|k| 32 + 2 + k.label.len()).sum::<usize>();
+    let len = 1
+        + 1
+        + entropy.len()
+        + 2
+        + pass.len()
+        + 2
+        + imported
+            .iter()
+            .map(|k| 32 + 2 + k.label.len())
+            .sum::<usize>();
     // Sized exactly so the buffer never reallocates and leaves an unwiped copy behind.
     let mut p = Zeroizing::new(Vec::with_capacity(len));
     p.push(PAYLOAD_VERSION);
@@ -260,7 +308,10 @@ impl<'a> Reader<'a> {
 fn map_decode(path: &Path, e: DecodeError) -> Error {
     match e {
         DecodeError::WrongPassword => Error::WrongPassword,
-        DecodeError::Corrupt(reason) => Error::CorruptVault { path: path.to_owned(), reason },
+        DecodeError::Corrupt(reason) => Error::CorruptVault {
+            path: path.to_owned(),
+            reason,
+        },
     }
 }
 
@@ -320,12 +371,20 @@ pub fn change_password(path: &Path, old: &Password, new: &Password) -> Result<()
 mod tests {
     use super::*;
 
-    const WEAK: KdfParams = KdfParams { log_n: 10, r: 8, p: 1 };
+    const WEAK: KdfParams = KdfParams {
+        log_n: 10,
+        r: 8,
+        p: 1,
+    };
 
     fn wallet() -> Wallet {
-        let phrase = Phrase::parse("legal winner thank year wave sausage worth useful legal winner thank yellow").unwrap();
+        let phrase = Phrase::parse(
+            "legal winner thank year wave sausage worth useful legal winner thank yellow",
+        )
+        .unwrap();
         let mut w = Wallet::new(phrase, "TREZOR").unwrap();
-        w.import_key(Secret32::new([0x11; 32]), "from geth").unwrap();
+        w.import_key(Secret32::new([0x11; 32]), "from geth")
+            .unwrap();
         w
     }
 
@@ -335,7 +394,10 @@ mod tests {
         let pw = Password::from("correct horse");
         let bytes = encode(&w, &pw, WEAK).unwrap();
         let back = decode(&bytes, &pw).unwrap();
-        assert_eq!(*back.phrase().to_phrase_string(), *w.phrase().to_phrase_string());
+        assert_eq!(
+            *back.phrase().to_phrase_string(),
+            *w.phrase().to_phrase_string()
+        );
         assert!(back.has_passphrase());
         assert_eq!(back.addresses(0, 3).unwrap(), w.addresses(0, 3).unwrap());
         assert_eq!(back.imported().len(), 1);
@@ -346,7 +408,10 @@ mod tests {
     #[test]
     fn wrong_password_is_not_corruption() {
         let bytes = encode(&wallet(), &Password::from("a"), WEAK).unwrap();
-        assert_eq!(decode(&bytes, &Password::from("b")).unwrap_err(), DecodeError::WrongPassword);
+        assert_eq!(
+            decode(&bytes, &Password::from("b")).unwrap_err(),
+            DecodeError::WrongPassword
+        );
     }
 
     #[test]
@@ -356,10 +421,16 @@ mod tests {
         for i in (0..bytes.len()).step_by(7) {
             let mut b = bytes.clone();
             b[i] ^= 0x40;
-            assert!(matches!(decode(&b, &pw), Err(DecodeError::Corrupt(_))), "byte {i}");
+            assert!(
+                matches!(decode(&b, &pw), Err(DecodeError::Corrupt(_))),
+                "byte {i}"
+            );
         }
         for n in [0, 5, 8, 60, HEADER_LEN, bytes.len() - 1] {
-            assert!(matches!(decode(&bytes[..n], &pw), Err(DecodeError::Corrupt(_))), "len {n}");
+            assert!(
+                matches!(decode(&bytes[..n], &pw), Err(DecodeError::Corrupt(_))),
+                "len {n}"
+            );
         }
     }
 
@@ -377,16 +448,47 @@ mod tests {
 
     #[test]
     fn standard_parameters_are_geths() {
-        assert_eq!(KdfParams::STANDARD, KdfParams { log_n: 18, r: 8, p: 1 });
+        assert_eq!(
+            KdfParams::STANDARD,
+            KdfParams {
+                log_n: 18,
+                r: 8,
+                p: 1
+            }
+        );
         #[cfg(not(feature = "test-weak-kdf"))]
         assert_eq!(KdfParams::for_writing(), KdfParams::STANDARD);
     }
 
     #[test]
     fn absurd_parameters_are_refused() {
-        assert!(KdfParams { log_n: 30, r: 8, p: 1 }.check().is_err());
-        assert!(KdfParams { log_n: 9, r: 8, p: 1 }.check().is_err());
-        assert!(KdfParams { log_n: 22, r: 32, p: 1 }.check().is_err());
+        assert!(
+            KdfParams {
+                log_n: 30,
+                r: 8,
+                p: 1
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            KdfParams {
+                log_n: 9,
+                r: 8,
+                p: 1
+            }
+            .check()
+            .is_err()
+        );
+        assert!(
+            KdfParams {
+                log_n: 22,
+                r: 32,
+                p: 1
+            }
+            .check()
+            .is_err()
+        );
     }
 
     #[test]
@@ -395,8 +497,14 @@ mod tests {
         let path = dir.path().join("vault");
         let pw = Password::from("pw");
         std::fs::write(&path, b"garbage").unwrap();
-        assert!(matches!(create(&path, &wallet(), &pw), Err(Error::VaultExists(_))));
-        assert!(matches!(replace(&path, &wallet(), &pw), Err(Error::CorruptVault { .. })));
+        assert!(matches!(
+            create(&path, &wallet(), &pw),
+            Err(Error::VaultExists(_))
+        ));
+        assert!(matches!(
+            replace(&path, &wallet(), &pw),
+            Err(Error::CorruptVault { .. })
+        ));
         assert_eq!(std::fs::read(&path).unwrap(), b"garbage");
     }
 }

@@ -28,7 +28,11 @@ pub struct ImportedKey {
 impl ImportedKey {
     pub(crate) fn new(label: String, key: Secret32) -> Result<ImportedKey> {
         let address = derive::signer_from_key(&key)?.address();
-        Ok(ImportedKey { label, address, key })
+        Ok(ImportedKey {
+            label,
+            address,
+            key,
+        })
     }
     pub(crate) fn key(&self) -> &Secret32 {
         &self.key
@@ -58,7 +62,12 @@ impl Wallet {
     pub fn new(phrase: Phrase, passphrase: &str) -> Result<Wallet> {
         let seed = phrase.to_seed(passphrase);
         let root = Root::from_seed(&seed[..])?;
-        Ok(Wallet { phrase, passphrase: Zeroizing::new(passphrase.to_owned()), root, imported: Vec::new() })
+        Ok(Wallet {
+            phrase,
+            passphrase: Zeroizing::new(passphrase.to_owned()),
+            root,
+            imported: Vec::new(),
+        })
     }
 
     pub fn phrase(&self) -> &Phrase {
@@ -104,7 +113,10 @@ impl Wallet {
             return Ok(Some(AccountRef::Imported(i)));
         }
         let hd = self.root.eth_addresses(0, hd_scan)?;
-        Ok(hd.iter().position(|a| *a == address).map(|i| AccountRef::Hd(i as u32)))
+        Ok(hd
+            .iter()
+            .position(|a| *a == address)
+            .map(|i| AccountRef::Hd(i as u32)))
     }
 
     /// The signer for an account. alloy's signer prints only its address in `Debug`.
@@ -112,7 +124,10 @@ impl Wallet {
         match account {
             AccountRef::Hd(i) => self.root.eth_signer(i),
             AccountRef::Imported(i) => {
-                let k = self.imported.get(i).ok_or_else(|| Error::NoSuchImported(i.to_string()))?;
+                let k = self
+                    .imported
+                    .get(i)
+                    .ok_or_else(|| Error::NoSuchImported(i.to_string()))?;
                 derive::signer_from_key(k.key())
             }
         }
@@ -121,7 +136,9 @@ impl Wallet {
     /// The raw private key of an account, for writing a keystore file.
     pub fn private_key(&self, account: AccountRef) -> Result<Secret32> {
         match account {
-            AccountRef::Hd(i) => self.root.private_key(&derive::eth_path(derive::checked_index(u64::from(i))?)),
+            AccountRef::Hd(i) => self
+                .root
+                .private_key(&derive::eth_path(derive::checked_index(u64::from(i))?)),
             AccountRef::Imported(i) => self
                 .imported
                 .get(i)

@@ -68,13 +68,20 @@ pub struct Decrypted {
 /// is; malformed files get a message naming what is wrong.
 pub fn decrypt(json: &[u8], password: &Password) -> Result<Decrypted> {
     let text = std::str::from_utf8(json).map_err(|_| bad("the file is not UTF-8 text"))?;
-    let file: File = serde_json::from_str(text).map_err(|e| bad(format!("not a v3 keystore ({e})")))?;
+    let file: File =
+        serde_json::from_str(text).map_err(|e| bad(format!("not a v3 keystore ({e})")))?;
     if file.version != 3 {
-        return Err(bad(format!("version {} is not supported (only 3)", file.version)));
+        return Err(bad(format!(
+            "version {} is not supported (only 3)",
+            file.version
+        )));
     }
     let c = &file.crypto;
     if c.cipher != "aes-128-ctr" {
-        return Err(bad(format!("cipher {:?} is not supported (only aes-128-ctr)", c.cipher)));
+        return Err(bad(format!(
+            "cipher {:?} is not supported (only aes-128-ctr)",
+            c.cipher
+        )));
     }
     let iv = hex_field("iv", &c.cipherparams.iv)?;
     let ciphertext = hex_field("ciphertext", &c.ciphertext)?;
@@ -103,7 +110,9 @@ pub fn decrypt(json: &[u8], password: &Password) -> Result<Decrypted> {
             .parse()
             .map_err(|_| bad("the address field is not an address"))?;
         if stated != address {
-            return Err(bad(format!("the key belongs to {address}, not to the file's address {stated}")));
+            return Err(bad(format!(
+                "the key belongs to {address}, not to the file's address {stated}"
+            )));
         }
     }
     Ok(Decrypted { key, address })
@@ -112,9 +121,16 @@ pub fn decrypt(json: &[u8], password: &Password) -> Result<Decrypted> {
 fn derive_key(kdf: &str, p: &Value, password: &[u8]) -> Result<Zeroizing<[u8; 32]>> {
     let dklen = u64_field(p, "dklen")?;
     if dklen != 32 {
-        return Err(bad(format!("kdfparams.dklen {dklen} is not supported (only 32)")));
+        return Err(bad(format!(
+            "kdfparams.dklen {dklen} is not supported (only 32)"
+        )));
     }
-    let salt = hex_field("salt", p.get("salt").and_then(Value::as_str).ok_or_else(|| bad("kdfparams.salt is missing"))?)?;
+    let salt = hex_field(
+        "salt",
+        p.get("salt")
+            .and_then(Value::as_str)
+            .ok_or_else(|| bad("kdfparams.salt is missing"))?,
+    )?;
     let mut dk = Zeroizing::new([0u8; 32]);
     match kdf {
         "scrypt" => {
@@ -125,17 +141,28 @@ fn derive_key(kdf: &str, p: &Value, password: &[u8]) -> Result<Zeroizing<[u8; 32
                 return Err(bad("kdfparams.n must be a power of two"));
             }
             // Bounded so a crafted file cannot take more than 1 GiB or minutes of CPU.
-            if r == 0 || pp == 0 || r > 64 || pp > 64 || 128 * r * n > 1 << 30 || n * r * pp > 1 << 26 {
-                return Err(bad(format!("scrypt parameters n={n} r={r} p={pp} are out of bounds")));
+            if r == 0
+                || pp == 0
+                || r > 64
+                || pp > 64
+                || 128 * r * n > 1 << 30
+                || n * r * pp > 1 << 26
+            {
+                return Err(bad(format!(
+                    "scrypt parameters n={n} r={r} p={pp} are out of bounds"
+                )));
             }
             let params = scrypt::Params::new(n.trailing_zeros() as u8, r as u32, pp as u32)
                 .map_err(|e| bad(format!("scrypt parameters: {e}")))?;
-            scrypt::scrypt(password, &salt, &params, &mut dk[..]).map_err(|e| bad(format!("scrypt: {e}")))?;
+            scrypt::scrypt(password, &salt, &params, &mut dk[..])
+                .map_err(|e| bad(format!("scrypt: {e}")))?;
         }
         "pbkdf2" => {
             let prf = p.get("prf").and_then(Value::as_str).unwrap_or("");
             if prf != "hmac-sha256" {
-                return Err(bad(format!("pbkdf2 prf {prf:?} is not supported (only hmac-sha256)")));
+                return Err(bad(format!(
+                    "pbkdf2 prf {prf:?} is not supported (only hmac-sha256)"
+                )));
             }
             let c = u64_field(p, "c")?;
             if c == 0 || c > 10_000_000 {
@@ -143,7 +170,11 @@ fn derive_key(kdf: &str, p: &Value, password: &[u8]) -> Result<Zeroizing<[u8; 32
             }
             pbkdf2::pbkdf2_hmac::<sha2::Sha256>(password, &salt, c as u32, &mut dk[..]);
         }
-        other => return Err(bad(format!("KDF {other:?} is not supported (scrypt or pbkdf2)"))),
+        other => {
+            return Err(bad(format!(
+                "KDF {other:?} is not supported (scrypt or pbkdf2)"
+            )));
+        }
     }
     Ok(dk)
 }
@@ -167,7 +198,8 @@ pub fn encrypt(key: &Secret32, password: &Password, params: WriteParams) -> Resu
     getrandom::fill(&mut iv).map_err(|e| bad(format!("random source: {e}")))?;
     let sp = scrypt::Params::new(params.log_n, 8, 1).map_err(|e| bad(e.to_string()))?;
     let mut dk = Zeroizing::new([0u8; 32]);
-    scrypt::scrypt(password.expose().as_bytes(), &salt, &sp, &mut dk[..]).map_err(|e| bad(e.to_string()))?;
+    scrypt::scrypt(password.expose().as_bytes(), &salt, &sp, &mut dk[..])
+        .map_err(|e| bad(e.to_string()))?;
     let mut ct = *key.expose();
     let mut cipher = Aes128Ctr::new(dk[..16].into(), (&iv).into());
     cipher.apply_keystream(&mut ct);
@@ -188,12 +220,17 @@ pub fn encrypt(key: &Secret32, password: &Password, params: WriteParams) -> Resu
         "id": uuid::Uuid::new_v4().to_string(),
         "version": 3,
     });
-    Ok(serde_json::to_string_pretty(&json).map_err(|e| bad(e.to_string()))?)
+    serde_json::to_string_pretty(&json).map_err(|e| bad(e.to_string()))
 }
 
 /// Writes `key` as a v3 file at `out` (which must not exist): 0600, verified by decrypting what
 /// was written before it takes the final name.
-pub fn export(out: &Path, key: &Secret32, password: &Password, params: WriteParams) -> Result<Address> {
+pub fn export(
+    out: &Path,
+    key: &Secret32,
+    password: &Password,
+    params: WriteParams,
+) -> Result<Address> {
     if out.exists() {
         return Err(Error::io(
             format!("{} already exists; not overwritten", out.display()),
@@ -206,7 +243,8 @@ pub fn export(out: &Path, key: &Secret32, password: &Password, params: WritePara
         return Err(bad("the written keystore did not decrypt to the same key"));
     }
     atomic::create_private(out, json.as_bytes())?;
-    let reread = std::fs::read(out).map_err(|e| Error::io(format!("cannot read back {}", out.display()), e))?;
+    let reread = std::fs::read(out)
+        .map_err(|e| Error::io(format!("cannot read back {}", out.display()), e))?;
     if reread != json.as_bytes() {
         return Err(bad("the keystore on disk differs from what was written"));
     }

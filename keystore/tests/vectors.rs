@@ -9,8 +9,11 @@ use keybot_keystore::{Address, Phrase, Wallet, derive, sign};
 use serde_json::Value;
 
 fn fixture(name: &str) -> Value {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures").join(name);
-    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures")
+        .join(name);
+    serde_json::from_slice(&std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())))
+        .unwrap()
 }
 
 fn s(v: &Value) -> &str {
@@ -45,7 +48,13 @@ fn bip32_vectors_1_to_4() {
         let root = Root::from_seed(&seed).unwrap();
         for chain in vector["chains"].as_array().unwrap() {
             let path = parse_path(s(&chain["path"])).unwrap();
-            assert_eq!(*root.xprv(&path).unwrap(), s(&chain["ext_prv"]), "vector {} {}", vector["vector"], chain["path"]);
+            assert_eq!(
+                *root.xprv(&path).unwrap(),
+                s(&chain["ext_prv"]),
+                "vector {} {}",
+                vector["vector"],
+                chain["path"]
+            );
         }
     }
 }
@@ -81,14 +90,26 @@ fn bip44_anvil_accounts() {
     for (acc, addr) in accounts.iter().zip(&addrs) {
         let i = acc["index"].as_u64().unwrap() as u32;
         assert_eq!(addr.to_checksum(None), s(&acc["address"]));
-        let key = wallet.private_key(keybot_keystore::AccountRef::Hd(i)).unwrap();
-        assert_eq!(format!("0x{}", hex::encode(key.expose())), s(&acc["private_key"]));
+        let key = wallet
+            .private_key(keybot_keystore::AccountRef::Hd(i))
+            .unwrap();
+        assert_eq!(
+            format!("0x{}", hex::encode(key.expose())),
+            s(&acc["private_key"])
+        );
     }
     for m in v["mycrypto_vectors_with_passphrase"].as_array().unwrap() {
-        let w = Wallet::new(Phrase::parse(s(&m["mnemonic"])).unwrap(), s(&m["passphrase"])).unwrap();
+        let w = Wallet::new(
+            Phrase::parse(s(&m["mnemonic"])).unwrap(),
+            s(&m["passphrase"]),
+        )
+        .unwrap();
         let path = parse_path(s(&m["path"])).unwrap();
         let index = path[4];
-        assert_eq!(w.addresses(index, 1).unwrap()[0].to_checksum(None), s(&m["address"]));
+        assert_eq!(
+            w.addresses(index, 1).unwrap()[0].to_checksum(None),
+            s(&m["address"])
+        );
     }
 }
 
@@ -105,7 +126,12 @@ fn eip55_checksums() {
     }
 }
 
-fn check_v3(json: &Value, password: &str, expected_key: Option<&str>, expected_address: Option<&str>) {
+fn check_v3(
+    json: &Value,
+    password: &str,
+    expected_key: Option<&str>,
+    expected_address: Option<&str>,
+) {
     let text = serde_json::to_vec(json).unwrap();
     let d = web3::decrypt(&text, &Password::from(password)).unwrap();
     if let Some(k) = expected_key {
@@ -128,7 +154,12 @@ fn web3_v3_official_vectors() {
         check_v3(&t["json"], s(&t["password"]), Some(s(&t["priv"])), None);
     }
     let vl = &v["very_light_scrypt"];
-    check_v3(&vl["json"], s(&vl["password"]), None, Some(s(&vl["address"])));
+    check_v3(
+        &vl["json"],
+        s(&vl["password"]),
+        None,
+        Some(s(&vl["address"])),
+    );
     for (name, t) in v["geth_keystore_dir_good_files"].as_object().unwrap() {
         eprintln!("geth keystore {name}");
         check_v3(&t["json"], s(&t["password"]), None, Some(s(&t["address"])));
@@ -143,7 +174,12 @@ fn web3_v3_accepts_capital_crypto_and_missing_address() {
     let crypto = obj.remove("crypto").unwrap();
     obj.insert("Crypto".into(), crypto);
     obj.remove("address");
-    check_v3(&t, "foobar", None, Some("0xf466859ead1932d743d622cb74fc058882e8648a"));
+    check_v3(
+        &t,
+        "foobar",
+        None,
+        Some("0xf466859ead1932d743d622cb74fc058882e8648a"),
+    );
 }
 
 #[test]
@@ -161,10 +197,16 @@ fn web3_v3_bad_files_say_what_is_wrong() {
     for (bytes, want) in [
         (serde_json::to_vec(&unknown_kdf).unwrap(), "argon2"),
         (serde_json::to_vec(&huge).unwrap(), "out of bounds"),
-        (text.as_bytes()[..text.len() / 2].to_vec(), "not a v3 keystore"),
+        (
+            text.as_bytes()[..text.len() / 2].to_vec(),
+            "not a v3 keystore",
+        ),
         (vec![0xff, 0xfe, 0x00], "UTF-8"),
     ] {
-        let e = web3::decrypt(&bytes, &pw).err().expect("must fail").to_string();
+        let e = web3::decrypt(&bytes, &pw)
+            .err()
+            .expect("must fail")
+            .to_string();
         assert!(e.contains(want), "{e}");
         assert!(!e.contains('\n'));
     }
@@ -187,7 +229,10 @@ fn web3_export_round_trips_with_geth_parameters() {
     assert_eq!(json["crypto"]["kdfparams"]["p"], 1);
     assert_eq!(json["crypto"]["cipher"], "aes-128-ctr");
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&out).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let d = web3::decrypt(&std::fs::read(&out).unwrap(), &pw).unwrap();
     assert_eq!(d.key.expose(), key.expose());
     assert_eq!(d.address, addr);
@@ -198,7 +243,9 @@ fn web3_export_round_trips_with_geth_parameters() {
 #[test]
 fn eip191_personal_sign_vectors() {
     let v = fixture("eip191_personal_sign_vectors.json");
-    let key = Secret32::from_slice(&hex::decode(s(&v["private_key"]).trim_start_matches("0x")).unwrap()).unwrap();
+    let key =
+        Secret32::from_slice(&hex::decode(s(&v["private_key"]).trim_start_matches("0x")).unwrap())
+            .unwrap();
     let signer = derive::signer_from_key(&key).unwrap();
     let address: Address = s(&v["address"]).parse().unwrap();
     assert_eq!(signer.address(), address);
@@ -208,7 +255,10 @@ fn eip191_personal_sign_vectors() {
             _ => s(&t["message"]).to_owned(),
         };
         let bytes = sign::message_bytes(&message);
-        assert_eq!(alloy::primitives::eip191_hash_message(&bytes).to_string(), s(&t["eip191_hash"]));
+        assert_eq!(
+            alloy::primitives::eip191_hash_message(&bytes).to_string(),
+            s(&t["eip191_hash"])
+        );
         let sig = sign::sign_message(&signer, &bytes).unwrap();
         assert_eq!(sign::signature_hex(&sig), s(&t["signature"]));
         let parsed = sign::parse_signature(s(&t["signature"])).unwrap();
@@ -221,8 +271,13 @@ fn eip191_personal_sign_vectors() {
 fn eip712_mail_example() {
     let v = fixture("eip712_mail_vector.json");
     let json = serde_json::to_string(&v["typed_data"]).unwrap();
-    assert_eq!(sign::typed_data_hash(&json).unwrap().to_string(), s(&v["signing_hash"]));
-    let key = Secret32::from_slice(&hex::decode(s(&v["private_key"]).trim_start_matches("0x")).unwrap()).unwrap();
+    assert_eq!(
+        sign::typed_data_hash(&json).unwrap().to_string(),
+        s(&v["signing_hash"])
+    );
+    let key =
+        Secret32::from_slice(&hex::decode(s(&v["private_key"]).trim_start_matches("0x")).unwrap())
+            .unwrap();
     let signer = derive::signer_from_key(&key).unwrap();
     assert_eq!(signer.address().to_checksum(None), s(&v["signer_address"]));
     let sig = sign::sign_typed_data(&signer, &json).unwrap();

@@ -51,7 +51,9 @@ pub fn run(paths: &Paths, args: InitArgs) -> Result<()> {
     }
     let interactive = input::stdin_is_tty();
     if !args.import && !interactive && args.mnemonic_out.is_none() {
-        bail!("no terminal to show the new phrase on: pass --mnemonic-out FILE (or - for standard output)");
+        bail!(
+            "no terminal to show the new phrase on: pass --mnemonic-out FILE (or - for standard output)"
+        );
     }
     let out_file = match args.mnemonic_out.as_deref() {
         Some("-") | None => None,
@@ -113,7 +115,9 @@ fn prompt_passphrase() -> Result<Zeroizing<String>> {
     if !input::stdin_is_tty() {
         bail!("no BIP-39 passphrase: pass --passphrase-file FILE or set KEYBOT_PASSPHRASE");
     }
-    eprintln!("The passphrase is part of the seed: without it the phrase restores a different, empty wallet.");
+    eprintln!(
+        "The passphrase is part of the seed: without it the phrase restores a different, empty wallet."
+    );
     loop {
         let a = Zeroizing::new(rpassword::prompt_password("BIP-39 passphrase: ")?);
         let b = Zeroizing::new(rpassword::prompt_password("repeat it: ")?);
@@ -130,10 +134,17 @@ fn show_and_confirm(phrase: &Phrase) -> Result<()> {
     let words = phrase.words();
     {
         let _screen = AltScreen::enter()?;
-        eprintln!("Your recovery phrase ({} words). Write it down on paper, in order.\n", words.len());
+        eprintln!(
+            "Your recovery phrase ({} words). Write it down on paper, in order.\n",
+            words.len()
+        );
         eprintln!("{}", numbered_words(&words));
-        eprintln!("Anyone who sees these words can take everything in this wallet. keybot shows them");
-        eprintln!("once; it never sends them anywhere. Without them a lost password cannot be recovered.\n");
+        eprintln!(
+            "Anyone who sees these words can take everything in this wallet. keybot shows them"
+        );
+        eprintln!(
+            "once; it never sends them anywhere. Without them a lost password cannot be recovered.\n"
+        );
         input::prompt_line("Press Enter when you have written them down… ")?;
     }
     let mut picks = [0u8; 3];
@@ -151,7 +162,10 @@ fn show_and_confirm(phrase: &Phrase) -> Result<()> {
     for i in chosen {
         let typed = input::prompt_line(&format!("word #{}: ", i + 1))?;
         if typed.to_lowercase() != words[i] {
-            bail!("word #{} does not match: nothing was written; run `keybot init` again", i + 1);
+            bail!(
+                "word #{} does not match: nothing was written; run `keybot init` again",
+                i + 1
+            );
         }
     }
     Ok(())
@@ -188,7 +202,9 @@ fn prompt_phrase() -> Result<Phrase> {
             match check_word(&w) {
                 WordCheck::Valid => words.push(Zeroizing::new(w)),
                 WordCheck::Prefix => match keybot_keystore::mnemonic::suggest(&w) {
-                    Some(full) if w.len() >= 4 && full.starts_with(w.as_str()) => words.push(Zeroizing::new(full.to_owned())),
+                    Some(full) if w.len() >= 4 && full.starts_with(w.as_str()) => {
+                        words.push(Zeroizing::new(full.to_owned()))
+                    }
                     _ => {
                         eprintln!("  \"{w}\" is only the start of a word; type the whole word");
                         break;

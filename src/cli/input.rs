@@ -13,21 +13,29 @@ pub fn stdin_is_tty() -> bool {
 
 /// Reads a whole file as UTF-8 text, without its final line break.
 pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
-    let bytes = Zeroizing::new(std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?);
-    let text = std::str::from_utf8(&bytes).map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))?;
+    let bytes = Zeroizing::new(
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))?;
     Ok(Zeroizing::new(strip_newline(text).to_owned()))
 }
 
 /// Reads all of standard input as UTF-8 text.
 pub fn read_stdin() -> Result<Zeroizing<String>> {
     let mut bytes = Zeroizing::new(Vec::new());
-    std::io::stdin().read_to_end(&mut bytes).context("cannot read standard input")?;
-    let text = std::str::from_utf8(&bytes).map_err(|_| anyhow::anyhow!("standard input is not valid UTF-8 text"))?;
+    std::io::stdin()
+        .read_to_end(&mut bytes)
+        .context("cannot read standard input")?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| anyhow::anyhow!("standard input is not valid UTF-8 text"))?;
     Ok(Zeroizing::new(text.to_owned()))
 }
 
 fn strip_newline(s: &str) -> &str {
-    s.strip_suffix("\r\n").or_else(|| s.strip_suffix('\n')).unwrap_or(s)
+    s.strip_suffix("\r\n")
+        .or_else(|| s.strip_suffix('\n'))
+        .unwrap_or(s)
 }
 
 fn from_env(var: &str) -> Result<Option<Zeroizing<String>>> {
@@ -54,7 +62,10 @@ pub fn existing_password(file: Option<&Path>, env: &str, what: &str) -> Result<P
     if !stdin_is_tty() {
         bail!("no {what} password: pass a password file or set {env}");
     }
-    let s = Zeroizing::new(rpassword::prompt_password(format!("{what} password: ")).context("cannot read the password")?);
+    let s = Zeroizing::new(
+        rpassword::prompt_password(format!("{what} password: "))
+            .context("cannot read the password")?,
+    );
     Ok(Password::new(s.to_string()))
 }
 
@@ -70,7 +81,9 @@ pub fn new_password(file: Option<&Path>, env: &str, what: &str) -> Result<Passwo
         bail!("no new {what} password: pass a password file or set {env}");
     }
     loop {
-        let a = Zeroizing::new(rpassword::prompt_password(format!("new {what} password: "))?);
+        let a = Zeroizing::new(rpassword::prompt_password(format!(
+            "new {what} password: "
+        ))?);
         if a.chars().count() < 8 {
             eprintln!("  too short: use at least 8 characters (a few random words work well)");
             continue;
@@ -106,7 +119,10 @@ pub fn prompt_line(prompt: &str) -> Result<Zeroizing<String>> {
     eprint!("{prompt}");
     std::io::stderr().flush().ok();
     let mut line = Zeroizing::new(String::new());
-    let n = std::io::stdin().lock().read_line(&mut line).context("cannot read from the terminal")?;
+    let n = std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read from the terminal")?;
     if n == 0 {
         bail!("input ended");
     }

@@ -90,14 +90,20 @@ pub type Status = u8;
 pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
     let pw_file = args.password_file.as_deref();
     match args.command {
-        WalletCommand::Addresses { count, start, json } => addresses(paths, pw_file, start, count, json)?,
+        WalletCommand::Addresses { count, start, json } => {
+            addresses(paths, pw_file, start, count, json)?
+        }
         WalletCommand::SignMessage { account, message } => {
             let wallet = unlock(paths, pw_file)?;
             let signer = wallet.signer(parse_account(&wallet, &account)?)?;
             let sig = sign::sign_message(&signer, &sign::message_bytes(&message))?;
             println!("{}", sign::signature_hex(&sig));
         }
-        WalletCommand::Verify { address, signature, message } => {
+        WalletCommand::Verify {
+            address,
+            signature,
+            message,
+        } => {
             let address = parse_address(&address)?;
             let sig = sign::parse_signature(&signature)?;
             if sign::verify_message(address, &sign::message_bytes(&message), &sig) {
@@ -113,29 +119,51 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
             sign::typed_data_hash(&json)?;
             let wallet = unlock(paths, pw_file)?;
             let signer = wallet.signer(parse_account(&wallet, &account)?)?;
-            println!("{}", sign::signature_hex(&sign::sign_typed_data(&signer, &json)?));
+            println!(
+                "{}",
+                sign::signature_hex(&sign::sign_typed_data(&signer, &json)?)
+            );
         }
-        WalletCommand::ExportKeystore { account, out, keystore_password_file } => {
+        WalletCommand::ExportKeystore {
+            account,
+            out,
+            keystore_password_file,
+        } => {
             if out.exists() {
                 bail!("{} already exists; not overwritten", out.display());
             }
             let wallet = unlock(paths, pw_file)?;
             let account = parse_account(&wallet, &account)?;
             let key = wallet.private_key(account)?;
-            let ks_pw = input::new_password(keystore_password_file.as_deref(), "KEYBOT_KEYSTORE_PASSWORD", "keystore")?;
+            let ks_pw = input::new_password(
+                keystore_password_file.as_deref(),
+                "KEYBOT_KEYSTORE_PASSWORD",
+                "keystore",
+            )?;
             let address = web3::export(&out, &key, &ks_pw, WriteParams::GETH_STANDARD)?;
             tracing::info!(%address, out = %out.display(), "keystore exported");
             eprintln!("wrote {} for {address}", out.display());
         }
-        WalletCommand::ImportKeystore { file, label, keystore_password_file } => {
-            let json = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+        WalletCommand::ImportKeystore {
+            file,
+            label,
+            keystore_password_file,
+        } => {
+            let json =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
             if json.len() > 64 * 1024 {
                 bail!("{} is too large to be a keystore file", file.display());
             }
             vault::check(&paths.vault())?;
-            let ks_pw = input::existing_password(keystore_password_file.as_deref(), "KEYBOT_KEYSTORE_PASSWORD", "keystore")?;
+            let ks_pw = input::existing_password(
+                keystore_password_file.as_deref(),
+                "KEYBOT_KEYSTORE_PASSWORD",
+                "keystore",
+            )?;
             let decrypted = web3::decrypt(&json, &ks_pw).map_err(|e| match e {
-                keybot_keystore::Error::WrongPassword => anyhow::anyhow!("wrong keystore password (the file's MAC does not match)"),
+                keybot_keystore::Error::WrongPassword => {
+                    anyhow::anyhow!("wrong keystore password (the file's MAC does not match)")
+                }
                 e => e.into(),
             })?;
             let password = vault_password(paths, pw_file)?;
@@ -143,7 +171,10 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
             let address = wallet.import_key(decrypted.key, &label)?;
             vault::replace(&paths.vault(), &wallet, &password)?;
             tracing::info!(%address, "keystore imported");
-            eprintln!("imported {address} as account imported:{}", wallet.imported().len() - 1);
+            eprintln!(
+                "imported {address} as account imported:{}",
+                wallet.imported().len() - 1
+            );
         }
         WalletCommand::ShowMnemonic { yes } => {
             let wallet = unlock(paths, pw_file)?;
@@ -165,7 +196,8 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
             let old = vault_password(paths, pw_file)?;
             // Check the old password before asking for a new one.
             drop(vault::open(&paths.vault(), &old)?);
-            let new = input::new_password(new_password_file.as_deref(), "KEYBOT_NEW_PASSWORD", "vault")?;
+            let new =
+                input::new_password(new_password_file.as_deref(), "KEYBOT_NEW_PASSWORD", "vault")?;
             vault::change_password(&paths.vault(), &old, &new)?;
             tracing::info!("vault password changed");
             eprintln!("password changed");
@@ -174,7 +206,13 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
     Ok(0)
 }
 
-fn addresses(paths: &Paths, pw_file: Option<&Path>, start: u32, count: u32, json: bool) -> Result<()> {
+fn addresses(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    start: u32,
+    count: u32,
+    json: bool,
+) -> Result<()> {
     derive::checked_index(u64::from(start))?;
     if count > 10_000 {
         bail!("--count is at most 10000");
@@ -221,15 +259,20 @@ pub fn parse_account(wallet: &Wallet, s: &str) -> Result<AccountRef> {
     if let Some(n) = s.strip_prefix("imported:") {
         let i: usize = n.parse().with_context(|| format!("bad account {s:?}"))?;
         if i >= wallet.imported().len() {
-            bail!("no imported account {i} (the wallet has {})", wallet.imported().len());
+            bail!(
+                "no imported account {i} (the wallet has {})",
+                wallet.imported().len()
+            );
         }
         return Ok(AccountRef::Imported(i));
     }
     if s.starts_with("0x") {
         let address = parse_address(s)?;
-        return wallet
-            .find(address, 100)?
-            .with_context(|| format!("{address} is not one of this wallet's accounts (searched imported and HD 0-99)"));
+        return wallet.find(address, 100)?.with_context(|| {
+            format!(
+                "{address} is not one of this wallet's accounts (searched imported and HD 0-99)"
+            )
+        });
     }
     let i: u64 = s
         .parse()
@@ -241,15 +284,19 @@ pub fn parse_account(wallet: &Wallet, s: &str) -> Result<AccountRef> {
 pub fn parse_address(s: &str) -> Result<Address> {
     let s = s.trim();
     let hex_part = s.strip_prefix("0x").unwrap_or(s);
-    let mixed = hex_part.chars().any(|c| c.is_ascii_lowercase()) && hex_part.chars().any(|c| c.is_ascii_uppercase());
+    let mixed = hex_part.chars().any(|c| c.is_ascii_lowercase())
+        && hex_part.chars().any(|c| c.is_ascii_uppercase());
     if mixed {
-        Address::parse_checksummed(s, None).map_err(|_| anyhow::anyhow!("{s} has a bad EIP-55 checksum (a typo?)"))
+        Address::parse_checksummed(s, None)
+            .map_err(|_| anyhow::anyhow!("{s} has a bad EIP-55 checksum (a typo?)"))
     } else {
-        s.parse::<Address>().map_err(|_| anyhow::anyhow!("{s} is not an address"))
+        s.parse::<Address>()
+            .map_err(|_| anyhow::anyhow!("{s} is not an address"))
     }
 }
 
 fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))
+    String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))
 }

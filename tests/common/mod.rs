@@ -22,20 +22,30 @@ pub fn keybot(home: &Path) -> Command {
 }
 
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// An external tool (cast, anvil, …) from `KEYBOT_<NAME>` or PATH. Missing in CI is a failure;
 /// elsewhere the caller skips and says so.
 pub fn tool(name: &str) -> Option<PathBuf> {
     let var = format!("KEYBOT_{}", name.to_uppercase());
-    let found = std::env::var_os(&var).map(PathBuf::from).filter(|p| p.is_file()).or_else(|| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file())
-        })
-    });
+    let found = std::env::var_os(&var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+        });
     if found.is_none() {
-        assert!(!in_ci(), "{name} is required in CI (set {var} or put it on PATH)");
+        assert!(
+            !in_ci(),
+            "{name} is required in CI (set {var} or put it on PATH)"
+        );
         eprintln!("SKIPPED: {name} not found (set {var}); this test fails in CI");
     }
     found
@@ -51,7 +61,10 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
             if p.is_dir() {
                 walk(&p, out);
             } else if p.extension().is_none_or(|x| x != "log") {
-                out.insert(p.clone(), hex::encode(Sha256::digest(std::fs::read(&p).unwrap())));
+                out.insert(
+                    p.clone(),
+                    hex::encode(Sha256::digest(std::fs::read(&p).unwrap())),
+                );
             }
         }
     }
@@ -78,4 +91,114 @@ pub fn mode(p: &Path) -> u32 {
 
 pub fn vault(home: &Path) -> PathBuf {
     home.join("data/vault.kbv")
+}
+
+/// A program running in a real terminal: a tmux server on a private socket, one pane.
+pub struct Tmux {
+    socket: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Tmux {
+    /// Runs `command` (a shell command line) in a `cols`x`rows` pane. After it exits the pane
+    /// prints `EXIT=<status>` and stays open so the test can read it.
+    pub fn start(command: &str, env: &[(&str, &str)], cols: u16, rows: u16) -> Option<Tmux> {
+        let tmux = tool("tmux")?;
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("sock");
+        let mut line = String::from("env");
+        for (k, v) in env {
+            line.push_str(&format!(" {k}='{v}'"));
+        }
+        line.push_str(&format!(" {command}; echo EXIT=$?; sleep 600"));
+        let status = std::process::Command::new(&tmux)
+            .arg("-S")
+            .arg(&socket)
+            .args([
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                &cols.to_string(),
+                "-y",
+                &rows.to_string(),
+                "sh",
+                "-c",
+                &line,
+            ])
+            .env("TERM", "xterm-256color")
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux did not start");
+        Some(Tmux { socket, _dir: dir })
+    }
+
+    fn tmux(&self, args: &[&str]) -> std::process::Output {
+        std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Types text literally.
+    pub fn type_text(&self, text: &str) {
+        self.tmux(&["send-keys", "-l", text]);
+    }
+
+    /// Sends key names (`Enter`, `Escape`, `C-c`, `Tab`, …).
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys"];
+        args.extend_from_slice(keys);
+        self.tmux(&args);
+    }
+
+    pub fn line(&self, text: &str) {
+        self.type_text(text);
+        self.keys(&["Enter"]);
+    }
+
+    /// The visible screen.
+    pub fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p"]).stdout).into_owned()
+    }
+
+    /// The whole normal-screen history (what would stay in the user's scrollback).
+    pub fn history(&self) -> String {
+        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-S", "-", "-a"]).stdout)
+            .into_owned()
+            + &String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-S", "-"]).stdout)
+    }
+
+    /// Waits until the screen contains `needle`; panics with the screen after `secs`.
+    pub fn wait_for(&self, needle: &str, secs: u64) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {needle:?}; screen:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Whether the cursor is visible (tmux's cursor_flag) and the pane is on the normal screen.
+    pub fn cursor_visible_and_normal_screen(&self) -> (bool, bool) {
+        let out = self.tmux(&["display-message", "-p", "#{cursor_flag} #{alternate_on}"]);
+        let s = String::from_utf8_lossy(&out.stdout);
+        let mut it = s.split_whitespace();
+        (it.next() == Some("1"), it.next() == Some("0"))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]);
+    }
 }
