@@ -38,6 +38,11 @@ impl Paths {
         self.data_dir.join("vault.kbv")
     }
 
+    /// The encrypted store (SQLCipher): conversations, messages, settings.
+    pub fn store(&self) -> PathBuf {
+        self.data_dir.join(keybot::store::FILE_NAME)
+    }
+
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

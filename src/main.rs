@@ -25,6 +25,8 @@ enum Command {
     Init(cli::init::InitArgs),
     /// Accounts, signing, keystore files, the phrase and the password.
     Wallet(cli::wallet::WalletArgs),
+    /// Export or import an encrypted backup of conversations and settings.
+    Backup(cli::backup::BackupArgs),
 }
 
 fn version() -> &'static str {
@@ -56,6 +58,7 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Some(Command::Init(args)) => cli::init::run(&paths, args).map(|()| 0),
         Some(Command::Wallet(args)) => cli::wallet::run(&paths, args),
+        Some(Command::Backup(args)) => cli::backup::run(&paths, args).map(|()| 0),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

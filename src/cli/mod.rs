@@ -1,5 +1,6 @@
 //! The scriptable command line. Each file is one subcommand group; all of them call the same
 //! domain functions the terminal app uses.
+pub mod backup;
 pub mod init;
 pub mod input;
 pub mod screen;

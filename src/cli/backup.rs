@@ -1,0 +1,82 @@
+//! `keybot backup export|import FILE`: the encrypted archive of conversations and settings.
+//!
+//! Both unlock the vault only to derive two BIP-85 keys (database and backup); neither shows or
+//! writes anything secret.
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+use keybot::store::{self, Store, backup};
+use keybot_keystore::bip85::Purpose;
+
+use crate::config::Paths;
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Read the vault password from FILE (or set KEYBOT_PASSWORD).
+    #[arg(long, value_name = "FILE", global = true)]
+    password_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: BackupCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Write every conversation and setting to FILE, encrypted under the seed's backup key.
+    /// FILE must not exist yet.
+    Export { file: PathBuf },
+    /// Add the conversations and settings in FILE (made from the same recovery phrase) to this
+    /// machine's store. Conversations already here are kept as they are; so are settings.
+    Import { file: PathBuf },
+}
+
+pub fn run(paths: &Paths, args: BackupArgs) -> Result<()> {
+    let pw_file = args.password_file.as_deref();
+    match args.command {
+        BackupCommand::Export { file } => export(paths, pw_file, &file),
+        BackupCommand::Import { file } => import(paths, pw_file, &file),
+    }
+}
+
+fn export(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
+    // Checked before the password prompt; the final create never overwrites either.
+    if file.symlink_metadata().is_ok() {
+        bail!("{} already exists; not overwritten", file.display());
+    }
+    let wallet = super::wallet::unlock(paths, pw_file)?;
+    let store = Store::open(&paths.store(), &wallet.purpose_key(Purpose::Database)?)?;
+    let archive = backup::export_to_file(&store, &wallet.purpose_key(Purpose::Backup)?, file)?;
+    let messages: usize = archive.conversations.iter().map(|c| c.messages.len()).sum();
+    println!(
+        "wrote {}: {} conversations, {} messages, {} settings",
+        file.display(),
+        archive.conversations.len(),
+        messages,
+        archive.settings.len()
+    );
+    Ok(())
+}
+
+fn import(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
+    // A missing file is reported before the password prompt.
+    if let Err(e) = std::fs::metadata(file) {
+        bail!("cannot read {}: {e}", file.display());
+    }
+    let wallet = super::wallet::unlock(paths, pw_file)?;
+    // Decrypt the whole archive before opening the store: a wrong phrase or a damaged file
+    // stops here, and the store is not even created.
+    let archive = backup::read_file(&wallet.purpose_key(Purpose::Backup)?, file)
+        .map_err(store::Error::from)?;
+    let mut store = Store::open(&paths.store(), &wallet.purpose_key(Purpose::Database)?)?;
+    let r = store.import_archive(&archive)?;
+    println!(
+        "imported {}: {} conversations added ({} messages), {} already here; {} settings added, {} kept as set here",
+        file.display(),
+        r.conversations_added,
+        r.messages_added,
+        r.conversations_present,
+        r.settings_added,
+        r.settings_present
+    );
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! keybot's library half: the parts that integration tests and the binary both use.
+//!
+//! The binary (`src/main.rs`) is glue over these modules; keeping them in a library lets the
+//! tests drive them directly (for example, fill a store and check that `keybot backup` brings it
+//! back on a fresh machine).
+pub mod store;

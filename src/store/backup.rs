@@ -1,0 +1,421 @@
+//! Encrypted backup archives of the store: every conversation with its messages, and the
+//! settings, under the BIP-85 backup key.
+//!
+//! The key comes from the seed phrase alone, so on a new machine `keybot init --import` of the
+//! same phrase and `keybot backup import FILE` bring the history back; no password or file from
+//! the old machine is needed.
+//!
+//! File layout (all integers big-endian):
+//!
+//! ```text
+//! magic "KBBACKUP" (8) | version 1 (1) | nonce (24) | ciphertext length (8)   <- header
+//! XChaCha20-Poly1305(key, nonce, JSON archive, aad = header)                 <- body + tag
+//! SHA-256 of everything above (32)                                          <- trailer
+//! ```
+//!
+//! The AEAD authenticates the header and the body under the key. The unkeyed SHA-256 trailer
+//! only tells damage from a wrong key: a file that hashes correctly but does not decrypt was
+//! sealed under a different key, that is, made from a different recovery phrase.
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use keybot_keystore::secret::Secret32;
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::conversations::{ConversationId, Role};
+use super::{Result, Store, now_ms};
+
+const MAGIC: &[u8; 8] = b"KBBACKUP";
+const VERSION: u8 = 1;
+const NONCE_LEN: usize = 24;
+const HEADER_LEN: usize = MAGIC.len() + 1 + NONCE_LEN + 8;
+const TAG_LEN: usize = 16;
+const TRAILER_LEN: usize = 32;
+/// Far above any real chat history; refuses to read a multi-gigabyte file into memory.
+const MAX_FILE_LEN: u64 = 1 << 30;
+
+/// Why a backup could not be written or read. One line each.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} is not a keybot backup")]
+    NotABackup(String),
+    #[error(
+        "{file} is a keybot backup of format {found}; this keybot reads format {VERSION}: upgrade keybot"
+    )]
+    UnsupportedVersion { file: String, found: u8 },
+    #[error("{0} is truncated or damaged; nothing was imported")]
+    Damaged(String),
+    #[error(
+        "{0} was made from a different recovery phrase (the backup key does not open it); nothing was imported"
+    )]
+    WrongKey(String),
+    #[error("{0} is larger than any keybot backup (over 1 GiB); refusing to read it")]
+    TooLarge(String),
+    #[error("{0}")]
+    Io(String),
+}
+
+/// What an archive holds: the store's content, with cross-machine conversation ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Archive {
+    /// Unix milliseconds when the archive was made.
+    pub created_at: i64,
+    pub conversations: Vec<ArchivedConversation>,
+    pub settings: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchivedConversation {
+    pub uid: String,
+    pub title: String,
+    pub system_prompt: String,
+    pub model: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub messages: Vec<ArchivedMessage>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchivedMessage {
+    pub role: Role,
+    pub text: String,
+    pub tokens: Option<u32>,
+    pub prompt_ms: Option<u32>,
+    pub gen_ms: Option<u32>,
+    pub created_at: i64,
+}
+
+/// What an import changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ImportReport {
+    pub conversations_added: usize,
+    pub messages_added: usize,
+    /// Conversations the store already had (same uid); left as they are.
+    pub conversations_present: usize,
+    pub settings_added: usize,
+    /// Settings the store already had; the local value is kept.
+    pub settings_present: usize,
+}
+
+impl Store {
+    /// Everything the store holds, as an archive.
+    pub fn to_archive(&self) -> Result<Archive> {
+        let mut conversations = Vec::new();
+        for c in self.list_conversations()? {
+            let messages = self
+                .messages(c.id)?
+                .into_iter()
+                .map(|m| ArchivedMessage {
+                    role: m.role,
+                    text: m.text,
+                    tokens: m.timings.tokens,
+                    prompt_ms: m.timings.prompt_ms,
+                    gen_ms: m.timings.gen_ms,
+                    created_at: m.created_at,
+                })
+                .collect();
+            conversations.push(ArchivedConversation {
+                uid: c.uid,
+                title: c.title,
+                system_prompt: c.system_prompt,
+                model: c.model,
+                created_at: c.created_at,
+                updated_at: c.updated_at,
+                messages,
+            });
+        }
+        // Oldest first, so an import gives local ids in the original order.
+        conversations.reverse();
+        Ok(Archive {
+            created_at: now_ms(),
+            conversations,
+            settings: self.settings()?,
+        })
+    }
+
+    /// Merges an archive into the store, in one transaction (all of it or nothing).
+    ///
+    /// A conversation is the same conversation when its `uid` is the same (uids are random and
+    /// travel with backups, unlike local ids, which two machines hand out independently; a
+    /// title and a creation time can collide or be renamed). One already present is left as it
+    /// is, so importing the same backup twice adds nothing. A setting already present keeps its
+    /// local value: settings such as GPU layers belong to the machine.
+    pub fn import_archive(&mut self, archive: &Archive) -> Result<ImportReport> {
+        let mut report = ImportReport::default();
+        let tx = self.conn.transaction()?;
+        for c in &archive.conversations {
+            let present: Option<ConversationId> = tx
+                .query_row(
+                    "SELECT id FROM conversations WHERE uid = ?1",
+                    [&c.uid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if present.is_some() {
+                report.conversations_present += 1;
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO conversations (uid, title, system_prompt, model, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![c.uid, c.title, c.system_prompt, c.model, c.created_at, c.updated_at],
+            )?;
+            let id = tx.last_insert_rowid();
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO messages
+                   (conversation_id, role, text, tokens, prompt_ms, gen_ms, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?;
+            for m in &c.messages {
+                stmt.execute(params![
+                    id,
+                    m.role.as_str(),
+                    m.text,
+                    m.tokens,
+                    m.prompt_ms,
+                    m.gen_ms,
+                    m.created_at
+                ])?;
+                report.messages_added += 1;
+            }
+            report.conversations_added += 1;
+        }
+        for (k, v) in &archive.settings {
+            let n = tx.execute(
+                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![k, v],
+            )?;
+            if n > 0 {
+                report.settings_added += 1;
+            } else {
+                report.settings_present += 1;
+            }
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+}
+
+/// Encrypts an archive under the backup key.
+pub fn seal(archive: &Archive, key: &Secret32) -> Result<Vec<u8>, BackupError> {
+    let plaintext = Zeroizing::new(
+        serde_json::to_vec(archive)
+            .map_err(|e| BackupError::Io(format!("cannot encode the backup: {e}")))?,
+    );
+    let mut nonce = [0u8; NONCE_LEN];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| BackupError::Io(format!("cannot get random bytes: {e}")))?;
+    let ct_len = plaintext.len() + TAG_LEN;
+    let mut out = Vec::with_capacity(HEADER_LEN + ct_len + TRAILER_LEN);
+    out.extend_from_slice(MAGIC);
+    out.push(VERSION);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&(ct_len as u64).to_be_bytes());
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    let ct = cipher
+        .encrypt(
+            XNonce::from_slice(&nonce),
+            Payload {
+                msg: &plaintext,
+                aad: &out[..HEADER_LEN],
+            },
+        )
+        .map_err(|_| BackupError::Io("cannot encrypt the backup".into()))?;
+    out.extend_from_slice(&ct);
+    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    Ok(out)
+}
+
+/// Decrypts and decodes backup bytes; `name` is how errors refer to the file.
+pub fn unseal(bytes: &[u8], key: &Secret32, name: &str) -> Result<Archive, BackupError> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(BackupError::NotABackup(name.to_owned()));
+    }
+    if bytes.len() < HEADER_LEN {
+        return Err(BackupError::Damaged(name.to_owned()));
+    }
+    let version = bytes[MAGIC.len()];
+    if version != VERSION {
+        return Err(BackupError::UnsupportedVersion {
+            file: name.to_owned(),
+            found: version,
+        });
+    }
+    let nonce = &bytes[MAGIC.len() + 1..MAGIC.len() + 1 + NONCE_LEN];
+    let mut len_bytes = [0u8; 8];
+    len_bytes.copy_from_slice(&bytes[HEADER_LEN - 8..HEADER_LEN]);
+    let ct_len = u64::from_be_bytes(len_bytes);
+    let expected = (HEADER_LEN as u64)
+        .checked_add(ct_len)
+        .and_then(|n| n.checked_add(TRAILER_LEN as u64));
+    if expected != Some(bytes.len() as u64) || (ct_len as usize) < TAG_LEN {
+        return Err(BackupError::Damaged(name.to_owned()));
+    }
+    let body_end = HEADER_LEN + ct_len as usize;
+    if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
+        return Err(BackupError::Damaged(name.to_owned()));
+    }
+    let cipher = XChaCha20Poly1305::new(key.expose().into());
+    let plaintext = Zeroizing::new(
+        cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: &bytes[HEADER_LEN..body_end],
+                    aad: &bytes[..HEADER_LEN],
+                },
+            )
+            .map_err(|_| BackupError::WrongKey(name.to_owned()))?,
+    );
+    // Authentic but undecodable means a bug on the writing side, not an attacker; still one line.
+    serde_json::from_slice(&plaintext)
+        .map_err(|e| BackupError::Io(format!("{name}: the backup's content cannot be read: {e}")))
+}
+
+/// Writes the whole store to `file`, encrypted under `key`. The file is created 0600,
+/// atomically, and never replaces an existing file.
+pub fn export_to_file(store: &Store, key: &Secret32, file: &Path) -> Result<Archive> {
+    let archive = store.to_archive()?;
+    let bytes = seal(&archive, key)?;
+    keybot_keystore::atomic::create_private(file, &bytes)
+        .map_err(|e| BackupError::Io(e.to_string()))?;
+    Ok(archive)
+}
+
+/// Reads and decrypts `file` without touching any store (check it before opening one).
+pub fn read_file(key: &Secret32, file: &Path) -> Result<Archive, BackupError> {
+    let name = file.display().to_string();
+    let meta =
+        std::fs::metadata(file).map_err(|e| BackupError::Io(format!("cannot read {name}: {e}")))?;
+    if meta.len() > MAX_FILE_LEN {
+        return Err(BackupError::TooLarge(name));
+    }
+    let bytes =
+        std::fs::read(file).map_err(|e| BackupError::Io(format!("cannot read {name}: {e}")))?;
+    unseal(&bytes, key, &name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::tests::{key, temp_store};
+    use crate::store::{NewMessage, Timings};
+
+    fn sample() -> Archive {
+        let (_dir, mut store) = temp_store();
+        let c = store.create_conversation("t", "sys", "m").unwrap();
+        store
+            .add_message(
+                c.id,
+                &NewMessage {
+                    role: Role::User,
+                    text: "hi",
+                    timings: Timings::default(),
+                },
+            )
+            .unwrap();
+        store.set_setting("theme", "dark").unwrap();
+        store.to_archive().unwrap()
+    }
+
+    #[test]
+    fn seal_unseal_round_trip() {
+        let a = sample();
+        let bytes = seal(&a, &key(9)).unwrap();
+        assert_eq!(unseal(&bytes, &key(9), "f").unwrap(), a);
+        // Fresh nonce per seal: two exports of the same data differ.
+        assert_ne!(seal(&a, &key(9)).unwrap(), bytes);
+    }
+
+    #[test]
+    fn wrong_key_and_damage_are_told_apart() {
+        let bytes = seal(&sample(), &key(9)).unwrap();
+        assert!(matches!(
+            unseal(&bytes, &key(8), "f"),
+            Err(BackupError::WrongKey(_))
+        ));
+        for i in [
+            MAGIC.len() + 1,
+            HEADER_LEN - 1,
+            HEADER_LEN + 3,
+            bytes.len() - 1,
+        ] {
+            let mut b = bytes.clone();
+            b[i] ^= 0x80;
+            assert!(
+                matches!(unseal(&b, &key(9), "f"), Err(BackupError::Damaged(_))),
+                "byte {i}"
+            );
+        }
+        for n in [0, 3, HEADER_LEN, bytes.len() - 1] {
+            assert!(unseal(&bytes[..n], &key(9), "f").is_err(), "length {n}");
+        }
+        let mut v = bytes.clone();
+        v[MAGIC.len()] = 2;
+        assert!(matches!(
+            unseal(&v, &key(9), "f"),
+            Err(BackupError::UnsupportedVersion { found: 2, .. })
+        ));
+        // A header rewritten to match a forged checksum still fails the AEAD (the header is
+        // authenticated data), which reads as a wrong key rather than being accepted.
+        let mut v = bytes.clone();
+        v[MAGIC.len() + 1] ^= 1;
+        let end = v.len() - TRAILER_LEN;
+        let digest = Sha256::digest(&v[..end]);
+        v[end..].copy_from_slice(&digest);
+        assert!(matches!(
+            unseal(&v, &key(9), "f"),
+            Err(BackupError::WrongKey(_))
+        ));
+    }
+
+    #[test]
+    fn import_merges_by_uid_and_keeps_local_settings() {
+        let archive = sample();
+        let (_dir, mut store) = temp_store();
+        let mine = store.create_conversation("mine", "", "").unwrap();
+        store.set_setting("theme", "light").unwrap();
+
+        let r = store.import_archive(&archive).unwrap();
+        assert_eq!(
+            r,
+            ImportReport {
+                conversations_added: 1,
+                messages_added: 1,
+                conversations_present: 0,
+                settings_added: 0,
+                settings_present: 1,
+            }
+        );
+        assert_eq!(store.setting("theme").unwrap().as_deref(), Some("light"));
+        let list = store.list_conversations().unwrap();
+        assert_eq!(list.len(), 2);
+        assert!(list.iter().any(|c| c.id == mine.id));
+        let imported = store
+            .conversation_by_uid(&archive.conversations[0].uid)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (imported.title.as_str(), imported.system_prompt.as_str()),
+            ("t", "sys")
+        );
+
+        // The same archive again: nothing new, even after a local rename.
+        store
+            .rename_conversation(imported.id, "renamed here")
+            .unwrap();
+        let r = store.import_archive(&archive).unwrap();
+        assert_eq!((r.conversations_added, r.conversations_present), (0, 1));
+        assert_eq!(store.list_conversations().unwrap().len(), 2);
+        assert_eq!(
+            store.conversation(imported.id).unwrap().title,
+            "renamed here"
+        );
+    }
+}

@@ -1,0 +1,131 @@
+//! Schema migrations, from version 1 on.
+//!
+//! `PRAGMA user_version` holds the number of steps applied. Opening a store applies the missing
+//! steps in one transaction, so a crash leaves the old schema or the new one. Steps are never
+//! edited once released: a change is a new step at the end.
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use super::{Error, Result};
+
+/// Step `i` (0-based) takes the schema from version `i` to `i + 1`.
+const STEPS: &[&str] = &[
+    // 1: conversations, messages, settings.
+    //
+    // `uid` is a random 128-bit id made when the conversation is created; unlike the local
+    // integer `id` it is the same on every machine the conversation is restored to, so backup
+    // import uses it to recognise a conversation it already has. Times are Unix milliseconds.
+    // Token counts and timings are NULL when unknown (a user message, an imported answer).
+    r#"
+    CREATE TABLE conversations (
+        id            INTEGER PRIMARY KEY,
+        uid           TEXT    NOT NULL UNIQUE,
+        title         TEXT    NOT NULL,
+        system_prompt TEXT    NOT NULL DEFAULT '',
+        model         TEXT    NOT NULL DEFAULT '',
+        created_at    INTEGER NOT NULL,
+        updated_at    INTEGER NOT NULL
+    );
+    CREATE INDEX conversations_by_update ON conversations (updated_at DESC, id DESC);
+
+    CREATE TABLE messages (
+        id              INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        role            TEXT    NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+        text            TEXT    NOT NULL,
+        tokens          INTEGER,
+        prompt_ms       INTEGER,
+        gen_ms          INTEGER,
+        created_at      INTEGER NOT NULL
+    );
+    CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
+
+    CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    "#,
+    // 2 and later: the chain tables (networks seen, balances cache, activity) and the market
+    // tables (listings, purchases, deliveries, indexed earnings with the last indexed block for
+    // reorg-safe re-reads) arrive with their issues, as new steps here.
+];
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: u32 = STEPS.len() as u32;
+
+pub(super) fn user_version(conn: &Connection) -> Result<u32> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    // user_version is a signed 32-bit field; a negative value is nothing keybot wrote.
+    Ok(u32::try_from(v).unwrap_or(u32::MAX))
+}
+
+/// Applies the steps the file lacks. A file from a newer keybot is refused untouched: an old
+/// build cannot know what its tables mean.
+pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
+    let found = user_version(conn)?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // IMMEDIATE takes the write lock first, so two processes opening a new store at once do
+    // not both run step 1: the second waits, then sees the new version.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found = user_version(&tx)?;
+    if found > SCHEMA_VERSION {
+        return Err(Error::SchemaTooNew {
+            path: path.to_owned(),
+            found,
+            known: SCHEMA_VERSION,
+        });
+    }
+    for (i, step) in STEPS.iter().enumerate().skip(found as usize) {
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+    use crate::store::tests::{key, temp_store};
+
+    #[test]
+    fn opening_twice_is_idempotent() {
+        let (dir, store) = temp_store();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let c = store.create_conversation("kept", "", "").unwrap();
+        drop(store);
+        let store = Store::open(&dir.path().join("keybot.db"), &key(1)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        assert_eq!(store.list_conversations().unwrap(), vec![c]);
+    }
+
+    #[test]
+    fn newer_schema_is_refused_and_left_alone() {
+        let (dir, store) = temp_store();
+        store
+            .conn
+            .pragma_update(None, "user_version", i64::from(SCHEMA_VERSION) + 1)
+            .unwrap();
+        drop(store);
+        let path = dir.path().join("keybot.db");
+        let before = std::fs::read(&path).unwrap();
+        let err = Store::open(&path, &key(1)).unwrap_err();
+        assert!(matches!(err, Error::SchemaTooNew { .. }), "{err}");
+        assert!(
+            err.to_string().contains("newer than this keybot knows"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+}
