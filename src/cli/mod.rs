@@ -1,6 +1,9 @@
 //! The scriptable command line. Each file is one subcommand group; all of them call the same
 //! domain functions the terminal app uses.
+pub mod bench;
+pub mod chat;
 pub mod init;
 pub mod input;
+pub mod model;
 pub mod screen;
 pub mod wallet;
