@@ -422,8 +422,8 @@ fn add_list_info_default_and_chat_without_model() {
             "qwen",
             "--greedy",
             "--max-tokens",
-            "4",
-            "What is 2+2?",
+            "16",
+            "What is 2+2? Reply with just the number.",
         ])
         .output()
         .unwrap();
