@@ -198,8 +198,7 @@ fn bad_inputs_are_one_line_errors() {
             vec![
                 "--model".into(),
                 model.clone().into(),
-                "--temp".into(),
-                "-1".into(),
+                "--temp=-1".into(),
                 "hi".into(),
             ],
             "--temp",

@@ -11,13 +11,16 @@ use std::sync::{Arc, Mutex};
 use common::{keybot, model_lock, test_model};
 use sha2::{Digest, Sha256};
 
+/// (method, path, Range header) of every request, in order.
+type RequestLog = Mutex<Vec<(String, String, Option<String>)>>;
+
 /// A tiny stand-in for huggingface.co: `HEAD`/`GET /{repo}/resolve/main/{file}` answer with a
 /// 302 to a CDN path and the LFS headers (`X-Linked-Etag` = sha256, `X-Linked-Size`);
 /// `GET /cdn/{file}` serves the bytes with `Range` support; `/api/models/{repo}` lists files.
 struct Hub {
     addr: String,
     /// (method, path, Range header) of every request, in order.
-    log: Arc<Mutex<Vec<(String, String, Option<String>)>>>,
+    log: Arc<RequestLog>,
 }
 
 #[derive(Clone, Copy)]
@@ -71,7 +74,7 @@ fn serve(
     data: &[u8],
     fault: Fault,
     cut_done: &AtomicBool,
-    log: &Mutex<Vec<(String, String, Option<String>)>>,
+    log: &RequestLog,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
@@ -152,7 +155,7 @@ fn serve(
             stream.write_all(&body[..n.min(body.len())])?;
             stream.flush()?;
             // Drop the connection mid-body, as a network failure would.
-            return stream.shutdown(std::net::Shutdown::Both);
+            stream.shutdown(std::net::Shutdown::Both)
         }
         Fault::Corrupt => {
             let mut copy = body.to_vec();

@@ -349,7 +349,7 @@ fn tensor_bytes(ty: u32, elements: u64, first_dim: u64) -> Option<u64> {
         39 => (32, 17),
         _ => return None,
     };
-    if first_dim % block != 0 {
+    if !first_dim.is_multiple_of(block) {
         return None;
     }
     (elements / block).checked_mul(size)

@@ -185,12 +185,9 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
         let mut out = std::io::stdout().lock();
         let result = engine.generate_blocking(req, |ev| match ev {
             ChatEvent::Piece(p) => {
+                let written = out.write_all(p.as_bytes()).and_then(|()| out.flush());
                 // A closed pipe (`| head`) ends the answer; the stop flag makes the engine quit.
-                if out
-                    .write_all(p.as_bytes())
-                    .and_then(|()| out.flush())
-                    .is_err()
-                {
+                if written.is_err() {
                     engine.stop();
                 }
             }
