@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod chat;
 mod cli;
 mod config;
 mod logging;
@@ -27,6 +28,12 @@ enum Command {
     Wallet(cli::wallet::WalletArgs),
     /// Export or import an encrypted backup of conversations and settings.
     Backup(cli::backup::BackupArgs),
+    /// Ask the local model: streams the answer, then a stats line on stderr.
+    Chat(cli::chat::ChatArgs),
+    /// Register, pull and choose local GGUF models.
+    Model(cli::model::ModelArgs),
+    /// Measure the chat engine (pp/tg tokens per second, time to first token).
+    Bench(cli::bench::BenchArgs),
 }
 
 fn version() -> &'static str {
@@ -59,6 +66,9 @@ fn run(cli: Cli) -> Result<u8> {
         Some(Command::Init(args)) => cli::init::run(&paths, args).map(|()| 0),
         Some(Command::Wallet(args)) => cli::wallet::run(&paths, args),
         Some(Command::Backup(args)) => cli::backup::run(&paths, args).map(|()| 0),
+        Some(Command::Chat(args)) => cli::chat::run(&paths, args),
+        Some(Command::Model(args)) => cli::model::run(&paths, args),
+        Some(Command::Bench(args)) => cli::bench::run(&paths, args),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

@@ -201,4 +201,46 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+/// A real GGUF test model from `var` (`KEYBOT_TEST_MODEL`, `KEYBOT_TEST_MODEL_BASE`; set them with
+/// `eval "$(bash scripts/fetch-test-models.sh)"`). Missing in CI is a failure.
+pub fn test_model(var: &str) -> Option<PathBuf> {
+    let found = std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            !in_ci(),
+            "{var} must point at the test model in CI (scripts/fetch-test-models.sh)"
+        );
+        eprintln!(
+            "SKIPPED: {var} not set (eval \"$(bash scripts/fetch-test-models.sh)\"); this test fails in CI"
+        );
+    }
+    found
+}
+
+/// A llama.cpp reference tool built by scripts/build-llama-tools.sh, found through
+/// `KEYBOT_LLAMA_COMPLETION`-style variables. Missing in CI is a failure.
+pub fn llama_tool(bin: &str) -> Option<PathBuf> {
+    let var = format!("KEYBOT_{}", bin.to_uppercase().replace('-', "_"));
+    let found = std::env::var_os(&var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            !in_ci(),
+            "{bin} is required in CI (eval \"$(bash scripts/build-llama-tools.sh)\")"
+        );
+        eprintln!(
+            "SKIPPED: {bin} not found (set {var}: eval \"$(bash scripts/build-llama-tools.sh)\")"
+        );
+    }
+    found
+}
+
+/// Tests that run a model hold this: llama.cpp uses every core, and parallel models make each
+/// other's timings (and CI) crawl.
+pub fn model_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -1,0 +1,399 @@
+//! Engine tests against real GGUF models (`KEYBOT_TEST_MODEL`: Qwen2.5-Coder-0.5B-Instruct with a
+//! Jinja template; `KEYBOT_TEST_MODEL_BASE`: Gemma 3 270M without one). In CI a missing model is
+//! a failure; elsewhere the test says SKIPPED and passes.
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use super::*;
+
+/// llama.cpp already uses every core; tests that time things must not share them.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+fn model(var: &str) -> Option<PathBuf> {
+    let p = std::env::var_os(var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file());
+    if p.is_none() {
+        assert!(
+            !in_ci(),
+            "{var} must point at the test model in CI (scripts/fetch-test-models.sh)"
+        );
+        eprintln!("SKIPPED: {var} is not set (eval \"$(bash scripts/fetch-test-models.sh)\")");
+    }
+    p
+}
+
+fn load(engine: &Engine, path: PathBuf, ctx: u32) -> ModelInfo {
+    engine
+        .load_blocking(
+            LoadRequest {
+                path,
+                ctx: Some(ctx),
+                threads: None,
+                ..Default::default()
+            },
+            |_| {},
+        )
+        .expect("the test model loads")
+}
+
+fn greedy(prompt: Prompt, max_tokens: u32) -> GenerateRequest {
+    GenerateRequest {
+        prompt,
+        sampling: SamplingParams {
+            greedy: true,
+            ..Default::default()
+        },
+        max_tokens: Some(max_tokens),
+    }
+}
+
+#[test]
+fn second_turn_prefills_only_new_tokens_and_matches_a_fresh_context() {
+    let Some(path) = model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _g = serial();
+    let engine = Engine::spawn().unwrap();
+    load(&engine, path.clone(), 2048);
+
+    let mut history = vec![
+        Message::system("You are a terse assistant."),
+        Message::user("Name the three primary colours of light, comma-separated."),
+    ];
+    let t1 = engine
+        .generate_blocking(greedy(Prompt::Chat(history.clone()), 48), |_| {})
+        .unwrap();
+    assert_eq!(t1.stats.reused, 0);
+    assert_eq!(t1.stats.prefilled, t1.stats.prompt_tokens);
+    assert!(!t1.text.is_empty());
+
+    history.push(Message::assistant(t1.text.clone()));
+    history.push(Message::user("And of paint?"));
+    let t2 = engine
+        .generate_blocking(greedy(Prompt::Chat(history.clone()), 48), |_| {})
+        .unwrap();
+    eprintln!("turn 1: {:?}\nturn 2: {:?}", t1.stats, t2.stats);
+    // Everything up to the end of the first answer came from the KV cache...
+    assert!(
+        t2.stats.reused >= t1.stats.prompt_tokens + t1.stats.generated - 1,
+        "turn 2 reused {} tokens; turn 1 had {} prompt + {} generated",
+        t2.stats.reused,
+        t1.stats.prompt_tokens,
+        t1.stats.generated
+    );
+    // ...so only the tail (end of the answer, the new user turn) was decoded.
+    assert_eq!(t2.stats.prefilled, t2.stats.prompt_tokens - t2.stats.reused);
+    assert!(
+        t2.stats.prefilled < 20,
+        "prefilled {} tokens for a short new turn",
+        t2.stats.prefilled
+    );
+
+    // A fresh context given the same history answers the same (greedy).
+    let fresh = Engine::spawn().unwrap();
+    load(&fresh, path, 2048);
+    let f2 = fresh
+        .generate_blocking(greedy(Prompt::Chat(history), 48), |_| {})
+        .unwrap();
+    assert_eq!(f2.stats.reused, 0);
+    assert_eq!(f2.text, t2.text);
+}
+
+#[test]
+fn long_conversation_drops_oldest_turns_and_still_answers() {
+    let Some(path) = model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _g = serial();
+    let engine = Engine::spawn().unwrap();
+    load(&engine, path, 512);
+    let filler = "The quick brown fox jumps over the lazy dog. ".repeat(12);
+    let mut history = vec![Message::system("Answer in one short sentence.")];
+    let mut total_dropped = 0;
+    let mut notices = Vec::new();
+    for i in 0..6 {
+        history.push(Message::user(format!(
+            "Turn {i}. {filler} What animal jumps?"
+        )));
+        let turn = engine
+            .generate_blocking(greedy(Prompt::Chat(history.clone()), 16), |ev| {
+                if let ChatEvent::Notice(n) = ev {
+                    notices.push(n.clone());
+                }
+            })
+            .unwrap_or_else(|e| panic!("turn {i} failed: {e}"));
+        assert!(turn.stats.generated > 0, "turn {i} answered nothing");
+        assert!(turn.stats.ctx_used <= 512);
+        if turn.dropped > 0 {
+            let first = 1;
+            history.drain(first..first + turn.dropped);
+            total_dropped += turn.dropped;
+        }
+        assert_eq!(
+            history[0].role, "system",
+            "the system prompt is never dropped"
+        );
+        history.push(Message::assistant(turn.text));
+    }
+    assert!(
+        total_dropped > 0,
+        "six ~130-token turns cannot fit 512 tokens without dropping"
+    );
+    assert!(
+        notices.iter().any(|n| n.contains("dropped")),
+        "the user is told: {notices:?}"
+    );
+}
+
+#[test]
+fn stop_request_ends_a_long_generation_within_200ms() {
+    let Some(path) = model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _g = serial();
+    let engine = Engine::spawn().unwrap();
+    load(&engine, path, 1024);
+    let req = GenerateRequest {
+        prompt: Prompt::Raw("Count from 1 to 1000, separated by commas: 1, 2, 3,".into()),
+        sampling: SamplingParams {
+            greedy: true,
+            ..Default::default()
+        },
+        max_tokens: Some(900),
+    };
+    engine.generate(req).unwrap();
+    let mut pieces = 0;
+    let stop_at = loop {
+        match engine
+            .events()
+            .recv_timeout(Duration::from_secs(60))
+            .expect("pieces arrive")
+        {
+            ChatEvent::Piece(_) => {
+                pieces += 1;
+                if pieces == 10 {
+                    let t = Instant::now();
+                    engine.stop();
+                    break t;
+                }
+            }
+            ChatEvent::Done(r) => panic!("generation ended ({r:?}) before the stop request"),
+            ChatEvent::Error(e) => panic!("{e}"),
+            _ => {}
+        }
+    };
+    let (reason, stats) = {
+        let mut stats = None;
+        loop {
+            match engine
+                .events()
+                .recv_timeout(Duration::from_secs(5))
+                .expect("Done arrives")
+            {
+                ChatEvent::Stats(s) => stats = Some(s),
+                ChatEvent::Done(r) => break (r, stats.expect("stats before done")),
+                _ => {}
+            }
+        }
+    };
+    let waited = stop_at.elapsed();
+    assert_eq!(reason, StopReason::Stopped);
+    assert!(waited < Duration::from_millis(200), "stop took {waited:?}");
+    assert!(stats.generated < 900);
+}
+
+#[test]
+fn bad_files_are_named_and_the_engine_keeps_serving() {
+    let Some(path) = model("KEYBOT_TEST_MODEL_BASE") else {
+        return;
+    };
+    let _g = serial();
+    let dir = tempfile::tempdir().unwrap();
+    let engine = Engine::spawn().unwrap();
+
+    let err = |p: PathBuf| {
+        engine
+            .load_blocking(
+                LoadRequest {
+                    path: p,
+                    ..Default::default()
+                },
+                |_| {},
+            )
+            .unwrap_err()
+            .to_string()
+    };
+    let text = dir.path().join("notes.gguf");
+    std::fs::write(&text, "just some text\n").unwrap();
+    let cut = dir.path().join("cut.gguf");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let errors = [
+        (err(dir.path().join("missing.gguf")), "No such file"),
+        (err(text), "not a GGUF"),
+        (err(cut), "truncated"),
+    ];
+    for (e, needle) in &errors {
+        assert!(e.contains(needle), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+
+    // Generating with nothing loaded is an error, not a hang.
+    engine.generate(greedy(Prompt::Raw("x".into()), 1)).unwrap();
+    match engine
+        .events()
+        .recv_timeout(Duration::from_secs(5))
+        .unwrap()
+    {
+        ChatEvent::Error(ChatError::NoModel) => {}
+        other => panic!("expected NoModel, got {other:?}"),
+    }
+
+    // The same engine thread still loads and answers.
+    load(&engine, path, 512);
+    let e = engine
+        .generate_blocking(greedy(Prompt::Raw(String::new()), 4), |_| {})
+        .unwrap_err();
+    assert!(matches!(e, ChatError::EmptyPrompt), "{e}");
+    let e = engine
+        .generate_blocking(greedy(Prompt::Chat(vec![Message::user("   ")]), 4), |_| {})
+        .unwrap_err();
+    assert!(matches!(e, ChatError::EmptyPrompt), "{e}");
+    let t = engine
+        .generate_blocking(greedy(Prompt::Raw("The sky is".into()), 4), |_| {})
+        .unwrap();
+    assert_eq!(t.stats.generated, 4);
+}
+
+#[test]
+fn gpu_layers_on_a_cpu_only_build_is_refused() {
+    if backend::GPU_COMPILED_IN {
+        eprintln!("SKIPPED: this is a GPU build");
+        return;
+    }
+    let Some(path) = model("KEYBOT_TEST_MODEL_BASE") else {
+        return;
+    };
+    let _g = serial();
+    let engine = Engine::spawn().unwrap();
+    for g in [GpuLayers::Count(1), GpuLayers::All] {
+        let e = engine
+            .load_blocking(
+                LoadRequest {
+                    path: path.clone(),
+                    gpu_layers: g,
+                    ..Default::default()
+                },
+                |_| {},
+            )
+            .unwrap_err();
+        assert!(matches!(e, ChatError::NoGpuBuild(_)), "{e}");
+    }
+    let info = load(&engine, path, 512);
+    assert_eq!((info.gpu_layers, info.device.as_str()), (0, "CPU"));
+}
+
+#[test]
+fn model_without_template_falls_back_to_chatml_or_a_named_builtin() {
+    let Some(path) = model("KEYBOT_TEST_MODEL_BASE") else {
+        return;
+    };
+    let _g = serial();
+    let engine = Engine::spawn().unwrap();
+    let mut notices = Vec::new();
+    let info = engine
+        .load_blocking(
+            LoadRequest {
+                path: path.clone(),
+                ctx: Some(512),
+                ..Default::default()
+            },
+            |ev| {
+                if let ChatEvent::Notice(n) = ev {
+                    notices.push(n.clone());
+                }
+            },
+        )
+        .unwrap();
+    assert!(info.template.contains("ChatML"), "{}", info.template);
+    assert!(
+        notices.iter().any(|n| n.contains("no chat template")),
+        "{notices:?}"
+    );
+    let t = engine
+        .generate_blocking(greedy(Prompt::Chat(vec![Message::user("Hi")]), 4), |_| {})
+        .unwrap();
+    assert!(t.stats.prompt_tokens > 3);
+
+    let req = LoadRequest {
+        path,
+        ctx: Some(512),
+        template: Some(TemplateOverride::Name("gemma".into())),
+        ..Default::default()
+    };
+    let info = engine.load_blocking(req, |_| {}).unwrap();
+    assert!(info.template.contains("gemma"), "{}", info.template);
+    let t = engine
+        .generate_blocking(greedy(Prompt::Chat(vec![Message::user("Hi")]), 4), |_| {})
+        .unwrap();
+    assert!(t.stats.generated > 0 || t.reason == StopReason::EndOfTurn);
+
+    let req = LoadRequest {
+        path: info.path.clone(),
+        ctx: Some(512),
+        template: Some(TemplateOverride::Name("no-such-template".into())),
+        ..Default::default()
+    };
+    let e = engine
+        .load_blocking(req, |_| {})
+        .map(|i| i.template)
+        .unwrap();
+    assert!(e.contains("none usable"), "{e}");
+    let e = engine
+        .generate_blocking(greedy(Prompt::Chat(vec![Message::user("Hi")]), 4), |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("no-such-template"), "{e}");
+    // Raw completion needs no template.
+    engine
+        .generate_blocking(greedy(Prompt::Raw("Hi".into()), 2), |_| {})
+        .unwrap();
+}
+
+#[test]
+fn split_characters_stream_as_whole_text() {
+    let Some(path) = model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _g = serial();
+    let engine = Engine::spawn().unwrap();
+    load(&engine, path, 1024);
+    let mut pieces = Vec::new();
+    let t = engine
+        .generate_blocking(
+            greedy(
+                Prompt::Chat(vec![Message::user(
+                    "Reply with three emoji and the Chinese word for cat.",
+                )]),
+                24,
+            ),
+            |ev| {
+                if let ChatEvent::Piece(p) = ev {
+                    pieces.push(p.clone());
+                }
+            },
+        )
+        .unwrap();
+    eprintln!("{:?}", pieces);
+    assert!(!t.text.contains('\u{FFFD}'), "{:?}", t.text);
+    assert!(!t.text.is_ascii(), "expected some non-ASCII: {:?}", t.text);
+}

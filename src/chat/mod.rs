@@ -1,0 +1,22 @@
+//! The local model: one engine thread that owns llama.cpp, and what it needs around it
+//! (GGUF headers, chat templates, sampling, the model registry and downloads).
+//!
+//! Clients — the `keybot chat` command now, the terminal app later — talk to the engine only
+//! through [`ChatCommand`]s and [`ChatEvent`]s (see [`engine`]); nothing here knows about a
+//! terminal.
+pub mod backend;
+pub mod engine;
+pub mod gguf;
+pub mod history;
+pub mod pull;
+pub mod registry;
+pub mod sampling;
+pub mod template;
+pub mod utf8;
+
+pub use engine::{
+    BenchRequest, ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Prompt, Stats,
+    StopReason,
+};
+pub use sampling::SamplingParams;
+pub use template::{Message, TemplateOverride};

@@ -1,0 +1,358 @@
+//! Turning a conversation into the prompt text the model was trained on.
+//!
+//! The model's own Jinja template (`tokenizer.chat_template` in the GGUF) is rendered the way
+//! llama.cpp's `--jinja` renders it: `messages`, `add_generation_prompt`, `bos_token`,
+//! `eos_token`, `raise_exception`, `strftime_now`, Python string methods, and the HF
+//! whitespace rules (`trim_blocks`, `lstrip_blocks`). If minijinja cannot handle a template,
+//! llama.cpp's built-in matcher (`llama_chat_apply_template`, which recognises the common
+//! families by their markers) gets a chance. A model with no template gets what llama.cpp gives
+//! it: ChatML. Only when none of these works is it an error, and the error says what to do.
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use serde::{Deserialize, Serialize};
+
+/// One turn of a conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub role: String,
+    pub content: String,
+}
+
+impl Message {
+    pub fn new(role: &str, content: impl Into<String>) -> Message {
+        Message {
+            role: role.to_owned(),
+            content: content.into(),
+        }
+    }
+    pub fn system(content: impl Into<String>) -> Message {
+        Message::new("system", content)
+    }
+    pub fn user(content: impl Into<String>) -> Message {
+        Message::new("user", content)
+    }
+    pub fn assistant(content: impl Into<String>) -> Message {
+        Message::new("assistant", content)
+    }
+}
+
+/// Where the template comes from, when the user overrides the model's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TemplateOverride {
+    /// The text of a Jinja template (`--chat-template-file`).
+    Source(String),
+    /// A llama.cpp built-in template name such as `chatml`, `gemma`, `llama3`.
+    Name(String),
+}
+
+/// llama.cpp's fallback for a model without a template (`CHATML_TEMPLATE_SRC` in common/chat.cpp).
+pub const CHATML_TEMPLATE: &str = "{%- for message in messages -%}\n  {{- '<|im_start|>' + message.role + '\n' + message.content + '<|im_end|>\n' -}}\n{%- endfor -%}\n{%- if add_generation_prompt -%}\n  {{- '<|im_start|>assistant\n' -}}\n{%- endif -%}";
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+pub enum TemplateError {
+    #[error(
+        "the {origin} chat template is not supported ({reason}) and llama.cpp has no built-in template that matches it; pass --chat-template-file FILE, --chat-template NAME (e.g. chatml, gemma, llama3) or --raw"
+    )]
+    Unsupported { origin: String, reason: String },
+    #[error("llama.cpp has no built-in chat template named {0:?}")]
+    UnknownName(String),
+    #[error("the chat template failed on this conversation: {0}")]
+    Render(String),
+    #[error("a message contains a NUL byte")]
+    Nul,
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Jinja {
+        source: String,
+        bos: String,
+        eos: String,
+    },
+    Builtin(LlamaChatTemplate),
+}
+
+/// A template that has been checked to render a minimal conversation.
+#[derive(Debug, Clone)]
+pub struct ChatTemplate {
+    kind: Kind,
+    /// For the user: where it came from and which engine renders it.
+    pub description: String,
+    /// Strip a leading BOS from the rendered text because the tokenizer adds one (as llama.cpp).
+    strip_bos: bool,
+}
+
+impl ChatTemplate {
+    /// Picks the template for `model`: the override if any, else the GGUF's, else ChatML.
+    /// Returns a notice for the user when the choice is a fallback they should know about.
+    pub fn resolve(
+        model: &LlamaModel,
+        over: Option<&TemplateOverride>,
+    ) -> Result<(ChatTemplate, Option<String>), TemplateError> {
+        let vocab = model.vocab();
+        let n_vocab = vocab.n_tokens();
+        // A vocabulary without BOS/EOS says -1; llama.cpp would throw on it, so ask only for real ids.
+        let piece = |t: llama_cpp_2::token::LlamaToken| {
+            if (0..n_vocab).contains(&t.0) {
+                String::from_utf8_lossy(&vocab.token_to_piece(t, true, None)).into_owned()
+            } else {
+                String::new()
+            }
+        };
+        let bos = piece(vocab.bos());
+        let eos = piece(vocab.eos());
+        let strip_bos = vocab.should_add_bos();
+        let make = |kind, description: String| ChatTemplate {
+            kind,
+            description,
+            strip_bos,
+        };
+        match over {
+            Some(TemplateOverride::Name(name)) => {
+                let t = LlamaChatTemplate::new(name).map_err(|_| TemplateError::Nul)?;
+                builtin_works(model, &t)
+                    .then(|| (make(Kind::Builtin(t), format!("llama.cpp built-in {name:?}")), None))
+                    .ok_or_else(|| TemplateError::UnknownName(name.clone()))
+            }
+            Some(TemplateOverride::Source(src)) => {
+                Self::from_source(model, src, "--chat-template-file", &bos, &eos).map(|t| (make(t.0, t.1), None))
+            }
+            None => match model.chat_template(None).ok().and_then(|t| t.to_string().ok()) {
+                Some(src) if !src.trim().is_empty() => {
+                    Self::from_source(model, &src, "model's", &bos, &eos).map(|t| (make(t.0, t.1), None))
+                }
+                _ => Ok((
+                    make(
+                        Kind::Jinja { source: CHATML_TEMPLATE.to_owned(), bos, eos },
+                        "ChatML (the model has no template; llama.cpp's default)".to_owned(),
+                    ),
+                    Some(
+                        "this model has no chat template; using ChatML as llama.cpp does (use --chat-template NAME or --chat-template-file FILE if its answers look wrong)"
+                            .to_owned(),
+                    ),
+                )),
+            },
+        }
+    }
+
+    fn from_source(
+        model: &LlamaModel,
+        src: &str,
+        origin: &str,
+        bos: &str,
+        eos: &str,
+    ) -> Result<(Kind, String), TemplateError> {
+        // The same probe llama.cpp uses to decide whether a template works.
+        let probe = [Message::user("test")];
+        let jinja_err = match render_jinja(src, &probe, bos, eos, true) {
+            Ok(_) => {
+                return Ok((
+                    Kind::Jinja {
+                        source: src.to_owned(),
+                        bos: bos.to_owned(),
+                        eos: eos.to_owned(),
+                    },
+                    format!("{origin} Jinja template"),
+                ));
+            }
+            Err(e) => e,
+        };
+        let t = LlamaChatTemplate::new(src).map_err(|_| TemplateError::Nul)?;
+        if builtin_works(model, &t) {
+            tracing::info!(
+                "minijinja cannot render the {origin} template ({jinja_err}); llama.cpp's matcher can"
+            );
+            return Ok((
+                Kind::Builtin(t),
+                format!("{origin} template, via llama.cpp's built-in matcher"),
+            ));
+        }
+        Err(TemplateError::Unsupported {
+            origin: origin.to_owned(),
+            reason: jinja_err,
+        })
+    }
+
+    /// The prompt for `messages`, ending with the assistant's opening so the model answers.
+    pub fn render(
+        &self,
+        model: &LlamaModel,
+        messages: &[Message],
+    ) -> Result<String, TemplateError> {
+        let text = match &self.kind {
+            Kind::Jinja { source, bos, eos } => {
+                let mut text = render_jinja(source, messages, bos, eos, true)
+                    .map_err(TemplateError::Render)?;
+                if self.strip_bos && !bos.is_empty() && text.starts_with(bos.as_str()) {
+                    text.drain(..bos.len());
+                }
+                text
+            }
+            Kind::Builtin(t) => {
+                let chat = messages
+                    .iter()
+                    .map(|m| LlamaChatMessage::new(m.role.clone(), m.content.clone()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|_| TemplateError::Nul)?;
+                model
+                    .apply_chat_template(t, &chat, true)
+                    .map_err(|e| TemplateError::Render(e.to_string()))?
+            }
+        };
+        Ok(text)
+    }
+}
+
+fn builtin_works(model: &LlamaModel, t: &LlamaChatTemplate) -> bool {
+    LlamaChatMessage::new("user".into(), "test".into())
+        .ok()
+        .is_some_and(|m| model.apply_chat_template(t, &[m], true).is_ok())
+}
+
+/// Renders a Jinja chat template as llama.cpp's `--jinja` does.
+pub fn render_jinja(
+    source: &str,
+    messages: &[Message],
+    bos: &str,
+    eos: &str,
+    add_generation_prompt: bool,
+) -> Result<String, String> {
+    let mut env = minijinja::Environment::new();
+    // Hugging Face's (and llama.cpp's) settings for chat templates.
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(false);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.add_function(
+        "raise_exception",
+        |msg: String| -> Result<String, minijinja::Error> {
+            Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                msg,
+            ))
+        },
+    );
+    env.add_function("strftime_now", |fmt: String| strftime_utc(&fmt));
+    let tmpl = env.template_from_str(source).map_err(|e| one_line(&e))?;
+    tmpl.render(minijinja::context! {
+        messages => messages,
+        add_generation_prompt => add_generation_prompt,
+        bos_token => bos,
+        eos_token => eos,
+        enable_thinking => true,
+    })
+    .map_err(|e| one_line(&e))
+}
+
+fn one_line(e: &minijinja::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s.replace('\n', " ")
+}
+
+/// `strftime_now` for templates that print today's date (Llama 3.x). UTC, and only the
+/// directives such templates use; anything else is passed through.
+fn strftime_utc(fmt: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let mname = MONTHS[usize::try_from(month - 1).unwrap_or(0) % 12];
+    let mut out = String::new();
+    let mut chars = fmt.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('Y') => out.push_str(&year.to_string()),
+            Some('y') => out.push_str(&format!("{:02}", year % 100)),
+            Some('m') => out.push_str(&format!("{month:02}")),
+            Some('d') => out.push_str(&format!("{day:02}")),
+            Some('b') => out.push_str(&mname[..3]),
+            Some('B') => out.push_str(mname),
+            Some('H') => out.push_str(&format!("{:02}", rem / 3600)),
+            Some('M') => out.push_str(&format!("{:02}", rem % 3600 / 60)),
+            Some('S') => out.push_str(&format!("{:02}", rem % 60)),
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                out.push(other);
+            }
+            None => out.push('%'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chatml_fallback_renders_like_llama_cpp() {
+        let msgs = [Message::system("S"), Message::user("hi")];
+        let out = render_jinja(CHATML_TEMPLATE, &msgs, "", "", true).unwrap();
+        assert_eq!(
+            out,
+            "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n"
+        );
+    }
+
+    #[test]
+    fn raise_exception_is_an_error_not_a_panic() {
+        let t = "{% if messages[0].role == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}ok";
+        let e = render_jinja(t, &[Message::system("x")], "", "", true).unwrap_err();
+        assert!(e.contains("System role not supported"), "{e}");
+        assert_eq!(
+            render_jinja(t, &[Message::user("x")], "", "", true).unwrap(),
+            "ok"
+        );
+    }
+
+    #[test]
+    fn python_string_methods_and_blocks_trim() {
+        let t = "{% for m in messages %}\n  {{ m.content.strip().upper() }}\n{% endfor %}";
+        assert_eq!(
+            render_jinja(t, &[Message::user("  a ")], "", "", true).unwrap(),
+            "  A\n"
+        );
+    }
+
+    #[test]
+    fn date_directives() {
+        let s = strftime_utc("%d %b %Y");
+        assert_eq!(s.len(), 11, "{s}");
+    }
+}

@@ -1,0 +1,161 @@
+//! `keybot bench chat`: the chat engine's speed, in llama-bench's terms.
+//!
+//! pp (prompt processing) and tg (text generation) tokens per second through the engine's own
+//! prefill and decode code, and the time to first token over a multi-turn chat (which KV-cache
+//! reuse should keep flat). scripts/bench-chat.sh runs this next to llama-bench built from the
+//! same llama.cpp source and prints the ratio.
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+
+use crate::chat::{
+    BenchRequest, ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Message, Prompt,
+    SamplingParams,
+};
+use crate::config::Paths;
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    command: BenchCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// pp/tg tokens per second and time to first token per chat turn.
+    Chat(ChatBenchArgs),
+}
+
+#[derive(Debug, Args)]
+struct ChatBenchArgs {
+    /// A GGUF file or a registered model name (default: the default model).
+    #[arg(long, short = 'm')]
+    model: Option<String>,
+    /// Prompt tokens per prompt-processing run (llama-bench -p).
+    #[arg(short = 'p', long, default_value_t = 512)]
+    prompt_tokens: u32,
+    /// Tokens per generation run (llama-bench -n).
+    #[arg(short = 'n', long, default_value_t = 128)]
+    gen_tokens: u32,
+    /// Runs of each, after one warm-up (llama-bench -r).
+    #[arg(short = 'r', long, default_value_t = 5)]
+    repetitions: u32,
+    #[arg(short = 't', long)]
+    threads: Option<u32>,
+    #[arg(long, default_value_t = 4096)]
+    ctx: u32,
+    #[arg(long, value_name = "N|all")]
+    gpu_layers: Option<String>,
+    /// Chat turns for the time-to-first-token figure (0: skip).
+    #[arg(long, default_value_t = 10)]
+    turns: u32,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(paths: &Paths, args: BenchArgs) -> Result<u8> {
+    let BenchCommand::Chat(a) = args.command;
+    let gpu_layers = match a.gpu_layers.as_deref() {
+        None => GpuLayers::Auto,
+        Some("all") => GpuLayers::All,
+        Some(n) => match n.parse() {
+            Ok(n) => GpuLayers::Count(n),
+            Err(_) => bail!("--gpu-layers: expected a number or `all`, got {n:?}"),
+        },
+    };
+    let path = super::model::resolve_model(paths, a.model.as_deref())?;
+    let engine = Engine::spawn()?;
+    let info = engine.load_blocking(
+        LoadRequest {
+            path,
+            ctx: Some(a.ctx),
+            threads: a.threads,
+            gpu_layers,
+            template: None,
+        },
+        |_| {},
+    )?;
+    let r = engine.bench_blocking(BenchRequest {
+        prompt_tokens: a.prompt_tokens,
+        gen_tokens: a.gen_tokens,
+        repetitions: a.repetitions.max(1),
+    })?;
+    let (pp_avg, pp_sd) = mean_sd(&r.prompt_tps);
+    let (tg_avg, tg_sd) = mean_sd(&r.gen_tps);
+
+    // Ten turns of a real chat: each turn's first token waits only for the new turn's tokens.
+    let mut ttft = Vec::new();
+    let mut history = vec![Message::system(
+        "You are a helpful assistant. Answer briefly.",
+    )];
+    for i in 0..a.turns {
+        history.push(Message::user(format!(
+            "Question {}: name a fruit that starts with the letter {}, and say one thing about it.",
+            i + 1,
+            char::from(b'a' + u8::try_from(i % 26).unwrap_or(0))
+        )));
+        let req = GenerateRequest {
+            prompt: Prompt::Chat(history.clone()),
+            sampling: SamplingParams {
+                greedy: true,
+                ..Default::default()
+            },
+            max_tokens: Some(32),
+        };
+        let turn = engine.generate_blocking(req, |_: &ChatEvent| {})?;
+        ttft.push((
+            turn.stats.ttft_ms,
+            turn.stats.prompt_tokens,
+            turn.stats.prefilled,
+        ));
+        if turn.dropped > 0 {
+            history.drain(1..1 + turn.dropped);
+        }
+        history.push(Message::assistant(turn.text));
+    }
+
+    if a.json {
+        let v = serde_json::json!({
+            "model": info.path.display().to_string(),
+            "threads": info.threads,
+            "device": info.device,
+            "gpu_layers": info.gpu_layers,
+            "pp": a.prompt_tokens, "pp_tps": pp_avg, "pp_sd": pp_sd, "pp_runs": r.prompt_tps,
+            "tg": a.gen_tokens, "tg_tps": tg_avg, "tg_sd": tg_sd, "tg_runs": r.gen_tps,
+            "ttft_ms": ttft.iter().map(|t| t.0).collect::<Vec<_>>(),
+            "turn_prompt_tokens": ttft.iter().map(|t| t.1).collect::<Vec<_>>(),
+            "turn_prefilled": ttft.iter().map(|t| t.2).collect::<Vec<_>>(),
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "model: {} ({} threads, {}, {} GPU layers)",
+            info.path.display(),
+            info.threads,
+            info.device,
+            info.gpu_layers
+        );
+        println!("pp{}: {pp_avg:.2} ± {pp_sd:.2} t/s", a.prompt_tokens);
+        println!("tg{}: {tg_avg:.2} ± {tg_sd:.2} t/s", a.gen_tokens);
+        for (i, (ms, prompt, prefilled)) in ttft.iter().enumerate() {
+            println!(
+                "turn {:>2}: first token {ms:7.1} ms (prompt {prompt} tokens, {prefilled} decoded)",
+                i + 1
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    if v.is_empty() {
+        return (0.0, 0.0);
+    }
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (mean, var.sqrt())
+}

@@ -1,0 +1,295 @@
+//! `keybot chat`: talk to a local model from a script or a shell.
+//!
+//! The answer streams to standard output as it is generated; a stats line (or, with
+//! `--stats-json`, a JSON object) goes to standard error after each answer, so a script can keep
+//! the two apart. With no prompt argument, each line of standard input is one user turn of the
+//! same conversation. Ctrl-C stops the answer cleanly and still prints its stats.
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::chat::sampling::RANDOM_SEED;
+use crate::chat::{
+    ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Message, Prompt, SamplingParams,
+    Stats, StopReason, TemplateOverride,
+};
+use crate::config::Paths;
+
+#[derive(Debug, Args)]
+pub struct ChatArgs {
+    /// The question. Without it, each line of standard input is one user turn.
+    pub prompt: Option<String>,
+    /// A GGUF file or the name of a registered model (default: `keybot model default`).
+    #[arg(long, short = 'm', value_name = "FILE|NAME")]
+    pub model: Option<String>,
+    /// A system prompt for the conversation.
+    #[arg(long, value_name = "TEXT")]
+    pub system: Option<String>,
+    /// Context window in tokens (default: the model's, at most 4096).
+    #[arg(long, value_name = "N")]
+    pub ctx: Option<u32>,
+    /// CPU threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u32>,
+    /// Layers to offload to the GPU: a number or `all` (default: all when a GPU is found).
+    #[arg(long, value_name = "N|all", value_parser = parse_gpu_layers)]
+    pub gpu_layers: Option<GpuLayers>,
+    #[arg(long, default_value_t = 0.8)]
+    pub temp: f32,
+    #[arg(long, default_value_t = 40)]
+    pub top_k: i32,
+    #[arg(long, default_value_t = 0.95)]
+    pub top_p: f32,
+    #[arg(long, default_value_t = 0.05)]
+    pub min_p: f32,
+    /// Seed for sampling, for reproducible answers (default: random).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u32>,
+    /// Always pick the most likely token.
+    #[arg(long)]
+    pub greedy: bool,
+    /// Stop an answer after N tokens.
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<u32>,
+    /// No chat template: continue the prompt as plain text.
+    #[arg(long)]
+    pub raw: bool,
+    /// Render conversations with this Jinja template instead of the model's.
+    #[arg(long, value_name = "FILE", conflicts_with = "chat_template")]
+    pub chat_template_file: Option<PathBuf>,
+    /// Use a llama.cpp built-in template by name (chatml, gemma, llama3, …).
+    #[arg(long, value_name = "NAME")]
+    pub chat_template: Option<String>,
+    /// Print each answer's stats as one JSON object on standard error.
+    #[arg(long)]
+    pub stats_json: bool,
+    /// Start from this conversation: a JSON array of {"role", "content"} objects.
+    #[arg(long, value_name = "FILE")]
+    pub messages_json: Option<PathBuf>,
+    /// Print the prompt the chat template renders for the conversation, and generate nothing.
+    #[arg(long, conflicts_with = "raw")]
+    pub print_prompt: bool,
+}
+
+fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
+    if s.eq_ignore_ascii_case("all") {
+        return Ok(GpuLayers::All);
+    }
+    s.parse::<u32>()
+        .map(GpuLayers::Count)
+        .map_err(|_| format!("expected a number of layers or `all`, got {s:?}"))
+}
+
+pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
+    let model_path = super::model::resolve_model(paths, args.model.as_deref())?;
+    let sampling = SamplingParams {
+        temp: args.temp,
+        top_k: args.top_k,
+        top_p: args.top_p,
+        min_p: args.min_p,
+        seed: args.seed.unwrap_or(RANDOM_SEED),
+        greedy: args.greedy,
+    };
+    sampling.validate()?;
+    if args.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
+        bail!("the prompt is empty");
+    }
+    if args.raw && args.system.is_some() {
+        bail!("--system has no effect with --raw (there is no chat template to put it in)");
+    }
+    let template = match (&args.chat_template_file, &args.chat_template) {
+        (Some(f), _) => Some(TemplateOverride::Source(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read chat template {}", f.display()))?,
+        )),
+        (None, Some(name)) => Some(TemplateOverride::Name(name.clone())),
+        (None, None) => None,
+    };
+
+    let engine = Engine::spawn()?;
+    let interrupted = Arc::new(AtomicBool::new(false));
+    {
+        let stop = engine.stop_flag();
+        let interrupted = Arc::clone(&interrupted);
+        // A second handler cannot be installed (tests call `run` once per process); not fatal.
+        let _ = ctrlc::set_handler(move || {
+            interrupted.store(true, Ordering::SeqCst);
+            stop.store(true, Ordering::SeqCst);
+        });
+    }
+
+    let progress = std::io::stderr().is_terminal();
+    let info = engine.load_blocking(
+        LoadRequest {
+            path: model_path,
+            ctx: args.ctx,
+            threads: args.threads,
+            gpu_layers: args.gpu_layers.unwrap_or_default(),
+            template,
+        },
+        |ev| match ev {
+            ChatEvent::Notice(n) => eprintln!("note: {n}"),
+            // Progress only on a terminal: scripts get exactly one stats line per answer.
+            ChatEvent::LoadProgress(p) if progress => {
+                eprint!("\r\x1b[2Kloading model {:>3.0}%", p * 100.0);
+                if *p >= 1.0 {
+                    eprint!("\r\x1b[2K");
+                }
+            }
+            _ => {}
+        },
+    )?;
+    tracing::info!(model = %info.path.display(), device = %info.device, "chat model ready");
+
+    let mut history: Vec<Message> = args.system.iter().map(Message::system).collect();
+    if let Some(f) = &args.messages_json {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let msgs: Vec<Message> = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{} is not a JSON array of {{\"role\", \"content\"}} objects",
+                f.display()
+            )
+        })?;
+        history.extend(msgs);
+    }
+    if args.print_prompt {
+        if let Some(p) = &args.prompt {
+            history.push(Message::user(p.clone()));
+        }
+        if history.is_empty() {
+            bail!("--print-prompt needs a conversation: a prompt, --system or --messages-json");
+        }
+        let (text, tokens) = engine.render_blocking(history)?;
+        print!("{text}");
+        std::io::stdout().flush()?;
+        eprintln!("[{tokens} tokens; template: {}]", info.template);
+        return Ok(0);
+    }
+    let turn = |text: String, history: &mut Vec<Message>| -> Result<StopReason> {
+        let prompt = if args.raw {
+            Prompt::Raw(text.clone())
+        } else {
+            history.push(Message::user(text));
+            Prompt::Chat(history.clone())
+        };
+        let req = GenerateRequest {
+            prompt,
+            sampling: sampling.clone(),
+            max_tokens: args.max_tokens,
+        };
+        let mut out = std::io::stdout().lock();
+        let result = engine.generate_blocking(req, |ev| match ev {
+            ChatEvent::Piece(p) => {
+                let written = out.write_all(p.as_bytes()).and_then(|()| out.flush());
+                // A closed pipe (`| head`) ends the answer; the stop flag makes the engine quit.
+                if written.is_err() {
+                    engine.stop();
+                }
+            }
+            ChatEvent::Notice(n) => eprintln!("\nnote: {n}"),
+            _ => {}
+        });
+        let turn = match result {
+            Ok(t) => t,
+            Err(e) => {
+                if !args.raw {
+                    history.pop();
+                }
+                return Err(e.into());
+            }
+        };
+        if !args.raw {
+            // Chat answers end with a line break so each turn is one block of lines; a raw
+            // completion is printed exactly as generated.
+            let _ = writeln!(out);
+            if turn.dropped > 0 {
+                let first = history.iter().position(|m| m.role != "system").unwrap_or(0);
+                let end = (first + turn.dropped).min(history.len().saturating_sub(1));
+                history.drain(first..end);
+            }
+            history.push(Message::assistant(turn.text.clone()));
+        }
+        let _ = out.flush();
+        print_stats(&turn.stats, turn.reason, args.stats_json);
+        Ok(turn.reason)
+    };
+
+    if let Some(p) = args.prompt.clone() {
+        turn(p, &mut history)?;
+        return Ok(if interrupted.load(Ordering::SeqCst) {
+            130
+        } else {
+            0
+        });
+    }
+    let stdin = std::io::stdin();
+    let tty = stdin.is_terminal();
+    let mut lines = stdin.lock().lines();
+    loop {
+        if tty {
+            eprint!("> ");
+        }
+        let Some(line) = lines.next() else { break };
+        let line = line.context("cannot read standard input")?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        turn(line, &mut history)?;
+        if interrupted.load(Ordering::SeqCst) {
+            return Ok(130);
+        }
+    }
+    Ok(0)
+}
+
+fn print_stats(s: &Stats, reason: StopReason, json: bool) {
+    let stop = match reason {
+        StopReason::EndOfTurn => "end",
+        StopReason::MaxTokens => "max-tokens",
+        StopReason::Stopped => "stopped",
+        StopReason::ContextFull => "context-full",
+    };
+    if json {
+        let v = serde_json::json!({
+            "prompt_tokens": s.prompt_tokens,
+            "prefilled": s.prefilled,
+            "reused": s.reused,
+            "generated": s.generated,
+            "prompt_tps": s.prompt_tps(),
+            "gen_tps": s.generate_tps(),
+            "ttft_ms": s.ttft_ms,
+            "ctx_used": s.ctx_used,
+            "ctx_size": s.ctx_size,
+            "device": s.device,
+            "gpu_layers": s.gpu_layers,
+            "total_layers": s.total_layers,
+            "stop": stop,
+        });
+        eprintln!("{v}");
+    } else {
+        eprintln!(
+            "[prompt {} tok ({} cached) {:.1} t/s | gen {} tok {:.1} t/s | first token {:.0} ms | ctx {}/{} | {} {}/{} layers{}]",
+            s.prompt_tokens,
+            s.reused,
+            s.prompt_tps(),
+            s.generated,
+            s.generate_tps(),
+            s.ttft_ms,
+            s.ctx_used,
+            s.ctx_size,
+            s.device,
+            s.gpu_layers,
+            s.total_layers,
+            if reason == StopReason::EndOfTurn {
+                String::new()
+            } else {
+                format!(" | {stop}")
+            },
+        );
+    }
+}

@@ -1,0 +1,278 @@
+//! `keybot model …`: register local GGUF files, pull them from Hugging Face, pick the default.
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+
+use crate::chat::pull::{self, Downloader, PullSpec};
+use crate::chat::registry::{self, ModelEntry, Registry};
+use crate::config::Paths;
+
+#[derive(Debug, Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    command: ModelCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelCommand {
+    /// Register a GGUF file (its header is checked and its sha256 recorded; the file stays put).
+    Add {
+        file: PathBuf,
+        /// The name to use with --model (default: the file name).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List registered models.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show what is known about a model.
+    Info {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make NAME the model `keybot chat` uses without --model.
+    Default { name: String },
+    /// Download REPO[:FILE] from Hugging Face (HF_ENDPOINT and HF_TOKEN are honoured), check its
+    /// sha256 and register it. An interrupted download resumes when run again.
+    Pull {
+        spec: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Expected sha256, when the server does not give one.
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+    },
+}
+
+pub fn run(paths: &Paths, args: ModelArgs) -> Result<u8> {
+    match args.command {
+        ModelCommand::Add { file, name } => {
+            let mut reg = Registry::load(&paths.data_dir)?;
+            let name = name.unwrap_or_else(|| registry::name_from_path(&file));
+            registry::check_name(&name)?;
+            if reg.models.iter().any(|m| m.name == name) {
+                bail!(
+                    "a model named {name:?} is already registered; pick another name with --name"
+                );
+            }
+            let entry = registry::describe(&file, name, None)?;
+            print_entry(&entry, reg.default.is_none());
+            reg.add(entry)?;
+            reg.save(&paths.data_dir)?;
+        }
+        ModelCommand::List { json } => {
+            let reg = Registry::load(&paths.data_dir)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&reg)?);
+            } else if reg.models.is_empty() {
+                eprintln!(
+                    "no models registered; add one with `keybot model add FILE.gguf` or `keybot model pull REPO`"
+                );
+            } else {
+                println!(
+                    "{:<2}{:<32} {:<10} {:<9} {:>8} {:>10}",
+                    "", "NAME", "ARCH", "QUANT", "CTX", "SIZE"
+                );
+                for m in &reg.models {
+                    let mark = if reg.default.as_deref() == Some(&m.name) {
+                        "*"
+                    } else {
+                        ""
+                    };
+                    println!(
+                        "{:<2}{:<32} {:<10} {:<9} {:>8} {:>10}",
+                        mark,
+                        m.name,
+                        m.architecture,
+                        m.quantization.as_deref().unwrap_or("?"),
+                        m.context_length.map_or("?".to_owned(), |c| c.to_string()),
+                        human_size(m.size),
+                    );
+                }
+            }
+        }
+        ModelCommand::Info { name, json } => {
+            let reg = Registry::load(&paths.data_dir)?;
+            let m = reg.get(&name)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(m)?);
+            } else {
+                print_entry(m, reg.default.as_deref() == Some(&m.name));
+                if !m.path.is_file() {
+                    eprintln!("warning: {} no longer exists", m.path.display());
+                }
+            }
+        }
+        ModelCommand::Default { name } => {
+            let mut reg = Registry::load(&paths.data_dir)?;
+            reg.set_default(&name)?;
+            reg.save(&paths.data_dir)?;
+            println!("default model: {name}");
+        }
+        ModelCommand::Pull { spec, name, sha256 } => pull(paths, &spec, name, sha256.as_deref())?,
+    }
+    Ok(0)
+}
+
+fn pull(paths: &Paths, spec: &str, name: Option<String>, sha256: Option<&str>) -> Result<()> {
+    let spec = PullSpec::parse(spec)?;
+    if let Some(s) = sha256
+        && !(s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()))
+    {
+        bail!("--sha256 must be 64 hex digits");
+    }
+    let mut reg = Registry::load(&paths.data_dir)?;
+    let dl = Downloader::new(pull::endpoint())?;
+    let file = dl.pick_file(&spec)?;
+    let name = name.unwrap_or_else(|| registry::name_from_path(Path::new(&file)));
+    registry::check_name(&name)?;
+    if reg.models.iter().any(|m| m.name == name) {
+        bail!("a model named {name:?} is already registered; pick another name with --name");
+    }
+    let dest = registry::models_dir(&paths.data_dir)
+        .join(spec.repo.replace('/', "--"))
+        .join(&file);
+    let mut bar = ProgressBar::new(&file);
+    let result = dl.download(&spec.repo, &file, &dest, sha256, &mut |done, total| {
+        bar.update(done, total)
+    });
+    bar.finish();
+    let sha = result?;
+    let mut entry = registry::describe(&dest, name, Some(sha))
+        .with_context(|| format!("downloaded {} but it is not a usable GGUF", dest.display()))?;
+    entry.source = Some(format!("{}:{}", spec.repo, file));
+    print_entry(&entry, reg.default.is_none());
+    reg.add(entry)?;
+    reg.save(&paths.data_dir)?;
+    Ok(())
+}
+
+/// The model file for `keybot chat`: a path, a registered name, or the default.
+pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<PathBuf> {
+    if let Some(a) = arg {
+        let p = Path::new(a);
+        if p.exists() || a.ends_with(".gguf") || a.contains('/') {
+            // A path: the engine names what is wrong with it (missing, not GGUF, truncated).
+            return Ok(p.to_owned());
+        }
+        let reg = Registry::load(&paths.data_dir)?;
+        return Ok(reg.get(a)?.path.clone());
+    }
+    let reg = Registry::load(&paths.data_dir)?;
+    match &reg.default {
+        Some(name) => Ok(reg.get(name)?.path.clone()),
+        None => bail!(
+            "no model given: pass --model FILE.gguf, or register one with `keybot model add FILE.gguf` (the first becomes the default)"
+        ),
+    }
+}
+
+fn print_entry(m: &ModelEntry, is_default: bool) {
+    println!(
+        "name:          {}{}",
+        m.name,
+        if is_default { " (default)" } else { "" }
+    );
+    println!("file:          {}", m.path.display());
+    if let Some(n) = &m.model_name {
+        println!("model:         {n}");
+    }
+    println!("architecture:  {}", m.architecture);
+    println!(
+        "quantisation:  {}",
+        m.quantization.as_deref().unwrap_or("unknown")
+    );
+    println!(
+        "context:       {}",
+        m.context_length
+            .map_or("unknown".to_owned(), |c| format!("{c} tokens"))
+    );
+    println!("size:          {} ({} bytes)", human_size(m.size), m.size);
+    println!("sha256:        {}", m.sha256);
+    println!(
+        "chat template: {}",
+        if m.has_chat_template {
+            "yes"
+        } else {
+            "no (ChatML fallback)"
+        }
+    );
+    if let Some(s) = &m.source {
+        println!("source:        {s}");
+    }
+}
+
+fn human_size(b: u64) -> String {
+    const MB: f64 = 1024.0 * 1024.0;
+    if b as f64 >= 1024.0 * MB {
+        format!("{:.2} GiB", b as f64 / (1024.0 * MB))
+    } else {
+        format!("{:.1} MiB", b as f64 / MB)
+    }
+}
+
+/// A one-line progress bar on standard error, drawn only on a terminal.
+struct ProgressBar {
+    label: String,
+    tty: bool,
+    start: Instant,
+    last_draw: Option<Instant>,
+    drew: bool,
+}
+
+impl ProgressBar {
+    fn new(label: &str) -> ProgressBar {
+        ProgressBar {
+            label: label.to_owned(),
+            tty: std::io::stderr().is_terminal(),
+            start: Instant::now(),
+            last_draw: None,
+            drew: false,
+        }
+    }
+
+    fn update(&mut self, done: u64, total: u64) {
+        if !self.tty
+            || self
+                .last_draw
+                .is_some_and(|t| t.elapsed().as_millis() < 100 && done < total)
+        {
+            return;
+        }
+        self.last_draw = Some(Instant::now());
+        let secs = self.start.elapsed().as_secs_f64().max(0.001);
+        let rate = done as f64 / secs / (1024.0 * 1024.0);
+        let line = if total > 0 {
+            let frac = (done as f64 / total as f64).clamp(0.0, 1.0);
+            let filled = (frac * 30.0) as usize;
+            format!(
+                "{} [{}{}] {:>5.1}% {} / {} {:.1} MiB/s",
+                self.label,
+                "#".repeat(filled),
+                " ".repeat(30 - filled),
+                frac * 100.0,
+                human_size(done),
+                human_size(total),
+                rate
+            )
+        } else {
+            format!("{} {} {:.1} MiB/s", self.label, human_size(done), rate)
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r\x1b[2K{line}");
+        let _ = err.flush();
+        self.drew = true;
+    }
+
+    fn finish(&mut self) {
+        if self.drew {
+            eprintln!();
+        }
+    }
+}

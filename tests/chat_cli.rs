@@ -1,0 +1,294 @@
+//! `keybot chat` end to end, with the real test models.
+mod common;
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{keybot, model_lock, test_model};
+
+fn stderr_lines(out: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn one_shot_answer_streams_to_stdout_with_one_stats_line_on_stderr() {
+    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    let out = keybot(home.path())
+        .args([
+            "chat",
+            "--greedy",
+            "--max-tokens",
+            "16",
+            "--ctx",
+            "1024",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("What is the capital of France? One word.")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let answer = String::from_utf8(out.stdout.clone()).unwrap();
+    assert!(answer.contains("Paris"), "{answer:?}");
+    let err = stderr_lines(&out);
+    // llama.cpp's own chatter goes to the log file, so stderr is exactly the stats line.
+    assert_eq!(err.len(), 1, "{err:?}");
+    for needle in [
+        "prompt",
+        "t/s",
+        "gen",
+        "first token",
+        "ctx",
+        "CPU",
+        "layers",
+    ] {
+        assert!(
+            err[0].contains(needle),
+            "{needle} missing from {:?}",
+            err[0]
+        );
+    }
+    let log = std::fs::read_to_string(home.path().join("data/logs/keybot.log")).unwrap();
+    assert!(log.contains("llama"), "llama.cpp logs reach the log file");
+}
+
+#[test]
+fn stdin_lines_are_turns_of_one_conversation() {
+    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    let out = keybot(home.path())
+        .args([
+            "chat",
+            "--greedy",
+            "--max-tokens",
+            "24",
+            "--ctx",
+            "1024",
+            "--stats-json",
+        ])
+        .args(["--system", "You answer in one short sentence."])
+        .arg("--model")
+        .arg(&model)
+        .write_stdin("My name is Ada.\n\nWhat is my name?\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stats: Vec<serde_json::Value> = stderr_lines(&out)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    assert_eq!(
+        stats.len(),
+        2,
+        "one stats object per turn (blank lines are skipped)"
+    );
+    let reused = stats[1]["reused"].as_u64().unwrap();
+    let first_prompt = stats[0]["prompt_tokens"].as_u64().unwrap();
+    assert!(
+        reused >= first_prompt,
+        "turn 2 reuses turn 1's cache ({reused} < {first_prompt})"
+    );
+    assert_eq!(
+        stats[1]["prefilled"].as_u64().unwrap() + reused,
+        stats[1]["prompt_tokens"].as_u64().unwrap()
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("Ada"),
+        "the second answer remembers the first turn: {stdout:?}"
+    );
+}
+
+/// A copy of the chat model whose template neither minijinja nor llama.cpp's matcher accepts:
+/// the template bytes are overwritten in place (same length), so the GGUF stays valid.
+fn model_with_broken_template(model: &Path, dir: &Path) -> PathBuf {
+    let mut bytes = std::fs::read(model).unwrap();
+    let key = b"tokenizer.chat_template";
+    let at = bytes
+        .windows(key.len())
+        .position(|w| w == key)
+        .expect("the chat model has a template");
+    let ty_at = at + key.len();
+    assert_eq!(
+        u32::from_le_bytes(bytes[ty_at..ty_at + 4].try_into().unwrap()),
+        8,
+        "a string value"
+    );
+    let len = u64::from_le_bytes(bytes[ty_at + 4..ty_at + 12].try_into().unwrap()) as usize;
+    let start = ty_at + 12;
+    let garbage = b"{% this is not jinja %}";
+    bytes[start..start + len].fill(b' ');
+    bytes[start..start + garbage.len()].copy_from_slice(garbage);
+    let out = dir.join("broken-template.gguf");
+    std::fs::write(&out, bytes).unwrap();
+    out
+}
+
+#[test]
+fn bad_inputs_are_one_line_errors() {
+    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.gguf");
+    std::fs::write(&text, "hello\n").unwrap();
+    let cut = dir.path().join("cut.gguf");
+    {
+        let mut f = std::fs::File::open(&model).unwrap();
+        let mut head = vec![0u8; 40 << 20];
+        f.read_exact(&mut head).unwrap();
+        std::fs::write(&cut, head).unwrap();
+    }
+    let broken = model_with_broken_template(&model, dir.path());
+    let missing = dir.path().join("missing.gguf");
+
+    let cases: Vec<(Vec<std::ffi::OsString>, &str)> = vec![
+        (
+            vec!["--model".into(), missing.clone().into(), "hi".into()],
+            "No such file",
+        ),
+        (
+            vec!["--model".into(), text.into(), "hi".into()],
+            "not a GGUF",
+        ),
+        (vec!["--model".into(), cut.into(), "hi".into()], "truncated"),
+        (
+            vec!["--model".into(), model.clone().into(), "   ".into()],
+            "empty",
+        ),
+        (
+            vec!["--model".into(), broken.clone().into(), "hi".into()],
+            "chat template is not supported",
+        ),
+        (
+            vec![
+                "--model".into(),
+                model.clone().into(),
+                "--gpu-layers".into(),
+                "1".into(),
+                "hi".into(),
+            ],
+            "--gpu-layers",
+        ),
+        (
+            vec![
+                "--model".into(),
+                model.clone().into(),
+                "--gpu-layers".into(),
+                "all".into(),
+                "hi".into(),
+            ],
+            "--gpu-layers",
+        ),
+        (
+            vec![
+                "--model".into(),
+                model.clone().into(),
+                "--temp=-1".into(),
+                "hi".into(),
+            ],
+            "--temp",
+        ),
+    ];
+    for (args, needle) in cases {
+        if needle == "--gpu-layers"
+            && cfg!(any(feature = "cuda", feature = "vulkan", feature = "metal"))
+        {
+            continue;
+        }
+        let out = keybot(home.path())
+            .arg("chat")
+            .args(&args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains(needle),
+            "{args:?}: expected {needle:?} in {err:?}"
+        );
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "{args:?}: one line, got {err:?}"
+        );
+        assert!(err.starts_with("error: "), "{err:?}");
+        assert!(!err.contains("panicked"), "{err:?}");
+    }
+
+    // The broken-template model still completes raw text: only the template is refused.
+    let out = keybot(home.path())
+        .args(["chat", "--raw", "--greedy", "--max-tokens", "4", "--model"])
+        .arg(&broken)
+        .arg("The sky is")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
+fn ctrl_c_stops_the_answer_and_prints_its_stats() {
+    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin("keybot"))
+        .env("KEYBOT_HOME", home.path())
+        .args([
+            "chat",
+            "--greedy",
+            "--max-tokens",
+            "2000",
+            "--raw",
+            "--model",
+        ])
+        .arg(&model)
+        .arg("Count from 1 to 1000, separated by commas: 1, 2, 3,")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    while seen.len() < 20 {
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "output ended early");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let pid = i32::try_from(child.id()).unwrap();
+    let sent = Instant::now();
+    // SAFETY: signalling our own child process.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let took = sent.elapsed();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(
+        err.contains("stopped"),
+        "partial stats are printed: {err:?}"
+    );
+    assert!(err.contains("t/s"), "{err:?}");
+    assert!(took < Duration::from_secs(3), "exit took {took:?}");
+}
