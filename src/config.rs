@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 #[derive(Debug, Clone)]
-#[allow(dead_code)] // config and cache are used by the chat and app modules
 pub struct Paths {
     pub config_dir: PathBuf,
     pub data_dir: PathBuf,

@@ -5,10 +5,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-mod chat;
-mod cli;
-mod config;
-mod logging;
+use keybot::{cli, config, logging};
 
 #[derive(Debug, Parser)]
 #[command(name = "keybot", version = version(), about = "Your keys, your local model, your data: a wallet, a private chat and a data market in one terminal app")]
@@ -69,10 +66,6 @@ fn run(cli: Cli) -> Result<u8> {
         Some(Command::Chat(args)) => cli::chat::run(&paths, args),
         Some(Command::Model(args)) => cli::model::run(&paths, args),
         Some(Command::Bench(args)) => cli::bench::run(&paths, args),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(2)
-        }
+        None => keybot::tui::run(&paths).map(|()| 0),
     }
 }

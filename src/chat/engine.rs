@@ -295,6 +295,13 @@ impl Engine {
         &self.events
     }
 
+    /// Takes the event stream for a client with its own event loop (the terminal app forwards it
+    /// into its queue from a thread). The blocking helpers below need the stream, so a client
+    /// that takes it must not call them.
+    pub fn take_events(&mut self) -> Receiver<ChatEvent> {
+        std::mem::replace(&mut self.events, channel().1)
+    }
+
     /// Loads a model and waits for the outcome; `on_event` sees progress and notices.
     pub fn load_blocking(
         &self,

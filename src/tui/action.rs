@@ -1,0 +1,64 @@
+//! What can happen to the app: keys already mapped to intents, ticks, and results coming back
+//! from the runtime (keystore, store, chat engine). `update` is the only consumer.
+use keybot_keystore::Address;
+
+use crate::chat::ChatEvent;
+use crate::store::{Conversation, Message};
+
+use super::state::Screen;
+
+/// A change to the focused text input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    Char(char),
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Home,
+    End,
+    /// A line break inside a multi-line input (Alt-Enter / Ctrl-J in the chat box).
+    Newline,
+    Paste(String),
+}
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// Milliseconds since the app started; drives auto-lock and spinners.
+    Tick(u64),
+    /// Any key or mouse input (resets the idle timer) — sent before the mapped action.
+    UserActivity,
+    Edit(Edit),
+    Submit,
+    /// Esc: stop a generation, close an overlay, leave a field.
+    Back,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    ScrollUp(u16),
+    ScrollDown(u16),
+    /// Tab inside a screen: move focus.
+    FocusNext,
+    Screen(Screen),
+    NextScreen,
+    ToggleHelp,
+    Quit,
+    Lock,
+    /// A screen-specific command key (`n`, `r`, `d`, `c`, `e`, `g`, `/`, …) outside text input.
+    Command(char),
+    /// y/n answers in a confirm overlay.
+    Confirm(bool),
+
+    // Results from the runtime.
+    PhraseGenerated(Vec<String>),
+    WalletReady { accounts: Vec<(u32, Address, String)> },
+    UnlockFailed(String),
+    AccountsDerived(Vec<(u32, Address, String)>),
+    Conversations(Vec<Conversation>),
+    ConversationOpened { conversation: Conversation, messages: Vec<Message> },
+    Chat(ChatEvent),
+    ModelMissing(String),
+    Notice(String),
+    Error(String),
+}

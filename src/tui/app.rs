@@ -1,0 +1,481 @@
+//! The terminal app's runtime: one tokio runtime, one queue. Input, a tick, the chat engine and
+//! background tasks feed the queue; the loop drains everything pending, runs it through the pure
+//! `update`, performs the effects, and redraws at most every ~16 ms.
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures_util::StreamExt;
+use keybot_keystore::bip85::Purpose;
+use keybot_keystore::secret::Password;
+use keybot_keystore::{Phrase, Wallet, vault};
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use zeroize::Zeroizing;
+
+use super::action::Action;
+use super::effect::Effect;
+use super::state::State;
+use super::terminal::TerminalGuard;
+use super::theme::{self, Theme};
+use super::{keymap, ui, update};
+use crate::chat::{self, ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Prompt, SamplingParams};
+use crate::config::Paths;
+use crate::store::{NewMessage, Role, Store, Timings};
+
+/// What arrives in the queue.
+pub enum Event {
+    Term(TermEvent),
+    Tick,
+    Chat(ChatEvent),
+    Action(Action),
+    /// A vault was opened or created: the secrets go to the runtime, never into `State`.
+    Opened(Box<(Wallet, Store)>),
+    Terminate,
+}
+
+/// Runs the app until the user quits. Needs a terminal on stdin and stdout.
+pub fn run(paths: &Paths) -> Result<()> {
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        bail!("the terminal app needs a terminal; for scripts use the subcommands (see keybot --help)");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    rt.block_on(main_loop(paths.clone()))
+}
+
+struct Runtime {
+    paths: Paths,
+    tx: UnboundedSender<Event>,
+    wallet: Option<Wallet>,
+    store: Option<Store>,
+    engine: Option<Engine>,
+    theme: Theme,
+    theme_warning: Option<String>,
+}
+
+async fn main_loop(paths: Paths) -> Result<()> {
+    let (tx, mut rx) = unbounded_channel::<Event>();
+    let start = Instant::now();
+    let mut state = State::new(paths.vault().exists());
+    let (theme, theme_warning) = theme::load("dark", Some(&paths.config_dir.join("themes")));
+    let mut rt = Runtime { paths, tx: tx.clone(), wallet: None, store: None, engine: None, theme, theme_warning };
+
+    spawn_input(tx.clone());
+    spawn_ticks(tx.clone());
+    spawn_signals(tx.clone());
+
+    let (_guard, mut terminal) = TerminalGuard::enter().context("cannot set up the terminal")?;
+    terminal.draw(|f| ui::draw(f, &state, &rt.theme))?;
+    if cfg!(debug_assertions) && std::env::var_os("KEYBOT_DEBUG_PANIC").is_some() {
+        panic!("KEYBOT_DEBUG_PANIC is set: panicking after the first frame (debug builds only)");
+    }
+    let mut last_draw = Instant::now();
+    while let Some(first) = rx.recv().await {
+        let mut dirty = rt.handle(&mut state, first, start);
+        while let Ok(ev) = rx.try_recv() {
+            dirty |= rt.handle(&mut state, ev, start);
+        }
+        if state.quit {
+            break;
+        }
+        if !dirty {
+            continue;
+        }
+        // Coalesce: a burst of tokens or keys becomes one frame.
+        let since = last_draw.elapsed();
+        if since < Duration::from_millis(16) {
+            tokio::time::sleep(Duration::from_millis(16) - since).await;
+            while let Ok(ev) = rx.try_recv() {
+                rt.handle(&mut state, ev, start);
+            }
+            if state.quit {
+                break;
+            }
+        }
+        terminal.draw(|f| ui::draw(f, &state, &rt.theme))?;
+        last_draw = Instant::now();
+    }
+    if let Some(engine) = &rt.engine {
+        engine.stop();
+    }
+    Ok(())
+}
+
+fn spawn_input(tx: UnboundedSender<Event>) {
+    tokio::spawn(async move {
+        let mut events = EventStream::new();
+        while let Some(Ok(ev)) = events.next().await {
+            if tx.send(Event::Term(ev)).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_ticks(tx: UnboundedSender<Event>) {
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(Duration::from_millis(250));
+        loop {
+            interval.tick().await;
+            if tx.send(Event::Tick).is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_signals(tx: UnboundedSender<Event>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+        let tx = tx.clone();
+        if let Ok(mut s) = signal(kind) {
+            tokio::spawn(async move {
+                if s.recv().await.is_some() {
+                    let _ = tx.send(Event::Terminate);
+                }
+            });
+        }
+    }
+}
+
+impl Runtime {
+    /// Handles one queued event; returns whether the screen may have changed.
+    fn handle(&mut self, state: &mut State, ev: Event, start: Instant) -> bool {
+        let actions: Vec<Action> = match ev {
+            Event::Term(TermEvent::Key(k)) => match keymap::key(state, k) {
+                Some(a) => vec![Action::UserActivity, a],
+                None => vec![Action::UserActivity],
+            },
+            Event::Term(TermEvent::Mouse(m)) => keymap::mouse(m).into_iter().collect(),
+            Event::Term(TermEvent::Paste(p)) => vec![Action::UserActivity, Action::Edit(super::action::Edit::Paste(p))],
+            Event::Term(TermEvent::Resize(..)) => return true,
+            Event::Term(_) => vec![],
+            Event::Tick => vec![Action::Tick(start.elapsed().as_millis() as u64)],
+            Event::Chat(c) => vec![Action::Chat(c)],
+            Event::Action(a) => vec![a],
+            Event::Opened(opened) => {
+                let (wallet, store) = *opened;
+                self.apply_theme_setting(&store);
+                self.wallet = Some(wallet);
+                self.store = Some(store);
+                let accounts = self.accounts(self.saved_account_count());
+                load_settings(state, self.store.as_ref());
+                vec![Action::WalletReady { accounts }]
+            }
+            Event::Terminate => {
+                state.quit = true;
+                return true;
+            }
+        };
+        let tick_only = matches!(actions.as_slice(), [Action::Tick(_)]);
+        let before = if tick_only { Some(state.clone()) } else { None };
+        for a in actions {
+            for effect in update::update(state, a) {
+                self.perform(state, effect);
+            }
+        }
+        // A tick changes only the clock unless something (auto-lock) happened.
+        before.is_none_or(|b| b.screen != state.screen || b.message != state.message || state.chat.model != b.chat.model)
+    }
+
+    fn send(&self, a: Action) {
+        let _ = self.tx.send(Event::Action(a));
+    }
+
+    fn error(&self, e: impl std::fmt::Display) {
+        self.send(Action::Error(e.to_string()));
+    }
+
+    fn perform(&mut self, state: &State, effect: Effect) {
+        match effect {
+            Effect::Quit => {}
+            Effect::GeneratePhrase { words } => match Phrase::generate(words) {
+                Ok(p) => self.send(Action::PhraseGenerated(p.words().iter().map(|w| (*w).to_owned()).collect())),
+                Err(e) => self.error(e),
+            },
+            Effect::CreateWallet { phrase, password } => {
+                let paths = self.paths.clone();
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = create_and_open(&paths, &phrase, &password);
+                    let _ = tx.send(match r {
+                        Ok(opened) => Event::Opened(Box::new(opened)),
+                        Err(e) => Event::Action(Action::Error(format!("{e:#}"))),
+                    });
+                });
+            }
+            Effect::Unlock { password } => {
+                let paths = self.paths.clone();
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let r = open(&paths, &password);
+                    let _ = tx.send(match r {
+                        Ok(opened) => Event::Opened(Box::new(opened)),
+                        Err(e) => Event::Action(Action::UnlockFailed(format!("{e:#}"))),
+                    });
+                });
+            }
+            Effect::Lock => {
+                self.wallet = None;
+                self.store = None;
+                // The model's KV cache holds the conversation: drop the model too.
+                self.engine = None;
+            }
+            Effect::DeriveAccounts { count } => {
+                let accounts = self.accounts(count);
+                if let Some(store) = &self.store {
+                    let _ = store.set_setting("wallet.accounts", &count.to_string());
+                }
+                self.send(Action::AccountsDerived(accounts));
+            }
+            Effect::SetAccountLabel { index, label } => {
+                if let Some(store) = &self.store {
+                    if let Err(e) = store.set_setting(&format!("wallet.label.{index}"), &label) {
+                        self.error(e);
+                    }
+                }
+            }
+            Effect::Copy(text) => {
+                // OSC 52 reaches the clipboard through the terminal (also over SSH); the local tools
+                // are a fallback for terminals that ignore it.
+                let _ = crossterm::execute!(std::io::stdout(), crossterm::style::Print(super::clipboard::osc52(&text)));
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let how = match super::clipboard::copy_with_helper(&text) {
+                        Ok(h) => format!(" (terminal and {})", h.program()),
+                        Err(_) => " (through the terminal, OSC 52)".to_owned(),
+                    };
+                    let _ = tx.send(Event::Action(Action::Notice(format!("copied {text}{how}"))));
+                });
+            }
+            Effect::ListConversations { search } => self.with_store(|store| {
+                let list = match search.as_deref().filter(|s| !s.is_empty()) {
+                    Some(q) => store.search_conversations(q)?,
+                    None => store.list_conversations()?,
+                };
+                Ok(Some(Action::Conversations(list)))
+            }),
+            Effect::OpenConversation(id) => self.with_store(|store| {
+                let conversation = store.conversation(id)?;
+                let messages = store.messages(id)?;
+                Ok(Some(Action::ConversationOpened { conversation, messages }))
+            }),
+            Effect::NewConversation => {}
+            Effect::RenameConversation(id, title) => self.with_store(|store| {
+                store.rename_conversation(id, &title)?;
+                Ok(Some(Action::Conversations(store.list_conversations()?)))
+            }),
+            Effect::DeleteConversation(id) => self.with_store(|store| {
+                store.delete_conversation(id)?;
+                Ok(Some(Action::Conversations(store.list_conversations()?)))
+            }),
+            Effect::Send { conversation, text, history, regenerate } => self.send_chat(state, conversation, text, history, regenerate),
+            Effect::SaveAnswer { conversation, text, tokens, replace_last } => self.with_store_mut(|store| {
+                let timings = Timings { tokens: Some(tokens), ..Timings::default() };
+                if replace_last {
+                    store.update_last_assistant(conversation, &text, timings)?;
+                } else {
+                    store.add_message(conversation, &NewMessage { role: Role::Assistant, text: &text, timings })?;
+                }
+                Ok(Some(Action::Conversations(store.list_conversations()?)))
+            }),
+            Effect::DeleteLastMessages { conversation, count } => self.with_store_mut(|store| {
+                for _ in 0..count {
+                    store.delete_last_message(conversation)?;
+                }
+                Ok(None)
+            }),
+            Effect::StopGeneration => {
+                if let Some(engine) = &self.engine {
+                    engine.stop();
+                }
+            }
+            Effect::LoadModel => self.load_model(state),
+            Effect::SaveSetting { key, value } => {
+                if let Some(store) = &self.store {
+                    if let Err(e) = store.set_setting(&key, &value) {
+                        self.error(e);
+                    }
+                    if key == "ui.theme" {
+                        self.apply_theme_setting(store);
+                        if let Some(w) = self.theme_warning.take() {
+                            self.error(w);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn with_store(&self, f: impl FnOnce(&Store) -> crate::store::Result<Option<Action>>) {
+        let Some(store) = &self.store else { return };
+        match f(store) {
+            Ok(Some(a)) => self.send(a),
+            Ok(None) => {}
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn with_store_mut(&mut self, f: impl FnOnce(&mut Store) -> crate::store::Result<Option<Action>>) {
+        let Some(store) = &mut self.store else { return };
+        let r = f(store);
+        match r {
+            Ok(Some(a)) => self.send(a),
+            Ok(None) => {}
+            Err(e) => self.error(e),
+        }
+    }
+
+    fn apply_theme_setting(&mut self, store: &Store) {
+        let name = store.setting("ui.theme").ok().flatten().unwrap_or_else(|| "dark".into());
+        let (theme, warning) = theme::load(&name, Some(&self.paths.config_dir.join("themes")));
+        self.theme = theme;
+        self.theme_warning = warning;
+    }
+
+    fn saved_account_count(&self) -> u32 {
+        self.store
+            .as_ref()
+            .and_then(|s| s.setting_as::<u32>("wallet.accounts").ok().flatten())
+            .unwrap_or(1)
+            .clamp(1, 1000)
+    }
+
+    fn accounts(&self, count: u32) -> Vec<(u32, keybot_keystore::Address, String)> {
+        let Some(wallet) = &self.wallet else { return vec![] };
+        let Ok(addresses) = wallet.addresses(0, count) else { return vec![] };
+        addresses
+            .into_iter()
+            .zip(0..)
+            .map(|(a, i)| {
+                let label = self
+                    .store
+                    .as_ref()
+                    .and_then(|s| s.setting(&format!("wallet.label.{i}")).ok().flatten())
+                    .unwrap_or_default();
+                (i, a, label)
+            })
+            .collect()
+    }
+
+    fn engine(&mut self) -> Option<&Engine> {
+        if self.engine.is_none() {
+            match Engine::spawn() {
+                Ok(mut engine) => {
+                    let events = engine.take_events();
+                    let tx = self.tx.clone();
+                    std::thread::Builder::new()
+                        .name("chat-events".into())
+                        .spawn(move || {
+                            while let Ok(ev) = events.recv() {
+                                if tx.send(Event::Chat(ev)).is_err() {
+                                    break;
+                                }
+                            }
+                        })
+                        .ok()?;
+                    self.engine = Some(engine);
+                }
+                Err(e) => {
+                    self.error(e);
+                    return None;
+                }
+            }
+        }
+        self.engine.as_ref()
+    }
+
+    fn load_model(&mut self, state: &State) {
+        let data_dir = self.paths.data_dir.clone();
+        let registry = match chat::registry::Registry::load(&data_dir) {
+            Ok(r) => r,
+            Err(e) => return self.error(e),
+        };
+        let wanted = state.settings.get("model.default").filter(|s| !s.is_empty()).map(str::to_owned).or(registry.default.clone());
+        let Some(name) = wanted else {
+            return self.send(Action::ModelMissing(
+                "no model yet: `keybot model pull REPO:FILE` downloads one, `keybot model add FILE.gguf` registers one you have".into(),
+            ));
+        };
+        let entry = match registry.get(&name) {
+            Ok(e) => e.clone(),
+            Err(e) => return self.send(Action::ModelMissing(e.to_string())),
+        };
+        let gpu_layers = match state.settings.get("model.gpu_layers") {
+            Some("all") => GpuLayers::All,
+            Some(n) => n.parse().map(GpuLayers::Count).unwrap_or(GpuLayers::Auto),
+            None => GpuLayers::Auto,
+        };
+        let ctx = state.settings.get("model.ctx").and_then(|c| c.parse().ok());
+        let req = LoadRequest { path: entry.path, ctx, threads: None, gpu_layers, template: None };
+        if let Some(engine) = self.engine() {
+            if let Err(e) = engine.send(chat::engine::ChatCommand::Load(Box::new(req))) {
+                self.error(e);
+            }
+        }
+    }
+
+    fn send_chat(&mut self, state: &State, conversation: i64, text: String, history: Vec<chat::Message>, regenerate: bool) {
+        let Some(store) = &mut self.store else { return };
+        let conversation = if conversation == 0 {
+            let title: String = crate::tui::sanitize::clean_line(&text).chars().take(48).collect();
+            match store.create_conversation(&title, "", "") {
+                Ok(c) => c.id,
+                Err(e) => return self.error(e),
+            }
+        } else {
+            conversation
+        };
+        if !regenerate {
+            if let Err(e) = store.add_message(conversation, &NewMessage { role: Role::User, text: &text, timings: Timings::default() }) {
+                return self.error(e);
+            }
+        }
+        if let (Ok(c), Ok(m)) = (store.conversation(conversation), store.messages(conversation)) {
+            // Keep the streaming answer: ConversationOpened replaces the message list only.
+            self.send(Action::ConversationOpened { conversation: c, messages: m });
+        }
+        let f = |k: &str| state.settings.get(k).and_then(|v| v.parse::<f32>().ok());
+        let d = SamplingParams::default();
+        let sampling = SamplingParams {
+            temp: f("sampling.temp").unwrap_or(d.temp),
+            top_k: f("sampling.top_k").map(|v| v as i32).unwrap_or(d.top_k),
+            top_p: f("sampling.top_p").unwrap_or(d.top_p),
+            min_p: f("sampling.min_p").unwrap_or(d.min_p),
+            ..d
+        };
+        let req = GenerateRequest { prompt: Prompt::Chat(history), sampling, max_tokens: None };
+        if let Some(engine) = self.engine() {
+            if let Err(e) = engine.generate(req) {
+                self.error(e);
+            }
+        }
+    }
+}
+
+fn load_settings(state: &mut State, store: Option<&Store>) {
+    let Some(store) = store else { return };
+    for item in &mut state.settings.items {
+        if let Ok(Some(v)) = store.setting(item.key) {
+            item.value = v;
+        }
+    }
+}
+
+fn open(paths: &Paths, password: &Password) -> Result<(Wallet, Store)> {
+    let wallet = vault::open(&paths.vault(), password)?;
+    let store = Store::open(&paths.store(), &wallet.purpose_key(Purpose::Database)?)?;
+    Ok((wallet, store))
+}
+
+fn create_and_open(paths: &Paths, phrase: &Zeroizing<String>, password: &Password) -> Result<(Wallet, Store)> {
+    let wallet = Wallet::new(Phrase::parse(phrase)?, "")?;
+    vault::create(&paths.vault(), &wallet, password)?;
+    tracing::info!("wallet created from the terminal app");
+    let store = Store::open(&paths.store(), &wallet.purpose_key(Purpose::Database)?)?;
+    Ok((wallet, store))
+}

@@ -1,0 +1,13 @@
+//! The terminal app (ARCHITECTURE §3): one queue, a pure `update`, `ui` that only draws.
+pub mod action;
+pub mod app;
+pub mod effect;
+pub mod keymap;
+pub mod state;
+pub mod terminal;
+pub mod ui;
+pub mod update;
+#[cfg(test)]
+mod update_tests;
+
+pub use app::run;

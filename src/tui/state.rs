@@ -1,0 +1,340 @@
+//! Everything the screens show. `update` changes it; `ui` only reads it.
+use keybot_keystore::Address;
+use zeroize::Zeroizing;
+
+use crate::store::{Conversation, ConversationId, Role};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Onboarding,
+    Unlock,
+    Wallet,
+    Chat,
+    Settings,
+}
+
+impl Screen {
+    /// The screens reachable with Tab and number keys once unlocked, in order.
+    pub const MAIN: [Screen; 3] = [Screen::Wallet, Screen::Chat, Screen::Settings];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Screen::Onboarding => "Welcome",
+            Screen::Unlock => "Unlock",
+            Screen::Wallet => "Wallet",
+            Screen::Chat => "Chat",
+            Screen::Settings => "Settings",
+        }
+    }
+}
+
+/// A single-line or multi-line text field with a cursor (in chars).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Input {
+    pub text: String,
+    pub cursor: usize,
+    /// Shown as bullets (passwords).
+    pub secret: bool,
+}
+
+impl Input {
+    pub fn secret() -> Input {
+        Input { secret: true, ..Input::default() }
+    }
+
+    pub fn take(&mut self) -> String {
+        self.cursor = 0;
+        std::mem::take(&mut self.text)
+    }
+
+    pub fn set(&mut self, text: &str) {
+        self.text = text.to_owned();
+        self.cursor = text.chars().count();
+    }
+
+    /// Wipes a secret input's text.
+    pub fn wipe(&mut self) {
+        use zeroize::Zeroize;
+        self.text.zeroize();
+        self.cursor = 0;
+    }
+
+    fn byte_index(&self, char_idx: usize) -> usize {
+        self.text.char_indices().nth(char_idx).map(|(i, _)| i).unwrap_or(self.text.len())
+    }
+
+    pub fn apply(&mut self, edit: &super::action::Edit, multiline: bool) {
+        use super::action::Edit;
+        let len = self.text.chars().count();
+        match edit {
+            Edit::Char(c) => {
+                let i = self.byte_index(self.cursor);
+                self.text.insert(i, *c);
+                self.cursor += 1;
+            }
+            Edit::Newline if multiline => {
+                let i = self.byte_index(self.cursor);
+                self.text.insert(i, '\n');
+                self.cursor += 1;
+            }
+            Edit::Newline => {}
+            Edit::Paste(s) => {
+                let s: String = if multiline { s.replace('\r', "") } else { s.replace(['\r', '\n'], " ") };
+                let s: String = s.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+                let i = self.byte_index(self.cursor);
+                self.text.insert_str(i, &s);
+                self.cursor += s.chars().count();
+            }
+            Edit::Backspace if self.cursor > 0 => {
+                let i = self.byte_index(self.cursor - 1);
+                self.text.remove(i);
+                self.cursor -= 1;
+            }
+            Edit::Delete if self.cursor < len => {
+                let i = self.byte_index(self.cursor);
+                self.text.remove(i);
+            }
+            Edit::Left => self.cursor = self.cursor.saturating_sub(1),
+            Edit::Right => self.cursor = (self.cursor + 1).min(len),
+            Edit::Home => self.cursor = 0,
+            Edit::End => self.cursor = len,
+            Edit::Backspace | Edit::Delete => {}
+        }
+    }
+}
+
+/// The steps of first-run onboarding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Onboarding {
+    /// Create a new wallet (0) or import a phrase (1).
+    Choose { selected: usize },
+    /// Waiting for the runtime to generate the phrase.
+    Generating,
+    /// The new phrase, shown once.
+    ShowWords { words: Vec<Zeroizing<String>> },
+    /// Three words typed back; `asked` are word positions (0-based).
+    Confirm { words: Vec<Zeroizing<String>>, asked: [usize; 3], step: usize, input: Input, error: Option<String> },
+    /// Import: words typed one by one, each checked as it is typed.
+    ImportWords { words: Vec<Zeroizing<String>>, input: Input, hint: Option<String> },
+    /// The password, typed twice, with a strength meter.
+    Password {
+        phrase: Zeroizing<String>,
+        first: Input,
+        second: Input,
+        on_second: bool,
+        /// zxcvbn's estimate of the first password, updated as it is typed.
+        strength: Option<(u8, String)>,
+        error: Option<String>,
+    },
+    /// The vault is being written (the KDF takes about a second).
+    Writing,
+}
+
+impl Default for Onboarding {
+    fn default() -> Self {
+        Onboarding::Choose { selected: 0 }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Unlock {
+    pub input: Input,
+    pub error: Option<String>,
+    pub busy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub index: u32,
+    pub address: Address,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WalletView {
+    pub accounts: Vec<Account>,
+    pub selected: usize,
+    /// Editing the selected account's label.
+    pub labelling: Option<Input>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    pub role: Role,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChatFocus {
+    #[default]
+    Input,
+    List,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelStatus {
+    /// No model configured: the screen explains how to get one.
+    Missing(String),
+    Loading(u8),
+    Ready { name: String, device: String, gpu_layers: u32, total_layers: u32, ctx: u32 },
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatView {
+    pub conversations: Vec<Conversation>,
+    pub selected: usize,
+    pub current: Option<ConversationId>,
+    pub messages: Vec<ChatLine>,
+    pub input: Input,
+    pub focus: ChatFocus,
+    /// The answer being streamed, if any.
+    pub streaming: Option<String>,
+    /// Lines scrolled up from the bottom; 0 follows the tail.
+    pub scroll: u16,
+    pub search: Option<Input>,
+    pub renaming: Option<Input>,
+    pub model: ModelStatus,
+    pub tokens_per_second: Option<f64>,
+    pub ctx_used: Option<(usize, usize)>,
+    /// Whether the last generation replaces the last answer (regenerate).
+    pub regenerating: bool,
+}
+
+impl Default for ChatView {
+    fn default() -> Self {
+        ChatView {
+            conversations: Vec::new(),
+            selected: 0,
+            current: None,
+            messages: Vec::new(),
+            input: Input::default(),
+            focus: ChatFocus::Input,
+            streaming: None,
+            scroll: 0,
+            search: None,
+            renaming: None,
+            model: ModelStatus::Missing(String::new()),
+            tokens_per_second: None,
+            ctx_used: None,
+            regenerating: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsView {
+    pub items: Vec<Setting>,
+    pub selected: usize,
+    pub editing: Option<Input>,
+}
+
+impl Default for SettingsView {
+    fn default() -> Self {
+        let item = |key, label, value: &str| Setting { key, label, value: value.to_owned() };
+        SettingsView {
+            items: vec![
+                item("model.default", "Default model", ""),
+                item("model.gpu_layers", "GPU layers (auto, all or a number)", "auto"),
+                item("model.ctx", "Context size (tokens)", "4096"),
+                item("sampling.temp", "Temperature", "0.8"),
+                item("sampling.top_k", "Top-k", "40"),
+                item("sampling.top_p", "Top-p", "0.95"),
+                item("sampling.min_p", "Min-p", "0.05"),
+                item("ui.theme", "Theme (dark, light, high-contrast, or a user theme)", "dark"),
+                item("security.autolock_minutes", "Auto-lock after idle minutes (0 = never)", "10"),
+            ],
+            selected: 0,
+            editing: None,
+        }
+    }
+}
+
+impl SettingsView {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.items.iter().find(|s| s.key == key).map(|s| s.value.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    ConfirmQuit,
+    ConfirmDelete(ConversationId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Error,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    pub screen: Screen,
+    pub overlay: Option<Overlay>,
+    pub onboarding: Onboarding,
+    pub unlock: Unlock,
+    pub wallet: WalletView,
+    pub chat: ChatView,
+    pub settings: SettingsView,
+    pub message: Option<(Level, String)>,
+    pub now_ms: u64,
+    pub last_activity_ms: u64,
+    pub quit: bool,
+}
+
+impl State {
+    /// The first screen: onboarding when there is no vault yet, else unlock.
+    pub fn new(has_vault: bool) -> State {
+        State {
+            screen: if has_vault { Screen::Unlock } else { Screen::Onboarding },
+            overlay: None,
+            onboarding: Onboarding::default(),
+            unlock: Unlock { input: Input::secret(), ..Unlock::default() },
+            wallet: WalletView::default(),
+            chat: ChatView::default(),
+            settings: SettingsView::default(),
+            message: None,
+            now_ms: 0,
+            last_activity_ms: 0,
+            quit: false,
+        }
+    }
+
+    pub fn unlocked(&self) -> bool {
+        Screen::MAIN.contains(&self.screen)
+    }
+
+    pub fn generating(&self) -> bool {
+        self.chat.streaming.is_some()
+    }
+
+    /// Whether keys go to a text field (so letters and digits are text, not commands).
+    pub fn typing(&self) -> bool {
+        match self.screen {
+            Screen::Onboarding => !matches!(
+                self.onboarding,
+                Onboarding::Choose { .. } | Onboarding::ShowWords { .. } | Onboarding::Generating | Onboarding::Writing
+            ),
+            Screen::Unlock => true,
+            Screen::Wallet => self.wallet.labelling.is_some(),
+            Screen::Chat => {
+                self.chat.focus == ChatFocus::Input || self.chat.search.is_some() || self.chat.renaming.is_some()
+            }
+            Screen::Settings => self.settings.editing.is_some(),
+        }
+    }
+
+    pub fn autolock_ms(&self) -> Option<u64> {
+        let minutes: u64 = self.settings.get("security.autolock_minutes")?.parse().ok()?;
+        (minutes > 0).then_some(minutes * 60_000)
+    }
+}

@@ -1,0 +1,138 @@
+//! Drawing. Everything here reads `State` and draws; nothing sends, awaits or touches files.
+//! Text that came from the model, a file or the chain goes through `sanitize` before it is drawn.
+mod chat;
+mod help;
+mod onboarding;
+mod settings;
+mod unlock;
+mod wallet;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+use super::state::{Level, ModelStatus, Overlay, Screen, State};
+use super::theme::{Role, Theme};
+
+pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
+    let area = f.area();
+    f.render_widget(Block::default().style(t.style(Role::Text)), area);
+    let [tabs, body, status] =
+        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    draw_tabs(f, tabs, s, t);
+    match s.screen {
+        Screen::Onboarding => onboarding::draw(f, body, s, t),
+        Screen::Unlock => unlock::draw(f, body, s, t),
+        Screen::Wallet => wallet::draw(f, body, s, t),
+        Screen::Chat => chat::draw(f, body, s, t),
+        Screen::Settings => settings::draw(f, body, s, t),
+    }
+    draw_status(f, status, s, t);
+    match &s.overlay {
+        Some(Overlay::Help) => help::draw(f, area, s, t),
+        Some(Overlay::ConfirmQuit) => confirm(f, area, t, "An answer is still being generated. Quit anyway? (y/n)"),
+        Some(Overlay::ConfirmDelete(_)) => confirm(f, area, t, "Delete this conversation and all its messages? (y/n)"),
+        None => {}
+    }
+}
+
+fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let mut spans = vec![Span::styled(" keybot ", t.style(Role::Title))];
+    if s.unlocked() {
+        for (i, screen) in Screen::MAIN.iter().enumerate() {
+            let style = if *screen == s.screen { t.style(Role::Selection) } else { t.style(Role::Muted) };
+            spans.push(Span::styled(format!(" {} {} ", i + 1, screen.title()), style));
+        }
+    } else {
+        spans.push(Span::styled(format!(" {} ", s.screen.title()), t.style(Role::Accent)));
+    }
+    spans.push(Span::styled("   ? help", t.style(Role::Muted)));
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)), area);
+}
+
+/// Lock state, account, model and backend, speed, context use — or the latest message.
+fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let mut spans: Vec<Span> = Vec::new();
+    if s.unlocked() {
+        spans.push(Span::styled(" unlocked ", t.style(Role::StatusOk)));
+        if let Some(acc) = s.wallet.accounts.get(s.wallet.selected) {
+            let a = acc.address.to_checksum(None);
+            spans.push(Span::raw(format!(" {}…{} ", &a[..6], &a[a.len() - 4..])));
+        }
+        let (text, role) = match &s.chat.model {
+            ModelStatus::Ready { name, device, gpu_layers, total_layers, .. } => {
+                (format!(" {name} · {device} · GPU {gpu_layers}/{total_layers} layers "), Role::StatusOk)
+            }
+            ModelStatus::Loading(p) => (format!(" loading model {p}% "), Role::StatusWarn),
+            ModelStatus::Missing(_) => (" no model ".to_owned(), Role::StatusWarn),
+            ModelStatus::Failed(_) => (" model failed ".to_owned(), Role::StatusErr),
+        };
+        spans.push(Span::styled(text, t.style(role)));
+        if let Some(tps) = s.chat.tokens_per_second {
+            spans.push(Span::raw(format!(" {tps:.1} tok/s ")));
+        }
+        if let Some((used, size)) = s.chat.ctx_used {
+            spans.push(Span::raw(format!(" ctx {used}/{size} ")));
+        }
+    } else {
+        spans.push(Span::styled(" locked ", t.style(Role::StatusWarn)));
+    }
+    if let Some((level, msg)) = &s.message {
+        let role = if *level == Level::Error { Role::StatusErr } else { Role::Accent };
+        spans.push(Span::styled(format!(" {} ", super::sanitize::clean_line(msg)), t.style(role)));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)), area);
+}
+
+fn confirm(f: &mut Frame, area: Rect, t: &Theme, text: &str) {
+    let r = centered(area, 60, 5);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(Block::default().borders(Borders::ALL).border_style(t.style(Role::Warning)).title(" confirm ")),
+        r,
+    );
+}
+
+/// A box of at most `w`x`h` in the middle of `area`.
+pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+}
+
+pub(super) fn block(title: &str, t: &Theme, focused: bool) -> Block<'static> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(t.style(if focused { Role::BorderFocus } else { Role::Border }))
+        .title(Span::styled(format!(" {title} "), t.style(Role::Title)))
+}
+
+/// An input field's text as drawn: bullets for secrets, a block cursor at the cursor position.
+pub(super) fn input_line<'a>(input: &super::state::Input, t: &Theme, focused: bool) -> Line<'a> {
+    let shown: String = if input.secret { "•".repeat(input.text.chars().count()) } else { input.text.clone() };
+    let chars: Vec<char> = shown.chars().collect();
+    let cursor = input.cursor.min(chars.len());
+    let before: String = chars[..cursor].iter().collect();
+    let at: String = chars.get(cursor).map(|c| c.to_string()).unwrap_or_else(|| " ".into());
+    let after: String = chars.get(cursor + 1..).map(|r| r.iter().collect()).unwrap_or_default();
+    let mut spans = vec![Span::styled(before, t.style(Role::Input))];
+    if focused {
+        spans.push(Span::styled(at, t.style(Role::Input).add_modifier(ratatui::style::Modifier::REVERSED)));
+    } else {
+        spans.push(Span::styled(at, t.style(Role::Input)));
+    }
+    spans.push(Span::styled(after, t.style(Role::Input)));
+    Line::from(spans)
+}
+
+pub(super) fn muted(text: impl Into<String>, t: &Theme) -> Line<'static> {
+    Line::from(Span::styled(text.into(), t.style(Role::Muted)))
+}
+
+pub(super) fn styled(text: impl Into<String>, style: Style) -> Line<'static> {
+    Line::from(Span::styled(text.into(), style))
+}

@@ -1,0 +1,55 @@
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{List, ListItem, ListState, Paragraph};
+
+use super::{block, input_line, muted};
+use crate::tui::qr;
+use crate::tui::sanitize::clean_line;
+use crate::tui::state::State;
+use crate::tui::theme::{Role, Theme};
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let w = &s.wallet;
+    let [left, right] = Layout::horizontal([Constraint::Length(44), Constraint::Min(20)]).areas(area);
+    let items: Vec<ListItem> = w
+        .accounts
+        .iter()
+        .map(|a| {
+            let addr = a.address.to_checksum(None);
+            ListItem::new(Line::from(vec![
+                Span::styled(format!("{:>3} ", a.index), t.style(Role::Muted)),
+                Span::raw(format!("{}…{} ", &addr[..8], &addr[addr.len() - 6..])),
+                Span::styled(clean_line(&a.label).into_owned(), t.style(Role::Accent)),
+            ]))
+        })
+        .collect();
+    let mut list_state = ListState::default().with_selected(Some(w.selected));
+    f.render_stateful_widget(
+        List::new(items).highlight_style(t.style(Role::Selection)).block(block("Accounts", t, true)),
+        left,
+        &mut list_state,
+    );
+
+    let Some(acc) = w.accounts.get(w.selected) else {
+        f.render_widget(Paragraph::new(muted("no accounts", t)).block(block("Address", t, false)), right);
+        return;
+    };
+    let addr = acc.address.to_checksum(None);
+    let mut lines = vec![
+        Line::from(Span::styled(format!("account {}  m/44'/60'/0'/0/{}", acc.index, acc.index), t.style(Role::Muted))),
+        Line::from(Span::styled(addr.clone(), t.style(Role::Title))),
+        Line::from(""),
+    ];
+    if let Some(input) = &w.labelling {
+        lines.push(Line::from("label:"));
+        lines.push(input_line(input, t, true));
+    } else {
+        match qr::render(&qr::payment_uri(&addr), qr::style()) {
+            Ok(q) => lines.extend(q),
+            Err(e) => lines.push(muted(format!("no QR code: {e}"), t)),
+        }
+        lines.push(muted("n new account · l label · c copy address", t));
+    }
+    f.render_widget(Paragraph::new(lines).block(block("Address", t, false)), right);
+}

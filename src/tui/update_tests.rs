@@ -1,0 +1,274 @@
+//! The screens' state machines, driven through `update` alone: no terminal, no I/O, no model.
+use super::action::{Action, Edit};
+use super::effect::Effect;
+use super::state::*;
+use super::update::update;
+use crate::chat::{ChatEvent, StopReason};
+use crate::store::Role;
+
+const PHRASE: &str = "test test test test test test test test test test test junk";
+
+fn typed(s: &mut State, text: &str) {
+    for c in text.chars() {
+        update(s, Action::Edit(Edit::Char(c)));
+    }
+}
+
+fn unlocked() -> State {
+    let mut s = State::new(true);
+    update(&mut s, Action::WalletReady { accounts: vec![(0, "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap(), String::new())] });
+    s
+}
+
+
+fn ready(s: &mut State) {
+    s.chat.model = ModelStatus::Ready { name: "m".into(), device: "CPU".into(), gpu_layers: 0, total_layers: 25, ctx: 4096 };
+}
+
+#[test]
+fn first_run_creates_a_wallet_with_three_words_checked() {
+    let mut s = State::new(false);
+    assert_eq!(s.screen, Screen::Onboarding);
+    let fx = update(&mut s, Action::Submit);
+    assert!(matches!(fx.as_slice(), [Effect::GeneratePhrase { words: 24 }]));
+    let words: Vec<String> = PHRASE.split(' ').map(String::from).collect();
+    update(&mut s, Action::PhraseGenerated(words.clone()));
+    assert!(matches!(s.onboarding, Onboarding::ShowWords { .. }));
+    update(&mut s, Action::Submit);
+    let Onboarding::Confirm { asked, .. } = s.onboarding.clone() else { panic!() };
+    // A wrong word keeps the step and says so.
+    typed(&mut s, "wrong");
+    update(&mut s, Action::Submit);
+    let Onboarding::Confirm { step: 0, error: Some(_), .. } = &s.onboarding else { panic!("{:?}", s.onboarding) };
+    for i in asked {
+        typed(&mut s, &words[i]);
+        update(&mut s, Action::Submit);
+    }
+    assert!(matches!(s.onboarding, Onboarding::Password { .. }));
+    typed(&mut s, "short");
+    update(&mut s, Action::Submit);
+    assert!(matches!(&s.onboarding, Onboarding::Password { error: Some(_), on_second: false, .. }));
+    typed(&mut s, " but now long enough");
+    let Onboarding::Password { strength: Some((score, _)), .. } = &s.onboarding else { panic!() };
+    assert!(*score >= 2);
+    update(&mut s, Action::Submit);
+    typed(&mut s, "different");
+    update(&mut s, Action::Submit);
+    assert!(matches!(&s.onboarding, Onboarding::Password { error: Some(_), on_second: true, .. }));
+    typed(&mut s, "short but now long enough");
+    let fx = update(&mut s, Action::Submit);
+    match fx.as_slice() {
+        [Effect::CreateWallet { phrase, password }] => {
+            assert_eq!(phrase.as_str(), PHRASE);
+            assert_eq!(password.expose(), "short but now long enough");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.onboarding, Onboarding::Writing);
+    // The password fields were wiped from the state.
+    assert!(!format!("{s:?}").contains("long enough"));
+}
+
+#[test]
+fn import_checks_words_and_suggests() {
+    let mut s = State::new(false);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Submit);
+    assert!(matches!(s.onboarding, Onboarding::ImportWords { .. }));
+    typed(&mut s, "tset");
+    let Onboarding::ImportWords { hint: Some(h), .. } = &s.onboarding else { panic!() };
+    assert!(h.contains("\"test\""), "{h}");
+    update(&mut s, Action::Submit);
+    let Onboarding::ImportWords { words, .. } = &s.onboarding else { panic!() };
+    assert!(words.is_empty());
+    typed(&mut s, "test test test test test test test test test test test");
+    update(&mut s, Action::Submit);
+    typed(&mut s, "test");
+    update(&mut s, Action::Submit);
+    // 12 words with a bad checksum: Enter on the empty line reports it.
+    update(&mut s, Action::Submit);
+    let Onboarding::ImportWords { words, hint: Some(h), .. } = &s.onboarding else { panic!() };
+    assert_eq!(words.len(), 12);
+    assert!(h.contains("checksum"), "{h}");
+    update(&mut s, Action::Edit(Edit::Backspace));
+    typed(&mut s, "junk");
+    update(&mut s, Action::Submit);
+    update(&mut s, Action::Submit);
+    assert!(matches!(s.onboarding, Onboarding::Password { .. }), "{:?}", s.onboarding);
+}
+
+#[test]
+fn wrong_password_keeps_the_unlock_screen() {
+    let mut s = State::new(true);
+    assert_eq!(s.screen, Screen::Unlock);
+    typed(&mut s, "guess");
+    let fx = update(&mut s, Action::Submit);
+    assert!(matches!(fx.as_slice(), [Effect::Unlock { .. }]));
+    assert!(s.unlock.busy && s.unlock.input.text.is_empty());
+    update(&mut s, Action::UnlockFailed("wrong password".into()));
+    assert_eq!(s.screen, Screen::Unlock);
+    assert_eq!(s.unlock.error.as_deref(), Some("wrong password"));
+    assert!(!s.unlock.busy);
+}
+
+#[test]
+fn idle_auto_lock_drops_everything() {
+    let mut s = unlocked();
+    s.chat.messages.push(ChatLine { role: Role::User, text: "secret plans".into() });
+    update(&mut s, Action::Tick(5 * 60_000));
+    assert!(s.unlocked());
+    let fx = update(&mut s, Action::Tick(11 * 60_000));
+    assert!(fx.iter().any(|e| matches!(e, Effect::Lock)));
+    assert_eq!(s.screen, Screen::Unlock);
+    assert!(s.wallet.accounts.is_empty() && s.chat.messages.is_empty());
+    assert!(!format!("{s:?}").contains("secret plans"));
+}
+
+#[test]
+fn activity_postpones_auto_lock_and_zero_disables_it() {
+    let mut s = unlocked();
+    update(&mut s, Action::Tick(9 * 60_000));
+    update(&mut s, Action::UserActivity);
+    update(&mut s, Action::Tick(15 * 60_000));
+    assert!(s.unlocked());
+    s.settings.items.iter_mut().find(|i| i.key == "security.autolock_minutes").unwrap().value = "0".into();
+    update(&mut s, Action::Tick(1000 * 60_000));
+    assert!(s.unlocked());
+}
+
+#[test]
+fn sending_streams_and_saves_the_answer() {
+    let mut s = unlocked();
+    assert_eq!(s.screen, Screen::Chat);
+    typed(&mut s, "hello?");
+    // No model: nothing is sent, the user is told.
+    assert!(update(&mut s, Action::Submit).is_empty());
+    assert!(s.message.is_some());
+    ready(&mut s);
+    let fx = update(&mut s, Action::Submit);
+    let [Effect::Send { history, regenerate: false, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    assert_eq!(history.last().unwrap().content, "hello?");
+    s.chat.current = Some(7);
+    update(&mut s, Action::Chat(ChatEvent::Piece("Hi".into())));
+    update(&mut s, Action::Chat(ChatEvent::Piece(" there".into())));
+    assert_eq!(s.chat.streaming.as_deref(), Some("Hi there"));
+    // q while generating asks first.
+    update(&mut s, Action::Back);
+    update(&mut s, Action::Command('q'));
+    assert!(!s.quit);
+    let fx = update(&mut s, Action::Quit);
+    assert!(fx.is_empty() && s.overlay == Some(Overlay::ConfirmQuit));
+    update(&mut s, Action::Confirm(false));
+    let fx = update(&mut s, Action::Chat(ChatEvent::Done(StopReason::EndOfTurn)));
+    assert!(matches!(fx.as_slice(), [Effect::SaveAnswer { conversation: 7, replace_last: false, .. }]));
+    assert_eq!(s.chat.messages.last().unwrap().text, "Hi there");
+    assert!(s.chat.streaming.is_none());
+}
+
+#[test]
+fn esc_stops_a_generation() {
+    let mut s = unlocked();
+    ready(&mut s);
+    typed(&mut s, "long story please");
+    update(&mut s, Action::Submit);
+    let fx = update(&mut s, Action::Back);
+    assert!(matches!(fx.as_slice(), [Effect::StopGeneration]));
+}
+
+#[test]
+fn regenerate_and_edit_last() {
+    let mut s = unlocked();
+    ready(&mut s);
+    s.chat.current = Some(3);
+    s.chat.messages = vec![
+        ChatLine { role: Role::User, text: "q1".into() },
+        ChatLine { role: Role::Assistant, text: "a1".into() },
+    ];
+    s.chat.focus = ChatFocus::List;
+    let fx = update(&mut s, Action::Command('g'));
+    assert!(matches!(fx.as_slice(), [Effect::Send { regenerate: true, .. }]));
+    assert_eq!(s.chat.messages.len(), 1);
+    update(&mut s, Action::Chat(ChatEvent::Piece("a2".into())));
+    let fx = update(&mut s, Action::Chat(ChatEvent::Done(StopReason::EndOfTurn)));
+    assert!(matches!(fx.as_slice(), [Effect::SaveAnswer { replace_last: true, .. }]));
+    s.chat.focus = ChatFocus::List;
+    let fx = update(&mut s, Action::Command('e'));
+    assert!(matches!(fx.as_slice(), [Effect::DeleteLastMessages { conversation: 3, count: 2 }]));
+    assert_eq!(s.chat.input.text, "q1");
+    assert!(s.chat.messages.is_empty());
+}
+
+#[test]
+fn delete_asks_first() {
+    let mut s = unlocked();
+    s.chat.conversations = vec![crate::store::Conversation {
+        id: 5,
+        uid: "u".into(),
+        title: "t".into(),
+        system_prompt: String::new(),
+        model: String::new(),
+        created_at: 0,
+        updated_at: 0,
+    }];
+    s.chat.focus = ChatFocus::List;
+    assert!(update(&mut s, Action::Command('d')).is_empty());
+    assert_eq!(s.overlay, Some(Overlay::ConfirmDelete(5)));
+    assert!(update(&mut s, Action::Confirm(false)).is_empty());
+    assert_eq!(s.chat.conversations.len(), 1);
+    update(&mut s, Action::Command('d'));
+    let fx = update(&mut s, Action::Confirm(true));
+    assert!(matches!(fx.as_slice(), [Effect::DeleteConversation(5)]));
+    assert!(s.chat.conversations.is_empty());
+}
+
+#[test]
+fn settings_refuse_bad_values() {
+    let mut s = unlocked();
+    update(&mut s, Action::Screen(Screen::Settings));
+    let i = s.settings.items.iter().position(|x| x.key == "sampling.temp").unwrap();
+    for _ in 0..i {
+        update(&mut s, Action::Down);
+    }
+    update(&mut s, Action::Submit);
+    for _ in 0..5 {
+        update(&mut s, Action::Edit(Edit::Backspace));
+    }
+    typed(&mut s, "hot");
+    assert!(update(&mut s, Action::Submit).is_empty());
+    assert_eq!(s.settings.get("sampling.temp"), Some("0.8"));
+    assert!(matches!(s.message, Some((Level::Error, _))));
+    update(&mut s, Action::Submit);
+    for _ in 0..5 {
+        update(&mut s, Action::Edit(Edit::Backspace));
+    }
+    typed(&mut s, "0.2");
+    let fx = update(&mut s, Action::Submit);
+    assert!(matches!(fx.as_slice(), [Effect::SaveSetting { .. }]));
+    assert_eq!(s.settings.get("sampling.temp"), Some("0.2"));
+}
+
+#[test]
+fn wallet_derives_labels_and_copies() {
+    let mut s = unlocked();
+    update(&mut s, Action::Screen(Screen::Wallet));
+    assert!(matches!(update(&mut s, Action::Command('n')).as_slice(), [Effect::DeriveAccounts { count: 2 }]));
+    update(&mut s, Action::Command('l'));
+    typed(&mut s, "savings\u{1b}[31m");
+    let fx = update(&mut s, Action::Submit);
+    let [Effect::SetAccountLabel { index: 0, label }] = fx.as_slice() else { panic!() };
+    assert!(!label.contains('\u{1b}'));
+    let fx = update(&mut s, Action::Command('c'));
+    assert!(matches!(fx.as_slice(), [Effect::Copy(a)] if a == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
+}
+
+#[test]
+fn screens_switch_only_when_unlocked() {
+    let mut s = State::new(true);
+    update(&mut s, Action::Screen(Screen::Wallet));
+    assert_eq!(s.screen, Screen::Unlock);
+    let mut s = unlocked();
+    update(&mut s, Action::NextScreen);
+    assert_eq!(s.screen, Screen::Settings);
+    update(&mut s, Action::NextScreen);
+    assert_eq!(s.screen, Screen::Wallet);
+}
