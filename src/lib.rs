@@ -4,3 +4,4 @@
 //! tests drive them directly (for example, fill a store and check that `keybot backup` brings it
 //! back on a fresh machine).
 pub mod store;
+pub mod tui;
