@@ -1,10 +1,15 @@
 //! The terminal app (ARCHITECTURE §3): one queue, a pure `update`, `ui` that only draws.
 pub mod action;
 pub mod app;
+pub mod clipboard;
 pub mod effect;
 pub mod keymap;
+pub mod markdown;
+pub mod qr;
+pub mod sanitize;
 pub mod state;
 pub mod terminal;
+pub mod theme;
 pub mod ui;
 pub mod update;
 #[cfg(test)]
