@@ -39,7 +39,7 @@ impl Paths {
 
     /// The encrypted store (SQLCipher): conversations, messages, settings.
     pub fn store(&self) -> PathBuf {
-        self.data_dir.join(keybot::store::FILE_NAME)
+        self.data_dir.join(crate::store::FILE_NAME)
     }
 
     pub fn log_dir(&self) -> PathBuf {

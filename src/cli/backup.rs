@@ -4,9 +4,9 @@
 //! writes anything secret.
 use std::path::{Path, PathBuf};
 
+use crate::store::{self, Store, backup};
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use keybot::store::{self, Store, backup};
 use keybot_keystore::bip85::Purpose;
 
 use crate::config::Paths;

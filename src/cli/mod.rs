@@ -1,11 +1,8 @@
 //! The scriptable command line. Each file is one subcommand group; all of them call the same
 //! domain functions the terminal app uses.
-<<<<<<< HEAD
 pub mod backup;
-=======
 pub mod bench;
 pub mod chat;
->>>>>>> chat
 pub mod init;
 pub mod input;
 pub mod model;

@@ -52,11 +52,16 @@ pub enum Action {
 
     // Results from the runtime.
     PhraseGenerated(Vec<String>),
-    WalletReady { accounts: Vec<(u32, Address, String)> },
+    WalletReady {
+        accounts: Vec<(u32, Address, String)>,
+    },
     UnlockFailed(String),
     AccountsDerived(Vec<(u32, Address, String)>),
     Conversations(Vec<Conversation>),
-    ConversationOpened { conversation: Conversation, messages: Vec<Message> },
+    ConversationOpened {
+        conversation: Conversation,
+        messages: Vec<Message>,
+    },
     Chat(ChatEvent),
     ModelMissing(String),
     Notice(String),

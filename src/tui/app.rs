@@ -19,7 +19,9 @@ use super::state::State;
 use super::terminal::TerminalGuard;
 use super::theme::{self, Theme};
 use super::{keymap, ui, update};
-use crate::chat::{self, ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Prompt, SamplingParams};
+use crate::chat::{
+    self, ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Prompt, SamplingParams,
+};
 use crate::config::Paths;
 use crate::store::{NewMessage, Role, Store, Timings};
 
@@ -37,7 +39,9 @@ pub enum Event {
 /// Runs the app until the user quits. Needs a terminal on stdin and stdout.
 pub fn run(paths: &Paths) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        bail!("the terminal app needs a terminal; for scripts use the subcommands (see keybot --help)");
+        bail!(
+            "the terminal app needs a terminal; for scripts use the subcommands (see keybot --help)"
+        );
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -62,7 +66,15 @@ async fn main_loop(paths: Paths) -> Result<()> {
     let start = Instant::now();
     let mut state = State::new(paths.vault().exists());
     let (theme, theme_warning) = theme::load("dark", Some(&paths.config_dir.join("themes")));
-    let mut rt = Runtime { paths, tx: tx.clone(), wallet: None, store: None, engine: None, theme, theme_warning };
+    let mut rt = Runtime {
+        paths,
+        tx: tx.clone(),
+        wallet: None,
+        store: None,
+        engine: None,
+        theme,
+        theme_warning,
+    };
 
     spawn_input(tx.clone());
     spawn_ticks(tx.clone());
@@ -151,7 +163,10 @@ impl Runtime {
                 None => vec![Action::UserActivity],
             },
             Event::Term(TermEvent::Mouse(m)) => keymap::mouse(m).into_iter().collect(),
-            Event::Term(TermEvent::Paste(p)) => vec![Action::UserActivity, Action::Edit(super::action::Edit::Paste(p))],
+            Event::Term(TermEvent::Paste(p)) => vec![
+                Action::UserActivity,
+                Action::Edit(super::action::Edit::Paste(p)),
+            ],
             Event::Term(TermEvent::Resize(..)) => return true,
             Event::Term(_) => vec![],
             Event::Tick => vec![Action::Tick(start.elapsed().as_millis() as u64)],
@@ -159,9 +174,9 @@ impl Runtime {
             Event::Action(a) => vec![a],
             Event::Opened(opened) => {
                 let (wallet, store) = *opened;
-                self.apply_theme_setting(&store);
                 self.wallet = Some(wallet);
                 self.store = Some(store);
+                self.apply_theme_setting();
                 let accounts = self.accounts(self.saved_account_count());
                 load_settings(state, self.store.as_ref());
                 vec![Action::WalletReady { accounts }]
@@ -179,7 +194,11 @@ impl Runtime {
             }
         }
         // A tick changes only the clock unless something (auto-lock) happened.
-        before.is_none_or(|b| b.screen != state.screen || b.message != state.message || state.chat.model != b.chat.model)
+        before.is_none_or(|b| {
+            b.screen != state.screen
+                || b.message != state.message
+                || state.chat.model != b.chat.model
+        })
     }
 
     fn send(&self, a: Action) {
@@ -194,7 +213,9 @@ impl Runtime {
         match effect {
             Effect::Quit => {}
             Effect::GeneratePhrase { words } => match Phrase::generate(words) {
-                Ok(p) => self.send(Action::PhraseGenerated(p.words().iter().map(|w| (*w).to_owned()).collect())),
+                Ok(p) => self.send(Action::PhraseGenerated(
+                    p.words().iter().map(|w| (*w).to_owned()).collect(),
+                )),
                 Err(e) => self.error(e),
             },
             Effect::CreateWallet { phrase, password } => {
@@ -242,7 +263,10 @@ impl Runtime {
             Effect::Copy(text) => {
                 // OSC 52 reaches the clipboard through the terminal (also over SSH); the local tools
                 // are a fallback for terminals that ignore it.
-                let _ = crossterm::execute!(std::io::stdout(), crossterm::style::Print(super::clipboard::osc52(&text)));
+                let _ = crossterm::execute!(
+                    std::io::stdout(),
+                    crossterm::style::Print(super::clipboard::osc52(&text))
+                );
                 let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
                     let how = match super::clipboard::copy_with_helper(&text) {
@@ -262,7 +286,10 @@ impl Runtime {
             Effect::OpenConversation(id) => self.with_store(|store| {
                 let conversation = store.conversation(id)?;
                 let messages = store.messages(id)?;
-                Ok(Some(Action::ConversationOpened { conversation, messages }))
+                Ok(Some(Action::ConversationOpened {
+                    conversation,
+                    messages,
+                }))
             }),
             Effect::NewConversation => {}
             Effect::RenameConversation(id, title) => self.with_store(|store| {
@@ -273,17 +300,40 @@ impl Runtime {
                 store.delete_conversation(id)?;
                 Ok(Some(Action::Conversations(store.list_conversations()?)))
             }),
-            Effect::Send { conversation, text, history, regenerate } => self.send_chat(state, conversation, text, history, regenerate),
-            Effect::SaveAnswer { conversation, text, tokens, replace_last } => self.with_store_mut(|store| {
-                let timings = Timings { tokens: Some(tokens), ..Timings::default() };
+            Effect::Send {
+                conversation,
+                text,
+                history,
+                regenerate,
+            } => self.send_chat(state, conversation, text, history, regenerate),
+            Effect::SaveAnswer {
+                conversation,
+                text,
+                tokens,
+                replace_last,
+            } => self.with_store_mut(|store| {
+                let timings = Timings {
+                    tokens: Some(tokens),
+                    ..Timings::default()
+                };
                 if replace_last {
                     store.update_last_assistant(conversation, &text, timings)?;
                 } else {
-                    store.add_message(conversation, &NewMessage { role: Role::Assistant, text: &text, timings })?;
+                    store.add_message(
+                        conversation,
+                        &NewMessage {
+                            role: Role::Assistant,
+                            text: &text,
+                            timings,
+                        },
+                    )?;
                 }
                 Ok(Some(Action::Conversations(store.list_conversations()?)))
             }),
-            Effect::DeleteLastMessages { conversation, count } => self.with_store_mut(|store| {
+            Effect::DeleteLastMessages {
+                conversation,
+                count,
+            } => self.with_store_mut(|store| {
                 for _ in 0..count {
                     store.delete_last_message(conversation)?;
                 }
@@ -300,11 +350,11 @@ impl Runtime {
                     if let Err(e) = store.set_setting(&key, &value) {
                         self.error(e);
                     }
-                    if key == "ui.theme" {
-                        self.apply_theme_setting(store);
-                        if let Some(w) = self.theme_warning.take() {
-                            self.error(w);
-                        }
+                }
+                if key == "ui.theme" {
+                    self.apply_theme_setting();
+                    if let Some(w) = self.theme_warning.take() {
+                        self.error(w);
                     }
                 }
             }
@@ -320,7 +370,10 @@ impl Runtime {
         }
     }
 
-    fn with_store_mut(&mut self, f: impl FnOnce(&mut Store) -> crate::store::Result<Option<Action>>) {
+    fn with_store_mut(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> crate::store::Result<Option<Action>>,
+    ) {
         let Some(store) = &mut self.store else { return };
         let r = f(store);
         match r {
@@ -330,8 +383,12 @@ impl Runtime {
         }
     }
 
-    fn apply_theme_setting(&mut self, store: &Store) {
-        let name = store.setting("ui.theme").ok().flatten().unwrap_or_else(|| "dark".into());
+    fn apply_theme_setting(&mut self) {
+        let name = self
+            .store
+            .as_ref()
+            .and_then(|s| s.setting("ui.theme").ok().flatten())
+            .unwrap_or_else(|| "dark".into());
         let (theme, warning) = theme::load(&name, Some(&self.paths.config_dir.join("themes")));
         self.theme = theme;
         self.theme_warning = warning;
@@ -346,8 +403,12 @@ impl Runtime {
     }
 
     fn accounts(&self, count: u32) -> Vec<(u32, keybot_keystore::Address, String)> {
-        let Some(wallet) = &self.wallet else { return vec![] };
-        let Ok(addresses) = wallet.addresses(0, count) else { return vec![] };
+        let Some(wallet) = &self.wallet else {
+            return vec![];
+        };
+        let Ok(addresses) = wallet.addresses(0, count) else {
+            return vec![];
+        };
         addresses
             .into_iter()
             .zip(0..)
@@ -395,7 +456,12 @@ impl Runtime {
             Ok(r) => r,
             Err(e) => return self.error(e),
         };
-        let wanted = state.settings.get("model.default").filter(|s| !s.is_empty()).map(str::to_owned).or(registry.default.clone());
+        let wanted = state
+            .settings
+            .get("model.default")
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .or(registry.default.clone());
         let Some(name) = wanted else {
             return self.send(Action::ModelMissing(
                 "no model yet: `keybot model pull REPO:FILE` downloads one, `keybot model add FILE.gguf` registers one you have".into(),
@@ -411,7 +477,13 @@ impl Runtime {
             None => GpuLayers::Auto,
         };
         let ctx = state.settings.get("model.ctx").and_then(|c| c.parse().ok());
-        let req = LoadRequest { path: entry.path, ctx, threads: None, gpu_layers, template: None };
+        let req = LoadRequest {
+            path: entry.path,
+            ctx,
+            threads: None,
+            gpu_layers,
+            template: None,
+        };
         if let Some(engine) = self.engine() {
             if let Err(e) = engine.send(chat::engine::ChatCommand::Load(Box::new(req))) {
                 self.error(e);
@@ -419,10 +491,20 @@ impl Runtime {
         }
     }
 
-    fn send_chat(&mut self, state: &State, conversation: i64, text: String, history: Vec<chat::Message>, regenerate: bool) {
+    fn send_chat(
+        &mut self,
+        state: &State,
+        conversation: i64,
+        text: String,
+        history: Vec<chat::Message>,
+        regenerate: bool,
+    ) {
         let Some(store) = &mut self.store else { return };
         let conversation = if conversation == 0 {
-            let title: String = crate::tui::sanitize::clean_line(&text).chars().take(48).collect();
+            let title: String = crate::tui::sanitize::clean_line(&text)
+                .chars()
+                .take(48)
+                .collect();
             match store.create_conversation(&title, "", "") {
                 Ok(c) => c.id,
                 Err(e) => return self.error(e),
@@ -431,13 +513,26 @@ impl Runtime {
             conversation
         };
         if !regenerate {
-            if let Err(e) = store.add_message(conversation, &NewMessage { role: Role::User, text: &text, timings: Timings::default() }) {
+            if let Err(e) = store.add_message(
+                conversation,
+                &NewMessage {
+                    role: Role::User,
+                    text: &text,
+                    timings: Timings::default(),
+                },
+            ) {
                 return self.error(e);
             }
         }
-        if let (Ok(c), Ok(m)) = (store.conversation(conversation), store.messages(conversation)) {
+        if let (Ok(c), Ok(m)) = (
+            store.conversation(conversation),
+            store.messages(conversation),
+        ) {
             // Keep the streaming answer: ConversationOpened replaces the message list only.
-            self.send(Action::ConversationOpened { conversation: c, messages: m });
+            self.send(Action::ConversationOpened {
+                conversation: c,
+                messages: m,
+            });
         }
         let f = |k: &str| state.settings.get(k).and_then(|v| v.parse::<f32>().ok());
         let d = SamplingParams::default();
@@ -448,7 +543,11 @@ impl Runtime {
             min_p: f("sampling.min_p").unwrap_or(d.min_p),
             ..d
         };
-        let req = GenerateRequest { prompt: Prompt::Chat(history), sampling, max_tokens: None };
+        let req = GenerateRequest {
+            prompt: Prompt::Chat(history),
+            sampling,
+            max_tokens: None,
+        };
         if let Some(engine) = self.engine() {
             if let Err(e) = engine.generate(req) {
                 self.error(e);
@@ -472,7 +571,11 @@ fn open(paths: &Paths, password: &Password) -> Result<(Wallet, Store)> {
     Ok((wallet, store))
 }
 
-fn create_and_open(paths: &Paths, phrase: &Zeroizing<String>, password: &Password) -> Result<(Wallet, Store)> {
+fn create_and_open(
+    paths: &Paths,
+    phrase: &Zeroizing<String>,
+    password: &Password,
+) -> Result<(Wallet, Store)> {
     let wallet = Wallet::new(Phrase::parse(phrase)?, "")?;
     vault::create(&paths.vault(), &wallet, password)?;
     tracing::info!("wallet created from the terminal app");

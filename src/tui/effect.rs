@@ -8,27 +8,57 @@ use crate::store::ConversationId;
 
 #[derive(Debug)]
 pub enum Effect {
-    GeneratePhrase { words: usize },
+    GeneratePhrase {
+        words: usize,
+    },
     /// Create (or restore) the vault and open the store.
-    CreateWallet { phrase: Zeroizing<String>, password: Password },
-    Unlock { password: Password },
+    CreateWallet {
+        phrase: Zeroizing<String>,
+        password: Password,
+    },
+    Unlock {
+        password: Password,
+    },
     /// Drop every secret: the wallet, the store handle, the model's conversation.
     Lock,
-    DeriveAccounts { count: u32 },
-    SetAccountLabel { index: u32, label: String },
+    DeriveAccounts {
+        count: u32,
+    },
+    SetAccountLabel {
+        index: u32,
+        label: String,
+    },
     Copy(String),
-    ListConversations { search: Option<String> },
+    ListConversations {
+        search: Option<String>,
+    },
     OpenConversation(ConversationId),
     NewConversation,
     RenameConversation(ConversationId, String),
     DeleteConversation(ConversationId),
     /// Store the user's message, then generate the answer for the whole conversation.
-    Send { conversation: ConversationId, text: String, history: Vec<ChatMessage>, regenerate: bool },
-    SaveAnswer { conversation: ConversationId, text: String, tokens: u32, replace_last: bool },
+    Send {
+        conversation: ConversationId,
+        text: String,
+        history: Vec<ChatMessage>,
+        regenerate: bool,
+    },
+    SaveAnswer {
+        conversation: ConversationId,
+        text: String,
+        tokens: u32,
+        replace_last: bool,
+    },
     /// Removes the last `count` messages (edit the last question).
-    DeleteLastMessages { conversation: ConversationId, count: usize },
+    DeleteLastMessages {
+        conversation: ConversationId,
+        count: usize,
+    },
     StopGeneration,
     LoadModel,
-    SaveSetting { key: String, value: String },
+    SaveSetting {
+        key: String,
+        value: String,
+    },
     Quit,
 }

@@ -17,7 +17,10 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
         KeyCode::F(1) => return Some(Action::ToggleHelp),
         _ => {}
     }
-    if matches!(state.overlay, Some(Overlay::ConfirmQuit | Overlay::ConfirmDelete(_))) {
+    if matches!(
+        state.overlay,
+        Some(Overlay::ConfirmQuit | Overlay::ConfirmDelete(_))
+    ) {
         return match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => Some(Action::Confirm(true)),
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::Confirm(false)),
@@ -25,8 +28,11 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
         };
     }
     if state.overlay == Some(Overlay::Help) {
-        return matches!(key.code, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter | KeyCode::Char('q'))
-            .then_some(Action::ToggleHelp);
+        return matches!(
+            key.code,
+            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter | KeyCode::Char('q')
+        )
+        .then_some(Action::ToggleHelp);
     }
     // Alt-number switches screens even while typing.
     if alt {
@@ -63,7 +69,9 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
     match key.code {
         KeyCode::Char('?') => Some(Action::ToggleHelp),
         KeyCode::Char('q') => Some(Action::Quit),
-        KeyCode::Char(c @ '1'..='3') if state.unlocked() => Some(Action::Screen(Screen::MAIN[(c as u8 - b'1') as usize])),
+        KeyCode::Char(c @ '1'..='3') if state.unlocked() => {
+            Some(Action::Screen(Screen::MAIN[(c as u8 - b'1') as usize]))
+        }
         KeyCode::Tab if state.screen == Screen::Chat => Some(Action::FocusNext),
         KeyCode::Tab => Some(Action::NextScreen),
         KeyCode::Char('k') => Some(Action::Up),
@@ -84,7 +92,11 @@ pub fn mouse(m: MouseEvent) -> Option<Action> {
 /// The keys of the current screen, for the help overlay: (keys, what they do).
 pub fn help(state: &State) -> Vec<(&'static str, &'static str)> {
     let mut rows = match state.screen {
-        Screen::Onboarding => vec![("↑/↓ Enter", "choose"), ("Enter", "next step"), ("Esc", "back to the start")],
+        Screen::Onboarding => vec![
+            ("↑/↓ Enter", "choose"),
+            ("Enter", "next step"),
+            ("Esc", "back to the start"),
+        ],
         Screen::Unlock => vec![("Enter", "unlock with the password")],
         Screen::Wallet => vec![
             ("↑/↓ j/k", "select an account"),
@@ -103,7 +115,11 @@ pub fn help(state: &State) -> Vec<(&'static str, &'static str)> {
             ("e", "edit the last question (list)"),
             ("PgUp/PgDn, wheel", "scroll"),
         ],
-        Screen::Settings => vec![("↑/↓", "select"), ("Enter", "edit / save"), ("Esc", "cancel")],
+        Screen::Settings => vec![
+            ("↑/↓", "select"),
+            ("Enter", "edit / save"),
+            ("Esc", "cancel"),
+        ],
     };
     rows.extend([
         ("1 2 3 / Alt-1..3", "wallet, chat, settings"),

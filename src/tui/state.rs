@@ -39,7 +39,10 @@ pub struct Input {
 
 impl Input {
     pub fn secret() -> Input {
-        Input { secret: true, ..Input::default() }
+        Input {
+            secret: true,
+            ..Input::default()
+        }
     }
 
     pub fn take(&mut self) -> String {
@@ -60,7 +63,11 @@ impl Input {
     }
 
     fn byte_index(&self, char_idx: usize) -> usize {
-        self.text.char_indices().nth(char_idx).map(|(i, _)| i).unwrap_or(self.text.len())
+        self.text
+            .char_indices()
+            .nth(char_idx)
+            .map(|(i, _)| i)
+            .unwrap_or(self.text.len())
     }
 
     pub fn apply(&mut self, edit: &super::action::Edit, multiline: bool) {
@@ -79,8 +86,15 @@ impl Input {
             }
             Edit::Newline => {}
             Edit::Paste(s) => {
-                let s: String = if multiline { s.replace('\r', "") } else { s.replace(['\r', '\n'], " ") };
-                let s: String = s.chars().filter(|c| !c.is_control() || *c == '\n').collect();
+                let s: String = if multiline {
+                    s.replace('\r', "")
+                } else {
+                    s.replace(['\r', '\n'], " ")
+                };
+                let s: String = s
+                    .chars()
+                    .filter(|c| !c.is_control() || *c == '\n')
+                    .collect();
                 let i = self.byte_index(self.cursor);
                 self.text.insert_str(i, &s);
                 self.cursor += s.chars().count();
@@ -113,9 +127,19 @@ pub enum Onboarding {
     /// The new phrase, shown once.
     ShowWords { words: Vec<Zeroizing<String>> },
     /// Three words typed back; `asked` are word positions (0-based).
-    Confirm { words: Vec<Zeroizing<String>>, asked: [usize; 3], step: usize, input: Input, error: Option<String> },
+    Confirm {
+        words: Vec<Zeroizing<String>>,
+        asked: [usize; 3],
+        step: usize,
+        input: Input,
+        error: Option<String>,
+    },
     /// Import: words typed one by one, each checked as it is typed.
-    ImportWords { words: Vec<Zeroizing<String>>, input: Input, hint: Option<String> },
+    ImportWords {
+        words: Vec<Zeroizing<String>>,
+        input: Input,
+        hint: Option<String>,
+    },
     /// The password, typed twice, with a strength meter.
     Password {
         phrase: Zeroizing<String>,
@@ -176,7 +200,13 @@ pub enum ModelStatus {
     /// No model configured: the screen explains how to get one.
     Missing(String),
     Loading(u8),
-    Ready { name: String, device: String, gpu_layers: u32, total_layers: u32, ctx: u32 },
+    Ready {
+        name: String,
+        device: String,
+        gpu_layers: u32,
+        total_layers: u32,
+        ctx: u32,
+    },
     Failed(String),
 }
 
@@ -238,18 +268,34 @@ pub struct SettingsView {
 
 impl Default for SettingsView {
     fn default() -> Self {
-        let item = |key, label, value: &str| Setting { key, label, value: value.to_owned() };
+        let item = |key, label, value: &str| Setting {
+            key,
+            label,
+            value: value.to_owned(),
+        };
         SettingsView {
             items: vec![
                 item("model.default", "Default model", ""),
-                item("model.gpu_layers", "GPU layers (auto, all or a number)", "auto"),
+                item(
+                    "model.gpu_layers",
+                    "GPU layers (auto, all or a number)",
+                    "auto",
+                ),
                 item("model.ctx", "Context size (tokens)", "4096"),
                 item("sampling.temp", "Temperature", "0.8"),
                 item("sampling.top_k", "Top-k", "40"),
                 item("sampling.top_p", "Top-p", "0.95"),
                 item("sampling.min_p", "Min-p", "0.05"),
-                item("ui.theme", "Theme (dark, light, high-contrast, or a user theme)", "dark"),
-                item("security.autolock_minutes", "Auto-lock after idle minutes (0 = never)", "10"),
+                item(
+                    "ui.theme",
+                    "Theme (dark, light, high-contrast, or a user theme)",
+                    "dark",
+                ),
+                item(
+                    "security.autolock_minutes",
+                    "Auto-lock after idle minutes (0 = never)",
+                    "10",
+                ),
             ],
             selected: 0,
             editing: None,
@@ -259,7 +305,10 @@ impl Default for SettingsView {
 
 impl SettingsView {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.items.iter().find(|s| s.key == key).map(|s| s.value.as_str())
+        self.items
+            .iter()
+            .find(|s| s.key == key)
+            .map(|s| s.value.as_str())
     }
 }
 
@@ -295,10 +344,17 @@ impl State {
     /// The first screen: onboarding when there is no vault yet, else unlock.
     pub fn new(has_vault: bool) -> State {
         State {
-            screen: if has_vault { Screen::Unlock } else { Screen::Onboarding },
+            screen: if has_vault {
+                Screen::Unlock
+            } else {
+                Screen::Onboarding
+            },
             overlay: None,
             onboarding: Onboarding::default(),
-            unlock: Unlock { input: Input::secret(), ..Unlock::default() },
+            unlock: Unlock {
+                input: Input::secret(),
+                ..Unlock::default()
+            },
             wallet: WalletView::default(),
             chat: ChatView::default(),
             settings: SettingsView::default(),
@@ -322,19 +378,28 @@ impl State {
         match self.screen {
             Screen::Onboarding => !matches!(
                 self.onboarding,
-                Onboarding::Choose { .. } | Onboarding::ShowWords { .. } | Onboarding::Generating | Onboarding::Writing
+                Onboarding::Choose { .. }
+                    | Onboarding::ShowWords { .. }
+                    | Onboarding::Generating
+                    | Onboarding::Writing
             ),
             Screen::Unlock => true,
             Screen::Wallet => self.wallet.labelling.is_some(),
             Screen::Chat => {
-                self.chat.focus == ChatFocus::Input || self.chat.search.is_some() || self.chat.renaming.is_some()
+                self.chat.focus == ChatFocus::Input
+                    || self.chat.search.is_some()
+                    || self.chat.renaming.is_some()
             }
             Screen::Settings => self.settings.editing.is_some(),
         }
     }
 
     pub fn autolock_ms(&self) -> Option<u64> {
-        let minutes: u64 = self.settings.get("security.autolock_minutes")?.parse().ok()?;
+        let minutes: u64 = self
+            .settings
+            .get("security.autolock_minutes")?
+            .parse()
+            .ok()?;
         (minutes > 0).then_some(minutes * 60_000)
     }
 }

@@ -30,7 +30,11 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
     }
     match action {
         Action::ToggleHelp => {
-            s.overlay = if s.overlay == Some(Overlay::Help) { None } else { Some(Overlay::Help) };
+            s.overlay = if s.overlay == Some(Overlay::Help) {
+                None
+            } else {
+                Some(Overlay::Help)
+            };
             vec![]
         }
         Action::Quit => {
@@ -48,7 +52,10 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::NextScreen if s.unlocked() => {
-            let i = Screen::MAIN.iter().position(|x| *x == s.screen).unwrap_or(0);
+            let i = Screen::MAIN
+                .iter()
+                .position(|x| *x == s.screen)
+                .unwrap_or(0);
             s.screen = Screen::MAIN[(i + 1) % Screen::MAIN.len()];
             vec![]
         }
@@ -64,18 +71,33 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::PhraseGenerated(words) => {
-            s.onboarding = Onboarding::ShowWords { words: words.into_iter().map(Zeroizing::new).collect() };
+            s.onboarding = Onboarding::ShowWords {
+                words: words.into_iter().map(Zeroizing::new).collect(),
+            };
             vec![]
         }
         Action::WalletReady { accounts } => {
             s.onboarding = Onboarding::default();
-            s.unlock = Unlock { input: Input::secret(), ..Unlock::default() };
-            s.wallet.accounts = accounts.into_iter().map(|(index, address, label)| Account { index, address, label }).collect();
+            s.unlock = Unlock {
+                input: Input::secret(),
+                ..Unlock::default()
+            };
+            s.wallet.accounts = accounts
+                .into_iter()
+                .map(|(index, address, label)| Account {
+                    index,
+                    address,
+                    label,
+                })
+                .collect();
             s.wallet.selected = 0;
             s.screen = Screen::Chat;
             s.message = None;
             s.last_activity_ms = s.now_ms;
-            vec![Effect::ListConversations { search: None }, Effect::LoadModel]
+            vec![
+                Effect::ListConversations { search: None },
+                Effect::LoadModel,
+            ]
         }
         Action::UnlockFailed(why) => {
             s.unlock.busy = false;
@@ -83,24 +105,51 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::AccountsDerived(accounts) => {
-            s.wallet.accounts = accounts.into_iter().map(|(index, address, label)| Account { index, address, label }).collect();
-            s.wallet.selected = s.wallet.selected.min(s.wallet.accounts.len().saturating_sub(1));
+            s.wallet.accounts = accounts
+                .into_iter()
+                .map(|(index, address, label)| Account {
+                    index,
+                    address,
+                    label,
+                })
+                .collect();
+            s.wallet.selected = s
+                .wallet
+                .selected
+                .min(s.wallet.accounts.len().saturating_sub(1));
             vec![]
         }
         Action::Conversations(list) => {
             s.chat.conversations = list;
-            s.chat.selected = s.chat.selected.min(s.chat.conversations.len().saturating_sub(1));
+            s.chat.selected = s
+                .chat
+                .selected
+                .min(s.chat.conversations.len().saturating_sub(1));
             vec![]
         }
-        Action::ConversationOpened { conversation, messages } => {
+        Action::ConversationOpened {
+            conversation,
+            messages,
+        } => {
             s.chat.current = Some(conversation.id);
-            if let Some(i) = s.chat.conversations.iter().position(|c| c.id == conversation.id) {
+            if let Some(i) = s
+                .chat
+                .conversations
+                .iter()
+                .position(|c| c.id == conversation.id)
+            {
                 s.chat.selected = i;
             } else {
                 s.chat.conversations.insert(0, conversation);
                 s.chat.selected = 0;
             }
-            s.chat.messages = messages.into_iter().map(|m| ChatLine { role: m.role, text: m.text }).collect();
+            s.chat.messages = messages
+                .into_iter()
+                .map(|m| ChatLine {
+                    role: m.role,
+                    text: m.text,
+                })
+                .collect();
             s.chat.scroll = 0;
             vec![]
         }
@@ -160,10 +209,16 @@ fn overlay_action(s: &mut State, overlay: &Overlay, action: &Action) -> Option<V
                 s.chat.messages.clear();
             }
             s.chat.conversations.retain(|c| c.id != id);
-            s.chat.selected = s.chat.selected.min(s.chat.conversations.len().saturating_sub(1));
+            s.chat.selected = s
+                .chat
+                .selected
+                .min(s.chat.conversations.len().saturating_sub(1));
             Some(vec![Effect::DeleteConversation(id)])
         }
-        (Overlay::ConfirmQuit | Overlay::ConfirmDelete(_), Action::Confirm(false) | Action::Back) => {
+        (
+            Overlay::ConfirmQuit | Overlay::ConfirmDelete(_),
+            Action::Confirm(false) | Action::Back,
+        ) => {
             s.overlay = None;
             Some(vec![])
         }
@@ -182,31 +237,111 @@ fn onboarding(s: &mut State, action: Action) -> Vec<Effect> {
 fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
     use Onboarding as O;
     match (state, action) {
-        (O::Choose { selected }, Action::Up | Action::Down) => (O::Choose { selected: 1 - selected.min(1) }, vec![]),
-        (O::Choose { selected: 0 }, Action::Submit) => (O::Generating, vec![Effect::GeneratePhrase { words: 24 }]),
-        (O::Choose { .. }, Action::Submit) => (O::ImportWords { words: vec![], input: Input::default(), hint: None }, vec![]),
+        (O::Choose { selected }, Action::Up | Action::Down) => (
+            O::Choose {
+                selected: 1 - selected.min(1),
+            },
+            vec![],
+        ),
+        (O::Choose { selected: 0 }, Action::Submit) => {
+            (O::Generating, vec![Effect::GeneratePhrase { words: 24 }])
+        }
+        (O::Choose { .. }, Action::Submit) => (
+            O::ImportWords {
+                words: vec![],
+                input: Input::default(),
+                hint: None,
+            },
+            vec![],
+        ),
         (O::ShowWords { words }, Action::Submit) => {
             let asked = pick_three(&words);
-            (O::Confirm { words, asked, step: 0, input: Input::default(), error: None }, vec![])
+            (
+                O::Confirm {
+                    words,
+                    asked,
+                    step: 0,
+                    input: Input::default(),
+                    error: None,
+                },
+                vec![],
+            )
         }
-        (O::ShowWords { .. } | O::ImportWords { .. } | O::Confirm { .. }, Action::Back) => (O::default(), vec![]),
-        (O::Confirm { words, asked, step, mut input, .. }, Action::Submit) => {
+        (O::ShowWords { .. } | O::ImportWords { .. } | O::Confirm { .. }, Action::Back) => {
+            (O::default(), vec![])
+        }
+        (
+            O::Confirm {
+                words,
+                asked,
+                step,
+                mut input,
+                ..
+            },
+            Action::Submit,
+        ) => {
             let typed = input.take().trim().to_lowercase();
             if typed != *words[asked[step]] {
-                let error = Some(format!("that is not word #{}; look at what you wrote down", asked[step] + 1));
-                return (O::Confirm { words, asked, step, input, error }, vec![]);
+                let error = Some(format!(
+                    "that is not word #{}; look at what you wrote down",
+                    asked[step] + 1
+                ));
+                return (
+                    O::Confirm {
+                        words,
+                        asked,
+                        step,
+                        input,
+                        error,
+                    },
+                    vec![],
+                );
             }
             if step == 2 {
                 let phrase = join(&words);
                 return (password_step(phrase), vec![]);
             }
-            (O::Confirm { words, asked, step: step + 1, input, error: None }, vec![])
+            (
+                O::Confirm {
+                    words,
+                    asked,
+                    step: step + 1,
+                    input,
+                    error: None,
+                },
+                vec![],
+            )
         }
-        (O::Confirm { words, asked, step, mut input, error }, Action::Edit(e)) => {
+        (
+            O::Confirm {
+                words,
+                asked,
+                step,
+                mut input,
+                error,
+            },
+            Action::Edit(e),
+        ) => {
             input.apply(&e, false);
-            (O::Confirm { words, asked, step, input, error }, vec![])
+            (
+                O::Confirm {
+                    words,
+                    asked,
+                    step,
+                    input,
+                    error,
+                },
+                vec![],
+            )
         }
-        (O::ImportWords { mut words, mut input, .. }, Action::Submit) => {
+        (
+            O::ImportWords {
+                mut words,
+                mut input,
+                ..
+            },
+            Action::Submit,
+        ) => {
             let typed = Zeroizing::new(input.take());
             // Enter on an empty line finishes the phrase (a 12-word prefix of a 24-word phrase can
             // pass the checksum by chance, so the length alone cannot end the entry).
@@ -245,47 +380,143 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
                         Err(e) => hint = Some(e.to_string()),
                     }
                 } else {
-                    hint = Some(format!("{} words so far; a phrase has 12, 15, 18, 21 or 24", words.len()));
+                    hint = Some(format!(
+                        "{} words so far; a phrase has 12, 15, 18, 21 or 24",
+                        words.len()
+                    ));
                 }
             }
             (O::ImportWords { words, input, hint }, vec![])
         }
-        (O::ImportWords { mut words, mut input, hint }, Action::Edit(Edit::Backspace)) if input.text.is_empty() => {
+        (
+            O::ImportWords {
+                mut words,
+                mut input,
+                hint,
+            },
+            Action::Edit(Edit::Backspace),
+        ) if input.text.is_empty() => {
             words.pop();
             input.cursor = 0;
             (O::ImportWords { words, input, hint }, vec![])
         }
-        (O::ImportWords { words, mut input, .. }, Action::Edit(e)) => {
+        (
+            O::ImportWords {
+                words, mut input, ..
+            },
+            Action::Edit(e),
+        ) => {
             input.apply(&e, false);
             let hint = live_hint(&input.text);
             (O::ImportWords { words, input, hint }, vec![])
         }
-        (O::Password { phrase, mut first, mut second, on_second, mut strength, .. }, Action::Edit(e)) => {
+        (
+            O::Password {
+                phrase,
+                mut first,
+                mut second,
+                on_second,
+                mut strength,
+                ..
+            },
+            Action::Edit(e),
+        ) => {
             if on_second {
                 second.apply(&e, false);
             } else {
                 first.apply(&e, false);
                 strength = (!first.text.is_empty()).then(|| strength_of(&first.text));
             }
-            (O::Password { phrase, first, second, on_second, strength, error: None }, vec![])
+            (
+                O::Password {
+                    phrase,
+                    first,
+                    second,
+                    on_second,
+                    strength,
+                    error: None,
+                },
+                vec![],
+            )
         }
-        (O::Password { phrase, first, mut second, on_second: true, strength, .. }, Action::Back) => {
+        (
+            O::Password {
+                phrase,
+                first,
+                mut second,
+                on_second: true,
+                strength,
+                ..
+            },
+            Action::Back,
+        ) => {
             second.wipe();
-            (O::Password { phrase, first, second, on_second: false, strength, error: None }, vec![])
+            (
+                O::Password {
+                    phrase,
+                    first,
+                    second,
+                    on_second: false,
+                    strength,
+                    error: None,
+                },
+                vec![],
+            )
         }
-        (O::Password { phrase, first, second, on_second, strength, .. }, Action::Submit) => {
+        (
+            O::Password {
+                phrase,
+                first,
+                second,
+                on_second,
+                strength,
+                ..
+            },
+            Action::Submit,
+        ) => {
             if !on_second {
                 if first.text.chars().count() < 8 {
-                    let error = Some("use at least 8 characters (a few random words work well)".to_owned());
-                    return (O::Password { phrase, first, second, on_second, strength, error }, vec![]);
+                    let error =
+                        Some("use at least 8 characters (a few random words work well)".to_owned());
+                    return (
+                        O::Password {
+                            phrase,
+                            first,
+                            second,
+                            on_second,
+                            strength,
+                            error,
+                        },
+                        vec![],
+                    );
                 }
-                return (O::Password { phrase, first, second, on_second: true, strength, error: None }, vec![]);
+                return (
+                    O::Password {
+                        phrase,
+                        first,
+                        second,
+                        on_second: true,
+                        strength,
+                        error: None,
+                    },
+                    vec![],
+                );
             }
             if first.text != second.text {
                 let mut second = second;
                 second.wipe();
                 let error = Some("the two passwords differ; type the second one again".to_owned());
-                return (O::Password { phrase, first, second, on_second, strength, error }, vec![]);
+                return (
+                    O::Password {
+                        phrase,
+                        first,
+                        second,
+                        on_second,
+                        strength,
+                        error,
+                    },
+                    vec![],
+                );
             }
             let password = Password::new(first.text.clone());
             let (mut first, mut second) = (first, second);
@@ -311,7 +542,9 @@ fn password_step(phrase: Zeroizing<String>) -> Onboarding {
 fn live_hint(text: &str) -> Option<String> {
     let last = text.split_whitespace().last()?;
     match check_word(last) {
-        WordCheck::Unknown { suggestion: Some(x) } => Some(format!("not a BIP-39 word; did you mean \"{x}\"?")),
+        WordCheck::Unknown {
+            suggestion: Some(x),
+        } => Some(format!("not a BIP-39 word; did you mean \"{x}\"?")),
         WordCheck::Unknown { suggestion: None } => Some("not a BIP-39 word".to_owned()),
         _ => None,
     }
@@ -387,7 +620,10 @@ fn wallet(s: &mut State, action: Action) -> Vec<Effect> {
                 w.labelling = None;
                 if let Some(acc) = w.accounts.get_mut(w.selected) {
                     acc.label = label.clone();
-                    return vec![Effect::SetAccountLabel { index: acc.index, label }];
+                    return vec![Effect::SetAccountLabel {
+                        index: acc.index,
+                        label,
+                    }];
                 }
             }
             _ => {}
@@ -397,7 +633,11 @@ fn wallet(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Up => w.selected = w.selected.saturating_sub(1),
         Action::Down => w.selected = (w.selected + 1).min(w.accounts.len().saturating_sub(1)),
-        Action::Command('n') => return vec![Effect::DeriveAccounts { count: w.accounts.len() as u32 + 1 }],
+        Action::Command('n') => {
+            return vec![Effect::DeriveAccounts {
+                count: w.accounts.len() as u32 + 1,
+            }];
+        }
         Action::Command('l') if !w.accounts.is_empty() => {
             let mut input = Input::default();
             input.set(&w.accounts[w.selected].label);
@@ -437,7 +677,9 @@ fn chat(s: &mut State, action: Action) -> Vec<Effect> {
         match action {
             Action::Edit(e) => {
                 input.apply(&e, false);
-                return vec![Effect::ListConversations { search: Some(input.text.clone()) }];
+                return vec![Effect::ListConversations {
+                    search: Some(input.text.clone()),
+                }];
             }
             Action::Back => {
                 c.search = None;
@@ -529,14 +771,29 @@ fn chat(s: &mut State, action: Action) -> Vec<Effect> {
 
 fn history(c: &ChatView) -> Vec<ChatMessage> {
     let mut h = Vec::with_capacity(c.messages.len() + 1);
-    if let Some(conv) = c.current.and_then(|id| c.conversations.iter().find(|x| x.id == id)) {
+    if let Some(conv) = c
+        .current
+        .and_then(|id| c.conversations.iter().find(|x| x.id == id))
+    {
         if !conv.system_prompt.is_empty() {
             h.push(ChatMessage::new("system", conv.system_prompt.clone()));
         }
     }
-    h.extend(c.messages.iter().filter(|m| m.role != Role::System).map(|m| {
-        ChatMessage::new(if m.role == Role::User { "user" } else { "assistant" }, m.text.clone())
-    }));
+    h.extend(
+        c.messages
+            .iter()
+            .filter(|m| m.role != Role::System)
+            .map(|m| {
+                ChatMessage::new(
+                    if m.role == Role::User {
+                        "user"
+                    } else {
+                        "assistant"
+                    },
+                    m.text.clone(),
+                )
+            }),
+    );
     h
 }
 
@@ -545,7 +802,10 @@ fn can_generate(s: &mut State) -> bool {
         return false;
     }
     if !matches!(s.chat.model, ModelStatus::Ready { .. }) {
-        s.message = Some((Level::Error, "no model is loaded yet (see the chat screen for how to get one)".into()));
+        s.message = Some((
+            Level::Error,
+            "no model is loaded yet (see the chat screen for how to get one)".into(),
+        ));
         return false;
     }
     true
@@ -557,15 +817,28 @@ fn send(s: &mut State) -> Vec<Effect> {
     }
     let c = &mut s.chat;
     let text = c.input.take();
-    c.messages.push(ChatLine { role: Role::User, text: text.clone() });
+    c.messages.push(ChatLine {
+        role: Role::User,
+        text: text.clone(),
+    });
     c.streaming = Some(String::new());
     c.regenerating = false;
     c.scroll = 0;
     let history = history(c);
     match c.current {
-        Some(conversation) => vec![Effect::Send { conversation, text, history, regenerate: false }],
+        Some(conversation) => vec![Effect::Send {
+            conversation,
+            text,
+            history,
+            regenerate: false,
+        }],
         // The runtime creates the conversation first (titled from the question).
-        None => vec![Effect::Send { conversation: 0, text, history, regenerate: false }],
+        None => vec![Effect::Send {
+            conversation: 0,
+            text,
+            history,
+            regenerate: false,
+        }],
     }
 }
 
@@ -574,7 +847,9 @@ fn regenerate(s: &mut State) -> Vec<Effect> {
         return vec![];
     }
     let c = &mut s.chat;
-    let (Some(conversation), Some(last)) = (c.current, c.messages.last()) else { return vec![] };
+    let (Some(conversation), Some(last)) = (c.current, c.messages.last()) else {
+        return vec![];
+    };
     if last.role != Role::Assistant {
         return vec![];
     }
@@ -583,7 +858,12 @@ fn regenerate(s: &mut State) -> Vec<Effect> {
     c.regenerating = true;
     c.focus = ChatFocus::Input;
     let history = history(c);
-    vec![Effect::Send { conversation, text: String::new(), history, regenerate: true }]
+    vec![Effect::Send {
+        conversation,
+        text: String::new(),
+        history,
+        regenerate: true,
+    }]
 }
 
 /// Puts the last question back into the input (and removes it and its answer) for editing.
@@ -592,14 +872,19 @@ fn edit_last(s: &mut State) -> Vec<Effect> {
     if c.streaming.is_some() {
         return vec![];
     }
-    let Some(pos) = c.messages.iter().rposition(|m| m.role == Role::User) else { return vec![] };
+    let Some(pos) = c.messages.iter().rposition(|m| m.role == Role::User) else {
+        return vec![];
+    };
     let question = c.messages[pos].text.clone();
     let removed = c.messages.len() - pos;
     c.messages.truncate(pos);
     c.input.set(&question);
     c.focus = ChatFocus::Input;
     match c.current {
-        Some(conversation) => vec![Effect::DeleteLastMessages { conversation, count: removed }],
+        Some(conversation) => vec![Effect::DeleteLastMessages {
+            conversation,
+            count: removed,
+        }],
         None => vec![],
     }
 }
@@ -607,10 +892,16 @@ fn edit_last(s: &mut State) -> Vec<Effect> {
 fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
     let c = &mut s.chat;
     match event {
-        ChatEvent::LoadProgress(p) => c.model = ModelStatus::Loading((p.clamp(0.0, 1.0) * 100.0) as u8),
+        ChatEvent::LoadProgress(p) => {
+            c.model = ModelStatus::Loading((p.clamp(0.0, 1.0) * 100.0) as u8)
+        }
         ChatEvent::Loaded(info) => {
             c.model = ModelStatus::Ready {
-                name: info.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default(),
+                name: info
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
                 device: info.device.clone(),
                 gpu_layers: info.gpu_layers,
                 total_layers: info.n_layer + 1,
@@ -620,7 +911,12 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
         ChatEvent::Unloaded => c.model = ModelStatus::Missing(String::new()),
         ChatEvent::Notice(m) => s.message = Some((Level::Info, m)),
         ChatEvent::TurnsDropped(n) => {
-            s.message = Some((Level::Info, format!("the conversation outgrew the context: the model no longer sees the oldest {n} messages")));
+            s.message = Some((
+                Level::Info,
+                format!(
+                    "the conversation outgrew the context: the model no longer sees the oldest {n} messages"
+                ),
+            ));
         }
         ChatEvent::Piece(p) => {
             if let Some(text) = &mut c.streaming {
@@ -633,16 +929,27 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
         }
         ChatEvent::Done(_) => {
             if let Some(text) = c.streaming.take() {
-                c.messages.push(ChatLine { role: Role::Assistant, text: text.clone() });
+                c.messages.push(ChatLine {
+                    role: Role::Assistant,
+                    text: text.clone(),
+                });
                 if let Some(conversation) = c.current {
-                    return vec![Effect::SaveAnswer { conversation, text, tokens: 0, replace_last: c.regenerating }];
+                    return vec![Effect::SaveAnswer {
+                        conversation,
+                        text,
+                        tokens: 0,
+                        replace_last: c.regenerating,
+                    }];
                 }
             }
         }
         ChatEvent::Error(e) => {
             if let Some(text) = c.streaming.take() {
                 if !text.is_empty() {
-                    c.messages.push(ChatLine { role: Role::Assistant, text });
+                    c.messages.push(ChatLine {
+                        role: Role::Assistant,
+                        text,
+                    });
                 }
             }
             if matches!(c.model, ModelStatus::Loading(_)) {
@@ -670,7 +977,10 @@ fn settings(s: &mut State, action: Action) -> Vec<Effect> {
                     return vec![];
                 }
                 item.value = value.clone();
-                return vec![Effect::SaveSetting { key: item.key.to_owned(), value }];
+                return vec![Effect::SaveSetting {
+                    key: item.key.to_owned(),
+                    value,
+                }];
             }
             _ => {}
         }
@@ -699,7 +1009,10 @@ pub fn validate_setting(key: &str, value: &str) -> Result<(), String> {
     };
     match key {
         "model.gpu_layers" if value == "auto" || value == "all" => Ok(()),
-        "model.gpu_layers" => value.parse::<u32>().map(|_| ()).map_err(|_| "GPU layers: auto, all or a number".into()),
+        "model.gpu_layers" => value
+            .parse::<u32>()
+            .map(|_| ())
+            .map_err(|_| "GPU layers: auto, all or a number".into()),
         "model.ctx" => num(128.0, 1_048_576.0),
         "sampling.temp" => num(0.0, 5.0),
         "sampling.top_k" => num(0.0, 100_000.0),

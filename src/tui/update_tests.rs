@@ -16,13 +16,29 @@ fn typed(s: &mut State, text: &str) {
 
 fn unlocked() -> State {
     let mut s = State::new(true);
-    update(&mut s, Action::WalletReady { accounts: vec![(0, "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".parse().unwrap(), String::new())] });
+    update(
+        &mut s,
+        Action::WalletReady {
+            accounts: vec![(
+                0,
+                "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+                    .parse()
+                    .unwrap(),
+                String::new(),
+            )],
+        },
+    );
     s
 }
 
-
 fn ready(s: &mut State) {
-    s.chat.model = ModelStatus::Ready { name: "m".into(), device: "CPU".into(), gpu_layers: 0, total_layers: 25, ctx: 4096 };
+    s.chat.model = ModelStatus::Ready {
+        name: "m".into(),
+        device: "CPU".into(),
+        gpu_layers: 0,
+        total_layers: 25,
+        ctx: 4096,
+    };
 }
 
 #[test]
@@ -30,16 +46,28 @@ fn first_run_creates_a_wallet_with_three_words_checked() {
     let mut s = State::new(false);
     assert_eq!(s.screen, Screen::Onboarding);
     let fx = update(&mut s, Action::Submit);
-    assert!(matches!(fx.as_slice(), [Effect::GeneratePhrase { words: 24 }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::GeneratePhrase { words: 24 }]
+    ));
     let words: Vec<String> = PHRASE.split(' ').map(String::from).collect();
     update(&mut s, Action::PhraseGenerated(words.clone()));
     assert!(matches!(s.onboarding, Onboarding::ShowWords { .. }));
     update(&mut s, Action::Submit);
-    let Onboarding::Confirm { asked, .. } = s.onboarding.clone() else { panic!() };
+    let Onboarding::Confirm { asked, .. } = s.onboarding.clone() else {
+        panic!()
+    };
     // A wrong word keeps the step and says so.
     typed(&mut s, "wrong");
     update(&mut s, Action::Submit);
-    let Onboarding::Confirm { step: 0, error: Some(_), .. } = &s.onboarding else { panic!("{:?}", s.onboarding) };
+    let Onboarding::Confirm {
+        step: 0,
+        error: Some(_),
+        ..
+    } = &s.onboarding
+    else {
+        panic!("{:?}", s.onboarding)
+    };
     for i in asked {
         typed(&mut s, &words[i]);
         update(&mut s, Action::Submit);
@@ -47,14 +75,34 @@ fn first_run_creates_a_wallet_with_three_words_checked() {
     assert!(matches!(s.onboarding, Onboarding::Password { .. }));
     typed(&mut s, "short");
     update(&mut s, Action::Submit);
-    assert!(matches!(&s.onboarding, Onboarding::Password { error: Some(_), on_second: false, .. }));
+    assert!(matches!(
+        &s.onboarding,
+        Onboarding::Password {
+            error: Some(_),
+            on_second: false,
+            ..
+        }
+    ));
     typed(&mut s, " but now long enough");
-    let Onboarding::Password { strength: Some((score, _)), .. } = &s.onboarding else { panic!() };
+    let Onboarding::Password {
+        strength: Some((score, _)),
+        ..
+    } = &s.onboarding
+    else {
+        panic!()
+    };
     assert!(*score >= 2);
     update(&mut s, Action::Submit);
     typed(&mut s, "different");
     update(&mut s, Action::Submit);
-    assert!(matches!(&s.onboarding, Onboarding::Password { error: Some(_), on_second: true, .. }));
+    assert!(matches!(
+        &s.onboarding,
+        Onboarding::Password {
+            error: Some(_),
+            on_second: true,
+            ..
+        }
+    ));
     typed(&mut s, "short but now long enough");
     let fx = update(&mut s, Action::Submit);
     match fx.as_slice() {
@@ -76,25 +124,43 @@ fn import_checks_words_and_suggests() {
     update(&mut s, Action::Submit);
     assert!(matches!(s.onboarding, Onboarding::ImportWords { .. }));
     typed(&mut s, "tset");
-    let Onboarding::ImportWords { hint: Some(h), .. } = &s.onboarding else { panic!() };
+    let Onboarding::ImportWords { hint: Some(h), .. } = &s.onboarding else {
+        panic!()
+    };
     assert!(h.contains("\"test\""), "{h}");
     update(&mut s, Action::Submit);
-    let Onboarding::ImportWords { words, .. } = &s.onboarding else { panic!() };
+    let Onboarding::ImportWords { words, .. } = &s.onboarding else {
+        panic!()
+    };
     assert!(words.is_empty());
-    typed(&mut s, "test test test test test test test test test test test");
+    typed(
+        &mut s,
+        "test test test test test test test test test test test",
+    );
     update(&mut s, Action::Submit);
     typed(&mut s, "test");
     update(&mut s, Action::Submit);
     // 12 words with a bad checksum: Enter on the empty line reports it.
     update(&mut s, Action::Submit);
-    let Onboarding::ImportWords { words, hint: Some(h), .. } = &s.onboarding else { panic!() };
+    let Onboarding::ImportWords {
+        words,
+        hint: Some(h),
+        ..
+    } = &s.onboarding
+    else {
+        panic!()
+    };
     assert_eq!(words.len(), 12);
     assert!(h.contains("checksum"), "{h}");
     update(&mut s, Action::Edit(Edit::Backspace));
     typed(&mut s, "junk");
     update(&mut s, Action::Submit);
     update(&mut s, Action::Submit);
-    assert!(matches!(s.onboarding, Onboarding::Password { .. }), "{:?}", s.onboarding);
+    assert!(
+        matches!(s.onboarding, Onboarding::Password { .. }),
+        "{:?}",
+        s.onboarding
+    );
 }
 
 #[test]
@@ -114,7 +180,10 @@ fn wrong_password_keeps_the_unlock_screen() {
 #[test]
 fn idle_auto_lock_drops_everything() {
     let mut s = unlocked();
-    s.chat.messages.push(ChatLine { role: Role::User, text: "secret plans".into() });
+    s.chat.messages.push(ChatLine {
+        role: Role::User,
+        text: "secret plans".into(),
+    });
     update(&mut s, Action::Tick(5 * 60_000));
     assert!(s.unlocked());
     let fx = update(&mut s, Action::Tick(11 * 60_000));
@@ -131,7 +200,12 @@ fn activity_postpones_auto_lock_and_zero_disables_it() {
     update(&mut s, Action::UserActivity);
     update(&mut s, Action::Tick(15 * 60_000));
     assert!(s.unlocked());
-    s.settings.items.iter_mut().find(|i| i.key == "security.autolock_minutes").unwrap().value = "0".into();
+    s.settings
+        .items
+        .iter_mut()
+        .find(|i| i.key == "security.autolock_minutes")
+        .unwrap()
+        .value = "0".into();
     update(&mut s, Action::Tick(1000 * 60_000));
     assert!(s.unlocked());
 }
@@ -146,7 +220,16 @@ fn sending_streams_and_saves_the_answer() {
     assert!(s.message.is_some());
     ready(&mut s);
     let fx = update(&mut s, Action::Submit);
-    let [Effect::Send { history, regenerate: false, .. }] = fx.as_slice() else { panic!("{fx:?}") };
+    let [
+        Effect::Send {
+            history,
+            regenerate: false,
+            ..
+        },
+    ] = fx.as_slice()
+    else {
+        panic!("{fx:?}")
+    };
     assert_eq!(history.last().unwrap().content, "hello?");
     s.chat.current = Some(7);
     update(&mut s, Action::Chat(ChatEvent::Piece("Hi".into())));
@@ -160,7 +243,14 @@ fn sending_streams_and_saves_the_answer() {
     assert!(fx.is_empty() && s.overlay == Some(Overlay::ConfirmQuit));
     update(&mut s, Action::Confirm(false));
     let fx = update(&mut s, Action::Chat(ChatEvent::Done(StopReason::EndOfTurn)));
-    assert!(matches!(fx.as_slice(), [Effect::SaveAnswer { conversation: 7, replace_last: false, .. }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::SaveAnswer {
+            conversation: 7,
+            replace_last: false,
+            ..
+        }]
+    ));
     assert_eq!(s.chat.messages.last().unwrap().text, "Hi there");
     assert!(s.chat.streaming.is_none());
 }
@@ -181,19 +271,43 @@ fn regenerate_and_edit_last() {
     ready(&mut s);
     s.chat.current = Some(3);
     s.chat.messages = vec![
-        ChatLine { role: Role::User, text: "q1".into() },
-        ChatLine { role: Role::Assistant, text: "a1".into() },
+        ChatLine {
+            role: Role::User,
+            text: "q1".into(),
+        },
+        ChatLine {
+            role: Role::Assistant,
+            text: "a1".into(),
+        },
     ];
     s.chat.focus = ChatFocus::List;
     let fx = update(&mut s, Action::Command('g'));
-    assert!(matches!(fx.as_slice(), [Effect::Send { regenerate: true, .. }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Send {
+            regenerate: true,
+            ..
+        }]
+    ));
     assert_eq!(s.chat.messages.len(), 1);
     update(&mut s, Action::Chat(ChatEvent::Piece("a2".into())));
     let fx = update(&mut s, Action::Chat(ChatEvent::Done(StopReason::EndOfTurn)));
-    assert!(matches!(fx.as_slice(), [Effect::SaveAnswer { replace_last: true, .. }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::SaveAnswer {
+            replace_last: true,
+            ..
+        }]
+    ));
     s.chat.focus = ChatFocus::List;
     let fx = update(&mut s, Action::Command('e'));
-    assert!(matches!(fx.as_slice(), [Effect::DeleteLastMessages { conversation: 3, count: 2 }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::DeleteLastMessages {
+            conversation: 3,
+            count: 2
+        }]
+    ));
     assert_eq!(s.chat.input.text, "q1");
     assert!(s.chat.messages.is_empty());
 }
@@ -225,7 +339,12 @@ fn delete_asks_first() {
 fn settings_refuse_bad_values() {
     let mut s = unlocked();
     update(&mut s, Action::Screen(Screen::Settings));
-    let i = s.settings.items.iter().position(|x| x.key == "sampling.temp").unwrap();
+    let i = s
+        .settings
+        .items
+        .iter()
+        .position(|x| x.key == "sampling.temp")
+        .unwrap();
     for _ in 0..i {
         update(&mut s, Action::Down);
     }
@@ -251,14 +370,21 @@ fn settings_refuse_bad_values() {
 fn wallet_derives_labels_and_copies() {
     let mut s = unlocked();
     update(&mut s, Action::Screen(Screen::Wallet));
-    assert!(matches!(update(&mut s, Action::Command('n')).as_slice(), [Effect::DeriveAccounts { count: 2 }]));
+    assert!(matches!(
+        update(&mut s, Action::Command('n')).as_slice(),
+        [Effect::DeriveAccounts { count: 2 }]
+    ));
     update(&mut s, Action::Command('l'));
     typed(&mut s, "savings\u{1b}[31m");
     let fx = update(&mut s, Action::Submit);
-    let [Effect::SetAccountLabel { index: 0, label }] = fx.as_slice() else { panic!() };
+    let [Effect::SetAccountLabel { index: 0, label }] = fx.as_slice() else {
+        panic!()
+    };
     assert!(!label.contains('\u{1b}'));
     let fx = update(&mut s, Action::Command('c'));
-    assert!(matches!(fx.as_slice(), [Effect::Copy(a)] if a == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Copy(a)] if a == "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266")
+    );
 }
 
 #[test]

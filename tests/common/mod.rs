@@ -201,6 +201,8 @@ impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = self.tmux(&["kill-server"]);
     }
+}
+
 /// A real GGUF test model from `var` (`KEYBOT_TEST_MODEL`, `KEYBOT_TEST_MODEL_BASE`; set them with
 /// `eval "$(bash scripts/fetch-test-models.sh)"`). Missing in CI is a failure.
 pub fn test_model(var: &str) -> Option<PathBuf> {

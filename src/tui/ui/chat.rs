@@ -13,26 +13,42 @@ use crate::tui::theme::{Role, Theme};
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let c = &s.chat;
     let list_w = if area.width >= 90 { 30 } else { 22 };
-    let [left, right] = Layout::horizontal([Constraint::Length(list_w), Constraint::Min(20)]).areas(area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(list_w), Constraint::Min(20)]).areas(area);
     draw_list(f, left, s, t);
     let input_h = (c.input.text.lines().count().max(1) as u16 + 2).min(8);
-    let [messages, input] = Layout::vertical([Constraint::Min(3), Constraint::Length(input_h)]).areas(right);
+    let [messages, input] =
+        Layout::vertical([Constraint::Min(3), Constraint::Length(input_h)]).areas(right);
     draw_messages(f, messages, s, t);
-    let title = if c.streaming.is_some() { "Message (Esc stops the answer)" } else { "Message (Enter sends, Alt-Enter new line)" };
+    let title = if c.streaming.is_some() {
+        "Message (Esc stops the answer)"
+    } else {
+        "Message (Enter sends, Alt-Enter new line)"
+    };
     let lines: Vec<Line> = if c.input.text.contains('\n') {
         // Multi-line: show the lines; the cursor is drawn on a single-line view only.
-        c.input.text.split('\n').map(|l| Line::from(l.to_owned())).collect()
+        c.input
+            .text
+            .split('\n')
+            .map(|l| Line::from(l.to_owned()))
+            .collect()
     } else {
         vec![input_line(&c.input, t, c.focus == ChatFocus::Input)]
     };
-    f.render_widget(Paragraph::new(lines).block(block(title, t, c.focus == ChatFocus::Input)), input);
+    f.render_widget(
+        Paragraph::new(lines).block(block(title, t, c.focus == ChatFocus::Input)),
+        input,
+    );
 }
 
 fn draw_list(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let c = &s.chat;
     let mut items: Vec<ListItem> = Vec::with_capacity(c.conversations.len() + 1);
     if let Some(q) = &c.search {
-        items.push(ListItem::new(Line::from(vec![Span::styled("/", t.style(Role::Accent))]).patch_style(t.style(Role::Input))));
+        items.push(ListItem::new(
+            Line::from(vec![Span::styled("/", t.style(Role::Accent))])
+                .patch_style(t.style(Role::Input)),
+        ));
         items.push(ListItem::new(input_line(q, t, true)));
     }
     let width = area.width.saturating_sub(4) as usize;
@@ -41,14 +57,25 @@ fn draw_list(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             (Some(input), true) => input.text.clone(),
             _ => clean_line(&conv.title).chars().take(width).collect(),
         };
-        let style = if Some(conv.id) == c.current { t.style(Role::Accent) } else { t.style(Role::Text) };
+        let style = if Some(conv.id) == c.current {
+            t.style(Role::Accent)
+        } else {
+            t.style(Role::Text)
+        };
         items.push(ListItem::new(Line::from(Span::styled(title, style))));
     }
     let offset = if c.search.is_some() { 2 } else { 0 };
-    let mut ls = ListState::default().with_selected((!c.conversations.is_empty()).then_some(c.selected + offset));
-    let title = if c.conversations.is_empty() { "Chats (none yet)" } else { "Chats" };
+    let mut ls = ListState::default()
+        .with_selected((!c.conversations.is_empty()).then_some(c.selected + offset));
+    let title = if c.conversations.is_empty() {
+        "Chats (none yet)"
+    } else {
+        "Chats"
+    };
     f.render_stateful_widget(
-        List::new(items).highlight_style(t.style(Role::Selection)).block(block(title, t, c.focus == ChatFocus::List)),
+        List::new(items)
+            .highlight_style(t.style(Role::Selection))
+            .block(block(title, t, c.focus == ChatFocus::List)),
         area,
         &mut ls,
     );
@@ -65,16 +92,27 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 Line::from(""),
                 Line::from(clean_line(why).into_owned()),
                 Line::from(""),
-                Line::from("  keybot model pull Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF:qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"),
+                Line::from(
+                    "  keybot model pull Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF:qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                ),
                 Line::from("  keybot model add ~/models/your-model.gguf"),
                 Line::from(""),
                 muted("Then come back: the model loads when you unlock.", t),
             ],
             ModelStatus::Loading(p) => vec![muted(format!("loading the model… {p}%"), t)],
-            ModelStatus::Failed(e) => vec![Line::from(Span::styled(clean_line(e).into_owned(), t.style(Role::Error)))],
-            ModelStatus::Ready { name, .. } => vec![muted(format!("{name} is ready. Ask it anything; nothing leaves this machine."), t)],
+            ModelStatus::Failed(e) => vec![Line::from(Span::styled(
+                clean_line(e).into_owned(),
+                t.style(Role::Error),
+            ))],
+            ModelStatus::Ready { name, .. } => vec![muted(
+                format!("{name} is ready. Ask it anything; nothing leaves this machine."),
+                t,
+            )],
         };
-        f.render_widget(Paragraph::new(lines).block(block("Conversation", t, false)), area);
+        f.render_widget(
+            Paragraph::new(lines).block(block("Conversation", t, false)),
+            area,
+        );
         return;
     }
     // Render from the newest message upwards and stop once the screen (plus the scroll offset)
@@ -82,8 +120,15 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let need = inner_h + c.scroll as usize;
     let mut blocks: Vec<Vec<Line>> = Vec::new();
     let mut have = 0usize;
-    let streaming = c.streaming.as_ref().map(|text| (MsgRole::Assistant, text.as_str(), true));
-    let all = c.messages.iter().map(|m| (m.role, m.text.as_str(), false)).chain(streaming);
+    let streaming = c
+        .streaming
+        .as_ref()
+        .map(|text| (MsgRole::Assistant, text.as_str(), true));
+    let all = c
+        .messages
+        .iter()
+        .map(|m| (m.role, m.text.as_str(), false))
+        .chain(streaming);
     let ordered: Vec<_> = all.collect();
     for (role, text, live) in ordered.into_iter().rev() {
         let (who, style) = match role {
@@ -91,7 +136,14 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             MsgRole::Assistant => ("keybot", t.style(Role::Assistant)),
             MsgRole::System => ("system", t.style(Role::Muted)),
         };
-        let mut lines = vec![Line::from(Span::styled(if live { format!("{who} …") } else { who.to_owned() }, style))];
+        let mut lines = vec![Line::from(Span::styled(
+            if live {
+                format!("{who} …")
+            } else {
+                who.to_owned()
+            },
+            style,
+        ))];
         lines.extend(markdown::render(text, inner_w, t));
         lines.push(Line::from(""));
         have += lines.len();
@@ -104,6 +156,10 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let skip = lines.len().saturating_sub(need);
     lines.drain(..skip);
     lines.truncate(inner_h);
-    let title = if c.scroll > 0 { format!("Conversation (scrolled up {} lines)", c.scroll) } else { "Conversation".to_owned() };
+    let title = if c.scroll > 0 {
+        format!("Conversation (scrolled up {} lines)", c.scroll)
+    } else {
+        "Conversation".to_owned()
+    };
     f.render_widget(Paragraph::new(lines).block(block(&title, t, false)), area);
 }

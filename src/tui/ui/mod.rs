@@ -19,8 +19,12 @@ use super::theme::{Role, Theme};
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     let area = f.area();
     f.render_widget(Block::default().style(t.style(Role::Text)), area);
-    let [tabs, body, status] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let [tabs, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     draw_tabs(f, tabs, s, t);
     match s.screen {
         Screen::Onboarding => onboarding::draw(f, body, s, t),
@@ -32,8 +36,18 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     draw_status(f, status, s, t);
     match &s.overlay {
         Some(Overlay::Help) => help::draw(f, area, s, t),
-        Some(Overlay::ConfirmQuit) => confirm(f, area, t, "An answer is still being generated. Quit anyway? (y/n)"),
-        Some(Overlay::ConfirmDelete(_)) => confirm(f, area, t, "Delete this conversation and all its messages? (y/n)"),
+        Some(Overlay::ConfirmQuit) => confirm(
+            f,
+            area,
+            t,
+            "An answer is still being generated. Quit anyway? (y/n)",
+        ),
+        Some(Overlay::ConfirmDelete(_)) => confirm(
+            f,
+            area,
+            t,
+            "Delete this conversation and all its messages? (y/n)",
+        ),
         None => {}
     }
 }
@@ -42,14 +56,27 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let mut spans = vec![Span::styled(" keybot ", t.style(Role::Title))];
     if s.unlocked() {
         for (i, screen) in Screen::MAIN.iter().enumerate() {
-            let style = if *screen == s.screen { t.style(Role::Selection) } else { t.style(Role::Muted) };
-            spans.push(Span::styled(format!(" {} {} ", i + 1, screen.title()), style));
+            let style = if *screen == s.screen {
+                t.style(Role::Selection)
+            } else {
+                t.style(Role::Muted)
+            };
+            spans.push(Span::styled(
+                format!(" {} {} ", i + 1, screen.title()),
+                style,
+            ));
         }
     } else {
-        spans.push(Span::styled(format!(" {} ", s.screen.title()), t.style(Role::Accent)));
+        spans.push(Span::styled(
+            format!(" {} ", s.screen.title()),
+            t.style(Role::Accent),
+        ));
     }
     spans.push(Span::styled("   ? help", t.style(Role::Muted)));
-    f.render_widget(Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)), area);
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)),
+        area,
+    );
 }
 
 /// Lock state, account, model and backend, speed, context use — or the latest message.
@@ -62,9 +89,16 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             spans.push(Span::raw(format!(" {}…{} ", &a[..6], &a[a.len() - 4..])));
         }
         let (text, role) = match &s.chat.model {
-            ModelStatus::Ready { name, device, gpu_layers, total_layers, .. } => {
-                (format!(" {name} · {device} · GPU {gpu_layers}/{total_layers} layers "), Role::StatusOk)
-            }
+            ModelStatus::Ready {
+                name,
+                device,
+                gpu_layers,
+                total_layers,
+                ..
+            } => (
+                format!(" {name} · {device} · GPU {gpu_layers}/{total_layers} layers "),
+                Role::StatusOk,
+            ),
             ModelStatus::Loading(p) => (format!(" loading model {p}% "), Role::StatusWarn),
             ModelStatus::Missing(_) => (" no model ".to_owned(), Role::StatusWarn),
             ModelStatus::Failed(_) => (" model failed ".to_owned(), Role::StatusErr),
@@ -80,19 +114,32 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         spans.push(Span::styled(" locked ", t.style(Role::StatusWarn)));
     }
     if let Some((level, msg)) = &s.message {
-        let role = if *level == Level::Error { Role::StatusErr } else { Role::Accent };
-        spans.push(Span::styled(format!(" {} ", super::sanitize::clean_line(msg)), t.style(role)));
+        let role = if *level == Level::Error {
+            Role::StatusErr
+        } else {
+            Role::Accent
+        };
+        spans.push(Span::styled(
+            format!(" {} ", super::sanitize::clean_line(msg)),
+            t.style(role),
+        ));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)), area);
+    f.render_widget(
+        Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)),
+        area,
+    );
 }
 
 fn confirm(f: &mut Frame, area: Rect, t: &Theme, text: &str) {
     let r = centered(area, 60, 5);
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(text)
-            .wrap(Wrap { trim: true })
-            .block(Block::default().borders(Borders::ALL).border_style(t.style(Role::Warning)).title(" confirm ")),
+        Paragraph::new(text).wrap(Wrap { trim: true }).block(
+            Block::default()
+                .borders(Borders::ALL)
+                .border_style(t.style(Role::Warning))
+                .title(" confirm "),
+        ),
         r,
     );
 }
@@ -101,27 +148,50 @@ fn confirm(f: &mut Frame, area: Rect, t: &Theme, text: &str) {
 pub(super) fn centered(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
-    Rect { x: area.x + (area.width - w) / 2, y: area.y + (area.height - h) / 2, width: w, height: h }
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
+    }
 }
 
 pub(super) fn block(title: &str, t: &Theme, focused: bool) -> Block<'static> {
     Block::default()
         .borders(Borders::ALL)
-        .border_style(t.style(if focused { Role::BorderFocus } else { Role::Border }))
+        .border_style(t.style(if focused {
+            Role::BorderFocus
+        } else {
+            Role::Border
+        }))
         .title(Span::styled(format!(" {title} "), t.style(Role::Title)))
 }
 
 /// An input field's text as drawn: bullets for secrets, a block cursor at the cursor position.
 pub(super) fn input_line<'a>(input: &super::state::Input, t: &Theme, focused: bool) -> Line<'a> {
-    let shown: String = if input.secret { "•".repeat(input.text.chars().count()) } else { input.text.clone() };
+    let shown: String = if input.secret {
+        "•".repeat(input.text.chars().count())
+    } else {
+        input.text.clone()
+    };
     let chars: Vec<char> = shown.chars().collect();
     let cursor = input.cursor.min(chars.len());
     let before: String = chars[..cursor].iter().collect();
-    let at: String = chars.get(cursor).map(|c| c.to_string()).unwrap_or_else(|| " ".into());
-    let after: String = chars.get(cursor + 1..).map(|r| r.iter().collect()).unwrap_or_default();
+    let at: String = chars
+        .get(cursor)
+        .map(|c| c.to_string())
+        .unwrap_or_else(|| " ".into());
+    let after: String = chars
+        .get(cursor + 1..)
+        .map(|r| r.iter().collect())
+        .unwrap_or_default();
     let mut spans = vec![Span::styled(before, t.style(Role::Input))];
     if focused {
-        spans.push(Span::styled(at, t.style(Role::Input).add_modifier(ratatui::style::Modifier::REVERSED)));
+        spans.push(Span::styled(
+            at,
+            t.style(Role::Input)
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+        ));
     } else {
         spans.push(Span::styled(at, t.style(Role::Input)));
     }

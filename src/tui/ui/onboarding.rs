@@ -12,13 +12,22 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let (title, lines): (&str, Vec<Line>) = match &s.onboarding {
         Onboarding::Choose { selected } => {
             let item = |i: usize, text: &'static str| {
-                let style = if *selected == i { t.style(Role::Selection) } else { t.style(Role::Text) };
-                Line::from(Span::styled(format!("  {}  {text}", if *selected == i { '›' } else { ' ' }), style))
+                let style = if *selected == i {
+                    t.style(Role::Selection)
+                } else {
+                    t.style(Role::Text)
+                };
+                Line::from(Span::styled(
+                    format!("  {}  {text}", if *selected == i { '›' } else { ' ' }),
+                    style,
+                ))
             };
             (
                 "Welcome to keybot",
                 vec![
-                    Line::from("Not your keys, not your bots. Everything here stays on this machine,"),
+                    Line::from(
+                        "Not your keys, not your bots. Everything here stays on this machine,",
+                    ),
                     Line::from("keyed to one recovery phrase."),
                     Line::from(""),
                     item(0, "Create a new wallet"),
@@ -31,7 +40,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Onboarding::Generating => ("New wallet", vec![muted("generating…", t)]),
         Onboarding::ShowWords { words } => {
             let mut lines = vec![
-                styled("Write these words down on paper, in order. They are shown once.", t.style(Role::Warning)),
+                styled(
+                    "Write these words down on paper, in order. They are shown once.",
+                    t.style(Role::Warning),
+                ),
                 Line::from(""),
             ];
             for row in words.chunks(4).enumerate() {
@@ -39,20 +51,35 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 let spans: Vec<Span> = chunk
                     .iter()
                     .enumerate()
-                    .map(|(j, w)| Span::styled(format!("{:>3}. {:<10}", i * 4 + j + 1, w.as_str()), t.style(Role::Accent)))
+                    .map(|(j, w)| {
+                        Span::styled(
+                            format!("{:>3}. {:<10}", i * 4 + j + 1, w.as_str()),
+                            t.style(Role::Accent),
+                        )
+                    })
                     .collect();
                 lines.push(Line::from(spans));
             }
             lines.extend([
                 Line::from(""),
-                Line::from("Anyone who sees them can take everything in this wallet; without them a"),
-                Line::from("forgotten password cannot be recovered. keybot never sends them anywhere."),
+                Line::from(
+                    "Anyone who sees them can take everything in this wallet; without them a",
+                ),
+                Line::from(
+                    "forgotten password cannot be recovered. keybot never sends them anywhere.",
+                ),
                 Line::from(""),
                 muted("Enter when written down · Esc to start over", t),
             ]);
             ("Your recovery phrase", lines)
         }
-        Onboarding::Confirm { asked, step, input, error, .. } => {
+        Onboarding::Confirm {
+            asked,
+            step,
+            input,
+            error,
+            ..
+        } => {
             let mut lines = vec![
                 Line::from("Check what you wrote down: type the words it asks for."),
                 Line::from(""),
@@ -75,13 +102,25 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             ];
             match hint {
                 Some(h) => lines.push(styled(h.clone(), t.style(Role::Error))),
-                None => lines.push(muted("Backspace on an empty line removes the last word · Esc to start over", t)),
+                None => lines.push(muted(
+                    "Backspace on an empty line removes the last word · Esc to start over",
+                    t,
+                )),
             }
             ("Restore", lines)
         }
-        Onboarding::Password { first, second, on_second, strength, error, .. } => {
+        Onboarding::Password {
+            first,
+            second,
+            on_second,
+            strength,
+            error,
+            ..
+        } => {
             let mut lines = vec![
-                Line::from("Choose a password. It encrypts the wallet on this machine; the phrase is the backup."),
+                Line::from(
+                    "Choose a password. It encrypts the wallet on this machine; the phrase is the backup.",
+                ),
                 Line::from(""),
                 Line::from("password:"),
                 input_line(first, t, !on_second),
@@ -92,8 +131,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                     2 => Role::Warning,
                     _ => Role::Success,
                 };
-                let bar = format!("{}{}", "█".repeat(usize::from(*score) * 3 + 1), "░".repeat(13 - usize::from(*score) * 3));
-                lines.push(Line::from(vec![Span::styled(bar, t.style(role)), Span::raw(format!("  {hint}"))]));
+                let bar = format!(
+                    "{}{}",
+                    "█".repeat(usize::from(*score) * 3 + 1),
+                    "░".repeat(13 - usize::from(*score) * 3)
+                );
+                lines.push(Line::from(vec![
+                    Span::styled(bar, t.style(role)),
+                    Span::raw(format!("  {hint}")),
+                ]));
             } else {
                 lines.push(Line::from(""));
             }
@@ -105,7 +151,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             }
             ("Password", lines)
         }
-        Onboarding::Writing => ("Password", vec![muted("encrypting the vault… (about a second)", t)]),
+        Onboarding::Writing => (
+            "Password",
+            vec![muted("encrypting the vault… (about a second)", t)],
+        ),
     };
-    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(block(title, t, true)), r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block(title, t, true)),
+        r,
+    );
 }

@@ -25,7 +25,9 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         .collect();
     let mut ls = ListState::default().with_selected(Some(st.selected));
     f.render_stateful_widget(
-        List::new(items).highlight_style(t.style(Role::Selection)).block(block("Settings (Enter edits, Enter saves)", t, true)),
+        List::new(items)
+            .highlight_style(t.style(Role::Selection))
+            .block(block("Settings (Enter edits, Enter saves)", t, true)),
         area,
         &mut ls,
     );

@@ -18,7 +18,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Line::from(""),
     ];
     if u.busy {
-        lines.push(muted("unlocking… (the key derivation takes about a second)", t));
+        lines.push(muted(
+            "unlocking… (the key derivation takes about a second)",
+            t,
+        ));
     } else if let Some(e) = &u.error {
         lines.push(styled(e.clone(), t.style(Role::Error)));
     } else {

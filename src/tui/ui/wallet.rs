@@ -11,7 +11,8 @@ use crate::tui::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let w = &s.wallet;
-    let [left, right] = Layout::horizontal([Constraint::Length(44), Constraint::Min(20)]).areas(area);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(44), Constraint::Min(20)]).areas(area);
     let items: Vec<ListItem> = w
         .accounts
         .iter()
@@ -26,18 +27,26 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         .collect();
     let mut list_state = ListState::default().with_selected(Some(w.selected));
     f.render_stateful_widget(
-        List::new(items).highlight_style(t.style(Role::Selection)).block(block("Accounts", t, true)),
+        List::new(items)
+            .highlight_style(t.style(Role::Selection))
+            .block(block("Accounts", t, true)),
         left,
         &mut list_state,
     );
 
     let Some(acc) = w.accounts.get(w.selected) else {
-        f.render_widget(Paragraph::new(muted("no accounts", t)).block(block("Address", t, false)), right);
+        f.render_widget(
+            Paragraph::new(muted("no accounts", t)).block(block("Address", t, false)),
+            right,
+        );
         return;
     };
     let addr = acc.address.to_checksum(None);
     let mut lines = vec![
-        Line::from(Span::styled(format!("account {}  m/44'/60'/0'/0/{}", acc.index, acc.index), t.style(Role::Muted))),
+        Line::from(Span::styled(
+            format!("account {}  m/44'/60'/0'/0/{}", acc.index, acc.index),
+            t.style(Role::Muted),
+        )),
         Line::from(Span::styled(addr.clone(), t.style(Role::Title))),
         Line::from(""),
     ];
@@ -51,5 +60,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         }
         lines.push(muted("n new account · l label · c copy address", t));
     }
-    f.render_widget(Paragraph::new(lines).block(block("Address", t, false)), right);
+    f.render_widget(
+        Paragraph::new(lines).block(block("Address", t, false)),
+        right,
+    );
 }
