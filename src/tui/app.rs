@@ -254,10 +254,10 @@ impl Runtime {
                 self.send(Action::AccountsDerived(accounts));
             }
             Effect::SetAccountLabel { index, label } => {
-                if let Some(store) = &self.store {
-                    if let Err(e) = store.set_setting(&format!("wallet.label.{index}"), &label) {
-                        self.error(e);
-                    }
+                if let Some(store) = &self.store
+                    && let Err(e) = store.set_setting(&format!("wallet.label.{index}"), &label)
+                {
+                    self.error(e);
                 }
             }
             Effect::Copy(text) => {
@@ -346,10 +346,10 @@ impl Runtime {
             }
             Effect::LoadModel => self.load_model(state),
             Effect::SaveSetting { key, value } => {
-                if let Some(store) = &self.store {
-                    if let Err(e) = store.set_setting(&key, &value) {
-                        self.error(e);
-                    }
+                if let Some(store) = &self.store
+                    && let Err(e) = store.set_setting(&key, &value)
+                {
+                    self.error(e);
                 }
                 if key == "ui.theme" {
                     self.apply_theme_setting();
@@ -484,10 +484,10 @@ impl Runtime {
             gpu_layers,
             template: None,
         };
-        if let Some(engine) = self.engine() {
-            if let Err(e) = engine.send(chat::engine::ChatCommand::Load(Box::new(req))) {
-                self.error(e);
-            }
+        if let Some(engine) = self.engine()
+            && let Err(e) = engine.send(chat::engine::ChatCommand::Load(Box::new(req)))
+        {
+            self.error(e);
         }
     }
 
@@ -512,17 +512,17 @@ impl Runtime {
         } else {
             conversation
         };
-        if !regenerate {
-            if let Err(e) = store.add_message(
+        if !regenerate
+            && let Err(e) = store.add_message(
                 conversation,
                 &NewMessage {
                     role: Role::User,
                     text: &text,
                     timings: Timings::default(),
                 },
-            ) {
-                return self.error(e);
-            }
+            )
+        {
+            return self.error(e);
         }
         if let (Ok(c), Ok(m)) = (
             store.conversation(conversation),
@@ -548,10 +548,10 @@ impl Runtime {
             sampling,
             max_tokens: None,
         };
-        if let Some(engine) = self.engine() {
-            if let Err(e) = engine.generate(req) {
-                self.error(e);
-            }
+        if let Some(engine) = self.engine()
+            && let Err(e) = engine.generate(req)
+        {
+            self.error(e);
         }
     }
 }

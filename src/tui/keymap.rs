@@ -35,10 +35,8 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
         .then_some(Action::ToggleHelp);
     }
     // Alt-number switches screens even while typing.
-    if alt {
-        if let KeyCode::Char(c @ '1'..='3') = key.code {
-            return Some(Action::Screen(Screen::MAIN[(c as u8 - b'1') as usize]));
-        }
+    if alt && let KeyCode::Char(c @ '1'..='3') = key.code {
+        return Some(Action::Screen(Screen::MAIN[(c as u8 - b'1') as usize]));
     }
     match key.code {
         KeyCode::Enter if alt || ctrl => return Some(Action::Edit(Edit::Newline)),

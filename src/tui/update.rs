@@ -23,10 +23,10 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         _ => {}
     }
     // Overlays take keys first.
-    if let Some(overlay) = s.overlay.clone() {
-        if let Some(effects) = overlay_action(s, &overlay, &action) {
-            return effects;
-        }
+    if let Some(overlay) = s.overlay.clone()
+        && let Some(effects) = overlay_action(s, &overlay, &action)
+    {
+        return effects;
     }
     match action {
         Action::ToggleHelp => {
@@ -170,12 +170,12 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
 
 fn tick(s: &mut State, now: u64) -> Vec<Effect> {
     s.now_ms = now;
-    if s.unlocked() && !s.generating() {
-        if let Some(limit) = s.autolock_ms() {
-            if now.saturating_sub(s.last_activity_ms) >= limit {
-                return lock(s, "locked after being idle");
-            }
-        }
+    if s.unlocked()
+        && !s.generating()
+        && let Some(limit) = s.autolock_ms()
+        && now.saturating_sub(s.last_activity_ms) >= limit
+    {
+        return lock(s, "locked after being idle");
     }
     vec![]
 }
@@ -662,11 +662,11 @@ fn chat(s: &mut State, action: Action) -> Vec<Effect> {
             Action::Submit => {
                 let title = crate::tui::sanitize::clean_line(input.text.trim()).into_owned();
                 c.renaming = None;
-                if let Some(conv) = c.conversations.get_mut(c.selected) {
-                    if !title.is_empty() {
-                        conv.title = title.clone();
-                        return vec![Effect::RenameConversation(conv.id, title)];
-                    }
+                if let Some(conv) = c.conversations.get_mut(c.selected)
+                    && !title.is_empty()
+                {
+                    conv.title = title.clone();
+                    return vec![Effect::RenameConversation(conv.id, title)];
                 }
             }
             _ => {}
@@ -774,10 +774,9 @@ fn history(c: &ChatView) -> Vec<ChatMessage> {
     if let Some(conv) = c
         .current
         .and_then(|id| c.conversations.iter().find(|x| x.id == id))
+        && !conv.system_prompt.is_empty()
     {
-        if !conv.system_prompt.is_empty() {
-            h.push(ChatMessage::new("system", conv.system_prompt.clone()));
-        }
+        h.push(ChatMessage::new("system", conv.system_prompt.clone()));
     }
     h.extend(
         c.messages
@@ -944,13 +943,13 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
             }
         }
         ChatEvent::Error(e) => {
-            if let Some(text) = c.streaming.take() {
-                if !text.is_empty() {
-                    c.messages.push(ChatLine {
-                        role: Role::Assistant,
-                        text,
-                    });
-                }
+            if let Some(text) = c.streaming.take()
+                && !text.is_empty()
+            {
+                c.messages.push(ChatLine {
+                    role: Role::Assistant,
+                    text,
+                });
             }
             if matches!(c.model, ModelStatus::Loading(_)) {
                 c.model = ModelStatus::Failed(e.to_string());
