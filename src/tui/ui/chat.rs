@@ -110,7 +110,9 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             )],
         };
         f.render_widget(
-            Paragraph::new(lines).block(block("Conversation", t, false)),
+            Paragraph::new(lines)
+                .wrap(ratatui::widgets::Wrap { trim: false })
+                .block(block("Conversation", t, false)),
             area,
         );
         return;

@@ -11,8 +11,10 @@ use crate::tui::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let w = &s.wallet;
+    // The address (42 characters) must fit whole on the right; the list takes what is left.
+    let list_w = area.width.saturating_sub(46).clamp(24, 44);
     let [left, right] =
-        Layout::horizontal([Constraint::Length(44), Constraint::Min(20)]).areas(area);
+        Layout::horizontal([Constraint::Length(list_w), Constraint::Min(20)]).areas(area);
     let items: Vec<ListItem> = w
         .accounts
         .iter()
@@ -54,8 +56,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         lines.push(Line::from("label:"));
         lines.push(input_line(input, t, true));
     } else {
+        // A cut-off QR code does not scan: draw it whole or not at all.
+        let room_h = usize::from(right.height.saturating_sub(2)).saturating_sub(lines.len() + 1);
+        let room_w = usize::from(right.width.saturating_sub(2));
         match qr::render(&qr::payment_uri(&addr), qr::style()) {
-            Ok(q) => lines.extend(q),
+            Ok(q) if q.len() <= room_h && q.iter().all(|l| l.width() <= room_w) => lines.extend(q),
+            Ok(_) => lines.push(muted("(make the window larger to see the QR code)", t)),
             Err(e) => lines.push(muted(format!("no QR code: {e}"), t)),
         }
         lines.push(muted("n new account · l label · c copy address", t));
