@@ -404,7 +404,7 @@ impl<'t> Renderer<'t> {
         let base = self.role(Role::Code);
         let avail = self.width.saturating_sub(self.prefix_width()).max(1);
         if !code.lang.is_empty() {
-            let label = Span::styled(code.lang.clone(), self.role(Role::Muted));
+            let label = Span::styled(truncate(&code.lang, avail), self.role(Role::Muted));
             self.push_line(vec![label]);
         }
         let syntax = highlight::syntax_for(&code.lang);
@@ -437,6 +437,17 @@ fn str_width(s: &str) -> usize {
 /// so that it is never squeezed into zero cells.
 fn char_width(c: char) -> usize {
     c.width().unwrap_or(1)
+}
+
+/// The longest prefix of `s` that fits in `cells`.
+fn truncate(s: &str, cells: usize) -> String {
+    let mut used = 0;
+    s.chars()
+        .take_while(|&c| {
+            used += char_width(c);
+            used <= cells
+        })
+        .collect()
 }
 
 fn trim_trailing(mut spans: Vec<Span<'static>>) -> Vec<Span<'static>> {
@@ -944,7 +955,7 @@ mod tests {
 
     #[test]
     fn no_line_is_wider_than_the_width() {
-        let text = "# Title\n\nA paragraph with **bold** and a verylongwordthatdoesnotfitanywhere \
+        let text = "# Title\n\n```averyveryverylonglanguagename\nx\n```\n\nA paragraph with **bold** and a verylongwordthatdoesnotfitanywhere \
                     and 漢字漢字漢字漢字 wide text.\n\n> quoted text that goes on and on\n\n\
                     - item one is long enough to wrap\n  - nested item also long\n\n\
                     ```rust\nfn main() { let s = \"a string that is long\"; } // comment\n```\n";
