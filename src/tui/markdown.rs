@@ -524,8 +524,7 @@ fn tokens(pieces: &[Piece]) -> Vec<Token<'_>> {
 }
 
 /// Greedy word wrap to `avail` cells. Words longer than a line are broken between characters.
-/// `space_style` draws the spaces between words (the base style: no underline or strike
-/// running between two words that are each underlined).
+/// `space_style` draws a space between two words of different styles.
 fn wrap(pieces: &[Piece], avail: usize, space_style: Style) -> Vec<Vec<Span<'static>>> {
     let mut lines = Vec::new();
     let mut line: Vec<Span<'static>> = Vec::new();
@@ -544,7 +543,16 @@ fn wrap(pieces: &[Piece], avail: usize, space_style: Style) -> Vec<Vec<Span<'sta
             lines.push(std::mem::take(&mut line));
             used = 0;
         } else if space == 1 {
-            push_span(&mut line, " ", space_style);
+            // Inside a run of one style (a heading, a quote, a bold phrase) the space takes that
+            // style, so underlines and backgrounds do not break between words; between two
+            // styles it takes the base, so an underlined link does not extend into plain text.
+            let before = line.last().map(|s| s.style);
+            let after = word.runs.first().map(|(_, style)| *style);
+            let style = match (before, after) {
+                (Some(b), Some(a)) if a == b => a,
+                _ => space_style,
+            };
+            push_span(&mut line, " ", style);
             used += 1;
         }
         if used + word.width <= avail {
@@ -1002,6 +1010,17 @@ mod tests {
                 .add_modifier
                 .contains(Modifier::BOLD)
         );
+    }
+
+    #[test]
+    fn spaces_inside_one_style_keep_it_and_between_styles_take_the_base() {
+        let t = theme();
+        // An underlined heading is one unbroken span, spaces included.
+        let lines = render("# Two words", 80, &t);
+        assert_eq!(lines[0].spans.len(), 1);
+        // The space after a link is not underlined.
+        let lines = render("[a](#x) b", 80, &t);
+        assert_eq!(style_of(&lines, " "), t.style(Role::Text));
     }
 
     #[test]
