@@ -130,18 +130,18 @@ fn run_helper(helper: Helper, program: &Path, text: &str) -> Result<(), Clipboar
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| failed(e.to_string()))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(text.as_bytes())
-            .map_err(|e| failed(e.to_string()))?;
-        // Dropping stdin closes it: the helper sees end of input.
-    }
+    // Write, close stdin (end of input), then always wait: the child is reaped even when the
+    // write fails, and a helper that exits early (no display) is reported by its exit status,
+    // which says more than the broken pipe the write then gets.
+    let written = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(text.as_bytes()),
+        None => Ok(()),
+    };
     let status = child.wait().map_err(|e| failed(e.to_string()))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(failed(format!("exited with {status}")))
+    if !status.success() {
+        return Err(failed(format!("exited with {status}")));
     }
+    written.map_err(|e| failed(e.to_string()))
 }
 
 #[cfg(test)]
@@ -216,7 +216,17 @@ mod tests {
         );
         std::fs::write(&script, body).expect("write");
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-        assert_eq!(run_helper(Helper::Xsel, &script, ADDRESS), Ok(()));
+        // A process forked by another test while the script was open for writing makes exec
+        // fail with ETXTBSY for a moment; that race is the test's, not the helper's.
+        let mut result = run_helper(Helper::Xsel, &script, ADDRESS);
+        for _ in 0..20 {
+            if !matches!(&result, Err(e) if e.to_string().contains("os error 26")) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            result = run_helper(Helper::Xsel, &script, ADDRESS);
+        }
+        assert_eq!(result, Ok(()));
         assert_eq!(std::fs::read_to_string(&out).expect("read"), ADDRESS);
         let err = run_helper(Helper::Xclip, &script, ADDRESS).expect_err("wrong args exit 3");
         assert!(

@@ -404,7 +404,7 @@ impl<'t> Renderer<'t> {
         let base = self.role(Role::Code);
         let avail = self.width.saturating_sub(self.prefix_width()).max(1);
         if !code.lang.is_empty() {
-            let label = Span::styled(code.lang.clone(), self.role(Role::Muted));
+            let label = Span::styled(truncate(&code.lang, avail), self.role(Role::Muted));
             self.push_line(vec![label]);
         }
         let syntax = highlight::syntax_for(&code.lang);
@@ -437,6 +437,17 @@ fn str_width(s: &str) -> usize {
 /// so that it is never squeezed into zero cells.
 fn char_width(c: char) -> usize {
     c.width().unwrap_or(1)
+}
+
+/// The longest prefix of `s` that fits in `cells`.
+fn truncate(s: &str, cells: usize) -> String {
+    let mut used = 0;
+    s.chars()
+        .take_while(|&c| {
+            used += char_width(c);
+            used <= cells
+        })
+        .collect()
 }
 
 fn trim_trailing(mut spans: Vec<Span<'static>>) -> Vec<Span<'static>> {
@@ -513,8 +524,7 @@ fn tokens(pieces: &[Piece]) -> Vec<Token<'_>> {
 }
 
 /// Greedy word wrap to `avail` cells. Words longer than a line are broken between characters.
-/// `space_style` draws the spaces between words (the base style: no underline or strike
-/// running between two words that are each underlined).
+/// `space_style` draws a space between two words of different styles.
 fn wrap(pieces: &[Piece], avail: usize, space_style: Style) -> Vec<Vec<Span<'static>>> {
     let mut lines = Vec::new();
     let mut line: Vec<Span<'static>> = Vec::new();
@@ -533,7 +543,16 @@ fn wrap(pieces: &[Piece], avail: usize, space_style: Style) -> Vec<Vec<Span<'sta
             lines.push(std::mem::take(&mut line));
             used = 0;
         } else if space == 1 {
-            push_span(&mut line, " ", space_style);
+            // Inside a run of one style (a heading, a quote, a bold phrase) the space takes that
+            // style, so underlines and backgrounds do not break between words; between two
+            // styles it takes the base, so an underlined link does not extend into plain text.
+            let before = line.last().map(|s| s.style);
+            let after = word.runs.first().map(|(_, style)| *style);
+            let style = match (before, after) {
+                (Some(b), Some(a)) if a == b => a,
+                _ => space_style,
+            };
+            push_span(&mut line, " ", style);
             used += 1;
         }
         if used + word.width <= avail {
@@ -944,7 +963,7 @@ mod tests {
 
     #[test]
     fn no_line_is_wider_than_the_width() {
-        let text = "# Title\n\nA paragraph with **bold** and a verylongwordthatdoesnotfitanywhere \
+        let text = "# Title\n\n```averyveryverylonglanguagename\nx\n```\n\nA paragraph with **bold** and a verylongwordthatdoesnotfitanywhere \
                     and 漢字漢字漢字漢字 wide text.\n\n> quoted text that goes on and on\n\n\
                     - item one is long enough to wrap\n  - nested item also long\n\n\
                     ```rust\nfn main() { let s = \"a string that is long\"; } // comment\n```\n";
@@ -991,6 +1010,17 @@ mod tests {
                 .add_modifier
                 .contains(Modifier::BOLD)
         );
+    }
+
+    #[test]
+    fn spaces_inside_one_style_keep_it_and_between_styles_take_the_base() {
+        let t = theme();
+        // An underlined heading is one unbroken span, spaces included.
+        let lines = render("# Two words", 80, &t);
+        assert_eq!(lines[0].spans.len(), 1);
+        // The space after a link is not underlined.
+        let lines = render("[a](#x) b", 80, &t);
+        assert_eq!(style_of(&lines, " "), t.style(Role::Text));
     }
 
     #[test]

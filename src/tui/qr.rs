@@ -169,6 +169,24 @@ mod tests {
     }
 
     #[test]
+    fn rendered_code_decodes_back_to_the_text() {
+        // Scan the picture the terminal would show: light glyph cells white, 4 px per module.
+        const SCALE: usize = 4;
+        for text in [ADDRESS.to_owned(), payment_uri(ADDRESS)] {
+            let grid = modules_of(&text_of(&render(&text, style()).expect("renders")));
+            let side = grid[0].len();
+            let mut image =
+                rqrr::PreparedImage::prepare_from_greyscale(side * SCALE, side * SCALE, |x, y| {
+                    if grid[y / SCALE][x / SCALE] { 255 } else { 0 }
+                });
+            let grids = image.detect_grids();
+            assert_eq!(grids.len(), 1, "{text}");
+            let (_, decoded) = grids[0].decode().expect("decodes");
+            assert_eq!(decoded, text);
+        }
+    }
+
+    #[test]
     fn too_long_text_is_an_error_not_a_panic() {
         let long = "x".repeat(5000);
         assert_eq!(render(&long, style()), Err(QrError::DataTooLong));
