@@ -229,6 +229,8 @@ pub struct ChatView {
     pub ctx_used: Option<(usize, usize)>,
     /// Whether the last generation replaces the last answer (regenerate).
     pub regenerating: bool,
+    /// The most recent conversation was opened after unlocking.
+    pub opened_once: bool,
 }
 
 impl Default for ChatView {
@@ -248,6 +250,7 @@ impl Default for ChatView {
             tokens_per_second: None,
             ctx_used: None,
             regenerating: false,
+            opened_once: false,
         }
     }
 }

@@ -125,6 +125,13 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
                 .chat
                 .selected
                 .min(s.chat.conversations.len().saturating_sub(1));
+            // Right after unlocking, reopen the most recent conversation, as a chat client does.
+            if !s.chat.opened_once && s.chat.current.is_none() && s.chat.streaming.is_none() {
+                s.chat.opened_once = true;
+                if let Some(first) = s.chat.conversations.first() {
+                    return vec![Effect::OpenConversation(first.id)];
+                }
+            }
             vec![]
         }
         Action::ConversationOpened {

@@ -398,3 +398,20 @@ fn screens_switch_only_when_unlocked() {
     update(&mut s, Action::NextScreen);
     assert_eq!(s.screen, Screen::Wallet);
 }
+
+#[test]
+fn unlocking_reopens_the_latest_conversation_once() {
+    let mut s = unlocked();
+    let c = |id| crate::store::Conversation {
+        id,
+        uid: format!("u{id}"),
+        title: "t".into(),
+        system_prompt: String::new(),
+        model: String::new(),
+        created_at: 0,
+        updated_at: 0,
+    };
+    let fx = update(&mut s, Action::Conversations(vec![c(9), c(4)]));
+    assert!(matches!(fx.as_slice(), [Effect::OpenConversation(9)]));
+    assert!(update(&mut s, Action::Conversations(vec![c(9), c(4)])).is_empty());
+}

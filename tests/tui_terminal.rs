@@ -1,0 +1,130 @@
+//! The terminal app end to end, in a real terminal (tmux): onboarding, a question to the real
+//! test model, quit, then a second launch that unlocks and shows the saved conversation. And a
+//! panic that leaves the terminal usable.
+mod common;
+
+use common::*;
+
+const PW: &str = "a long enough password";
+
+fn keybot_bin() -> String {
+    assert_cmd::cargo::cargo_bin("keybot").display().to_string()
+}
+
+fn words_on(screen: &str) -> Vec<String> {
+    let mut words = vec![String::new(); 24];
+    for line in screen.lines() {
+        let toks: Vec<&str> = line
+            .split(|c: char| c.is_whitespace() || c == '│')
+            .filter(|t| !t.is_empty())
+            .collect();
+        for pair in toks.windows(2) {
+            if let [n, w] = pair
+                && let Some(i) = n.strip_suffix('.').and_then(|n| n.parse::<usize>().ok())
+                && (1..=24).contains(&i)
+            {
+                words[i - 1] = (*w).to_owned();
+            }
+        }
+    }
+    words
+}
+
+#[test]
+fn onboarding_chat_quit_and_unlock_again() {
+    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _lock = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().display().to_string();
+    keybot(home.path())
+        .args(["model", "add"])
+        .arg(&model)
+        .assert()
+        .success();
+    let env = [("KEYBOT_HOME", h.as_str()), ("KEYBOT_TEST_WEAK_KDF", "1")];
+    let Some(t) = Tmux::start(&keybot_bin(), &env, 120, 40) else {
+        return;
+    };
+
+    t.wait_for("Create a new wallet", 20);
+    t.keys(&["Enter"]);
+    let words = words_on(&t.wait_for("Your recovery phrase", 20));
+    assert!(
+        words.iter().all(|w| !w.is_empty()),
+        "could not read the phrase"
+    );
+    t.keys(&["Enter"]);
+    for step in 1..=3 {
+        let screen = t.wait_for(&format!("({step} of 3)"), 10);
+        let line = screen.lines().find(|l| l.contains("word #")).unwrap();
+        let n: usize = line
+            .split('#')
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        t.line(&words[n - 1]);
+    }
+    t.wait_for("Choose a password", 10);
+    t.line(PW);
+    t.line(PW);
+    t.wait_for("is ready", 180);
+    assert!(vault(home.path()).exists());
+
+    t.line("Reply with just the word: hello");
+    let screen = t.wait_for("tok/s", 300);
+    assert!(
+        screen.contains("Reply with just the word: hello"),
+        "{screen}"
+    );
+    let answer_lines = screen
+        .lines()
+        .skip_while(|l| !l.contains("keybot "))
+        .count();
+    assert!(answer_lines > 0, "no answer on screen:\n{screen}");
+    t.keys(&["Escape"]);
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0", 20);
+    assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
+    drop(t);
+
+    // Second launch: unlock, and the conversation is back.
+    let Some(t) = Tmux::start(&keybot_bin(), &env, 120, 40) else {
+        return;
+    };
+    t.wait_for("Your wallet is locked", 20);
+    t.line("not it");
+    t.wait_for("wrong password", 20);
+    t.line(PW);
+    let screen = t.wait_for("Reply with just the word: hello", 60);
+    assert!(screen.contains("Chats"), "{screen}");
+    t.keys(&["C-c"]);
+    t.wait_for("EXIT=0", 20);
+    assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
+}
+
+#[test]
+fn a_panic_leaves_the_terminal_usable() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().display().to_string();
+    let env = [
+        ("KEYBOT_HOME", h.as_str()),
+        ("KEYBOT_DEBUG_PANIC", "1"),
+        ("RUST_BACKTRACE", "0"),
+    ];
+    let Some(t) = Tmux::start(&keybot_bin(), &env, 100, 30) else {
+        return;
+    };
+    let screen = t.wait_for("EXIT=", 20);
+    assert!(
+        screen.contains("KEYBOT_DEBUG_PANIC"),
+        "the panic message is on the normal screen:\n{screen}"
+    );
+    assert!(!screen.contains("EXIT=0"));
+    assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
+}
