@@ -27,7 +27,8 @@ use crate::store::{NewMessage, Role, Store, Timings};
 
 /// What arrives in the queue.
 pub enum Event {
-    Term(TermEvent),
+    /// Terminal input, stamped when it left the terminal (for the input-latency figure).
+    Term(TermEvent, Instant),
     Tick,
     Chat(ChatEvent),
     Action(Action),
@@ -38,6 +39,7 @@ pub enum Event {
 
 /// Runs the app until the user quits. Needs a terminal on stdin and stdout.
 pub fn run(paths: &Paths) -> Result<()> {
+    let start = Instant::now();
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         bail!(
             "the terminal app needs a terminal; for scripts use the subcommands (see keybot --help)"
@@ -48,7 +50,7 @@ pub fn run(paths: &Paths) -> Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    rt.block_on(main_loop(paths.clone()))
+    rt.block_on(main_loop(paths.clone(), start))
 }
 
 struct Runtime {
@@ -61,9 +63,9 @@ struct Runtime {
     theme_warning: Option<String>,
 }
 
-async fn main_loop(paths: Paths) -> Result<()> {
+async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
     let (tx, mut rx) = unbounded_channel::<Event>();
-    let start = Instant::now();
+    let mut timings = Figures::from_env(start);
     let mut state = State::new(paths.vault().exists());
     let (theme, theme_warning) = theme::load("dark", Some(&paths.config_dir.join("themes")));
     let mut rt = Runtime {
@@ -82,13 +84,16 @@ async fn main_loop(paths: Paths) -> Result<()> {
 
     let (_guard, mut terminal) = TerminalGuard::enter().context("cannot set up the terminal")?;
     terminal.draw(|f| ui::draw(f, &state, &rt.theme))?;
+    timings.first_frame();
     if cfg!(debug_assertions) && std::env::var_os("KEYBOT_DEBUG_PANIC").is_some() {
         panic!("KEYBOT_DEBUG_PANIC is set: panicking after the first frame (debug builds only)");
     }
     let mut last_draw = Instant::now();
     while let Some(first) = rx.recv().await {
+        timings.saw(&first);
         let mut dirty = rt.handle(&mut state, first, start);
         while let Ok(ev) = rx.try_recv() {
+            timings.saw(&ev);
             dirty |= rt.handle(&mut state, ev, start);
         }
         if state.quit {
@@ -102,6 +107,7 @@ async fn main_loop(paths: Paths) -> Result<()> {
         if since < Duration::from_millis(16) {
             tokio::time::sleep(Duration::from_millis(16) - since).await;
             while let Ok(ev) = rx.try_recv() {
+                timings.saw(&ev);
                 rt.handle(&mut state, ev, start);
             }
             if state.quit {
@@ -110,18 +116,76 @@ async fn main_loop(paths: Paths) -> Result<()> {
         }
         terminal.draw(|f| ui::draw(f, &state, &rt.theme))?;
         last_draw = Instant::now();
+        timings.drawn(state.generating());
     }
+    timings.write();
     if let Some(engine) = &rt.engine {
         engine.stop();
     }
     Ok(())
 }
 
+/// Figures for `scripts/bench-tui.sh`, written to `KEYBOT_TIMINGS=FILE` at exit: time from start to
+/// the first frame, and for each key the time from leaving the terminal to the frame that shows
+/// it (marked when a generation was running). Off unless the variable is set.
+struct Figures {
+    file: Option<std::path::PathBuf>,
+    start: Instant,
+    first_frame_ms: Option<f64>,
+    pending: Vec<Instant>,
+    keys: Vec<(f64, bool)>,
+}
+
+impl Figures {
+    fn from_env(start: Instant) -> Figures {
+        let file = std::env::var_os("KEYBOT_TIMINGS").map(Into::into);
+        Figures {
+            file,
+            start,
+            first_frame_ms: None,
+            pending: Vec::new(),
+            keys: Vec::new(),
+        }
+    }
+
+    fn first_frame(&mut self) {
+        self.first_frame_ms = Some(self.start.elapsed().as_secs_f64() * 1e3);
+    }
+
+    fn saw(&mut self, ev: &Event) {
+        if let (Some(_), Event::Term(TermEvent::Key(_), at)) = (&self.file, ev) {
+            self.pending.push(*at);
+        }
+    }
+
+    fn drawn(&mut self, generating: bool) {
+        let now = Instant::now();
+        for at in self.pending.drain(..) {
+            self.keys.push(((now - at).as_secs_f64() * 1e3, generating));
+        }
+    }
+
+    fn write(&self) {
+        let Some(file) = &self.file else { return };
+        let mut out = format!(
+            "first_frame_ms {:.2}\n",
+            self.first_frame_ms.unwrap_or(f64::NAN)
+        );
+        for (ms, generating) in &self.keys {
+            out.push_str(&format!(
+                "key_ms {ms:.2} {}\n",
+                if *generating { "generating" } else { "idle" }
+            ));
+        }
+        let _ = std::fs::write(file, out);
+    }
+}
+
 fn spawn_input(tx: UnboundedSender<Event>) {
     tokio::spawn(async move {
         let mut events = EventStream::new();
         while let Some(Ok(ev)) = events.next().await {
-            if tx.send(Event::Term(ev)).is_err() {
+            if tx.send(Event::Term(ev, Instant::now())).is_err() {
                 break;
             }
         }
@@ -158,17 +222,17 @@ impl Runtime {
     /// Handles one queued event; returns whether the screen may have changed.
     fn handle(&mut self, state: &mut State, ev: Event, start: Instant) -> bool {
         let actions: Vec<Action> = match ev {
-            Event::Term(TermEvent::Key(k)) => match keymap::key(state, k) {
+            Event::Term(TermEvent::Key(k), _) => match keymap::key(state, k) {
                 Some(a) => vec![Action::UserActivity, a],
                 None => vec![Action::UserActivity],
             },
-            Event::Term(TermEvent::Mouse(m)) => keymap::mouse(m).into_iter().collect(),
-            Event::Term(TermEvent::Paste(p)) => vec![
+            Event::Term(TermEvent::Mouse(m), _) => keymap::mouse(m).into_iter().collect(),
+            Event::Term(TermEvent::Paste(p), _) => vec![
                 Action::UserActivity,
                 Action::Edit(super::action::Edit::Paste(p)),
             ],
-            Event::Term(TermEvent::Resize(..)) => return true,
-            Event::Term(_) => vec![],
+            Event::Term(TermEvent::Resize(..), _) => return true,
+            Event::Term(..) => vec![],
             Event::Tick => vec![Action::Tick(start.elapsed().as_millis() as u64)],
             Event::Chat(c) => vec![Action::Chat(c)],
             Event::Action(a) => vec![a],
@@ -298,6 +362,10 @@ impl Runtime {
             }),
             Effect::DeleteConversation(id) => self.with_store(|store| {
                 store.delete_conversation(id)?;
+                Ok(Some(Action::Conversations(store.list_conversations()?)))
+            }),
+            Effect::SetSystemPrompt(id, prompt) => self.with_store(|store| {
+                store.set_system_prompt(id, &prompt)?;
                 Ok(Some(Action::Conversations(store.list_conversations()?)))
             }),
             Effect::Send {

@@ -36,6 +36,7 @@ pub enum Effect {
     NewConversation,
     RenameConversation(ConversationId, String),
     DeleteConversation(ConversationId),
+    SetSystemPrompt(ConversationId, String),
     /// Store the user's message, then generate the answer for the whole conversation.
     Send {
         conversation: ConversationId,

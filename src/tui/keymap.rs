@@ -109,6 +109,7 @@ pub fn help(state: &State) -> Vec<(&'static str, &'static str)> {
             ("Tab", "input ↔ conversation list"),
             ("n r d", "new, rename, delete (list)"),
             ("/", "search conversations (list)"),
+            ("s", "system prompt of the conversation (list)"),
             ("g", "regenerate the last answer (list)"),
             ("e", "edit the last question (list)"),
             ("PgUp/PgDn, wheel", "scroll"),

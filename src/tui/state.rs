@@ -224,6 +224,8 @@ pub struct ChatView {
     pub scroll: u16,
     pub search: Option<Input>,
     pub renaming: Option<Input>,
+    /// Editing the selected conversation's system prompt.
+    pub system_prompt: Option<Input>,
     pub model: ModelStatus,
     pub tokens_per_second: Option<f64>,
     pub ctx_used: Option<(usize, usize)>,
@@ -246,6 +248,7 @@ impl Default for ChatView {
             scroll: 0,
             search: None,
             renaming: None,
+            system_prompt: None,
             model: ModelStatus::Missing(String::new()),
             tokens_per_second: None,
             ctx_used: None,
@@ -392,6 +395,7 @@ impl State {
                 self.chat.focus == ChatFocus::Input
                     || self.chat.search.is_some()
                     || self.chat.renaming.is_some()
+                    || self.chat.system_prompt.is_some()
             }
             Screen::Settings => self.settings.editing.is_some(),
         }

@@ -680,6 +680,22 @@ fn chat(s: &mut State, action: Action) -> Vec<Effect> {
         }
         return vec![];
     }
+    if let Some(input) = &mut c.system_prompt {
+        match action {
+            Action::Edit(e) => input.apply(&e, true),
+            Action::Back => c.system_prompt = None,
+            Action::Submit => {
+                let prompt = crate::tui::sanitize::clean(input.text.trim()).into_owned();
+                c.system_prompt = None;
+                if let Some(conv) = c.conversations.get_mut(c.selected) {
+                    conv.system_prompt = prompt.clone();
+                    return vec![Effect::SetSystemPrompt(conv.id, prompt)];
+                }
+            }
+            _ => {}
+        }
+        return vec![];
+    }
     if let Some(input) = &mut c.search {
         match action {
             Action::Edit(e) => {
@@ -763,6 +779,14 @@ fn chat(s: &mut State, action: Action) -> Vec<Effect> {
         (ChatFocus::List, Action::Command('d')) => {
             if let Some(conv) = c.conversations.get(c.selected) {
                 s.overlay = Some(Overlay::ConfirmDelete(conv.id));
+            }
+            vec![]
+        }
+        (ChatFocus::List, Action::Command('s')) => {
+            if let Some(conv) = c.conversations.get(c.selected) {
+                let mut input = Input::default();
+                input.set(&conv.system_prompt);
+                c.system_prompt = Some(input);
             }
             vec![]
         }

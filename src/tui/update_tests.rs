@@ -415,3 +415,33 @@ fn unlocking_reopens_the_latest_conversation_once() {
     assert!(matches!(fx.as_slice(), [Effect::OpenConversation(9)]));
     assert!(update(&mut s, Action::Conversations(vec![c(9), c(4)])).is_empty());
 }
+
+#[test]
+fn each_conversation_has_its_own_system_prompt() {
+    let mut s = unlocked();
+    ready(&mut s);
+    s.chat.conversations = vec![crate::store::Conversation {
+        id: 2,
+        uid: "u".into(),
+        title: "t".into(),
+        system_prompt: String::new(),
+        model: String::new(),
+        created_at: 0,
+        updated_at: 0,
+    }];
+    s.chat.current = Some(2);
+    s.chat.focus = ChatFocus::List;
+    update(&mut s, Action::Command('s'));
+    assert!(s.typing());
+    typed(&mut s, "Answer in French.");
+    let fx = update(&mut s, Action::Submit);
+    assert!(matches!(fx.as_slice(), [Effect::SetSystemPrompt(2, p)] if p == "Answer in French."));
+    s.chat.focus = ChatFocus::Input;
+    typed(&mut s, "hi");
+    let fx = update(&mut s, Action::Submit);
+    let [Effect::Send { history, .. }] = fx.as_slice() else {
+        panic!()
+    };
+    assert_eq!(history[0].role, "system");
+    assert_eq!(history[0].content, "Answer in French.");
+}

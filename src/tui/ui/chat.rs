@@ -16,29 +16,39 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let [left, right] =
         Layout::horizontal([Constraint::Length(list_w), Constraint::Min(20)]).areas(area);
     draw_list(f, left, s, t);
-    let input_h = (c.input.text.lines().count().max(1) as u16 + 2).min(8);
+    // The box at the bottom edits the message, or the conversation's system prompt.
+    let (field, title, focused) = match &c.system_prompt {
+        Some(p) => (
+            p,
+            "System prompt for this conversation (Enter saves, Esc cancels)",
+            true,
+        ),
+        None if c.streaming.is_some() => (
+            &c.input,
+            "Message (Esc stops the answer)",
+            c.focus == ChatFocus::Input,
+        ),
+        None => (
+            &c.input,
+            "Message (Enter sends, Alt-Enter new line)",
+            c.focus == ChatFocus::Input,
+        ),
+    };
+    let input_h = (field.text.lines().count().max(1) as u16 + 2).min(8);
     let [messages, input] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(input_h)]).areas(right);
     draw_messages(f, messages, s, t);
-    let title = if c.streaming.is_some() {
-        "Message (Esc stops the answer)"
-    } else {
-        "Message (Enter sends, Alt-Enter new line)"
-    };
-    let lines: Vec<Line> = if c.input.text.contains('\n') {
+    let lines: Vec<Line> = if field.text.contains('\n') {
         // Multi-line: show the lines; the cursor is drawn on a single-line view only.
-        c.input
+        field
             .text
             .split('\n')
             .map(|l| Line::from(l.to_owned()))
             .collect()
     } else {
-        vec![input_line(&c.input, t, c.focus == ChatFocus::Input)]
+        vec![input_line(field, t, focused)]
     };
-    f.render_widget(
-        Paragraph::new(lines).block(block(title, t, c.focus == ChatFocus::Input)),
-        input,
-    );
+    f.render_widget(Paragraph::new(lines).block(block(title, t, focused)), input);
 }
 
 fn draw_list(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
