@@ -13,6 +13,7 @@ pub mod bip85;
 pub mod derive;
 mod error;
 pub mod mnemonic;
+pub mod sealed;
 pub mod secret;
 pub mod sign;
 pub mod vault;

@@ -14,16 +14,13 @@
 //! a wrong password (the AEAD fails on an intact file).
 use std::path::Path;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::atomic;
 use crate::mnemonic::Phrase;
 use crate::secret::{Password, Secret32};
 use crate::wallet::{ImportedKey, Wallet};
 use crate::{Error, Result};
+use crate::{atomic, sealed};
 
 const MAGIC: &[u8; 8] = b"KBVAULT\n";
 const VERSION: u8 = 1;
@@ -142,9 +139,7 @@ pub fn parse(bytes: &[u8]) -> std::result::Result<Header, DecodeError> {
             "truncated or padded: the length does not match its header",
         ));
     }
-    let body_len = HEADER_LEN + ciphertext_len;
-    let digest = Sha256::digest(&bytes[..body_len]);
-    if digest.as_slice() != &bytes[body_len..] {
+    if !sealed::digest_ok(bytes) {
         return Err(corrupt("checksum mismatch: the file was damaged"));
     }
     kdf.check().map_err(DecodeError::Corrupt)?;
@@ -166,8 +161,8 @@ pub fn encode(wallet: &Wallet, password: &Password, kdf: KdfParams) -> Result<Ve
     getrandom::fill(&mut nonce).map_err(|e| Error::Derivation(format!("random source: {e}")))?;
     let key = kdf.derive(password, &salt)?;
     let plaintext = encode_payload(wallet);
-    let ct_len = plaintext.len() + 16;
-    let mut out = Vec::with_capacity(HEADER_LEN + ct_len + 32);
+    let ct_len = plaintext.len() + sealed::TAG_LEN;
+    let mut out = Vec::with_capacity(HEADER_LEN + ct_len + sealed::DIGEST_LEN);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[VERSION, KDF_SCRYPT, kdf.log_n]);
     out.extend_from_slice(&kdf.r.to_be_bytes());
@@ -175,19 +170,8 @@ pub fn encode(wallet: &Wallet, password: &Password, kdf: KdfParams) -> Result<Ve
     out.extend_from_slice(&salt);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&(ct_len as u32).to_be_bytes());
-    let cipher = XChaCha20Poly1305::new(key.expose().into());
-    let ct = cipher
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: &plaintext,
-                aad: &out[..HEADER_LEN],
-            },
-        )
+    sealed::seal_into(&mut out, &nonce, &plaintext, &key)
         .map_err(|_| Error::Derivation("encryption failed".into()))?;
-    out.extend_from_slice(&ct);
-    let digest = Sha256::digest(&out);
-    out.extend_from_slice(&digest);
     Ok(out)
 }
 
@@ -198,19 +182,8 @@ pub fn decode(bytes: &[u8], password: &Password) -> std::result::Result<Wallet, 
         .kdf
         .derive(password, &header.salt)
         .map_err(|e| DecodeError::Corrupt(e.to_string()))?;
-    let cipher = XChaCha20Poly1305::new(key.expose().into());
-    let ct = &bytes[HEADER_LEN..HEADER_LEN + header.ciphertext_len];
-    let plaintext = Zeroizing::new(
-        cipher
-            .decrypt(
-                XNonce::from_slice(&header.nonce),
-                Payload {
-                    msg: ct,
-                    aad: &bytes[..HEADER_LEN],
-                },
-            )
-            .map_err(|_| DecodeError::WrongPassword)?,
-    );
+    let plaintext =
+        sealed::open(bytes, HEADER_LEN, &header.nonce, &key).ok_or(DecodeError::WrongPassword)?;
     decode_payload(&plaintext)
 }
 
@@ -370,6 +343,7 @@ pub fn change_password(path: &Path, old: &Password, new: &Password) -> Result<()
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     const WEAK: KdfParams = KdfParams {
         log_n: 10,

@@ -19,12 +19,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use keybot_keystore::sealed;
 use keybot_keystore::secret::Secret32;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::conversations::{ConversationId, Role};
@@ -32,10 +30,10 @@ use super::{Result, Store, now_ms};
 
 const MAGIC: &[u8; 8] = b"KBBACKUP";
 const VERSION: u8 = 1;
-const NONCE_LEN: usize = 24;
+const NONCE_LEN: usize = sealed::NONCE_LEN;
 const HEADER_LEN: usize = MAGIC.len() + 1 + NONCE_LEN + 8;
-const TAG_LEN: usize = 16;
-const TRAILER_LEN: usize = 32;
+const TAG_LEN: usize = sealed::TAG_LEN;
+const TRAILER_LEN: usize = sealed::DIGEST_LEN;
 /// Far above any real chat history; refuses to read a multi-gigabyte file into memory.
 const MAX_FILE_LEN: u64 = 1 << 30;
 
@@ -210,25 +208,14 @@ pub fn seal(archive: &Archive, key: &Secret32) -> Result<Vec<u8>, BackupError> {
     let mut nonce = [0u8; NONCE_LEN];
     getrandom::fill(&mut nonce)
         .map_err(|e| BackupError::Io(format!("cannot get random bytes: {e}")))?;
-    let ct_len = plaintext.len() + TAG_LEN;
-    let mut out = Vec::with_capacity(HEADER_LEN + ct_len + TRAILER_LEN);
+    let ct_len = plaintext.len() + sealed::TAG_LEN;
+    let mut out = Vec::with_capacity(HEADER_LEN + ct_len + sealed::DIGEST_LEN);
     out.extend_from_slice(MAGIC);
     out.push(VERSION);
     out.extend_from_slice(&nonce);
     out.extend_from_slice(&(ct_len as u64).to_be_bytes());
-    let cipher = XChaCha20Poly1305::new(key.expose().into());
-    let ct = cipher
-        .encrypt(
-            XNonce::from_slice(&nonce),
-            Payload {
-                msg: &plaintext,
-                aad: &out[..HEADER_LEN],
-            },
-        )
+    sealed::seal_into(&mut out, &nonce, &plaintext, key)
         .map_err(|_| BackupError::Io("cannot encrypt the backup".into()))?;
-    out.extend_from_slice(&ct);
-    let digest = Sha256::digest(&out);
-    out.extend_from_slice(&digest);
     Ok(out)
 }
 
@@ -257,22 +244,11 @@ pub fn unseal(bytes: &[u8], key: &Secret32, name: &str) -> Result<Archive, Backu
     if expected != Some(bytes.len() as u64) || (ct_len as usize) < TAG_LEN {
         return Err(BackupError::Damaged(name.to_owned()));
     }
-    let body_end = HEADER_LEN + ct_len as usize;
-    if Sha256::digest(&bytes[..body_end]).as_slice() != &bytes[body_end..] {
+    if !sealed::digest_ok(bytes) {
         return Err(BackupError::Damaged(name.to_owned()));
     }
-    let cipher = XChaCha20Poly1305::new(key.expose().into());
-    let plaintext = Zeroizing::new(
-        cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload {
-                    msg: &bytes[HEADER_LEN..body_end],
-                    aad: &bytes[..HEADER_LEN],
-                },
-            )
-            .map_err(|_| BackupError::WrongKey(name.to_owned()))?,
-    );
+    let plaintext = sealed::open(bytes, HEADER_LEN, nonce, key)
+        .ok_or_else(|| BackupError::WrongKey(name.to_owned()))?;
     // Authentic but undecodable means a bug on the writing side, not an attacker; still one line.
     serde_json::from_slice(&plaintext)
         .map_err(|e| BackupError::Io(format!("{name}: the backup's content cannot be read: {e}")))
@@ -306,6 +282,7 @@ mod tests {
     use super::*;
     use crate::store::tests::{key, temp_store};
     use crate::store::{NewMessage, Timings};
+    use sha2::{Digest, Sha256};
 
     fn sample() -> Archive {
         let (_dir, mut store) = temp_store();
