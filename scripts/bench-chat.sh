@@ -7,6 +7,7 @@
 #
 #   scripts/bench-chat.sh [MODEL.gguf] [THREADS]
 #   KEYBOT_BENCH_FEATURES=cuda KEYBOT_BENCH_NGL=all scripts/bench-chat.sh   # a GPU build
+#   KEYBOT_BIN=path/to/keybot scripts/bench-chat.sh                          # a given binary
 # A figure report, not a test: it never fails on a ratio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,10 +26,14 @@ tg=128
 reps="${KEYBOT_BENCH_REPS:-5}"
 
 eval "$(bash scripts/build-llama-tools.sh)"
-features=()
-if [ -n "${KEYBOT_BENCH_FEATURES:-}" ]; then features=(--features "$KEYBOT_BENCH_FEATURES"); fi
-cargo build --release --bin keybot "${features[@]}" >&2
-keybot="$CARGO_TARGET_DIR/release/keybot"
+# KEYBOT_BIN: benchmark an already-built binary instead of building a release one here.
+keybot="${KEYBOT_BIN:-}"
+if [ -z "$keybot" ]; then
+  features=()
+  if [ -n "${KEYBOT_BENCH_FEATURES:-}" ]; then features=(--features "$KEYBOT_BENCH_FEATURES"); fi
+  cargo build --release --bin keybot "${features[@]}" >&2
+  keybot="$CARGO_TARGET_DIR/release/keybot"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
