@@ -292,3 +292,52 @@ fn ctrl_c_stops_the_answer_and_prints_its_stats() {
     assert!(err.contains("t/s"), "{err:?}");
     assert!(took < Duration::from_secs(3), "exit took {took:?}");
 }
+
+#[test]
+fn conversation_longer_than_the_context_drops_old_turns_and_says_so() {
+    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    let filler = "The quick brown fox jumps over the lazy dog. ".repeat(12);
+    let stdin: String = (1..=6)
+        .map(|i| format!("Turn {i}. {filler} Which animal jumps?\n"))
+        .collect();
+    let out = keybot(home.path())
+        .args([
+            "chat",
+            "--greedy",
+            "--max-tokens",
+            "12",
+            "--ctx",
+            "512",
+            "--stats-json",
+        ])
+        .args(["--system", "Answer in a few words."])
+        .arg("--model")
+        .arg(&model)
+        .write_stdin(stdin)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let stats: Vec<serde_json::Value> = err
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(stats.len(), 6, "every turn is answered: {err}");
+    assert!(
+        stats.iter().all(|s| s["generated"].as_u64().unwrap() > 0),
+        "{err}"
+    );
+    assert!(
+        stats.iter().all(|s| s["ctx_used"].as_u64().unwrap() <= 512),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: the conversation outgrew the 512-token context"),
+        "the user is told: {err}"
+    );
+}
