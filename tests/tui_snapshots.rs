@@ -138,7 +138,10 @@ fn wallet_screen() {
 #[test]
 fn chat_without_a_model() {
     let mut s = unlocked();
-    update(&mut s, Action::ModelMissing("no model yet: `keybot model pull REPO:FILE` downloads one, `keybot model add FILE.gguf` registers one you have".into()));
+    update(
+        &mut s,
+        Action::ModelMissing("no model is registered on this machine yet".into()),
+    );
     both("chat_no_model", &s);
 }
 

@@ -8,6 +8,7 @@ pub mod backend;
 pub mod engine;
 pub mod gguf;
 pub mod history;
+pub mod install;
 pub mod pull;
 pub mod registry;
 pub mod sampling;

@@ -3,11 +3,11 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
-use crate::chat::pull::{self, Downloader, PullSpec};
-use crate::chat::registry::{self, ModelEntry, Registry};
+use crate::chat::install;
+use crate::chat::registry::{ModelEntry, Registry};
 use crate::config::Paths;
 
 #[derive(Debug, Args)]
@@ -53,18 +53,8 @@ enum ModelCommand {
 pub fn run(paths: &Paths, args: ModelArgs) -> Result<u8> {
     match args.command {
         ModelCommand::Add { file, name } => {
-            let mut reg = Registry::load(&paths.data_dir)?;
-            let name = name.unwrap_or_else(|| registry::name_from_path(&file));
-            registry::check_name(&name)?;
-            if reg.models.iter().any(|m| m.name == name) {
-                bail!(
-                    "a model named {name:?} is already registered; pick another name with --name"
-                );
-            }
-            let entry = registry::describe(&file, name, None)?;
-            print_entry(&entry, reg.default.is_none());
-            reg.add(entry)?;
-            reg.save(&paths.data_dir)?;
+            let (entry, is_default) = install::add(&paths.data_dir, &file, name)?;
+            print_entry(&entry, is_default);
         }
         ModelCommand::List { json } => {
             let reg = Registry::load(&paths.data_dir)?;
@@ -121,35 +111,16 @@ pub fn run(paths: &Paths, args: ModelArgs) -> Result<u8> {
 }
 
 fn pull(paths: &Paths, spec: &str, name: Option<String>, sha256: Option<&str>) -> Result<()> {
-    let spec = PullSpec::parse(spec)?;
-    if let Some(s) = sha256
-        && !(s.len() == 64 && s.chars().all(|c| c.is_ascii_hexdigit()))
-    {
-        bail!("--sha256 must be 64 hex digits");
-    }
-    let mut reg = Registry::load(&paths.data_dir)?;
-    let dl = Downloader::new(pull::endpoint())?;
-    let file = dl.pick_file(&spec)?;
-    let name = name.unwrap_or_else(|| registry::name_from_path(Path::new(&file)));
-    registry::check_name(&name)?;
-    if reg.models.iter().any(|m| m.name == name) {
-        bail!("a model named {name:?} is already registered; pick another name with --name");
-    }
-    let dest = registry::models_dir(&paths.data_dir)
-        .join(spec.repo.replace('/', "--"))
-        .join(&file);
-    let mut bar = ProgressBar::new(&file);
-    let result = dl.download(&spec.repo, &file, &dest, sha256, &mut |done, total| {
-        bar.update(done, total)
+    let mut bar: Option<ProgressBar> = None;
+    let result = install::pull(&paths.data_dir, spec, name, sha256, &mut |done, total| {
+        bar.get_or_insert_with(|| ProgressBar::new(spec))
+            .update(done, total)
     });
-    bar.finish();
-    let sha = result?;
-    let mut entry = registry::describe(&dest, name, Some(sha))
-        .with_context(|| format!("downloaded {} but it is not a usable GGUF", dest.display()))?;
-    entry.source = Some(format!("{}:{}", spec.repo, file));
-    print_entry(&entry, reg.default.is_none());
-    reg.add(entry)?;
-    reg.save(&paths.data_dir)?;
+    if let Some(bar) = bar.as_mut() {
+        bar.finish();
+    }
+    let (entry, is_default) = result?;
+    print_entry(&entry, is_default);
     Ok(())
 }
 

@@ -64,6 +64,11 @@ pub enum Action {
     },
     Chat(ChatEvent),
     ModelMissing(String),
+    /// Download progress of `model pull`, percent.
+    ModelProgress(u8),
+    /// A model was pulled or added and registered under this name.
+    ModelInstalled(String),
+    ModelFailed(String),
     Notice(String),
     Error(String),
 }

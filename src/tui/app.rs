@@ -412,6 +412,44 @@ impl Runtime {
                     engine.stop();
                 }
             }
+            Effect::PullModel(spec) => {
+                let data_dir = self.paths.data_dir.clone();
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let mut last = u8::MAX;
+                    let progress_tx = tx.clone();
+                    let r =
+                        chat::install::pull(&data_dir, &spec, None, None, &mut |done, total| {
+                            let pct = (done.saturating_mul(100))
+                                .checked_div(total)
+                                .map_or(0, |p| p.min(100) as u8);
+                            if pct != last {
+                                last = pct;
+                                let _ = progress_tx.send(Event::Action(Action::ModelProgress(pct)));
+                            }
+                        });
+                    let _ = tx.send(Event::Action(match r {
+                        Ok((entry, _)) => Action::ModelInstalled(entry.name),
+                        Err(e) => Action::ModelFailed(format!("download failed: {e:#}")),
+                    }));
+                });
+            }
+            Effect::AddModel(path) => {
+                let data_dir = self.paths.data_dir.clone();
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+                        (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+                        _ => std::path::PathBuf::from(&path),
+                    };
+                    let _ = tx.send(Event::Action(
+                        match chat::install::add(&data_dir, &path, None) {
+                            Ok((entry, _)) => Action::ModelInstalled(entry.name),
+                            Err(e) => Action::ModelFailed(format!("{e:#}")),
+                        },
+                    ));
+                });
+            }
             Effect::LoadModel => self.load_model(state),
             Effect::SaveSetting { key, value } => {
                 if let Some(store) = &self.store
@@ -532,7 +570,7 @@ impl Runtime {
             .or(registry.default.clone());
         let Some(name) = wanted else {
             return self.send(Action::ModelMissing(
-                "no model yet: `keybot model pull REPO:FILE` downloads one, `keybot model add FILE.gguf` registers one you have".into(),
+                "no model is registered on this machine yet".into(),
             ));
         };
         let entry = match registry.get(&name) {

@@ -57,6 +57,10 @@ pub enum Effect {
     },
     StopGeneration,
     LoadModel,
+    /// Download and register a model (`REPO:FILE`).
+    PullModel(String),
+    /// Register a GGUF file that is already on this machine.
+    AddModel(String),
     SaveSetting {
         key: String,
         value: String,

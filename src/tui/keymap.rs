@@ -112,6 +112,10 @@ pub fn help(state: &State) -> Vec<(&'static str, &'static str)> {
             ("s", "system prompt of the conversation (list)"),
             ("g", "regenerate the last answer (list)"),
             ("e", "edit the last question (list)"),
+            (
+                "p / a",
+                "no model yet: download the suggested one / add a file",
+            ),
             ("PgUp/PgDn, wheel", "scroll"),
         ],
         Screen::Settings => vec![

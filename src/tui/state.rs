@@ -199,6 +199,8 @@ pub enum ChatFocus {
 pub enum ModelStatus {
     /// No model configured: the screen explains how to get one.
     Missing(String),
+    /// Downloading the suggested model, percent.
+    Downloading(u8),
     Loading(u8),
     Ready {
         name: String,
@@ -226,6 +228,8 @@ pub struct ChatView {
     pub renaming: Option<Input>,
     /// Editing the selected conversation's system prompt.
     pub system_prompt: Option<Input>,
+    /// Typing the path of a GGUF file to add (offered when there is no model).
+    pub model_path: Option<Input>,
     pub model: ModelStatus,
     pub tokens_per_second: Option<f64>,
     pub ctx_used: Option<(usize, usize)>,
@@ -249,6 +253,7 @@ impl Default for ChatView {
             search: None,
             renaming: None,
             system_prompt: None,
+            model_path: None,
             model: ModelStatus::Missing(String::new()),
             tokens_per_second: None,
             ctx_used: None,
@@ -392,7 +397,14 @@ impl State {
             Screen::Unlock => true,
             Screen::Wallet => self.wallet.labelling.is_some(),
             Screen::Chat => {
-                self.chat.focus == ChatFocus::Input
+                let c = &self.chat;
+                // Without a model the message box has no use; letters are the offers (p, a).
+                let no_model = matches!(
+                    c.model,
+                    ModelStatus::Missing(_) | ModelStatus::Failed(_) | ModelStatus::Downloading(_)
+                );
+                (c.focus == ChatFocus::Input && !no_model)
+                    || c.model_path.is_some()
                     || self.chat.search.is_some()
                     || self.chat.renaming.is_some()
                     || self.chat.system_prompt.is_some()

@@ -13,6 +13,10 @@ use crate::store::Role;
 
 const PHRASE_LENGTHS: [usize; 5] = [12, 15, 18, 21, 24];
 
+/// What the no-model screen offers to download: small (about 0.5 GB), good at code and chat.
+pub const SUGGESTED_MODEL: &str =
+    "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF:qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => return tick(s, now),
@@ -158,6 +162,34 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
                 })
                 .collect();
             s.chat.scroll = 0;
+            vec![]
+        }
+        Action::ModelProgress(p) => {
+            s.chat.model = ModelStatus::Downloading(p);
+            vec![]
+        }
+        Action::ModelInstalled(name) => {
+            if let Some(item) = s
+                .settings
+                .items
+                .iter_mut()
+                .find(|i| i.key == "model.default")
+            {
+                item.value = name.clone();
+            }
+            s.chat.model = ModelStatus::Loading(0);
+            s.message = Some((Level::Info, format!("model {name} is ready to load")));
+            vec![
+                Effect::SaveSetting {
+                    key: "model.default".into(),
+                    value: name,
+                },
+                Effect::LoadModel,
+            ]
+        }
+        Action::ModelFailed(why) => {
+            s.chat.model = ModelStatus::Failed(why.clone());
+            s.message = Some((Level::Error, why));
             vec![]
         }
         Action::ModelMissing(why) => {
@@ -679,6 +711,34 @@ fn chat(s: &mut State, action: Action) -> Vec<Effect> {
             _ => {}
         }
         return vec![];
+    }
+    if let Some(input) = &mut c.model_path {
+        match action {
+            Action::Edit(e) => input.apply(&e, false),
+            Action::Back => c.model_path = None,
+            Action::Submit => {
+                let path = input.take();
+                c.model_path = None;
+                if !path.trim().is_empty() {
+                    c.model = ModelStatus::Loading(0);
+                    return vec![Effect::AddModel(path.trim().to_owned())];
+                }
+            }
+            _ => {}
+        }
+        return vec![];
+    }
+    let no_model = matches!(c.model, ModelStatus::Missing(_) | ModelStatus::Failed(_));
+    match action {
+        Action::Command('p') if no_model => {
+            c.model = ModelStatus::Downloading(0);
+            return vec![Effect::PullModel(SUGGESTED_MODEL.to_owned())];
+        }
+        Action::Command('a') if no_model => {
+            c.model_path = Some(Input::default());
+            return vec![];
+        }
+        _ => {}
     }
     if let Some(input) = &mut c.system_prompt {
         match action {

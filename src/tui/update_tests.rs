@@ -445,3 +445,32 @@ fn each_conversation_has_its_own_system_prompt() {
     assert_eq!(history[0].role, "system");
     assert_eq!(history[0].content, "Answer in French.");
 }
+
+#[test]
+fn without_a_model_the_screen_offers_to_get_one() {
+    let mut s = unlocked();
+    update(&mut s, Action::ModelMissing("no model".into()));
+    assert!(!s.typing(), "letters are the offers, not text");
+    let fx = update(&mut s, Action::Command('p'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::PullModel(spec)] if spec == super::update::SUGGESTED_MODEL)
+    );
+    update(&mut s, Action::ModelProgress(40));
+    assert_eq!(s.chat.model, ModelStatus::Downloading(40));
+    update(
+        &mut s,
+        Action::ModelFailed("download failed: offline".into()),
+    );
+    assert!(matches!(s.chat.model, ModelStatus::Failed(_)));
+    update(&mut s, Action::Command('a'));
+    assert!(s.typing());
+    typed(&mut s, "~/m.gguf");
+    let fx = update(&mut s, Action::Submit);
+    assert!(matches!(fx.as_slice(), [Effect::AddModel(p)] if p == "~/m.gguf"));
+    let fx = update(&mut s, Action::ModelInstalled("m".into()));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::SaveSetting { .. }, Effect::LoadModel]
+    ));
+    assert_eq!(s.settings.get("model.default"), Some("m"));
+}

@@ -17,18 +17,19 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Layout::horizontal([Constraint::Length(list_w), Constraint::Min(20)]).areas(area);
     draw_list(f, left, s, t);
     // The box at the bottom edits the message, or the conversation's system prompt.
-    let (field, title, focused) = match &c.system_prompt {
-        Some(p) => (
+    let (field, title, focused) = match (&c.model_path, &c.system_prompt) {
+        (Some(p), _) => (p, "Path of a GGUF file (Enter adds it, Esc cancels)", true),
+        (None, Some(p)) => (
             p,
             "System prompt for this conversation (Enter saves, Esc cancels)",
             true,
         ),
-        None if c.streaming.is_some() => (
+        (None, None) if c.streaming.is_some() => (
             &c.input,
             "Message (Esc stops the answer)",
             c.focus == ChatFocus::Input,
         ),
-        None => (
+        (None, None) => (
             &c.input,
             "Message (Enter sends, Alt-Enter new line)",
             c.focus == ChatFocus::Input,
@@ -97,23 +98,40 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let inner_h = area.height.saturating_sub(2) as usize;
     if c.messages.is_empty() && c.streaming.is_none() {
         let lines = match &c.model {
-            ModelStatus::Missing(why) => vec![
-                Line::from(Span::styled("No chat model yet.", t.style(Role::Warning))),
-                Line::from(""),
-                Line::from(clean_line(why).into_owned()),
-                Line::from(""),
-                Line::from(
-                    "  keybot model pull Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF:qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-                ),
-                Line::from("  keybot model add ~/models/your-model.gguf"),
-                Line::from(""),
-                muted("Then come back: the model loads when you unlock.", t),
-            ],
+            ModelStatus::Missing(_) | ModelStatus::Failed(_) => {
+                let (head, why, role) = match &c.model {
+                    ModelStatus::Failed(e) => {
+                        ("The model could not be set up.", e.as_str(), Role::Error)
+                    }
+                    ModelStatus::Missing(w) => ("No chat model yet.", w.as_str(), Role::Warning),
+                    _ => unreachable!(),
+                };
+                vec![
+                    Line::from(Span::styled(head, t.style(role))),
+                    Line::from(clean_line(why).into_owned()),
+                    Line::from(""),
+                    Line::from(vec![
+                        Span::styled("  p  ", t.style(Role::Accent)),
+                        Span::raw(
+                            "download the suggested model (Qwen2.5-Coder 0.5B Instruct, Q4_K_M, about 0.5 GB)",
+                        ),
+                    ]),
+                    Line::from(vec![
+                        Span::styled("  a  ", t.style(Role::Accent)),
+                        Span::raw("add a GGUF file you already have"),
+                    ]),
+                    Line::from(""),
+                    muted(
+                        "From a shell: keybot model pull REPO:FILE, or keybot model add FILE.gguf",
+                        t,
+                    ),
+                ]
+            }
+            ModelStatus::Downloading(p) => vec![muted(
+                format!("downloading the model… {p}% (you can keep using the other screens)"),
+                t,
+            )],
             ModelStatus::Loading(p) => vec![muted(format!("loading the model… {p}%"), t)],
-            ModelStatus::Failed(e) => vec![Line::from(Span::styled(
-                clean_line(e).into_owned(),
-                t.style(Role::Error),
-            ))],
             ModelStatus::Ready { name, .. } => vec![muted(
                 format!("{name} is ready. Ask it anything; nothing leaves this machine."),
                 t,

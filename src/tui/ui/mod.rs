@@ -100,6 +100,7 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 Role::StatusOk,
             ),
             ModelStatus::Loading(p) => (format!(" loading model {p}% "), Role::StatusWarn),
+            ModelStatus::Downloading(p) => (format!(" downloading model {p}% "), Role::StatusWarn),
             ModelStatus::Missing(_) => (" no model ".to_owned(), Role::StatusWarn),
             ModelStatus::Failed(_) => (" model failed ".to_owned(), Role::StatusErr),
         };
