@@ -128,3 +128,25 @@ fn a_panic_leaves_the_terminal_usable() {
     assert!(!screen.contains("EXIT=0"));
     assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
 }
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().display().to_string();
+    let Some(t) = Tmux::start(&keybot_bin(), &[("KEYBOT_HOME", h.as_str())], 100, 30) else {
+        return;
+    };
+    t.wait_for("Create a new wallet", 20);
+    let (_, normal) = t.cursor_visible_and_normal_screen();
+    assert!(!normal, "the app runs on the alternate screen");
+    let pid = t.child_pid().expect("keybot's pid");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    t.wait_for("EXIT=", 20);
+    assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
+}

@@ -188,6 +188,22 @@ impl Tmux {
         }
     }
 
+    /// The pid of the program the pane's shell started.
+    pub fn child_pid(&self) -> Option<u32> {
+        let out = self.tmux(&["display-message", "-p", "#{pane_pid}"]);
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let kids = std::process::Command::new("pgrep")
+            .args(["-P", &shell])
+            .output()
+            .ok()?;
+        String::from_utf8_lossy(&kids.stdout)
+            .lines()
+            .next()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     /// Whether the cursor is visible (tmux's cursor_flag) and the pane is on the normal screen.
     pub fn cursor_visible_and_normal_screen(&self) -> (bool, bool) {
         let out = self.tmux(&["display-message", "-p", "#{cursor_flag} #{alternate_on}"]);
