@@ -241,6 +241,9 @@ impl Runtime {
                 self.wallet = Some(wallet);
                 self.store = Some(store);
                 self.apply_theme_setting();
+                if let Some(w) = self.theme_warning.take() {
+                    self.error(w);
+                }
                 let accounts = self.accounts(self.saved_account_count());
                 load_settings(state, self.store.as_ref());
                 vec![Action::WalletReady { accounts }]

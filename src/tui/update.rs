@@ -1067,10 +1067,16 @@ fn settings(s: &mut State, action: Action) -> Vec<Effect> {
                     return vec![];
                 }
                 item.value = value.clone();
-                return vec![Effect::SaveSetting {
-                    key: item.key.to_owned(),
+                let key = item.key;
+                let mut effects = vec![Effect::SaveSetting {
+                    key: key.to_owned(),
                     value,
                 }];
+                // A different model, context or GPU split takes effect now, not at the next unlock.
+                if key.starts_with("model.") && !s.generating() {
+                    effects.push(Effect::LoadModel);
+                }
+                return effects;
             }
             _ => {}
         }
