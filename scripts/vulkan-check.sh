@@ -12,6 +12,7 @@
 #   - GGML_VK_VISIBLE_DEVICES=0 at run time: ggml skips CPU-type Vulkan devices otherwise.
 #
 #   scripts/vulkan-check.sh [TOKENS]        (default 4 tokens)
+#   KEYBOT_CPU_BIN=… KEYBOT_VULKAN_BIN=… scripts/vulkan-check.sh 8      (binaries built elsewhere)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}"
@@ -51,20 +52,28 @@ echo "vulkan-check: Vulkan headers $(sed -n 's/.*#define VK_HEADER_VERSION \([0-
 eval "$(KEYBOT_CACHE="$cache" bash scripts/fetch-test-models.sh)"
 model="$KEYBOT_TEST_MODEL_BASE"
 
-echo "vulkan-check: building the CPU and the Vulkan keybot (release)…" >&2
-cargo build --release --bin keybot >&2
-cp "$CARGO_TARGET_DIR/release/keybot" "$cache/keybot-cpu"
-cargo build --release --bin keybot --features vulkan >&2
-cp "$CARGO_TARGET_DIR/release/keybot" "$cache/keybot-vulkan"
+# KEYBOT_CPU_BIN / KEYBOT_VULKAN_BIN: compare two already-built binaries instead of building.
+cpu_bin="${KEYBOT_CPU_BIN:-$cache/keybot-cpu}"
+vk_bin="${KEYBOT_VULKAN_BIN:-$cache/keybot-vulkan}"
+if [ -z "${KEYBOT_CPU_BIN:-}" ]; then
+  echo "vulkan-check: building the CPU keybot (release)…" >&2
+  cargo build --release --bin keybot >&2
+  cp "$CARGO_TARGET_DIR/release/keybot" "$cpu_bin"
+fi
+if [ -z "${KEYBOT_VULKAN_BIN:-}" ]; then
+  echo "vulkan-check: building the Vulkan keybot (release; a second llama.cpp build)…" >&2
+  cargo build --release --bin keybot --features vulkan >&2
+  cp "$CARGO_TARGET_DIR/release/keybot" "$vk_bin"
+fi
 
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
-cpu_out=$(KEYBOT_HOME="$home" "$cache/keybot-cpu" chat --raw --greedy --max-tokens "$tokens" \
+cpu_out=$(KEYBOT_HOME="$home" "$cpu_bin" chat --raw --greedy --max-tokens "$tokens" \
   --model "$model" "$prompt" 2> "$home/cpu.err")
 echo "CPU:    $(cat "$home/cpu.err")" >&2
 echo "vulkan-check: running on llvmpipe (shader compilation takes minutes)…" >&2
 start=$(date +%s)
-gpu_out=$(GGML_VK_VISIBLE_DEVICES=0 KEYBOT_HOME="$home" "$cache/keybot-vulkan" chat --raw --greedy \
+gpu_out=$(GGML_VK_VISIBLE_DEVICES=0 KEYBOT_HOME="$home" "$vk_bin" chat --raw --greedy \
   --max-tokens "$tokens" --gpu-layers all --model "$model" "$prompt" 2> "$home/gpu.err") || {
   echo "vulkan-check: FAILED to run: $(cat "$home/gpu.err")" >&2; exit 1; }
 echo "Vulkan: $(cat "$home/gpu.err") ($(( $(date +%s) - start )) s)" >&2

@@ -756,6 +756,7 @@ impl<'m> Session<'m> {
 
         let model = self.model;
         let vocab = model.vocab();
+        let greedy = req.sampling.is_greedy();
         let mut sampler = req.sampling.build();
         let mut utf8 = Utf8Stream::default();
         let max = req
@@ -769,7 +770,11 @@ impl<'m> Session<'m> {
             if max.is_some_and(|m| stats.generated >= m) {
                 break StopReason::MaxTokens;
             }
-            let tok = sampler.sample(&self.ctx, logits_at);
+            let tok = if greedy {
+                self.greedy_token(logits_at)
+            } else {
+                sampler.sample(&self.ctx, logits_at)
+            };
             if stats.generated == 0 {
                 stats.ttft_ms = ms(t0.elapsed());
             }
@@ -905,11 +910,6 @@ impl<'m> Session<'m> {
             if tg > 0 {
                 self.ctx.clear_kv_cache();
                 self.cache.clear();
-                let mut sampler = SamplingParams {
-                    greedy: true,
-                    ..Default::default()
-                }
-                .build();
                 let first = bos.unwrap_or_else(&mut next);
                 let t = Instant::now();
                 let mut at = self.decode_one(first)?;
@@ -917,7 +917,7 @@ impl<'m> Session<'m> {
                     if stop.load(Ordering::SeqCst) {
                         break;
                     }
-                    let tok = sampler.sample(&self.ctx, at);
+                    let tok = self.greedy_token(at);
                     at = self.decode_one(tok)?;
                 }
                 self.ctx.synchronize();
@@ -929,6 +929,11 @@ impl<'m> Session<'m> {
         self.ctx.clear_kv_cache();
         self.cache.clear();
         Ok(result)
+    }
+
+    fn greedy_token(&self, logits_at: i32) -> LlamaToken {
+        let best = super::sampling::argmax(self.ctx.get_logits_ith(logits_at));
+        LlamaToken::new(i32::try_from(best).unwrap_or(0))
     }
 
     fn batch_capacity(&self) -> usize {

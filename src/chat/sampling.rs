@@ -79,9 +79,31 @@ impl SamplingParams {
     }
 }
 
+/// The index of the largest logit (the first, on ties), as llama.cpp's greedy sampler picks it.
+/// Greedy decoding uses this directly on the logits: the sampler would first copy the whole
+/// vocabulary into a candidate array, which costs a few percent of a small model's token time.
+pub fn argmax(logits: &[f32]) -> usize {
+    let mut best = 0;
+    let mut best_logit = f32::NEG_INFINITY;
+    for (i, &l) in logits.iter().enumerate() {
+        if l > best_logit {
+            best = i;
+            best_logit = l;
+        }
+    }
+    best
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argmax_takes_the_first_largest() {
+        assert_eq!(argmax(&[0.5, 2.0, -1.0, 2.0]), 1);
+        assert_eq!(argmax(&[f32::NAN, -3.0]), 1);
+        assert_eq!(argmax(&[]), 0);
+    }
 
     #[test]
     fn defaults_are_llama_cpps() {

@@ -132,7 +132,8 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
             template,
         },
         |ev| match ev {
-            ChatEvent::Notice(n) => eprintln!("note: {n}"),
+            // Load-time notices are about the chat template, which --raw does not use.
+            ChatEvent::Notice(n) if !args.raw => eprintln!("note: {n}"),
             // Progress only on a terminal: scripts get exactly one stats line per answer.
             ChatEvent::LoadProgress(p) if progress => {
                 eprint!("\r\x1b[2Kloading model {:>3.0}%", p * 100.0);
