@@ -22,20 +22,30 @@ pub fn keybot(home: &Path) -> Command {
 }
 
 pub fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 /// An external tool (cast, anvil, …) from `KEYBOT_<NAME>` or PATH. Missing in CI is a failure;
 /// elsewhere the caller skips and says so.
 pub fn tool(name: &str) -> Option<PathBuf> {
     let var = format!("KEYBOT_{}", name.to_uppercase());
-    let found = std::env::var_os(&var).map(PathBuf::from).filter(|p| p.is_file()).or_else(|| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths).map(|d| d.join(name)).find(|p| p.is_file())
-        })
-    });
+    let found = std::env::var_os(&var)
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|d| d.join(name))
+                    .find(|p| p.is_file())
+            })
+        });
     if found.is_none() {
-        assert!(!in_ci(), "{name} is required in CI (set {var} or put it on PATH)");
+        assert!(
+            !in_ci(),
+            "{name} is required in CI (set {var} or put it on PATH)"
+        );
         eprintln!("SKIPPED: {name} not found (set {var}); this test fails in CI");
     }
     found
@@ -51,7 +61,10 @@ pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, String> {
             if p.is_dir() {
                 walk(&p, out);
             } else if p.extension().is_none_or(|x| x != "log") {
-                out.insert(p.clone(), hex::encode(Sha256::digest(std::fs::read(&p).unwrap())));
+                out.insert(
+                    p.clone(),
+                    hex::encode(Sha256::digest(std::fs::read(&p).unwrap())),
+                );
             }
         }
     }
