@@ -75,19 +75,7 @@ fn create_shows_words_once_asks_three_back_and_leaves_no_scrollback() {
         "phrase left in scrollback"
     );
     // And they restore the wallet that was created.
-    let restored = home_with(&phrase, "x");
-    let a = keybot(home.path())
-        .args(["wallet", "addresses", "--count", "1"])
-        .env("KEYBOT_PASSWORD", "purple elephant dances quietly")
-        .output()
-        .unwrap();
-    let b = keybot(restored.path())
-        .args(["wallet", "addresses", "--count", "1"])
-        .env("KEYBOT_PASSWORD", "x")
-        .output()
-        .unwrap();
-    assert!(a.status.success());
-    assert_eq!(a.stdout, b.stdout);
+    assert_phrase_restores(home.path(), "purple elephant dances quietly", &phrase);
 }
 
 #[test]

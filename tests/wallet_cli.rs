@@ -23,19 +23,7 @@ fn init_without_a_terminal_writes_the_phrase_file_and_vault_0600() {
     assert_eq!(mode(&out), 0o600);
     assert_eq!(mode(&vault(home.path())), 0o600);
     // The phrase it wrote restores the same account 0.
-    let a = keybot(home.path())
-        .args(["wallet", "addresses", "--count", "1"])
-        .env("KEYBOT_PASSWORD", PW)
-        .output()
-        .unwrap();
-    let other = home_with(&phrase, "x");
-    let b = keybot(other.path())
-        .args(["wallet", "addresses", "--count", "1"])
-        .env("KEYBOT_PASSWORD", "x")
-        .output()
-        .unwrap();
-    assert!(a.status.success());
-    assert_eq!(a.stdout, b.stdout);
+    assert_phrase_restores(home.path(), PW, &phrase);
 }
 
 #[test]

@@ -84,6 +84,26 @@ pub fn home_with(phrase: &str, pw: &str) -> tempfile::TempDir {
     home
 }
 
+/// Asserts that `phrase`, restored into a fresh home, gives the same account 0 as `home`
+/// (unlocked with `pw`): the phrase a user was given really is this wallet's.
+pub fn assert_phrase_restores(home: &Path, pw: &str, phrase: &str) {
+    let first = |h: &Path, pw: &str| {
+        let out = keybot(h)
+            .args(["wallet", "addresses", "--count", "1"])
+            .env("KEYBOT_PASSWORD", pw)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let restored = home_with(phrase, "x");
+    assert_eq!(first(home, pw), first(restored.path(), "x"));
+}
+
 pub fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).unwrap().permissions().mode() & 0o777
