@@ -609,7 +609,8 @@ impl Runtime {
         regenerate: bool,
     ) {
         let Some(store) = &mut self.store else { return };
-        let conversation = if conversation == 0 {
+        let created = conversation == 0;
+        let conversation = if created {
             let title: String = crate::tui::sanitize::clean_line(&text)
                 .chars()
                 .take(48)
@@ -633,11 +634,14 @@ impl Runtime {
         {
             return self.error(e);
         }
-        if let (Ok(c), Ok(m)) = (
-            store.conversation(conversation),
-            store.messages(conversation),
-        ) {
-            // Keep the streaming answer: ConversationOpened replaces the message list only.
+        // A conversation made for this first question joins the list and becomes current; an
+        // existing one is already shown as it should be (with the regenerated answer removed).
+        if created
+            && let (Ok(c), Ok(m)) = (
+                store.conversation(conversation),
+                store.messages(conversation),
+            )
+        {
             self.send(Action::ConversationOpened {
                 conversation: c,
                 messages: m,
