@@ -144,6 +144,30 @@ pub fn check_word(word: &str) -> WordCheck {
     }
 }
 
+/// A typed word as the list word it stands for: itself, or the one word a prefix of four or more
+/// letters can only mean (BIP-39 English words are unique in their first four letters). Otherwise
+/// a one-line hint for the person typing, with a suggestion when one is close.
+pub fn resolve_word(typed: &str) -> Result<&'static str, String> {
+    let w = Zeroizing::new(typed.trim().to_lowercase());
+    match check_word(&w) {
+        WordCheck::Valid => LANG
+            .find_word(&w)
+            .map(|i| LANG.word_list()[usize::from(i)])
+            .ok_or_else(|| "not a BIP-39 word".to_owned()),
+        WordCheck::Prefix => match suggest(&w) {
+            Some(full) if w.chars().count() >= 4 && full.starts_with(w.as_str()) => Ok(full),
+            _ => Err(format!(
+                "\"{}\" is only the start of a word; type the whole word",
+                w.as_str()
+            )),
+        },
+        WordCheck::Unknown {
+            suggestion: Some(x),
+        } => Err(format!("not a BIP-39 word; did you mean \"{x}\"?")),
+        WordCheck::Unknown { suggestion: None } => Err("not a BIP-39 word".to_owned()),
+    }
+}
+
 /// The closest list word to a mistyped one. BIP-39 English words are unique in their first four
 /// letters, so a typo after those still has one obvious match; otherwise the nearest word by
 /// edit distance (transpositions count once), when it is at most two edits away.
@@ -234,6 +258,14 @@ mod tests {
             check_word("qqqqqqq"),
             WordCheck::Unknown { suggestion: None }
         );
+    }
+
+    #[test]
+    fn resolve_word_completes_unique_prefixes_and_hints_otherwise() {
+        assert_eq!(resolve_word("Zoo"), Ok("zoo"));
+        assert_eq!(resolve_word("aban"), Ok("abandon"));
+        assert!(resolve_word("ab").unwrap_err().contains("only the start"));
+        assert!(resolve_word("tset").unwrap_err().contains("\"test\""));
     }
 
     #[test]

@@ -3,7 +3,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use keybot_keystore::mnemonic::{WordCheck, check_word};
+use keybot_keystore::mnemonic::resolve_word;
 use keybot_keystore::{AccountRef, Phrase, Wallet, atomic, vault};
 use zeroize::Zeroizing;
 
@@ -198,23 +198,10 @@ fn prompt_phrase() -> Result<Phrase> {
             if words.len() == count {
                 break;
             }
-            let w = w.to_lowercase();
-            match check_word(&w) {
-                WordCheck::Valid => words.push(Zeroizing::new(w)),
-                WordCheck::Prefix => match keybot_keystore::mnemonic::suggest(&w) {
-                    Some(full) if w.len() >= 4 && full.starts_with(w.as_str()) => {
-                        words.push(Zeroizing::new(full.to_owned()))
-                    }
-                    _ => {
-                        eprintln!("  \"{w}\" is only the start of a word; type the whole word");
-                        break;
-                    }
-                },
-                WordCheck::Unknown { suggestion } => {
-                    match suggestion {
-                        Some(s) => eprintln!("  not a BIP-39 word; did you mean \"{s}\"?"),
-                        None => eprintln!("  not a BIP-39 word"),
-                    }
+            match resolve_word(w) {
+                Ok(word) => words.push(Zeroizing::new(word.to_owned())),
+                Err(hint) => {
+                    eprintln!("  {hint}");
                     break;
                 }
             }

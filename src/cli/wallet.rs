@@ -166,7 +166,7 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
                 }
                 e => e.into(),
             })?;
-            let password = vault_password(paths, pw_file)?;
+            let password = vault_password(pw_file)?;
             let mut wallet = vault::open(&paths.vault(), &password)?;
             let address = wallet.import_key(decrypted.key, &label)?;
             vault::replace(&paths.vault(), &wallet, &password)?;
@@ -193,7 +193,7 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
         }
         WalletCommand::ChangePassword { new_password_file } => {
             vault::check(&paths.vault())?;
-            let old = vault_password(paths, pw_file)?;
+            let old = vault_password(pw_file)?;
             // Check the old password before asking for a new one.
             drop(vault::open(&paths.vault(), &old)?);
             let new =
@@ -241,8 +241,7 @@ fn addresses(
     Ok(())
 }
 
-fn vault_password(paths: &Paths, pw_file: Option<&Path>) -> Result<Password> {
-    let _ = paths;
+fn vault_password(pw_file: Option<&Path>) -> Result<Password> {
     input::existing_password(pw_file, "KEYBOT_PASSWORD", "vault")
 }
 
@@ -250,7 +249,7 @@ fn vault_password(paths: &Paths, pw_file: Option<&Path>) -> Result<Password> {
 pub fn unlock(paths: &Paths, pw_file: Option<&Path>) -> Result<Wallet> {
     let path = paths.vault();
     vault::check(&path)?;
-    let password = vault_password(paths, pw_file)?;
+    let password = vault_password(pw_file)?;
     Ok(vault::open(&path, &password)?)
 }
 

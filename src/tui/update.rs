@@ -1,7 +1,7 @@
 //! The app's state machine: `update(state, action) -> effects`. Pure: no I/O, no clock, no
 //! terminal — everything it needs arrives in the action, everything it wants done leaves as an
 //! [`Effect`]. That keeps every screen's behaviour testable without a terminal or a model.
-use keybot_keystore::mnemonic::{WordCheck, check_word, suggest};
+use keybot_keystore::mnemonic::{WordCheck, check_word, resolve_word};
 use keybot_keystore::secret::Password;
 use zeroize::Zeroizing;
 
@@ -387,23 +387,10 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
             let finishing = typed.trim().is_empty();
             let mut hint = None;
             for w in typed.split_whitespace() {
-                let w = w.to_lowercase();
-                match check_word(&w) {
-                    WordCheck::Valid => words.push(Zeroizing::new(w)),
-                    WordCheck::Prefix => match suggest(&w) {
-                        Some(full) if w.len() >= 4 && full.starts_with(w.as_str()) => {
-                            words.push(Zeroizing::new(full.to_owned()))
-                        }
-                        _ => {
-                            hint = Some(format!("\"{w}\" is only the start of a word"));
-                            break;
-                        }
-                    },
-                    WordCheck::Unknown { suggestion } => {
-                        hint = Some(match suggestion {
-                            Some(x) => format!("not a BIP-39 word; did you mean \"{x}\"?"),
-                            None => "not a BIP-39 word".to_owned(),
-                        });
+                match resolve_word(w) {
+                    Ok(word) => words.push(Zeroizing::new(word.to_owned())),
+                    Err(h) => {
+                        hint = Some(h);
                         break;
                     }
                 }
