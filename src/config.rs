@@ -42,6 +42,11 @@ impl Paths {
         self.data_dir.join(crate::store::FILE_NAME)
     }
 
+    /// `config.toml`: networks and tokens (see `chain::network`).
+    pub fn config_file(&self) -> PathBuf {
+        self.config_dir.join("config.toml")
+    }
+
     pub fn log_dir(&self) -> PathBuf {
         self.data_dir.join("logs")
     }

@@ -3,6 +3,7 @@
 //! The binary (`src/main.rs`) is glue over these modules; keeping them in a library lets the
 //! tests drive them directly (for example, fill a store and check that `keybot backup` brings it
 //! back on a fresh machine).
+pub mod chain;
 pub mod chat;
 pub mod cli;
 pub mod config;

@@ -23,6 +23,10 @@ enum Command {
     Init(cli::init::InitArgs),
     /// Accounts, signing, keystore files, the phrase and the password.
     Wallet(cli::wallet::WalletArgs),
+    /// Networks, the local dev chain, broadcasting signed transactions.
+    Chain(cli::chain::ChainArgs),
+    /// ERC-20 tokens shown and sent on a network.
+    Token(cli::chain::TokenArgs),
     /// Export or import an encrypted backup of conversations and settings.
     Backup(cli::backup::BackupArgs),
     /// Ask the local model: streams the answer, then a stats line on stderr.
@@ -62,6 +66,8 @@ fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Some(Command::Init(args)) => cli::init::run(&paths, args).map(|()| 0),
         Some(Command::Wallet(args)) => cli::wallet::run(&paths, args),
+        Some(Command::Chain(args)) => cli::chain::run(&paths, args),
+        Some(Command::Token(args)) => cli::chain::run_token(&paths, args),
         Some(Command::Backup(args)) => cli::backup::run(&paths, args).map(|()| 0),
         Some(Command::Chat(args)) => cli::chat::run(&paths, args),
         Some(Command::Model(args)) => cli::model::run(&paths, args),

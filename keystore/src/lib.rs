@@ -16,6 +16,7 @@ pub mod mnemonic;
 pub mod sealed;
 pub mod secret;
 pub mod sign;
+pub mod tx;
 pub mod vault;
 pub mod wallet;
 pub mod web3;

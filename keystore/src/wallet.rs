@@ -133,6 +133,15 @@ impl Wallet {
         }
     }
 
+    /// Signs a transaction with an account's key (see [`crate::tx::sign_transaction`]).
+    pub fn sign_transaction(
+        &self,
+        account: AccountRef,
+        tx: crate::tx::UnsignedTx,
+    ) -> Result<crate::tx::SignedTx> {
+        crate::tx::sign_transaction(&self.signer(account)?, tx)
+    }
+
     /// The raw private key of an account, for writing a keystore file.
     pub fn private_key(&self, account: AccountRef) -> Result<Secret32> {
         match account {

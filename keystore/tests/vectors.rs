@@ -284,3 +284,67 @@ fn eip712_mail_example() {
     assert_eq!(sign::signature_hex(&sig), s(&v["signature_65"]));
     assert!(sign::typed_data_hash("{\"not\": \"typed data\"}").is_err());
 }
+
+fn key_signer(hex_key: &str) -> alloy::signers::local::PrivateKeySigner {
+    let key = Secret32::from_slice(&hex::decode(hex_key.trim_start_matches("0x")).unwrap()).unwrap();
+    derive::signer_from_key(&key).unwrap()
+}
+
+#[test]
+fn eip155_legacy_transaction_example() {
+    use alloy::consensus::TxLegacy;
+    use alloy::primitives::{TxKind, U256};
+    use keybot_keystore::tx::{UnsignedTx, sign_transaction};
+    let v = fixture("eip155_legacy_tx_vector.json");
+    let t = &v["tx"];
+    let tx = TxLegacy {
+        chain_id: Some(t["chain_id"].as_u64().unwrap()),
+        nonce: t["nonce"].as_u64().unwrap(),
+        gas_price: s(&t["gas_price"]).parse().unwrap(),
+        gas_limit: t["gas_limit"].as_u64().unwrap(),
+        to: TxKind::Call(s(&t["to"]).parse().unwrap()),
+        value: s(&t["value"]).parse::<U256>().unwrap(),
+        input: Default::default(),
+    };
+    let tx = UnsignedTx::Legacy(tx);
+    assert_eq!(tx.signature_hash().to_string(), s(&v["signing_hash"]));
+    let signed = sign_transaction(&key_signer(s(&v["private_key"])), tx.clone()).unwrap();
+    assert_eq!(signed.raw.to_string(), s(&v["signed_tx_rlp"]));
+    assert_eq!(signed.chain_id, 1);
+    assert_eq!(signed.nonce, 9);
+    assert_eq!(signed.hash, alloy::primitives::keccak256(&signed.raw));
+
+    // Without a chain id the signature would be valid on every chain: refused.
+    let UnsignedTx::Legacy(mut bare) = tx else { unreachable!() };
+    bare.chain_id = None;
+    let err = sign_transaction(&key_signer(s(&v["private_key"])), UnsignedTx::Legacy(bare));
+    assert!(err.unwrap_err().to_string().contains("chain id"));
+}
+
+#[test]
+fn eip1559_ethereumjs_vectors() {
+    use alloy::consensus::TxEip1559;
+    use alloy::primitives::{TxKind, U256};
+    use keybot_keystore::tx::{UnsignedTx, sign_transaction};
+    let v = fixture("eip1559_ethereumjs_signed_tx_vectors.json");
+    let vectors = v["vectors"].as_array().unwrap();
+    assert!(vectors.len() >= 5);
+    for t in vectors {
+        let n = |k: &str| t[k].as_u64().unwrap();
+        let tx = TxEip1559 {
+            chain_id: n("chainId"),
+            nonce: n("nonce"),
+            gas_limit: n("gasLimit"),
+            max_fee_per_gas: n("maxFeePerGas").into(),
+            max_priority_fee_per_gas: n("maxInclusionFeePerGas").into(),
+            to: TxKind::Call(s(&t["to"]).parse().unwrap()),
+            value: U256::from(n("value")),
+            access_list: Default::default(),
+            input: Default::default(),
+        };
+        let signed = sign_transaction(&key_signer(s(&t["privateKey"])), UnsignedTx::Eip1559(tx))
+            .unwrap();
+        assert_eq!(signed.raw.to_string(), s(&t["raw_eip2718"]), "nonce {}", n("nonce"));
+        assert_eq!(signed.hash, alloy::primitives::keccak256(&signed.raw));
+    }
+}

@@ -2,9 +2,11 @@
 //! domain functions the terminal app uses.
 pub mod backup;
 pub mod bench;
+pub mod chain;
 pub mod chat;
 pub mod init;
 pub mod input;
 pub mod model;
 pub mod screen;
+pub mod send;
 pub mod wallet;

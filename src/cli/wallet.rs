@@ -5,9 +5,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use keybot_keystore::secret::Password;
 use keybot_keystore::web3::{self, WriteParams};
-use keybot_keystore::{AccountRef, Address, Wallet, derive, sign, vault};
+use keybot_keystore::{AccountRef, Wallet, derive, sign, vault};
 
-use super::input;
+use super::{input, send};
+use crate::chain::safety::parse_address;
 use crate::config::Paths;
 
 #[derive(Debug, Args)]
@@ -74,6 +75,57 @@ pub enum WalletCommand {
         /// Confirm without a prompt (for scripts; the phrase goes to standard output).
         #[arg(long)]
         yes: bool,
+    },
+    /// ETH and every configured token on the active network (or --network).
+    Balance {
+        #[arg(long, value_name = "ACCOUNT")]
+        account: Option<String>,
+        #[arg(long)]
+        network: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send ETH or a token: estimates EIP-1559 fees, shows exactly what will be signed, asks,
+    /// broadcasts and waits for the receipt.
+    Send {
+        #[arg(long, value_name = "ADDRESS")]
+        to: String,
+        /// An exact decimal amount in the asset's units (e.g. 1.5).
+        #[arg(long, value_name = "AMOUNT")]
+        value: String,
+        /// A configured token, by symbol or address (default: ETH).
+        #[arg(long, value_name = "SYMBOL|ADDRESS")]
+        token: Option<String>,
+        #[arg(long, default_value = "0", value_name = "ACCOUNT")]
+        account: String,
+        #[arg(long)]
+        network: Option<String>,
+        /// Confirm without a prompt.
+        #[arg(long)]
+        yes: bool,
+        /// With --yes: also accept loud warnings (a look-alike address, the token contract).
+        #[arg(long)]
+        accept_warnings: bool,
+        /// Seconds to wait for the receipt.
+        #[arg(long, default_value_t = 120)]
+        wait: u64,
+    },
+    /// Sign a transaction described in a JSON file, with no network, and print the raw
+    /// transaction (for `keybot chain broadcast` on an online machine).
+    SignTx {
+        file: PathBuf,
+        #[arg(long, default_value = "0", value_name = "ACCOUNT")]
+        account: String,
+        /// Confirm without a prompt.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Sent transactions and received transfers, with status.
+    Activity {
+        #[arg(long)]
+        network: Option<String>,
+        #[arg(long)]
+        json: bool,
     },
     /// Re-encrypt the vault under a new password (atomic: the old vault stays valid until the new
     /// one is in place).
@@ -191,6 +243,44 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
             tracing::info!("recovery phrase shown");
             println!("{}", *wallet.phrase().to_phrase_string());
         }
+        WalletCommand::Balance {
+            account,
+            network,
+            json,
+        } => {
+            return send::balance(paths, pw_file, account.as_deref(), network.as_deref(), json);
+        }
+        WalletCommand::Send {
+            to,
+            value,
+            token,
+            account,
+            network,
+            yes,
+            accept_warnings,
+            wait,
+        } => {
+            return send::send(
+                paths,
+                pw_file,
+                send::SendArgs {
+                    to: &to,
+                    value: &value,
+                    token: token.as_deref(),
+                    account: &account,
+                    network: network.as_deref(),
+                    yes,
+                    accept_warnings,
+                    wait,
+                },
+            );
+        }
+        WalletCommand::SignTx { file, account, yes } => {
+            return send::sign_tx(paths, pw_file, &file, &account, yes);
+        }
+        WalletCommand::Activity { network, json } => {
+            return send::activity(paths, pw_file, network.as_deref(), json);
+        }
         WalletCommand::ChangePassword { new_password_file } => {
             vault::check(&paths.vault())?;
             let old = vault_password(pw_file)?;
@@ -279,22 +369,7 @@ pub fn parse_account(wallet: &Wallet, s: &str) -> Result<AccountRef> {
     Ok(AccountRef::Hd(derive::checked_index(i)?))
 }
 
-/// An address as a user typed it: mixed case must carry a valid EIP-55 checksum.
-pub fn parse_address(s: &str) -> Result<Address> {
-    let s = s.trim();
-    let hex_part = s.strip_prefix("0x").unwrap_or(s);
-    let mixed = hex_part.chars().any(|c| c.is_ascii_lowercase())
-        && hex_part.chars().any(|c| c.is_ascii_uppercase());
-    if mixed {
-        Address::parse_checksummed(s, None)
-            .map_err(|_| anyhow::anyhow!("{s} has a bad EIP-55 checksum (a typo?)"))
-    } else {
-        s.parse::<Address>()
-            .map_err(|_| anyhow::anyhow!("{s} is not an address"))
-    }
-}
-
-fn read_text(path: &Path) -> Result<String> {
+pub fn read_text(path: &Path) -> Result<String> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))

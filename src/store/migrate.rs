@@ -46,9 +46,58 @@ const STEPS: &[&str] = &[
         value TEXT NOT NULL
     ) WITHOUT ROWID;
     "#,
-    // 2 and later: the chain tables (networks seen, balances cache, activity) and the market
-    // tables (listings, purchases, deliveries, indexed earnings with the last indexed block for
-    // reorg-safe re-reads) arrive with their issues, as new steps here.
+    // 2: chain activity.
+    //
+    // `chain_txs`: every transaction this wallet signed and sent, written *before* it is
+    // broadcast, with the raw bytes. If the RPC dies mid-send the row says what went out, and
+    // keybot re-sends those same bytes (same hash, same nonce) instead of signing a new one.
+    // `chain_transfers`: ETH and ERC-20 movements found on chain for the user's addresses
+    // (Transfer logs; block scans on a dev chain), keyed so a re-read after a reorg replaces
+    // rather than duplicates. `log_index` is -1 for a plain ETH transfer. `chain_scans`: the
+    // next block to read per chain. Amounts are decimal strings of base units (U256 does not fit
+    // an INTEGER); addresses are EIP-55 text.
+    r#"
+    CREATE TABLE chain_txs (
+        hash       TEXT    PRIMARY KEY,
+        chain_id   INTEGER NOT NULL,
+        from_addr  TEXT    NOT NULL,
+        to_addr    TEXT    NOT NULL,
+        asset      TEXT    NOT NULL,
+        symbol     TEXT    NOT NULL,
+        decimals   INTEGER NOT NULL,
+        amount     TEXT    NOT NULL,
+        nonce      INTEGER NOT NULL,
+        raw        BLOB    NOT NULL,
+        status     TEXT    NOT NULL CHECK (status IN ('signed', 'pending', 'confirmed', 'reverted', 'failed', 'dropped')),
+        block      INTEGER,
+        error      TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX chain_txs_by_time ON chain_txs (chain_id, created_at DESC);
+
+    CREATE TABLE chain_transfers (
+        chain_id   INTEGER NOT NULL,
+        tx_hash    TEXT    NOT NULL,
+        log_index  INTEGER NOT NULL,
+        block      INTEGER NOT NULL,
+        from_addr  TEXT    NOT NULL,
+        to_addr    TEXT    NOT NULL,
+        asset      TEXT    NOT NULL,
+        symbol     TEXT    NOT NULL,
+        decimals   INTEGER NOT NULL,
+        amount     TEXT    NOT NULL,
+        PRIMARY KEY (chain_id, tx_hash, log_index)
+    ) WITHOUT ROWID;
+    CREATE INDEX chain_transfers_by_block ON chain_transfers (chain_id, block DESC);
+
+    CREATE TABLE chain_scans (
+        chain_id   INTEGER PRIMARY KEY,
+        next_block INTEGER NOT NULL
+    );
+    "#,
+    // 3 and later: the market tables (listings, purchases, deliveries, indexed earnings with the
+    // last indexed block for reorg-safe re-reads) arrive with their issue, as new steps here.
 ];
 
 /// The schema version this build creates and understands.

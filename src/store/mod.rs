@@ -8,6 +8,7 @@
 //!
 //! The API is synchronous and blocking (SQLite is); the terminal app calls it from
 //! `spawn_blocking`. A [`Store`] is `Send` but not `Sync`: one owner at a time.
+mod chain;
 mod conversations;
 mod error;
 mod migrate;
@@ -18,6 +19,7 @@ pub mod backup;
 
 use std::path::{Path, PathBuf};
 
+pub use chain::{AssetRef, SentTx, Transfer, TxStatus};
 pub use conversations::{
     Conversation, ConversationId, Message, MessageId, NewMessage, Role, Timings,
 };

@@ -1,0 +1,188 @@
+//! `keybot chain dev`: a real local chain (foundry's anvil) with keybot's contracts deployed and
+//! the user's accounts funded. Tests use the same path.
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use alloy::consensus::TxEip1559;
+use alloy::primitives::{Address, Bytes, TxKind, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use alloy::sol_types::SolCall;
+use anyhow::{Context, Result, bail};
+use keybot_keystore::tx::{UnsignedTx, sign_transaction};
+use keybot_keystore::{AccountRef, Phrase, Wallet};
+use tokio::process::{Child, Command};
+
+use super::client::Client;
+use super::network::{DEV_CHAIN_ID, Network, Token};
+use super::send::{Outcome, send_raw, wait_for_receipt};
+
+alloy::sol!(
+    #[sol(rpc)]
+    TestToken,
+    "assets/contracts/TestToken.json"
+);
+
+/// anvil's well-known development mnemonic; its accounts hold 10,000 ETH each on a fresh chain.
+const ANVIL_MNEMONIC: &str = "test test test test test test test test test test test junk";
+
+/// What `chain dev` gives each funded account.
+pub const FUND_ETH: u64 = 100;
+pub const FUND_TUSD: u64 = 10_000;
+
+/// `ANVIL=/path`, else `anvil` on PATH.
+pub fn find_anvil() -> Result<PathBuf> {
+    if let Some(p) = std::env::var_os("ANVIL") {
+        let p = PathBuf::from(p);
+        if p.is_file() {
+            return Ok(p);
+        }
+        bail!("ANVIL={} is not a file", p.display());
+    }
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
+        .map(|d| d.join("anvil"))
+        .find(|p| p.is_file())
+        .context(
+            "anvil not found: install foundry's anvil (npm i @foundry-rs/anvil-linux-amd64) and \
+             put it on PATH or set ANVIL=/path/to/anvil",
+        )
+}
+
+/// A running anvil, stopped when dropped.
+pub struct DevChain {
+    pub rpc: String,
+    pub child: Child,
+}
+
+/// Starts anvil on 127.0.0.1:`port` and waits until it answers.
+pub async fn start(port: u16) -> Result<DevChain> {
+    let anvil = find_anvil()?;
+    let mut child = Command::new(&anvil)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args(["--chain-id", &DEV_CHAIN_ID.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("cannot start {}", anvil.display()))?;
+    let rpc = format!("http://127.0.0.1:{port}");
+    let client = Client::new("local", &network(&rpc, vec![]))?;
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait()? {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                use tokio::io::AsyncReadExt;
+                e.read_to_string(&mut err).await.ok();
+            }
+            bail!(
+                "anvil exited ({status}) before answering: {}",
+                err.lines().last().unwrap_or("no message")
+            );
+        }
+        if client.provider().get_chain_id().await.is_ok() {
+            return Ok(DevChain { rpc, child });
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            bail!("anvil did not answer on {rpc} within 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The network entry `chain dev` writes.
+pub fn network(rpc: &str, tokens: Vec<Token>) -> Network {
+    Network {
+        chain_id: DEV_CHAIN_ID,
+        rpc: rpc.to_owned(),
+        dev: true,
+        market: None,
+        tokens,
+    }
+}
+
+/// anvil's first dev account, derived from its mnemonic by the keystore like any other wallet.
+fn dev_wallet() -> Result<Wallet> {
+    Ok(Wallet::new(Phrase::parse(ANVIL_MNEMONIC)?, "")?)
+}
+
+/// Signs with the dev account and waits for the receipt; the contract address for a deployment.
+async fn dev_call(
+    client: &Client,
+    wallet: &Wallet,
+    to: TxKind,
+    value: U256,
+    input: Bytes,
+) -> Result<Option<Address>> {
+    let p = client.provider();
+    let from = wallet.address(AccountRef::Hd(0))?;
+    let mut req = TransactionRequest::default()
+        .from(from)
+        .value(value)
+        .input(input.clone().into());
+    req.to = Some(to);
+    let gas = p.estimate_gas(req).await?;
+    let fees = p.estimate_eip1559_fees().await?;
+    let nonce = p.get_transaction_count(from).pending().await?;
+    let tx = TxEip1559 {
+        chain_id: DEV_CHAIN_ID,
+        nonce,
+        gas_limit: gas + gas / 5,
+        max_fee_per_gas: fees.max_fee_per_gas,
+        max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+        to,
+        value,
+        access_list: Default::default(),
+        input,
+    };
+    let signed = sign_transaction(
+        &wallet.signer(AccountRef::Hd(0))?,
+        UnsignedTx::Eip1559(tx),
+    )?;
+    send_raw(client, &signed.raw).await?;
+    match wait_for_receipt(client, signed.hash, Duration::from_secs(30), &mut |_| {}).await {
+        Outcome::Confirmed { .. } => {}
+        other => bail!("dev chain transaction {}: {other:?}", signed.hash),
+    }
+    let receipt = p
+        .get_transaction_receipt(signed.hash)
+        .await?
+        .context("receipt vanished")?;
+    Ok(receipt.contract_address)
+}
+
+/// Deploys the test token ("tUSD").
+pub async fn deploy(client: &Client) -> Result<Token> {
+    let wallet = dev_wallet()?;
+    let address = dev_call(
+        client,
+        &wallet,
+        TxKind::Create,
+        U256::ZERO,
+        TestToken::BYTECODE.clone(),
+    )
+    .await?
+    .context("the deployment receipt has no contract address")?;
+    Ok(super::token::read_token(client, address).await?)
+}
+
+/// Gives `to` [`FUND_ETH`] ETH and [`FUND_TUSD`] tUSD from the dev account.
+pub async fn fund(client: &Client, token: &Token, to: Address) -> Result<()> {
+    let wallet = dev_wallet()?;
+    let eth = U256::from(FUND_ETH) * U256::from(10u64).pow(U256::from(18u64));
+    dev_call(client, &wallet, TxKind::Call(to), eth, Bytes::new()).await?;
+    let units = U256::from(FUND_TUSD) * U256::from(10u64).pow(U256::from(token.decimals));
+    let data = TestToken::faucetCall { to, amount: units }.abi_encode();
+    dev_call(
+        client,
+        &wallet,
+        TxKind::Call(token.address),
+        U256::ZERO,
+        data.into(),
+    )
+    .await?;
+    Ok(())
+}

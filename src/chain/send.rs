@@ -1,0 +1,430 @@
+//! Sending ETH or a token: prepare a review of exactly what will be signed, sign it in the
+//! keystore, record it, broadcast it once, and follow it to a receipt.
+//!
+//! The order matters for safety. Every check (chain id, balances, a dry run of the call) happens
+//! before signing. The signed bytes are written to the store before the broadcast, so if the RPC
+//! dies at any point keybot knows what went out and later looks it up or re-sends those same
+//! bytes: never a second transaction with a new nonce.
+use std::time::{Duration, Instant};
+
+use alloy::consensus::TxEip1559;
+use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy::providers::Provider;
+use alloy::rpc::types::TransactionRequest;
+use keybot_keystore::tx::{SignedTx, UnsignedTx};
+
+use super::amount;
+use super::client::{ChainError, ChainResult, Client};
+use super::network::Token;
+use super::safety::{self, Warning};
+use super::token;
+use crate::store::{AssetRef, SentTx, Store, TxStatus};
+
+/// What is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Asset {
+    Eth,
+    Token(Token),
+}
+
+impl Asset {
+    pub fn symbol(&self) -> &str {
+        match self {
+            Asset::Eth => "ETH",
+            Asset::Token(t) => &t.symbol,
+        }
+    }
+
+    pub fn decimals(&self) -> u8 {
+        match self {
+            Asset::Eth => 18,
+            Asset::Token(t) => t.decimals,
+        }
+    }
+
+    pub fn token_address(&self) -> Option<Address> {
+        match self {
+            Asset::Eth => None,
+            Asset::Token(t) => Some(t.address),
+        }
+    }
+
+    pub fn asset_ref(&self) -> AssetRef {
+        AssetRef {
+            token: self.token_address(),
+            symbol: self.symbol().to_owned(),
+            decimals: self.decimals(),
+        }
+    }
+
+    pub fn format(&self, units: U256) -> String {
+        format!("{} {}", amount::format(units, self.decimals()), self.symbol())
+    }
+}
+
+/// A send the user asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRequest {
+    pub from: Address,
+    pub to: Address,
+    pub asset: Asset,
+    /// In the asset's base units.
+    pub amount: U256,
+}
+
+impl SendRequest {
+    /// The transaction's `to`, `value` and `input`: for a token, a call to the token contract.
+    fn call(&self) -> (Address, U256, Bytes) {
+        match &self.asset {
+            Asset::Eth => (self.to, self.amount, Bytes::new()),
+            Asset::Token(t) => (
+                t.address,
+                U256::ZERO,
+                token::transfer_data(self.to, self.amount),
+            ),
+        }
+    }
+}
+
+/// Everything the user confirms, and exactly what gets signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    pub network: String,
+    pub chain_id: u64,
+    pub request: SendRequest,
+    pub nonce: u64,
+    pub gas_limit: u64,
+    pub max_fee_per_gas: u128,
+    pub max_priority_fee_per_gas: u128,
+    pub eth_balance: U256,
+    pub warnings: Vec<Warning>,
+}
+
+impl Review {
+    /// The transaction to sign (EIP-1559).
+    pub fn unsigned(&self) -> UnsignedTx {
+        let (to, value, input) = self.request.call();
+        UnsignedTx::Eip1559(TxEip1559 {
+            chain_id: self.chain_id,
+            nonce: self.nonce,
+            gas_limit: self.gas_limit,
+            max_fee_per_gas: self.max_fee_per_gas,
+            max_priority_fee_per_gas: self.max_priority_fee_per_gas,
+            to: TxKind::Call(to),
+            value,
+            access_list: Default::default(),
+            input,
+        })
+    }
+
+    /// The most the fee can cost: gas limit × max fee per gas.
+    pub fn max_fee(&self) -> U256 {
+        U256::from(self.gas_limit) * U256::from(self.max_fee_per_gas)
+    }
+
+    /// The review as label/value lines, the same on the command line and in the app.
+    pub fn lines(&self) -> Vec<(&'static str, String)> {
+        let r = &self.request;
+        let mut lines = vec![
+            ("network", format!("{} (chain id {})", self.network, self.chain_id)),
+            ("from", r.from.to_checksum(None)),
+            ("to", r.to.to_checksum(None)),
+            ("amount", r.asset.format(r.amount)),
+        ];
+        if let Asset::Token(t) = &r.asset {
+            lines.push(("token", t.address.to_checksum(None)));
+        }
+        lines.extend([
+            ("nonce", self.nonce.to_string()),
+            ("gas limit", self.gas_limit.to_string()),
+            (
+                "max fee",
+                format!(
+                    "{} gwei/gas (tip {} gwei)",
+                    amount::format_gwei(self.max_fee_per_gas),
+                    amount::format_gwei(self.max_priority_fee_per_gas)
+                ),
+            ),
+            ("fee cap", format!("{} ETH", amount::format(self.max_fee(), 18))),
+        ]);
+        lines
+    }
+
+    pub fn has_loud_warning(&self) -> bool {
+        self.warnings.iter().any(Warning::is_loud)
+    }
+}
+
+fn insufficient(what: &str, need: String, have: String) -> ChainError {
+    ChainError::Insufficient(format!(
+        "insufficient {what}: this needs {need}, the account holds {have}; nothing was signed"
+    ))
+}
+
+/// Checks the chain, the balances and a dry run of the call, estimates EIP-1559 fees and picks
+/// the nonce. Nothing is signed.
+pub async fn prepare(
+    client: &Client,
+    request: SendRequest,
+    known: &[Address],
+    own: &[Address],
+) -> ChainResult<Review> {
+    let chain_id = client.check_chain().await?;
+    let p = client.provider();
+    let err = |e| client.error(e);
+    if request.amount.is_zero() {
+        return Err(ChainError::Node("the amount is zero; nothing to send".into()));
+    }
+    let eth_balance = p.get_balance(request.from).await.map_err(err)?;
+    if let Asset::Token(t) = &request.asset {
+        let held = token::balance_of(client, t.address, request.from).await?;
+        if held < request.amount {
+            return Err(insufficient(
+                &t.symbol,
+                request.asset.format(request.amount),
+                request.asset.format(held),
+            ));
+        }
+    } else if eth_balance < request.amount {
+        return Err(insufficient(
+            "ETH",
+            Asset::Eth.format(request.amount),
+            Asset::Eth.format(eth_balance),
+        ));
+    }
+    let nonce = p
+        .get_transaction_count(request.from)
+        .pending()
+        .await
+        .map_err(err)?;
+    let fees = p.estimate_eip1559_fees().await.map_err(err)?;
+    let (to, value, input) = request.call();
+    let dry_run = TransactionRequest::default()
+        .from(request.from)
+        .to(to)
+        .value(value)
+        .input(input.into());
+    let gas = p.estimate_gas(dry_run).await.map_err(err)?;
+    // A token transfer's cost can change between the estimate and inclusion (a first transfer
+    // to an address writes a new storage slot); leave headroom. A plain transfer is exact.
+    let gas_limit = if request.asset == Asset::Eth {
+        gas
+    } else {
+        gas + gas / 5
+    };
+    let review = Review {
+        network: client.name.clone(),
+        chain_id,
+        warnings: safety::check_recipient(request.to, known, own, request.asset.token_address()),
+        request,
+        nonce,
+        gas_limit,
+        max_fee_per_gas: fees.max_fee_per_gas,
+        max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
+        eth_balance,
+    };
+    let (_, value, _) = review.request.call();
+    let need = value + review.max_fee();
+    if eth_balance < need {
+        return Err(insufficient(
+            "ETH for the fee",
+            format!("{} (value + fee cap)", Asset::Eth.format(need)),
+            Asset::Eth.format(eth_balance),
+        ));
+    }
+    Ok(review)
+}
+
+/// How a broadcast ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Confirmed { block: u64 },
+    Reverted { block: u64 },
+    /// Not included before the wait ran out; still pending.
+    StillPending,
+    /// The RPC went away after the bytes were handed over (or while waiting). The transaction
+    /// is recorded and is looked up, never signed again, when the RPC answers.
+    RpcLost { reason: String },
+}
+
+/// Progress while a transaction is on its way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Progress {
+    Broadcast(B256),
+    Waiting { seconds: u64 },
+}
+
+/// The row written before broadcasting.
+pub fn sent_record(review: &Review, signed: &SignedTx) -> SentTx {
+    SentTx {
+        hash: signed.hash,
+        chain_id: signed.chain_id,
+        from: signed.from,
+        to: review.request.to,
+        asset: review.request.asset.asset_ref(),
+        amount: review.request.amount,
+        nonce: signed.nonce,
+        raw: signed.raw.to_vec(),
+        status: TxStatus::Signed,
+        block: None,
+        error: None,
+        created_at: 0,
+    }
+}
+
+/// Records, broadcasts once and waits up to `wait` for the receipt.
+pub async fn broadcast(
+    client: &Client,
+    store: &Store,
+    record: &SentTx,
+    wait: Duration,
+    progress: &mut dyn FnMut(Progress),
+) -> anyhow::Result<Outcome> {
+    if record.chain_id != client.network.chain_id {
+        anyhow::bail!(ChainError::WrongChain {
+            network: client.name.clone(),
+            expected: client.network.chain_id,
+            got: record.chain_id,
+        });
+    }
+    store.record_sent(record)?;
+    match send_raw(client, &record.raw).await {
+        Ok(()) => store.set_sent_status(record.hash, TxStatus::Pending, None, None)?,
+        Err(e) if e.is_offline() => {
+            return Ok(Outcome::RpcLost {
+                reason: e.to_string(),
+            });
+        }
+        Err(e) => {
+            store.set_sent_status(record.hash, TxStatus::Failed, None, Some(&e.to_string()))?;
+            return Err(e.into());
+        }
+    }
+    progress(Progress::Broadcast(record.hash));
+    let outcome = wait_for_receipt(client, record.hash, wait, progress).await;
+    match &outcome {
+        Outcome::Confirmed { block } => {
+            store.set_sent_status(record.hash, TxStatus::Confirmed, Some(*block), None)?
+        }
+        Outcome::Reverted { block } => store.set_sent_status(
+            record.hash,
+            TxStatus::Reverted,
+            Some(*block),
+            Some("reverted on chain"),
+        )?,
+        Outcome::StillPending | Outcome::RpcLost { .. } => {}
+    }
+    Ok(outcome)
+}
+
+/// `eth_sendRawTransaction`. A node that already has these bytes says so in its own words;
+/// that is success (the same hash, nothing new was sent).
+pub async fn send_raw(client: &Client, raw: &[u8]) -> ChainResult<()> {
+    match client.provider().send_raw_transaction(raw).await {
+        Ok(_) => Ok(()),
+        Err(e) => match client.error(e) {
+            ChainError::Node(m) if m.to_ascii_lowercase().contains("already known") => Ok(()),
+            other => Err(other),
+        },
+    }
+}
+
+/// Polls for the receipt until `wait` runs out.
+pub async fn wait_for_receipt(
+    client: &Client,
+    hash: B256,
+    wait: Duration,
+    progress: &mut dyn FnMut(Progress),
+) -> Outcome {
+    let start = Instant::now();
+    let mut last_report = 0;
+    loop {
+        match client.provider().get_transaction_receipt(hash).await {
+            Ok(Some(r)) => {
+                let block = r.block_number.unwrap_or_default();
+                return if r.status() {
+                    Outcome::Confirmed { block }
+                } else {
+                    Outcome::Reverted { block }
+                };
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let e = client.error(e);
+                if e.is_offline() {
+                    return Outcome::RpcLost {
+                        reason: e.to_string(),
+                    };
+                }
+            }
+        }
+        let elapsed = start.elapsed();
+        if elapsed >= wait {
+            return Outcome::StillPending;
+        }
+        if elapsed.as_secs() > last_report {
+            last_report = elapsed.as_secs();
+            progress(Progress::Waiting {
+                seconds: last_report,
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Looks up every transaction this wallet sent that the chain has not decided yet: confirmed,
+/// reverted, still pending, or replaced. One the node has never seen, whose nonce is still
+/// free, is re-sent as the same bytes. Returns the transactions whose status changed.
+pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<Vec<(B256, TxStatus)>> {
+    let p = client.provider();
+    let err = |e| client.error(e);
+    let mut changed = Vec::new();
+    for tx in store.open_sent_txs(client.network.chain_id)? {
+        let status = if let Some(r) = p.get_transaction_receipt(tx.hash).await.map_err(err)? {
+            let block = r.block_number;
+            let status = if r.status() {
+                TxStatus::Confirmed
+            } else {
+                TxStatus::Reverted
+            };
+            store.set_sent_status(tx.hash, status, block, None)?;
+            status
+        } else if p
+            .get_transaction_by_hash(tx.hash)
+            .await
+            .map_err(err)?
+            .is_some()
+        {
+            TxStatus::Pending
+        } else if p.get_transaction_count(tx.from).await.map_err(err)? > tx.nonce {
+            store.set_sent_status(
+                tx.hash,
+                TxStatus::Dropped,
+                None,
+                Some("its nonce was used by another transaction"),
+            )?;
+            TxStatus::Dropped
+        } else {
+            match send_raw(client, &tx.raw).await {
+                Ok(()) => TxStatus::Pending,
+                Err(e) if e.is_offline() => return Err(e.into()),
+                Err(e) => {
+                    store.set_sent_status(
+                        tx.hash,
+                        TxStatus::Failed,
+                        None,
+                        Some(&e.to_string()),
+                    )?;
+                    TxStatus::Failed
+                }
+            }
+        };
+        if status != tx.status {
+            if status == TxStatus::Pending {
+                store.set_sent_status(tx.hash, status, None, None)?;
+            }
+            changed.push((tx.hash, status));
+        }
+    }
+    Ok(changed)
+}

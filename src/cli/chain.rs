@@ -1,0 +1,392 @@
+//! `keybot chain …` (networks, the dev chain, broadcasting) and `keybot token …`.
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Result, bail};
+use clap::{Args, Subcommand};
+
+use super::input;
+use super::wallet::unlock;
+use crate::chain::send::{self, Outcome, Progress};
+use crate::chain::{self, ChainConfig, Client, Network, dev, network, safety, token, txfile};
+use crate::config::Paths;
+
+#[derive(Debug, Args)]
+pub struct ChainArgs {
+    #[command(subcommand)]
+    command: ChainCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ChainCommand {
+    /// Start a local dev chain (anvil), deploy the test token tUSD, fund your first accounts
+    /// and configure it as the network `local`. Runs until Ctrl-C.
+    Dev {
+        #[arg(long, default_value_t = 8545)]
+        port: u16,
+        /// How many of the wallet's first accounts to fund (0 to fund none).
+        #[arg(long, default_value_t = 2)]
+        accounts: u32,
+        /// Also fund this address (repeatable).
+        #[arg(long, value_name = "ADDRESS")]
+        fund: Vec<String>,
+        /// Read the vault password from FILE (or set KEYBOT_PASSWORD).
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Add a network: reads its chain id from the RPC and asks to confirm.
+    Add {
+        name: String,
+        #[arg(long, value_name = "URL")]
+        rpc: String,
+        /// The chain id you expect; the RPC must agree.
+        #[arg(long)]
+        chain_id: Option<u64>,
+        /// Confirm without a prompt.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List the configured networks and their tokens.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make NAME the network commands use.
+    Use { name: String },
+    /// Send a raw signed transaction (from `keybot wallet sign-tx`): shows what it does,
+    /// checks its chain id, sends it and waits for the receipt. Sending the same bytes twice is
+    /// harmless: it is one transaction.
+    Broadcast {
+        /// 0x… hex, or - to read it from standard input.
+        raw: String,
+        #[arg(long)]
+        network: Option<String>,
+        /// Seconds to wait for the receipt.
+        #[arg(long, default_value_t = 120)]
+        wait: u64,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Add an ERC-20 token to the network: reads its symbol and decimals on chain.
+    Add {
+        address: String,
+        #[arg(long)]
+        network: Option<String>,
+    },
+}
+
+pub fn run(paths: &Paths, args: ChainArgs) -> Result<u8> {
+    match args.command {
+        ChainCommand::Dev {
+            port,
+            accounts,
+            fund,
+            password_file,
+        } => dev_chain(paths, port, accounts, &fund, password_file),
+        ChainCommand::Add {
+            name,
+            rpc,
+            chain_id,
+            yes,
+        } => add(paths, &name, &rpc, chain_id, yes),
+        ChainCommand::List { json } => list(paths, json),
+        ChainCommand::Use { name } => {
+            let mut config = ChainConfig::load(paths)?;
+            config.select(Some(&name))?;
+            config.network = Some(name.clone());
+            config.save(paths)?;
+            eprintln!("using network {name}");
+            Ok(0)
+        }
+        ChainCommand::Broadcast { raw, network, wait } => {
+            broadcast(paths, &raw, network.as_deref(), wait)
+        }
+    }
+}
+
+pub fn run_token(paths: &Paths, args: TokenArgs) -> Result<u8> {
+    match args.command {
+        TokenCommand::Add { address, network } => {
+            let address = safety::parse_address(&address)?;
+            let mut config = ChainConfig::load(paths)?;
+            let client = connect(&config, network.as_deref())?;
+            let t = chain::runtime()?.block_on(async {
+                client.check_chain().await?;
+                token::read_token(&client, address).await
+            })?;
+            let net = config
+                .networks
+                .get_mut(&client.name)
+                .expect("selected network exists");
+            if net
+                .tokens
+                .iter()
+                .any(|o| o.symbol.eq_ignore_ascii_case(&t.symbol) && o.address != t.address)
+            {
+                bail!(
+                    "network {} already has a different token called {}; not added",
+                    client.name,
+                    t.symbol
+                );
+            }
+            net.upsert_token(t.clone());
+            config.save(paths)?;
+            println!(
+                "added {} ({} decimals) {} on {}",
+                t.symbol,
+                t.decimals,
+                t.address.to_checksum(None),
+                client.name
+            );
+            Ok(0)
+        }
+    }
+}
+
+/// The client for `name` (or the active network). With nothing configured this fails with
+/// "offline" before any socket is opened.
+pub fn connect(config: &ChainConfig, name: Option<&str>) -> Result<Client> {
+    let (name, net) = config.select(name)?.ok_or(chain::ChainError::NoNetwork)?;
+    Ok(Client::new(name, net)?)
+}
+
+fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> Result<u8> {
+    network::check_name(name)?;
+    network::check_rpc(rpc)?;
+    let mut config = ChainConfig::load(paths)?;
+    if config.networks.contains_key(name) {
+        bail!("a network named {name} exists already");
+    }
+    let probe = Network {
+        chain_id: 0,
+        rpc: rpc.to_owned(),
+        dev: false,
+        market: None,
+        tokens: vec![],
+    };
+    let client = Client::new(name, &probe)?;
+    let chain_id = chain::runtime()?.block_on(async {
+        use alloy::providers::Provider;
+        client
+            .provider()
+            .get_chain_id()
+            .await
+            .map_err(|e| client.error(e))
+    })?;
+    if let Some(expect) = expect
+        && expect != chain_id
+    {
+        bail!("{rpc} reports chain id {chain_id}, not {expect}; not added");
+    }
+    eprintln!("{rpc} reports chain id {chain_id}.");
+    if !yes && !confirm("Add it as network {name}? [y/N] ", name)? {
+        bail!("not confirmed; nothing changed");
+    }
+    config.networks.insert(
+        name.to_owned(),
+        Network {
+            chain_id,
+            ..probe
+        },
+    );
+    if config.network.is_none() {
+        config.network = Some(name.to_owned());
+    }
+    config.save(paths)?;
+    println!("added network {name} (chain id {chain_id})");
+    Ok(0)
+}
+
+fn confirm(prompt: &str, name: &str) -> Result<bool> {
+    if !input::stdin_is_tty() {
+        bail!("refusing to continue without confirmation: pass --yes");
+    }
+    let answer = input::prompt_line(&prompt.replace("{name}", name))?;
+    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
+}
+
+fn list(paths: &Paths, json: bool) -> Result<u8> {
+    let config = ChainConfig::load(paths)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&config)?);
+        return Ok(0);
+    }
+    if config.networks.is_empty() {
+        println!("no networks configured (offline)");
+    }
+    for (name, n) in &config.networks {
+        let active = if config.network.as_deref() == Some(name) {
+            "*"
+        } else {
+            " "
+        };
+        println!("{active} {name:<12} chain {:<8} {}", n.chain_id, n.rpc);
+        for t in &n.tokens {
+            println!(
+                "    {:<8} {} ({} decimals)",
+                t.symbol,
+                t.address.to_checksum(None),
+                t.decimals
+            );
+        }
+    }
+    Ok(0)
+}
+
+fn dev_chain(
+    paths: &Paths,
+    port: u16,
+    accounts: u32,
+    extra: &[String],
+    password_file: Option<PathBuf>,
+) -> Result<u8> {
+    let mut fund = Vec::new();
+    for a in extra {
+        fund.push(safety::parse_address(a)?);
+    }
+    if accounts > 0 {
+        if paths.vault().exists() {
+            let wallet = unlock(paths, password_file.as_deref())?;
+            fund.extend(wallet.addresses(0, accounts)?);
+        } else {
+            eprintln!("no wallet yet (keybot init): funding only the --fund addresses");
+        }
+    }
+    let rt = chain::runtime()?;
+    rt.block_on(async {
+        let mut node = dev::start(port).await?;
+        let client = Client::new("local", &dev::network(&node.rpc, vec![]))?;
+        let tusd = dev::deploy(&client).await?;
+        for a in &fund {
+            dev::fund(&client, &tusd, *a).await?;
+        }
+        let mut config = ChainConfig::load(paths)?;
+        let mut net = dev::network(&node.rpc, vec![tusd.clone()]);
+        if let Some(old) = config.networks.get("local") {
+            // Keep tokens the user added; the dev token's address is deterministic.
+            for t in &old.tokens {
+                if t.address != tusd.address {
+                    net.tokens.push(t.clone());
+                }
+            }
+        }
+        config.networks.insert("local".into(), net);
+        if config.network.is_none() {
+            config.network = Some("local".into());
+        }
+        config.save(paths)?;
+        println!("RPC       {}", node.rpc);
+        println!("chain id  {}", network::DEV_CHAIN_ID);
+        println!("tUSD      {}", tusd.address.to_checksum(None));
+        for a in &fund {
+            println!(
+                "funded    {} with {} ETH and {} tUSD",
+                a.to_checksum(None),
+                dev::FUND_ETH,
+                dev::FUND_TUSD
+            );
+        }
+        if config.network.as_deref() != Some("local") {
+            println!("network `local` written; `keybot chain use local` to make it the default");
+        }
+        println!("ready: Ctrl-C stops the chain");
+        std::io::stdout().flush().ok();
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+            status = node.child.wait() => bail!("anvil stopped: {:?}", status?),
+        }
+        node.child.kill().await.ok();
+        eprintln!("dev chain stopped");
+        Ok(0)
+    })
+}
+
+fn broadcast(paths: &Paths, raw: &str, network: Option<&str>, wait: u64) -> Result<u8> {
+    let raw = if raw == "-" {
+        input::read_stdin()?.trim().to_owned()
+    } else {
+        raw.to_owned()
+    };
+    let decoded = txfile::decode_raw(&raw)?;
+    let config = ChainConfig::load(paths)?;
+    let client = connect(&config, network)?;
+    for (k, v) in decoded.lines(&client.network.tokens) {
+        eprintln!("{k:>10}  {v}");
+    }
+    match decoded.chain_id {
+        Some(id) if id == client.network.chain_id => {}
+        Some(id) => bail!(
+            "this transaction is for chain id {id}, but network {} is chain {}; not sent",
+            client.name,
+            client.network.chain_id
+        ),
+        None => bail!("this transaction has no chain id (pre-EIP-155); keybot does not send it"),
+    }
+    chain::runtime()?.block_on(async {
+        client.check_chain().await?;
+        use alloy::providers::Provider;
+        // The same bytes sent twice are one transaction; say so instead of a node error.
+        if let Some(r) = client
+            .provider()
+            .get_transaction_receipt(decoded.hash)
+            .await
+            .map_err(|e| client.error(e))?
+        {
+            println!(
+                "already on chain: {} in block {}",
+                decoded.hash,
+                r.block_number.unwrap_or_default()
+            );
+            return Ok(0);
+        }
+        send::send_raw(&client, &decoded.raw).await?;
+        eprintln!("sent {}", decoded.hash);
+        let outcome = send::wait_for_receipt(
+            &client,
+            decoded.hash,
+            Duration::from_secs(wait),
+            &mut progress,
+        )
+        .await;
+        report(decoded.hash, &outcome)
+    })
+}
+
+pub fn progress(p: Progress) {
+    match p {
+        Progress::Broadcast(h) => eprintln!("broadcast {h}; waiting for the receipt…"),
+        Progress::Waiting { seconds } => eprint!("\r  waiting {seconds} s "),
+    }
+}
+
+/// Prints how a send ended; the exit status: 0 confirmed or pending, 1 reverted or lost.
+pub fn report(hash: alloy::primitives::B256, outcome: &Outcome) -> Result<u8> {
+    match outcome {
+        Outcome::Confirmed { block } => {
+            println!("confirmed {hash} in block {block}");
+            Ok(0)
+        }
+        Outcome::Reverted { block } => {
+            bail!("transaction {hash} reverted on chain in block {block} (the fee was spent)")
+        }
+        Outcome::StillPending => {
+            println!("pending {hash}: not mined yet; `keybot wallet activity` follows it");
+            Ok(0)
+        }
+        Outcome::RpcLost { reason } => bail!(
+            "{reason}. Transaction {hash} was handed to the RPC and is recorded; it will not be \
+             signed again. `keybot wallet activity` finds it when the RPC is back"
+        ),
+    }
+}

@@ -1,0 +1,268 @@
+//! `keybot wallet balance | send | sign-tx | activity`: the wallet's on-chain commands.
+use std::path::Path;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use anyhow::{Result, bail};
+use keybot_keystore::bip85::Purpose;
+use keybot_keystore::{AccountRef, Wallet};
+
+use super::chain::{connect, progress, report};
+use super::input;
+use super::wallet::{parse_account, read_text, unlock};
+use crate::chain::send::{self, Asset, Review, SendRequest};
+use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile};
+use crate::config::Paths;
+use crate::store::Store;
+
+/// The accounts activity and warnings look at: the first HD accounts and every imported one.
+const OWN_HD_ACCOUNTS: u32 = 5;
+
+fn own_addresses(wallet: &Wallet) -> Result<Vec<Address>> {
+    let mut own = wallet.addresses(0, OWN_HD_ACCOUNTS)?;
+    own.extend(wallet.imported().iter().map(|k| k.address));
+    Ok(own)
+}
+
+fn open_store(paths: &Paths, wallet: &Wallet) -> Result<Store> {
+    Ok(Store::open(
+        &paths.store(),
+        &wallet.purpose_key(Purpose::Database)?,
+    )?)
+}
+
+pub fn balance(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    account: Option<&str>,
+    network: Option<&str>,
+    json: bool,
+) -> Result<u8> {
+    let config = ChainConfig::load(paths)?;
+    // With nothing configured this is an error that says "offline", before any socket and
+    // before the password.
+    let client = connect(&config, network)?;
+    let wallet = unlock(paths, pw_file)?;
+    let addresses = match account {
+        Some(a) => vec![wallet.address(parse_account(&wallet, a)?)?],
+        None => own_addresses(&wallet)?[..1].to_vec(),
+    };
+    let rows = chain::runtime()?.block_on(balance::balances(&client, &addresses))?;
+    if json {
+        let v: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                let mut tokens = serde_json::Map::new();
+                for (t, units) in &r.tokens {
+                    tokens.insert(
+                        t.symbol.clone(),
+                        serde_json::json!({"address": t.address.to_checksum(None), "decimals": t.decimals, "units": units.to_string(), "amount": amount::format(*units, t.decimals)}),
+                    );
+                }
+                serde_json::json!({
+                    "network": client.name, "chain_id": client.network.chain_id,
+                    "address": r.address.to_checksum(None),
+                    "eth": amount::format(r.eth, 18), "wei": r.eth.to_string(),
+                    "tokens": tokens,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        println!(
+            "{} (chain id {})",
+            client.name, client.network.chain_id
+        );
+        for r in rows {
+            println!("{}", r.address.to_checksum(None));
+            println!("  {:>28} ETH", amount::format(r.eth, 18));
+            for (t, units) in r.tokens {
+                println!("  {:>28} {}", amount::format(units, t.decimals), t.symbol);
+            }
+        }
+    }
+    Ok(0)
+}
+
+pub struct SendArgs<'a> {
+    pub to: &'a str,
+    pub value: &'a str,
+    pub token: Option<&'a str>,
+    pub account: &'a str,
+    pub network: Option<&'a str>,
+    pub yes: bool,
+    pub accept_warnings: bool,
+    pub wait: u64,
+}
+
+pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8> {
+    // Everything the user typed is checked before the password is asked for.
+    let to = safety::parse_address(a.to)?;
+    let config = ChainConfig::load(paths)?;
+    let client = connect(&config, a.network)?;
+    let asset = match a.token {
+        None => Asset::Eth,
+        Some(key) if key.eq_ignore_ascii_case("ETH") => Asset::Eth,
+        Some(key) => Asset::Token(client.network.token(key).cloned().ok_or_else(|| {
+            anyhow::anyhow!(
+                "no token {key:?} on network {} (add it with `keybot token add ADDRESS`)",
+                client.name
+            )
+        })?),
+    };
+    let units = amount::parse(a.value, asset.decimals())?;
+    if !a.yes && !input::stdin_is_tty() {
+        bail!("refusing to send without confirmation: pass --yes");
+    }
+    let wallet = unlock(paths, pw_file)?;
+    let account = parse_account(&wallet, a.account)?;
+    let from = wallet.address(account)?;
+    let store = open_store(paths, &wallet)?;
+    let own = own_addresses(&wallet)?;
+    let rt = chain::runtime()?;
+    let review = rt.block_on(async {
+        // Earlier sends the chain has not decided yet come first: their nonces are taken.
+        if let Err(e) = send::reconcile(&client, &store).await {
+            tracing::warn!("reconcile before send: {e:#}");
+        }
+        let known = store.sent_to_addresses()?;
+        let request = SendRequest {
+            from,
+            to,
+            asset,
+            amount: units,
+        };
+        anyhow::Ok(send::prepare(&client, request, &known, &own).await?)
+    })?;
+    show_review(&review);
+    confirm(&review, a.yes, a.accept_warnings)?;
+    let signed = wallet.sign_transaction(account, review.unsigned())?;
+    drop(wallet);
+    let record = send::sent_record(&review, &signed);
+    let outcome = rt.block_on(send::broadcast(
+        &client,
+        &store,
+        &record,
+        Duration::from_secs(a.wait),
+        &mut progress,
+    ))?;
+    report(signed.hash, &outcome)
+}
+
+fn show_review(review: &Review) {
+    eprintln!("Review — this is exactly what will be signed:");
+    for (k, v) in review.lines() {
+        eprintln!("{k:>10}  {v}");
+    }
+    for w in &review.warnings {
+        eprintln!("warning: {}", w.message(review.request.to));
+    }
+}
+
+/// Asks before signing. A loud warning (a look-alike address, the token contract) needs more
+/// than `--yes`: `--accept-warnings`, or typing the recipient's last four hex digits.
+fn confirm(review: &Review, yes: bool, accept_warnings: bool) -> Result<()> {
+    let loud = review.has_loud_warning();
+    if yes {
+        if loud && !accept_warnings {
+            bail!("not sent: the warning above needs --accept-warnings as well as --yes");
+        }
+        return Ok(());
+    }
+    let to = review.request.to.to_checksum(None);
+    let last4 = &to[to.len() - 4..];
+    let answer = if loud {
+        input::prompt_line(&format!(
+            "Type the last 4 characters of the recipient ({}) to sign and send: ",
+            safety::short(review.request.to)
+        ))?
+    } else {
+        input::prompt_line("Sign and send? [y/N] ")?
+    };
+    let ok = if loud {
+        answer.trim().eq_ignore_ascii_case(last4)
+    } else {
+        matches!(answer.trim(), "y" | "Y" | "yes")
+    };
+    if !ok {
+        bail!("not confirmed; nothing signed");
+    }
+    Ok(())
+}
+
+pub fn sign_tx(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    file: &Path,
+    account: &str,
+    yes: bool,
+) -> Result<u8> {
+    let json = read_text(file)?;
+    // Check the file before asking for the password (the sender is filled in after unlock).
+    txfile::parse(&json, Address::ZERO)?;
+    if !yes && !input::stdin_is_tty() {
+        bail!("refusing to sign without confirmation: pass --yes");
+    }
+    let wallet = unlock(paths, pw_file)?;
+    let account: AccountRef = parse_account(&wallet, account)?;
+    let review = txfile::parse(&json, wallet.address(account)?)?;
+    show_review(&review);
+    confirm(&review, yes, true)?;
+    let signed = wallet.sign_transaction(account, review.unsigned())?;
+    eprintln!("hash {}", signed.hash);
+    println!("{}", signed.raw);
+    Ok(0)
+}
+
+pub fn activity(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    network: Option<&str>,
+    json: bool,
+) -> Result<u8> {
+    let config = ChainConfig::load(paths)?;
+    let client = connect(&config, network)?;
+    let wallet = unlock(paths, pw_file)?;
+    let store = open_store(paths, &wallet)?;
+    let own = own_addresses(&wallet)?;
+    drop(wallet);
+    let chain_id = client.network.chain_id;
+    let synced = chain::runtime()?.block_on(activity::sync(&client, &store, &own));
+    if let Err(e) = &synced {
+        // Offline: show what is known, say so.
+        eprintln!("{e:#}; showing what was recorded before");
+    }
+    let list = activity::entries(&store.sent_txs(chain_id)?, &store.transfers(chain_id)?, &own);
+    if json {
+        let v: Vec<_> = list
+            .iter()
+            .map(|e| {
+                serde_json::json!({
+                    "hash": e.hash.to_string(), "direction": if e.outgoing {"out"} else {"in"},
+                    "account": e.account.to_checksum(None),
+                    "counterparty": e.counterparty.to_checksum(None),
+                    "symbol": e.asset.symbol, "amount": amount::format(e.amount, e.asset.decimals),
+                    "status": e.status.as_str(), "block": e.block,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        if list.is_empty() {
+            println!("no activity on {}", client.name);
+        }
+        for e in &list {
+            println!(
+                "{:<9} {:>4} {:>22} {:<6} {} {}  {}",
+                e.status.as_str(),
+                if e.outgoing { "sent" } else { "recv" },
+                amount::format(e.amount, e.asset.decimals),
+                e.asset.symbol,
+                if e.outgoing { "to  " } else { "from" },
+                e.counterparty.to_checksum(None),
+                e.block.map_or("-".into(), |b| format!("block {b}")),
+            );
+        }
+    }
+    Ok(if synced.is_ok() { 0 } else { 1 })
+}
