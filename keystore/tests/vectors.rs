@@ -286,7 +286,8 @@ fn eip712_mail_example() {
 }
 
 fn key_signer(hex_key: &str) -> alloy::signers::local::PrivateKeySigner {
-    let key = Secret32::from_slice(&hex::decode(hex_key.trim_start_matches("0x")).unwrap()).unwrap();
+    let key =
+        Secret32::from_slice(&hex::decode(hex_key.trim_start_matches("0x")).unwrap()).unwrap();
     derive::signer_from_key(&key).unwrap()
 }
 
@@ -315,7 +316,9 @@ fn eip155_legacy_transaction_example() {
     assert_eq!(signed.hash, alloy::primitives::keccak256(&signed.raw));
 
     // Without a chain id the signature would be valid on every chain: refused.
-    let UnsignedTx::Legacy(mut bare) = tx else { unreachable!() };
+    let UnsignedTx::Legacy(mut bare) = tx else {
+        unreachable!()
+    };
     bare.chain_id = None;
     let err = sign_transaction(&key_signer(s(&v["private_key"])), UnsignedTx::Legacy(bare));
     assert!(err.unwrap_err().to_string().contains("chain id"));
@@ -342,9 +345,14 @@ fn eip1559_ethereumjs_vectors() {
             access_list: Default::default(),
             input: Default::default(),
         };
-        let signed = sign_transaction(&key_signer(s(&t["privateKey"])), UnsignedTx::Eip1559(tx))
-            .unwrap();
-        assert_eq!(signed.raw.to_string(), s(&t["raw_eip2718"]), "nonce {}", n("nonce"));
+        let signed =
+            sign_transaction(&key_signer(s(&t["privateKey"])), UnsignedTx::Eip1559(tx)).unwrap();
+        assert_eq!(
+            signed.raw.to_string(),
+            s(&t["raw_eip2718"]),
+            "nonce {}",
+            n("nonce")
+        );
         assert_eq!(signed.hash, alloy::primitives::keccak256(&signed.raw));
     }
 }

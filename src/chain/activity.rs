@@ -89,7 +89,10 @@ async fn token_transfers(
             .from_block(lo)
             .to_block(hi);
         // Two queries: to one of ours (topic 2), from one of ours (topic 1).
-        for filter in [base.clone().topic2(topics.clone()), base.topic1(topics.clone())] {
+        for filter in [
+            base.clone().topic2(topics.clone()),
+            base.topic1(topics.clone()),
+        ] {
             let logs = client
                 .provider()
                 .get_logs(&filter)

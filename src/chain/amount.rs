@@ -92,6 +92,11 @@ mod tests {
         let e = parse("0.0000001", 6).unwrap_err().to_string();
         assert!(e.contains("7 decimal places") && e.contains("6"), "{e}");
         assert!(parse("1.5", 0).is_err());
-        assert!(parse(&"9".repeat(80), 0).unwrap_err().to_string().contains("too large"));
+        assert!(
+            parse(&"9".repeat(80), 0)
+                .unwrap_err()
+                .to_string()
+                .contains("too large")
+        );
     }
 }

@@ -20,7 +20,10 @@ pub async fn balances(client: &Client, addresses: &[Address]) -> ChainResult<Vec
         let eth = client.eth_balance(address).await?;
         let mut tokens = Vec::with_capacity(client.network.tokens.len());
         for t in &client.network.tokens {
-            tokens.push((t.clone(), token::balance_of(client, t.address, address).await?));
+            tokens.push((
+                t.clone(),
+                token::balance_of(client, t.address, address).await?,
+            ));
         }
         out.push(AccountBalance {
             address,

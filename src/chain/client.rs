@@ -17,7 +17,9 @@ use super::network::Network;
 /// configuration mistake, a node error carries the node's own words.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
-    #[error("offline: no network configured (add one with `keybot chain add NAME --rpc URL`, or run `keybot chain dev`)")]
+    #[error(
+        "offline: no network configured (add one with `keybot chain add NAME --rpc URL`, or run `keybot chain dev`)"
+    )]
     NoNetwork,
     #[error("offline: cannot reach {rpc} ({reason})")]
     Offline { rpc: String, reason: String },

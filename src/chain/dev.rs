@@ -138,10 +138,7 @@ async fn dev_call(
         access_list: Default::default(),
         input,
     };
-    let signed = sign_transaction(
-        &wallet.signer(AccountRef::Hd(0))?,
-        UnsignedTx::Eip1559(tx),
-    )?;
+    let signed = sign_transaction(&wallet.signer(AccountRef::Hd(0))?, UnsignedTx::Eip1559(tx))?;
     send_raw(client, &signed.raw).await?;
     match wait_for_receipt(client, signed.hash, Duration::from_secs(30), &mut |_| {}).await {
         Outcome::Confirmed { .. } => {}

@@ -157,7 +157,10 @@ mod tests {
     #[test]
     fn round_trips_and_selects() {
         let mut c = ChainConfig::default();
-        assert!(c.select(None).unwrap().is_none(), "nothing configured = offline");
+        assert!(
+            c.select(None).unwrap().is_none(),
+            "nothing configured = offline"
+        );
         c.networks.insert(
             "local".into(),
             Network {
@@ -180,7 +183,12 @@ mod tests {
         assert_eq!(name, "local");
         assert_eq!(n.token("TUSD").unwrap().decimals, 6);
         assert!(n.token(&Address::repeat_byte(0x11).to_string()).is_some());
-        assert!(back.select(Some("main")).unwrap_err().to_string().contains("local"));
+        assert!(
+            back.select(Some("main"))
+                .unwrap_err()
+                .to_string()
+                .contains("local")
+        );
     }
 
     #[test]

@@ -121,19 +121,36 @@ mod tests {
     fn eip55_enforced_for_mixed_case_only() {
         let a = parse_address(A).unwrap();
         assert_eq!(parse_address(&A.to_lowercase()).unwrap(), a);
-        assert_eq!(parse_address(&format!("0x{}", A[2..].to_uppercase())).unwrap(), a);
+        assert_eq!(
+            parse_address(&format!("0x{}", A[2..].to_uppercase())).unwrap(),
+            a
+        );
         assert_eq!(parse_address(&A[2..]).unwrap(), a);
         let bad = A.replace("aA", "Aa");
-        assert!(parse_address(&bad).unwrap_err().to_string().contains("checksum"));
-        assert!(parse_address("vitalik.eth").unwrap_err().to_string().contains("ENS"));
+        assert!(
+            parse_address(&bad)
+                .unwrap_err()
+                .to_string()
+                .contains("checksum")
+        );
+        assert!(
+            parse_address("vitalik.eth")
+                .unwrap_err()
+                .to_string()
+                .contains("ENS")
+        );
         assert!(parse_address("0x123").is_err());
         assert!(parse_address("").is_err());
     }
 
     #[test]
     fn poisoning_lookalike_is_loud() {
-        let real: Address = "0x123400000000000000000000000000000000abcd".parse().unwrap();
-        let fake: Address = "0x1234ffffffffffffffffffffffffffffffffabcd".parse().unwrap();
+        let real: Address = "0x123400000000000000000000000000000000abcd"
+            .parse()
+            .unwrap();
+        let fake: Address = "0x1234ffffffffffffffffffffffffffffffffabcd"
+            .parse()
+            .unwrap();
         let w = check_recipient(fake, &[real], &[], None);
         assert_eq!(w, vec![Warning::LooksLike(real), Warning::NewAddress]);
         assert!(w[0].is_loud());
@@ -151,8 +168,14 @@ mod tests {
     fn first_send_own_account_and_token_contract() {
         let me = Address::repeat_byte(1);
         let other = Address::repeat_byte(2);
-        assert_eq!(check_recipient(other, &[], &[me], None), vec![Warning::NewAddress]);
-        assert_eq!(check_recipient(me, &[], &[me], None), vec![Warning::OwnAccount]);
+        assert_eq!(
+            check_recipient(other, &[], &[me], None),
+            vec![Warning::NewAddress]
+        );
+        assert_eq!(
+            check_recipient(me, &[], &[me], None),
+            vec![Warning::OwnAccount]
+        );
         let token = Address::repeat_byte(3);
         assert_eq!(
             check_recipient(token, &[token], &[me], Some(token)),

@@ -58,7 +58,11 @@ impl Asset {
     }
 
     pub fn format(&self, units: U256) -> String {
-        format!("{} {}", amount::format(units, self.decimals()), self.symbol())
+        format!(
+            "{} {}",
+            amount::format(units, self.decimals()),
+            self.symbol()
+        )
     }
 }
 
@@ -126,7 +130,10 @@ impl Review {
     pub fn lines(&self) -> Vec<(&'static str, String)> {
         let r = &self.request;
         let mut lines = vec![
-            ("network", format!("{} (chain id {})", self.network, self.chain_id)),
+            (
+                "network",
+                format!("{} (chain id {})", self.network, self.chain_id),
+            ),
             ("from", r.from.to_checksum(None)),
             ("to", r.to.to_checksum(None)),
             ("amount", r.asset.format(r.amount)),
@@ -145,7 +152,10 @@ impl Review {
                     amount::format_gwei(self.max_priority_fee_per_gas)
                 ),
             ),
-            ("fee cap", format!("{} ETH", amount::format(self.max_fee(), 18))),
+            (
+                "fee cap",
+                format!("{} ETH", amount::format(self.max_fee(), 18)),
+            ),
         ]);
         lines
     }
@@ -173,7 +183,9 @@ pub async fn prepare(
     let p = client.provider();
     let err = |e| client.error(e);
     if request.amount.is_zero() {
-        return Err(ChainError::Node("the amount is zero; nothing to send".into()));
+        return Err(ChainError::Node(
+            "the amount is zero; nothing to send".into(),
+        ));
     }
     let eth_balance = p.get_balance(request.from).await.map_err(err)?;
     if let Asset::Token(t) = &request.asset {
@@ -238,13 +250,19 @@ pub async fn prepare(
 /// How a broadcast ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Confirmed { block: u64 },
-    Reverted { block: u64 },
+    Confirmed {
+        block: u64,
+    },
+    Reverted {
+        block: u64,
+    },
     /// Not included before the wait ran out; still pending.
     StillPending,
     /// The RPC went away after the bytes were handed over (or while waiting). The transaction
     /// is recorded and is looked up, never signed again, when the RPC answers.
-    RpcLost { reason: String },
+    RpcLost {
+        reason: String,
+    },
 }
 
 /// Progress while a transaction is on its way.
@@ -409,12 +427,7 @@ pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<Vec<(B2
                 Ok(()) => TxStatus::Pending,
                 Err(e) if e.is_offline() => return Err(e.into()),
                 Err(e) => {
-                    store.set_sent_status(
-                        tx.hash,
-                        TxStatus::Failed,
-                        None,
-                        Some(&e.to_string()),
-                    )?;
+                    store.set_sent_status(tx.hash, TxStatus::Failed, None, Some(&e.to_string()))?;
                     TxStatus::Failed
                 }
             }

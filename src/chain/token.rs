@@ -104,7 +104,11 @@ mod tests {
     fn transfer_data_round_trips() {
         let to = Address::repeat_byte(0xab);
         let data = transfer_data(to, U256::from(1_500_000u64));
-        assert_eq!(&data[..4], &[0xa9, 0x05, 0x9c, 0xbb], "transfer(address,uint256)");
+        assert_eq!(
+            &data[..4],
+            &[0xa9, 0x05, 0x9c, 0xbb],
+            "transfer(address,uint256)"
+        );
         assert_eq!(decode_transfer(&data), Some((to, U256::from(1_500_000u64))));
         assert_eq!(decode_transfer(&data[..10]), None);
     }
@@ -113,7 +117,13 @@ mod tests {
     fn hostile_symbols_are_refused() {
         let a = Address::ZERO;
         assert_eq!(check_symbol(a, "tUSD").unwrap(), "tUSD");
-        for bad in ["", "ETH", "\u{1b}[31mX", "USDC\u{202e}", "AVERYLONGSYMBOLNAME"] {
+        for bad in [
+            "",
+            "ETH",
+            "\u{1b}[31mX",
+            "USDC\u{202e}",
+            "AVERYLONGSYMBOLNAME",
+        ] {
             assert!(check_symbol(a, bad).is_err(), "{bad:?}");
         }
     }

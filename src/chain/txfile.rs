@@ -72,7 +72,10 @@ pub fn parse(json: &str, from: Address) -> Result<Review> {
         bail!("max_priority_fee_per_gas is above max_fee_per_gas");
     }
     if f.gas_limit < 21_000 {
-        bail!("gas_limit {} is below 21000, the cost of any transaction", f.gas_limit);
+        bail!(
+            "gas_limit {} is below 21000, the cost of any transaction",
+            f.gas_limit
+        );
     }
     Ok(Review {
         network: "offline".into(),

@@ -195,6 +195,8 @@ fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> 
         name.to_owned(),
         Network {
             chain_id,
+            // anvil's and hardhat's chain ids: a local chain small enough to scan block by block.
+            dev: matches!(chain_id, network::DEV_CHAIN_ID | 1337),
             ..probe
         },
     );

@@ -69,10 +69,7 @@ pub fn balance(
             .collect();
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        println!(
-            "{} (chain id {})",
-            client.name, client.network.chain_id
-        );
+        println!("{} (chain id {})", client.name, client.network.chain_id);
         for r in rows {
             println!("{}", r.address.to_checksum(None));
             println!("  {:>28} ETH", amount::format(r.eth, 18));
@@ -232,7 +229,11 @@ pub fn activity(
         // Offline: show what is known, say so.
         eprintln!("{e:#}; showing what was recorded before");
     }
-    let list = activity::entries(&store.sent_txs(chain_id)?, &store.transfers(chain_id)?, &own);
+    let list = activity::entries(
+        &store.sent_txs(chain_id)?,
+        &store.transfers(chain_id)?,
+        &own,
+    );
     if json {
         let v: Vec<_> = list
             .iter()

@@ -189,7 +189,11 @@ impl Store {
                 tx.status.as_str(),
                 tx.block.map(|b| b as i64),
                 tx.error,
-                if tx.created_at == 0 { now } else { tx.created_at },
+                if tx.created_at == 0 {
+                    now
+                } else {
+                    tx.created_at
+                },
             ],
         )?;
         Ok(())
@@ -354,7 +358,10 @@ mod tests {
         let mut again = sent(0, TxStatus::Failed);
         again.raw = vec![9];
         store.record_sent(&again).unwrap();
-        let t0 = store.sent_tx(sent(0, TxStatus::Signed).hash).unwrap().unwrap();
+        let t0 = store
+            .sent_tx(sent(0, TxStatus::Signed).hash)
+            .unwrap()
+            .unwrap();
         assert_eq!(t0, {
             let mut t = sent(0, TxStatus::Signed);
             t.created_at = t0.created_at;
@@ -369,7 +376,10 @@ mod tests {
         assert_eq!(open[0].nonce, 1);
         assert_eq!(store.sent_tx(t0.hash).unwrap().unwrap().block, Some(7));
         assert!(store.open_sent_txs(1).unwrap().is_empty());
-        assert_eq!(store.sent_to_addresses().unwrap(), vec![Address::repeat_byte(2)]);
+        assert_eq!(
+            store.sent_to_addresses().unwrap(),
+            vec![Address::repeat_byte(2)]
+        );
     }
 
     #[test]
