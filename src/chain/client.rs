@@ -172,8 +172,8 @@ pub fn classify(rpc: &str, e: TransportError) -> ChainError {
 /// reqwest errors nest their causes in long chains; the user needs the first line.
 fn short_reason(s: &str) -> String {
     let s = s.lines().next().unwrap_or(s);
-    if s.len() > 160 {
-        format!("{}…", &s[..s.floor_char_boundary(160)])
+    if s.chars().count() > 160 {
+        format!("{}…", s.chars().take(160).collect::<String>())
     } else {
         s.to_owned()
     }
