@@ -150,7 +150,7 @@ pub fn classify(rpc: &str, e: TransportError) -> ChainError {
         }
         RpcError::Transport(kind) => ChainError::Offline {
             rpc: rpc.to_owned(),
-            reason: short_reason(&kind.to_string()),
+            reason: short_reason(&root_cause(&kind)),
         },
         RpcError::ErrorResp(payload) => {
             if let Some(data) = payload.as_revert_data() {
@@ -167,6 +167,16 @@ pub fn classify(rpc: &str, e: TransportError) -> ChainError {
         }
         other => ChainError::Node(short_reason(&other.to_string())),
     }
+}
+
+/// The innermost cause ("Connection refused (os error 111)"): reqwest's own message only says
+/// that sending failed.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    last.to_string()
 }
 
 /// reqwest errors nest their causes in long chains; the user needs the first line.
