@@ -731,31 +731,72 @@ fn rpc_dying_mid_send_never_sends_twice() {
 fn network_and_token_commands_check_before_they_write() {
     let a = home(PHRASE_A);
     let b = home(PHRASE_B);
-    let Some(dev) = dev_chain(a.path(), &[]) else { return };
+    let Some(dev) = dev_chain(a.path(), &[]) else {
+        return;
+    };
     let h = b.path();
     let config = h.join("config/config.toml");
     assert!(ok(h, &["chain", "list"]).contains("no networks configured (offline)"));
 
-    fails(h, &["chain", "add", "x", "--rpc", "ftp://example.org", "--yes"], "http");
-    fails(h, &["chain", "add", "bad name", "--rpc", &dev.rpc, "--yes"], "network name");
-    fails(h, &["chain", "add", "local", "--rpc", &dev.rpc, "--chain-id", "1", "--yes"], "not 1");
+    fails(
+        h,
+        &["chain", "add", "x", "--rpc", "ftp://example.org", "--yes"],
+        "http",
+    );
+    fails(
+        h,
+        &["chain", "add", "bad name", "--rpc", &dev.rpc, "--yes"],
+        "network name",
+    );
+    fails(
+        h,
+        &[
+            "chain",
+            "add",
+            "local",
+            "--rpc",
+            &dev.rpc,
+            "--chain-id",
+            "1",
+            "--yes",
+        ],
+        "not 1",
+    );
     // Not a terminal and no --yes: nothing is added without a confirmation.
     fails(h, &["chain", "add", "local", "--rpc", &dev.rpc], "--yes");
     let dead = format!("http://127.0.0.1:{}", free_port());
-    fails(h, &["chain", "add", "dead", "--rpc", &dead, "--yes"], "offline");
+    fails(
+        h,
+        &["chain", "add", "dead", "--rpc", &dead, "--yes"],
+        "offline",
+    );
     assert!(!config.exists(), "no failed command wrote the config");
 
     ok(h, &["chain", "add", "local", "--rpc", &dev.rpc, "--yes"]);
     let list = ok(h, &["chain", "list"]);
     assert!(list.contains("* local") && list.contains("31337"), "{list}");
     let before = std::fs::read(&config).unwrap();
-    fails(h, &["chain", "add", "local", "--rpc", &dev.rpc, "--yes"], "exists already");
+    fails(
+        h,
+        &["chain", "add", "local", "--rpc", &dev.rpc, "--yes"],
+        "exists already",
+    );
     fails(h, &["chain", "use", "nope"], "local");
     let eoa = address(h, 1).to_string();
     fails(h, &["token", "add", &eoa], "ERC-20");
     fails(h, &["token", "add", "0x1234"], "not an address");
-    fails(h, &["wallet", "send", "--to", &eoa, "--value", "1", "--token", "NOPE", "--yes"], "no token");
-    assert_eq!(std::fs::read(&config).unwrap(), before, "bad input changed the config");
+    fails(
+        h,
+        &[
+            "wallet", "send", "--to", &eoa, "--value", "1", "--token", "NOPE", "--yes",
+        ],
+        "no token",
+    );
+    assert_eq!(
+        std::fs::read(&config).unwrap(),
+        before,
+        "bad input changed the config"
+    );
     assert_eq!(common::mode(&config), 0o600);
 
     let added = ok(h, &["token", "add", &dev.tusd.to_string()]);

@@ -217,13 +217,10 @@ pub async fn prepare(
         .value(value)
         .input(input.into());
     let gas = p.estimate_gas(dry_run).await.map_err(err)?;
-    // A token transfer's cost can change between the estimate and inclusion (a first transfer
-    // to an address writes a new storage slot); leave headroom. A plain transfer is exact.
-    let gas_limit = if request.asset == Asset::Eth {
-        gas
-    } else {
-        gas + gas / 5
-    };
+    // A contract call's cost can change between the estimate and inclusion (a first token
+    // transfer to an address writes a new storage slot); leave headroom. A plain transfer to an
+    // account costs exactly 21000.
+    let gas_limit = if gas <= 21_000 { gas } else { gas + gas / 5 };
     let review = Review {
         network: client.name.clone(),
         chain_id,
@@ -306,6 +303,7 @@ pub async fn broadcast(
         });
     }
     store.record_sent(record)?;
+    tracing::info!(hash = %record.hash, chain_id = record.chain_id, nonce = record.nonce, "broadcasting");
     match send_raw(client, &record.raw).await {
         Ok(()) => store.set_sent_status(record.hash, TxStatus::Pending, None, None)?,
         Err(e) if e.is_offline() => {
