@@ -2,10 +2,15 @@
 //! from the runtime (keystore, store, chat engine). `update` is the only consumer.
 use keybot_keystore::Address;
 
+use alloy::primitives::B256;
+
+use crate::chain::activity::Entry;
+use crate::chain::balance::AccountBalance;
+use crate::chain::send::{Outcome, Review};
 use crate::chat::ChatEvent;
 use crate::store::{Conversation, Message};
 
-use super::state::Screen;
+use super::state::{NetInfo, Screen};
 
 /// A change to the focused text input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,4 +76,28 @@ pub enum Action {
     ModelFailed(String),
     Notice(String),
     Error(String),
+
+    // Chain results from the runtime. Errors are one-line messages.
+    /// The network from `config.toml` after unlocking; None: none configured (offline, and no
+    /// socket is ever opened).
+    NetworkConfigured(Option<NetInfo>),
+    /// The block number and the balances of the listed accounts, or why they could not be read.
+    ChainRefreshed(Result<(u64, Vec<AccountBalance>), String>),
+    /// The activity list from the store, after a sync with the chain (its head) or not (why).
+    ActivityLoaded {
+        entries: Vec<Entry>,
+        synced: Result<u64, String>,
+    },
+    /// The review of prepare request `id`, or why it could not be made (nothing was signed).
+    ReviewReady {
+        id: u64,
+        review: Result<Box<Review>, String>,
+    },
+    /// A line about a send on its way (broadcast, waiting).
+    SendProgress(String),
+    /// How a confirmed send ended. `hash` is None when it was never signed.
+    SendFinished {
+        hash: Option<B256>,
+        outcome: Result<Outcome, String>,
+    },
 }

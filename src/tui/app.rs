@@ -14,14 +14,16 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use zeroize::Zeroizing;
 
 use super::action::Action;
+use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
-use super::state::State;
+use super::state::{NetInfo, State};
 use super::terminal::TerminalGuard;
 use super::theme::{self, Theme};
 use super::{keymap, ui, update};
 use crate::chat::{
     self, ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Prompt, SamplingParams,
 };
+use crate::chain::{ChainConfig, Client};
 use crate::config::Paths;
 use crate::store::{NewMessage, Role, Store, Timings};
 
@@ -59,9 +61,15 @@ struct Runtime {
     wallet: Option<Wallet>,
     store: Option<Store>,
     engine: Option<Engine>,
+    /// The chain thread, while unlocked and only when a network is configured.
+    chain: Option<ChainWorker>,
     theme: Theme,
     theme_warning: Option<String>,
 }
+
+/// The accounts activity and send warnings look at: the first HD accounts and every imported
+/// one (as on the command line).
+const OWN_HD_ACCOUNTS: u32 = 5;
 
 async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
     let (tx, mut rx) = unbounded_channel::<Event>();
@@ -74,6 +82,7 @@ async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
         wallet: None,
         store: None,
         engine: None,
+        chain: None,
         theme,
         theme_warning,
     };
@@ -246,7 +255,11 @@ impl Runtime {
                 }
                 let accounts = self.accounts(self.saved_account_count());
                 load_settings(state, self.store.as_ref());
-                vec![Action::WalletReady { accounts }]
+                let network = self.start_chain();
+                vec![
+                    Action::WalletReady { accounts },
+                    Action::NetworkConfigured(network),
+                ]
             }
             Event::Terminate => {
                 state.quit = true;
@@ -265,6 +278,8 @@ impl Runtime {
             b.screen != state.screen
                 || b.message != state.message
                 || state.chat.model != b.chat.model
+                || state.net != b.net
+                || state.net.indicator(state.now_ms) != b.net.indicator(b.now_ms)
         })
     }
 
@@ -308,6 +323,7 @@ impl Runtime {
                 });
             }
             Effect::Lock => {
+                self.chain = None;
                 self.wallet = None;
                 self.store = None;
                 // The model's KV cache holds the conversation: drop the model too.
@@ -454,6 +470,33 @@ impl Runtime {
                 });
             }
             Effect::LoadModel => self.load_model(state),
+            Effect::RefreshChain { addresses } => self.chain_job(Job::Refresh(addresses)),
+            Effect::SyncActivity => {
+                let own = self.own_addresses();
+                self.chain_job(Job::Activity { own });
+            }
+            Effect::PrepareSend { id, request } => {
+                let known = match &self.store {
+                    Some(store) => match store.sent_to_addresses() {
+                        Ok(k) => k,
+                        Err(e) => {
+                            return self.send(Action::ReviewReady {
+                                id,
+                                review: Err(e.to_string()),
+                            });
+                        }
+                    },
+                    None => vec![],
+                };
+                let own = self.own_addresses();
+                self.chain_job(Job::Prepare {
+                    id,
+                    request,
+                    known,
+                    own,
+                });
+            }
+            Effect::SignAndSend { account, review } => self.sign_and_send(account, &review),
             Effect::SaveSetting { key, value } => {
                 if let Some(store) = &self.store
                     && let Err(e) = store.set_setting(&key, &value)
@@ -468,6 +511,124 @@ impl Runtime {
                 }
             }
         }
+    }
+
+    /// Reads `config.toml` and, when a network is configured, starts the chain thread. Without
+    /// one no client is created at all.
+    fn start_chain(&mut self) -> Option<NetInfo> {
+        self.chain = None;
+        let config = match ChainConfig::load(&self.paths) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(format!("{e:#}"));
+                return None;
+            }
+        };
+        let (name, network) = match config.select(None) {
+            Ok(Some(selected)) => selected,
+            Ok(None) => return None,
+            Err(e) => {
+                self.error(format!("{e:#}"));
+                return None;
+            }
+        };
+        let client = match Client::new(name, network) {
+            Ok(c) => c,
+            Err(e) => {
+                self.error(e);
+                return None;
+            }
+        };
+        let key = match self
+            .wallet
+            .as_ref()
+            .map(|w| w.purpose_key(Purpose::Database))
+        {
+            Some(Ok(k)) => k,
+            Some(Err(e)) => {
+                self.error(e);
+                return None;
+            }
+            None => return None,
+        };
+        match ChainWorker::start(client, self.paths.store(), key, self.tx.clone()) {
+            Ok(worker) => self.chain = Some(worker),
+            Err(e) => {
+                self.error(format!("cannot start the chain thread: {e}"));
+                return None;
+            }
+        }
+        Some(NetInfo {
+            name: name.to_owned(),
+            chain_id: network.chain_id,
+            tokens: network.tokens.clone(),
+        })
+    }
+
+    /// Hands a job to the chain thread; without one (it stopped), answers as an offline job
+    /// would. `update` asks for nothing when no network is configured.
+    fn chain_job(&self, job: Job) {
+        let job = match &self.chain {
+            Some(worker) => match worker.send(job) {
+                Ok(()) => return,
+                Err(job) => job,
+            },
+            None => job,
+        };
+        let why = || "offline: the chain connection is not running".to_owned();
+        self.send(match job {
+            Job::Refresh(_) => Action::ChainRefreshed(Err(why())),
+            Job::Activity { .. } => Action::ActivityLoaded {
+                entries: vec![],
+                synced: Err(why()),
+            },
+            Job::Prepare { id, .. } => Action::ReviewReady {
+                id,
+                review: Err(why()),
+            },
+            Job::Broadcast(record) => Action::SendFinished {
+                hash: Some(record.hash),
+                outcome: Err(format!("{}; the signed transaction was not sent", why())),
+            },
+        });
+    }
+
+    fn own_addresses(&self) -> Vec<keybot_keystore::Address> {
+        let Some(wallet) = &self.wallet else {
+            return vec![];
+        };
+        let mut own = wallet.addresses(0, OWN_HD_ACCOUNTS).unwrap_or_default();
+        own.extend(wallet.imported().iter().map(|k| k.address));
+        own
+    }
+
+    /// Signs the confirmed review with the account it names, and hands the signed bytes to the
+    /// chain thread, which records them before broadcasting (never signed twice).
+    fn sign_and_send(&self, account: u32, review: &crate::chain::send::Review) {
+        let fail = |why: String| {
+            self.send(Action::SendFinished {
+                hash: None,
+                outcome: Err(format!("{why}; nothing was signed")),
+            })
+        };
+        let Some(wallet) = &self.wallet else {
+            return fail("the wallet is locked".into());
+        };
+        if self.chain.is_none() {
+            return fail("offline: no network configured".into());
+        }
+        let account = keybot_keystore::AccountRef::Hd(account);
+        match wallet.address(account) {
+            Ok(a) if a == review.request.from => {}
+            Ok(_) => return fail("the account does not match the review".into()),
+            Err(e) => return fail(e.to_string()),
+        }
+        let signed = match wallet.sign_transaction(account, review.unsigned()) {
+            Ok(s) => s,
+            Err(e) => return fail(e.to_string()),
+        };
+        let record = crate::chain::send::sent_record(review, &signed);
+        self.chain_job(Job::Broadcast(Box::new(record)));
     }
 
     fn with_store(&self, f: impl FnOnce(&Store) -> crate::store::Result<Option<Action>>) {

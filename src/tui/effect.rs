@@ -3,6 +3,9 @@
 use keybot_keystore::secret::Password;
 use zeroize::Zeroizing;
 
+use keybot_keystore::Address;
+
+use crate::chain::send::{Review, SendRequest};
 use crate::chat::Message as ChatMessage;
 use crate::store::ConversationId;
 
@@ -64,6 +67,23 @@ pub enum Effect {
     SaveSetting {
         key: String,
         value: String,
+    },
+    /// Read the block number and the balances of these accounts (only with a network).
+    RefreshChain {
+        addresses: Vec<Address>,
+    },
+    /// Sync activity with the chain (when there is a network), then list it from the store.
+    SyncActivity,
+    /// Check the chain and build the review of a send; signs nothing.
+    PrepareSend {
+        id: u64,
+        request: SendRequest,
+    },
+    /// The user confirmed this review: sign it with HD account `account`, record it, broadcast
+    /// it once and follow it.
+    SignAndSend {
+        account: u32,
+        review: Box<Review>,
     },
     Quit,
 }

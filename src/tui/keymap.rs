@@ -101,6 +101,11 @@ pub fn help(state: &State) -> Vec<(&'static str, &'static str)> {
             ("n", "derive the next account"),
             ("l", "label the account"),
             ("c", "copy the address"),
+            ("s", "send from the account: form → review → result"),
+            ("y / last 4 chars", "review: sign and send (a loud warning needs the 4)"),
+            ("a", "activity: sent and received"),
+            ("r", "read balances again (retry now when offline)"),
+            ("Esc", "back (nothing is signed before the review is confirmed)"),
         ],
         Screen::Chat => vec![
             ("Enter", "send"),

@@ -1,10 +1,12 @@
 //! The terminal app (ARCHITECTURE §3): one queue, a pure `update`, `ui` that only draws.
 pub mod action;
 pub mod app;
+mod chain_worker;
 pub mod clipboard;
 pub mod effect;
 pub mod keymap;
 pub mod markdown;
+mod onchain;
 pub mod qr;
 pub mod sanitize;
 pub mod state;
@@ -12,6 +14,8 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod update;
+#[cfg(test)]
+mod chain_update_tests;
 #[cfg(test)]
 mod update_tests;
 

@@ -1,7 +1,12 @@
 //! Everything the screens show. `update` changes it; `ui` only reads it.
+use alloy::primitives::B256;
 use keybot_keystore::Address;
 use zeroize::Zeroizing;
 
+use crate::chain::Token;
+use crate::chain::activity::Entry;
+use crate::chain::balance::AccountBalance;
+use crate::chain::send::{Outcome, Review};
 use crate::store::{Conversation, ConversationId, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,6 +185,184 @@ pub struct WalletView {
     pub selected: usize,
     /// Editing the selected account's label.
     pub labelling: Option<Input>,
+    /// The account list, or the send flow, or the activity list.
+    pub mode: WalletMode,
+    /// Numbers each prepare request, so a late answer to a cancelled one is ignored.
+    pub send_seq: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WalletMode {
+    #[default]
+    Accounts,
+    Send(Box<SendFlow>),
+    Activity(ActivityView),
+}
+
+/// The send form's fields, in Tab order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SendField {
+    #[default]
+    To,
+    Amount,
+    Asset,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendForm {
+    /// Index into the wallet's account list: the sender.
+    pub account: usize,
+    pub to: Input,
+    pub amount: Input,
+    /// 0 is ETH, `i` is the network's token `i - 1`.
+    pub asset: usize,
+    pub field: SendField,
+    /// The latest one-line problem (validation, or why the review could not be prepared).
+    pub error: Option<String>,
+}
+
+/// Where a send stands. Nothing is signed before `Review` is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendStep {
+    Form,
+    /// Waiting for the runtime to check the chain and build the review.
+    Preparing { id: u64 },
+    Review {
+        review: Box<Review>,
+        /// The recipient's last four characters, typed when a warning is loud.
+        confirm: Input,
+        error: Option<String>,
+    },
+    /// Confirmed: being signed, broadcast and followed.
+    Sending {
+        review: Box<Review>,
+        progress: Option<String>,
+    },
+    Done {
+        review: Box<Review>,
+        hash: Option<B256>,
+        outcome: Result<Outcome, String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFlow {
+    pub form: SendForm,
+    pub step: SendStep,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityView {
+    pub entries: Vec<Entry>,
+    /// A sync is running.
+    pub loading: bool,
+    /// Why the list may be out of date (offline, no network).
+    pub offline: Option<String>,
+    pub selected: usize,
+}
+
+/// The configured network, as far as the screens need it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetInfo {
+    pub name: String,
+    pub chain_id: u64,
+    pub tokens: Vec<Token>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NetStatus {
+    /// Configured but not asked yet.
+    #[default]
+    Unknown,
+    Online {
+        block: u64,
+    },
+    Offline {
+        reason: String,
+    },
+}
+
+/// The first retry after a failure waits this long; each further failure doubles it…
+pub const RETRY_FIRST_MS: u64 = 2_000;
+/// …up to this.
+pub const RETRY_MAX_MS: u64 = 60_000;
+/// While online, balances and the block number are read again this often.
+pub const REFRESH_MS: u64 = 30_000;
+
+/// The network indicator's state. Without a configured network (`info` None) nothing is ever
+/// asked of the runtime: no client, no socket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetView {
+    pub info: Option<NetInfo>,
+    pub status: NetStatus,
+    /// A balance refresh is running.
+    pub refreshing: bool,
+    /// An activity sync is running.
+    pub syncing: bool,
+    /// The current retry delay; 0 after a success.
+    pub backoff_ms: u64,
+    /// When the next refresh (or retry) is due, in `now_ms` time.
+    pub next_refresh_ms: u64,
+    /// The latest balances read, kept (and marked stale) while offline.
+    pub balances: Vec<AccountBalance>,
+}
+
+/// How the indicator looks; `ui` picks the colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetLevel {
+    None,
+    Ok,
+    Busy,
+    Bad,
+}
+
+impl NetView {
+    /// The status bar's network indicator at time `now`.
+    pub fn indicator(&self, now: u64) -> (String, NetLevel) {
+        let Some(info) = &self.info else {
+            return ("no network".into(), NetLevel::None);
+        };
+        let name = crate::tui::sanitize::clean_line(&info.name);
+        if self.refreshing || self.syncing {
+            return (format!("◌ {name} syncing"), NetLevel::Busy);
+        }
+        match &self.status {
+            NetStatus::Unknown => (format!("◌ {name} connecting"), NetLevel::Busy),
+            NetStatus::Online { block } => (format!("● {name} #{block}"), NetLevel::Ok),
+            NetStatus::Offline { .. } => {
+                let secs = self.next_refresh_ms.saturating_sub(now).div_ceil(1000);
+                (
+                    format!("○ {name} offline (retry in {secs}s)"),
+                    NetLevel::Bad,
+                )
+            }
+        }
+    }
+
+    pub fn online(&self) -> bool {
+        matches!(self.status, NetStatus::Online { .. })
+    }
+
+    pub fn balance(&self, address: Address) -> Option<&AccountBalance> {
+        self.balances.iter().find(|b| b.address == address)
+    }
+
+    /// The asset list of the send form: ETH, then the network's tokens.
+    pub fn asset(&self, index: usize) -> crate::chain::send::Asset {
+        use crate::chain::send::Asset;
+        match (index, &self.info) {
+            (0, _) | (_, None) => Asset::Eth,
+            (i, Some(info)) => info
+                .tokens
+                .get(i - 1)
+                .cloned()
+                .map_or(Asset::Eth, Asset::Token),
+        }
+    }
+
+    pub fn asset_count(&self) -> usize {
+        1 + self.info.as_ref().map_or(0, |i| i.tokens.len())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,6 +526,7 @@ pub struct State {
     pub onboarding: Onboarding,
     pub unlock: Unlock,
     pub wallet: WalletView,
+    pub net: NetView,
     pub chat: ChatView,
     pub settings: SettingsView,
     pub message: Option<(Level, String)>,
@@ -367,6 +551,7 @@ impl State {
                 ..Unlock::default()
             },
             wallet: WalletView::default(),
+            net: NetView::default(),
             chat: ChatView::default(),
             settings: SettingsView::default(),
             message: None,
@@ -395,7 +580,17 @@ impl State {
                     | Onboarding::Writing
             ),
             Screen::Unlock => true,
-            Screen::Wallet => self.wallet.labelling.is_some(),
+            Screen::Wallet => {
+                self.wallet.labelling.is_some()
+                    || match &self.wallet.mode {
+                        WalletMode::Send(flow) => match &flow.step {
+                            SendStep::Form => true,
+                            SendStep::Review { review, .. } => review.has_loud_warning(),
+                            _ => false,
+                        },
+                        _ => false,
+                    }
+            }
             Screen::Chat => {
                 let c = &self.chat;
                 // Without a model the message box has no use; letters are the offers (p, a).

@@ -7,6 +7,7 @@ use zeroize::Zeroizing;
 
 use super::action::{Action, Edit};
 use super::effect::Effect;
+use super::onchain;
 use super::state::*;
 use crate::chat::{ChatEvent, Message as ChatMessage};
 use crate::store::Role;
@@ -52,16 +53,14 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Lock if s.unlocked() => lock(s, "locked"),
         Action::Screen(screen) if s.unlocked() && Screen::MAIN.contains(&screen) => {
-            s.screen = screen;
-            vec![]
+            switch_to(s, screen)
         }
         Action::NextScreen if s.unlocked() => {
             let i = Screen::MAIN
                 .iter()
                 .position(|x| *x == s.screen)
                 .unwrap_or(0);
-            s.screen = Screen::MAIN[(i + 1) % Screen::MAIN.len()];
-            vec![]
+            switch_to(s, Screen::MAIN[(i + 1) % Screen::MAIN.len()])
         }
         Action::Notice(m) => {
             s.message = Some((Level::Info, m));
@@ -121,7 +120,8 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
                 .wallet
                 .selected
                 .min(s.wallet.accounts.len().saturating_sub(1));
-            vec![]
+            // A new account's balance.
+            onchain::entered_wallet(s)
         }
         Action::Conversations(list) => {
             s.chat.conversations = list;
@@ -197,6 +197,12 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Chat(event) => chat_event(s, event),
+        Action::NetworkConfigured(_)
+        | Action::ChainRefreshed(_)
+        | Action::ActivityLoaded { .. }
+        | Action::ReviewReady { .. }
+        | Action::SendProgress(_)
+        | Action::SendFinished { .. } => onchain::result(s, action).unwrap_or_default(),
         other => match s.screen {
             Screen::Onboarding => onboarding(s, other),
             Screen::Unlock => unlock(s, other),
@@ -215,6 +221,15 @@ fn tick(s: &mut State, now: u64) -> Vec<Effect> {
         && now.saturating_sub(s.last_activity_ms) >= limit
     {
         return lock(s, "locked after being idle");
+    }
+    onchain::tick(s)
+}
+
+fn switch_to(s: &mut State, screen: Screen) -> Vec<Effect> {
+    let was = s.screen;
+    s.screen = screen;
+    if screen == Screen::Wallet && was != Screen::Wallet {
+        return onchain::entered_wallet(s);
     }
     vec![]
 }
@@ -656,6 +671,11 @@ fn wallet(s: &mut State, action: Action) -> Vec<Effect> {
         }
         return vec![];
     }
+    let action = match onchain::wallet_key(s, action) {
+        Ok(effects) => return effects,
+        Err(action) => action,
+    };
+    let w = &mut s.wallet;
     match action {
         Action::Up => w.selected = w.selected.saturating_sub(1),
         Action::Down => w.selected = (w.selected + 1).min(w.accounts.len().saturating_sub(1)),

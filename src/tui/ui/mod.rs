@@ -3,6 +3,7 @@
 mod chat;
 mod help;
 mod onboarding;
+mod send;
 mod settings;
 mod unlock;
 mod wallet;
@@ -13,7 +14,7 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 
-use super::state::{Level, ModelStatus, Overlay, Screen, State};
+use super::state::{Level, ModelStatus, NetLevel, Overlay, Screen, State};
 use super::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
@@ -88,6 +89,14 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             let a = acc.address.to_checksum(None);
             spans.push(Span::raw(format!(" {}…{} ", &a[..6], &a[a.len() - 4..])));
         }
+        let (net, level) = s.net.indicator(s.now_ms);
+        let role = match level {
+            NetLevel::None => Role::Muted,
+            NetLevel::Ok => Role::StatusOk,
+            NetLevel::Busy => Role::StatusWarn,
+            NetLevel::Bad => Role::StatusErr,
+        };
+        spans.push(Span::styled(format!(" {net} "), t.style(role)));
         let (text, role) = match &s.chat.model {
             ModelStatus::Ready {
                 name,

@@ -5,11 +5,20 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
 use super::{block, input_line, muted};
 use crate::tui::qr;
+use crate::chain::amount;
 use crate::tui::sanitize::clean_line;
-use crate::tui::state::State;
+use crate::tui::state::{Account, NetStatus, State, WalletMode};
 use crate::tui::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    match &s.wallet.mode {
+        WalletMode::Accounts => accounts(f, area, s, t),
+        WalletMode::Send(flow) => super::send::draw(f, area, s, flow, t),
+        WalletMode::Activity(view) => super::send::activity(f, area, s, view, t),
+    }
+}
+
+fn accounts(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let w = &s.wallet;
     // The address (42 characters) must fit whole on the right; the list takes what is left.
     let list_w = area.width.saturating_sub(46).clamp(24, 44);
@@ -52,22 +61,66 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Line::from(Span::styled(addr.clone(), t.style(Role::Title))),
         Line::from(""),
     ];
+    balances(&mut lines, s, acc, t);
+    lines.push(Line::from(""));
     if let Some(input) = &w.labelling {
         lines.push(Line::from("label:"));
         lines.push(input_line(input, t, true));
     } else {
         // A cut-off QR code does not scan: draw it whole or not at all.
-        let room_h = usize::from(right.height.saturating_sub(2)).saturating_sub(lines.len() + 1);
+        let room_h = usize::from(right.height.saturating_sub(2)).saturating_sub(lines.len() + 2);
         let room_w = usize::from(right.width.saturating_sub(2));
         match qr::render(&qr::payment_uri(&addr), qr::style()) {
             Ok(q) if q.len() <= room_h && q.iter().all(|l| l.width() <= room_w) => lines.extend(q),
             Ok(_) => lines.push(muted("(make the window larger to see the QR code)", t)),
             Err(e) => lines.push(muted(format!("no QR code: {e}"), t)),
         }
+        lines.push(muted("s send · a activity · r refresh", t));
         lines.push(muted("n new account · l label · c copy address", t));
     }
     f.render_widget(
         Paragraph::new(lines).block(block("Address", t, false)),
         right,
     );
+}
+
+/// The account's balances (ETH and each configured token, exact decimals), or why there are
+/// none: no network, offline (the last known ones are kept and marked), not read yet.
+fn balances(lines: &mut Vec<Line<'static>>, s: &State, acc: &Account, t: &Theme) {
+    let net = &s.net;
+    let Some(info) = &net.info else {
+        lines.push(muted("no network configured: offline", t));
+        lines.push(muted("(keybot chain add, or keybot chain dev)", t));
+        return;
+    };
+    let name = clean_line(&info.name).into_owned();
+    match &net.status {
+        NetStatus::Online { block } => {
+            lines.push(muted(format!("balances on {name} at block {block}"), t))
+        }
+        NetStatus::Offline { reason } => {
+            lines.push(Line::from(Span::styled(
+                "offline: balances may be out of date".to_owned(),
+                t.style(Role::Error),
+            )));
+            lines.push(muted(clean_line(reason).into_owned(), t));
+        }
+        NetStatus::Unknown => lines.push(muted(format!("reading balances on {name}…"), t)),
+    }
+    let Some(b) = net.balance(acc.address) else {
+        if net.online() {
+            lines.push(muted("(not read yet)", t));
+        }
+        return;
+    };
+    let row = |value: String, symbol: &str| {
+        Line::from(vec![
+            Span::styled(format!("{value:>24} "), t.style(Role::Text)),
+            Span::styled(clean_line(symbol).into_owned(), t.style(Role::Accent)),
+        ])
+    };
+    lines.push(row(amount::format(b.eth, 18), "ETH"));
+    for (token, units) in &b.tokens {
+        lines.push(row(amount::format(*units, token.decimals), &token.symbol));
+    }
 }

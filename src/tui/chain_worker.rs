@@ -1,0 +1,171 @@
+//! The app's chain I/O, off the UI thread. One thread per unlocked session, started only when a
+//! network is configured (without one no client exists and no socket is ever opened). It runs a
+//! single-threaded tokio runtime with its own connection to the store (SQLite in WAL mode, the
+//! same file the UI's connection uses): the store is `Send` but not `Sync`, so it stays on this
+//! one thread, shared by the jobs running on it, which each call it synchronously between awaits.
+//! Results go back to the UI's queue as actions with one-line errors.
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use keybot_keystore::secret::Secret32;
+use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+
+use super::action::Action;
+use super::app::Event;
+use crate::chain::send::{self, Progress, SendRequest};
+use crate::chain::{Client, activity, balance};
+use crate::store::{SentTx, Store};
+
+/// How long a send is followed before it is reported as pending.
+pub const SEND_WAIT: Duration = Duration::from_secs(120);
+
+pub enum Job {
+    Refresh(Vec<Address>),
+    Activity {
+        own: Vec<Address>,
+    },
+    Prepare {
+        id: u64,
+        request: SendRequest,
+        known: Vec<Address>,
+        own: Vec<Address>,
+    },
+    Broadcast(Box<SentTx>),
+}
+
+/// The handle the runtime keeps; dropping it ends the thread (and closes its store connection).
+pub struct ChainWorker {
+    jobs: UnboundedSender<Job>,
+}
+
+impl ChainWorker {
+    pub fn start(
+        client: Client,
+        store_path: PathBuf,
+        key: Secret32,
+        events: UnboundedSender<Event>,
+    ) -> std::io::Result<ChainWorker> {
+        let (jobs, mut rx) = unbounded_channel::<Job>();
+        std::thread::Builder::new()
+            .name("chain".into())
+            .spawn(move || {
+                let send = |a: Action| {
+                    let _ = events.send(Event::Action(a));
+                };
+                let rt = match crate::chain::runtime() {
+                    Ok(rt) => rt,
+                    Err(e) => return send(Action::Error(format!("chain: {e:#}"))),
+                };
+                let store = match Store::open(&store_path, &key) {
+                    Ok(s) => Some(Rc::new(s)),
+                    Err(e) => {
+                        send(Action::Error(format!("chain: cannot open the store: {e}")));
+                        None
+                    }
+                };
+                drop(key);
+                let local = tokio::task::LocalSet::new();
+                local.block_on(&rt, async move {
+                    while let Some(job) = rx.recv().await {
+                        tokio::task::spawn_local(run(
+                            job,
+                            client.clone(),
+                            store.clone(),
+                            events.clone(),
+                        ));
+                    }
+                });
+            })?;
+        Ok(ChainWorker { jobs })
+    }
+
+    /// Queues a job; gives it back when the thread is gone.
+    pub fn send(&self, job: Job) -> Result<(), Job> {
+        self.jobs.send(job).map_err(|e| e.0)
+    }
+}
+
+async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: UnboundedSender<Event>) {
+    let send = |a: Action| {
+        let _ = events.send(Event::Action(a));
+    };
+    let no_store = || "the store is not open".to_owned();
+    match job {
+        Job::Refresh(addresses) => {
+            let r = async {
+                let rows = balance::balances(&client, &addresses).await?;
+                let block = client.block_number().await?;
+                Ok::<_, crate::chain::ChainError>((block, rows))
+            }
+            .await;
+            send(Action::ChainRefreshed(r.map_err(|e| e.to_string())));
+        }
+        Job::Activity { own } => {
+            let Some(store) = store else {
+                return send(Action::ActivityLoaded {
+                    entries: vec![],
+                    synced: Err(no_store()),
+                });
+            };
+            let synced = activity::sync(&client, &store, &own)
+                .await
+                .map(|r| r.head)
+                .map_err(|e| format!("{e:#}"));
+            let chain_id = client.network.chain_id;
+            let entries = match (store.sent_txs(chain_id), store.transfers(chain_id)) {
+                (Ok(sent), Ok(transfers)) => activity::entries(&sent, &transfers, &own),
+                (Err(e), _) | (_, Err(e)) => {
+                    send(Action::Error(e.to_string()));
+                    vec![]
+                }
+            };
+            send(Action::ActivityLoaded { entries, synced });
+        }
+        Job::Prepare {
+            id,
+            request,
+            known,
+            own,
+        } => {
+            // Earlier sends the chain has not decided yet come first: their nonces are taken.
+            if let Some(store) = &store
+                && let Err(e) = send::reconcile(&client, store).await
+            {
+                tracing::warn!("reconcile before send: {e:#}");
+            }
+            let review = send::prepare(&client, request, &known, &own)
+                .await
+                .map(Box::new)
+                .map_err(|e| e.to_string());
+            send(Action::ReviewReady { id, review });
+        }
+        Job::Broadcast(record) => {
+            let hash = record.hash;
+            let outcome = match store {
+                Some(store) => {
+                    let mut progress = |p: Progress| {
+                        send(Action::SendProgress(match p {
+                            Progress::Broadcast(h) => {
+                                format!("broadcast {h}; waiting for the receipt")
+                            }
+                            Progress::Waiting { seconds } => {
+                                format!("broadcast {hash}; waiting {seconds} s for the receipt")
+                            }
+                        }))
+                    };
+                    send::broadcast(&client, &store, &record, SEND_WAIT, &mut progress)
+                        .await
+                        .map_err(|e| format!("{e:#}"))
+                }
+                // Without the store the transaction cannot be recorded first: it is not sent.
+                None => Err(format!("{}; the signed transaction was not sent", no_store())),
+            };
+            send(Action::SendFinished {
+                hash: Some(hash),
+                outcome,
+            });
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The wallet's on-chain part of `update`: the network indicator and its retry backoff,
+//! balances, the send flow (form → review → result) and the activity list. Pure, like the rest
+//! of `update`: the runtime does the chain I/O and answers with actions.
+use super::action::{Action, Edit};
+use super::effect::Effect;
+use super::state::*;
+use crate::chain::send::SendRequest;
+use crate::chain::{amount, safety};
+
+/// Starts a refresh of the block number and the listed accounts' balances, unless there is no
+/// network (then nothing is ever asked) or one is running already.
+pub(super) fn refresh_now(s: &mut State) -> Vec<Effect> {
+    if s.net.info.is_none() || s.net.refreshing {
+        return vec![];
+    }
+    s.net.refreshing = true;
+    vec![Effect::RefreshChain {
+        addresses: s.wallet.accounts.iter().map(|a| a.address).collect(),
+    }]
+}
+
+/// Called on every tick: a refresh (or a retry while offline) starts when it is due.
+pub(super) fn tick(s: &mut State) -> Vec<Effect> {
+    if s.unlocked() && s.net.info.is_some() && s.now_ms >= s.net.next_refresh_ms {
+        return refresh_now(s);
+    }
+    vec![]
+}
+
+/// Entering the wallet screen reads fresh balances, unless offline (then the retry timer
+/// decides: no hammering a dead RPC).
+pub(super) fn entered_wallet(s: &mut State) -> Vec<Effect> {
+    if matches!(s.net.status, NetStatus::Offline { .. }) {
+        return vec![];
+    }
+    refresh_now(s)
+}
+
+/// The network answered: online, retry delay back to its start.
+fn succeeded(s: &mut State, block: u64) {
+    s.net.status = NetStatus::Online { block };
+    s.net.backoff_ms = 0;
+    s.net.next_refresh_ms = s.now_ms + REFRESH_MS;
+}
+
+/// The network failed: offline, and the next try waits twice as long as the last (2 s, 4 s, …,
+/// at most 60 s).
+fn failed(s: &mut State, reason: String) {
+    s.net.status = NetStatus::Offline { reason };
+    s.net.backoff_ms = if s.net.backoff_ms == 0 {
+        RETRY_FIRST_MS
+    } else {
+        (s.net.backoff_ms * 2).min(RETRY_MAX_MS)
+    };
+    s.net.next_refresh_ms = s.now_ms + s.net.backoff_ms;
+}
+
+/// Chain results from the runtime; any other action is given back.
+pub(super) fn result(s: &mut State, action: Action) -> Result<Vec<Effect>, Action> {
+    match action {
+        Action::NetworkConfigured(info) => {
+            s.net = NetView {
+                info,
+                next_refresh_ms: s.now_ms,
+                ..NetView::default()
+            };
+            Ok(refresh_now(s))
+        }
+        Action::ChainRefreshed(r) => {
+            if s.net.info.is_none() {
+                return Ok(vec![]);
+            }
+            s.net.refreshing = false;
+            match r {
+                Ok((block, balances)) => {
+                    s.net.balances = balances;
+                    succeeded(s, block);
+                }
+                Err(why) => failed(s, why),
+            }
+            Ok(vec![])
+        }
+        Action::ActivityLoaded { entries, synced } => {
+            s.net.syncing = false;
+            if let WalletMode::Activity(view) = &mut s.wallet.mode {
+                view.entries = entries;
+                view.loading = false;
+                view.offline = synced.as_ref().err().cloned();
+                view.selected = view.selected.min(view.entries.len().saturating_sub(1));
+            }
+            if s.net.info.is_some() {
+                match synced {
+                    Ok(head) => succeeded(s, head),
+                    Err(why) => failed(s, why),
+                }
+            }
+            Ok(vec![])
+        }
+        Action::ReviewReady { id, review } => {
+            if let WalletMode::Send(flow) = &mut s.wallet.mode
+                && flow.step == (SendStep::Preparing { id })
+            {
+                match review {
+                    Ok(review) => {
+                        flow.step = SendStep::Review {
+                            review,
+                            confirm: Input::default(),
+                            error: None,
+                        }
+                    }
+                    Err(why) => {
+                        flow.form.error = Some(why);
+                        flow.step = SendStep::Form;
+                    }
+                }
+            }
+            Ok(vec![])
+        }
+        Action::SendProgress(p) => {
+            if let WalletMode::Send(flow) = &mut s.wallet.mode
+                && let SendStep::Sending { progress, .. } = &mut flow.step
+            {
+                *progress = Some(p);
+            }
+            Ok(vec![])
+        }
+        Action::SendFinished { hash, outcome } => {
+            if let WalletMode::Send(flow) = &mut s.wallet.mode
+                && let SendStep::Sending { review, .. } = &flow.step
+            {
+                flow.step = SendStep::Done {
+                    review: review.clone(),
+                    hash,
+                    outcome,
+                };
+            } else {
+                s.message = Some(match outcome {
+                    Ok(_) => (Level::Info, "a send finished; see the activity list".into()),
+                    Err(e) => (Level::Error, e),
+                });
+            }
+            // The balances changed.
+            Ok(entered_wallet(s))
+        }
+        other => Err(other),
+    }
+}
+
+/// Keys on the wallet screen that belong to the chain: `s` send, `a` activity, `r` refresh in
+/// the account list, and everything inside the send flow and the activity list. Returns the
+/// action back when it is not for this part.
+pub(super) fn wallet_key(s: &mut State, action: Action) -> Result<Vec<Effect>, Action> {
+    match &s.wallet.mode {
+        WalletMode::Accounts => match action {
+            Action::Command('s') if !s.wallet.accounts.is_empty() => {
+                s.wallet.mode = WalletMode::Send(Box::new(SendFlow {
+                    form: SendForm {
+                        account: s.wallet.selected,
+                        ..SendForm::default()
+                    },
+                    step: SendStep::Form,
+                }));
+                Ok(vec![])
+            }
+            Action::Command('a') => Ok(open_activity(s)),
+            Action::Command('r') => {
+                if s.net.info.is_none() {
+                    s.message = Some((Level::Error, NO_NETWORK.into()));
+                }
+                Ok(refresh_now(s))
+            }
+            other => Err(other),
+        },
+        WalletMode::Activity(_) => Ok(activity_key(s, action)),
+        WalletMode::Send(_) => Ok(send_key(s, action)),
+    }
+}
+
+const NO_NETWORK: &str =
+    "no network configured: add one with `keybot chain add NAME --rpc URL` or run `keybot chain dev`";
+
+fn open_activity(s: &mut State) -> Vec<Effect> {
+    let configured = s.net.info.is_some();
+    s.wallet.mode = WalletMode::Activity(ActivityView {
+        loading: configured,
+        offline: (!configured).then(|| NO_NETWORK.to_owned()),
+        ..ActivityView::default()
+    });
+    if !configured {
+        return vec![];
+    }
+    s.net.syncing = true;
+    vec![Effect::SyncActivity]
+}
+
+fn activity_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let WalletMode::Activity(view) = &mut s.wallet.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Back | Action::Command('a') => s.wallet.mode = WalletMode::Accounts,
+        Action::Up => view.selected = view.selected.saturating_sub(1),
+        Action::Down => {
+            view.selected = (view.selected + 1).min(view.entries.len().saturating_sub(1))
+        }
+        Action::Command('r') if !view.loading && s.net.info.is_some() => {
+            view.loading = true;
+            s.net.syncing = true;
+            return vec![Effect::SyncActivity];
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let WalletMode::Send(flow) = &mut s.wallet.mode else {
+        return vec![];
+    };
+    match &mut flow.step {
+        SendStep::Form => form_key(s, action),
+        SendStep::Preparing { .. } => {
+            if matches!(action, Action::Back) {
+                // The answer, when it comes, no longer matches and is dropped.
+                flow.step = SendStep::Form;
+            }
+            vec![]
+        }
+        SendStep::Review {
+            review,
+            confirm,
+            error,
+        } => {
+            let loud = review.has_loud_warning();
+            let confirmed = match action {
+                Action::Back | Action::Command('n') => {
+                    flow.step = SendStep::Form;
+                    return vec![];
+                }
+                Action::Edit(e) if loud => {
+                    confirm.apply(&e, false);
+                    *error = None;
+                    return vec![];
+                }
+                Action::Command('y') if !loud => true,
+                Action::Submit if loud => {
+                    let to = review.request.to.to_checksum(None);
+                    let last4 = &to[to.len() - 4..];
+                    if confirm.text.trim().eq_ignore_ascii_case(last4) {
+                        true
+                    } else {
+                        confirm.wipe();
+                        *error = Some(format!(
+                            "that is not how the recipient's address ends ({}); nothing was signed",
+                            safety::short(review.request.to)
+                        ));
+                        false
+                    }
+                }
+                Action::Submit => {
+                    *error = Some("press y to sign and send, or Esc to go back".into());
+                    false
+                }
+                _ => false,
+            };
+            if !confirmed {
+                return vec![];
+            }
+            let review = review.clone();
+            let Some(account) = s.wallet.accounts.get(flow.form.account) else {
+                flow.step = SendStep::Form;
+                return vec![];
+            };
+            let account = account.index;
+            flow.step = SendStep::Sending {
+                review: review.clone(),
+                progress: None,
+            };
+            vec![Effect::SignAndSend { account, review }]
+        }
+        SendStep::Sending { .. } => {
+            if matches!(action, Action::Back) {
+                s.message = Some((
+                    Level::Info,
+                    "already signed and handed to the network; waiting for the receipt".into(),
+                ));
+            }
+            vec![]
+        }
+        SendStep::Done { .. } => {
+            if matches!(action, Action::Back | Action::Submit) {
+                s.wallet.mode = WalletMode::Accounts;
+            }
+            vec![]
+        }
+    }
+}
+
+fn form_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let assets = s.net.asset_count();
+    let WalletMode::Send(flow) = &mut s.wallet.mode else {
+        return vec![];
+    };
+    let form = &mut flow.form;
+    match action {
+        Action::Back => {
+            s.wallet.mode = WalletMode::Accounts;
+            return vec![];
+        }
+        Action::FocusNext | Action::Down => {
+            form.field = match form.field {
+                SendField::To => SendField::Amount,
+                SendField::Amount => SendField::Asset,
+                SendField::Asset => SendField::To,
+            }
+        }
+        Action::Up => {
+            form.field = match form.field {
+                SendField::To => SendField::Asset,
+                SendField::Amount => SendField::To,
+                SendField::Asset => SendField::Amount,
+            }
+        }
+        Action::Edit(e) => {
+            form.error = None;
+            match form.field {
+                SendField::To => form.to.apply(&e, false),
+                SendField::Amount => form.amount.apply(&e, false),
+                SendField::Asset => match e {
+                    Edit::Left => form.asset = (form.asset + assets - 1) % assets,
+                    Edit::Right | Edit::Char(' ') => form.asset = (form.asset + 1) % assets,
+                    _ => {}
+                },
+            }
+        }
+        Action::Submit => return submit(s),
+        _ => {}
+    }
+    vec![]
+}
+
+/// Checks the form locally; on a problem says so in one line and changes nothing else.
+fn submit(s: &mut State) -> Vec<Effect> {
+    let asset_of = |i| s.net.asset(i);
+    let configured = s.net.info.is_some();
+    let WalletMode::Send(flow) = &mut s.wallet.mode else {
+        return vec![];
+    };
+    let form = &mut flow.form;
+    let Some(from) = s.wallet.accounts.get(form.account).map(|a| a.address) else {
+        return vec![];
+    };
+    let to = match safety::parse_address(&form.to.text) {
+        Ok(a) => a,
+        Err(e) => {
+            form.error = Some(format!("to: {e}"));
+            form.field = SendField::To;
+            return vec![];
+        }
+    };
+    let asset = asset_of(form.asset);
+    let units = match amount::parse(&form.amount.text, asset.decimals()) {
+        Ok(u) if u.is_zero() => {
+            form.error = Some("amount: zero; nothing to send".into());
+            form.field = SendField::Amount;
+            return vec![];
+        }
+        Ok(u) => u,
+        Err(e) => {
+            form.error = Some(e.to_string());
+            form.field = SendField::Amount;
+            return vec![];
+        }
+    };
+    if !configured {
+        form.error = Some(NO_NETWORK.into());
+        return vec![];
+    }
+    form.error = None;
+    s.wallet.send_seq += 1;
+    let id = s.wallet.send_seq;
+    flow.step = SendStep::Preparing { id };
+    vec![Effect::PrepareSend {
+        id,
+        request: SendRequest {
+            from,
+            to,
+            asset,
+            amount: units,
+        },
+    }]
+}
