@@ -1,8 +1,14 @@
 //! Every screen drawn into ratatui's TestBackend, at 80x24 and at a large size, compared with
 //! reviewed snapshots (insta). `cargo insta review` (or INSTA_UPDATE=always) updates them.
+use alloy::primitives::{Address, B256, U256};
+use keybot::chain::Token;
+use keybot::chain::activity::Entry;
+use keybot::chain::balance::AccountBalance;
+use keybot::chain::safety::Warning;
+use keybot::chain::send::{Asset, Outcome, Review, SendRequest};
 use keybot::chat::engine::{ChatEvent, ModelInfo};
-use keybot::store::{Conversation, Role};
-use keybot::tui::action::Action;
+use keybot::store::{AssetRef, Conversation, Role, TxStatus};
+use keybot::tui::action::{Action, Edit};
 use keybot::tui::state::*;
 use keybot::tui::theme::{self, Theme};
 use keybot::tui::ui;
@@ -181,4 +187,240 @@ fn settings_and_help_and_confirm() {
     both("help_chat", &s);
     s.overlay = Some(Overlay::ConfirmQuit);
     both("confirm_quit", &s);
+}
+
+// The chain part of the wallet screen.
+
+const SECOND: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+const RECIPIENT: &str = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
+
+fn tusd() -> Token {
+    Token {
+        symbol: "tUSD".into(),
+        address: "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+            .parse()
+            .unwrap(),
+        decimals: 6,
+    }
+}
+
+fn addr(a: &str) -> Address {
+    a.parse().unwrap()
+}
+
+/// Unlocked on the wallet screen, network `local` configured (not answered yet).
+fn configured() -> State {
+    let mut s = unlocked();
+    update(
+        &mut s,
+        Action::NetworkConfigured(Some(NetInfo {
+            name: "local".into(),
+            chain_id: 31337,
+            tokens: vec![tusd()],
+        })),
+    );
+    update(&mut s, Action::Screen(Screen::Wallet));
+    s
+}
+
+fn online() -> State {
+    let mut s = configured();
+    let balances = vec![
+        AccountBalance {
+            address: addr(ADDRESS),
+            eth: U256::from(9_998_765_432_100_000_000_000u128),
+            tokens: vec![(tusd(), U256::from(1_000_250_000u64))],
+        },
+        AccountBalance {
+            address: addr(SECOND),
+            eth: U256::from(10u64).pow(U256::from(22u64)),
+            tokens: vec![(tusd(), U256::ZERO)],
+        },
+    ];
+    update(&mut s, Action::ChainRefreshed(Ok((123, balances))));
+    s
+}
+
+fn review(to: Address, warnings: Vec<Warning>) -> Box<Review> {
+    Box::new(Review {
+        network: "local".into(),
+        chain_id: 31337,
+        request: SendRequest {
+            from: addr(ADDRESS),
+            to,
+            asset: Asset::Token(tusd()),
+            amount: U256::from(12_500_000u64),
+        },
+        nonce: 3,
+        gas_limit: 41_724,
+        max_fee_per_gas: 2_000_000_007,
+        max_priority_fee_per_gas: 1_000_000_000,
+        eth_balance: U256::from(10u64).pow(U256::from(22u64)),
+        warnings,
+    })
+}
+
+/// Opens the send form, fills it, submits, and answers with `review`.
+fn reviewing(review: Box<Review>) -> State {
+    let mut s = online();
+    update(&mut s, Action::Command('s'));
+    for c in review.request.to.to_checksum(None).chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    update(&mut s, Action::FocusNext);
+    for c in "12.5".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    update(&mut s, Action::FocusNext);
+    update(&mut s, Action::Edit(Edit::Right));
+    update(&mut s, Action::Submit);
+    let id = s.wallet.send_seq;
+    update(
+        &mut s,
+        Action::ReviewReady {
+            id,
+            review: Ok(review),
+        },
+    );
+    s
+}
+
+#[test]
+fn wallet_with_balances() {
+    both("wallet_balances", &online());
+    let mut s = online();
+    update(
+        &mut s,
+        Action::ChainRefreshed(Err(
+            "offline: cannot reach http://127.0.0.1:8545 (connection refused)".into(),
+        )),
+    );
+    insta::assert_snapshot!("wallet_balances_offline_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn send_form_with_an_error() {
+    let mut s = online();
+    update(&mut s, Action::Command('s'));
+    for c in "vitalik.eth".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    update(&mut s, Action::Submit);
+    insta::assert_snapshot!("send_form_error_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn review_with_a_first_send_warning() {
+    let s = reviewing(review(addr(RECIPIENT), vec![Warning::NewAddress]));
+    both("send_review_first_send", &s);
+}
+
+#[test]
+fn review_with_a_lookalike_warning() {
+    let real = addr(RECIPIENT);
+    let fake = addr("0x3c44ffffffffffffffffffffffffffffffff93bc");
+    let mut s = reviewing(review(fake, vec![Warning::LooksLike(real)]));
+    for c in "93b".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    insta::assert_snapshot!("send_review_lookalike_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn send_results() {
+    let mut s = reviewing(review(addr(RECIPIENT), vec![]));
+    update(&mut s, Action::Command('y'));
+    update(
+        &mut s,
+        Action::SendFinished {
+            hash: Some(B256::repeat_byte(0xab)),
+            outcome: Ok(Outcome::Confirmed { block: 124 }),
+        },
+    );
+    insta::assert_snapshot!("send_result_confirmed_80x24", render(&s, 80, 24));
+    let mut s = reviewing(review(addr(RECIPIENT), vec![]));
+    update(&mut s, Action::Command('y'));
+    update(
+        &mut s,
+        Action::SendFinished {
+            hash: Some(B256::repeat_byte(0xab)),
+            outcome: Ok(Outcome::RpcLost {
+                reason: "offline: cannot reach http://127.0.0.1:8545 (timed out)".into(),
+            }),
+        },
+    );
+    insta::assert_snapshot!("send_result_rpc_lost_80x24", render(&s, 80, 24));
+}
+
+#[test]
+fn activity_list() {
+    let mut s = online();
+    update(&mut s, Action::Command('a'));
+    let tusd_ref = AssetRef {
+        token: Some(tusd().address),
+        symbol: "tUSD".into(),
+        decimals: 6,
+    };
+    let entry = |n: u8, outgoing, asset: AssetRef, amount: u64, status, block| Entry {
+        hash: B256::repeat_byte(n),
+        outgoing,
+        account: addr(ADDRESS),
+        counterparty: addr(RECIPIENT),
+        asset,
+        amount: U256::from(amount),
+        status,
+        block,
+    };
+    update(
+        &mut s,
+        Action::ActivityLoaded {
+            entries: vec![
+                entry(
+                    1,
+                    true,
+                    AssetRef::eth(),
+                    1_500_000_000_000_000_000,
+                    TxStatus::Pending,
+                    None,
+                ),
+                entry(
+                    2,
+                    false,
+                    tusd_ref.clone(),
+                    12_500_000,
+                    TxStatus::Confirmed,
+                    Some(120),
+                ),
+                entry(3, true, tusd_ref, 1, TxStatus::Reverted, Some(99)),
+            ],
+            synced: Err("offline: cannot reach http://127.0.0.1:8545 (connection refused)".into()),
+        },
+    );
+    insta::assert_snapshot!("activity_offline_80x24", render(&s, 80, 24));
+}
+
+/// The status bar's network indicator in each state, one bottom line per state.
+#[test]
+fn status_bar_network_states() {
+    let last = |s: &State| render(s, 100, 24).lines().last().unwrap().to_owned();
+    let mut out = String::new();
+    let mut s = unlocked();
+    out.push_str(&format!("no network:  {}\n", last(&s)));
+    let mut s2 = configured();
+    out.push_str(&format!("first read:  {}\n", last(&s2)));
+    s = online();
+    out.push_str(&format!("online:      {}\n", last(&s)));
+    update(&mut s, Action::Command('r'));
+    out.push_str(&format!("syncing:     {}\n", last(&s)));
+    update(
+        &mut s,
+        Action::ChainRefreshed(Err("offline: cannot reach http://127.0.0.1:8545".into())),
+    );
+    out.push_str(&format!("offline:     {}\n", last(&s)));
+    let now = s.now_ms + 1_200;
+    update(&mut s, Action::Tick(now));
+    out.push_str(&format!("1.2 s later: {}\n", last(&s)));
+    update(&mut s2, Action::ChainRefreshed(Err("offline".into())));
+    out.push_str(&format!("first fail:  {}\n", last(&s2)));
+    insta::assert_snapshot!("status_bar_network_states", out);
 }

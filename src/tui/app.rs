@@ -20,10 +20,10 @@ use super::state::{NetInfo, State};
 use super::terminal::TerminalGuard;
 use super::theme::{self, Theme};
 use super::{keymap, ui, update};
+use crate::chain::{ChainConfig, Client};
 use crate::chat::{
     self, ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Prompt, SamplingParams,
 };
-use crate::chain::{ChainConfig, Client};
 use crate::config::Paths;
 use crate::store::{NewMessage, Role, Store, Timings};
 
@@ -571,7 +571,7 @@ impl Runtime {
         let job = match &self.chain {
             Some(worker) => match worker.send(job) {
                 Ok(()) => return,
-                Err(job) => job,
+                Err(job) => *job,
             },
             None => job,
         };

@@ -151,7 +151,10 @@ fn send_flow_form_review_confirm_result() {
     );
     assert!(matches!(step(&s), SendStep::Review { .. }));
     assert!(!s.typing(), "no loud warning: y is a command");
-    assert!(update(&mut s, Action::Submit).is_empty(), "Enter does not sign");
+    assert!(
+        update(&mut s, Action::Submit).is_empty(),
+        "Enter does not sign"
+    );
     let fx = update(&mut s, Action::Command('y'));
     let [Effect::SignAndSend { account, review }] = fx.as_slice() else {
         panic!("expected a sign effect, got {fx:?}")
@@ -160,7 +163,10 @@ fn send_flow_form_review_confirm_result() {
     assert!(matches!(step(&s), SendStep::Sending { .. }));
     // Esc while sending does not undo anything.
     assert!(update(&mut s, Action::Back).is_empty());
-    update(&mut s, Action::SendProgress("broadcast 0xab; waiting".into()));
+    update(
+        &mut s,
+        Action::SendProgress("broadcast 0xab; waiting".into()),
+    );
     let hash = B256::repeat_byte(9);
     let fx = update(
         &mut s,
@@ -246,7 +252,10 @@ fn a_loud_warning_needs_the_recipients_last_four_characters() {
     }
     typed(&mut s, "0ABC");
     let fx = update(&mut s, Action::Submit);
-    assert!(matches!(fx.as_slice(), [Effect::SignAndSend { account: 0, .. }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::SignAndSend { account: 0, .. }]
+    ));
 }
 
 #[test]
@@ -346,7 +355,10 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
         eth: U256::from(5u64),
         tokens: vec![(tusd(), U256::from(1_500_000u64))],
     };
-    update(&mut s, Action::ChainRefreshed(Ok((42, vec![balance.clone()]))));
+    update(
+        &mut s,
+        Action::ChainRefreshed(Ok((42, vec![balance.clone()]))),
+    );
     assert_eq!(s.net.indicator(now).0, "● local #42");
     assert_eq!(s.net.backoff_ms, 0);
     assert_eq!(s.net.balance(me()), Some(&balance));

@@ -82,8 +82,8 @@ impl ChainWorker {
     }
 
     /// Queues a job; gives it back when the thread is gone.
-    pub fn send(&self, job: Job) -> Result<(), Job> {
-        self.jobs.send(job).map_err(|e| e.0)
+    pub fn send(&self, job: Job) -> Result<(), Box<Job>> {
+        self.jobs.send(job).map_err(|e| Box::new(e.0))
     }
 }
 
@@ -160,7 +160,10 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                         .map_err(|e| format!("{e:#}"))
                 }
                 // Without the store the transaction cannot be recorded first: it is not sent.
-                None => Err(format!("{}; the signed transaction was not sent", no_store())),
+                None => Err(format!(
+                    "{}; the signed transaction was not sent",
+                    no_store()
+                )),
             };
             send(Action::SendFinished {
                 hash: Some(hash),

@@ -102,10 +102,16 @@ pub fn help(state: &State) -> Vec<(&'static str, &'static str)> {
             ("l", "label the account"),
             ("c", "copy the address"),
             ("s", "send from the account: form → review → result"),
-            ("y / last 4 chars", "review: sign and send (a loud warning needs the 4)"),
+            (
+                "y / last 4 chars",
+                "review: sign and send (a loud warning needs the 4)",
+            ),
             ("a", "activity: sent and received"),
             ("r", "read balances again (retry now when offline)"),
-            ("Esc", "back (nothing is signed before the review is confirmed)"),
+            (
+                "Esc",
+                "back (nothing is signed before the review is confirmed)",
+            ),
         ],
         Screen::Chat => vec![
             ("Enter", "send"),

@@ -1,6 +1,8 @@
 //! The terminal app (ARCHITECTURE §3): one queue, a pure `update`, `ui` that only draws.
 pub mod action;
 pub mod app;
+#[cfg(test)]
+mod chain_update_tests;
 mod chain_worker;
 pub mod clipboard;
 pub mod effect;
@@ -14,8 +16,6 @@ pub mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod update;
-#[cfg(test)]
-mod chain_update_tests;
 #[cfg(test)]
 mod update_tests;
 

@@ -55,8 +55,8 @@ fn failed(s: &mut State, reason: String) {
     s.net.next_refresh_ms = s.now_ms + s.net.backoff_ms;
 }
 
-/// Chain results from the runtime; any other action is given back.
-pub(super) fn result(s: &mut State, action: Action) -> Result<Vec<Effect>, Action> {
+/// Chain results from the runtime (`update` sends only those here).
+pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::NetworkConfigured(info) => {
             s.net = NetView {
@@ -64,11 +64,11 @@ pub(super) fn result(s: &mut State, action: Action) -> Result<Vec<Effect>, Actio
                 next_refresh_ms: s.now_ms,
                 ..NetView::default()
             };
-            Ok(refresh_now(s))
+            refresh_now(s)
         }
         Action::ChainRefreshed(r) => {
             if s.net.info.is_none() {
-                return Ok(vec![]);
+                return vec![];
             }
             s.net.refreshing = false;
             match r {
@@ -78,7 +78,7 @@ pub(super) fn result(s: &mut State, action: Action) -> Result<Vec<Effect>, Actio
                 }
                 Err(why) => failed(s, why),
             }
-            Ok(vec![])
+            vec![]
         }
         Action::ActivityLoaded { entries, synced } => {
             s.net.syncing = false;
@@ -94,7 +94,7 @@ pub(super) fn result(s: &mut State, action: Action) -> Result<Vec<Effect>, Actio
                     Err(why) => failed(s, why),
                 }
             }
-            Ok(vec![])
+            vec![]
         }
         Action::ReviewReady { id, review } => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
@@ -114,7 +114,7 @@ pub(super) fn result(s: &mut State, action: Action) -> Result<Vec<Effect>, Actio
                     }
                 }
             }
-            Ok(vec![])
+            vec![]
         }
         Action::SendProgress(p) => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
@@ -122,7 +122,7 @@ pub(super) fn result(s: &mut State, action: Action) -> Result<Vec<Effect>, Actio
             {
                 *progress = Some(p);
             }
-            Ok(vec![])
+            vec![]
         }
         Action::SendFinished { hash, outcome } => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
@@ -140,16 +140,20 @@ pub(super) fn result(s: &mut State, action: Action) -> Result<Vec<Effect>, Actio
                 });
             }
             // The balances changed.
-            Ok(entered_wallet(s))
+            entered_wallet(s)
         }
-        other => Err(other),
+        _ => vec![],
     }
 }
 
-/// Keys on the wallet screen that belong to the chain: `s` send, `a` activity, `r` refresh in
-/// the account list, and everything inside the send flow and the activity list. Returns the
-/// action back when it is not for this part.
-pub(super) fn wallet_key(s: &mut State, action: Action) -> Result<Vec<Effect>, Action> {
+/// Whether a key on the wallet screen belongs to the chain part: `s` send, `a` activity, `r`
+/// refresh in the account list, and everything inside the send flow and the activity list.
+pub(super) fn owns_key(s: &State, action: &Action) -> bool {
+    s.wallet.mode != WalletMode::Accounts || matches!(action, Action::Command('s' | 'a' | 'r'))
+}
+
+/// Handles a key [`owns_key`] said is for the chain part.
+pub(super) fn wallet_key(s: &mut State, action: Action) -> Vec<Effect> {
     match &s.wallet.mode {
         WalletMode::Accounts => match action {
             Action::Command('s') if !s.wallet.accounts.is_empty() => {
@@ -160,24 +164,23 @@ pub(super) fn wallet_key(s: &mut State, action: Action) -> Result<Vec<Effect>, A
                     },
                     step: SendStep::Form,
                 }));
-                Ok(vec![])
+                vec![]
             }
-            Action::Command('a') => Ok(open_activity(s)),
+            Action::Command('a') => open_activity(s),
             Action::Command('r') => {
                 if s.net.info.is_none() {
                     s.message = Some((Level::Error, NO_NETWORK.into()));
                 }
-                Ok(refresh_now(s))
+                refresh_now(s)
             }
-            other => Err(other),
+            _ => vec![],
         },
-        WalletMode::Activity(_) => Ok(activity_key(s, action)),
-        WalletMode::Send(_) => Ok(send_key(s, action)),
+        WalletMode::Activity(_) => activity_key(s, action),
+        WalletMode::Send(_) => send_key(s, action),
     }
 }
 
-const NO_NETWORK: &str =
-    "no network configured: add one with `keybot chain add NAME --rpc URL` or run `keybot chain dev`";
+const NO_NETWORK: &str = "no network configured: add one with `keybot chain add NAME --rpc URL` or run `keybot chain dev`";
 
 fn open_activity(s: &mut State) -> Vec<Effect> {
     let configured = s.net.info.is_some();

@@ -226,7 +226,9 @@ pub struct SendForm {
 pub enum SendStep {
     Form,
     /// Waiting for the runtime to check the chain and build the review.
-    Preparing { id: u64 },
+    Preparing {
+        id: u64,
+    },
     Review {
         review: Box<Review>,
         /// The recipient's last four characters, typed when a warning is loud.

@@ -202,7 +202,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         | Action::ActivityLoaded { .. }
         | Action::ReviewReady { .. }
         | Action::SendProgress(_)
-        | Action::SendFinished { .. } => onchain::result(s, action).unwrap_or_default(),
+        | Action::SendFinished { .. } => onchain::result(s, action),
         other => match s.screen {
             Screen::Onboarding => onboarding(s, other),
             Screen::Unlock => unlock(s, other),
@@ -671,10 +671,9 @@ fn wallet(s: &mut State, action: Action) -> Vec<Effect> {
         }
         return vec![];
     }
-    let action = match onchain::wallet_key(s, action) {
-        Ok(effects) => return effects,
-        Err(action) => action,
-    };
+    if onchain::owns_key(s, &action) {
+        return onchain::wallet_key(s, action);
+    }
     let w = &mut s.wallet;
     match action {
         Action::Up => w.selected = w.selected.saturating_sub(1),

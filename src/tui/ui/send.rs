@@ -107,9 +107,7 @@ fn describe(outcome: &Outcome) -> String {
         Outcome::Reverted { block } => {
             format!("reverted on chain in block {block} (the fee was spent)")
         }
-        Outcome::StillPending => {
-            "pending: not mined yet; the activity list (a) follows it".into()
-        }
+        Outcome::StillPending => "pending: not mined yet; the activity list (a) follows it".into(),
         Outcome::RpcLost { reason } => format!(
             "RPC lost: recorded, will not be signed again ({})",
             clean_line(reason)
@@ -151,12 +149,7 @@ fn form(s: &State, flow: &SendFlow, t: &Theme, focused: bool) -> Vec<Line<'stati
         ),
         Line::from(
             [vec![label("amount", SendField::Amount)], {
-                input_line(
-                    &form.amount,
-                    t,
-                    focused && form.field == SendField::Amount,
-                )
-                .spans
+                input_line(&form.amount, t, focused && form.field == SendField::Amount).spans
             }]
             .concat(),
         ),
@@ -237,10 +230,7 @@ pub fn activity(f: &mut Frame, area: Rect, s: &State, view: &ActivityView, t: &T
         head.push(styled("syncing with the chain…", t.style(Role::Warning)));
     } else if let Some(why) = &view.offline {
         head.push(styled(
-            format!(
-                "offline: showing what was recorded ({})",
-                clean_line(why)
-            ),
+            format!("showing what was recorded — {}", clean_line(why)),
             t.style(Role::Error),
         ));
     }

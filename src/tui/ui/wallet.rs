@@ -4,8 +4,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
 use super::{block, input_line, muted};
-use crate::tui::qr;
 use crate::chain::amount;
+use crate::tui::qr;
 use crate::tui::sanitize::clean_line;
 use crate::tui::state::{Account, NetStatus, State, WalletMode};
 use crate::tui::theme::{Role, Theme};
