@@ -172,3 +172,126 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::Network;
+    use crate::chain::send::{Asset, Review};
+    use alloy::primitives::U256;
+    use tokio::sync::mpsc::UnboundedReceiver;
+
+    /// A network whose RPC refuses connections (a closed local port): every job must come back
+    /// as an action with a one-line error, never hang or panic.
+    fn worker() -> (tempfile::TempDir, ChainWorker, UnboundedReceiver<Event>) {
+        let dir = tempfile::tempdir().unwrap();
+        let net = Network {
+            chain_id: 31337,
+            rpc: "http://127.0.0.1:1".into(),
+            dev: true,
+            market: None,
+            tokens: vec![],
+        };
+        let client = Client::new("local", &net).unwrap();
+        let (tx, rx) = unbounded_channel();
+        let w = ChainWorker::start(
+            client,
+            dir.path().join(crate::store::FILE_NAME),
+            Secret32::new([7; 32]),
+            tx,
+        )
+        .unwrap();
+        (dir, w, rx)
+    }
+
+    fn next(rx: &mut UnboundedReceiver<Event>) -> Action {
+        let rt = crate::chain::runtime().unwrap();
+        match rt.block_on(async { tokio::time::timeout(Duration::from_secs(30), rx.recv()).await })
+        {
+            Ok(Some(Event::Action(a))) => a,
+            _ => panic!("no action from the chain thread"),
+        }
+    }
+
+    #[test]
+    fn jobs_against_a_dead_rpc_answer_offline() {
+        let (dir, w, mut rx) = worker();
+        assert!(w.send(Job::Refresh(vec![Address::ZERO])).is_ok());
+        match next(&mut rx) {
+            Action::ChainRefreshed(Err(e)) => assert!(e.starts_with("offline"), "{e}"),
+            other => panic!("{other:?}"),
+        }
+        assert!(w.send(Job::Activity { own: vec![] }).is_ok());
+        match next(&mut rx) {
+            Action::ActivityLoaded { entries, synced } => {
+                assert!(entries.is_empty());
+                assert!(synced.unwrap_err().contains("offline"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let request = SendRequest {
+            from: Address::repeat_byte(1),
+            to: Address::repeat_byte(2),
+            asset: Asset::Eth,
+            amount: U256::from(1u64),
+        };
+        assert!(
+            w.send(Job::Prepare {
+                id: 4,
+                request: request.clone(),
+                known: vec![],
+                own: vec![],
+            })
+            .is_ok()
+        );
+        match next(&mut rx) {
+            Action::ReviewReady { id: 4, review } => {
+                assert!(review.unwrap_err().starts_with("offline"))
+            }
+            other => panic!("{other:?}"),
+        }
+        // A signed transaction whose broadcast cannot reach the RPC is recorded, not lost.
+        let review = Review {
+            network: "local".into(),
+            chain_id: 31337,
+            request,
+            nonce: 0,
+            gas_limit: 21_000,
+            max_fee_per_gas: 1,
+            max_priority_fee_per_gas: 1,
+            eth_balance: U256::ZERO,
+            warnings: vec![],
+        };
+        let wallet = keybot_keystore::Wallet::new(
+            keybot_keystore::Phrase::parse(
+                "test test test test test test test test test test test junk",
+            )
+            .unwrap(),
+            "",
+        )
+        .unwrap();
+        let signed = wallet
+            .sign_transaction(keybot_keystore::AccountRef::Hd(0), review.unsigned())
+            .unwrap();
+        let record = send::sent_record(&review, &signed);
+        assert!(w.send(Job::Broadcast(Box::new(record))).is_ok());
+        match next(&mut rx) {
+            Action::SendFinished {
+                hash: Some(h),
+                outcome: Ok(crate::chain::send::Outcome::RpcLost { .. }),
+            } => assert_eq!(h, signed.hash),
+            other => panic!("{other:?}"),
+        }
+        // It is in the store (the UI's own connection sees it), left open for reconcile.
+        let store = Store::open(
+            &dir.path().join(crate::store::FILE_NAME),
+            &Secret32::new([7; 32]),
+        )
+        .unwrap();
+        let sent = store.sent_txs(31337).unwrap();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].hash, signed.hash);
+        assert!(sent[0].status.is_open());
+        drop(w);
+    }
+}
