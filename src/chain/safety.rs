@@ -6,6 +6,8 @@
 use alloy::primitives::Address;
 use anyhow::{Result, bail};
 
+use crate::store::Counterparties;
+
 /// Parses an address typed or pasted by the user. All-lowercase or all-uppercase hex carries no
 /// checksum and is accepted; mixed case must be a valid EIP-55 checksum, since a mixed-case
 /// address with a wrong checksum is almost certainly mistyped. Names (ENS) are not resolved.
@@ -35,7 +37,7 @@ pub fn parse_address(text: &str) -> Result<Address> {
 /// Something the user must see before confirming a send.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Warning {
-    /// Never sent to (or received from) before.
+    /// Never sent to before (having received from it does not count: poisoners send first).
     NewAddress,
     /// Shares the first and last four hex digits with an address the user knows, but is not it:
     /// the mark of address poisoning.
@@ -84,11 +86,11 @@ fn ends(a: &Address) -> ([u8; 2], [u8; 2]) {
     ([b[0], b[1]], [b[18], b[19]])
 }
 
-/// Warnings for sending to `to`, given the addresses the user has used (`known`: sent to or
-/// received from), their own accounts, and the token contract when sending a token.
+/// Warnings for sending to `to`, given the addresses the user has dealt with, their own
+/// accounts, and the token contract when sending a token.
 pub fn check_recipient(
     to: Address,
-    known: &[Address],
+    known: &Counterparties,
     own: &[Address],
     token: Option<Address>,
 ) -> Vec<Warning> {
@@ -97,7 +99,9 @@ pub fn check_recipient(
         w.push(Warning::TokenContract);
     }
     if let Some(look) = known
+        .sent_to
         .iter()
+        .chain(&known.received_from)
         .chain(own)
         .find(|k| **k != to && ends(k) == ends(&to))
     {
@@ -105,7 +109,7 @@ pub fn check_recipient(
     }
     if own.contains(&to) {
         w.push(Warning::OwnAccount);
-    } else if !known.contains(&to) {
+    } else if !known.sent_to.contains(&to) {
         w.push(Warning::NewAddress);
     }
     w
@@ -114,6 +118,13 @@ pub fn check_recipient(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sent(to: &[Address]) -> Counterparties {
+        Counterparties {
+            sent_to: to.to_vec(),
+            received_from: vec![],
+        }
+    }
 
     const A: &str = "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed";
 
@@ -151,15 +162,24 @@ mod tests {
         let fake: Address = "0x1234ffffffffffffffffffffffffffffffffabcd"
             .parse()
             .unwrap();
-        let w = check_recipient(fake, &[real], &[], None);
+        let w = check_recipient(fake, &sent(&[real]), &[], None);
         assert_eq!(w, vec![Warning::LooksLike(real), Warning::NewAddress]);
         assert!(w[0].is_loud());
         assert!(w[0].message(fake).contains("poisoning"));
         // The real one: known, so no warning at all.
-        assert!(check_recipient(real, &[real], &[], None).is_empty());
+        assert!(check_recipient(real, &sent(&[real]), &[], None).is_empty());
+        // The poisoner's dust came *from* the fake: that makes it neither trusted nor quiet.
+        let dusted = Counterparties {
+            sent_to: vec![real],
+            received_from: vec![fake],
+        };
+        assert_eq!(
+            check_recipient(fake, &dusted, &[], None),
+            vec![Warning::LooksLike(real), Warning::NewAddress]
+        );
         // A look-alike of one's own account counts too.
         assert_eq!(
-            check_recipient(fake, &[], &[real], None)[0],
+            check_recipient(fake, &sent(&[]), &[real], None)[0],
             Warning::LooksLike(real)
         );
     }
@@ -169,16 +189,16 @@ mod tests {
         let me = Address::repeat_byte(1);
         let other = Address::repeat_byte(2);
         assert_eq!(
-            check_recipient(other, &[], &[me], None),
+            check_recipient(other, &sent(&[]), &[me], None),
             vec![Warning::NewAddress]
         );
         assert_eq!(
-            check_recipient(me, &[], &[me], None),
+            check_recipient(me, &sent(&[]), &[me], None),
             vec![Warning::OwnAccount]
         );
         let token = Address::repeat_byte(3);
         assert_eq!(
-            check_recipient(token, &[token], &[me], Some(token)),
+            check_recipient(token, &sent(&[token]), &[me], Some(token)),
             vec![Warning::TokenContract]
         );
         assert_eq!(short(other), "0x0202…0202");

@@ -18,7 +18,7 @@ use super::client::{ChainError, ChainResult, Client};
 use super::network::Token;
 use super::safety::{self, Warning};
 use super::token;
-use crate::store::{AssetRef, SentTx, Store, TxStatus};
+use crate::store::{AssetRef, Counterparties, SentTx, Store, TxStatus};
 
 /// What is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -176,7 +176,7 @@ fn insufficient(what: &str, need: String, have: String) -> ChainError {
 pub async fn prepare(
     client: &Client,
     request: SendRequest,
-    known: &[Address],
+    known: &Counterparties,
     own: &[Address],
 ) -> ChainResult<Review> {
     let chain_id = client.check_chain().await?;

@@ -122,7 +122,7 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
         if let Err(e) = send::reconcile(&client, &store).await {
             tracing::warn!("reconcile before send: {e:#}");
         }
-        let known = store.sent_to_addresses()?;
+        let known = store.counterparties()?;
         let request = SendRequest {
             from,
             to,

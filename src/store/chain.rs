@@ -82,6 +82,16 @@ impl AssetRef {
     }
 }
 
+/// The addresses this wallet has dealt with, for the checks before a send.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counterparties {
+    /// Sent to (by a transaction that reached the network or may have).
+    pub sent_to: Vec<Address>,
+    /// Received from. Not a reason to trust an address: address poisoning works by sending
+    /// dust *from* a look-alike, so these only feed the look-alike check.
+    pub received_from: Vec<Address>,
+}
+
 /// A transaction this wallet signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentTx {
@@ -251,14 +261,17 @@ impl Store {
         Ok(txs)
     }
 
-    /// Every address this wallet has sent to, on any chain.
-    pub fn sent_to_addresses(&self) -> Result<Vec<Address>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT DISTINCT to_addr FROM chain_txs WHERE status != 'failed'
-             UNION SELECT DISTINCT from_addr FROM chain_transfers",
-        )?;
-        let rows = stmt.query_map([], |r| addr(r.get(0)?))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    /// Every address this wallet has sent to or received from, on any chain.
+    pub fn counterparties(&self) -> Result<Counterparties> {
+        let list = |sql: &str| -> Result<Vec<Address>> {
+            let mut stmt = self.conn.prepare_cached(sql)?;
+            let rows = stmt.query_map([], |r| addr(r.get(0)?))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        Ok(Counterparties {
+            sent_to: list("SELECT DISTINCT to_addr FROM chain_txs WHERE status != 'failed'")?,
+            received_from: list("SELECT DISTINCT from_addr FROM chain_transfers")?,
+        })
     }
 
     /// Adds or replaces a transfer (a re-read after a reorg replaces, never duplicates).
@@ -376,10 +389,9 @@ mod tests {
         assert_eq!(open[0].nonce, 1);
         assert_eq!(store.sent_tx(t0.hash).unwrap().unwrap().block, Some(7));
         assert!(store.open_sent_txs(1).unwrap().is_empty());
-        assert_eq!(
-            store.sent_to_addresses().unwrap(),
-            vec![Address::repeat_byte(2)]
-        );
+        let known = store.counterparties().unwrap();
+        assert_eq!(known.sent_to, vec![Address::repeat_byte(2)]);
+        assert!(known.received_from.is_empty());
     }
 
     #[test]

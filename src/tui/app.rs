@@ -477,7 +477,7 @@ impl Runtime {
             }
             Effect::PrepareSend { id, request } => {
                 let known = match &self.store {
-                    Some(store) => match store.sent_to_addresses() {
+                    Some(store) => match store.counterparties() {
                         Ok(k) => k,
                         Err(e) => {
                             return self.send(Action::ReviewReady {
@@ -486,7 +486,7 @@ impl Runtime {
                             });
                         }
                     },
-                    None => vec![],
+                    None => Default::default(),
                 };
                 let own = self.own_addresses();
                 self.chain_job(Job::Prepare {

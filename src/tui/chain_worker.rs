@@ -29,7 +29,7 @@ pub enum Job {
     Prepare {
         id: u64,
         request: SendRequest,
-        known: Vec<Address>,
+        known: crate::store::Counterparties,
         own: Vec<Address>,
     },
     Broadcast(Box<SentTx>),
@@ -239,7 +239,7 @@ mod tests {
             w.send(Job::Prepare {
                 id: 4,
                 request: request.clone(),
-                known: vec![],
+                known: Default::default(),
                 own: vec![],
             })
             .is_ok()
