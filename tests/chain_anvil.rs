@@ -803,3 +803,69 @@ fn network_and_token_commands_check_before_they_write() {
     assert!(added.contains("tUSD (6 decimals)"), "{added}");
     assert!(ok(h, &["chain", "list"]).contains("tUSD"));
 }
+
+/// The app in a real terminal (tmux) against the dev chain: balances on the wallet screen, a send
+/// through the review screen, the activity list, and the status bar going offline when the
+/// chain stops.
+#[test]
+fn the_app_shows_balances_and_sends_in_a_real_terminal() {
+    let a = home(PHRASE_A);
+    let to = address(a.path(), 1);
+    let Some(mut dev) = dev_chain(a.path(), &[]) else {
+        return;
+    };
+    let h = a.path().display().to_string();
+    let bin = assert_cmd::cargo::cargo_bin("keybot").display().to_string();
+    let Some(t) = common::Tmux::start(&bin, &[("KEYBOT_HOME", h.as_str())], 120, 36) else {
+        return;
+    };
+    t.wait_for("Your wallet is locked", 20);
+    t.line(PW);
+    t.wait_for("● local #", 20);
+    t.keys(&["Escape"]);
+    t.keys(&["1"]);
+    let screen = t.wait_for("10000 tUSD", 20);
+    assert!(screen.contains("100 ETH"), "{screen}");
+
+    t.keys(&["s"]);
+    t.wait_for("Enter review", 10);
+    t.type_text(&to.to_checksum(None));
+    t.keys(&["Tab"]);
+    t.type_text("1.25");
+    t.keys(&["Enter"]);
+    let review = t.wait_for("exactly what will be signed", 20);
+    for needle in ["chain id 31337", "1.25 ETH", "nonce  0", "fee cap"] {
+        assert!(
+            review.contains(needle),
+            "{needle:?} missing from the review:\n{review}"
+        );
+    }
+    assert_eq!(
+        nonce(&dev.rpc, address(a.path(), 0)),
+        0,
+        "nothing is sent before `y`"
+    );
+    t.keys(&["y"]);
+    t.wait_for("confirmed in block", 30);
+    assert_eq!(
+        alloy_balance(&dev.rpc, to),
+        eth("1.25"),
+        "account 1 was not funded by chain dev"
+    );
+
+    t.keys(&["Enter"]);
+    t.keys(&["a"]);
+    let activity = t.wait_for("Activity on local", 20);
+    assert!(
+        activity.contains("sent") && activity.contains("1.25 ETH"),
+        "{activity}"
+    );
+
+    // The chain goes away: the status bar says offline and retries.
+    unsafe { libc::kill(dev.child.id() as i32, libc::SIGTERM) };
+    let _ = dev.child.wait();
+    t.keys(&["Escape"]);
+    t.keys(&["r"]);
+    t.wait_for("offline (retry in", 20);
+    t.keys(&["q"]);
+}
