@@ -869,3 +869,127 @@ fn the_app_shows_balances_and_sends_in_a_real_terminal() {
     t.wait_for("offline (retry in", 20);
     t.keys(&["q"]);
 }
+
+/// anvil with `--state`: keeps its chain across a restart (it dumps on SIGTERM), not its pool.
+fn anvil_with_state(anvil: &Path, port: u16, state: &Path, mining: bool) -> Child {
+    let mut c = StdCommand::new(anvil);
+    c.args([
+        "--port",
+        &port.to_string(),
+        "--state",
+        state.to_str().unwrap(),
+    ])
+    .args(["--mnemonic", PHRASE_A])
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if !mining {
+        c.arg("--no-mining");
+    }
+    let child = c.spawn().unwrap();
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(30), "anvil did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+/// The real RPC is killed while keybot waits for the receipt, then restarted: keybot stops
+/// without signing again, and the next run finds the transaction gone from the restarted node's
+/// pool and re-sends the very same bytes, which land once.
+#[test]
+fn anvil_killed_while_waiting_then_restarted() {
+    let Some(anvil) = tool("anvil") else { return };
+    let a = home(PHRASE_A);
+    let from = address(a.path(), 0);
+    let to = Address::repeat_byte(0x42);
+    let port = free_port();
+    let rpc = format!("http://127.0.0.1:{port}");
+    let state = a.path().join("anvil-state.json");
+    // --mnemonic: anvil's dev accounts are this wallet's, 10,000 ETH each.
+    let mut node = anvil_with_state(&anvil, port, &state, false);
+    std::fs::create_dir_all(a.path().join("config")).unwrap();
+    std::fs::write(
+        a.path().join("config/config.toml"),
+        format!("network = \"local\"\n\n[networks.local]\nchain_id = 31337\nrpc = \"{rpc}\"\ndev = true\n"),
+    )
+    .unwrap();
+
+    let mut send = StdCommand::new(assert_cmd::cargo::cargo_bin("keybot"))
+        .env("KEYBOT_HOME", a.path())
+        .env("KEYBOT_PASSWORD", PW)
+        .args([
+            "wallet",
+            "send",
+            "--to",
+            &to.to_string(),
+            "--value",
+            "1",
+            "--yes",
+            "--wait",
+            "60",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The transaction is in anvil's pool (not mined: --no-mining); keybot is waiting.
+    let t = Instant::now();
+    while cast(&[
+        "nonce",
+        "--block",
+        "pending",
+        "--rpc-url",
+        &rpc,
+        &from.to_string(),
+    ]) != "1"
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(60),
+            "the transaction never reached anvil"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    unsafe { libc::kill(node.id() as i32, libc::SIGTERM) };
+    node.wait().unwrap();
+    let out = send.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("will not be signed again"), "{err}");
+    let hash = err
+        .split_whitespace()
+        .find(|w| w.starts_with("0x") && w.len() == 66)
+        .unwrap_or_else(|| panic!("no hash in {err}"))
+        .to_owned();
+
+    // Back, mining again, with its chain but without the pooled transaction.
+    let mut node = anvil_with_state(&anvil, port, &state, true);
+    assert_eq!(nonce(&rpc, from), 0, "the restarted node lost its pool");
+    let mut status = String::new();
+    for _ in 0..10 {
+        let act: Value =
+            serde_json::from_str(&ok(a.path(), &["wallet", "activity", "--json"])).unwrap();
+        let sent: Vec<_> = act
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["direction"] == "out")
+            .collect();
+        assert_eq!(sent.len(), 1, "{act:#}");
+        assert_eq!(
+            sent[0]["hash"],
+            hash.as_str(),
+            "the same transaction, not a new one"
+        );
+        status = sent[0]["status"].as_str().unwrap().to_owned();
+        if status == "confirmed" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(status, "confirmed");
+    assert_eq!(nonce(&rpc, from), 1);
+    assert_eq!(alloy_balance(&rpc, to), eth("1"));
+    unsafe { libc::kill(node.id() as i32, libc::SIGTERM) };
+    let _ = node.wait();
+}
