@@ -915,7 +915,7 @@ fn anvil_killed_while_waiting_then_restarted() {
     )
     .unwrap();
 
-    let mut send = StdCommand::new(assert_cmd::cargo::cargo_bin("keybot"))
+    let send = StdCommand::new(assert_cmd::cargo::cargo_bin("keybot"))
         .env("KEYBOT_HOME", a.path())
         .env("KEYBOT_PASSWORD", PW)
         .args([
