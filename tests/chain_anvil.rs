@@ -23,17 +23,8 @@ const PHRASE_B: &str =
 const PHRASE_COLD: &str =
     "letter advice cage absurd amount doctor acoustic avoid letter advice cage above";
 
-/// A home with a wallet; the vault uses the test-only weak KDF so each command unlocks fast.
 fn home(phrase: &str) -> tempfile::TempDir {
-    let home = tempfile::tempdir().unwrap();
-    keybot(home.path())
-        .args(["init", "--import"])
-        .env("KEYBOT_PASSWORD", PW)
-        .env("KEYBOT_TEST_WEAK_KDF", "1")
-        .write_stdin(phrase)
-        .assert()
-        .success();
-    home
+    common::fast_home(phrase, PW)
 }
 
 fn kb(home: &Path, args: &[&str]) -> std::process::Output {
@@ -64,6 +55,17 @@ fn fails(home: &Path, args: &[&str], needle: &str) -> String {
         "keybot {args:?}: {err:?} lacks {needle:?}"
     );
     err
+}
+
+/// The wallet's sent transactions as `wallet activity --json` lists them (after a sync).
+fn sent_rows(home: &Path) -> Vec<Value> {
+    let act: Value = serde_json::from_str(&ok(home, &["wallet", "activity", "--json"])).unwrap();
+    act.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["direction"] == "out")
+        .cloned()
+        .collect()
 }
 
 fn address(home: &Path, account: u32) -> Address {
@@ -289,15 +291,8 @@ fn dev_chain_funds_and_two_homes_send_eth_and_tusd() {
     assert!(raw.starts_with("10250000001"), "cast reads {raw}");
 
     // Activity: A's two sends are confirmed; B sees both arrivals.
-    let act_a: Value =
-        serde_json::from_str(&ok(a.path(), &["wallet", "activity", "--json"])).unwrap();
-    let sent: Vec<_> = act_a
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["direction"] == "out")
-        .collect();
-    assert_eq!(sent.len(), 2, "{act_a:#}");
+    let sent = sent_rows(a.path());
+    assert_eq!(sent.len(), 2, "{sent:#?}");
     assert!(sent.iter().all(|e| e["status"] == "confirmed"));
     let act_b: Value =
         serde_json::from_str(&ok(b.path(), &["wallet", "activity", "--json"])).unwrap();
@@ -436,15 +431,6 @@ fn failures_are_clear_and_nothing_is_signed_or_sent() {
         return;
     };
     let to = other.to_string();
-    let sent_rows = |h: &Path| -> usize {
-        let v: Value = serde_json::from_str(&ok(h, &["wallet", "activity", "--json"])).unwrap();
-        v.as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["direction"] == "out")
-            .count()
-    };
-
     // Insufficient funds: ETH, and a token.
     fails(
         a.path(),
@@ -507,7 +493,7 @@ fn failures_are_clear_and_nothing_is_signed_or_sent() {
         "checksum",
     );
     assert_eq!(nonce(&dev.rpc, addr_a), 0);
-    assert_eq!(sent_rows(a.path()), 0);
+    assert!(sent_rows(a.path()).is_empty());
 
     // The configured chain id does not match what the RPC says.
     let config = a.path().join("config/config.toml");
@@ -532,7 +518,7 @@ fn failures_are_clear_and_nothing_is_signed_or_sent() {
     assert!(t.elapsed() < Duration::from_secs(30));
     std::fs::write(&config, &good).unwrap();
     assert_eq!(nonce(&dev.rpc, addr_a), 0);
-    assert_eq!(sent_rows(a.path()), 0);
+    assert!(sent_rows(a.path()).is_empty());
     // And with the right config everything works again.
     assert!(
         ok(
@@ -687,15 +673,8 @@ fn rpc_dying_mid_send_never_sends_twice() {
 
         // The RPC is back: activity finds (or re-sends the same bytes of) that transaction.
         let _back = Proxy::start(proxy_port, dev.port, PASS);
-        let act: Value =
-            serde_json::from_str(&ok(a.path(), &["wallet", "activity", "--json"])).unwrap();
-        let sent: Vec<_> = act
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["direction"] == "out")
-            .collect();
-        assert_eq!(sent.len() as u64, round, "one row per send: {act:#}");
+        let sent = sent_rows(a.path());
+        assert_eq!(sent.len() as u64, round, "one row per send: {sent:#?}");
         let row = sent
             .iter()
             .find(|e| e["hash"] == hash.as_str())
@@ -703,14 +682,11 @@ fn rpc_dying_mid_send_never_sends_twice() {
         // Mined by now (anvil mines at once); give a re-sent one a moment.
         if row["status"] != "confirmed" {
             std::thread::sleep(Duration::from_millis(500));
-            let act: Value =
-                serde_json::from_str(&ok(a.path(), &["wallet", "activity", "--json"])).unwrap();
+            let sent = sent_rows(a.path());
             assert!(
-                act.as_array()
-                    .unwrap()
-                    .iter()
+                sent.iter()
                     .any(|e| e["hash"] == hash.as_str() && e["status"] == "confirmed"),
-                "{act:#}"
+                "{sent:#?}"
             );
         }
         assert_eq!(
@@ -967,15 +943,8 @@ fn anvil_killed_while_waiting_then_restarted() {
     assert_eq!(nonce(&rpc, from), 0, "the restarted node lost its pool");
     let mut status = String::new();
     for _ in 0..10 {
-        let act: Value =
-            serde_json::from_str(&ok(a.path(), &["wallet", "activity", "--json"])).unwrap();
-        let sent: Vec<_> = act
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|e| e["direction"] == "out")
-            .collect();
-        assert_eq!(sent.len(), 1, "{act:#}");
+        let sent = sent_rows(a.path());
+        assert_eq!(sent.len(), 1, "{sent:#?}");
         assert_eq!(
             sent[0]["hash"],
             hash.as_str(),

@@ -16,18 +16,9 @@ const OTHER_PHRASE: &str =
 const PW: &str = "correct horse battery staple";
 const MARKER: &str = "the lighthouse keeper's password is ZEBRA-4417";
 
-/// A home restored from `phrase`, with a cheap vault KDF (the vault is not what these tests are
-/// about; the database and backup keys come from the phrase, not the password).
+/// A home restored from `phrase` (weak test KDF: these tests unlock many times).
 fn home(phrase: &str) -> tempfile::TempDir {
-    let home = tempfile::tempdir().unwrap();
-    keybot(home.path())
-        .args(["init", "--import"])
-        .env("KEYBOT_PASSWORD", PW)
-        .env("KEYBOT_TEST_WEAK_KDF", "1")
-        .write_stdin(phrase)
-        .assert()
-        .success();
-    home
+    common::fast_home(phrase, PW)
 }
 
 fn key(phrase: &str, purpose: Purpose) -> Secret32 {

@@ -84,6 +84,20 @@ pub fn home_with(phrase: &str, pw: &str) -> tempfile::TempDir {
     home
 }
 
+/// Like [`home_with`], with the test-only weak KDF (the `test-weak-kdf` feature), so that every
+/// later command unlocks in milliseconds: for tests that run many commands.
+pub fn fast_home(phrase: &str, pw: &str) -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    keybot(home.path())
+        .args(["init", "--import"])
+        .env("KEYBOT_PASSWORD", pw)
+        .env("KEYBOT_TEST_WEAK_KDF", "1")
+        .write_stdin(phrase)
+        .assert()
+        .success();
+    home
+}
+
 /// Asserts that `phrase`, restored into a fresh home, gives the same account 0 as `home`
 /// (unlocked with `pw`): the phrase a user was given really is this wallet's.
 pub fn assert_phrase_restores(home: &Path, pw: &str, phrase: &str) {
