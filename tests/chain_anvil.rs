@@ -227,8 +227,9 @@ fn dev_chain_funds_and_two_homes_send_eth_and_tusd() {
     );
 
     // ETH from A to B.
-    let out = keybot(a.path())
-        .args([
+    let out = kb(
+        a.path(),
+        &[
             "wallet",
             "send",
             "--to",
@@ -236,10 +237,8 @@ fn dev_chain_funds_and_two_homes_send_eth_and_tusd() {
             "--value",
             "1.5",
             "--yes",
-        ])
-        .env("KEYBOT_PASSWORD", PW)
-        .output()
-        .unwrap();
+        ],
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(
@@ -315,8 +314,9 @@ fn dev_chain_funds_and_two_homes_send_eth_and_tusd() {
     );
 
     // A second send to B is no longer a "first send".
-    let out = keybot(a.path())
-        .args([
+    let out = kb(
+        a.path(),
+        &[
             "wallet",
             "send",
             "--to",
@@ -324,10 +324,8 @@ fn dev_chain_funds_and_two_homes_send_eth_and_tusd() {
             "--value",
             "0.1",
             "--yes",
-        ])
-        .env("KEYBOT_PASSWORD", PW)
-        .output()
-        .unwrap();
+        ],
+    );
     assert!(out.status.success());
     assert!(!String::from_utf8_lossy(&out.stderr).contains("first send"));
 
