@@ -79,6 +79,31 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
         .success()
     );
     assert!(run(&["wallet", "show-mnemonic"], &[]).status.code() == Some(1));
+    // Transaction signing (offline) and a chain command that fails offline.
+    let tx = h.join("tx.json");
+    std::fs::write(
+        &tx,
+        r#"{"chain_id": 1, "nonce": 0, "to": "0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed",
+            "value": "1", "gas_limit": 21000, "max_fee_per_gas": "20",
+            "max_priority_fee_per_gas": "1"}"#,
+    )
+    .unwrap();
+    assert!(
+        run(
+            &[
+                "wallet",
+                "sign-tx",
+                tx.to_str().unwrap(),
+                "--account",
+                "2",
+                "--yes"
+            ],
+            &[]
+        )
+        .status
+        .success()
+    );
+    assert!(run(&["wallet", "balance"], &[]).status.code() == Some(1));
 
     let phrase_text = std::fs::read_to_string(&phrase_file).unwrap();
     let wallet = Wallet::new(Phrase::parse(&phrase_text).unwrap(), "").unwrap();
