@@ -773,6 +773,15 @@ fn network_and_token_commands_check_before_they_write() {
     );
     assert_eq!(common::mode(&config), 0o600);
 
+    // A second dev chain on a port that is taken is refused before anything is written.
+    let port = dev.port.to_string();
+    fails(
+        h,
+        &["chain", "dev", "--port", &port, "--accounts", "0"],
+        "in use",
+    );
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+
     let added = ok(h, &["token", "add", &dev.tusd.to_string()]);
     assert!(added.contains("tUSD (6 decimals)"), "{added}");
     assert!(ok(h, &["chain", "list"]).contains("tUSD"));

@@ -59,6 +59,11 @@ pub struct DevChain {
 
 /// Starts anvil on 127.0.0.1:`port` and waits until it answers.
 pub async fn start(port: u16) -> Result<DevChain> {
+    // A node already answering on the port would pass for ours below, and keybot would deploy
+    // and write the config for a chain it does not run.
+    if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+        bail!("port {port} is in use (another chain?); choose another with --port");
+    }
     let anvil = find_anvil()?;
     let mut child = Command::new(&anvil)
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
@@ -83,7 +88,7 @@ pub async fn start(port: u16) -> Result<DevChain> {
                 err.lines().last().unwrap_or("no message")
             );
         }
-        if client.provider().get_chain_id().await.is_ok() {
+        if client.provider().get_chain_id().await.is_ok() && child.try_wait()?.is_none() {
             return Ok(DevChain { rpc, child });
         }
         if start.elapsed() > Duration::from_secs(30) {
