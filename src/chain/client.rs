@@ -37,6 +37,9 @@ pub enum ChainError {
     Revert(String),
     #[error("the node refused: {0}")]
     Node(String),
+    /// Something keybot refuses on its own (a zero amount, a contract that is not a token).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl ChainError {

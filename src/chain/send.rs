@@ -183,7 +183,7 @@ pub async fn prepare(
     let p = client.provider();
     let err = |e| client.error(e);
     if request.amount.is_zero() {
-        return Err(ChainError::Node(
+        return Err(ChainError::Invalid(
             "the amount is zero; nothing to send".into(),
         ));
     }

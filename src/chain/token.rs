@@ -21,7 +21,7 @@ fn contract_error(client: &Client, token: Address, e: alloy::contract::Error) ->
     match e {
         alloy::contract::Error::TransportError(t) => client.error(t),
         alloy::contract::Error::ZeroData(..) | alloy::contract::Error::AbiError(_) => {
-            ChainError::Node(format!(
+            ChainError::Invalid(format!(
                 "{} does not answer as an ERC-20 token",
                 token.to_checksum(None)
             ))
@@ -39,7 +39,7 @@ fn check_symbol(token: Address, symbol: &str) -> ChainResult<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-$".contains(c));
     if !ok || symbol.eq_ignore_ascii_case("ETH") {
-        return Err(ChainError::Node(format!(
+        return Err(ChainError::Invalid(format!(
             "token {} calls itself {symbol:?}, which keybot will not show as a symbol",
             token.to_checksum(None)
         )));
@@ -62,7 +62,7 @@ pub async fn read_token(client: &Client, address: Address) -> ChainResult<Token>
         .map_err(|e| contract_error(client, address, e))?;
     if decimals > 77 {
         // 10^78 overflows U256: no amount of such a token could be written down.
-        return Err(ChainError::Node(format!(
+        return Err(ChainError::Invalid(format!(
             "token {} claims {decimals} decimals",
             address.to_checksum(None)
         )));
