@@ -78,12 +78,18 @@ fn address(home: &Path, account: u32) -> Address {
         .unwrap()
 }
 
+/// A port to listen on, and to listen on again later (the proxy and anvil are restarted on
+/// theirs). Taken below the kernel's ephemeral range: a port from there could meanwhile become
+/// the source port of some outgoing connection and make the second bind fail.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use rand::Rng;
+    let mut rng = rand::rng();
+    loop {
+        let port = rng.random_range(20_000..32_000);
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// `keybot chain dev` running in `home`, stopped (SIGTERM) on drop.
