@@ -451,122 +451,68 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
             let hint = live_hint(&input.text);
             (O::ImportWords { words, input, hint }, vec![])
         }
-        (
-            O::Password {
-                phrase,
-                mut first,
-                mut second,
-                on_second,
-                mut strength,
-                ..
-            },
-            Action::Edit(e),
-        ) => {
-            if on_second {
+        (o @ O::Password { .. }, action) => password(o, action),
+        (state, _) => (state, vec![]),
+    }
+}
+
+/// The password step: typing (with a live strength estimate), Esc from the second field back to
+/// the first, Enter to move on, and finally the effect that writes the vault.
+fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
+    let Onboarding::Password {
+        first,
+        second,
+        on_second,
+        strength,
+        error,
+        ..
+    } = &mut o
+    else {
+        return (o, vec![]);
+    };
+    match action {
+        Action::Edit(e) => {
+            *error = None;
+            if *on_second {
                 second.apply(&e, false);
             } else {
                 first.apply(&e, false);
-                strength = (!first.text.is_empty()).then(|| strength_of(&first.text));
+                *strength = (!first.text.is_empty()).then(|| strength_of(&first.text));
             }
-            (
-                O::Password {
-                    phrase,
-                    first,
-                    second,
-                    on_second,
-                    strength,
-                    error: None,
-                },
-                vec![],
-            )
         }
-        (
-            O::Password {
-                phrase,
-                first,
-                mut second,
-                on_second: true,
-                strength,
-                ..
-            },
-            Action::Back,
-        ) => {
+        Action::Back if *on_second => {
             second.wipe();
-            (
-                O::Password {
-                    phrase,
-                    first,
-                    second,
-                    on_second: false,
-                    strength,
-                    error: None,
-                },
-                vec![],
-            )
+            *on_second = false;
+            *error = None;
         }
-        (
-            O::Password {
-                phrase,
-                first,
-                second,
-                on_second,
-                strength,
-                ..
-            },
-            Action::Submit,
-        ) => {
-            if !on_second {
-                if first.text.chars().count() < 8 {
-                    let error =
-                        Some("use at least 8 characters (a few random words work well)".to_owned());
-                    return (
-                        O::Password {
-                            phrase,
-                            first,
-                            second,
-                            on_second,
-                            strength,
-                            error,
-                        },
-                        vec![],
-                    );
-                }
-                return (
-                    O::Password {
-                        phrase,
-                        first,
-                        second,
-                        on_second: true,
-                        strength,
-                        error: None,
-                    },
-                    vec![],
-                );
+        Action::Submit if !*on_second => {
+            if first.text.chars().count() < 8 {
+                *error =
+                    Some("use at least 8 characters (a few random words work well)".to_owned());
+            } else {
+                *on_second = true;
+                *error = None;
             }
-            if first.text != second.text {
-                let mut second = second;
-                second.wipe();
-                let error = Some("the two passwords differ; type the second one again".to_owned());
-                return (
-                    O::Password {
-                        phrase,
-                        first,
-                        second,
-                        on_second,
-                        strength,
-                        error,
-                    },
-                    vec![],
-                );
-            }
+        }
+        Action::Submit if first.text != second.text => {
+            second.wipe();
+            *error = Some("the two passwords differ; type the second one again".to_owned());
+        }
+        Action::Submit => {
             let password = Password::new(first.text.clone());
-            let (mut first, mut second) = (first, second);
             first.wipe();
             second.wipe();
-            (O::Writing, vec![Effect::CreateWallet { phrase, password }])
+            let Onboarding::Password { phrase, .. } = o else {
+                unreachable!("matched above")
+            };
+            return (
+                Onboarding::Writing,
+                vec![Effect::CreateWallet { phrase, password }],
+            );
         }
-        (state, _) => (state, vec![]),
+        _ => {}
     }
+    (o, vec![])
 }
 
 fn password_step(phrase: Zeroizing<String>) -> Onboarding {
