@@ -247,3 +247,49 @@ fn with_no_network_configured_no_socket_is_opened() {
         );
     }
 }
+
+/// The terminal app too: unlocked, on the wallet screen, with no network configured, it opens no
+/// socket (strace over the whole process, in a namespace with no network).
+#[test]
+fn the_app_opens_no_socket_without_a_network() {
+    let Some(unshare) = unshare() else { return };
+    let Some(strace) = tool("strace") else { return };
+    let home = common::fast_home(PHRASE, PW);
+    let log = home.path().join("strace.log");
+    let command = format!(
+        "{} -rn {} -f -qq -e trace=socket,socketpair,connect -o {} {}",
+        unshare.display(),
+        strace.display(),
+        log.display(),
+        assert_cmd::cargo::cargo_bin("keybot").display()
+    );
+    let h = home.path().display().to_string();
+    let Some(t) = common::Tmux::start(&command, &[("KEYBOT_HOME", h.as_str())], 120, 36) else {
+        return;
+    };
+    t.wait_for("Your wallet is locked", 30);
+    t.line(PW);
+    t.wait_for("no network", 30);
+    t.keys(&["Escape"]);
+    t.keys(&["1"]);
+    t.wait_for("no network configured", 20);
+    t.keys(&["q"]);
+    t.wait_for("EXIT=0", 30);
+    let trace = std::fs::read_to_string(&log).expect("strace wrote its log");
+    // tokio's signal handling (SIGTERM restores the terminal) wakes its driver through an
+    // AF_UNIX socketpair: an in-process pipe that nothing outside can reach. Every call that could
+    // reach out (socket() of any family, connect()) must be absent.
+    assert!(
+        trace.lines().all(|l| l.contains("socketpair(AF_UNIX")),
+        "unexpected: {trace}"
+    );
+    let sockets: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains("socket(") || l.contains("connect("))
+        .collect();
+    assert!(
+        sockets.is_empty(),
+        "the app opened sockets:\n{}",
+        sockets.join("\n")
+    );
+}
