@@ -675,6 +675,44 @@ fn rpc_dying_mid_send_never_sends_twice() {
         };
         assert_eq!(nonce(&dev.rpc, addr_a), expect_now, "round {round}");
 
+        if round == 1 {
+            // Meanwhile the network's RPC is a node of another chain (a config mistake). On it
+            // every hash is unknown: the open transaction must not be re-sent there or marked
+            // failed, and nothing is signed.
+            let anvil = tool("anvil").unwrap();
+            let other_port = free_port();
+            let mut other = StdCommand::new(anvil)
+                .args(["--port", &other_port.to_string(), "--chain-id", "1"])
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            while TcpStream::connect(("127.0.0.1", other_port)).is_err() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let proxied = std::fs::read_to_string(&config).unwrap();
+            std::fs::write(
+                &config,
+                proxied.replace(&format!(":{proxy_port}"), &format!(":{other_port}")),
+            )
+            .unwrap();
+            fails(
+                a.path(),
+                &[
+                    "wallet",
+                    "send",
+                    "--to",
+                    &to.to_string(),
+                    "--value",
+                    "1",
+                    "--yes",
+                ],
+                "wrong chain",
+            );
+            std::fs::write(&config, proxied).unwrap();
+            unsafe { libc::kill(other.id() as i32, libc::SIGTERM) };
+            let _ = other.wait();
+        }
+
         // The RPC is back: activity finds (or re-sends the same bytes of) that transaction.
         let _back = Proxy::start(proxy_port, dev.port, PASS);
         let sent = sent_rows(a.path());

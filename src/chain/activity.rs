@@ -24,21 +24,12 @@ pub const FIRST_SCAN_DEPTH: u64 = 10_000;
 /// The widest block range asked for in one `eth_getLogs`.
 const LOG_CHUNK: u64 = 2_000;
 
-/// What a sync found.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct SyncReport {
-    pub head: u64,
-    pub scanned_from: u64,
-    pub transfers: usize,
-    pub status_changes: Vec<(B256, TxStatus)>,
-}
-
 /// Brings the store up to date with the chain for `own` addresses: open transactions first,
-/// then new transfers.
-pub async fn sync(client: &Client, store: &Store, own: &[Address]) -> anyhow::Result<SyncReport> {
+/// then new transfers. Returns the head block it read up to.
+pub async fn sync(client: &Client, store: &Store, own: &[Address]) -> anyhow::Result<u64> {
     client.check_chain().await?;
     let chain_id = client.network.chain_id;
-    let status_changes = send::reconcile(client, store).await?;
+    send::reconcile(client, store).await?;
     let head = client.block_number().await?;
     let start = match store.next_scan_block(chain_id)? {
         Some(b) => b,
@@ -58,12 +49,7 @@ pub async fn sync(client: &Client, store: &Store, own: &[Address]) -> anyhow::Re
         store.upsert_transfer(t)?;
     }
     store.set_next_scan_block(chain_id, head + 1)?;
-    Ok(SyncReport {
-        head,
-        scanned_from: from,
-        transfers: found.len(),
-        status_changes,
-    })
+    Ok(head)
 }
 
 async fn token_transfers(

@@ -390,28 +390,33 @@ pub async fn wait_for_receipt(
 
 /// Looks up every transaction this wallet sent that the chain has not decided yet: confirmed,
 /// reverted, still pending, or replaced. One the node has never seen, whose nonce is still
-/// free, is re-sent as the same bytes. Returns the transactions whose status changed.
-pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<Vec<(B256, TxStatus)>> {
+/// free, is re-sent as the same bytes.
+///
+/// The node's chain id is checked first: on another chain every hash looks unknown, and a
+/// re-send there would be refused and the transaction wrongly marked failed or dropped.
+pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<()> {
+    let open = store.open_sent_txs(client.network.chain_id)?;
+    if open.is_empty() {
+        return Ok(());
+    }
+    client.check_chain().await?;
     let p = client.provider();
     let err = |e| client.error(e);
-    let mut changed = Vec::new();
-    for tx in store.open_sent_txs(client.network.chain_id)? {
-        let status = if let Some(r) = p.get_transaction_receipt(tx.hash).await.map_err(err)? {
-            let block = r.block_number;
+    for tx in open {
+        if let Some(r) = p.get_transaction_receipt(tx.hash).await.map_err(err)? {
             let status = if r.status() {
                 TxStatus::Confirmed
             } else {
                 TxStatus::Reverted
             };
-            store.set_sent_status(tx.hash, status, block, None)?;
-            status
+            store.set_sent_status(tx.hash, status, r.block_number, None)?;
         } else if p
             .get_transaction_by_hash(tx.hash)
             .await
             .map_err(err)?
             .is_some()
         {
-            TxStatus::Pending
+            store.set_sent_status(tx.hash, TxStatus::Pending, None, None)?;
         } else if p.get_transaction_count(tx.from).await.map_err(err)? > tx.nonce {
             store.set_sent_status(
                 tx.hash,
@@ -419,23 +424,15 @@ pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<Vec<(B2
                 None,
                 Some("its nonce was used by another transaction"),
             )?;
-            TxStatus::Dropped
         } else {
             match send_raw(client, &tx.raw).await {
-                Ok(()) => TxStatus::Pending,
+                Ok(()) => store.set_sent_status(tx.hash, TxStatus::Pending, None, None)?,
                 Err(e) if e.is_offline() => return Err(e.into()),
                 Err(e) => {
-                    store.set_sent_status(tx.hash, TxStatus::Failed, None, Some(&e.to_string()))?;
-                    TxStatus::Failed
+                    store.set_sent_status(tx.hash, TxStatus::Failed, None, Some(&e.to_string()))?
                 }
             }
-        };
-        if status != tx.status {
-            if status == TxStatus::Pending {
-                store.set_sent_status(tx.hash, status, None, None)?;
-            }
-            changed.push((tx.hash, status));
         }
     }
-    Ok(changed)
+    Ok(())
 }

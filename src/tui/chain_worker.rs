@@ -111,7 +111,6 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
             };
             let synced = activity::sync(&client, &store, &own)
                 .await
-                .map(|r| r.head)
                 .map_err(|e| format!("{e:#}"));
             let chain_id = client.network.chain_id;
             let entries = match (store.sent_txs(chain_id), store.transfers(chain_id)) {
