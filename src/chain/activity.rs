@@ -16,6 +16,16 @@ use super::send;
 use super::token::IERC20;
 use crate::store::{AssetRef, SentTx, Store, Transfer, TxStatus};
 
+/// How many HD accounts (from 0) activity scans and the send checks treat as the user's own.
+pub const OWN_HD_ACCOUNTS: u32 = 5;
+
+/// The user's own addresses: the first [`OWN_HD_ACCOUNTS`] HD accounts and every imported one.
+pub fn own_addresses(wallet: &keybot_keystore::Wallet) -> keybot_keystore::Result<Vec<Address>> {
+    let mut own = wallet.addresses(0, OWN_HD_ACCOUNTS)?;
+    own.extend(wallet.imported().iter().map(|k| k.address));
+    Ok(own)
+}
+
 /// Blocks read again on every scan.
 pub const REORG_DEPTH: u64 = 12;
 /// On a public chain a first scan looks this far back, not to genesis (RPCs limit log ranges

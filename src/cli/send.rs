@@ -15,15 +15,6 @@ use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile}
 use crate::config::Paths;
 use crate::store::Store;
 
-/// The accounts activity and warnings look at: the first HD accounts and every imported one.
-const OWN_HD_ACCOUNTS: u32 = 5;
-
-fn own_addresses(wallet: &Wallet) -> Result<Vec<Address>> {
-    let mut own = wallet.addresses(0, OWN_HD_ACCOUNTS)?;
-    own.extend(wallet.imported().iter().map(|k| k.address));
-    Ok(own)
-}
-
 fn open_store(paths: &Paths, wallet: &Wallet) -> Result<Store> {
     Ok(Store::open(
         &paths.store(),
@@ -45,7 +36,7 @@ pub fn balance(
     let wallet = unlock(paths, pw_file)?;
     let addresses = match account {
         Some(a) => vec![wallet.address(parse_account(&wallet, a)?)?],
-        None => own_addresses(&wallet)?[..1].to_vec(),
+        None => vec![wallet.address(AccountRef::Hd(0))?],
     };
     let rows = chain::runtime()?.block_on(balance::balances(&client, &addresses))?;
     if json {
@@ -115,7 +106,7 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
     let account = parse_account(&wallet, a.account)?;
     let from = wallet.address(account)?;
     let store = open_store(paths, &wallet)?;
-    let own = own_addresses(&wallet)?;
+    let own = activity::own_addresses(&wallet)?;
     let rt = chain::runtime()?;
     let review = rt.block_on(async {
         // Earlier sends the chain has not decided yet come first: their nonces are taken.
@@ -221,7 +212,7 @@ pub fn activity(
     let client = connect(&config, network)?;
     let wallet = unlock(paths, pw_file)?;
     let store = open_store(paths, &wallet)?;
-    let own = own_addresses(&wallet)?;
+    let own = activity::own_addresses(&wallet)?;
     drop(wallet);
     let chain_id = client.network.chain_id;
     let synced = chain::runtime()?.block_on(activity::sync(&client, &store, &own));

@@ -67,10 +67,6 @@ struct Runtime {
     theme_warning: Option<String>,
 }
 
-/// The accounts activity and send warnings look at: the first HD accounts and every imported
-/// one (as on the command line).
-const OWN_HD_ACCOUNTS: u32 = 5;
-
 async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
     let (tx, mut rx) = unbounded_channel::<Event>();
     let mut timings = Figures::from_env(start);
@@ -597,9 +593,7 @@ impl Runtime {
         let Some(wallet) = &self.wallet else {
             return vec![];
         };
-        let mut own = wallet.addresses(0, OWN_HD_ACCOUNTS).unwrap_or_default();
-        own.extend(wallet.imported().iter().map(|k| k.address));
-        own
+        crate::chain::activity::own_addresses(wallet).unwrap_or_default()
     }
 
     /// Signs the confirmed review with the account it names, and hands the signed bytes to the
