@@ -44,7 +44,7 @@ fn export(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
         bail!("{} already exists; not overwritten", file.display());
     }
     let wallet = super::wallet::unlock(paths, pw_file)?;
-    let store = Store::open(&paths.store(), &wallet.purpose_key(Purpose::Database)?)?;
+    let store = Store::open_for(paths, &wallet)?;
     let archive = backup::export_to_file(&store, &wallet.purpose_key(Purpose::Backup)?, file)?;
     let messages: usize = archive.conversations.iter().map(|c| c.messages.len()).sum();
     println!(
@@ -67,7 +67,7 @@ fn import(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
     // stops here, and the store is not even created.
     let archive = backup::read_file(&wallet.purpose_key(Purpose::Backup)?, file)
         .map_err(store::Error::from)?;
-    let mut store = Store::open(&paths.store(), &wallet.purpose_key(Purpose::Database)?)?;
+    let mut store = Store::open_for(paths, &wallet)?;
     let r = store.import_archive(&archive)?;
     println!(
         "imported {}: {} conversations added ({} messages), {} already here; {} settings added, {} kept as set here",

@@ -4,8 +4,7 @@ use std::time::Duration;
 
 use alloy::primitives::Address;
 use anyhow::{Result, bail};
-use keybot_keystore::bip85::Purpose;
-use keybot_keystore::{AccountRef, Wallet};
+use keybot_keystore::AccountRef;
 
 use super::chain::{connect, progress, report};
 use super::input;
@@ -14,13 +13,6 @@ use crate::chain::send::{self, Asset, Review, SendRequest};
 use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile};
 use crate::config::Paths;
 use crate::store::Store;
-
-fn open_store(paths: &Paths, wallet: &Wallet) -> Result<Store> {
-    Ok(Store::open(
-        &paths.store(),
-        &wallet.purpose_key(Purpose::Database)?,
-    )?)
-}
 
 pub fn balance(
     paths: &Paths,
@@ -105,7 +97,7 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
     let wallet = unlock(paths, pw_file)?;
     let account = parse_account(&wallet, a.account)?;
     let from = wallet.address(account)?;
-    let store = open_store(paths, &wallet)?;
+    let store = Store::open_for(paths, &wallet)?;
     let own = activity::own_addresses(&wallet)?;
     let rt = chain::runtime()?;
     let review = rt.block_on(async {
@@ -211,7 +203,7 @@ pub fn activity(
     let config = ChainConfig::load(paths)?;
     let client = connect(&config, network)?;
     let wallet = unlock(paths, pw_file)?;
-    let store = open_store(paths, &wallet)?;
+    let store = Store::open_for(paths, &wallet)?;
     let own = activity::own_addresses(&wallet)?;
     drop(wallet);
     let chain_id = client.network.chain_id;

@@ -835,7 +835,7 @@ fn load_settings(state: &mut State, store: Option<&Store>) {
 
 fn open(paths: &Paths, password: &Password) -> Result<(Wallet, Store)> {
     let wallet = vault::open(&paths.vault(), password)?;
-    let store = Store::open(&paths.store(), &wallet.purpose_key(Purpose::Database)?)?;
+    let store = Store::open_for(paths, &wallet)?;
     Ok((wallet, store))
 }
 
@@ -847,6 +847,6 @@ fn create_and_open(
     let wallet = Wallet::new(Phrase::parse(phrase)?, "")?;
     vault::create(&paths.vault(), &wallet, password)?;
     tracing::info!("wallet created from the terminal app");
-    let store = Store::open(&paths.store(), &wallet.purpose_key(Purpose::Database)?)?;
+    let store = Store::open_for(paths, &wallet)?;
     Ok((wallet, store))
 }
