@@ -188,7 +188,7 @@ fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> 
         bail!("{rpc} reports chain id {chain_id}, not {expect}; not added");
     }
     eprintln!("{rpc} reports chain id {chain_id}.");
-    if !yes && !confirm("Add it as network {name}? [y/N] ", name)? {
+    if !yes && !input::ask_yes(&format!("Add it as network {name}? [y/N] "))? {
         bail!("not confirmed; nothing changed");
     }
     config.networks.insert(
@@ -206,14 +206,6 @@ fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> 
     config.save(paths)?;
     println!("added network {name} (chain id {chain_id})");
     Ok(0)
-}
-
-fn confirm(prompt: &str, name: &str) -> Result<bool> {
-    if !input::stdin_is_tty() {
-        bail!("refusing to continue without confirmation: pass --yes");
-    }
-    let answer = input::prompt_line(&prompt.replace("{name}", name))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
 fn list(paths: &Paths, json: bool) -> Result<u8> {

@@ -114,6 +114,16 @@ pub fn strength_hint(password: &str) -> String {
     s
 }
 
+/// A yes/no question on the terminal; only `y`, `Y` or `yes` is a yes. Without a terminal there is
+/// no one to answer: that is an error telling the script to pass `--yes`.
+pub fn ask_yes(prompt: &str) -> Result<bool> {
+    if !stdin_is_tty() {
+        bail!("refusing to continue without confirmation: pass --yes");
+    }
+    let answer = prompt_line(prompt)?;
+    Ok(matches!(answer.as_str(), "y" | "Y" | "yes"))
+}
+
 /// One line from the terminal (visible input).
 pub fn prompt_line(prompt: &str) -> Result<Zeroizing<String>> {
     eprint!("{prompt}");

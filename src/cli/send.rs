@@ -149,20 +149,15 @@ fn confirm(review: &Review, yes: bool, accept_warnings: bool) -> Result<()> {
         }
         return Ok(());
     }
-    let to = review.request.to.to_checksum(None);
-    let last4 = &to[to.len() - 4..];
-    let answer = if loud {
+    let ok = if loud {
+        let to = review.request.to.to_checksum(None);
         input::prompt_line(&format!(
             "Type the last 4 characters of the recipient ({}) to sign and send: ",
             safety::short(review.request.to)
         ))?
+        .eq_ignore_ascii_case(&to[to.len() - 4..])
     } else {
-        input::prompt_line("Sign and send? [y/N] ")?
-    };
-    let ok = if loud {
-        answer.trim().eq_ignore_ascii_case(last4)
-    } else {
-        matches!(answer.trim(), "y" | "Y" | "yes")
+        input::ask_yes("Sign and send? [y/N] ")?
     };
     if !ok {
         bail!("not confirmed; nothing signed");
