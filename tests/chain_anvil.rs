@@ -686,9 +686,7 @@ fn rpc_dying_mid_send_never_sends_twice() {
                 .stdout(Stdio::null())
                 .spawn()
                 .unwrap();
-            while TcpStream::connect(("127.0.0.1", other_port)).is_err() {
-                std::thread::sleep(Duration::from_millis(50));
-            }
+            wait_listening(other_port);
             let proxied = std::fs::read_to_string(&config).unwrap();
             std::fs::write(
                 &config,
@@ -897,6 +895,18 @@ fn the_app_shows_balances_and_sends_in_a_real_terminal() {
     t.keys(&["q"]);
 }
 
+/// Waits until something (a freshly started anvil) listens on `port`.
+fn wait_listening(port: u16) {
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "nothing listens on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// anvil with `--state`: keeps its chain across a restart (it dumps on SIGTERM), not its pool.
 fn anvil_with_state(anvil: &Path, port: u16, state: &Path, mining: bool) -> Child {
     let mut c = StdCommand::new(anvil);
@@ -913,11 +923,7 @@ fn anvil_with_state(anvil: &Path, port: u16, state: &Path, mining: bool) -> Chil
         c.arg("--no-mining");
     }
     let child = c.spawn().unwrap();
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(t.elapsed() < Duration::from_secs(30), "anvil did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_listening(port);
     child
 }
 
