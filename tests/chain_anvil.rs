@@ -424,6 +424,28 @@ fn offline_signing_then_broadcast_from_another_home() {
         "chain id 1",
     );
     assert_eq!(nonce(&dev.rpc, addr_cold), 1);
+
+    // A nonce ahead of the account's next one: sent, said to wait, left pending. Sending the
+    // same bytes while they wait in the pool is not an error either (anvil: "already imported").
+    write(31337, 3);
+    let gap = ok(
+        cold.path(),
+        &["wallet", "sign-tx", file.to_str().unwrap(), "--yes"],
+    );
+    for _ in 0..2 {
+        let out = kb(
+            online.path(),
+            &["chain", "broadcast", gap.trim(), "--wait", "1"],
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{err}");
+        assert!(
+            err.contains("ahead of this account's next nonce 1"),
+            "{err}"
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).starts_with("pending"));
+    }
+    assert_eq!(nonce(&dev.rpc, addr_cold), 1);
 }
 
 #[test]

@@ -339,10 +339,17 @@ pub async fn send_raw(client: &Client, raw: &[u8]) -> ChainResult<()> {
     match client.provider().send_raw_transaction(raw).await {
         Ok(_) => Ok(()),
         Err(e) => match client.error(e) {
-            ChainError::Node(m) if m.to_ascii_lowercase().contains("already known") => Ok(()),
+            ChainError::Node(m) if already_has(&m) => Ok(()),
             other => Err(other),
         },
     }
+}
+
+/// Whether a node's refusal means it already holds these exact bytes. Nodes word it
+/// differently: geth "already known", anvil and reth "transaction already imported".
+fn already_has(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    m.contains("already known") || m.contains("already imported")
 }
 
 /// Polls for the receipt until `wait` runs out.

@@ -1,5 +1,5 @@
 //! `keybot chain …` (networks, the dev chain, broadcasting) and `keybot token …`.
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -344,6 +344,22 @@ fn broadcast(paths: &Paths, raw: &str, network: Option<&str>, wait: u64) -> Resu
             );
             return Ok(0);
         }
+        // A nonce ahead of the account's next one is valid but waits in the pool until the
+        // nonces before it are used; say so rather than leave the user watching a wait.
+        let next = client
+            .provider()
+            .get_transaction_count(decoded.from)
+            .pending()
+            .await
+            .map_err(|e| client.error(e))?;
+        if decoded.nonce > next {
+            eprintln!(
+                "note: nonce {} is ahead of this account's next nonce {next}; the transaction \
+                 waits until nonces {next}..{} are used",
+                decoded.nonce,
+                decoded.nonce - 1
+            );
+        }
         send::send_raw(&client, &decoded.raw).await?;
         eprintln!("sent {}", decoded.hash);
         let outcome = send::wait_for_receipt(
@@ -357,15 +373,23 @@ fn broadcast(paths: &Paths, raw: &str, network: Option<&str>, wait: u64) -> Resu
     })
 }
 
+/// Progress on stderr. The seconds counter rewrites one line, so it is drawn only on a
+/// terminal; [`report`] clears that line before the outcome.
 pub fn progress(p: Progress) {
     match p {
         Progress::Broadcast(h) => eprintln!("broadcast {h}; waiting for the receipt…"),
-        Progress::Waiting { seconds } => eprint!("\r  waiting {seconds} s "),
+        Progress::Waiting { seconds } if std::io::stderr().is_terminal() => {
+            eprint!("\r  waiting {seconds} s ")
+        }
+        Progress::Waiting { .. } => {}
     }
 }
 
 /// Prints how a send ended; the exit status: 0 confirmed or pending, 1 reverted or lost.
 pub fn report(hash: alloy::primitives::B256, outcome: &Outcome) -> Result<u8> {
+    if std::io::stderr().is_terminal() {
+        eprint!("\r\x1b[2K");
+    }
     match outcome {
         Outcome::Confirmed { block } => {
             println!("confirmed {hash} in block {block}");
