@@ -115,7 +115,7 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
         anyhow::Ok(send::prepare(&client, request, &known, &own).await?)
     })?;
     show_review(&review);
-    confirm(&review, a.yes, a.accept_warnings)?;
+    confirm(&review, a.yes, a.accept_warnings, "Sign and send")?;
     let signed = wallet.sign_transaction(account, review.unsigned())?;
     drop(wallet);
     let record = send::sent_record(&review, &signed);
@@ -141,7 +141,8 @@ fn show_review(review: &Review) {
 
 /// Asks before signing. A loud warning (a look-alike address, the token contract) needs more
 /// than `--yes`: `--accept-warnings`, or typing the recipient's last four hex digits.
-fn confirm(review: &Review, yes: bool, accept_warnings: bool) -> Result<()> {
+/// `what` is what a yes does: "Sign and send", or only "Sign" for an offline file.
+fn confirm(review: &Review, yes: bool, accept_warnings: bool, what: &str) -> Result<()> {
     let loud = review.has_loud_warning();
     if yes {
         if loud && !accept_warnings {
@@ -152,12 +153,13 @@ fn confirm(review: &Review, yes: bool, accept_warnings: bool) -> Result<()> {
     let ok = if loud {
         let to = review.request.to.to_checksum(None);
         input::prompt_line(&format!(
-            "Type the last 4 characters of the recipient ({}) to sign and send: ",
-            safety::short(review.request.to)
+            "Type the last 4 characters of the recipient ({}) to {}: ",
+            safety::short(review.request.to),
+            what.to_lowercase()
         ))?
         .eq_ignore_ascii_case(&to[to.len() - 4..])
     } else {
-        input::ask_yes("Sign and send? [y/N] ")?
+        input::ask_yes(&format!("{what}? [y/N] "))?
     };
     if !ok {
         bail!("not confirmed; nothing signed");
@@ -182,7 +184,7 @@ pub fn sign_tx(
     let account: AccountRef = parse_account(&wallet, account)?;
     let review = txfile::parse(&json, wallet.address(account)?)?;
     show_review(&review);
-    confirm(&review, yes, true)?;
+    confirm(&review, yes, true, "Sign")?;
     let signed = wallet.sign_transaction(account, review.unsigned())?;
     eprintln!("hash {}", signed.hash);
     println!("{}", signed.raw);
