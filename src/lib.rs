@@ -8,5 +8,6 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod sanitize;
 pub mod store;
 pub mod tui;

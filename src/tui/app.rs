@@ -766,7 +766,7 @@ impl Runtime {
         let Some(store) = &mut self.store else { return };
         let created = conversation == 0;
         let conversation = if created {
-            let title: String = crate::tui::sanitize::clean_line(&text)
+            let title: String = crate::sanitize::clean_line(&text)
                 .chars()
                 .take(48)
                 .collect();

@@ -21,7 +21,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
-use super::sanitize;
+use crate::sanitize;
 use super::theme::{Role, Theme};
 
 /// Renders `text` in the theme's `Text` style, wrapped to `width` cells.

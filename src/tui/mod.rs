@@ -10,7 +10,6 @@ pub mod keymap;
 pub mod markdown;
 mod onchain;
 pub mod qr;
-pub mod sanitize;
 pub mod state;
 pub mod terminal;
 pub mod theme;

@@ -324,7 +324,7 @@ impl NetView {
         let Some(info) = &self.info else {
             return ("no network".into(), NetLevel::None);
         };
-        let name = crate::tui::sanitize::clean_line(&info.name);
+        let name = crate::sanitize::clean_line(&info.name);
         if self.refreshing || self.syncing {
             return (format!("◌ {name} syncing"), NetLevel::Busy);
         }

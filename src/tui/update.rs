@@ -603,7 +603,7 @@ fn wallet(s: &mut State, action: Action) -> Vec<Effect> {
             Action::Edit(e) => input.apply(&e, false),
             Action::Back => w.labelling = None,
             Action::Submit => {
-                let label = crate::tui::sanitize::clean_line(input.text.trim()).into_owned();
+                let label = crate::sanitize::clean_line(input.text.trim()).into_owned();
                 w.labelling = None;
                 if let Some(acc) = w.accounts.get_mut(w.selected) {
                     acc.label = label.clone();
@@ -651,7 +651,7 @@ fn chat(s: &mut State, action: Action) -> Vec<Effect> {
             Action::Edit(e) => input.apply(&e, false),
             Action::Back => c.renaming = None,
             Action::Submit => {
-                let title = crate::tui::sanitize::clean_line(input.text.trim()).into_owned();
+                let title = crate::sanitize::clean_line(input.text.trim()).into_owned();
                 c.renaming = None;
                 if let Some(conv) = c.conversations.get_mut(c.selected)
                     && !title.is_empty()
@@ -697,7 +697,7 @@ fn chat(s: &mut State, action: Action) -> Vec<Effect> {
             Action::Edit(e) => input.apply(&e, true),
             Action::Back => c.system_prompt = None,
             Action::Submit => {
-                let prompt = crate::tui::sanitize::clean(input.text.trim()).into_owned();
+                let prompt = crate::sanitize::clean(input.text.trim()).into_owned();
                 c.system_prompt = None;
                 if let Some(conv) = c.conversations.get_mut(c.selected) {
                     conv.system_prompt = prompt.clone();

@@ -6,7 +6,7 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 use super::{block, input_line, muted};
 use crate::store::Role as MsgRole;
 use crate::tui::markdown;
-use crate::tui::sanitize::clean_line;
+use crate::sanitize::clean_line;
 use crate::tui::state::{ChatFocus, ModelStatus, State};
 use crate::tui::theme::{Role, Theme};
 

@@ -130,7 +130,7 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             Role::Accent
         };
         spans.push(Span::styled(
-            format!(" {} ", super::sanitize::clean_line(msg)),
+            format!(" {} ", crate::sanitize::clean_line(msg)),
             t.style(role),
         ));
     }

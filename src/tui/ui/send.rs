@@ -10,7 +10,7 @@ use crate::chain::amount;
 use crate::chain::safety;
 use crate::chain::send::{Outcome, Review};
 use crate::store::TxStatus;
-use crate::tui::sanitize::clean_line;
+use crate::sanitize::clean_line;
 use crate::tui::state::{ActivityView, SendField, SendFlow, SendStep, State};
 use crate::tui::theme::{Role, Theme};
 

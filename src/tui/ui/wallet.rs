@@ -6,7 +6,7 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 use super::{block, input_line, muted};
 use crate::chain::amount;
 use crate::tui::qr;
-use crate::tui::sanitize::clean_line;
+use crate::sanitize::clean_line;
 use crate::tui::state::{Account, NetStatus, State, WalletMode};
 use crate::tui::theme::{Role, Theme};
 

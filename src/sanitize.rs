@@ -1,10 +1,12 @@
-//! Makes untrusted text safe to draw.
+//! Makes untrusted text safe to draw in the app and to print on the command line.
 //!
 //! Text from the model, the chain or a file can contain bytes a terminal obeys: CSI sequences that
 //! move the cursor or recolour the screen, OSC 52 that writes the clipboard, OSC 8 hyperlinks, DCS
 //! strings, a bare carriage return that lets later text overwrite earlier text. ratatui writes
 //! cell symbols verbatim, so anything that reaches a `Span` reaches the terminal. Every string from
-//! outside goes through [`clean`] (or [`clean_line`]) before it becomes a `Span`.
+//! outside goes through [`clean`] (or [`clean_line`]) before it becomes a `Span` or reaches
+//! `println!`; streamed model output goes through a [`Stream`], which removes a sequence split
+//! between two tokens.
 //!
 //! The contract: the output contains no C0 control character except `\n`, no DEL, no C1 control
 //! character, and no part of an escape sequence's parameters or payload. Printable text, emoji,
@@ -79,78 +81,114 @@ fn esc_intro(c: char) -> Option<Intro> {
 
 fn strip(s: &str, one_line: bool) -> String {
     let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\n' if one_line => out.push(' '),
-            '\n' => out.push('\n'),
-            '\t' => out.push_str(TAB),
-            ESC => match chars.peek().copied().and_then(esc_intro) {
-                Some(intro) => {
-                    chars.next();
-                    skip_body(&mut chars, intro);
-                }
-                None => skip_short_escape(&mut chars),
-            },
-            c => {
-                if let Some(intro) = c1_intro(c) {
-                    skip_body(&mut chars, intro);
-                } else if !needs_work(c) {
-                    out.push(c);
-                }
-                // Every other control (CR, BEL, backspace, DEL, other C1) and the bidi controls
-                // are dropped. CR is dropped rather than turned into a newline so that "\r\n"
-                // stays one line break and a lone "\r" cannot overwrite earlier text.
-            }
-        }
-    }
+    let mut st = Stream::with_one_line(one_line);
+    st.feed(s, &mut out);
     out
 }
 
-/// Skips the rest of a CSI or control string whose introducer was consumed. An unterminated
-/// sequence swallows the rest of the input: showing its payload would show attacker-chosen
-/// bytes that were meant for the terminal, and cutting it short could leave the terminal
-/// waiting for a terminator if any part were passed on.
-fn skip_body(chars: &mut std::iter::Peekable<std::str::Chars<'_>>, intro: Intro) {
-    match intro {
-        Intro::Csi => {
-            // Parameter bytes 0x30..=0x3F and intermediates 0x20..=0x2F, then a final byte in
-            // 0x40..=0x7E. Anything else ends the sequence too (terminals abort on it); it is
-            // consumed so that no half sequence leaks.
-            for c in chars.by_ref() {
-                if !('\u{20}'..='\u{3f}').contains(&c) {
-                    break;
-                }
-            }
-        }
-        Intro::String => {
-            while let Some(c) = chars.next() {
-                if c == BEL || c == ST {
-                    break;
-                }
-                if c == ESC {
-                    // ESC \ is ST; an ESC followed by anything else also ends the string (as in
-                    // xterm); the ESC's partner is consumed with it.
-                    chars.next();
-                    break;
-                }
-            }
-        }
-    }
+/// Where the stripper is inside an escape sequence. The state carries over between calls to
+/// [`Stream::push`], so a sequence split across two model tokens is removed whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum State {
+    #[default]
+    Text,
+    /// After ESC.
+    Esc,
+    /// ESC followed by intermediates (0x20..=0x2F), waiting for the final byte: `ESC ( B`.
+    EscShort,
+    /// Inside a CSI: parameters and intermediates (0x20..=0x3F) until a final byte. Anything
+    /// else ends the sequence too (terminals abort on it) and is consumed with it, so that no
+    /// half sequence leaks.
+    Csi,
+    /// Inside a control string (OSC, DCS, SOS, PM, APC) until BEL or ST. An unterminated string
+    /// swallows the rest of the input: showing its payload would show attacker-chosen bytes
+    /// that were meant for the terminal.
+    Str,
+    /// ESC inside a control string: `ESC \` is ST; an ESC followed by anything else also ends
+    /// the string (as in xterm), and the ESC's partner is consumed with it.
+    StrEsc,
 }
 
-/// ESC followed by intermediates (0x20..=0x2F) and one final byte, such as `ESC c` (reset) or
-/// `ESC ( B` (charset). A lone ESC at the end of the input is simply dropped.
-fn skip_short_escape(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) {
-    while let Some(&c) = chars.peek() {
+/// A streaming [`clean`]: text arrives in pieces (model tokens) and an escape sequence may be
+/// split between two of them. Each [`push`](Stream::push) returns what is safe to print now.
+#[derive(Debug, Clone, Default)]
+pub struct Stream {
+    state: State,
+    one_line: bool,
+}
+
+impl Stream {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with_one_line(one_line: bool) -> Self {
+        Self {
+            state: State::Text,
+            one_line,
+        }
+    }
+
+    /// The printable part of `piece`, given everything pushed before it.
+    pub fn push(&mut self, piece: &str) -> String {
+        let mut out = String::with_capacity(piece.len());
+        self.feed(piece, &mut out);
+        out
+    }
+
+    fn feed(&mut self, s: &str, out: &mut String) {
+        for c in s.chars() {
+            self.state = self.step(c, out);
+        }
+    }
+
+    fn step(&self, c: char, out: &mut String) -> State {
+        match self.state {
+            State::Text => self.text(c, out),
+            State::Esc => match esc_intro(c) {
+                Some(Intro::Csi) => State::Csi,
+                Some(Intro::String) => State::Str,
+                None => self.after_short_escape(c, out),
+            },
+            State::EscShort => self.after_short_escape(c, out),
+            State::Csi if ('\u{20}'..='\u{3f}').contains(&c) => State::Csi,
+            State::Csi => State::Text,
+            State::Str if c == BEL || c == ST => State::Text,
+            State::Str if c == ESC => State::StrEsc,
+            State::Str => State::Str,
+            State::StrEsc => State::Text,
+        }
+    }
+
+    /// ESC followed by intermediates and one final byte, such as `ESC c` (reset) or `ESC ( B`
+    /// (charset). Anything else ends the escape and is treated as text.
+    fn after_short_escape(&self, c: char, out: &mut String) -> State {
         if ('\u{20}'..='\u{2f}').contains(&c) {
-            chars.next();
-            continue;
+            State::EscShort
+        } else if ('\u{30}'..='\u{7e}').contains(&c) {
+            State::Text
+        } else {
+            self.text(c, out)
         }
-        if ('\u{30}'..='\u{7e}').contains(&c) {
-            chars.next();
+    }
+
+    fn text(&self, c: char, out: &mut String) -> State {
+        match c {
+            '\n' if self.one_line => out.push(' '),
+            '\n' => out.push('\n'),
+            '\t' => out.push_str(TAB),
+            ESC => return State::Esc,
+            c => match c1_intro(c) {
+                Some(Intro::Csi) => return State::Csi,
+                Some(Intro::String) => return State::Str,
+                // Every other control (CR, BEL, backspace, DEL, other C1) and the bidi controls
+                // are dropped. CR is dropped rather than turned into a newline so that "\r\n"
+                // stays one line break and a lone "\r" cannot overwrite earlier text.
+                None if needs_work(c) => {}
+                None => out.push(c),
+            },
         }
-        break;
+        State::Text
     }
 }
 
@@ -280,5 +318,29 @@ mod tests {
                 assert_inert(&clean_line(&format!("\x1b{c}a")));
             }
         }
+    }
+
+    #[test]
+    fn a_sequence_split_across_pieces_is_removed_whole() {
+        // Model tokens can end in the middle of an escape sequence; cleaning each token alone
+        // would print the second half ("1A" or "52;c;…") as text, or worse pass it on.
+        let attack = "ok\x1b[1A\x1b[2K amount 1\x1b]52;c;cm0gLXJmIH4=\x07 done\u{9b}31mz";
+        let whole = cleaned(attack);
+        for split in 0..attack.len() {
+            if !attack.is_char_boundary(split) {
+                continue;
+            }
+            let mut st = Stream::new();
+            let mut out = st.push(&attack[..split]);
+            out.push_str(&st.push(&attack[split..]));
+            assert_eq!(out, whole, "split at {split}");
+        }
+        let mut st = Stream::new();
+        let mut out = String::new();
+        for c in attack.chars() {
+            out.push_str(&st.push(&c.to_string()));
+        }
+        assert_eq!(out, whole);
+        assert_eq!(whole, "ok amount 1 donez");
     }
 }
