@@ -44,7 +44,7 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
             .success()
     );
     assert!(
-        run(&["wallet", "sign-message", "--account", "3", "hello"], &[])
+        run(&["wallet", "sign-message", "--yes", "--account", "3", "hello"], &[])
             .status
             .success()
     );
