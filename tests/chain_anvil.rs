@@ -763,7 +763,10 @@ fn node_words_and_config_symbols_print_without_control_chars() {
             String::from_utf8_lossy(&out.stderr),
         );
         assert!(out.status.success(), "{args:?}: {e}");
-        assert!(o.contains("tU") && !control(&o) && !control(&e), "{args:?}: {o:?}");
+        assert!(
+            o.contains("tU") && !control(&o) && !control(&e),
+            "{args:?}: {o:?}"
+        );
     }
     // A node whose revert reason redraws the review: printed clean, nothing signed.
     let _proxy = behind_proxy(a.path(), &dev, HOSTILE_REVERT);
@@ -773,7 +776,10 @@ fn node_words_and_config_symbols_print_without_control_chars() {
         "would revert",
     );
     assert!(!control(&err), "{err:?}");
-    assert!(err.contains("amount  0.0001 ETH"), "the words stay, the escapes go: {err}");
+    assert!(
+        err.contains("amount  0.0001 ETH"),
+        "the words stay, the escapes go: {err}"
+    );
 }
 
 #[test]

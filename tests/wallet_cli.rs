@@ -221,7 +221,13 @@ fn typed_data_and_keystore_import_reproduce_the_eip712_example() {
     let typed = home.path().join("mail.json");
     std::fs::write(&typed, serde_json::to_vec(&v["typed_data"]).unwrap()).unwrap();
     let out = keybot(home.path())
-        .args(["wallet", "sign-typed-data", "--yes", "--account", "imported:0"])
+        .args([
+            "wallet",
+            "sign-typed-data",
+            "--yes",
+            "--account",
+            "imported:0",
+        ])
         .arg(&typed)
         .env("KEYBOT_PASSWORD", PW)
         .output()
@@ -365,7 +371,10 @@ fn sign_tx_ignores_token_metadata_from_the_file() {
     let out = sign(&tx_file(h, r#""value": "100""#, evil));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
-    assert!(err.contains("REFUSED") && err.contains("12 decimals"), "{err}");
+    assert!(
+        err.contains("REFUSED") && err.contains("12 decimals"),
+        "{err}"
+    );
     assert!(!has_control(&err), "{err:?}");
     // Without the file's claims, the config's decimals: 100 USDC is 100_000_000 base units.
     let out = sign(&tx_file(h, r#""value": "100""#, ""));
@@ -373,7 +382,10 @@ fn sign_tx_ignores_token_metadata_from_the_file() {
     assert!(out.status.success(), "{err}");
     assert!(err.contains("amount  100 USDC"), "{err}");
     let raw = String::from_utf8(out.stdout).unwrap();
-    assert!(raw.trim().contains(&format!("{:064x}", 100_000_000u64)), "{raw}");
+    assert!(
+        raw.trim().contains(&format!("{:064x}", 100_000_000u64)),
+        "{raw}"
+    );
 
     // A machine that does not know the token: no decimal amount, base units and call data.
     write_config(h, "http://127.0.0.1:1", "OTHER");
@@ -427,7 +439,10 @@ fn sign_typed_data_shows_a_permit_and_needs_accept_warnings() {
     let out = run(&[]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && out.stdout.is_empty());
-    assert!(err.contains("pass --yes") && err.lines().count() == 1, "{err}");
+    assert!(
+        err.contains("pass --yes") && err.lines().count() == 1,
+        "{err}"
+    );
     // --yes alone does not accept a permit.
     let out = run(&["--yes"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -471,8 +486,14 @@ fn sign_message_shows_the_message_and_asks() {
     let out = run(&["--yes", "pay \u{1b}]52;c;QUFBQQ==\u{7}\u{1b}[2K me"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("pay") && err.contains(" me") && !has_control(&err), "{err:?}");
-    assert!(err.contains("hex  0x706179201b5d"), "the exact bytes, as hex: {err}");
+    assert!(
+        err.contains("pay") && err.contains(" me") && !has_control(&err),
+        "{err:?}"
+    );
+    assert!(
+        err.contains("hex  0x706179201b5d"),
+        "the exact bytes, as hex: {err}"
+    );
     let out = run(&["--yes", "0xdeadbeef"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("hex  0xdeadbeef"));
 }
@@ -481,11 +502,21 @@ fn sign_message_shows_the_message_and_asks() {
 fn rpc_urls_are_never_printed_or_logged_whole() {
     let home = fast_home(ANVIL_PHRASE, PW);
     let h = home.path();
-    write_config(h, "http://127.0.0.1:1/v3/SECRETKEY?apikey=SECRETKEY", "USDC");
+    write_config(
+        h,
+        "http://127.0.0.1:1/v3/SECRETKEY?apikey=SECRETKEY",
+        "USDC",
+    );
     let out = keybot(h).args(["chain", "list"]).output().unwrap();
     let o = String::from_utf8_lossy(&out.stdout);
-    assert!(o.contains("http://127.0.0.1:1/…") && !o.contains("SECRETKEY"), "{o}");
-    let out = keybot(h).args(["chain", "list", "--json"]).output().unwrap();
+    assert!(
+        o.contains("http://127.0.0.1:1/…") && !o.contains("SECRETKEY"),
+        "{o}"
+    );
+    let out = keybot(h)
+        .args(["chain", "list", "--json"])
+        .output()
+        .unwrap();
     assert!(!String::from_utf8_lossy(&out.stdout).contains("SECRETKEY"));
     // Offline: the error names the host, not the key; nor does the log.
     let out = keybot(h)
@@ -494,15 +525,28 @@ fn rpc_urls_are_never_printed_or_logged_whole() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("127.0.0.1:1"), "{err}");
+    assert!(
+        !out.status.success() && err.contains("127.0.0.1:1"),
+        "{err}"
+    );
     assert!(!err.contains("SECRETKEY"), "{err}");
     // chain add: a plain http:// RPC to another machine is a warning; the key is not shown.
     let out = keybot(h)
-        .args(["chain", "add", "far", "--rpc", "http://0.0.0.0:1/v3/SECRETKEY", "--yes"])
+        .args([
+            "chain",
+            "add",
+            "far",
+            "--rpc",
+            "http://0.0.0.0:1/v3/SECRETKEY",
+            "--yes",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("plain http://") && !err.contains("SECRETKEY"), "{err}");
+    assert!(
+        err.contains("plain http://") && !err.contains("SECRETKEY"),
+        "{err}"
+    );
     // No file but config.toml holds the key: not the log, not the database.
     for e in walk(h) {
         let text = String::from_utf8_lossy(&std::fs::read(&e).unwrap()).into_owned();

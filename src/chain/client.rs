@@ -220,17 +220,16 @@ fn short_reason(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::rpc::json_rpc::ErrorPayload;
 
     #[test]
     fn node_words_are_cleaned_and_the_rpc_key_never_shown() {
         let rpc = "https://eth.example.org/v3/SECRETKEY";
-        let resp = |msg: &str| {
-            RpcError::ErrorResp(ErrorPayload {
-                code: -32000,
-                message: msg.to_owned().into(),
-                data: None,
-            })
+        let resp = |msg: &str| -> TransportError {
+            // The payload a node answers with (its type is not re-exported; built from JSON).
+            RpcError::ErrorResp(
+                serde_json::from_value(serde_json::json!({"code": -32000, "message": msg}))
+                    .unwrap(),
+            )
         };
         let e = classify(rpc, resp("bad\u{1b}[2K\u{1b}]52;c;AAAA\u{7} thing")).to_string();
         assert!(!e.chars().any(char::is_control), "{e:?}");
@@ -239,7 +238,10 @@ mod tests {
         assert!(e.contains("would revert") && !e.contains('\u{1b}'), "{e:?}");
         // A message quoting the URL gets the redacted form.
         let e = classify(rpc, resp(&format!("rate limited at {rpc}"))).to_string();
-        assert!(!e.contains("SECRETKEY") && e.contains("https://eth.example.org/…"), "{e}");
+        assert!(
+            !e.contains("SECRETKEY") && e.contains("https://eth.example.org/…"),
+            "{e}"
+        );
         let net = Network {
             chain_id: 1,
             rpc: rpc.into(),

@@ -137,10 +137,7 @@ pub fn check_rpc(rpc: &str) -> Result<()> {
         .parse()
         .map_err(|e| anyhow::anyhow!("the RPC URL is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        bail!(
-            "RPC URL {}: expected http:// or https://",
-            redact_rpc(rpc)
-        );
+        bail!("RPC URL {}: expected http:// or https://", redact_rpc(rpc));
     }
     Ok(())
 }
@@ -239,16 +236,30 @@ mod tests {
         assert!(check_rpc("localhost:8545").is_err());
         assert!(check_rpc("https://rpc.example.org/v1").is_ok());
         // The error does not repeat a key-bearing URL.
-        let e = check_rpc("ftp://h.example/v2/SECRETKEY").unwrap_err().to_string();
-        assert!(!e.contains("SECRETKEY") && e.contains("ftp://h.example/…"), "{e}");
+        let e = check_rpc("ftp://h.example/v2/SECRETKEY")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains("SECRETKEY") && e.contains("ftp://h.example/…"),
+            "{e}"
+        );
     }
 
     #[test]
     fn rpc_urls_are_redacted_to_scheme_host_and_port() {
         for (url, shown) in [
-            ("https://mainnet.infura.io/v3/0123456789abcdef", "https://mainnet.infura.io/…"),
-            ("https://eth.example.org/?apikey=SECRET", "https://eth.example.org/…"),
-            ("https://user:SECRET@rpc.example.org", "https://rpc.example.org"),
+            (
+                "https://mainnet.infura.io/v3/0123456789abcdef",
+                "https://mainnet.infura.io/…",
+            ),
+            (
+                "https://eth.example.org/?apikey=SECRET",
+                "https://eth.example.org/…",
+            ),
+            (
+                "https://user:SECRET@rpc.example.org",
+                "https://rpc.example.org",
+            ),
             ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
             ("http://[::1]:8545/", "http://[::1]:8545"),
         ] {

@@ -54,7 +54,10 @@ pub enum Warning {
     /// Sending to one of the user's own accounts.
     OwnAccount,
     /// The fee cap per gas is far above what the node says a block costs now (wei per gas).
-    FeeAboveBaseFee { max_fee_per_gas: u128, base_fee: u128 },
+    FeeAboveBaseFee {
+        max_fee_per_gas: u128,
+        base_fee: u128,
+    },
     /// The most the fee can cost is over 1% of the ETH sent (both in wei).
     FeeLargeVsAmount { fee_cap: U256, amount: U256 },
 }
@@ -353,7 +356,15 @@ mod tests {
     fn fees_far_above_the_base_fee_or_the_amount_are_loud() {
         let gwei = 1_000_000_000u128;
         // An ordinary fee: quiet.
-        assert!(check_fee(3 * gwei, Some(gwei), U256::from(63_000 * gwei), U256::from(10u128.pow(18))).is_empty());
+        assert!(
+            check_fee(
+                3 * gwei,
+                Some(gwei),
+                U256::from(63_000 * gwei),
+                U256::from(10u128.pow(18))
+            )
+            .is_empty()
+        );
         // A tip over a tiny base fee is judged against the 1 gwei floor.
         assert!(check_fee(2 * gwei, Some(7), U256::ZERO, U256::ZERO).is_empty());
         let w = check_fee(500 * gwei, Some(gwei), U256::ZERO, U256::ZERO);

@@ -66,7 +66,9 @@ impl Asset {
 
     pub fn format(&self, units: U256) -> String {
         if let Asset::Unlisted(_) = self {
-            return format!("{units} base units (token not in this machine's config: decimals unknown)");
+            return format!(
+                "{units} base units (token not in this machine's config: decimals unknown)"
+            );
         }
         format!(
             "{} {}",
@@ -189,7 +191,9 @@ impl Review {
 
 fn insufficient(what: &str, need: String, have: String) -> ChainError {
     // A token's symbol comes from config.toml: cleaned before it reaches any terminal.
-    let m = format!("insufficient {what}: this needs {need}, the account holds {have}; nothing was signed");
+    let m = format!(
+        "insufficient {what}: this needs {need}, the account holds {have}; nothing was signed"
+    );
     ChainError::Insufficient(crate::sanitize::clean_line(&m).into_owned())
 }
 
@@ -532,7 +536,9 @@ mod tests {
         assert_eq!(need.fee_cap, U256::from(210_000u64));
         assert_eq!(need.total, U256::from(210_005u64));
         // A tip above the cap is refused, not signed.
-        let e = check_fees(21_000, 1, 2, U256::ZERO).unwrap_err().to_string();
+        let e = check_fees(21_000, 1, 2, U256::ZERO)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("tip") && e.contains("nothing was signed"), "{e}");
         // value + fee overflowing is a clear error, never a wrapped small number.
         let e = check_fees(21_000, u128::MAX, 0, U256::MAX)

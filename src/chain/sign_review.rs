@@ -56,7 +56,9 @@ fn flatten(path: &str, v: &Value, depth: usize, out: &mut Vec<(String, String)>)
         Value::Array(items) => {
             let inline: Option<Vec<String>> = items.iter().map(scalar).collect();
             match inline {
-                Some(xs) if xs.len() <= 3 => out.push((path.to_owned(), short(&format!("[{}]", xs.join(", "))))),
+                Some(xs) if xs.len() <= 3 => {
+                    out.push((path.to_owned(), short(&format!("[{}]", xs.join(", ")))))
+                }
                 _ if depth < MAX_DEPTH && items.len() <= 3 => {
                     for (i, x) in items.iter().enumerate() {
                         flatten(&format!("{path}[{i}]"), x, depth + 1, out);
@@ -70,7 +72,9 @@ fn flatten(path: &str, v: &Value, depth: usize, out: &mut Vec<(String, String)>)
                 flatten(&format!("{path}.{}", short(k)), x, depth + 1, out);
             }
         }
-        Value::Object(fields) => out.push((path.to_owned(), format!("{{{} fields}}", fields.len()))),
+        Value::Object(fields) => {
+            out.push((path.to_owned(), format!("{{{} fields}}", fields.len())))
+        }
         _ => {}
     }
 }
@@ -122,7 +126,8 @@ pub fn typed_data(json: &str, network: Option<(&str, u64)>) -> Result<SignReview
     fields.truncate(MAX_FIELDS);
     r.lines.extend(fields);
     if more > 0 {
-        r.lines.push(("…".into(), format!("{more} more fields not shown")));
+        r.lines
+            .push(("…".into(), format!("{more} more fields not shown")));
     }
     if primary.starts_with("Permit") {
         r.warnings.push(format!(
@@ -169,7 +174,8 @@ pub fn message(bytes: &[u8], given_as_hex: bool) -> SignReview {
                 .push((if i == 0 { "text" } else { "" }.into(), short(line)));
         }
     }
-    r.lines.push(("length".into(), format!("{} bytes", bytes.len())));
+    r.lines
+        .push(("length".into(), format!("{} bytes", bytes.len())));
     r
 }
 
@@ -203,11 +209,19 @@ mod tests {
         assert!(r.warnings.iter().any(|w| w.contains("permit")));
         assert!(r.warnings.iter().any(|w| w.contains("chain id 1")));
         for (k, v) in &r.lines {
-            assert!(!k.chars().chain(v.chars()).any(char::is_control), "{k} {v:?}");
+            assert!(
+                !k.chars().chain(v.chars()).any(char::is_control),
+                "{k} {v:?}"
+            );
         }
         // The configured chain, a non-permit type: nothing loud.
         let mail = PERMIT.replace("\"Permit\"", "\"Mail\"");
-        assert!(typed_data(&mail, Some(("main", 1))).unwrap().warnings.is_empty());
+        assert!(
+            typed_data(&mail, Some(("main", 1)))
+                .unwrap()
+                .warnings
+                .is_empty()
+        );
         assert!(typed_data(&mail, None).unwrap().warnings.is_empty());
         assert!(typed_data("[]", None).is_err());
     }
@@ -219,9 +233,17 @@ mod tests {
         assert_eq!(r.lines[1], ("".into(), "world".into()));
         let r = message(b"pay \x1b]52;c;AAAA\x07 me", false);
         assert_eq!(r.lines[0].0, "hex");
-        assert!(r.lines.iter().all(|(_, v)| !v.chars().any(char::is_control)));
+        assert!(
+            r.lines
+                .iter()
+                .all(|(_, v)| !v.chars().any(char::is_control))
+        );
         let r = message(&[0xff, 0x00], true);
         assert_eq!(r.lines[0], ("hex".into(), "0xff00".into()));
-        assert_eq!(r.lines.len(), 2, "no text line for bytes that are not UTF-8");
+        assert_eq!(
+            r.lines.len(),
+            2,
+            "no text line for bytes that are not UTF-8"
+        );
     }
 }

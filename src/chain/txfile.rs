@@ -136,8 +136,12 @@ fn asset(config: &ChainConfig, chain_id: u64, spec: Option<TokenSpec>) -> Result
 /// machine's, the only source of a token's symbol and decimals.
 pub fn parse(json: &str, from: Address, config: &ChainConfig) -> Result<Review> {
     // serde's messages quote the file's own text (an unknown field's name): cleaned.
-    let f: TxFile = serde_json::from_str(json)
-        .map_err(|e| anyhow::anyhow!("not a keybot transaction file: {}", clean_line(&e.to_string())))?;
+    let f: TxFile = serde_json::from_str(json).map_err(|e| {
+        anyhow::anyhow!(
+            "not a keybot transaction file: {}",
+            clean_line(&e.to_string())
+        )
+    })?;
     if f.chain_id == 0 {
         bail!("chain_id 0 is not a chain; a transaction needs its chain id (EIP-155)");
     }
@@ -324,7 +328,10 @@ mod tests {
         }
         // units: base units, for any asset.
         let wei = file("").replace(r#""value": "1.5""#, r#""units": "7""#);
-        assert_eq!(parse(&wei, from, &config()).unwrap().request.amount, U256::from(7u64));
+        assert_eq!(
+            parse(&wei, from, &config()).unwrap().request.amount,
+            U256::from(7u64)
+        );
     }
 
     #[test]
@@ -335,7 +342,10 @@ mod tests {
             "{:#}",
             parse(&token(r#", "decimals": 12"#), from, &config()).unwrap_err()
         );
-        assert!(e.contains("REFUSED") && e.contains("12") && e.contains('6'), "{e}");
+        assert!(
+            e.contains("REFUSED") && e.contains("12") && e.contains('6'),
+            "{e}"
+        );
         // A symbol that redraws the screen is refused, and the refusal carries no escape.
         let e = format!(
             "{:#}",
@@ -358,7 +368,10 @@ mod tests {
         let from = Address::repeat_byte(1);
         let bare = ChainConfig::default();
         let e = format!("{:#}", parse(&token(""), from, &bare).unwrap_err());
-        assert!(e.contains("not in this machine's config") && e.contains("units"), "{e}");
+        assert!(
+            e.contains("not in this machine's config") && e.contains("units"),
+            "{e}"
+        );
         let f = token(r#", "symbol": "EVIL\u001b[2K", "decimals": 12"#)
             .replace(r#""value": "1.5""#, r#""units": "1500000""#);
         let r = parse(&f, from, &bare).unwrap();
@@ -378,7 +391,10 @@ mod tests {
             (file(r#", "extra": 1"#), "transaction file"),
             (file(r#", "units": "1""#), "both"),
             (file("").replace(r#""value": "1.5","#, ""), "no amount"),
-            (file("").replace(r#""value": "1.5""#, r#""units": "1.5""#), "units"),
+            (
+                file("").replace(r#""value": "1.5""#, r#""units": "1.5""#),
+                "units",
+            ),
             (file("").replace("31337", "0"), "chain id"),
             (file("").replace("1.5", "1.5.1"), "value"),
             (file("").replace("21000", "20000"), "gas_limit"),
