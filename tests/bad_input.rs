@@ -103,14 +103,28 @@ fn vault_errors_change_nothing() {
     );
     fails_cleanly(
         h,
-        &["wallet", "sign-message", "--account", "2147483648", "m"],
+        &[
+            "wallet",
+            "sign-message",
+            "--yes",
+            "--account",
+            "2147483648",
+            "m",
+        ],
         &[("KEYBOT_PASSWORD", PW)],
         b"",
         "out of range",
     );
     fails_cleanly(
         h,
-        &["wallet", "sign-message", "--account", "imported:0", "m"],
+        &[
+            "wallet",
+            "sign-message",
+            "--yes",
+            "--account",
+            "imported:0",
+            "m",
+        ],
         &[("KEYBOT_PASSWORD", PW)],
         b"",
         "no imported account",

@@ -85,7 +85,7 @@ fn signatures_verify_both_ways() {
     .to_owned();
     for message in ["hello from keybot", "0xdeadbeef", "ünïcödé ✓"] {
         let out = keybot(home.path())
-            .args(["wallet", "sign-message", "--account", "1", message])
+            .args(["wallet", "sign-message", "--yes", "--account", "1", message])
             .env("KEYBOT_PASSWORD", "pw")
             .output()
             .unwrap();
@@ -132,7 +132,7 @@ fn signatures_verify_both_ways() {
     let typed = home.path().join("mail.json");
     std::fs::write(&typed, serde_json::to_vec(&v["typed_data"]).unwrap()).unwrap();
     let out = keybot(home.path())
-        .args(["wallet", "sign-typed-data", "--account", "1"])
+        .args(["wallet", "sign-typed-data", "--yes", "--account", "1"])
         .arg(&typed)
         .env("KEYBOT_PASSWORD", "pw")
         .output()

@@ -568,6 +568,55 @@ const PASS: u8 = 0;
 const DIE_AFTER_SEND: u8 = 1;
 /// Die on the transaction without forwarding it.
 const DIE_BEFORE_SEND: u8 = 2;
+/// A hostile node: eth_feeHistory says every block's base fee is 100 gwei, so the fee estimate
+/// is ~100× what the latest block (eth_getBlockByNumber, passed through) really costs.
+const HOSTILE_FEES: u8 = 3;
+/// A hostile node: eth_estimateGas answers with a revert whose reason redraws the terminal.
+const HOSTILE_REVERT: u8 = 4;
+
+/// The JSON-RPC method and id of an HTTP request the proxy read.
+fn method_and_id(req: &[u8]) -> (String, Value) {
+    let text = String::from_utf8_lossy(req);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    (
+        v["method"].as_str().unwrap_or("").to_owned(),
+        v["id"].clone(),
+    )
+}
+
+fn http_json(body: &Value) -> Vec<u8> {
+    let body = serde_json::to_vec(body).unwrap();
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend(body);
+    out
+}
+
+/// What a hostile node answers instead of anvil's `resp`, if anything.
+fn hostile(mode: u8, req: &[u8], resp: &[u8]) -> Option<Vec<u8>> {
+    let (method, id) = method_and_id(req);
+    match (mode, method.as_str()) {
+        (HOSTILE_FEES, "eth_feeHistory") => {
+            let text = String::from_utf8_lossy(resp);
+            let body = text.split_once("\r\n\r\n")?.1;
+            let mut v: Value = serde_json::from_str(body).ok()?;
+            for b in v["result"]["baseFeePerGas"].as_array_mut()? {
+                *b = Value::from("0x174876e800");
+            }
+            Some(http_json(&v))
+        }
+        (HOSTILE_REVERT, "eth_estimateGas") => Some(http_json(&serde_json::json!({
+            "jsonrpc": "2.0", "id": id,
+            "error": {"code": 3, "message":
+                "execution reverted: \u{1b}[1A\u{1b}[2K    amount  0.0001 ETH\u{1b}]52;c;QUFBQQ==\u{7}"}
+        }))),
+        _ => None,
+    }
+}
 
 fn read_http(s: &mut impl Read) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
@@ -617,6 +666,7 @@ impl Proxy {
                         let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
                         up.write_all(&req).unwrap();
                         let resp = read_http(&mut up).unwrap();
+                        let resp = hostile(mode, &req, &resp).unwrap_or(resp);
                         if is_send && mode == DIE_AFTER_SEND {
                             st.store(1, Ordering::SeqCst);
                             return;
@@ -649,6 +699,87 @@ impl Drop for Proxy {
             let _ = t.join();
         }
     }
+}
+
+/// `home`'s network pointed at a proxy in `mode` in front of the dev chain.
+fn behind_proxy(home: &Path, dev: &Dev, mode: u8) -> Proxy {
+    let config = home.join("config/config.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    let proxy_port = free_port();
+    std::fs::write(
+        &config,
+        good.replace(&format!(":{}", dev.port), &format!(":{proxy_port}")),
+    )
+    .unwrap();
+    Proxy::start(proxy_port, dev.port, mode)
+}
+
+#[test]
+fn hostile_rpc_fees_need_accept_warnings() {
+    let a = home(PHRASE_A);
+    let addr_a = address(a.path(), 0);
+    let to = address(a.path(), 1).to_string();
+    let Some(dev) = dev_chain(a.path(), &[]) else {
+        return;
+    };
+    let _proxy = behind_proxy(a.path(), &dev, HOSTILE_FEES);
+    let send = ["wallet", "send", "--to", &to, "--value", "0.1", "--yes"];
+    let err = fails(a.path(), &send, "accept-warnings");
+    assert!(err.contains("DANGER") && err.contains("base fee"), "{err}");
+    assert!(err.contains("more than 1%"), "{err}");
+    assert_eq!(nonce(&dev.rpc, addr_a), 0, "nothing sent");
+    // A warning, not a wall: with --accept-warnings the user's decision stands.
+    let mut accepted = send.to_vec();
+    accepted.push("--accept-warnings");
+    assert!(ok(a.path(), &accepted).contains("confirmed"));
+    assert_eq!(nonce(&dev.rpc, addr_a), 1);
+}
+
+#[test]
+fn node_words_and_config_symbols_print_without_control_chars() {
+    let a = home(PHRASE_A);
+    let to = address(a.path(), 1).to_string();
+    let Some(dev) = dev_chain(a.path(), &[]) else {
+        return;
+    };
+    // A token symbol in config.toml that moves the cursor and recolours the screen.
+    let config = a.path().join("config/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("\"tUSD\"", "\"tU\\u001b[1A\\u001b[31mSD\""),
+    )
+    .unwrap();
+    let control = |s: &str| s.chars().any(|c| c.is_control() && c != '\n');
+    for args in [
+        &["wallet", "balance"][..],
+        &["wallet", "balance", "--json"],
+        &["chain", "list"],
+        &["chain", "list", "--json"],
+    ] {
+        let out = kb(a.path(), args);
+        let (o, e) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{args:?}: {e}");
+        assert!(
+            o.contains("tU") && !control(&o) && !control(&e),
+            "{args:?}: {o:?}"
+        );
+    }
+    // A node whose revert reason redraws the review: printed clean, nothing signed.
+    let _proxy = behind_proxy(a.path(), &dev, HOSTILE_REVERT);
+    let err = fails(
+        a.path(),
+        &["wallet", "send", "--to", &to, "--value", "0.1", "--yes"],
+        "would revert",
+    );
+    assert!(!control(&err), "{err:?}");
+    assert!(
+        err.contains("amount  0.0001 ETH"),
+        "the words stay, the escapes go: {err}"
+    );
 }
 
 #[test]

@@ -44,9 +44,12 @@ fn a_full_session_leaks_no_phrase_and_no_key() {
             .success()
     );
     assert!(
-        run(&["wallet", "sign-message", "--account", "3", "hello"], &[])
-            .status
-            .success()
+        run(
+            &["wallet", "sign-message", "--yes", "--account", "3", "hello"],
+            &[]
+        )
+        .status
+        .success()
     );
     let ks = h.join("ks.json");
     assert!(

@@ -99,7 +99,13 @@ fn everything_local_works_without_any_network() {
     );
     assert!(addrs.contains(ADDRESS0), "{addrs}");
     let sig = ok(
-        &run(&unshare, h, &[], &["wallet", "sign-message", "hello"], None),
+        &run(
+            &unshare,
+            h,
+            &[],
+            &["wallet", "sign-message", "--yes", "hello"],
+            None,
+        ),
         "sign-message",
     );
     let verify = [

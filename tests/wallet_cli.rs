@@ -130,7 +130,7 @@ fn a_bip39_passphrase_changes_the_accounts() {
 fn sign_and_verify_personal_messages() {
     let home = home_with(ANVIL_PHRASE, PW);
     let sig = keybot(home.path())
-        .args(["wallet", "sign-message", "hello world"])
+        .args(["wallet", "sign-message", "--yes", "hello world"])
         .env("KEYBOT_PASSWORD", PW)
         .output()
         .unwrap();
@@ -221,7 +221,13 @@ fn typed_data_and_keystore_import_reproduce_the_eip712_example() {
     let typed = home.path().join("mail.json");
     std::fs::write(&typed, serde_json::to_vec(&v["typed_data"]).unwrap()).unwrap();
     let out = keybot(home.path())
-        .args(["wallet", "sign-typed-data", "--account", "imported:0"])
+        .args([
+            "wallet",
+            "sign-typed-data",
+            "--yes",
+            "--account",
+            "imported:0",
+        ])
         .arg(&typed)
         .env("KEYBOT_PASSWORD", PW)
         .output()
@@ -310,4 +316,255 @@ fn export_keystore_round_trips_through_import() {
         .assert()
         .failure();
     assert_eq!(before, snapshot(home.path()));
+}
+
+/// Whether `s` holds a control character other than a line break.
+fn has_control(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && c != '\n')
+}
+
+/// This machine's config: network `local` (chain 31337, nothing listening) listing USDC with 6
+/// decimals at `USDC`.
+const USDC: &str = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+
+fn write_config(home: &std::path::Path, rpc: &str, symbol: &str) {
+    std::fs::create_dir_all(home.join("config")).unwrap();
+    std::fs::write(
+        home.join("config/config.toml"),
+        format!(
+            "network = \"local\"\n[networks.local]\nchain_id = 31337\nrpc = \"{rpc}\"\n\
+             [[networks.local.tokens]]\nsymbol = \"{symbol}\"\naddress = \"{USDC}\"\ndecimals = 6\n"
+        ),
+    )
+    .unwrap();
+}
+
+fn tx_file(home: &std::path::Path, amount: &str, token: &str) -> std::path::PathBuf {
+    let f = home.join("tx.json");
+    std::fs::write(
+        &f,
+        format!(
+            r#"{{"chain_id": 31337, "nonce": 0, "to": "0x70997970C51812dc3A010C7d01b50e0d17dc79C8",
+                {amount}, "gas_limit": 60000, "max_fee_per_gas": "2", "max_priority_fee_per_gas": "1",
+                "token": {{"address": "{USDC}"{token}}}}}"#
+        ),
+    )
+    .unwrap();
+    f
+}
+
+#[test]
+fn sign_tx_ignores_token_metadata_from_the_file() {
+    let home = fast_home(ANVIL_PHRASE, PW);
+    let h = home.path();
+    write_config(h, "http://127.0.0.1:1", "USDC");
+    let sign = |f: &std::path::Path| {
+        keybot(h)
+            .args(["wallet", "sign-tx", "--yes"])
+            .arg(f)
+            .env("KEYBOT_PASSWORD", PW)
+            .output()
+            .unwrap()
+    };
+    // The attack: USDC's address, 12 decimals, a symbol that redraws the amount line.
+    let evil = r#", "symbol": "USDC\u001b[1A\u001b[2K    amount  1 USDC", "decimals": 12"#;
+    let out = sign(&tx_file(h, r#""value": "100""#, evil));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
+    assert!(
+        err.contains("REFUSED") && err.contains("12 decimals"),
+        "{err}"
+    );
+    assert!(!has_control(&err), "{err:?}");
+    // Without the file's claims, the config's decimals: 100 USDC is 100_000_000 base units.
+    let out = sign(&tx_file(h, r#""value": "100""#, ""));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("amount  100 USDC"), "{err}");
+    let raw = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        raw.trim().contains(&format!("{:064x}", 100_000_000u64)),
+        "{raw}"
+    );
+
+    // A machine that does not know the token: no decimal amount, base units and call data.
+    write_config(h, "http://127.0.0.1:1", "OTHER");
+    std::fs::write(
+        h.join("config/config.toml"),
+        std::fs::read_to_string(h.join("config/config.toml"))
+            .unwrap()
+            .replace(USDC, "0x0000000000000000000000000000000000000007"),
+    )
+    .unwrap();
+    let out = sign(&tx_file(h, r#""value": "100""#, evil));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("units"), "{err}");
+    let out = sign(&tx_file(h, r#""units": "100000000""#, evil));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("100000000 base units"), "{err}");
+    assert!(err.contains("data  0xa9059cbb"), "{err}");
+    assert!(!err.contains("1 USDC") && !has_control(&err), "{err:?}");
+}
+
+const PERMIT: &str = r#"{"types": {
+  "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                   {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
+  "Permit": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"},
+             {"name": "value", "type": "uint256"}, {"name": "nonce", "type": "uint256"},
+             {"name": "deadline", "type": "uint256"}]},
+  "primaryType": "Permit",
+  "domain": {"name": "USD Coin\u001b[2K", "version": "2", "chainId": 1,
+             "verifyingContract": "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48"},
+  "message": {"owner": "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+              "spender": "0x2222222222222222222222222222222222222222",
+              "value": "1000000", "nonce": 0, "deadline": 99999999999}}"#;
+
+#[test]
+fn sign_typed_data_shows_a_permit_and_needs_accept_warnings() {
+    let home = fast_home(ANVIL_PHRASE, PW);
+    let h = home.path();
+    let file = h.join("permit.json");
+    std::fs::write(&file, PERMIT).unwrap();
+    let run = |extra: &[&str]| {
+        keybot(h)
+            .args(["wallet", "sign-typed-data"])
+            .arg(&file)
+            .args(extra)
+            .env("KEYBOT_PASSWORD", PW)
+            .output()
+            .unwrap()
+    };
+    // No terminal, no --yes: one line, nothing signed.
+    let out = run(&[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(
+        err.contains("pass --yes") && err.lines().count() == 1,
+        "{err}"
+    );
+    // --yes alone does not accept a permit.
+    let out = run(&["--yes"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && out.stdout.is_empty(), "{err}");
+    for shown in [
+        "USD Coin",
+        "0xA0b86991c6218b36c1d19D4a2e9Eb0cE3606eB48",
+        "Permit",
+        "message.spender  0x2222222222222222222222222222222222222222",
+        "message.value  1000000",
+        "DANGER",
+        "accept-warnings",
+    ] {
+        assert!(err.contains(shown), "{shown}: {err}");
+    }
+    assert!(!has_control(&err), "{err:?}");
+    // Another chain than the configured network is loud too.
+    write_config(h, "http://127.0.0.1:1", "USDC");
+    let err = String::from_utf8_lossy(&run(&["--yes"]).stderr).into_owned();
+    assert!(err.contains("chain id 1") && err.contains("31337"), "{err}");
+    let out = run(&["--yes", "--accept-warnings"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap().trim().len(), 132);
+}
+
+#[test]
+fn sign_message_shows_the_message_and_asks() {
+    let home = fast_home(ANVIL_PHRASE, PW);
+    let h = home.path();
+    let run = |args: &[&str]| {
+        keybot(h)
+            .args(["wallet", "sign-message"])
+            .args(args)
+            .env("KEYBOT_PASSWORD", PW)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["hello world"]);
+    assert!(!out.status.success() && out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --yes"));
+    let out = run(&["--yes", "pay \u{1b}]52;c;QUFBQQ==\u{7}\u{1b}[2K me"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("pay") && err.contains(" me") && !has_control(&err),
+        "{err:?}"
+    );
+    assert!(
+        err.contains("hex  0x706179201b5d"),
+        "the exact bytes, as hex: {err}"
+    );
+    let out = run(&["--yes", "0xdeadbeef"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hex  0xdeadbeef"));
+}
+
+#[test]
+fn rpc_urls_are_never_printed_or_logged_whole() {
+    let home = fast_home(ANVIL_PHRASE, PW);
+    let h = home.path();
+    write_config(
+        h,
+        "http://127.0.0.1:1/v3/SECRETKEY?apikey=SECRETKEY",
+        "USDC",
+    );
+    let out = keybot(h).args(["chain", "list"]).output().unwrap();
+    let o = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        o.contains("http://127.0.0.1:1/…") && !o.contains("SECRETKEY"),
+        "{o}"
+    );
+    let out = keybot(h)
+        .args(["chain", "list", "--json"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("SECRETKEY"));
+    // Offline: the error names the host, not the key; nor does the log.
+    let out = keybot(h)
+        .args(["wallet", "balance"])
+        .env("KEYBOT_PASSWORD", PW)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("127.0.0.1:1"),
+        "{err}"
+    );
+    assert!(!err.contains("SECRETKEY"), "{err}");
+    // chain add: a plain http:// RPC to another machine is a warning; the key is not shown.
+    let out = keybot(h)
+        .args([
+            "chain",
+            "add",
+            "far",
+            "--rpc",
+            "http://0.0.0.0:1/v3/SECRETKEY",
+            "--yes",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("plain http://") && !err.contains("SECRETKEY"),
+        "{err}"
+    );
+    // No file but config.toml holds the key: not the log, not the database.
+    for e in walk(h) {
+        let text = String::from_utf8_lossy(&std::fs::read(&e).unwrap()).into_owned();
+        if e.file_name().is_some_and(|n| n != "config.toml") {
+            assert!(!text.contains("SECRETKEY"), "{} holds the key", e.display());
+        }
+    }
+}
+
+fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(d).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }

@@ -11,10 +11,16 @@ use alloy::sol_types::decode_revert_reason;
 use alloy::transports::http::reqwest;
 use alloy::transports::{RpcError, TransportError, TransportErrorKind};
 
-use super::network::Network;
+use super::network::{Network, redact_rpc};
+use crate::sanitize::clean_line;
 
 /// Failures a user must be told apart: offline is a normal state, a wrong chain id is a
 /// configuration mistake, a node error carries the node's own words.
+///
+/// Every string in here is fit to print and to log: the node's words and a contract's revert
+/// reason are cleaned of control characters when the error is made ([`classify`]), and an RPC
+/// URL is redacted to scheme, host and port ([`redact_rpc`]), since its path often holds an API
+/// key.
 #[derive(Debug, thiserror::Error)]
 pub enum ChainError {
     #[error(
@@ -66,7 +72,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("name", &self.name)
-            .field("rpc", &self.network.rpc)
+            .field("rpc", &redact_rpc(&self.network.rpc))
             .finish()
     }
 }
@@ -74,8 +80,8 @@ impl std::fmt::Debug for Client {
 impl Client {
     pub fn new(name: &str, network: &Network) -> ChainResult<Client> {
         let offline = |reason: String| ChainError::Offline {
-            rpc: network.rpc.clone(),
-            reason,
+            rpc: redact_rpc(&network.rpc),
+            reason: clean_line(&reason).into_owned(),
         };
         let url: reqwest::Url = network.rpc.parse().map_err(|e| offline(format!("{e}")))?;
         let http = reqwest::Client::builder()
@@ -145,30 +151,49 @@ impl Client {
 }
 
 /// Maps an RPC failure: transport problems mean offline; an error response carries the node's
-/// message, and revert data is decoded into the contract's reason.
+/// message, and revert data is decoded into the contract's reason. The node and the contract
+/// are untrusted: their text is cleaned here, once, so every printer and the log get it clean;
+/// `rpc` is redacted.
 pub fn classify(rpc: &str, e: TransportError) -> ChainError {
+    let full = rpc;
+    let rpc = redact_rpc(full);
+    // reqwest quotes the URL it failed on; a message must not carry the key back out.
+    let normal = full
+        .parse::<reqwest::Url>()
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    let scrub = |s: &str| {
+        let mut s = clean_line(s).into_owned();
+        for u in [full, normal.as_str()] {
+            if !u.is_empty() {
+                s = s.replace(u, &rpc);
+            }
+        }
+        s
+    };
+    let short = |s: &str| short_reason(&scrub(s));
     match e {
         RpcError::Transport(TransportErrorKind::HttpError(h)) => {
             ChainError::Node(format!("HTTP {} from {rpc}", h.status))
         }
         RpcError::Transport(kind) => ChainError::Offline {
-            rpc: rpc.to_owned(),
-            reason: short_reason(&root_cause(&kind)),
+            reason: short(&root_cause(&kind)),
+            rpc,
         },
         RpcError::ErrorResp(payload) => {
             if let Some(data) = payload.as_revert_data() {
                 let reason = decode_revert_reason(&data)
                     .unwrap_or_else(|| format!("{} (data {data})", payload.message));
-                return ChainError::Revert(reason);
+                return ChainError::Revert(scrub(&reason));
             }
-            let msg = payload.message.to_string();
+            let msg = scrub(&payload.message);
             if msg.contains("revert") {
                 ChainError::Revert(msg)
             } else {
                 ChainError::Node(msg)
             }
         }
-        other => ChainError::Node(short_reason(&other.to_string())),
+        other => ChainError::Node(short(&other.to_string())),
     }
 }
 
@@ -189,5 +214,42 @@ fn short_reason(s: &str) -> String {
         format!("{}…", s.chars().take(160).collect::<String>())
     } else {
         s.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_words_are_cleaned_and_the_rpc_key_never_shown() {
+        let rpc = "https://eth.example.org/v3/SECRETKEY";
+        let resp = |msg: &str| -> TransportError {
+            // The payload a node answers with (its type is not re-exported; built from JSON).
+            RpcError::ErrorResp(
+                serde_json::from_value(serde_json::json!({"code": -32000, "message": msg}))
+                    .unwrap(),
+            )
+        };
+        let e = classify(rpc, resp("bad\u{1b}[2K\u{1b}]52;c;AAAA\u{7} thing")).to_string();
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+        assert!(e.contains("bad") && e.contains("thing"), "{e}");
+        let e = classify(rpc, resp("execution reverted: \u{1b}[1Aok")).to_string();
+        assert!(e.contains("would revert") && !e.contains('\u{1b}'), "{e:?}");
+        // A message quoting the URL gets the redacted form.
+        let e = classify(rpc, resp(&format!("rate limited at {rpc}"))).to_string();
+        assert!(
+            !e.contains("SECRETKEY") && e.contains("https://eth.example.org/…"),
+            "{e}"
+        );
+        let net = Network {
+            chain_id: 1,
+            rpc: rpc.into(),
+            dev: false,
+            market: None,
+            tokens: vec![],
+        };
+        let client = Client::new("main", &net).unwrap();
+        assert!(!format!("{client:?}").contains("SECRETKEY"));
     }
 }

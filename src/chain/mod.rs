@@ -9,6 +9,7 @@ pub mod dev;
 pub mod network;
 pub mod safety;
 pub mod send;
+pub mod sign_review;
 pub mod token;
 pub mod txfile;
 

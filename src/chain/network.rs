@@ -130,15 +130,51 @@ pub fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Only http(s) URLs: keybot speaks JSON-RPC over HTTP.
+/// Only http(s) URLs: keybot speaks JSON-RPC over HTTP. The URL itself is not repeated in the
+/// error: it often carries an API key, and errors are logged.
 pub fn check_rpc(rpc: &str) -> Result<()> {
     let url: reqwest::Url = rpc
         .parse()
-        .with_context(|| format!("RPC URL {rpc:?} is not a URL"))?;
+        .map_err(|e| anyhow::anyhow!("the RPC URL is not a URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        bail!("RPC URL {rpc:?}: expected http:// or https://");
+        bail!("RPC URL {}: expected http:// or https://", redact_rpc(rpc));
     }
     Ok(())
+}
+
+/// An RPC URL as it may be printed or logged: `scheme://host[:port]`, then `/…` when it has a
+/// path or a query, which is where providers put API keys. User info (`user:pass@`) is dropped.
+pub fn redact_rpc(rpc: &str) -> String {
+    let Ok(url) = rpc.parse::<reqwest::Url>() else {
+        return "(an RPC URL that does not parse)".into();
+    };
+    let Some(host) = url.host_str() else {
+        return format!("{}://(no host)", url.scheme());
+    };
+    let mut s = format!("{}://{host}", url.scheme());
+    if let Some(port) = url.port() {
+        s.push_str(&format!(":{port}"));
+    }
+    if !matches!(url.path(), "" | "/") || url.query().is_some() || url.fragment().is_some() {
+        s.push_str("/…");
+    }
+    s
+}
+
+/// Whether the RPC is plain `http://` to another machine: anyone on the way can read and
+/// rewrite what the node answers (balances, fees, the chain id).
+pub fn is_insecure_rpc(rpc: &str) -> bool {
+    let Ok(url) = rpc.parse::<reqwest::Url>() else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or("");
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    url.scheme() == "http" && !loopback
 }
 
 fn write_config(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -199,5 +235,41 @@ mod tests {
         assert!(check_rpc("ws://x").is_err());
         assert!(check_rpc("localhost:8545").is_err());
         assert!(check_rpc("https://rpc.example.org/v1").is_ok());
+        // The error does not repeat a key-bearing URL.
+        let e = check_rpc("ftp://h.example/v2/SECRETKEY")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            !e.contains("SECRETKEY") && e.contains("ftp://h.example/…"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rpc_urls_are_redacted_to_scheme_host_and_port() {
+        for (url, shown) in [
+            (
+                "https://mainnet.infura.io/v3/0123456789abcdef",
+                "https://mainnet.infura.io/…",
+            ),
+            (
+                "https://eth.example.org/?apikey=SECRET",
+                "https://eth.example.org/…",
+            ),
+            (
+                "https://user:SECRET@rpc.example.org",
+                "https://rpc.example.org",
+            ),
+            ("http://127.0.0.1:8545", "http://127.0.0.1:8545"),
+            ("http://[::1]:8545/", "http://[::1]:8545"),
+        ] {
+            assert_eq!(redact_rpc(url), shown);
+        }
+        assert!(is_insecure_rpc("http://rpc.example.org"));
+        assert!(is_insecure_rpc("http://10.0.0.2:8545"));
+        assert!(!is_insecure_rpc("https://rpc.example.org"));
+        assert!(!is_insecure_rpc("http://127.0.0.1:8545"));
+        assert!(!is_insecure_rpc("http://localhost:8545"));
+        assert!(!is_insecure_rpc("http://[::1]:8545"));
     }
 }

@@ -3,9 +3,16 @@
 //! Address poisoning: an attacker sends a dust transfer from an address whose first and last
 //! hex digits match one the user really uses, hoping the user copies it from their history.
 //! Wallets show addresses shortened (`0x1234…abcd`), which is exactly what the fake matches.
-use alloy::primitives::Address;
+//! Generating a match on 3+3 hex digits takes seconds, on 4+4 minutes, so any address sharing
+//! at least 3 leading and 3 trailing hex digits with a known one is treated as a look-alike.
+//!
+//! The typed confirmation of a loud warning asks for characters the look-alike does *not*
+//! share (the first ones after the common prefix); asking for the last four, which the fake
+//! was made to match, would confirm nothing.
+use alloy::primitives::{Address, U256};
 use anyhow::{Result, bail};
 
+use super::amount;
 use crate::store::Counterparties;
 
 /// Parses an address typed or pasted by the user. All-lowercase or all-uppercase hex carries no
@@ -39,19 +46,32 @@ pub fn parse_address(text: &str) -> Result<Address> {
 pub enum Warning {
     /// Never sent to before (having received from it does not count: poisoners send first).
     NewAddress,
-    /// Shares the first and last four hex digits with an address the user knows, but is not it:
-    /// the mark of address poisoning.
+    /// Shares at least the first and last three hex digits with an address the user knows, but
+    /// is not it: the mark of address poisoning.
     LooksLike(Address),
     /// The recipient is the token contract itself; tokens sent there are usually lost.
     TokenContract,
     /// Sending to one of the user's own accounts.
     OwnAccount,
+    /// The fee cap per gas is far above what the node says a block costs now (wei per gas).
+    FeeAboveBaseFee {
+        max_fee_per_gas: u128,
+        base_fee: u128,
+    },
+    /// The most the fee can cost is over 1% of the ETH sent (both in wei).
+    FeeLargeVsAmount { fee_cap: U256, amount: U256 },
 }
 
 impl Warning {
     /// Loud warnings ask for an explicit, typed confirmation.
     pub fn is_loud(&self) -> bool {
-        matches!(self, Warning::LooksLike(_) | Warning::TokenContract)
+        matches!(
+            self,
+            Warning::LooksLike(_)
+                | Warning::TokenContract
+                | Warning::FeeAboveBaseFee { .. }
+                | Warning::FeeLargeVsAmount { .. }
+        )
     }
 
     pub fn message(&self, to: Address) -> String {
@@ -61,7 +81,7 @@ impl Warning {
                 to.to_checksum(None)
             ),
             Warning::LooksLike(known) => format!(
-                "DANGER: {} looks like {} (same first and last 4 hex digits) but is a different \
+                "DANGER: {} looks like {} (same first and last hex digits) but is a different \
                  address. This is how address poisoning works: compare every character.",
                 to.to_checksum(None),
                 known.to_checksum(None)
@@ -71,7 +91,103 @@ impl Warning {
                     .to_owned()
             }
             Warning::OwnAccount => "the recipient is one of your own accounts".to_owned(),
+            Warning::FeeAboveBaseFee {
+                max_fee_per_gas,
+                base_fee,
+            } => format!(
+                "DANGER: the fee cap of {} gwei/gas is more than {FEE_BASE_MULTIPLE}× the node's \
+                 current base fee ({} gwei/gas); the RPC may be lying about fees",
+                amount::format_gwei(*max_fee_per_gas),
+                amount::format_gwei(*base_fee)
+            ),
+            Warning::FeeLargeVsAmount { fee_cap, amount } => format!(
+                "DANGER: the fee could cost up to {} ETH, more than 1% of the {} ETH sent",
+                amount::format(*fee_cap, 18),
+                amount::format(*amount, 18)
+            ),
         }
+    }
+}
+
+/// A fee cap per gas above this multiple of the node's base fee is a loud warning.
+pub const FEE_BASE_MULTIPLE: u128 = 5;
+/// Base fees below this (1 gwei) are judged as if they were this: on a quiet chain the base fee
+/// falls to a few wei, and an ordinary tip alone would then look like many times the base fee.
+pub const FEE_BASE_FLOOR: u128 = 1_000_000_000;
+
+/// Loud warnings about the fee a node proposed: `base_fee` is the latest block's base fee as the
+/// node reports it (None when it reports none), `eth_amount` the ETH sent (zero for a token).
+pub fn check_fee(
+    max_fee_per_gas: u128,
+    base_fee: Option<u128>,
+    fee_cap: U256,
+    eth_amount: U256,
+) -> Vec<Warning> {
+    let mut w = Vec::new();
+    let base = base_fee.unwrap_or(0);
+    if max_fee_per_gas > base.max(FEE_BASE_FLOOR).saturating_mul(FEE_BASE_MULTIPLE) {
+        w.push(Warning::FeeAboveBaseFee {
+            max_fee_per_gas,
+            base_fee: base,
+        });
+    }
+    // fee_cap > 1% of amount, without dividing: fee_cap * 100 > amount (saturating: a fee cap
+    // that large is over 1% of anything).
+    if !eth_amount.is_zero() && fee_cap.saturating_mul(U256::from(100)) > eth_amount {
+        w.push(Warning::FeeLargeVsAmount {
+            fee_cap,
+            amount: eth_amount,
+        });
+    }
+    w
+}
+
+/// What the user types to confirm a loud warning: `answer`, the characters of the recipient
+/// that come right after `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub after: String,
+    pub answer: String,
+}
+
+impl Challenge {
+    /// The question, ending in what typing the answer does ("sign and send").
+    pub fn prompt(&self, what: &str) -> String {
+        format!(
+            "Type the {} characters that come after {} in the recipient's address to {what}: ",
+            self.answer.len(),
+            self.after
+        )
+    }
+
+    pub fn accepts(&self, typed: &str) -> bool {
+        typed.trim().eq_ignore_ascii_case(&self.answer)
+    }
+}
+
+/// Four characters of `to` to type back. With a look-alike, the first four after the prefix
+/// the two share, so the answer is exactly where they differ; otherwise the middle four.
+pub fn challenge(to: Address, warnings: &[Warning]) -> Challenge {
+    let s = to.to_checksum(None);
+    let hex = &s[2..];
+    let start = match warnings.iter().find_map(|w| match w {
+        Warning::LooksLike(known) => Some(*known),
+        _ => None,
+    }) {
+        Some(known) => {
+            let k = known.to_checksum(None);
+            let common = hex
+                .bytes()
+                .zip(k[2..].bytes())
+                .take_while(|(a, b)| a.eq_ignore_ascii_case(b))
+                .count();
+            common.min(hex.len() - 4)
+        }
+        None => hex.len() / 2 - 2,
+    };
+    Challenge {
+        after: s[..2 + start].to_owned(),
+        answer: hex[start..start + 4].to_owned(),
     }
 }
 
@@ -81,9 +197,14 @@ pub fn short(a: Address) -> String {
     format!("{}…{}", &s[..6], &s[s.len() - 4..])
 }
 
-fn ends(a: &Address) -> ([u8; 2], [u8; 2]) {
-    let b = a.as_slice();
-    ([b[0], b[1]], [b[18], b[19]])
+/// Hex digits at each end that make two addresses look alike.
+const LOOKALIKE_DIGITS: usize = 3;
+
+/// Whether two different addresses share the first and last [`LOOKALIKE_DIGITS`] hex digits.
+fn looks_alike(a: &Address, b: &Address) -> bool {
+    let (a, b) = (hex::encode(a), hex::encode(b));
+    let n = LOOKALIKE_DIGITS;
+    a != b && a[..n] == b[..n] && a[a.len() - n..] == b[b.len() - n..]
 }
 
 /// Warnings for sending to `to`, given the addresses the user has dealt with, their own
@@ -103,7 +224,7 @@ pub fn check_recipient(
         .iter()
         .chain(&known.received_from)
         .chain(own)
-        .find(|k| **k != to && ends(k) == ends(&to))
+        .find(|k| looks_alike(k, &to))
     {
         w.push(Warning::LooksLike(*look));
     }
@@ -182,6 +303,81 @@ mod tests {
             check_recipient(fake, &sent(&[]), &[real], None)[0],
             Warning::LooksLike(real)
         );
+    }
+
+    #[test]
+    fn three_and_three_digit_lookalikes_are_caught() {
+        let real: Address = "0x1230000000000000000000000000000000000bcd"
+            .parse()
+            .unwrap();
+        // Shares 3 leading and 3 trailing hex digits only: cheap to generate, still a poisoner.
+        let fake: Address = "0x123fffffffffffffffffffffffffffffffff0bcd"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            check_recipient(fake, &sent(&[real]), &[], None)[0],
+            Warning::LooksLike(real)
+        );
+        // Two shared at one end is not enough.
+        let other: Address = "0x12ffffffffffffffffffffffffffffffffff0bcd"
+            .parse()
+            .unwrap();
+        assert_eq!(
+            check_recipient(other, &sent(&[real]), &[], None),
+            vec![Warning::NewAddress]
+        );
+    }
+
+    #[test]
+    fn the_confirmation_asks_for_characters_the_lookalike_does_not_share() {
+        let real: Address = "0x123400000000000000000000000000000000abcd"
+            .parse()
+            .unwrap();
+        let fake: Address = "0x1234ffffffffffffffffffffffffffffffffabcd"
+            .parse()
+            .unwrap();
+        let w = check_recipient(fake, &sent(&[real]), &[], None);
+        let c = challenge(fake, &w);
+        assert_eq!(c.after, "0x1234");
+        assert!(c.accepts("ffff") && c.accepts(" FFFF "));
+        // What the look-alike shares with the real address is never the answer.
+        assert!(!c.accepts("abcd") && !c.accepts("0000"));
+        let real_hex = hex::encode(real);
+        assert!(!real_hex[4..8].eq_ignore_ascii_case(&c.answer));
+        assert!(c.prompt("sign").contains("after 0x1234"));
+        // With no look-alike (the token contract): the middle four.
+        let t = Address::repeat_byte(0xab);
+        let c = challenge(t, &[Warning::TokenContract]);
+        assert_eq!(c.after.len(), 2 + 18);
+        assert!(c.accepts("abab"));
+    }
+
+    #[test]
+    fn fees_far_above_the_base_fee_or_the_amount_are_loud() {
+        let gwei = 1_000_000_000u128;
+        // An ordinary fee: quiet.
+        assert!(
+            check_fee(
+                3 * gwei,
+                Some(gwei),
+                U256::from(63_000 * gwei),
+                U256::from(10u128.pow(18))
+            )
+            .is_empty()
+        );
+        // A tip over a tiny base fee is judged against the 1 gwei floor.
+        assert!(check_fee(2 * gwei, Some(7), U256::ZERO, U256::ZERO).is_empty());
+        let w = check_fee(500 * gwei, Some(gwei), U256::ZERO, U256::ZERO);
+        assert!(matches!(w[..], [Warning::FeeAboveBaseFee { .. }]) && w[0].is_loud());
+        assert!(w[0].message(Address::ZERO).contains("500 gwei"));
+        // No base fee reported counts as none at all.
+        assert!(!check_fee(50 * gwei, None, U256::ZERO, U256::ZERO).is_empty());
+        // A fee cap over 1% of the ETH sent.
+        let w = check_fee(gwei, Some(gwei), U256::from(2u64), U256::from(100u64));
+        assert!(matches!(w[..], [Warning::FeeLargeVsAmount { .. }]) && w[0].is_loud());
+        assert!(check_fee(gwei, Some(gwei), U256::from(1u64), U256::from(100u64)).is_empty());
+        // Huge numbers neither overflow nor pass.
+        assert!(!check_fee(u128::MAX, Some(u128::MAX), U256::MAX, U256::from(1u64)).is_empty());
     }
 
     #[test]

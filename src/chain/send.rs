@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use alloy::consensus::TxEip1559;
+use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
@@ -25,6 +26,9 @@ use crate::store::{AssetRef, Counterparties, SentTx, Store, TxStatus};
 pub enum Asset {
     Eth,
     Token(Token),
+    /// A token this machine's config does not list (a transaction file for another machine's
+    /// token): its decimals and symbol are unknown, so amounts are shown in base units.
+    Unlisted(Address),
 }
 
 impl Asset {
@@ -32,6 +36,7 @@ impl Asset {
         match self {
             Asset::Eth => "ETH",
             Asset::Token(t) => &t.symbol,
+            Asset::Unlisted(_) => "base units",
         }
     }
 
@@ -39,6 +44,7 @@ impl Asset {
         match self {
             Asset::Eth => 18,
             Asset::Token(t) => t.decimals,
+            Asset::Unlisted(_) => 0,
         }
     }
 
@@ -46,6 +52,7 @@ impl Asset {
         match self {
             Asset::Eth => None,
             Asset::Token(t) => Some(t.address),
+            Asset::Unlisted(a) => Some(*a),
         }
     }
 
@@ -58,6 +65,11 @@ impl Asset {
     }
 
     pub fn format(&self, units: U256) -> String {
+        if let Asset::Unlisted(_) = self {
+            return format!(
+                "{units} base units (token not in this machine's config: decimals unknown)"
+            );
+        }
         format!(
             "{} {}",
             amount::format(units, self.decimals()),
@@ -81,8 +93,8 @@ impl SendRequest {
     fn call(&self) -> (Address, U256, Bytes) {
         match &self.asset {
             Asset::Eth => (self.to, self.amount, Bytes::new()),
-            Asset::Token(t) => (
-                t.address,
+            Asset::Token(Token { address, .. }) | Asset::Unlisted(address) => (
+                *address,
                 U256::ZERO,
                 token::transfer_data(self.to, self.amount),
             ),
@@ -121,9 +133,16 @@ impl Review {
         })
     }
 
-    /// The most the fee can cost: gas limit × max fee per gas.
+    /// The most the fee can cost: gas limit × max fee per gas. A u64 times a u128 is below
+    /// 2^192 and cannot overflow a U256; saturating all the same, never wrapping.
     pub fn max_fee(&self) -> U256 {
-        U256::from(self.gas_limit) * U256::from(self.max_fee_per_gas)
+        U256::from(self.gas_limit).saturating_mul(U256::from(self.max_fee_per_gas))
+    }
+
+    /// What the user types to confirm a loud warning (the same on the command line and in
+    /// the app).
+    pub fn challenge(&self) -> safety::Challenge {
+        safety::challenge(self.request.to, &self.warnings)
     }
 
     /// The review as label/value lines, the same on the command line and in the app.
@@ -138,8 +157,13 @@ impl Review {
             ("to", r.to.to_checksum(None)),
             ("amount", r.asset.format(r.amount)),
         ];
-        if let Asset::Token(t) = &r.asset {
-            lines.push(("token", t.address.to_checksum(None)));
+        if let Some(t) = r.asset.token_address() {
+            lines.push(("token", t.to_checksum(None)));
+        }
+        if let Asset::Unlisted(_) = r.asset {
+            // Nothing decoded can be vouched for: show the call exactly as it will be signed.
+            let (_, _, data) = r.call();
+            lines.push(("data", data.to_string()));
         }
         lines.extend([
             ("nonce", self.nonce.to_string()),
@@ -166,9 +190,11 @@ impl Review {
 }
 
 fn insufficient(what: &str, need: String, have: String) -> ChainError {
-    ChainError::Insufficient(format!(
+    // A token's symbol comes from config.toml: cleaned before it reaches any terminal.
+    let m = format!(
         "insufficient {what}: this needs {need}, the account holds {have}; nothing was signed"
-    ))
+    );
+    ChainError::Insufficient(crate::sanitize::clean_line(&m).into_owned())
 }
 
 /// Checks the chain, the balances and a dry run of the call, estimates EIP-1559 fees and picks
@@ -188,11 +214,11 @@ pub async fn prepare(
         ));
     }
     let eth_balance = p.get_balance(request.from).await.map_err(err)?;
-    if let Asset::Token(t) = &request.asset {
-        let held = token::balance_of(client, t.address, request.from).await?;
+    if let Some(t) = request.asset.token_address() {
+        let held = token::balance_of(client, t, request.from).await?;
         if held < request.amount {
             return Err(insufficient(
-                &t.symbol,
+                request.asset.symbol(),
                 request.asset.format(request.amount),
                 request.asset.format(held),
             ));
@@ -209,7 +235,15 @@ pub async fn prepare(
         .pending()
         .await
         .map_err(err)?;
+    // Fees come from the node and are not trusted: the tip may not exceed the cap, and a cap far
+    // above the latest block's base fee (as the node reports it) is a loud warning below.
     let fees = p.estimate_eip1559_fees().await.map_err(err)?;
+    let base_fee = p
+        .get_block_by_number(BlockNumberOrTag::Latest)
+        .await
+        .map_err(err)?
+        .and_then(|b| b.header.base_fee_per_gas)
+        .map(u128::from);
     let (to, value, input) = request.call();
     let dry_run = TransactionRequest::default()
         .from(request.from)
@@ -221,10 +255,25 @@ pub async fn prepare(
     // transfer to an address writes a new storage slot); leave headroom. A plain transfer to an
     // account costs exactly 21000.
     let gas_limit = if gas <= 21_000 { gas } else { gas + gas / 5 };
+    let (_, value, _) = request.call();
+    let need = check_fees(
+        gas_limit,
+        fees.max_fee_per_gas,
+        fees.max_priority_fee_per_gas,
+        value,
+    )?;
+    let mut warnings =
+        safety::check_recipient(request.to, known, own, request.asset.token_address());
+    warnings.extend(safety::check_fee(
+        fees.max_fee_per_gas,
+        base_fee,
+        need.fee_cap,
+        value,
+    ));
     let review = Review {
         network: client.name.clone(),
         chain_id,
-        warnings: safety::check_recipient(request.to, known, own, request.asset.token_address()),
+        warnings,
         request,
         nonce,
         gas_limit,
@@ -232,8 +281,7 @@ pub async fn prepare(
         max_priority_fee_per_gas: fees.max_priority_fee_per_gas,
         eth_balance,
     };
-    let (_, value, _) = review.request.call();
-    let need = value + review.max_fee();
+    let need = need.total;
     if eth_balance < need {
         return Err(insufficient(
             "ETH for the fee",
@@ -242,6 +290,40 @@ pub async fn prepare(
         ));
     }
     Ok(review)
+}
+
+/// The ETH a transaction can take: its fee cap, and value + fee cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Need {
+    pub fee_cap: U256,
+    pub total: U256,
+}
+
+/// Checks a fee proposal from the node with checked arithmetic: the tip may not exceed the
+/// cap, and no sum may overflow (a hostile node's numbers must not wrap into small ones).
+pub fn check_fees(
+    gas_limit: u64,
+    max_fee_per_gas: u128,
+    max_priority_fee_per_gas: u128,
+    value: U256,
+) -> ChainResult<Need> {
+    if max_priority_fee_per_gas > max_fee_per_gas {
+        return Err(ChainError::Invalid(format!(
+            "the node proposed a tip ({} gwei/gas) above the fee cap ({} gwei/gas); nothing was signed",
+            amount::format_gwei(max_priority_fee_per_gas),
+            amount::format_gwei(max_fee_per_gas)
+        )));
+    }
+    let overflow = || {
+        ChainError::Invalid(
+            "the amount plus the fee is too large to compute; nothing was signed".into(),
+        )
+    };
+    let fee_cap = U256::from(gas_limit)
+        .checked_mul(U256::from(max_fee_per_gas))
+        .ok_or_else(overflow)?;
+    let total = value.checked_add(fee_cap).ok_or_else(overflow)?;
+    Ok(Need { fee_cap, total })
 }
 
 /// How a broadcast ended.
@@ -442,4 +524,26 @@ pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fee_arithmetic_is_checked() {
+        let need = check_fees(21_000, 10, 1, U256::from(5u64)).unwrap();
+        assert_eq!(need.fee_cap, U256::from(210_000u64));
+        assert_eq!(need.total, U256::from(210_005u64));
+        // A tip above the cap is refused, not signed.
+        let e = check_fees(21_000, 1, 2, U256::ZERO)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tip") && e.contains("nothing was signed"), "{e}");
+        // value + fee overflowing is a clear error, never a wrapped small number.
+        let e = check_fees(21_000, u128::MAX, 0, U256::MAX)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("too large"), "{e}");
+    }
 }

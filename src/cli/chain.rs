@@ -11,6 +11,7 @@ use super::wallet::unlock;
 use crate::chain::send::{self, Outcome, Progress};
 use crate::chain::{self, ChainConfig, Client, Network, dev, network, safety, token, txfile};
 use crate::config::Paths;
+use crate::sanitize::clean_line;
 
 #[derive(Debug, Args)]
 pub struct ChainArgs {
@@ -135,14 +136,14 @@ pub fn run_token(paths: &Paths, args: TokenArgs) -> Result<u8> {
                 bail!(
                     "network {} already has a different token called {}; not added",
                     client.name,
-                    t.symbol
+                    clean_line(&t.symbol)
                 );
             }
             net.upsert_token(t.clone());
             config.save(paths)?;
             println!(
                 "added {} ({} decimals) {} on {}",
-                t.symbol,
+                clean_line(&t.symbol),
                 t.decimals,
                 t.address.to_checksum(None),
                 client.name
@@ -162,6 +163,14 @@ pub fn connect(config: &ChainConfig, name: Option<&str>) -> Result<Client> {
 fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> Result<u8> {
     network::check_name(name)?;
     network::check_rpc(rpc)?;
+    // Printed and logged as scheme://host[:port]/…: the path often holds an API key.
+    let shown = network::redact_rpc(rpc);
+    if network::is_insecure_rpc(rpc) {
+        eprintln!(
+            "warning: {shown} is plain http:// to another machine: anyone on the way can read \
+             and rewrite what the node answers (balances, fees). Prefer https://."
+        );
+    }
     let mut config = ChainConfig::load(paths)?;
     if config.networks.contains_key(name) {
         bail!("a network named {name} exists already");
@@ -185,9 +194,9 @@ fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> 
     if let Some(expect) = expect
         && expect != chain_id
     {
-        bail!("{rpc} reports chain id {chain_id}, not {expect}; not added");
+        bail!("{shown} reports chain id {chain_id}, not {expect}; not added");
     }
-    eprintln!("{rpc} reports chain id {chain_id}.");
+    eprintln!("{shown} reports chain id {chain_id}.");
     if !yes && !input::ask_yes(&format!("Add it as network {name}? [y/N] "))? {
         bail!("not confirmed; nothing changed");
     }
@@ -209,7 +218,15 @@ fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> 
 }
 
 fn list(paths: &Paths, json: bool) -> Result<u8> {
-    let config = ChainConfig::load(paths)?;
+    let mut config = ChainConfig::load(paths)?;
+    // RPC URLs are shown redacted (their path often holds an API key; config.toml has them
+    // whole), and token symbols from config.toml cleaned.
+    for n in config.networks.values_mut() {
+        n.rpc = network::redact_rpc(&n.rpc);
+        for t in &mut n.tokens {
+            t.symbol = clean_line(&t.symbol).into_owned();
+        }
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&config)?);
         return Ok(0);
@@ -227,7 +244,7 @@ fn list(paths: &Paths, json: bool) -> Result<u8> {
         for t in &n.tokens {
             println!(
                 "    {:<8} {} ({} decimals)",
-                t.symbol,
+                t.symbol, // cleaned above
                 t.address.to_checksum(None),
                 t.decimals
             );
@@ -315,8 +332,9 @@ fn broadcast(paths: &Paths, raw: &str, network: Option<&str>, wait: u64) -> Resu
     let decoded = txfile::decode_raw(&raw)?;
     let config = ChainConfig::load(paths)?;
     let client = connect(&config, network)?;
+    // Symbols in these lines come from config.toml: cleaned.
     for (k, v) in decoded.lines(&client.network.tokens) {
-        eprintln!("{k:>10}  {v}");
+        eprintln!("{k:>10}  {}", clean_line(&v));
     }
     match decoded.chain_id {
         Some(id) if id == client.network.chain_id => {}

@@ -12,6 +12,7 @@ use super::wallet::{parse_account, read_text, unlock};
 use crate::chain::send::{self, Asset, Review, SendRequest};
 use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile};
 use crate::config::Paths;
+use crate::sanitize::clean_line;
 use crate::store::Store;
 
 pub fn balance(
@@ -38,7 +39,7 @@ pub fn balance(
                 let mut tokens = serde_json::Map::new();
                 for (t, units) in &r.tokens {
                     tokens.insert(
-                        t.symbol.clone(),
+                        clean_line(&t.symbol).into_owned(),
                         serde_json::json!({"address": t.address.to_checksum(None), "decimals": t.decimals, "units": units.to_string(), "amount": amount::format(*units, t.decimals)}),
                     );
                 }
@@ -57,7 +58,11 @@ pub fn balance(
             println!("{}", r.address.to_checksum(None));
             println!("  {:>28} ETH", amount::format(r.eth, 18));
             for (t, units) in r.tokens {
-                println!("  {:>28} {}", amount::format(units, t.decimals), t.symbol);
+                println!(
+                    "  {:>28} {}",
+                    amount::format(units, t.decimals),
+                    clean_line(&t.symbol)
+                );
             }
         }
     }
@@ -129,18 +134,20 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
     report(signed.hash, &outcome)
 }
 
+/// The review on stderr. Its values include token symbols from config.toml: cleaned.
 fn show_review(review: &Review) {
     eprintln!("Review — this is exactly what will be signed:");
     for (k, v) in review.lines() {
-        eprintln!("{k:>10}  {v}");
+        eprintln!("{k:>10}  {}", clean_line(&v));
     }
     for w in &review.warnings {
-        eprintln!("warning: {}", w.message(review.request.to));
+        eprintln!("warning: {}", clean_line(&w.message(review.request.to)));
     }
 }
 
-/// Asks before signing. A loud warning (a look-alike address, the token contract) needs more
-/// than `--yes`: `--accept-warnings`, or typing the recipient's last four hex digits.
+/// Asks before signing. A loud warning (a look-alike address, the token contract, a fee far
+/// above the norm) needs more than `--yes`: `--accept-warnings`, or typing the characters of
+/// the recipient that a look-alike does not share ([`Review::challenge`]).
 /// `what` is what a yes does: "Sign and send", or only "Sign" for an offline file.
 fn confirm(review: &Review, yes: bool, accept_warnings: bool, what: &str) -> Result<()> {
     let loud = review.has_loud_warning();
@@ -151,13 +158,10 @@ fn confirm(review: &Review, yes: bool, accept_warnings: bool, what: &str) -> Res
         return Ok(());
     }
     let ok = if loud {
-        let to = review.request.to.to_checksum(None);
-        input::prompt_line(&format!(
-            "Type the last 4 characters of the recipient ({}) to {}: ",
-            safety::short(review.request.to),
-            what.to_lowercase()
-        ))?
-        .eq_ignore_ascii_case(&to[to.len() - 4..])
+        let challenge = review.challenge();
+        challenge.accepts(&input::prompt_line(
+            &challenge.prompt(&what.to_lowercase()),
+        )?)
     } else {
         input::ask_yes(&format!("{what}? [y/N] "))?
     };
@@ -175,14 +179,16 @@ pub fn sign_tx(
     yes: bool,
 ) -> Result<u8> {
     let json = read_text(file)?;
+    // A token's symbol and decimals come from this machine's config, never from the file.
+    let config = ChainConfig::load(paths)?;
     // Check the file before asking for the password (the sender is filled in after unlock).
-    txfile::parse(&json, Address::ZERO)?;
+    txfile::parse(&json, Address::ZERO, &config)?;
     if !yes && !input::stdin_is_tty() {
         bail!("refusing to sign without confirmation: pass --yes");
     }
     let wallet = unlock(paths, pw_file)?;
     let account: AccountRef = parse_account(&wallet, account)?;
-    let review = txfile::parse(&json, wallet.address(account)?)?;
+    let review = txfile::parse(&json, wallet.address(account)?, &config)?;
     show_review(&review);
     confirm(&review, yes, true, "Sign")?;
     let signed = wallet.sign_transaction(account, review.unsigned())?;
@@ -222,7 +228,7 @@ pub fn activity(
                     "hash": e.hash.to_string(), "direction": if e.outgoing {"out"} else {"in"},
                     "account": e.account.to_checksum(None),
                     "counterparty": e.counterparty.to_checksum(None),
-                    "symbol": e.asset.symbol, "amount": amount::format(e.amount, e.asset.decimals),
+                    "symbol": clean_line(&e.asset.symbol), "amount": amount::format(e.amount, e.asset.decimals),
                     "status": e.status.as_str(), "block": e.block,
                 })
             })
@@ -238,7 +244,7 @@ pub fn activity(
                 e.status.as_str(),
                 if e.outgoing { "sent" } else { "recv" },
                 amount::format(e.amount, e.asset.decimals),
-                e.asset.symbol,
+                clean_line(&e.asset.symbol),
                 if e.outgoing { "to  " } else { "from" },
                 e.counterparty.to_checksum(None),
                 e.block.map_or("-".into(), |b| format!("block {b}")),

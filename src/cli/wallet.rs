@@ -7,8 +7,12 @@ use keybot_keystore::secret::Password;
 use keybot_keystore::web3::{self, WriteParams};
 use keybot_keystore::{AccountRef, Wallet, derive, sign, vault};
 
+use alloy::primitives::Address;
+
 use super::{input, send};
+use crate::chain::ChainConfig;
 use crate::chain::safety::parse_address;
+use crate::chain::sign_review::{self, SignReview};
 use crate::config::Paths;
 
 #[derive(Debug, Args)]
@@ -32,10 +36,14 @@ pub enum WalletCommand {
         json: bool,
     },
     /// Sign a message (EIP-191 personal_sign). A 0x-prefixed message is signed as raw bytes.
+    /// Shows the message and asks first.
     SignMessage {
         #[arg(long, default_value = "0", value_name = "ACCOUNT")]
         account: String,
         message: String,
+        /// Confirm without a prompt.
+        #[arg(long)]
+        yes: bool,
     },
     /// Verify a personal_sign signature; exits 0 when valid, 1 when not.
     Verify {
@@ -45,11 +53,18 @@ pub enum WalletCommand {
         signature: String,
         message: String,
     },
-    /// Sign EIP-712 typed data from a JSON file (eth_signTypedData_v4 shape).
+    /// Sign EIP-712 typed data from a JSON file (eth_signTypedData_v4 shape). Shows the domain,
+    /// the type and the message first, and warns loudly for a token permit or another chain.
     SignTypedData {
         #[arg(long, default_value = "0", value_name = "ACCOUNT")]
         account: String,
         file: PathBuf,
+        /// Confirm without a prompt.
+        #[arg(long)]
+        yes: bool,
+        /// With --yes: also accept loud warnings (a permit, a domain for another chain).
+        #[arg(long)]
+        accept_warnings: bool,
     },
     /// Write an account's key as a Web3 Secret Storage v3 file (geth, cast and MetaMask read it).
     ExportKeystore {
@@ -145,10 +160,21 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
         WalletCommand::Addresses { count, start, json } => {
             addresses(paths, pw_file, start, count, json)?
         }
-        WalletCommand::SignMessage { account, message } => {
+        WalletCommand::SignMessage {
+            account,
+            message,
+            yes,
+        } => {
+            let bytes = sign::message_bytes(&message);
+            let as_hex = message.starts_with("0x") && bytes != message.as_bytes();
+            let review = sign_review::message(&bytes, as_hex);
+            refuse_unconfirmed(yes)?;
             let wallet = unlock(paths, pw_file)?;
-            let signer = wallet.signer(parse_account(&wallet, &account)?)?;
-            let sig = sign::sign_message(&signer, &sign::message_bytes(&message))?;
+            let account = parse_account(&wallet, &account)?;
+            let signer = wallet.signer(account)?;
+            show_sign_review("a message (personal_sign)", signer.address(), &review);
+            confirm_signature(&review, yes, false)?;
+            let sig = sign::sign_message(&signer, &bytes)?;
             println!("{}", sign::signature_hex(&sig));
         }
         WalletCommand::Verify {
@@ -165,12 +191,23 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
                 return Ok(1);
             }
         }
-        WalletCommand::SignTypedData { account, file } => {
+        WalletCommand::SignTypedData {
+            account,
+            file,
+            yes,
+            accept_warnings,
+        } => {
             let json = read_text(&file)?;
             // Check the document before asking for a password.
             sign::typed_data_hash(&json)?;
+            let config = ChainConfig::load(paths)?;
+            let network = config.select(None)?.map(|(name, n)| (name, n.chain_id));
+            let review = sign_review::typed_data(&json, network)?;
+            refuse_unconfirmed(yes)?;
             let wallet = unlock(paths, pw_file)?;
             let signer = wallet.signer(parse_account(&wallet, &account)?)?;
+            show_sign_review("EIP-712 typed data", signer.address(), &review);
+            confirm_signature(&review, yes, accept_warnings)?;
             println!(
                 "{}",
                 sign::signature_hex(&sign::sign_typed_data(&signer, &json)?)
@@ -327,6 +364,46 @@ fn addresses(
         for (i, k) in imported.iter().enumerate() {
             println!("imported:{i}  {}  {}", k.address.to_checksum(None), k.label);
         }
+    }
+    Ok(())
+}
+
+/// With no terminal to ask on, only `--yes` signs; said before the password is asked for.
+fn refuse_unconfirmed(yes: bool) -> Result<()> {
+    if !yes && !input::stdin_is_tty() {
+        bail!("refusing to sign without confirmation: pass --yes");
+    }
+    Ok(())
+}
+
+/// What will be signed, on stderr (stdout carries only the signature). Values are cleaned by
+/// [`sign_review`].
+fn show_sign_review(what: &str, signer: Address, review: &SignReview) {
+    eprintln!("Signing {what} with {}:", signer.to_checksum(None));
+    for (k, v) in &review.lines {
+        eprintln!("{k:>16}  {v}");
+    }
+    for w in &review.warnings {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// A plain yes, or for a loud warning `--accept-warnings` with `--yes`, or typing SIGN.
+fn confirm_signature(review: &SignReview, yes: bool, accept_warnings: bool) -> Result<()> {
+    let loud = !review.warnings.is_empty();
+    if yes {
+        if loud && !accept_warnings {
+            bail!("not signed: the warning above needs --accept-warnings as well as --yes");
+        }
+        return Ok(());
+    }
+    let ok = if loud {
+        input::prompt_line("Type SIGN to sign despite the warning: ")?.as_str() == "SIGN"
+    } else {
+        input::ask_yes("Sign? [y/N] ")?
+    };
+    if !ok {
+        bail!("not confirmed; nothing signed");
     }
     Ok(())
 }

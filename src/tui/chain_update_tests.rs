@@ -219,7 +219,7 @@ fn a_failed_prepare_goes_back_to_the_form_and_late_answers_are_dropped() {
 }
 
 #[test]
-fn a_loud_warning_needs_the_recipients_last_four_characters() {
+fn a_loud_warning_needs_characters_the_lookalike_does_not_share() {
     let mut s = online();
     // A look-alike of a known address: same first and last 4 hex digits.
     let known: Address = "0x1234000000000000000000000000000000000abc"
@@ -241,7 +241,8 @@ fn a_loud_warning_needs_the_recipients_last_four_characters() {
     );
     assert!(s.typing(), "the confirmation is typed");
     // y is text here, and Enter with the wrong text signs nothing.
-    for wrong in ["y", "1234", "0abd"] {
+    // The last four, which the look-alike was made to share, confirm nothing.
+    for wrong in ["y", "1234", "0abd", "0ABC"] {
         typed(&mut s, wrong);
         assert!(update(&mut s, Action::Submit).is_empty(), "{wrong}");
         let SendStep::Review { error, confirm, .. } = step(&s) else {
@@ -250,7 +251,8 @@ fn a_loud_warning_needs_the_recipients_last_four_characters() {
         assert!(error.as_ref().unwrap().contains("nothing was signed"));
         assert!(confirm.text.is_empty());
     }
-    typed(&mut s, "0ABC");
+    // The four after the shared prefix 0x1234: where the two addresses differ.
+    typed(&mut s, "FFFF");
     let fx = update(&mut s, Action::Submit);
     assert!(matches!(
         fx.as_slice(),

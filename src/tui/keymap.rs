@@ -103,8 +103,8 @@ pub fn help(state: &State) -> Vec<(&'static str, &'static str)> {
             ("c", "copy the address"),
             ("s", "send from the account: form → review → result"),
             (
-                "y / last 4 chars",
-                "review: sign and send (a loud warning needs the 4)",
+                "y / 4 chars",
+                "review: sign and send (a loud warning asks for 4 chars of the address)",
             ),
             ("a", "activity: sent and received"),
             ("r", "read balances again (retry now when offline)"),

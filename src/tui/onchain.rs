@@ -247,15 +247,16 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
                 }
                 Action::Command('y') if !loud => true,
                 Action::Submit if loud => {
-                    let to = review.request.to.to_checksum(None);
-                    let last4 = &to[to.len() - 4..];
-                    if confirm.text.trim().eq_ignore_ascii_case(last4) {
+                    // The same challenge as the command line: characters a look-alike lacks.
+                    let challenge = review.challenge();
+                    if challenge.accepts(&confirm.text) {
                         true
                     } else {
                         confirm.wipe();
                         *error = Some(format!(
-                            "that is not how the recipient's address ends ({}); nothing was signed",
-                            safety::short(review.request.to)
+                            "those are not the 4 characters after {} in the recipient's address; \
+                             nothing was signed",
+                            challenge.after
                         ));
                         false
                     }

@@ -231,7 +231,7 @@ pub enum SendStep {
     },
     Review {
         review: Box<Review>,
-        /// The recipient's last four characters, typed when a warning is loud.
+        /// Four characters of the recipient ([`Review::challenge`]), typed when a warning is loud.
         confirm: Input,
         error: Option<String>,
     },

@@ -34,10 +34,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
             let mut lines = review_lines(review, t);
             lines.push(Line::from(""));
             if review.has_loud_warning() {
+                let challenge = review.challenge();
                 lines.push(styled(
                     format!(
-                        "To sign and send, type the last 4 characters of the recipient ({}) and press Enter:",
-                        safety::short(review.request.to)
+                        "To sign and send, type the 4 characters that come after {} in the \
+                         recipient's address and press Enter:",
+                        challenge.after
                     ),
                     t.style(Role::Warning),
                 ));
