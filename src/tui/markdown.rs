@@ -21,8 +21,8 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthChar;
 
-use crate::sanitize;
 use super::theme::{Role, Theme};
+use crate::sanitize;
 
 /// Renders `text` in the theme's `Text` style, wrapped to `width` cells.
 pub fn render(text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {

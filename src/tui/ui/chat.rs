@@ -4,9 +4,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
 use super::{block, input_line, muted};
+use crate::sanitize::clean_line;
 use crate::store::Role as MsgRole;
 use crate::tui::markdown;
-use crate::sanitize::clean_line;
 use crate::tui::state::{ChatFocus, ModelStatus, State};
 use crate::tui::theme::{Role, Theme};
 

@@ -9,8 +9,8 @@ use super::{block, input_line, muted, styled};
 use crate::chain::amount;
 use crate::chain::safety;
 use crate::chain::send::{Outcome, Review};
-use crate::store::TxStatus;
 use crate::sanitize::clean_line;
+use crate::store::TxStatus;
 use crate::tui::state::{ActivityView, SendField, SendFlow, SendStep, State};
 use crate::tui::theme::{Role, Theme};
 

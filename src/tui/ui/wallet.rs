@@ -5,8 +5,8 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
 use super::{block, input_line, muted};
 use crate::chain::amount;
-use crate::tui::qr;
 use crate::sanitize::clean_line;
+use crate::tui::qr;
 use crate::tui::state::{Account, NetStatus, State, WalletMode};
 use crate::tui::theme::{Role, Theme};
 
