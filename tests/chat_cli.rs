@@ -341,3 +341,99 @@ fn conversation_longer_than_the_context_drops_old_turns_and_says_so() {
         "the user is told: {err}"
     );
 }
+
+/// Runs `cmd` with its standard output on a pseudo-terminal in raw mode (so the terminal adds no
+/// "\r" of its own) and returns its exit status and every byte it wrote there.
+fn run_on_a_terminal(mut cmd: Command) -> (std::process::ExitStatus, Vec<u8>, String) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors, which are owned below and nowhere else.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are open and owned by nothing else.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    {
+        use std::os::fd::AsRawFd;
+        // SAFETY: a zeroed termios is a valid buffer for tcgetattr to fill.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: `slave` is an open terminal and `t` lives across the calls.
+        unsafe {
+            assert_eq!(libc::tcgetattr(slave.as_raw_fd(), &mut t), 0);
+            libc::cfmakeraw(&mut t);
+            assert_eq!(libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t), 0);
+        }
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(slave))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The child holds the only copy of the terminal's other end now: reading the master ends
+    // (with EIO, on Linux) when the child has exited.
+    drop(cmd);
+    let mut master = std::fs::File::from(master);
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match master.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (child.wait().unwrap(), seen, err)
+}
+
+#[test]
+fn print_prompt_on_a_terminal_removes_escapes_the_template_puts_in() {
+    let Some(model) = test_model("KEYBOT_TEST_MODEL_BASE") else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    // A template (from a GGUF, or a file someone sent) that writes the clipboard (OSC 52) and
+    // clears the screen.
+    let template = home.path().join("hostile.jinja");
+    std::fs::write(
+        &template,
+        "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J end",
+    )
+    .unwrap();
+    let cmd = |home: &Path| {
+        let mut c = Command::new(assert_cmd::cargo::cargo_bin("keybot"));
+        c.env("KEYBOT_HOME", home)
+            .args(["chat", "--print-prompt", "--chat-template-file"])
+            .arg(&template)
+            .arg("--model")
+            .arg(&model)
+            .arg("hi");
+        c
+    };
+
+    let (status, out, err) = run_on_a_terminal(cmd(home.path()));
+    assert!(status.success(), "{err}");
+    assert_eq!(String::from_utf8_lossy(&out), "<user>hi end");
+
+    // Into a pipe, --print-prompt is exact: it exists to compare prompts byte for byte.
+    let piped = cmd(home.path()).output().unwrap();
+    assert!(piped.status.success(), "{piped:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&piped.stdout),
+        "<user>hi\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2J end"
+    );
+}

@@ -17,6 +17,8 @@ type RequestLog = Mutex<Vec<(String, String, Option<String>)>>;
 /// A tiny stand-in for huggingface.co: `HEAD`/`GET /{repo}/resolve/main/{file}` answer with a
 /// 302 to a CDN path and the LFS headers (`X-Linked-Etag` = sha256, `X-Linked-Size`);
 /// `GET /cdn/{file}` serves the bytes with `Range` support; `/api/models/{repo}` lists files.
+/// With a hostile listing, every other path is answered as if it were the file, so that a
+/// client that followed a name like `../../x.gguf` would really get bytes to write.
 struct Hub {
     addr: String,
     /// (method, path, Range header) of every request, in order.
@@ -29,10 +31,25 @@ enum Fault {
     CutFirstAfter(usize),
     /// Every body has one byte flipped (the advertised sha256 stays the real one).
     Corrupt,
+    /// Serves the file as it is.
+    None,
+    /// Answers every `Range` request with 416 and an HTML error page.
+    RefuseRanges,
 }
 
 impl Hub {
     fn start(repo: &str, file: &str, data: Vec<u8>, fault: Fault) -> Hub {
+        Hub::start_listing(repo, file, data, fault, None)
+    }
+
+    /// `listing`: the file names `/api/models/{repo}` gives instead of `file`.
+    fn start_listing(
+        repo: &str,
+        file: &str,
+        data: Vec<u8>,
+        fault: Fault,
+        listing: Option<Vec<String>>,
+    ) -> Hub {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = format!("http://{}", listener.local_addr().unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -40,14 +57,23 @@ impl Hub {
         let data = Arc::new(data);
         let cut_done = Arc::new(AtomicBool::new(false));
         let (repo, file) = (repo.to_owned(), file.to_owned());
+        let listing = Arc::new(listing);
         let log2 = Arc::clone(&log);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let (data, log, cut_done) =
                     (Arc::clone(&data), Arc::clone(&log2), Arc::clone(&cut_done));
                 let (repo, file, sha) = (repo.clone(), file.clone(), sha.clone());
+                let listing = Arc::clone(&listing);
                 std::thread::spawn(move || {
-                    let _ = serve(stream, &repo, &file, &sha, &data, fault, &cut_done, &log);
+                    let site = Site {
+                        repo: &repo,
+                        file: &file,
+                        sha: &sha,
+                        data: &data,
+                        listing: listing.as_deref(),
+                    };
+                    let _ = serve(stream, &site, fault, &cut_done, &log);
                 });
             }
         });
@@ -65,17 +91,29 @@ impl Hub {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the fake Hub serves.
+struct Site<'a> {
+    repo: &'a str,
+    file: &'a str,
+    sha: &'a str,
+    data: &'a [u8],
+    listing: Option<&'a [String]>,
+}
+
 fn serve(
     mut stream: TcpStream,
-    repo: &str,
-    file: &str,
-    sha: &str,
-    data: &[u8],
+    site: &Site<'_>,
     fault: Fault,
     cut_done: &AtomicBool,
     log: &RequestLog,
 ) -> std::io::Result<()> {
+    let Site {
+        repo,
+        file,
+        sha,
+        data,
+        listing,
+    } = *site;
     let mut reader = BufReader::new(stream.try_clone()?);
     let mut line = String::new();
     reader.read_line(&mut line)?;
@@ -102,16 +140,20 @@ fn serve(
     let resolve = format!("/{repo}/resolve/main/{file}");
     let cdn = format!("/cdn/{file}");
     if path == format!("/api/models/{repo}") {
-        let body = format!(
-            r#"{{"id":"{repo}","siblings":[{{"rfilename":"README.md"}},{{"rfilename":"{file}"}}]}}"#
-        );
+        let mut names = vec!["README.md".to_owned()];
+        names.extend(listing.map_or_else(|| vec![file.to_owned()], <[String]>::to_vec));
+        let siblings: Vec<_> = names
+            .iter()
+            .map(|n| serde_json::json!({ "rfilename": n }))
+            .collect();
+        let body = serde_json::json!({ "id": repo, "siblings": siblings }).to_string();
         return write!(
             stream,
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
             body.len()
         );
     }
-    if path == resolve {
+    if path == resolve || (listing.is_some() && !path.starts_with("/cdn/")) {
         // What the Hub does for LFS files: checksum headers here, the bytes on a CDN.
         return write!(
             stream,
@@ -132,6 +174,15 @@ fn serve(
         .and_then(|s| s.parse::<usize>().ok())
         .unwrap_or(0)
         .min(data.len());
+    if matches!(fault, Fault::RefuseRanges) && range.is_some() {
+        let page = "<html><body>416 Requested Range Not Satisfiable</body></html>";
+        return write!(
+            stream,
+            "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{}\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{page}",
+            data.len(),
+            page.len()
+        );
+    }
     let body = &data[start..];
     let status = if range.is_some() {
         format!(
@@ -163,7 +214,7 @@ fn serve(
             copy[mid] ^= 0xff;
             stream.write_all(&copy)
         }
-        Fault::CutFirstAfter(_) => stream.write_all(body),
+        Fault::CutFirstAfter(_) | Fault::None | Fault::RefuseRanges => stream.write_all(body),
     }
 }
 
@@ -432,4 +483,242 @@ fn add_list_info_default_and_chat_without_model() {
         .unwrap();
     assert!(out.status.success(), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stdout).contains('4'));
+}
+
+/// A GGUF file with metadata and no tensors: enough for `model add`, `model pull` and the
+/// header check, not for llama.cpp.
+fn tiny_gguf(arch: &str, name: &str) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"GGUF");
+    b.extend_from_slice(&3u32.to_le_bytes());
+    b.extend_from_slice(&0u64.to_le_bytes()); // tensors
+    b.extend_from_slice(&3u64.to_le_bytes()); // metadata
+    let string = |b: &mut Vec<u8>, s: &str| {
+        b.extend_from_slice(&(s.len() as u64).to_le_bytes());
+        b.extend_from_slice(s.as_bytes());
+    };
+    for (k, v) in [("general.architecture", arch), ("general.name", name)] {
+        string(&mut b, k);
+        b.extend_from_slice(&8u32.to_le_bytes());
+        string(&mut b, v);
+    }
+    string(&mut b, "general.file_type");
+    b.extend_from_slice(&4u32.to_le_bytes());
+    b.extend_from_slice(&15u32.to_le_bytes()); // Q4_K_M
+    // Padding up to the data section (empty), and some more so a test can change a byte of the
+    // file without touching the header.
+    b.resize(b.len().div_ceil(32) * 32 + 64, 0);
+    b
+}
+
+fn pull(home: &Path, hub: &Hub, spec: &str) -> std::process::Output {
+    keybot(home)
+        .env("HF_ENDPOINT", &hub.addr)
+        .args(["model", "pull", spec])
+        .output()
+        .unwrap()
+}
+
+/// Every model or partial download under `dir`, for "nothing was written" checks (keybot's own
+/// log and config files may appear).
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    common::snapshot(dir)
+        .into_keys()
+        .filter(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.contains(".gguf") || name.ends_with(".part") || name == "registry.json"
+        })
+        .collect()
+}
+
+fn assert_printable(what: &str, bytes: &[u8]) {
+    let text = String::from_utf8_lossy(bytes);
+    assert!(
+        !text.chars().any(|c| c != '\n' && c.is_control()),
+        "{what} printed a control character: {text:?}"
+    );
+}
+
+#[test]
+fn pull_refuses_server_file_names_that_leave_the_models_folder() {
+    let outside = tempfile::tempdir().unwrap();
+    let absolute = outside.path().join("abs.gguf").display().to_string();
+    for hostile in ["../../evil.gguf", absolute.as_str(), "a/../../../evil.gguf"] {
+        let home = tempfile::tempdir().unwrap();
+        let hub = Hub::start_listing(
+            "keybot-test/evil",
+            "evil.gguf",
+            tiny_gguf("llama", "evil"),
+            Fault::None,
+            Some(vec![hostile.to_owned()]),
+        );
+        let out = pull(home.path(), &hub, "keybot-test/evil");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{hostile}: {err}");
+        assert!(err.contains("refusing the file name"), "{hostile}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        // Refused before anything was fetched or written, inside the home or outside it.
+        assert!(
+            hub.body_ranges().is_empty(),
+            "{hostile}: a body was fetched"
+        );
+        assert_eq!(files_under(home.path()), Vec::<std::path::PathBuf>::new());
+        assert_eq!(
+            common::snapshot(outside.path()).len(),
+            0,
+            "{hostile}: a file was written outside the home"
+        );
+    }
+}
+
+#[test]
+fn pull_of_a_body_that_is_not_gguf_is_refused_and_leaves_nothing() {
+    // The server's checksum matches its bytes; the bytes just are not a model.
+    let home = tempfile::tempdir().unwrap();
+    let hub = Hub::start(
+        "keybot-test/html",
+        "model.gguf",
+        b"<html><body>Sign in to continue</body></html>".to_vec(),
+        Fault::None,
+    );
+    let out = pull(home.path(), &hub, "keybot-test/html");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not a usable GGUF") && err.contains("deleted"),
+        "{err}"
+    );
+    assert_eq!(
+        files_under(&home.path().join("data/models")),
+        Vec::<std::path::PathBuf>::new(),
+        "no file under its final name, no .part"
+    );
+}
+
+#[test]
+fn a_refused_resume_starts_over_instead_of_appending_the_error_page() {
+    let home = tempfile::tempdir().unwrap();
+    let data = tiny_gguf("llama", "resumed");
+    let sha = hex::encode(Sha256::digest(&data));
+    let hub = Hub::start(
+        "keybot-test/ranges",
+        "model.gguf",
+        data.clone(),
+        Fault::RefuseRanges,
+    );
+    // What an earlier, interrupted try left behind.
+    let dir = home.path().join("data/models/keybot-test--ranges");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("model.gguf.part"), &data[..40]).unwrap();
+
+    let out = pull(home.path(), &hub, "keybot-test/ranges:model.gguf");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ranges = hub.body_ranges();
+    assert_eq!(
+        ranges,
+        vec![Some("bytes=40-".to_owned()), None],
+        "one refused resume, then the whole file"
+    );
+    assert_eq!(std::fs::read(dir.join("model.gguf")).unwrap(), data);
+    assert!(!dir.join("model.gguf.part").exists());
+    assert_eq!(list_json(home.path())["models"][0]["sha256"], sha.as_str());
+}
+
+#[test]
+fn pull_refuses_plain_http_unless_the_server_is_on_this_machine() {
+    let home = tempfile::tempdir().unwrap();
+    for endpoint in ["http://example.invalid", "http://10.0.0.1:8080/"] {
+        let out = keybot(home.path())
+            .env("HF_ENDPOINT", endpoint)
+            .args(["model", "pull", "keybot-test/any:model.gguf"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains("plain http://") && err.contains("https://"),
+            "{endpoint}: {err}"
+        );
+    }
+    assert_eq!(files_under(home.path()), Vec::<std::path::PathBuf>::new());
+}
+
+#[test]
+fn model_list_and_info_print_no_control_characters_from_the_gguf() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    // An OSC 52 clipboard write in the name, a screen clear in the architecture.
+    let file = h.join("hostile.gguf");
+    std::fs::write(
+        &file,
+        tiny_gguf(
+            "lla\x1b[2Jma",
+            "Nice\x1b]52;c;cm0gLXJmIH4=\x07 model\r\u{202e}",
+        ),
+    )
+    .unwrap();
+    let out = keybot(h)
+        .args(["model", "add", "--name", "hostile"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_printable("model add", &out.stdout);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Nice model"));
+
+    let out = keybot(h).args(["model", "list"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_printable("model list", &out.stdout);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("llama"));
+
+    let out = keybot(h)
+        .args(["model", "info", "hostile"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_printable("model info", &out.stdout);
+
+    // JSON keeps the exact value, escaped as JSON escapes control characters.
+    let list = list_json(h);
+    assert_eq!(
+        list["models"][0]["model_name"],
+        "Nice\x1b]52;c;cm0gLXJmIH4=\x07 model\r\u{202e}"
+    );
+}
+
+#[test]
+fn chat_refuses_a_registered_model_whose_file_changed() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let file = h.join("m.gguf");
+    let mut data = tiny_gguf("llama", "m");
+    std::fs::write(&file, &data).unwrap();
+    keybot(h)
+        .args(["model", "add", "--name", "m"])
+        .arg(&file)
+        .assert()
+        .success();
+    // One byte past the header: the file still parses, it is just not the file registered.
+    let last = data.len() - 1;
+    data[last] ^= 0x01;
+    std::fs::write(&file, &data).unwrap();
+
+    for model in [Some("m"), None, Some(file.to_str().unwrap())] {
+        let mut cmd = keybot(h);
+        cmd.arg("chat");
+        if let Some(m) = model {
+            cmd.args(["--model", m]);
+        }
+        let out = cmd.arg("hello").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{model:?}: {err}");
+        assert!(
+            err.contains("has changed since it was registered"),
+            "{model:?}: {err}"
+        );
+    }
 }

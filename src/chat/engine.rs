@@ -58,6 +58,12 @@ pub struct LoadRequest {
     pub threads: Option<u32>,
     pub gpu_layers: GpuLayers,
     pub template: Option<TemplateOverride>,
+    /// The sha256 recorded when the model was registered. When set, the file is hashed before
+    /// it is loaded and refused if it differs: a registered model is trusted because it was
+    /// checked once, and a file replaced on disk since then must not inherit that trust. Not
+    /// cached: a cache keyed by size and times can be fooled by whoever can write the file, and
+    /// hashing costs about a second per 500 MB, small next to loading the model.
+    pub expected_sha256: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,6 +208,14 @@ pub enum ChatError {
     NoModel,
     #[error("{0}")]
     Gguf(String),
+    #[error(
+        "{path} has changed since it was registered (sha256 {actual}, registered {expected}); refusing to load it. If you replaced it on purpose, register it again: keybot model add FILE --name NEW"
+    )]
+    Changed {
+        path: String,
+        expected: String,
+        actual: String,
+    },
     #[error("llama.cpp could not load {0} (see the log file for its reason)")]
     Load(String),
     #[error(
@@ -475,6 +489,17 @@ struct LoadedModel {
 }
 
 fn load_model(req: &LoadRequest, events: &Sender<ChatEvent>) -> Result<LoadedModel, ChatError> {
+    if let Some(expected) = &req.expected_sha256 {
+        let actual = super::registry::sha256_file(&req.path, |_| {})
+            .map_err(|e| ChatError::Gguf(e.to_string()))?;
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(ChatError::Changed {
+                path: req.path.display().to_string(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+    }
     // Named errors for files llama.cpp would only call "failed to load".
     let header = gguf::read_header(&req.path)?;
     let backend = backend::get().map_err(ChatError::Internal)?;

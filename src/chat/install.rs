@@ -36,9 +36,7 @@ pub fn pull(
     let file = dl.pick_file(&spec)?;
     let name = name.unwrap_or_else(|| registry::name_from_path(Path::new(&file)));
     check_free(&reg, &name)?;
-    let dest = registry::models_dir(data_dir)
-        .join(spec.repo.replace('/', "--"))
-        .join(&file);
+    let dest = pull::dest_path(&registry::models_dir(data_dir), &spec.repo, &file)?;
     let sha = dl.download(&spec.repo, &file, &dest, sha256, progress)?;
     let mut entry = registry::describe(&dest, name, Some(sha))
         .with_context(|| format!("downloaded {} but it is not a usable GGUF", dest.display()))?;

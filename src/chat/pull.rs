@@ -5,8 +5,14 @@
 //! gives the file's sha256 (`X-Linked-Etag` for LFS files, else `ETag`) and size
 //! (`X-Linked-Size`, else `Content-Length`); the body is fetched with `Range` so an interrupted
 //! download continues where it stopped. The file is only moved into place — and only then
-//! registered — after its sha256 matches; a mismatch deletes the partial file so the next try
-//! starts clean.
+//! registered — after its sha256 matches and its GGUF header checks out; a failed check deletes
+//! the partial file so the next try starts clean.
+//!
+//! The server is not trusted beyond the bytes it serves: a file name from its listing must be a
+//! plain relative path that stays inside the models folder, an error body is never written into
+//! a partial download, a stalled connection ends the download, and plain `http://` is refused
+//! unless the server is on this machine (the sha256 comes from the same server as the bytes, so
+//! over plain HTTP anyone on the path could swap both).
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -19,6 +25,9 @@ use sha2::{Digest, Sha256};
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
 
+/// How long a download may go without receiving a byte before it is called interrupted.
+const STALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 #[derive(Debug, thiserror::Error)]
 pub enum PullError {
     #[error(
@@ -29,6 +38,18 @@ pub enum PullError {
     Http { url: String, reason: String },
     #[error("{url} answered {status}")]
     Status { url: String, status: u16 },
+    #[error(
+        "refusing {0}: plain http:// is only allowed for a server on this machine (the checksum comes from the same server, so anyone on the way could change both); use https://"
+    )]
+    Insecure(String),
+    #[error(
+        "refusing the file name {name:?}: {why} (a file name must be a relative path of plain names ending in .gguf)"
+    )]
+    BadFileName { name: String, why: &'static str },
+    #[error("{file} is not a usable GGUF model ({reason}); the download was deleted")]
+    NotGguf { file: String, reason: String },
+    #[error("the server sent more than the {total} bytes it announced; the download was deleted")]
+    TooLong { total: u64 },
     #[error("{repo} has no .gguf file")]
     NoGguf { repo: String },
     #[error("{repo} has several .gguf files; pick one with {repo}:FILE: {files}")]
@@ -87,18 +108,87 @@ impl PullSpec {
             return Err(bad());
         }
         if let Some(f) = file {
-            // Subfolders are fine on the Hub; escaping the download folder is not.
-            if f.is_empty()
-                || f.starts_with('/')
-                || f.split('/').any(|p| p.is_empty() || p == "." || p == "..")
-            {
-                return Err(bad());
-            }
+            check_file_name(f)?;
         }
         Ok(PullSpec {
             repo: repo.to_owned(),
             file: file.map(str::to_owned),
         })
+    }
+}
+
+/// Checks a file path inside a repository, whether the user typed it (`REPO:FILE`) or the
+/// server's listing named it. It becomes part of a URL and of a path under the models folder, so
+/// it must be a relative path of plain names: no absolute path, no `.` or `..`, no empty part
+/// (`a//b`), no backslash, nothing a URL would read as a query, fragment or escape (`?`, `#`,
+/// `%`), and nothing a terminal would obey. Subfolders are allowed: the Hub has them
+/// (`Q4_K_M/model.gguf`) and each part is a plain name, so the path stays inside the folder.
+pub fn check_file_name(name: &str) -> Result<(), PullError> {
+    let bad = |why| {
+        Err(PullError::BadFileName {
+            name: name.to_owned(),
+            why,
+        })
+    };
+    if name.is_empty() {
+        return bad("it is empty");
+    }
+    if name.len() > 1024 {
+        return bad("it is too long");
+    }
+    if crate::sanitize::clean_line(name) != name {
+        return bad("it contains control characters");
+    }
+    if name.starts_with('/') {
+        return bad("it is an absolute path");
+    }
+    if name.contains(['\\', '?', '#', '%']) {
+        return bad("it contains \\, ?, # or %");
+    }
+    if name
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..")
+    {
+        return bad("it has an empty, . or .. part");
+    }
+    if !name.to_ascii_lowercase().ends_with(".gguf") {
+        return bad("it does not end in .gguf");
+    }
+    Ok(())
+}
+
+/// Where `file` of `repo` is stored: `models/{owner}--{name}/{file}`. Both parts are checked
+/// here again, so no caller can build a path that leaves `models_dir`.
+pub fn dest_path(models_dir: &Path, repo: &str, file: &str) -> Result<PathBuf, PullError> {
+    check_file_name(file)?;
+    let spec = PullSpec::parse(repo)?;
+    let rel = Path::new(file);
+    if !rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        return Err(PullError::BadFileName {
+            name: file.to_owned(),
+            why: "it is not a plain relative path",
+        });
+    }
+    Ok(models_dir.join(spec.repo.replace('/', "--")).join(rel))
+}
+
+/// True for `https://…`, and for `http://…` to this machine (a test server, a local mirror).
+fn transport_ok(url: &reqwest::Url) -> bool {
+    match url.scheme() {
+        "https" => true,
+        "http" => {
+            // `host_str` writes an IPv6 address in brackets.
+            let host = url.host_str().unwrap_or_default();
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.eq_ignore_ascii_case("localhost")
+                || host
+                    .parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+        }
+        _ => false,
     }
 }
 
@@ -126,12 +216,27 @@ pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
 
 impl Downloader {
     pub fn new(endpoint: String) -> Result<Downloader, PullError> {
+        Downloader::with_stall_timeout(endpoint, STALL_TIMEOUT)
+    }
+
+    /// Like [`Downloader::new`], with how long a connection may stay silent before it counts as
+    /// interrupted (the tests use a short one).
+    pub fn with_stall_timeout(endpoint: String, stall: Duration) -> Result<Downloader, PullError> {
+        let parsed = reqwest::Url::parse(&endpoint).map_err(|e| PullError::Http {
+            url: endpoint.clone(),
+            reason: e.to_string(),
+        })?;
+        if !transport_ok(&parsed) {
+            return Err(PullError::Insecure(endpoint));
+        }
         let build = |redirects| {
             Client::builder()
                 .user_agent(concat!("keybot/", env!("CARGO_PKG_VERSION")))
                 .connect_timeout(Duration::from_secs(30))
-                // A model is gigabytes; only a stalled connection should end the download.
-                .timeout(None)
+                // The blocking client applies this to getting the response headers and to each
+                // read of the body, not to the whole download: a model is gigabytes and may take
+                // an hour, but a connection that sends nothing for this long has stalled.
+                .timeout(stall)
                 .redirect(redirects)
                 .build()
                 .map_err(|e| PullError::Http {
@@ -139,8 +244,19 @@ impl Downloader {
                     reason: e.to_string(),
                 })
         };
+        // The body may live on a CDN, but a redirect must not downgrade to plain HTTP.
+        let follow = reqwest::redirect::Policy::custom(|attempt| {
+            if attempt.previous().len() >= 10 {
+                attempt.error("too many redirects")
+            } else if !transport_ok(attempt.url()) {
+                let msg = format!("refusing a redirect to plain http: {}", attempt.url());
+                attempt.error(msg)
+            } else {
+                attempt.follow()
+            }
+        });
         Ok(Downloader {
-            client: build(reqwest::redirect::Policy::limited(10))?,
+            client: build(follow)?,
             head_client: build(reqwest::redirect::Policy::none())?,
             token: std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty()),
             endpoint,
@@ -185,7 +301,9 @@ impl Downloader {
             .iter()
             .filter(|f| f.to_ascii_lowercase().ends_with(".gguf"))
             .collect();
-        match ggufs.as_slice() {
+        // The names come from the server: a hostile one (`../../x.gguf`, `/tmp/x.gguf`) is refused
+        // here, before anything is fetched or written.
+        let picked = match ggufs.as_slice() {
             [] => Err(PullError::NoGguf {
                 repo: spec.repo.clone(),
             }),
@@ -195,19 +313,21 @@ impl Downloader {
                     .iter()
                     .filter(|f| f.to_ascii_lowercase().contains("q4_k_m"))
                     .collect();
-                if let [one] = q4.as_slice() {
-                    return Ok((**one).clone());
+                match q4.as_slice() {
+                    [one] => Ok((**one).clone()),
+                    _ => Err(PullError::Ambiguous {
+                        repo: spec.repo.clone(),
+                        files: many
+                            .iter()
+                            .map(|s| crate::sanitize::clean_line(s))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }),
                 }
-                Err(PullError::Ambiguous {
-                    repo: spec.repo.clone(),
-                    files: many
-                        .iter()
-                        .map(|s| s.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                })
             }
-        }
+        }?;
+        check_file_name(&picked)?;
+        Ok(picked)
     }
 
     /// Downloads `file` of `repo` to `dest`, resuming a `dest.part` left by an earlier try.
@@ -220,6 +340,7 @@ impl Downloader {
         expected_sha256: Option<&str>,
         progress: Progress<'_>,
     ) -> Result<String, PullError> {
+        check_file_name(file)?;
         let url = format!("{}/{}/resolve/main/{}", self.endpoint, repo, file);
         let head = {
             let rb = self.head_client.head(&url);
@@ -283,7 +404,10 @@ impl Downloader {
             have = 0;
         }
 
-        if total.is_none_or(|t| have < t) {
+        // At most two requests: a refused resume (416) drops the partial file and starts over.
+        let mut attempts = 0;
+        while total.is_none_or(|t| have < t) {
+            attempts += 1;
             let mut rb = self.get(&self.client, &url);
             if have > 0 {
                 rb = rb.header(RANGE, format!("bytes={have}-"));
@@ -296,7 +420,24 @@ impl Downloader {
                     have = 0;
                     false
                 }
-                StatusCode::RANGE_NOT_SATISFIABLE if have > 0 => true,
+                StatusCode::RANGE_NOT_SATISFIABLE if have > 0 => {
+                    // The body of a 416 is an error page, never file data. `Content-Range:
+                    // bytes */N` says how long the file is: if that is what we have, it is
+                    // complete (the checksum below decides); otherwise the partial file belongs
+                    // to some other version of the file and is dropped.
+                    if content_range_len(&resp) == Some(have) {
+                        break;
+                    }
+                    std::fs::remove_file(&part).map_err(|e| io("remove", e))?;
+                    have = 0;
+                    if attempts >= 2 {
+                        return Err(PullError::Status {
+                            url,
+                            status: StatusCode::RANGE_NOT_SATISFIABLE.as_u16(),
+                        });
+                    }
+                    continue;
+                }
                 s => {
                     return Err(PullError::Status {
                         url,
@@ -326,6 +467,12 @@ impl Downloader {
                         return Err(PullError::Interrupted { done: have, total });
                     }
                 };
+                if total > 0 && have + n as u64 > total {
+                    // A server that never stops would fill the disk.
+                    drop(out);
+                    let _ = std::fs::remove_file(&part);
+                    return Err(PullError::TooLong { total });
+                }
                 out.write_all(&buf[..n]).map_err(|e| io("write", e))?;
                 have += n as u64;
                 progress(have, total);
@@ -334,6 +481,7 @@ impl Downloader {
             if total > 0 && have < total {
                 return Err(PullError::Interrupted { done: have, total });
             }
+            break;
         }
 
         let actual = {
@@ -357,9 +505,30 @@ impl Downloader {
                 actual,
             });
         }
+        // The checksum only says the bytes are the server's; whether they are a model is checked
+        // before the file takes its place, so a bad download never sits under its final name.
+        if let Err(e) = super::gguf::read_header(&part) {
+            let _ = std::fs::remove_file(&part);
+            return Err(PullError::NotGguf {
+                file: file.to_owned(),
+                reason: e.to_string(),
+            });
+        }
         std::fs::rename(&part, dest).map_err(|e| io("rename", e))?;
         Ok(actual)
     }
+}
+
+/// `N` from a `Content-Range: bytes */N` header (the form a 416 answer uses).
+fn content_range_len(resp: &reqwest::blocking::Response) -> Option<u64> {
+    resp.headers()
+        .get(reqwest::header::CONTENT_RANGE)?
+        .to_str()
+        .ok()?
+        .strip_prefix("bytes */")?
+        .trim()
+        .parse()
+        .ok()
 }
 
 pub fn part_path(dest: &Path) -> PathBuf {
@@ -408,5 +577,122 @@ mod tests {
         ] {
             assert!(PullSpec::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn file_names_must_stay_inside_the_models_folder() {
+        for ok in [
+            "m.gguf",
+            "Q4_K_M/m-00001-of-00002.GGUF",
+            "a b.gguf",
+            "..m.gguf",
+        ] {
+            assert!(check_file_name(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "../../evil.gguf",
+            "/tmp/abs.gguf",
+            "a/./m.gguf",
+            "a//m.gguf",
+            "a\\..\\m.gguf",
+            "m.gguf?x=1",
+            "%2e%2e/m.gguf",
+            "m\x1b[2J.gguf",
+            "m\u{202e}fuggg.gguf",
+            "README.md",
+            "..",
+        ] {
+            let e = check_file_name(bad).unwrap_err().to_string();
+            assert!(e.contains("refusing the file name"), "{bad}: {e}");
+            assert!(!e.chars().any(char::is_control), "{e:?}");
+        }
+        let models = Path::new("/home/u/.local/share/keybot/models");
+        let dest = dest_path(models, "owner/name", "sub/m.gguf").unwrap();
+        assert_eq!(dest, models.join("owner--name/sub/m.gguf"));
+        assert!(dest_path(models, "owner/name", "../m.gguf").is_err());
+        assert!(dest_path(models, "../x", "m.gguf").is_err());
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        let ok = |u: &str| transport_ok(&reqwest::Url::parse(u).unwrap());
+        for u in [
+            "https://huggingface.co",
+            "https://mirror.example:8443/hf",
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://localhost:9000",
+            "http://[::1]:9000",
+        ] {
+            assert!(ok(u), "{u}");
+        }
+        for u in [
+            "http://huggingface.co",
+            "http://10.0.0.1",
+            "http://[::2]",
+            "http://localhost.evil.example",
+            "ftp://127.0.0.1",
+        ] {
+            assert!(!ok(u), "{u}");
+        }
+        assert!(matches!(
+            Downloader::new("http://example.com".into()),
+            Err(PullError::Insecure(_))
+        ));
+    }
+
+    #[test]
+    fn a_server_that_stops_sending_ends_the_download() {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let sha = "ab".repeat(32);
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let sha = sha.clone();
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut line = String::new();
+                    reader.read_line(&mut line).unwrap();
+                    while reader.read_line(&mut String::new()).unwrap() > 2 {}
+                    let mut w = &stream;
+                    write!(
+                        w,
+                        "HTTP/1.1 200 OK\r\nETag: \"{sha}\"\r\nContent-Length: 1000\r\n\r\n"
+                    )
+                    .unwrap();
+                    if line.starts_with("GET") {
+                        w.write_all(&[0u8; 10]).unwrap();
+                        w.flush().unwrap();
+                        // Then silence, with the connection open, until the client gives up.
+                        let _ = reader.read(&mut [0u8; 1]);
+                    }
+                });
+            }
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let dl = Downloader::with_stall_timeout(endpoint, Duration::from_millis(500)).unwrap();
+        let start = std::time::Instant::now();
+        let e = dl
+            .download(
+                "o/n",
+                "m.gguf",
+                &dir.path().join("m.gguf"),
+                None,
+                &mut |_, _| {},
+            )
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                PullError::Interrupted {
+                    done: 10,
+                    total: 1000
+                }
+            ),
+            "{e}"
+        );
+        assert!(start.elapsed() < Duration::from_secs(20));
     }
 }

@@ -103,6 +103,13 @@ impl Registry {
             .ok_or_else(|| RegistryError::Unknown(name.to_owned()))
     }
 
+    /// The entry registered for `path`, if any (compared as canonical paths, as `describe`
+    /// stores them).
+    pub fn find_by_path(&self, path: &Path) -> Option<&ModelEntry> {
+        let canon = std::fs::canonicalize(path).ok()?;
+        self.models.iter().find(|m| m.path == canon)
+    }
+
     pub fn add(&mut self, entry: ModelEntry) -> Result<(), RegistryError> {
         check_name(&entry.name)?;
         if self.models.iter().any(|m| m.name == entry.name) {

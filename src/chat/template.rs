@@ -208,6 +208,13 @@ fn builtin_works(model: &LlamaModel, t: &LlamaChatTemplate) -> bool {
         .is_some_and(|m| model.apply_chat_template(t, &[m], true).is_ok())
 }
 
+/// The most instructions one rendering may execute. A chat template comes from the model file
+/// (or `--chat-template-file`), so it is untrusted code: without a bound, `{% for … %}` nested
+/// over large ranges keeps the engine thread busy forever. Real templates need a few hundred
+/// instructions per message, so this allows conversations of tens of thousands of messages and
+/// stops a runaway template in well under a second.
+pub const TEMPLATE_FUEL: u64 = 20_000_000;
+
 /// Renders a Jinja chat template as llama.cpp's `--jinja` does.
 pub fn render_jinja(
     source: &str,
@@ -221,6 +228,7 @@ pub fn render_jinja(
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     env.set_keep_trailing_newline(false);
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.add_function(
         "raise_exception",
@@ -243,7 +251,14 @@ pub fn render_jinja(
     .map_err(|e| one_line(&e))
 }
 
+/// The error as one printable line. Its text can quote the template (`raise_exception`'s
+/// message, a name from it), which comes from the model file, so it is cleaned.
 fn one_line(e: &minijinja::Error) -> String {
+    if e.kind() == minijinja::ErrorKind::OutOfFuel {
+        return format!(
+            "the template ran more than {TEMPLATE_FUEL} steps and was stopped (an endless loop?)"
+        );
+    }
     let mut s = e.to_string();
     let mut src = std::error::Error::source(e);
     while let Some(inner) = src {
@@ -251,7 +266,7 @@ fn one_line(e: &minijinja::Error) -> String {
         s.push_str(&inner.to_string());
         src = inner.source();
     }
-    s.replace('\n', " ")
+    crate::sanitize::clean_line(&s).into_owned()
 }
 
 /// `strftime_now` for templates that print today's date (Llama 3.x). UTC, and only the
@@ -348,6 +363,34 @@ mod tests {
             render_jinja(t, &[Message::user("  a ")], "", "", true).unwrap(),
             "  A\n"
         );
+    }
+
+    #[test]
+    fn a_template_that_loops_for_ever_is_stopped_with_a_clear_error() {
+        // 10^8 iterations with no output: minijinja's range and string limits do not catch it.
+        let t = "{% for i in range(10000) %}{% for j in range(10000) %}{% endfor %}{% endfor %}x";
+        let start = std::time::Instant::now();
+        let e = render_jinja(t, &[Message::user("x")], "", "", true).unwrap_err();
+        assert!(e.contains("steps") && e.contains("stopped"), "{e}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        // One huge range is refused by minijinja itself, also as an error.
+        let t = "{% for i in range(100000000) %}x{% endfor %}";
+        assert!(render_jinja(t, &[Message::user("x")], "", "", true).is_err());
+    }
+
+    #[test]
+    fn template_errors_quote_no_control_characters() {
+        let t = "{{ raise_exception('bad\x1b]52;c;AAAA\x07 template') }}";
+        let e = render_jinja(t, &[Message::user("x")], "", "", true).unwrap_err();
+        assert!(!e.chars().any(char::is_control), "{e:?}");
+    }
+
+    #[test]
+    fn a_long_conversation_fits_in_the_fuel() {
+        let msgs: Vec<Message> = (0..5000)
+            .map(|i| Message::user(format!("message {i}")))
+            .collect();
+        assert!(render_jinja(CHATML_TEMPLATE, &msgs, "", "", true).is_ok());
     }
 
     #[test]

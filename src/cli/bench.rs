@@ -62,15 +62,16 @@ pub fn run(paths: &Paths, args: BenchArgs) -> Result<u8> {
             Err(_) => bail!("--gpu-layers: expected a number or `all`, got {n:?}"),
         },
     };
-    let path = super::model::resolve_model(paths, a.model.as_deref())?;
+    let model = super::model::resolve_model(paths, a.model.as_deref())?;
     let engine = Engine::spawn()?;
     let info = engine.load_blocking(
         LoadRequest {
-            path,
+            path: model.path,
             ctx: Some(a.ctx),
             threads: a.threads,
             gpu_layers,
             template: None,
+            expected_sha256: model.sha256,
         },
         |_| {},
     )?;

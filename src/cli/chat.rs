@@ -4,6 +4,13 @@
 //! `--stats-json`, a JSON object) goes to standard error after each answer, so a script can keep
 //! the two apart. With no prompt argument, each line of standard input is one user turn of the
 //! same conversation. Ctrl-C stops the answer cleanly and still prints its stats.
+//!
+//! The model's text is untrusted: it is printed through the streaming sanitizer, which removes
+//! control characters and escape sequences even when one is split across two tokens. The one
+//! exception is a script that asked for the model's exact bytes: `--raw` with standard output
+//! not a terminal (and `--print-prompt` into a pipe, whose whole purpose is comparing the
+//! rendered prompt byte for byte). A terminal always gets cleaned text.
+use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -18,6 +25,7 @@ use crate::chat::{
     Stats, StopReason, TemplateOverride,
 };
 use crate::config::Paths;
+use crate::sanitize::{Stream, clean, clean_line};
 
 #[derive(Debug, Args)]
 pub struct ChatArgs {
@@ -55,7 +63,8 @@ pub struct ChatArgs {
     /// Stop an answer after N tokens.
     #[arg(long, value_name = "N")]
     pub max_tokens: Option<u32>,
-    /// No chat template: continue the prompt as plain text.
+    /// No chat template: continue the prompt as plain text. Into a pipe, the text is printed
+    /// exactly as generated; on a terminal, control characters are removed.
     #[arg(long)]
     pub raw: bool,
     /// Render conversations with this Jinja template instead of the model's.
@@ -71,6 +80,7 @@ pub struct ChatArgs {
     #[arg(long, value_name = "FILE")]
     pub messages_json: Option<PathBuf>,
     /// Print the prompt the chat template renders for the conversation, and generate nothing.
+    /// Into a pipe it is printed exactly; on a terminal, control characters are removed.
     #[arg(long, conflicts_with = "raw")]
     pub print_prompt: bool,
 }
@@ -85,7 +95,8 @@ fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
 }
 
 pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
-    let model_path = super::model::resolve_model(paths, args.model.as_deref())?;
+    let model = super::model::resolve_model(paths, args.model.as_deref())?;
+    let stdout_tty = std::io::stdout().is_terminal();
     let sampling = SamplingParams {
         temp: args.temp,
         top_k: args.top_k,
@@ -125,15 +136,16 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
     let progress = std::io::stderr().is_terminal();
     let info = engine.load_blocking(
         LoadRequest {
-            path: model_path,
+            path: model.path,
             ctx: args.ctx,
             threads: args.threads,
             gpu_layers: args.gpu_layers.unwrap_or_default(),
             template,
+            expected_sha256: model.sha256,
         },
         |ev| match ev {
             // Load-time notices are about the chat template, which --raw does not use.
-            ChatEvent::Notice(n) if !args.raw => eprintln!("note: {n}"),
+            ChatEvent::Notice(n) if !args.raw => eprintln!("note: {}", clean_line(n)),
             // Progress only on a terminal: scripts get exactly one stats line per answer.
             ChatEvent::LoadProgress(p) if progress => {
                 eprint!("\r\x1b[2Kloading model {:>3.0}%", p * 100.0);
@@ -166,7 +178,12 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
             bail!("--print-prompt needs a conversation: a prompt, --system or --messages-json");
         }
         let (text, tokens) = engine.render_blocking(history)?;
-        print!("{text}");
+        // The template comes from the model file and can put anything in the prompt.
+        if stdout_tty {
+            print!("{}", clean(&text));
+        } else {
+            print!("{text}");
+        }
         std::io::stdout().flush()?;
         eprintln!("[{tokens} tokens; template: {}]", info.template);
         return Ok(0);
@@ -184,15 +201,17 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
             max_tokens: args.max_tokens,
         };
         let mut out = std::io::stdout().lock();
+        let mut answer = AnswerText::new(args.raw && !stdout_tty);
         let result = engine.generate_blocking(req, |ev| match ev {
             ChatEvent::Piece(p) => {
+                let p = answer.piece(p);
                 let written = out.write_all(p.as_bytes()).and_then(|()| out.flush());
                 // A closed pipe (`| head`) ends the answer; the stop flag makes the engine quit.
                 if written.is_err() {
                     engine.stop();
                 }
             }
-            ChatEvent::Notice(n) => eprintln!("\nnote: {n}"),
+            ChatEvent::Notice(n) => eprintln!("\nnote: {}", clean_line(n)),
             _ => {}
         });
         let turn = match result {
@@ -248,6 +267,27 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// The answer as it is printed: exactly as generated, or through the streaming sanitizer (one per
+/// answer, so an escape sequence split between two tokens is removed whole).
+struct AnswerText {
+    clean: Option<Stream>,
+}
+
+impl AnswerText {
+    fn new(exact: bool) -> AnswerText {
+        AnswerText {
+            clean: (!exact).then(Stream::new),
+        }
+    }
+
+    fn piece<'a>(&mut self, piece: &'a str) -> Cow<'a, str> {
+        match &mut self.clean {
+            Some(st) => Cow::Owned(st.push(piece)),
+            None => Cow::Borrowed(piece),
+        }
+    }
+}
+
 fn print_stats(s: &Stats, reason: StopReason, json: bool) {
     let stop = match reason {
         StopReason::EndOfTurn => "end",
@@ -292,5 +332,39 @@ fn print_stats(s: &Stats, reason: StopReason, json: bool) {
                 format!(" | {stop}")
             },
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn printed(exact: bool, pieces: &[&str]) -> String {
+        let mut a = AnswerText::new(exact);
+        pieces.iter().map(|p| a.piece(p).into_owned()).collect()
+    }
+
+    #[test]
+    fn an_escape_split_across_tokens_is_not_printed() {
+        // How a model could emit "move the cursor up and erase the line" and an OSC 52
+        // clipboard write one token at a time.
+        let pieces = [
+            "The answer is 4",
+            "\x1b",
+            "[1A\x1b[",
+            "2K",
+            " and\x1b]5",
+            "2;c;cm0gLXJmIH4=",
+            "\x07 done\r",
+        ];
+        let out = printed(false, &pieces);
+        assert_eq!(out, "The answer is 4 and done");
+        assert!(!out.chars().any(char::is_control), "{out:?}");
+    }
+
+    #[test]
+    fn raw_output_into_a_pipe_is_exact() {
+        let pieces = ["a\x1b", "[31mb\tc\r\n"];
+        assert_eq!(printed(true, &pieces), "a\x1b[31mb\tc\r\n");
     }
 }

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use crate::chat::install;
 use crate::chat::registry::{ModelEntry, Registry};
 use crate::config::Paths;
+use crate::sanitize::clean_line;
 
 #[derive(Debug, Args)]
 pub struct ModelArgs {
@@ -75,12 +76,13 @@ pub fn run(paths: &Paths, args: ModelArgs) -> Result<u8> {
                     } else {
                         ""
                     };
+                    // The architecture and quantisation come from the GGUF file: cleaned.
                     println!(
                         "{:<2}{:<32} {:<10} {:<9} {:>8} {:>10}",
                         mark,
-                        m.name,
-                        m.architecture,
-                        m.quantization.as_deref().unwrap_or("?"),
+                        clean_line(&m.name),
+                        clean_line(&m.architecture),
+                        clean_line(m.quantization.as_deref().unwrap_or("?")),
                         m.context_length.map_or("?".to_owned(), |c| c.to_string()),
                         human_size(m.size),
                     );
@@ -95,7 +97,10 @@ pub fn run(paths: &Paths, args: ModelArgs) -> Result<u8> {
             } else {
                 print_entry(m, reg.default.as_deref() == Some(&m.name));
                 if !m.path.is_file() {
-                    eprintln!("warning: {} no longer exists", m.path.display());
+                    eprintln!(
+                        "warning: {} no longer exists",
+                        clean_line(&m.path.display().to_string())
+                    );
                 }
             }
         }
@@ -124,40 +129,64 @@ fn pull(paths: &Paths, spec: &str, name: Option<String>, sha256: Option<&str>) -
     Ok(())
 }
 
+/// A model file to load, with the sha256 it was registered with (if it is registered).
+#[derive(Debug, Clone)]
+pub struct ModelFile {
+    pub path: PathBuf,
+    /// Checked by the engine before loading: a registered file swapped on disk is refused.
+    pub sha256: Option<String>,
+}
+
 /// The model file for `keybot chat`: a path, a registered name, or the default.
-pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<PathBuf> {
+pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<ModelFile> {
+    let registered = |m: &ModelEntry| ModelFile {
+        path: m.path.clone(),
+        sha256: Some(m.sha256.clone()),
+    };
     if let Some(a) = arg {
         let p = Path::new(a);
         if p.exists() || a.ends_with(".gguf") || a.contains('/') {
-            // A path: the engine names what is wrong with it (missing, not GGUF, truncated).
-            return Ok(p.to_owned());
+            // A path: the engine names what is wrong with it (missing, not GGUF, truncated). A
+            // registered file given by its path is checked like one given by its name.
+            let reg = Registry::load(&paths.data_dir)?;
+            return Ok(match reg.find_by_path(p) {
+                Some(m) => registered(m),
+                None => ModelFile {
+                    path: p.to_owned(),
+                    sha256: None,
+                },
+            });
         }
         let reg = Registry::load(&paths.data_dir)?;
-        return Ok(reg.get(a)?.path.clone());
+        return Ok(registered(reg.get(a)?));
     }
     let reg = Registry::load(&paths.data_dir)?;
     match &reg.default {
-        Some(name) => Ok(reg.get(name)?.path.clone()),
+        Some(name) => Ok(registered(reg.get(name)?)),
         None => bail!(
             "no model given: pass --model FILE.gguf, or register one with `keybot model add FILE.gguf` (the first becomes the default)"
         ),
     }
 }
 
+/// Prints what the registry knows about `m`. The model name, architecture and quantisation come
+/// from the GGUF header and the path and source from a file name or a server, so every value is
+/// cleaned: a header could otherwise write escape sequences to the terminal.
 fn print_entry(m: &ModelEntry, is_default: bool) {
+    let c = |s: &str| clean_line(s).into_owned();
     println!(
         "name:          {}{}",
-        m.name,
+        c(&m.name),
         if is_default { " (default)" } else { "" }
     );
-    println!("file:          {}", m.path.display());
+    println!("file:          {}", c(&m.path.display().to_string()));
     if let Some(n) = &m.model_name {
-        println!("model:         {n}");
+        println!("model:         {}", c(n));
     }
-    println!("architecture:  {}", m.architecture);
+    println!("architecture:  {}", c(&m.architecture));
     println!(
         "quantisation:  {}",
-        m.quantization.as_deref().unwrap_or("unknown")
+        c(m.quantization.as_deref().unwrap_or("unknown"))
     );
     println!(
         "context:       {}",
@@ -165,7 +194,7 @@ fn print_entry(m: &ModelEntry, is_default: bool) {
             .map_or("unknown".to_owned(), |c| format!("{c} tokens"))
     );
     println!("size:          {} ({} bytes)", human_size(m.size), m.size);
-    println!("sha256:        {}", m.sha256);
+    println!("sha256:        {}", c(&m.sha256));
     println!(
         "chat template: {}",
         if m.has_chat_template {
@@ -175,7 +204,7 @@ fn print_entry(m: &ModelEntry, is_default: bool) {
         }
     );
     if let Some(s) = &m.source {
-        println!("source:        {s}");
+        println!("source:        {}", c(s));
     }
 }
 
@@ -200,7 +229,7 @@ struct ProgressBar {
 impl ProgressBar {
     fn new(label: &str) -> ProgressBar {
         ProgressBar {
-            label: label.to_owned(),
+            label: clean_line(label).into_owned(),
             tty: std::io::stderr().is_terminal(),
             start: Instant::now(),
             last_draw: None,

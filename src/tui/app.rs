@@ -747,6 +747,8 @@ impl Runtime {
             threads: None,
             gpu_layers,
             template: None,
+            // The engine hashes the file before loading it: a swapped file is refused.
+            expected_sha256: Some(entry.sha256),
         };
         if let Some(engine) = self.engine()
             && let Err(e) = engine.send(chat::engine::ChatCommand::Load(Box::new(req)))
