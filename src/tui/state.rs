@@ -35,7 +35,7 @@ impl Screen {
 
 /// Secret text held by the state (a phrase, its words): wiped on drop, and `<redacted>` in
 /// `Debug`, so a `{:?}` of the state, an effect or a failed test's message never prints it.
-#[derive(Clone, Default, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SecretText(Zeroizing<String>);
 
 impl SecretText {
