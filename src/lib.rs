@@ -3,11 +3,14 @@
 //! The binary (`src/main.rs`) is glue over these modules; keeping them in a library lets the
 //! tests drive them directly (for example, fill a store and check that `keybot backup` brings it
 //! back on a fresh machine).
+#![forbid(unsafe_code)]
 pub mod chain;
 pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod process;
 pub mod sanitize;
 pub mod store;
+pub mod strength;
 pub mod tui;

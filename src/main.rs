@@ -1,11 +1,12 @@
 //! keybot: not your keys, not your bots.
+#![forbid(unsafe_code)]
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
-use keybot::{cli, config, logging};
+use keybot::{cli, config, logging, process};
 
 #[derive(Debug, Parser)]
 #[command(name = "keybot", version = version(), about = "Your keys, your local model, your data: a wallet, a private chat and a data market in one terminal app")]
@@ -49,20 +50,25 @@ fn version() -> &'static str {
 }
 
 fn main() -> ExitCode {
+    // First, before any secret is read: no core dump, no ptrace by the user's other processes.
+    let hardened = process::harden();
     let cli = Cli::parse();
-    match run(cli) {
+    match run(cli, hardened) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            tracing::warn!("command failed: {e:#}");
+            tracing::warn!("command failed: {}", logging::loggable(&e));
             eprintln!("error: {e:#}");
             ExitCode::from(1)
         }
     }
 }
 
-fn run(cli: Cli) -> Result<u8> {
+fn run(cli: Cli, hardened: std::io::Result<()>) -> Result<u8> {
     let paths = config::Paths::resolve(cli.home.as_deref())?;
     logging::init(&paths);
+    if let Err(e) = hardened {
+        tracing::warn!("cannot turn off core dumps: {e}");
+    }
     match cli.command {
         Some(Command::Init(args)) => cli::init::run(&paths, args).map(|()| 0),
         Some(Command::Wallet(args)) => cli::wallet::run(&paths, args),

@@ -74,6 +74,20 @@ fn create_shows_words_once_asks_three_back_and_leaves_no_scrollback() {
         !history.contains(&words[..4].join(" ")),
         "phrase left in scrollback"
     );
+    // Nor are the three words typed back (echoed as they were typed): they were asked on the
+    // alternate screen too.
+    assert!(
+        !history.contains("word #"),
+        "confirmation left in scrollback: {history}"
+    );
+    for w in &words {
+        assert!(
+            !history
+                .lines()
+                .any(|l| l.trim_end().ends_with(&format!(": {w}"))),
+            "typed word {w} left in scrollback: {history}"
+        );
+    }
     // And they restore the wallet that was created.
     assert_phrase_restores(home.path(), "purple elephant dances quietly", &phrase);
 }
@@ -121,6 +135,9 @@ fn import_checks_each_word_as_it_is_typed() {
     // A whole pasted rest of the phrase is taken at once.
     t.line("test test test test test test test test junk");
     t.wait_for("new vault password", 10);
+    // zxcvbn scores "password" 0: refused, not just warned about.
+    t.line("password");
+    t.wait_for("too easy to guess", 10);
     t.line("another fine password");
     t.wait_for("repeat it", 10);
     t.line("another fine password");
@@ -129,5 +146,30 @@ fn import_checks_each_word_as_it_is_typed() {
     assert!(
         s.contains("0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"),
         "{s}"
+    );
+}
+
+#[test]
+fn show_mnemonic_shows_the_phrase_on_the_alternate_screen_only() {
+    let home = home_with(ANVIL_PHRASE, "pw");
+    let h = home.path().display().to_string();
+    let Some(t) = Tmux::start(
+        &format!("{} wallet show-mnemonic", keybot_bin()),
+        &[("KEYBOT_HOME", &h), ("KEYBOT_PASSWORD", "pw")],
+        100,
+        30,
+    ) else {
+        return;
+    };
+    t.wait_for("Type SHOW", 20);
+    t.line("SHOW");
+    let shown = t.wait_for("Press Enter", 10);
+    assert!(shown.contains("12. junk"), "{shown}");
+    t.keys(&["Enter"]);
+    t.wait_for("EXIT=0", 10);
+    let history = t.history();
+    assert!(
+        !history.contains("junk"),
+        "phrase left in scrollback: {history}"
     );
 }

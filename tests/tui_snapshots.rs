@@ -15,7 +15,6 @@ use keybot::tui::ui;
 use keybot::tui::update::update;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use zeroize::Zeroizing;
 
 const ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
@@ -99,11 +98,11 @@ fn onboarding_screens() {
         .map(String::from)
         .collect();
     s.onboarding = Onboarding::ShowWords {
-        words: words.iter().cloned().map(Zeroizing::new).collect(),
+        words: words.iter().cloned().map(SecretText::from).collect(),
     };
     both("onboarding_words", &s);
     s.onboarding = Onboarding::ImportWords {
-        words: words[..5].iter().cloned().map(Zeroizing::new).collect(),
+        words: words[..5].iter().cloned().map(SecretText::from).collect(),
         input: Input {
             text: "abandn".into(),
             cursor: 6,
@@ -113,7 +112,7 @@ fn onboarding_screens() {
     };
     both("onboarding_import", &s);
     s.onboarding = Onboarding::Password {
-        phrase: Zeroizing::new(String::new()),
+        phrase: SecretText::from(String::new()),
         first: Input {
             text: "correct horse".into(),
             cursor: 13,

@@ -3,8 +3,12 @@
 //! A file is written to a temporary sibling created with mode 0600, flushed to disk, renamed over
 //! the target and the directory is flushed too: at every instant the target is either the old
 //! file or the new one, never a mix and never missing.
+//!
+//! Temp files are never swept here: a sibling temp file may belong to another process that is
+//! writing at this moment. A caller that serialises its writers (the vault, under its lock)
+//! removes the leftovers of killed writers with [`remove_stale_temps`].
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -12,7 +16,22 @@ use crate::{Error, Result};
 
 /// Replaces (or creates) `path` with `bytes`, atomically, mode 0600.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_private_verified(path, bytes, |_| Ok(()))
+}
+
+/// Like [`write_private`], but `verify` is given the bytes read back from the temp file (after
+/// they reached the disk) and the rename happens only if it accepts them: a write that would
+/// not read back as intended never replaces the old file.
+pub fn write_private_verified(
+    path: &Path,
+    bytes: &[u8],
+    verify: impl FnOnce(&[u8]) -> Result<()>,
+) -> Result<()> {
     let tmp = write_temp(path, bytes)?;
+    if let Err(e) = read_back(&tmp, bytes.len()).and_then(|b| verify(b.as_slice())) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     if let Err(e) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);
         return Err(Error::io(format!("cannot replace {}", path.display()), e));
@@ -24,7 +43,20 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 /// another process creates it at the same moment: the final step is a hard link, which never
 /// replaces).
 pub fn create_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    create_private_verified(path, bytes, |_| Ok(()))
+}
+
+/// Like [`create_private`], with the read-back check of [`write_private_verified`].
+pub fn create_private_verified(
+    path: &Path,
+    bytes: &[u8],
+    verify: impl FnOnce(&[u8]) -> Result<()>,
+) -> Result<()> {
     let tmp = write_temp(path, bytes)?;
+    if let Err(e) = read_back(&tmp, bytes.len()).and_then(|b| verify(b.as_slice())) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
+    }
     let linked = fs::hard_link(&tmp, path);
     let _ = fs::remove_file(&tmp);
     match linked {
@@ -61,10 +93,27 @@ fn temp_path(path: &Path) -> Result<PathBuf> {
     Ok(path.with_file_name(tmp_name))
 }
 
-fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        remove_stale_temps(path, dir);
+/// Reads a file into memory, refusing one larger than `limit` bytes without reading more than
+/// one byte past it (a FIFO or `/dev/zero` cannot exhaust memory).
+pub fn read_limited(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    let file = File::open(path)?;
+    let mut out = Vec::new();
+    file.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("larger than {limit} bytes"),
+        ));
     }
+    Ok(out)
+}
+
+fn read_back(tmp: &Path, len: usize) -> Result<Vec<u8>> {
+    read_limited(tmp, len as u64)
+        .map_err(|e| Error::io(format!("cannot read back {}", tmp.display()), e))
+}
+
+fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
     let tmp = temp_path(path)?;
     let result = (|| {
         let mut f = OpenOptions::new()
@@ -83,9 +132,15 @@ fn write_temp(path: &Path, bytes: &[u8]) -> Result<PathBuf> {
 }
 
 /// Temp files left by a writer that was killed hold nothing the real file does not (they are
-/// encrypted the same way); remove them so they do not pile up.
-fn remove_stale_temps(path: &Path, dir: &Path) {
+/// encrypted the same way); remove them so they do not pile up. Only for a caller that holds a
+/// lock excluding every other writer of `path`: otherwise a live writer's temp file would be
+/// removed under it.
+pub fn remove_stale_temps(path: &Path) {
     let Some(name) = path.file_name() else { return };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
     let prefix = format!(".{}.tmp-", name.to_string_lossy());
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
@@ -130,5 +185,38 @@ mod tests {
         );
         // no temp files left behind
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_write_leaves_other_writers_temp_files_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("secret");
+        let live = dir.path().join(".secret.tmp-0011223344556677");
+        fs::write(&live, b"another process is writing this").unwrap();
+        write_private(&p, b"one").unwrap();
+        assert!(live.exists(), "a concurrent writer's temp file was removed");
+        remove_stale_temps(&p);
+        assert!(!live.exists());
+        assert_eq!(fs::read(&p).unwrap(), b"one");
+    }
+
+    #[test]
+    fn a_rejected_read_back_leaves_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("secret");
+        write_private(&p, b"old").unwrap();
+        let r = write_private_verified(&p, b"new", |b| {
+            assert_eq!(b, b"new");
+            Err(Error::Derivation("no".into()))
+        });
+        assert!(r.is_err());
+        assert_eq!(fs::read(&p).unwrap(), b"old");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn read_limited_refuses_an_endless_file() {
+        let e = read_limited(Path::new("/dev/zero"), 1024).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge);
     }
 }

@@ -41,6 +41,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("too large: {0}")]
+    TooLarge(String),
     #[error("key derivation failed: {0}")]
     Derivation(String),
 }

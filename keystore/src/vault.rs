@@ -28,6 +28,13 @@ const KDF_SCRYPT: u8 = 1;
 const HEADER_LEN: usize = 8 + 1 + 1 + 1 + 4 + 4 + 32 + 24 + 4;
 const MAX_CIPHERTEXT: usize = 1 << 20;
 const PAYLOAD_VERSION: u8 = 1;
+/// The longest label a newly imported key may have, in bytes. (The format allows 65,535; a
+/// label is a name for a list, and a limit well below the format's keeps every vault small.)
+pub const MAX_LABEL_BYTES: usize = 200;
+/// The longest BIP-39 passphrase a new wallet may have, in bytes.
+pub const MAX_PASSPHRASE_BYTES: usize = 1024;
+/// How many imported keys a vault holds at most.
+pub const MAX_IMPORTED: usize = 1000;
 
 /// scrypt parameters. Readers take them from the file; writers use [`KdfParams::for_writing`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,9 +166,17 @@ pub fn encode(wallet: &Wallet, password: &Password, kdf: KdfParams) -> Result<Ve
     let mut nonce = [0u8; 24];
     getrandom::fill(&mut salt).map_err(|e| Error::Derivation(format!("random source: {e}")))?;
     getrandom::fill(&mut nonce).map_err(|e| Error::Derivation(format!("random source: {e}")))?;
-    let key = kdf.derive(password, &salt)?;
-    let plaintext = encode_payload(wallet);
+    // Every length is checked before the (slow) KDF, so a wallet that cannot be written is
+    // refused at once and nothing reaches the disk.
+    let plaintext = encode_payload(wallet)?;
     let ct_len = plaintext.len() + sealed::TAG_LEN;
+    if ct_len > MAX_CIPHERTEXT {
+        return Err(Error::TooLarge(format!(
+            "the wallet would take {ct_len} bytes; a vault holds at most {MAX_CIPHERTEXT}"
+        )));
+    }
+    let ct_len_field = u32::try_from(ct_len).map_err(|_| Error::TooLarge("the wallet".into()))?;
+    let key = kdf.derive(password, &salt)?;
     let mut out = Vec::with_capacity(HEADER_LEN + ct_len + sealed::DIGEST_LEN);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[VERSION, KDF_SCRYPT, kdf.log_n]);
@@ -169,7 +184,7 @@ pub fn encode(wallet: &Wallet, password: &Password, kdf: KdfParams) -> Result<Ve
     out.extend_from_slice(&kdf.p.to_be_bytes());
     out.extend_from_slice(&salt);
     out.extend_from_slice(&nonce);
-    out.extend_from_slice(&(ct_len as u32).to_be_bytes());
+    out.extend_from_slice(&ct_len_field.to_be_bytes());
     sealed::seal_into(&mut out, &nonce, &plaintext, &key)
         .map_err(|_| Error::Derivation("encryption failed".into()))?;
     Ok(out)
@@ -187,10 +202,45 @@ pub fn decode(bytes: &[u8], password: &Password) -> std::result::Result<Wallet, 
     decode_payload(&plaintext)
 }
 
-fn encode_payload(wallet: &Wallet) -> Zeroizing<Vec<u8>> {
+/// A length as the format's field type, or a clear error: a length that does not fit is never
+/// truncated (a truncated length writes a vault that reads back as corrupt).
+fn field<T: TryFrom<usize>>(len: usize, what: &str) -> Result<T> {
+    T::try_from(len).map_err(|_| Error::TooLarge(format!("{what} ({len} bytes)")))
+}
+
+/// Refuses a BIP-39 passphrase longer than a new wallet may have.
+pub fn check_passphrase(passphrase: &str) -> Result<()> {
+    if passphrase.len() > MAX_PASSPHRASE_BYTES {
+        return Err(Error::TooLarge(format!(
+            "the BIP-39 passphrase has {} bytes; at most {MAX_PASSPHRASE_BYTES}",
+            passphrase.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a label longer than a newly imported key may have.
+pub fn check_label(label: &str) -> Result<()> {
+    if label.len() > MAX_LABEL_BYTES {
+        return Err(Error::TooLarge(format!(
+            "the label has {} bytes; at most {MAX_LABEL_BYTES}",
+            label.len()
+        )));
+    }
+    Ok(())
+}
+
+fn encode_payload(wallet: &Wallet) -> Result<Zeroizing<Vec<u8>>> {
     let entropy = wallet.phrase().entropy();
     let pass = wallet.passphrase().as_bytes();
     let imported = wallet.imported();
+    let entropy_len: u8 = field(entropy.len(), "the seed entropy")?;
+    let pass_len: u16 = field(pass.len(), "the BIP-39 passphrase")?;
+    let count: u16 = field(imported.len(), "the number of imported keys")?;
+    let label_lens = imported
+        .iter()
+        .map(|k| field::<u16>(k.label.len(), "a label"))
+        .collect::<Result<Vec<u16>>>()?;
     let len = 1
         + 1
         + entropy.len()
@@ -204,18 +254,32 @@ fn encode_payload(wallet: &Wallet) -> Zeroizing<Vec<u8>> {
     // Sized exactly so the buffer never reallocates and leaves an unwiped copy behind.
     let mut p = Zeroizing::new(Vec::with_capacity(len));
     p.push(PAYLOAD_VERSION);
-    p.push(entropy.len() as u8);
+    p.push(entropy_len);
     p.extend_from_slice(&entropy);
-    p.extend_from_slice(&(pass.len() as u16).to_be_bytes());
+    p.extend_from_slice(&pass_len.to_be_bytes());
     p.extend_from_slice(pass);
-    p.extend_from_slice(&(imported.len() as u16).to_be_bytes());
-    for k in imported {
+    p.extend_from_slice(&count.to_be_bytes());
+    for (k, label_len) in imported.iter().zip(label_lens) {
         p.extend_from_slice(k.key().expose());
-        p.extend_from_slice(&(k.label.len() as u16).to_be_bytes());
+        p.extend_from_slice(&label_len.to_be_bytes());
         p.extend_from_slice(k.label.as_bytes());
     }
     debug_assert_eq!(p.len(), len);
-    p
+    Ok(p)
+}
+
+/// Checks that `bytes`, as read back from disk, open under `password` to exactly `wallet`
+/// (the payloads are compared: same entropy, passphrase, keys and labels).
+fn verify_written(bytes: &[u8], wallet: &Wallet, password: &Password) -> Result<()> {
+    let back = decode(bytes, password).map_err(|_| {
+        Error::Derivation("the new vault did not read back; the old one was kept".into())
+    })?;
+    if *encode_payload(&back)? != *encode_payload(wallet)? {
+        return Err(Error::Derivation(
+            "the new vault read back different; the old one was kept".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The payload decoder on its own, for the fuzzer (the full decoder is guarded by a checksum
@@ -308,6 +372,40 @@ pub fn check(path: &Path) -> Result<Header> {
     parse(&bytes).map_err(|e| map_decode(path, e))
 }
 
+/// The advisory lock that serialises every keybot process writing the vault at `path`: held
+/// from reading the vault to renaming the new one into place, so that two writers (an import
+/// and a password change in two terminals) cannot both start from the same old vault and have
+/// the second rename drop the first one's change. Released when dropped (the lock belongs to
+/// the open file, so a killed process releases it too).
+pub struct VaultLock {
+    _file: std::fs::File,
+}
+
+/// Takes the vault's lock, waiting for another writer to finish.
+pub fn lock(path: &Path) -> Result<VaultLock> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path.file_name().ok_or_else(|| {
+        Error::io(
+            "bad vault path",
+            std::io::Error::other(path.display().to_string()),
+        )
+    })?;
+    let lock_path = path.with_file_name(format!("{}.lock", name.to_string_lossy()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| Error::io(format!("cannot open {}", lock_path.display()), e))?;
+    file.lock()
+        .map_err(|e| Error::io(format!("cannot lock {}", lock_path.display()), e))?;
+    // Only now, with every other writer excluded, are leftover temp files surely stale.
+    atomic::remove_stale_temps(path);
+    Ok(VaultLock { _file: file })
+}
+
 /// Writes a new vault; refuses to replace an existing one.
 pub fn create(path: &Path, wallet: &Wallet, password: &Password) -> Result<()> {
     if path.exists() {
@@ -317,27 +415,52 @@ pub fn create(path: &Path, wallet: &Wallet, password: &Password) -> Result<()> {
         atomic::create_private_dir(dir)?;
     }
     let bytes = encode(wallet, password, KdfParams::for_writing())?;
-    atomic::create_private(path, &bytes).map_err(|e| match e {
-        Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
-            Error::VaultExists(path.to_owned())
-        }
-        e => e,
-    })
+    let _lock = lock(path)?;
+    atomic::create_private_verified(path, &bytes, |b| verify_written(b, wallet, password)).map_err(
+        |e| match e {
+            Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
+                Error::VaultExists(path.to_owned())
+            }
+            e => e,
+        },
+    )
+}
+
+/// Opens the vault, lets `change` modify the wallet, and writes it back under `new_password`
+/// (or the same password), all under the vault's lock: the wallet changed is the one on disk
+/// at that moment, not an older copy. The existing file must be an intact vault: a corrupt one
+/// is never overwritten. Nothing is written when `change` fails.
+pub fn modify<T>(
+    path: &Path,
+    password: &Password,
+    new_password: Option<&Password>,
+    change: impl FnOnce(&mut Wallet) -> Result<T>,
+) -> Result<T> {
+    check(path)?;
+    let _lock = lock(path)?;
+    let mut wallet = open(path, password)?;
+    let out = change(&mut wallet)?;
+    let pw = new_password.unwrap_or(password);
+    let bytes = encode(&wallet, pw, KdfParams::for_writing())?;
+    atomic::write_private_verified(path, &bytes, |b| verify_written(b, &wallet, pw))?;
+    Ok(out)
 }
 
 /// Replaces the vault at `path` with `wallet` under `password`, atomically. The existing file
-/// must be an intact vault: a corrupt one is never overwritten.
+/// must be an intact vault: a corrupt one is never overwritten. Prefer [`modify`], which reads
+/// the vault under the lock: `wallet` here may be older than what is on disk.
 pub fn replace(path: &Path, wallet: &Wallet, password: &Password) -> Result<()> {
     check(path)?;
     let bytes = encode(wallet, password, KdfParams::for_writing())?;
-    atomic::write_private(path, &bytes)
+    let _lock = lock(path)?;
+    check(path)?;
+    atomic::write_private_verified(path, &bytes, |b| verify_written(b, wallet, password))
 }
 
 /// Re-encrypts the vault under a new password. Until the final rename the old file, valid under
 /// the old password, is what is on disk.
 pub fn change_password(path: &Path, old: &Password, new: &Password) -> Result<()> {
-    let wallet = open(path, old)?;
-    replace(path, &wallet, new)
+    modify(path, old, Some(new), |_| Ok(()))
 }
 
 #[cfg(test)]
@@ -480,5 +603,51 @@ mod tests {
             Err(Error::CorruptVault { .. })
         ));
         assert_eq!(std::fs::read(&path).unwrap(), b"garbage");
+    }
+
+    #[test]
+    fn lengths_that_do_not_fit_the_format_are_refused_not_truncated() {
+        let phrase = || {
+            Phrase::parse(
+                "legal winner thank year wave sausage worth useful legal winner thank yellow",
+            )
+            .unwrap()
+        };
+        let pw = Password::from("pw");
+        let long_pass = "p".repeat(70_000);
+        let w = Wallet::new(phrase(), &long_pass).unwrap();
+        assert!(matches!(encode(&w, &pw, WEAK), Err(Error::TooLarge(_))));
+        let mut w = Wallet::new(phrase(), "").unwrap();
+        w.push_imported(ImportedKey::new("l".repeat(70_000), Secret32::new([0x22; 32])).unwrap());
+        assert!(matches!(encode(&w, &pw, WEAK), Err(Error::TooLarge(_))));
+        // The limits for new wallets and new keys are far below the format's.
+        let mut w = Wallet::new(phrase(), "").unwrap();
+        assert!(matches!(
+            w.import_key(Secret32::new([0x22; 32]), &"l".repeat(MAX_LABEL_BYTES + 1)),
+            Err(Error::TooLarge(_))
+        ));
+        assert!(check_passphrase(&"p".repeat(MAX_PASSPHRASE_BYTES + 1)).is_err());
+        assert!(check_passphrase(&"p".repeat(MAX_PASSPHRASE_BYTES)).is_ok());
+    }
+
+    #[test]
+    fn modify_reads_the_vault_under_the_lock_and_keeps_both_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("vault");
+        let pw = Password::from("pw");
+        let bytes = encode(&wallet(), &pw, WEAK).unwrap();
+        atomic::create_private(&path, &bytes).unwrap();
+        // A stale temp file from a killed writer goes once a writer holds the lock.
+        let stale = dir.path().join(".vault.tmp-00");
+        std::fs::write(&stale, b"x").unwrap();
+        modify(&path, &pw, None, |w| {
+            w.import_key(Secret32::new([0x33; 32]), "b")
+        })
+        .unwrap();
+        modify(&path, &pw, Some(&Password::from("new")), |_| Ok(())).unwrap();
+        let back = open(&path, &Password::from("new")).unwrap();
+        assert_eq!(back.imported().len(), 2);
+        assert!(!stale.exists());
+        assert!(dir.path().join("vault.lock").exists());
     }
 }

@@ -159,6 +159,13 @@ impl Wallet {
     /// Adds a key (from a keystore file) as an imported account; refuses a key already present as
     /// an imported account or among the first 100 HD accounts.
     pub fn import_key(&mut self, key: Secret32, label: &str) -> Result<Address> {
+        crate::vault::check_label(label)?;
+        if self.imported.len() >= crate::vault::MAX_IMPORTED {
+            return Err(Error::TooLarge(format!(
+                "the wallet already holds {} imported keys",
+                crate::vault::MAX_IMPORTED
+            )));
+        }
         let imported = ImportedKey::new(label.to_owned(), key)?;
         if self.find(imported.address, 100)?.is_some() {
             return Err(Error::DuplicateKey(imported.address));

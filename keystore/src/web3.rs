@@ -140,13 +140,16 @@ fn derive_key(kdf: &str, p: &Value, password: &[u8]) -> Result<Zeroizing<[u8; 32
             if !n.is_power_of_two() || n < 2 {
                 return Err(bad("kdfparams.n must be a power of two"));
             }
-            // Bounded so a crafted file cannot take more than 1 GiB or minutes of CPU.
+            // Bounded so a crafted file cannot take more than 1 GiB or minutes of CPU. Checked
+            // arithmetic: n comes from the file and may be as large as 2^63.
+            let mem = 128u64.checked_mul(r).and_then(|x| x.checked_mul(n));
+            let work = n.checked_mul(r).and_then(|x| x.checked_mul(pp));
             if r == 0
                 || pp == 0
                 || r > 64
                 || pp > 64
-                || 128 * r * n > 1 << 30
-                || n * r * pp > 1 << 26
+                || mem.is_none_or(|m| m > 1 << 30)
+                || work.is_none_or(|w| w > 1 << 26)
             {
                 return Err(bad(format!(
                     "scrypt parameters n={n} r={r} p={pp} are out of bounds"

@@ -356,3 +356,28 @@ fn eip1559_ethereumjs_vectors() {
         assert_eq!(signed.hash, alloy::primitives::keccak256(&signed.raw));
     }
 }
+
+#[test]
+fn web3_scrypt_parameters_that_overflow_are_refused_without_a_panic() {
+    let v = fixture("web3_secret_storage_v3_geth_vectors.json");
+    let good = v["geth_keystore_dir_good_files"]["aaa"]["json"].clone();
+    for (n, r, p) in [
+        (1u64 << 63, 64u64, 64u64),
+        (1u64 << 62, 8, 1),
+        (1u64 << 57, 64, 1),
+        (1u64 << 40, 64, 64),
+    ] {
+        let mut huge = good.clone();
+        huge["crypto"]["kdfparams"]["n"] = n.into();
+        huge["crypto"]["kdfparams"]["r"] = r.into();
+        huge["crypto"]["kdfparams"]["p"] = p.into();
+        let e = web3::decrypt(
+            &serde_json::to_vec(&huge).unwrap(),
+            &Password::from("foobar"),
+        )
+        .err()
+        .expect("must fail")
+        .to_string();
+        assert!(e.contains("out of bounds"), "n={n} r={r} p={p}: {e}");
+    }
+}

@@ -17,6 +17,7 @@ use tokio::process::{Child, Command};
 use super::client::Client;
 use super::network::{DEV_CHAIN_ID, Network, Token};
 use super::send::{Outcome, send_raw, wait_for_receipt};
+use crate::process::ScrubSecrets;
 
 alloy::sol!(
     #[sol(rpc)]
@@ -66,6 +67,7 @@ pub async fn start(port: u16) -> Result<DevChain> {
     }
     let anvil = find_anvil()?;
     let mut child = Command::new(&anvil)
+        .scrub_secrets()
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--chain-id", &DEV_CHAIN_ID.to_string()])
         .stdout(Stdio::null())

@@ -113,10 +113,11 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
         bail!("--system has no effect with --raw (there is no chat template to put it in)");
     }
     let template = match (&args.chat_template_file, &args.chat_template) {
-        (Some(f), _) => Some(TemplateOverride::Source(
-            std::fs::read_to_string(f)
-                .with_context(|| format!("cannot read chat template {}", f.display()))?,
-        )),
+        (Some(f), _) => Some(TemplateOverride::Source(super::input::read_text_limited(
+            f,
+            1 << 20,
+            "a chat template",
+        )?)),
         (None, Some(name)) => Some(TemplateOverride::Name(name.clone())),
         (None, None) => None,
     };
@@ -160,8 +161,7 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
 
     let mut history: Vec<Message> = args.system.iter().map(Message::system).collect();
     if let Some(f) = &args.messages_json {
-        let text =
-            std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let text = super::input::read_text_limited(f, 16 << 20, "--messages-json")?;
         let msgs: Vec<Message> = serde_json::from_str(&text).with_context(|| {
             format!(
                 "{} is not a JSON array of {{\"role\", \"content\"}} objects",

@@ -81,6 +81,7 @@ pub fn run(paths: &Paths, args: InitArgs) -> Result<()> {
     } else {
         Zeroizing::new(String::new())
     };
+    vault::check_passphrase(&passphrase)?;
     let password = input::new_password(args.password_file.as_deref(), "KEYBOT_PASSWORD", "vault")?;
     let wallet = Wallet::new(phrase, &passphrase)?;
 
@@ -128,12 +129,13 @@ fn prompt_passphrase() -> Result<Zeroizing<String>> {
     }
 }
 
-/// Shows a new phrase once (on the alternate screen, so it leaves no scrollback) and has the user
-/// type back three words chosen at random.
+/// Shows a new phrase once and has the user type back three words chosen at random, all on the
+/// alternate screen: neither the phrase nor the typed words (echoed as they are typed) are left
+/// in the terminal's scrollback.
 fn show_and_confirm(phrase: &Phrase) -> Result<()> {
     let words = phrase.words();
+    let _screen = AltScreen::enter()?;
     {
-        let _screen = AltScreen::enter()?;
         eprintln!(
             "Your recovery phrase ({} words). Write it down on paper, in order.\n",
             words.len()
@@ -146,6 +148,12 @@ fn show_and_confirm(phrase: &Phrase) -> Result<()> {
             "once; it never sends them anywhere. Without them a lost password cannot be recovered.\n"
         );
         input::prompt_line("Press Enter when you have written them down… ")?;
+        // The words leave the screen before the user is asked for them.
+        crossterm::execute!(
+            std::io::stderr(),
+            crossterm::terminal::Clear(crossterm::terminal::ClearType::All),
+            crossterm::cursor::MoveTo(0, 0)
+        )?;
     }
     let mut picks = [0u8; 3];
     let mut chosen: Vec<usize> = Vec::new();

@@ -11,22 +11,49 @@ pub fn stdin_is_tty() -> bool {
     std::io::stdin().is_terminal()
 }
 
+/// The most a secret file (a password, a phrase) or secret standard input may hold.
+pub const MAX_SECRET_BYTES: u64 = 64 * 1024;
+
+/// Reads a file into memory, refusing one larger than `limit` bytes without reading more than
+/// one byte past it: `/dev/zero` or a FIFO that never ends cannot exhaust memory.
+pub fn read_limited(path: &Path, limit: u64, what: &str) -> Result<Vec<u8>> {
+    keybot_keystore::atomic::read_limited(path, limit).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::FileTooLarge {
+            anyhow::anyhow!(
+                "{} is too large for {what} (over {limit} bytes)",
+                path.display()
+            )
+        } else {
+            anyhow::Error::new(e).context(format!("cannot read {}", path.display()))
+        }
+    })
+}
+
+/// [`read_limited`], as UTF-8 text.
+pub fn read_text_limited(path: &Path, limit: u64, what: &str) -> Result<String> {
+    String::from_utf8(read_limited(path, limit, what)?)
+        .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))
+}
+
 /// Reads a whole file as UTF-8 text, without its final line break.
 pub fn read_secret_file(path: &Path) -> Result<Zeroizing<String>> {
-    let bytes = Zeroizing::new(
-        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
-    );
+    let bytes = Zeroizing::new(read_limited(path, MAX_SECRET_BYTES, "a secret")?);
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))?;
     Ok(Zeroizing::new(strip_newline(text).to_owned()))
 }
 
-/// Reads all of standard input as UTF-8 text.
+/// Reads all of standard input as UTF-8 text (at most [`MAX_SECRET_BYTES`]).
 pub fn read_stdin() -> Result<Zeroizing<String>> {
-    let mut bytes = Zeroizing::new(Vec::new());
+    let mut bytes = Zeroizing::new(Vec::with_capacity(1024));
     std::io::stdin()
+        .lock()
+        .take(MAX_SECRET_BYTES + 1)
         .read_to_end(&mut bytes)
         .context("cannot read standard input")?;
+    if bytes.len() as u64 > MAX_SECRET_BYTES {
+        bail!("standard input is too large (over {MAX_SECRET_BYTES} bytes)");
+    }
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| anyhow::anyhow!("standard input is not valid UTF-8 text"))?;
     Ok(Zeroizing::new(text.to_owned()))
@@ -84,11 +111,13 @@ pub fn new_password(file: Option<&Path>, env: &str, what: &str) -> Result<Passwo
         let a = Zeroizing::new(rpassword::prompt_password(format!(
             "new {what} password: "
         ))?);
-        if a.chars().count() < 8 {
-            eprintln!("  too short: use at least 8 characters (a few random words work well)");
-            continue;
+        match crate::strength::check_new(&a) {
+            Ok(s) => eprintln!("  strength: {}", s.hint),
+            Err(why) => {
+                eprintln!("  {why}");
+                continue;
+            }
         }
-        eprintln!("  strength: {}", strength_hint(&a));
         let b = Zeroizing::new(rpassword::prompt_password("repeat it: ")?);
         if *a != *b {
             eprintln!("  the two passwords differ; try again");
@@ -96,22 +125,6 @@ pub fn new_password(file: Option<&Path>, env: &str, what: &str) -> Result<Passwo
         }
         return Ok(Password::new(a.to_string()));
     }
-}
-
-/// A person-readable strength estimate (zxcvbn) with its advice.
-pub fn strength_hint(password: &str) -> String {
-    let estimate = zxcvbn::zxcvbn(password, &["keybot"]);
-    let score = u8::from(estimate.score());
-    let label = ["very weak", "weak", "fair", "strong", "very strong"][usize::from(score.min(4))];
-    let mut s = format!("{label} ({score}/4)");
-    if let Some(fb) = estimate.feedback() {
-        if let Some(w) = fb.warning() {
-            s.push_str(&format!(": {w}"));
-        } else if let Some(sug) = fb.suggestions().first() {
-            s.push_str(&format!(": {sug}"));
-        }
-    }
-    s
 }
 
 /// A yes/no question on the terminal; only `y`, `Y` or `yes` is a yes. Without a terminal there is

@@ -1,4 +1,5 @@
 //! `keybot wallet …`: addresses, signing, verification, keystore files, the phrase, the password.
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -9,7 +10,8 @@ use keybot_keystore::{AccountRef, Wallet, derive, sign, vault};
 
 use alloy::primitives::Address;
 
-use super::{input, send};
+use super::input::{self, read_limited};
+use super::send;
 use crate::chain::ChainConfig;
 use crate::chain::safety::parse_address;
 use crate::chain::sign_review::{self, SignReview};
@@ -238,11 +240,8 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
             label,
             keystore_password_file,
         } => {
-            let json =
-                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            if json.len() > 64 * 1024 {
-                bail!("{} is too large to be a keystore file", file.display());
-            }
+            vault::check_label(&label)?;
+            let json = read_limited(&file, 64 * 1024, "a keystore file")?;
             vault::check(&paths.vault())?;
             let ks_pw = input::existing_password(
                 keystore_password_file.as_deref(),
@@ -256,14 +255,14 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
                 e => e.into(),
             })?;
             let password = vault_password(pw_file)?;
-            let mut wallet = vault::open(&paths.vault(), &password)?;
-            let address = wallet.import_key(decrypted.key, &label)?;
-            vault::replace(&paths.vault(), &wallet, &password)?;
+            // Read, change and write back under the vault's lock: an import or a password
+            // change running at the same moment in another process is not lost.
+            let (address, index) = vault::modify(&paths.vault(), &password, None, |wallet| {
+                let address = wallet.import_key(decrypted.key, &label)?;
+                Ok((address, wallet.imported().len() - 1))
+            })?;
             tracing::info!(%address, "keystore imported");
-            eprintln!(
-                "imported {address} as account imported:{}",
-                wallet.imported().len() - 1
-            );
+            eprintln!("imported {address} as account imported:{index}");
         }
         WalletCommand::ShowMnemonic { yes } => {
             let wallet = unlock(paths, pw_file)?;
@@ -278,7 +277,12 @@ pub fn run(paths: &Paths, args: WalletArgs) -> Result<Status> {
                 }
             }
             tracing::info!("recovery phrase shown");
-            println!("{}", *wallet.phrase().to_phrase_string());
+            if yes || !std::io::stdout().is_terminal() {
+                // For a script or a redirect: the phrase goes where standard output goes.
+                println!("{}", *wallet.phrase().to_phrase_string());
+            } else {
+                show_on_alt_screen(&wallet)?;
+            }
         }
         WalletCommand::Balance {
             account,
@@ -446,8 +450,22 @@ pub fn parse_account(wallet: &Wallet, s: &str) -> Result<AccountRef> {
     Ok(AccountRef::Hd(derive::checked_index(i)?))
 }
 
+/// The phrase on the alternate screen, so that it leaves nothing in the terminal's scrollback,
+/// until the user presses Enter.
+fn show_on_alt_screen(wallet: &Wallet) -> Result<()> {
+    let words = wallet.phrase().words();
+    let _screen = super::screen::AltScreen::enter()?;
+    eprintln!("Your recovery phrase ({} words):\n", words.len());
+    eprintln!("{}", super::screen::numbered_words(&words));
+    input::prompt_line("Press Enter to clear the screen… ")?;
+    Ok(())
+}
+
+/// The largest JSON document (typed data, a transaction) read from a file.
+const MAX_DOCUMENT_BYTES: u64 = 1 << 20;
+
 pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let bytes = input::read_limited(path, MAX_DOCUMENT_BYTES, "a JSON document")?;
     String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))
 }

@@ -272,8 +272,15 @@ pub fn read_file(key: &Secret32, file: &Path) -> Result<Archive, BackupError> {
     if meta.len() > MAX_FILE_LEN {
         return Err(BackupError::TooLarge(name));
     }
-    let bytes =
-        std::fs::read(file).map_err(|e| BackupError::Io(format!("cannot read {name}: {e}")))?;
+    // The size was checked above, but a FIFO or a character device reports 0: the read itself
+    // is bounded too.
+    let bytes = keybot_keystore::atomic::read_limited(file, MAX_FILE_LEN).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::FileTooLarge {
+            BackupError::TooLarge(name.clone())
+        } else {
+            BackupError::Io(format!("cannot read {name}: {e}"))
+        }
+    })?;
     unseal(&bytes, key, &name)
 }
 

@@ -352,6 +352,16 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_store_opens_with_sqlcipher_memory_security_on() {
+        let (_d, store) = temp_store();
+        let on: String = store
+            .conn
+            .query_row("PRAGMA cipher_memory_security", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(on, "1");
+    }
+
+    #[test]
     fn debug_shows_no_key() {
         let (_dir, store) = temp_store();
         let s = format!("{store:?}");

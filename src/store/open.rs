@@ -46,6 +46,9 @@ impl Store {
         // key) to stderr, which would land on the terminal app's screen and add lines to the
         // CLI's one-line errors. Every failure also comes back as an error code, handled here.
         conn.execute_batch("PRAGMA cipher_log = off; PRAGMA cipher_log_level = NONE;")?;
+        // Before the key, so that the key statement's text (which SQLite copies while it parses
+        // it) and every buffer after it are wiped when SQLite frees them. See `configure`.
+        conn.execute_batch("PRAGMA cipher_memory_security = ON;")?;
         apply_key(&conn, key)?;
         verify_key(&conn, path)?;
         configure(&conn)?;
@@ -128,9 +131,13 @@ fn verify_key(conn: &Connection, path: &Path) -> Result<()> {
 /// - `secure_delete`: deleted rows are overwritten, so a deleted conversation is gone from the
 ///   file and not just unlinked pages that the same key would still decrypt.
 /// - `busy_timeout`: another keybot process holding the write lock makes us wait, not fail.
-/// - `cipher_memory_security` stays off: it mlocks and wipes SQLite's own allocations, but the
-///   same conversation text lives unwiped in the app's screen state anyway, so it would cost
-///   speed on every allocation and protect nothing extra. (SQLCipher always wipes the key.)
+/// - `cipher_memory_security` is on (set in `Store::open`, before the key): SQLCipher wipes
+///   every allocation SQLite frees and locks its pages in memory. The statement that keys the
+///   connection is SQL text that SQLite copies into its own buffers while parsing it; with
+///   memory security off those copies of the key's hex would stay in freed heap memory. It
+///   costs a memset per free (SQLCipher reports reads up to about twice as slow); the store's
+///   queries are small and few per second, so this does not show. The setting is global to the
+///   process and cannot be turned off again.
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", true)?;

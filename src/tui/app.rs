@@ -11,12 +11,11 @@ use keybot_keystore::bip85::Purpose;
 use keybot_keystore::secret::Password;
 use keybot_keystore::{Phrase, Wallet, vault};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
-use zeroize::Zeroizing;
 
 use super::action::Action;
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
-use super::state::{NetInfo, State};
+use super::state::{Level, ModelStatus, NetInfo, NetLevel, NetView, Screen, SecretText, State};
 use super::terminal::TerminalGuard;
 use super::theme::{self, Theme};
 use super::{keymap, ui, update};
@@ -263,20 +262,16 @@ impl Runtime {
             }
         };
         let tick_only = matches!(actions.as_slice(), [Action::Tick(_)]);
-        let before = if tick_only { Some(state.clone()) } else { None };
+        // Only what a tick can change is copied, not the whole state: the state holds typed
+        // passwords and phrase words, which must not be duplicated on every tick.
+        let before = tick_only.then(|| TickView::of(state));
         for a in actions {
             for effect in update::update(state, a) {
                 self.perform(state, effect);
             }
         }
         // A tick changes only the clock unless something (auto-lock) happened.
-        before.is_none_or(|b| {
-            b.screen != state.screen
-                || b.message != state.message
-                || state.chat.model != b.chat.model
-                || state.net != b.net
-                || state.net.indicator(state.now_ms) != b.net.indicator(b.now_ms)
-        })
+        before.is_none_or(|b| b != TickView::of(state))
     }
 
     fn send(&self, a: Action) {
@@ -835,6 +830,28 @@ fn load_settings(state: &mut State, store: Option<&Store>) {
     }
 }
 
+/// The parts of the state a tick can change, to tell whether a tick needs a redraw.
+#[derive(PartialEq)]
+struct TickView {
+    screen: Screen,
+    message: Option<(Level, String)>,
+    model: ModelStatus,
+    net: NetView,
+    indicator: (String, NetLevel),
+}
+
+impl TickView {
+    fn of(state: &State) -> TickView {
+        TickView {
+            screen: state.screen,
+            message: state.message.clone(),
+            model: state.chat.model.clone(),
+            net: state.net.clone(),
+            indicator: state.net.indicator(state.now_ms),
+        }
+    }
+}
+
 fn open(paths: &Paths, password: &Password) -> Result<(Wallet, Store)> {
     let wallet = vault::open(&paths.vault(), password)?;
     let store = Store::open_for(paths, &wallet)?;
@@ -843,7 +860,7 @@ fn open(paths: &Paths, password: &Password) -> Result<(Wallet, Store)> {
 
 fn create_and_open(
     paths: &Paths,
-    phrase: &Zeroizing<String>,
+    phrase: &SecretText,
     password: &Password,
 ) -> Result<(Wallet, Store)> {
     let wallet = Wallet::new(Phrase::parse(phrase)?, "")?;

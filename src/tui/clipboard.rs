@@ -14,6 +14,8 @@ use std::process::{Command, Stdio};
 
 use base64::Engine;
 
+use crate::process::ScrubSecrets;
+
 /// The OSC 52 sequence that sets the clipboard to `text`, wrapped for tmux when `TMUX` is set.
 /// Write it to the terminal as is (through the backend, between frames).
 pub fn osc52(text: &str) -> String {
@@ -124,6 +126,7 @@ fn run_helper(helper: Helper, program: &Path, text: &str) -> Result<(), Clipboar
     // stdout/stderr to null: a helper that stays running to serve the selection must not keep
     // a pipe of ours open, and its messages must not scribble over the TUI.
     let mut child = Command::new(program)
+        .scrub_secrets()
         .args(helper.args())
         .stdin(Stdio::piped())
         .stdout(Stdio::null())

@@ -1,13 +1,14 @@
 //! What `update` asks the runtime to do. Effects are plain data so `update` stays pure and
 //! testable; the runtime performs them off the UI thread and answers with [`Action`]s.
 use keybot_keystore::secret::Password;
-use zeroize::Zeroizing;
 
 use keybot_keystore::Address;
 
 use crate::chain::send::{Review, SendRequest};
 use crate::chat::Message as ChatMessage;
 use crate::store::ConversationId;
+
+use super::state::SecretText;
 
 #[derive(Debug)]
 pub enum Effect {
@@ -16,7 +17,7 @@ pub enum Effect {
     },
     /// Create (or restore) the vault and open the store.
     CreateWallet {
-        phrase: Zeroizing<String>,
+        phrase: SecretText,
         password: Password,
     },
     Unlock {

@@ -33,8 +33,40 @@ impl Screen {
     }
 }
 
-/// A single-line or multi-line text field with a cursor (in chars).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Secret text held by the state (a phrase, its words): wiped on drop, and `<redacted>` in
+/// `Debug`, so a `{:?}` of the state, an effect or a failed test's message never prints it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretText(Zeroizing<String>);
+
+impl SecretText {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretText {
+    fn from(s: String) -> Self {
+        SecretText(Zeroizing::new(s))
+    }
+}
+
+impl std::ops::Deref for SecretText {
+    type Target = String;
+    fn deref(&self) -> &String {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A single-line or multi-line text field with a cursor (in chars). Its text is wiped on drop
+/// (it may be a password or a phrase word), and a secret field's text is `<redacted>` in
+/// `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Input {
     pub text: String,
     pub cursor: usize,
@@ -42,12 +74,31 @@ pub struct Input {
     pub secret: bool,
 }
 
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Input");
+        if self.secret {
+            d.field("text", &"<redacted>");
+        } else {
+            d.field("text", &self.text);
+        }
+        d.field("cursor", &self.cursor)
+            .field("secret", &self.secret)
+            .finish()
+    }
+}
+
+impl Drop for Input {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
 impl Input {
     pub fn secret() -> Input {
-        Input {
-            secret: true,
-            ..Input::default()
-        }
+        let mut input = Input::default();
+        input.secret = true;
+        input
     }
 
     pub fn take(&mut self) -> String {
@@ -130,10 +181,10 @@ pub enum Onboarding {
     /// Waiting for the runtime to generate the phrase.
     Generating,
     /// The new phrase, shown once.
-    ShowWords { words: Vec<Zeroizing<String>> },
+    ShowWords { words: Vec<SecretText> },
     /// Three words typed back; `asked` are word positions (0-based).
     Confirm {
-        words: Vec<Zeroizing<String>>,
+        words: Vec<SecretText>,
         asked: [usize; 3],
         step: usize,
         input: Input,
@@ -141,13 +192,13 @@ pub enum Onboarding {
     },
     /// Import: words typed one by one, each checked as it is typed.
     ImportWords {
-        words: Vec<Zeroizing<String>>,
+        words: Vec<SecretText>,
         input: Input,
         hint: Option<String>,
     },
     /// The password, typed twice, with a strength meter.
     Password {
-        phrase: Zeroizing<String>,
+        phrase: SecretText,
         first: Input,
         second: Input,
         on_second: bool,

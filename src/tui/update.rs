@@ -75,7 +75,7 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::PhraseGenerated(words) => {
             s.onboarding = Onboarding::ShowWords {
-                words: words.into_iter().map(Zeroizing::new).collect(),
+                words: words.into_iter().map(SecretText::from).collect(),
             };
             vec![]
         }
@@ -403,7 +403,7 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
             let mut hint = None;
             for w in typed.split_whitespace() {
                 match resolve_word(w) {
-                    Ok(word) => words.push(Zeroizing::new(word.to_owned())),
+                    Ok(word) => words.push(SecretText::from(word.to_owned())),
                     Err(h) => {
                         hint = Some(h);
                         break;
@@ -485,15 +485,13 @@ fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
             *on_second = false;
             *error = None;
         }
-        Action::Submit if !*on_second => {
-            if first.text.chars().count() < 8 {
-                *error =
-                    Some("use at least 8 characters (a few random words work well)".to_owned());
-            } else {
+        Action::Submit if !*on_second => match crate::strength::check_new(&first.text) {
+            Ok(_) => {
                 *on_second = true;
                 *error = None;
             }
-        }
+            Err(why) => *error = Some(why),
+        },
         Action::Submit if first.text != second.text => {
             second.wipe();
             *error = Some("the two passwords differ; type the second one again".to_owned());
@@ -515,7 +513,7 @@ fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
     (o, vec![])
 }
 
-fn password_step(phrase: Zeroizing<String>) -> Onboarding {
+fn password_step(phrase: SecretText) -> Onboarding {
     Onboarding::Password {
         phrase,
         first: Input::secret(),
@@ -538,25 +536,25 @@ fn live_hint(text: &str) -> Option<String> {
 }
 
 fn strength_of(password: &str) -> (u8, String) {
-    let estimate = zxcvbn::zxcvbn(password, &["keybot"]);
-    let score = u8::from(estimate.score());
-    (score, crate::cli::input::strength_hint(password))
+    let s = crate::strength::estimate(password);
+    (s.score, s.hint)
 }
 
-fn join(words: &[Zeroizing<String>]) -> Zeroizing<String> {
-    let mut s = Zeroizing::new(String::with_capacity(words.len() * 9));
+fn join(words: &[SecretText]) -> SecretText {
+    // Sized up front so the string never reallocates and leaves an unwiped copy behind.
+    let mut s = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
     for (i, w) in words.iter().enumerate() {
         if i > 0 {
             s.push(' ');
         }
         s.push_str(w);
     }
-    s
+    SecretText::from(s)
 }
 
 /// Three distinct positions to ask back. Derived from the words themselves rather than a clock
 /// or RNG so `update` stays pure; the words are random, so the positions are unpredictable.
-fn pick_three(words: &[Zeroizing<String>]) -> [usize; 3] {
+fn pick_three(words: &[SecretText]) -> [usize; 3] {
     let n = words.len().max(3);
     let mut h: u64 = 0xcbf29ce484222325;
     for w in words {

@@ -474,3 +474,65 @@ fn without_a_model_the_screen_offers_to_get_one() {
     ));
     assert_eq!(s.settings.get("model.default"), Some("m"));
 }
+
+/// Through the import path to the password step.
+fn at_password_step() -> State {
+    let mut s = State::new(false);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Submit);
+    typed(&mut s, PHRASE);
+    update(&mut s, Action::Submit);
+    update(&mut s, Action::Submit);
+    assert!(
+        matches!(s.onboarding, Onboarding::Password { .. }),
+        "{:?}",
+        s.onboarding
+    );
+    s
+}
+
+#[test]
+fn onboarding_refuses_a_password_zxcvbn_scores_zero() {
+    let mut s = at_password_step();
+    typed(&mut s, "password");
+    update(&mut s, Action::Submit);
+    let Onboarding::Password {
+        error: Some(e),
+        on_second: false,
+        ..
+    } = &s.onboarding
+    else {
+        panic!("{:?}", s.onboarding)
+    };
+    assert!(e.contains("too easy to guess"), "{e}");
+}
+
+#[test]
+fn debug_of_the_state_and_effects_shows_no_password_and_no_phrase() {
+    let mut s = at_password_step();
+    typed(&mut s, "hunter2 is my secret");
+    let d = format!("{s:?}");
+    assert!(!d.contains("hunter2") && !d.contains("junk"), "{d}");
+    update(&mut s, Action::Submit);
+    typed(&mut s, "hunter2 is my secret");
+    assert!(!format!("{s:?}").contains("hunter2"));
+    let fx = update(&mut s, Action::Submit);
+    let d = format!("{fx:?}");
+    assert!(
+        matches!(fx.as_slice(), [Effect::CreateWallet { .. }]),
+        "{d}"
+    );
+    assert!(!d.contains("hunter2") && !d.contains("junk"), "{d}");
+    // The unlock screen's password field too.
+    let mut u = State::new(true);
+    typed(&mut u, "hunter2");
+    assert!(!format!("{u:?}").contains("hunter2"));
+    // And the phrase words while they are shown and typed back.
+    let mut c = State::new(false);
+    update(&mut c, Action::Submit);
+    update(
+        &mut c,
+        Action::PhraseGenerated(PHRASE.split(' ').map(str::to_owned).collect()),
+    );
+    assert!(!format!("{c:?}").contains("junk"), "{c:?}");
+}
