@@ -19,6 +19,8 @@ cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 LLAMA_CPP_PYTHON_VERSION=0.3.36
+# sha256 of llama_cpp_python-0.3.36.tar.gz as PyPI serves it; pip refuses any other bytes.
+LLAMA_CPP_PYTHON_SHA256=832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e
 crate_version=$(sed -n 's/^llama-cpp-sys-2 = { version = "=\([0-9.]*\)".*/\1/p' Cargo.toml | head -n1)
 if [ -z "$crate_version" ]; then
   echo "build-llama-tools: cannot find the pinned llama-cpp-sys-2 version in Cargo.toml" >&2
@@ -33,7 +35,10 @@ if [ -z "$crate_dir" ]; then
   exit 1
 fi
 
-cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}/llama-tools/llama-cpp-sys-2-$crate_version"
+# Built with -march=native: keyed by the CPU (model and flags) as well as the version, so a cache
+# moved to another CPU builds anew instead of crashing with SIGILL.
+cpu_key="${KEYBOT_CPU_KEY:-$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-12)}"
+cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}/llama-tools/llama-cpp-sys-2-$crate_version-$cpu_key"
 bin="$cache/bin"
 stamp="$cache/stamp"
 want_stamp="llama-cpp-sys-2=$crate_version llama-cpp-python=$LLAMA_CPP_PYTHON_VERSION helper=$(sha256sum scripts/llama-render-template.cpp | cut -c1-16)"
@@ -62,8 +67,9 @@ if [ ! -d "$sdist_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cp
   mkdir -p "$sdist_dir"
   # The sdist of llama-cpp-python itself (`--no-binary :all:` would also force its build
   # backend's dependencies — cmake, ninja — to be compiled from source just to read metadata).
+  echo "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION --hash=sha256:$LLAMA_CPP_PYTHON_SHA256" > "$sdist_dir/requirements.txt"
   pip download --quiet --no-binary llama-cpp-python --no-deps --disable-pip-version-check \
-    -d "$sdist_dir" "llama-cpp-python==$LLAMA_CPP_PYTHON_VERSION" >&2
+    --require-hashes -r "$sdist_dir/requirements.txt" -d "$sdist_dir" >&2
   tar -xzf "$sdist_dir"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION".tar.gz -C "$sdist_dir"
 fi
 tools_src="$sdist_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp/tools"

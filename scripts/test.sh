@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # The whole test suite: the README's test command. Fetches the test models and builds llama.cpp's
 # reference tools (once, cached), puts foundry's cast and anvil on PATH when .ci/run installed
-# them, and runs formatting, clippy and every test.
+# them, and runs formatting, clippy, the fuzz targets' build and every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target}"
+# Everything is built with target-cpu=native (.cargo/config.toml): outputs built on one CPU can
+# crash with SIGILL on another, so a cache moved between machines must not reuse them. The key is
+# the CPU's model and feature flags.
+cpu_key="$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-12)"
+export KEYBOT_CPU_KEY="$cpu_key"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target-$cpu_key}"
 
 if [ -d "$cache/tools/node_modules/.bin" ]; then
   export PATH="$cache/tools/node_modules/.bin:$PATH"
 fi
-# shellcheck disable=SC1090
-eval "$(KEYBOT_CACHE="$cache" bash scripts/fetch-test-models.sh)"
+# Each helper prints `export` lines; a failing fetch or build stops the run here, loudly (an
+# `eval "$(…)"` would run whatever was printed and go on).
+models_env="$(KEYBOT_CACHE="$cache" bash scripts/fetch-test-models.sh)" \
+  || { echo "test.sh: fetching the test models failed" >&2; exit 1; }
+eval "$models_env"
+cargo fetch --locked --quiet
 # llama.cpp's own llama-completion / llama-bench from the same vendored source (cached after the
 # first build), for the byte-for-byte chat test.
-cargo fetch --quiet
-# shellcheck disable=SC1090
-eval "$(KEYBOT_CACHE="$cache" bash scripts/build-llama-tools.sh)"
+tools_env="$(KEYBOT_CACHE="$cache" bash scripts/build-llama-tools.sh)" \
+  || { echo "test.sh: building llama.cpp's reference tools failed" >&2; exit 1; }
+eval "$tools_env"
 
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --features test-weak-kdf -- -D warnings
-cargo test --workspace --features test-weak-kdf "$@"
+cargo clippy --locked --workspace --all-targets --features test-weak-kdf -- -D warnings
+cargo test --locked --workspace --features test-weak-kdf "$@"
