@@ -193,10 +193,14 @@ fn with_no_network_configured_no_socket_is_opened() {
             "-f",
             "-qq",
             "-e",
-            "trace=socket,socketpair,connect",
+            // execve too: every trace then has at least keybot's own exec, which proves that
+            // strace followed this run (an empty log would pass the socket check for free).
+            "trace=socket,socketpair,connect,execve",
             "-o",
             log.to_str().unwrap(),
         ];
+        // Each case gets a fresh log: one left by the previous case would pass for this one's.
+        let _ = std::fs::remove_file(&log);
         let out = run(&unshare, h, &wrap, args, stdin);
         (out, std::fs::read_to_string(&log).unwrap_or_default())
     };
@@ -240,8 +244,11 @@ fn with_no_network_configured_no_socket_is_opened() {
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        // strace wrote its log (so the check below can fail), and it holds no socket call.
-        assert!(log.exists(), "strace wrote no log for {args:?}");
+        // strace traced this run (so the check below can fail), and saw no socket call.
+        assert!(
+            trace.lines().any(|l| l.contains("execve(") && l.contains("keybot")),
+            "strace did not trace keybot for {args:?}:\n{trace}"
+        );
         let sockets: Vec<&str> = trace
             .lines()
             .filter(|l| l.contains("socket") || l.contains("connect("))

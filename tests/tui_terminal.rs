@@ -82,11 +82,11 @@ fn onboarding_chat_quit_and_unlock_again() {
         screen.contains("Reply with just the word: hello"),
         "{screen}"
     );
-    let answer_lines = screen
-        .lines()
-        .skip_while(|l| !l.contains("keybot "))
-        .count();
-    assert!(answer_lines > 0, "no answer on screen:\n{screen}");
+    let answer = answer_below_prompt(&screen, "Reply with just the word: hello");
+    assert!(
+        answer.iter().any(|l| l.chars().any(char::is_alphanumeric)),
+        "no answer under the \"keybot\" header:\n{screen}"
+    );
     t.keys(&["Escape"]);
     t.keys(&["q"]);
     t.wait_for("EXIT=0", 20);
@@ -106,6 +106,36 @@ fn onboarding_chat_quit_and_unlock_again() {
     t.keys(&["C-c"]);
     t.wait_for("EXIT=0", 20);
     assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
+}
+
+/// The lines of the assistant's message that follows `prompt` in the conversation panel: the
+/// "keybot" header (a cell of its own between panel borders, unlike the tab bar's " keybot ") and
+/// the text under it, up to the blank line that ends a message.
+fn answer_below_prompt(screen: &str, prompt: &str) -> Vec<String> {
+    let cells = |l: &str| -> Vec<String> { l.split('│').map(|c| c.trim().to_owned()).collect() };
+    let rows: Vec<Vec<String>> = screen.lines().map(cells).collect();
+    let Some(asked) = rows.iter().position(|r| r.iter().any(|c| c.contains(prompt))) else {
+        return Vec::new();
+    };
+    for (i, row) in rows.iter().enumerate().skip(asked + 1) {
+        if let Some(col) = row.iter().position(|c| c == "keybot") {
+            return rows[i + 1..]
+                .iter()
+                .map(|r| r.get(col).cloned().unwrap_or_default())
+                .take_while(|c| !c.is_empty())
+                .collect();
+        }
+    }
+    Vec::new()
+}
+
+#[test]
+fn the_answer_check_finds_only_an_answer() {
+    let tab_bar = " keybot  1 Wallet  2 Chat  3 Settings";
+    let asked = "│you                 │\n│Reply with just the word: hello│\n│                    │";
+    assert!(answer_below_prompt(&format!("{tab_bar}\n{asked}"), "Reply with").is_empty());
+    let answered = format!("{tab_bar}\n{asked}\n│keybot              │\n│Hello               │\n│                    │");
+    assert_eq!(answer_below_prompt(&answered, "Reply with"), ["Hello"]);
 }
 
 #[test]

@@ -267,6 +267,46 @@ fn eip191_personal_sign_vectors() {
     }
 }
 
+/// Accounts 0–9 of the anvil phrase and personal_sign signatures as eth-account (Python, an
+/// implementation that shares no code with keybot's crates) computes them; the generator and its
+/// pinned versions are in scripts/vectors/.
+#[test]
+fn independent_eth_account_vectors() {
+    let v = fixture("independent_vectors.json");
+    assert!(s(&v["generator"]).starts_with("eth-account "));
+    let wallet = Wallet::new(Phrase::parse(s(&v["mnemonic"])).unwrap(), "").unwrap();
+    let accounts = v["accounts"].as_array().unwrap();
+    assert_eq!(accounts.len(), 10);
+    let addrs = wallet.addresses(0, 10).unwrap();
+    for (acc, addr) in accounts.iter().zip(&addrs) {
+        let i = acc["index"].as_u64().unwrap() as u32;
+        assert_eq!(addr.to_checksum(None), s(&acc["address"]), "account {i}");
+        let key = wallet
+            .private_key(keybot_keystore::AccountRef::Hd(i))
+            .unwrap();
+        assert_eq!(
+            format!("0x{}", hex::encode(key.expose())),
+            s(&acc["private_key"])
+        );
+    }
+    let ps = &v["personal_sign"];
+    let key = Secret32::from_slice(&hex::decode(s(&ps["private_key"]).trim_start_matches("0x")).unwrap())
+        .unwrap();
+    let signer = derive::signer_from_key(&key).unwrap();
+    assert_eq!(signer.address().to_checksum(None), s(&ps["address"]));
+    let vectors = ps["vectors"].as_array().unwrap();
+    assert!(vectors.iter().any(|t| s(&t["message"]) == "hello world"));
+    for t in vectors {
+        let bytes = sign::message_bytes(s(&t["message"]));
+        assert_eq!(
+            alloy::primitives::eip191_hash_message(&bytes).to_string(),
+            s(&t["eip191_hash"])
+        );
+        let sig = sign::sign_message(&signer, &bytes).unwrap();
+        assert_eq!(sign::signature_hex(&sig), s(&t["signature"]), "{:?}", s(&t["message"]));
+    }
+}
+
 #[test]
 fn eip712_mail_example() {
     let v = fixture("eip712_mail_vector.json");

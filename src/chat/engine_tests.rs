@@ -156,7 +156,7 @@ fn long_conversation_drops_oldest_turns_and_still_answers() {
 }
 
 #[test]
-fn stop_request_ends_a_long_generation_within_200ms() {
+fn stop_request_ends_a_long_generation_within_a_few_tokens() {
     let Some(path) = model("KEYBOT_TEST_MODEL") else {
         return;
     };
@@ -192,14 +192,16 @@ fn stop_request_ends_a_long_generation_within_200ms() {
             _ => {}
         }
     };
+    let mut after_stop = 0;
     let (reason, stats) = {
         let mut stats = None;
         loop {
             match engine
                 .events()
-                .recv_timeout(Duration::from_secs(5))
+                .recv_timeout(Duration::from_secs(30))
                 .expect("Done arrives")
             {
+                ChatEvent::Piece(_) => after_stop += 1,
                 ChatEvent::Stats(s) => stats = Some(s),
                 ChatEvent::Done(r) => break (r, stats.expect("stats before done")),
                 _ => {}
@@ -208,8 +210,12 @@ fn stop_request_ends_a_long_generation_within_200ms() {
     };
     let waited = stop_at.elapsed();
     assert_eq!(reason, StopReason::Stopped);
-    assert!(waited < Duration::from_millis(200), "stop took {waited:?}");
-    assert!(stats.generated < 900);
+    // The stop flag is checked per token: what arrives after it is what was already in flight
+    // (a token or two, more only if this thread fell behind). Counted in tokens, not
+    // milliseconds, so a loaded machine cannot fail it; `keybot bench chat` reports the time.
+    assert!(after_stop <= 4, "{after_stop} pieces after the stop request");
+    assert!(stats.generated <= 10 + 4, "{} tokens generated", stats.generated);
+    assert!(waited < Duration::from_secs(10), "stop took {waited:?}");
 }
 
 #[test]

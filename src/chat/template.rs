@@ -276,6 +276,11 @@ fn strftime_utc(fmt: &str) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
+    strftime_at(fmt, secs)
+}
+
+/// [`strftime_utc`] at `secs` seconds after the Unix epoch.
+fn strftime_at(fmt: &str, secs: u64) -> String {
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     // Howard Hinnant's days-to-civil.
@@ -395,7 +400,23 @@ mod tests {
 
     #[test]
     fn date_directives() {
-        let s = strftime_utc("%d %b %Y");
-        assert_eq!(s.len(), 11, "{s}");
+        // Expected strings from Python's datetime.strftime in UTC.
+        let f = "%d %b %Y|%B %d, %Y|%y-%m-%d %H:%M:%S %% %q";
+        assert_eq!(
+            strftime_at(f, 0),
+            "01 Jan 1970|January 01, 1970|70-01-01 00:00:00 % %q"
+        );
+        // A leap day, and 2100, which is not a leap year.
+        assert_eq!(
+            strftime_at(f, 951_782_400),
+            "29 Feb 2000|February 29, 2000|00-02-29 00:00:00 % %q"
+        );
+        assert_eq!(
+            strftime_at(f, 4_107_542_399),
+            "28 Feb 2100|February 28, 2100|00-02-28 23:59:59 % %q"
+        );
+        assert_eq!(strftime_at("%d %b %Y", 1_796_083_200), "01 Dec 2026");
+        // Today's date, as the template sees it, has the same shape.
+        assert_eq!(strftime_utc("%d %b %Y").len(), 11);
     }
 }

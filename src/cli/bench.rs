@@ -2,7 +2,8 @@
 //!
 //! pp (prompt processing) and tg (text generation) tokens per second through the engine's own
 //! prefill and decode code, and the time to first token over a multi-turn chat (which KV-cache
-//! reuse should keep flat). scripts/bench-chat.sh runs this next to llama-bench built from the
+//! reuse should keep flat), and how long a stop request takes to end a generation (the chat
+//! tests check it in tokens; the time is a figure, so it lives here). scripts/bench-chat.sh runs this next to llama-bench built from the
 //! same llama.cpp source and prints the ratio.
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
@@ -114,8 +115,11 @@ pub fn run(paths: &Paths, args: BenchArgs) -> Result<u8> {
         history.push(Message::assistant(turn.text));
     }
 
+    let stop_ms = stop_latency_ms(&engine)?;
+
     if a.json {
         let v = serde_json::json!({
+            "stop_ms": stop_ms,
             "model": info.path.display().to_string(),
             "threads": info.threads,
             "device": info.device,
@@ -137,6 +141,7 @@ pub fn run(paths: &Paths, args: BenchArgs) -> Result<u8> {
         );
         println!("pp{}: {pp_avg:.2} ± {pp_sd:.2} t/s", a.prompt_tokens);
         println!("tg{}: {tg_avg:.2} ± {tg_sd:.2} t/s", a.gen_tokens);
+        println!("stop: {stop_ms:.1} ms from the request to the end of the generation");
         for (i, (ms, prompt, prefilled)) in ttft.iter().enumerate() {
             println!(
                 "turn {:>2}: first token {ms:7.1} ms (prompt {prompt} tokens, {prefilled} decoded)",
@@ -145,6 +150,38 @@ pub fn run(paths: &Paths, args: BenchArgs) -> Result<u8> {
         }
     }
     Ok(0)
+}
+
+/// Milliseconds from `stop()`, sent once ten pieces of a long answer have arrived, to `Done`.
+fn stop_latency_ms(engine: &Engine) -> Result<f64> {
+    use std::time::{Duration, Instant};
+    engine.generate(GenerateRequest {
+        prompt: Prompt::Raw("Count from 1 to 1000, separated by commas: 1, 2, 3,".into()),
+        sampling: SamplingParams {
+            greedy: true,
+            ..Default::default()
+        },
+        max_tokens: Some(900),
+    })?;
+    let mut pieces = 0;
+    let mut asked: Option<Instant> = None;
+    loop {
+        match engine.events().recv_timeout(Duration::from_secs(120)) {
+            Ok(ChatEvent::Piece(_)) if asked.is_none() => {
+                pieces += 1;
+                if pieces == 10 {
+                    asked = Some(Instant::now());
+                    engine.stop();
+                }
+            }
+            Ok(ChatEvent::Done(_)) => {
+                return Ok(asked.map_or(0.0, |t| t.elapsed().as_secs_f64() * 1000.0));
+            }
+            Ok(ChatEvent::Error(e)) => bail!("stop benchmark: {e}"),
+            Ok(_) => {}
+            Err(_) => bail!("stop benchmark: the engine stopped answering"),
+        }
+    }
 }
 
 fn mean_sd(v: &[f64]) -> (f64, f64) {

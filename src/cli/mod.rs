@@ -1,5 +1,6 @@
 //! The scriptable command line. Each file is one subcommand group; all of them call the same
 //! domain functions the terminal app uses.
+pub mod args;
 pub mod backup;
 pub mod bench;
 pub mod chain;

@@ -1,0 +1,51 @@
+//! The command line's definition: parsed by `main`, and read by `keybot completions` and by the
+//! man page generator (examples/manpage.rs), so all three describe the same commands.
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "keybot", version = version(), about = "Your keys, your local model, your data: a wallet, a private chat and a data market in one terminal app")]
+pub struct Cli {
+    /// Keep config, data and cache under DIR instead of the platform's standard places.
+    #[arg(long, global = true, env = "KEYBOT_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a wallet (a new BIP-39 phrase) or restore one (--import).
+    Init(super::init::InitArgs),
+    /// Accounts, signing, keystore files, the phrase and the password.
+    Wallet(super::wallet::WalletArgs),
+    /// Networks, the local dev chain, broadcasting signed transactions.
+    Chain(super::chain::ChainArgs),
+    /// ERC-20 tokens shown and sent on a network.
+    Token(super::chain::TokenArgs),
+    /// Export or import an encrypted backup of conversations and settings.
+    Backup(super::backup::BackupArgs),
+    /// Ask the local model: streams the answer, then a stats line on stderr.
+    Chat(super::chat::ChatArgs),
+    /// Register, pull and choose local GGUF models.
+    Model(super::model::ModelArgs),
+    /// Measure the chat engine (pp/tg tokens per second, time to first token).
+    Bench(super::bench::BenchArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+fn version() -> &'static str {
+    if cfg!(feature = "test-weak-kdf") {
+        concat!(
+            env!("CARGO_PKG_VERSION"),
+            " (TEST BUILD: weak KDF switch compiled in)"
+        )
+    } else {
+        env!("CARGO_PKG_VERSION")
+    }
+}
