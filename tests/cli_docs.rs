@@ -22,13 +22,19 @@ fn bash_completion_names_every_subcommand() {
         .unwrap();
     assert!(out.status.success());
     let script = String::from_utf8(out.stdout).unwrap();
-    assert!(script.contains("complete -F _keybot"), "not a bash completion script");
+    assert!(
+        script.contains("complete -F _keybot"),
+        "not a bash completion script"
+    );
     let mut paths = Vec::new();
     subcommand_paths(&Cli::command(), "", &mut paths);
     assert!(paths.iter().any(|p| p == "wallet send"), "{paths:?}");
     for path in &paths {
         let word = path.rsplit(' ').next().unwrap();
-        assert!(script.contains(word), "the completion does not offer {path:?}");
+        assert!(
+            script.contains(word),
+            "the completion does not offer {path:?}"
+        );
     }
     // Nothing was written: completions need no home.
     assert_eq!(std::fs::read_dir(home.path()).unwrap().count(), 0);
@@ -43,7 +49,10 @@ fn other_shells_and_a_bad_shell() {
             .output()
             .unwrap();
         assert!(out.status.success());
-        assert!(String::from_utf8_lossy(&out.stdout).contains(marker), "{shell}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(marker),
+            "{shell}"
+        );
     }
     let out = common::keybot(home.path())
         .args(["completions", "cmd.exe"])
@@ -59,7 +68,10 @@ fn a_man_page_for_every_subcommand() {
     let mut paths = Vec::new();
     subcommand_paths(&Cli::command(), "", &mut paths);
     let top = std::fs::read_to_string(dir.path().join("keybot.1")).unwrap();
-    assert!(top.starts_with(".ie") || top.contains(".TH keybot"), "{top}");
+    assert!(
+        top.starts_with(".ie") || top.contains(".TH keybot"),
+        "{top}"
+    );
     for path in paths {
         let file = format!("keybot-{}.1", path.replace(' ', "-"));
         let page = std::fs::read_to_string(dir.path().join(&file))

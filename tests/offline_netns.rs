@@ -246,7 +246,9 @@ fn with_no_network_configured_no_socket_is_opened() {
         );
         // strace traced this run (so the check below can fail), and saw no socket call.
         assert!(
-            trace.lines().any(|l| l.contains("execve(") && l.contains("keybot")),
+            trace
+                .lines()
+                .any(|l| l.contains("execve(") && l.contains("keybot")),
             "strace did not trace keybot for {args:?}:\n{trace}"
         );
         let sockets: Vec<&str> = trace

@@ -114,7 +114,10 @@ fn onboarding_chat_quit_and_unlock_again() {
 fn answer_below_prompt(screen: &str, prompt: &str) -> Vec<String> {
     let cells = |l: &str| -> Vec<String> { l.split('│').map(|c| c.trim().to_owned()).collect() };
     let rows: Vec<Vec<String>> = screen.lines().map(cells).collect();
-    let Some(asked) = rows.iter().position(|r| r.iter().any(|c| c.contains(prompt))) else {
+    let Some(asked) = rows
+        .iter()
+        .position(|r| r.iter().any(|c| c.contains(prompt)))
+    else {
         return Vec::new();
     };
     for (i, row) in rows.iter().enumerate().skip(asked + 1) {
@@ -134,7 +137,9 @@ fn the_answer_check_finds_only_an_answer() {
     let tab_bar = " keybot  1 Wallet  2 Chat  3 Settings";
     let asked = "│you                 │\n│Reply with just the word: hello│\n│                    │";
     assert!(answer_below_prompt(&format!("{tab_bar}\n{asked}"), "Reply with").is_empty());
-    let answered = format!("{tab_bar}\n{asked}\n│keybot              │\n│Hello               │\n│                    │");
+    let answered = format!(
+        "{tab_bar}\n{asked}\n│keybot              │\n│Hello               │\n│                    │"
+    );
     assert_eq!(answer_below_prompt(&answered, "Reply with"), ["Hello"]);
 }
 

@@ -180,8 +180,13 @@ pub fn suggest(word: &str) -> Option<&'static str> {
             return Some(only);
         }
     }
+    // The edit distance is at least the difference in length: words more than two letters
+    // longer or shorter than a candidate are skipped without the quadratic comparison (a long
+    // pasted line would otherwise cost 2048 of them per word).
+    let len = w.chars().count();
     LANG.word_list()
         .iter()
+        .filter(|cand| cand.len().abs_diff(len) <= 2)
         .map(|cand| (strsim::damerau_levenshtein(&w, cand), *cand))
         .filter(|(d, _)| *d <= 2)
         .min_by_key(|(d, _)| *d)

@@ -290,8 +290,9 @@ fn independent_eth_account_vectors() {
         );
     }
     let ps = &v["personal_sign"];
-    let key = Secret32::from_slice(&hex::decode(s(&ps["private_key"]).trim_start_matches("0x")).unwrap())
-        .unwrap();
+    let key =
+        Secret32::from_slice(&hex::decode(s(&ps["private_key"]).trim_start_matches("0x")).unwrap())
+            .unwrap();
     let signer = derive::signer_from_key(&key).unwrap();
     assert_eq!(signer.address().to_checksum(None), s(&ps["address"]));
     let vectors = ps["vectors"].as_array().unwrap();
@@ -303,7 +304,12 @@ fn independent_eth_account_vectors() {
             s(&t["eip191_hash"])
         );
         let sig = sign::sign_message(&signer, &bytes).unwrap();
-        assert_eq!(sign::signature_hex(&sig), s(&t["signature"]), "{:?}", s(&t["message"]));
+        assert_eq!(
+            sign::signature_hex(&sig),
+            s(&t["signature"]),
+            "{:?}",
+            s(&t["message"])
+        );
     }
 }
 

@@ -213,8 +213,15 @@ fn stop_request_ends_a_long_generation_within_a_few_tokens() {
     // The stop flag is checked per token: what arrives after it is what was already in flight
     // (a token or two, more only if this thread fell behind). Counted in tokens, not
     // milliseconds, so a loaded machine cannot fail it; `keybot bench chat` reports the time.
-    assert!(after_stop <= 4, "{after_stop} pieces after the stop request");
-    assert!(stats.generated <= 10 + 4, "{} tokens generated", stats.generated);
+    assert!(
+        after_stop <= 4,
+        "{after_stop} pieces after the stop request"
+    );
+    assert!(
+        stats.generated <= 10 + 4,
+        "{} tokens generated",
+        stats.generated
+    );
     assert!(waited < Duration::from_secs(10), "stop took {waited:?}");
 }
 
