@@ -1,13 +1,23 @@
 #!/usr/bin/env bash
-# Runs each cargo-fuzz target for SECONDS (default 300). cargo-fuzz needs nightly features;
-# RUSTC_BOOTSTRAP=1 enables them on the stable toolchain this project uses.
+# Runs each cargo-fuzz target for SECONDS (default 300), starting from the committed seeds in
+# fuzz/seeds/<target> (what it finds goes to fuzz/corpus/<target>, not committed). cargo-fuzz
+# needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the stable toolchain this project
+# uses. FUZZ_TARGETS picks targets (default: all five; txfile_parse links the whole keybot crate,
+# llama.cpp included, so its first instrumented build takes a quarter of an hour).
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${1:-300}"
-command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
+cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}"
+cpu_key="${KEYBOT_CPU_KEY:-$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-12)}"
+if ! command -v cargo-fuzz >/dev/null; then
+  export PATH="$cache/tools/cargo/bin:$PATH"
+  command -v cargo-fuzz >/dev/null || cargo install --locked --root "$cache/tools/cargo" cargo-fuzz
+fi
 export RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_DIR="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}/fuzz-target"
-for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file}; do
+export CARGO_TARGET_DIR="$cache/fuzz-target-$cpu_key"
+for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file gguf_header txfile_parse}; do
+  mkdir -p "corpus/$t"
   echo "== $t for ${secs}s"
-  cargo fuzz run "$t" -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=30 2>&1 | tail -n 15
+  # A crash makes cargo fuzz exit non-zero: the run fails and the artifact is in fuzz/artifacts.
+  cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=30 2>&1 | tail -n 15
 done

@@ -29,4 +29,7 @@ eval "$tools_env"
 
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets --features test-weak-kdf -- -D warnings
+# The fuzz targets compile (fuzz/ is its own workspace with its own lock file). Same target dir:
+# fuzz/Cargo.toml repeats the root's dev profile, so the dependencies' builds are shared.
+(cd fuzz && cargo check --locked --bins --quiet)
 cargo test --locked --workspace --features test-weak-kdf "$@"
