@@ -41,7 +41,12 @@ cpu_key="${KEYBOT_CPU_KEY:-$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo 2>/
 cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}/llama-tools/llama-cpp-sys-2-$crate_version-$cpu_key"
 bin="$cache/bin"
 stamp="$cache/stamp"
-want_stamp="llama-cpp-sys-2=$crate_version llama-cpp-python=$LLAMA_CPP_PYTHON_VERSION helper=$(sha256sum scripts/llama-render-template.cpp | cut -c1-16)"
+# No AMX: on a CPU that has it, -march=native compiles ggml's AMX kernels in, and the tools then
+# die with SIGILL (tilezero) in their worker threads; keybot's own build does not run those
+# kernels, so without them both sides also compute with the same code. Explicit -mno-* flags win
+# over -march=native in GCC whatever their order.
+no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+want_stamp="llama-cpp-sys-2=$crate_version llama-cpp-python=$LLAMA_CPP_PYTHON_VERSION helper=$(sha256sum scripts/llama-render-template.cpp | cut -c1-16) flags=$no_amx"
 
 emit() {
   echo "export KEYBOT_LLAMA_COMPLETION=$bin/llama-completion"
@@ -99,11 +104,13 @@ CMAKE
 
 # 3. Configure and build, native CPU flags, static so the binaries stand alone in the cache.
 build="$cache/build"
+rm -rf "$build"  # a clean configure: flags left in an old CMakeCache would survive
 jobs=$(nproc 2>/dev/null || echo 2)
 {
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF \
-    -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF
+    -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF \
+    -DCMAKE_C_FLAGS="$no_amx" -DCMAKE_CXX_FLAGS="$no_amx"
   cmake --build "$build" -j "$jobs" --target llama-completion llama-bench
 } >> "$log" 2>&1 || { echo "build-llama-tools: build failed; see $log" >&2; tail -n 30 "$log" >&2; exit 1; }
 
@@ -120,7 +127,7 @@ done
 # 4. The template helper, linked against the same static libraries.
 libs=$(find "$build" -name '*.a' | sort)
 # shellcheck disable=SC2086
-${CXX:-c++} -O2 -std=c++17 -march=native \
+${CXX:-c++} -O2 -std=c++17 -march=native $no_amx \
   -I "$src/include" -I "$src/common" -I "$src/ggml/include" -I "$src/vendor" \
   "$repo/scripts/llama-render-template.cpp" \
   -Wl,--start-group $libs -Wl,--end-group -fopenmp -lpthread -ldl \

@@ -81,6 +81,22 @@ fn address(home: &Path, account: u32) -> Address {
 /// A port to listen on, and to listen on again later (the proxy and anvil are restarted on
 /// theirs). Taken below the kernel's ephemeral range: a port from there could meanwhile become
 /// the source port of some outgoing connection and make the second bind fail.
+/// Polls `done` until it holds or `limit` passes; true when it held. Each look is itself a
+/// round trip to the chain (a keybot run), so the short pause between looks only keeps the loop
+/// from spinning; the deadline is generous because the condition, not the pause, decides.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let t = std::time::Instant::now();
+    loop {
+        if done() {
+            return true;
+        }
+        if t.elapsed() > limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 fn free_port() -> u16 {
     use rand::Rng;
     let mut rng = rand::rng();
@@ -872,15 +888,14 @@ fn rpc_dying_mid_send_never_sends_twice() {
             .iter()
             .find(|e| e["hash"] == hash.as_str())
             .expect("the recorded hash");
-        // Mined by now (anvil mines at once); give a re-sent one a moment.
+        // Mined by now (anvil mines at once), or re-sent and mined on a later look.
         if row["status"] != "confirmed" {
-            std::thread::sleep(Duration::from_millis(500));
-            let sent = sent_rows(a.path());
-            assert!(
-                sent.iter()
-                    .any(|e| e["hash"] == hash.as_str() && e["status"] == "confirmed"),
-                "{sent:#?}"
-            );
+            let confirmed = wait_until(Duration::from_secs(60), || {
+                sent_rows(a.path())
+                    .iter()
+                    .any(|e| e["hash"] == hash.as_str() && e["status"] == "confirmed")
+            });
+            assert!(confirmed, "{:#?}", sent_rows(a.path()));
         }
         assert_eq!(
             nonce(&dev.rpc, addr_a),
@@ -1152,7 +1167,7 @@ fn anvil_killed_while_waiting_then_restarted() {
     let mut node = anvil_with_state(&anvil, port, &state, true);
     assert_eq!(nonce(&rpc, from), 0, "the restarted node lost its pool");
     let mut status = String::new();
-    for _ in 0..10 {
+    wait_until(Duration::from_secs(60), || {
         let sent = sent_rows(a.path());
         assert_eq!(sent.len(), 1, "{sent:#?}");
         assert_eq!(
@@ -1161,11 +1176,8 @@ fn anvil_killed_while_waiting_then_restarted() {
             "the same transaction, not a new one"
         );
         status = sent[0]["status"].as_str().unwrap().to_owned();
-        if status == "confirmed" {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
+        status == "confirmed"
+    });
     assert_eq!(status, "confirmed");
     assert_eq!(nonce(&rpc, from), 1);
     assert_eq!(alloy_balance(&rpc, to), eth("1"));

@@ -38,25 +38,19 @@ fn create_shows_words_once_asks_three_back_and_leaves_no_scrollback() {
         "could not read the words: {screen}"
     );
     t.keys(&["Enter"]);
+    // The three positions are asked in increasing order: each prompt is known by a number
+    // above the last one answered, so a word is typed only once its own prompt is on screen.
+    let mut answered = 0;
     for _ in 0..3 {
-        let s = t.wait_for("word #", 10);
-        let last = s
-            .lines()
-            .rev()
-            .find(|l| l.contains("word #"))
-            .unwrap()
-            .to_owned();
-        let n: usize = last
-            .split('#')
-            .nth(1)
-            .unwrap()
-            .split(':')
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let n: usize = t.wait_until(20, |s| {
+            s.lines()
+                .rev()
+                .find_map(|l| l.split("word #").nth(1))
+                .and_then(|rest| rest.split(':').next()?.trim().parse().ok())
+                .filter(|&n| n > answered)
+        });
         t.line(&words[n - 1]);
-        std::thread::sleep(std::time::Duration::from_millis(200));
+        answered = n;
     }
     t.wait_for("new vault password", 10);
     t.line("short");

@@ -222,6 +222,23 @@ impl Tmux {
         }
     }
 
+    /// Waits until `found` picks something out of the screen; panics with the screen after
+    /// `secs`.
+    pub fn wait_until<T>(&self, secs: u64, mut found: impl FnMut(&str) -> Option<T>) -> T {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let s = self.screen();
+            if let Some(v) = found(&s) {
+                return v;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out; screen:\n{s}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
     /// The pid of the program the pane's shell started.
     pub fn child_pid(&self) -> Option<u32> {
         let out = self.tmux(&["display-message", "-p", "#{pane_pid}"]);
