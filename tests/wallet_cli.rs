@@ -568,3 +568,39 @@ fn walk(d: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// A label is printed without control characters: a vault can come from another machine.
+#[test]
+fn imported_labels_print_without_control_characters() {
+    use keybot_keystore::secret::{Password, Secret32};
+    use keybot_keystore::web3;
+    let home = home_with(ANVIL_PHRASE, PW);
+    let ks = home.path().join("k.json");
+    let key = Secret32::from_slice(&[7u8; 32]).unwrap();
+    std::fs::write(
+        &ks,
+        web3::encrypt(&key, &Password::from("ks"), web3::WriteParams { log_n: 12 }).unwrap(),
+    )
+    .unwrap();
+    keybot(home.path())
+        .args([
+            "wallet",
+            "import-keystore",
+            "--label",
+            "cold\x1b[2J\x1b]52;c;AAAA\x07 key",
+        ])
+        .arg(&ks)
+        .env("KEYBOT_PASSWORD", PW)
+        .env("KEYBOT_KEYSTORE_PASSWORD", "ks")
+        .assert()
+        .success();
+    let out = keybot(home.path())
+        .args(["wallet", "addresses", "--count", "1"])
+        .env("KEYBOT_PASSWORD", PW)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("imported:0"), "{text}");
+    assert!(text.contains("cold key"), "{text}");
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+}

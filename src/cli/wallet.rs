@@ -366,7 +366,11 @@ fn addresses(
             println!("{i:>4}  {}  m/44'/60'/0'/0/{i}", a.to_checksum(None));
         }
         for (i, k) in imported.iter().enumerate() {
-            println!("imported:{i}  {}  {}", k.address.to_checksum(None), k.label);
+            println!(
+                "imported:{i}  {}  {}",
+                k.address.to_checksum(None),
+                crate::sanitize::clean_line(&k.label)
+            );
         }
     }
     Ok(())
