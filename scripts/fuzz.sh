@@ -2,8 +2,8 @@
 # Runs each cargo-fuzz target for SECONDS (default 300), starting from the committed seeds in
 # fuzz/seeds/<target> (what it finds goes to fuzz/corpus/<target>, not committed). cargo-fuzz
 # needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the stable toolchain this project
-# uses. FUZZ_TARGETS picks targets (default: all five; txfile_parse links the whole keybot crate,
-# llama.cpp included, so its first instrumented build takes a quarter of an hour).
+# uses. FUZZ_TARGETS picks targets (default: all five). The fuzz crate depends on keybot (for
+# txfile_parse), so the first instrumented build of any target compiles keybot and llama.cpp.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${1:-300}"
