@@ -167,14 +167,7 @@ pub fn is_insecure_rpc(rpc: &str) -> bool {
     let Ok(url) = rpc.parse::<reqwest::Url>() else {
         return false;
     };
-    let host = url.host_str().unwrap_or("");
-    let loopback = host.eq_ignore_ascii_case("localhost")
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    url.scheme() == "http" && !loopback
+    url.scheme() == "http" && !crate::net::is_loopback(&url)
 }
 
 fn write_config(path: &Path, bytes: &[u8]) -> Result<()> {

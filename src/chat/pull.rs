@@ -179,15 +179,7 @@ pub fn dest_path(models_dir: &Path, repo: &str, file: &str) -> Result<PathBuf, P
 fn transport_ok(url: &reqwest::Url) -> bool {
     match url.scheme() {
         "https" => true,
-        "http" => {
-            // `host_str` writes an IPv6 address in brackets.
-            let host = url.host_str().unwrap_or_default();
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            host.eq_ignore_ascii_case("localhost")
-                || host
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
+        "http" => crate::net::is_loopback(url),
         _ => false,
     }
 }

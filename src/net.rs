@@ -1,0 +1,13 @@
+//! Facts about network addresses that the chat downloads and the chain client both need.
+
+/// Whether `url` points at this machine: `localhost`, or a loopback address (127.0.0.0/8, ::1).
+/// Plain `http://` is acceptable only there: anything further can be read and rewritten on the way.
+pub fn is_loopback(url: &reqwest::Url) -> bool {
+    // `host_str` writes an IPv6 address in brackets.
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
