@@ -77,16 +77,20 @@ fn onboarding_chat_quit_and_unlock_again() {
     assert!(vault(home.path()).exists());
 
     t.line("Reply with just the word: hello");
+    // The answer streams in: wait until the finished message (its header without the "…"
+    // that marks a reply still being written) has a word under it.
     let screen = t.wait_for("tok/s", 300);
     assert!(
         screen.contains("Reply with just the word: hello"),
         "{screen}"
     );
-    let answer = answer_below_prompt(&screen, "Reply with just the word: hello");
-    assert!(
-        answer.iter().any(|l| l.chars().any(char::is_alphanumeric)),
-        "no answer under the \"keybot\" header:\n{screen}"
-    );
+    let answer = t.wait_until(300, |s| {
+        let a = answer_below_prompt(s, "Reply with just the word: hello");
+        a.iter()
+            .any(|l| l.chars().any(char::is_alphanumeric))
+            .then_some(a)
+    });
+    assert!(!answer.is_empty());
     t.keys(&["Escape"]);
     t.keys(&["q"]);
     t.wait_for("EXIT=0", 20);
@@ -121,7 +125,11 @@ fn answer_below_prompt(screen: &str, prompt: &str) -> Vec<String> {
         return Vec::new();
     };
     for (i, row) in rows.iter().enumerate().skip(asked + 1) {
-        if let Some(col) = row.iter().position(|c| c == "keybot") {
+        // "keybot" alone once the answer is done, "keybot …" while it streams.
+        if let Some(col) = row
+            .iter()
+            .position(|c| c == "keybot" || c.starts_with("keybot "))
+        {
             return rows[i + 1..]
                 .iter()
                 .map(|r| r.get(col).cloned().unwrap_or_default())
@@ -141,6 +149,8 @@ fn the_answer_check_finds_only_an_answer() {
         "{tab_bar}\n{asked}\n│keybot              │\n│Hello               │\n│                    │"
     );
     assert_eq!(answer_below_prompt(&answered, "Reply with"), ["Hello"]);
+    let streaming = answered.replace("│keybot       ", "│keybot …     ");
+    assert_eq!(answer_below_prompt(&streaming, "Reply with"), ["Hello"]);
 }
 
 #[test]
