@@ -97,15 +97,37 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     }
 }
 
-fn free_port() -> u16 {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    loop {
-        let port = rng.random_range(20_000..32_000);
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+/// A loopback port nothing listens on, for "the RPC is down" cases: bound and released, so a
+/// connection to it is refused (were another process to take it meanwhile, the case would fail,
+/// not pass). Everything that must listen binds port 0 itself and says which port it got.
+fn closed_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Spawns `cmd` (an anvil with `--port 0` or a fixed port) and returns it with the port from its
+/// "Listening on 127.0.0.1:PORT" line; its output is drained afterwards so it never blocks.
+fn spawn_listening(cmd: &mut StdCommand) -> (Child, u16) {
+    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        for line in lines.by_ref() {
+            if let Some(addr) = line.trim().strip_prefix("Listening on ") {
+                let _ = tx.send(addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
+                break;
+            }
         }
-    }
+        lines.for_each(drop);
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("anvil never said where it listens");
+    (child, port)
 }
 
 /// `keybot chain dev` running in `home`, stopped (SIGTERM) on drop.
@@ -126,19 +148,11 @@ impl Drop for Dev {
 
 fn dev_chain(home: &Path, fund: &[Address]) -> Option<Dev> {
     let anvil = tool("anvil")?;
-    let port = free_port();
     let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("keybot"));
     cmd.env("KEYBOT_HOME", home)
         .env("KEYBOT_PASSWORD", PW)
         .env("ANVIL", &anvil)
-        .args([
-            "chain",
-            "dev",
-            "--port",
-            &port.to_string(),
-            "--accounts",
-            "1",
-        ])
+        .args(["chain", "dev", "--port", "0", "--accounts", "1"])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
     for a in fund {
@@ -170,9 +184,11 @@ fn dev_chain(home: &Path, fund: &[Address]) -> Option<Dev> {
             break;
         }
     }
+    let rpc = rpc.unwrap();
+    let port = rpc.rsplit(':').next().unwrap().parse().unwrap();
     Some(Dev {
         child,
-        rpc: rpc.unwrap(),
+        rpc,
         port,
         tusd: tusd.unwrap(),
         anvil,
@@ -548,7 +564,7 @@ fn failures_are_clear_and_nothing_is_signed_or_sent() {
     );
     fails(a.path(), &["wallet", "balance"], "wrong chain");
     // An RPC nobody answers: offline, quickly.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dead = format!("http://127.0.0.1:{}", closed_port());
     std::fs::write(&config, good.replace(&dev.rpc, &dead)).unwrap();
     let t = Instant::now();
     fails(a.path(), &["wallet", "balance"], "offline");
@@ -656,8 +672,22 @@ fn read_http(s: &mut impl Read) -> Option<Vec<u8>> {
 }
 
 impl Proxy {
+    /// A proxy on a fresh port (0: the system picks it); `start` on that port again restarts it.
+    fn bind(upstream: u16, mode: u8) -> (Proxy, u16) {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        (Self::serve(listener, upstream, mode), port)
+    }
+
     fn start(port: u16, upstream: u16, mode: u8) -> Proxy {
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        Self::serve(
+            TcpListener::bind(("127.0.0.1", port)).unwrap(),
+            upstream,
+            mode,
+        )
+    }
+
+    fn serve(listener: TcpListener, upstream: u16, mode: u8) -> Proxy {
         listener.set_nonblocking(true).unwrap();
         let mode = Arc::new(AtomicU8::new(mode));
         let stop = Arc::new(AtomicU8::new(0));
@@ -721,13 +751,13 @@ impl Drop for Proxy {
 fn behind_proxy(home: &Path, dev: &Dev, mode: u8) -> Proxy {
     let config = home.join("config/config.toml");
     let good = std::fs::read_to_string(&config).unwrap();
-    let proxy_port = free_port();
+    let (proxy, proxy_port) = Proxy::bind(dev.port, mode);
     std::fs::write(
         &config,
         good.replace(&format!(":{}", dev.port), &format!(":{proxy_port}")),
     )
     .unwrap();
-    Proxy::start(proxy_port, dev.port, mode)
+    proxy
 }
 
 #[test]
@@ -808,7 +838,9 @@ fn rpc_dying_mid_send_never_sends_twice() {
     };
     let config = a.path().join("config/config.toml");
     let good = std::fs::read_to_string(&config).unwrap();
-    let proxy_port = free_port();
+    // The proxy dies with each send and comes back on the same port.
+    let (first, proxy_port) = Proxy::bind(dev.port, DIE_AFTER_SEND);
+    let mut first = Some(first);
     std::fs::write(
         &config,
         good.replace(&format!(":{}", dev.port), &format!(":{proxy_port}")),
@@ -816,7 +848,9 @@ fn rpc_dying_mid_send_never_sends_twice() {
     .unwrap();
 
     for (round, mode) in [(1u64, DIE_AFTER_SEND), (2, DIE_BEFORE_SEND)] {
-        let proxy = Proxy::start(proxy_port, dev.port, mode);
+        let proxy = first
+            .take()
+            .unwrap_or_else(|| Proxy::start(proxy_port, dev.port, mode));
         let err = fails(
             a.path(),
             &[
@@ -849,13 +883,8 @@ fn rpc_dying_mid_send_never_sends_twice() {
             // every hash is unknown: the open transaction must not be re-sent there or marked
             // failed, and nothing is signed.
             let anvil = tool("anvil").unwrap();
-            let other_port = free_port();
-            let mut other = StdCommand::new(anvil)
-                .args(["--port", &other_port.to_string(), "--chain-id", "1"])
-                .stdout(Stdio::null())
-                .spawn()
-                .unwrap();
-            wait_listening(other_port);
+            let (mut other, other_port) =
+                spawn_listening(StdCommand::new(anvil).args(["--port", "0", "--chain-id", "1"]));
             let proxied = std::fs::read_to_string(&config).unwrap();
             std::fs::write(
                 &config,
@@ -948,7 +977,7 @@ fn network_and_token_commands_check_before_they_write() {
     );
     // Not a terminal and no --yes: nothing is added without a confirmation.
     fails(h, &["chain", "add", "local", "--rpc", &dev.rpc], "--yes");
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let dead = format!("http://127.0.0.1:{}", closed_port());
     fails(
         h,
         &["chain", "add", "dead", "--rpc", &dead, "--yes"],
@@ -1063,20 +1092,9 @@ fn the_app_shows_balances_and_sends_in_a_real_terminal() {
     t.keys(&["q"]);
 }
 
-/// Waits until something (a freshly started anvil) listens on `port`.
-fn wait_listening(port: u16) {
-    let t = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            t.elapsed() < Duration::from_secs(30),
-            "nothing listens on {port}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// anvil with `--state`: keeps its chain across a restart (it dumps on SIGTERM), not its pool.
-fn anvil_with_state(anvil: &Path, port: u16, state: &Path, mining: bool) -> Child {
+/// `port` 0 the first time; the restart uses the port it got.
+fn anvil_with_state(anvil: &Path, port: u16, state: &Path, mining: bool) -> (Child, u16) {
     let mut c = StdCommand::new(anvil);
     c.args([
         "--port",
@@ -1085,14 +1103,11 @@ fn anvil_with_state(anvil: &Path, port: u16, state: &Path, mining: bool) -> Chil
         state.to_str().unwrap(),
     ])
     .args(["--mnemonic", PHRASE_A])
-    .stdout(Stdio::null())
     .stderr(Stdio::null());
     if !mining {
         c.arg("--no-mining");
     }
-    let child = c.spawn().unwrap();
-    wait_listening(port);
-    child
+    spawn_listening(&mut c)
 }
 
 /// The real RPC is killed while keybot waits for the receipt, then restarted: keybot stops
@@ -1104,11 +1119,10 @@ fn anvil_killed_while_waiting_then_restarted() {
     let a = home(PHRASE_A);
     let from = address(a.path(), 0);
     let to = Address::repeat_byte(0x42);
-    let port = free_port();
-    let rpc = format!("http://127.0.0.1:{port}");
     let state = a.path().join("anvil-state.json");
     // --mnemonic: anvil's dev accounts are this wallet's, 10,000 ETH each.
-    let mut node = anvil_with_state(&anvil, port, &state, false);
+    let (mut node, port) = anvil_with_state(&anvil, 0, &state, false);
+    let rpc = format!("http://127.0.0.1:{port}");
     std::fs::create_dir_all(a.path().join("config")).unwrap();
     std::fs::write(
         a.path().join("config/config.toml"),
@@ -1164,7 +1178,7 @@ fn anvil_killed_while_waiting_then_restarted() {
         .to_owned();
 
     // Back, mining again, with its chain but without the pooled transaction.
-    let mut node = anvil_with_state(&anvil, port, &state, true);
+    let (mut node, _) = anvil_with_state(&anvil, port, &state, true);
     assert_eq!(nonce(&rpc, from), 0, "the restarted node lost its pool");
     let mut status = String::new();
     wait_until(Duration::from_secs(60), || {

@@ -58,11 +58,12 @@ pub struct DevChain {
     pub child: Child,
 }
 
-/// Starts anvil on 127.0.0.1:`port` and waits until it answers.
+/// Starts anvil on 127.0.0.1:`port` (0: a free port the system picks) and waits until it
+/// answers.
 pub async fn start(port: u16) -> Result<DevChain> {
     // A node already answering on the port would pass for ours below, and keybot would deploy
     // and write the config for a chain it does not run.
-    if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+    if port != 0 && std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
         bail!("port {port} is in use (another chain?); choose another with --port");
     }
     let anvil = find_anvil()?;
@@ -70,34 +71,71 @@ pub async fn start(port: u16) -> Result<DevChain> {
         .scrub_secrets()
         .args(["--host", "127.0.0.1", "--port", &port.to_string()])
         .args(["--chain-id", &DEV_CHAIN_ID.to_string()])
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("cannot start {}", anvil.display()))?;
-    let rpc = format!("http://127.0.0.1:{port}");
+    // anvil says where it listens once it has bound the socket; with port 0 that line is the
+    // only way to learn the port without a bind-and-release race.
+    let stdout = child.stdout.take().context("anvil's output")?;
+    let listening = tokio::spawn(listening_address(stdout));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr = tokio::select! {
+        addr = listening => addr.ok().flatten(),
+        _ = tokio::time::sleep_until(deadline.into()) => None,
+    };
+    let Some(addr) = addr else {
+        // No address: anvil exited (its output closed) or never said where it listens.
+        let status = match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
+            Ok(status) => format!("exited ({})", status?),
+            Err(_) => {
+                child.start_kill().ok();
+                "did not say where it listens".to_owned()
+            }
+        };
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr.take() {
+            use tokio::io::AsyncReadExt;
+            e.read_to_string(&mut err).await.ok();
+        }
+        bail!(
+            "anvil {status} before answering: {}",
+            crate::sanitize::clean_line(err.lines().last().unwrap_or("no message"))
+        );
+    };
+    let rpc = format!("http://{addr}");
     let client = Client::new("local", &network(&rpc, vec![]))?;
-    let start = Instant::now();
     loop {
         if let Some(status) = child.try_wait()? {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                use tokio::io::AsyncReadExt;
-                e.read_to_string(&mut err).await.ok();
-            }
-            bail!(
-                "anvil exited ({status}) before answering: {}",
-                err.lines().last().unwrap_or("no message")
-            );
+            bail!("anvil exited ({status}) before answering");
         }
         if client.provider().get_chain_id().await.is_ok() && child.try_wait()?.is_none() {
             return Ok(DevChain { rpc, child });
         }
-        if start.elapsed() > Duration::from_secs(30) {
+        if Instant::now() > deadline {
             bail!("anvil did not answer on {rpc} within 30 s");
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Reads anvil's standard output up to its "Listening on HOST:PORT" line and returns that
+/// loopback address, then keeps draining the output (a full pipe would stall the node).
+async fn listening_address(stdout: tokio::process::ChildStdout) -> Option<std::net::SocketAddr> {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(addr) = line.trim().strip_prefix("Listening on ") {
+            let addr: std::net::SocketAddr = addr.trim().parse().ok()?;
+            if !addr.ip().is_loopback() {
+                return None;
+            }
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Some(addr);
+        }
+    }
+    None
 }
 
 /// The network entry `chain dev` writes.

@@ -24,6 +24,7 @@ enum ChainCommand {
     /// Start a local dev chain (anvil), deploy the test token tUSD, fund your first accounts
     /// and configure it as the network `local`. Runs until Ctrl-C.
     Dev {
+        /// The local port for the chain's RPC (0: a free port; the RPC line says which).
         #[arg(long, default_value_t = 8545)]
         port: u16,
         /// How many of the wallet's first accounts to fund (0 to fund none).
