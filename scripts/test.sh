@@ -27,6 +27,14 @@ tools_env="$(KEYBOT_CACHE="$cache" bash scripts/build-llama-tools.sh)" \
   || { echo "test.sh: building llama.cpp's reference tools failed" >&2; exit 1; }
 eval "$tools_env"
 
+# One TLS stack: rustls on ring. aws-lc-rs (a second crypto library, built with cmake) must not
+# come back through a dependency's default features.
+if cargo tree --locked -e normal --workspace --features test-weak-kdf -i aws-lc-rs 2>/dev/null | grep -q aws-lc-rs; then
+  echo "test.sh: aws-lc-rs is compiled in next to ring (cargo tree -i aws-lc-rs)" >&2
+  exit 1
+fi
+echo "TLS: one crypto provider:"
+cargo tree --locked -e normal --workspace --features test-weak-kdf -i ring --depth 1
 cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets --features test-weak-kdf -- -D warnings
 # The fuzz targets compile (fuzz/ is its own workspace with its own lock file). Same target dir:

@@ -11,3 +11,14 @@ pub fn is_loopback(url: &reqwest::Url) -> bool {
             .parse::<std::net::IpAddr>()
             .is_ok_and(|ip| ip.is_loopback())
 }
+
+/// Makes ring the process's TLS crypto provider, once. Every HTTP client (the chain's RPC, model
+/// downloads) is reqwest on rustls without a built-in provider, so that one TLS stack is compiled
+/// (no aws-lc-rs C build next to ring); reqwest refuses to build a client before this ran.
+pub fn tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err only when a provider is already installed, which is just as good.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}

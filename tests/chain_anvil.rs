@@ -218,6 +218,9 @@ fn balance_json(home: &Path) -> Value {
 /// Reads a balance with alloy directly, not through keybot's commands.
 fn alloy_balance(rpc: &str, who: Address) -> U256 {
     use alloy::providers::{Provider, ProviderBuilder};
+    // alloy's HTTP client is reqwest on rustls without a built-in crypto provider (one TLS
+    // stack): keybot installs ring first, and so must anyone else in the process.
+    keybot::net::tls();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -1077,11 +1080,11 @@ fn the_app_shows_balances_and_sends_in_a_real_terminal() {
 
     t.keys(&["Enter"]);
     t.keys(&["a"]);
-    let activity = t.wait_for("Activity on local", 20);
-    assert!(
-        activity.contains("sent") && activity.contains("1.25 ETH"),
-        "{activity}"
-    );
+    // The screen opens before its rows arrive: wait for the row itself.
+    t.wait_until(30, |s| {
+        (s.contains("Activity on local") && s.contains("sent") && s.contains("1.25 ETH"))
+            .then_some(())
+    });
 
     // The chain goes away: the status bar says offline and retries.
     unsafe { libc::kill(dev.child.id() as i32, libc::SIGTERM) };

@@ -2,7 +2,7 @@
 //! protocol (no test touches the internet).
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,8 +50,25 @@ impl Hub {
         fault: Fault,
         listing: Option<Vec<String>>,
     ) -> Hub {
+        Hub::start_on(repo, file, data, fault, listing, None)
+    }
+
+    /// The same Hub behind TLS with `config`'s certificate: an `https://` endpoint.
+    fn start_tls(repo: &str, file: &str, data: Vec<u8>, config: rustls::ServerConfig) -> Hub {
+        Hub::start_on(repo, file, data, Fault::None, None, Some(Arc::new(config)))
+    }
+
+    fn start_on(
+        repo: &str,
+        file: &str,
+        data: Vec<u8>,
+        fault: Fault,
+        listing: Option<Vec<String>>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Hub {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = format!("http://{}", listener.local_addr().unwrap());
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let addr = format!("{scheme}://{}", listener.local_addr().unwrap());
         let log = Arc::new(Mutex::new(Vec::new()));
         let sha = hex::encode(Sha256::digest(&data));
         let data = Arc::new(data);
@@ -65,6 +82,7 @@ impl Hub {
                     (Arc::clone(&data), Arc::clone(&log2), Arc::clone(&cut_done));
                 let (repo, file, sha) = (repo.clone(), file.clone(), sha.clone());
                 let listing = Arc::clone(&listing);
+                let tls = tls.clone();
                 std::thread::spawn(move || {
                     let site = Site {
                         repo: &repo,
@@ -73,7 +91,21 @@ impl Hub {
                         data: &data,
                         listing: listing.as_deref(),
                     };
-                    let _ = serve(stream, &site, fault, &cut_done, &log);
+                    match tls {
+                        None => {
+                            let _ = serve(stream, &site, fault, &cut_done, &log);
+                        }
+                        Some(config) => {
+                            let Ok(conn) = rustls::ServerConnection::new(config) else {
+                                return;
+                            };
+                            let mut tls = rustls::StreamOwned::new(conn, stream);
+                            if serve(&mut tls, &site, fault, &cut_done, &log).is_ok() {
+                                tls.conn.send_close_notify();
+                                let _ = tls.flush();
+                            }
+                        }
+                    }
                 });
             }
         });
@@ -100,8 +132,26 @@ struct Site<'a> {
     listing: Option<&'a [String]>,
 }
 
+/// A connection the fake Hub answers on: plain TCP, or TLS over it.
+trait Conn: Read + Write {
+    /// Drops the connection mid-body, as a network failure would.
+    fn cut(&mut self) -> std::io::Result<()>;
+}
+
+impl Conn for TcpStream {
+    fn cut(&mut self) -> std::io::Result<()> {
+        self.shutdown(std::net::Shutdown::Both)
+    }
+}
+
+impl Conn for &mut rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn cut(&mut self) -> std::io::Result<()> {
+        self.sock.shutdown(std::net::Shutdown::Both)
+    }
+}
+
 fn serve(
-    mut stream: TcpStream,
+    mut stream: impl Conn,
     site: &Site<'_>,
     fault: Fault,
     cut_done: &AtomicBool,
@@ -114,25 +164,28 @@ fn serve(
         data,
         listing,
     } = *site;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let path = parts.next().unwrap_or_default().to_owned();
-    let mut range = None;
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h)?;
-        if h.trim().is_empty() {
-            break;
+    // A request has no body here: nothing the reader buffers past the headers is lost.
+    let (method, path, range) = {
+        let mut reader = BufReader::new(&mut stream);
+        let mut line = String::new();
+        reader.read_line(&mut line)?;
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_owned();
+        let path = parts.next().unwrap_or_default().to_owned();
+        let mut range = None;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':')
+                && k.eq_ignore_ascii_case("range")
+            {
+                range = Some(v.trim().to_owned());
+            }
         }
-        if let Some((k, v)) = h.split_once(':')
-            && k.eq_ignore_ascii_case("range")
-        {
-            range = Some(v.trim().to_owned());
-        }
-    }
+        (method, path, range)
+    };
     log.lock()
         .unwrap()
         .push((method.clone(), path.clone(), range.clone()));
@@ -205,8 +258,7 @@ fn serve(
         Fault::CutFirstAfter(n) if !cut_done.swap(true, Ordering::SeqCst) => {
             stream.write_all(&body[..n.min(body.len())])?;
             stream.flush()?;
-            // Drop the connection mid-body, as a network failure would.
-            stream.shutdown(std::net::Shutdown::Both)
+            stream.cut()
         }
         Fault::Corrupt => {
             let mut copy = body.to_vec();
@@ -509,6 +561,72 @@ fn tiny_gguf(arch: &str, name: &str) -> Vec<u8> {
     // file without touching the header.
     b.resize(b.len().div_ceil(32) * 32 + 64, 0);
     b
+}
+
+/// A test CA and a server certificate for 127.0.0.1 signed by it: (the CA's PEM, the server's
+/// TLS config).
+fn test_pki() -> (String, rustls::ServerConfig) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, SanType,
+    };
+    // The server side is rustls too, on the provider keybot installs.
+    keybot::net::tls();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "keybot test CA");
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
+    leaf.subject_alt_names = vec![SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into())];
+    let key = KeyPair::generate().unwrap();
+    let cert = leaf.signed_by(&key, &ca).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key.into())
+        .unwrap();
+    (ca.pem(), config)
+}
+
+/// An https Hub: the download goes through the one TLS stack (reqwest, rustls on ring) and the
+/// certificate is checked against the system's CA store, which `SSL_CERT_FILE` names here. A CA
+/// the store does not hold is refused and nothing is written.
+#[test]
+fn https_pull_checks_the_certificate_against_the_system_store() {
+    let (ca_pem, config) = test_pki();
+    let (other_ca_pem, _) = test_pki();
+    let data = tiny_gguf("llama", "tls model");
+    let hub = Hub::start_tls("org/tls-GGUF", "tls.gguf", data.clone(), config);
+    let certs = tempfile::tempdir().unwrap();
+    let (ours, other) = (certs.path().join("ca.pem"), certs.path().join("other.pem"));
+    std::fs::write(&ours, ca_pem).unwrap();
+    std::fs::write(&other, other_ca_pem).unwrap();
+    let pull_with = |home: &Path, roots: &Path| {
+        keybot(home)
+            .env("HF_ENDPOINT", &hub.addr)
+            .env("SSL_CERT_FILE", roots)
+            .env_remove("SSL_CERT_DIR")
+            .args(["model", "pull", "org/tls-GGUF:tls.gguf"])
+            .output()
+            .unwrap()
+    };
+
+    let home = tempfile::tempdir().unwrap();
+    let out = pull_with(home.path(), &other);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "an unknown CA was accepted: {err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert_eq!(files_under(home.path()), Vec::<std::path::PathBuf>::new());
+
+    let out = pull_with(home.path(), &ours);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let models = list_json(home.path());
+    let entry = &models["models"][0];
+    assert_eq!(entry["model_name"], "tls model", "{models:#}");
+    assert_eq!(entry["source"], "org/tls-GGUF:tls.gguf");
+    let file = entry["path"].as_str().unwrap();
+    assert_eq!(std::fs::read(file).unwrap(), data);
 }
 
 fn pull(home: &Path, hub: &Hub, spec: &str) -> std::process::Output {

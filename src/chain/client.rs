@@ -84,6 +84,7 @@ impl Client {
             reason: clean_line(&reason).into_owned(),
         };
         let url: reqwest::Url = network.rpc.parse().map_err(|e| offline(format!("{e}")))?;
+        crate::net::tls();
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)

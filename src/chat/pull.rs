@@ -236,6 +236,7 @@ impl Downloader {
                     reason: e.to_string(),
                 })
         };
+        crate::net::tls();
         // The body may live on a CDN, but a redirect must not downgrade to plain HTTP.
         let follow = reqwest::redirect::Policy::custom(|attempt| {
             if attempt.previous().len() >= 10 {
