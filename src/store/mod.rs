@@ -10,6 +10,7 @@
 //! `spawn_blocking`. A [`Store`] is `Send` but not `Sync`: one owner at a time.
 mod chain;
 mod conversations;
+mod cursors;
 mod error;
 mod migrate;
 mod open;
@@ -20,6 +21,7 @@ pub mod backup;
 use std::path::{Path, PathBuf};
 
 pub use chain::{AssetRef, Counterparties, SentTx, Transfer, TxStatus};
+pub use cursors::{Cursor, CursorKey, address_set_key};
 pub use conversations::{
     Conversation, ConversationId, Message, MessageId, NewMessage, Role, Timings,
 };
