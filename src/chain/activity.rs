@@ -258,6 +258,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn own_addresses_cover_every_derived_account() {
+        let phrase = keybot_keystore::Phrase::parse(
+            "test test test test test test test test test test test junk",
+        )
+        .unwrap();
+        let wallet = keybot_keystore::Wallet::new(phrase, "").unwrap();
+        let (_d, store) = crate::store::tests::temp_store();
+        let own = |s: Option<&Store>| own_addresses(&wallet, s).unwrap();
+        assert_eq!(own(None), wallet.addresses(0, 5).unwrap());
+        assert_eq!(own(Some(&store)), wallet.addresses(0, 5).unwrap());
+        store.set_setting(ACCOUNTS_SETTING, "8").unwrap();
+        assert_eq!(own(Some(&store)), wallet.addresses(0, 8).unwrap());
+        // Fewer than the default never shrinks what is watched; a bad value is the default.
+        store.set_setting(ACCOUNTS_SETTING, "2").unwrap();
+        assert_eq!(own(Some(&store)).len(), 5);
+        store.set_setting(ACCOUNTS_SETTING, "many").unwrap();
+        assert_eq!(own(Some(&store)).len(), 5);
+    }
+
+    #[test]
     fn a_send_seen_on_chain_is_listed_once() {
         let me = Address::repeat_byte(1);
         let them = Address::repeat_byte(2);

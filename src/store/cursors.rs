@@ -162,7 +162,7 @@ mod tests {
         let err = store
             .commit_range(&old, at(40, 99), |s| {
                 s.set_setting("written.inside", "yes")?;
-                Err(crate::store::Error::NoAssistantMessage)
+                Err::<(), _>(crate::store::Error::NoAssistantMessage)
             })
             .unwrap_err();
         assert!(matches!(err, crate::store::Error::NoAssistantMessage));
