@@ -118,7 +118,11 @@ fn faucet_tx(url: &str, token: Address, to: Address, amount: u64) -> String {
     let out = StdCommand::new(tool("cast").unwrap())
         .args(["mktx", "--rpc-url", url, "--private-key", DEV_KEY])
         .arg(token.to_string())
-        .args(["faucet(address,uint256)", &to.to_string(), &amount.to_string()])
+        .args([
+            "faucet(address,uint256)",
+            &to.to_string(),
+            &amount.to_string(),
+        ])
         .output()
         .unwrap();
     assert!(
@@ -141,7 +145,10 @@ async fn land(url: &str, raw: &str) -> (B256, u64) {
                 hex_u64(&r["blockNumber"]),
             );
         }
-        assert!(t.elapsed() < Duration::from_secs(30), "no receipt for {hash}");
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "no receipt for {hash}"
+        );
         tokio::task::yield_now().await;
     }
 }
@@ -243,10 +250,15 @@ async fn a_reorg_replaces_what_was_stored() {
     let (t1, b1) = land(&url, &raw1).await;
     let (t2, b2) = mint(&url, token.address, own[1], 2).await;
     mine(&url, 2).await;
-    activity::sync_with(&client, &store, &own, &cfg).await.unwrap();
+    activity::sync_with(&client, &store, &own, &cfg)
+        .await
+        .unwrap();
     let before = stored(&store, token.address);
     assert_eq!(before, truth(&url, token.address, &own).await);
-    assert_eq!(hash_and_block(&before), BTreeSet::from([(t1, b1), (t2, b2)]));
+    assert_eq!(
+        hash_and_block(&before),
+        BTreeSet::from([(t1, b1), (t2, b2)])
+    );
 
     // The reorg, as deep as the chain was tall: an empty block where T1 was, T1 one block
     // later, T2 never again; the chain as tall as before.
@@ -256,7 +268,9 @@ async fn a_reorg_replaces_what_was_stored() {
     assert_eq!(t1_again, t1, "the same transaction, moved");
     assert_eq!(b1_again, b1 + 1);
     mine(&url, 2).await;
-    activity::sync_with(&client, &store, &own, &cfg).await.unwrap();
+    activity::sync_with(&client, &store, &own, &cfg)
+        .await
+        .unwrap();
     let after = stored(&store, token.address);
     assert_eq!(after, truth(&url, token.address, &own).await);
     assert_eq!(
@@ -270,11 +284,15 @@ async fn a_reorg_replaces_what_was_stored() {
     let cut = rpc(&url, "evm_snapshot", json!([])).await;
     let (t3, _) = mint(&url, token.address, own[0], 3).await;
     mine(&url, 3).await;
-    activity::sync_with(&client, &store, &own, &cfg).await.unwrap();
+    activity::sync_with(&client, &store, &own, &cfg)
+        .await
+        .unwrap();
     assert!(stored(&store, token.address).iter().any(|r| r.0 == t3));
     assert_eq!(rpc(&url, "evm_revert", json!([cut])).await, json!(true));
     assert_eq!(head(&url).await, tall);
-    activity::sync_with(&client, &store, &own, &cfg).await.unwrap();
+    activity::sync_with(&client, &store, &own, &cfg)
+        .await
+        .unwrap();
     assert_eq!(
         stored(&store, token.address),
         truth(&url, token.address, &own).await
@@ -479,7 +497,10 @@ async fn an_interrupted_index_resumes_at_its_cursor() {
         let err = activity::sync_with(&client(&dying.url, &token), &store, &own, &cfg)
             .await
             .unwrap_err();
-        assert!(format!("{err:#}").contains("upstream connect error"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("upstream connect error"),
+            "{err:#}"
+        );
         let asked = dying.asked();
         assert_eq!(
             asked.iter().map(|a| (a.from, a.to)).collect::<Vec<_>>(),
@@ -508,7 +529,10 @@ async fn an_interrupted_index_resumes_at_its_cursor() {
     activity::sync_with(&client(&url, &token), &whole, &own, &cfg)
         .await
         .unwrap();
-    assert_eq!(whole.transfers(31337).unwrap(), store.transfers(31337).unwrap());
+    assert_eq!(
+        whole.transfers(31337).unwrap(),
+        store.transfers(31337).unwrap()
+    );
     let rows = stored(&store, token.address);
     assert_eq!(rows.len(), 12);
     assert_eq!(rows, truth(&url, token.address, &own).await);
@@ -582,7 +606,13 @@ fn arrivals(home: &Path, account: Address) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|e| e["direction"] == "in" && e["account"] == account.to_checksum(None))
-        .map(|e| format!("{} {}", e["amount"].as_str().unwrap(), e["symbol"].as_str().unwrap()))
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["amount"].as_str().unwrap(),
+                e["symbol"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -592,7 +622,10 @@ async fn activity_finds_a_transfer_to_account_7_once_eight_are_derived() {
     let url = chain.rpc.clone();
     let token = deploy(&url).await;
     let home = common::fast_home(PHRASE, PW);
-    kb(home.path(), &["chain", "add", "local", "--rpc", &url, "--yes"]);
+    kb(
+        home.path(),
+        &["chain", "add", "local", "--rpc", &url, "--yes"],
+    );
     kb(home.path(), &["token", "add", &token.address.to_string()]);
     let wallet = Wallet::new(Phrase::parse(PHRASE).unwrap(), "").unwrap();
     let account7 = wallet.addresses(0, 8).unwrap()[7];

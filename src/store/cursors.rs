@@ -146,7 +146,11 @@ mod tests {
     fn a_range_commits_with_its_cursor_or_not_at_all() {
         let (_d, store) = temp_store();
         let old = CursorKey::new(5, "activity", &[Address::repeat_byte(1)]);
-        let new = CursorKey::new(5, "activity", &[Address::repeat_byte(1), Address::repeat_byte(2)]);
+        let new = CursorKey::new(
+            5,
+            "activity",
+            &[Address::repeat_byte(1), Address::repeat_byte(2)],
+        );
         let other = CursorKey::new(5, "earnings", &[Address::repeat_byte(1)]);
         assert_eq!(store.cursor(&old).unwrap(), None);
         assert_eq!(store.indexer_origin(5, "activity").unwrap(), None);
@@ -173,7 +177,10 @@ mod tests {
         store
             .commit_range(&new, at(40, 45), |s| s.set_setting("written.inside", "yes"))
             .unwrap();
-        assert_eq!(store.setting("written.inside").unwrap().as_deref(), Some("yes"));
+        assert_eq!(
+            store.setting("written.inside").unwrap().as_deref(),
+            Some("yes")
+        );
         assert_eq!(store.cursor(&old).unwrap(), None);
         assert_eq!(store.cursor(&new).unwrap(), Some(at(40, 45)));
         assert_eq!(store.cursor(&other).unwrap(), Some(at(7, 9)));

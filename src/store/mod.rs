@@ -21,10 +21,10 @@ pub mod backup;
 use std::path::{Path, PathBuf};
 
 pub use chain::{AssetRef, Counterparties, SentTx, Transfer, TxStatus};
-pub use cursors::{Cursor, CursorKey, address_set_key};
 pub use conversations::{
     Conversation, ConversationId, Message, MessageId, NewMessage, Role, Timings,
 };
+pub use cursors::{Cursor, CursorKey, address_set_key};
 pub use error::{Error, Result};
 pub use migrate::SCHEMA_VERSION;
 

@@ -174,7 +174,8 @@ fn suggested_span(m: &str) -> Option<u64> {
     let open = m.rfind('[')?;
     let close = open + m[open..].find(']')?;
     let (a, b) = m[open + 1..close].split_once(',')?;
-    let hex = |s: &str| u64::from_str_radix(s.trim().trim_matches('"').strip_prefix("0x")?, 16).ok();
+    let hex =
+        |s: &str| u64::from_str_radix(s.trim().trim_matches('"').strip_prefix("0x")?, 16).ok();
     let (a, b) = (hex(a)?, hex(b)?);
     (b >= a).then(|| b - a + 1)
 }
@@ -187,7 +188,11 @@ mod tests {
     fn rereads_the_last_blocks_and_never_starts_past_a_shorter_chain() {
         assert_eq!(reread_start(100, 200, 12), 88);
         assert_eq!(reread_start(5, 200, 12), 0);
-        assert_eq!(reread_start(201, 200, 0), 201, "nothing new, nothing to read");
+        assert_eq!(
+            reread_start(201, 200, 0),
+            201,
+            "nothing new, nothing to read"
+        );
         // The chain got shorter than the cursor: start below the head so the tip is replaced.
         assert_eq!(reread_start(300, 200, 12), 189);
         assert_eq!(reread_start(300, 200, 0), 200);
