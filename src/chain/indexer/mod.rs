@@ -74,7 +74,9 @@ pub trait Index {
     /// What [`Index::read`] makes of a range and [`Index::write`] stores.
     type Rows;
 
-    /// A stable name, part of the cursor key ("activity").
+    /// A stable name, part of the cursor key ("activity"). A name follows one address set at
+    /// a time: when the set changes, the new set's first committed range retires the old
+    /// set's cursor. A consumer watching independent sets uses one name per set.
     fn name(&self) -> &str;
 
     /// Every address whose change must start a fresh read (the accounts watched; for activity

@@ -6,6 +6,8 @@
 //! Alchemy 10,000 logs or 150 MB). Neither limit is advertised, so the planner learns it: it
 //! starts at a sensible span, halves on a refusal (down to one block), and grows back only
 //! after a run of accepted requests, more slowly each time a grown span was refused again.
+//! A plain anvil never refuses; a forking anvil passes its upstream's words through, which
+//! are among those matched here.
 
 /// The block after `next` minus `depth`, clamped to the chain: where a pass starts when a
 /// cursor says `next` is the first unread block and the chain's head is `head`.
