@@ -6,6 +6,7 @@ pub mod amount;
 pub mod balance;
 pub mod client;
 pub mod dev;
+pub mod indexer;
 pub mod network;
 pub mod safety;
 pub mod send;

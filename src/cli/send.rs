@@ -103,7 +103,7 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
     let account = parse_account(&wallet, a.account)?;
     let from = wallet.address(account)?;
     let store = Store::open_for(paths, &wallet)?;
-    let own = activity::own_addresses(&wallet)?;
+    let own = activity::own_addresses(&wallet, Some(&store))?;
     let rt = chain::runtime()?;
     let review = rt.block_on(async {
         // Earlier sends the chain has not decided yet come first: their nonces are taken.
@@ -207,7 +207,7 @@ pub fn activity(
     let client = connect(&config, network)?;
     let wallet = unlock(paths, pw_file)?;
     let store = Store::open_for(paths, &wallet)?;
-    let own = activity::own_addresses(&wallet)?;
+    let own = activity::own_addresses(&wallet, Some(&store))?;
     drop(wallet);
     let chain_id = client.network.chain_id;
     let synced = chain::runtime()?.block_on(activity::sync(&client, &store, &own));

@@ -297,11 +297,13 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets transfers at or above `block` (they are about to be re-read).
-    pub fn forget_transfers_from(&self, chain_id: u64, block: u64) -> Result<()> {
+    /// Forgets transfers in blocks `from..=to` (all from `from` up when `to` is `None`): they
+    /// are about to be re-read.
+    pub fn forget_transfers_in(&self, chain_id: u64, from: u64, to: Option<u64>) -> Result<()> {
         self.conn.execute(
-            "DELETE FROM chain_transfers WHERE chain_id = ?1 AND block >= ?2",
-            params![chain_id as i64, block as i64],
+            "DELETE FROM chain_transfers
+             WHERE chain_id = ?1 AND block >= ?2 AND (?3 IS NULL OR block <= ?3)",
+            params![chain_id as i64, from as i64, to.map(|b| b as i64)],
         )?;
         Ok(())
     }
@@ -315,28 +317,6 @@ impl Store {
         )?;
         let rows = stmt.query_map([chain_id as i64], transfer_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
-    /// The next block to scan on a chain (0 when never scanned).
-    pub fn next_scan_block(&self, chain_id: u64) -> Result<Option<u64>> {
-        Ok(self
-            .conn
-            .query_row(
-                "SELECT next_block FROM chain_scans WHERE chain_id = ?1",
-                [chain_id as i64],
-                |r| r.get::<_, i64>(0),
-            )
-            .optional()?
-            .map(|b| b as u64))
-    }
-
-    pub fn set_next_scan_block(&self, chain_id: u64, block: u64) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO chain_scans (chain_id, next_block) VALUES (?1, ?2)
-             ON CONFLICT (chain_id) DO UPDATE SET next_block = excluded.next_block",
-            params![chain_id as i64, block as i64],
-        )?;
-        Ok(())
     }
 }
 
@@ -395,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn transfers_replace_on_reread_and_scans_resume() {
+    fn transfers_replace_on_reread_and_forget_by_range() {
         let (_d, store) = temp_store();
         let t = Transfer {
             chain_id: 5,
@@ -414,11 +394,11 @@ mod tests {
         store.upsert_transfer(&t).unwrap();
         store.upsert_transfer(&t).unwrap();
         assert_eq!(store.transfers(5).unwrap(), vec![t.clone()]);
-        store.forget_transfers_from(5, 10).unwrap();
+        // Scan cursors moved to store/cursors.rs (per indexer and address set).
+        store.forget_transfers_in(5, 11, None).unwrap();
+        store.forget_transfers_in(5, 0, Some(9)).unwrap();
+        assert_eq!(store.transfers(5).unwrap(), vec![t.clone()]);
+        store.forget_transfers_in(5, 10, Some(10)).unwrap();
         assert!(store.transfers(5).unwrap().is_empty());
-        assert_eq!(store.next_scan_block(5).unwrap(), None);
-        store.set_next_scan_block(5, 11).unwrap();
-        store.set_next_scan_block(5, 12).unwrap();
-        assert_eq!(store.next_scan_block(5).unwrap(), Some(12));
     }
 }

@@ -96,7 +96,29 @@ const STEPS: &[&str] = &[
         next_block INTEGER NOT NULL
     );
     "#,
-    // 3 and later: the market tables (listings, purchases, deliveries, indexed earnings with the
+    // 3: log indexer cursors, one per (chain, indexer, watched address set) instead of one per
+    // chain (store/cursors.rs). `addresses` is a hash of the sorted set; `origin` the first block
+    // the indexer read on that chain, which a new set (a newly derived account) starts from so
+    // its history is found too.
+    //
+    // The old `chain_scans` row is not carried over: its address set (the first five accounts
+    // and the imported keys) cannot be named in SQL (the key hashes the wallet's addresses), and
+    // activity now watches every derived account, whose history that cursor never read. So
+    // activity re-reads once, like a new wallet: from genesis on a dev chain, the usual first
+    // depth elsewhere. The rows in `chain_transfers` stay; the re-read replaces them range by
+    // range.
+    r#"
+    CREATE TABLE index_cursors (
+        chain_id   INTEGER NOT NULL,
+        indexer    TEXT    NOT NULL,
+        addresses  TEXT    NOT NULL,
+        origin     INTEGER NOT NULL,
+        next_block INTEGER NOT NULL,
+        PRIMARY KEY (chain_id, indexer, addresses)
+    ) WITHOUT ROWID;
+    DROP TABLE chain_scans;
+    "#,
+    // 4 and later: the market tables (listings, purchases, deliveries, indexed earnings with the
     // last indexed block for reorg-safe re-reads) arrive with their issue, as new steps here.
 ];
 
@@ -157,6 +179,33 @@ mod tests {
         let store = Store::open(&dir.path().join("keybot.db"), &key(1)).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(store.list_conversations().unwrap(), vec![c]);
+    }
+
+    #[test]
+    fn the_per_chain_scan_cursor_gives_way_to_indexer_cursors() {
+        // A store as version 2 left it: a scan cursor per chain and transfers found.
+        let (dir, store) = temp_store();
+        store
+            .conn
+            .execute_batch(
+                "DROP TABLE index_cursors;
+                 CREATE TABLE chain_scans (chain_id INTEGER PRIMARY KEY, next_block INTEGER NOT NULL);
+                 INSERT INTO chain_scans VALUES (31337, 40);
+                 INSERT INTO chain_transfers VALUES (31337, '0x01', 0, 12, '0xa', '0xb', 'ETH', 'ETH', 18, '5');
+                 PRAGMA user_version = 2;",
+            )
+            .unwrap();
+        drop(store);
+        let store = Store::open(&dir.path().join("keybot.db"), &key(1)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let count = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            count("SELECT count(*) FROM sqlite_master WHERE name = 'chain_scans'"),
+            0
+        );
+        // Activity re-reads (no cursor carried over); what it found before is kept until then.
+        assert_eq!(count("SELECT count(*) FROM index_cursors"), 0);
+        assert_eq!(count("SELECT count(*) FROM chain_transfers"), 1);
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! `spawn_blocking`. A [`Store`] is `Send` but not `Sync`: one owner at a time.
 mod chain;
 mod conversations;
+mod cursors;
 mod error;
 mod migrate;
 mod open;
@@ -23,6 +24,7 @@ pub use chain::{AssetRef, Counterparties, SentTx, Transfer, TxStatus};
 pub use conversations::{
     Conversation, ConversationId, Message, MessageId, NewMessage, Role, Timings,
 };
+pub use cursors::{Cursor, CursorKey, address_set_key};
 pub use error::{Error, Result};
 pub use migrate::SCHEMA_VERSION;
 

@@ -588,7 +588,7 @@ impl Runtime {
         let Some(wallet) = &self.wallet else {
             return vec![];
         };
-        crate::chain::activity::own_addresses(wallet).unwrap_or_default()
+        crate::chain::activity::own_addresses(wallet, self.store.as_ref()).unwrap_or_default()
     }
 
     /// Signs the confirmed review with the account it names, and hands the signed bytes to the
