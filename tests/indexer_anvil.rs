@@ -29,26 +29,6 @@ const PHRASE: &str =
 /// anvil's first dev account (public, funded by anvil on every fresh chain).
 const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 
-fn free_port() -> u16 {
-    use rand::Rng;
-    let mut rng = rand::rng();
-    loop {
-        let port = rng.random_range(20_000..32_000);
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// Polls `done` (a condition, not a timer) until it holds; panics after `secs`.
-fn wait_for(what: &str, secs: u64, mut done: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !done() {
-        assert!(t.elapsed() < Duration::from_secs(secs), "timed out: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// A bare anvil (chain id 31337, anvil's own mnemonic), killed on drop.
 struct Anvil {
     child: Child,
@@ -66,16 +46,33 @@ impl Drop for Anvil {
 fn anvil() -> Option<Anvil> {
     let bin = tool("anvil")?;
     tool("cast")?;
-    let port = free_port();
-    let child = StdCommand::new(bin)
-        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-        .stdout(Stdio::null())
+    // Port 0: anvil binds a free port and says which ("Listening on 127.0.0.1:PORT"); no
+    // bind-and-release race.
+    let mut child = StdCommand::new(bin)
+        .args(["--host", "127.0.0.1", "--port", "0"])
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    wait_for("anvil listens", 30, || {
-        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok);
+        for line in lines.by_ref() {
+            if let Some(addr) = line.trim().strip_prefix("Listening on ") {
+                let _ = tx.send(addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
+                break;
+            }
+        }
+        // Keep draining: a full pipe would stall the node.
+        lines.for_each(drop);
     });
+    let port = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("anvil never said where it listens");
     Some(Anvil {
         child,
         port,
@@ -85,6 +82,8 @@ fn anvil() -> Option<Anvil> {
 
 /// One JSON-RPC call, straight to `url` (not through keybot).
 async fn rpc(url: &str, method: &str, params: Value) -> Value {
+    // reqwest's rustls has no built-in crypto provider (one TLS stack): keybot installs ring.
+    keybot::net::tls();
     let v: Value = reqwest::Client::new()
         .post(url)
         .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
