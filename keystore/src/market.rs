@@ -9,6 +9,7 @@
 //! The market key is the seed's BIP-85 HEX child at index 1. It is derived here when needed and
 //! dropped (wiped) after use; only its public key leaves this crate.
 use crate::derive::Root;
+use crate::secret::Secret32;
 use crate::{Error, Result, bip85};
 
 /// A compressed secp256k1 public key, what a buyer passes to `buy`.
@@ -51,7 +52,9 @@ pub fn encrypt_to(public_key: &[u8], plaintext: &[u8]) -> Result<Vec<u8>> {
 
 /// The compressed public key of the market key under `root`.
 pub(crate) fn public_key(root: &Root) -> Result<[u8; PUBLIC_KEY_LEN]> {
-    Ok(ecies::PublicKey::from_secret_key(&secret_key(root)?).serialize_compressed())
+    let key = market_key(root)?;
+    let secret = ecies::SecretKey::parse_slice(key.expose()).map_err(|_| invalid_market_key())?;
+    Ok(ecies::PublicKey::from_secret_key(&secret).serialize_compressed())
 }
 
 /// Decrypts a message encrypted to the market key under `root`. The plaintext goes straight into
@@ -60,24 +63,28 @@ pub(crate) fn decrypt(root: &Root, message: &[u8]) -> Result<zeroize::Zeroizing<
     if message.len() < OVERHEAD {
         return Err(Error::Ecies(EciesError::Truncated(message.len())));
     }
-    // Checked here because the ecies crate's error type is private: after this, the only
-    // failure left is a tag that does not match (the secret key was checked when derived).
+    // Checked here because the ecies crate's error type is private: after this and the key's
+    // own check, the only failure left is a tag that does not match.
     let ephemeral = &message[..UNCOMPRESSED_PUBLIC_KEY_LEN];
     if ephemeral[0] != 4 || ecies::PublicKey::parse_slice(ephemeral, None).is_err() {
         return Err(Error::Ecies(EciesError::EphemeralKey));
     }
-    let key = bip85::market_key(root)?;
+    let key = market_key(root)?;
     ecies::decrypt(key.expose(), message)
         .map(zeroize::Zeroizing::new)
         .map_err(|_| Error::Ecies(EciesError::Authentication))
 }
 
-/// The market key as a secp256k1 secret key (k256's, which wipes itself on drop).
-fn secret_key(root: &Root) -> Result<ecies::SecretKey> {
+/// The market key, checked to be a secp256k1 secret key (k256's copy wipes itself on drop).
+fn market_key(root: &Root) -> Result<Secret32> {
     let key = bip85::market_key(root)?;
-    // A BIP-85 output of zero or at least the group order (odds about 2^-128) is no key.
-    ecies::SecretKey::parse_slice(key.expose())
-        .map_err(|_| Error::Derivation("the market key is not a valid secp256k1 key".into()))
+    ecies::SecretKey::parse_slice(key.expose()).map_err(|_| invalid_market_key())?;
+    Ok(key)
+}
+
+/// A BIP-85 output of zero or at least the group order (odds about 2^-128) is no key.
+fn invalid_market_key() -> Error {
+    Error::Derivation("the market key is not a valid secp256k1 key".into())
 }
 
 /// The ecies crate takes 64-byte raw keys too, and k256 SEC1's "compact" 0x05 form: keybot
