@@ -15,6 +15,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target-$cpu_key}"
 if [ -d "$cache/tools/node_modules/.bin" ]; then
   export PATH="$cache/tools/node_modules/.bin:$PATH"
 fi
+export KEYBOT_ECIESJS_DIR="${KEYBOT_ECIESJS_DIR:-$cache/tools/eciesjs}"
 # Each helper prints `export` lines; a failing fetch or build stops the run here, loudly (an
 # `eval "$(…)"` would run whatever was printed and go on).
 models_env="$(KEYBOT_CACHE="$cache" bash scripts/fetch-test-models.sh)" \

@@ -10,19 +10,23 @@ use crate::derive::{HARDENED, Root};
 use crate::secret::Secret32;
 use crate::{Error, Result};
 
-/// The fixed index of each keybot purpose key (ARCHITECTURE §2).
+/// The purpose keys a caller may hold, at their fixed indices (ARCHITECTURE §2). The market
+/// encryption key (index 1) is not among them: it is used only inside this crate
+/// ([`crate::market`]), so no caller can ever get it out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
     /// Opens the SQLCipher store.
     Database = 0,
-    /// The secp256k1 key used for ECIES delivery on the market.
-    Market = 1,
     /// Encrypts exported backups.
     Backup = 2,
 }
 
-/// HEX entropy of `num_bytes` (16..=64) at `index`.
-pub fn hex_entropy(root: &Root, num_bytes: u32, index: u32) -> Result<Zeroizing<Vec<u8>>> {
+/// The index of the market encryption key, the secp256k1 key used for ECIES delivery.
+const MARKET_INDEX: u32 = 1;
+
+/// HEX entropy of `num_bytes` (16..=64) at `index`. Crate-private: with it any index, the
+/// market key's included, could be read out.
+pub(crate) fn hex_entropy(root: &Root, num_bytes: u32, index: u32) -> Result<Zeroizing<Vec<u8>>> {
     if !(16..=64).contains(&num_bytes) {
         return Err(Error::Derivation(format!(
             "BIP-85 HEX takes 16 to 64 bytes, not {num_bytes}"
@@ -45,7 +49,16 @@ pub fn hex_entropy(root: &Root, num_bytes: u32, index: u32) -> Result<Zeroizing<
 
 /// The 32-byte key for one of keybot's purposes.
 pub fn purpose_key(root: &Root, purpose: Purpose) -> Result<Secret32> {
-    let e = hex_entropy(root, 32, purpose as u32)?;
+    hex_key(root, purpose as u32)
+}
+
+/// The market encryption key's 32 bytes (read as a secp256k1 secret key by [`crate::market`]).
+pub(crate) fn market_key(root: &Root) -> Result<Secret32> {
+    hex_key(root, MARKET_INDEX)
+}
+
+fn hex_key(root: &Root, index: u32) -> Result<Secret32> {
+    let e = hex_entropy(root, 32, index)?;
     Secret32::from_slice(&e).ok_or_else(|| Error::Derivation("BIP-85 length".into()))
 }
 
@@ -95,7 +108,7 @@ mod tests {
     fn purpose_keys_differ_and_are_stable() {
         let root = Root::from_xprv(MASTER).unwrap();
         let db = purpose_key(&root, Purpose::Database).unwrap();
-        let market = purpose_key(&root, Purpose::Market).unwrap();
+        let market = market_key(&root).unwrap();
         let backup = purpose_key(&root, Purpose::Backup).unwrap();
         assert_ne!(db.expose(), market.expose());
         assert_ne!(market.expose(), backup.expose());
@@ -104,6 +117,8 @@ mod tests {
             purpose_key(&root, Purpose::Database).unwrap().expose()
         );
         assert_eq!(&hex_entropy(&root, 32, 0).unwrap()[..], db.expose());
+        assert_eq!(&hex_entropy(&root, 32, 1).unwrap()[..], market.expose());
+        assert_eq!(&hex_entropy(&root, 32, 2).unwrap()[..], backup.expose());
         assert!(hex_entropy(&root, 15, 0).is_err());
         assert!(hex_entropy(&root, 65, 0).is_err());
     }

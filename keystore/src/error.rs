@@ -45,6 +45,8 @@ pub enum Error {
     TooLarge(String),
     #[error("key derivation failed: {0}")]
     Derivation(String),
+    #[error("market encryption: {0}")]
+    Ecies(#[from] crate::market::EciesError),
 }
 
 fn suggestion_text(s: &Option<&'static str>) -> String {

@@ -1,8 +1,8 @@
 //! Every secret keybot holds, and nothing else.
 //!
 //! The mnemonic, the BIP-32 tree under it, the BIP-85 child secrets (database, market and backup
-//! keys), the encrypted vault file, Web3 Secret Storage (v3) files and the signing keys all live
-//! here. The crate has no network, no async runtime and no UI: the binary holds an unlocked
+//! keys), the encrypted vault file, Web3 Secret Storage (v3) files, the signing keys and the
+//! market's ECIES (whose key never leaves this crate) all live here. The crate has no network, no async runtime and no UI: the binary holds an unlocked
 //! [`Wallet`] as a handle and asks it for signatures, addresses and derived keys.
 //!
 //! Secrets are kept in zeroizing buffers, wiped on drop, and print as `<redacted>` in `Debug`.
@@ -12,6 +12,7 @@ pub mod atomic;
 pub mod bip85;
 pub mod derive;
 mod error;
+pub mod market;
 pub mod mnemonic;
 pub mod sealed;
 pub mod secret;
@@ -23,6 +24,7 @@ pub mod web3;
 
 pub use alloy::primitives::Address;
 pub use error::{Error, Result};
+pub use market::{EciesError, encrypt_to};
 pub use mnemonic::{Phrase, WordCheck};
 pub use wallet::{AccountRef, Wallet};
 

@@ -82,10 +82,6 @@ impl Wallet {
         !self.passphrase.is_empty()
     }
 
-    pub fn root(&self) -> &Root {
-        &self.root
-    }
-
     pub fn imported(&self) -> &[ImportedKey] {
         &self.imported
     }
@@ -179,8 +175,23 @@ impl Wallet {
         self.imported.push(key);
     }
 
+    /// The database or backup key. The market key is not a [`Purpose`]: it is used only through
+    /// [`Wallet::market_public_key`] and [`Wallet::market_decrypt`].
     pub fn purpose_key(&self, purpose: Purpose) -> Result<Secret32> {
         bip85::purpose_key(&self.root, purpose)
+    }
+
+    /// This wallet's market public key (compressed), what a buyer passes to `buy`
+    /// (MARKET.md "Keys"). The same for the same phrase and passphrase on any machine.
+    pub fn market_public_key(&self) -> Result<[u8; crate::market::PUBLIC_KEY_LEN]> {
+        crate::market::public_key(&self.root)
+    }
+
+    /// Decrypts a message encrypted to [`Wallet::market_public_key`] (by
+    /// [`crate::encrypt_to`], eciesjs or eciespy). Truncated, altered or foreign messages are an
+    /// [`Error::Ecies`].
+    pub fn market_decrypt(&self, message: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+        crate::market::decrypt(&self.root, message)
     }
 }
 
