@@ -43,7 +43,7 @@ fn export(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
     if file.symlink_metadata().is_ok() {
         bail!("{} already exists; not overwritten", file.display());
     }
-    let wallet = super::wallet::unlock(paths, pw_file)?;
+    let wallet = super::common::unlock(paths, pw_file)?;
     let store = Store::open_for(paths, &wallet)?;
     let archive = backup::export_to_file(&store, &wallet.purpose_key(Purpose::Backup)?, file)?;
     let messages: usize = archive.conversations.iter().map(|c| c.messages.len()).sum();
@@ -62,7 +62,7 @@ fn import(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
     if let Err(e) = std::fs::metadata(file) {
         bail!("cannot read {}: {e}", file.display());
     }
-    let wallet = super::wallet::unlock(paths, pw_file)?;
+    let wallet = super::common::unlock(paths, pw_file)?;
     // Decrypt the whole archive before opening the store: a wrong phrase or a damaged file
     // stops here, and the store is not even created.
     let archive = backup::read_file(&wallet.purpose_key(Purpose::Backup)?, file)

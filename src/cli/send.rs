@@ -6,9 +6,8 @@ use alloy::primitives::Address;
 use anyhow::{Result, bail};
 use keybot_keystore::AccountRef;
 
-use super::chain::{connect, progress, report};
+use super::common::{connect, parse_account, progress, read_text, report, unlock};
 use super::input;
-use super::wallet::{parse_account, read_text, unlock};
 use crate::chain::send::{self, Asset, Review, SendRequest};
 use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile};
 use crate::config::Paths;
