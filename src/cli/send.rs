@@ -12,7 +12,6 @@ use crate::chain::send::{self, Asset, Review, SendRequest};
 use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile};
 use crate::config::Paths;
 use crate::sanitize::clean_line;
-use crate::store::Store;
 
 pub fn balance(
     paths: &Paths,
@@ -101,7 +100,7 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
     let wallet = unlock(paths, pw_file)?;
     let account = parse_account(&wallet, a.account)?;
     let from = wallet.address(account)?;
-    let store = Store::open_for(paths, &wallet)?;
+    let store = crate::service::wallet::open_store(paths, &wallet)?;
     let own = activity::own_addresses(&wallet)?;
     let rt = chain::runtime()?;
     let review = rt.block_on(async {
@@ -205,7 +204,7 @@ pub fn activity(
     let config = ChainConfig::load(paths)?;
     let client = connect(&config, network)?;
     let wallet = unlock(paths, pw_file)?;
-    let store = Store::open_for(paths, &wallet)?;
+    let store = crate::service::wallet::open_store(paths, &wallet)?;
     let own = activity::own_addresses(&wallet)?;
     drop(wallet);
     let chain_id = client.network.chain_id;
