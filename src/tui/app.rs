@@ -449,17 +449,11 @@ impl Runtime {
         });
     }
 
+    /// Routes one effect to the service that does it; nothing here waits for an answer.
     fn perform(&mut self, effect: Effect) {
         match effect {
-            Effect::Quit => {}
-            Effect::GeneratePhrase { words } => self.blocking(move || {
-                Event::Action(match Phrase::generate(words) {
-                    Ok(p) => {
-                        Action::PhraseGenerated(p.words().iter().map(|w| (*w).to_owned()).collect())
-                    }
-                    Err(e) => Action::Error(e.to_string()),
-                })
-            }),
+            Effect::Quit | Effect::NewConversation => {}
+            Effect::GeneratePhrase { words } => self.generate_phrase(words),
             Effect::CreateWallet {
                 phrase,
                 passphrase,
@@ -470,21 +464,8 @@ impl Runtime {
                 password,
             }),
             Effect::Unlock { password } => self.open_session(Open::Existing(password)),
-            Effect::Lock => {
-                self.chain = None;
-                self.session = None;
-                // The model's KV cache holds the conversation: drop the model too.
-                self.chat.unload();
-            }
-            Effect::DeriveAccounts { count } => self.with_store(move |store, wallet, queue| {
-                let r = accounts::set_count(store, count)
-                    .map_err(anyhow::Error::from)
-                    .and_then(|()| accounts::list(wallet, store, count));
-                let _ = queue.send(Event::Action(match r {
-                    Ok(list) => Action::AccountsDerived(rows(list)),
-                    Err(e) => Action::Error(format!("{e:#}")),
-                }));
-            }),
+            Effect::Lock => self.lock(),
+            Effect::DeriveAccounts { count } => self.derive_accounts(count),
             Effect::SetAccountLabel { index, label } => self.store_action(move |store| {
                 accounts::set_label(store, index, &label).map(|()| None)
             }),
@@ -499,19 +480,15 @@ impl Runtime {
                     messages: store.messages(id)?,
                 }))
             }),
-            Effect::NewConversation => {}
-            Effect::RenameConversation(id, title) => self.store_action(move |store| {
-                store.rename_conversation(id, &title)?;
-                Ok(Some(Action::Conversations(store.list_conversations()?)))
-            }),
-            Effect::DeleteConversation(id) => self.store_action(move |store| {
-                store.delete_conversation(id)?;
-                Ok(Some(Action::Conversations(store.list_conversations()?)))
-            }),
-            Effect::SetSystemPrompt(id, prompt) => self.store_action(move |store| {
-                store.set_system_prompt(id, &prompt)?;
-                Ok(Some(Action::Conversations(store.list_conversations()?)))
-            }),
+            Effect::RenameConversation(id, title) => {
+                self.conversations_after(move |store| store.rename_conversation(id, &title))
+            }
+            Effect::DeleteConversation(id) => {
+                self.conversations_after(move |store| store.delete_conversation(id))
+            }
+            Effect::SetSystemPrompt(id, prompt) => {
+                self.conversations_after(move |store| store.set_system_prompt(id, &prompt))
+            }
             Effect::Send {
                 conversation,
                 text,
@@ -528,18 +505,12 @@ impl Runtime {
                 text,
                 tokens,
                 replace_last,
-            } => {
-                let answer = Answer {
-                    conversation,
-                    text,
-                    tokens,
-                    replace_last,
-                };
-                self.store_action(move |store| {
-                    let list = chat_service::save_answer(store, &answer)?;
-                    Ok(Some(Action::Conversations(list)))
-                })
-            }
+            } => self.save_answer(Answer {
+                conversation,
+                text,
+                tokens,
+                replace_last,
+            }),
             Effect::DeleteLastMessages {
                 conversation,
                 count,
@@ -551,62 +522,118 @@ impl Runtime {
             }),
             Effect::StopGeneration => self.chat.stop(),
             Effect::PullModel(spec) => self.pull_model(spec),
-            Effect::AddModel(path) => {
-                let data_dir = self.paths.data_dir.clone();
-                self.blocking(move || {
-                    let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-                        (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
-                        _ => std::path::PathBuf::from(&path),
-                    };
-                    Event::Action(match chat::install::add(&data_dir, &path, None) {
-                        Ok((entry, _)) => Action::ModelInstalled(entry.name),
-                        Err(e) => Action::ModelFailed(format!("{e:#}")),
-                    })
-                });
-            }
-            Effect::LoadModel => {
-                let data_dir = self.paths.data_dir.clone();
-                let settings = self.settings.clone();
-                self.models(move || match settings::default_model(&data_dir) {
-                    Ok(model) => Event::Load(Box::new(settings.load_request(&model))),
-                    Err(why) => Event::Action(Action::ModelMissing(why)),
-                });
-            }
+            Effect::AddModel(path) => self.add_model(path),
+            Effect::LoadModel => self.load_model(),
+            Effect::SaveSetting { key, value } => self.save_setting(key, value),
             Effect::RefreshChain { addresses } => self.chain_job(Job::Refresh(addresses)),
             Effect::SyncActivity => {
                 let own = self.own_addresses();
                 self.chain_job(Job::Activity { own });
             }
-            Effect::PrepareSend { id, request } => {
-                let own = self.own_addresses();
-                if self.session.is_none() {
-                    return self.chain_job(Job::Prepare {
-                        id,
-                        request,
-                        known: Default::default(),
-                        own,
-                    });
-                }
-                // The known counterparties come from the store, on its thread; the job then
-                // comes back here to go to the chain thread.
-                self.with_store(move |store, _, queue| {
-                    let _ = queue.send(match store.counterparties() {
-                        Ok(known) => Event::Chain(Box::new(Job::Prepare {
-                            id,
-                            request,
-                            known,
-                            own,
-                        })),
-                        Err(e) => Event::Action(Action::ReviewReady {
-                            id,
-                            review: Err(e.to_string()),
-                        }),
-                    });
-                });
-            }
+            Effect::PrepareSend { id, request } => self.prepare_send(id, request),
             Effect::SignAndSend { account, review } => self.sign_and_send(account, &review),
-            Effect::SaveSetting { key, value } => self.save_setting(key, value),
         }
+    }
+
+    fn generate_phrase(&self, words: usize) {
+        self.blocking(move || {
+            Event::Action(match Phrase::generate(words) {
+                Ok(p) => {
+                    Action::PhraseGenerated(p.words().iter().map(|w| (*w).to_owned()).collect())
+                }
+                Err(e) => Action::Error(e.to_string()),
+            })
+        });
+    }
+
+    /// Drops every secret: the wallet, the store (its thread ends), the chain thread, and the
+    /// model, whose KV cache holds the conversation.
+    fn lock(&mut self) {
+        self.chain = None;
+        self.session = None;
+        self.chat.unload();
+    }
+
+    fn derive_accounts(&self, count: u32) {
+        self.with_store(move |store, wallet, queue| {
+            let r = accounts::set_count(store, count)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| accounts::list(wallet, store, count));
+            let _ = queue.send(Event::Action(match r {
+                Ok(list) => Action::AccountsDerived(rows(list)),
+                Err(e) => Action::Error(format!("{e:#}")),
+            }));
+        });
+    }
+
+    /// A change to a conversation, then the list it changed.
+    fn conversations_after(
+        &self,
+        change: impl FnOnce(&mut Store) -> crate::store::Result<()> + Send + 'static,
+    ) {
+        self.store_action(move |store| {
+            change(store)?;
+            Ok(Some(Action::Conversations(store.list_conversations()?)))
+        });
+    }
+
+    fn save_answer(&self, answer: Answer) {
+        self.store_action(move |store| {
+            let list = chat_service::save_answer(store, &answer)?;
+            Ok(Some(Action::Conversations(list)))
+        });
+    }
+
+    fn add_model(&self, path: String) {
+        let data_dir = self.paths.data_dir.clone();
+        self.blocking(move || {
+            let path = match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+                (Some(rest), Some(home)) => std::path::Path::new(&home).join(rest),
+                _ => std::path::PathBuf::from(&path),
+            };
+            Event::Action(match chat::install::add(&data_dir, &path, None) {
+                Ok((entry, _)) => Action::ModelInstalled(entry.name),
+                Err(e) => Action::ModelFailed(format!("{e:#}")),
+            })
+        });
+    }
+
+    /// The registry's default model, loaded with the current settings.
+    fn load_model(&self) {
+        let data_dir = self.paths.data_dir.clone();
+        let settings = self.settings.clone();
+        self.models(move || match settings::default_model(&data_dir) {
+            Ok(model) => Event::Load(Box::new(settings.load_request(&model))),
+            Err(why) => Event::Action(Action::ModelMissing(why)),
+        });
+    }
+
+    /// The known counterparties come from the store, on its thread; the job then comes back
+    /// through the queue to go to the chain thread.
+    fn prepare_send(&self, id: u64, request: crate::chain::send::SendRequest) {
+        let own = self.own_addresses();
+        if self.session.is_none() {
+            return self.chain_job(Job::Prepare {
+                id,
+                request,
+                known: Default::default(),
+                own,
+            });
+        }
+        self.with_store(move |store, _, queue| {
+            let _ = queue.send(match store.counterparties() {
+                Ok(known) => Event::Chain(Box::new(Job::Prepare {
+                    id,
+                    request,
+                    known,
+                    own,
+                })),
+                Err(e) => Event::Action(Action::ReviewReady {
+                    id,
+                    review: Err(e.to_string()),
+                }),
+            });
+        });
     }
 
     /// Opens (or creates) the vault and gathers what the unlocked app needs, off the loop.
