@@ -994,4 +994,48 @@ mod tests {
         .unwrap();
         assert_eq!(reopened.wallet.addresses(0, 1).unwrap()[0], accounts[0].1);
     }
+
+    /// Unlocking through the runtime: a GPU-layers value the store cannot read reaches the user
+    /// as one error line, and the settings screen shows the default, not a silent "auto" that
+    /// still says "lots" (or the reverse).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bad_stored_setting_is_reported_at_unlock_and_shown_as_its_default() {
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::resolve(Some(home.path())).unwrap();
+        let password = || Password::new("purple elephant dances quietly".into());
+        let phrase = "test test test test test test test test test test test junk";
+        let made = wallet_service::create(&paths, phrase, "", &password()).unwrap();
+        made.store
+            .set_setting(settings::GPU_LAYERS, "lots")
+            .unwrap();
+        made.store.set_setting(settings::TEMP, "0.3").unwrap();
+        drop(made);
+        let (tx, mut rx) = unbounded_channel();
+        let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
+        let mut state = State::new(true);
+        runtime.perform(Effect::Unlock {
+            password: password(),
+        });
+        let opened = loop {
+            match rx.recv().await.unwrap() {
+                Event::Opened(o) => break o,
+                Event::Action(a) => panic!("{a:?}"),
+                _ => {}
+            }
+        };
+        runtime.handle(&mut state, Event::Opened(opened), Instant::now());
+        let error = loop {
+            if let Event::Action(Action::Error(e)) = rx.recv().await.unwrap() {
+                break e;
+            }
+        };
+        assert!(
+            error.contains("model.gpu_layers") && error.contains("lots"),
+            "{error}"
+        );
+        assert_eq!(state.settings.get(settings::GPU_LAYERS), Some("auto"));
+        assert_eq!(state.settings.get(settings::TEMP), Some("0.3"));
+        assert_eq!(runtime.settings.gpu_layers, chat::GpuLayers::Auto);
+        assert_eq!(runtime.settings.sampling.temp, 0.3);
+    }
 }
