@@ -95,7 +95,7 @@ fn vault_store_and_backup_from_an_earlier_build_still_open() {
     // The store: opens with the key the same phrase derives, migrates to this build's schema,
     // and holds the same conversations.
     let paths = keybot::config::Paths::resolve(Some(home.path())).unwrap();
-    let store = Store::open_for(&paths, &wallet).unwrap();
+    let store = keybot::service::wallet::open_store(&paths, &wallet).unwrap();
     assert_eq!(store.schema_version().unwrap(), store::SCHEMA_VERSION);
     let want: Convs = serde_json::from_value(expected["conversations"].clone()).unwrap();
     assert!(!want.is_empty());
@@ -113,7 +113,7 @@ fn vault_store_and_backup_from_an_earlier_build_still_open() {
         .assert()
         .success();
     let paths = keybot::config::Paths::resolve(Some(fresh.path())).unwrap();
-    let restored = Store::open_for(&paths, &unlock(fresh.path())).unwrap();
+    let restored = keybot::service::wallet::open_store(&paths, &unlock(fresh.path())).unwrap();
     assert_eq!(conversations(&restored), want);
 }
 
@@ -155,7 +155,7 @@ fn write_compat_fixtures() {
 
     let wallet = unlock(h);
     let paths = keybot::config::Paths::resolve(Some(h)).unwrap();
-    let mut store = Store::open_for(&paths, &wallet).unwrap();
+    let mut store = keybot::service::wallet::open_store(&paths, &wallet).unwrap();
     let a = store
         .create_conversation("Old lighthouse", "You are a keeper.", "tiny-chat")
         .unwrap();

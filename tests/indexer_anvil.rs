@@ -637,7 +637,7 @@ async fn activity_finds_a_transfer_to_account_7_once_eight_are_derived() {
 
     // The user derives eight accounts (the app stores the count in this setting).
     let paths = keybot::config::Paths::resolve(Some(home.path())).unwrap();
-    let store = Store::open_for(&paths, &wallet).unwrap();
+    let store = keybot::service::wallet::open_store(&paths, &wallet).unwrap();
     store.set_setting(ACCOUNTS_SETTING, "8").unwrap();
     drop(store);
 

@@ -1,12 +1,13 @@
 //! The local model: one engine thread that owns llama.cpp, and what it needs around it
 //! (GGUF headers, chat templates, sampling, the model registry and downloads).
 //!
-//! Clients — the `keybot chat` command now, the terminal app later — talk to the engine only
-//! through [`ChatCommand`]s and [`ChatEvent`]s (see [`engine`]); nothing here knows about a
+//! Clients — the `keybot chat` command and the terminal app's chat service — talk to the engine
+//! only through [`ChatCommand`]s and [`ChatEvent`]s (see [`engine`]); nothing here knows about a
 //! terminal.
 pub mod backend;
 pub mod engine;
 pub mod gguf;
+mod gpu_layers;
 pub mod history;
 pub mod install;
 pub mod pull;

@@ -4,7 +4,7 @@
 //! writes anything secret.
 use std::path::{Path, PathBuf};
 
-use crate::store::{self, Store, backup};
+use crate::store::{self, backup};
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 use keybot_keystore::bip85::Purpose;
@@ -43,8 +43,8 @@ fn export(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
     if file.symlink_metadata().is_ok() {
         bail!("{} already exists; not overwritten", file.display());
     }
-    let wallet = super::wallet::unlock(paths, pw_file)?;
-    let store = Store::open_for(paths, &wallet)?;
+    let wallet = super::common::unlock(paths, pw_file)?;
+    let store = crate::service::wallet::open_store(paths, &wallet)?;
     let archive = backup::export_to_file(&store, &wallet.purpose_key(Purpose::Backup)?, file)?;
     let messages: usize = archive.conversations.iter().map(|c| c.messages.len()).sum();
     println!(
@@ -62,12 +62,12 @@ fn import(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
     if let Err(e) = std::fs::metadata(file) {
         bail!("cannot read {}: {e}", file.display());
     }
-    let wallet = super::wallet::unlock(paths, pw_file)?;
+    let wallet = super::common::unlock(paths, pw_file)?;
     // Decrypt the whole archive before opening the store: a wrong phrase or a damaged file
     // stops here, and the store is not even created.
     let archive = backup::read_file(&wallet.purpose_key(Purpose::Backup)?, file)
         .map_err(store::Error::from)?;
-    let mut store = Store::open_for(paths, &wallet)?;
+    let mut store = crate::service::wallet::open_store(paths, &wallet)?;
     let r = store.import_archive(&archive)?;
     println!(
         "imported {}: {} conversations added ({} messages), {} already here; {} settings added, {} kept as set here",

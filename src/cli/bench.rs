@@ -44,8 +44,8 @@ struct ChatBenchArgs {
     threads: Option<u32>,
     #[arg(long, default_value_t = 4096)]
     ctx: u32,
-    #[arg(long, value_name = "N|all")]
-    gpu_layers: Option<String>,
+    #[arg(long, value_name = "N|all", value_parser = str::parse::<GpuLayers>)]
+    gpu_layers: Option<GpuLayers>,
     /// Chat turns for the time-to-first-token figure (0: skip).
     #[arg(long, default_value_t = 10)]
     turns: u32,
@@ -55,14 +55,7 @@ struct ChatBenchArgs {
 
 pub fn run(paths: &Paths, args: BenchArgs) -> Result<u8> {
     let BenchCommand::Chat(a) = args.command;
-    let gpu_layers = match a.gpu_layers.as_deref() {
-        None => GpuLayers::Auto,
-        Some("all") => GpuLayers::All,
-        Some(n) => match n.parse() {
-            Ok(n) => GpuLayers::Count(n),
-            Err(_) => bail!("--gpu-layers: expected a number or `all`, got {n:?}"),
-        },
-    };
+    let gpu_layers = a.gpu_layers.unwrap_or_default();
     let model = super::model::resolve_model(paths, a.model.as_deref())?;
     let engine = Engine::spawn()?;
     let info = engine.load_blocking(

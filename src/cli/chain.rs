@@ -1,14 +1,14 @@
 //! `keybot chain …` (networks, the dev chain, broadcasting) and `keybot token …`.
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
 
+use super::common::{connect, progress, report, unlock};
 use super::input;
-use super::wallet::unlock;
-use crate::chain::send::{self, Outcome, Progress};
+use crate::chain::send;
 use crate::chain::{self, ChainConfig, Client, Network, dev, network, safety, token, txfile};
 use crate::config::Paths;
 use crate::sanitize::clean_line;
@@ -152,13 +152,6 @@ pub fn run_token(paths: &Paths, args: TokenArgs) -> Result<u8> {
             Ok(0)
         }
     }
-}
-
-/// The client for `name` (or the active network). With nothing configured this fails with
-/// "offline" before any socket is opened.
-pub fn connect(config: &ChainConfig, name: Option<&str>) -> Result<Client> {
-    let (name, net) = config.select(name)?.ok_or(chain::ChainError::NoNetwork)?;
-    Ok(Client::new(name, net)?)
 }
 
 fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> Result<u8> {
@@ -390,40 +383,4 @@ fn broadcast(paths: &Paths, raw: &str, network: Option<&str>, wait: u64) -> Resu
         .await;
         report(decoded.hash, &outcome)
     })
-}
-
-/// Progress on stderr. The seconds counter rewrites one line, so it is drawn only on a
-/// terminal; [`report`] clears that line before the outcome.
-pub fn progress(p: Progress) {
-    match p {
-        Progress::Broadcast(h) => eprintln!("broadcast {h}; waiting for the receipt…"),
-        Progress::Waiting { seconds } if std::io::stderr().is_terminal() => {
-            eprint!("\r  waiting {seconds} s ")
-        }
-        Progress::Waiting { .. } => {}
-    }
-}
-
-/// Prints how a send ended; the exit status: 0 confirmed or pending, 1 reverted or lost.
-pub fn report(hash: alloy::primitives::B256, outcome: &Outcome) -> Result<u8> {
-    if std::io::stderr().is_terminal() {
-        eprint!("\r\x1b[2K");
-    }
-    match outcome {
-        Outcome::Confirmed { block } => {
-            println!("confirmed {hash} in block {block}");
-            Ok(0)
-        }
-        Outcome::Reverted { block } => {
-            bail!("transaction {hash} reverted on chain in block {block} (the fee was spent)")
-        }
-        Outcome::StillPending => {
-            println!("pending {hash}: not mined yet; `keybot wallet activity` follows it");
-            Ok(0)
-        }
-        Outcome::RpcLost { reason } => bail!(
-            "{reason}. Transaction {hash} was handed to the RPC and is recorded; it will not be \
-             signed again. `keybot wallet activity` finds it when the RPC is back"
-        ),
-    }
 }

@@ -44,15 +44,17 @@ pub struct ChatArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<u32>,
     /// Layers to offload to the GPU: a number or `all` (default: all when a GPU is found).
-    #[arg(long, value_name = "N|all", value_parser = parse_gpu_layers)]
+    #[arg(long, value_name = "N|all", value_parser = str::parse::<GpuLayers>)]
     pub gpu_layers: Option<GpuLayers>,
-    #[arg(long, default_value_t = 0.8)]
+    // The sampling defaults are `SamplingParams::default()` (llama.cpp's), the one place they
+    // are written down.
+    #[arg(long, default_value_t = SamplingParams::default().temp)]
     pub temp: f32,
-    #[arg(long, default_value_t = 40)]
+    #[arg(long, default_value_t = SamplingParams::default().top_k)]
     pub top_k: i32,
-    #[arg(long, default_value_t = 0.95)]
+    #[arg(long, default_value_t = SamplingParams::default().top_p)]
     pub top_p: f32,
-    #[arg(long, default_value_t = 0.05)]
+    #[arg(long, default_value_t = SamplingParams::default().min_p)]
     pub min_p: f32,
     /// Seed for sampling, for reproducible answers (default: random).
     #[arg(long, value_name = "N")]
@@ -83,15 +85,6 @@ pub struct ChatArgs {
     /// Into a pipe it is printed exactly; on a terminal, control characters are removed.
     #[arg(long, conflicts_with = "raw")]
     pub print_prompt: bool,
-}
-
-fn parse_gpu_layers(s: &str) -> Result<GpuLayers, String> {
-    if s.eq_ignore_ascii_case("all") {
-        return Ok(GpuLayers::All);
-    }
-    s.parse::<u32>()
-        .map(GpuLayers::Count)
-        .map_err(|_| format!("expected a number of layers or `all`, got {s:?}"))
 }
 
 pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {

@@ -4,12 +4,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use keybot_keystore::mnemonic::resolve_word;
-use keybot_keystore::{AccountRef, Phrase, Wallet, atomic, vault};
+use keybot_keystore::{AccountRef, Phrase, atomic, vault};
 use zeroize::Zeroizing;
 
 use super::input;
 use super::screen::{AltScreen, numbered_words};
 use crate::config::Paths;
+use crate::service;
 
 #[derive(Debug, Args)]
 pub struct InitArgs {
@@ -81,9 +82,10 @@ pub fn run(paths: &Paths, args: InitArgs) -> Result<()> {
     } else {
         Zeroizing::new(String::new())
     };
+    // Checked before the password is asked for: the same check the app's onboarding makes.
     vault::check_passphrase(&passphrase)?;
     let password = input::new_password(args.password_file.as_deref(), "KEYBOT_PASSWORD", "vault")?;
-    let wallet = Wallet::new(phrase, &passphrase)?;
+    let wallet = service::wallet::from_phrase(phrase, &passphrase)?;
 
     // The phrase is written out before the vault so that a wallet never exists whose phrase the
     // user was not given; if the vault then fails, the phrase file is taken back.
@@ -96,13 +98,16 @@ pub fn run(paths: &Paths, args: InitArgs) -> Result<()> {
         (None, Some("-")) => println!("{}", *wallet.phrase().to_phrase_string()),
         _ => {}
     }
-    if let Err(e) = vault::create(&vault_path, &wallet, &password) {
+    if let Err(e) = service::wallet::write_new_vault(paths, &wallet, &password) {
         if let Some(p) = &out_file {
             let _ = std::fs::remove_file(p);
         }
-        return Err(e.into());
+        return Err(e);
     }
-    tracing::info!(vault = %vault_path.display(), words = wallet.phrase().word_count(), imported = args.import, "wallet created");
+    tracing::info!(
+        imported = args.import,
+        "wallet created from the command line"
+    );
     eprintln!(
         "wallet {} at {}; account 0 is {}",
         if args.import { "restored" } else { "created" },

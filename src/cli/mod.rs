@@ -5,6 +5,7 @@ pub mod backup;
 pub mod bench;
 pub mod chain;
 pub mod chat;
+pub mod common;
 pub mod init;
 pub mod input;
 pub mod model;

@@ -6,14 +6,12 @@ use alloy::primitives::Address;
 use anyhow::{Result, bail};
 use keybot_keystore::AccountRef;
 
-use super::chain::{connect, progress, report};
+use super::common::{connect, parse_account, progress, read_text, report, unlock};
 use super::input;
-use super::wallet::{parse_account, read_text, unlock};
 use crate::chain::send::{self, Asset, Review, SendRequest};
 use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile};
 use crate::config::Paths;
 use crate::sanitize::clean_line;
-use crate::store::Store;
 
 pub fn balance(
     paths: &Paths,
@@ -102,7 +100,7 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
     let wallet = unlock(paths, pw_file)?;
     let account = parse_account(&wallet, a.account)?;
     let from = wallet.address(account)?;
-    let store = Store::open_for(paths, &wallet)?;
+    let store = crate::service::wallet::open_store(paths, &wallet)?;
     let own = activity::own_addresses(&wallet, Some(&store))?;
     let rt = chain::runtime()?;
     let review = rt.block_on(async {
@@ -206,7 +204,7 @@ pub fn activity(
     let config = ChainConfig::load(paths)?;
     let client = connect(&config, network)?;
     let wallet = unlock(paths, pw_file)?;
-    let store = Store::open_for(paths, &wallet)?;
+    let store = crate::service::wallet::open_store(paths, &wallet)?;
     let own = activity::own_addresses(&wallet, Some(&store))?;
     drop(wallet);
     let chain_id = client.network.chain_id;

@@ -2,14 +2,14 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Args, Subcommand};
-use keybot_keystore::secret::Password;
 use keybot_keystore::web3::{self, WriteParams};
-use keybot_keystore::{AccountRef, Wallet, derive, sign, vault};
+use keybot_keystore::{Wallet, derive, sign, vault};
 
 use alloy::primitives::Address;
 
+use super::common::{parse_account, read_text, unlock, vault_password};
 use super::input::{self, read_limited};
 use super::send;
 use crate::chain::ChainConfig;
@@ -416,44 +416,6 @@ fn confirm_signature(review: &SignReview, yes: bool, accept_warnings: bool) -> R
     Ok(())
 }
 
-fn vault_password(pw_file: Option<&Path>) -> Result<Password> {
-    input::existing_password(pw_file, "KEYBOT_PASSWORD", "vault")
-}
-
-/// Opens the vault. A missing or damaged vault is reported before a password is asked for.
-pub fn unlock(paths: &Paths, pw_file: Option<&Path>) -> Result<Wallet> {
-    let path = paths.vault();
-    vault::check(&path)?;
-    let password = vault_password(pw_file)?;
-    Ok(vault::open(&path, &password)?)
-}
-
-/// `3` (HD account 3), `imported:0`, or an address of one of the wallet's accounts.
-pub fn parse_account(wallet: &Wallet, s: &str) -> Result<AccountRef> {
-    if let Some(n) = s.strip_prefix("imported:") {
-        let i: usize = n.parse().with_context(|| format!("bad account {s:?}"))?;
-        if i >= wallet.imported().len() {
-            bail!(
-                "no imported account {i} (the wallet has {})",
-                wallet.imported().len()
-            );
-        }
-        return Ok(AccountRef::Imported(i));
-    }
-    if s.starts_with("0x") {
-        let address = parse_address(s)?;
-        return wallet.find(address, 100)?.with_context(|| {
-            format!(
-                "{address} is not one of this wallet's accounts (searched imported and HD 0-99)"
-            )
-        });
-    }
-    let i: u64 = s
-        .parse()
-        .with_context(|| format!("bad account {s:?}: give an index, imported:N or an address"))?;
-    Ok(AccountRef::Hd(derive::checked_index(i)?))
-}
-
 /// The phrase on the alternate screen, so that it leaves nothing in the terminal's scrollback,
 /// until the user presses Enter.
 fn show_on_alt_screen(wallet: &Wallet) -> Result<()> {
@@ -463,13 +425,4 @@ fn show_on_alt_screen(wallet: &Wallet) -> Result<()> {
     eprintln!("{}", super::screen::numbered_words(&words));
     input::prompt_line("Press Enter to clear the screen… ")?;
     Ok(())
-}
-
-/// The largest JSON document (typed data, a transaction) read from a file.
-const MAX_DOCUMENT_BYTES: u64 = 1 << 20;
-
-pub fn read_text(path: &Path) -> Result<String> {
-    let bytes = input::read_limited(path, MAX_DOCUMENT_BYTES, "a JSON document")?;
-    String::from_utf8(bytes)
-        .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))
 }

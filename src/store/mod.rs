@@ -6,8 +6,10 @@
 //! names, no message text. [`backup`] writes and reads encrypted archives of the same data under
 //! the BIP-85 backup key, so the phrase alone restores the history on another machine.
 //!
-//! The API is synchronous and blocking (SQLite is); the terminal app calls it from
-//! `spawn_blocking`. A [`Store`] is `Send` but not `Sync`: one owner at a time.
+//! The API is synchronous and blocking (SQLite is). The terminal app never calls it on its
+//! event loop: its store lives on a thread of its own (`service::store_worker`), the chain
+//! thread has its own connection, and unlocking opens and reads it in `spawn_blocking`. A
+//! [`Store`] is `Send` but not `Sync`: one owner at a time.
 mod chain;
 mod conversations;
 mod cursors;

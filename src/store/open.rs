@@ -4,8 +4,6 @@ use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
-use keybot_keystore::Wallet;
-use keybot_keystore::bip85::Purpose;
 use keybot_keystore::secret::Secret32;
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 use zeroize::Zeroizing;
@@ -13,15 +11,9 @@ use zeroize::Zeroizing;
 use super::{Error, Result, Store, migrate};
 
 impl Store {
-    /// Opens (creating if missing) this machine's store, keyed with the database key `wallet`
-    /// derives (BIP-85, ARCHITECTURE §2): the one place that decides which key opens it.
-    pub fn open_for(paths: &crate::config::Paths, wallet: &Wallet) -> anyhow::Result<Store> {
-        let key = wallet.purpose_key(Purpose::Database)?;
-        Ok(Store::open(&paths.store(), &key)?)
-    }
-
     /// Opens (creating if missing) the store at `path` with the BIP-85 database `key`, and
-    /// brings its schema up to date.
+    /// brings its schema up to date. The key is derived in one place,
+    /// `service::wallet::database_key` (`service::wallet::open_store` opens this machine's).
     ///
     /// Refuses a file that the key does not decrypt ([`Error::WrongKeyOrNotADatabase`]: wrong
     /// phrase, or not a keybot database at all) and a file whose schema is newer than this build

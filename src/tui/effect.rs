@@ -15,9 +15,11 @@ pub enum Effect {
     GeneratePhrase {
         words: usize,
     },
-    /// Create (or restore) the vault and open the store.
+    /// Create (or restore) the vault from the phrase and its BIP-39 passphrase (empty: none),
+    /// and open the store.
     CreateWallet {
         phrase: SecretText,
+        passphrase: SecretText,
         password: Password,
     },
     Unlock {
@@ -41,9 +43,10 @@ pub enum Effect {
     RenameConversation(ConversationId, String),
     DeleteConversation(ConversationId),
     SetSystemPrompt(ConversationId, String),
-    /// Store the user's message, then generate the answer for the whole conversation.
+    /// A chat turn: store the user's message (in a new conversation when `conversation` is
+    /// None), then generate the answer for the whole conversation.
     Send {
-        conversation: ConversationId,
+        conversation: Option<ConversationId>,
         text: String,
         history: Vec<ChatMessage>,
         regenerate: bool,

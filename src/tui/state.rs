@@ -514,36 +514,19 @@ pub struct SettingsView {
 }
 
 impl Default for SettingsView {
+    /// The settings and their defaults, from the one table of them (`service::settings`).
     fn default() -> Self {
-        let item = |key, label, value: &str| Setting {
-            key,
-            label,
-            value: value.to_owned(),
-        };
+        use crate::service::settings::{ITEMS, Settings};
+        let defaults = Settings::default();
         SettingsView {
-            items: vec![
-                item("model.default", "Default model", ""),
-                item(
-                    "model.gpu_layers",
-                    "GPU layers (auto, all or a number)",
-                    "auto",
-                ),
-                item("model.ctx", "Context size (tokens)", "4096"),
-                item("sampling.temp", "Temperature", "0.8"),
-                item("sampling.top_k", "Top-k", "40"),
-                item("sampling.top_p", "Top-p", "0.95"),
-                item("sampling.min_p", "Min-p", "0.05"),
-                item(
-                    "ui.theme",
-                    "Theme (dark, light, high-contrast, or a user theme)",
-                    "dark",
-                ),
-                item(
-                    "security.autolock_minutes",
-                    "Auto-lock after idle minutes (0 = never)",
-                    "10",
-                ),
-            ],
+            items: ITEMS
+                .iter()
+                .map(|item| Setting {
+                    key: item.key,
+                    label: item.label,
+                    value: defaults.text(item.key).unwrap_or_default(),
+                })
+                .collect(),
             selected: 0,
             editing: None,
         }

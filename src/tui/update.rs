@@ -505,7 +505,12 @@ fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
             };
             return (
                 Onboarding::Writing,
-                vec![Effect::CreateWallet { phrase, password }],
+                // The app has no passphrase field yet: an empty one is none.
+                vec![Effect::CreateWallet {
+                    phrase,
+                    passphrase: SecretText::from(String::new()),
+                    password,
+                }],
             );
         }
         _ => {}
@@ -865,21 +870,13 @@ fn send(s: &mut State) -> Vec<Effect> {
     c.regenerating = false;
     c.scroll = 0;
     let history = history(c);
-    match c.current {
-        Some(conversation) => vec![Effect::Send {
-            conversation,
-            text,
-            history,
-            regenerate: false,
-        }],
-        // The runtime creates the conversation first (titled from the question).
-        None => vec![Effect::Send {
-            conversation: 0,
-            text,
-            history,
-            regenerate: false,
-        }],
-    }
+    // Without a current conversation the runtime creates one first (titled from the question).
+    vec![Effect::Send {
+        conversation: c.current,
+        text,
+        history,
+        regenerate: false,
+    }]
 }
 
 fn regenerate(s: &mut State) -> Vec<Effect> {
@@ -899,7 +896,7 @@ fn regenerate(s: &mut State) -> Vec<Effect> {
     c.focus = ChatFocus::Input;
     let history = history(c);
     vec![Effect::Send {
-        conversation,
+        conversation: Some(conversation),
         text: String::new(),
         history,
         regenerate: true,
@@ -1047,23 +1044,5 @@ fn settings(s: &mut State, action: Action) -> Vec<Effect> {
 
 /// Checks a setting before it is stored: a wrong value is refused with a message, never saved.
 pub fn validate_setting(key: &str, value: &str) -> Result<(), String> {
-    let num = |lo: f64, hi: f64| -> Result<(), String> {
-        match value.parse::<f64>() {
-            Ok(v) if (lo..=hi).contains(&v) => Ok(()),
-            _ => Err(format!("{key}: expected a number from {lo} to {hi}")),
-        }
-    };
-    match key {
-        "model.gpu_layers" if value == "auto" || value == "all" => Ok(()),
-        "model.gpu_layers" => value
-            .parse::<u32>()
-            .map(|_| ())
-            .map_err(|_| "GPU layers: auto, all or a number".into()),
-        "model.ctx" => num(128.0, 1_048_576.0),
-        "sampling.temp" => num(0.0, 5.0),
-        "sampling.top_k" => num(0.0, 100_000.0),
-        "sampling.top_p" | "sampling.min_p" => num(0.0, 1.0),
-        "security.autolock_minutes" => num(0.0, 1440.0),
-        _ => Ok(()),
-    }
+    crate::service::settings::validate(key, value)
 }

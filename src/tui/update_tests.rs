@@ -106,7 +106,11 @@ fn first_run_creates_a_wallet_with_three_words_checked() {
     typed(&mut s, "short but now long enough");
     let fx = update(&mut s, Action::Submit);
     match fx.as_slice() {
-        [Effect::CreateWallet { phrase, password }] => {
+        [
+            Effect::CreateWallet {
+                phrase, password, ..
+            },
+        ] => {
             assert_eq!(phrase.as_str(), PHRASE);
             assert_eq!(password.expose(), "short but now long enough");
         }

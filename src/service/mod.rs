@@ -1,0 +1,12 @@
+//! What the command line and the terminal app both do, written once: opening and creating the
+//! wallet (with its BIP-39 passphrase), keying the store, a chat turn with its persistence, typed
+//! settings and what they turn into (load and sampling requests), account labels.
+//!
+//! Services return typed results and know nothing about a terminal: `cli` calls them directly,
+//! the app's runtime hands them its effects and turns their results into actions. Where a
+//! service needs a thread of its own (the store), it owns it.
+pub mod accounts;
+pub mod chat;
+pub mod settings;
+pub mod store_worker;
+pub mod wallet;

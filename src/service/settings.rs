@@ -1,0 +1,368 @@
+//! One typed `Settings`: the keys, their labels, their defaults and their checks, in one place.
+//!
+//! The store keeps settings as text (so a setting added later needs no migration); this module
+//! is the only reader. A value is checked when it is saved and again when it is loaded: one the
+//! store holds but this build cannot read (an older build's, a hand-edited backup's) is reported
+//! once, removed from the store and replaced by the default — never quietly read as something
+//! else. The sampling defaults are [`SamplingParams::default`]'s (llama.cpp's).
+//!
+//! The default model is not a setting in the store: the model registry (`keybot model default`)
+//! is its one source, shared with the command line. [`migrate_default_model`] moves the old
+//! `model.default` store setting there.
+use std::path::Path;
+
+use crate::chat::registry::{self, ModelEntry, Registry};
+use crate::chat::{GpuLayers, LoadRequest, SamplingParams};
+use crate::sanitize::clean_line;
+use crate::store::Store;
+
+/// The default model's key on the settings screen (kept in the model registry).
+pub const DEFAULT_MODEL: &str = "model.default";
+pub const GPU_LAYERS: &str = "model.gpu_layers";
+pub const CTX: &str = "model.ctx";
+pub const TEMP: &str = "sampling.temp";
+pub const TOP_K: &str = "sampling.top_k";
+pub const TOP_P: &str = "sampling.top_p";
+pub const MIN_P: &str = "sampling.min_p";
+pub const THEME: &str = "ui.theme";
+pub const AUTOLOCK_MINUTES: &str = "security.autolock_minutes";
+
+/// A setting as the settings screen lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Item {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+/// Every setting, in the order the settings screen shows them.
+pub const ITEMS: [Item; 9] = [
+    Item {
+        key: DEFAULT_MODEL,
+        label: "Default model",
+    },
+    Item {
+        key: GPU_LAYERS,
+        label: "GPU layers (auto, all or a number)",
+    },
+    Item {
+        key: CTX,
+        label: "Context size (tokens)",
+    },
+    Item {
+        key: TEMP,
+        label: "Temperature",
+    },
+    Item {
+        key: TOP_K,
+        label: "Top-k",
+    },
+    Item {
+        key: TOP_P,
+        label: "Top-p",
+    },
+    Item {
+        key: MIN_P,
+        label: "Min-p",
+    },
+    Item {
+        key: THEME,
+        label: "Theme (dark, light, high-contrast, or a user theme)",
+    },
+    Item {
+        key: AUTOLOCK_MINUTES,
+        label: "Auto-lock after idle minutes (0 = never)",
+    },
+];
+
+/// The settings kept in the store, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub gpu_layers: GpuLayers,
+    /// Context window in tokens.
+    pub ctx: u32,
+    /// temp, top_k, top_p and min_p are settings; the seed is drawn per answer.
+    pub sampling: SamplingParams,
+    pub theme: String,
+    /// 0: never.
+    pub autolock_minutes: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            gpu_layers: GpuLayers::Auto,
+            ctx: 4096,
+            sampling: SamplingParams::default(),
+            theme: "dark".into(),
+            autolock_minutes: 10,
+        }
+    }
+}
+
+fn number<T>(key: &str, value: &str, lo: T, hi: T) -> Result<T, String>
+where
+    T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+{
+    match value.trim().parse::<T>() {
+        Ok(v) if v >= lo && v <= hi => Ok(v),
+        _ => Err(format!("{key}: expected a number from {lo} to {hi}")),
+    }
+}
+
+impl Settings {
+    /// The text of `key`'s value, as the settings screen shows it and [`Settings::set`] reads it
+    /// back. None for the default model (the registry's) and for unknown keys.
+    pub fn text(&self, key: &str) -> Option<String> {
+        Some(match key {
+            GPU_LAYERS => self.gpu_layers.to_string(),
+            CTX => self.ctx.to_string(),
+            TEMP => self.sampling.temp.to_string(),
+            TOP_K => self.sampling.top_k.to_string(),
+            TOP_P => self.sampling.top_p.to_string(),
+            MIN_P => self.sampling.min_p.to_string(),
+            THEME => self.theme.clone(),
+            AUTOLOCK_MINUTES => self.autolock_minutes.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// Checks and sets `key` from its text; a value that is not right is refused with a
+    /// one-line reason and changes nothing.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), String> {
+        let value = value.trim();
+        match key {
+            DEFAULT_MODEL => {
+                registry::check_name(value).map_err(|e| e.to_string())?;
+            }
+            GPU_LAYERS => {
+                self.gpu_layers = value
+                    .parse()
+                    .map_err(|_| "GPU layers: auto, all or a number".to_owned())?;
+            }
+            CTX => self.ctx = number(key, value, 128, 1_048_576)?,
+            TEMP => self.sampling.temp = number(key, value, 0.0, 5.0)?,
+            TOP_K => self.sampling.top_k = number(key, value, 0, 100_000)?,
+            TOP_P => self.sampling.top_p = number(key, value, 0.0, 1.0)?,
+            MIN_P => self.sampling.min_p = number(key, value, 0.0, 1.0)?,
+            THEME => {
+                if value.is_empty() || value.chars().any(char::is_control) {
+                    return Err("theme: a theme's name".into());
+                }
+                self.theme = value.to_owned();
+            }
+            AUTOLOCK_MINUTES => self.autolock_minutes = number(key, value, 0, 1440)?,
+            _ => return Err(format!("{}: no such setting", clean_line(key))),
+        }
+        Ok(())
+    }
+
+    /// The settings in `store`, each checked. A stored value that does not pass is removed from
+    /// the store and replaced by the default; each such value comes back as one line saying
+    /// so (reported once: the next load finds nothing to report).
+    pub fn load(store: &Store) -> crate::store::Result<(Settings, Vec<String>)> {
+        let stored = store.settings()?;
+        let mut settings = Settings::default();
+        let mut problems = Vec::new();
+        for item in ITEMS.iter().filter(|i| i.key != DEFAULT_MODEL) {
+            let Some(value) = stored.get(item.key) else {
+                continue;
+            };
+            if let Err(why) = settings.set(item.key, value) {
+                store.remove_setting(item.key)?;
+                problems.push(format!(
+                    "the stored setting {} = {:?} was not valid ({why}); it is back to its default, {}",
+                    item.key,
+                    clean_line(value),
+                    settings.text(item.key).unwrap_or_default(),
+                ));
+            }
+        }
+        Ok((settings, problems))
+    }
+
+    /// How the next answer is sampled (a fresh seed each time).
+    pub fn sampling(&self) -> SamplingParams {
+        self.sampling.clone()
+    }
+
+    /// What the engine is asked to load for `model`.
+    pub fn load_request(&self, model: &ModelEntry) -> LoadRequest {
+        LoadRequest {
+            path: model.path.clone(),
+            ctx: Some(self.ctx),
+            threads: None,
+            gpu_layers: self.gpu_layers,
+            template: None,
+            // The engine hashes the file before loading it: a swapped file is refused.
+            expected_sha256: Some(model.sha256.clone()),
+        }
+    }
+}
+
+/// Checks a setting's text before it is saved; what the settings screen calls.
+pub fn validate(key: &str, value: &str) -> Result<(), String> {
+    Settings::default().set(key, value)
+}
+
+/// The default model, from the registry; a line saying why there is none.
+pub fn default_model(data_dir: &Path) -> Result<ModelEntry, String> {
+    let registry = Registry::load(data_dir).map_err(|e| e.to_string())?;
+    let Some(name) = registry.default.clone() else {
+        return Err("no model is registered on this machine yet".into());
+    };
+    registry.get(&name).cloned().map_err(|e| e.to_string())
+}
+
+/// The registry's default model's name, if any (what the settings screen shows).
+pub fn default_model_name(data_dir: &Path) -> Option<String> {
+    Registry::load(data_dir).ok()?.default
+}
+
+/// Makes `name` the default model in the registry (it must be registered).
+pub fn set_default_model(data_dir: &Path, name: &str) -> Result<(), String> {
+    let mut registry = Registry::load(data_dir).map_err(|e| e.to_string())?;
+    registry.set_default(name).map_err(|e| e.to_string())?;
+    registry.save(data_dir).map_err(|e| e.to_string())
+}
+
+/// Earlier builds kept the app's default model in the store (`model.default`), where it
+/// overrode the registry the command line uses. It moves to the registry once (when that
+/// model is registered) and leaves the store; the line says what happened, if anything.
+pub fn migrate_default_model(
+    store: &Store,
+    data_dir: &Path,
+) -> crate::store::Result<Option<String>> {
+    let Some(name) = store.setting(DEFAULT_MODEL)? else {
+        return Ok(None);
+    };
+    let name = name.trim().to_owned();
+    let note = if name.is_empty() {
+        None
+    } else {
+        match set_default_model(data_dir, &name) {
+            Ok(()) => None,
+            Err(why) => Some(format!(
+                "the app's default model {:?} is not used any more: {}",
+                clean_line(&name),
+                clean_line(&why)
+            )),
+        }
+    };
+    store.remove_setting(DEFAULT_MODEL)?;
+    Ok(note)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store(dir: &Path) -> Store {
+        let key = keybot_keystore::secret::Secret32::new([3; 32]);
+        Store::open(&dir.join("keybot.db"), &key).unwrap()
+    }
+
+    #[test]
+    fn defaults_are_the_sampling_defaults_and_read_back() {
+        let s = Settings::default();
+        let d = SamplingParams::default();
+        assert_eq!(s.sampling, d);
+        assert_eq!(s.text(TEMP).unwrap(), "0.8");
+        assert_eq!(s.text(TOP_P).unwrap(), "0.95");
+        assert_eq!(s.text(MIN_P).unwrap(), "0.05");
+        for item in ITEMS.iter().filter(|i| i.key != DEFAULT_MODEL) {
+            let mut again = Settings::default();
+            again.set(item.key, &s.text(item.key).unwrap()).unwrap();
+            assert_eq!(again, s, "{}", item.key);
+        }
+    }
+
+    #[test]
+    fn a_bad_value_is_refused_and_changes_nothing() {
+        let mut s = Settings::default();
+        for (key, bad) in [
+            (GPU_LAYERS, "lots"),
+            (GPU_LAYERS, "-1"),
+            (CTX, "12"),
+            (TEMP, "hot"),
+            (TEMP, "NaN"),
+            (TOP_K, "40.5"),
+            (TOP_P, "2"),
+            (AUTOLOCK_MINUTES, "1.5"),
+            (THEME, ""),
+            (DEFAULT_MODEL, "../etc/passwd"),
+            ("no.such", "1"),
+        ] {
+            assert!(s.set(key, bad).is_err(), "{key} = {bad:?}");
+        }
+        assert_eq!(s, Settings::default());
+        s.set(GPU_LAYERS, "12").unwrap();
+        assert_eq!(s.gpu_layers, GpuLayers::Count(12));
+    }
+
+    #[test]
+    fn a_value_the_store_cannot_parse_is_reported_once_and_replaced_by_the_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = store(dir.path());
+        store.set_setting(GPU_LAYERS, "lots").unwrap();
+        store.set_setting(TEMP, "0.3").unwrap();
+        store.set_setting(AUTOLOCK_MINUTES, "1.5").unwrap();
+        let (settings, problems) = Settings::load(&store).unwrap();
+        // Not silently "auto" because it failed to parse: reported, and the default is used.
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("model.gpu_layers") && problems[0].contains("lots"));
+        assert!(problems[1].contains("security.autolock_minutes"));
+        assert_eq!(settings.gpu_layers, GpuLayers::Auto);
+        assert_eq!(settings.autolock_minutes, 10);
+        // A good value next to them is kept.
+        assert_eq!(settings.sampling.temp, 0.3);
+        assert_eq!(store.setting(GPU_LAYERS).unwrap(), None);
+        assert_eq!(store.setting(TEMP).unwrap().as_deref(), Some("0.3"));
+        // Once: the next load has nothing to say.
+        let (again, problems) = Settings::load(&store).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(again, settings);
+    }
+
+    fn register(data_dir: &Path, name: &str) {
+        let mut r = Registry::load(data_dir).unwrap_or_default();
+        r.models.push(ModelEntry {
+            name: name.into(),
+            path: data_dir.join(format!("{name}.gguf")),
+            architecture: "llama".into(),
+            model_name: None,
+            quantization: None,
+            context_length: None,
+            size: 1,
+            sha256: "00".into(),
+            has_chat_template: true,
+            source: None,
+        });
+        if r.default.is_none() {
+            r.default = Some(name.into());
+        }
+        r.save(data_dir).unwrap();
+    }
+
+    #[test]
+    fn the_stores_default_model_moves_to_the_registry() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let store = store(dir.path());
+        register(&data, "first");
+        register(&data, "second");
+        assert_eq!(default_model_name(&data).as_deref(), Some("first"));
+        // The app's old setting wins once, then lives in the registry only.
+        store.set_setting(DEFAULT_MODEL, "second").unwrap();
+        assert_eq!(migrate_default_model(&store, &data).unwrap(), None);
+        assert_eq!(default_model_name(&data).as_deref(), Some("second"));
+        assert_eq!(default_model(&data).unwrap().name, "second");
+        assert_eq!(store.setting(DEFAULT_MODEL).unwrap(), None);
+        assert_eq!(migrate_default_model(&store, &data).unwrap(), None);
+        // A name the registry does not know is reported and dropped; the registry's stays.
+        store.set_setting(DEFAULT_MODEL, "gone").unwrap();
+        let note = migrate_default_model(&store, &data).unwrap().unwrap();
+        assert!(note.contains("gone"), "{note}");
+        assert_eq!(default_model_name(&data).as_deref(), Some("second"));
+        assert_eq!(store.setting(DEFAULT_MODEL).unwrap(), None);
+    }
+}
