@@ -12,6 +12,7 @@ pub mod logging;
 pub mod net;
 pub mod process;
 pub mod sanitize;
+pub mod service;
 pub mod store;
 pub mod strength;
 pub mod tui;

@@ -11,7 +11,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::{BlockNumberOrTag, Filter};
 use alloy::sol_types::SolEvent;
 
-use super::client::{ChainError, Client};
+use super::client::{ChainError, ChainResult, Client};
 use super::send;
 use super::token::IERC20;
 use crate::store::{AssetRef, SentTx, Store, Transfer, TxStatus};
@@ -36,7 +36,7 @@ const LOG_CHUNK: u64 = 2_000;
 
 /// Brings the store up to date with the chain for `own` addresses: open transactions first,
 /// then new transfers. Returns the head block it read up to.
-pub async fn sync(client: &Client, store: &Store, own: &[Address]) -> anyhow::Result<u64> {
+pub async fn sync(client: &Client, store: &Store, own: &[Address]) -> ChainResult<u64> {
     client.check_chain().await?;
     let chain_id = client.network.chain_id;
     send::reconcile(client, store).await?;
@@ -225,6 +225,7 @@ mod tests {
             to: them,
             asset: AssetRef::eth(),
             amount: U256::from(3u64),
+            call: None,
             nonce: 0,
             raw: vec![],
             status: TxStatus::Confirmed,

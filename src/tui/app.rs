@@ -467,23 +467,10 @@ impl Runtime {
                 self.chain_job(Job::Activity { own });
             }
             Effect::PrepareSend { id, request } => {
-                let known = match &self.store {
-                    Some(store) => match store.counterparties() {
-                        Ok(k) => k,
-                        Err(e) => {
-                            return self.send(Action::ReviewReady {
-                                id,
-                                review: Err(e.to_string()),
-                            });
-                        }
-                    },
-                    None => Default::default(),
-                };
                 let own = self.own_addresses();
                 self.chain_job(Job::Prepare {
                     id,
-                    request,
-                    known,
+                    intent: request.into(),
                     own,
                 });
             }
@@ -566,7 +553,7 @@ impl Runtime {
             },
             None => job,
         };
-        let why = || "offline: the chain connection is not running".to_owned();
+        let why = || crate::chain::ChainError::Stopped;
         self.send(match job {
             Job::Refresh(_) => Action::ChainRefreshed(Err(why())),
             Job::Activity { .. } => Action::ActivityLoaded {
@@ -579,7 +566,7 @@ impl Runtime {
             },
             Job::Broadcast(record) => Action::SendFinished {
                 hash: Some(record.hash),
-                outcome: Err(format!("{}; the signed transaction was not sent", why())),
+                outcome: Err(why()),
             },
         });
     }
@@ -594,30 +581,26 @@ impl Runtime {
     /// Signs the confirmed review with the account it names, and hands the signed bytes to the
     /// chain thread, which records them before broadcasting (never signed twice).
     fn sign_and_send(&self, account: u32, review: &crate::chain::send::Review) {
-        let fail = |why: String| {
+        use crate::chain::ChainError;
+        let fail = |why: ChainError| {
             self.send(Action::SendFinished {
                 hash: None,
-                outcome: Err(format!("{why}; nothing was signed")),
+                outcome: Err(why),
             })
         };
         let Some(wallet) = &self.wallet else {
-            return fail("the wallet is locked".into());
+            return fail(ChainError::Keystore(
+                "the wallet is locked; nothing was signed".into(),
+            ));
         };
         if self.chain.is_none() {
-            return fail("offline: no network configured".into());
+            return fail(ChainError::NoNetwork);
         }
         let account = keybot_keystore::AccountRef::Hd(account);
-        match wallet.address(account) {
-            Ok(a) if a == review.request.from => {}
-            Ok(_) => return fail("the account does not match the review".into()),
-            Err(e) => return fail(e.to_string()),
+        match crate::service::tx::sign(wallet, account, review) {
+            Ok(record) => self.chain_job(Job::Broadcast(Box::new(record))),
+            Err(e) => fail(e),
         }
-        let signed = match wallet.sign_transaction(account, review.unsigned()) {
-            Ok(s) => s,
-            Err(e) => return fail(e.to_string()),
-        };
-        let record = crate::chain::send::sent_record(review, &signed);
-        self.chain_job(Job::Broadcast(Box::new(record)));
     }
 
     fn with_store(&self, f: impl FnOnce(&Store) -> crate::store::Result<Option<Action>>) {
