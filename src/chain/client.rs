@@ -474,6 +474,159 @@ fn short_reason(s: &str) -> String {
 mod tests {
     use super::*;
 
+    /// Text with every kind of thing a terminal obeys: CSI, OSC 52, a bell, a carriage return,
+    /// a newline, a bidi override.
+    const HOSTILE: &str = "a\u{1b}[2K\u{1b}]52;c;AAAA\u{7}b\rc\nd\u{202e}e";
+
+    fn every_variant(s: &str) -> Vec<ChainError> {
+        let a = Address::repeat_byte(1);
+        vec![
+            ChainError::NoNetwork,
+            ChainError::Stopped,
+            ChainError::Offline {
+                rpc: s.into(),
+                reason: s.into(),
+            },
+            ChainError::Timeout { rpc: s.into() },
+            ChainError::WrongChain {
+                network: s.into(),
+                expected: 1,
+                got: 2,
+            },
+            ChainError::Insufficient {
+                what: s.into(),
+                need: Some(s.into()),
+                have: Some(s.into()),
+            },
+            ChainError::Insufficient {
+                what: s.into(),
+                need: None,
+                have: None,
+            },
+            ChainError::Revert { reason: s.into() },
+            ChainError::Nonce {
+                problem: NonceProblem::TooLow,
+                detail: s.into(),
+            },
+            ChainError::Nonce {
+                problem: NonceProblem::TooHigh,
+                detail: s.into(),
+            },
+            ChainError::Nonce {
+                problem: NonceProblem::Replaced,
+                detail: s.into(),
+            },
+            ChainError::Node(s.into()),
+            ChainError::Store(s.into()),
+            ChainError::Keystore(s.into()),
+            Refusal::ZeroAmount.into(),
+            Refusal::TipAboveCap { tip: 2, cap: 1 }.into(),
+            Refusal::TooLarge.into(),
+            Refusal::NotAToken(a).into(),
+            Refusal::BadSymbol {
+                token: a,
+                symbol: s.into(),
+            }
+            .into(),
+            Refusal::BadDecimals {
+                token: a,
+                decimals: 99,
+            }
+            .into(),
+            Refusal::BadCall {
+                function: s.into(),
+                reason: s.into(),
+            }
+            .into(),
+            Refusal::AccountMismatch.into(),
+            Refusal::Warning(s.into()).into(),
+            Refusal::NotConfirmed.into(),
+        ]
+    }
+
+    #[test]
+    fn every_error_is_one_clean_line_even_with_hostile_text_inside() {
+        for e in every_variant(HOSTILE) {
+            let w = e.to_string();
+            assert!(!w.is_empty(), "{e:?}");
+            assert!(
+                !w.chars().any(|c| c.is_control() || c == '\u{202e}'),
+                "{e:?} is worded {w:?}"
+            );
+        }
+        // Plain values are worded as themselves, and each kind says what it is.
+        let words: Vec<String> = every_variant("x").iter().map(ToString::to_string).collect();
+        assert!(words[2].starts_with("offline") && words[3].starts_with("offline"));
+        assert!(words[4].contains("wrong chain") && words[4].contains("chain id 2"));
+        assert!(words[5].starts_with("insufficient x: this needs x"));
+        assert!(words[7].contains("would revert: x"));
+        assert!(words[8].contains("nonce too low"));
+        assert!(words[15].contains("tip"));
+        for (i, e) in every_variant("x").iter().enumerate() {
+            assert_eq!(e.is_offline(), i <= 3, "{e}");
+        }
+    }
+
+    #[test]
+    fn rpc_errors_with_escapes_are_cleaned_and_classified() {
+        let resp = |msg: &str| -> TransportError {
+            RpcError::ErrorResp(
+                serde_json::from_value(serde_json::json!({"code": -32000, "message": msg}))
+                    .unwrap(),
+            )
+        };
+        let rpc = "http://127.0.0.1:8545";
+        for (msg, kind) in [
+            ("nonce too low: next nonce 5, tx nonce 4", "nonce"),
+            ("replacement transaction underpriced", "replaced"),
+            ("insufficient funds for gas * price + value", "insufficient"),
+            ("execution reverted", "revert"),
+            ("something else", "node"),
+        ] {
+            let e = classify(rpc, resp(&format!("{HOSTILE} {msg}")));
+            let ok = match kind {
+                "nonce" => matches!(e, ChainError::Nonce { problem: NonceProblem::TooLow, .. }),
+                "replaced" => {
+                    matches!(e, ChainError::Nonce { problem: NonceProblem::Replaced, .. })
+                }
+                "insufficient" => matches!(e, ChainError::Insufficient { .. }),
+                "revert" => matches!(e, ChainError::Revert { .. }),
+                _ => matches!(e, ChainError::Node(_)),
+            };
+            assert!(ok, "{msg}: {e:?}");
+            // Cleaned when made, not only when printed.
+            assert!(!e.words().chars().any(char::is_control), "{e:?}");
+            assert!(!e.to_string().chars().any(char::is_control), "{e}");
+        }
+        // Revert data with a custom error of the called contract is decoded into its words.
+        let abi = alloy::json_abi::JsonAbi::parse(["error Nope(uint256 code, string why)"])
+            .unwrap();
+        let err = abi.errors().next().unwrap().clone();
+        let data = [
+            err.selector().to_vec(),
+            alloy::dyn_abi::DynSolValue::Tuple(vec![
+                alloy::dyn_abi::DynSolValue::Uint(U256::from(7u64), 256),
+                alloy::dyn_abi::DynSolValue::String(HOSTILE.into()),
+            ])
+            .abi_encode_params(),
+        ]
+        .concat();
+        let reverted: TransportError = RpcError::ErrorResp(
+            serde_json::from_value(serde_json::json!({
+                "code": 3, "message": "execution reverted",
+                "data": format!("0x{}", hex::encode(&data))
+            }))
+            .unwrap(),
+        );
+        match classify_with(rpc, reverted, &[err]) {
+            ChainError::Revert { reason } => {
+                assert!(reason.starts_with("Nope(code: 7, why: \"a"), "{reason}");
+                assert!(!reason.chars().any(char::is_control), "{reason:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn node_words_are_cleaned_and_the_rpc_key_never_shown() {
         let rpc = "https://eth.example.org/v3/SECRETKEY";
