@@ -63,6 +63,8 @@ pub enum ChainError {
     Store(String),
     /// The keystore could not sign.
     Keystore(String),
+    /// The local dev chain (`keybot chain dev`) could not be started or set up.
+    DevChain(String),
 }
 
 /// What the node said about a nonce.
@@ -188,6 +190,7 @@ impl ChainError {
             ChainError::Node(m) => format!("the node refused: {m}"),
             ChainError::Store(m) => format!("the store: {m}"),
             ChainError::Keystore(m) => format!("the keystore: {m}"),
+            ChainError::DevChain(m) => format!("dev chain: {m}"),
         }
     }
 
@@ -519,6 +522,7 @@ mod tests {
             ChainError::Node(s.into()),
             ChainError::Store(s.into()),
             ChainError::Keystore(s.into()),
+            ChainError::DevChain(s.into()),
             Refusal::ZeroAmount.into(),
             Refusal::TipAboveCap { tip: 2, cap: 1 }.into(),
             Refusal::TooLarge.into(),
@@ -561,7 +565,7 @@ mod tests {
         assert!(words[5].starts_with("insufficient x: this needs x"));
         assert!(words[7].contains("would revert: x"));
         assert!(words[8].contains("nonce too low"));
-        assert!(words[15].contains("tip"));
+        assert!(words[16].contains("tip"));
         for (i, e) in every_variant("x").iter().enumerate() {
             assert_eq!(e.is_offline(), i <= 3, "{e}");
         }
