@@ -451,6 +451,48 @@ mod tests {
     }
 
     #[test]
+    fn a_call_is_recorded_with_its_kind_and_call_data() {
+        let (_d, store) = temp_store();
+        let call = SentTx {
+            to: Address::repeat_byte(9),
+            asset: AssetRef::eth(),
+            amount: U256::from(3u64),
+            call: Some(SentCall {
+                function: "function approve(address spender, uint256 value) returns (bool)"
+                    .into(),
+                summary: "approve(spender: 0x…, value: 1)".into(),
+                data: vec![0x09, 0x5e, 0xa7, 0xb3, 1, 2],
+            }),
+            ..sent(5, TxStatus::Signed)
+        };
+        store.record_sent(&call).unwrap();
+        let back = store.sent_tx(call.hash).unwrap().unwrap();
+        assert_eq!(back, SentTx {
+            created_at: back.created_at,
+            ..call.clone()
+        });
+        // The row is a call: the transfer columns are empty, the call columns are filled.
+        let (kind, to, contract, value, data): (String, Option<String>, String, String, Vec<u8>) =
+            store
+                .conn
+                .query_row(
+                    "SELECT kind, to_addr, contract, value, call_data FROM chain_txs
+                     WHERE hash = ?1",
+                    [call.hash.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .unwrap();
+        assert_eq!((kind.as_str(), to, value.as_str()), ("call", None, "3"));
+        assert_eq!(contract, Address::repeat_byte(9).to_checksum(None));
+        assert_eq!(data, vec![0x09, 0x5e, 0xa7, 0xb3, 1, 2]);
+        // The contract counts as an address the wallet has dealt with.
+        assert_eq!(
+            store.counterparties().unwrap().sent_to,
+            vec![Address::repeat_byte(9)]
+        );
+    }
+
+    #[test]
     fn transfers_replace_on_reread_and_scans_resume() {
         let (_d, store) = temp_store();
         let t = Transfer {
