@@ -154,26 +154,34 @@ fn transfers_recorded_by_an_earlier_build_migrate_and_read_as_transfer_intents()
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert_eq!(version, expected["schema_version"].as_i64().unwrap());
-        let insert = |hash: B256, asset: &str, symbol: &str, decimals: i64, amount: &str, nonce: i64| {
-            conn.execute(
-                "INSERT INTO chain_txs (hash, chain_id, from_addr, to_addr, asset, symbol,
+        let insert =
+            |hash: B256, asset: &str, symbol: &str, decimals: i64, amount: &str, nonce: i64| {
+                conn.execute(
+                    "INSERT INTO chain_txs (hash, chain_id, from_addr, to_addr, asset, symbol,
                    decimals, amount, nonce, raw, status, block, error, created_at, updated_at)
                  VALUES (?1, 31337, ?2, ?3, ?4, ?5, ?6, ?7, ?8, X'02f86c', 'confirmed', 12, NULL,
                    1700000000000, 1700000000001)",
-                rusqlite::params![
-                    hash.to_string(),
-                    me.to_checksum(None),
-                    them.to_checksum(None),
-                    asset,
-                    symbol,
-                    decimals,
-                    amount,
-                    nonce
-                ],
-            )
-            .unwrap();
-        };
-        insert(B256::repeat_byte(0xe1), "ETH", "ETH", 18, "1250000000000000000", 0);
+                    rusqlite::params![
+                        hash.to_string(),
+                        me.to_checksum(None),
+                        them.to_checksum(None),
+                        asset,
+                        symbol,
+                        decimals,
+                        amount,
+                        nonce
+                    ],
+                )
+                .unwrap();
+            };
+        insert(
+            B256::repeat_byte(0xe1),
+            "ETH",
+            "ETH",
+            18,
+            "1250000000000000000",
+            0,
+        );
         insert(
             B256::repeat_byte(0xe2),
             &token.to_checksum(None),

@@ -107,12 +107,18 @@ fn an_erc20_approve_is_reviewed_checked_signed_recorded_broadcast_and_reconciled
     assert_eq!(record.to, c.tusd.address);
     let call = record.call.clone().expect("recorded as a call");
     assert_eq!(call.data, approve.data().to_vec());
-    assert!(call.function.contains("approve(address spender, uint256 value)"));
+    assert!(
+        call.function
+            .contains("approve(address spender, uint256 value)")
+    );
 
     // Broadcast with mining paused: recorded first, pending on the way.
     rt.block_on(async {
         let p = c.client.provider();
-        let _: () = p.raw_request("evm_setAutomine".into(), (false,)).await.unwrap();
+        let _: () = p
+            .raw_request("evm_setAutomine".into(), (false,))
+            .await
+            .unwrap();
         let outcome = tx::broadcast(
             &c.client,
             Some(&store),
@@ -125,12 +131,19 @@ fn an_erc20_approve_is_reviewed_checked_signed_recorded_broadcast_and_reconciled
         assert_eq!(outcome, Outcome::StillPending);
         let row = store.sent_tx(record.hash).unwrap().unwrap();
         assert_eq!(row.status, TxStatus::Pending);
-        assert_eq!(row.call, Some(call.clone()), "kind call, with its call data");
+        assert_eq!(
+            row.call,
+            Some(call.clone()),
+            "kind call, with its call data"
+        );
         // Read back as the intent it was signed for.
         let Intent::Call(back) = Intent::from_record(&row).unwrap() else {
             panic!("a call row reads back as a call")
         };
-        assert_eq!((back.contract, back.args.clone()), (approve.contract, approve.args.clone()));
+        assert_eq!(
+            (back.contract, back.args.clone()),
+            (approve.contract, approve.args.clone())
+        );
 
         // Mined, then reconciled: confirmed with its block, and the allowance is on chain.
         let _: String = p.raw_request("evm_mine".into(), ()).await.unwrap();
@@ -166,13 +179,17 @@ fn a_call_that_would_revert_is_refused_with_the_contracts_reason() {
     let ChainError::Revert { reason } = &e else {
         panic!("expected a revert, got {e:?}")
     };
-    assert!(reason.starts_with("ERC20InvalidSpender(spender: 0x0000"), "{reason}");
+    assert!(
+        reason.starts_with("ERC20InvalidSpender(spender: 0x0000"),
+        "{reason}"
+    );
     assert!(e.to_string().contains("nothing was signed"), "{e}");
 
     // A call built from the contract's own JSON ABI decodes that contract's errors.
     let artifact: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/contracts/TestToken.json"),
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("assets/contracts/TestToken.json"),
         )
         .unwrap(),
     )

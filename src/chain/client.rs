@@ -4,11 +4,11 @@
 //! before signing), so the provider has no fillers: it only carries requests.
 use std::time::Duration;
 
+use alloy::dyn_abi::ErrorExt as _;
+use alloy::json_abi::Error as JsonAbiError;
 use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::client::ClientBuilder;
-use alloy::dyn_abi::ErrorExt as _;
-use alloy::json_abi::Error as JsonAbiError;
 use alloy::sol_types::decode_revert_reason;
 use alloy::transports::http::reqwest;
 use alloy::transports::{RpcError, TransportError, TransportErrorKind};
@@ -54,7 +54,10 @@ pub enum ChainError {
     /// of the contract's ABI), else its raw data.
     Revert { reason: String },
     /// The node refused the nonce.
-    Nonce { problem: NonceProblem, detail: String },
+    Nonce {
+        problem: NonceProblem,
+        detail: String,
+    },
     /// keybot refused on its own: a check failed before anything was signed.
     Refused(Refusal),
     /// The node refused for another reason, in its own (cleaned) words.
@@ -83,16 +86,28 @@ pub enum NonceProblem {
 pub enum Refusal {
     ZeroAmount,
     /// The node proposed a tip above its own fee cap (wei per gas).
-    TipAboveCap { tip: u128, cap: u128 },
+    TipAboveCap {
+        tip: u128,
+        cap: u128,
+    },
     /// value + fee does not fit a U256.
     TooLarge,
     /// A contract that does not answer as an ERC-20 token.
     NotAToken(Address),
     /// A token's symbol keybot will not show (cleaned, in quotes).
-    BadSymbol { token: Address, symbol: String },
-    BadDecimals { token: Address, decimals: u8 },
+    BadSymbol {
+        token: Address,
+        symbol: String,
+    },
+    BadDecimals {
+        token: Address,
+        decimals: u8,
+    },
     /// A contract call's arguments do not fit its function.
-    BadCall { function: String, reason: String },
+    BadCall {
+        function: String,
+        reason: String,
+    },
     /// The review names another account than the one asked to sign.
     AccountMismatch,
     /// A loud warning (a look-alike address, a fee far above the norm…) was not accepted.
@@ -421,7 +436,9 @@ pub fn revert_reason(data: &[u8], errors: &[JsonAbiError]) -> Option<String> {
         return Some(r);
     }
     let selector = data.get(..4)?;
-    let error = errors.iter().find(|e| e.selector().as_slice() == selector)?;
+    let error = errors
+        .iter()
+        .find(|e| e.selector().as_slice() == selector)?;
     let decoded = error.decode_error(data).ok()?;
     let args: Vec<String> = error
         .inputs
@@ -589,9 +606,21 @@ mod tests {
         ] {
             let e = classify(rpc, resp(&format!("{HOSTILE} {msg}")));
             let ok = match kind {
-                "nonce" => matches!(e, ChainError::Nonce { problem: NonceProblem::TooLow, .. }),
+                "nonce" => matches!(
+                    e,
+                    ChainError::Nonce {
+                        problem: NonceProblem::TooLow,
+                        ..
+                    }
+                ),
                 "replaced" => {
-                    matches!(e, ChainError::Nonce { problem: NonceProblem::Replaced, .. })
+                    matches!(
+                        e,
+                        ChainError::Nonce {
+                            problem: NonceProblem::Replaced,
+                            ..
+                        }
+                    )
                 }
                 "insufficient" => matches!(e, ChainError::Insufficient { .. }),
                 "revert" => matches!(e, ChainError::Revert { .. }),
@@ -603,8 +632,8 @@ mod tests {
             assert!(!e.to_string().chars().any(char::is_control), "{e}");
         }
         // Revert data with a custom error of the called contract is decoded into its words.
-        let abi = alloy::json_abi::JsonAbi::parse(["error Nope(uint256 code, string why)"])
-            .unwrap();
+        let abi =
+            alloy::json_abi::JsonAbi::parse(["error Nope(uint256 code, string why)"]).unwrap();
         let err = abi.errors().next().unwrap().clone();
         let data = [
             err.selector().to_vec(),

@@ -102,9 +102,7 @@ pub async fn start(port: u16) -> ChainResult<DevChain> {
                 crate::sanitize::clean_line(err.lines().last().unwrap_or("no message"))
             )));
         }
-        if client.provider().get_chain_id().await.is_ok()
-            && matches!(child.try_wait(), Ok(None))
-        {
+        if client.provider().get_chain_id().await.is_ok() && matches!(child.try_wait(), Ok(None)) {
             return Ok(DevChain { rpc, child });
         }
         if start.elapsed() > Duration::from_secs(30) {
@@ -150,11 +148,7 @@ async fn dev_call(
     req.to = Some(to);
     let gas = p.estimate_gas(req).await.map_err(err)?;
     let fees = p.estimate_eip1559_fees().await.map_err(err)?;
-    let nonce = p
-        .get_transaction_count(from)
-        .pending()
-        .await
-        .map_err(err)?;
+    let nonce = p.get_transaction_count(from).pending().await.map_err(err)?;
     let tx = TxEip1559 {
         chain_id: DEV_CHAIN_ID,
         nonce,

@@ -294,10 +294,7 @@ impl Call {
 
     /// One argument's value, in a token's units where it is an amount of one.
     fn arg_value(&self, i: usize, v: &DynSolValue) -> String {
-        match (
-            self.amounts.iter().find(|(j, _)| *j == i),
-            v.as_uint(),
-        ) {
+        match (self.amounts.iter().find(|(j, _)| *j == i), v.as_uint()) {
             (Some((_, t)), Some((units, _))) => format!(
                 "{} {} ({units} base units)",
                 amount::format(units, t.decimals),
@@ -395,8 +392,7 @@ mod tests {
     use super::*;
 
     fn approve() -> Function {
-        Function::parse("function approve(address spender, uint256 value) returns (bool)")
-            .unwrap()
+        Function::parse("function approve(address spender, uint256 value) returns (bool)").unwrap()
     }
 
     #[test]
@@ -430,7 +426,10 @@ mod tests {
         assert!(get("contract").ends_with("(tUSD)"));
         assert_eq!(
             c.summary(),
-            format!("approve(spender: {}, value: 1500000)", spender.to_checksum(None))
+            format!(
+                "approve(spender: {}, value: 1500000)",
+                spender.to_checksum(None)
+            )
         );
         // Values that do not fit the function are refused, not encoded.
         let e = Call::new(

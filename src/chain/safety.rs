@@ -273,7 +273,10 @@ pub fn check_call(
             .find(|k| looks_alike(k, a))
             .copied()
     };
-    let mut w: Vec<Warning> = look(&contract).map(Warning::LooksLike).into_iter().collect();
+    let mut w: Vec<Warning> = look(&contract)
+        .map(Warning::LooksLike)
+        .into_iter()
+        .collect();
     for (name, address) in address_args {
         if let Some(known) = look(address) {
             w.push(Warning::ArgumentLooksLike {

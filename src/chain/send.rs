@@ -243,11 +243,7 @@ pub async fn prepare(
             ));
         }
     }
-    let nonce = p
-        .get_transaction_count(from)
-        .pending()
-        .await
-        .map_err(err)?;
+    let nonce = p.get_transaction_count(from).pending().await.map_err(err)?;
     // Fees come from the node and are not trusted: the tip may not exceed the cap, and a cap far
     // above the latest block's base fee (as the node reports it) is a loud warning below.
     let fees = p.estimate_eip1559_fees().await.map_err(err)?;

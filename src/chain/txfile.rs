@@ -32,9 +32,9 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use super::amount;
+use super::intent::Intent;
 use super::network::{ChainConfig, Token};
 use super::safety::parse_address;
-use super::intent::Intent;
 use super::send::{Asset, Review, SendRequest};
 use super::token;
 use crate::sanitize::clean_line;

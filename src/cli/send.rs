@@ -10,7 +10,9 @@ use super::chain::{connect, progress, report};
 use super::input;
 use super::wallet::{parse_account, read_text, unlock};
 use crate::chain::send::{Asset, Review, SendRequest};
-use crate::chain::{self, ChainConfig, ChainError, Refusal, activity, amount, balance, safety, txfile};
+use crate::chain::{
+    self, ChainConfig, ChainError, Refusal, activity, amount, balance, safety, txfile,
+};
 use crate::config::Paths;
 use crate::sanitize::clean_line;
 use crate::service::tx;

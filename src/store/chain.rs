@@ -458,8 +458,7 @@ mod tests {
             asset: AssetRef::eth(),
             amount: U256::from(3u64),
             call: Some(SentCall {
-                function: "function approve(address spender, uint256 value) returns (bool)"
-                    .into(),
+                function: "function approve(address spender, uint256 value) returns (bool)".into(),
                 summary: "approve(spender: 0x…, value: 1)".into(),
                 data: vec![0x09, 0x5e, 0xa7, 0xb3, 1, 2],
             }),
@@ -467,10 +466,13 @@ mod tests {
         };
         store.record_sent(&call).unwrap();
         let back = store.sent_tx(call.hash).unwrap().unwrap();
-        assert_eq!(back, SentTx {
-            created_at: back.created_at,
-            ..call.clone()
-        });
+        assert_eq!(
+            back,
+            SentTx {
+                created_at: back.created_at,
+                ..call.clone()
+            }
+        );
         // The row is a call: the transfer columns are empty, the call columns are filled.
         let (kind, to, contract, value, data): (String, Option<String>, String, String, Vec<u8>) =
             store

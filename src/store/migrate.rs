@@ -208,8 +208,11 @@ mod tests {
         let path = dir.path().join("keybot.db");
         // Keyed as a store is (SQLCipher), the schema as that build left it.
         let conn = Connection::open(&path).unwrap();
-        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key(1).to_hex().as_str()))
-            .unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\";",
+            key(1).to_hex().as_str()
+        ))
+        .unwrap();
         for step in &STEPS[..version] {
             conn.execute_batch(step).unwrap();
         }
@@ -254,7 +257,10 @@ mod tests {
         assert_eq!(txs[0].asset, crate::store::AssetRef::eth());
         assert_eq!(txs[0].status, crate::store::TxStatus::Confirmed);
         assert_eq!(txs[1].asset.token, Some(token.parse().unwrap()));
-        assert_eq!((txs[1].asset.symbol.as_str(), txs[1].asset.decimals), ("tUSD", 6));
+        assert_eq!(
+            (txs[1].asset.symbol.as_str(), txs[1].asset.decimals),
+            ("tUSD", 6)
+        );
         // Still open, so reconcile finds it; the index was made again.
         assert_eq!(store.open_sent_txs(31337).unwrap().len(), 1);
         let indexes: i64 = store

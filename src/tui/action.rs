@@ -4,9 +4,9 @@ use keybot_keystore::Address;
 
 use alloy::primitives::B256;
 
+use crate::chain::ChainError;
 use crate::chain::activity::Entry;
 use crate::chain::balance::AccountBalance;
-use crate::chain::ChainError;
 use crate::chain::send::{Outcome, Review};
 use crate::chat::ChatEvent;
 use crate::store::{Conversation, Message};

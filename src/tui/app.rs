@@ -470,7 +470,7 @@ impl Runtime {
                 let own = self.own_addresses();
                 self.chain_job(Job::Prepare {
                     id,
-                    intent: request.into(),
+                    intent: Box::new(request.into()),
                     own,
                 });
             }

@@ -341,10 +341,7 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
     let mut now = REFRESH_MS + 100_000;
     let mut delays = vec![];
     for _ in 0..7 {
-        update(
-            &mut s,
-            Action::ChainRefreshed(Err(offline())),
-        );
+        update(&mut s, Action::ChainRefreshed(Err(offline())));
         let delay = s.net.next_refresh_ms - now;
         delays.push(delay);
         assert_eq!(

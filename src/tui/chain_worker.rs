@@ -33,7 +33,7 @@ pub enum Job {
     /// this thread's store).
     Prepare {
         id: u64,
-        intent: Intent,
+        intent: Box<Intent>,
         own: Vec<Address>,
     },
     Broadcast(Box<SentTx>),
@@ -125,7 +125,7 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
             send(Action::ActivityLoaded { entries, synced });
         }
         Job::Prepare { id, intent, own } => {
-            let review = tx::prepare(&client, store.as_deref(), intent, &own)
+            let review = tx::prepare(&client, store.as_deref(), *intent, &own)
                 .await
                 .map(Box::new);
             send(Action::ReviewReady { id, review });
@@ -197,7 +197,10 @@ mod tests {
         assert!(w.send(Job::Refresh(vec![Address::ZERO])).is_ok());
         match next(&mut rx) {
             Action::ChainRefreshed(Err(e)) => {
-                assert!(e.is_offline() && e.to_string().starts_with("offline"), "{e}")
+                assert!(
+                    e.is_offline() && e.to_string().starts_with("offline"),
+                    "{e}"
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -218,7 +221,7 @@ mod tests {
         assert!(
             w.send(Job::Prepare {
                 id: 4,
-                intent: request.clone().into(),
+                intent: Box::new(request.clone().into()),
                 own: vec![],
             })
             .is_ok()

@@ -204,10 +204,7 @@ fn review_lines(review: &Review, t: &Theme) -> Vec<Line<'static>> {
         } else {
             Role::Warning
         };
-        lines.push(styled(
-            format!("⚠ {}", review.warning(w)),
-            t.style(role),
-        ));
+        lines.push(styled(format!("⚠ {}", review.warning(w)), t.style(role)));
     }
     lines
 }
