@@ -543,6 +543,71 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_poisoned_spender_is_loud_and_its_characters_are_asked_for() {
+        let real: Address = "0x123400000000000000000000000000000000abcd"
+            .parse()
+            .unwrap();
+        let fake: Address = "0x1234ffffffffffffffffffffffffffffffffabcd"
+            .parse()
+            .unwrap();
+        let tusd = Token {
+            symbol: "tUSD".into(),
+            address: Address::repeat_byte(0x11),
+            decimals: 6,
+        };
+        let call = token::approve(Address::repeat_byte(1), &tusd, fake, U256::from(1u64));
+        let known = Counterparties {
+            sent_to: vec![real],
+            received_from: vec![],
+        };
+        let warnings = safety::check_call(call.contract, &call.address_args(), &known, &[]);
+        assert_eq!(
+            warnings,
+            vec![Warning::ArgumentLooksLike {
+                name: "spender".into(),
+                address: fake,
+                known: real
+            }]
+        );
+        let review = Review {
+            network: "local".into(),
+            chain_id: 31337,
+            intent: call.into(),
+            nonce: 0,
+            gas_limit: 50_000,
+            max_fee_per_gas: 2,
+            max_priority_fee_per_gas: 1,
+            eth_balance: U256::ZERO,
+            warnings,
+        };
+        assert!(review.has_loud_warning());
+        let c = review.challenge();
+        assert_eq!(c.after, "0x1234");
+        assert!(c.accepts("ffff") && !c.accepts("0000"));
+        let w = review.warning(&review.warnings[0]);
+        assert!(w.contains("spender") && w.contains("poisoning"), "{w}");
+        // The lines: the call between the sender and the fees.
+        let labels: Vec<String> = review.lines().into_iter().map(|(l, _)| l).collect();
+        assert_eq!(
+            labels,
+            [
+                "network",
+                "from",
+                "contract",
+                "function",
+                "· spender",
+                "· value",
+                "value",
+                "data",
+                "nonce",
+                "gas limit",
+                "max fee",
+                "fee cap"
+            ]
+        );
+    }
+
+    #[test]
     fn fee_arithmetic_is_checked() {
         let need = check_fees(21_000, 10, 1, U256::from(5u64)).unwrap();
         assert_eq!(need.fee_cap, U256::from(210_000u64));
