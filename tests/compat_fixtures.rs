@@ -117,6 +117,113 @@ fn vault_store_and_backup_from_an_earlier_build_still_open() {
     assert_eq!(conversations(&restored), want);
 }
 
+/// The fixture store was written at schema version 2, whose `chain_txs` only knew transfers (its
+/// set holds none). Rows are written into a copy exactly as that schema takes them, through
+/// SQLCipher with the same key, before this build opens it: the migration that makes room for
+/// contract calls must keep them intact, and they must read back as transfer intents.
+#[test]
+fn transfers_recorded_by_an_earlier_build_migrate_and_read_as_transfer_intents() {
+    use alloy::primitives::{Address, B256, U256};
+    use keybot::chain::Intent;
+    use keybot::chain::send::Asset;
+
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir().join("expected.json")).unwrap()).unwrap();
+    let home = home_from_fixtures();
+    let wallet = unlock(home.path());
+    let key = wallet
+        .purpose_key(keybot_keystore::bip85::Purpose::Database)
+        .unwrap();
+    let path = home.path().join("data").join(store::FILE_NAME);
+    let me: Address = expected["addresses"][0]["address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let them: Address = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+        .parse()
+        .unwrap();
+    let token: Address = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+        .parse()
+        .unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(&format!("PRAGMA key = \"x'{}'\";", key.to_hex().as_str()))
+            .unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, expected["schema_version"].as_i64().unwrap());
+        let insert =
+            |hash: B256, asset: &str, symbol: &str, decimals: i64, amount: &str, nonce: i64| {
+                conn.execute(
+                    "INSERT INTO chain_txs (hash, chain_id, from_addr, to_addr, asset, symbol,
+                   decimals, amount, nonce, raw, status, block, error, created_at, updated_at)
+                 VALUES (?1, 31337, ?2, ?3, ?4, ?5, ?6, ?7, ?8, X'02f86c', 'confirmed', 12, NULL,
+                   1700000000000, 1700000000001)",
+                    rusqlite::params![
+                        hash.to_string(),
+                        me.to_checksum(None),
+                        them.to_checksum(None),
+                        asset,
+                        symbol,
+                        decimals,
+                        amount,
+                        nonce
+                    ],
+                )
+                .unwrap();
+            };
+        insert(
+            B256::repeat_byte(0xe1),
+            "ETH",
+            "ETH",
+            18,
+            "1250000000000000000",
+            0,
+        );
+        insert(
+            B256::repeat_byte(0xe2),
+            &token.to_checksum(None),
+            "tUSD",
+            6,
+            "2500000",
+            1,
+        );
+    }
+
+    let paths = keybot::config::Paths::resolve(Some(home.path())).unwrap();
+    let store = keybot::service::wallet::open_store(&paths, &wallet).unwrap();
+    assert_eq!(store.schema_version().unwrap(), store::SCHEMA_VERSION);
+    let mut rows = store.sent_txs(31337).unwrap();
+    rows.sort_by_key(|r| r.nonce);
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert_eq!((r.from, r.to, r.block), (me, them, Some(12)));
+        assert_eq!(r.status, store::TxStatus::Confirmed);
+        assert_eq!(r.raw, vec![0x02, 0xf8, 0x6c]);
+        assert_eq!(r.created_at, 1_700_000_000_000);
+        assert!(r.call.is_none());
+    }
+    let intents: Vec<Intent> = rows
+        .iter()
+        .map(|r| Intent::from_record(r).unwrap())
+        .collect();
+    let Intent::Transfer(eth) = &intents[0] else {
+        panic!("{:?}", intents[0])
+    };
+    assert_eq!((eth.from, eth.to, &eth.asset), (me, them, &Asset::Eth));
+    assert_eq!(eth.amount, U256::from(1_250_000_000_000_000_000u128));
+    let Intent::Transfer(tusd) = &intents[1] else {
+        panic!("{:?}", intents[1])
+    };
+    assert_eq!(tusd.asset.token_address(), Some(token));
+    assert_eq!(tusd.asset.format(tusd.amount), "2.5 tUSD");
+    // The conversations came through the same migration untouched.
+    let want: Convs = serde_json::from_value(expected["conversations"].clone()).unwrap();
+    assert_eq!(conversations(&store), want);
+}
+
 /// Writes the fixtures. Run by hand with the build whose files are to be kept opening:
 /// `cargo test --features test-weak-kdf --test compat_fixtures -- --ignored write_compat_fixtures`
 /// (see tests/fixtures/compat/README.md). Not part of the suite: it changes committed files.

@@ -1,11 +1,11 @@
 //! Every screen drawn into ratatui's TestBackend, at 80x24 and at a large size, compared with
 //! reviewed snapshots (insta). `cargo insta review` (or INSTA_UPDATE=always) updates them.
 use alloy::primitives::{Address, B256, U256};
-use keybot::chain::Token;
 use keybot::chain::activity::Entry;
 use keybot::chain::balance::AccountBalance;
 use keybot::chain::safety::Warning;
 use keybot::chain::send::{Asset, Outcome, Review, SendRequest};
+use keybot::chain::{ChainError, Token};
 use keybot::chat::engine::{ChatEvent, ModelInfo};
 use keybot::store::{AssetRef, Conversation, Role, TxStatus};
 use keybot::tui::action::{Action, Edit};
@@ -240,16 +240,26 @@ fn online() -> State {
     s
 }
 
+/// What a dead local RPC answers: "offline: cannot reach http://127.0.0.1:8545 (connection
+/// refused)".
+fn refused() -> ChainError {
+    ChainError::Offline {
+        rpc: "http://127.0.0.1:8545".into(),
+        reason: "connection refused".into(),
+    }
+}
+
 fn review(to: Address, warnings: Vec<Warning>) -> Box<Review> {
     Box::new(Review {
         network: "local".into(),
         chain_id: 31337,
-        request: SendRequest {
+        intent: SendRequest {
             from: addr(ADDRESS),
             to,
             asset: Asset::Token(tusd()),
             amount: U256::from(12_500_000u64),
-        },
+        }
+        .into(),
         nonce: 3,
         gas_limit: 41_724,
         max_fee_per_gas: 2_000_000_007,
@@ -263,7 +273,7 @@ fn review(to: Address, warnings: Vec<Warning>) -> Box<Review> {
 fn reviewing(review: Box<Review>) -> State {
     let mut s = online();
     update(&mut s, Action::Command('s'));
-    for c in review.request.to.to_checksum(None).chars() {
+    for c in review.intent.counterparty().to_checksum(None).chars() {
         update(&mut s, Action::Edit(Edit::Char(c)));
     }
     update(&mut s, Action::FocusNext);
@@ -288,12 +298,7 @@ fn reviewing(review: Box<Review>) -> State {
 fn wallet_with_balances() {
     both("wallet_balances", &online());
     let mut s = online();
-    update(
-        &mut s,
-        Action::ChainRefreshed(Err(
-            "offline: cannot reach http://127.0.0.1:8545 (connection refused)".into(),
-        )),
-    );
+    update(&mut s, Action::ChainRefreshed(Err(refused())));
     insta::assert_snapshot!("wallet_balances_offline_80x24", render(&s, 80, 24));
 }
 
@@ -392,7 +397,7 @@ fn activity_list() {
                 ),
                 entry(3, true, tusd_ref, 1, TxStatus::Reverted, Some(99)),
             ],
-            synced: Err("offline: cannot reach http://127.0.0.1:8545 (connection refused)".into()),
+            synced: Err(refused()),
         },
     );
     insta::assert_snapshot!("activity_offline_80x24", render(&s, 80, 24));
@@ -411,15 +416,12 @@ fn status_bar_network_states() {
     out.push_str(&format!("online:      {}\n", last(&s)));
     update(&mut s, Action::Command('r'));
     out.push_str(&format!("syncing:     {}\n", last(&s)));
-    update(
-        &mut s,
-        Action::ChainRefreshed(Err("offline: cannot reach http://127.0.0.1:8545".into())),
-    );
+    update(&mut s, Action::ChainRefreshed(Err(refused())));
     out.push_str(&format!("offline:     {}\n", last(&s)));
     let now = s.now_ms + 1_200;
     update(&mut s, Action::Tick(now));
     out.push_str(&format!("1.2 s later: {}\n", last(&s)));
-    update(&mut s2, Action::ChainRefreshed(Err("offline".into())));
+    update(&mut s2, Action::ChainRefreshed(Err(refused())));
     out.push_str(&format!("first fail:  {}\n", last(&s2)));
     insta::assert_snapshot!("status_bar_network_states", out);
 }

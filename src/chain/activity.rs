@@ -12,7 +12,7 @@ use alloy::providers::Provider;
 use alloy::rpc::types::{BlockNumberOrTag, Filter, Log};
 use alloy::sol_types::SolEvent;
 
-use super::client::{ChainError, Client};
+use super::client::{ChainError, ChainResult, Client};
 use super::indexer::{self, Index, IndexerConfig, Span};
 use super::network::Network;
 use super::send;
@@ -50,7 +50,7 @@ pub const REORG_DEPTH: u64 = 12;
 
 /// Brings the store up to date with the chain for `own` addresses: open transactions first,
 /// then new transfers. Returns the head block it read up to.
-pub async fn sync(client: &Client, store: &Store, own: &[Address]) -> anyhow::Result<u64> {
+pub async fn sync(client: &Client, store: &Store, own: &[Address]) -> ChainResult<u64> {
     let config = IndexerConfig {
         reorg_depth: REORG_DEPTH,
         ..IndexerConfig::default()
@@ -64,7 +64,7 @@ pub async fn sync_with(
     store: &Store,
     own: &[Address],
     config: &IndexerConfig,
-) -> anyhow::Result<u64> {
+) -> ChainResult<u64> {
     client.check_chain().await?;
     send::reconcile(client, store).await?;
     let pass = indexer::run(client, store, &Transfers::new(&client.network, own), config).await?;
@@ -288,6 +288,7 @@ mod tests {
             to: them,
             asset: AssetRef::eth(),
             amount: U256::from(3u64),
+            call: None,
             nonce: 0,
             raw: vec![],
             status: TxStatus::Confirmed,

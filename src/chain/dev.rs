@@ -9,12 +9,11 @@ use alloy::primitives::{Address, Bytes, TxKind, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use alloy::sol_types::SolCall;
-use anyhow::{Context, Result, bail};
 use keybot_keystore::tx::{UnsignedTx, sign_transaction};
 use keybot_keystore::{AccountRef, Phrase, Wallet};
 use tokio::process::{Child, Command};
 
-use super::client::Client;
+use super::client::{ChainError, ChainResult, Client};
 use super::network::{DEV_CHAIN_ID, Network, Token};
 use super::send::{Outcome, send_raw, wait_for_receipt};
 use crate::process::ScrubSecrets;
@@ -32,24 +31,32 @@ const ANVIL_MNEMONIC: &str = "test test test test test test test test test test 
 pub const FUND_ETH: u64 = 100;
 pub const FUND_TUSD: u64 = 10_000;
 
+/// A problem starting or setting up the dev chain.
+fn dev_error(what: String) -> ChainError {
+    ChainError::DevChain(what)
+}
+
 /// `ANVIL=/path`, else `anvil` on PATH.
-pub fn find_anvil() -> Result<PathBuf> {
+pub fn find_anvil() -> ChainResult<PathBuf> {
     if let Some(p) = std::env::var_os("ANVIL") {
         let p = PathBuf::from(p);
         if p.is_file() {
             return Ok(p);
         }
-        bail!("ANVIL={} is not a file", p.display());
+        return Err(dev_error(format!("ANVIL={} is not a file", p.display())));
     }
     std::env::var_os("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .map(|d| d.join("anvil"))
         .find(|p| p.is_file())
-        .context(
-            "anvil not found: install foundry's anvil (npm i @foundry-rs/anvil-linux-amd64) and \
-             put it on PATH or set ANVIL=/path/to/anvil",
-        )
+        .ok_or_else(|| {
+            dev_error(
+                "anvil not found: install foundry's anvil (npm i @foundry-rs/anvil-linux-amd64) \
+                 and put it on PATH or set ANVIL=/path/to/anvil"
+                    .into(),
+            )
+        })
 }
 
 /// A running anvil, stopped when dropped.
@@ -60,11 +67,13 @@ pub struct DevChain {
 
 /// Starts anvil on 127.0.0.1:`port` (0: a free port the system picks) and waits until it
 /// answers.
-pub async fn start(port: u16) -> Result<DevChain> {
+pub async fn start(port: u16) -> ChainResult<DevChain> {
     // A node already answering on the port would pass for ours below, and keybot would deploy
     // and write the config for a chain it does not run.
     if port != 0 && std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
-        bail!("port {port} is in use (another chain?); choose another with --port");
+        return Err(dev_error(format!(
+            "port {port} is in use (another chain?); choose another with --port"
+        )));
     }
     let anvil = find_anvil()?;
     let mut child = Command::new(&anvil)
@@ -75,10 +84,13 @@ pub async fn start(port: u16) -> Result<DevChain> {
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
-        .with_context(|| format!("cannot start {}", anvil.display()))?;
+        .map_err(|e| dev_error(format!("cannot start {}: {e}", anvil.display())))?;
     // anvil says where it listens once it has bound the socket; with port 0 that line is the
     // only way to learn the port without a bind-and-release race.
-    let stdout = child.stdout.take().context("anvil's output")?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| dev_error("anvil's output is not readable".to_owned()))?;
     let listening = tokio::spawn(listening_address(stdout));
     let deadline = Instant::now() + Duration::from_secs(30);
     let addr = tokio::select! {
@@ -88,7 +100,8 @@ pub async fn start(port: u16) -> Result<DevChain> {
     let Some(addr) = addr else {
         // No address: anvil exited (its output closed) or never said where it listens.
         let status = match tokio::time::timeout(Duration::from_secs(5), child.wait()).await {
-            Ok(status) => format!("exited ({})", status?),
+            Ok(Ok(status)) => format!("exited ({status})"),
+            Ok(Err(e)) => format!("failed ({e})"),
             Err(_) => {
                 child.start_kill().ok();
                 "did not say where it listens".to_owned()
@@ -99,22 +112,29 @@ pub async fn start(port: u16) -> Result<DevChain> {
             use tokio::io::AsyncReadExt;
             e.read_to_string(&mut err).await.ok();
         }
-        bail!(
+        return Err(dev_error(format!(
             "anvil {status} before answering: {}",
             crate::sanitize::clean_line(err.lines().last().unwrap_or("no message"))
-        );
+        )));
     };
     let rpc = format!("http://{addr}");
     let client = Client::new("local", &network(&rpc, vec![]))?;
     loop {
-        if let Some(status) = child.try_wait()? {
-            bail!("anvil exited ({status}) before answering");
+        let exited = child
+            .try_wait()
+            .map_err(|e| dev_error(format!("anvil: {e}")))?;
+        if let Some(status) = exited {
+            return Err(dev_error(format!(
+                "anvil exited ({status}) before answering"
+            )));
         }
-        if client.provider().get_chain_id().await.is_ok() && child.try_wait()?.is_none() {
+        if client.provider().get_chain_id().await.is_ok() && matches!(child.try_wait(), Ok(None)) {
             return Ok(DevChain { rpc, child });
         }
         if Instant::now() > deadline {
-            bail!("anvil did not answer on {rpc} within 30 s");
+            return Err(dev_error(format!(
+                "anvil did not answer on {rpc} within 30 s"
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -150,7 +170,7 @@ pub fn network(rpc: &str, tokens: Vec<Token>) -> Network {
 }
 
 /// anvil's first dev account, derived from its mnemonic by the keystore like any other wallet.
-fn dev_wallet() -> Result<Wallet> {
+fn dev_wallet() -> ChainResult<Wallet> {
     Ok(Wallet::new(Phrase::parse(ANVIL_MNEMONIC)?, "")?)
 }
 
@@ -161,17 +181,18 @@ async fn dev_call(
     to: TxKind,
     value: U256,
     input: Bytes,
-) -> Result<Option<Address>> {
+) -> ChainResult<Option<Address>> {
     let p = client.provider();
+    let err = |e| client.error(e);
     let from = wallet.address(AccountRef::Hd(0))?;
     let mut req = TransactionRequest::default()
         .from(from)
         .value(value)
         .input(input.clone().into());
     req.to = Some(to);
-    let gas = p.estimate_gas(req).await?;
-    let fees = p.estimate_eip1559_fees().await?;
-    let nonce = p.get_transaction_count(from).pending().await?;
+    let gas = p.estimate_gas(req).await.map_err(err)?;
+    let fees = p.estimate_eip1559_fees().await.map_err(err)?;
+    let nonce = p.get_transaction_count(from).pending().await.map_err(err)?;
     let tx = TxEip1559 {
         chain_id: DEV_CHAIN_ID,
         nonce,
@@ -187,17 +208,23 @@ async fn dev_call(
     send_raw(client, &signed.raw).await?;
     match wait_for_receipt(client, signed.hash, Duration::from_secs(30), &mut |_| {}).await {
         Outcome::Confirmed { .. } => {}
-        other => bail!("dev chain transaction {}: {other:?}", signed.hash),
+        other => {
+            return Err(dev_error(format!(
+                "dev chain transaction {}: {other:?}",
+                signed.hash
+            )));
+        }
     }
     let receipt = p
         .get_transaction_receipt(signed.hash)
-        .await?
-        .context("receipt vanished")?;
+        .await
+        .map_err(err)?
+        .ok_or_else(|| dev_error("the receipt vanished".into()))?;
     Ok(receipt.contract_address)
 }
 
 /// Deploys the test token ("tUSD").
-pub async fn deploy(client: &Client) -> Result<Token> {
+pub async fn deploy(client: &Client) -> ChainResult<Token> {
     let wallet = dev_wallet()?;
     let address = dev_call(
         client,
@@ -207,12 +234,12 @@ pub async fn deploy(client: &Client) -> Result<Token> {
         TestToken::BYTECODE.clone(),
     )
     .await?
-    .context("the deployment receipt has no contract address")?;
-    Ok(super::token::read_token(client, address).await?)
+    .ok_or_else(|| dev_error("the deployment receipt has no contract address".into()))?;
+    super::token::read_token(client, address).await
 }
 
 /// Gives `to` [`FUND_ETH`] ETH and [`FUND_TUSD`] tUSD from the dev account.
-pub async fn fund(client: &Client, token: &Token, to: Address) -> Result<()> {
+pub async fn fund(client: &Client, token: &Token, to: Address) -> ChainResult<()> {
     let wallet = dev_wallet()?;
     let eth = U256::from(FUND_ETH) * U256::from(10u64).pow(U256::from(18u64));
     dev_call(client, &wallet, TxKind::Call(to), eth, Bytes::new()).await?;

@@ -7,6 +7,7 @@ pub mod balance;
 pub mod client;
 pub mod dev;
 pub mod indexer;
+pub mod intent;
 pub mod network;
 pub mod safety;
 pub mod send;
@@ -14,7 +15,8 @@ pub mod sign_review;
 pub mod token;
 pub mod txfile;
 
-pub use client::{ChainError, ChainResult, Client};
+pub use client::{ChainError, ChainResult, Client, NonceProblem, Refusal};
+pub use intent::{Call, Intent};
 pub use network::{ChainConfig, Network, Token};
 
 /// A single-threaded runtime for one CLI command: chain calls are async (alloy), the CLI is not.

@@ -60,6 +60,13 @@ pub enum Warning {
     },
     /// The most the fee can cost is over 1% of the ETH sent (both in wei).
     FeeLargeVsAmount { fee_cap: U256, amount: U256 },
+    /// An address argument of a contract call (a spender, a recipient) looks like one the user
+    /// knows but is not it.
+    ArgumentLooksLike {
+        name: String,
+        address: Address,
+        known: Address,
+    },
 }
 
 impl Warning {
@@ -68,6 +75,7 @@ impl Warning {
         matches!(
             self,
             Warning::LooksLike(_)
+                | Warning::ArgumentLooksLike { .. }
                 | Warning::TokenContract
                 | Warning::FeeAboveBaseFee { .. }
                 | Warning::FeeLargeVsAmount { .. }
@@ -99,6 +107,17 @@ impl Warning {
                  current base fee ({} gwei/gas); the RPC may be lying about fees",
                 amount::format_gwei(*max_fee_per_gas),
                 amount::format_gwei(*base_fee)
+            ),
+            Warning::ArgumentLooksLike {
+                name,
+                address,
+                known,
+            } => format!(
+                "DANGER: the call's {name} {} looks like {} (same first and last hex digits) but \
+                 is a different address. This is how address poisoning works: compare every \
+                 character.",
+                address.to_checksum(None),
+                known.to_checksum(None)
             ),
             Warning::FeeLargeVsAmount { fee_cap, amount } => format!(
                 "DANGER: the fee could cost up to {} ETH, more than 1% of the {} ETH sent",
@@ -232,6 +251,40 @@ pub fn check_recipient(
         w.push(Warning::OwnAccount);
     } else if !known.sent_to.contains(&to) {
         w.push(Warning::NewAddress);
+    }
+    w
+}
+
+/// Warnings for a contract call: the contract, and every address among its arguments, must not
+/// be a look-alike of an address the user knows. (A first call to a contract is not flagged:
+/// the market's calls go to the configured contract.)
+pub fn check_call(
+    contract: Address,
+    address_args: &[(String, Address)],
+    known: &Counterparties,
+    own: &[Address],
+) -> Vec<Warning> {
+    let look = |a: &Address| {
+        known
+            .sent_to
+            .iter()
+            .chain(&known.received_from)
+            .chain(own)
+            .find(|k| looks_alike(k, a))
+            .copied()
+    };
+    let mut w: Vec<Warning> = look(&contract)
+        .map(Warning::LooksLike)
+        .into_iter()
+        .collect();
+    for (name, address) in address_args {
+        if let Some(known) = look(address) {
+            w.push(Warning::ArgumentLooksLike {
+                name: crate::sanitize::clean_line(name).into_owned(),
+                address: *address,
+                known,
+            });
+        }
     }
     w
 }

@@ -1,5 +1,7 @@
-//! Sending ETH or a token: prepare a review of exactly what will be signed, sign it in the
-//! keystore, record it, broadcast it once, and follow it to a receipt.
+//! Sending a transaction (an [`Intent`]: ETH, a token, or a contract call): prepare a review of
+//! exactly what will be signed, sign it in the keystore, record it, broadcast it once, and
+//! follow it to a receipt. The steps in order, for the command line and the app alike, are in
+//! `crate::service::tx`.
 //!
 //! The order matters for safety. Every check (chain id, balances, a dry run of the call) happens
 //! before signing. The signed bytes are written to the store before the broadcast, so if the RPC
@@ -15,7 +17,8 @@ use alloy::rpc::types::TransactionRequest;
 use keybot_keystore::tx::{SignedTx, UnsignedTx};
 
 use super::amount;
-use super::client::{ChainError, ChainResult, Client};
+use super::client::{ChainError, ChainResult, Client, Refusal};
+use super::intent::Intent;
 use super::network::Token;
 use super::safety::{self, Warning};
 use super::token;
@@ -78,7 +81,7 @@ impl Asset {
     }
 }
 
-/// A send the user asked for.
+/// A transfer the user asked for (the [`Intent::Transfer`] of ETH or a token).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendRequest {
     pub from: Address,
@@ -90,7 +93,7 @@ pub struct SendRequest {
 
 impl SendRequest {
     /// The transaction's `to`, `value` and `input`: for a token, a call to the token contract.
-    fn call(&self) -> (Address, U256, Bytes) {
+    pub fn call(&self) -> (Address, U256, Bytes) {
         match &self.asset {
             Asset::Eth => (self.to, self.amount, Bytes::new()),
             Asset::Token(Token { address, .. }) | Asset::Unlisted(address) => (
@@ -107,7 +110,7 @@ impl SendRequest {
 pub struct Review {
     pub network: String,
     pub chain_id: u64,
-    pub request: SendRequest,
+    pub intent: Intent,
     pub nonce: u64,
     pub gas_limit: u64,
     pub max_fee_per_gas: u128,
@@ -119,7 +122,7 @@ pub struct Review {
 impl Review {
     /// The transaction to sign (EIP-1559).
     pub fn unsigned(&self) -> UnsignedTx {
-        let (to, value, input) = self.request.call();
+        let (to, value, input) = self.intent.call();
         UnsignedTx::Eip1559(TxEip1559 {
             chain_id: self.chain_id,
             nonce: self.nonce,
@@ -142,34 +145,37 @@ impl Review {
     /// What the user types to confirm a loud warning (the same on the command line and in
     /// the app).
     pub fn challenge(&self) -> safety::Challenge {
-        safety::challenge(self.request.to, &self.warnings)
+        // A look-alike among a call's address arguments (a poisoned spender) is where the
+        // characters are asked for.
+        for w in &self.warnings {
+            if let Warning::ArgumentLooksLike { address, known, .. } = w {
+                return safety::challenge(*address, &[Warning::LooksLike(*known)]);
+            }
+        }
+        safety::challenge(self.intent.counterparty(), &self.warnings)
     }
 
-    /// The review as label/value lines, the same on the command line and in the app.
-    pub fn lines(&self) -> Vec<(&'static str, String)> {
-        let r = &self.request;
+    /// A warning in words (the address it is about is the intent's counterparty).
+    pub fn warning(&self, w: &Warning) -> String {
+        w.message(self.intent.counterparty())
+    }
+
+    /// The review as label/value lines, the same on the command line and in the app: the
+    /// network, the sender, what the intent does, then nonce and fees.
+    pub fn lines(&self) -> Vec<(String, String)> {
         let mut lines = vec![
             (
-                "network",
+                "network".to_owned(),
                 format!("{} (chain id {})", self.network, self.chain_id),
             ),
-            ("from", r.from.to_checksum(None)),
-            ("to", r.to.to_checksum(None)),
-            ("amount", r.asset.format(r.amount)),
+            ("from".into(), self.intent.from().to_checksum(None)),
         ];
-        if let Some(t) = r.asset.token_address() {
-            lines.push(("token", t.to_checksum(None)));
-        }
-        if let Asset::Unlisted(_) = r.asset {
-            // Nothing decoded can be vouched for: show the call exactly as it will be signed.
-            let (_, _, data) = r.call();
-            lines.push(("data", data.to_string()));
-        }
+        lines.extend(self.intent.lines());
         lines.extend([
-            ("nonce", self.nonce.to_string()),
-            ("gas limit", self.gas_limit.to_string()),
+            ("nonce".into(), self.nonce.to_string()),
+            ("gas limit".into(), self.gas_limit.to_string()),
             (
-                "max fee",
+                "max fee".into(),
                 format!(
                     "{} gwei/gas (tip {} gwei)",
                     amount::format_gwei(self.max_fee_per_gas),
@@ -177,7 +183,7 @@ impl Review {
                 ),
             ),
             (
-                "fee cap",
+                "fee cap".into(),
                 format!("{} ETH", amount::format(self.max_fee(), 18)),
             ),
         ]);
@@ -191,50 +197,53 @@ impl Review {
 
 fn insufficient(what: &str, need: String, have: String) -> ChainError {
     // A token's symbol comes from config.toml: cleaned before it reaches any terminal.
-    let m = format!(
-        "insufficient {what}: this needs {need}, the account holds {have}; nothing was signed"
-    );
-    ChainError::Insufficient(crate::sanitize::clean_line(&m).into_owned())
+    let clean = |s: &str| crate::sanitize::clean_line(s).into_owned();
+    ChainError::Insufficient {
+        what: clean(what),
+        need: Some(clean(&need)),
+        have: Some(clean(&have)),
+    }
 }
 
 /// Checks the chain, the balances and a dry run of the call, estimates EIP-1559 fees and picks
-/// the nonce. Nothing is signed.
+/// the nonce. Nothing is signed. A transfer or a contract call alike (`crate::service::tx`
+/// reconciles earlier sends first).
 pub async fn prepare(
     client: &Client,
-    request: SendRequest,
+    intent: impl Into<Intent>,
     known: &Counterparties,
     own: &[Address],
 ) -> ChainResult<Review> {
+    let intent = intent.into();
     let chain_id = client.check_chain().await?;
     let p = client.provider();
     let err = |e| client.error(e);
-    if request.amount.is_zero() {
-        return Err(ChainError::Invalid(
-            "the amount is zero; nothing to send".into(),
-        ));
+    let from = intent.from();
+    if let Intent::Transfer(r) = &intent
+        && r.amount.is_zero()
+    {
+        return Err(Refusal::ZeroAmount.into());
     }
-    let eth_balance = p.get_balance(request.from).await.map_err(err)?;
-    if let Some(t) = request.asset.token_address() {
-        let held = token::balance_of(client, t, request.from).await?;
-        if held < request.amount {
+    let eth_balance = p.get_balance(from).await.map_err(err)?;
+    if let Intent::Transfer(request) = &intent {
+        if let Some(t) = request.asset.token_address() {
+            let held = token::balance_of(client, t, from).await?;
+            if held < request.amount {
+                return Err(insufficient(
+                    request.asset.symbol(),
+                    request.asset.format(request.amount),
+                    request.asset.format(held),
+                ));
+            }
+        } else if eth_balance < request.amount {
             return Err(insufficient(
-                request.asset.symbol(),
-                request.asset.format(request.amount),
-                request.asset.format(held),
+                "ETH",
+                Asset::Eth.format(request.amount),
+                Asset::Eth.format(eth_balance),
             ));
         }
-    } else if eth_balance < request.amount {
-        return Err(insufficient(
-            "ETH",
-            Asset::Eth.format(request.amount),
-            Asset::Eth.format(eth_balance),
-        ));
     }
-    let nonce = p
-        .get_transaction_count(request.from)
-        .pending()
-        .await
-        .map_err(err)?;
+    let nonce = p.get_transaction_count(from).pending().await.map_err(err)?;
     // Fees come from the node and are not trusted: the tip may not exceed the cap, and a cap far
     // above the latest block's base fee (as the node reports it) is a loud warning below.
     let fees = p.estimate_eip1559_fees().await.map_err(err)?;
@@ -244,26 +253,31 @@ pub async fn prepare(
         .map_err(err)?
         .and_then(|b| b.header.base_fee_per_gas)
         .map(u128::from);
-    let (to, value, input) = request.call();
+    let (to, value, input) = intent.call();
     let dry_run = TransactionRequest::default()
-        .from(request.from)
+        .from(from)
         .to(to)
         .value(value)
         .input(input.into());
-    let gas = p.estimate_gas(dry_run).await.map_err(err)?;
+    // A revert is decoded with the contract's own errors where the intent knows them.
+    let gas = p
+        .estimate_gas(dry_run)
+        .await
+        .map_err(|e| client.call_error(e, &intent.errors()))?;
     // A contract call's cost can change between the estimate and inclusion (a first token
     // transfer to an address writes a new storage slot); leave headroom. A plain transfer to an
     // account costs exactly 21000.
     let gas_limit = if gas <= 21_000 { gas } else { gas + gas / 5 };
-    let (_, value, _) = request.call();
     let need = check_fees(
         gas_limit,
         fees.max_fee_per_gas,
         fees.max_priority_fee_per_gas,
         value,
     )?;
-    let mut warnings =
-        safety::check_recipient(request.to, known, own, request.asset.token_address());
+    let mut warnings = match &intent {
+        Intent::Transfer(r) => safety::check_recipient(r.to, known, own, r.asset.token_address()),
+        Intent::Call(c) => safety::check_call(c.contract, &c.address_args(), known, own),
+    };
     warnings.extend(safety::check_fee(
         fees.max_fee_per_gas,
         base_fee,
@@ -274,7 +288,7 @@ pub async fn prepare(
         network: client.name.clone(),
         chain_id,
         warnings,
-        request,
+        intent,
         nonce,
         gas_limit,
         max_fee_per_gas: fees.max_fee_per_gas,
@@ -308,17 +322,13 @@ pub fn check_fees(
     value: U256,
 ) -> ChainResult<Need> {
     if max_priority_fee_per_gas > max_fee_per_gas {
-        return Err(ChainError::Invalid(format!(
-            "the node proposed a tip ({} gwei/gas) above the fee cap ({} gwei/gas); nothing was signed",
-            amount::format_gwei(max_priority_fee_per_gas),
-            amount::format_gwei(max_fee_per_gas)
-        )));
+        return Err(Refusal::TipAboveCap {
+            tip: max_priority_fee_per_gas,
+            cap: max_fee_per_gas,
+        }
+        .into());
     }
-    let overflow = || {
-        ChainError::Invalid(
-            "the amount plus the fee is too large to compute; nothing was signed".into(),
-        )
-    };
+    let overflow = || ChainError::Refused(Refusal::TooLarge);
     let fee_cap = U256::from(gas_limit)
         .checked_mul(U256::from(max_fee_per_gas))
         .ok_or_else(overflow)?;
@@ -351,15 +361,17 @@ pub enum Progress {
     Waiting { seconds: u64 },
 }
 
-/// The row written before broadcasting.
+/// The row written before broadcasting: the signed bytes and what they were signed for.
 pub fn sent_record(review: &Review, signed: &SignedTx) -> SentTx {
+    let (to, asset, amount, call) = review.intent.record();
     SentTx {
         hash: signed.hash,
         chain_id: signed.chain_id,
         from: signed.from,
-        to: review.request.to,
-        asset: review.request.asset.asset_ref(),
-        amount: review.request.amount,
+        to,
+        asset,
+        amount,
+        call,
         nonce: signed.nonce,
         raw: signed.raw.to_vec(),
         status: TxStatus::Signed,
@@ -376,9 +388,9 @@ pub async fn broadcast(
     record: &SentTx,
     wait: Duration,
     progress: &mut dyn FnMut(Progress),
-) -> anyhow::Result<Outcome> {
+) -> ChainResult<Outcome> {
     if record.chain_id != client.network.chain_id {
-        anyhow::bail!(ChainError::WrongChain {
+        return Err(ChainError::WrongChain {
             network: client.name.clone(),
             expected: client.network.chain_id,
             got: record.chain_id,
@@ -395,7 +407,7 @@ pub async fn broadcast(
         }
         Err(e) => {
             store.set_sent_status(record.hash, TxStatus::Failed, None, Some(&e.to_string()))?;
-            return Err(e.into());
+            return Err(e);
         }
     }
     progress(Progress::Broadcast(record.hash));
@@ -483,7 +495,7 @@ pub async fn wait_for_receipt(
 ///
 /// The node's chain id is checked first: on another chain every hash looks unknown, and a
 /// re-send there would be refused and the transaction wrongly marked failed or dropped.
-pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<()> {
+pub async fn reconcile(client: &Client, store: &Store) -> ChainResult<()> {
     let open = store.open_sent_txs(client.network.chain_id)?;
     if open.is_empty() {
         return Ok(());
@@ -516,7 +528,7 @@ pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<()> {
         } else {
             match send_raw(client, &tx.raw).await {
                 Ok(()) => store.set_sent_status(tx.hash, TxStatus::Pending, None, None)?,
-                Err(e) if e.is_offline() => return Err(e.into()),
+                Err(e) if e.is_offline() => return Err(e),
                 Err(e) => {
                     store.set_sent_status(tx.hash, TxStatus::Failed, None, Some(&e.to_string()))?
                 }
@@ -529,6 +541,71 @@ pub async fn reconcile(client: &Client, store: &Store) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_poisoned_spender_is_loud_and_its_characters_are_asked_for() {
+        let real: Address = "0x123400000000000000000000000000000000abcd"
+            .parse()
+            .unwrap();
+        let fake: Address = "0x1234ffffffffffffffffffffffffffffffffabcd"
+            .parse()
+            .unwrap();
+        let tusd = Token {
+            symbol: "tUSD".into(),
+            address: Address::repeat_byte(0x11),
+            decimals: 6,
+        };
+        let call = token::approve(Address::repeat_byte(1), &tusd, fake, U256::from(1u64));
+        let known = Counterparties {
+            sent_to: vec![real],
+            received_from: vec![],
+        };
+        let warnings = safety::check_call(call.contract, &call.address_args(), &known, &[]);
+        assert_eq!(
+            warnings,
+            vec![Warning::ArgumentLooksLike {
+                name: "spender".into(),
+                address: fake,
+                known: real
+            }]
+        );
+        let review = Review {
+            network: "local".into(),
+            chain_id: 31337,
+            intent: call.into(),
+            nonce: 0,
+            gas_limit: 50_000,
+            max_fee_per_gas: 2,
+            max_priority_fee_per_gas: 1,
+            eth_balance: U256::ZERO,
+            warnings,
+        };
+        assert!(review.has_loud_warning());
+        let c = review.challenge();
+        assert_eq!(c.after, "0x1234");
+        assert!(c.accepts("ffff") && !c.accepts("0000"));
+        let w = review.warning(&review.warnings[0]);
+        assert!(w.contains("spender") && w.contains("poisoning"), "{w}");
+        // The lines: the call between the sender and the fees.
+        let labels: Vec<String> = review.lines().into_iter().map(|(l, _)| l).collect();
+        assert_eq!(
+            labels,
+            [
+                "network",
+                "from",
+                "contract",
+                "function",
+                "· spender",
+                "· value",
+                "value",
+                "data",
+                "nonce",
+                "gas limit",
+                "max fee",
+                "fee cap"
+            ]
+        );
+    }
 
     #[test]
     fn fee_arithmetic_is_checked() {

@@ -2,31 +2,62 @@
 use alloy::primitives::{Address, Bytes, U256};
 use alloy::sol_types::SolCall;
 
-use super::client::{ChainError, ChainResult, Client};
+use super::client::{ChainError, ChainResult, Client, Refusal};
+use super::intent::Call;
 use super::network::Token;
 
 alloy::sol! {
-    /// The part of ERC-20 a wallet needs.
-    #[sol(rpc)]
+    /// The part of ERC-20 a wallet needs, with the standard errors of ERC-6093 (OpenZeppelin
+    /// 5's tokens revert with these) so a revert reads as words.
+    #[sol(rpc, abi)]
     interface IERC20 {
         event Transfer(address indexed from, address indexed to, uint256 value);
         function balanceOf(address owner) external view returns (uint256);
         function transfer(address to, uint256 value) external returns (bool);
+        function approve(address spender, uint256 value) external returns (bool);
+        function allowance(address owner, address spender) external view returns (uint256);
         function symbol() external view returns (string);
         function decimals() external view returns (uint8);
+        error ERC20InsufficientBalance(address sender, uint256 balance, uint256 needed);
+        error ERC20InvalidSender(address sender);
+        error ERC20InvalidReceiver(address receiver);
+        error ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed);
+        error ERC20InvalidApprover(address approver);
+        error ERC20InvalidSpender(address spender);
     }
+}
+
+/// The ERC-20 errors, to decode a token's revert.
+pub fn errors() -> Vec<alloy::json_abi::Error> {
+    IERC20::abi::contract().errors().cloned().collect()
+}
+
+/// The intent of `approve(spender, amount)` on `token`: lets `spender` move up to `amount`
+/// (base units) of the signer's tokens. The review shows the amount in the token's units.
+pub fn approve(from: Address, token: &Token, spender: Address, amount: U256) -> Call {
+    Call::from_sol(
+        from,
+        token.address,
+        &IERC20::abi::contract(),
+        &IERC20::approveCall {
+            spender,
+            value: amount,
+        },
+        U256::ZERO,
+    )
+    // The call is built from the same interface it is looked up in.
+    .expect("approve is in IERC20")
+    .labelled(&token.symbol)
+    .amount_of(1, token.clone())
 }
 
 fn contract_error(client: &Client, token: Address, e: alloy::contract::Error) -> ChainError {
     match e {
         alloy::contract::Error::TransportError(t) => client.error(t),
         alloy::contract::Error::ZeroData(..) | alloy::contract::Error::AbiError(_) => {
-            ChainError::Invalid(format!(
-                "{} does not answer as an ERC-20 token",
-                token.to_checksum(None)
-            ))
+            Refusal::NotAToken(token).into()
         }
-        other => ChainError::Node(other.to_string()),
+        other => ChainError::Node(crate::sanitize::clean_line(&other.to_string()).into_owned()),
     }
 }
 
@@ -39,10 +70,11 @@ fn check_symbol(token: Address, symbol: &str) -> ChainResult<String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "._-$".contains(c));
     if !ok || symbol.eq_ignore_ascii_case("ETH") {
-        return Err(ChainError::Invalid(format!(
-            "token {} calls itself {symbol:?}, which keybot will not show as a symbol",
-            token.to_checksum(None)
-        )));
+        return Err(Refusal::BadSymbol {
+            token,
+            symbol: crate::sanitize::clean_line(symbol).into_owned(),
+        }
+        .into());
     }
     Ok(symbol.to_owned())
 }
@@ -62,10 +94,11 @@ pub async fn read_token(client: &Client, address: Address) -> ChainResult<Token>
         .map_err(|e| contract_error(client, address, e))?;
     if decimals > 77 {
         // 10^78 overflows U256: no amount of such a token could be written down.
-        return Err(ChainError::Invalid(format!(
-            "token {} claims {decimals} decimals",
-            address.to_checksum(None)
-        )));
+        return Err(Refusal::BadDecimals {
+            token: address,
+            decimals,
+        }
+        .into());
     }
     Ok(Token {
         symbol: check_symbol(address, &symbol)?,

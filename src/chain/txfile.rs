@@ -32,6 +32,7 @@ use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
 use super::amount;
+use super::intent::Intent;
 use super::network::{ChainConfig, Token};
 use super::safety::parse_address;
 use super::send::{Asset, Review, SendRequest};
@@ -172,12 +173,12 @@ pub fn parse(json: &str, from: Address, config: &ChainConfig) -> Result<Review> 
     Ok(Review {
         network: "offline".into(),
         chain_id: f.chain_id,
-        request: SendRequest {
+        intent: Intent::Transfer(SendRequest {
             from,
             to,
             asset,
             amount: value,
-        },
+        }),
         nonce: f.nonce,
         gas_limit: f.gas_limit,
         max_fee_per_gas,
@@ -309,6 +310,13 @@ mod tests {
         c
     }
 
+    fn transfer(r: &Review) -> &SendRequest {
+        match &r.intent {
+            Intent::Transfer(t) => t,
+            Intent::Call(_) => panic!("a transaction file is a transfer"),
+        }
+    }
+
     fn token(spec: &str) -> String {
         file(&format!(r#", "token": {{"address": "{USDC}"{spec}}}"#))
     }
@@ -317,19 +325,19 @@ mod tests {
     fn reads_a_file_exactly() {
         let from = Address::repeat_byte(1);
         let r = parse(&file(""), from, &config()).unwrap();
-        assert_eq!(r.request.amount.to_string(), "1500000000000000000");
+        assert_eq!(transfer(&r).amount.to_string(), "1500000000000000000");
         assert_eq!(r.max_fee_per_gas, 2_500_000_000);
         assert_eq!(r.nonce, 3);
         // A file written before symbol/decimals became optional still reads, where they agree.
         for spec in [r#", "symbol": "USDC", "decimals": 6"#, ""] {
             let tok = parse(&token(spec), from, &config()).unwrap();
-            assert_eq!(tok.request.amount, U256::from(1_500_000u64));
-            assert_eq!(tok.request.asset.symbol(), "USDC");
+            assert_eq!(transfer(&tok).amount, U256::from(1_500_000u64));
+            assert_eq!(transfer(&tok).asset.symbol(), "USDC");
         }
         // units: base units, for any asset.
         let wei = file("").replace(r#""value": "1.5""#, r#""units": "7""#);
         assert_eq!(
-            parse(&wei, from, &config()).unwrap().request.amount,
+            transfer(&parse(&wei, from, &config()).unwrap()).amount,
             U256::from(7u64)
         );
     }
@@ -375,7 +383,7 @@ mod tests {
         let f = token(r#", "symbol": "EVIL\u001b[2K", "decimals": 12"#)
             .replace(r#""value": "1.5""#, r#""units": "1500000""#);
         let r = parse(&f, from, &bare).unwrap();
-        assert_eq!(r.request.amount, U256::from(1_500_000u64));
+        assert_eq!(transfer(&r).amount, U256::from(1_500_000u64));
         let lines = r.lines();
         let get = |k: &str| lines.iter().find(|(l, _)| *l == k).unwrap().1.clone();
         assert!(get("amount").starts_with("1500000 base units"), "{lines:?}");

@@ -8,10 +8,13 @@ use keybot_keystore::AccountRef;
 
 use super::common::{connect, parse_account, progress, read_text, report, unlock};
 use super::input;
-use crate::chain::send::{self, Asset, Review, SendRequest};
-use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile};
+use crate::chain::send::{Asset, Review, SendRequest};
+use crate::chain::{
+    self, ChainConfig, ChainError, Refusal, activity, amount, balance, safety, txfile,
+};
 use crate::config::Paths;
 use crate::sanitize::clean_line;
+use crate::service::tx;
 
 pub fn balance(
     paths: &Paths,
@@ -103,33 +106,25 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
     let store = crate::service::wallet::open_store(paths, &wallet)?;
     let own = activity::own_addresses(&wallet, Some(&store))?;
     let rt = chain::runtime()?;
-    let review = rt.block_on(async {
-        // Earlier sends the chain has not decided yet come first: their nonces are taken.
-        if let Err(e) = send::reconcile(&client, &store).await {
-            tracing::warn!("reconcile before send: {e:#}");
-        }
-        let known = store.counterparties()?;
-        let request = SendRequest {
-            from,
-            to,
-            asset,
-            amount: units,
-        };
-        anyhow::Ok(send::prepare(&client, request, &known, &own).await?)
-    })?;
+    let request = SendRequest {
+        from,
+        to,
+        asset,
+        amount: units,
+    };
+    let review = rt.block_on(tx::prepare(&client, Some(&store), request, &own))?;
     show_review(&review);
     confirm(&review, a.yes, a.accept_warnings, "Sign and send")?;
-    let signed = wallet.sign_transaction(account, review.unsigned())?;
+    let record = tx::sign(&wallet, account, &review)?;
     drop(wallet);
-    let record = send::sent_record(&review, &signed);
-    let outcome = rt.block_on(send::broadcast(
+    let outcome = rt.block_on(tx::broadcast(
         &client,
-        &store,
+        Some(&store),
         &record,
         Duration::from_secs(a.wait),
         &mut progress,
     ))?;
-    report(signed.hash, &outcome)
+    report(record.hash, &outcome)
 }
 
 /// The review on stderr. Its values include token symbols from config.toml: cleaned.
@@ -139,7 +134,7 @@ fn show_review(review: &Review) {
         eprintln!("{k:>10}  {}", clean_line(&v));
     }
     for w in &review.warnings {
-        eprintln!("warning: {}", clean_line(&w.message(review.request.to)));
+        eprintln!("warning: {}", clean_line(&review.warning(w)));
     }
 }
 
@@ -151,7 +146,10 @@ fn confirm(review: &Review, yes: bool, accept_warnings: bool, what: &str) -> Res
     let loud = review.has_loud_warning();
     if yes {
         if loud && !accept_warnings {
-            bail!("not sent: the warning above needs --accept-warnings as well as --yes");
+            return Err(ChainError::from(Refusal::Warning(
+                "the warning above needs --accept-warnings as well as --yes".into(),
+            ))
+            .into());
         }
         return Ok(());
     }
@@ -164,7 +162,7 @@ fn confirm(review: &Review, yes: bool, accept_warnings: bool, what: &str) -> Res
         input::ask_yes(&format!("{what}? [y/N] "))?
     };
     if !ok {
-        bail!("not confirmed; nothing signed");
+        return Err(ChainError::from(Refusal::NotConfirmed).into());
     }
     Ok(())
 }

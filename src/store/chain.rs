@@ -92,16 +92,33 @@ pub struct Counterparties {
     pub received_from: Vec<Address>,
 }
 
-/// A transaction this wallet signed.
+/// What a contract call did, as recorded beside its signed bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentCall {
+    /// The function's human-readable signature with parameter names
+    /// (`function approve(address spender, uint256 value) returns (bool)`): with `data` it
+    /// decodes the call again.
+    pub function: String,
+    /// One line for lists: `approve(spender: 0x…, value: 1500000)`.
+    pub summary: String,
+    /// The call data (selector and arguments).
+    pub data: Vec<u8>,
+}
+
+/// A transaction this wallet signed: a transfer (`call` None) or a contract call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SentTx {
     pub hash: B256,
     pub chain_id: u64,
     pub from: Address,
-    /// The recipient of the value (for a token, the token's recipient, not the contract).
+    /// Who the value went to: for a token transfer the token's recipient, not the contract;
+    /// for a contract call the contract.
     pub to: Address,
+    /// What moved: the asset sent, or ETH for a call (its `value`).
     pub asset: AssetRef,
     pub amount: U256,
+    /// Set for a contract call.
+    pub call: Option<SentCall>,
     pub nonce: u64,
     pub raw: Vec<u8>,
     pub status: TxStatus,
@@ -143,16 +160,40 @@ fn amount(s: String) -> rusqlite::Result<U256> {
 }
 
 const SENT_COLUMNS: &str = "hash, chain_id, from_addr, to_addr, asset, symbol, decimals, amount, \
-                            nonce, raw, status, block, error, created_at";
+                            nonce, raw, status, block, error, created_at, \
+                            kind, contract, value, function, summary, call_data";
 
+/// A row of `chain_txs`: a transfer's columns, or a call's (the schema's CHECKs say which are
+/// set for each kind).
 fn sent_row(r: &Row<'_>) -> rusqlite::Result<SentTx> {
+    let kind: String = r.get(14)?;
+    let (to, asset, amount, call) = if kind == "call" {
+        (
+            addr(r.get(15)?)?,
+            AssetRef::eth(),
+            amount(r.get(16)?)?,
+            Some(SentCall {
+                function: r.get(17)?,
+                summary: r.get(18)?,
+                data: r.get(19)?,
+            }),
+        )
+    } else {
+        (
+            addr(r.get(3)?)?,
+            AssetRef::from_key(&r.get::<_, String>(4)?, r.get(5)?, r.get(6)?),
+            amount(r.get(7)?)?,
+            None,
+        )
+    };
     Ok(SentTx {
         hash: hash(r.get(0)?)?,
         chain_id: r.get::<_, i64>(1)? as u64,
         from: addr(r.get(2)?)?,
-        to: addr(r.get(3)?)?,
-        asset: AssetRef::from_key(&r.get::<_, String>(4)?, r.get(5)?, r.get(6)?),
-        amount: amount(r.get(7)?)?,
+        to,
+        asset,
+        amount,
+        call,
         nonce: r.get::<_, i64>(8)? as u64,
         raw: r.get(9)?,
         status: TxStatus::parse(&r.get::<_, String>(10)?),
@@ -177,23 +218,28 @@ fn transfer_row(r: &Row<'_>) -> rusqlite::Result<Transfer> {
 
 impl Store {
     /// Records a signed transaction before it is broadcast. Recording the same hash twice keeps
-    /// the first row (the bytes are the same).
+    /// the first row (the bytes are the same). A transfer fills the transfer columns, a call
+    /// the call columns; the others stay NULL.
     pub fn record_sent(&self, tx: &SentTx) -> Result<()> {
         let now = now_ms();
+        let is_call = tx.call.is_some();
+        let transfer = |v: String| (!is_call).then_some(v);
+        let call = |v: String| is_call.then_some(v);
         self.conn.execute(
             &format!(
                 "INSERT OR IGNORE INTO chain_txs ({SENT_COLUMNS}, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)"
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,
+                         ?15, ?16, ?17, ?18, ?19, ?20, ?14)"
             ),
             params![
                 tx.hash.to_string(),
                 tx.chain_id as i64,
                 tx.from.to_checksum(None),
-                tx.to.to_checksum(None),
-                tx.asset.key(),
-                tx.asset.symbol,
-                i64::from(tx.asset.decimals),
-                tx.amount.to_string(),
+                transfer(tx.to.to_checksum(None)),
+                transfer(tx.asset.key()),
+                transfer(tx.asset.symbol.clone()),
+                (!is_call).then_some(i64::from(tx.asset.decimals)),
+                transfer(tx.amount.to_string()),
                 tx.nonce as i64,
                 tx.raw,
                 tx.status.as_str(),
@@ -204,6 +250,12 @@ impl Store {
                 } else {
                     tx.created_at
                 },
+                if is_call { "call" } else { "transfer" },
+                call(tx.to.to_checksum(None)),
+                call(tx.amount.to_string()),
+                tx.call.as_ref().map(|c| c.function.as_str()),
+                tx.call.as_ref().map(|c| c.summary.as_str()),
+                tx.call.as_ref().map(|c| c.data.as_slice()),
             ],
         )?;
         Ok(())
@@ -269,7 +321,10 @@ impl Store {
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         };
         Ok(Counterparties {
-            sent_to: list("SELECT DISTINCT to_addr FROM chain_txs WHERE status != 'failed'")?,
+            sent_to: list(
+                "SELECT DISTINCT COALESCE(to_addr, contract) FROM chain_txs
+                 WHERE status != 'failed'",
+            )?,
             received_from: list("SELECT DISTINCT from_addr FROM chain_transfers")?,
         })
     }
@@ -333,6 +388,7 @@ mod tests {
             to: Address::repeat_byte(2),
             asset: AssetRef::eth(),
             amount: U256::from(10u64).pow(U256::from(30u64)),
+            call: None,
             nonce,
             raw: vec![2, 0xf8, nonce as u8],
             status,
@@ -372,6 +428,50 @@ mod tests {
         let known = store.counterparties().unwrap();
         assert_eq!(known.sent_to, vec![Address::repeat_byte(2)]);
         assert!(known.received_from.is_empty());
+    }
+
+    #[test]
+    fn a_call_is_recorded_with_its_kind_and_call_data() {
+        let (_d, store) = temp_store();
+        let call = SentTx {
+            to: Address::repeat_byte(9),
+            asset: AssetRef::eth(),
+            amount: U256::from(3u64),
+            call: Some(SentCall {
+                function: "function approve(address spender, uint256 value) returns (bool)".into(),
+                summary: "approve(spender: 0x…, value: 1)".into(),
+                data: vec![0x09, 0x5e, 0xa7, 0xb3, 1, 2],
+            }),
+            ..sent(5, TxStatus::Signed)
+        };
+        store.record_sent(&call).unwrap();
+        let back = store.sent_tx(call.hash).unwrap().unwrap();
+        assert_eq!(
+            back,
+            SentTx {
+                created_at: back.created_at,
+                ..call.clone()
+            }
+        );
+        // The row is a call: the transfer columns are empty, the call columns are filled.
+        let (kind, to, contract, value, data): (String, Option<String>, String, String, Vec<u8>) =
+            store
+                .conn
+                .query_row(
+                    "SELECT kind, to_addr, contract, value, call_data FROM chain_txs
+                     WHERE hash = ?1",
+                    [call.hash.to_string()],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                )
+                .unwrap();
+        assert_eq!((kind.as_str(), to, value.as_str()), ("call", None, "3"));
+        assert_eq!(contract, Address::repeat_byte(9).to_checksum(None));
+        assert_eq!(data, vec![0x09, 0x5e, 0xa7, 0xb3, 1, 2]);
+        // The contract counts as an address the wallet has dealt with.
+        assert_eq!(
+            store.counterparties().unwrap().sent_to,
+            vec![Address::repeat_byte(9)]
+        );
     }
 
     #[test]

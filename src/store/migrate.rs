@@ -118,7 +118,50 @@ const STEPS: &[&str] = &[
     ) WITHOUT ROWID;
     DROP TABLE chain_scans;
     "#,
-    // 4 and later: the market tables (listings, purchases, deliveries, indexed earnings with the
+    // 4: transactions as intents. A row of `chain_txs` is a transfer (`kind` 'transfer': the
+    // transfer columns as before) or a contract call (`kind` 'call': the `contract` called, the
+    // ETH `value` sent with it, the `function`'s human-readable signature with parameter names,
+    // a one-line decoded `summary` and the `call_data`), so the transfer columns become
+    // nullable. SQLite cannot drop NOT NULL in place: the table is rebuilt (create, copy, drop,
+    // rename, index again) inside the migration's transaction; every existing row is a transfer.
+    r#"
+    CREATE TABLE chain_txs_v3 (
+        hash       TEXT    PRIMARY KEY,
+        chain_id   INTEGER NOT NULL,
+        from_addr  TEXT    NOT NULL,
+        kind       TEXT    NOT NULL CHECK (kind IN ('transfer', 'call')),
+        to_addr    TEXT,
+        asset      TEXT,
+        symbol     TEXT,
+        decimals   INTEGER,
+        amount     TEXT,
+        contract   TEXT,
+        value      TEXT,
+        function   TEXT,
+        summary    TEXT,
+        call_data  BLOB,
+        nonce      INTEGER NOT NULL,
+        raw        BLOB    NOT NULL,
+        status     TEXT    NOT NULL CHECK (status IN ('signed', 'pending', 'confirmed', 'reverted', 'failed', 'dropped')),
+        block      INTEGER,
+        error      TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        CHECK (kind != 'transfer' OR (to_addr IS NOT NULL AND asset IS NOT NULL
+               AND symbol IS NOT NULL AND decimals IS NOT NULL AND amount IS NOT NULL)),
+        CHECK (kind != 'call' OR (contract IS NOT NULL AND value IS NOT NULL
+               AND function IS NOT NULL AND summary IS NOT NULL AND call_data IS NOT NULL))
+    ) WITHOUT ROWID;
+    INSERT INTO chain_txs_v3 (hash, chain_id, from_addr, kind, to_addr, asset, symbol, decimals,
+                              amount, nonce, raw, status, block, error, created_at, updated_at)
+        SELECT hash, chain_id, from_addr, 'transfer', to_addr, asset, symbol, decimals, amount,
+               nonce, raw, status, block, error, created_at, updated_at
+        FROM chain_txs;
+    DROP TABLE chain_txs;
+    ALTER TABLE chain_txs_v3 RENAME TO chain_txs;
+    CREATE INDEX chain_txs_by_time ON chain_txs (chain_id, created_at DESC);
+    "#,
+    // 5 and later: the market tables (listings, purchases, deliveries, indexed earnings with the
     // last indexed block for reorg-safe re-reads) arrive with their issue, as new steps here.
 ];
 
@@ -179,6 +222,87 @@ mod tests {
         let store = Store::open(&dir.path().join("keybot.db"), &key(1)).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         assert_eq!(store.list_conversations().unwrap(), vec![c]);
+    }
+
+    /// Builds a database at `version` by applying the first `version` steps, as that build did.
+    fn store_at(version: usize) -> (tempfile::TempDir, std::path::PathBuf, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keybot.db");
+        // Keyed as a store is (SQLCipher), the schema as that build left it.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(&format!(
+            "PRAGMA key = \"x'{}'\";",
+            key(1).to_hex().as_str()
+        ))
+        .unwrap();
+        for step in &STEPS[..version] {
+            conn.execute_batch(step).unwrap();
+        }
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        (dir, path, conn)
+    }
+
+    #[test]
+    fn chain_txs_of_version_2_become_transfer_intents() {
+        let (_dir, path, conn) = store_at(2);
+        let row = |hash: &str, to: &str, asset: &str, symbol: &str, decimals: i64, status: &str| {
+            conn.execute(
+                "INSERT INTO chain_txs (hash, chain_id, from_addr, to_addr, asset, symbol,
+                   decimals, amount, nonce, raw, status, block, error, created_at, updated_at)
+                 VALUES (?1, 31337, '0x0101010101010101010101010101010101010101', ?2, ?3, ?4, ?5,
+                   '1500000', 4, X'02f801', ?6, 9, NULL, 1000, 1001)",
+                rusqlite::params![hash, to, asset, symbol, decimals, status],
+            )
+            .unwrap();
+        };
+        let h1 = format!("0x{}", "11".repeat(32));
+        let h2 = format!("0x{}", "22".repeat(32));
+        let them = "0x0202020202020202020202020202020202020202";
+        let token = "0x0303030303030303030303030303030303030303";
+        row(&h1, them, "ETH", "ETH", 18, "confirmed");
+        row(&h2, them, token, "tUSD", 6, "pending");
+        drop(conn);
+
+        let store = Store::open(&path, &key(1)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let mut txs = store.sent_txs(31337).unwrap();
+        txs.sort_by_key(|t| t.hash);
+        assert_eq!(txs.len(), 2);
+        for t in &txs {
+            assert!(t.call.is_none(), "an old row is a transfer");
+            assert_eq!(t.to, them.parse::<alloy::primitives::Address>().unwrap());
+            assert_eq!(t.amount, alloy::primitives::U256::from(1_500_000u64));
+            assert_eq!((t.nonce, t.block, t.created_at), (4, Some(9), 1000));
+            assert_eq!(t.raw, vec![0x02, 0xf8, 0x01]);
+        }
+        assert_eq!(txs[0].asset, crate::store::AssetRef::eth());
+        assert_eq!(txs[0].status, crate::store::TxStatus::Confirmed);
+        assert_eq!(txs[1].asset.token, Some(token.parse().unwrap()));
+        assert_eq!(
+            (txs[1].asset.symbol.as_str(), txs[1].asset.decimals),
+            ("tUSD", 6)
+        );
+        // Still open, so reconcile finds it; the index was made again.
+        assert_eq!(store.open_sent_txs(31337).unwrap().len(), 1);
+        let indexes: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index'
+                   AND name = 'chain_txs_by_time'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 1);
+        // The new kind is enforced: a call without its call data is refused.
+        let e = store.conn.execute(
+            "INSERT INTO chain_txs (hash, chain_id, from_addr, kind, contract, value, nonce, raw,
+               status, created_at, updated_at)
+             VALUES ('0x33', 1, '0x01', 'call', '0x02', '0', 0, X'00', 'signed', 0, 0)",
+            [],
+        );
+        assert!(e.is_err());
     }
 
     #[test]

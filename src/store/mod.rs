@@ -22,7 +22,7 @@ pub mod backup;
 
 use std::path::{Path, PathBuf};
 
-pub use chain::{AssetRef, Counterparties, SentTx, Transfer, TxStatus};
+pub use chain::{AssetRef, Counterparties, SentCall, SentTx, Transfer, TxStatus};
 pub use conversations::{
     Conversation, ConversationId, Message, MessageId, NewMessage, Role, Timings,
 };

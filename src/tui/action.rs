@@ -4,6 +4,7 @@ use keybot_keystore::Address;
 
 use alloy::primitives::B256;
 
+use crate::chain::ChainError;
 use crate::chain::activity::Entry;
 use crate::chain::balance::AccountBalance;
 use crate::chain::send::{Outcome, Review};
@@ -77,27 +78,28 @@ pub enum Action {
     Notice(String),
     Error(String),
 
-    // Chain results from the runtime. Errors are one-line messages.
+    // Chain results from the runtime. Errors are typed ([`ChainError`]): `update` words them
+    // (one clean line, its `Display`) where it shows them.
     /// The network from `config.toml` after unlocking; None: none configured (offline, and no
     /// socket is ever opened).
     NetworkConfigured(Option<NetInfo>),
     /// The block number and the balances of the listed accounts, or why they could not be read.
-    ChainRefreshed(Result<(u64, Vec<AccountBalance>), String>),
+    ChainRefreshed(Result<(u64, Vec<AccountBalance>), ChainError>),
     /// The activity list from the store, after a sync with the chain (its head) or not (why).
     ActivityLoaded {
         entries: Vec<Entry>,
-        synced: Result<u64, String>,
+        synced: Result<u64, ChainError>,
     },
     /// The review of prepare request `id`, or why it could not be made (nothing was signed).
     ReviewReady {
         id: u64,
-        review: Result<Box<Review>, String>,
+        review: Result<Box<Review>, ChainError>,
     },
     /// A line about a send on its way (broadcast, waiting).
     SendProgress(String),
     /// How a confirmed send ended. `hash` is None when it was never signed.
     SendFinished {
         hash: Option<B256>,
-        outcome: Result<Outcome, String>,
+        outcome: Result<Outcome, ChainError>,
     },
 }

@@ -617,31 +617,20 @@ impl Runtime {
         });
     }
 
-    /// The known counterparties come from the store, on its thread; the job then comes back
-    /// through the queue to go to the chain thread.
+    /// The intent goes to the chain thread with the user's own addresses, derived on the
+    /// store's thread (the transaction service reads the known counterparties itself).
     fn prepare_send(&self, id: u64, request: crate::chain::send::SendRequest) {
+        let intent = Box::new(request.into());
         if self.session.is_none() {
             return self.chain_job(Job::Prepare {
                 id,
-                request,
-                known: Default::default(),
+                intent,
                 own: vec![],
             });
         }
         self.with_store(move |store, wallet, queue| {
             let own = own_addresses(wallet, store);
-            let _ = queue.send(match store.counterparties() {
-                Ok(known) => Event::Chain(Box::new(Job::Prepare {
-                    id,
-                    request,
-                    known,
-                    own,
-                })),
-                Err(e) => Event::Action(Action::ReviewReady {
-                    id,
-                    review: Err(e.to_string()),
-                }),
-            });
+            let _ = queue.send(Event::Chain(Box::new(Job::Prepare { id, intent, own })));
         });
     }
 
@@ -774,7 +763,7 @@ impl Runtime {
             },
             None => job,
         };
-        let why = || "offline: the chain connection is not running".to_owned();
+        let why = || crate::chain::ChainError::Stopped;
         self.dispatch(match job {
             Job::Refresh(_) => Action::ChainRefreshed(Err(why())),
             Job::Activity { .. } => Action::ActivityLoaded {
@@ -787,7 +776,7 @@ impl Runtime {
             },
             Job::Broadcast(record) => Action::SendFinished {
                 hash: Some(record.hash),
-                outcome: Err(format!("{}; the signed transaction was not sent", why())),
+                outcome: Err(why()),
             },
         });
     }
@@ -795,30 +784,26 @@ impl Runtime {
     /// Signs the confirmed review with the account it names, and hands the signed bytes to the
     /// chain thread, which records them before broadcasting (never signed twice).
     fn sign_and_send(&self, account: u32, review: &crate::chain::send::Review) {
-        let fail = |why: String| {
+        use crate::chain::ChainError;
+        let fail = |why: ChainError| {
             self.dispatch(Action::SendFinished {
                 hash: None,
-                outcome: Err(format!("{why}; nothing was signed")),
+                outcome: Err(why),
             })
         };
         let Some(wallet) = self.session.as_ref().map(|s| &s.wallet) else {
-            return fail("the wallet is locked".into());
+            return fail(ChainError::Keystore(
+                "the wallet is locked; nothing was signed".into(),
+            ));
         };
         if self.chain.is_none() {
-            return fail("offline: no network configured".into());
+            return fail(ChainError::NoNetwork);
         }
         let account = keybot_keystore::AccountRef::Hd(account);
-        match wallet.address(account) {
-            Ok(a) if a == review.request.from => {}
-            Ok(_) => return fail("the account does not match the review".into()),
-            Err(e) => return fail(e.to_string()),
+        match crate::service::tx::sign(wallet, account, review) {
+            Ok(record) => self.chain_job(Job::Broadcast(Box::new(record))),
+            Err(e) => fail(e),
         }
-        let signed = match wallet.sign_transaction(account, review.unsigned()) {
-            Ok(s) => s,
-            Err(e) => return fail(e.to_string()),
-        };
-        let record = crate::chain::send::sent_record(review, &signed);
-        self.chain_job(Job::Broadcast(Box::new(record)));
     }
 }
 

@@ -9,7 +9,15 @@ use super::update::update;
 use crate::chain::balance::AccountBalance;
 use crate::chain::safety::Warning;
 use crate::chain::send::{Asset, Outcome, Review, SendRequest};
-use crate::chain::{Token, amount};
+use crate::chain::{ChainError, Token, amount};
+
+/// What a dead local RPC answers.
+fn offline() -> ChainError {
+    ChainError::Offline {
+        rpc: "http://127.0.0.1:8545".into(),
+        reason: "Connection refused (os error 111)".into(),
+    }
+}
 
 const ME: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 const THEM: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
@@ -64,12 +72,13 @@ fn review(to: Address, warnings: Vec<Warning>) -> Box<Review> {
     Box::new(Review {
         network: "local".into(),
         chain_id: 31337,
-        request: SendRequest {
+        intent: SendRequest {
             from: me(),
             to,
             asset: Asset::Eth,
             amount: U256::from(1_500_000_000_000_000_000u128),
-        },
+        }
+        .into(),
         nonce: 0,
         gas_limit: 21_000,
         max_fee_per_gas: 2_000_000_000,
@@ -195,7 +204,11 @@ fn a_failed_prepare_goes_back_to_the_form_and_late_answers_are_dropped() {
         &mut s,
         Action::ReviewReady {
             id,
-            review: Err("insufficient ETH: this needs 2 ETH; nothing was signed".into()),
+            review: Err(ChainError::Insufficient {
+                what: "ETH".into(),
+                need: Some("2 ETH".into()),
+                have: Some("1 ETH".into()),
+            }),
         },
     );
     assert_eq!(*step(&s), SendStep::Form);
@@ -328,10 +341,7 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
     let mut now = REFRESH_MS + 100_000;
     let mut delays = vec![];
     for _ in 0..7 {
-        update(
-            &mut s,
-            Action::ChainRefreshed(Err("offline: cannot reach http://127.0.0.1:8545".into())),
-        );
+        update(&mut s, Action::ChainRefreshed(Err(offline())));
         let delay = s.net.next_refresh_ms - now;
         delays.push(delay);
         assert_eq!(
@@ -367,7 +377,7 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
     assert_eq!(s.net.next_refresh_ms, now + REFRESH_MS);
     now += REFRESH_MS;
     update(&mut s, Action::Tick(now));
-    update(&mut s, Action::ChainRefreshed(Err("offline".into())));
+    update(&mut s, Action::ChainRefreshed(Err(offline())));
     assert_eq!(s.net.next_refresh_ms - now, RETRY_FIRST_MS);
     // Offline keeps the last balances (drawn as possibly out of date).
     assert_eq!(s.net.balance(me()), Some(&balance));
@@ -383,7 +393,7 @@ fn activity_lists_entries_and_says_offline() {
         &mut s,
         Action::ActivityLoaded {
             entries: vec![],
-            synced: Err("offline: cannot reach http://127.0.0.1:8545".into()),
+            synced: Err(offline()),
         },
     );
     let WalletMode::Activity(view) = &s.wallet.mode else {

@@ -3,7 +3,9 @@
 //! single-threaded tokio runtime with its own connection to the store (SQLite in WAL mode, the
 //! same file the UI's connection uses): the store is `Send` but not `Sync`, so it stays on this
 //! one thread, shared by the jobs running on it, which each call it synchronously between awaits.
-//! Results go back to the UI's queue as actions with one-line errors.
+//! Sending goes through the same transaction service as the command line
+//! ([`crate::service::tx`]). Results go back to the UI's queue as actions carrying typed
+//! [`ChainError`]s.
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::time::Duration;
@@ -14,8 +16,9 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::action::Action;
 use super::app::Event;
-use crate::chain::send::{self, Progress, SendRequest};
-use crate::chain::{Client, activity, balance};
+use crate::chain::send::Progress;
+use crate::chain::{ChainError, Client, Intent, activity, balance};
+use crate::service::tx;
 use crate::store::{SentTx, Store};
 
 /// How long a send is followed before it is reported as pending.
@@ -26,10 +29,11 @@ pub enum Job {
     Activity {
         own: Vec<Address>,
     },
+    /// Reconcile, then prepare the review of `intent` (the addresses dealt with come from
+    /// this thread's store).
     Prepare {
         id: u64,
-        request: SendRequest,
-        known: crate::store::Counterparties,
+        intent: Box<Intent>,
         own: Vec<Address>,
     },
     Broadcast(Box<SentTx>),
@@ -91,16 +95,16 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
     let send = |a: Action| {
         let _ = events.send(Event::Action(a));
     };
-    let no_store = || "the store is not open".to_owned();
+    let no_store = || ChainError::Store("the store is not open".into());
     match job {
         Job::Refresh(addresses) => {
             let r = async {
                 let rows = balance::balances(&client, &addresses).await?;
                 let block = client.block_number().await?;
-                Ok::<_, crate::chain::ChainError>((block, rows))
+                Ok::<_, ChainError>((block, rows))
             }
             .await;
-            send(Action::ChainRefreshed(r.map_err(|e| e.to_string())));
+            send(Action::ChainRefreshed(r));
         }
         Job::Activity { own } => {
             let Some(store) = store else {
@@ -109,9 +113,7 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                     synced: Err(no_store()),
                 });
             };
-            let synced = activity::sync(&client, &store, &own)
-                .await
-                .map_err(|e| format!("{e:#}"));
+            let synced = activity::sync(&client, &store, &own).await;
             let chain_id = client.network.chain_id;
             let entries = match (store.sent_txs(chain_id), store.transfers(chain_id)) {
                 (Ok(sent), Ok(transfers)) => activity::entries(&sent, &transfers, &own),
@@ -122,48 +124,25 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
             };
             send(Action::ActivityLoaded { entries, synced });
         }
-        Job::Prepare {
-            id,
-            request,
-            known,
-            own,
-        } => {
-            // Earlier sends the chain has not decided yet come first: their nonces are taken.
-            if let Some(store) = &store
-                && let Err(e) = send::reconcile(&client, store).await
-            {
-                tracing::warn!("reconcile before send: {e:#}");
-            }
-            let review = send::prepare(&client, request, &known, &own)
+        Job::Prepare { id, intent, own } => {
+            let review = tx::prepare(&client, store.as_deref(), *intent, &own)
                 .await
-                .map(Box::new)
-                .map_err(|e| e.to_string());
+                .map(Box::new);
             send(Action::ReviewReady { id, review });
         }
         Job::Broadcast(record) => {
             let hash = record.hash;
-            let outcome = match store {
-                Some(store) => {
-                    let mut progress = |p: Progress| {
-                        send(Action::SendProgress(match p {
-                            Progress::Broadcast(h) => {
-                                format!("broadcast {h}; waiting for the receipt")
-                            }
-                            Progress::Waiting { seconds } => {
-                                format!("broadcast {hash}; waiting {seconds} s for the receipt")
-                            }
-                        }))
-                    };
-                    send::broadcast(&client, &store, &record, SEND_WAIT, &mut progress)
-                        .await
-                        .map_err(|e| format!("{e:#}"))
-                }
-                // Without the store the transaction cannot be recorded first: it is not sent.
-                None => Err(format!(
-                    "{}; the signed transaction was not sent",
-                    no_store()
-                )),
+            let mut progress = |p: Progress| {
+                send(Action::SendProgress(match p {
+                    Progress::Broadcast(h) => format!("broadcast {h}; waiting for the receipt"),
+                    Progress::Waiting { seconds } => {
+                        format!("broadcast {hash}; waiting {seconds} s for the receipt")
+                    }
+                }))
             };
+            // Without the store the transaction cannot be recorded first: it is not sent.
+            let outcome =
+                tx::broadcast(&client, store.as_deref(), &record, SEND_WAIT, &mut progress).await;
             send(Action::SendFinished {
                 hash: Some(hash),
                 outcome,
@@ -176,7 +155,7 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
 mod tests {
     use super::*;
     use crate::chain::Network;
-    use crate::chain::send::{Asset, Review};
+    use crate::chain::send::{self, Asset, Review, SendRequest};
     use alloy::primitives::U256;
     use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -217,14 +196,19 @@ mod tests {
         let (dir, w, mut rx) = worker();
         assert!(w.send(Job::Refresh(vec![Address::ZERO])).is_ok());
         match next(&mut rx) {
-            Action::ChainRefreshed(Err(e)) => assert!(e.starts_with("offline"), "{e}"),
+            Action::ChainRefreshed(Err(e)) => {
+                assert!(
+                    e.is_offline() && e.to_string().starts_with("offline"),
+                    "{e}"
+                )
+            }
             other => panic!("{other:?}"),
         }
         assert!(w.send(Job::Activity { own: vec![] }).is_ok());
         match next(&mut rx) {
             Action::ActivityLoaded { entries, synced } => {
                 assert!(entries.is_empty());
-                assert!(synced.unwrap_err().contains("offline"));
+                assert!(synced.unwrap_err().to_string().contains("offline"));
             }
             other => panic!("{other:?}"),
         }
@@ -237,15 +221,14 @@ mod tests {
         assert!(
             w.send(Job::Prepare {
                 id: 4,
-                request: request.clone(),
-                known: Default::default(),
+                intent: Box::new(request.clone().into()),
                 own: vec![],
             })
             .is_ok()
         );
         match next(&mut rx) {
             Action::ReviewReady { id: 4, review } => {
-                assert!(review.unwrap_err().starts_with("offline"))
+                assert!(review.unwrap_err().to_string().starts_with("offline"))
             }
             other => panic!("{other:?}"),
         }
@@ -253,7 +236,7 @@ mod tests {
         let review = Review {
             network: "local".into(),
             chain_id: 31337,
-            request,
+            intent: request.into(),
             nonce: 0,
             gas_limit: 21_000,
             max_fee_per_gas: 1,

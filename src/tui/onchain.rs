@@ -76,7 +76,7 @@ pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                     s.net.balances = balances;
                     succeeded(s, block);
                 }
-                Err(why) => failed(s, why),
+                Err(why) => failed(s, why.to_string()),
             }
             vec![]
         }
@@ -85,13 +85,13 @@ pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             if let WalletMode::Activity(view) = &mut s.wallet.mode {
                 view.entries = entries;
                 view.loading = false;
-                view.offline = synced.as_ref().err().cloned();
+                view.offline = synced.as_ref().err().map(ToString::to_string);
                 view.selected = view.selected.min(view.entries.len().saturating_sub(1));
             }
             if s.net.info.is_some() {
                 match synced {
                     Ok(head) => succeeded(s, head),
-                    Err(why) => failed(s, why),
+                    Err(why) => failed(s, why.to_string()),
                 }
             }
             vec![]
@@ -109,7 +109,7 @@ pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                         }
                     }
                     Err(why) => {
-                        flow.form.error = Some(why);
+                        flow.form.error = Some(why.to_string());
                         flow.step = SendStep::Form;
                     }
                 }
@@ -131,12 +131,12 @@ pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                 flow.step = SendStep::Done {
                     review: review.clone(),
                     hash,
-                    outcome,
+                    outcome: outcome.map_err(|e| e.to_string()),
                 };
             } else {
                 s.message = Some(match outcome {
                     Ok(_) => (Level::Info, "a send finished; see the activity list".into()),
-                    Err(e) => (Level::Error, e),
+                    Err(e) => (Level::Error, e.to_string()),
                 });
             }
             // The balances changed.

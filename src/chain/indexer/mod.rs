@@ -126,6 +126,15 @@ pub enum IndexError {
     Store(#[from] store::Error),
 }
 
+impl From<IndexError> for ChainError {
+    fn from(e: IndexError) -> Self {
+        match e {
+            IndexError::Chain(e) => e,
+            IndexError::Store(e) => e.into(),
+        }
+    }
+}
+
 /// Reads `index`'s logs from its cursor (minus the reorg depth) to the head, committing range
 /// by range.
 pub async fn run<I: Index>(

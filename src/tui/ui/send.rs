@@ -70,13 +70,8 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
             hash,
             outcome,
         } => {
-            let r = &review.request;
             let mut lines = vec![
-                Line::from(format!(
-                    "{} to {}",
-                    clean_line(&r.asset.format(r.amount)),
-                    r.to.to_checksum(None)
-                )),
+                Line::from(clean_line(&review.intent.headline()).into_owned()),
                 Line::from(""),
             ];
             let (text, role) = match outcome {
@@ -209,10 +204,7 @@ fn review_lines(review: &Review, t: &Theme) -> Vec<Line<'static>> {
         } else {
             Role::Warning
         };
-        lines.push(styled(
-            format!("⚠ {}", w.message(review.request.to)),
-            t.style(role),
-        ));
+        lines.push(styled(format!("⚠ {}", review.warning(w)), t.style(role)));
     }
     lines
 }
