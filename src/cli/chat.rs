@@ -120,11 +120,10 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
     {
         let stop = engine.stop_flag();
         let interrupted = Arc::clone(&interrupted);
-        // A second handler cannot be installed (tests call `run` once per process); not fatal.
-        let _ = ctrlc::set_handler(move || {
+        on_ctrl_c(move || {
             interrupted.store(true, Ordering::SeqCst);
             stop.store(true, Ordering::SeqCst);
-        });
+        })?;
     }
 
     let progress = std::io::stderr().is_terminal();
@@ -326,6 +325,32 @@ fn print_stats(s: &Stats, reason: StopReason, json: bool) {
             },
         );
     }
+}
+
+/// Runs `f` on each Ctrl-C (SIGINT) instead of ending the process: the answer stops and its
+/// stats still print. tokio's signal handling, as in the app, on a small thread of its own: the
+/// command line runs no async runtime while the engine answers. The handler is in place when
+/// this returns.
+fn on_ctrl_c(f: impl Fn() + Send + 'static) -> Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .context("cannot watch for Ctrl-C")?;
+    let mut sigint = rt
+        .block_on(async { signal(SignalKind::interrupt()) })
+        .context("cannot watch for Ctrl-C")?;
+    std::thread::Builder::new()
+        .name("ctrl-c".into())
+        .spawn(move || {
+            rt.block_on(async move {
+                while sigint.recv().await.is_some() {
+                    f();
+                }
+            })
+        })
+        .context("cannot watch for Ctrl-C")?;
+    Ok(())
 }
 
 #[cfg(test)]
