@@ -1,15 +1,15 @@
 //! The wallet's on-chain part of `update`: the network indicator and its retry backoff,
 //! balances, the send flow (form → review → result) and the activity list. Pure, like the rest
 //! of `update`: the runtime does the chain I/O and answers with actions.
-use super::action::{Action, Edit};
-use super::effect::Effect;
-use super::state::*;
 use crate::chain::send::SendRequest;
 use crate::chain::{amount, safety};
+use crate::tui::action::{Action, Edit};
+use crate::tui::effect::Effect;
+use crate::tui::state::*;
 
 /// Starts a refresh of the block number and the listed accounts' balances, unless there is no
 /// network (then nothing is ever asked) or one is running already.
-pub(super) fn refresh_now(s: &mut State) -> Vec<Effect> {
+pub(crate) fn refresh_now(s: &mut State) -> Vec<Effect> {
     if s.net.info.is_none() || s.net.refreshing {
         return vec![];
     }
@@ -20,7 +20,7 @@ pub(super) fn refresh_now(s: &mut State) -> Vec<Effect> {
 }
 
 /// Called on every tick: a refresh (or a retry while offline) starts when it is due.
-pub(super) fn tick(s: &mut State) -> Vec<Effect> {
+pub(crate) fn tick(s: &mut State) -> Vec<Effect> {
     if s.unlocked() && s.net.info.is_some() && s.now_ms >= s.net.next_refresh_ms {
         return refresh_now(s);
     }
@@ -29,7 +29,7 @@ pub(super) fn tick(s: &mut State) -> Vec<Effect> {
 
 /// Entering the wallet screen reads fresh balances, unless offline (then the retry timer
 /// decides: no hammering a dead RPC).
-pub(super) fn entered_wallet(s: &mut State) -> Vec<Effect> {
+pub(crate) fn entered_wallet(s: &mut State) -> Vec<Effect> {
     if matches!(s.net.status, NetStatus::Offline { .. }) {
         return vec![];
     }
@@ -56,7 +56,7 @@ fn failed(s: &mut State, reason: String) {
 }
 
 /// Chain results from the runtime (`update` sends only those here).
-pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::NetworkConfigured(info) => {
             s.net = NetView {
@@ -148,12 +148,12 @@ pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
 
 /// Whether a key on the wallet screen belongs to the chain part: `s` send, `a` activity, `r`
 /// refresh in the account list, and everything inside the send flow and the activity list.
-pub(super) fn owns_key(s: &State, action: &Action) -> bool {
+pub(crate) fn owns_key(s: &State, action: &Action) -> bool {
     s.wallet.mode != WalletMode::Accounts || matches!(action, Action::Command('s' | 'a' | 'r'))
 }
 
 /// Handles a key [`owns_key`] said is for the chain part.
-pub(super) fn wallet_key(s: &mut State, action: Action) -> Vec<Effect> {
+pub(crate) fn wallet_key(s: &mut State, action: Action) -> Vec<Effect> {
     match &s.wallet.mode {
         WalletMode::Accounts => match action {
             Action::Command('s') if !s.wallet.accounts.is_empty() => {
