@@ -316,50 +316,17 @@ impl State {
     }
 
     pub fn unlocked(&self) -> bool {
-        Screen::MAIN.contains(&self.screen)
+        self.screen.is_main()
     }
 
     pub fn generating(&self) -> bool {
         self.chat.streaming.is_some()
     }
 
-    /// Whether keys go to a text field (so letters and digits are text, not commands).
+    /// Whether keys go to a text field (so letters and digits are text, not commands): the
+    /// shown screen's row of the screen table says.
     pub fn typing(&self) -> bool {
-        match self.screen {
-            Screen::Onboarding => !matches!(
-                self.onboarding,
-                Onboarding::Choose { .. }
-                    | Onboarding::ShowWords { .. }
-                    | Onboarding::Generating
-                    | Onboarding::Writing
-            ),
-            Screen::Unlock => true,
-            Screen::Wallet => {
-                self.wallet.labelling.is_some()
-                    || match &self.wallet.mode {
-                        WalletMode::Send(flow) => match &flow.step {
-                            SendStep::Form => true,
-                            SendStep::Review { review, .. } => review.has_loud_warning(),
-                            _ => false,
-                        },
-                        _ => false,
-                    }
-            }
-            Screen::Chat => {
-                let c = &self.chat;
-                // Without a model the message box has no use; letters are the offers (p, a).
-                let no_model = matches!(
-                    c.model,
-                    ModelStatus::Missing(_) | ModelStatus::Failed(_) | ModelStatus::Downloading(_)
-                );
-                (c.focus == ChatFocus::Input && !no_model)
-                    || c.model_path.is_some()
-                    || self.chat.search.is_some()
-                    || self.chat.renaming.is_some()
-                    || self.chat.system_prompt.is_some()
-            }
-            Screen::Settings => self.settings.editing.is_some(),
-        }
+        (self.screen.def().typing)(self)
     }
 
     pub fn autolock_ms(&self) -> Option<u64> {

@@ -3,13 +3,16 @@
 //! [`Effect`]. That keeps every screen's behaviour testable without a terminal or a model.
 use super::action::Action;
 use super::effect::Effect;
-use super::screens::wallet::chain as onchain;
-use super::screens::{chat, onboarding, settings, unlock, wallet};
+use super::screens::SCREENS;
+use super::screens::wallet::onchain;
 use super::state::*;
 
 pub use super::screens::chat::SUGGESTED_MODEL;
 pub use super::screens::settings::validate_setting;
 
+/// Only routes: the app-wide actions (ticks, overlays, help, quit, lock, switching screens,
+/// messages, the wallet opening) here; a result from the runtime to the screen that owns it;
+/// any other key to the screen that is shown.
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => return tick(s, now),
@@ -44,16 +47,8 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         Action::Lock if s.unlocked() => lock(s, "locked"),
-        Action::Screen(screen) if s.unlocked() && Screen::MAIN.contains(&screen) => {
-            switch_to(s, screen)
-        }
-        Action::NextScreen if s.unlocked() => {
-            let i = Screen::MAIN
-                .iter()
-                .position(|x| *x == s.screen)
-                .unwrap_or(0);
-            switch_to(s, Screen::MAIN[(i + 1) % Screen::MAIN.len()])
-        }
+        Action::Screen(screen) if s.unlocked() && screen.is_main() => switch_to(s, screen),
+        Action::NextScreen if s.unlocked() => switch_to(s, s.screen.next()),
         Action::Notice(m) => {
             s.message = Some((Level::Info, m));
             vec![]
@@ -65,144 +60,41 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::PhraseGenerated(words) => {
-            s.onboarding = Onboarding::ShowWords {
-                words: words.into_iter().map(SecretText::from).collect(),
-            };
-            vec![]
-        }
-        Action::WalletReady { accounts } => {
-            s.onboarding = Onboarding::default();
-            s.unlock = Unlock {
-                input: Input::secret(),
-                ..Unlock::default()
-            };
-            s.wallet.accounts = accounts
-                .into_iter()
-                .map(|(index, address, label)| Account {
-                    index,
-                    address,
-                    label,
-                })
-                .collect();
-            s.wallet.selected = 0;
-            s.screen = Screen::Chat;
-            s.message = None;
-            s.last_activity_ms = s.now_ms;
-            vec![
-                Effect::ListConversations { search: None },
-                Effect::LoadModel,
-            ]
-        }
-        Action::UnlockFailed(why) => {
-            s.unlock.busy = false;
-            s.unlock.error = Some(why);
-            vec![]
-        }
-        Action::AccountsDerived(accounts) => {
-            s.wallet.accounts = accounts
-                .into_iter()
-                .map(|(index, address, label)| Account {
-                    index,
-                    address,
-                    label,
-                })
-                .collect();
-            s.wallet.selected = s
-                .wallet
-                .selected
-                .min(s.wallet.accounts.len().saturating_sub(1));
-            // A new account's balance.
-            onchain::entered_wallet(s)
-        }
-        Action::Conversations(list) => {
-            s.chat.conversations = list;
-            s.chat.selected = s
-                .chat
-                .selected
-                .min(s.chat.conversations.len().saturating_sub(1));
-            // Right after unlocking, reopen the most recent conversation, as a chat client does.
-            if !s.chat.opened_once && s.chat.current.is_none() && s.chat.streaming.is_none() {
-                s.chat.opened_once = true;
-                if let Some(first) = s.chat.conversations.first() {
-                    return vec![Effect::OpenConversation(first.id)];
-                }
-            }
-            vec![]
-        }
-        Action::ConversationOpened {
-            conversation,
-            messages,
-        } => {
-            s.chat.current = Some(conversation.id);
-            if let Some(i) = s
-                .chat
-                .conversations
-                .iter()
-                .position(|c| c.id == conversation.id)
-            {
-                s.chat.selected = i;
-            } else {
-                s.chat.conversations.insert(0, conversation);
-                s.chat.selected = 0;
-            }
-            s.chat.messages = messages
-                .into_iter()
-                .map(|m| ChatLine {
-                    role: m.role,
-                    text: m.text,
-                })
-                .collect();
-            s.chat.scroll = 0;
-            vec![]
-        }
-        Action::ModelProgress(p) => {
-            s.chat.model = ModelStatus::Downloading(p);
-            vec![]
-        }
-        Action::ModelInstalled(name) => {
-            if let Some(item) = s
-                .settings
-                .items
-                .iter_mut()
-                .find(|i| i.key == "model.default")
-            {
-                item.value = name.clone();
-            }
-            s.chat.model = ModelStatus::Loading(0);
-            s.message = Some((Level::Info, format!("model {name} is ready to load")));
-            vec![
-                Effect::SaveSetting {
-                    key: "model.default".into(),
-                    value: name,
-                },
-                Effect::LoadModel,
-            ]
-        }
-        Action::ModelFailed(why) => {
-            s.chat.model = ModelStatus::Failed(why.clone());
-            s.message = Some((Level::Error, why));
-            vec![]
-        }
-        Action::ModelMissing(why) => {
-            s.chat.model = ModelStatus::Missing(why);
-            vec![]
-        }
-        Action::Chat(event) => chat::chat_event(s, event),
-        Action::NetworkConfigured(_)
-        | Action::ChainRefreshed(_)
-        | Action::ActivityLoaded { .. }
-        | Action::ReviewReady { .. }
-        | Action::SendProgress(_)
-        | Action::SendFinished { .. } => onchain::result(s, action),
-        other => match s.screen {
-            Screen::Onboarding => onboarding::onboarding(s, other),
-            Screen::Unlock => unlock::unlock(s, other),
-            Screen::Wallet => wallet::wallet(s, other),
-            Screen::Chat => chat::chat(s, other),
-            Screen::Settings => settings::settings(s, other),
+        Action::WalletReady { accounts } => wallet_ready(s, accounts),
+        other => match SCREENS.iter().find(|d| (d.owns)(&other)) {
+            Some(owner) => (owner.result)(s, other),
+            None => (s.screen.def().update)(s, other),
         },
     }
+}
+
+/// The wallet is open (created or unlocked): onboarding and unlock are reset, the accounts are
+/// listed, and the chat screen asks for the conversations and the model.
+fn wallet_ready(
+    s: &mut State,
+    accounts: Vec<(u32, keybot_keystore::Address, String)>,
+) -> Vec<Effect> {
+    s.onboarding = Onboarding::default();
+    s.unlock = Unlock {
+        input: Input::secret(),
+        ..Unlock::default()
+    };
+    s.wallet.accounts = accounts
+        .into_iter()
+        .map(|(index, address, label)| Account {
+            index,
+            address,
+            label,
+        })
+        .collect();
+    s.wallet.selected = 0;
+    s.screen = Screen::Chat;
+    s.message = None;
+    s.last_activity_ms = s.now_ms;
+    vec![
+        Effect::ListConversations { search: None },
+        Effect::LoadModel,
+    ]
 }
 
 fn tick(s: &mut State, now: u64) -> Vec<Effect> {

@@ -1,7 +1,7 @@
 //! The chat screen: conversations, the message box, the model's status and the streamed answer.
 //! Its view state and its part of `update`.
 use crate::chat::{ChatEvent, Message as ChatMessage};
-use crate::store::{Conversation, ConversationId, Role};
+use crate::store::{Conversation, ConversationId, Message, Role};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
 use crate::tui::state::*;
@@ -91,41 +91,139 @@ impl Default for ChatView {
     }
 }
 
-pub(crate) fn chat(s: &mut State, action: Action) -> Vec<Effect> {
-    let c = &mut s.chat;
-    if let Some(input) = &mut c.renaming {
-        match action {
-            Action::Edit(e) => input.apply(&e, false),
-            Action::Back => c.renaming = None,
-            Action::Submit => {
-                let title = crate::sanitize::clean_line(input.text.trim()).into_owned();
-                c.renaming = None;
-                if let Some(conv) = c.conversations.get_mut(c.selected)
-                    && !title.is_empty()
-                {
-                    conv.title = title.clone();
-                    return vec![Effect::RenameConversation(conv.id, title)];
+/// Keys are text in the message box (only once a model is there: without one its letters are
+/// the offers, p and a) and in any of the small fields (path, search, rename, system prompt).
+pub(crate) fn typing(s: &State) -> bool {
+    let c = &s.chat;
+    // Without a model the message box has no use; letters are the offers (p, a).
+    let no_model = matches!(
+        c.model,
+        ModelStatus::Missing(_) | ModelStatus::Failed(_) | ModelStatus::Downloading(_)
+    );
+    (c.focus == ChatFocus::Input && !no_model)
+        || c.model_path.is_some()
+        || c.search.is_some()
+        || c.renaming.is_some()
+        || c.system_prompt.is_some()
+}
+
+pub(crate) const HELP: &[(&str, &str)] = &[
+    ("Enter", "send"),
+    ("Alt-Enter / Ctrl-J", "new line"),
+    ("Esc", "stop the answer / leave the input"),
+    ("Tab", "input ↔ conversation list"),
+    ("n r d", "new, rename, delete (list)"),
+    ("/", "search conversations (list)"),
+    ("s", "system prompt of the conversation (list)"),
+    ("g", "regenerate the last answer (list)"),
+    ("e", "edit the last question (list)"),
+    (
+        "p / a",
+        "no model yet: download the suggested one / add a file",
+    ),
+    ("PgUp/PgDn, wheel", "scroll"),
+];
+
+/// Conversations from the store, the model's download and load, and the engine's events.
+pub(crate) fn owns(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Conversations(_)
+            | Action::ConversationOpened { .. }
+            | Action::ModelProgress(_)
+            | Action::ModelInstalled(_)
+            | Action::ModelFailed(_)
+            | Action::ModelMissing(_)
+            | Action::Chat(_)
+    )
+}
+
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Conversations(list) => {
+            s.chat.conversations = list;
+            s.chat.selected = s
+                .chat
+                .selected
+                .min(s.chat.conversations.len().saturating_sub(1));
+            // Right after unlocking, reopen the most recent conversation, as a chat client does.
+            if !s.chat.opened_once && s.chat.current.is_none() && s.chat.streaming.is_none() {
+                s.chat.opened_once = true;
+                if let Some(first) = s.chat.conversations.first() {
+                    return vec![Effect::OpenConversation(first.id)];
                 }
             }
-            _ => {}
+            vec![]
         }
-        return vec![];
+        Action::ConversationOpened {
+            conversation,
+            messages,
+        } => opened(&mut s.chat, conversation, messages),
+        Action::ModelProgress(p) => {
+            s.chat.model = ModelStatus::Downloading(p);
+            vec![]
+        }
+        Action::ModelInstalled(name) => {
+            if let Some(item) = s
+                .settings
+                .items
+                .iter_mut()
+                .find(|i| i.key == "model.default")
+            {
+                item.value = name.clone();
+            }
+            s.chat.model = ModelStatus::Loading(0);
+            s.message = Some((Level::Info, format!("model {name} is ready to load")));
+            vec![
+                Effect::SaveSetting {
+                    key: "model.default".into(),
+                    value: name,
+                },
+                Effect::LoadModel,
+            ]
+        }
+        Action::ModelFailed(why) => {
+            s.chat.model = ModelStatus::Failed(why.clone());
+            s.message = Some((Level::Error, why));
+            vec![]
+        }
+        Action::ModelMissing(why) => {
+            s.chat.model = ModelStatus::Missing(why);
+            vec![]
+        }
+        Action::Chat(event) => chat_event(s, event),
+        _ => vec![],
     }
-    if let Some(input) = &mut c.model_path {
-        match action {
-            Action::Edit(e) => input.apply(&e, false),
-            Action::Back => c.model_path = None,
-            Action::Submit => {
-                let path = input.take();
-                c.model_path = None;
-                if !path.trim().is_empty() {
-                    c.model = ModelStatus::Loading(0);
-                    return vec![Effect::AddModel(path.trim().to_owned())];
-                }
-            }
-            _ => {}
-        }
-        return vec![];
+}
+
+fn opened(c: &mut ChatView, conversation: Conversation, messages: Vec<Message>) -> Vec<Effect> {
+    c.current = Some(conversation.id);
+    if let Some(i) = c.conversations.iter().position(|x| x.id == conversation.id) {
+        c.selected = i;
+    } else {
+        c.conversations.insert(0, conversation);
+        c.selected = 0;
+    }
+    c.messages = messages
+        .into_iter()
+        .map(|m| ChatLine {
+            role: m.role,
+            text: m.text,
+        })
+        .collect();
+    c.scroll = 0;
+    vec![]
+}
+
+/// The keys of the chat screen: an open small field (rename, path, system prompt, search) has
+/// them first, then the offers when there is no model, then the input or the list.
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    let c = &mut s.chat;
+    if c.renaming.is_some() {
+        return renaming(c, action);
+    }
+    if c.model_path.is_some() {
+        return model_path(c, action);
     }
     let no_model = matches!(c.model, ModelStatus::Missing(_) | ModelStatus::Failed(_));
     match action {
@@ -139,41 +237,11 @@ pub(crate) fn chat(s: &mut State, action: Action) -> Vec<Effect> {
         }
         _ => {}
     }
-    if let Some(input) = &mut c.system_prompt {
-        match action {
-            Action::Edit(e) => input.apply(&e, true),
-            Action::Back => c.system_prompt = None,
-            Action::Submit => {
-                let prompt = crate::sanitize::clean(input.text.trim()).into_owned();
-                c.system_prompt = None;
-                if let Some(conv) = c.conversations.get_mut(c.selected) {
-                    conv.system_prompt = prompt.clone();
-                    return vec![Effect::SetSystemPrompt(conv.id, prompt)];
-                }
-            }
-            _ => {}
-        }
-        return vec![];
+    if c.system_prompt.is_some() {
+        return system_prompt(c, action);
     }
-    if let Some(input) = &mut c.search {
-        match action {
-            Action::Edit(e) => {
-                input.apply(&e, false);
-                return vec![Effect::ListConversations {
-                    search: Some(input.text.clone()),
-                }];
-            }
-            Action::Back => {
-                c.search = None;
-                return vec![Effect::ListConversations { search: None }];
-            }
-            Action::Submit => {
-                c.search = None;
-                c.focus = ChatFocus::List;
-            }
-            _ => {}
-        }
-        return vec![];
+    if c.search.is_some() {
+        return search(c, action);
     }
     match (c.focus, action) {
         (_, Action::Back) if c.streaming.is_some() => vec![Effect::StopGeneration],
@@ -190,44 +258,50 @@ pub(crate) fn chat(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         (ChatFocus::Input, Action::Submit) => send(s),
-        (_, Action::ScrollUp(n)) => {
-            c.scroll = c.scroll.saturating_add(n);
-            vec![]
-        }
-        (_, Action::ScrollDown(n)) => {
-            c.scroll = c.scroll.saturating_sub(n);
-            vec![]
-        }
-        (_, Action::PageUp) => {
-            c.scroll = c.scroll.saturating_add(10);
-            vec![]
-        }
-        (_, Action::PageDown) => {
-            c.scroll = c.scroll.saturating_sub(10);
-            vec![]
-        }
-        (ChatFocus::List, Action::Up) => {
+        (_, action @ (Action::ScrollUp(_) | Action::ScrollDown(_))) => scroll(c, action),
+        (_, action @ (Action::PageUp | Action::PageDown)) => scroll(c, action),
+        (ChatFocus::List, action) => list_key(s, action),
+        _ => vec![],
+    }
+}
+
+fn scroll(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    match action {
+        Action::ScrollUp(n) => c.scroll = c.scroll.saturating_add(n),
+        Action::ScrollDown(n) => c.scroll = c.scroll.saturating_sub(n),
+        Action::PageUp => c.scroll = c.scroll.saturating_add(10),
+        Action::PageDown => c.scroll = c.scroll.saturating_sub(10),
+        _ => {}
+    }
+    vec![]
+}
+
+/// The conversation list's keys: move, open, and the commands on the selected conversation.
+fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let c = &mut s.chat;
+    match action {
+        Action::Up => {
             c.selected = c.selected.saturating_sub(1);
             vec![]
         }
-        (ChatFocus::List, Action::Down) => {
+        Action::Down => {
             c.selected = (c.selected + 1).min(c.conversations.len().saturating_sub(1));
             vec![]
         }
-        (ChatFocus::List, Action::Submit) => match c.conversations.get(c.selected) {
+        Action::Submit => match c.conversations.get(c.selected) {
             Some(conv) => {
                 c.focus = ChatFocus::Input;
                 vec![Effect::OpenConversation(conv.id)]
             }
             None => vec![],
         },
-        (ChatFocus::List, Action::Command('n')) => {
+        Action::Command('n') => {
             c.focus = ChatFocus::Input;
             c.current = None;
             c.messages.clear();
             vec![Effect::NewConversation]
         }
-        (ChatFocus::List, Action::Command('r')) => {
+        Action::Command('r') => {
             if let Some(conv) = c.conversations.get(c.selected) {
                 let mut input = Input::default();
                 input.set(&conv.title);
@@ -235,13 +309,13 @@ pub(crate) fn chat(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        (ChatFocus::List, Action::Command('d')) => {
+        Action::Command('d') => {
             if let Some(conv) = c.conversations.get(c.selected) {
                 s.overlay = Some(Overlay::ConfirmDelete(conv.id));
             }
             vec![]
         }
-        (ChatFocus::List, Action::Command('s')) => {
+        Action::Command('s') => {
             if let Some(conv) = c.conversations.get(c.selected) {
                 let mut input = Input::default();
                 input.set(&conv.system_prompt);
@@ -249,14 +323,100 @@ pub(crate) fn chat(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        (ChatFocus::List, Action::Command('/')) => {
+        Action::Command('/') => {
             c.search = Some(Input::default());
             vec![]
         }
-        (ChatFocus::List, Action::Command('g')) => regenerate(s),
-        (ChatFocus::List, Action::Command('e')) => edit_last(s),
+        Action::Command('g') => regenerate(s),
+        Action::Command('e') => edit_last(s),
         _ => vec![],
     }
+}
+
+fn renaming(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    let Some(input) = &mut c.renaming else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => input.apply(&e, false),
+        Action::Back => c.renaming = None,
+        Action::Submit => {
+            let title = crate::sanitize::clean_line(input.text.trim()).into_owned();
+            c.renaming = None;
+            if let Some(conv) = c.conversations.get_mut(c.selected)
+                && !title.is_empty()
+            {
+                conv.title = title.clone();
+                return vec![Effect::RenameConversation(conv.id, title)];
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn model_path(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    let Some(input) = &mut c.model_path else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => input.apply(&e, false),
+        Action::Back => c.model_path = None,
+        Action::Submit => {
+            let path = input.take();
+            c.model_path = None;
+            if !path.trim().is_empty() {
+                c.model = ModelStatus::Loading(0);
+                return vec![Effect::AddModel(path.trim().to_owned())];
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn system_prompt(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    let Some(input) = &mut c.system_prompt else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => input.apply(&e, true),
+        Action::Back => c.system_prompt = None,
+        Action::Submit => {
+            let prompt = crate::sanitize::clean(input.text.trim()).into_owned();
+            c.system_prompt = None;
+            if let Some(conv) = c.conversations.get_mut(c.selected) {
+                conv.system_prompt = prompt.clone();
+                return vec![Effect::SetSystemPrompt(conv.id, prompt)];
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn search(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    let Some(input) = &mut c.search else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => {
+            input.apply(&e, false);
+            return vec![Effect::ListConversations {
+                search: Some(input.text.clone()),
+            }];
+        }
+        Action::Back => {
+            c.search = None;
+            return vec![Effect::ListConversations { search: None }];
+        }
+        Action::Submit => {
+            c.search = None;
+            c.focus = ChatFocus::List;
+        }
+        _ => {}
+    }
+    vec![]
 }
 
 fn history(c: &ChatView) -> Vec<ChatMessage> {
@@ -378,7 +538,7 @@ fn edit_last(s: &mut State) -> Vec<Effect> {
     }
 }
 
-pub(crate) fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
+fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
     let c = &mut s.chat;
     match event {
         ChatEvent::LoadProgress(p) => {

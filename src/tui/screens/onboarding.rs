@@ -53,7 +53,38 @@ impl Default for Onboarding {
     }
 }
 
-pub(crate) fn onboarding(s: &mut State, action: Action) -> Vec<Effect> {
+/// Keys go to a text field in every step but the choice, the words shown and the waits.
+pub(crate) fn typing(s: &State) -> bool {
+    !matches!(
+        s.onboarding,
+        Onboarding::Choose { .. }
+            | Onboarding::ShowWords { .. }
+            | Onboarding::Generating
+            | Onboarding::Writing
+    )
+}
+
+pub(crate) const HELP: &[(&str, &str)] = &[
+    ("↑/↓ Enter", "choose"),
+    ("Enter", "next step"),
+    ("Esc", "back to the start"),
+];
+
+pub(crate) fn owns(action: &Action) -> bool {
+    matches!(action, Action::PhraseGenerated(_))
+}
+
+/// The phrase the runtime generated, to be shown once.
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+    if let Action::PhraseGenerated(words) = action {
+        s.onboarding = Onboarding::ShowWords {
+            words: words.into_iter().map(SecretText::from).collect(),
+        };
+    }
+    vec![]
+}
+
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
     let state = std::mem::take(&mut s.onboarding);
     let (next, effects) = onboarding_step(state, action);
     s.onboarding = next;
@@ -96,16 +127,28 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
         (O::ShowWords { .. } | O::ImportWords { .. } | O::Confirm { .. }, Action::Back) => {
             (O::default(), vec![])
         }
-        (
-            O::Confirm {
-                words,
-                asked,
-                step,
-                mut input,
-                ..
-            },
-            Action::Submit,
-        ) => {
+        (o @ O::Confirm { .. }, action) => confirm(o, action),
+        (o @ O::ImportWords { .. }, action) => import_words(o, action),
+        (o @ O::Password { .. }, action) => password(o, action),
+        (state, _) => (state, vec![]),
+    }
+}
+
+/// Three words typed back, one at a time; a wrong one keeps the step and says which it was.
+fn confirm(o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
+    use Onboarding as O;
+    let O::Confirm {
+        words,
+        asked,
+        step,
+        mut input,
+        error,
+    } = o
+    else {
+        return (o, vec![]);
+    };
+    match action {
+        Action::Submit => {
             let typed = input.take().trim().to_lowercase();
             if typed != *words[asked[step]] {
                 let error = Some(format!(
@@ -138,16 +181,7 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
                 vec![],
             )
         }
-        (
-            O::Confirm {
-                words,
-                asked,
-                step,
-                mut input,
-                error,
-            },
-            Action::Edit(e),
-        ) => {
+        Action::Edit(e) => {
             input.apply(&e, false);
             (
                 O::Confirm {
@@ -160,72 +194,81 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
                 vec![],
             )
         }
-        (
-            O::ImportWords {
-                mut words,
-                mut input,
-                ..
+        _ => (
+            O::Confirm {
+                words,
+                asked,
+                step,
+                input,
+                error,
             },
-            Action::Submit,
-        ) => {
-            let typed = Zeroizing::new(input.take());
-            // Enter on an empty line finishes the phrase (a 12-word prefix of a 24-word phrase can
-            // pass the checksum by chance, so the length alone cannot end the entry).
-            let finishing = typed.trim().is_empty();
-            let mut hint = None;
-            for w in typed.split_whitespace() {
-                match resolve_word(w) {
-                    Ok(word) => words.push(SecretText::from(word.to_owned())),
-                    Err(h) => {
-                        hint = Some(h);
-                        break;
-                    }
-                }
-                if words.len() == 24 {
-                    break;
-                }
-            }
-            if hint.is_none() && (finishing || words.len() == 24) {
-                if PHRASE_LENGTHS.contains(&words.len()) {
-                    let phrase = join(&words);
-                    match keybot_keystore::Phrase::parse(&phrase) {
-                        Ok(_) => return (password_step(phrase), vec![]),
-                        Err(e) => hint = Some(e.to_string()),
-                    }
-                } else {
-                    hint = Some(format!(
-                        "{} words so far; a phrase has 12, 15, 18, 21 or 24",
-                        words.len()
-                    ));
-                }
-            }
-            (O::ImportWords { words, input, hint }, vec![])
-        }
-        (
-            O::ImportWords {
-                mut words,
-                mut input,
-                hint,
-            },
-            Action::Edit(Edit::Backspace),
-        ) if input.text.is_empty() => {
+            vec![],
+        ),
+    }
+}
+
+/// Import: words typed one by one (or pasted), each checked as it is typed.
+fn import_words(o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
+    use Onboarding as O;
+    let O::ImportWords {
+        mut words,
+        mut input,
+        hint,
+    } = o
+    else {
+        return (o, vec![]);
+    };
+    match action {
+        Action::Submit => import_submit(words, input),
+        Action::Edit(Edit::Backspace) if input.text.is_empty() => {
             words.pop();
             input.cursor = 0;
             (O::ImportWords { words, input, hint }, vec![])
         }
-        (
-            O::ImportWords {
-                words, mut input, ..
-            },
-            Action::Edit(e),
-        ) => {
+        Action::Edit(e) => {
             input.apply(&e, false);
             let hint = live_hint(&input.text);
             (O::ImportWords { words, input, hint }, vec![])
         }
-        (o @ O::Password { .. }, action) => password(o, action),
-        (state, _) => (state, vec![]),
+        _ => (O::ImportWords { words, input, hint }, vec![]),
     }
+}
+
+/// Enter in the import: the typed words join the phrase; an empty line (or the 24th word)
+/// finishes it, and a phrase that checks out moves on to the password.
+fn import_submit(mut words: Vec<SecretText>, mut input: Input) -> (Onboarding, Vec<Effect>) {
+    let typed = Zeroizing::new(input.take());
+    // Enter on an empty line finishes the phrase (a 12-word prefix of a 24-word phrase can
+    // pass the checksum by chance, so the length alone cannot end the entry).
+    let finishing = typed.trim().is_empty();
+    let mut hint = None;
+    for w in typed.split_whitespace() {
+        match resolve_word(w) {
+            Ok(word) => words.push(SecretText::from(word.to_owned())),
+            Err(h) => {
+                hint = Some(h);
+                break;
+            }
+        }
+        if words.len() == 24 {
+            break;
+        }
+    }
+    if hint.is_none() && (finishing || words.len() == 24) {
+        if PHRASE_LENGTHS.contains(&words.len()) {
+            let phrase = join(&words);
+            match keybot_keystore::Phrase::parse(&phrase) {
+                Ok(_) => return (password_step(phrase), vec![]),
+                Err(e) => hint = Some(e.to_string()),
+            }
+        } else {
+            hint = Some(format!(
+                "{} words so far; a phrase has 12, 15, 18, 21 or 24",
+                words.len()
+            ));
+        }
+    }
+    (Onboarding::ImportWords { words, input, hint }, vec![])
 }
 
 /// The password step: typing (with a live strength estimate), Esc from the second field back to

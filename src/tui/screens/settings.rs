@@ -64,7 +64,19 @@ impl SettingsView {
     }
 }
 
-pub(crate) fn settings(s: &mut State, action: Action) -> Vec<Effect> {
+pub(crate) fn typing(s: &State) -> bool {
+    s.settings.editing.is_some()
+}
+
+pub(crate) const HELP: &[(&str, &str)] = &[
+    ("↑/↓", "select"),
+    ("Enter", "edit / save"),
+    ("Esc", "cancel"),
+];
+
+pub(crate) use super::{no_result as result, owns_nothing as owns};
+
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
     let st = &mut s.settings;
     if let Some(input) = &mut st.editing {
         match action {

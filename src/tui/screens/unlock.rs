@@ -12,7 +12,27 @@ pub struct Unlock {
     pub busy: bool,
 }
 
-pub(crate) fn unlock(s: &mut State, action: Action) -> Vec<Effect> {
+/// The password field has the keys all the time.
+pub(crate) fn typing(_: &State) -> bool {
+    true
+}
+
+pub(crate) const HELP: &[(&str, &str)] = &[("Enter", "unlock with the password")];
+
+pub(crate) fn owns(action: &Action) -> bool {
+    matches!(action, Action::UnlockFailed(_))
+}
+
+/// A wrong password (or a vault that would not open): say why and let the user type again.
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+    if let Action::UnlockFailed(why) = action {
+        s.unlock.busy = false;
+        s.unlock.error = Some(why);
+    }
+    vec![]
+}
+
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
     if s.unlock.busy {
         return vec![];
     }

@@ -1,12 +1,12 @@
 //! Drawing. Everything here reads `State` and draws; nothing sends, awaits or touches files.
 //! Text that came from the model, a file or the chain goes through `sanitize` before it is drawn.
-mod chat;
+pub(crate) mod chat;
 mod help;
-mod onboarding;
+pub(crate) mod onboarding;
 mod send;
-mod settings;
-mod unlock;
-mod wallet;
+pub(crate) mod settings;
+pub(crate) mod unlock;
+pub(crate) mod wallet;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -27,13 +27,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     ])
     .areas(area);
     draw_tabs(f, tabs, s, t);
-    match s.screen {
-        Screen::Onboarding => onboarding::draw(f, body, s, t),
-        Screen::Unlock => unlock::draw(f, body, s, t),
-        Screen::Wallet => wallet::draw(f, body, s, t),
-        Screen::Chat => chat::draw(f, body, s, t),
-        Screen::Settings => settings::draw(f, body, s, t),
-    }
+    (s.screen.def().draw)(f, body, s, t);
     draw_status(f, status, s, t);
     match &s.overlay {
         Some(Overlay::Help) => help::draw(f, area, s, t),
@@ -56,8 +50,8 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let mut spans = vec![Span::styled(" keybot ", t.style(Role::Title))];
     if s.unlocked() {
-        for (i, screen) in Screen::MAIN.iter().enumerate() {
-            let style = if *screen == s.screen {
+        for (i, screen) in Screen::main().enumerate() {
+            let style = if screen == s.screen {
                 t.style(Role::Selection)
             } else {
                 t.style(Role::Muted)

@@ -1,6 +1,6 @@
-//! The wallet screen: accounts, labels, and (in `chain`) balances, the send flow and activity.
+//! The wallet screen: accounts, labels, and (in `onchain`) balances, the send flow and activity.
 //! Its view state and its part of `update`.
-pub(crate) mod chain;
+pub(crate) mod onchain;
 
 use alloy::primitives::B256;
 use keybot_keystore::Address;
@@ -10,7 +10,6 @@ use crate::chain::send::{Outcome, Review};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
 use crate::tui::state::*;
-use chain as onchain;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -103,7 +102,74 @@ pub struct ActivityView {
     pub selected: usize,
 }
 
-pub(crate) fn wallet(s: &mut State, action: Action) -> Vec<Effect> {
+/// Keys are text while a label is edited, in the send form, and in a review whose loud warning
+/// asks for characters of the address.
+pub(crate) fn typing(s: &State) -> bool {
+    s.wallet.labelling.is_some()
+        || match &s.wallet.mode {
+            WalletMode::Send(flow) => match &flow.step {
+                SendStep::Form => true,
+                SendStep::Review { review, .. } => review.has_loud_warning(),
+                _ => false,
+            },
+            _ => false,
+        }
+}
+
+pub(crate) const HELP: &[(&str, &str)] = &[
+    ("↑/↓ j/k", "select an account"),
+    ("n", "derive the next account"),
+    ("l", "label the account"),
+    ("c", "copy the address"),
+    ("s", "send from the account: form → review → result"),
+    (
+        "y / 4 chars",
+        "review: sign and send (a loud warning asks for 4 chars of the address)",
+    ),
+    ("a", "activity: sent and received"),
+    ("r", "read balances again (retry now when offline)"),
+    (
+        "Esc",
+        "back (nothing is signed before the review is confirmed)",
+    ),
+];
+
+/// The accounts the runtime derived, and every chain result (network, balances, activity, the
+/// send flow's review and outcome).
+pub(crate) fn owns(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::AccountsDerived(_)
+            | Action::NetworkConfigured(_)
+            | Action::ChainRefreshed(_)
+            | Action::ActivityLoaded { .. }
+            | Action::ReviewReady { .. }
+            | Action::SendProgress(_)
+            | Action::SendFinished { .. }
+    )
+}
+
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+    let Action::AccountsDerived(accounts) = action else {
+        return onchain::result(s, action);
+    };
+    s.wallet.accounts = accounts
+        .into_iter()
+        .map(|(index, address, label)| Account {
+            index,
+            address,
+            label,
+        })
+        .collect();
+    s.wallet.selected = s
+        .wallet
+        .selected
+        .min(s.wallet.accounts.len().saturating_sub(1));
+    // A new account's balance.
+    onchain::entered_wallet(s)
+}
+
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
     let w = &mut s.wallet;
     if let Some(input) = &mut w.labelling {
         match action {
