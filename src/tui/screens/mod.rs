@@ -150,3 +150,51 @@ pub(crate) fn owns_nothing(_: &Action) -> bool {
 pub(crate) fn no_result(_: &mut State, _: Action) -> Vec<Effect> {
     vec![]
 }
+
+#[cfg(test)]
+mod tests {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::tui::keymap;
+
+    #[test]
+    fn every_screen_has_one_row_and_the_number_keys_follow_the_table() {
+        for id in [
+            Screen::Onboarding,
+            Screen::Unlock,
+            Screen::Wallet,
+            Screen::Chat,
+            Screen::Settings,
+        ] {
+            assert_eq!(SCREENS.iter().filter(|d| d.id == id).count(), 1, "{id:?}");
+        }
+        let main: Vec<Screen> = Screen::main().collect();
+        assert_eq!(main, [Screen::Wallet, Screen::Chat, Screen::Settings]);
+        assert_eq!(Screen::Settings.next(), Screen::Wallet);
+
+        // Unlocked, on the settings screen (no field open, so digits are commands).
+        let mut s = State::new(true);
+        s.screen = Screen::Settings;
+        for (n, screen) in main.iter().enumerate() {
+            let digit = char::from(b'1' + n as u8);
+            for mods in [KeyModifiers::NONE, KeyModifiers::ALT] {
+                let action = keymap::key(&s, KeyEvent::new(KeyCode::Char(digit), mods));
+                assert!(
+                    matches!(action, Some(Action::Screen(x)) if x == *screen),
+                    "{digit} {mods:?}: {action:?}"
+                );
+            }
+        }
+        // A number without a screen stays a command key.
+        let action = keymap::key(&s, KeyEvent::new(KeyCode::Char('9'), KeyModifiers::NONE));
+        assert!(matches!(action, Some(Action::Command('9'))), "{action:?}");
+        // The help lists the screens from the table.
+        let help = keymap::help(&s);
+        assert!(
+            help.iter()
+                .any(|(k, v)| k == "1 2 3 / Alt-1..3" && v == "wallet, chat, settings"),
+            "{help:?}"
+        );
+    }
+}

@@ -7,7 +7,7 @@ use super::{block, input_line, muted};
 use crate::sanitize::clean_line;
 use crate::store::Role as MsgRole;
 use crate::tui::markdown;
-use crate::tui::state::{ChatFocus, ModelStatus, State};
+use crate::tui::state::{ChatFocus, ChatView, ModelStatus, State};
 use crate::tui::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
@@ -97,46 +97,7 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let inner_w = area.width.saturating_sub(2).max(10);
     let inner_h = area.height.saturating_sub(2) as usize;
     if c.messages.is_empty() && c.streaming.is_none() {
-        let lines = match &c.model {
-            ModelStatus::Missing(_) | ModelStatus::Failed(_) => {
-                let (head, why, role) = match &c.model {
-                    ModelStatus::Failed(e) => {
-                        ("The model could not be set up.", e.as_str(), Role::Error)
-                    }
-                    ModelStatus::Missing(w) => ("No chat model yet.", w.as_str(), Role::Warning),
-                    _ => unreachable!(),
-                };
-                vec![
-                    Line::from(Span::styled(head, t.style(role))),
-                    Line::from(clean_line(why).into_owned()),
-                    Line::from(""),
-                    Line::from(vec![
-                        Span::styled("  p  ", t.style(Role::Accent)),
-                        Span::raw(
-                            "download the suggested model (Qwen2.5-Coder 0.5B Instruct, Q4_K_M, about 0.5 GB)",
-                        ),
-                    ]),
-                    Line::from(vec![
-                        Span::styled("  a  ", t.style(Role::Accent)),
-                        Span::raw("add a GGUF file you already have"),
-                    ]),
-                    Line::from(""),
-                    muted(
-                        "From a shell: keybot model pull REPO:FILE, or keybot model add FILE.gguf",
-                        t,
-                    ),
-                ]
-            }
-            ModelStatus::Downloading(p) => vec![muted(
-                format!("downloading the model… {p}% (you can keep using the other screens)"),
-                t,
-            )],
-            ModelStatus::Loading(p) => vec![muted(format!("loading the model… {p}%"), t)],
-            ModelStatus::Ready { name, .. } => vec![muted(
-                format!("{name} is ready. Ask it anything; nothing leaves this machine."),
-                t,
-            )],
-        };
+        let lines = empty(c, t);
         f.render_widget(
             Paragraph::new(lines)
                 .wrap(ratatui::widgets::Wrap { trim: false })
@@ -192,4 +153,49 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         "Conversation".to_owned()
     };
     f.render_widget(Paragraph::new(lines).block(block(&title, t, false)), area);
+}
+
+/// What the conversation pane says before the first message: how to get a model, its
+/// progress, or that it is ready.
+fn empty(c: &ChatView, t: &Theme) -> Vec<Line<'static>> {
+    match &c.model {
+        ModelStatus::Missing(_) | ModelStatus::Failed(_) => {
+            let (head, why, role) = match &c.model {
+                ModelStatus::Failed(e) => {
+                    ("The model could not be set up.", e.as_str(), Role::Error)
+                }
+                ModelStatus::Missing(w) => ("No chat model yet.", w.as_str(), Role::Warning),
+                _ => unreachable!(),
+            };
+            vec![
+                Line::from(Span::styled(head, t.style(role))),
+                Line::from(clean_line(why).into_owned()),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("  p  ", t.style(Role::Accent)),
+                    Span::raw(
+                        "download the suggested model (Qwen2.5-Coder 0.5B Instruct, Q4_K_M, about 0.5 GB)",
+                    ),
+                ]),
+                Line::from(vec![
+                    Span::styled("  a  ", t.style(Role::Accent)),
+                    Span::raw("add a GGUF file you already have"),
+                ]),
+                Line::from(""),
+                muted(
+                    "From a shell: keybot model pull REPO:FILE, or keybot model add FILE.gguf",
+                    t,
+                ),
+            ]
+        }
+        ModelStatus::Downloading(p) => vec![muted(
+            format!("downloading the model… {p}% (you can keep using the other screens)"),
+            t,
+        )],
+        ModelStatus::Loading(p) => vec![muted(format!("loading the model… {p}%"), t)],
+        ModelStatus::Ready { name, .. } => vec![muted(
+            format!("{name} is ready. Ask it anything; nothing leaves this machine."),
+            t,
+        )],
+    }
 }

@@ -1,7 +1,7 @@
 //! The wallet's on-chain part of `update`: the network indicator and its retry backoff,
 //! balances, the send flow (form → review → result) and the activity list. Pure, like the rest
 //! of `update`: the runtime does the chain I/O and answers with actions.
-use crate::chain::send::SendRequest;
+use crate::chain::send::{Review, SendRequest};
 use crate::chain::{amount, safety};
 use crate::tui::action::{Action, Edit};
 use crate::tui::effect::Effect;
@@ -96,26 +96,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::ReviewReady { id, review } => {
-            if let WalletMode::Send(flow) = &mut s.wallet.mode
-                && flow.step == (SendStep::Preparing { id })
-            {
-                match review {
-                    Ok(review) => {
-                        flow.step = SendStep::Review {
-                            review,
-                            confirm: Input::default(),
-                            error: None,
-                        }
-                    }
-                    Err(why) => {
-                        flow.form.error = Some(why);
-                        flow.step = SendStep::Form;
-                    }
-                }
-            }
-            vec![]
-        }
+        Action::ReviewReady { id, review } => review_ready(s, id, review),
         Action::SendProgress(p) => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
                 && let SendStep::Sending { progress, .. } = &mut flow.step
@@ -144,6 +125,28 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
         }
         _ => vec![],
     }
+}
+
+/// The review of prepare request `id`, unless the user went back since (then it is dropped).
+fn review_ready(s: &mut State, id: u64, review: Result<Box<Review>, String>) -> Vec<Effect> {
+    if let WalletMode::Send(flow) = &mut s.wallet.mode
+        && flow.step == (SendStep::Preparing { id })
+    {
+        match review {
+            Ok(review) => {
+                flow.step = SendStep::Review {
+                    review,
+                    confirm: Input::default(),
+                    error: None,
+                }
+            }
+            Err(why) => {
+                flow.form.error = Some(why);
+                flow.step = SendStep::Form;
+            }
+        }
+    }
+    vec![]
 }
 
 /// Whether a key on the wallet screen belongs to the chain part: `s` send, `a` activity, `r`
@@ -229,59 +232,7 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        SendStep::Review {
-            review,
-            confirm,
-            error,
-        } => {
-            let loud = review.has_loud_warning();
-            let confirmed = match action {
-                Action::Back | Action::Command('n') => {
-                    flow.step = SendStep::Form;
-                    return vec![];
-                }
-                Action::Edit(e) if loud => {
-                    confirm.apply(&e, false);
-                    *error = None;
-                    return vec![];
-                }
-                Action::Command('y') if !loud => true,
-                Action::Submit if loud => {
-                    // The same challenge as the command line: characters a look-alike lacks.
-                    let challenge = review.challenge();
-                    if challenge.accepts(&confirm.text) {
-                        true
-                    } else {
-                        confirm.wipe();
-                        *error = Some(format!(
-                            "those are not the 4 characters after {} in the recipient's address; \
-                             nothing was signed",
-                            challenge.after
-                        ));
-                        false
-                    }
-                }
-                Action::Submit => {
-                    *error = Some("press y to sign and send, or Esc to go back".into());
-                    false
-                }
-                _ => false,
-            };
-            if !confirmed {
-                return vec![];
-            }
-            let review = review.clone();
-            let Some(account) = s.wallet.accounts.get(flow.form.account) else {
-                flow.step = SendStep::Form;
-                return vec![];
-            };
-            let account = account.index;
-            flow.step = SendStep::Sending {
-                review: review.clone(),
-                progress: None,
-            };
-            vec![Effect::SignAndSend { account, review }]
-        }
+        SendStep::Review { .. } => review_key(s, action),
         SendStep::Sending { .. } => {
             if matches!(action, Action::Back) {
                 s.message = Some((
@@ -298,6 +249,69 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+/// The review's keys: y (or the 4 characters a loud warning asks for) signs and sends; Esc or n
+/// goes back to the form.
+fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let WalletMode::Send(flow) = &mut s.wallet.mode else {
+        return vec![];
+    };
+    let SendStep::Review {
+        review,
+        confirm,
+        error,
+    } = &mut flow.step
+    else {
+        return vec![];
+    };
+    let loud = review.has_loud_warning();
+    let confirmed = match action {
+        Action::Back | Action::Command('n') => {
+            flow.step = SendStep::Form;
+            return vec![];
+        }
+        Action::Edit(e) if loud => {
+            confirm.apply(&e, false);
+            *error = None;
+            return vec![];
+        }
+        Action::Command('y') if !loud => true,
+        Action::Submit if loud => {
+            // The same challenge as the command line: characters a look-alike lacks.
+            let challenge = review.challenge();
+            if challenge.accepts(&confirm.text) {
+                true
+            } else {
+                confirm.wipe();
+                *error = Some(format!(
+                    "those are not the 4 characters after {} in the recipient's address; \
+                     nothing was signed",
+                    challenge.after
+                ));
+                false
+            }
+        }
+        Action::Submit => {
+            *error = Some("press y to sign and send, or Esc to go back".into());
+            false
+        }
+        _ => false,
+    };
+    if !confirmed {
+        return vec![];
+    }
+    let review = review.clone();
+    let Some(account) = s.wallet.accounts.get(flow.form.account) else {
+        flow.step = SendStep::Form;
+        return vec![];
+    };
+    let account = account.index;
+    flow.step = SendStep::Sending {
+        review: review.clone(),
+        progress: None,
+    };
+    vec![Effect::SignAndSend { account, review }]
 }
 
 fn form_key(s: &mut State, action: Action) -> Vec<Effect> {
