@@ -29,11 +29,14 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             "Message (Esc stops the answer)",
             c.focus == ChatFocus::Input,
         ),
-        (None, None) => (
+        // The box has the keys right after unlocking, so `q` is a letter there: the title says
+        // how to leave it for the commands.
+        (None, None) if c.focus == ChatFocus::Input => (
             &c.input,
-            "Message (Enter sends, Alt-Enter new line)",
-            c.focus == ChatFocus::Input,
+            "Message (Enter sends, Alt-Enter new line, Esc leaves)",
+            true,
         ),
+        (None, None) => (&c.input, "Message (Tab to type)", false),
     };
     let input_h = (field.text.lines().count().max(1) as u16 + 2).min(8);
     let [messages, input] =
