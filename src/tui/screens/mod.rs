@@ -43,8 +43,8 @@ pub struct ScreenDef {
     pub owns: fn(&Action) -> bool,
     /// …and what it does with them.
     pub result: fn(&mut State, Action) -> Vec<Effect>,
-    /// Draws it; `ui` only reads the state.
-    pub draw: fn(&mut Frame, Rect, &State, &Theme),
+    /// Draws it; `ui` only reads the state (and fills the render cache).
+    pub draw: fn(&mut Frame, Rect, &State, &Theme, &mut ui::RenderCache),
 }
 
 pub const SCREENS: &[ScreenDef] = &[

@@ -3,14 +3,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
+use super::cache::{Lines, RenderCache};
 use super::{block, input_line, muted};
 use crate::sanitize::clean_line;
 use crate::store::Role as MsgRole;
-use crate::tui::markdown;
 use crate::tui::state::{ChatFocus, ChatView, ModelStatus, State};
 use crate::tui::theme::{Role, Theme};
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
     let c = &s.chat;
     let list_w = if area.width >= 90 { 30 } else { 22 };
     let [left, right] =
@@ -41,7 +41,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let input_h = (field.text.lines().count().max(1) as u16 + 2).min(8);
     let [messages, input] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(input_h)]).areas(right);
-    draw_messages(f, messages, s, t);
+    draw_messages(f, messages, s, t, cache);
     let lines: Vec<Line> = if field.text.contains('\n') {
         // Multi-line: show the lines; the cursor is drawn on a single-line view only.
         field
@@ -95,7 +95,7 @@ fn draw_list(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     );
 }
 
-fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
     let c = &s.chat;
     let inner_w = area.width.saturating_sub(2).max(10);
     let inner_h = area.height.saturating_sub(2) as usize;
@@ -109,10 +109,13 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         );
         return;
     }
-    // Render from the newest message upwards and stop once the screen (plus the scroll offset)
+    // Take messages from the newest upwards and stop once the screen (plus the scroll offset)
     // is full: the cost of a frame depends on the screen size, not on the conversation length.
+    // Their lines come from the render cache (each message is rendered once; of the streaming
+    // answer only its last block each frame), and only the visible ones are copied.
+    cache.frame(inner_w, t);
     let need = inner_h + c.scroll as usize;
-    let mut blocks: Vec<Vec<Line>> = Vec::new();
+    let mut blocks: Vec<(Line, Vec<Lines>)> = Vec::new();
     let mut have = 0usize;
     let streaming = c
         .streaming
@@ -130,26 +133,35 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             MsgRole::Assistant => ("keybot", t.style(Role::Assistant)),
             MsgRole::System => ("system", t.style(Role::Muted)),
         };
-        let mut lines = vec![Line::from(Span::styled(
+        let head = Line::from(Span::styled(
             if live {
                 format!("{who} …")
             } else {
                 who.to_owned()
             },
             style,
-        ))];
-        lines.extend(markdown::render(text, inner_w, t));
-        lines.push(Line::from(""));
-        have += lines.len();
-        blocks.push(lines);
+        ));
+        let body = if live {
+            cache.streaming(text, t)
+        } else {
+            vec![cache.message(text, t)]
+        };
+        have += 2 + body.iter().map(|b| b.len()).sum::<usize>();
+        blocks.push((head, body));
         if have >= need {
             break;
         }
     }
-    let mut lines: Vec<Line> = blocks.into_iter().rev().flatten().collect();
-    let skip = lines.len().saturating_sub(need);
-    lines.drain(..skip);
-    lines.truncate(inner_h);
+    // The window of lines to draw: the last `need`, less the `scroll` newest.
+    let skip = have.saturating_sub(need);
+    let blank = Line::from("");
+    let mut lines: Vec<Line> = Vec::with_capacity(inner_h);
+    let all = blocks.iter().rev().flat_map(|(head, body)| {
+        std::iter::once(head)
+            .chain(body.iter().flat_map(|b| b.iter()))
+            .chain(std::iter::once(&blank))
+    });
+    lines.extend(all.skip(skip).take(inner_h).cloned());
     let title = if c.scroll > 0 {
         format!("Conversation (scrolled up {} lines)", c.scroll)
     } else {

@@ -1,5 +1,8 @@
 //! Drawing. Everything here reads `State` and draws; nothing sends, awaits or touches files.
 //! Text that came from the model, a file or the chain goes through `sanitize` before it is drawn.
+//! The one thing drawing writes is the [`RenderCache`], a memo of rendered messages that the
+//! runtime keeps between frames.
+mod cache;
 pub(crate) mod chat;
 mod help;
 pub(crate) mod onboarding;
@@ -18,7 +21,15 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::state::{Level, ModelStatus, NetLevel, Overlay, Screen, State};
 use super::theme::{Role, Theme};
 
+pub use cache::RenderCache;
+
+/// Draws a frame from scratch (tests, one-off frames); the runtime uses [`draw_with`].
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
+    draw_with(f, s, t, &mut RenderCache::default());
+}
+
+/// Draws a frame, reusing (and filling) the messages rendered for the previous ones.
+pub fn draw_with(f: &mut Frame, s: &State, t: &Theme, cache: &mut RenderCache) {
     let area = f.area();
     f.render_widget(Block::default().style(t.style(Role::Text)), area);
     let [tabs, body, status] = Layout::vertical([
@@ -28,7 +39,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     ])
     .areas(area);
     draw_tabs(f, tabs, s, t);
-    (s.screen.def().draw)(f, body, s, t);
+    (s.screen.def().draw)(f, body, s, t, cache);
     draw_status(f, status, s, t);
     match &s.overlay {
         Some(Overlay::Help) => help::draw(f, area, s, t),

@@ -7,7 +7,7 @@ use super::{block, centered, input_line, muted, styled};
 use crate::tui::state::{Input, Onboarding, SecretText, State};
 use crate::tui::theme::{Role, Theme};
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::RenderCache) {
     let r = centered(area, 76, 20);
     let (title, lines): (&str, Vec<Line>) = match &s.onboarding {
         Onboarding::Choose { selected } => choose(*selected, t),

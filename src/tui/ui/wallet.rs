@@ -10,7 +10,7 @@ use crate::tui::qr;
 use crate::tui::state::{Account, NetStatus, State, WalletMode};
 use crate::tui::theme::{Role, Theme};
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::RenderCache) {
     match &s.wallet.mode {
         WalletMode::Accounts => accounts(f, area, s, t),
         WalletMode::Send(flow) => super::send::draw(f, area, s, flow, t),
