@@ -458,7 +458,10 @@ fn add_list_info_default_and_chat_without_model() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not a GGUF"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a GGUF"));
+    // Said once: the error chain does not repeat the GGUF error as its own cause.
+    assert_eq!(err.matches("not a GGUF").count(), 1, "{err}");
     assert_eq!(
         std::fs::read(h.join("data/models/registry.json")).unwrap(),
         before

@@ -425,3 +425,119 @@ fn status_bar_network_states() {
     out.push_str(&format!("first fail:  {}\n", last(&s2)));
     insta::assert_snapshot!("status_bar_network_states", out);
 }
+
+// Small things seen while using the app (issue 10, item 9).
+
+/// The last row of the screen: the status bar.
+fn status_bar(s: &State, w: u16) -> String {
+    render(s, w, 24).lines().last().unwrap().to_owned()
+}
+
+#[test]
+fn status_bar_keeps_lock_account_network_speed_and_context_at_80_and_100_columns() {
+    let mut s = online();
+    s.screen = Screen::Chat;
+    model_ready(&mut s);
+    s.chat.tokens_per_second = Some(42.5);
+    s.chat.ctx_used = Some((180, 4096));
+    for w in [80, 100] {
+        let bar = status_bar(&s, w);
+        for part in [
+            "unlocked",
+            "0xf39F…2266",
+            "local #123",
+            "42.5 tok/s",
+            "ctx 180/4096",
+        ] {
+            assert!(
+                bar.contains(part),
+                "{w} columns: {part:?} missing from {bar:?}"
+            );
+        }
+        // The model's file name gave way, shortened, not dropped.
+        assert!(bar.contains("qwen2.5"), "{w} columns: {bar:?}");
+    }
+    let wide = status_bar(&s, 160);
+    assert!(
+        wide.contains("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf · CPU · GPU 0/25 layers"),
+        "{wide}"
+    );
+    // Offline, with its longer indicator: still whole at 80 columns.
+    update(&mut s, Action::ChainRefreshed(Err(refused())));
+    let bar = status_bar(&s, 80);
+    for part in [
+        "unlocked",
+        "0xf39F…2266",
+        "local offline",
+        "42.5 tok/s",
+        "ctx 180/4096",
+    ] {
+        assert!(bar.contains(part), "{part:?} missing from {bar:?}");
+    }
+}
+
+#[test]
+fn help_popup_lines_are_whole_at_120_and_wrapped_at_80_columns() {
+    let mut s = unlocked();
+    s.screen = Screen::Wallet;
+    s.overlay = Some(Overlay::Help);
+    let screen = render(&s, 120, 40);
+    for whole in [
+        "send from the account: form → review → result",
+        "review: sign and send (a loud warning asks for 4 chars of the address)",
+        "back (nothing is signed before the review is confirmed)",
+    ] {
+        assert!(screen.contains(whole), "{whole:?} cut:\n{screen}");
+    }
+    // Narrower than the text: wrapped under itself, every word still there.
+    let screen = render(&s, 80, 24);
+    assert!(
+        screen.contains("review: sign and send (a loud warning asks for 4 chars"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("│                      of the address)"),
+        "{screen}"
+    );
+}
+
+#[test]
+fn after_unlocking_the_message_box_says_how_to_leave_it() {
+    let mut s = unlocked();
+    model_ready(&mut s);
+    assert_eq!(s.screen, Screen::Chat);
+    assert!(s.typing(), "the message box has the keys");
+    let screen = render(&s, 80, 24);
+    assert!(
+        screen.contains("Message (Enter sends, Alt-Enter new line, Esc leaves)"),
+        "{screen}"
+    );
+    update(&mut s, Action::Back);
+    assert!(!s.typing());
+    assert!(render(&s, 80, 24).contains("Message (Tab to type)"));
+}
+
+/// How many rows of the screen hold QR modules (the code is drawn in block characters).
+fn qr_rows(screen: &str) -> usize {
+    screen
+        .lines()
+        .filter(|l| l.contains("███") || l.contains('▀') || l.contains('▄'))
+        .count()
+}
+
+#[test]
+fn the_qr_code_shows_at_100x30() {
+    let mut s = unlocked();
+    s.screen = Screen::Wallet;
+    let screen = render(&s, 100, 30);
+    assert!(!screen.contains("make the window larger"), "{screen}");
+    assert!(qr_rows(&screen) >= 21, "{screen}");
+    // With a network and a token's balance too.
+    let screen = render(&online(), 100, 30);
+    assert!(!screen.contains("make the window larger"), "{screen}");
+    assert!(qr_rows(&screen) >= 21, "{screen}");
+    // Where it cannot fit whole, it is not drawn at all.
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("make the window larger"), "{screen}");
+    assert_eq!(qr_rows(&screen), 0, "{screen}");
+}

@@ -226,9 +226,10 @@ pub enum ChatError {
     NoGpuDevice(String),
     #[error("cannot create a {0}-token context (out of memory?)")]
     Context(u32),
-    #[error("{0}")]
+    // transparent, not "{0}": with #[from] that would print the error twice in a chain.
+    #[error(transparent)]
     Template(#[from] TemplateError),
-    #[error("{0}")]
+    #[error(transparent)]
     Sampling(#[from] SamplingError),
     #[error("the prompt is empty")]
     EmptyPrompt,

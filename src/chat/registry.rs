@@ -14,7 +14,8 @@ use super::gguf::{self, GgufError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{0}")]
+    // transparent: "{0}" with #[from] would print the GGUF error twice in a chain ("X: X").
+    #[error(transparent)]
     Gguf(#[from] GgufError),
     #[error("cannot {what} {path}: {source}")]
     Io {

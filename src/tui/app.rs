@@ -123,7 +123,9 @@ async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
     spawn_signals(tx.clone());
 
     let (_guard, mut terminal) = TerminalGuard::enter().context("cannot set up the terminal")?;
-    terminal.draw(|f| ui::draw(f, &state, &runtime.theme))?;
+    // Rendered messages, kept between frames (a memo; `ui` fills it).
+    let mut render_cache = ui::RenderCache::default();
+    terminal.draw(|f| ui::draw_with(f, &state, &runtime.theme, &mut render_cache))?;
     timings.first_frame();
     if cfg!(debug_assertions) && std::env::var_os("KEYBOT_DEBUG_PANIC").is_some() {
         panic!("KEYBOT_DEBUG_PANIC is set: panicking after the first frame (debug builds only)");
@@ -154,7 +156,7 @@ async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
                 break;
             }
         }
-        terminal.draw(|f| ui::draw(f, &state, &runtime.theme))?;
+        terminal.draw(|f| ui::draw_with(f, &state, &runtime.theme, &mut render_cache))?;
         last_draw = Instant::now();
         timings.drawn(state.generating());
     }

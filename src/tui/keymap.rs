@@ -35,8 +35,8 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
         .then_some(Action::ToggleHelp);
     }
     // Alt-number switches screens even while typing.
-    if alt && let KeyCode::Char(c @ '1'..='3') = key.code {
-        return Some(Action::Screen(Screen::MAIN[(c as u8 - b'1') as usize]));
+    if alt && let Some(screen) = numbered(key.code) {
+        return Some(Action::Screen(screen));
     }
     match key.code {
         KeyCode::Enter if alt || ctrl => return Some(Action::Edit(Edit::Newline)),
@@ -67,9 +67,7 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
     match key.code {
         KeyCode::Char('?') => Some(Action::ToggleHelp),
         KeyCode::Char('q') => Some(Action::Quit),
-        KeyCode::Char(c @ '1'..='3') if state.unlocked() => {
-            Some(Action::Screen(Screen::MAIN[(c as u8 - b'1') as usize]))
-        }
+        code if state.unlocked() && numbered(code).is_some() => numbered(code).map(Action::Screen),
         KeyCode::Tab if state.screen == Screen::Chat => Some(Action::FocusNext),
         KeyCode::Tab => Some(Action::NextScreen),
         KeyCode::Char('k') => Some(Action::Up),
@@ -87,60 +85,35 @@ pub fn mouse(m: MouseEvent) -> Option<Action> {
     }
 }
 
-/// The keys of the current screen, for the help overlay: (keys, what they do).
-pub fn help(state: &State) -> Vec<(&'static str, &'static str)> {
-    let mut rows = match state.screen {
-        Screen::Onboarding => vec![
-            ("↑/↓ Enter", "choose"),
-            ("Enter", "next step"),
-            ("Esc", "back to the start"),
-        ],
-        Screen::Unlock => vec![("Enter", "unlock with the password")],
-        Screen::Wallet => vec![
-            ("↑/↓ j/k", "select an account"),
-            ("n", "derive the next account"),
-            ("l", "label the account"),
-            ("c", "copy the address"),
-            ("s", "send from the account: form → review → result"),
-            (
-                "y / 4 chars",
-                "review: sign and send (a loud warning asks for 4 chars of the address)",
-            ),
-            ("a", "activity: sent and received"),
-            ("r", "read balances again (retry now when offline)"),
-            (
-                "Esc",
-                "back (nothing is signed before the review is confirmed)",
-            ),
-        ],
-        Screen::Chat => vec![
-            ("Enter", "send"),
-            ("Alt-Enter / Ctrl-J", "new line"),
-            ("Esc", "stop the answer / leave the input"),
-            ("Tab", "input ↔ conversation list"),
-            ("n r d", "new, rename, delete (list)"),
-            ("/", "search conversations (list)"),
-            ("s", "system prompt of the conversation (list)"),
-            ("g", "regenerate the last answer (list)"),
-            ("e", "edit the last question (list)"),
-            (
-                "p / a",
-                "no model yet: download the suggested one / add a file",
-            ),
-            ("PgUp/PgDn, wheel", "scroll"),
-        ],
-        Screen::Settings => vec![
-            ("↑/↓", "select"),
-            ("Enter", "edit / save"),
-            ("Esc", "cancel"),
-        ],
-    };
-    rows.extend([
-        ("1 2 3 / Alt-1..3", "wallet, chat, settings"),
-        ("Tab / Shift-Tab", "next screen"),
-        ("Ctrl-L", "lock now"),
-        ("? / F1", "this help"),
-        ("q / Ctrl-C", "quit"),
-    ]);
+/// The screen a number key 1…9 stands for (the screen table's main screens, in order).
+fn numbered(code: KeyCode) -> Option<Screen> {
+    match code {
+        KeyCode::Char(c @ '1'..='9') => Screen::numbered(usize::from(c as u8 - b'0')),
+        _ => None,
+    }
+}
+
+/// The keys of the current screen (its row of the screen table), then the app-wide ones, for
+/// the help overlay: (keys, what they do).
+pub fn help(state: &State) -> Vec<(String, String)> {
+    let own = state.screen.def().help.iter();
+    let mut rows: Vec<(String, String)> =
+        own.map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    let main: Vec<Screen> = Screen::main().collect();
+    let numbers: Vec<String> = (1..=main.len()).map(|n| n.to_string()).collect();
+    let titles: Vec<String> = main.iter().map(|x| x.title().to_lowercase()).collect();
+    rows.push((
+        format!("{} / Alt-1..{}", numbers.join(" "), main.len()),
+        titles.join(", "),
+    ));
+    rows.extend(
+        [
+            ("Tab / Shift-Tab", "next screen"),
+            ("Ctrl-L", "lock now"),
+            ("? / F1", "this help"),
+            ("q / Ctrl-C", "quit"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     rows
 }

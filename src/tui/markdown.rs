@@ -1,9 +1,11 @@
 //! Markdown to styled, wrapped terminal lines, for chat messages.
 //!
 //! [`render`] is a pure function of (text, width, theme): the chat screen caches its output per
-//! message and re-renders only the message that is streaming and, after a resize or a theme
-//! change, everything once. That is what keeps a frame with a thousand messages cheap; a render
-//! itself costs tens of microseconds for a typical answer (see `benches/render_markdown.rs`).
+//! message (`ui::RenderCache`, owned by the runtime) and re-renders only what changed: after a
+//! resize or a theme change everything once, and of the answer that is streaming only its last
+//! block — the blocks before it are [`settled`] and rendered once. That is what keeps a frame
+//! cheap with a thousand messages or a 4,000-token answer; a render itself costs tens of
+//! microseconds for a typical answer (see `benches/render_markdown.rs`, `benches/tui_render.rs`).
 //!
 //! The input is untrusted and may be half-written (the answer is still streaming): it goes
 //! through [`sanitize::clean`] first, and an unterminated ``` fence is a code block to the end of
@@ -35,11 +37,60 @@ pub fn render(text: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
 pub fn render_styled(text: &str, width: u16, theme: &Theme, base: Style) -> Vec<Line<'static>> {
     let text = sanitize::clean(text);
     let mut r = Renderer::new(theme, usize::from(width.max(1)), base);
-    let options = Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TASKLISTS;
-    for event in Parser::new_ext(&text, options) {
+    for event in Parser::new_ext(&text, OPTIONS) {
         r.event(event);
     }
     r.finish()
+}
+
+const OPTIONS: Options = Options::ENABLE_STRIKETHROUGH.union(Options::ENABLE_TASKLISTS);
+
+/// A point in a growing `text` before which nothing can change, whatever is appended: the start
+/// of a top-level block that follows a blank line and is not the last block (the last one is
+/// still being written, and may yet turn out to continue the block before it: "3" becomes the
+/// next item of a list once "." arrives). A streaming answer renders the text before it once and
+/// re-renders only the rest: `render(text)` equals `join(render(&text[..i]),
+/// render(&text[i..]))` for the `i` it returns.
+pub fn settled(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    // The latest block's start if it follows a blank line, and the best start before it (a
+    // block has begun after that one, so it is final).
+    let (mut latest, mut best) = (None, None);
+    for (event, range) in Parser::new_ext(text, OPTIONS).into_offset_iter() {
+        let top_start = match event {
+            Event::Start(_) => {
+                depth += 1;
+                depth == 1
+            }
+            Event::End(_) => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            // A rule is a block without a start and an end.
+            Event::Rule => depth == 0,
+            _ => false,
+        };
+        if top_start {
+            best = latest.or(best);
+            latest =
+                (range.start > 0 && text[..range.start].ends_with("\n\n")).then_some(range.start);
+        }
+    }
+    best
+}
+
+/// The rendering of a text split at a [`settled`] point: the first part's lines, the blank line
+/// between two blocks, the second part's lines.
+pub fn join(first: &[Line<'static>], second: &[Line<'static>]) -> Vec<Line<'static>> {
+    let mut lines = first.to_vec();
+    lines.extend(gap_before(first));
+    lines.extend_from_slice(second);
+    lines
+}
+
+/// The blank line a block gets after the lines `before` it (none at the very start).
+pub fn gap_before(before: &[Line<'static>]) -> Option<Line<'static>> {
+    (!before.is_empty()).then(|| Line::from(trim_trailing(Vec::new())))
 }
 
 /// One run of inline text, or a hard line break.

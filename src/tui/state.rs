@@ -1,37 +1,20 @@
 //! Everything the screens show. `update` changes it; `ui` only reads it.
-use alloy::primitives::B256;
 use keybot_keystore::Address;
 use zeroize::Zeroizing;
 
 use crate::chain::Token;
-use crate::chain::activity::Entry;
 use crate::chain::balance::AccountBalance;
-use crate::chain::send::{Outcome, Review};
-use crate::store::{Conversation, ConversationId, Role};
+use crate::store::ConversationId;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Screen {
-    Onboarding,
-    Unlock,
-    Wallet,
-    Chat,
-    Settings,
-}
-
-impl Screen {
-    /// The screens reachable with Tab and number keys once unlocked, in order.
-    pub const MAIN: [Screen; 3] = [Screen::Wallet, Screen::Chat, Screen::Settings];
-
-    pub fn title(self) -> &'static str {
-        match self {
-            Screen::Onboarding => "Welcome",
-            Screen::Unlock => "Unlock",
-            Screen::Wallet => "Wallet",
-            Screen::Chat => "Chat",
-            Screen::Settings => "Settings",
-        }
-    }
-}
+// Each screen's view state lives with its screen; re-exported so `state::*` still names it all.
+pub use super::screens::Screen;
+pub use super::screens::chat::{ChatFocus, ChatLine, ChatView, ModelStatus};
+pub use super::screens::onboarding::Onboarding;
+pub use super::screens::settings::{Setting, SettingsView};
+pub use super::screens::unlock::Unlock;
+pub use super::screens::wallet::{
+    Account, ActivityView, SendField, SendFlow, SendForm, SendStep, WalletMode, WalletView,
+};
 
 /// Secret text held by the state (a phrase, its words): wiped on drop, and `<redacted>` in
 /// `Debug`, so a `{:?}` of the state, an effect or a failed test's message never prints it.
@@ -173,147 +156,6 @@ impl Input {
     }
 }
 
-/// The steps of first-run onboarding.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Onboarding {
-    /// Create a new wallet (0) or import a phrase (1).
-    Choose { selected: usize },
-    /// Waiting for the runtime to generate the phrase.
-    Generating,
-    /// The new phrase, shown once.
-    ShowWords { words: Vec<SecretText> },
-    /// Three words typed back; `asked` are word positions (0-based).
-    Confirm {
-        words: Vec<SecretText>,
-        asked: [usize; 3],
-        step: usize,
-        input: Input,
-        error: Option<String>,
-    },
-    /// Import: words typed one by one, each checked as it is typed.
-    ImportWords {
-        words: Vec<SecretText>,
-        input: Input,
-        hint: Option<String>,
-    },
-    /// The password, typed twice, with a strength meter.
-    Password {
-        phrase: SecretText,
-        first: Input,
-        second: Input,
-        on_second: bool,
-        /// zxcvbn's estimate of the first password, updated as it is typed.
-        strength: Option<(u8, String)>,
-        error: Option<String>,
-    },
-    /// The vault is being written (the KDF takes about a second).
-    Writing,
-}
-
-impl Default for Onboarding {
-    fn default() -> Self {
-        Onboarding::Choose { selected: 0 }
-    }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Unlock {
-    pub input: Input,
-    pub error: Option<String>,
-    pub busy: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub index: u32,
-    pub address: Address,
-    pub label: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WalletView {
-    pub accounts: Vec<Account>,
-    pub selected: usize,
-    /// Editing the selected account's label.
-    pub labelling: Option<Input>,
-    /// The account list, or the send flow, or the activity list.
-    pub mode: WalletMode,
-    /// Numbers each prepare request, so a late answer to a cancelled one is ignored.
-    pub send_seq: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum WalletMode {
-    #[default]
-    Accounts,
-    Send(Box<SendFlow>),
-    Activity(ActivityView),
-}
-
-/// The send form's fields, in Tab order.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum SendField {
-    #[default]
-    To,
-    Amount,
-    Asset,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SendForm {
-    /// Index into the wallet's account list: the sender.
-    pub account: usize,
-    pub to: Input,
-    pub amount: Input,
-    /// 0 is ETH, `i` is the network's token `i - 1`.
-    pub asset: usize,
-    pub field: SendField,
-    /// The latest one-line problem (validation, or why the review could not be prepared).
-    pub error: Option<String>,
-}
-
-/// Where a send stands. Nothing is signed before `Review` is confirmed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SendStep {
-    Form,
-    /// Waiting for the runtime to check the chain and build the review.
-    Preparing {
-        id: u64,
-    },
-    Review {
-        review: Box<Review>,
-        /// Four characters of the recipient ([`Review::challenge`]), typed when a warning is loud.
-        confirm: Input,
-        error: Option<String>,
-    },
-    /// Confirmed: being signed, broadcast and followed.
-    Sending {
-        review: Box<Review>,
-        progress: Option<String>,
-    },
-    Done {
-        review: Box<Review>,
-        hash: Option<B256>,
-        outcome: Result<Outcome, String>,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SendFlow {
-    pub form: SendForm,
-    pub step: SendStep,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ActivityView {
-    pub entries: Vec<Entry>,
-    /// A sync is running.
-    pub loading: bool,
-    /// Why the list may be out of date (offline, no network).
-    pub offline: Option<String>,
-    pub selected: usize,
-}
-
 /// The configured network, as far as the screens need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetInfo {
@@ -419,130 +261,6 @@ impl NetView {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChatLine {
-    pub role: Role,
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum ChatFocus {
-    #[default]
-    Input,
-    List,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelStatus {
-    /// No model configured: the screen explains how to get one.
-    Missing(String),
-    /// Downloading the suggested model, percent.
-    Downloading(u8),
-    Loading(u8),
-    Ready {
-        name: String,
-        device: String,
-        gpu_layers: u32,
-        total_layers: u32,
-        ctx: u32,
-    },
-    Failed(String),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChatView {
-    pub conversations: Vec<Conversation>,
-    pub selected: usize,
-    pub current: Option<ConversationId>,
-    pub messages: Vec<ChatLine>,
-    pub input: Input,
-    pub focus: ChatFocus,
-    /// The answer being streamed, if any.
-    pub streaming: Option<String>,
-    /// Lines scrolled up from the bottom; 0 follows the tail.
-    pub scroll: u16,
-    pub search: Option<Input>,
-    pub renaming: Option<Input>,
-    /// Editing the selected conversation's system prompt.
-    pub system_prompt: Option<Input>,
-    /// Typing the path of a GGUF file to add (offered when there is no model).
-    pub model_path: Option<Input>,
-    pub model: ModelStatus,
-    pub tokens_per_second: Option<f64>,
-    pub ctx_used: Option<(usize, usize)>,
-    /// Whether the last generation replaces the last answer (regenerate).
-    pub regenerating: bool,
-    /// The most recent conversation was opened after unlocking.
-    pub opened_once: bool,
-}
-
-impl Default for ChatView {
-    fn default() -> Self {
-        ChatView {
-            conversations: Vec::new(),
-            selected: 0,
-            current: None,
-            messages: Vec::new(),
-            input: Input::default(),
-            focus: ChatFocus::Input,
-            streaming: None,
-            scroll: 0,
-            search: None,
-            renaming: None,
-            system_prompt: None,
-            model_path: None,
-            model: ModelStatus::Missing(String::new()),
-            tokens_per_second: None,
-            ctx_used: None,
-            regenerating: false,
-            opened_once: false,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Setting {
-    pub key: &'static str,
-    pub label: &'static str,
-    pub value: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingsView {
-    pub items: Vec<Setting>,
-    pub selected: usize,
-    pub editing: Option<Input>,
-}
-
-impl Default for SettingsView {
-    /// The settings and their defaults, from the one table of them (`service::settings`).
-    fn default() -> Self {
-        use crate::service::settings::{ITEMS, Settings};
-        let defaults = Settings::default();
-        SettingsView {
-            items: ITEMS
-                .iter()
-                .map(|item| Setting {
-                    key: item.key,
-                    label: item.label,
-                    value: defaults.text(item.key).unwrap_or_default(),
-                })
-                .collect(),
-            selected: 0,
-            editing: None,
-        }
-    }
-}
-
-impl SettingsView {
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.items
-            .iter()
-            .find(|s| s.key == key)
-            .map(|s| s.value.as_str())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     Help,
     ConfirmQuit,
@@ -598,50 +316,17 @@ impl State {
     }
 
     pub fn unlocked(&self) -> bool {
-        Screen::MAIN.contains(&self.screen)
+        self.screen.is_main()
     }
 
     pub fn generating(&self) -> bool {
         self.chat.streaming.is_some()
     }
 
-    /// Whether keys go to a text field (so letters and digits are text, not commands).
+    /// Whether keys go to a text field (so letters and digits are text, not commands): the
+    /// shown screen's row of the screen table says.
     pub fn typing(&self) -> bool {
-        match self.screen {
-            Screen::Onboarding => !matches!(
-                self.onboarding,
-                Onboarding::Choose { .. }
-                    | Onboarding::ShowWords { .. }
-                    | Onboarding::Generating
-                    | Onboarding::Writing
-            ),
-            Screen::Unlock => true,
-            Screen::Wallet => {
-                self.wallet.labelling.is_some()
-                    || match &self.wallet.mode {
-                        WalletMode::Send(flow) => match &flow.step {
-                            SendStep::Form => true,
-                            SendStep::Review { review, .. } => review.has_loud_warning(),
-                            _ => false,
-                        },
-                        _ => false,
-                    }
-            }
-            Screen::Chat => {
-                let c = &self.chat;
-                // Without a model the message box has no use; letters are the offers (p, a).
-                let no_model = matches!(
-                    c.model,
-                    ModelStatus::Missing(_) | ModelStatus::Failed(_) | ModelStatus::Downloading(_)
-                );
-                (c.focus == ChatFocus::Input && !no_model)
-                    || c.model_path.is_some()
-                    || self.chat.search.is_some()
-                    || self.chat.renaming.is_some()
-                    || self.chat.system_prompt.is_some()
-            }
-            Screen::Settings => self.settings.editing.is_some(),
-        }
+        (self.screen.def().typing)(self)
     }
 
     pub fn autolock_ms(&self) -> Option<u64> {

@@ -540,3 +540,22 @@ fn debug_of_the_state_and_effects_shows_no_password_and_no_phrase() {
     );
     assert!(!format!("{c:?}").contains("junk"), "{c:?}");
 }
+
+#[test]
+fn after_unlocking_q_is_a_letter_in_the_box_and_quits_once_esc_left_it() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let q = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+    let mut s = unlocked();
+    ready(&mut s);
+    assert_eq!(s.screen, Screen::Chat);
+    assert!(matches!(
+        super::keymap::key(&s, q),
+        Some(Action::Edit(Edit::Char('q')))
+    ));
+    let esc = super::keymap::key(&s, KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)).unwrap();
+    update(&mut s, esc);
+    let quit = super::keymap::key(&s, q).unwrap();
+    assert!(matches!(quit, Action::Quit));
+    assert!(matches!(update(&mut s, quit).as_slice(), [Effect::Quit]));
+    assert!(s.quit);
+}

@@ -3,14 +3,14 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph};
 
+use super::cache::{Lines, RenderCache};
 use super::{block, input_line, muted};
 use crate::sanitize::clean_line;
 use crate::store::Role as MsgRole;
-use crate::tui::markdown;
-use crate::tui::state::{ChatFocus, ModelStatus, State};
+use crate::tui::state::{ChatFocus, ChatView, ModelStatus, State};
 use crate::tui::theme::{Role, Theme};
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
     let c = &s.chat;
     let list_w = if area.width >= 90 { 30 } else { 22 };
     let [left, right] =
@@ -29,16 +29,19 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             "Message (Esc stops the answer)",
             c.focus == ChatFocus::Input,
         ),
-        (None, None) => (
+        // The box has the keys right after unlocking, so `q` is a letter there: the title says
+        // how to leave it for the commands.
+        (None, None) if c.focus == ChatFocus::Input => (
             &c.input,
-            "Message (Enter sends, Alt-Enter new line)",
-            c.focus == ChatFocus::Input,
+            "Message (Enter sends, Alt-Enter new line, Esc leaves)",
+            true,
         ),
+        (None, None) => (&c.input, "Message (Tab to type)", false),
     };
     let input_h = (field.text.lines().count().max(1) as u16 + 2).min(8);
     let [messages, input] =
         Layout::vertical([Constraint::Min(3), Constraint::Length(input_h)]).areas(right);
-    draw_messages(f, messages, s, t);
+    draw_messages(f, messages, s, t, cache);
     let lines: Vec<Line> = if field.text.contains('\n') {
         // Multi-line: show the lines; the cursor is drawn on a single-line view only.
         field
@@ -92,51 +95,12 @@ fn draw_list(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     );
 }
 
-fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
     let c = &s.chat;
     let inner_w = area.width.saturating_sub(2).max(10);
     let inner_h = area.height.saturating_sub(2) as usize;
     if c.messages.is_empty() && c.streaming.is_none() {
-        let lines = match &c.model {
-            ModelStatus::Missing(_) | ModelStatus::Failed(_) => {
-                let (head, why, role) = match &c.model {
-                    ModelStatus::Failed(e) => {
-                        ("The model could not be set up.", e.as_str(), Role::Error)
-                    }
-                    ModelStatus::Missing(w) => ("No chat model yet.", w.as_str(), Role::Warning),
-                    _ => unreachable!(),
-                };
-                vec![
-                    Line::from(Span::styled(head, t.style(role))),
-                    Line::from(clean_line(why).into_owned()),
-                    Line::from(""),
-                    Line::from(vec![
-                        Span::styled("  p  ", t.style(Role::Accent)),
-                        Span::raw(
-                            "download the suggested model (Qwen2.5-Coder 0.5B Instruct, Q4_K_M, about 0.5 GB)",
-                        ),
-                    ]),
-                    Line::from(vec![
-                        Span::styled("  a  ", t.style(Role::Accent)),
-                        Span::raw("add a GGUF file you already have"),
-                    ]),
-                    Line::from(""),
-                    muted(
-                        "From a shell: keybot model pull REPO:FILE, or keybot model add FILE.gguf",
-                        t,
-                    ),
-                ]
-            }
-            ModelStatus::Downloading(p) => vec![muted(
-                format!("downloading the model… {p}% (you can keep using the other screens)"),
-                t,
-            )],
-            ModelStatus::Loading(p) => vec![muted(format!("loading the model… {p}%"), t)],
-            ModelStatus::Ready { name, .. } => vec![muted(
-                format!("{name} is ready. Ask it anything; nothing leaves this machine."),
-                t,
-            )],
-        };
+        let lines = empty(c, t);
         f.render_widget(
             Paragraph::new(lines)
                 .wrap(ratatui::widgets::Wrap { trim: false })
@@ -145,10 +109,13 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         );
         return;
     }
-    // Render from the newest message upwards and stop once the screen (plus the scroll offset)
+    // Take messages from the newest upwards and stop once the screen (plus the scroll offset)
     // is full: the cost of a frame depends on the screen size, not on the conversation length.
+    // Their lines come from the render cache (each message is rendered once; of the streaming
+    // answer only its last block each frame), and only the visible ones are copied.
+    cache.frame(inner_w, t);
     let need = inner_h + c.scroll as usize;
-    let mut blocks: Vec<Vec<Line>> = Vec::new();
+    let mut blocks: Vec<(Line, Vec<Lines>)> = Vec::new();
     let mut have = 0usize;
     let streaming = c
         .streaming
@@ -166,30 +133,84 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             MsgRole::Assistant => ("keybot", t.style(Role::Assistant)),
             MsgRole::System => ("system", t.style(Role::Muted)),
         };
-        let mut lines = vec![Line::from(Span::styled(
+        let head = Line::from(Span::styled(
             if live {
                 format!("{who} …")
             } else {
                 who.to_owned()
             },
             style,
-        ))];
-        lines.extend(markdown::render(text, inner_w, t));
-        lines.push(Line::from(""));
-        have += lines.len();
-        blocks.push(lines);
+        ));
+        let body = if live {
+            cache.streaming(text, t)
+        } else {
+            vec![cache.message(text, t)]
+        };
+        have += 2 + body.iter().map(|b| b.len()).sum::<usize>();
+        blocks.push((head, body));
         if have >= need {
             break;
         }
     }
-    let mut lines: Vec<Line> = blocks.into_iter().rev().flatten().collect();
-    let skip = lines.len().saturating_sub(need);
-    lines.drain(..skip);
-    lines.truncate(inner_h);
+    // The window of lines to draw: the last `need`, less the `scroll` newest.
+    let skip = have.saturating_sub(need);
+    let blank = Line::from("");
+    let mut lines: Vec<Line> = Vec::with_capacity(inner_h);
+    let all = blocks.iter().rev().flat_map(|(head, body)| {
+        std::iter::once(head)
+            .chain(body.iter().flat_map(|b| b.iter()))
+            .chain(std::iter::once(&blank))
+    });
+    lines.extend(all.skip(skip).take(inner_h).cloned());
     let title = if c.scroll > 0 {
         format!("Conversation (scrolled up {} lines)", c.scroll)
     } else {
         "Conversation".to_owned()
     };
     f.render_widget(Paragraph::new(lines).block(block(&title, t, false)), area);
+}
+
+/// What the conversation pane says before the first message: how to get a model, its
+/// progress, or that it is ready.
+fn empty(c: &ChatView, t: &Theme) -> Vec<Line<'static>> {
+    match &c.model {
+        ModelStatus::Missing(_) | ModelStatus::Failed(_) => {
+            let (head, why, role) = match &c.model {
+                ModelStatus::Failed(e) => {
+                    ("The model could not be set up.", e.as_str(), Role::Error)
+                }
+                ModelStatus::Missing(w) => ("No chat model yet.", w.as_str(), Role::Warning),
+                _ => unreachable!(),
+            };
+            vec![
+                Line::from(Span::styled(head, t.style(role))),
+                Line::from(clean_line(why).into_owned()),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled("  p  ", t.style(Role::Accent)),
+                    Span::raw(
+                        "download the suggested model (Qwen2.5-Coder 0.5B Instruct, Q4_K_M, about 0.5 GB)",
+                    ),
+                ]),
+                Line::from(vec![
+                    Span::styled("  a  ", t.style(Role::Accent)),
+                    Span::raw("add a GGUF file you already have"),
+                ]),
+                Line::from(""),
+                muted(
+                    "From a shell: keybot model pull REPO:FILE, or keybot model add FILE.gguf",
+                    t,
+                ),
+            ]
+        }
+        ModelStatus::Downloading(p) => vec![muted(
+            format!("downloading the model… {p}% (you can keep using the other screens)"),
+            t,
+        )],
+        ModelStatus::Loading(p) => vec![muted(format!("loading the model… {p}%"), t)],
+        ModelStatus::Ready { name, .. } => vec![muted(
+            format!("{name} is ready. Ask it anything; nothing leaves this machine."),
+            t,
+        )],
+    }
 }

@@ -1,23 +1,35 @@
 //! Drawing. Everything here reads `State` and draws; nothing sends, awaits or touches files.
 //! Text that came from the model, a file or the chain goes through `sanitize` before it is drawn.
-mod chat;
+//! The one thing drawing writes is the [`RenderCache`], a memo of rendered messages that the
+//! runtime keeps between frames.
+mod cache;
+pub(crate) mod chat;
 mod help;
-mod onboarding;
+pub(crate) mod onboarding;
 mod send;
-mod settings;
-mod unlock;
-mod wallet;
+pub(crate) mod settings;
+pub(crate) mod unlock;
+pub(crate) mod wallet;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::state::{Level, ModelStatus, NetLevel, Overlay, Screen, State};
 use super::theme::{Role, Theme};
 
+pub use cache::RenderCache;
+
+/// Draws a frame from scratch (tests, one-off frames); the runtime uses [`draw_with`].
 pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
+    draw_with(f, s, t, &mut RenderCache::default());
+}
+
+/// Draws a frame, reusing (and filling) the messages rendered for the previous ones.
+pub fn draw_with(f: &mut Frame, s: &State, t: &Theme, cache: &mut RenderCache) {
     let area = f.area();
     f.render_widget(Block::default().style(t.style(Role::Text)), area);
     let [tabs, body, status] = Layout::vertical([
@@ -27,13 +39,7 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
     ])
     .areas(area);
     draw_tabs(f, tabs, s, t);
-    match s.screen {
-        Screen::Onboarding => onboarding::draw(f, body, s, t),
-        Screen::Unlock => unlock::draw(f, body, s, t),
-        Screen::Wallet => wallet::draw(f, body, s, t),
-        Screen::Chat => chat::draw(f, body, s, t),
-        Screen::Settings => settings::draw(f, body, s, t),
-    }
+    (s.screen.def().draw)(f, body, s, t, cache);
     draw_status(f, status, s, t);
     match &s.overlay {
         Some(Overlay::Help) => help::draw(f, area, s, t),
@@ -56,8 +62,8 @@ pub fn draw(f: &mut Frame, s: &State, t: &Theme) {
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let mut spans = vec![Span::styled(" keybot ", t.style(Role::Title))];
     if s.unlocked() {
-        for (i, screen) in Screen::MAIN.iter().enumerate() {
-            let style = if *screen == s.screen {
+        for (i, screen) in Screen::main().enumerate() {
+            let style = if screen == s.screen {
                 t.style(Role::Selection)
             } else {
                 t.style(Role::Muted)
@@ -80,7 +86,9 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     );
 }
 
-/// Lock state, account, model and backend, speed, context use — or the latest message.
+/// Lock state, account, network, model and backend, speed, context use — then the latest
+/// message. The model's part gives way first when the bar is narrow (its file name shortened,
+/// then the backend dropped) so the rest stays whole at 80 columns.
 fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let mut spans: Vec<Span> = Vec::new();
     if s.unlocked() {
@@ -97,29 +105,18 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             NetLevel::Bad => Role::StatusErr,
         };
         spans.push(Span::styled(format!(" {net} "), t.style(role)));
-        let (text, role) = match &s.chat.model {
-            ModelStatus::Ready {
-                name,
-                device,
-                gpu_layers,
-                total_layers,
-                ..
-            } => (
-                format!(" {name} · {device} · GPU {gpu_layers}/{total_layers} layers "),
-                Role::StatusOk,
-            ),
-            ModelStatus::Loading(p) => (format!(" loading model {p}% "), Role::StatusWarn),
-            ModelStatus::Downloading(p) => (format!(" downloading model {p}% "), Role::StatusWarn),
-            ModelStatus::Missing(_) => (" no model ".to_owned(), Role::StatusWarn),
-            ModelStatus::Failed(_) => (" model failed ".to_owned(), Role::StatusErr),
-        };
-        spans.push(Span::styled(text, t.style(role)));
+        let mut tail: Vec<Span> = Vec::new();
         if let Some(tps) = s.chat.tokens_per_second {
-            spans.push(Span::raw(format!(" {tps:.1} tok/s ")));
+            tail.push(Span::raw(format!(" {tps:.1} tok/s ")));
         }
         if let Some((used, size)) = s.chat.ctx_used {
-            spans.push(Span::raw(format!(" ctx {used}/{size} ")));
+            tail.push(Span::raw(format!(" ctx {used}/{size} ")));
         }
+        let used: usize = spans.iter().chain(&tail).map(Span::width).sum();
+        let room = usize::from(area.width).saturating_sub(used);
+        let (text, role) = model_status(&s.chat.model, room);
+        spans.push(Span::styled(text, t.style(role)));
+        spans.extend(tail);
     } else {
         spans.push(Span::styled(" locked ", t.style(Role::StatusWarn)));
     }
@@ -138,6 +135,61 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)),
         area,
     );
+}
+
+/// The model's part of the status bar in at most `room` columns (when it can): the full file
+/// name and backend, else the name shortened with "…", else the name alone, shortened.
+fn model_status(model: &ModelStatus, room: usize) -> (String, Role) {
+    match model {
+        ModelStatus::Ready {
+            name,
+            device,
+            gpu_layers,
+            total_layers,
+            ..
+        } => {
+            let name = crate::sanitize::clean_line(name);
+            let backend = format!(" · {device} · GPU {gpu_layers}/{total_layers} layers");
+            let full = format!(" {name}{backend} ");
+            if full.width() <= room {
+                return (full, Role::StatusOk);
+            }
+            // The file name is what gives way: keep at least a few characters of it.
+            const MIN_NAME: usize = 8;
+            let text = if room >= backend.width() + 2 + MIN_NAME {
+                format!(" {}{backend} ", shorten(&name, room - backend.width() - 2))
+            } else if room >= 2 + MIN_NAME {
+                format!(" {} ", shorten(&name, room - 2))
+            } else {
+                // No room at all: the rest of the bar matters more.
+                String::new()
+            };
+            (text, Role::StatusOk)
+        }
+        ModelStatus::Loading(p) => (format!(" loading model {p}% "), Role::StatusWarn),
+        ModelStatus::Downloading(p) => (format!(" downloading model {p}% "), Role::StatusWarn),
+        ModelStatus::Missing(_) => (" no model ".to_owned(), Role::StatusWarn),
+        ModelStatus::Failed(_) => (" model failed ".to_owned(), Role::StatusErr),
+    }
+}
+
+/// `text` in at most `max` columns: cut, with "…" at the end when something was left out.
+pub(super) fn shorten(text: &str, max: usize) -> String {
+    if text.width() <= max {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut w = 0;
+    for c in text.chars() {
+        let cw = c.width().unwrap_or(0);
+        if w + cw + 1 > max {
+            break;
+        }
+        out.push(c);
+        w += cw;
+    }
+    out.push('…');
+    out
 }
 
 fn confirm(f: &mut Frame, area: Rect, t: &Theme, text: &str) {

@@ -6,6 +6,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 
 use super::{block, input_line, muted, styled};
+use alloy::primitives::B256;
+
 use crate::chain::amount;
 use crate::chain::safety;
 use crate::chain::send::{Outcome, Review};
@@ -69,25 +71,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
             review,
             hash,
             outcome,
-        } => {
-            let mut lines = vec![
-                Line::from(clean_line(&review.intent.headline()).into_owned()),
-                Line::from(""),
-            ];
-            let (text, role) = match outcome {
-                Ok(o @ Outcome::Confirmed { .. }) => (describe(o), Role::Success),
-                Ok(o @ Outcome::StillPending) => (describe(o), Role::Warning),
-                Ok(o) => (describe(o), Role::Error),
-                Err(e) => (clean_line(e).into_owned(), Role::Error),
-            };
-            lines.push(styled(text, t.style(role)));
-            if let Some(h) = hash {
-                lines.push(muted(format!("transaction {h}"), t));
-            }
-            lines.push(Line::from(""));
-            lines.push(muted("Enter / Esc back to the accounts", t));
-            ("Sent", lines)
-        }
+        } => ("Sent", done(review, hash, outcome, t)),
     };
     f.render_widget(
         Paragraph::new(lines)
@@ -95,6 +79,32 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
             .block(block(title, t, true)),
         area,
     );
+}
+
+/// How a confirmed send ended: what was sent, the outcome, the transaction hash.
+fn done(
+    review: &Review,
+    hash: &Option<B256>,
+    outcome: &Result<Outcome, String>,
+    t: &Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(clean_line(&review.intent.headline()).into_owned()),
+        Line::from(""),
+    ];
+    let (text, role) = match outcome {
+        Ok(o @ Outcome::Confirmed { .. }) => (describe(o), Role::Success),
+        Ok(o @ Outcome::StillPending) => (describe(o), Role::Warning),
+        Ok(o) => (describe(o), Role::Error),
+        Err(e) => (clean_line(e).into_owned(), Role::Error),
+    };
+    lines.push(styled(text, t.style(role)));
+    if let Some(h) = hash {
+        lines.push(muted(format!("transaction {h}"), t));
+    }
+    lines.push(Line::from(""));
+    lines.push(muted("Enter / Esc back to the accounts", t));
+    lines
 }
 
 /// A short line for how a send ended.

@@ -7,7 +7,7 @@ use super::{block, input_line};
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::RenderCache) {
     let st = &s.settings;
     let items: Vec<ListItem> = st
         .items

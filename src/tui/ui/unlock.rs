@@ -7,7 +7,7 @@ use super::{block, centered, input_line, muted, styled};
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::RenderCache) {
     let r = centered(area, 60, 9);
     let u = &s.unlock;
     let mut lines = vec![

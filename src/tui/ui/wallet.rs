@@ -10,7 +10,7 @@ use crate::tui::qr;
 use crate::tui::state::{Account, NetStatus, State, WalletMode};
 use crate::tui::theme::{Role, Theme};
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::RenderCache) {
     match &s.wallet.mode {
         WalletMode::Accounts => accounts(f, area, s, t),
         WalletMode::Send(flow) => super::send::draw(f, area, s, flow, t),
@@ -53,35 +53,86 @@ fn accounts(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         return;
     };
     let addr = acc.address.to_checksum(None);
-    let mut lines = vec![
+    let head = vec![
         Line::from(Span::styled(
             format!("account {}  m/44'/60'/0'/0/{}", acc.index, acc.index),
             t.style(Role::Muted),
         )),
         Line::from(Span::styled(addr.clone(), t.style(Role::Title))),
-        Line::from(""),
     ];
-    balances(&mut lines, s, acc, t);
-    lines.push(Line::from(""));
-    if let Some(input) = &w.labelling {
-        lines.push(Line::from("label:"));
-        lines.push(input_line(input, t, true));
+    let mut money = Vec::new();
+    balances(&mut money, s, acc, t);
+    let hints = [
+        muted("s send · a activity · r refresh", t),
+        muted("n new account · l label · c copy address", t),
+    ];
+    let lines = if let Some(input) = &w.labelling {
+        let mut lines = head;
+        lines.push(Line::from(""));
+        lines.extend(money);
+        lines.extend([
+            Line::from(""),
+            Line::from("label:"),
+            input_line(input, t, true),
+        ]);
+        lines
     } else {
-        // A cut-off QR code does not scan: draw it whole or not at all.
-        let room_h = usize::from(right.height.saturating_sub(2)).saturating_sub(lines.len() + 2);
-        let room_w = usize::from(right.width.saturating_sub(2));
-        match qr::render(&qr::payment_uri(&addr), qr::style()) {
-            Ok(q) if q.len() <= room_h && q.iter().all(|l| l.width() <= room_w) => lines.extend(q),
-            Ok(_) => lines.push(muted("(make the window larger to see the QR code)", t)),
-            Err(e) => lines.push(muted(format!("no QR code: {e}"), t)),
-        }
-        lines.push(muted("s send · a activity · r refresh", t));
-        lines.push(muted("n new account · l label · c copy address", t));
-    }
+        let room = (
+            usize::from(right.height.saturating_sub(2)),
+            usize::from(right.width.saturating_sub(2)),
+        );
+        with_qr(head, money, hints, &addr, room, t)
+    };
     f.render_widget(
         Paragraph::new(lines).block(block("Address", t, false)),
         right,
     );
+}
+
+/// The address panel with its QR code. A cut-off QR code does not scan, so it is drawn whole
+/// or not at all; to fit it the blank lines go first, then the key hints (they are in the
+/// help too), and only when even that is too little does the code give way to a note.
+fn with_qr(
+    head: Vec<Line<'static>>,
+    money: Vec<Line<'static>>,
+    hints: [Line<'static>; 2],
+    addr: &str,
+    (room_h, room_w): (usize, usize),
+    t: &Theme,
+) -> Vec<Line<'static>> {
+    let layout = |gaps: bool, qr: Vec<Line<'static>>, with_hints: bool| {
+        let mut lines = head.clone();
+        if gaps {
+            lines.push(Line::from(""));
+        }
+        lines.extend(money.iter().cloned());
+        if gaps {
+            lines.push(Line::from(""));
+        }
+        lines.extend(qr);
+        if with_hints {
+            lines.extend(hints.iter().cloned());
+        }
+        lines
+    };
+    match qr::render(&qr::payment_uri(addr), qr::style()) {
+        Ok(q) if q.iter().all(|l| l.width() <= room_w) => {
+            for (gaps, with_hints) in [(true, true), (false, true), (false, false)] {
+                let lines = layout(gaps, q.clone(), with_hints);
+                if lines.len() <= room_h {
+                    return lines;
+                }
+            }
+            let note = muted("(make the window larger to see the QR code)", t);
+            layout(true, vec![note], true)
+        }
+        Ok(_) => layout(
+            true,
+            vec![muted("(make the window larger to see the QR code)", t)],
+            true,
+        ),
+        Err(e) => layout(true, vec![muted(format!("no QR code: {e}"), t)], true),
+    }
 }
 
 /// The account's balances (ETH and each configured token, exact decimals), or why there are

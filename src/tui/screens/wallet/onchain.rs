@@ -1,15 +1,15 @@
 //! The wallet's on-chain part of `update`: the network indicator and its retry backoff,
 //! balances, the send flow (form → review → result) and the activity list. Pure, like the rest
 //! of `update`: the runtime does the chain I/O and answers with actions.
-use super::action::{Action, Edit};
-use super::effect::Effect;
-use super::state::*;
-use crate::chain::send::SendRequest;
-use crate::chain::{amount, safety};
+use crate::chain::send::{Review, SendRequest};
+use crate::chain::{ChainError, amount, safety};
+use crate::tui::action::{Action, Edit};
+use crate::tui::effect::Effect;
+use crate::tui::state::*;
 
 /// Starts a refresh of the block number and the listed accounts' balances, unless there is no
 /// network (then nothing is ever asked) or one is running already.
-pub(super) fn refresh_now(s: &mut State) -> Vec<Effect> {
+pub(crate) fn refresh_now(s: &mut State) -> Vec<Effect> {
     if s.net.info.is_none() || s.net.refreshing {
         return vec![];
     }
@@ -20,7 +20,7 @@ pub(super) fn refresh_now(s: &mut State) -> Vec<Effect> {
 }
 
 /// Called on every tick: a refresh (or a retry while offline) starts when it is due.
-pub(super) fn tick(s: &mut State) -> Vec<Effect> {
+pub(crate) fn tick(s: &mut State) -> Vec<Effect> {
     if s.unlocked() && s.net.info.is_some() && s.now_ms >= s.net.next_refresh_ms {
         return refresh_now(s);
     }
@@ -29,7 +29,7 @@ pub(super) fn tick(s: &mut State) -> Vec<Effect> {
 
 /// Entering the wallet screen reads fresh balances, unless offline (then the retry timer
 /// decides: no hammering a dead RPC).
-pub(super) fn entered_wallet(s: &mut State) -> Vec<Effect> {
+pub(crate) fn entered_wallet(s: &mut State) -> Vec<Effect> {
     if matches!(s.net.status, NetStatus::Offline { .. }) {
         return vec![];
     }
@@ -56,7 +56,7 @@ fn failed(s: &mut State, reason: String) {
 }
 
 /// Chain results from the runtime (`update` sends only those here).
-pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::NetworkConfigured(info) => {
             s.net = NetView {
@@ -96,26 +96,7 @@ pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::ReviewReady { id, review } => {
-            if let WalletMode::Send(flow) = &mut s.wallet.mode
-                && flow.step == (SendStep::Preparing { id })
-            {
-                match review {
-                    Ok(review) => {
-                        flow.step = SendStep::Review {
-                            review,
-                            confirm: Input::default(),
-                            error: None,
-                        }
-                    }
-                    Err(why) => {
-                        flow.form.error = Some(why.to_string());
-                        flow.step = SendStep::Form;
-                    }
-                }
-            }
-            vec![]
-        }
+        Action::ReviewReady { id, review } => review_ready(s, id, review),
         Action::SendProgress(p) => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
                 && let SendStep::Sending { progress, .. } = &mut flow.step
@@ -146,14 +127,36 @@ pub(super) fn result(s: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
+/// The review of prepare request `id`, unless the user went back since (then it is dropped).
+fn review_ready(s: &mut State, id: u64, review: Result<Box<Review>, ChainError>) -> Vec<Effect> {
+    if let WalletMode::Send(flow) = &mut s.wallet.mode
+        && flow.step == (SendStep::Preparing { id })
+    {
+        match review {
+            Ok(review) => {
+                flow.step = SendStep::Review {
+                    review,
+                    confirm: Input::default(),
+                    error: None,
+                }
+            }
+            Err(why) => {
+                flow.form.error = Some(why.to_string());
+                flow.step = SendStep::Form;
+            }
+        }
+    }
+    vec![]
+}
+
 /// Whether a key on the wallet screen belongs to the chain part: `s` send, `a` activity, `r`
 /// refresh in the account list, and everything inside the send flow and the activity list.
-pub(super) fn owns_key(s: &State, action: &Action) -> bool {
+pub(crate) fn owns_key(s: &State, action: &Action) -> bool {
     s.wallet.mode != WalletMode::Accounts || matches!(action, Action::Command('s' | 'a' | 'r'))
 }
 
 /// Handles a key [`owns_key`] said is for the chain part.
-pub(super) fn wallet_key(s: &mut State, action: Action) -> Vec<Effect> {
+pub(crate) fn wallet_key(s: &mut State, action: Action) -> Vec<Effect> {
     match &s.wallet.mode {
         WalletMode::Accounts => match action {
             Action::Command('s') if !s.wallet.accounts.is_empty() => {
@@ -229,59 +232,7 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        SendStep::Review {
-            review,
-            confirm,
-            error,
-        } => {
-            let loud = review.has_loud_warning();
-            let confirmed = match action {
-                Action::Back | Action::Command('n') => {
-                    flow.step = SendStep::Form;
-                    return vec![];
-                }
-                Action::Edit(e) if loud => {
-                    confirm.apply(&e, false);
-                    *error = None;
-                    return vec![];
-                }
-                Action::Command('y') if !loud => true,
-                Action::Submit if loud => {
-                    // The same challenge as the command line: characters a look-alike lacks.
-                    let challenge = review.challenge();
-                    if challenge.accepts(&confirm.text) {
-                        true
-                    } else {
-                        confirm.wipe();
-                        *error = Some(format!(
-                            "those are not the 4 characters after {} in the recipient's address; \
-                             nothing was signed",
-                            challenge.after
-                        ));
-                        false
-                    }
-                }
-                Action::Submit => {
-                    *error = Some("press y to sign and send, or Esc to go back".into());
-                    false
-                }
-                _ => false,
-            };
-            if !confirmed {
-                return vec![];
-            }
-            let review = review.clone();
-            let Some(account) = s.wallet.accounts.get(flow.form.account) else {
-                flow.step = SendStep::Form;
-                return vec![];
-            };
-            let account = account.index;
-            flow.step = SendStep::Sending {
-                review: review.clone(),
-                progress: None,
-            };
-            vec![Effect::SignAndSend { account, review }]
-        }
+        SendStep::Review { .. } => review_key(s, action),
         SendStep::Sending { .. } => {
             if matches!(action, Action::Back) {
                 s.message = Some((
@@ -298,6 +249,69 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
     }
+}
+
+/// The review's keys: y (or the 4 characters a loud warning asks for) signs and sends; Esc or n
+/// goes back to the form.
+fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let WalletMode::Send(flow) = &mut s.wallet.mode else {
+        return vec![];
+    };
+    let SendStep::Review {
+        review,
+        confirm,
+        error,
+    } = &mut flow.step
+    else {
+        return vec![];
+    };
+    let loud = review.has_loud_warning();
+    let confirmed = match action {
+        Action::Back | Action::Command('n') => {
+            flow.step = SendStep::Form;
+            return vec![];
+        }
+        Action::Edit(e) if loud => {
+            confirm.apply(&e, false);
+            *error = None;
+            return vec![];
+        }
+        Action::Command('y') if !loud => true,
+        Action::Submit if loud => {
+            // The same challenge as the command line: characters a look-alike lacks.
+            let challenge = review.challenge();
+            if challenge.accepts(&confirm.text) {
+                true
+            } else {
+                confirm.wipe();
+                *error = Some(format!(
+                    "those are not the 4 characters after {} in the recipient's address; \
+                     nothing was signed",
+                    challenge.after
+                ));
+                false
+            }
+        }
+        Action::Submit => {
+            *error = Some("press y to sign and send, or Esc to go back".into());
+            false
+        }
+        _ => false,
+    };
+    if !confirmed {
+        return vec![];
+    }
+    let review = review.clone();
+    let Some(account) = s.wallet.accounts.get(flow.form.account) else {
+        flow.step = SendStep::Form;
+        return vec![];
+    };
+    let account = account.index;
+    flow.step = SendStep::Sending {
+        review: review.clone(),
+        progress: None,
+    };
+    vec![Effect::SignAndSend { account, review }]
 }
 
 fn form_key(s: &mut State, action: Action) -> Vec<Effect> {

@@ -1,0 +1,604 @@
+//! The chat screen: conversations, the message box, the model's status and the streamed answer.
+//! Its view state and its part of `update`.
+use crate::chat::{ChatEvent, Message as ChatMessage};
+use crate::store::{Conversation, ConversationId, Message, Role};
+use crate::tui::action::Action;
+use crate::tui::effect::Effect;
+use crate::tui::state::*;
+
+/// What the no-model screen offers to download: small (about 0.5 GB), good at code and chat.
+pub const SUGGESTED_MODEL: &str =
+    "Qwen/Qwen2.5-Coder-0.5B-Instruct-GGUF:qwen2.5-coder-0.5b-instruct-q4_k_m.gguf";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    pub role: Role,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ChatFocus {
+    #[default]
+    Input,
+    List,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelStatus {
+    /// No model configured: the screen explains how to get one.
+    Missing(String),
+    /// Downloading the suggested model, percent.
+    Downloading(u8),
+    Loading(u8),
+    Ready {
+        name: String,
+        device: String,
+        gpu_layers: u32,
+        total_layers: u32,
+        ctx: u32,
+    },
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChatView {
+    pub conversations: Vec<Conversation>,
+    pub selected: usize,
+    pub current: Option<ConversationId>,
+    pub messages: Vec<ChatLine>,
+    pub input: Input,
+    pub focus: ChatFocus,
+    /// The answer being streamed, if any.
+    pub streaming: Option<String>,
+    /// Lines scrolled up from the bottom; 0 follows the tail.
+    pub scroll: u16,
+    pub search: Option<Input>,
+    pub renaming: Option<Input>,
+    /// Editing the selected conversation's system prompt.
+    pub system_prompt: Option<Input>,
+    /// Typing the path of a GGUF file to add (offered when there is no model).
+    pub model_path: Option<Input>,
+    pub model: ModelStatus,
+    pub tokens_per_second: Option<f64>,
+    pub ctx_used: Option<(usize, usize)>,
+    /// Whether the last generation replaces the last answer (regenerate).
+    pub regenerating: bool,
+    /// The most recent conversation was opened after unlocking.
+    pub opened_once: bool,
+}
+
+impl Default for ChatView {
+    fn default() -> Self {
+        ChatView {
+            conversations: Vec::new(),
+            selected: 0,
+            current: None,
+            messages: Vec::new(),
+            input: Input::default(),
+            focus: ChatFocus::Input,
+            streaming: None,
+            scroll: 0,
+            search: None,
+            renaming: None,
+            system_prompt: None,
+            model_path: None,
+            model: ModelStatus::Missing(String::new()),
+            tokens_per_second: None,
+            ctx_used: None,
+            regenerating: false,
+            opened_once: false,
+        }
+    }
+}
+
+/// Keys are text in the message box (only once a model is there: without one its letters are
+/// the offers, p and a) and in any of the small fields (path, search, rename, system prompt).
+pub(crate) fn typing(s: &State) -> bool {
+    let c = &s.chat;
+    // Without a model the message box has no use; letters are the offers (p, a).
+    let no_model = matches!(
+        c.model,
+        ModelStatus::Missing(_) | ModelStatus::Failed(_) | ModelStatus::Downloading(_)
+    );
+    (c.focus == ChatFocus::Input && !no_model)
+        || c.model_path.is_some()
+        || c.search.is_some()
+        || c.renaming.is_some()
+        || c.system_prompt.is_some()
+}
+
+pub(crate) const HELP: &[(&str, &str)] = &[
+    ("Enter", "send"),
+    ("Alt-Enter / Ctrl-J", "new line"),
+    ("Esc", "stop the answer / leave the input"),
+    ("Tab", "input ↔ conversation list"),
+    ("n r d", "new, rename, delete (list)"),
+    ("/", "search conversations (list)"),
+    ("s", "system prompt of the conversation (list)"),
+    ("g", "regenerate the last answer (list)"),
+    ("e", "edit the last question (list)"),
+    (
+        "p / a",
+        "no model yet: download the suggested one / add a file",
+    ),
+    ("PgUp/PgDn, wheel", "scroll"),
+];
+
+/// Conversations from the store, the model's download and load, and the engine's events.
+pub(crate) fn owns(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::Conversations(_)
+            | Action::ConversationOpened { .. }
+            | Action::ModelProgress(_)
+            | Action::ModelInstalled(_)
+            | Action::ModelFailed(_)
+            | Action::ModelMissing(_)
+            | Action::Chat(_)
+    )
+}
+
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Conversations(list) => {
+            s.chat.conversations = list;
+            s.chat.selected = s
+                .chat
+                .selected
+                .min(s.chat.conversations.len().saturating_sub(1));
+            // Right after unlocking, reopen the most recent conversation, as a chat client does.
+            if !s.chat.opened_once && s.chat.current.is_none() && s.chat.streaming.is_none() {
+                s.chat.opened_once = true;
+                if let Some(first) = s.chat.conversations.first() {
+                    return vec![Effect::OpenConversation(first.id)];
+                }
+            }
+            vec![]
+        }
+        Action::ConversationOpened {
+            conversation,
+            messages,
+        } => opened(&mut s.chat, conversation, messages),
+        Action::ModelProgress(p) => {
+            s.chat.model = ModelStatus::Downloading(p);
+            vec![]
+        }
+        Action::ModelInstalled(name) => {
+            if let Some(item) = s
+                .settings
+                .items
+                .iter_mut()
+                .find(|i| i.key == "model.default")
+            {
+                item.value = name.clone();
+            }
+            s.chat.model = ModelStatus::Loading(0);
+            s.message = Some((Level::Info, format!("model {name} is ready to load")));
+            vec![
+                Effect::SaveSetting {
+                    key: "model.default".into(),
+                    value: name,
+                },
+                Effect::LoadModel,
+            ]
+        }
+        Action::ModelFailed(why) => {
+            s.chat.model = ModelStatus::Failed(why.clone());
+            s.message = Some((Level::Error, why));
+            vec![]
+        }
+        Action::ModelMissing(why) => {
+            s.chat.model = ModelStatus::Missing(why);
+            vec![]
+        }
+        Action::Chat(event) => chat_event(s, event),
+        _ => vec![],
+    }
+}
+
+fn opened(c: &mut ChatView, conversation: Conversation, messages: Vec<Message>) -> Vec<Effect> {
+    c.current = Some(conversation.id);
+    if let Some(i) = c.conversations.iter().position(|x| x.id == conversation.id) {
+        c.selected = i;
+    } else {
+        c.conversations.insert(0, conversation);
+        c.selected = 0;
+    }
+    c.messages = messages
+        .into_iter()
+        .map(|m| ChatLine {
+            role: m.role,
+            text: m.text,
+        })
+        .collect();
+    c.scroll = 0;
+    vec![]
+}
+
+/// The keys of the chat screen: an open small field (rename, path, system prompt, search) has
+/// them first, then the offers when there is no model, then the input or the list.
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    let c = &mut s.chat;
+    if c.renaming.is_some() {
+        return renaming(c, action);
+    }
+    if c.model_path.is_some() {
+        return model_path(c, action);
+    }
+    let no_model = matches!(c.model, ModelStatus::Missing(_) | ModelStatus::Failed(_));
+    match action {
+        Action::Command('p') if no_model => {
+            c.model = ModelStatus::Downloading(0);
+            return vec![Effect::PullModel(SUGGESTED_MODEL.to_owned())];
+        }
+        Action::Command('a') if no_model => {
+            c.model_path = Some(Input::default());
+            return vec![];
+        }
+        _ => {}
+    }
+    if c.system_prompt.is_some() {
+        return system_prompt(c, action);
+    }
+    if c.search.is_some() {
+        return search(c, action);
+    }
+    match (c.focus, action) {
+        (_, Action::Back) if c.streaming.is_some() => vec![Effect::StopGeneration],
+        (ChatFocus::Input, Action::Back | Action::FocusNext) => {
+            c.focus = ChatFocus::List;
+            vec![]
+        }
+        (ChatFocus::List, Action::FocusNext | Action::Back) => {
+            c.focus = ChatFocus::Input;
+            vec![]
+        }
+        (ChatFocus::Input, Action::Edit(e)) => {
+            c.input.apply(&e, true);
+            vec![]
+        }
+        (ChatFocus::Input, Action::Submit) => send(s),
+        (_, action @ (Action::ScrollUp(_) | Action::ScrollDown(_))) => scroll(c, action),
+        (_, action @ (Action::PageUp | Action::PageDown)) => scroll(c, action),
+        (ChatFocus::List, action) => list_key(s, action),
+        _ => vec![],
+    }
+}
+
+fn scroll(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    match action {
+        Action::ScrollUp(n) => c.scroll = c.scroll.saturating_add(n),
+        Action::ScrollDown(n) => c.scroll = c.scroll.saturating_sub(n),
+        Action::PageUp => c.scroll = c.scroll.saturating_add(10),
+        Action::PageDown => c.scroll = c.scroll.saturating_sub(10),
+        _ => {}
+    }
+    vec![]
+}
+
+/// The conversation list's keys: move, open, and the commands on the selected conversation.
+fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let c = &mut s.chat;
+    match action {
+        Action::Up => {
+            c.selected = c.selected.saturating_sub(1);
+            vec![]
+        }
+        Action::Down => {
+            c.selected = (c.selected + 1).min(c.conversations.len().saturating_sub(1));
+            vec![]
+        }
+        Action::Submit => match c.conversations.get(c.selected) {
+            Some(conv) => {
+                c.focus = ChatFocus::Input;
+                vec![Effect::OpenConversation(conv.id)]
+            }
+            None => vec![],
+        },
+        Action::Command('n') => {
+            c.focus = ChatFocus::Input;
+            c.current = None;
+            c.messages.clear();
+            vec![Effect::NewConversation]
+        }
+        Action::Command('r') => {
+            if let Some(conv) = c.conversations.get(c.selected) {
+                let mut input = Input::default();
+                input.set(&conv.title);
+                c.renaming = Some(input);
+            }
+            vec![]
+        }
+        Action::Command('d') => {
+            if let Some(conv) = c.conversations.get(c.selected) {
+                s.overlay = Some(Overlay::ConfirmDelete(conv.id));
+            }
+            vec![]
+        }
+        Action::Command('s') => {
+            if let Some(conv) = c.conversations.get(c.selected) {
+                let mut input = Input::default();
+                input.set(&conv.system_prompt);
+                c.system_prompt = Some(input);
+            }
+            vec![]
+        }
+        Action::Command('/') => {
+            c.search = Some(Input::default());
+            vec![]
+        }
+        Action::Command('g') => regenerate(s),
+        Action::Command('e') => edit_last(s),
+        _ => vec![],
+    }
+}
+
+fn renaming(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    let Some(input) = &mut c.renaming else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => input.apply(&e, false),
+        Action::Back => c.renaming = None,
+        Action::Submit => {
+            let title = crate::sanitize::clean_line(input.text.trim()).into_owned();
+            c.renaming = None;
+            if let Some(conv) = c.conversations.get_mut(c.selected)
+                && !title.is_empty()
+            {
+                conv.title = title.clone();
+                return vec![Effect::RenameConversation(conv.id, title)];
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn model_path(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    let Some(input) = &mut c.model_path else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => input.apply(&e, false),
+        Action::Back => c.model_path = None,
+        Action::Submit => {
+            let path = input.take();
+            c.model_path = None;
+            if !path.trim().is_empty() {
+                c.model = ModelStatus::Loading(0);
+                return vec![Effect::AddModel(path.trim().to_owned())];
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn system_prompt(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    let Some(input) = &mut c.system_prompt else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => input.apply(&e, true),
+        Action::Back => c.system_prompt = None,
+        Action::Submit => {
+            let prompt = crate::sanitize::clean(input.text.trim()).into_owned();
+            c.system_prompt = None;
+            if let Some(conv) = c.conversations.get_mut(c.selected) {
+                conv.system_prompt = prompt.clone();
+                return vec![Effect::SetSystemPrompt(conv.id, prompt)];
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn search(c: &mut ChatView, action: Action) -> Vec<Effect> {
+    let Some(input) = &mut c.search else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => {
+            input.apply(&e, false);
+            return vec![Effect::ListConversations {
+                search: Some(input.text.clone()),
+            }];
+        }
+        Action::Back => {
+            c.search = None;
+            return vec![Effect::ListConversations { search: None }];
+        }
+        Action::Submit => {
+            c.search = None;
+            c.focus = ChatFocus::List;
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn history(c: &ChatView) -> Vec<ChatMessage> {
+    let mut h = Vec::with_capacity(c.messages.len() + 1);
+    if let Some(conv) = c
+        .current
+        .and_then(|id| c.conversations.iter().find(|x| x.id == id))
+        && !conv.system_prompt.is_empty()
+    {
+        h.push(ChatMessage::new("system", conv.system_prompt.clone()));
+    }
+    h.extend(
+        c.messages
+            .iter()
+            .filter(|m| m.role != Role::System)
+            .map(|m| {
+                ChatMessage::new(
+                    if m.role == Role::User {
+                        "user"
+                    } else {
+                        "assistant"
+                    },
+                    m.text.clone(),
+                )
+            }),
+    );
+    h
+}
+
+fn can_generate(s: &mut State) -> bool {
+    if s.chat.streaming.is_some() {
+        return false;
+    }
+    if !matches!(s.chat.model, ModelStatus::Ready { .. }) {
+        s.message = Some((
+            Level::Error,
+            "no model is loaded yet (see the chat screen for how to get one)".into(),
+        ));
+        return false;
+    }
+    true
+}
+
+fn send(s: &mut State) -> Vec<Effect> {
+    if s.chat.input.text.trim().is_empty() || !can_generate(s) {
+        return vec![];
+    }
+    let c = &mut s.chat;
+    let text = c.input.take();
+    c.messages.push(ChatLine {
+        role: Role::User,
+        text: text.clone(),
+    });
+    c.streaming = Some(String::new());
+    c.regenerating = false;
+    c.scroll = 0;
+    let history = history(c);
+    // Without a current conversation the runtime creates one first (titled from the question).
+    vec![Effect::Send {
+        conversation: c.current,
+        text,
+        history,
+        regenerate: false,
+    }]
+}
+
+fn regenerate(s: &mut State) -> Vec<Effect> {
+    if !can_generate(s) {
+        return vec![];
+    }
+    let c = &mut s.chat;
+    let (Some(conversation), Some(last)) = (c.current, c.messages.last()) else {
+        return vec![];
+    };
+    if last.role != Role::Assistant {
+        return vec![];
+    }
+    c.messages.pop();
+    c.streaming = Some(String::new());
+    c.regenerating = true;
+    c.focus = ChatFocus::Input;
+    let history = history(c);
+    vec![Effect::Send {
+        conversation: Some(conversation),
+        text: String::new(),
+        history,
+        regenerate: true,
+    }]
+}
+
+/// Puts the last question back into the input (and removes it and its answer) for editing.
+fn edit_last(s: &mut State) -> Vec<Effect> {
+    let c = &mut s.chat;
+    if c.streaming.is_some() {
+        return vec![];
+    }
+    let Some(pos) = c.messages.iter().rposition(|m| m.role == Role::User) else {
+        return vec![];
+    };
+    let question = c.messages[pos].text.clone();
+    let removed = c.messages.len() - pos;
+    c.messages.truncate(pos);
+    c.input.set(&question);
+    c.focus = ChatFocus::Input;
+    match c.current {
+        Some(conversation) => vec![Effect::DeleteLastMessages {
+            conversation,
+            count: removed,
+        }],
+        None => vec![],
+    }
+}
+
+fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
+    let c = &mut s.chat;
+    match event {
+        ChatEvent::LoadProgress(p) => {
+            c.model = ModelStatus::Loading((p.clamp(0.0, 1.0) * 100.0) as u8)
+        }
+        ChatEvent::Loaded(info) => {
+            c.model = ModelStatus::Ready {
+                name: info
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                device: info.device.clone(),
+                gpu_layers: info.gpu_layers,
+                total_layers: info.n_layer + 1,
+                ctx: info.n_ctx,
+            }
+        }
+        ChatEvent::Unloaded => c.model = ModelStatus::Missing(String::new()),
+        ChatEvent::Notice(m) => s.message = Some((Level::Info, m)),
+        ChatEvent::TurnsDropped(n) => {
+            s.message = Some((
+                Level::Info,
+                format!(
+                    "the conversation outgrew the context: the model no longer sees the oldest {n} messages"
+                ),
+            ));
+        }
+        ChatEvent::Piece(p) => {
+            if let Some(text) = &mut c.streaming {
+                text.push_str(&p);
+            }
+        }
+        ChatEvent::Stats(st) => {
+            c.tokens_per_second = Some(st.generate_tps());
+            c.ctx_used = Some((st.ctx_used, st.ctx_size));
+        }
+        ChatEvent::Done(_) => {
+            if let Some(text) = c.streaming.take() {
+                c.messages.push(ChatLine {
+                    role: Role::Assistant,
+                    text: text.clone(),
+                });
+                if let Some(conversation) = c.current {
+                    return vec![Effect::SaveAnswer {
+                        conversation,
+                        text,
+                        tokens: 0,
+                        replace_last: c.regenerating,
+                    }];
+                }
+            }
+        }
+        ChatEvent::Error(e) => {
+            if let Some(text) = c.streaming.take()
+                && !text.is_empty()
+            {
+                c.messages.push(ChatLine {
+                    role: Role::Assistant,
+                    text,
+                });
+            }
+            if matches!(c.model, ModelStatus::Loading(_)) {
+                c.model = ModelStatus::Failed(e.to_string());
+            }
+            s.message = Some((Level::Error, e.to_string()));
+        }
+        ChatEvent::Prompt { .. } | ChatEvent::Bench(_) => {}
+    }
+    vec![]
+}

@@ -1,0 +1,218 @@
+//! The wallet screen: accounts, labels, and (in `onchain`) balances, the send flow and activity.
+//! Its view state and its part of `update`.
+pub(crate) mod onchain;
+
+use alloy::primitives::B256;
+use keybot_keystore::Address;
+
+use crate::chain::activity::Entry;
+use crate::chain::send::{Outcome, Review};
+use crate::tui::action::Action;
+use crate::tui::effect::Effect;
+use crate::tui::state::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub index: u32,
+    pub address: Address,
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WalletView {
+    pub accounts: Vec<Account>,
+    pub selected: usize,
+    /// Editing the selected account's label.
+    pub labelling: Option<Input>,
+    /// The account list, or the send flow, or the activity list.
+    pub mode: WalletMode,
+    /// Numbers each prepare request, so a late answer to a cancelled one is ignored.
+    pub send_seq: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum WalletMode {
+    #[default]
+    Accounts,
+    Send(Box<SendFlow>),
+    Activity(ActivityView),
+}
+
+/// The send form's fields, in Tab order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SendField {
+    #[default]
+    To,
+    Amount,
+    Asset,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SendForm {
+    /// Index into the wallet's account list: the sender.
+    pub account: usize,
+    pub to: Input,
+    pub amount: Input,
+    /// 0 is ETH, `i` is the network's token `i - 1`.
+    pub asset: usize,
+    pub field: SendField,
+    /// The latest one-line problem (validation, or why the review could not be prepared).
+    pub error: Option<String>,
+}
+
+/// Where a send stands. Nothing is signed before `Review` is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendStep {
+    Form,
+    /// Waiting for the runtime to check the chain and build the review.
+    Preparing {
+        id: u64,
+    },
+    Review {
+        review: Box<Review>,
+        /// Four characters of the recipient ([`Review::challenge`]), typed when a warning is loud.
+        confirm: Input,
+        error: Option<String>,
+    },
+    /// Confirmed: being signed, broadcast and followed.
+    Sending {
+        review: Box<Review>,
+        progress: Option<String>,
+    },
+    Done {
+        review: Box<Review>,
+        hash: Option<B256>,
+        outcome: Result<Outcome, String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendFlow {
+    pub form: SendForm,
+    pub step: SendStep,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivityView {
+    pub entries: Vec<Entry>,
+    /// A sync is running.
+    pub loading: bool,
+    /// Why the list may be out of date (offline, no network).
+    pub offline: Option<String>,
+    pub selected: usize,
+}
+
+/// Keys are text while a label is edited, in the send form, and in a review whose loud warning
+/// asks for characters of the address.
+pub(crate) fn typing(s: &State) -> bool {
+    s.wallet.labelling.is_some()
+        || match &s.wallet.mode {
+            WalletMode::Send(flow) => match &flow.step {
+                SendStep::Form => true,
+                SendStep::Review { review, .. } => review.has_loud_warning(),
+                _ => false,
+            },
+            _ => false,
+        }
+}
+
+pub(crate) const HELP: &[(&str, &str)] = &[
+    ("↑/↓ j/k", "select an account"),
+    ("n", "derive the next account"),
+    ("l", "label the account"),
+    ("c", "copy the address"),
+    ("s", "send from the account: form → review → result"),
+    (
+        "y / 4 chars",
+        "review: sign and send (a loud warning asks for 4 chars of the address)",
+    ),
+    ("a", "activity: sent and received"),
+    ("r", "read balances again (retry now when offline)"),
+    (
+        "Esc",
+        "back (nothing is signed before the review is confirmed)",
+    ),
+];
+
+/// The accounts the runtime derived, and every chain result (network, balances, activity, the
+/// send flow's review and outcome).
+pub(crate) fn owns(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::AccountsDerived(_)
+            | Action::NetworkConfigured(_)
+            | Action::ChainRefreshed(_)
+            | Action::ActivityLoaded { .. }
+            | Action::ReviewReady { .. }
+            | Action::SendProgress(_)
+            | Action::SendFinished { .. }
+    )
+}
+
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+    let Action::AccountsDerived(accounts) = action else {
+        return onchain::result(s, action);
+    };
+    s.wallet.accounts = accounts
+        .into_iter()
+        .map(|(index, address, label)| Account {
+            index,
+            address,
+            label,
+        })
+        .collect();
+    s.wallet.selected = s
+        .wallet
+        .selected
+        .min(s.wallet.accounts.len().saturating_sub(1));
+    // A new account's balance.
+    onchain::entered_wallet(s)
+}
+
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    let w = &mut s.wallet;
+    if let Some(input) = &mut w.labelling {
+        match action {
+            Action::Edit(e) => input.apply(&e, false),
+            Action::Back => w.labelling = None,
+            Action::Submit => {
+                let label = crate::sanitize::clean_line(input.text.trim()).into_owned();
+                w.labelling = None;
+                if let Some(acc) = w.accounts.get_mut(w.selected) {
+                    acc.label = label.clone();
+                    return vec![Effect::SetAccountLabel {
+                        index: acc.index,
+                        label,
+                    }];
+                }
+            }
+            _ => {}
+        }
+        return vec![];
+    }
+    if onchain::owns_key(s, &action) {
+        return onchain::wallet_key(s, action);
+    }
+    let w = &mut s.wallet;
+    match action {
+        Action::Up => w.selected = w.selected.saturating_sub(1),
+        Action::Down => w.selected = (w.selected + 1).min(w.accounts.len().saturating_sub(1)),
+        Action::Command('n') => {
+            return vec![Effect::DeriveAccounts {
+                count: w.accounts.len() as u32 + 1,
+            }];
+        }
+        Action::Command('l') if !w.accounts.is_empty() => {
+            let mut input = Input::default();
+            input.set(&w.accounts[w.selected].label);
+            w.labelling = Some(input);
+        }
+        Action::Command('c') => {
+            if let Some(acc) = w.accounts.get(w.selected) {
+                return vec![Effect::Copy(acc.address.to_checksum(None))];
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
