@@ -111,8 +111,21 @@ fn onboarding_screens() {
         hint: Some("not a BIP-39 word; did you mean \"abandon\"?".into()),
     };
     both("onboarding_import", &s);
+    s.onboarding = Onboarding::Passphrase {
+        phrase: SecretText::from(String::new()),
+        first: Input {
+            text: "my 25th word".into(),
+            cursor: 12,
+            secret: true,
+        },
+        second: Input::secret(),
+        on_second: true,
+        error: Some("the two passphrases differ; type the second one again".into()),
+    };
+    both("onboarding_passphrase", &s);
     s.onboarding = Onboarding::Password {
         phrase: SecretText::from(String::new()),
+        passphrase: SecretText::from(String::new()),
         first: Input {
             text: "correct horse".into(),
             cursor: 13,

@@ -70,6 +70,9 @@ fn onboarding_chat_quit_and_unlock_again() {
             .unwrap();
         t.line(&words[n - 1]);
     }
+    // No BIP-39 passphrase: Enter on its empty field.
+    t.wait_for("Passphrase (optional)", 10);
+    t.keys(&["Enter"]);
     t.wait_for("Choose a password", 10);
     t.line(PW);
     t.line(PW);

@@ -72,6 +72,9 @@ fn first_run_creates_a_wallet_with_three_words_checked() {
         typed(&mut s, &words[i]);
         update(&mut s, Action::Submit);
     }
+    // No BIP-39 passphrase: Enter on the empty field.
+    assert!(matches!(s.onboarding, Onboarding::Passphrase { .. }));
+    update(&mut s, Action::Submit);
     assert!(matches!(s.onboarding, Onboarding::Password { .. }));
     typed(&mut s, "short");
     update(&mut s, Action::Submit);
@@ -159,6 +162,12 @@ fn import_checks_words_and_suggests() {
     update(&mut s, Action::Edit(Edit::Backspace));
     typed(&mut s, "junk");
     update(&mut s, Action::Submit);
+    update(&mut s, Action::Submit);
+    assert!(
+        matches!(s.onboarding, Onboarding::Passphrase { .. }),
+        "{:?}",
+        s.onboarding
+    );
     update(&mut s, Action::Submit);
     assert!(
         matches!(s.onboarding, Onboarding::Password { .. }),
@@ -479,12 +488,13 @@ fn without_a_model_the_screen_offers_to_get_one() {
     assert_eq!(s.settings.get("model.default"), Some("m"));
 }
 
-/// Through the import path to the password step.
+/// Through the import path (no passphrase) to the password step.
 fn at_password_step() -> State {
     let mut s = State::new(false);
     update(&mut s, Action::Down);
     update(&mut s, Action::Submit);
     typed(&mut s, PHRASE);
+    update(&mut s, Action::Submit);
     update(&mut s, Action::Submit);
     update(&mut s, Action::Submit);
     assert!(
@@ -558,4 +568,61 @@ fn after_unlocking_q_is_a_letter_in_the_box_and_quits_once_esc_left_it() {
     assert!(matches!(quit, Action::Quit));
     assert!(matches!(update(&mut s, quit).as_slice(), [Effect::Quit]));
     assert!(s.quit);
+}
+
+/// A restored wallet with a BIP-39 passphrase: typed twice (a mismatch is refused and asked
+/// again), and the effect that writes the vault carries it; Esc from the first field starts over.
+#[test]
+fn a_passphrase_is_typed_twice_and_reaches_the_wallet() {
+    let mut s = State::new(false);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Submit);
+    typed(&mut s, PHRASE);
+    update(&mut s, Action::Submit);
+    update(&mut s, Action::Submit);
+    assert!(matches!(s.onboarding, Onboarding::Passphrase { .. }));
+    typed(&mut s, "my 25th word");
+    update(&mut s, Action::Submit);
+    typed(&mut s, "my 25th wort");
+    update(&mut s, Action::Submit);
+    let Onboarding::Passphrase {
+        on_second: true,
+        error: Some(e),
+        second,
+        ..
+    } = &s.onboarding
+    else {
+        panic!("{:?}", s.onboarding)
+    };
+    assert!(e.contains("differ"), "{e}");
+    assert!(second.text.is_empty(), "the wrong second entry is cleared");
+    typed(&mut s, "my 25th word");
+    update(&mut s, Action::Submit);
+    assert!(matches!(s.onboarding, Onboarding::Password { .. }));
+    typed(&mut s, "short but now long enough");
+    update(&mut s, Action::Submit);
+    typed(&mut s, "short but now long enough");
+    let fx = update(&mut s, Action::Submit);
+    match fx.as_slice() {
+        [
+            Effect::CreateWallet {
+                phrase, passphrase, ..
+            },
+        ] => {
+            assert_eq!(phrase.as_str(), PHRASE);
+            assert_eq!(passphrase.as_str(), "my 25th word");
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // Esc on the first field: back to the start, nothing kept.
+    let mut s = State::new(false);
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Submit);
+    typed(&mut s, PHRASE);
+    update(&mut s, Action::Submit);
+    update(&mut s, Action::Submit);
+    typed(&mut s, "secret");
+    update(&mut s, Action::Back);
+    assert_eq!(s.onboarding, Onboarding::default());
 }

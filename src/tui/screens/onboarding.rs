@@ -33,9 +33,19 @@ pub enum Onboarding {
         input: Input,
         hint: Option<String>,
     },
+    /// The optional BIP-39 passphrase (the "25th word"), hidden; typed twice when not empty.
+    /// Enter on an empty field: none.
+    Passphrase {
+        phrase: SecretText,
+        first: Input,
+        second: Input,
+        on_second: bool,
+        error: Option<String>,
+    },
     /// The password, typed twice, with a strength meter.
     Password {
         phrase: SecretText,
+        passphrase: SecretText,
         first: Input,
         second: Input,
         on_second: bool,
@@ -129,6 +139,7 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
         }
         (o @ O::Confirm { .. }, action) => confirm(o, action),
         (o @ O::ImportWords { .. }, action) => import_words(o, action),
+        (o @ O::Passphrase { .. }, action) => passphrase(o, action),
         (o @ O::Password { .. }, action) => password(o, action),
         (state, _) => (state, vec![]),
     }
@@ -168,7 +179,7 @@ fn confirm(o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
             }
             if step == 2 {
                 let phrase = join(&words);
-                return (password_step(phrase), vec![]);
+                return (passphrase_step(phrase), vec![]);
             }
             (
                 O::Confirm {
@@ -258,7 +269,7 @@ fn import_submit(mut words: Vec<SecretText>, mut input: Input) -> (Onboarding, V
         if PHRASE_LENGTHS.contains(&words.len()) {
             let phrase = join(&words);
             match keybot_keystore::Phrase::parse(&phrase) {
-                Ok(_) => return (password_step(phrase), vec![]),
+                Ok(_) => return (passphrase_step(phrase), vec![]),
                 Err(e) => hint = Some(e.to_string()),
             }
         } else {
@@ -315,15 +326,17 @@ fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
             let password = Password::new(first.text.clone());
             first.wipe();
             second.wipe();
-            let Onboarding::Password { phrase, .. } = o else {
+            let Onboarding::Password {
+                phrase, passphrase, ..
+            } = o
+            else {
                 unreachable!("matched above")
             };
             return (
                 Onboarding::Writing,
-                // The app has no passphrase field yet: an empty one is none.
                 vec![Effect::CreateWallet {
                     phrase,
-                    passphrase: SecretText::from(String::new()),
+                    passphrase,
                     password,
                 }],
             );
@@ -333,9 +346,71 @@ fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
     (o, vec![])
 }
 
-fn password_step(phrase: SecretText) -> Onboarding {
+/// The passphrase step: Enter on an empty field goes on without one; a passphrase is typed
+/// twice (a typo would make another wallet, empty, and the real one unreachable); Esc from the
+/// second field back to the first, from the first back to the start.
+fn passphrase(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
+    let Onboarding::Passphrase {
+        first,
+        second,
+        on_second,
+        error,
+        ..
+    } = &mut o
+    else {
+        return (o, vec![]);
+    };
+    match action {
+        Action::Edit(e) => {
+            *error = None;
+            if *on_second {
+                second.apply(&e, false);
+            } else {
+                first.apply(&e, false);
+            }
+        }
+        Action::Back if *on_second => {
+            second.wipe();
+            *on_second = false;
+            *error = None;
+        }
+        Action::Back => {
+            first.wipe();
+            return (Onboarding::default(), vec![]);
+        }
+        Action::Submit if !*on_second && !first.text.is_empty() => *on_second = true,
+        Action::Submit if *on_second && first.text != second.text => {
+            second.wipe();
+            *error = Some("the two passphrases differ; type the second one again".to_owned());
+        }
+        Action::Submit => {
+            let passphrase = SecretText::from(first.text.clone());
+            first.wipe();
+            second.wipe();
+            let Onboarding::Passphrase { phrase, .. } = o else {
+                unreachable!("matched above")
+            };
+            return (password_step(phrase, passphrase), vec![]);
+        }
+        _ => {}
+    }
+    (o, vec![])
+}
+
+fn passphrase_step(phrase: SecretText) -> Onboarding {
+    Onboarding::Passphrase {
+        phrase,
+        first: Input::secret(),
+        second: Input::secret(),
+        on_second: false,
+        error: None,
+    }
+}
+
+fn password_step(phrase: SecretText, passphrase: SecretText) -> Onboarding {
     Onboarding::Password {
         phrase,
+        passphrase,
         first: Input::secret(),
         second: Input::secret(),
         on_second: false,

@@ -49,6 +49,16 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::Rend
             }
             ("Restore", lines)
         }
+        Onboarding::Passphrase {
+            first,
+            second,
+            on_second,
+            error,
+            ..
+        } => (
+            "Passphrase (optional)",
+            passphrase(first, second, *on_second, error, t),
+        ),
         Onboarding::Password {
             first,
             second,
@@ -133,6 +143,35 @@ fn show_words(words: &[SecretText], t: &Theme) -> Vec<Line<'static>> {
 }
 
 /// The two password fields and the strength meter of the first.
+fn passphrase(
+    first: &Input,
+    second: &Input,
+    on_second: bool,
+    error: &Option<String>,
+    t: &Theme,
+) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from("A BIP-39 passphrase (\"25th word\") turns the phrase into another wallet."),
+        Line::from("Restoring one? Type it exactly. None? Press Enter."),
+        Line::from(""),
+        Line::from("passphrase:"),
+        input_line(first, t, !on_second),
+    ];
+    if on_second || !first.text.is_empty() {
+        lines.push(Line::from(""));
+        lines.push(Line::from("again:"));
+        lines.push(input_line(second, t, on_second));
+    }
+    match error {
+        Some(e) => lines.push(styled(e.clone(), t.style(Role::Error))),
+        None => lines.push(muted(
+            "write it down apart from the phrase: without it the phrase opens another, empty wallet",
+            t,
+        )),
+    }
+    lines
+}
+
 fn password(
     first: &Input,
     second: &Input,
