@@ -3,6 +3,10 @@
 //! single-threaded tokio runtime with its own connection to the store (SQLite in WAL mode, the
 //! same file the UI's connection uses): the store is `Send` but not `Sync`, so it stays on this
 //! one thread, shared by the jobs running on it, which each call it synchronously between awaits.
+//! Why a runtime of its own and not the app's (ARCHITECTURE §3 asks for one): those jobs hold the
+//! store across awaits, so they are not `Send` and must run on a `LocalSet` pinned to one thread;
+//! the app's multi-threaded runtime could drive a `LocalSet` only from a thread that blocks on it,
+//! which is what this thread is. Its runtime is single-threaded and owns no worker threads.
 //! Sending goes through the same transaction service as the command line
 //! ([`crate::service::tx`]). Results go back to the UI's queue as actions carrying typed
 //! [`ChainError`]s.
