@@ -4,21 +4,37 @@
 //! signs, so the text is checked here first: a wallet must never send less than was typed.
 use alloy::primitives::U256;
 use alloy::primitives::utils::{format_units, parse_units};
-use anyhow::{Result, bail};
+
+/// Why a typed amount is refused. The text is quoted as Rust's `{:?}` quotes it, so a control
+/// character in it prints escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AmountError {
+    #[error("amount {0:?}: expected a decimal number such as 1.5")]
+    NotANumber(String),
+    #[error("amount {text:?} has {places} decimal places; this asset has {decimals}")]
+    TooManyDecimals {
+        text: String,
+        places: usize,
+        decimals: u8,
+    },
+    #[error("amount {0:?} is too large")]
+    TooLarge(String),
+}
 
 /// Parses a non-negative decimal with at most `decimals` fractional digits into base units.
-pub fn parse(text: &str, decimals: u8) -> Result<U256> {
+pub fn parse(text: &str, decimals: u8) -> Result<U256, AmountError> {
     let t = text.trim();
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
     let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
     if t.is_empty() || (int.is_empty() && frac.is_empty()) || !digits(int) || !digits(frac) {
-        bail!("amount {text:?}: expected a decimal number such as 1.5");
+        return Err(AmountError::NotANumber(text.to_owned()));
     }
     if frac.len() > usize::from(decimals) {
-        bail!(
-            "amount {text:?} has {} decimal places; this asset has {decimals}",
-            frac.len()
-        );
+        return Err(AmountError::TooManyDecimals {
+            text: text.to_owned(),
+            places: frac.len(),
+            decimals,
+        });
     }
     let normal = format!(
         "{}.{}",
@@ -27,7 +43,7 @@ pub fn parse(text: &str, decimals: u8) -> Result<U256> {
     );
     match parse_units(&normal, decimals) {
         Ok(v) => Ok(v.get_absolute()),
-        Err(_) => bail!("amount {text:?} is too large"),
+        Err(_) => Err(AmountError::TooLarge(text.to_owned())),
     }
 }
 

@@ -10,15 +10,25 @@
 //! share (the first ones after the common prefix); asking for the last four, which the fake
 //! was made to match, would confirm nothing.
 use alloy::primitives::{Address, U256};
-use anyhow::{Result, bail};
 
 use super::amount;
 use crate::store::Counterparties;
 
+/// Why typed or pasted text is not an address. Quoted with `{:?}`: control characters escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("{0:?}: names such as ENS are not resolved; paste the 0x address")]
+    Name(String),
+    #[error("{0:?} is not an address (expected 0x and 40 hex digits)")]
+    NotHex(String),
+    #[error("{0:?}: the EIP-55 checksum (the mix of capitals) is wrong; check for a typo")]
+    Checksum(String),
+}
+
 /// Parses an address typed or pasted by the user. All-lowercase or all-uppercase hex carries no
 /// checksum and is accepted; mixed case must be a valid EIP-55 checksum, since a mixed-case
 /// address with a wrong checksum is almost certainly mistyped. Names (ENS) are not resolved.
-pub fn parse_address(text: &str) -> Result<Address> {
+pub fn parse_address(text: &str) -> Result<Address, AddressError> {
     let t = text.trim();
     let hex = t
         .strip_prefix("0x")
@@ -26,17 +36,17 @@ pub fn parse_address(text: &str) -> Result<Address> {
         .unwrap_or(t);
     if hex.len() != 40 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         if t.contains('.') {
-            bail!("{t:?}: names such as ENS are not resolved; paste the 0x address");
+            return Err(AddressError::Name(t.to_owned()));
         }
-        bail!("{t:?} is not an address (expected 0x and 40 hex digits)");
+        return Err(AddressError::NotHex(t.to_owned()));
     }
     let addr: Address = format!("0x{hex}")
         .parse()
-        .map_err(|_| anyhow::anyhow!("{t:?} is not an address"))?;
+        .map_err(|_| AddressError::NotHex(t.to_owned()))?;
     let has_lower = hex.bytes().any(|b| b.is_ascii_lowercase());
     let has_upper = hex.bytes().any(|b| b.is_ascii_uppercase());
     if has_lower && has_upper && addr.to_checksum(None)[2..] != *hex {
-        bail!("{t:?}: the EIP-55 checksum (the mix of capitals) is wrong; check for a typo");
+        return Err(AddressError::Checksum(t.to_owned()));
     }
     Ok(addr)
 }
