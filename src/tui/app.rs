@@ -37,7 +37,7 @@ use crate::service::chat::{self as chat_service, Answer, ChatEngine, TurnRequest
 use crate::service::settings::{self, Settings};
 use crate::service::store_worker::StoreWorker;
 use crate::service::wallet::{self as wallet_service, Unlocked};
-use crate::store::Store;
+use crate::store::{ConversationId, Store};
 
 /// What arrives in the queue.
 pub enum Event {
@@ -537,12 +537,7 @@ impl Runtime {
             ChatEffect::DeleteLastMessages {
                 conversation,
                 count,
-            } => self.store_action(move |store| {
-                for _ in 0..count {
-                    store.delete_last_message(conversation)?;
-                }
-                Ok(None)
-            }),
+            } => self.delete_last_messages(conversation, count),
             ChatEffect::Send {
                 conversation,
                 text,
@@ -613,6 +608,16 @@ impl Runtime {
             Ok(Some(Action::Chat(ChatAction::Conversations(
                 store.list_conversations()?,
             ))))
+        });
+    }
+
+    /// Removes the last `count` messages of a conversation (editing the last question).
+    fn delete_last_messages(&self, conversation: ConversationId, count: usize) {
+        self.store_action(move |store| {
+            for _ in 0..count {
+                store.delete_last_message(conversation)?;
+            }
+            Ok(None)
         });
     }
 
