@@ -8,6 +8,7 @@ use std::time::Instant;
 use keybot::chat::ChatEvent;
 use keybot::store::Role;
 use keybot::tui::action::Action;
+use keybot::tui::screens::chat::ChatAction;
 use keybot::tui::state::{ChatLine, ModelStatus, State};
 use keybot::tui::{theme, ui, update::update};
 use ratatui::Terminal;
@@ -131,7 +132,10 @@ fn streaming_a_long_answer() {
             let mut cache = ui::RenderCache::default();
             let mut times = Vec::with_capacity(pieces.len());
             for p in &pieces {
-                update(&mut s, Action::Chat(ChatEvent::Piece(p.clone())));
+                update(
+                    &mut s,
+                    Action::Chat(ChatAction::Event(ChatEvent::Piece(p.clone()))),
+                );
                 if !keep {
                     cache = ui::RenderCache::default();
                 }

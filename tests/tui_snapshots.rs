@@ -9,6 +9,8 @@ use keybot::chain::{ChainError, Token};
 use keybot::chat::engine::{ChatEvent, ModelInfo};
 use keybot::store::{AssetRef, Conversation, Role, TxStatus};
 use keybot::tui::action::{Action, Edit};
+use keybot::tui::screens::chat::ChatAction;
+use keybot::tui::screens::wallet::WalletAction;
 use keybot::tui::state::*;
 use keybot::tui::theme::{self, Theme};
 use keybot::tui::ui;
@@ -75,7 +77,7 @@ fn conversation(id: i64, title: &str) -> Conversation {
 fn model_ready(s: &mut State) {
     update(
         s,
-        Action::Chat(ChatEvent::Loaded(Box::new(ModelInfo {
+        Action::Chat(ChatAction::Event(ChatEvent::Loaded(Box::new(ModelInfo {
             path: "/models/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf".into(),
             architecture: "qwen2".into(),
             n_layer: 24,
@@ -85,7 +87,7 @@ fn model_ready(s: &mut State) {
             device: "CPU".into(),
             gpu_layers: 0,
             template: "gguf".into(),
-        }))),
+        })))),
     );
 }
 
@@ -158,7 +160,9 @@ fn chat_without_a_model() {
     let mut s = unlocked();
     update(
         &mut s,
-        Action::ModelMissing("no model is registered on this machine yet".into()),
+        Action::Chat(ChatAction::ModelMissing(
+            "no model is registered on this machine yet".into(),
+        )),
     );
     both("chat_no_model", &s);
 }
@@ -179,7 +183,10 @@ fn chat_with_a_long_streamed_markdown_answer() {
     s.chat.streaming = Some(String::new());
     let answer = "Use **`Vec::reverse`** to reverse *in place*:\n\n```rust\nfn main() {\n    let mut v = vec![1, 2, 3];\n    v.reverse(); // now [3, 2, 1]\n    println!(\"{:?}\", v);\n}\n```\n\nOr build a new one:\n\n1. `v.iter().rev()` gives an iterator\n2. `.cloned().collect()` makes the vector\n\n> Both are O(n).\n\nA stray escape \u{1b}[31mred\u{1b}[0m never reaches the terminal.";
     for piece in answer.split_inclusive(' ') {
-        update(&mut s, Action::Chat(ChatEvent::Piece(piece.into())));
+        update(
+            &mut s,
+            Action::Chat(ChatAction::Event(ChatEvent::Piece(piece.into()))),
+        );
     }
     s.chat.tokens_per_second = Some(42.5);
     s.chat.ctx_used = Some((180, 4096));
@@ -225,11 +232,11 @@ fn configured() -> State {
     let mut s = unlocked();
     update(
         &mut s,
-        Action::NetworkConfigured(Some(NetInfo {
+        Action::Wallet(WalletAction::NetworkConfigured(Some(NetInfo {
             name: "local".into(),
             chain_id: 31337,
             tokens: vec![tusd()],
-        })),
+        }))),
     );
     update(&mut s, Action::Screen(Screen::Wallet));
     s
@@ -249,7 +256,10 @@ fn online() -> State {
             tokens: vec![(tusd(), U256::ZERO)],
         },
     ];
-    update(&mut s, Action::ChainRefreshed(Ok((123, balances))));
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ChainRefreshed(Ok((123, balances)))),
+    );
     s
 }
 
@@ -299,10 +309,10 @@ fn reviewing(review: Box<Review>) -> State {
     let id = s.wallet.send_seq;
     update(
         &mut s,
-        Action::ReviewReady {
+        Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(review),
-        },
+        }),
     );
     s
 }
@@ -311,7 +321,10 @@ fn reviewing(review: Box<Review>) -> State {
 fn wallet_with_balances() {
     both("wallet_balances", &online());
     let mut s = online();
-    update(&mut s, Action::ChainRefreshed(Err(refused())));
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ChainRefreshed(Err(refused()))),
+    );
     insta::assert_snapshot!("wallet_balances_offline_80x24", render(&s, 80, 24));
 }
 
@@ -349,22 +362,22 @@ fn send_results() {
     update(&mut s, Action::Command('y'));
     update(
         &mut s,
-        Action::SendFinished {
+        Action::Wallet(WalletAction::SendFinished {
             hash: Some(B256::repeat_byte(0xab)),
             outcome: Ok(Outcome::Confirmed { block: 124 }),
-        },
+        }),
     );
     insta::assert_snapshot!("send_result_confirmed_80x24", render(&s, 80, 24));
     let mut s = reviewing(review(addr(RECIPIENT), vec![]));
     update(&mut s, Action::Command('y'));
     update(
         &mut s,
-        Action::SendFinished {
+        Action::Wallet(WalletAction::SendFinished {
             hash: Some(B256::repeat_byte(0xab)),
             outcome: Ok(Outcome::RpcLost {
                 reason: "offline: cannot reach http://127.0.0.1:8545 (timed out)".into(),
             }),
-        },
+        }),
     );
     insta::assert_snapshot!("send_result_rpc_lost_80x24", render(&s, 80, 24));
 }
@@ -390,7 +403,7 @@ fn activity_list() {
     };
     update(
         &mut s,
-        Action::ActivityLoaded {
+        Action::Wallet(WalletAction::ActivityLoaded {
             entries: vec![
                 entry(
                     1,
@@ -411,7 +424,7 @@ fn activity_list() {
                 entry(3, true, tusd_ref, 1, TxStatus::Reverted, Some(99)),
             ],
             synced: Err(refused()),
-        },
+        }),
     );
     insta::assert_snapshot!("activity_offline_80x24", render(&s, 80, 24));
 }
@@ -429,12 +442,18 @@ fn status_bar_network_states() {
     out.push_str(&format!("online:      {}\n", last(&s)));
     update(&mut s, Action::Command('r'));
     out.push_str(&format!("syncing:     {}\n", last(&s)));
-    update(&mut s, Action::ChainRefreshed(Err(refused())));
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ChainRefreshed(Err(refused()))),
+    );
     out.push_str(&format!("offline:     {}\n", last(&s)));
     let now = s.now_ms + 1_200;
     update(&mut s, Action::Tick(now));
     out.push_str(&format!("1.2 s later: {}\n", last(&s)));
-    update(&mut s2, Action::ChainRefreshed(Err(refused())));
+    update(
+        &mut s2,
+        Action::Wallet(WalletAction::ChainRefreshed(Err(refused()))),
+    );
     out.push_str(&format!("first fail:  {}\n", last(&s2)));
     insta::assert_snapshot!("status_bar_network_states", out);
 }
@@ -476,7 +495,10 @@ fn status_bar_keeps_lock_account_network_speed_and_context_at_80_and_100_columns
         "{wide}"
     );
     // Offline, with its longer indicator: still whole at 80 columns.
-    update(&mut s, Action::ChainRefreshed(Err(refused())));
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ChainRefreshed(Err(refused()))),
+    );
     let bar = status_bar(&s, 80);
     for part in [
         "unlocked",

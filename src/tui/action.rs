@@ -2,16 +2,11 @@
 //! from the runtime (keystore, store, chat engine). `update` is the only consumer.
 use keybot_keystore::Address;
 
-use alloy::primitives::B256;
-
-use crate::chain::ChainError;
-use crate::chain::activity::Entry;
-use crate::chain::balance::AccountBalance;
-use crate::chain::send::{Outcome, Review};
-use crate::chat::ChatEvent;
-use crate::store::{Conversation, Message};
-
-use super::state::{NetInfo, Screen};
+use super::screens::chat::ChatAction;
+use super::screens::onboarding::OnboardingAction;
+use super::screens::unlock::UnlockAction;
+use super::screens::wallet::WalletAction;
+use super::state::Screen;
 
 /// A change to the focused text input.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,50 +51,15 @@ pub enum Action {
     /// y/n answers in a confirm overlay.
     Confirm(bool),
 
-    // Results from the runtime.
-    PhraseGenerated(Vec<String>),
+    // Results from the runtime. Each screen's own are its enum, beside its `update`
+    // (`screens::*::…Action`); these stay here because `update` itself handles them.
     WalletReady {
         accounts: Vec<(u32, Address, String)>,
     },
-    UnlockFailed(String),
-    AccountsDerived(Vec<(u32, Address, String)>),
-    Conversations(Vec<Conversation>),
-    ConversationOpened {
-        conversation: Conversation,
-        messages: Vec<Message>,
-    },
-    Chat(ChatEvent),
-    ModelMissing(String),
-    /// Download progress of `model pull`, percent.
-    ModelProgress(u8),
-    /// A model was pulled or added and registered under this name.
-    ModelInstalled(String),
-    ModelFailed(String),
     Notice(String),
     Error(String),
-
-    // Chain results from the runtime. Errors are typed ([`ChainError`]): `update` words them
-    // (one clean line, its `Display`) where it shows them.
-    /// The network from `config.toml` after unlocking; None: none configured (offline, and no
-    /// socket is ever opened).
-    NetworkConfigured(Option<NetInfo>),
-    /// The block number and the balances of the listed accounts, or why they could not be read.
-    ChainRefreshed(Result<(u64, Vec<AccountBalance>), ChainError>),
-    /// The activity list from the store, after a sync with the chain (its head) or not (why).
-    ActivityLoaded {
-        entries: Vec<Entry>,
-        synced: Result<u64, ChainError>,
-    },
-    /// The review of prepare request `id`, or why it could not be made (nothing was signed).
-    ReviewReady {
-        id: u64,
-        review: Result<Box<Review>, ChainError>,
-    },
-    /// A line about a send on its way (broadcast, waiting).
-    SendProgress(String),
-    /// How a confirmed send ended. `hash` is None when it was never signed.
-    SendFinished {
-        hash: Option<B256>,
-        outcome: Result<Outcome, ChainError>,
-    },
+    Onboarding(OnboardingAction),
+    Unlock(UnlockAction),
+    Wallet(WalletAction),
+    Chat(ChatAction),
 }

@@ -20,6 +20,11 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::action::Action;
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
+use super::screens::chat::{ChatAction, ChatEffect};
+use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
+use super::screens::settings::SettingsEffect;
+use super::screens::unlock::{UnlockAction, UnlockEffect};
+use super::screens::wallet::{WalletAction, WalletEffect};
 use super::state::{Level, ModelStatus, NetInfo, NetLevel, NetView, Screen, SecretText, State};
 use super::terminal::TerminalGuard;
 use super::theme::{self, Theme};
@@ -32,7 +37,7 @@ use crate::service::chat::{self as chat_service, Answer, ChatEngine, TurnRequest
 use crate::service::settings::{self, Settings};
 use crate::service::store_worker::StoreWorker;
 use crate::service::wallet::{self as wallet_service, Unlocked};
-use crate::store::Store;
+use crate::store::{ConversationId, Store};
 
 /// What arrives in the queue.
 pub enum Event {
@@ -296,7 +301,7 @@ impl Runtime {
             Event::Term(TermEvent::Resize(..), _) => return true,
             Event::Term(..) => vec![],
             Event::Tick => vec![Action::Tick(start.elapsed().as_millis() as u64)],
-            Event::Chat(c) => vec![Action::Chat(c)],
+            Event::Chat(c) => vec![Action::Chat(ChatAction::Event(c))],
             Event::Action(a) => vec![a],
             Event::Opened(opened) => self.opened(state, *opened),
             Event::Generate(req) => {
@@ -356,9 +361,9 @@ impl Runtime {
         let store = match StoreWorker::start(unlocked.store) {
             Ok(s) => s,
             Err(e) => {
-                return vec![Action::UnlockFailed(format!(
+                return vec![Action::Unlock(UnlockAction::UnlockFailed(format!(
                     "cannot start the store thread: {e}"
-                ))];
+                )))];
             }
         };
         self.session = Some(Session {
@@ -389,7 +394,7 @@ impl Runtime {
             Action::WalletReady {
                 accounts: rows(accounts),
             },
-            Action::NetworkConfigured(network),
+            Action::Wallet(WalletAction::NetworkConfigured(network)),
         ]
     }
 
@@ -451,12 +456,25 @@ impl Runtime {
         });
     }
 
-    /// Routes one effect to the service that does it; nothing here waits for an answer.
+    /// Routes one effect to the part of the runtime for its screen; nothing here waits for an
+    /// answer.
     fn perform(&mut self, effect: Effect) {
         match effect {
-            Effect::Quit | Effect::NewConversation => {}
-            Effect::GeneratePhrase { words } => self.generate_phrase(words),
-            Effect::CreateWallet {
+            Effect::Quit => {}
+            Effect::Lock => self.lock(),
+            Effect::Copy(text) => self.copy(text),
+            Effect::Onboarding(effect) => self.perform_onboarding(effect),
+            Effect::Unlock(effect) => self.perform_unlock(effect),
+            Effect::Wallet(effect) => self.perform_wallet(effect),
+            Effect::Chat(effect) => self.perform_chat(effect),
+            Effect::Settings(effect) => self.perform_settings(effect),
+        }
+    }
+
+    fn perform_onboarding(&mut self, effect: OnboardingEffect) {
+        match effect {
+            OnboardingEffect::GeneratePhrase { words } => self.generate_phrase(words),
+            OnboardingEffect::CreateWallet {
                 phrase,
                 passphrase,
                 password,
@@ -465,33 +483,62 @@ impl Runtime {
                 passphrase,
                 password,
             }),
-            Effect::Unlock { password } => self.open_session(Open::Existing(password)),
-            Effect::Lock => self.lock(),
-            Effect::DeriveAccounts { count } => self.derive_accounts(count),
-            Effect::SetAccountLabel { index, label } => self.store_action(move |store| {
+        }
+    }
+
+    fn perform_unlock(&mut self, effect: UnlockEffect) {
+        let UnlockEffect::Unlock { password } = effect;
+        self.open_session(Open::Existing(password));
+    }
+
+    fn perform_settings(&mut self, effect: SettingsEffect) {
+        let SettingsEffect::SaveSetting { key, value } = effect;
+        self.save_setting(key, value);
+    }
+
+    fn perform_wallet(&mut self, effect: WalletEffect) {
+        match effect {
+            WalletEffect::DeriveAccounts { count } => self.derive_accounts(count),
+            WalletEffect::SetAccountLabel { index, label } => self.store_action(move |store| {
                 accounts::set_label(store, index, &label).map(|()| None)
             }),
-            Effect::Copy(text) => self.copy(text),
-            Effect::ListConversations { search } => self.store_action(move |store| {
+            WalletEffect::RefreshChain { addresses } => self.chain_job(Job::Refresh(addresses)),
+            WalletEffect::SyncActivity => self.sync_activity(),
+            WalletEffect::PrepareSend { id, request } => self.prepare_send(id, request),
+            WalletEffect::SignAndSend { account, review } => self.sign_and_send(account, &review),
+        }
+    }
+
+    /// The chat screen's effects: the conversations in the store (each change answers with the
+    /// new list), the turns and the model.
+    fn perform_chat(&mut self, effect: ChatEffect) {
+        match effect {
+            // A new conversation is only state until its first message is stored.
+            ChatEffect::NewConversation => {}
+            ChatEffect::ListConversations { search } => self.store_action(move |store| {
                 let list = chat_service::conversations(store, search.as_deref())?;
-                Ok(Some(Action::Conversations(list)))
+                Ok(Some(Action::Chat(ChatAction::Conversations(list))))
             }),
-            Effect::OpenConversation(id) => self.store_action(move |store| {
-                Ok(Some(Action::ConversationOpened {
+            ChatEffect::OpenConversation(id) => self.store_action(move |store| {
+                Ok(Some(Action::Chat(ChatAction::ConversationOpened {
                     conversation: store.conversation(id)?,
                     messages: store.messages(id)?,
-                }))
+                })))
             }),
-            Effect::RenameConversation(id, title) => {
+            ChatEffect::RenameConversation(id, title) => {
                 self.conversations_after(move |store| store.rename_conversation(id, &title))
             }
-            Effect::DeleteConversation(id) => {
+            ChatEffect::DeleteConversation(id) => {
                 self.conversations_after(move |store| store.delete_conversation(id))
             }
-            Effect::SetSystemPrompt(id, prompt) => {
+            ChatEffect::SetSystemPrompt(id, prompt) => {
                 self.conversations_after(move |store| store.set_system_prompt(id, &prompt))
             }
-            Effect::Send {
+            ChatEffect::DeleteLastMessages {
+                conversation,
+                count,
+            } => self.delete_last_messages(conversation, count),
+            ChatEffect::Send {
                 conversation,
                 text,
                 history,
@@ -502,7 +549,7 @@ impl Runtime {
                 history,
                 regenerate,
             }),
-            Effect::SaveAnswer {
+            ChatEffect::SaveAnswer {
                 conversation,
                 text,
                 tokens,
@@ -513,33 +560,19 @@ impl Runtime {
                 tokens,
                 replace_last,
             }),
-            Effect::DeleteLastMessages {
-                conversation,
-                count,
-            } => self.store_action(move |store| {
-                for _ in 0..count {
-                    store.delete_last_message(conversation)?;
-                }
-                Ok(None)
-            }),
-            Effect::StopGeneration => self.chat.stop(),
-            Effect::PullModel(spec) => self.pull_model(spec),
-            Effect::AddModel(path) => self.add_model(path),
-            Effect::LoadModel => self.load_model(),
-            Effect::SaveSetting { key, value } => self.save_setting(key, value),
-            Effect::RefreshChain { addresses } => self.chain_job(Job::Refresh(addresses)),
-            Effect::SyncActivity => self.sync_activity(),
-            Effect::PrepareSend { id, request } => self.prepare_send(id, request),
-            Effect::SignAndSend { account, review } => self.sign_and_send(account, &review),
+            ChatEffect::StopGeneration => self.chat.stop(),
+            ChatEffect::PullModel(spec) => self.pull_model(spec),
+            ChatEffect::AddModel(path) => self.add_model(path),
+            ChatEffect::LoadModel => self.load_model(),
         }
     }
 
     fn generate_phrase(&self, words: usize) {
         self.blocking(move || {
             Event::Action(match Phrase::generate(words) {
-                Ok(p) => {
-                    Action::PhraseGenerated(p.words().iter().map(|w| (*w).to_owned()).collect())
-                }
+                Ok(p) => Action::Onboarding(OnboardingAction::PhraseGenerated(
+                    p.words().iter().map(|w| (*w).to_owned()).collect(),
+                )),
                 Err(e) => Action::Error(e.to_string()),
             })
         });
@@ -559,7 +592,7 @@ impl Runtime {
                 .map_err(anyhow::Error::from)
                 .and_then(|()| accounts::list(wallet, store, count));
             let _ = queue.send(Event::Action(match r {
-                Ok(list) => Action::AccountsDerived(rows(list)),
+                Ok(list) => Action::Wallet(WalletAction::AccountsDerived(rows(list))),
                 Err(e) => Action::Error(format!("{e:#}")),
             }));
         });
@@ -572,14 +605,26 @@ impl Runtime {
     ) {
         self.store_action(move |store| {
             change(store)?;
-            Ok(Some(Action::Conversations(store.list_conversations()?)))
+            Ok(Some(Action::Chat(ChatAction::Conversations(
+                store.list_conversations()?,
+            ))))
+        });
+    }
+
+    /// Removes the last `count` messages of a conversation (editing the last question).
+    fn delete_last_messages(&self, conversation: ConversationId, count: usize) {
+        self.store_action(move |store| {
+            for _ in 0..count {
+                store.delete_last_message(conversation)?;
+            }
+            Ok(None)
         });
     }
 
     fn save_answer(&self, answer: Answer) {
         self.store_action(move |store| {
             let list = chat_service::save_answer(store, &answer)?;
-            Ok(Some(Action::Conversations(list)))
+            Ok(Some(Action::Chat(ChatAction::Conversations(list))))
         });
     }
 
@@ -591,8 +636,8 @@ impl Runtime {
                 _ => std::path::PathBuf::from(&path),
             };
             Event::Action(match chat::install::add(&data_dir, &path, None) {
-                Ok((entry, _)) => Action::ModelInstalled(entry.name),
-                Err(e) => Action::ModelFailed(format!("{e:#}")),
+                Ok((entry, _)) => Action::Chat(ChatAction::ModelInstalled(entry.name)),
+                Err(e) => Action::Chat(ChatAction::ModelFailed(format!("{e:#}"))),
             })
         });
     }
@@ -603,7 +648,7 @@ impl Runtime {
         let settings = self.settings.clone();
         self.models(move || match settings::default_model(&data_dir) {
             Ok(model) => Event::Load(Box::new(settings.load_request(&model))),
-            Err(why) => Event::Action(Action::ModelMissing(why)),
+            Err(why) => Event::Action(Action::Chat(ChatAction::ModelMissing(why))),
         });
     }
 
@@ -643,7 +688,7 @@ impl Runtime {
         self.blocking(move || match open_session(&paths, how) {
             Ok(opened) => Event::Opened(Box::new(opened)),
             Err(e) if creating => Event::Action(Action::Error(format!("{e:#}"))),
-            Err(e) => Event::Action(Action::UnlockFailed(format!("{e:#}"))),
+            Err(e) => Event::Action(Action::Unlock(UnlockAction::UnlockFailed(format!("{e:#}")))),
         });
     }
 
@@ -657,10 +702,12 @@ impl Runtime {
                     // Queued before the request, so `update` knows a new conversation before
                     // the first piece of its answer arrives.
                     if let Some((conversation, messages)) = turn.created {
-                        let _ = queue.send(Event::Action(Action::ConversationOpened {
-                            conversation,
-                            messages,
-                        }));
+                        let _ = queue.send(Event::Action(Action::Chat(
+                            ChatAction::ConversationOpened {
+                                conversation,
+                                messages,
+                            },
+                        )));
                     }
                     let _ = queue.send(Event::Generate(Box::new(turn.generate)));
                 }
@@ -721,12 +768,12 @@ impl Runtime {
                     .map_or(0, |p| p.min(100) as u8);
                 if pct != last {
                     last = pct;
-                    let _ = queue.send(Event::Action(Action::ModelProgress(pct)));
+                    let _ = queue.send(Event::Action(Action::Chat(ChatAction::ModelProgress(pct))));
                 }
             });
             Event::Action(match r {
-                Ok((entry, _)) => Action::ModelInstalled(entry.name),
-                Err(e) => Action::ModelFailed(format!("download failed: {e:#}")),
+                Ok((entry, _)) => Action::Chat(ChatAction::ModelInstalled(entry.name)),
+                Err(e) => Action::Chat(ChatAction::ModelFailed(format!("download failed: {e:#}"))),
             })
         });
     }
@@ -767,19 +814,19 @@ impl Runtime {
         };
         let why = || crate::chain::ChainError::Stopped;
         self.dispatch(match job {
-            Job::Refresh(_) => Action::ChainRefreshed(Err(why())),
-            Job::Activity { .. } => Action::ActivityLoaded {
+            Job::Refresh(_) => Action::Wallet(WalletAction::ChainRefreshed(Err(why()))),
+            Job::Activity { .. } => Action::Wallet(WalletAction::ActivityLoaded {
                 entries: vec![],
                 synced: Err(why()),
-            },
-            Job::Prepare { id, .. } => Action::ReviewReady {
+            }),
+            Job::Prepare { id, .. } => Action::Wallet(WalletAction::ReviewReady {
                 id,
                 review: Err(why()),
-            },
-            Job::Broadcast(record) => Action::SendFinished {
+            }),
+            Job::Broadcast(record) => Action::Wallet(WalletAction::SendFinished {
                 hash: Some(record.hash),
                 outcome: Err(why()),
-            },
+            }),
         });
     }
 
@@ -788,10 +835,10 @@ impl Runtime {
     fn sign_and_send(&self, account: u32, review: &crate::chain::send::Review) {
         use crate::chain::ChainError;
         let fail = |why: ChainError| {
-            self.dispatch(Action::SendFinished {
+            self.dispatch(Action::Wallet(WalletAction::SendFinished {
                 hash: None,
                 outcome: Err(why),
-            })
+            }))
         };
         let Some(wallet) = self.session.as_ref().map(|s| &s.wallet) else {
             return fail(ChainError::Keystore(
@@ -944,11 +991,11 @@ mod tests {
         let (tx, mut rx) = unbounded_channel();
         let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
         let mut state = State::new(false);
-        runtime.perform(Effect::CreateWallet {
+        runtime.perform(Effect::Onboarding(OnboardingEffect::CreateWallet {
             phrase: SecretText::from(phrase.to_owned()),
             passphrase: SecretText::from(passphrase.to_owned()),
             password: Password::new("purple elephant dances quietly".into()),
-        });
+        }));
         let opened = loop {
             match rx.recv().await.unwrap() {
                 Event::Opened(o) => break o,
@@ -959,10 +1006,10 @@ mod tests {
         assert!(paths.vault().exists());
         runtime.handle(&mut state, Event::Opened(opened), Instant::now());
         // Three accounts, as the wallet screen asks for them.
-        runtime.perform(Effect::DeriveAccounts { count: 3 });
+        runtime.perform(Effect::Wallet(WalletEffect::DeriveAccounts { count: 3 }));
         let accounts = loop {
             match rx.recv().await.unwrap() {
-                Event::Action(Action::AccountsDerived(a)) => break a,
+                Event::Action(Action::Wallet(WalletAction::AccountsDerived(a))) => break a,
                 Event::Action(Action::Error(e)) => panic!("{e}"),
                 _ => {}
             }
@@ -1008,9 +1055,9 @@ mod tests {
         let (tx, mut rx) = unbounded_channel();
         let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
         let mut state = State::new(true);
-        runtime.perform(Effect::Unlock {
+        runtime.perform(Effect::Unlock(UnlockEffect::Unlock {
             password: password(),
-        });
+        }));
         let opened = loop {
             match rx.recv().await.unwrap() {
                 Event::Opened(o) => break o,

@@ -4,6 +4,7 @@ use alloy::primitives::{Address, B256, U256};
 
 use super::action::{Action, Edit};
 use super::effect::Effect;
+use super::screens::wallet::{WalletAction, WalletEffect};
 use super::state::*;
 use super::update::update;
 use crate::chain::balance::AccountBalance;
@@ -49,16 +50,21 @@ fn online() -> State {
     );
     let fx = update(
         &mut s,
-        Action::NetworkConfigured(Some(NetInfo {
+        Action::Wallet(WalletAction::NetworkConfigured(Some(NetInfo {
             name: "local".into(),
             chain_id: 31337,
             tokens: vec![tusd()],
-        })),
+        }))),
     );
-    assert!(matches!(fx.as_slice(), [Effect::RefreshChain { addresses }] if addresses == &[me()]));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Wallet(WalletEffect::RefreshChain { addresses })] if addresses == &[me()])
+    );
     // Entering the screen while that refresh runs starts no second one.
     assert!(update(&mut s, Action::Screen(Screen::Wallet)).is_empty());
-    update(&mut s, Action::ChainRefreshed(Ok((7, vec![]))));
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ChainRefreshed(Ok((7, vec![])))),
+    );
     s
 }
 
@@ -109,7 +115,7 @@ fn submit_valid(s: &mut State, to: &str, value: &str) -> u64 {
     update(s, Action::FocusNext);
     typed(s, value);
     let fx = update(s, Action::Submit);
-    let [Effect::PrepareSend { id, request }] = fx.as_slice() else {
+    let [Effect::Wallet(WalletEffect::PrepareSend { id, request })] = fx.as_slice() else {
         panic!("expected a prepare effect, got {fx:?}")
     };
     assert_eq!(request.from, me());
@@ -153,10 +159,10 @@ fn send_flow_form_review_confirm_result() {
     let r = review(them(), vec![Warning::NewAddress]);
     update(
         &mut s,
-        Action::ReviewReady {
+        Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(r.clone()),
-        },
+        }),
     );
     assert!(matches!(step(&s), SendStep::Review { .. }));
     assert!(!s.typing(), "no loud warning: y is a command");
@@ -165,7 +171,7 @@ fn send_flow_form_review_confirm_result() {
         "Enter does not sign"
     );
     let fx = update(&mut s, Action::Command('y'));
-    let [Effect::SignAndSend { account, review }] = fx.as_slice() else {
+    let [Effect::Wallet(WalletEffect::SignAndSend { account, review })] = fx.as_slice() else {
         panic!("expected a sign effect, got {fx:?}")
     };
     assert_eq!((*account, review), (0, &r));
@@ -174,18 +180,21 @@ fn send_flow_form_review_confirm_result() {
     assert!(update(&mut s, Action::Back).is_empty());
     update(
         &mut s,
-        Action::SendProgress("broadcast 0xab; waiting".into()),
+        Action::Wallet(WalletAction::SendProgress("broadcast 0xab; waiting".into())),
     );
     let hash = B256::repeat_byte(9);
     let fx = update(
         &mut s,
-        Action::SendFinished {
+        Action::Wallet(WalletAction::SendFinished {
             hash: Some(hash),
             outcome: Ok(Outcome::Confirmed { block: 8 }),
-        },
+        }),
     );
     assert!(
-        matches!(fx.as_slice(), [Effect::RefreshChain { .. }]),
+        matches!(
+            fx.as_slice(),
+            [Effect::Wallet(WalletEffect::RefreshChain { .. })]
+        ),
         "balances are read again"
     );
     assert!(matches!(
@@ -202,20 +211,20 @@ fn a_failed_prepare_goes_back_to_the_form_and_late_answers_are_dropped() {
     let id = submit_valid(&mut s, THEM, "2");
     update(
         &mut s,
-        Action::ReviewReady {
+        Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Err(ChainError::Insufficient {
                 what: "ETH".into(),
                 need: Some("2 ETH".into()),
                 have: Some("1 ETH".into()),
             }),
-        },
+        }),
     );
     assert_eq!(*step(&s), SendStep::Form);
     assert!(form(&s).error.as_ref().unwrap().contains("insufficient"));
     // Cancelled while preparing: the answer that comes later is ignored.
     let fx = update(&mut s, Action::Submit);
-    let [Effect::PrepareSend { id, .. }] = fx.as_slice() else {
+    let [Effect::Wallet(WalletEffect::PrepareSend { id, .. })] = fx.as_slice() else {
         panic!()
     };
     let id = *id;
@@ -223,10 +232,10 @@ fn a_failed_prepare_goes_back_to_the_form_and_late_answers_are_dropped() {
     assert_eq!(*step(&s), SendStep::Form);
     update(
         &mut s,
-        Action::ReviewReady {
+        Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(review(them(), vec![])),
-        },
+        }),
     );
     assert_eq!(*step(&s), SendStep::Form);
 }
@@ -244,13 +253,13 @@ fn a_loud_warning_needs_characters_the_lookalike_does_not_share() {
     let id = submit_valid(&mut s, &fake.to_checksum(None), "1.5");
     update(
         &mut s,
-        Action::ReviewReady {
+        Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(review(
                 fake,
                 vec![Warning::LooksLike(known), Warning::NewAddress],
             )),
-        },
+        }),
     );
     assert!(s.typing(), "the confirmation is typed");
     // y is text here, and Enter with the wrong text signs nothing.
@@ -269,7 +278,7 @@ fn a_loud_warning_needs_characters_the_lookalike_does_not_share() {
     let fx = update(&mut s, Action::Submit);
     assert!(matches!(
         fx.as_slice(),
-        [Effect::SignAndSend { account: 0, .. }]
+        [Effect::Wallet(WalletEffect::SignAndSend { account: 0, .. })]
     ));
 }
 
@@ -279,10 +288,10 @@ fn esc_from_the_review_signs_nothing() {
     let id = submit_valid(&mut s, THEM, "1");
     update(
         &mut s,
-        Action::ReviewReady {
+        Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(review(them(), vec![])),
-        },
+        }),
     );
     let fx = update(&mut s, Action::Back);
     assert!(fx.is_empty());
@@ -304,7 +313,13 @@ fn without_a_network_nothing_is_ever_asked() {
             accounts: vec![(0, me(), String::new())],
         },
     );
-    assert!(update(&mut s, Action::NetworkConfigured(None)).is_empty());
+    assert!(
+        update(
+            &mut s,
+            Action::Wallet(WalletAction::NetworkConfigured(None))
+        )
+        .is_empty()
+    );
     assert_eq!(s.net.indicator(0).0, "no network");
     for now in [0, 1_000, 60_000, 500_000] {
         assert!(update(&mut s, Action::Tick(now)).is_empty());
@@ -333,7 +348,10 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
     // The periodic refresh is due after REFRESH_MS.
     assert!(update(&mut s, Action::Tick(REFRESH_MS - 1)).is_empty());
     let fx = update(&mut s, Action::Tick(REFRESH_MS));
-    assert!(matches!(fx.as_slice(), [Effect::RefreshChain { .. }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Wallet(WalletEffect::RefreshChain { .. })]
+    ));
     assert_eq!(s.net.indicator(s.now_ms).0, "◌ local syncing");
     // While one runs, no second one starts.
     assert!(update(&mut s, Action::Tick(REFRESH_MS + 100_000)).is_empty());
@@ -341,7 +359,10 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
     let mut now = REFRESH_MS + 100_000;
     let mut delays = vec![];
     for _ in 0..7 {
-        update(&mut s, Action::ChainRefreshed(Err(offline())));
+        update(
+            &mut s,
+            Action::Wallet(WalletAction::ChainRefreshed(Err(offline()))),
+        );
         let delay = s.net.next_refresh_ms - now;
         delays.push(delay);
         assert_eq!(
@@ -354,7 +375,10 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
         assert!(update(&mut s, Action::Tick(now + delay - 1)).is_empty());
         now += delay;
         let fx = update(&mut s, Action::Tick(now));
-        assert!(matches!(fx.as_slice(), [Effect::RefreshChain { .. }]));
+        assert!(matches!(
+            fx.as_slice(),
+            [Effect::Wallet(WalletEffect::RefreshChain { .. })]
+        ));
     }
     assert_eq!(
         delays,
@@ -369,7 +393,10 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
     };
     update(
         &mut s,
-        Action::ChainRefreshed(Ok((42, vec![balance.clone()]))),
+        Action::Wallet(WalletAction::ChainRefreshed(Ok((
+            42,
+            vec![balance.clone()],
+        )))),
     );
     assert_eq!(s.net.indicator(now).0, "● local #42");
     assert_eq!(s.net.backoff_ms, 0);
@@ -377,7 +404,10 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
     assert_eq!(s.net.next_refresh_ms, now + REFRESH_MS);
     now += REFRESH_MS;
     update(&mut s, Action::Tick(now));
-    update(&mut s, Action::ChainRefreshed(Err(offline())));
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ChainRefreshed(Err(offline()))),
+    );
     assert_eq!(s.net.next_refresh_ms - now, RETRY_FIRST_MS);
     // Offline keeps the last balances (drawn as possibly out of date).
     assert_eq!(s.net.balance(me()), Some(&balance));
@@ -387,14 +417,17 @@ fn offline_retries_back_off_doubling_to_a_cap_and_reset_on_success() {
 fn activity_lists_entries_and_says_offline() {
     let mut s = online();
     let fx = update(&mut s, Action::Command('a'));
-    assert!(matches!(fx.as_slice(), [Effect::SyncActivity]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Wallet(WalletEffect::SyncActivity)]
+    ));
     assert!(s.net.syncing);
     update(
         &mut s,
-        Action::ActivityLoaded {
+        Action::Wallet(WalletAction::ActivityLoaded {
             entries: vec![],
             synced: Err(offline()),
-        },
+        }),
     );
     let WalletMode::Activity(view) = &s.wallet.mode else {
         panic!()

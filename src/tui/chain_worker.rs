@@ -20,6 +20,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::action::Action;
 use super::app::Event;
+use super::screens::wallet::WalletAction;
 use crate::chain::send::Progress;
 use crate::chain::{ChainError, Client, Intent, activity, balance};
 use crate::service::tx;
@@ -108,14 +109,14 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                 Ok::<_, ChainError>((block, rows))
             }
             .await;
-            send(Action::ChainRefreshed(r));
+            send(Action::Wallet(WalletAction::ChainRefreshed(r)));
         }
         Job::Activity { own } => {
             let Some(store) = store else {
-                return send(Action::ActivityLoaded {
+                return send(Action::Wallet(WalletAction::ActivityLoaded {
                     entries: vec![],
                     synced: Err(no_store()),
-                });
+                }));
             };
             let synced = activity::sync(&client, &store, &own).await;
             let chain_id = client.network.chain_id;
@@ -126,31 +127,34 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                     vec![]
                 }
             };
-            send(Action::ActivityLoaded { entries, synced });
+            send(Action::Wallet(WalletAction::ActivityLoaded {
+                entries,
+                synced,
+            }));
         }
         Job::Prepare { id, intent, own } => {
             let review = tx::prepare(&client, store.as_deref(), *intent, &own)
                 .await
                 .map(Box::new);
-            send(Action::ReviewReady { id, review });
+            send(Action::Wallet(WalletAction::ReviewReady { id, review }));
         }
         Job::Broadcast(record) => {
             let hash = record.hash;
             let mut progress = |p: Progress| {
-                send(Action::SendProgress(match p {
+                send(Action::Wallet(WalletAction::SendProgress(match p {
                     Progress::Broadcast(h) => format!("broadcast {h}; waiting for the receipt"),
                     Progress::Waiting { seconds } => {
                         format!("broadcast {hash}; waiting {seconds} s for the receipt")
                     }
-                }))
+                })))
             };
             // Without the store the transaction cannot be recorded first: it is not sent.
             let outcome =
                 tx::broadcast(&client, store.as_deref(), &record, SEND_WAIT, &mut progress).await;
-            send(Action::SendFinished {
+            send(Action::Wallet(WalletAction::SendFinished {
                 hash: Some(hash),
                 outcome,
-            });
+            }));
         }
     }
 }
@@ -200,7 +204,7 @@ mod tests {
         let (dir, w, mut rx) = worker();
         assert!(w.send(Job::Refresh(vec![Address::ZERO])).is_ok());
         match next(&mut rx) {
-            Action::ChainRefreshed(Err(e)) => {
+            Action::Wallet(WalletAction::ChainRefreshed(Err(e))) => {
                 assert!(
                     e.is_offline() && e.to_string().starts_with("offline"),
                     "{e}"
@@ -210,7 +214,7 @@ mod tests {
         }
         assert!(w.send(Job::Activity { own: vec![] }).is_ok());
         match next(&mut rx) {
-            Action::ActivityLoaded { entries, synced } => {
+            Action::Wallet(WalletAction::ActivityLoaded { entries, synced }) => {
                 assert!(entries.is_empty());
                 assert!(synced.unwrap_err().to_string().contains("offline"));
             }
@@ -231,7 +235,7 @@ mod tests {
             .is_ok()
         );
         match next(&mut rx) {
-            Action::ReviewReady { id: 4, review } => {
+            Action::Wallet(WalletAction::ReviewReady { id: 4, review }) => {
                 assert!(review.unwrap_err().to_string().starts_with("offline"))
             }
             other => panic!("{other:?}"),
@@ -262,10 +266,10 @@ mod tests {
         let record = send::sent_record(&review, &signed);
         assert!(w.send(Job::Broadcast(Box::new(record))).is_ok());
         match next(&mut rx) {
-            Action::SendFinished {
+            Action::Wallet(WalletAction::SendFinished {
                 hash: Some(h),
                 outcome: Ok(crate::chain::send::Outcome::RpcLost { .. }),
-            } => assert_eq!(h, signed.hash),
+            }) => assert_eq!(h, signed.hash),
             other => panic!("{other:?}"),
         }
         // It is in the store (the UI's own connection sees it), left open for reconcile.

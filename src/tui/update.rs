@@ -4,6 +4,7 @@
 use super::action::Action;
 use super::effect::Effect;
 use super::screens::SCREENS;
+use super::screens::chat::{ChatAction, ChatEffect};
 use super::screens::wallet::onchain;
 use super::state::*;
 
@@ -92,8 +93,8 @@ fn wallet_ready(
     s.message = None;
     s.last_activity_ms = s.now_ms;
     vec![
-        Effect::ListConversations { search: None },
-        Effect::LoadModel,
+        Effect::Chat(ChatEffect::ListConversations { search: None }),
+        Effect::Chat(ChatEffect::LoadModel),
     ]
 }
 
@@ -124,7 +125,7 @@ fn lock(s: &mut State, why: &str) -> Vec<Effect> {
     *s = State::new(true);
     s.settings = settings;
     s.message = Some((Level::Info, why.to_owned()));
-    vec![Effect::StopGeneration, Effect::Lock]
+    vec![Effect::Chat(ChatEffect::StopGeneration), Effect::Lock]
 }
 
 fn overlay_action(s: &mut State, overlay: &Overlay, action: &Action) -> Option<Vec<Effect>> {
@@ -137,7 +138,7 @@ fn overlay_action(s: &mut State, overlay: &Overlay, action: &Action) -> Option<V
         (Overlay::ConfirmQuit, Action::Confirm(true)) => {
             s.overlay = None;
             s.quit = true;
-            Some(vec![Effect::StopGeneration, Effect::Quit])
+            Some(vec![Effect::Chat(ChatEffect::StopGeneration), Effect::Quit])
         }
         (Overlay::ConfirmDelete(id), Action::Confirm(true)) => {
             let id = *id;
@@ -151,7 +152,7 @@ fn overlay_action(s: &mut State, overlay: &Overlay, action: &Action) -> Option<V
                 .chat
                 .selected
                 .min(s.chat.conversations.len().saturating_sub(1));
-            Some(vec![Effect::DeleteConversation(id)])
+            Some(vec![Effect::Chat(ChatEffect::DeleteConversation(id))])
         }
         (
             Overlay::ConfirmQuit | Overlay::ConfirmDelete(_),
@@ -160,7 +161,9 @@ fn overlay_action(s: &mut State, overlay: &Overlay, action: &Action) -> Option<V
             s.overlay = None;
             Some(vec![])
         }
-        (Overlay::ConfirmQuit | Overlay::ConfirmDelete(_), Action::Chat(_)) => None,
+        (Overlay::ConfirmQuit | Overlay::ConfirmDelete(_), Action::Chat(ChatAction::Event(_))) => {
+            None
+        }
         (Overlay::ConfirmQuit | Overlay::ConfirmDelete(_), _) => Some(vec![]),
     }
 }

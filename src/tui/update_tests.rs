@@ -1,6 +1,11 @@
 //! The screens' state machines, driven through `update` alone: no terminal, no I/O, no model.
 use super::action::{Action, Edit};
 use super::effect::Effect;
+use super::screens::chat::{ChatAction, ChatEffect};
+use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
+use super::screens::settings::SettingsEffect;
+use super::screens::unlock::{UnlockAction, UnlockEffect};
+use super::screens::wallet::WalletEffect;
 use super::state::*;
 use super::update::update;
 use crate::chat::{ChatEvent, StopReason};
@@ -48,10 +53,15 @@ fn first_run_creates_a_wallet_with_three_words_checked() {
     let fx = update(&mut s, Action::Submit);
     assert!(matches!(
         fx.as_slice(),
-        [Effect::GeneratePhrase { words: 24 }]
+        [Effect::Onboarding(OnboardingEffect::GeneratePhrase {
+            words: 24
+        })]
     ));
     let words: Vec<String> = PHRASE.split(' ').map(String::from).collect();
-    update(&mut s, Action::PhraseGenerated(words.clone()));
+    update(
+        &mut s,
+        Action::Onboarding(OnboardingAction::PhraseGenerated(words.clone())),
+    );
     assert!(matches!(s.onboarding, Onboarding::ShowWords { .. }));
     update(&mut s, Action::Submit);
     let Onboarding::Confirm { asked, .. } = s.onboarding.clone() else {
@@ -110,9 +120,9 @@ fn first_run_creates_a_wallet_with_three_words_checked() {
     let fx = update(&mut s, Action::Submit);
     match fx.as_slice() {
         [
-            Effect::CreateWallet {
+            Effect::Onboarding(OnboardingEffect::CreateWallet {
                 phrase, password, ..
-            },
+            }),
         ] => {
             assert_eq!(phrase.as_str(), PHRASE);
             assert_eq!(password.expose(), "short but now long enough");
@@ -182,9 +192,15 @@ fn wrong_password_keeps_the_unlock_screen() {
     assert_eq!(s.screen, Screen::Unlock);
     typed(&mut s, "guess");
     let fx = update(&mut s, Action::Submit);
-    assert!(matches!(fx.as_slice(), [Effect::Unlock { .. }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Unlock(UnlockEffect::Unlock { .. })]
+    ));
     assert!(s.unlock.busy && s.unlock.input.text.is_empty());
-    update(&mut s, Action::UnlockFailed("wrong password".into()));
+    update(
+        &mut s,
+        Action::Unlock(UnlockAction::UnlockFailed("wrong password".into())),
+    );
     assert_eq!(s.screen, Screen::Unlock);
     assert_eq!(s.unlock.error.as_deref(), Some("wrong password"));
     assert!(!s.unlock.busy);
@@ -234,19 +250,25 @@ fn sending_streams_and_saves_the_answer() {
     ready(&mut s);
     let fx = update(&mut s, Action::Submit);
     let [
-        Effect::Send {
+        Effect::Chat(ChatEffect::Send {
             history,
             regenerate: false,
             ..
-        },
+        }),
     ] = fx.as_slice()
     else {
         panic!("{fx:?}")
     };
     assert_eq!(history.last().unwrap().content, "hello?");
     s.chat.current = Some(7);
-    update(&mut s, Action::Chat(ChatEvent::Piece("Hi".into())));
-    update(&mut s, Action::Chat(ChatEvent::Piece(" there".into())));
+    update(
+        &mut s,
+        Action::Chat(ChatAction::Event(ChatEvent::Piece("Hi".into()))),
+    );
+    update(
+        &mut s,
+        Action::Chat(ChatAction::Event(ChatEvent::Piece(" there".into()))),
+    );
     assert_eq!(s.chat.streaming.as_deref(), Some("Hi there"));
     // q while generating asks first.
     update(&mut s, Action::Back);
@@ -255,14 +277,17 @@ fn sending_streams_and_saves_the_answer() {
     let fx = update(&mut s, Action::Quit);
     assert!(fx.is_empty() && s.overlay == Some(Overlay::ConfirmQuit));
     update(&mut s, Action::Confirm(false));
-    let fx = update(&mut s, Action::Chat(ChatEvent::Done(StopReason::EndOfTurn)));
+    let fx = update(
+        &mut s,
+        Action::Chat(ChatAction::Event(ChatEvent::Done(StopReason::EndOfTurn))),
+    );
     assert!(matches!(
         fx.as_slice(),
-        [Effect::SaveAnswer {
+        [Effect::Chat(ChatEffect::SaveAnswer {
             conversation: 7,
             replace_last: false,
             ..
-        }]
+        })]
     ));
     assert_eq!(s.chat.messages.last().unwrap().text, "Hi there");
     assert!(s.chat.streaming.is_none());
@@ -275,7 +300,10 @@ fn esc_stops_a_generation() {
     typed(&mut s, "long story please");
     update(&mut s, Action::Submit);
     let fx = update(&mut s, Action::Back);
-    assert!(matches!(fx.as_slice(), [Effect::StopGeneration]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Chat(ChatEffect::StopGeneration)]
+    ));
 }
 
 #[test]
@@ -297,29 +325,35 @@ fn regenerate_and_edit_last() {
     let fx = update(&mut s, Action::Command('g'));
     assert!(matches!(
         fx.as_slice(),
-        [Effect::Send {
+        [Effect::Chat(ChatEffect::Send {
             regenerate: true,
             ..
-        }]
+        })]
     ));
     assert_eq!(s.chat.messages.len(), 1);
-    update(&mut s, Action::Chat(ChatEvent::Piece("a2".into())));
-    let fx = update(&mut s, Action::Chat(ChatEvent::Done(StopReason::EndOfTurn)));
+    update(
+        &mut s,
+        Action::Chat(ChatAction::Event(ChatEvent::Piece("a2".into()))),
+    );
+    let fx = update(
+        &mut s,
+        Action::Chat(ChatAction::Event(ChatEvent::Done(StopReason::EndOfTurn))),
+    );
     assert!(matches!(
         fx.as_slice(),
-        [Effect::SaveAnswer {
+        [Effect::Chat(ChatEffect::SaveAnswer {
             replace_last: true,
             ..
-        }]
+        })]
     ));
     s.chat.focus = ChatFocus::List;
     let fx = update(&mut s, Action::Command('e'));
     assert!(matches!(
         fx.as_slice(),
-        [Effect::DeleteLastMessages {
+        [Effect::Chat(ChatEffect::DeleteLastMessages {
             conversation: 3,
             count: 2
-        }]
+        })]
     ));
     assert_eq!(s.chat.input.text, "q1");
     assert!(s.chat.messages.is_empty());
@@ -344,7 +378,10 @@ fn delete_asks_first() {
     assert_eq!(s.chat.conversations.len(), 1);
     update(&mut s, Action::Command('d'));
     let fx = update(&mut s, Action::Confirm(true));
-    assert!(matches!(fx.as_slice(), [Effect::DeleteConversation(5)]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Chat(ChatEffect::DeleteConversation(5))]
+    ));
     assert!(s.chat.conversations.is_empty());
 }
 
@@ -375,7 +412,10 @@ fn settings_refuse_bad_values() {
     }
     typed(&mut s, "0.2");
     let fx = update(&mut s, Action::Submit);
-    assert!(matches!(fx.as_slice(), [Effect::SaveSetting { .. }]));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Settings(SettingsEffect::SaveSetting { .. })]
+    ));
     assert_eq!(s.settings.get("sampling.temp"), Some("0.2"));
 }
 
@@ -385,12 +425,12 @@ fn wallet_derives_labels_and_copies() {
     update(&mut s, Action::Screen(Screen::Wallet));
     assert!(matches!(
         update(&mut s, Action::Command('n')).as_slice(),
-        [Effect::DeriveAccounts { count: 2 }]
+        [Effect::Wallet(WalletEffect::DeriveAccounts { count: 2 })]
     ));
     update(&mut s, Action::Command('l'));
     typed(&mut s, "savings\u{1b}[31m");
     let fx = update(&mut s, Action::Submit);
-    let [Effect::SetAccountLabel { index: 0, label }] = fx.as_slice() else {
+    let [Effect::Wallet(WalletEffect::SetAccountLabel { index: 0, label })] = fx.as_slice() else {
         panic!()
     };
     assert!(!label.contains('\u{1b}'));
@@ -424,9 +464,21 @@ fn unlocking_reopens_the_latest_conversation_once() {
         created_at: 0,
         updated_at: 0,
     };
-    let fx = update(&mut s, Action::Conversations(vec![c(9), c(4)]));
-    assert!(matches!(fx.as_slice(), [Effect::OpenConversation(9)]));
-    assert!(update(&mut s, Action::Conversations(vec![c(9), c(4)])).is_empty());
+    let fx = update(
+        &mut s,
+        Action::Chat(ChatAction::Conversations(vec![c(9), c(4)])),
+    );
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Chat(ChatEffect::OpenConversation(9))]
+    ));
+    assert!(
+        update(
+            &mut s,
+            Action::Chat(ChatAction::Conversations(vec![c(9), c(4)]))
+        )
+        .is_empty()
+    );
 }
 
 #[test]
@@ -448,11 +500,13 @@ fn each_conversation_has_its_own_system_prompt() {
     assert!(s.typing());
     typed(&mut s, "Answer in French.");
     let fx = update(&mut s, Action::Submit);
-    assert!(matches!(fx.as_slice(), [Effect::SetSystemPrompt(2, p)] if p == "Answer in French."));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Chat(ChatEffect::SetSystemPrompt(2, p))] if p == "Answer in French.")
+    );
     s.chat.focus = ChatFocus::Input;
     typed(&mut s, "hi");
     let fx = update(&mut s, Action::Submit);
-    let [Effect::Send { history, .. }] = fx.as_slice() else {
+    let [Effect::Chat(ChatEffect::Send { history, .. })] = fx.as_slice() else {
         panic!()
     };
     assert_eq!(history[0].role, "system");
@@ -462,28 +516,34 @@ fn each_conversation_has_its_own_system_prompt() {
 #[test]
 fn without_a_model_the_screen_offers_to_get_one() {
     let mut s = unlocked();
-    update(&mut s, Action::ModelMissing("no model".into()));
+    update(
+        &mut s,
+        Action::Chat(ChatAction::ModelMissing("no model".into())),
+    );
     assert!(!s.typing(), "letters are the offers, not text");
     let fx = update(&mut s, Action::Command('p'));
     assert!(
-        matches!(fx.as_slice(), [Effect::PullModel(spec)] if spec == super::update::SUGGESTED_MODEL)
+        matches!(fx.as_slice(), [Effect::Chat(ChatEffect::PullModel(spec))] if spec == super::update::SUGGESTED_MODEL)
     );
-    update(&mut s, Action::ModelProgress(40));
+    update(&mut s, Action::Chat(ChatAction::ModelProgress(40)));
     assert_eq!(s.chat.model, ModelStatus::Downloading(40));
     update(
         &mut s,
-        Action::ModelFailed("download failed: offline".into()),
+        Action::Chat(ChatAction::ModelFailed("download failed: offline".into())),
     );
     assert!(matches!(s.chat.model, ModelStatus::Failed(_)));
     update(&mut s, Action::Command('a'));
     assert!(s.typing());
     typed(&mut s, "~/m.gguf");
     let fx = update(&mut s, Action::Submit);
-    assert!(matches!(fx.as_slice(), [Effect::AddModel(p)] if p == "~/m.gguf"));
-    let fx = update(&mut s, Action::ModelInstalled("m".into()));
+    assert!(matches!(fx.as_slice(), [Effect::Chat(ChatEffect::AddModel(p))] if p == "~/m.gguf"));
+    let fx = update(&mut s, Action::Chat(ChatAction::ModelInstalled("m".into())));
     assert!(matches!(
         fx.as_slice(),
-        [Effect::SaveSetting { .. }, Effect::LoadModel]
+        [
+            Effect::Settings(SettingsEffect::SaveSetting { .. }),
+            Effect::Chat(ChatEffect::LoadModel)
+        ]
     ));
     assert_eq!(s.settings.get("model.default"), Some("m"));
 }
@@ -533,7 +593,10 @@ fn debug_of_the_state_and_effects_shows_no_password_and_no_phrase() {
     let fx = update(&mut s, Action::Submit);
     let d = format!("{fx:?}");
     assert!(
-        matches!(fx.as_slice(), [Effect::CreateWallet { .. }]),
+        matches!(
+            fx.as_slice(),
+            [Effect::Onboarding(OnboardingEffect::CreateWallet { .. })]
+        ),
         "{d}"
     );
     assert!(!d.contains("hunter2") && !d.contains("junk"), "{d}");
@@ -546,7 +609,9 @@ fn debug_of_the_state_and_effects_shows_no_password_and_no_phrase() {
     update(&mut c, Action::Submit);
     update(
         &mut c,
-        Action::PhraseGenerated(PHRASE.split(' ').map(str::to_owned).collect()),
+        Action::Onboarding(OnboardingAction::PhraseGenerated(
+            PHRASE.split(' ').map(str::to_owned).collect(),
+        )),
     );
     assert!(!format!("{c:?}").contains("junk"), "{c:?}");
 }
@@ -605,9 +670,9 @@ fn a_passphrase_is_typed_twice_and_reaches_the_wallet() {
     let fx = update(&mut s, Action::Submit);
     match fx.as_slice() {
         [
-            Effect::CreateWallet {
+            Effect::Onboarding(OnboardingEffect::CreateWallet {
                 phrase, passphrase, ..
-            },
+            }),
         ] => {
             assert_eq!(phrase.as_str(), PHRASE);
             assert_eq!(passphrase.as_str(), "my 25th word");

@@ -4,7 +4,64 @@ use crate::chat::{ChatEvent, Message as ChatMessage};
 use crate::store::{Conversation, ConversationId, Message, Role};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::screens::settings::SettingsEffect;
 use crate::tui::state::*;
+
+/// The chat screen's results from the runtime.
+#[derive(Debug, Clone)]
+pub enum ChatAction {
+    Conversations(Vec<Conversation>),
+    ConversationOpened {
+        conversation: Conversation,
+        messages: Vec<Message>,
+    },
+    /// A token, the end or an error of the generation under way.
+    Event(ChatEvent),
+    ModelMissing(String),
+    /// Download progress of `model pull`, percent.
+    ModelProgress(u8),
+    /// A model was pulled or added and registered under this name.
+    ModelInstalled(String),
+    ModelFailed(String),
+}
+
+/// What the chat screen asks the runtime to do.
+#[derive(Debug)]
+pub enum ChatEffect {
+    ListConversations {
+        search: Option<String>,
+    },
+    OpenConversation(ConversationId),
+    NewConversation,
+    RenameConversation(ConversationId, String),
+    DeleteConversation(ConversationId),
+    SetSystemPrompt(ConversationId, String),
+    /// A chat turn: store the user's message (in a new conversation when `conversation` is
+    /// None), then generate the answer for the whole conversation.
+    Send {
+        conversation: Option<ConversationId>,
+        text: String,
+        history: Vec<ChatMessage>,
+        regenerate: bool,
+    },
+    SaveAnswer {
+        conversation: ConversationId,
+        text: String,
+        tokens: u32,
+        replace_last: bool,
+    },
+    /// Removes the last `count` messages (edit the last question).
+    DeleteLastMessages {
+        conversation: ConversationId,
+        count: usize,
+    },
+    StopGeneration,
+    LoadModel,
+    /// Download and register a model (`REPO:FILE`).
+    PullModel(String),
+    /// Register a GGUF file that is already on this machine.
+    AddModel(String),
+}
 
 /// What the no-model screen offers to download: small (about 0.5 GB), good at code and chat.
 pub const SUGGESTED_MODEL: &str =
@@ -126,21 +183,12 @@ pub(crate) const HELP: &[(&str, &str)] = &[
 
 /// Conversations from the store, the model's download and load, and the engine's events.
 pub(crate) fn owns(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::Conversations(_)
-            | Action::ConversationOpened { .. }
-            | Action::ModelProgress(_)
-            | Action::ModelInstalled(_)
-            | Action::ModelFailed(_)
-            | Action::ModelMissing(_)
-            | Action::Chat(_)
-    )
+    matches!(action, Action::Chat(_))
 }
 
 pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
-        Action::Conversations(list) => {
+        Action::Chat(ChatAction::Conversations(list)) => {
             s.chat.conversations = list;
             s.chat.selected = s
                 .chat
@@ -150,20 +198,20 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             if !s.chat.opened_once && s.chat.current.is_none() && s.chat.streaming.is_none() {
                 s.chat.opened_once = true;
                 if let Some(first) = s.chat.conversations.first() {
-                    return vec![Effect::OpenConversation(first.id)];
+                    return vec![Effect::Chat(ChatEffect::OpenConversation(first.id))];
                 }
             }
             vec![]
         }
-        Action::ConversationOpened {
+        Action::Chat(ChatAction::ConversationOpened {
             conversation,
             messages,
-        } => opened(&mut s.chat, conversation, messages),
-        Action::ModelProgress(p) => {
+        }) => opened(&mut s.chat, conversation, messages),
+        Action::Chat(ChatAction::ModelProgress(p)) => {
             s.chat.model = ModelStatus::Downloading(p);
             vec![]
         }
-        Action::ModelInstalled(name) => {
+        Action::Chat(ChatAction::ModelInstalled(name)) => {
             if let Some(item) = s
                 .settings
                 .items
@@ -175,23 +223,23 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             s.chat.model = ModelStatus::Loading(0);
             s.message = Some((Level::Info, format!("model {name} is ready to load")));
             vec![
-                Effect::SaveSetting {
+                Effect::Settings(SettingsEffect::SaveSetting {
                     key: "model.default".into(),
                     value: name,
-                },
-                Effect::LoadModel,
+                }),
+                Effect::Chat(ChatEffect::LoadModel),
             ]
         }
-        Action::ModelFailed(why) => {
+        Action::Chat(ChatAction::ModelFailed(why)) => {
             s.chat.model = ModelStatus::Failed(why.clone());
             s.message = Some((Level::Error, why));
             vec![]
         }
-        Action::ModelMissing(why) => {
+        Action::Chat(ChatAction::ModelMissing(why)) => {
             s.chat.model = ModelStatus::Missing(why);
             vec![]
         }
-        Action::Chat(event) => chat_event(s, event),
+        Action::Chat(ChatAction::Event(event)) => chat_event(s, event),
         _ => vec![],
     }
 }
@@ -229,7 +277,9 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Command('p') if no_model => {
             c.model = ModelStatus::Downloading(0);
-            return vec![Effect::PullModel(SUGGESTED_MODEL.to_owned())];
+            return vec![Effect::Chat(ChatEffect::PullModel(
+                SUGGESTED_MODEL.to_owned(),
+            ))];
         }
         Action::Command('a') if no_model => {
             c.model_path = Some(Input::default());
@@ -244,7 +294,9 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
         return search(c, action);
     }
     match (c.focus, action) {
-        (_, Action::Back) if c.streaming.is_some() => vec![Effect::StopGeneration],
+        (_, Action::Back) if c.streaming.is_some() => {
+            vec![Effect::Chat(ChatEffect::StopGeneration)]
+        }
         (ChatFocus::Input, Action::Back | Action::FocusNext) => {
             c.focus = ChatFocus::List;
             vec![]
@@ -291,7 +343,7 @@ fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Submit => match c.conversations.get(c.selected) {
             Some(conv) => {
                 c.focus = ChatFocus::Input;
-                vec![Effect::OpenConversation(conv.id)]
+                vec![Effect::Chat(ChatEffect::OpenConversation(conv.id))]
             }
             None => vec![],
         },
@@ -299,7 +351,7 @@ fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
             c.focus = ChatFocus::Input;
             c.current = None;
             c.messages.clear();
-            vec![Effect::NewConversation]
+            vec![Effect::Chat(ChatEffect::NewConversation)]
         }
         Action::Command('r') => {
             if let Some(conv) = c.conversations.get(c.selected) {
@@ -347,7 +399,7 @@ fn renaming(c: &mut ChatView, action: Action) -> Vec<Effect> {
                 && !title.is_empty()
             {
                 conv.title = title.clone();
-                return vec![Effect::RenameConversation(conv.id, title)];
+                return vec![Effect::Chat(ChatEffect::RenameConversation(conv.id, title))];
             }
         }
         _ => {}
@@ -367,7 +419,7 @@ fn model_path(c: &mut ChatView, action: Action) -> Vec<Effect> {
             c.model_path = None;
             if !path.trim().is_empty() {
                 c.model = ModelStatus::Loading(0);
-                return vec![Effect::AddModel(path.trim().to_owned())];
+                return vec![Effect::Chat(ChatEffect::AddModel(path.trim().to_owned()))];
             }
         }
         _ => {}
@@ -387,7 +439,7 @@ fn system_prompt(c: &mut ChatView, action: Action) -> Vec<Effect> {
             c.system_prompt = None;
             if let Some(conv) = c.conversations.get_mut(c.selected) {
                 conv.system_prompt = prompt.clone();
-                return vec![Effect::SetSystemPrompt(conv.id, prompt)];
+                return vec![Effect::Chat(ChatEffect::SetSystemPrompt(conv.id, prompt))];
             }
         }
         _ => {}
@@ -402,13 +454,13 @@ fn search(c: &mut ChatView, action: Action) -> Vec<Effect> {
     match action {
         Action::Edit(e) => {
             input.apply(&e, false);
-            return vec![Effect::ListConversations {
+            return vec![Effect::Chat(ChatEffect::ListConversations {
                 search: Some(input.text.clone()),
-            }];
+            })];
         }
         Action::Back => {
             c.search = None;
-            return vec![Effect::ListConversations { search: None }];
+            return vec![Effect::Chat(ChatEffect::ListConversations { search: None })];
         }
         Action::Submit => {
             c.search = None;
@@ -475,12 +527,12 @@ fn send(s: &mut State) -> Vec<Effect> {
     c.scroll = 0;
     let history = history(c);
     // Without a current conversation the runtime creates one first (titled from the question).
-    vec![Effect::Send {
+    vec![Effect::Chat(ChatEffect::Send {
         conversation: c.current,
         text,
         history,
         regenerate: false,
-    }]
+    })]
 }
 
 fn regenerate(s: &mut State) -> Vec<Effect> {
@@ -499,12 +551,12 @@ fn regenerate(s: &mut State) -> Vec<Effect> {
     c.regenerating = true;
     c.focus = ChatFocus::Input;
     let history = history(c);
-    vec![Effect::Send {
+    vec![Effect::Chat(ChatEffect::Send {
         conversation: Some(conversation),
         text: String::new(),
         history,
         regenerate: true,
-    }]
+    })]
 }
 
 /// Puts the last question back into the input (and removes it and its answer) for editing.
@@ -522,10 +574,10 @@ fn edit_last(s: &mut State) -> Vec<Effect> {
     c.input.set(&question);
     c.focus = ChatFocus::Input;
     match c.current {
-        Some(conversation) => vec![Effect::DeleteLastMessages {
+        Some(conversation) => vec![Effect::Chat(ChatEffect::DeleteLastMessages {
             conversation,
             count: removed,
-        }],
+        })],
         None => vec![],
     }
 }
@@ -575,12 +627,12 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
                     text: text.clone(),
                 });
                 if let Some(conversation) = c.current {
-                    return vec![Effect::SaveAnswer {
+                    return vec![Effect::Chat(ChatEffect::SaveAnswer {
                         conversation,
                         text,
                         tokens: 0,
                         replace_last: c.regenerating,
-                    }];
+                    })];
                 }
             }
         }

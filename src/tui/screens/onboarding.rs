@@ -8,6 +8,27 @@ use crate::tui::action::{Action, Edit};
 use crate::tui::effect::Effect;
 use crate::tui::state::*;
 
+/// The onboarding screen's result from the runtime.
+#[derive(Debug, Clone)]
+pub enum OnboardingAction {
+    PhraseGenerated(Vec<String>),
+}
+
+/// What the onboarding screen asks the runtime to do.
+#[derive(Debug)]
+pub enum OnboardingEffect {
+    GeneratePhrase {
+        words: usize,
+    },
+    /// Create (or restore) the vault from the phrase and its BIP-39 passphrase (empty: none),
+    /// and open the store.
+    CreateWallet {
+        phrase: SecretText,
+        passphrase: SecretText,
+        password: Password,
+    },
+}
+
 const PHRASE_LENGTHS: [usize; 5] = [12, 15, 18, 21, 24];
 
 /// The steps of first-run onboarding.
@@ -81,12 +102,12 @@ pub(crate) const HELP: &[(&str, &str)] = &[
 ];
 
 pub(crate) fn owns(action: &Action) -> bool {
-    matches!(action, Action::PhraseGenerated(_))
+    matches!(action, Action::Onboarding(_))
 }
 
 /// The phrase the runtime generated, to be shown once.
 pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
-    if let Action::PhraseGenerated(words) = action {
+    if let Action::Onboarding(OnboardingAction::PhraseGenerated(words)) = action {
         s.onboarding = Onboarding::ShowWords {
             words: words.into_iter().map(SecretText::from).collect(),
         };
@@ -110,9 +131,12 @@ fn onboarding_step(state: Onboarding, action: Action) -> (Onboarding, Vec<Effect
             },
             vec![],
         ),
-        (O::Choose { selected: 0 }, Action::Submit) => {
-            (O::Generating, vec![Effect::GeneratePhrase { words: 24 }])
-        }
+        (O::Choose { selected: 0 }, Action::Submit) => (
+            O::Generating,
+            vec![Effect::Onboarding(OnboardingEffect::GeneratePhrase {
+                words: 24,
+            })],
+        ),
         (O::Choose { .. }, Action::Submit) => (
             O::ImportWords {
                 words: vec![],
@@ -334,11 +358,11 @@ fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
             };
             return (
                 Onboarding::Writing,
-                vec![Effect::CreateWallet {
+                vec![Effect::Onboarding(OnboardingEffect::CreateWallet {
                     phrase,
                     passphrase,
                     password,
-                }],
+                })],
             );
         }
         _ => {}

@@ -2,7 +2,14 @@
 //! value is saved. Its view state and its part of `update`.
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::screens::chat::ChatEffect;
 use crate::tui::state::*;
+
+/// What the settings screen asks the runtime to do (the chat screen saves its model with it too).
+#[derive(Debug)]
+pub enum SettingsEffect {
+    SaveSetting { key: String, value: String },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Setting {
@@ -75,13 +82,13 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
                 }
                 item.value = value.clone();
                 let key = item.key;
-                let mut effects = vec![Effect::SaveSetting {
+                let mut effects = vec![Effect::Settings(SettingsEffect::SaveSetting {
                     key: key.to_owned(),
                     value,
-                }];
+                })];
                 // A different model, context or GPU split takes effect now, not at the next unlock.
                 if key.starts_with("model.") && !s.generating() {
-                    effects.push(Effect::LoadModel);
+                    effects.push(Effect::Chat(ChatEffect::LoadModel));
                 }
                 return effects;
             }

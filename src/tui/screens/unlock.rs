@@ -5,6 +5,18 @@ use crate::tui::action::Action;
 use crate::tui::effect::Effect;
 use crate::tui::state::*;
 
+/// The unlock screen's result from the runtime.
+#[derive(Debug, Clone)]
+pub enum UnlockAction {
+    UnlockFailed(String),
+}
+
+/// What the unlock screen asks the runtime to do.
+#[derive(Debug)]
+pub enum UnlockEffect {
+    Unlock { password: Password },
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Unlock {
     pub input: Input,
@@ -20,12 +32,12 @@ pub(crate) fn typing(_: &State) -> bool {
 pub(crate) const HELP: &[(&str, &str)] = &[("Enter", "unlock with the password")];
 
 pub(crate) fn owns(action: &Action) -> bool {
-    matches!(action, Action::UnlockFailed(_))
+    matches!(action, Action::Unlock(_))
 }
 
 /// A wrong password (or a vault that would not open): say why and let the user type again.
 pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
-    if let Action::UnlockFailed(why) = action {
+    if let Action::Unlock(UnlockAction::UnlockFailed(why)) = action {
         s.unlock.busy = false;
         s.unlock.error = Some(why);
     }
@@ -46,7 +58,7 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.unlock.error = None;
             let password = Password::new(s.unlock.input.text.clone());
             s.unlock.input.wipe();
-            vec![Effect::Unlock { password }]
+            vec![Effect::Unlock(UnlockEffect::Unlock { password })]
         }
         _ => vec![],
     }

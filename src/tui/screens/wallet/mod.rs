@@ -5,11 +5,71 @@ pub(crate) mod onchain;
 use alloy::primitives::B256;
 use keybot_keystore::Address;
 
+use crate::chain::ChainError;
 use crate::chain::activity::Entry;
-use crate::chain::send::{Outcome, Review};
+use crate::chain::balance::AccountBalance;
+use crate::chain::send::{Outcome, Review, SendRequest};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
 use crate::tui::state::*;
+
+/// The wallet screen's results from the runtime. Chain errors are typed ([`ChainError`]): the
+/// screen words them (one clean line, its `Display`) where it shows them.
+#[derive(Debug, Clone)]
+pub enum WalletAction {
+    AccountsDerived(Vec<(u32, Address, String)>),
+    /// The network from `config.toml` after unlocking; None: none configured (offline, and no
+    /// socket is ever opened).
+    NetworkConfigured(Option<NetInfo>),
+    /// The block number and the balances of the listed accounts, or why they could not be read.
+    ChainRefreshed(Result<(u64, Vec<AccountBalance>), ChainError>),
+    /// The activity list from the store, after a sync with the chain (its head) or not (why).
+    ActivityLoaded {
+        entries: Vec<Entry>,
+        synced: Result<u64, ChainError>,
+    },
+    /// The review of prepare request `id`, or why it could not be made (nothing was signed).
+    ReviewReady {
+        id: u64,
+        review: Result<Box<Review>, ChainError>,
+    },
+    /// A line about a send on its way (broadcast, waiting).
+    SendProgress(String),
+    /// How a confirmed send ended. `hash` is None when it was never signed.
+    SendFinished {
+        hash: Option<B256>,
+        outcome: Result<Outcome, ChainError>,
+    },
+}
+
+/// What the wallet screen asks the runtime to do.
+#[derive(Debug)]
+pub enum WalletEffect {
+    DeriveAccounts {
+        count: u32,
+    },
+    SetAccountLabel {
+        index: u32,
+        label: String,
+    },
+    /// Read the block number and the balances of these accounts (only with a network).
+    RefreshChain {
+        addresses: Vec<Address>,
+    },
+    /// Sync activity with the chain (when there is a network), then list it from the store.
+    SyncActivity,
+    /// Check the chain and build the review of a send; signs nothing.
+    PrepareSend {
+        id: u64,
+        request: SendRequest,
+    },
+    /// The user confirmed this review: sign it with HD account `account`, record it, broadcast
+    /// it once and follow it.
+    SignAndSend {
+        account: u32,
+        review: Box<Review>,
+    },
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
@@ -137,20 +197,11 @@ pub(crate) const HELP: &[(&str, &str)] = &[
 /// The accounts the runtime derived, and every chain result (network, balances, activity, the
 /// send flow's review and outcome).
 pub(crate) fn owns(action: &Action) -> bool {
-    matches!(
-        action,
-        Action::AccountsDerived(_)
-            | Action::NetworkConfigured(_)
-            | Action::ChainRefreshed(_)
-            | Action::ActivityLoaded { .. }
-            | Action::ReviewReady { .. }
-            | Action::SendProgress(_)
-            | Action::SendFinished { .. }
-    )
+    matches!(action, Action::Wallet(_))
 }
 
 pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
-    let Action::AccountsDerived(accounts) = action else {
+    let Action::Wallet(WalletAction::AccountsDerived(accounts)) = action else {
         return onchain::result(s, action);
     };
     s.wallet.accounts = accounts
@@ -180,10 +231,10 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
                 w.labelling = None;
                 if let Some(acc) = w.accounts.get_mut(w.selected) {
                     acc.label = label.clone();
-                    return vec![Effect::SetAccountLabel {
+                    return vec![Effect::Wallet(WalletEffect::SetAccountLabel {
                         index: acc.index,
                         label,
-                    }];
+                    })];
                 }
             }
             _ => {}
@@ -198,9 +249,9 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Up => w.selected = w.selected.saturating_sub(1),
         Action::Down => w.selected = (w.selected + 1).min(w.accounts.len().saturating_sub(1)),
         Action::Command('n') => {
-            return vec![Effect::DeriveAccounts {
+            return vec![Effect::Wallet(WalletEffect::DeriveAccounts {
                 count: w.accounts.len() as u32 + 1,
-            }];
+            })];
         }
         Action::Command('l') if !w.accounts.is_empty() => {
             let mut input = Input::default();

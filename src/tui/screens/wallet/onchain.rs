@@ -1,6 +1,7 @@
 //! The wallet's on-chain part of `update`: the network indicator and its retry backoff,
 //! balances, the send flow (form → review → result) and the activity list. Pure, like the rest
 //! of `update`: the runtime does the chain I/O and answers with actions.
+use super::{WalletAction, WalletEffect};
 use crate::chain::send::{Review, SendRequest};
 use crate::chain::{ChainError, amount, safety};
 use crate::tui::action::{Action, Edit};
@@ -14,9 +15,9 @@ pub(crate) fn refresh_now(s: &mut State) -> Vec<Effect> {
         return vec![];
     }
     s.net.refreshing = true;
-    vec![Effect::RefreshChain {
+    vec![Effect::Wallet(WalletEffect::RefreshChain {
         addresses: s.wallet.accounts.iter().map(|a| a.address).collect(),
-    }]
+    })]
 }
 
 /// Called on every tick: a refresh (or a retry while offline) starts when it is due.
@@ -58,7 +59,7 @@ fn failed(s: &mut State, reason: String) {
 /// Chain results from the runtime (`update` sends only those here).
 pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
-        Action::NetworkConfigured(info) => {
+        Action::Wallet(WalletAction::NetworkConfigured(info)) => {
             s.net = NetView {
                 info,
                 next_refresh_ms: s.now_ms,
@@ -66,7 +67,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             };
             refresh_now(s)
         }
-        Action::ChainRefreshed(r) => {
+        Action::Wallet(WalletAction::ChainRefreshed(r)) => {
             if s.net.info.is_none() {
                 return vec![];
             }
@@ -80,7 +81,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::ActivityLoaded { entries, synced } => {
+        Action::Wallet(WalletAction::ActivityLoaded { entries, synced }) => {
             s.net.syncing = false;
             if let WalletMode::Activity(view) = &mut s.wallet.mode {
                 view.entries = entries;
@@ -96,8 +97,8 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::ReviewReady { id, review } => review_ready(s, id, review),
-        Action::SendProgress(p) => {
+        Action::Wallet(WalletAction::ReviewReady { id, review }) => review_ready(s, id, review),
+        Action::Wallet(WalletAction::SendProgress(p)) => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
                 && let SendStep::Sending { progress, .. } = &mut flow.step
             {
@@ -105,7 +106,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::SendFinished { hash, outcome } => {
+        Action::Wallet(WalletAction::SendFinished { hash, outcome }) => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
                 && let SendStep::Sending { review, .. } = &flow.step
             {
@@ -196,7 +197,7 @@ fn open_activity(s: &mut State) -> Vec<Effect> {
         return vec![];
     }
     s.net.syncing = true;
-    vec![Effect::SyncActivity]
+    vec![Effect::Wallet(WalletEffect::SyncActivity)]
 }
 
 fn activity_key(s: &mut State, action: Action) -> Vec<Effect> {
@@ -212,7 +213,7 @@ fn activity_key(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Command('r') if !view.loading && s.net.info.is_some() => {
             view.loading = true;
             s.net.syncing = true;
-            return vec![Effect::SyncActivity];
+            return vec![Effect::Wallet(WalletEffect::SyncActivity)];
         }
         _ => {}
     }
@@ -311,7 +312,10 @@ fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
         review: review.clone(),
         progress: None,
     };
-    vec![Effect::SignAndSend { account, review }]
+    vec![Effect::Wallet(WalletEffect::SignAndSend {
+        account,
+        review,
+    })]
 }
 
 fn form_key(s: &mut State, action: Action) -> Vec<Effect> {
@@ -398,7 +402,7 @@ fn submit(s: &mut State) -> Vec<Effect> {
     s.wallet.send_seq += 1;
     let id = s.wallet.send_seq;
     flow.step = SendStep::Preparing { id };
-    vec![Effect::PrepareSend {
+    vec![Effect::Wallet(WalletEffect::PrepareSend {
         id,
         request: SendRequest {
             from,
@@ -406,5 +410,5 @@ fn submit(s: &mut State) -> Vec<Effect> {
             asset,
             amount: units,
         },
-    }]
+    })]
 }
