@@ -2,8 +2,8 @@
 # Runs each cargo-fuzz target for SECONDS (default 300), starting from the committed seeds in
 # fuzz/seeds/<target> (what it finds goes to fuzz/corpus/<target>, not committed). cargo-fuzz
 # needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the stable toolchain this project
-# uses. FUZZ_TARGETS picks targets (default: all five). The fuzz crate depends on keybot (for
-# txfile_parse), so the first instrumented build of any target compiles keybot and llama.cpp.
+# uses. FUZZ_TARGETS picks targets (default: all five). Only txfile_parse links keybot (and so
+# llama.cpp, behind the fuzz crate's `txfile` feature); the other four need the keystore alone.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${1:-300}"
@@ -19,5 +19,7 @@ for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file gguf_header txfil
   mkdir -p "corpus/$t"
   echo "== $t for ${secs}s"
   # A crash makes cargo fuzz exit non-zero: the run fails and the artifact is in fuzz/artifacts.
-  cargo fuzz run "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=30 2>&1 | tail -n 15
+  features=()
+  [ "$t" = txfile_parse ] && features=(--features txfile)
+  cargo fuzz run "${features[@]}" "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=30 2>&1 | tail -n 15
 done

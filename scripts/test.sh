@@ -40,5 +40,5 @@ cargo fmt --all -- --check
 cargo clippy --locked --workspace --all-targets --features test-weak-kdf -- -D warnings
 # The fuzz targets compile (fuzz/ is its own workspace with its own lock file). Same target dir:
 # fuzz/Cargo.toml repeats the root's dev profile, so the dependencies' builds are shared.
-(cd fuzz && cargo check --locked --bins --quiet)
+(cd fuzz && cargo check --locked --bins --all-features --quiet)
 cargo test --locked --workspace --features test-weak-kdf "$@"
