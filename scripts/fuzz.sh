@@ -17,6 +17,8 @@ export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="$cache/fuzz-target-$cpu_key"
 for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file gguf_header txfile_parse}; do
   mkdir -p "corpus/$t"
+  # libFuzzer exits 1 without a word in our output when a corpus folder is missing.
+  [ -d "seeds/$t" ] || { echo "fuzz.sh: no seeds in fuzz/seeds/$t (are they committed?)" >&2; exit 1; }
   echo "== $t for ${secs}s"
   # A crash makes cargo fuzz exit non-zero: the run fails and the artifact is in fuzz/artifacts.
   features=()
