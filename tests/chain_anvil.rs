@@ -3,7 +3,7 @@
 //! every failure a user must understand (insufficient funds, revert, wrong chain, dead RPC).
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command as StdCommand, Stdio};
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
-use common::{keybot, tool};
+use common::{keybot, read_http, spawn_listening, tool};
 use serde_json::Value;
 
 const PW: &str = "correct horse battery staple";
@@ -106,28 +106,6 @@ fn closed_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// Spawns `cmd` (an anvil with `--port 0` or a fixed port) and returns it with the port from its
-/// "Listening on 127.0.0.1:PORT" line; its output is drained afterwards so it never blocks.
-fn spawn_listening(cmd: &mut StdCommand) -> (Child, u16) {
-    let mut child = cmd.stdout(Stdio::piped()).spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-        for line in lines.by_ref() {
-            if let Some(addr) = line.trim().strip_prefix("Listening on ") {
-                let _ = tx.send(addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
-                break;
-            }
-        }
-        lines.for_each(drop);
-    });
-    let port = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("anvil never said where it listens");
-    (child, port)
 }
 
 /// `keybot chain dev` running in `home`, stopped (SIGTERM) on drop.
@@ -651,27 +629,6 @@ fn hostile(mode: u8, req: &[u8], resp: &[u8]) -> Option<Vec<u8>> {
         }))),
         _ => None,
     }
-}
-
-fn read_http(s: &mut impl Read) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if s.read(&mut byte).ok()? == 0 {
-            return None;
-        }
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    s.read_exact(&mut body).ok()?;
-    buf.extend(body);
-    Some(buf)
 }
 
 impl Proxy {

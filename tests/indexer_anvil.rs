@@ -5,7 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command as StdCommand, Stdio};
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
-use common::{keybot, tool};
+use common::{keybot, read_http, spawn_listening, tool};
 use keybot::chain::activity::{self, ACCOUNTS_SETTING, INDEXER};
 use keybot::chain::indexer::IndexerConfig;
 use keybot::chain::{Client, Token, dev};
@@ -48,31 +48,11 @@ fn anvil() -> Option<Anvil> {
     tool("cast")?;
     // Port 0: anvil binds a free port and says which ("Listening on 127.0.0.1:PORT"); no
     // bind-and-release race.
-    let mut child = StdCommand::new(bin)
-        .args(["--host", "127.0.0.1", "--port", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut lines = std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok);
-        for line in lines.by_ref() {
-            if let Some(addr) = line.trim().strip_prefix("Listening on ") {
-                let _ = tx.send(addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
-                break;
-            }
-        }
-        // Keep draining: a full pipe would stall the node.
-        lines.for_each(drop);
-    });
-    let port = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("anvil never said where it listens");
+    let (child, port) = spawn_listening(
+        StdCommand::new(bin)
+            .args(["--host", "127.0.0.1", "--port", "0"])
+            .stderr(Stdio::null()),
+    );
     Some(Anvil {
         child,
         port,
@@ -337,27 +317,6 @@ const REFUSALS: &[(u16, &str)] = &[
     (413, "eth_getLogs is limited to a 10,000 range"),
     (200, "exceed maximum block range: 5000"),
 ];
-
-fn read_http(s: &mut impl Read) -> Option<Vec<u8>> {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        if s.read(&mut byte).ok()? == 0 {
-            return None;
-        }
-        buf.push(byte[0]);
-    }
-    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .map(|v| v.trim().parse().unwrap())
-        .unwrap_or(0);
-    let mut body = vec![0; len];
-    s.read_exact(&mut body).ok()?;
-    buf.extend(body);
-    Some(buf)
-}
 
 fn http_json(status: u16, body: &Value) -> Vec<u8> {
     let body = serde_json::to_vec(body).unwrap();

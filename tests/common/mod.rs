@@ -313,3 +313,52 @@ pub fn model_lock() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
+
+/// Spawns `cmd` (an anvil, `--port 0` or a fixed port) and returns it with the port from its
+/// "Listening on 127.0.0.1:PORT" line: no bind-and-release race for a free port. Its output is
+/// drained afterwards, since a full pipe would stall the node.
+pub fn spawn_listening(cmd: &mut std::process::Command) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok);
+        for line in lines.by_ref() {
+            if let Some(addr) = line.trim().strip_prefix("Listening on ") {
+                let _ = tx.send(addr.rsplit(':').next().unwrap().parse::<u16>().unwrap());
+                break;
+            }
+        }
+        lines.for_each(drop);
+    });
+    let port = rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("anvil never said where it listens");
+    (child, port)
+}
+
+/// One HTTP/1.1 message (head and a `Content-Length` body) from `s`, for the tests' RPC
+/// proxies; None when the peer closed.
+pub fn read_http(s: &mut impl std::io::Read) -> Option<Vec<u8>> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .map(|v| v.trim().parse().unwrap())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    s.read_exact(&mut body).ok()?;
+    buf.extend(body);
+    Some(buf)
+}
