@@ -306,6 +306,41 @@ fn import_submit(mut words: Vec<SecretText>, mut input: Input) -> (Onboarding, V
     (Onboarding::ImportWords { words, input, hint }, vec![])
 }
 
+/// The keys every field typed twice (the passphrase, the password) shares: an edit goes to the
+/// field in focus and clears the error; Esc on the second empties it and goes back to the first;
+/// Enter on the second with a different text empties it and says so. Any other action comes
+/// back for the step to handle (Enter on the first, Enter on a matching second, Esc on the first).
+fn typed_twice(
+    action: Action,
+    what: &str,
+    first: &mut Input,
+    second: &mut Input,
+    on_second: &mut bool,
+    error: &mut Option<String>,
+) -> Option<Action> {
+    match action {
+        Action::Edit(e) => {
+            *error = None;
+            if *on_second {
+                second.apply(&e, false);
+            } else {
+                first.apply(&e, false);
+            }
+        }
+        Action::Back if *on_second => {
+            second.wipe();
+            *on_second = false;
+            *error = None;
+        }
+        Action::Submit if *on_second && first.text != second.text => {
+            second.wipe();
+            *error = Some(format!("the two {what} differ; type the second one again"));
+        }
+        other => return Some(other),
+    }
+    None
+}
+
 /// The password step: typing (with a live strength estimate), Esc from the second field back to
 /// the first, Enter to move on, and finally the effect that writes the vault.
 fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
@@ -320,21 +355,14 @@ fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
     else {
         return (o, vec![]);
     };
+    let edits_first = matches!(action, Action::Edit(_)) && !*on_second;
+    let Some(action) = typed_twice(action, "passwords", first, second, on_second, error) else {
+        if edits_first {
+            *strength = (!first.text.is_empty()).then(|| strength_of(&first.text));
+        }
+        return (o, vec![]);
+    };
     match action {
-        Action::Edit(e) => {
-            *error = None;
-            if *on_second {
-                second.apply(&e, false);
-            } else {
-                first.apply(&e, false);
-                *strength = (!first.text.is_empty()).then(|| strength_of(&first.text));
-            }
-        }
-        Action::Back if *on_second => {
-            second.wipe();
-            *on_second = false;
-            *error = None;
-        }
         Action::Submit if !*on_second => match crate::strength::check_new(&first.text) {
             Ok(_) => {
                 *on_second = true;
@@ -342,10 +370,6 @@ fn password(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
             }
             Err(why) => *error = Some(why),
         },
-        Action::Submit if first.text != second.text => {
-            second.wipe();
-            *error = Some("the two passwords differ; type the second one again".to_owned());
-        }
         Action::Submit => {
             let password = Password::new(first.text.clone());
             first.wipe();
@@ -384,29 +408,15 @@ fn passphrase(mut o: Onboarding, action: Action) -> (Onboarding, Vec<Effect>) {
     else {
         return (o, vec![]);
     };
+    let Some(action) = typed_twice(action, "passphrases", first, second, on_second, error) else {
+        return (o, vec![]);
+    };
     match action {
-        Action::Edit(e) => {
-            *error = None;
-            if *on_second {
-                second.apply(&e, false);
-            } else {
-                first.apply(&e, false);
-            }
-        }
-        Action::Back if *on_second => {
-            second.wipe();
-            *on_second = false;
-            *error = None;
-        }
         Action::Back => {
             first.wipe();
             return (Onboarding::default(), vec![]);
         }
         Action::Submit if !*on_second && !first.text.is_empty() => *on_second = true,
-        Action::Submit if *on_second && first.text != second.text => {
-            second.wipe();
-            *error = Some("the two passphrases differ; type the second one again".to_owned());
-        }
         Action::Submit => {
             let passphrase = SecretText::from(first.text.clone());
             first.wipe();
