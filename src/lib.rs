@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod market;
 pub mod net;
 pub mod process;
 pub mod sanitize;

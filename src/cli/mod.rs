@@ -8,6 +8,7 @@ pub mod chat;
 pub mod common;
 pub mod init;
 pub mod input;
+pub mod market;
 pub mod model;
 pub mod screen;
 pub mod send;

@@ -19,6 +19,8 @@ pub enum Error {
     },
     #[error("no conversation {0}")]
     NoConversation(i64),
+    #[error("no item {0} in the sale vault (`keybot market items` lists them)")]
+    NoVaultItem(i64),
     #[error("the conversation has no assistant message to replace as its last message")]
     NoAssistantMessage,
     #[error("setting {key:?} holds {value:?}, which is not {expected}")]

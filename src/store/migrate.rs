@@ -161,8 +161,42 @@ const STEPS: &[&str] = &[
     ALTER TABLE chain_txs_v3 RENAME TO chain_txs;
     CREATE INDEX chain_txs_by_time ON chain_txs (chain_id, created_at DESC);
     "#,
-    // 5 and later: the market tables (listings, purchases, deliveries, indexed earnings with the
-    // last indexed block for reorg-safe re-reads) arrive with their issue, as new steps here.
+    // 5: the sale vault (store/vault.rs). An item is a copy of a conversation or a file, taken
+    // when it was added: a later change to the source does not change what is offered. The
+    // detectors run on `text` each time (they are pure and fast), so the table holds only what
+    // the user decided: spans kept (`keep`) and spans removed by hand (`redact`), as byte
+    // ranges of `text`, and the consent, whose `sha256` names the exact bytes it agreed to.
+    // A kept range that a newer detector no longer reports is simply not applied (removed
+    // again: the safe side), and the changed bytes void the consent by their hash.
+    r#"
+    CREATE TABLE vault_items (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        uid        TEXT    NOT NULL UNIQUE,
+        title      TEXT    NOT NULL,
+        source     TEXT    NOT NULL,
+        text       TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE vault_decisions (
+        item_id    INTEGER NOT NULL REFERENCES vault_items (id) ON DELETE CASCADE,
+        action     TEXT    NOT NULL CHECK (action IN ('keep', 'redact')),
+        start      INTEGER NOT NULL,
+        end        INTEGER NOT NULL,
+        kind       TEXT    NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (item_id, action, start, end)
+    ) WITHOUT ROWID;
+    CREATE TABLE vault_consents (
+        item_id    INTEGER PRIMARY KEY REFERENCES vault_items (id) ON DELETE CASCADE,
+        account    TEXT    NOT NULL,
+        sha256     TEXT    NOT NULL,
+        time       INTEGER NOT NULL,
+        signature  TEXT    NOT NULL
+    );
+    "#,
+    // 6 and later: the market's chain tables (listings, purchases, deliveries, indexed earnings
+    // with the last indexed block for reorg-safe re-reads) arrive with their issue, as new steps.
 ];
 
 /// The schema version this build creates and understands.

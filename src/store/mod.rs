@@ -17,6 +17,7 @@ mod error;
 mod migrate;
 mod open;
 mod settings;
+mod vault;
 
 pub mod backup;
 
@@ -29,6 +30,7 @@ pub use conversations::{
 pub use cursors::{Cursor, CursorKey, address_set_key};
 pub use error::{Error, Result};
 pub use migrate::SCHEMA_VERSION;
+pub use vault::{Action, Consent, Decision, ItemId, VaultItem};
 
 /// The file name of the store inside the data directory.
 pub const FILE_NAME: &str = "keybot.db";

@@ -1,0 +1,8 @@
+//! The data market: the sale vault (what may be offered, and exactly which bytes), and in later
+//! issues the contract bindings, listings, purchases and deliveries. MARKET.md (in the design
+//! folder) fixes the formats.
+pub mod consent;
+pub mod item_text;
+pub mod vault;
+
+pub use keybot_redact::{Kind, Span};
