@@ -36,7 +36,12 @@ fn stdout(c: &mut assert_cmd::Command) -> String {
 
 fn fails(c: &mut assert_cmd::Command) -> String {
     let out = c.output().unwrap();
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "one line of error: {err}");
     err
@@ -47,7 +52,9 @@ fn conversation(home: &Path) -> i64 {
     let wallet = Wallet::new(Phrase::parse(ANVIL_PHRASE).unwrap(), "").unwrap();
     let key = wallet.purpose_key(Purpose::Database).unwrap();
     let mut store = Store::open(&home.join("data").join(store::FILE_NAME), &key).unwrap();
-    let c = store.create_conversation("Moving to Berlin", "", "").unwrap();
+    let c = store
+        .create_conversation("Moving to Berlin", "", "")
+        .unwrap();
     let mut say = |role, text: &str| {
         store
             .add_message(
@@ -99,7 +106,10 @@ fn a_conversation_is_previewed_without_its_contact_data_and_secrets_and_consente
     assert!(out.status.success());
     let preview = String::from_utf8(out.stdout).unwrap();
     for secret in [EMAIL, PHONE, "sausage", "legal winner"] {
-        assert!(!preview.contains(secret), "{secret:?} in the preview:\n{preview}");
+        assert!(
+            !preview.contains(secret),
+            "{secret:?} in the preview:\n{preview}"
+        );
     }
     let expected = format!(
         "Moving to Berlin\n\nUser:\nI'm moving on 2025-03-01. Write to [email] or call [phone].\n\
@@ -109,7 +119,10 @@ fn a_conversation_is_previewed_without_its_contact_data_and_secrets_and_consente
     );
     assert_eq!(preview, expected);
     let summary = String::from_utf8(out.stderr).unwrap();
-    assert!(summary.contains("1 seed phrase") && summary.contains("1 email"), "{summary}");
+    assert!(
+        summary.contains("1 seed phrase") && summary.contains("1 email"),
+        "{summary}"
+    );
 
     // The numbered preview names the spans; the phrase's number cannot be kept.
     let numbered = stdout(market(home).args(["preview", &id, "--numbered"]));
@@ -138,7 +151,14 @@ fn a_conversation_is_previewed_without_its_contact_data_and_secrets_and_consente
     );
     if let Some(cast) = tool("cast") {
         let ok = std::process::Command::new(cast)
-            .args(["wallet", "verify", "--address", ACCOUNT0, &statement, signature])
+            .args([
+                "wallet",
+                "verify",
+                "--address",
+                ACCOUNT0,
+                &statement,
+                signature,
+            ])
             .output()
             .unwrap();
         assert!(
@@ -179,7 +199,12 @@ fn span_number(numbered: &str, label: &str) -> usize {
         .find(&format!(":{label}]"))
         .unwrap_or_else(|| panic!("no {label} marker in {numbered}"));
     let start = numbered[..end].rfind('[').unwrap() + 1;
-    numbered[start..end].split(',').next().unwrap().parse().unwrap()
+    numbered[start..end]
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
 }
 
 #[test]
@@ -194,9 +219,15 @@ fn what_is_not_a_text_file_is_refused_and_nothing_is_added() {
     };
     let cases = [
         (write("empty.txt", b""), "empty"),
-        (write("image.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"), "not text"),
+        (
+            write("image.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            "not text",
+        ),
         (write("latin1.txt", b"caf\xe9"), "not UTF-8"),
-        (write("ansi.txt", b"red \x1b[31malert\x1b[0m"), "control character"),
+        (
+            write("ansi.txt", b"red \x1b[31malert\x1b[0m"),
+            "control character",
+        ),
         (write("big.txt", &vec![b'a'; (1 << 20) + 1]), "1 MiB"),
         (files.path().to_owned(), "not a file"),
         (files.path().join("missing.txt"), "cannot read"),
@@ -215,8 +246,16 @@ fn what_is_not_a_text_file_is_refused_and_nothing_is_added() {
     assert_eq!(items.trim(), "[]");
 
     // A text file is taken; `--title` names it; the id is alone on standard output.
-    let note = write("note.txt", b"no secrets here, version 1.2.3, order #123456\n");
-    let id = stdout(market(home).args(["add", "--file"]).arg(&note).args(["--title", "A note"]));
+    let note = write(
+        "note.txt",
+        b"no secrets here, version 1.2.3, order #123456\n",
+    );
+    let id = stdout(
+        market(home)
+            .args(["add", "--file"])
+            .arg(&note)
+            .args(["--title", "A note"]),
+    );
     assert_eq!(id.trim(), "1");
     assert_eq!(
         stdout(market(home).args(["preview", "1"])),

@@ -70,11 +70,13 @@ fn import(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
     let mut store = crate::service::wallet::open_store(paths, &wallet)?;
     let r = store.import_archive(&archive)?;
     println!(
-        "imported {}: {} conversations added ({} messages), {} already here; {} settings added, {} kept as set here",
+        "imported {}: {} conversations added ({} messages), {} already here; {} sale vault items added, {} already here; {} settings added, {} kept as set here",
         file.display(),
         r.conversations_added,
         r.messages_added,
         r.conversations_present,
+        r.vault_items_added,
+        r.vault_items_present,
         r.settings_added,
         r.settings_present
     );

@@ -127,6 +127,11 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
         MarketCommand::Items { json } => items(&store, json)?,
         MarketCommand::Preview { id, numbered } => {
             let v = vault::view(&store, id)?;
+            // The vault only takes text that prints as it is (item_text); checked again here,
+            // where its bytes reach the terminal unfiltered.
+            if sanitize::clean(&v.item.text) != v.item.text.as_str() {
+                bail!("item {id} holds control characters; remove it and add it again");
+            }
             let text = if numbered {
                 v.preview.numbered(&v.item.text)
             } else {

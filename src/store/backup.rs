@@ -1,5 +1,6 @@
-//! Encrypted backup archives of the store: every conversation with its messages, and the
-//! settings, under the BIP-85 backup key.
+//! Encrypted backup archives of the store: every conversation with its messages, the sale
+//! vault's items with the user's decisions on them, and the settings, under the BIP-85 backup
+//! key.
 //!
 //! The key comes from the seed phrase alone, so on a new machine `keybot init --import` of the
 //! same phrase and `keybot backup import FILE` bring the history back; no password or file from
@@ -65,6 +66,31 @@ pub struct Archive {
     pub created_at: i64,
     pub conversations: Vec<ArchivedConversation>,
     pub settings: BTreeMap<String, String>,
+    /// The sale vault (absent in archives from before it: an empty vault). Consents are not
+    /// carried: a consent names the item's local id, which the importing store hands out anew,
+    /// so the user consents again there.
+    #[serde(default)]
+    pub vault: Vec<ArchivedVaultItem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchivedVaultItem {
+    pub uid: String,
+    pub title: String,
+    pub source: String,
+    pub text: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub decisions: Vec<ArchivedDecision>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchivedDecision {
+    /// "keep" or "redact".
+    pub action: String,
+    pub start: usize,
+    pub end: usize,
+    pub kind: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,6 +124,9 @@ pub struct ImportReport {
     pub settings_added: usize,
     /// Settings the store already had; the local value is kept.
     pub settings_present: usize,
+    pub vault_items_added: usize,
+    /// Vault items the store already had (same uid); left as they are.
+    pub vault_items_present: usize,
 }
 
 impl Store {
@@ -129,10 +158,33 @@ impl Store {
         }
         // Oldest first, so an import gives local ids in the original order.
         conversations.reverse();
+        let mut vault = Vec::new();
+        for item in self.vault_items()? {
+            let decisions = self
+                .vault_decisions(item.id)?
+                .into_iter()
+                .map(|d| ArchivedDecision {
+                    action: d.action.as_str().into(),
+                    start: d.start,
+                    end: d.end,
+                    kind: d.kind,
+                })
+                .collect();
+            vault.push(ArchivedVaultItem {
+                uid: item.uid,
+                title: item.title,
+                source: item.source,
+                text: item.text,
+                created_at: item.created_at,
+                updated_at: item.updated_at,
+                decisions,
+            });
+        }
         Ok(Archive {
             created_at: now_ms(),
             conversations,
             settings: self.settings()?,
+            vault,
         })
     }
 
@@ -182,6 +234,50 @@ impl Store {
                 report.messages_added += 1;
             }
             report.conversations_added += 1;
+        }
+        for item in &archive.vault {
+            let present: Option<i64> = tx
+                .query_row(
+                    "SELECT id FROM vault_items WHERE uid = ?1",
+                    [&item.uid],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if present.is_some() {
+                report.vault_items_present += 1;
+                continue;
+            }
+            // The vault's invariant (its text prints as it is, with no control character) is
+            // checked, not assumed, for text from another machine.
+            if crate::sanitize::clean(&item.text) != item.text.as_str() {
+                continue;
+            }
+            tx.execute(
+                "INSERT INTO vault_items (uid, title, source, text, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    item.uid,
+                    item.title,
+                    item.source,
+                    item.text,
+                    item.created_at,
+                    item.updated_at
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            for d in &item.decisions {
+                // An archive is from another machine: a decision this build does not know is
+                // dropped (the span is then removed, the safe side), not trusted.
+                if !matches!(d.action.as_str(), "keep" | "redact") || d.start >= d.end {
+                    continue;
+                }
+                tx.execute(
+                    "INSERT OR IGNORE INTO vault_decisions (item_id, action, start, end, kind, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![id, d.action, d.start as i64, d.end as i64, d.kind, now_ms()],
+                )?;
+            }
+            report.vault_items_added += 1;
         }
         for (k, v) in &archive.settings {
             let n = tx.execute(
@@ -375,6 +471,7 @@ mod tests {
                 conversations_present: 0,
                 settings_added: 0,
                 settings_present: 1,
+                ..ImportReport::default()
             }
         );
         assert_eq!(store.setting("theme").unwrap().as_deref(), Some("light"));
@@ -401,5 +498,57 @@ mod tests {
             store.conversation(imported.id).unwrap().title,
             "renamed here"
         );
+    }
+
+    #[test]
+    fn the_sale_vault_travels_with_its_decisions_but_not_its_consents() {
+        use crate::store::{Action, Consent, Decision};
+        let (_dir, store) = temp_store();
+        let item = store
+            .add_vault_item("note", "file n.txt", "mail a@b.example")
+            .unwrap();
+        let keep = Decision {
+            action: Action::Keep,
+            start: 5,
+            end: 16,
+            kind: "email".into(),
+        };
+        store
+            .decide_vault_spans(item.id, &[], &[keep.clone()])
+            .unwrap();
+        let consent = Consent {
+            account: "0x0000000000000000000000000000000000000001".into(),
+            sha256: "00".repeat(32),
+            time: 1,
+            signature: "0x00".into(),
+        };
+        store.set_vault_consent(item.id, &consent).unwrap();
+        let mut archive = store.to_archive().unwrap();
+        // An item whose text would print a control character is not imported.
+        let mut hostile = archive.vault[0].clone();
+        hostile.uid = "other".into();
+        hostile.text = "\x1b]52;c;AAAA\x07".into();
+        archive.vault.push(hostile);
+
+        let (_dir2, mut other) = temp_store();
+        other.add_vault_item("first", "file x", "x").unwrap();
+        let r = other.import_archive(&archive).unwrap();
+        assert_eq!((r.vault_items_added, r.vault_items_present), (1, 0));
+        let items = other.vault_items().unwrap();
+        assert_eq!(items.len(), 2);
+        let imported = &items[1];
+        assert_eq!(
+            (imported.uid.as_str(), imported.text.as_str()),
+            (item.uid.as_str(), item.text.as_str())
+        );
+        assert_eq!(other.vault_decisions(imported.id).unwrap(), vec![keep]);
+        assert_eq!(other.vault_consent(imported.id).unwrap(), None);
+        let again = other.import_archive(&archive).unwrap();
+        assert_eq!((again.vault_items_added, again.vault_items_present), (0, 1));
+        // An archive from before the vault has no `vault` field and still reads.
+        let mut old = serde_json::to_value(&archive).unwrap();
+        old.as_object_mut().unwrap().remove("vault");
+        let old: Archive = serde_json::from_value(old).unwrap();
+        assert!(old.vault.is_empty());
     }
 }

@@ -342,19 +342,14 @@ mod tests {
     #[test]
     fn the_per_chain_scan_cursor_gives_way_to_indexer_cursors() {
         // A store as version 2 left it: a scan cursor per chain and transfers found.
-        let (dir, store) = temp_store();
-        store
-            .conn
-            .execute_batch(
-                "DROP TABLE index_cursors;
-                 CREATE TABLE chain_scans (chain_id INTEGER PRIMARY KEY, next_block INTEGER NOT NULL);
-                 INSERT INTO chain_scans VALUES (31337, 40);
-                 INSERT INTO chain_transfers VALUES (31337, '0x01', 0, 12, '0xa', '0xb', 'ETH', 'ETH', 18, '5');
-                 PRAGMA user_version = 2;",
-            )
-            .unwrap();
-        drop(store);
-        let store = Store::open(&dir.path().join("keybot.db"), &key(1)).unwrap();
+        let (_dir, path, conn) = store_at(2);
+        conn.execute_batch(
+            "INSERT INTO chain_scans VALUES (31337, 40);
+             INSERT INTO chain_transfers VALUES (31337, '0x01', 0, 12, '0xa', '0xb', 'ETH', 'ETH', 18, '5');",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path, &key(1)).unwrap();
         assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
         let count = |sql: &str| -> i64 { store.conn.query_row(sql, [], |r| r.get(0)).unwrap() };
         assert_eq!(
