@@ -10,6 +10,7 @@
 
 pub mod atomic;
 pub mod bip85;
+pub mod content;
 pub mod derive;
 mod error;
 pub mod market;

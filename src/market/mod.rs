@@ -3,6 +3,7 @@
 //! folder) fixes the formats.
 pub mod consent;
 pub mod item_text;
+pub mod meta;
 pub mod vault;
 
 pub use keybot_redact::{Kind, Span};
