@@ -195,8 +195,45 @@ const STEPS: &[&str] = &[
         signature  TEXT    NOT NULL
     );
     "#,
-    // 6 and later: the market's chain tables (listings, purchases, deliveries, indexed earnings
-    // with the last indexed block for reorg-safe re-reads) arrive with their issue, as new steps.
+    // 6: the market on chain (store/market.rs). `market_events` is the log indexer's copy of
+    // one market contract's events, all of them (browse shows everybody's listings; earnings,
+    // serve and fetch filter by the wallet's addresses), replaced range by range so a reorg
+    // replaces rather than duplicates. Ids are the contract's counters; amounts decimal text
+    // (uint256); `body` the event's other fields as JSON. `market_listings` holds what only the
+    // seller has: each listing's content key and ciphertext, written before the `list`
+    // transaction is broadcast (a key lost there would make the listing undeliverable), found
+    // again by its content hash, which is unique (a fresh key and nonce per listing).
+    r#"
+    CREATE TABLE market_events (
+        chain_id    INTEGER NOT NULL,
+        market      TEXT    NOT NULL,
+        block       INTEGER NOT NULL,
+        tx_hash     TEXT    NOT NULL,
+        log_index   INTEGER NOT NULL,
+        event       TEXT    NOT NULL,
+        listing_id  INTEGER,
+        purchase_id INTEGER,
+        seller      TEXT,
+        buyer       TEXT,
+        token       TEXT,
+        amount      TEXT,
+        body        TEXT    NOT NULL,
+        PRIMARY KEY (chain_id, market, tx_hash, log_index)
+    ) WITHOUT ROWID;
+    CREATE INDEX market_events_by_block ON market_events (chain_id, market, block);
+    CREATE TABLE market_listings (
+        content_hash TEXT    PRIMARY KEY,
+        chain_id     INTEGER NOT NULL,
+        market       TEXT    NOT NULL,
+        item_id      INTEGER NOT NULL,
+        seller       TEXT    NOT NULL,
+        content_key  BLOB    NOT NULL,
+        ciphertext   BLOB    NOT NULL,
+        uri          TEXT    NOT NULL,
+        listing_id   INTEGER,
+        created_at   INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build creates and understands.

@@ -14,6 +14,7 @@ mod chain;
 mod conversations;
 mod cursors;
 mod error;
+mod market;
 mod migrate;
 mod open;
 mod settings;
@@ -29,6 +30,7 @@ pub use conversations::{
 };
 pub use cursors::{Cursor, CursorKey, address_set_key};
 pub use error::{Error, Result};
+pub use market::{ListingSecret, MarketEventRow};
 pub use migrate::SCHEMA_VERSION;
 pub use vault::{Action, Consent, Decision, ItemId, VaultItem};
 
