@@ -331,7 +331,7 @@ fn print_stats(s: &Stats, reason: StopReason, json: bool) {
 /// stats still print. tokio's signal handling, as in the app, on a small thread of its own: the
 /// command line runs no async runtime while the engine answers. The handler is in place when
 /// this returns.
-fn on_ctrl_c(f: impl Fn() + Send + 'static) -> Result<()> {
+pub(crate) fn on_ctrl_c(f: impl Fn() + Send + 'static) -> Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_io()

@@ -10,7 +10,11 @@ use keybot_keystore::{AccountRef, Wallet, derive, vault};
 
 use super::input;
 use crate::chain::safety::parse_address;
-use crate::chain::send::{Outcome, Progress};
+use crate::chain::send::{Outcome, Progress, Review};
+use crate::chain::{ChainError, Intent, Refusal};
+use crate::sanitize::clean_line;
+use crate::service::tx;
+use crate::store::Store;
 use crate::chain::{self, ChainConfig, Client};
 use crate::config::Paths;
 
@@ -102,4 +106,99 @@ pub fn read_text(path: &Path) -> Result<String> {
     let bytes = input::read_limited(path, MAX_DOCUMENT_BYTES, "a JSON document")?;
     String::from_utf8(bytes)
         .map_err(|_| anyhow::anyhow!("{} is not valid UTF-8 text", path.display()))
+}
+
+/// The review on stderr. Its values include token symbols from config.toml: cleaned.
+pub fn show_review(review: &Review) {
+    eprintln!("Review — this is exactly what will be signed:");
+    for (k, v) in review.lines() {
+        eprintln!("{k:>10}  {}", clean_line(&v));
+    }
+    for w in &review.warnings {
+        eprintln!("warning: {}", clean_line(&review.warning(w)));
+    }
+}
+
+/// Asks before signing. A loud warning (a look-alike address, the token contract, a fee far
+/// above the norm) needs more than `--yes`: `--accept-warnings`, or typing the characters of
+/// the recipient that a look-alike does not share ([`Review::challenge`]).
+/// `what` is what a yes does: "Sign and send", or only "Sign" for an offline file.
+pub fn confirm(review: &Review, yes: bool, accept_warnings: bool, what: &str) -> Result<()> {
+    let loud = review.has_loud_warning();
+    if yes {
+        if loud && !accept_warnings {
+            return Err(ChainError::from(Refusal::Warning(
+                "the warning above needs --accept-warnings as well as --yes".into(),
+            ))
+            .into());
+        }
+        return Ok(());
+    }
+    let ok = if loud {
+        let challenge = review.challenge();
+        challenge.accepts(&input::prompt_line(
+            &challenge.prompt(&what.to_lowercase()),
+        )?)
+    } else {
+        input::ask_yes(&format!("{what}? [y/N] "))?
+    };
+    if !ok {
+        return Err(ChainError::from(Refusal::NotConfirmed).into());
+    }
+    Ok(())
+}
+
+/// What a command needs to send an intent the way `wallet send` does.
+pub struct Sender<'a> {
+    pub rt: &'a tokio::runtime::Runtime,
+    pub client: &'a Client,
+    pub store: &'a Store,
+    pub wallet: &'a Wallet,
+    pub own: &'a [alloy::primitives::Address],
+    pub yes: bool,
+    pub accept_warnings: bool,
+    pub wait: std::time::Duration,
+}
+
+impl Sender<'_> {
+    /// Prepares `intent` (reconcile, checks, dry run), shows the review, asks (unless --yes),
+    /// signs with `account`, records and broadcasts: the one path every transaction takes.
+    /// `what` is what a yes does ("List", "Buy").
+    pub fn send(
+        &self,
+        account: AccountRef,
+        intent: impl Into<Intent>,
+        what: &str,
+    ) -> Result<(alloy::primitives::B256, Outcome)> {
+        let review = self
+            .rt
+            .block_on(tx::prepare(self.client, Some(self.store), intent, self.own))?;
+        show_review(&review);
+        confirm(&review, self.yes, self.accept_warnings, what)?;
+        let record = tx::sign(self.wallet, account, &review)?;
+        let outcome = self.rt.block_on(tx::broadcast(
+            self.client,
+            Some(self.store),
+            &record,
+            self.wait,
+            &mut progress,
+        ))?;
+        Ok((record.hash, outcome))
+    }
+
+    /// [`Sender::send`], then the outcome reported; an error unless it was confirmed (a
+    /// market step builds on the last one).
+    pub fn send_confirmed(
+        &self,
+        account: AccountRef,
+        intent: impl Into<Intent>,
+        what: &str,
+    ) -> Result<alloy::primitives::B256> {
+        let (hash, outcome) = self.send(account, intent, what)?;
+        report(hash, &outcome)?;
+        match outcome {
+            Outcome::Confirmed { .. } => Ok(hash),
+            _ => bail!("transaction {hash} is not confirmed yet; run the command again once it is"),
+        }
+    }
 }

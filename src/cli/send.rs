@@ -6,7 +6,9 @@ use alloy::primitives::Address;
 use anyhow::{Result, bail};
 use keybot_keystore::AccountRef;
 
-use super::common::{connect, parse_account, progress, read_text, report, unlock};
+use super::common::{
+    confirm, connect, parse_account, progress, read_text, report, show_review, unlock,
+};
 use super::input;
 use crate::chain::send::{Asset, Review, SendRequest};
 use crate::chain::{
@@ -125,46 +127,6 @@ pub fn send(paths: &Paths, pw_file: Option<&Path>, a: SendArgs<'_>) -> Result<u8
         &mut progress,
     ))?;
     report(record.hash, &outcome)
-}
-
-/// The review on stderr. Its values include token symbols from config.toml: cleaned.
-fn show_review(review: &Review) {
-    eprintln!("Review — this is exactly what will be signed:");
-    for (k, v) in review.lines() {
-        eprintln!("{k:>10}  {}", clean_line(&v));
-    }
-    for w in &review.warnings {
-        eprintln!("warning: {}", clean_line(&review.warning(w)));
-    }
-}
-
-/// Asks before signing. A loud warning (a look-alike address, the token contract, a fee far
-/// above the norm) needs more than `--yes`: `--accept-warnings`, or typing the characters of
-/// the recipient that a look-alike does not share ([`Review::challenge`]).
-/// `what` is what a yes does: "Sign and send", or only "Sign" for an offline file.
-fn confirm(review: &Review, yes: bool, accept_warnings: bool, what: &str) -> Result<()> {
-    let loud = review.has_loud_warning();
-    if yes {
-        if loud && !accept_warnings {
-            return Err(ChainError::from(Refusal::Warning(
-                "the warning above needs --accept-warnings as well as --yes".into(),
-            ))
-            .into());
-        }
-        return Ok(());
-    }
-    let ok = if loud {
-        let challenge = review.challenge();
-        challenge.accepts(&input::prompt_line(
-            &challenge.prompt(&what.to_lowercase()),
-        )?)
-    } else {
-        input::ask_yes(&format!("{what}? [y/N] "))?
-    };
-    if !ok {
-        return Err(ChainError::from(Refusal::NotConfirmed).into());
-    }
-    Ok(())
 }
 
 pub fn sign_tx(

@@ -8,6 +8,7 @@
 //! service needs a thread of its own (the store), it owns it.
 pub mod accounts;
 pub mod chat;
+pub mod market;
 pub mod settings;
 pub mod store_worker;
 pub mod tx;

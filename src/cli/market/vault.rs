@@ -1,115 +1,37 @@
-//! `keybot market …`: the sale vault. An item is offered only after the user has seen exactly
-//! what a buyer gets (`preview`) and signed their consent to those bytes.
+//! The sale vault's commands: add, items, preview, keep, redact, consent, remove.
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 
 use anyhow::{Result, bail};
-use clap::{Args, Subcommand};
 
-use super::common::{parse_account, unlock};
-use super::input;
+use super::VaultCommand;
+use crate::cli::common::{parse_account, unlock};
+use crate::cli::input;
 use crate::config::Paths;
 use crate::sanitize;
-use crate::service::vault::{self, ConsentState, ItemView};
+use crate::service::vault::{self as service_vault, ConsentState, ItemView};
 use crate::service::wallet::open_store;
-use crate::store::{ItemId, Store};
+use crate::store::Store;
 
-#[derive(Debug, Args)]
-pub struct MarketArgs {
-    /// Read the vault password from FILE (or set KEYBOT_PASSWORD).
-    #[arg(long, value_name = "FILE", global = true)]
-    password_file: Option<PathBuf>,
-    #[command(subcommand)]
-    command: MarketCommand,
-}
-
-#[derive(Debug, Subcommand)]
-pub enum MarketCommand {
-    /// List the conversations that can be added (id, messages, title).
-    Chats {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Put a copy of a conversation or a text file (UTF-8, at most 1 MiB) into the sale vault.
-    /// Prints the new item's id.
-    #[command(group = clap::ArgGroup::new("source").required(true))]
-    Add {
-        /// A conversation's id (`keybot market chats` lists them).
-        #[arg(long, value_name = "ID", group = "source")]
-        chat: Option<i64>,
-        /// A text file.
-        #[arg(long, value_name = "PATH", group = "source")]
-        file: Option<PathBuf>,
-        #[arg(long, value_name = "TEXT")]
-        title: Option<String>,
-        /// One JSON object: id, title, bytes, redactions by kind.
-        #[arg(long)]
-        json: bool,
-    },
-    /// The sale vault: id, title, size, what is removed, consent.
-    Items {
-        #[arg(long)]
-        json: bool,
-    },
-    /// Print exactly the text a buyer would get (every removal replaced by a marker naming its
-    /// kind); the summary goes to standard error.
-    Preview {
-        id: ItemId,
-        /// Number the removed and kept spans, for `keep` and `redact` (not the buyer's text).
-        #[arg(long)]
-        numbered: bool,
-    },
-    /// Show a removed span to the buyer after all (refused for seed phrases, keys and tokens).
-    Keep {
-        id: ItemId,
-        /// The span's number in `preview --numbered`.
-        span: usize,
-    },
-    /// Remove a kept span again, or (--text) every occurrence of a text the detectors missed.
-    #[command(group = clap::ArgGroup::new("what").required(true))]
-    Redact {
-        id: ItemId,
-        /// The span's number in `preview --numbered`.
-        #[arg(group = "what")]
-        span: Option<usize>,
-        /// Remove every occurrence of TEXT.
-        #[arg(long, value_name = "TEXT", group = "what")]
-        text: Option<String>,
-    },
-    /// Sign (EIP-191) a consent to offer the item's current preview, after showing its summary.
-    Consent {
-        id: ItemId,
-        /// The selling account.
-        #[arg(long, default_value = "0", value_name = "ACCOUNT")]
-        account: String,
-        /// Confirm without a prompt.
-        #[arg(long)]
-        yes: bool,
-    },
-    /// Delete an item from the sale vault (overwritten in the store).
-    Remove { id: ItemId },
-}
-
-pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
-    let pw_file = args.password_file.as_deref();
-    if let MarketCommand::Consent { yes: false, .. } = args.command
+pub(super) fn run(paths: &Paths, pw_file: Option<&Path>, command: VaultCommand) -> Result<u8> {
+    if let VaultCommand::Consent { yes: false, .. } = command
         && !input::stdin_is_tty()
     {
         bail!("refusing to sign a consent without confirmation: pass --yes");
     }
     let wallet = unlock(paths, pw_file)?;
     let store = open_store(paths, &wallet)?;
-    match args.command {
-        MarketCommand::Chats { json } => chats(&store, json)?,
-        MarketCommand::Add {
+    match command {
+        VaultCommand::Chats { json } => chats(&store, json)?,
+        VaultCommand::Add {
             chat,
             file,
             title,
             json,
         } => {
             let v = match (chat, file) {
-                (Some(id), None) => vault::add_chat(&store, id, title.as_deref())?,
-                (None, Some(path)) => vault::add_file(&store, &path, title.as_deref())?,
+                (Some(id), None) => service_vault::add_chat(&store, id, title.as_deref())?,
+                (None, Some(path)) => service_vault::add_file(&store, &path, title.as_deref())?,
                 _ => unreachable!("clap requires exactly one source"),
             };
             if json {
@@ -124,9 +46,9 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
                 println!("{}", v.item.id);
             }
         }
-        MarketCommand::Items { json } => items(&store, json)?,
-        MarketCommand::Preview { id, numbered } => {
-            let v = vault::view(&store, id)?;
+        VaultCommand::Items { json } => items(&store, json)?,
+        VaultCommand::Preview { id, numbered } => {
+            let v = service_vault::view(&store, id)?;
             // The vault only takes text that prints as it is (item_text); checked again here,
             // where its bytes reach the terminal unfiltered.
             if sanitize::clean(&v.item.text) != v.item.text.as_str() {
@@ -142,20 +64,20 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
             out.flush()?;
             eprintln!("removed: {}", v.preview.summary());
         }
-        MarketCommand::Keep { id, span } => {
-            let v = vault::keep(&store, id, span)?;
+        VaultCommand::Keep { id, span } => {
+            let v = service_vault::keep(&store, id, span)?;
             eprintln!("span {span} kept; removed now: {}", v.preview.summary());
         }
-        MarketCommand::Redact { id, span, text } => {
+        VaultCommand::Redact { id, span, text } => {
             let v = match (span, text) {
-                (Some(n), None) => vault::redact(&store, id, n)?,
-                (None, Some(t)) => vault::redact_text(&store, id, &t)?,
+                (Some(n), None) => service_vault::redact(&store, id, n)?,
+                (None, Some(t)) => service_vault::redact_text(&store, id, &t)?,
                 _ => unreachable!("clap requires exactly one of SPAN and --text"),
             };
             eprintln!("removed now: {}", v.preview.summary());
         }
-        MarketCommand::Consent { id, account, yes } => {
-            let v = vault::view(&store, id)?;
+        VaultCommand::Consent { id, account, yes } => {
+            let v = service_vault::view(&store, id)?;
             let account = parse_account(&wallet, &account)?;
             let address = wallet.signer(account)?.address();
             eprintln!("Consent to offer item {id} ({}):", clean(&v.item.title));
@@ -169,14 +91,15 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
             if !yes && !input::ask_yes("Sign this consent? [y/N] ")? {
                 bail!("not confirmed; no consent signed");
             }
-            let (v, _) = vault::consent(&store, &wallet, account, id, vault::now_secs())?;
+            let (v, _) =
+                service_vault::consent(&store, &wallet, account, id, service_vault::now_secs())?;
             let ConsentState::Given(c) = &v.consent else {
                 bail!("the consent was not stored");
             };
             println!("{}", c.signature);
         }
-        MarketCommand::Remove { id } => {
-            vault::remove(&store, id)?;
+        VaultCommand::Remove { id } => {
+            service_vault::remove(&store, id)?;
             eprintln!("item {id} removed");
         }
     }
@@ -213,7 +136,7 @@ fn item_json(v: &ItemView) -> serde_json::Value {
 }
 
 fn items(store: &Store, json: bool) -> Result<()> {
-    let views = vault::list(store)?;
+    let views = service_vault::list(store)?;
     if json {
         let all: Vec<_> = views.iter().map(item_json).collect();
         println!("{}", serde_json::Value::Array(all));

@@ -1,0 +1,315 @@
+//! `keybot market …`: the sale vault (vault.rs) and the market on chain (onchain.rs). An item
+//! is offered only after the user has seen exactly what a buyer gets (`preview`) and signed
+//! their consent to those bytes.
+mod onchain;
+mod vault;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+
+use crate::config::Paths;
+use crate::store::ItemId;
+
+#[derive(Debug, Args)]
+pub struct MarketArgs {
+    /// Read the vault password from FILE (or set KEYBOT_PASSWORD).
+    #[arg(long, value_name = "FILE", global = true)]
+    password_file: Option<PathBuf>,
+    #[command(subcommand)]
+    command: MarketCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MarketCommand {
+    #[command(flatten)]
+    Vault(VaultCommand),
+    /// List a consented item for sale: encrypts its exact preview under a fresh key, keeps the
+    /// key, and sends `list` through the review. Prints the listing id on the last line.
+    Sell {
+        item: ItemId,
+        /// The price in the token's units (e.g. 5 or 0.01).
+        #[arg(long, value_name = "AMOUNT")]
+        price: String,
+        /// ETH (default) or a configured token by symbol or address.
+        #[arg(long, value_name = "SYMBOL|ADDRESS")]
+        token: Option<String>,
+        /// Where the ciphertext is published (https://, ipfs://, file://); needed over 32 KiB.
+        #[arg(long, value_name = "URI")]
+        uri: Option<String>,
+        /// Also write the ciphertext to FILE (to publish it at --uri).
+        #[arg(long, value_name = "FILE")]
+        ciphertext_out: Option<PathBuf>,
+        /// A tag for the listing's metadata (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+    /// Your listings: price, sales, deliveries waiting, status.
+    Listings {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        network: Option<String>,
+    },
+    /// Deliver every purchase of your listings as it comes (until Ctrl-C).
+    Serve {
+        #[arg(long)]
+        network: Option<String>,
+        /// One pass, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between passes.
+        #[arg(long, default_value_t = 2, value_name = "SECONDS")]
+        poll: u64,
+    },
+    /// Withdraw your earnings (every token, or --token).
+    Withdraw {
+        #[arg(long, value_name = "SYMBOL|ADDRESS")]
+        token: Option<String>,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+    /// Active listings: title, price, size, what was removed, the seller's record.
+    Browse {
+        #[arg(long)]
+        json: bool,
+        #[arg(long, value_name = "ADDRESS")]
+        seller: Option<String>,
+        /// In each listing's own token's units.
+        #[arg(long, value_name = "AMOUNT")]
+        max_price: Option<String>,
+        #[arg(long)]
+        network: Option<String>,
+    },
+    /// Buy a listing: approve (for a token) and pay into escrow, each through the review.
+    /// Prints the purchase id on the last line.
+    Buy {
+        listing: u64,
+        #[arg(long, default_value = "0", value_name = "ACCOUNT")]
+        account: String,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+    /// Wait for the delivery, check both hashes, decrypt, and write FILE (0600, never over an
+    /// existing file).
+    Fetch {
+        purchase: u64,
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Exit 3 at once when the key is not delivered yet.
+        #[arg(long)]
+        no_wait: bool,
+        /// The ciphertext, fetched by hand (for an ipfs:// listing).
+        #[arg(long, value_name = "FILE")]
+        ciphertext: Option<PathBuf>,
+        #[arg(long)]
+        network: Option<String>,
+    },
+    /// Take back the payment of an undelivered purchase after its deadline.
+    Refund {
+        purchase: u64,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+    /// Record on chain that a delivery does not open (every later buyer sees it).
+    Dispute {
+        purchase: u64,
+        #[arg(long, default_value = "the delivered key or content does not match the listing")]
+        reason: String,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+}
+
+/// The sale vault's commands.
+#[derive(Debug, Subcommand)]
+pub enum VaultCommand {
+    /// List the conversations that can be added (id, messages, title).
+    Chats {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put a copy of a conversation or a text file (UTF-8, at most 1 MiB) into the sale vault.
+    /// Prints the new item's id.
+    #[command(group = clap::ArgGroup::new("source").required(true))]
+    Add {
+        /// A conversation's id (`keybot market chats` lists them).
+        #[arg(long, value_name = "ID", group = "source")]
+        chat: Option<i64>,
+        /// A text file.
+        #[arg(long, value_name = "PATH", group = "source")]
+        file: Option<PathBuf>,
+        #[arg(long, value_name = "TEXT")]
+        title: Option<String>,
+        /// One JSON object: id, title, bytes, redactions by kind.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The sale vault: id, title, size, what is removed, consent.
+    Items {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print exactly the text a buyer would get (every removal replaced by a marker naming its
+    /// kind); the summary goes to standard error.
+    Preview {
+        id: ItemId,
+        /// Number the removed and kept spans, for `keep` and `redact` (not the buyer's text).
+        #[arg(long)]
+        numbered: bool,
+    },
+    /// Show a removed span to the buyer after all (refused for seed phrases, keys and tokens).
+    Keep {
+        id: ItemId,
+        /// The span's number in `preview --numbered`.
+        span: usize,
+    },
+    /// Remove a kept span again, or (--text) every occurrence of a text the detectors missed.
+    #[command(group = clap::ArgGroup::new("what").required(true))]
+    Redact {
+        id: ItemId,
+        /// The span's number in `preview --numbered`.
+        #[arg(group = "what")]
+        span: Option<usize>,
+        /// Remove every occurrence of TEXT.
+        #[arg(long, value_name = "TEXT", group = "what")]
+        text: Option<String>,
+    },
+    /// Sign (EIP-191) a consent to offer the item's current preview, after showing its summary.
+    Consent {
+        id: ItemId,
+        /// The selling account.
+        #[arg(long, default_value = "0", value_name = "ACCOUNT")]
+        account: String,
+        /// Confirm without a prompt.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Delete an item from the sale vault (overwritten in the store).
+    Remove { id: ItemId },
+}
+
+/// What every sending market command takes.
+#[derive(Debug, Args)]
+pub struct ChainOpts {
+    #[arg(long)]
+    network: Option<String>,
+    /// Confirm without a prompt.
+    #[arg(long)]
+    yes: bool,
+    /// Seconds to wait for each receipt.
+    #[arg(long, default_value_t = 120, value_name = "SECONDS")]
+    wait: u64,
+}
+
+pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
+    let pw = args.password_file.as_deref();
+    match args.command {
+        MarketCommand::Sell {
+            item,
+            price,
+            token,
+            uri,
+            ciphertext_out,
+            tags,
+            chain,
+        } => onchain::sell(
+            paths,
+            pw,
+            onchain::SellArgs {
+                item,
+                price: &price,
+                token: token.as_deref(),
+                uri: uri.as_deref(),
+                ciphertext_out: ciphertext_out.as_deref(),
+                tags: &tags,
+                network: chain.network.as_deref(),
+                yes: chain.yes,
+                wait: chain.wait,
+            },
+        ),
+        MarketCommand::Listings { json, network } => {
+            onchain::listings(paths, pw, network.as_deref(), json)
+        }
+        MarketCommand::Serve {
+            network,
+            once,
+            poll,
+        } => onchain::serve(paths, pw, network.as_deref(), once, poll),
+        MarketCommand::Withdraw { token, chain } => onchain::withdraw(
+            paths,
+            pw,
+            chain.network.as_deref(),
+            token.as_deref(),
+            chain.yes,
+            chain.wait,
+        ),
+        MarketCommand::Browse {
+            json,
+            seller,
+            max_price,
+            network,
+        } => onchain::browse(
+            paths,
+            pw,
+            network.as_deref(),
+            seller.as_deref(),
+            max_price.as_deref(),
+            json,
+        ),
+        MarketCommand::Buy {
+            listing,
+            account,
+            chain,
+        } => onchain::buy(
+            paths,
+            pw,
+            chain.network.as_deref(),
+            listing,
+            &account,
+            chain.yes,
+            chain.wait,
+        ),
+        MarketCommand::Fetch {
+            purchase,
+            out,
+            no_wait,
+            ciphertext,
+            network,
+        } => onchain::fetch(
+            paths,
+            pw,
+            network.as_deref(),
+            purchase,
+            &out,
+            no_wait,
+            ciphertext.as_ref(),
+        ),
+        MarketCommand::Refund { purchase, chain } => onchain::refund_or_dispute(
+            paths,
+            pw,
+            chain.network.as_deref(),
+            purchase,
+            None,
+            chain.yes,
+            chain.wait,
+        ),
+        MarketCommand::Dispute {
+            purchase,
+            reason,
+            chain,
+        } => onchain::refund_or_dispute(
+            paths,
+            pw,
+            chain.network.as_deref(),
+            purchase,
+            Some(&reason),
+            chain.yes,
+            chain.wait,
+        ),
+        MarketCommand::Vault(command) => vault::run(paths, pw, command),
+    }
+}

@@ -1,0 +1,325 @@
+//! The market as its events say it stands: every listing with its current price and whether
+//! it is active, every purchase with its state, and each seller's record. Pure: a fold over
+//! the events in chain order (market::events), so browse, serve, fetch, listings and the
+//! earnings all read the same figures from the same rows.
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+
+use super::events::{Located, MarketEvent};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub id: u64,
+    pub seller: Address,
+    /// `Address::ZERO` for ETH.
+    pub token: Address,
+    /// The current price (after any reprice).
+    pub price: U256,
+    pub content_hash: B256,
+    pub key_commit: B256,
+    /// The ciphertext when inline; empty when it is at `uri`.
+    pub data: Bytes,
+    pub uri: String,
+    /// The stranger's metadata JSON, unparsed (market::meta parses and cleans it).
+    pub meta: String,
+    pub active: bool,
+    pub block: u64,
+    pub tx_hash: B256,
+    pub sales: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PurchaseState {
+    /// Paid into escrow, waiting for the key.
+    Paid,
+    Delivered,
+    Refunded,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchase {
+    pub id: u64,
+    pub listing: u64,
+    pub buyer: Address,
+    pub seller: Address,
+    pub token: Address,
+    /// What went into escrow (the price at the time of purchase).
+    pub price: U256,
+    pub buyer_key: Bytes,
+    /// Unix seconds after which an undelivered purchase can be refunded.
+    pub deadline: u64,
+    pub state: PurchaseState,
+    /// The content key encrypted to `buyer_key`, once delivered.
+    pub encrypted_key: Option<Bytes>,
+    pub disputed: bool,
+    pub dispute_reason: Option<String>,
+    pub block: u64,
+    pub tx_hash: B256,
+}
+
+/// A withdrawal of earnings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Withdrawal {
+    pub seller: Address,
+    pub token: Address,
+    pub amount: U256,
+    pub block: u64,
+    pub tx_hash: B256,
+}
+
+/// What every buyer can see of a seller before buying.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SellerRecord {
+    pub deliveries: u32,
+    pub disputes: u32,
+    pub refunds: u32,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Book {
+    pub listings: BTreeMap<u64, Listing>,
+    pub purchases: BTreeMap<u64, Purchase>,
+    pub withdrawals: Vec<Withdrawal>,
+}
+
+impl Book {
+    /// The book after `events` (in chain order). An event that does not fit what came before
+    /// (a delivery of an unknown purchase) is ignored: the contract would not have emitted it,
+    /// so it can only come from a partial index, which the next pass completes.
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Located>) -> Book {
+        let mut book = Book::default();
+        for e in events {
+            book.apply(e);
+        }
+        book
+    }
+
+    fn apply(&mut self, at: &Located) {
+        match &at.event {
+            MarketEvent::Listed {
+                listing,
+                seller,
+                token,
+                price,
+                content_hash,
+                key_commit,
+                data,
+                uri,
+                meta,
+            } => {
+                self.listings.insert(
+                    *listing,
+                    Listing {
+                        id: *listing,
+                        seller: *seller,
+                        token: *token,
+                        price: *price,
+                        content_hash: *content_hash,
+                        key_commit: *key_commit,
+                        data: data.clone(),
+                        uri: uri.clone(),
+                        meta: meta.clone(),
+                        active: true,
+                        block: at.block,
+                        tx_hash: at.tx_hash,
+                        sales: 0,
+                    },
+                );
+            }
+            MarketEvent::Repriced { listing, price, .. } => {
+                if let Some(l) = self.listings.get_mut(listing) {
+                    l.price = *price;
+                }
+            }
+            MarketEvent::Delisted { listing, .. } => {
+                if let Some(l) = self.listings.get_mut(listing) {
+                    l.active = false;
+                }
+            }
+            MarketEvent::Purchased {
+                purchase,
+                listing,
+                buyer,
+                seller,
+                token,
+                price,
+                buyer_key,
+                deadline,
+            } => {
+                if let Some(l) = self.listings.get_mut(listing) {
+                    l.sales += 1;
+                }
+                self.purchases.insert(
+                    *purchase,
+                    Purchase {
+                        id: *purchase,
+                        listing: *listing,
+                        buyer: *buyer,
+                        seller: *seller,
+                        token: *token,
+                        price: *price,
+                        buyer_key: buyer_key.clone(),
+                        deadline: *deadline,
+                        state: PurchaseState::Paid,
+                        encrypted_key: None,
+                        disputed: false,
+                        dispute_reason: None,
+                        block: at.block,
+                        tx_hash: at.tx_hash,
+                    },
+                );
+            }
+            MarketEvent::Delivered {
+                purchase,
+                encrypted_key,
+                ..
+            } => {
+                if let Some(p) = self.purchases.get_mut(purchase) {
+                    p.state = PurchaseState::Delivered;
+                    p.encrypted_key = Some(encrypted_key.clone());
+                }
+            }
+            MarketEvent::Refunded { purchase, .. } => {
+                if let Some(p) = self.purchases.get_mut(purchase) {
+                    p.state = PurchaseState::Refunded;
+                }
+            }
+            MarketEvent::Disputed {
+                purchase, reason, ..
+            } => {
+                if let Some(p) = self.purchases.get_mut(purchase) {
+                    p.disputed = true;
+                    p.dispute_reason = Some(reason.clone());
+                }
+            }
+            MarketEvent::Withdrawn {
+                seller,
+                token,
+                amount,
+            } => self.withdrawals.push(Withdrawal {
+                seller: *seller,
+                token: *token,
+                amount: *amount,
+                block: at.block,
+                tx_hash: at.tx_hash,
+            }),
+        }
+    }
+
+    /// A seller's deliveries, disputes and refunds, as every buyer sees them.
+    pub fn seller_record(&self, seller: Address) -> SellerRecord {
+        let mut r = SellerRecord::default();
+        for p in self.purchases.values().filter(|p| p.seller == seller) {
+            match p.state {
+                PurchaseState::Delivered => r.deliveries += 1,
+                PurchaseState::Refunded => r.refunds += 1,
+                PurchaseState::Paid => {}
+            }
+            if p.disputed {
+                r.disputes += 1;
+            }
+        }
+        r
+    }
+
+    /// Purchases of `seller`'s listings still waiting for the key, oldest first.
+    pub fn undelivered(&self, seller: Address) -> impl Iterator<Item = &Purchase> {
+        self.purchases
+            .values()
+            .filter(move |p| p.seller == seller && p.state == PurchaseState::Paid)
+    }
+
+    /// What `seller` can withdraw of `token` now: earned (delivered) minus withdrawn. The
+    /// contract's `claimable(seller, token)` must agree (tests/market_contract.rs checks the
+    /// same formula against it).
+    pub fn claimable(&self, seller: Address, token: Address) -> U256 {
+        let earned: U256 = self
+            .purchases
+            .values()
+            .filter(|p| p.seller == seller && p.token == token && p.state == PurchaseState::Delivered)
+            .map(|p| p.price)
+            .sum();
+        let withdrawn: U256 = self
+            .withdrawals
+            .iter()
+            .filter(|w| w.seller == seller && w.token == token)
+            .map(|w| w.amount)
+            .sum();
+        earned.saturating_sub(withdrawn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SELLER: Address = Address::repeat_byte(0x5e);
+    const BUYER: Address = Address::repeat_byte(0xb0);
+
+    fn at(block: u64, event: MarketEvent) -> Located {
+        Located {
+            block,
+            tx_hash: B256::repeat_byte(block as u8),
+            log_index: 0,
+            event,
+        }
+    }
+
+    fn listed(id: u64, price: u64) -> MarketEvent {
+        MarketEvent::Listed {
+            listing: id,
+            seller: SELLER,
+            token: Address::ZERO,
+            price: U256::from(price),
+            content_hash: B256::repeat_byte(1),
+            key_commit: B256::repeat_byte(2),
+            data: Bytes::from_static(b"KBM1"),
+            uri: String::new(),
+            meta: "{}".into(),
+        }
+    }
+
+    fn purchased(id: u64, listing: u64, price: u64) -> MarketEvent {
+        MarketEvent::Purchased {
+            purchase: id,
+            listing,
+            buyer: BUYER,
+            seller: SELLER,
+            token: Address::ZERO,
+            price: U256::from(price),
+            buyer_key: Bytes::from(vec![2u8; 33]),
+            deadline: 100,
+        }
+    }
+
+    #[test]
+    fn the_book_follows_a_listing_through_sales_delivery_refund_and_withdrawal() {
+        let events = [
+            at(1, listed(1, 5)),
+            at(2, MarketEvent::Repriced { listing: 1, seller: SELLER, price: U256::from(7) }),
+            at(3, purchased(1, 1, 7)),
+            at(4, purchased(2, 1, 7)),
+            at(5, MarketEvent::Delivered { purchase: 1, seller: SELLER, encrypted_key: Bytes::from(vec![4u8; 129]) }),
+            at(6, MarketEvent::Refunded { purchase: 2, buyer: BUYER, token: Address::ZERO, amount: U256::from(7) }),
+            at(7, MarketEvent::Disputed { purchase: 1, buyer: BUYER, reason: "hash mismatch".into() }),
+            at(8, MarketEvent::Withdrawn { seller: SELLER, token: Address::ZERO, amount: U256::from(3) }),
+            at(9, MarketEvent::Delisted { listing: 1, seller: SELLER }),
+            // Not from a real market: a delivery of a purchase nobody made.
+            at(10, MarketEvent::Delivered { purchase: 99, seller: SELLER, encrypted_key: Bytes::new() }),
+        ];
+        let book = Book::from_events(&events);
+        let l = &book.listings[&1];
+        assert_eq!((l.price, l.active, l.sales), (U256::from(7), false, 2));
+        assert_eq!(book.purchases[&1].state, PurchaseState::Delivered);
+        assert!(book.purchases[&1].disputed);
+        assert_eq!(book.purchases[&2].state, PurchaseState::Refunded);
+        assert_eq!(
+            book.seller_record(SELLER),
+            SellerRecord { deliveries: 1, disputes: 1, refunds: 1 }
+        );
+        assert_eq!(book.claimable(SELLER, Address::ZERO), U256::from(4));
+        assert_eq!(book.undelivered(SELLER).count(), 0);
+        assert!(!book.purchases.contains_key(&99));
+    }
+}

@@ -1,0 +1,284 @@
+//! The market contract's events, typed: decoded from logs by the indexer, stored as rows
+//! (store::MarketEventRow: the columns queries filter on, and the whole event as JSON), read
+//! back for the book (market::book). Everything browse, serve, fetch and earnings show is
+//! computed from these alone (MARKET.md).
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::rpc::types::Log;
+use alloy::sol_types::SolEventInterface;
+use serde::{Deserialize, Serialize};
+
+use crate::chain::market_contract::DataMarket::DataMarketEvents;
+use crate::store::MarketEventRow;
+
+/// One event of a DataMarket. Strings (uri, meta, reason) are a stranger's words, stored as
+/// they were emitted and cleaned where they are shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum MarketEvent {
+    Listed {
+        listing: u64,
+        seller: Address,
+        token: Address,
+        price: U256,
+        content_hash: B256,
+        key_commit: B256,
+        data: Bytes,
+        uri: String,
+        meta: String,
+    },
+    Repriced {
+        listing: u64,
+        seller: Address,
+        price: U256,
+    },
+    Delisted {
+        listing: u64,
+        seller: Address,
+    },
+    Purchased {
+        purchase: u64,
+        listing: u64,
+        buyer: Address,
+        seller: Address,
+        token: Address,
+        price: U256,
+        buyer_key: Bytes,
+        deadline: u64,
+    },
+    Delivered {
+        purchase: u64,
+        seller: Address,
+        encrypted_key: Bytes,
+    },
+    Refunded {
+        purchase: u64,
+        buyer: Address,
+        token: Address,
+        amount: U256,
+    },
+    Disputed {
+        purchase: u64,
+        buyer: Address,
+        reason: String,
+    },
+    Withdrawn {
+        seller: Address,
+        token: Address,
+        amount: U256,
+    },
+}
+
+/// An event where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub block: u64,
+    pub tx_hash: B256,
+    pub log_index: u64,
+    pub event: MarketEvent,
+}
+
+/// A contract counter as an id; a DataMarket's ids count up from 1, so anything beyond u64 is
+/// not from one.
+fn id(v: U256) -> Option<u64> {
+    u64::try_from(v).ok()
+}
+
+impl MarketEvent {
+    /// Decodes a log of the market contract; `None` for any other log (TokenAllowed, a log this
+    /// build does not know, or one whose ids cannot be a DataMarket's).
+    pub fn decode(log: &Log) -> Option<MarketEvent> {
+        let decoded = DataMarketEvents::decode_log(&log.inner).ok()?.data;
+        Some(match decoded {
+            DataMarketEvents::Listed(e) => MarketEvent::Listed {
+                listing: id(e.listingId)?,
+                seller: e.seller,
+                token: e.token,
+                price: e.price,
+                content_hash: e.contentHash,
+                key_commit: e.keyCommit,
+                data: e.data,
+                uri: e.uri,
+                meta: e.meta,
+            },
+            DataMarketEvents::Repriced(e) => MarketEvent::Repriced {
+                listing: id(e.listingId)?,
+                seller: e.seller,
+                price: e.price,
+            },
+            DataMarketEvents::Delisted(e) => MarketEvent::Delisted {
+                listing: id(e.listingId)?,
+                seller: e.seller,
+            },
+            DataMarketEvents::Purchased(e) => MarketEvent::Purchased {
+                purchase: id(e.purchaseId)?,
+                listing: id(e.listingId)?,
+                buyer: e.buyer,
+                seller: e.seller,
+                token: e.token,
+                price: e.price,
+                buyer_key: e.buyerKey,
+                deadline: e.deadline,
+            },
+            DataMarketEvents::Delivered(e) => MarketEvent::Delivered {
+                purchase: id(e.purchaseId)?,
+                seller: e.seller,
+                encrypted_key: e.encryptedKey,
+            },
+            DataMarketEvents::Refunded(e) => MarketEvent::Refunded {
+                purchase: id(e.purchaseId)?,
+                buyer: e.buyer,
+                token: e.token,
+                amount: e.amount,
+            },
+            DataMarketEvents::Disputed(e) => MarketEvent::Disputed {
+                purchase: id(e.purchaseId)?,
+                buyer: e.buyer,
+                reason: e.reason,
+            },
+            DataMarketEvents::Withdrawn(e) => MarketEvent::Withdrawn {
+                seller: e.seller,
+                token: e.token,
+                amount: e.amount,
+            },
+            _ => return None,
+        })
+    }
+
+    /// The event's name as stored: "listed", "purchased", ….
+    pub fn name(&self) -> &'static str {
+        match self {
+            MarketEvent::Listed { .. } => "listed",
+            MarketEvent::Repriced { .. } => "repriced",
+            MarketEvent::Delisted { .. } => "delisted",
+            MarketEvent::Purchased { .. } => "purchased",
+            MarketEvent::Delivered { .. } => "delivered",
+            MarketEvent::Refunded { .. } => "refunded",
+            MarketEvent::Disputed { .. } => "disputed",
+            MarketEvent::Withdrawn { .. } => "withdrawn",
+        }
+    }
+}
+
+impl Located {
+    /// A decoded log with its position; `None` for a log that is not a market event or lacks
+    /// its position (a pending log).
+    pub fn from_log(log: &Log) -> Option<Located> {
+        Some(Located {
+            block: log.block_number?,
+            tx_hash: log.transaction_hash?,
+            log_index: log.log_index?,
+            event: MarketEvent::decode(log)?,
+        })
+    }
+
+    /// The row the store keeps.
+    pub fn to_row(&self, chain_id: u64, market: Address) -> MarketEventRow {
+        use MarketEvent as E;
+        let (listing_id, purchase_id, seller, buyer, token, amount) = match &self.event {
+            E::Listed {
+                listing,
+                seller,
+                token,
+                price,
+                ..
+            } => (Some(*listing), None, Some(*seller), None, Some(*token), Some(*price)),
+            E::Repriced {
+                listing,
+                seller,
+                price,
+            } => (Some(*listing), None, Some(*seller), None, None, Some(*price)),
+            E::Delisted { listing, seller } => (Some(*listing), None, Some(*seller), None, None, None),
+            E::Purchased {
+                purchase,
+                listing,
+                buyer,
+                seller,
+                token,
+                price,
+                ..
+            } => (
+                Some(*listing),
+                Some(*purchase),
+                Some(*seller),
+                Some(*buyer),
+                Some(*token),
+                Some(*price),
+            ),
+            E::Delivered {
+                purchase, seller, ..
+            } => (None, Some(*purchase), Some(*seller), None, None, None),
+            E::Refunded {
+                purchase,
+                buyer,
+                token,
+                amount,
+            } => (None, Some(*purchase), None, Some(*buyer), Some(*token), Some(*amount)),
+            E::Disputed {
+                purchase, buyer, ..
+            } => (None, Some(*purchase), None, Some(*buyer), None, None),
+            E::Withdrawn {
+                seller,
+                token,
+                amount,
+            } => (None, None, Some(*seller), None, Some(*token), Some(*amount)),
+        };
+        MarketEventRow {
+            chain_id,
+            market,
+            block: self.block,
+            tx_hash: self.tx_hash,
+            log_index: self.log_index,
+            event: self.event.name().into(),
+            listing_id,
+            purchase_id,
+            seller,
+            buyer,
+            token,
+            amount,
+            body: serde_json::to_string(&self.event).expect("events always serialize"),
+        }
+    }
+
+    /// Back from a stored row; `None` for a row this build cannot read (then it is skipped,
+    /// and the next index pass over its range rewrites it).
+    pub fn from_row(row: &MarketEventRow) -> Option<Located> {
+        Some(Located {
+            block: row.block,
+            tx_hash: row.tx_hash,
+            log_index: row.log_index,
+            event: serde_json::from_str(&row.body).ok()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_survives_the_row_and_its_columns_are_filled() {
+        let e = Located {
+            block: 9,
+            tx_hash: B256::repeat_byte(1),
+            log_index: 2,
+            event: MarketEvent::Purchased {
+                purchase: 4,
+                listing: 3,
+                buyer: Address::repeat_byte(0xb),
+                seller: Address::repeat_byte(0x5),
+                token: Address::ZERO,
+                price: U256::from(10u64).pow(U256::from(20u64)),
+                buyer_key: Bytes::from(vec![2u8; 33]),
+                deadline: 1_700_000_000,
+            },
+        };
+        let row = e.to_row(31337, Address::repeat_byte(0x11));
+        assert_eq!(row.event, "purchased");
+        assert_eq!((row.listing_id, row.purchase_id), (Some(3), Some(4)));
+        assert_eq!(row.buyer, Some(Address::repeat_byte(0xb)));
+        assert_eq!(Located::from_row(&row), Some(e));
+        let mut broken = row;
+        broken.body = "{\"event\":\"teleported\"}".into();
+        assert_eq!(Located::from_row(&broken), None);
+    }
+}

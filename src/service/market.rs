@@ -1,0 +1,384 @@
+//! The market on chain for the command line and the app: which market a network uses, the
+//! transactions of each step built as intents (list, approve, buy, deliver, refund, dispute,
+//! withdraw), and the buyer's checks of what was delivered. Sending goes through the
+//! transaction service like every other transaction; this module only decides what to send.
+use alloy::primitives::{Address, B256, Bytes, U256};
+use alloy::providers::Provider;
+use alloy::sol_types::SolCall;
+use anyhow::{Result, anyhow, bail};
+use keybot_keystore::content::{self, ContentError};
+use keybot_keystore::secret::Secret32;
+use keybot_keystore::{Wallet, sign};
+
+use crate::chain::indexer::IndexerConfig;
+use crate::chain::market_contract::DataMarket;
+use crate::chain::{Call, ChainResult, Client, Token};
+use crate::market::book::{Book, Listing, Purchase};
+use crate::market::meta::Meta;
+use crate::market::{consent, index};
+use crate::service::vault::{ConsentState, ItemView};
+use crate::store::{ListingSecret, Store};
+
+/// The most ciphertext a listing carries inline (the contract's MAX_INLINE_DATA).
+pub const MAX_INLINE: usize = 32 * 1024;
+
+/// A market contract on a network, as the config names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Market {
+    pub address: Address,
+    /// Its deployment block: where its events start.
+    pub deployed: u64,
+}
+
+/// The market the client's network uses; one line saying how to get one when there is none.
+pub fn market_of(client: &Client) -> Result<Market> {
+    match (client.network.market, client.network.market_block) {
+        (Some(address), Some(deployed)) => Ok(Market { address, deployed }),
+        (Some(address), None) => Ok(Market {
+            address,
+            deployed: 0,
+        }),
+        _ => bail!(
+            "network {} has no market: `keybot market join ADDRESS` (or `keybot chain dev`, which deploys one)",
+            client.name
+        ),
+    }
+}
+
+/// How the market's events are read: re-read near the head on public chains; a dev chain
+/// mines no competing blocks.
+pub fn index_config(client: &Client) -> IndexerConfig {
+    IndexerConfig {
+        reorg_depth: if client.network.dev { 0 } else { 12 },
+        ..IndexerConfig::default()
+    }
+}
+
+/// Reads the market's new events and returns the book.
+pub async fn sync(client: &Client, store: &Store, market: Market) -> ChainResult<Book> {
+    index::sync(client, store, market.address, market.deployed, &index_config(client)).await?;
+    Ok(index::book(store, client.network.chain_id, market.address)?)
+}
+
+fn abi() -> alloy::json_abi::JsonAbi {
+    DataMarket::abi::contract()
+}
+
+/// The asset a listing is priced in: ETH, or one of the network's configured tokens. A token
+/// this machine does not know is shown by address with no decimals assumed.
+pub fn token_of(client: &Client, token: Address) -> Option<Token> {
+    if token == Address::ZERO {
+        return Some(Token {
+            symbol: "ETH".into(),
+            address: Address::ZERO,
+            decimals: 18,
+        });
+    }
+    client.network.tokens.iter().find(|t| t.address == token).cloned()
+}
+
+/// `price` in the listing token's units ("5 tUSD"), or raw units with the token's address.
+pub fn format_price(client: &Client, token: Address, price: U256) -> String {
+    match token_of(client, token) {
+        Some(t) => format!(
+            "{} {}",
+            crate::chain::amount::format(price, t.decimals),
+            crate::sanitize::clean_line(&t.symbol)
+        ),
+        None => format!("{price} units of {}", token.to_checksum(None)),
+    }
+}
+
+/// What `market sell` will list: the secret to keep and the call to send.
+#[derive(Debug)]
+pub struct Sale {
+    pub secret: ListingSecret,
+    pub call: Call,
+    pub meta: Meta,
+}
+
+/// Plans a listing of a consented vault item: encrypts its exact preview bytes under a fresh
+/// key and builds the `list` call. Refused unless the consent is current and its signature
+/// verifies for the listing account (MARKET.md: a listing is only made from an item whose
+/// current plaintext hash equals the consented one).
+pub fn plan_sale(
+    client: &Client,
+    market: Market,
+    item: &ItemView,
+    token: &Token,
+    price: U256,
+    uri: Option<&str>,
+    tags: &[String],
+) -> Result<Sale> {
+    let consent_given = match &item.consent {
+        ConsentState::Given(c) => c,
+        ConsentState::None => bail!(
+            "item {} has no consent: review `keybot market preview {0}`, then `keybot market consent {0}`",
+            item.item.id
+        ),
+        ConsentState::Stale(_) => bail!(
+            "item {}'s consent was for other bytes than its preview now: consent again (`keybot market consent {0}`)",
+            item.item.id
+        ),
+    };
+    let seller: Address = consent_given
+        .account
+        .parse()
+        .map_err(|_| anyhow!("the stored consent names no account"))?;
+    let statement = consent::statement(item.item.id, &consent_given.sha256, consent_given.time);
+    let signature = sign::parse_signature(&consent_given.signature)?;
+    if !sign::verify_message(seller, statement.as_bytes(), &signature) {
+        bail!("item {}'s consent signature does not verify; consent again", item.item.id);
+    }
+    if price.is_zero() {
+        bail!("the price is zero; a listing needs a price");
+    }
+    let key = content::new_key()?;
+    let ciphertext = content::seal(&key, item.preview.text.as_bytes())?;
+    let content_hash = B256::from(content::content_hash(&ciphertext));
+    let key_commit = B256::from(content::key_commit(&key));
+    let (data, uri) = match uri {
+        Some(u) => (Bytes::new(), check_uri(u)?.to_owned()),
+        None if ciphertext.len() <= MAX_INLINE => (Bytes::from(ciphertext.clone()), String::new()),
+        None => bail!(
+            "the item's ciphertext is {} bytes, over the {MAX_INLINE} a listing carries inline: \
+             publish it and pass --uri (--ciphertext-out FILE writes it)",
+            ciphertext.len()
+        ),
+    };
+    let meta = Meta::new(
+        &item.item.title,
+        tags,
+        item.preview.text.len() as u64,
+        item.preview
+            .counts_by_key()
+            .into_iter()
+            .map(|(k, n)| (k.to_owned(), n as u64))
+            .collect(),
+    );
+    let list = DataMarket::listCall {
+        price,
+        token: token.address,
+        contentHash: content_hash,
+        keyCommit: key_commit,
+        data,
+        uri: uri.clone(),
+        meta: meta.to_json(),
+    };
+    let call = Call::from_sol(seller, market.address, &abi(), &list, U256::ZERO)?
+        .labelled("DataMarket")
+        .amount_of(0, token.clone());
+    Ok(Sale {
+        secret: ListingSecret {
+            content_hash,
+            chain_id: client.network.chain_id,
+            market: market.address,
+            item_id: item.item.id,
+            seller,
+            content_key: key,
+            ciphertext,
+            uri,
+            listing_id: None,
+            created_at: 0,
+        },
+        call,
+        meta,
+    })
+}
+
+/// A URI a buyer's keybot can fetch the ciphertext from.
+pub fn check_uri(uri: &str) -> Result<&str> {
+    if uri.len() > 2048 || uri.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        bail!("the URI is too long or holds spaces or control characters");
+    }
+    if !(uri.starts_with("https://") || uri.starts_with("ipfs://") || uri.starts_with("file://")) {
+        bail!("the URI must start with https://, ipfs:// or file://");
+    }
+    Ok(uri)
+}
+
+/// The `buy` call for `listing` (ETH is sent with it; a token is approved first, separately),
+/// paying into escrow with this wallet's market public key.
+pub fn buy_call(
+    wallet: &Wallet,
+    buyer: Address,
+    market: Market,
+    listing: &Listing,
+) -> Result<Call> {
+    let key = wallet.market_public_key()?;
+    let value = if listing.token == Address::ZERO {
+        listing.price
+    } else {
+        U256::ZERO
+    };
+    let call = DataMarket::buyCall {
+        listingId: U256::from(listing.id),
+        buyerKey: Bytes::from(key.to_vec()),
+    };
+    Ok(Call::from_sol(buyer, market.address, &abi(), &call, value)?.labelled("DataMarket"))
+}
+
+/// The token's allowance from `owner` to the market.
+pub async fn allowance(
+    client: &Client,
+    token: Address,
+    owner: Address,
+    market: Market,
+) -> ChainResult<U256> {
+    crate::chain::token::IERC20::new(token, client.provider())
+        .allowance(owner, market.address)
+        .call()
+        .await
+        .map_err(|e| match e {
+            alloy::contract::Error::TransportError(t) => client.error(t),
+            other => crate::chain::ChainError::Node(
+                crate::sanitize::clean_line(&other.to_string()).into_owned(),
+            ),
+        })
+}
+
+/// The `approve` of exactly `amount` for the market: no standing allowance beyond the price.
+pub fn approve_call(owner: Address, token: &Token, market: Market, amount: U256) -> Call {
+    crate::chain::token::approve(owner, token, market.address, amount)
+}
+
+/// The `deliver` call for `purchase`: the listing's content key encrypted to the buyer's key.
+pub fn deliver_call(purchase: &Purchase, secret: &ListingSecret) -> Result<Call> {
+    let encrypted = keybot_keystore::encrypt_to(&purchase.buyer_key, secret.content_key.expose())?;
+    let call = DataMarket::deliverCall {
+        purchaseId: U256::from(purchase.id),
+        encryptedKey: Bytes::from(encrypted),
+    };
+    Ok(Call::from_sol(purchase.seller, secret.market, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))
+}
+
+pub fn refund_call(purchase: &Purchase, market: Market) -> Result<Call> {
+    let call = DataMarket::refundCall {
+        purchaseId: U256::from(purchase.id),
+    };
+    Ok(Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))
+}
+
+pub fn dispute_call(purchase: &Purchase, market: Market, reason: &str) -> Result<Call> {
+    let call = DataMarket::disputeCall {
+        purchaseId: U256::from(purchase.id),
+        reason: reason.to_owned(),
+    };
+    Ok(Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))
+}
+
+pub fn withdraw_call(seller: Address, market: Market, token: Address) -> Result<Call> {
+    let call = DataMarket::withdrawCall { token };
+    Ok(Call::from_sol(seller, market.address, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))
+}
+
+/// The contract's own `claimable(seller, token)`.
+pub async fn claimable_on_chain(
+    client: &Client,
+    market: Market,
+    seller: Address,
+    token: Address,
+) -> Result<U256> {
+    let data = DataMarket::claimableCall { seller, token }.abi_encode();
+    let tx = alloy::rpc::types::TransactionRequest::default()
+        .to(market.address)
+        .input(data.into());
+    let out = client
+        .provider()
+        .call(tx)
+        .await
+        .map_err(|e| client.error(e))?;
+    Ok(DataMarket::claimableCall::abi_decode_returns(&out)?)
+}
+
+/// Why a delivery cannot be opened; each names what was wrong and that nothing was written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error(
+        "the delivered key does not open: it was not encrypted to this wallet's market key; nothing was written (`keybot market dispute {0}`)"
+    )]
+    KeyNotForUs(u64),
+    #[error(
+        "the delivered key is not the listing's key (keccak256 differs from its commitment); nothing was written (`keybot market dispute {0}`)"
+    )]
+    WrongKey(u64),
+    #[error(
+        "the ciphertext is not the listed one (keccak256 differs from the listing's content hash): it was changed; nothing was written (`keybot market dispute {0}`)"
+    )]
+    Tampered(u64),
+    #[error(
+        "the ciphertext does not decrypt with the delivered key; nothing was written (`keybot market dispute {0}`)"
+    )]
+    Undecryptable(u64),
+}
+
+/// The buyer's side of a delivery: the content key out of the ECIES message (inside the
+/// keystore, with the market key), checked against the listing's commitment.
+pub fn open_key(wallet: &Wallet, purchase: &Purchase, listing: &Listing) -> Result<Secret32, FetchError> {
+    let encrypted = purchase.encrypted_key.as_ref().ok_or(FetchError::KeyNotForUs(purchase.id))?;
+    let key = wallet
+        .market_decrypt(encrypted)
+        .map_err(|_| FetchError::KeyNotForUs(purchase.id))?;
+    let key = Secret32::from_slice(&key).ok_or(FetchError::WrongKey(purchase.id))?;
+    if B256::from(content::key_commit(&key)) != listing.key_commit {
+        return Err(FetchError::WrongKey(purchase.id));
+    }
+    Ok(key)
+}
+
+/// The plaintext of `ciphertext`, after checking it is the listed one.
+pub fn open_content(
+    key: &Secret32,
+    purchase: &Purchase,
+    listing: &Listing,
+    ciphertext: &[u8],
+) -> Result<zeroize::Zeroizing<Vec<u8>>, FetchError> {
+    if B256::from(content::content_hash(ciphertext)) != listing.content_hash {
+        return Err(FetchError::Tampered(purchase.id));
+    }
+    content::open(key, ciphertext).map_err(|e| match e {
+        ContentError::Authentication | ContentError::NotContent | ContentError::Truncated(_) => {
+            FetchError::Undecryptable(purchase.id)
+        }
+        ContentError::Random => FetchError::Undecryptable(purchase.id),
+    })
+}
+
+/// The most ciphertext fetched from a URI: a 1 MiB item and its overhead, with room.
+pub const MAX_FETCH: u64 = 2 << 20;
+
+/// The listing's ciphertext: inline, or read from its URI (`file://` and `https://`; an
+/// `ipfs://` URI needs a gateway: the buyer fetches it and passes the file).
+pub fn ciphertext_of(listing: &Listing, from_file: Option<&std::path::Path>) -> Result<Vec<u8>> {
+    if let Some(path) = from_file {
+        return Ok(keybot_keystore::atomic::read_limited(path, MAX_FETCH)?);
+    }
+    if listing.uri.is_empty() {
+        return Ok(listing.data.to_vec());
+    }
+    let uri = listing.uri.as_str();
+    if let Some(path) = uri.strip_prefix("file://") {
+        return keybot_keystore::atomic::read_limited(std::path::Path::new(path), MAX_FETCH)
+            .map_err(|e| anyhow!("cannot read the ciphertext at {}: {e}", crate::sanitize::clean_line(uri)));
+    }
+    if uri.starts_with("https://") {
+        crate::net::tls();
+        let resp = reqwest::blocking::Client::builder()
+            .build()?
+            .get(uri)
+            .send()
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| anyhow!("cannot fetch the ciphertext: {}", crate::sanitize::clean_line(&e.to_string())))?;
+        let mut out = Vec::new();
+        use std::io::Read;
+        resp.take(MAX_FETCH + 1).read_to_end(&mut out)?;
+        if out.len() as u64 > MAX_FETCH {
+            bail!("the ciphertext at the listing's URI is larger than any listing's (over {MAX_FETCH} bytes)");
+        }
+        return Ok(out);
+    }
+    bail!(
+        "the ciphertext is at {}: fetch it yourself and pass --ciphertext FILE",
+        crate::sanitize::clean_line(uri)
+    )
+}
