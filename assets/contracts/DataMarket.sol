@@ -76,6 +76,7 @@ contract DataMarket is ReentrancyGuard {
     mapping(address token => bool) private _allowed;
     mapping(address seller => mapping(address token => uint256)) private _claimable;
 
+    /// @notice One per allow-listed token, at deployment: the accepted tokens, from events alone.
     event TokenAllowed(address indexed token);
     event Listed(
         uint256 indexed listingId,

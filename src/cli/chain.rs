@@ -21,8 +21,8 @@ pub struct ChainArgs {
 
 #[derive(Debug, Subcommand)]
 enum ChainCommand {
-    /// Start a local dev chain (anvil), deploy the test token tUSD, fund your first accounts
-    /// and configure it as the network `local`. Runs until Ctrl-C.
+    /// Start a local dev chain (anvil), deploy the test token tUSD and the data market, fund
+    /// your first accounts and configure it as the network `local`. Runs until Ctrl-C.
     Dev {
         /// The local port for the chain's RPC (0: a free port; the RPC line says which).
         #[arg(long, default_value_t = 8545)]
