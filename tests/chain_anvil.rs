@@ -397,7 +397,12 @@ fn dev_chain_deploys_the_market_and_writes_its_address_and_block() {
         let m = DataMarket::new(address, client.provider());
         assert!(m.isAllowedToken(dev.tusd).call().await.unwrap());
         assert!(m.isAllowedToken(Address::ZERO).call().await.unwrap());
-        assert!(!m.isAllowedToken(Address::repeat_byte(7)).call().await.unwrap());
+        assert!(
+            !m.isAllowedToken(Address::repeat_byte(7))
+                .call()
+                .await
+                .unwrap()
+        );
     });
 }
 

@@ -15,11 +15,8 @@ alloy::sol!(
     "assets/contracts/TestToken.json"
 );
 
-alloy::sol!(
-    #[sol(rpc)]
-    DataMarket,
-    "assets/contracts/DataMarket.json"
-);
+// keybot's own binding; the test-only tokens are bound here, never in keybot.
+use keybot::chain::market_contract::DataMarket;
 
 alloy::sol!(
     #[sol(rpc)]
@@ -112,7 +109,9 @@ fn sol_macro_binds_the_data_market_artifact() {
     let code = &DataMarket::DEPLOYED_BYTECODE[..];
     let cbor = u16::from_be_bytes([code[code.len() - 2], code[code.len() - 1]]) as usize;
     assert!(
-        code[code.len() - 2 - cbor..].windows(4).any(|w| w == b"ipfs"),
+        code[code.len() - 2 - cbor..]
+            .windows(4)
+            .any(|w| w == b"ipfs"),
         "metadata hash appended"
     );
     assert_eq!(

@@ -11,12 +11,18 @@ use alloy::sol_types::SolConstructor;
 
 use super::client::{ChainError, ChainResult, Client, Refusal};
 
-alloy::sol!(
-    #[sol(rpc, abi)]
-    #[derive(Debug, PartialEq, Eq)]
-    DataMarket,
-    "assets/contracts/DataMarket.json"
-);
+pub use bindings::DataMarket;
+
+// The generated constructors of `list`'s call and the `Listed` event take one argument per field.
+#[allow(clippy::too_many_arguments)]
+mod bindings {
+    alloy::sol!(
+        #[sol(rpc, abi)]
+        #[derive(Debug, PartialEq, Eq)]
+        DataMarket,
+        "assets/contracts/DataMarket.json"
+    );
+}
 
 /// A DataMarket on some chain: where it is and the block it was deployed in (where reading its
 /// events starts).
