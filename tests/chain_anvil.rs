@@ -373,6 +373,39 @@ fn dev_chain_funds_and_two_homes_send_eth_and_tusd() {
     );
 }
 
+/// `chain dev` deploys the data market next to tUSD, with tUSD on its allow-list, and writes its
+/// address and deployment block into the network's config; the code there passes the check
+/// `market join` makes.
+#[test]
+fn dev_chain_deploys_the_market_and_writes_its_address_and_block() {
+    use keybot::chain::market_contract::{self, DataMarket};
+    let a = home(PHRASE_A);
+    let Some(dev) = dev_chain(a.path(), &[]) else {
+        return;
+    };
+    let text = std::fs::read_to_string(a.path().join("config/config.toml")).unwrap();
+    let config = keybot::chain::network::parse(&text).unwrap();
+    let net = &config.networks["local"];
+    let (Some(address), Some(block)) = (net.market, net.market_block) else {
+        panic!("no market in the config:\n{text}");
+    };
+    assert_ne!(address, dev.tusd);
+    let client = keybot::chain::Client::new("local", net).unwrap();
+    keybot::chain::runtime().unwrap().block_on(async {
+        let found = market_contract::verify(&client, address).await.unwrap();
+        assert_eq!((found.address, found.block), (address, block));
+        let m = DataMarket::new(address, client.provider());
+        assert!(m.isAllowedToken(dev.tusd).call().await.unwrap());
+        assert!(m.isAllowedToken(Address::ZERO).call().await.unwrap());
+        assert!(
+            !m.isAllowedToken(Address::repeat_byte(7))
+                .call()
+                .await
+                .unwrap()
+        );
+    });
+}
+
 #[test]
 fn offline_signing_then_broadcast_from_another_home() {
     let cold = home(PHRASE_COLD);

@@ -31,12 +31,9 @@ struct Chain {
 async fn chain(fund: Address) -> Option<Chain> {
     // Missing in CI fails here; `dev::start` then finds the same anvil on PATH (or ANVIL=…).
     common::tool("anvil")?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let anvil = dev::start(port).await.unwrap();
+    // Port 0: anvil binds a free port and says which (a port picked here and released could be
+    // taken again before anvil binds it).
+    let anvil = dev::start(0).await.unwrap();
     let bare = Client::new("local", &dev::network(&anvil.rpc, vec![])).unwrap();
     let tusd = dev::deploy(&bare).await.unwrap();
     dev::fund(&bare, &tusd, fund).await.unwrap();

@@ -1,5 +1,8 @@
-// Compiles every *.sol in this directory with solc-js (the exact version package.json pins) and
-// writes one artifact per contract, <Contract>.json, beside the sources. Usually run through
+// Compiles every *.sol in this directory and in test/ with solc-js (the exact version package.json
+// pins) and writes one artifact per contract, <Contract>.json, beside its source. test/ holds
+// TEST-ONLY contracts (attacks on DataMarket for tests/market_contract.rs); keybot itself never
+// binds them. One compiler input for both is fine: a contract's bytecode and metadata depend only
+// on the sources it imports, and nothing outside test/ imports from test/. Usually run through
 // scripts/compile-contracts.sh, which installs the pinned npm packages first.
 //
 //   node compile.mjs [--check] [--node-modules DIR]
@@ -59,9 +62,15 @@ if (!version.startsWith(`${pinned}+`)) {
   die(`solc in ${nodeModules} is ${version}, package.json pins ${pinned}`);
 }
 
+// Source names are paths relative to this directory ("DataMarket.sol", "test/FeeOnTransferToken.sol").
+const DIRS = ["", "test"];
 const sources = {};
-for (const f of readdirSync(here).filter((f) => f.endsWith(".sol")).sort()) {
-  sources[f] = { content: readFileSync(path.join(here, f), "utf8") };
+for (const dir of DIRS) {
+  const abs = path.join(here, dir);
+  if (!existsSync(abs)) continue;
+  for (const f of readdirSync(abs).filter((f) => f.endsWith(".sol")).sort()) {
+    sources[path.posix.join(dir, f)] = { content: readFileSync(path.join(abs, f), "utf8") };
+  }
 }
 if (Object.keys(sources).length === 0) die(`no .sol files in ${here}`);
 
@@ -97,8 +106,13 @@ if (failed) die("compilation failed");
 const artifacts = new Map();
 for (const sourceName of Object.keys(sources)) {
   for (const [contractName, c] of Object.entries(output.contracts[sourceName] || {})) {
-    const file = `${contractName}.json`;
-    if (artifacts.has(file)) die(`two contracts named ${contractName}`);
+    // An interface or abstract contract: nothing to deploy or bind.
+    if (c.evm.bytecode.object === "") continue;
+    // `sol!` bindings are named by contract, so names are unique across both directories.
+    const file = path.posix.join(path.posix.dirname(sourceName), `${contractName}.json`);
+    if ([...artifacts.keys()].some((f) => path.posix.basename(f) === `${contractName}.json`)) {
+      die(`two contracts named ${contractName}`);
+    }
     const artifact = {
       contractName,
       sourceName,
@@ -127,9 +141,11 @@ if (check) {
     }
   }
   // An artifact whose contract is gone (renamed, deleted) would still bind in `sol!`.
-  const stale = readdirSync(here).filter(
-    (f) => f.endsWith(".json") && !f.startsWith("package") && !artifacts.has(f),
-  );
+  const stale = DIRS.flatMap((dir) =>
+    existsSync(path.join(here, dir))
+      ? readdirSync(path.join(here, dir)).map((f) => path.posix.join(dir, f))
+      : [],
+  ).filter((f) => f.endsWith(".json") && !f.startsWith("package") && !artifacts.has(f));
   for (const f of stale.sort()) {
     console.error(`assets/contracts/${f}: no contract of that name in the sources (delete it)`);
     bad++;

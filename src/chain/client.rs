@@ -110,6 +110,11 @@ pub enum Refusal {
     },
     /// The review names another account than the one asked to sign.
     AccountMismatch,
+    /// The code at the address is not keybot's DataMarket (`empty`: no code at all).
+    NotAMarket {
+        address: Address,
+        empty: bool,
+    },
     /// A loud warning (a look-alike address, a fee far above the norm…) was not accepted.
     Warning(String),
     /// The user did not confirm.
@@ -169,6 +174,19 @@ impl std::fmt::Display for Refusal {
             Refusal::AccountMismatch => write!(
                 f,
                 "refused: the account does not match the review; nothing was signed"
+            ),
+            Refusal::NotAMarket {
+                address,
+                empty: true,
+            } => write!(
+                f,
+                "refused: there is no contract at {} on this network",
+                address.to_checksum(None)
+            ),
+            Refusal::NotAMarket { address, .. } => write!(
+                f,
+                "refused: the contract at {} is not keybot's DataMarket (its code differs from the committed artifact)",
+                address.to_checksum(None)
             ),
             Refusal::Warning(w) => write!(f, "not sent: {w}"),
             Refusal::NotConfirmed => write!(f, "not confirmed; nothing signed"),
@@ -687,6 +705,7 @@ mod tests {
             rpc: rpc.into(),
             dev: false,
             market: None,
+            market_block: None,
             tokens: vec![],
         };
         let client = Client::new("main", &net).unwrap();

@@ -5,15 +5,17 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use alloy::consensus::TxEip1559;
+use alloy::json_abi::Error as JsonAbiError;
 use alloy::primitives::{Address, Bytes, TxKind, U256};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::sol_types::SolCall;
 use keybot_keystore::tx::{UnsignedTx, sign_transaction};
 use keybot_keystore::{AccountRef, Phrase, Wallet};
 use tokio::process::{Child, Command};
 
 use super::client::{ChainError, ChainResult, Client};
+use super::market_contract::{self, Deployment};
 use super::network::{DEV_CHAIN_ID, Network, Token};
 use super::send::{Outcome, send_raw, wait_for_receipt};
 use crate::process::ScrubSecrets;
@@ -165,6 +167,7 @@ pub fn network(rpc: &str, tokens: Vec<Token>) -> Network {
         rpc: rpc.to_owned(),
         dev: true,
         market: None,
+        market_block: None,
         tokens,
     }
 }
@@ -174,14 +177,16 @@ fn dev_wallet() -> ChainResult<Wallet> {
     Ok(Wallet::new(Phrase::parse(ANVIL_MNEMONIC)?, "")?)
 }
 
-/// Signs with the dev account and waits for the receipt; the contract address for a deployment.
+/// Signs with the dev account and waits for the receipt. A revert in the dry run is decoded
+/// with the contract's custom `errors`.
 async fn dev_call(
     client: &Client,
     wallet: &Wallet,
     to: TxKind,
     value: U256,
     input: Bytes,
-) -> ChainResult<Option<Address>> {
+    errors: &[JsonAbiError],
+) -> ChainResult<TransactionReceipt> {
     let p = client.provider();
     let err = |e| client.error(e);
     let from = wallet.address(AccountRef::Hd(0))?;
@@ -190,7 +195,10 @@ async fn dev_call(
         .value(value)
         .input(input.clone().into());
     req.to = Some(to);
-    let gas = p.estimate_gas(req).await.map_err(err)?;
+    let gas = p
+        .estimate_gas(req)
+        .await
+        .map_err(|e| client.call_error(e, errors))?;
     let fees = p.estimate_eip1559_fees().await.map_err(err)?;
     let nonce = p.get_transaction_count(from).pending().await.map_err(err)?;
     let tx = TxEip1559 {
@@ -215,34 +223,68 @@ async fn dev_call(
             )));
         }
     }
-    let receipt = p
-        .get_transaction_receipt(signed.hash)
+    p.get_transaction_receipt(signed.hash)
         .await
         .map_err(err)?
-        .ok_or_else(|| dev_error("the receipt vanished".into()))?;
-    Ok(receipt.contract_address)
+        .ok_or_else(|| dev_error("the receipt vanished".into()))
+}
+
+/// The new contract's address and block from a deployment's receipt.
+fn deployed(receipt: &TransactionReceipt) -> ChainResult<(Address, u64)> {
+    let address = receipt
+        .contract_address
+        .ok_or_else(|| dev_error("the deployment receipt has no contract address".into()))?;
+    let block = receipt
+        .block_number
+        .ok_or_else(|| dev_error("the deployment receipt has no block number".into()))?;
+    Ok((address, block))
 }
 
 /// Deploys the test token ("tUSD").
 pub async fn deploy(client: &Client) -> ChainResult<Token> {
     let wallet = dev_wallet()?;
-    let address = dev_call(
+    let receipt = dev_call(
         client,
         &wallet,
         TxKind::Create,
         U256::ZERO,
         TestToken::BYTECODE.clone(),
+        &[],
     )
-    .await?
-    .ok_or_else(|| dev_error("the deployment receipt has no contract address".into()))?;
+    .await?;
+    let (address, _) = deployed(&receipt)?;
     super::token::read_token(client, address).await
+}
+
+/// Deploys the data market from the dev account, accepting ETH and `tokens` (`chain dev` passes
+/// tUSD), and checks the deployed code the way `market join` will.
+pub async fn deploy_market(client: &Client, tokens: &[Address]) -> ChainResult<Deployment> {
+    let wallet = dev_wallet()?;
+    let receipt = dev_call(
+        client,
+        &wallet,
+        TxKind::Create,
+        U256::ZERO,
+        market_contract::creation_code(tokens),
+        &market_contract::abi_errors(),
+    )
+    .await?;
+    let (address, block) = deployed(&receipt)?;
+    let found = market_contract::verify(client, address).await?;
+    if found.block != block {
+        return Err(dev_error(format!(
+            "the market reports deployment block {}, its receipt says {block}",
+            found.block
+        )));
+    }
+    Ok(found)
 }
 
 /// Gives `to` [`FUND_ETH`] ETH and [`FUND_TUSD`] tUSD from the dev account.
 pub async fn fund(client: &Client, token: &Token, to: Address) -> ChainResult<()> {
     let wallet = dev_wallet()?;
     let eth = U256::from(FUND_ETH) * U256::from(10u64).pow(U256::from(18u64));
-    dev_call(client, &wallet, TxKind::Call(to), eth, Bytes::new()).await?;
+    dev_call(client, &wallet, TxKind::Call(to), eth, Bytes::new(), &[]).await?;
     let units = U256::from(FUND_TUSD) * U256::from(10u64).pow(U256::from(token.decimals));
     let data = TestToken::faucetCall { to, amount: units }.abi_encode();
     dev_call(
@@ -251,6 +293,7 @@ pub async fn fund(client: &Client, token: &Token, to: Address) -> ChainResult<()
         TxKind::Call(token.address),
         U256::ZERO,
         data.into(),
+        &super::token::errors(),
     )
     .await?;
     Ok(())

@@ -8,6 +8,7 @@ pub mod client;
 pub mod dev;
 pub mod indexer;
 pub mod intent;
+pub mod market_contract;
 pub mod network;
 pub mod safety;
 pub mod send;

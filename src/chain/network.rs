@@ -35,6 +35,10 @@ pub struct Network {
     /// The data market contract, once deployed (the market issue).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub market: Option<Address>,
+    /// The block `market` was deployed in: where reading its events starts. Absent in configs
+    /// written before the market existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub market_block: Option<u64>,
     #[serde(default)]
     pub tokens: Vec<Token>,
 }
@@ -197,6 +201,7 @@ mod tests {
                 rpc: "http://127.0.0.1:8545".into(),
                 dev: true,
                 market: None,
+                market_block: None,
                 tokens: vec![Token {
                     symbol: "tUSD".into(),
                     address: Address::repeat_byte(0x11),
@@ -218,6 +223,29 @@ mod tests {
                 .to_string()
                 .contains("local")
         );
+    }
+
+    #[test]
+    fn the_market_and_its_deployment_block_round_trip_and_old_configs_still_load() {
+        // Written before the market existed: no market, no market_block.
+        let old = "network = \"local\"\n\n[networks.local]\nchain_id = 31337\n\
+                   rpc = \"http://127.0.0.1:8545\"\ndev = true\ntokens = []\n";
+        let c = parse(old).unwrap();
+        let n = &c.networks["local"];
+        assert_eq!((n.market, n.market_block), (None, None));
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert!(
+            !text.contains("market"),
+            "nothing written for no market: {text}"
+        );
+
+        let mut c = c;
+        let n = c.networks.get_mut("local").unwrap();
+        n.market = Some(Address::repeat_byte(0x22));
+        n.market_block = Some(2);
+        let text = toml::to_string_pretty(&c).unwrap();
+        assert!(text.contains("market_block = 2"), "{text}");
+        assert_eq!(parse(&text).unwrap(), c);
     }
 
     #[test]

@@ -300,6 +300,7 @@ mod tests {
                 rpc: "http://127.0.0.1:8545".into(),
                 dev: true,
                 market: None,
+                market_block: None,
                 tokens: vec![Token {
                     symbol: "USDC".into(),
                     address: USDC.parse().unwrap(),

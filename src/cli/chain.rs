@@ -21,8 +21,8 @@ pub struct ChainArgs {
 
 #[derive(Debug, Subcommand)]
 enum ChainCommand {
-    /// Start a local dev chain (anvil), deploy the test token tUSD, fund your first accounts
-    /// and configure it as the network `local`. Runs until Ctrl-C.
+    /// Start a local dev chain (anvil), deploy the test token tUSD and the data market, fund
+    /// your first accounts and configure it as the network `local`. Runs until Ctrl-C.
     Dev {
         /// The local port for the chain's RPC (0: a free port; the RPC line says which).
         #[arg(long, default_value_t = 8545)]
@@ -174,6 +174,7 @@ fn add(paths: &Paths, name: &str, rpc: &str, expect: Option<u64>, yes: bool) -> 
         rpc: rpc.to_owned(),
         dev: false,
         market: None,
+        market_block: None,
         tokens: vec![],
     };
     let client = Client::new(name, &probe)?;
@@ -271,11 +272,15 @@ fn dev_chain(
         let mut node = dev::start(port).await?;
         let client = Client::new("local", &dev::network(&node.rpc, vec![]))?;
         let tusd = dev::deploy(&client).await?;
+        // Right after tUSD, so both addresses stay the same on every fresh dev chain.
+        let market = dev::deploy_market(&client, &[tusd.address]).await?;
         for a in &fund {
             dev::fund(&client, &tusd, *a).await?;
         }
         let mut config = ChainConfig::load(paths)?;
         let mut net = dev::network(&node.rpc, vec![tusd.clone()]);
+        net.market = Some(market.address);
+        net.market_block = Some(market.block);
         if let Some(old) = config.networks.get("local") {
             // Keep tokens the user added; the dev token's address is deterministic.
             for t in &old.tokens {
@@ -292,6 +297,11 @@ fn dev_chain(
         println!("RPC       {}", node.rpc);
         println!("chain id  {}", network::DEV_CHAIN_ID);
         println!("tUSD      {}", tusd.address.to_checksum(None));
+        println!(
+            "market    {} (block {})",
+            market.address.to_checksum(None),
+            market.block
+        );
         for a in &fund {
             println!(
                 "funded    {} with {} ETH and {} tUSD",

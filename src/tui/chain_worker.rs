@@ -176,6 +176,7 @@ mod tests {
             rpc: "http://127.0.0.1:1".into(),
             dev: true,
             market: None,
+            market_block: None,
             tokens: vec![],
         };
         let client = Client::new("local", &net).unwrap();
