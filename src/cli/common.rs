@@ -11,12 +11,12 @@ use keybot_keystore::{AccountRef, Wallet, derive, vault};
 use super::input;
 use crate::chain::safety::parse_address;
 use crate::chain::send::{Outcome, Progress, Review};
+use crate::chain::{self, ChainConfig, Client};
 use crate::chain::{ChainError, Intent, Refusal};
+use crate::config::Paths;
 use crate::sanitize::clean_line;
 use crate::service::tx;
 use crate::store::Store;
-use crate::chain::{self, ChainConfig, Client};
-use crate::config::Paths;
 
 pub fn vault_password(pw_file: Option<&Path>) -> Result<Password> {
     input::existing_password(pw_file, "KEYBOT_PASSWORD", "vault")
@@ -170,9 +170,9 @@ impl Sender<'_> {
         intent: impl Into<Intent>,
         what: &str,
     ) -> Result<(alloy::primitives::B256, Outcome)> {
-        let review = self
-            .rt
-            .block_on(tx::prepare(self.client, Some(self.store), intent, self.own))?;
+        let review =
+            self.rt
+                .block_on(tx::prepare(self.client, Some(self.store), intent, self.own))?;
         show_review(&review);
         confirm(&review, self.yes, self.accept_warnings, what)?;
         let record = tx::sign(self.wallet, account, &review)?;

@@ -10,10 +10,8 @@ use super::common::{
     confirm, connect, parse_account, progress, read_text, report, show_review, unlock,
 };
 use super::input;
-use crate::chain::send::{Asset, Review, SendRequest};
-use crate::chain::{
-    self, ChainConfig, ChainError, Refusal, activity, amount, balance, safety, txfile,
-};
+use crate::chain::send::{Asset, SendRequest};
+use crate::chain::{self, ChainConfig, activity, amount, balance, safety, txfile};
 use crate::config::Paths;
 use crate::sanitize::clean_line;
 use crate::service::tx;

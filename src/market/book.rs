@@ -237,7 +237,9 @@ impl Book {
         let earned: U256 = self
             .purchases
             .values()
-            .filter(|p| p.seller == seller && p.token == token && p.state == PurchaseState::Delivered)
+            .filter(|p| {
+                p.seller == seller && p.token == token && p.state == PurchaseState::Delivered
+            })
             .map(|p| p.price)
             .sum();
         let withdrawn: U256 = self
@@ -297,16 +299,65 @@ mod tests {
     fn the_book_follows_a_listing_through_sales_delivery_refund_and_withdrawal() {
         let events = [
             at(1, listed(1, 5)),
-            at(2, MarketEvent::Repriced { listing: 1, seller: SELLER, price: U256::from(7) }),
+            at(
+                2,
+                MarketEvent::Repriced {
+                    listing: 1,
+                    seller: SELLER,
+                    price: U256::from(7),
+                },
+            ),
             at(3, purchased(1, 1, 7)),
             at(4, purchased(2, 1, 7)),
-            at(5, MarketEvent::Delivered { purchase: 1, seller: SELLER, encrypted_key: Bytes::from(vec![4u8; 129]) }),
-            at(6, MarketEvent::Refunded { purchase: 2, buyer: BUYER, token: Address::ZERO, amount: U256::from(7) }),
-            at(7, MarketEvent::Disputed { purchase: 1, buyer: BUYER, reason: "hash mismatch".into() }),
-            at(8, MarketEvent::Withdrawn { seller: SELLER, token: Address::ZERO, amount: U256::from(3) }),
-            at(9, MarketEvent::Delisted { listing: 1, seller: SELLER }),
+            at(
+                5,
+                MarketEvent::Delivered {
+                    purchase: 1,
+                    seller: SELLER,
+                    encrypted_key: Bytes::from(vec![4u8; 129]),
+                },
+            ),
+            at(
+                6,
+                MarketEvent::Refunded {
+                    purchase: 2,
+                    buyer: BUYER,
+                    token: Address::ZERO,
+                    amount: U256::from(7),
+                },
+            ),
+            at(
+                7,
+                MarketEvent::Disputed {
+                    purchase: 1,
+                    buyer: BUYER,
+                    reason: "hash mismatch".into(),
+                },
+            ),
+            at(
+                8,
+                MarketEvent::Withdrawn {
+                    seller: SELLER,
+                    token: Address::ZERO,
+                    amount: U256::from(3),
+                },
+            ),
+            at(
+                9,
+                MarketEvent::Delisted {
+                    listing: 1,
+                    seller: SELLER,
+                },
+            ),
             // Not from a real market: a delivery of a purchase nobody made.
-            at(10, MarketEvent::Delivered { purchase: 99, seller: SELLER, encrypted_key: Bytes::new() }),
+            at(
+                10,
+                MarketEvent::Delivered {
+                    purchase: 99,
+                    seller: SELLER,
+                    encrypted_key: Bytes::new(),
+                },
+            ),
         ];
         let book = Book::from_events(&events);
         let l = &book.listings[&1];
@@ -316,7 +367,11 @@ mod tests {
         assert_eq!(book.purchases[&2].state, PurchaseState::Refunded);
         assert_eq!(
             book.seller_record(SELLER),
-            SellerRecord { deliveries: 1, disputes: 1, refunds: 1 }
+            SellerRecord {
+                deliveries: 1,
+                disputes: 1,
+                refunds: 1
+            }
         );
         assert_eq!(book.claimable(SELLER, Address::ZERO), U256::from(4));
         assert_eq!(book.undelivered(SELLER).count(), 0);

@@ -181,13 +181,29 @@ impl Located {
                 token,
                 price,
                 ..
-            } => (Some(*listing), None, Some(*seller), None, Some(*token), Some(*price)),
+            } => (
+                Some(*listing),
+                None,
+                Some(*seller),
+                None,
+                Some(*token),
+                Some(*price),
+            ),
             E::Repriced {
                 listing,
                 seller,
                 price,
-            } => (Some(*listing), None, Some(*seller), None, None, Some(*price)),
-            E::Delisted { listing, seller } => (Some(*listing), None, Some(*seller), None, None, None),
+            } => (
+                Some(*listing),
+                None,
+                Some(*seller),
+                None,
+                None,
+                Some(*price),
+            ),
+            E::Delisted { listing, seller } => {
+                (Some(*listing), None, Some(*seller), None, None, None)
+            }
             E::Purchased {
                 purchase,
                 listing,
@@ -212,7 +228,14 @@ impl Located {
                 buyer,
                 token,
                 amount,
-            } => (None, Some(*purchase), None, Some(*buyer), Some(*token), Some(*amount)),
+            } => (
+                None,
+                Some(*purchase),
+                None,
+                Some(*buyer),
+                Some(*token),
+                Some(*amount),
+            ),
             E::Disputed {
                 purchase, buyer, ..
             } => (None, Some(*purchase), None, Some(*buyer), None, None),

@@ -57,7 +57,13 @@ impl Index for MarketIndex {
     }
 
     fn write(&self, store: &Store, span: Span, rows: Vec<MarketEventRow>) -> store::Result<()> {
-        store.replace_market_events(self.chain_id, self.market, span.from, span.replace_to(), &rows)
+        store.replace_market_events(
+            self.chain_id,
+            self.market,
+            span.from,
+            span.replace_to(),
+            &rows,
+        )
     }
 }
 

@@ -56,7 +56,14 @@ pub fn index_config(client: &Client) -> IndexerConfig {
 
 /// Reads the market's new events and returns the book.
 pub async fn sync(client: &Client, store: &Store, market: Market) -> ChainResult<Book> {
-    index::sync(client, store, market.address, market.deployed, &index_config(client)).await?;
+    index::sync(
+        client,
+        store,
+        market.address,
+        market.deployed,
+        &index_config(client),
+    )
+    .await?;
     Ok(index::book(store, client.network.chain_id, market.address)?)
 }
 
@@ -74,7 +81,12 @@ pub fn token_of(client: &Client, token: Address) -> Option<Token> {
             decimals: 18,
         });
     }
-    client.network.tokens.iter().find(|t| t.address == token).cloned()
+    client
+        .network
+        .tokens
+        .iter()
+        .find(|t| t.address == token)
+        .cloned()
 }
 
 /// `price` in the listing token's units ("5 tUSD"), or raw units with the token's address.
@@ -128,7 +140,10 @@ pub fn plan_sale(
     let statement = consent::statement(item.item.id, &consent_given.sha256, consent_given.time);
     let signature = sign::parse_signature(&consent_given.signature)?;
     if !sign::verify_message(seller, statement.as_bytes(), &signature) {
-        bail!("item {}'s consent signature does not verify; consent again", item.item.id);
+        bail!(
+            "item {}'s consent signature does not verify; consent again",
+            item.item.id
+        );
     }
     if price.is_zero() {
         bail!("the price is zero; a listing needs a price");
@@ -249,14 +264,20 @@ pub fn deliver_call(purchase: &Purchase, secret: &ListingSecret) -> Result<Call>
         purchaseId: U256::from(purchase.id),
         encryptedKey: Bytes::from(encrypted),
     };
-    Ok(Call::from_sol(purchase.seller, secret.market, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))
+    Ok(
+        Call::from_sol(purchase.seller, secret.market, &abi(), &call, U256::ZERO)?
+            .labelled("DataMarket"),
+    )
 }
 
 pub fn refund_call(purchase: &Purchase, market: Market) -> Result<Call> {
     let call = DataMarket::refundCall {
         purchaseId: U256::from(purchase.id),
     };
-    Ok(Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))
+    Ok(
+        Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?
+            .labelled("DataMarket"),
+    )
 }
 
 pub fn dispute_call(purchase: &Purchase, market: Market, reason: &str) -> Result<Call> {
@@ -264,7 +285,10 @@ pub fn dispute_call(purchase: &Purchase, market: Market, reason: &str) -> Result
         purchaseId: U256::from(purchase.id),
         reason: reason.to_owned(),
     };
-    Ok(Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))
+    Ok(
+        Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?
+            .labelled("DataMarket"),
+    )
 }
 
 pub fn withdraw_call(seller: Address, market: Market, token: Address) -> Result<Call> {
@@ -314,8 +338,15 @@ pub enum FetchError {
 
 /// The buyer's side of a delivery: the content key out of the ECIES message (inside the
 /// keystore, with the market key), checked against the listing's commitment.
-pub fn open_key(wallet: &Wallet, purchase: &Purchase, listing: &Listing) -> Result<Secret32, FetchError> {
-    let encrypted = purchase.encrypted_key.as_ref().ok_or(FetchError::KeyNotForUs(purchase.id))?;
+pub fn open_key(
+    wallet: &Wallet,
+    purchase: &Purchase,
+    listing: &Listing,
+) -> Result<Secret32, FetchError> {
+    let encrypted = purchase
+        .encrypted_key
+        .as_ref()
+        .ok_or(FetchError::KeyNotForUs(purchase.id))?;
     let key = wallet
         .market_decrypt(encrypted)
         .map_err(|_| FetchError::KeyNotForUs(purchase.id))?;
@@ -359,7 +390,12 @@ pub fn ciphertext_of(listing: &Listing, from_file: Option<&std::path::Path>) -> 
     let uri = listing.uri.as_str();
     if let Some(path) = uri.strip_prefix("file://") {
         return keybot_keystore::atomic::read_limited(std::path::Path::new(path), MAX_FETCH)
-            .map_err(|e| anyhow!("cannot read the ciphertext at {}: {e}", crate::sanitize::clean_line(uri)));
+            .map_err(|e| {
+                anyhow!(
+                    "cannot read the ciphertext at {}: {e}",
+                    crate::sanitize::clean_line(uri)
+                )
+            });
     }
     if uri.starts_with("https://") {
         crate::net::tls();
@@ -368,12 +404,19 @@ pub fn ciphertext_of(listing: &Listing, from_file: Option<&std::path::Path>) -> 
             .get(uri)
             .send()
             .and_then(|r| r.error_for_status())
-            .map_err(|e| anyhow!("cannot fetch the ciphertext: {}", crate::sanitize::clean_line(&e.to_string())))?;
+            .map_err(|e| {
+                anyhow!(
+                    "cannot fetch the ciphertext: {}",
+                    crate::sanitize::clean_line(&e.to_string())
+                )
+            })?;
         let mut out = Vec::new();
         use std::io::Read;
         resp.take(MAX_FETCH + 1).read_to_end(&mut out)?;
         if out.len() as u64 > MAX_FETCH {
-            bail!("the ciphertext at the listing's URI is larger than any listing's (over {MAX_FETCH} bytes)");
+            bail!(
+                "the ciphertext at the listing's URI is larger than any listing's (over {MAX_FETCH} bytes)"
+            );
         }
         return Ok(out);
     }

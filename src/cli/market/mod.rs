@@ -117,7 +117,10 @@ pub enum MarketCommand {
     /// Record on chain that a delivery does not open (every later buyer sees it).
     Dispute {
         purchase: u64,
-        #[arg(long, default_value = "the delivered key or content does not match the listing")]
+        #[arg(
+            long,
+            default_value = "the delivered key or content does not match the listing"
+        )]
         reason: String,
         #[command(flatten)]
         chain: ChainOpts,

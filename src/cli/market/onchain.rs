@@ -56,11 +56,12 @@ impl Session {
 
     /// The market's events up to the head, as a book.
     pub fn sync(&self) -> Result<Book> {
-        self.rt.block_on(async {
-            self.client.check_chain().await?;
-            svc::sync(&self.client, &self.store, self.market).await
-        })
-        .map_err(Into::into)
+        self.rt
+            .block_on(async {
+                self.client.check_chain().await?;
+                svc::sync(&self.client, &self.store, self.market).await
+            })
+            .map_err(Into::into)
     }
 
     pub fn sender(&self, yes: bool, accept_warnings: bool, wait: u64) -> Sender<'_> {
@@ -78,9 +79,12 @@ impl Session {
 
     /// The wallet's account for one of its addresses.
     pub fn account_of(&self, address: Address) -> Result<AccountRef> {
-        self.wallet
-            .find(address, 1000)?
-            .ok_or_else(|| anyhow!("{} is not one of this wallet's accounts", address.to_checksum(None)))
+        self.wallet.find(address, 1000)?.ok_or_else(|| {
+            anyhow!(
+                "{} is not one of this wallet's accounts",
+                address.to_checksum(None)
+            )
+        })
     }
 
     fn price(&self, token: Address, price: U256) -> String {
@@ -136,7 +140,10 @@ pub fn sell(paths: &Paths, pw_file: Option<&Path>, a: SellArgs<'_>) -> Result<u8
     let sale = svc::plan_sale(&s.client, s.market, &item, &token, price, a.uri, a.tags)?;
     if let Some(out) = a.ciphertext_out {
         keybot_keystore::atomic::create_private(out, &sale.secret.ciphertext)?;
-        eprintln!("ciphertext written to {}", clean_line(&out.display().to_string()));
+        eprintln!(
+            "ciphertext written to {}",
+            clean_line(&out.display().to_string())
+        );
     }
     if let Some(uri) = a.uri.and_then(|u| u.strip_prefix("file://")) {
         // A local URI is this machine's own file: written here, so the listing works as is.
@@ -150,7 +157,11 @@ pub fn sell(paths: &Paths, pw_file: Option<&Path>, a: SellArgs<'_>) -> Result<u8
         clean_line(&item.item.title),
         item.preview.text.len(),
         sale.secret.ciphertext.len(),
-        if sale.secret.uri.is_empty() { "inline".to_owned() } else { clean_line(&sale.secret.uri).into_owned() },
+        if sale.secret.uri.is_empty() {
+            "inline".to_owned()
+        } else {
+            clean_line(&sale.secret.uri).into_owned()
+        },
         s.price(token.address, price)
     );
     eprintln!("  removed: {}", item.preview.summary());
@@ -167,7 +178,8 @@ pub fn sell(paths: &Paths, pw_file: Option<&Path>, a: SellArgs<'_>) -> Result<u8
         .values()
         .find(|l| l.content_hash == sale.secret.content_hash)
         .ok_or_else(|| anyhow!("the listing is confirmed but its Listed event was not found yet; `keybot market listings` shows it later"))?;
-    s.store.set_listing_id(sale.secret.content_hash, listing.id)?;
+    s.store
+        .set_listing_id(sale.secret.content_hash, listing.id)?;
     println!("{}", listing.id);
     Ok(0)
 }
@@ -179,10 +191,19 @@ fn meta_title(listing: &Listing) -> String {
     }
 }
 
-pub fn listings(paths: &Paths, pw_file: Option<&Path>, network: Option<&str>, json: bool) -> Result<u8> {
+pub fn listings(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    network: Option<&str>,
+    json: bool,
+) -> Result<u8> {
     let s = Session::open(paths, pw_file, network)?;
     let book = s.sync()?;
-    let mine: Vec<&Listing> = book.listings.values().filter(|l| s.own.contains(&l.seller)).collect();
+    let mine: Vec<&Listing> = book
+        .listings
+        .values()
+        .filter(|l| s.own.contains(&l.seller))
+        .collect();
     if json {
         let all: Vec<_> = mine
             .iter()
@@ -210,7 +231,11 @@ pub fn listings(paths: &Paths, pw_file: Option<&Path>, network: Option<&str>, js
         eprintln!("no listings yet: `keybot market sell ITEM --price AMOUNT`");
     }
     for l in mine {
-        let pending = book.purchases.values().filter(|p| p.listing == l.id && p.state == PurchaseState::Paid).count();
+        let pending = book
+            .purchases
+            .values()
+            .filter(|p| p.listing == l.id && p.state == PurchaseState::Paid)
+            .count();
         println!(
             "{:>5}  {:<30}  {:>18}  {:>3} sold  {:>3} to deliver  {}",
             l.id,
@@ -230,7 +255,9 @@ fn deliver_pending(s: &Session, book: &Book, now: u64, wait: u64) -> Result<usiz
     let mut delivered = 0;
     for seller in &s.own {
         for p in book.undelivered(*seller) {
-            let Some(listing) = book.listings.get(&p.listing) else { continue };
+            let Some(listing) = book.listings.get(&p.listing) else {
+                continue;
+            };
             let Some(secret) = s.store.listing_secret(listing.content_hash)? else {
                 // Listed from another machine whose store did not come back with a backup.
                 tracing::warn!(purchase = p.id, "no content key for listing {}", listing.id);
@@ -241,7 +268,8 @@ fn deliver_pending(s: &Session, book: &Book, now: u64, wait: u64) -> Result<usiz
             }
             let call = svc::deliver_call(p, &secret)?;
             let account = s.account_of(p.seller)?;
-            s.sender(true, false, wait).send_confirmed(account, call, "Deliver")?;
+            s.sender(true, false, wait)
+                .send_confirmed(account, call, "Deliver")?;
             eprintln!("delivered purchase {} (listing {})", p.id, listing.id);
             delivered += 1;
         }
@@ -255,7 +283,13 @@ fn now_secs() -> u64 {
 
 /// `market serve`: delivers every purchase of the user's listings as it comes, until Ctrl-C
 /// (or after one pass with `--once`).
-pub fn serve(paths: &Paths, pw_file: Option<&Path>, network: Option<&str>, once: bool, poll: u64) -> Result<u8> {
+pub fn serve(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    network: Option<&str>,
+    once: bool,
+    poll: u64,
+) -> Result<u8> {
     let s = Session::open(paths, pw_file, network)?;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     {
@@ -270,7 +304,9 @@ pub fn serve(paths: &Paths, pw_file: Option<&Path>, network: Option<&str>, once:
     loop {
         let book = s.sync()?;
         // The chain's clock, not this machine's: the deadline is the contract's.
-        let now = s.rt.block_on(chain_time(&s.client)).unwrap_or_else(|_| now_secs());
+        let now =
+            s.rt.block_on(chain_time(&s.client))
+                .unwrap_or_else(|_| now_secs());
         deliver_pending(&s, &book, now, 120)?;
         if once || stop.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(0);
@@ -329,7 +365,8 @@ pub fn withdraw(
                 s.price(t.address, claimable)
             );
             let call = svc::withdraw_call(*seller, s.market, t.address)?;
-            s.sender(yes, false, wait).send_confirmed(s.account_of(*seller)?, call, "Withdraw")?;
+            s.sender(yes, false, wait)
+                .send_confirmed(s.account_of(*seller)?, call, "Withdraw")?;
         }
     }
     if !any {
@@ -347,7 +384,9 @@ pub fn browse(
     max_price: Option<&str>,
     json: bool,
 ) -> Result<u8> {
-    let seller = seller.map(crate::chain::safety::parse_address).transpose()?;
+    let seller = seller
+        .map(crate::chain::safety::parse_address)
+        .transpose()?;
     let s = Session::open(paths, pw_file, network)?;
     let book = s.sync()?;
     let mut rows = Vec::new();
@@ -356,7 +395,9 @@ pub fn browse(
             continue;
         }
         if let Some(max) = max_price {
-            let Some(t) = svc::token_of(&s.client, l.token) else { continue };
+            let Some(t) = svc::token_of(&s.client, l.token) else {
+                continue;
+            };
             if l.price > amount::parse(max, t.decimals)? {
                 continue;
             }
@@ -409,13 +450,22 @@ pub fn browse(
         println!(
             "{:>5}  {:<30}  {:>18}  {:>8} B  seller {}: {} delivered, {} disputed  removed: {}",
             l.id,
-            clean_line(&meta.as_ref().map(|m| m.title.clone()).unwrap_or_else(|| "(unreadable metadata)".into())),
+            clean_line(
+                &meta
+                    .as_ref()
+                    .map(|m| m.title.clone())
+                    .unwrap_or_else(|| "(unreadable metadata)".into())
+            ),
             s.price(l.token, l.price),
             meta.as_ref().map(|m| m.bytes).unwrap_or(0),
             l.seller.to_checksum(None),
             record.deliveries,
             record.disputes,
-            if removed.is_empty() { "nothing".into() } else { removed }
+            if removed.is_empty() {
+                "nothing".into()
+            } else {
+                removed
+            }
         );
     }
     Ok(0)
@@ -459,7 +509,8 @@ pub fn buy(
                 l.token.to_checksum(None)
             )
         })?;
-        let balance = s.rt.block_on(crate::chain::token::balance_of(&s.client, l.token, buyer))?;
+        let balance =
+            s.rt.block_on(crate::chain::token::balance_of(&s.client, l.token, buyer))?;
         if balance < l.price {
             bail!(
                 "{} holds {}, less than the price {}; nothing was paid",
@@ -468,9 +519,14 @@ pub fn buy(
                 s.price(l.token, l.price)
             );
         }
-        let allowed = s.rt.block_on(svc::allowance(&s.client, l.token, buyer, s.market))?;
+        let allowed =
+            s.rt.block_on(svc::allowance(&s.client, l.token, buyer, s.market))?;
         if allowed < l.price {
-            sender.send_confirmed(account, svc::approve_call(buyer, &token, s.market, l.price), "Approve")?;
+            sender.send_confirmed(
+                account,
+                svc::approve_call(buyer, &token, s.market, l.price),
+                "Approve",
+            )?;
         }
     }
     let call = svc::buy_call(&s.wallet, buyer, s.market, l)?;
@@ -491,7 +547,10 @@ fn my_purchase<'a>(s: &Session, book: &'a Book, purchase: u64) -> Result<&'a Pur
         .get(&purchase)
         .ok_or_else(|| anyhow!("no purchase {purchase} on this market"))?;
     if !s.own.contains(&p.buyer) {
-        bail!("purchase {purchase} was made by {}, not by this wallet", p.buyer.to_checksum(None));
+        bail!(
+            "purchase {purchase} was made by {}, not by this wallet",
+            p.buyer.to_checksum(None)
+        );
     }
     Ok(p)
 }
@@ -507,7 +566,10 @@ pub fn fetch(
     ciphertext: Option<&PathBuf>,
 ) -> Result<u8> {
     if out.exists() {
-        bail!("{} exists; keybot never overwrites a file", clean_line(&out.display().to_string()));
+        bail!(
+            "{} exists; keybot never overwrites a file",
+            clean_line(&out.display().to_string())
+        );
     }
     let s = Session::open(paths, pw_file, network)?;
     let (p, l) = loop {
@@ -518,11 +580,15 @@ pub fn fetch(
                 let l = book
                     .listings
                     .get(&p.listing)
-                    .ok_or_else(|| anyhow!("the listing of purchase {purchase} is not in the index"))?
+                    .ok_or_else(|| {
+                        anyhow!("the listing of purchase {purchase} is not in the index")
+                    })?
                     .clone();
                 break (p, l);
             }
-            PurchaseState::Refunded => bail!("purchase {purchase} was refunded; there is nothing to fetch"),
+            PurchaseState::Refunded => {
+                bail!("purchase {purchase} was refunded; there is nothing to fetch")
+            }
             PurchaseState::Paid if no_wait => {
                 eprintln!(
                     "purchase {purchase} is not delivered yet (refundable after {})",
@@ -568,18 +634,32 @@ pub fn refund_or_dispute(
     let call = match dispute {
         None => {
             if p.state != PurchaseState::Paid {
-                bail!("purchase {purchase} is already {}", if p.state == PurchaseState::Delivered { "delivered" } else { "refunded" });
+                bail!(
+                    "purchase {purchase} is already {}",
+                    if p.state == PurchaseState::Delivered {
+                        "delivered"
+                    } else {
+                        "refunded"
+                    }
+                );
             }
             svc::refund_call(p, s.market)?
         }
         Some(reason) => {
             if p.state != PurchaseState::Delivered {
-                bail!("purchase {purchase} is not delivered; a dispute is about a delivery (an undelivered one is refunded after its deadline)");
+                bail!(
+                    "purchase {purchase} is not delivered; a dispute is about a delivery (an undelivered one is refunded after its deadline)"
+                );
             }
             svc::dispute_call(p, s.market, reason)?
         }
     };
-    let what = if dispute.is_some() { "Dispute" } else { "Refund" };
-    s.sender(yes, false, wait).send_confirmed(account, call, what)?;
+    let what = if dispute.is_some() {
+        "Dispute"
+    } else {
+        "Refund"
+    };
+    s.sender(yes, false, wait)
+        .send_confirmed(account, call, what)?;
     Ok(0)
 }
