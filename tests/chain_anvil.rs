@@ -3,7 +3,7 @@
 //! every failure a user must understand (insufficient funds, revert, wrong chain, dead RPC).
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command as StdCommand, Stdio};
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
-use common::{keybot, read_http, spawn_listening, tool};
+use common::{DevChain as Dev, keybot, read_http, spawn_listening, tool};
 use serde_json::Value;
 
 const PW: &str = "correct horse battery staple";
@@ -108,69 +108,9 @@ fn closed_port() -> u16 {
         .port()
 }
 
-/// `keybot chain dev` running in `home`, stopped (SIGTERM) on drop.
-struct Dev {
-    child: Child,
-    rpc: String,
-    port: u16,
-    tusd: Address,
-    anvil: std::path::PathBuf,
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
+/// `keybot chain dev` in `home` (see tests/common), with this file's password.
 fn dev_chain(home: &Path, fund: &[Address]) -> Option<Dev> {
-    let anvil = tool("anvil")?;
-    let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin("keybot"));
-    cmd.env("KEYBOT_HOME", home)
-        .env("KEYBOT_PASSWORD", PW)
-        .env("ANVIL", &anvil)
-        .args(["chain", "dev", "--port", "0", "--accounts", "1"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    for a in fund {
-        cmd.args(["--fund", &a.to_string()]);
-    }
-    let mut child = cmd.spawn().unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut tusd = None;
-    let mut rpc = None;
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(90))
-            .expect("keybot chain dev did not get ready");
-        if let Some(a) = line.strip_prefix("tUSD") {
-            tusd = Some(a.trim().parse().unwrap());
-        }
-        if let Some(a) = line.strip_prefix("RPC") {
-            rpc = Some(a.trim().to_owned());
-        }
-        if line.starts_with("ready") {
-            break;
-        }
-    }
-    let rpc = rpc.unwrap();
-    let port = rpc.rsplit(':').next().unwrap().parse().unwrap();
-    Some(Dev {
-        child,
-        rpc,
-        port,
-        tusd: tusd.unwrap(),
-        anvil,
-    })
+    common::dev_chain(home, PW, fund)
 }
 
 fn cast(args: &[&str]) -> String {

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
@@ -361,4 +362,79 @@ pub fn read_http(s: &mut impl std::io::Read) -> Option<Vec<u8>> {
     s.read_exact(&mut body).ok()?;
     buf.extend(body);
     Some(buf)
+}
+
+/// `keybot chain dev` running in `home` (funding its account 0 and `fund`), stopped (SIGTERM) on
+/// drop.
+pub struct DevChain {
+    pub child: std::process::Child,
+    pub rpc: String,
+    pub port: u16,
+    pub tusd: alloy::primitives::Address,
+    pub anvil: std::path::PathBuf,
+    pub market: alloy::primitives::Address,
+}
+
+impl Drop for DevChain {
+    fn drop(&mut self) {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+pub fn dev_chain(home: &Path, pw: &str, fund: &[alloy::primitives::Address]) -> Option<DevChain> {
+    let anvil = tool("anvil")?;
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("keybot"));
+    cmd.env("KEYBOT_HOME", home)
+        .env("KEYBOT_PASSWORD", pw)
+        .env("ANVIL", &anvil)
+        .args(["chain", "dev", "--port", "0", "--accounts", "1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit());
+    for a in fund {
+        cmd.args(["--fund", &a.to_string()]);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut tusd = None;
+    let mut market = None;
+    let mut rpc = None;
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(90))
+            .expect("keybot chain dev did not get ready");
+        if let Some(a) = line.strip_prefix("tUSD") {
+            tusd = Some(a.trim().parse().unwrap());
+        }
+        if let Some(a) = line.strip_prefix("market") {
+            market = a.split_whitespace().next().map(|a| a.parse().unwrap());
+        }
+        if let Some(a) = line.strip_prefix("RPC") {
+            rpc = Some(a.trim().to_owned());
+        }
+        if line.starts_with("ready") {
+            break;
+        }
+    }
+    let rpc = rpc.unwrap();
+    let port = rpc.rsplit(':').next().unwrap().parse().unwrap();
+    Some(DevChain {
+        child,
+        rpc,
+        port,
+        tusd: tusd.unwrap(),
+        market: market.unwrap(),
+        anvil,
+    })
 }
