@@ -316,22 +316,50 @@ fn tail(text: &str, e: usize) -> usize {
     if let Some(pc) = uk_postcode(t, p) {
         return pc;
     }
-    let Some(c) = city(text, p) else { return e };
-    // Washington, DC 20500 / Springfield IL 62704-1234
-    let mut q = c;
-    if t.get(q) == Some(&b',') {
-        q += 1;
-    }
-    if t.get(q) == Some(&b' ') {
-        q += 1;
-        if let Some(z) = state_zip(t, q) {
-            return z;
+    // City (and floor, district…) parts separated by commas, then a state and ZIP or a UK
+    // postcode: `Fifth Floor, Boston, MA 02110-1301`, `London NW1 6XE`.
+    let mut q = p;
+    let mut last = None;
+    for _ in 0..4 {
+        let Some(c) = unit(t, q).or_else(|| city(text, q)) else {
+            break;
+        };
+        last = Some(c);
+        let mut r = c;
+        if t.get(r) == Some(&b',') {
+            r += 1;
         }
-        if let Some(pc) = uk_postcode(t, q) {
-            return pc;
+        if t.get(r) == Some(&b' ') {
+            r += 1;
+            if let Some(z) = state_zip(t, r).or_else(|| uk_postcode(t, r)) {
+                return z;
+            }
+        }
+        if t.get(c) == Some(&b',') && t.get(c + 1) == Some(&b' ') {
+            q = c + 2;
+        } else {
+            break;
         }
     }
-    if comma { c } else { e }
+    match last {
+        // On the same line after a comma, a city alone.
+        Some(c) if comma => c,
+        _ => e,
+    }
+}
+
+/// `Suite 330`, `Apt. 4B`, `Unit 7`, `Floor 3`, `Room 12`.
+fn unit(t: &[u8], p: usize) -> Option<usize> {
+    let rest = t.get(p..)?;
+    let word = ["Suite ", "Apt. ", "Apt ", "Unit ", "Floor ", "Room "]
+        .iter()
+        .find(|w| rest.starts_with(w.as_bytes()))?;
+    let d = p + word.len();
+    let mut e = d;
+    while e < t.len() && t[e].is_ascii_alphanumeric() && e - d < 6 {
+        e += 1;
+    }
+    (e > d && t[d].is_ascii_digit() && !t.get(e).is_some_and(u8::is_ascii_alphanumeric)).then_some(e)
 }
 
 /// 1–3 capitalised words (`Berlin`, `New York`, `Saint-Étienne`).
@@ -356,14 +384,16 @@ fn city(text: &str, p: usize) -> Option<usize> {
 
 /// `DC 20500`, `IL 62704-1234`.
 fn state_zip(t: &[u8], p: usize) -> Option<usize> {
-    let s = t.get(p..p + 8)?;
-    if !(s[0].is_ascii_uppercase() && s[1].is_ascii_uppercase() && s[2] == b' ') {
+    let st = t.get(p..p + 3)?;
+    if !(st[0].is_ascii_uppercase() && st[1].is_ascii_uppercase() && st[2] == b' ') {
         return None;
     }
-    if !s[3..8].iter().all(u8::is_ascii_digit) {
+    // One or two spaces before the ZIP (`MA  02110`, as old letterheads align it).
+    let z = if t.get(p + 3) == Some(&b' ') { p + 4 } else { p + 3 };
+    if !t.get(z..z + 5)?.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    let mut e = p + 8;
+    let mut e = z + 5;
     if t.get(e) == Some(&b'-') && t.get(e + 1..e + 5).is_some_and(|z| z.iter().all(u8::is_ascii_digit)) {
         e += 5;
     }
@@ -424,6 +454,8 @@ mod tests {
             "Berliner Straße 10",
             "Am Birkenweg 3-5",
             "Bahnhofstrasse 1, 8001 Zürich",
+            "51 Franklin Street, Fifth Floor, Boston, MA  02110-1301",
+            "59 Temple Place, Suite 330, Boston, MA  02111-1307",
         ] {
             let t = format!("Send it to {a} please");
             assert_eq!(found(&t), [a], "{t}");

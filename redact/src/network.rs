@@ -2,7 +2,9 @@
 //!
 //! IPv4: four decimal octets, each at most 255 and without a leading zero, not part of a longer
 //! dotted number (`1.2.3.4.5`, `v1.2.3.4`), a CIDR suffix taken along. `1.2.3` (a version) has
-//! three parts. Loopback (`127.…`) and `0.0.0.0` say nothing about anyone and are kept.
+//! three parts. Loopback (`127.…`) and `0.0.0.0` say nothing about anyone and are kept, and so
+//! is an address whose first two parts are single digits (`4.3.0.1` is a version far more often
+//! than a host; this keeps `8.8.8.8` too, a public resolver).
 //!
 //! IPv6: eight groups of up to four hex digits, or fewer with one `::`, optionally ending in an
 //! IPv4 address. A compressed one needs a digit and a group of three or more (`fe80::1`, `fe80::`,
@@ -100,7 +102,10 @@ fn ipv4_at(t: &[u8], s: usize) -> Option<(bool, usize)> {
             p = q;
         }
     }
-    let keep = octets[0] == 127 || octets == [0, 0, 0, 0];
+    // Four small numbers are a version (`4.3.0.1`, `1.7.6.6`, `3.6.23.1`) far more often than a
+    // host (and `8.8.8.8`, `1.1.1.1` are public resolvers, nobody's own).
+    let version_like = octets[0] < 10 && octets[1] < 10;
+    let keep = octets[0] == 127 || octets == [0, 0, 0, 0] || version_like;
     Some((keep, p))
 }
 
@@ -171,7 +176,7 @@ mod tests {
     fn ipv4_and_ipv6_addresses() {
         for a in [
             "192.168.1.20",
-            "8.8.8.8",
+            "84.12.3.4",
             "10.0.0.0/8",
             "255.255.255.255",
             "2001:0db8:85a3:0000:0000:8a2e:0370:7334",
@@ -195,6 +200,7 @@ mod tests {
             "256.1.1.1 and 1.2.3.04",
             "at 12:30:45 or 12:30",
             "127.0.0.1 and 0.0.0.0 and ::1",
+            "libfoo 4.3.0.1, 1.7.6.6 and 3.6.23.1",
             "std::fmt::Display and a::b and dead::beef",
             "mac 00:1a:2b:3c:4d:5e",
             "price 1.234,56 and 3.14159",

@@ -1,7 +1,7 @@
 //! Phone numbers as people write them:
 //! - international: `+` and 8–15 digits in groups (`+4915112345678`, `+49 30 1234567`,
 //!   `+44 20 7946 0958`, `+33 1 23 45 67 89`, `+1 (555) 123-4567`, `+49 (0)30 1234567`);
-//! - North American: `(555) 123-4567`, `555-123-4567`, `555.123.4567`, `555 123 4567`, with an
+//! - North American: `(555) 123-4567`, `555-123-4567`, `555.123.4567`, `1 (555) 123-4567`, with an
 //!   optional leading `1`; the area code starts with 2–9, as the numbering plan says (the
 //!   exchange too, but `555-123-4567` is how people write an example, so it is not checked);
 //! - national with a trunk `0` (DE, UK, FR and most of Europe): 9–12 digits in at least two groups
@@ -91,7 +91,11 @@ pub(crate) fn at(t: &[u8], s: usize) -> Option<usize> {
         } else {
             north_american(g) || national(g)
         };
-        (shaped && number_end(t, end)).then_some(end)
+        // Spaced digits amid other numbers are a table or a byte dump ("967 979 992 1004 1017",
+        // "Buffer 04 03 02 01 08 07"), not a phone number.
+        let spaced = g.iter().any(|g| g.sep == Sep::Space);
+        let table = !plus && spaced && crate::finance::in_table(t, s, end, b' ');
+        (shaped && !table && number_end(t, end)).then_some(end)
     })
 }
 
@@ -172,8 +176,9 @@ fn north_american(g: &[Group]) -> bool {
         // (555) 123-4567, (555)123-4567, (555) 123.4567
         matches!(exchange.sep, Sep::Space | Sep::None) && line.sep != Sep::Slash
     } else {
-        // 555-123-4567, 555.123.4567, 555 123 4567: one separator throughout.
-        exchange.sep == line.sep && matches!(line.sep, Sep::Dash | Sep::Dot | Sep::Space)
+        // 555-123-4567, 555.123.4567: one separator throughout. Not `555 123 4567`: three numbers
+        // in a row ("failed tests: 571 612 1056") are as often counts.
+        exchange.sep == line.sep && matches!(line.sep, Sep::Dash | Sep::Dot)
     }
 }
 
@@ -200,8 +205,12 @@ fn national(g: &[Group]) -> bool {
     if rest.iter().any(|g| g.sep != sep) || sep == Sep::None {
         return false;
     }
-    if sep == Sep::Dot {
-        // Only the French way uses dots: 01.23.45.67.89.
+    // A US ZIP+4 (`02110-1301`), not a phone number.
+    if sep == Sep::Dash && first.len == 5 && rest.len() == 1 && rest[0].len == 4 {
+        return false;
+    }
+    // Pairs are the French way: five of them (01 23 45 67 89, 01.23.45.67.89).
+    if sep == Sep::Dot || g.iter().all(|g| g.len == 2) {
         return g.len() == 5 && g.iter().all(|g| g.len == 2);
     }
     (9..=12).contains(&digits(g))
@@ -232,7 +241,6 @@ mod tests {
             "(555)123-4567",
             "555-123-4567",
             "555.123.4567",
-            "555 123 4567",
             "1-800-555-1234",
             "030 1234567",
             "030/1234567",
@@ -274,6 +282,10 @@ mod tests {
             "card 4111 1111 1111 1111",
             "IP 192.168.1.20",
             "555-123-4567-89",
+            "Boston, MA 02110-1301",
+            "failed tests: 571 612 1056 and 967 979 992 1004 1017",
+            "Buffer 04 03 02 01 08 07 06 05",
+            "04 03 02 01 08 07",
         ] {
             assert!(found(t).is_empty(), "{t}: {:?}", found(t));
         }

@@ -58,13 +58,16 @@ fn buckets() -> &'static [u16; 677] {
 }
 
 /// What may stand between two words of a phrase: white space, commas, quotes, brackets, bullets
-/// and numbering ("12.", "3)", "4:"), nothing else (a full stop ends a sentence, and a phrase).
+/// and numbering ("12.", "3)", "(4)", "5:"), nothing else (a full stop ends a sentence, and a
+/// phrase).
 fn gap_ok(gap: &[u8]) -> bool {
     if gap.len() > MAX_GAP {
         return false;
     }
     let mut digits = 0;
+    let mut prev = None;
     for &b in gap {
+        let before = prev.replace(b);
         match b {
             b'0'..=b'9' => {
                 digits += 1;
@@ -74,8 +77,11 @@ fn gap_ok(gap: &[u8]) -> bool {
                 continue;
             }
             b'.' | b')' | b':' if digits > 0 => {}
-            b' ' | b'\t' | b'\n' | b'\r' | b',' | b';' | b'"' | b'\'' | b'`' | b'(' | b')' | b'['
-            | b']' | b'-' | b'*' | b'|' => {}
+            // No `)` or `;` but after a number: `");\n update` is code, not a phrase.
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'"' | b'\'' | b'`' | b'(' | b'[' | b']' | b'*'
+            | b'|' => {}
+            // A bullet ("\n- abandon"), not a hyphen ("access-control-tag").
+            b'-' if before.is_some_and(|p: u8| p.is_ascii_whitespace()) => {}
             _ => return false,
         }
         digits = 0;
@@ -296,6 +302,13 @@ pub(crate) mod tests {
         // Glued to digits: identifiers, not words.
         let glued = PHRASE12.replace(' ', "1 ");
         assert!(found(&glued).is_empty());
+        // Code: a call's end between the words.
+        let hyphens = "define-tag, access-control-tag,\n\t  access-control-tag-action, access-control-tag-data, local-zone-tag";
+        assert!(found(hyphens).is_empty());
+        let bullets: String = PHRASE12.split(' ').map(|w| format!("- {w}\n")).collect();
+        assert_eq!(found(&bullets).len(), 1);
+        let code = "f(\"test test test test test test test test test test test\",\n);\nupdate(s)";
+        assert!(found(code).is_empty());
     }
 
     #[test]
