@@ -237,8 +237,10 @@ fn street_first(text: &str, w: usize, we: usize) -> Option<(usize, usize)> {
         return None;
     }
     let word = &text[w..we];
-    let lower = word.to_lowercase();
-    let suffix = DE_STREET.iter().find(|s| lower.ends_with(*s))?;
+    let suffix = DE_STREET.iter().find(|s| {
+        word.len() >= s.len()
+            && word.as_bytes()[word.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
+    })?;
     let mut e = we;
     if t.get(e) == Some(&b'.') {
         e += 1;
@@ -275,7 +277,7 @@ fn street_first(text: &str, w: usize, we: usize) -> Option<(usize, usize)> {
         }
         let whole = q < w - 1 && capitalised(text, q) && word_end(t, q) == w - 1;
         let before = &text[q..w - 1];
-        if whole && (lower.len() == suffix.len() || DE_LEADING.contains(&before)) {
+        if whole && (word.len() == suffix.len() || DE_LEADING.contains(&before)) {
             start = q;
         }
     }

@@ -51,7 +51,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
 
 /// The end of a card number starting at `s`.
 fn card_at(t: &[u8], s: usize) -> Option<usize> {
-    if !(b'2'..=b'6').contains(&t[s]) {
+    if !issuer_prefix(&t[s..]) {
         return None;
     }
     let mut lens = [0usize; 6];
@@ -92,6 +92,28 @@ fn card_at(t: &[u8], s: usize) -> Option<usize> {
     }
     let digits = t[s..end].iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0');
     luhn(digits).then_some(end)
+}
+
+/// The networks' ranges (IINs): Mastercard 2221–2720 and 51–55, Amex 34/37, Diners 30/36/38,
+/// JCB 35, Visa 4, Discover and UnionPay 60/62/64/65. `2022…` (a timestamp), `978…` (an ISBN)
+/// and `1…` (epoch milliseconds) are none of them.
+fn issuer_prefix(t: &[u8]) -> bool {
+    let d = |i: usize| t.get(i).filter(|b| b.is_ascii_digit()).map(|b| (b - b'0') as u32);
+    let (Some(a), Some(b)) = (d(0), d(1)) else {
+        return false;
+    };
+    match a {
+        2 => {
+            // Four digits, unless a separator follows the first group early.
+            let four = (|| Some(a * 1000 + b * 100 + d(2)? * 10 + d(3)?))();
+            four.is_some_and(|n| (2221..=2720).contains(&n))
+        }
+        3 => matches!(b, 0 | 4 | 5 | 6 | 7 | 8),
+        4 => true,
+        5 => (1..=5).contains(&b),
+        6 => matches!(b, 0 | 2 | 4 | 5),
+        _ => false,
+    }
 }
 
 /// The number `s..end`, written in groups separated by `sep`, has another group of digits
@@ -201,6 +223,7 @@ mod tests {
             "3782 822463 10005",
             "6011000990139424",
             "4222222222222",
+            "2223 0000 4841 0010",
         ] {
             let t = format!("card: {c}, exp 12/27");
             assert_eq!(found(&t), [(Kind::PaymentCard, c)], "{t}");
@@ -218,6 +241,7 @@ mod tests {
             "id 123e4567-e89b-12d3-a456-426614174000",
             "2024-05-17 and 1.2.3",
             "5635 5670 5705 5740 5775 5810 5846 5882 5917",
+            "/CreationDate (D:20221021163447+09'00')",
         ] {
             assert!(found(t).iter().all(|(k, _)| *k != Kind::PaymentCard), "{t}: {:?}", found(t));
         }
