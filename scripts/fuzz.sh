@@ -2,8 +2,9 @@
 # Runs each cargo-fuzz target for SECONDS (default 300), starting from the committed seeds in
 # fuzz/seeds/<target> (what it finds goes to fuzz/corpus/<target>, not committed). cargo-fuzz
 # needs nightly features; RUSTC_BOOTSTRAP=1 enables them on the stable toolchain this project
-# uses. FUZZ_TARGETS picks targets (default: all five). Only txfile_parse links keybot (and so
-# llama.cpp, behind the fuzz crate's `txfile` feature); the other four need the keystore alone.
+# uses. FUZZ_TARGETS picks targets (default: all six). Only txfile_parse links keybot (and so
+# llama.cpp, behind the fuzz crate's `txfile` feature); the other five need the keystore or the
+# redact crate alone.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${1:-300}"
@@ -15,7 +16,7 @@ if ! command -v cargo-fuzz >/dev/null; then
 fi
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="$cache/fuzz-target-$cpu_key"
-for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file gguf_header txfile_parse}; do
+for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file gguf_header redact txfile_parse}; do
   mkdir -p "corpus/$t"
   # libFuzzer exits 1 without a word in our output when a corpus folder is missing.
   [ -d "seeds/$t" ] || { echo "fuzz.sh: no seeds in fuzz/seeds/$t (are they committed?)" >&2; exit 1; }

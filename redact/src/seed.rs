@@ -1,0 +1,321 @@
+//! BIP-39 seed phrases: 12 or more words of the English list in a row, separated by spaces,
+//! newlines, commas or numbering ("1. abandon", "2) ability"). The checksum is not checked, and
+//! one word that is not on the list may sit inside a phrase (a typo still gives the phrase away).
+//!
+//! Prose is safe because the list has none of the words English cannot do without ("the", "of",
+//! "to", "and", "is", "I"), and a sentence ends at a full stop: twelve list words in a row with at
+//! most one other word between them does not happen in ordinary text.
+
+use crate::{Kind, Span};
+use bip39::Language;
+use std::sync::OnceLock;
+
+/// The fewest list words that make a phrase (the shortest BIP-39 phrase).
+const MIN_WORDS: usize = 12;
+/// The longest gap between two words of a phrase (indentation, numbering, quotes).
+const MAX_GAP: usize = 40;
+
+/// Whether `word` (ASCII letters, any case) is on the English list.
+pub(crate) fn is_list_word(word: &[u8]) -> bool {
+    if !(3..=8).contains(&word.len()) {
+        return false;
+    }
+    let mut lower = [0u8; 8];
+    for (d, s) in lower.iter_mut().zip(word) {
+        if !s.is_ascii_alphabetic() {
+            return false;
+        }
+        *d = s.to_ascii_lowercase();
+    }
+    let lower = &lower[..word.len()];
+    let k = bucket(lower);
+    let b = buckets();
+    let list = Language::English.word_list();
+    list[b[k] as usize..b[k + 1] as usize]
+        .iter()
+        .any(|w| w.as_bytes() == lower)
+}
+
+/// The list is sorted: the words starting with each pair of letters are one slice of it.
+fn bucket(lower: &[u8]) -> usize {
+    (lower[0] - b'a') as usize * 26 + (lower[1] - b'a') as usize
+}
+
+fn buckets() -> &'static [u16; 677] {
+    static B: OnceLock<[u16; 677]> = OnceLock::new();
+    B.get_or_init(|| {
+        let list = Language::English.word_list();
+        let mut b = [0u16; 677];
+        let mut w = 0;
+        for (k, slot) in b.iter_mut().enumerate() {
+            while w < list.len() && bucket(list[w].as_bytes()) < k {
+                w += 1;
+            }
+            *slot = w as u16;
+        }
+        b
+    })
+}
+
+/// What may stand between two words of a phrase: white space, commas, quotes, brackets, bullets
+/// and numbering ("12.", "3)", "(4)", "5:"), nothing else (a full stop ends a sentence, and a
+/// phrase).
+fn gap_ok(gap: &[u8]) -> bool {
+    if gap.len() > MAX_GAP {
+        return false;
+    }
+    let mut digits = 0;
+    let mut prev = None;
+    for &b in gap {
+        let before = prev.replace(b);
+        match b {
+            b'0'..=b'9' => {
+                digits += 1;
+                if digits > 2 {
+                    return false;
+                }
+                continue;
+            }
+            b'.' | b')' | b':' if digits > 0 => {}
+            // No `)` or `;` but after a number: `");\n update` is code, not a phrase.
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'"' | b'\'' | b'`' | b'(' | b'[' | b']' | b'*'
+            | b'|' => {}
+            // A bullet ("\n- abandon"), not a hyphen ("access-control-tag").
+            b'-' if before.is_some_and(|p: u8| p.is_ascii_whitespace()) => {}
+            _ => return false,
+        }
+        digits = 0;
+    }
+    true
+}
+
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+enum Style {
+    #[default]
+    Lower,
+    Upper,
+    Capitalised,
+}
+
+impl Style {
+    fn of(word: &[u8]) -> Style {
+        if word[0].is_ascii_lowercase() {
+            Style::Lower
+        } else if word.iter().all(u8::is_ascii_uppercase) {
+            Style::Upper
+        } else {
+            Style::Capitalised
+        }
+    }
+}
+
+/// The phrase being read.
+#[derive(Default)]
+struct Run {
+    style: Style,
+    start: usize,
+    /// End of the last list word.
+    end: usize,
+    words: usize,
+    /// A word not on the list has been let through.
+    typo: bool,
+    /// The list words after that word: where a phrase restarts at a second one.
+    after_typo_start: usize,
+    after_typo_words: usize,
+}
+
+impl Run {
+    fn list_word(&mut self, start: usize, end: usize) {
+        if self.words == 0 {
+            self.start = start;
+        }
+        self.words += 1;
+        self.end = end;
+        if self.typo {
+            if self.after_typo_words == 0 {
+                self.after_typo_start = start;
+            }
+            self.after_typo_words += 1;
+        }
+    }
+
+    /// A word that is not on the list but could be a misspelt one.
+    fn other_word(&mut self, out: &mut Vec<Span>) {
+        if self.words == 0 {
+            return; // a phrase never starts with its typo: nothing to let through
+        }
+        if self.typo {
+            self.finish(out);
+            let (start, words, end, style) =
+                (self.after_typo_start, self.after_typo_words, self.end, self.style);
+            *self = Run::default();
+            self.style = style;
+            if words > 0 {
+                self.start = start;
+                self.words = words;
+                self.end = end;
+                self.typo = true;
+            }
+        } else {
+            self.typo = true;
+        }
+    }
+
+    fn finish(&mut self, out: &mut Vec<Span>) {
+        if self.words >= MIN_WORDS {
+            out.push(Span {
+                start: self.start,
+                end: self.end,
+                kind: Kind::SeedPhrase,
+            });
+        }
+        *self = Run::default();
+    }
+}
+
+pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
+    let t = text.as_bytes();
+    let mut run = Run::default();
+    let mut prev_end: Option<usize> = None;
+    let mut i = 0;
+    while i < t.len() {
+        if !t[i].is_ascii_alphabetic() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < t.len() && t[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let end = i;
+        if let Some(pe) = prev_end
+            && !gap_ok(&t[pe..start])
+        {
+            run.finish(out);
+        }
+        prev_end = Some(end);
+        // Letters glued to digits, underscores or non-ASCII letters are not a word of a phrase.
+        let glued = |b: u8| b.is_ascii_digit() || b == b'_' || b >= 0x80;
+        if (start > 0 && glued(t[start - 1])) || (end < t.len() && glued(t[end])) {
+            run.finish(out);
+            continue;
+        }
+        let word = &t[start..end];
+        // A phrase is written in one case: a capitalised word after lowercase ones starts a
+        // sentence ("… title\nCard 4111 …"), not the phrase's next word.
+        let style = Style::of(word);
+        if run.words > 0 && style != run.style {
+            run.finish(out);
+        }
+        if is_list_word(word) {
+            run.style = style;
+            run.list_word(start, end);
+        } else if (3..=10).contains(&word.len()) {
+            run.other_word(out);
+        } else {
+            run.finish(out);
+        }
+    }
+    run.finish(out);
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    fn spans(text: &str) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        find(text, &mut out);
+        out.iter().map(|s| (s.start, s.end)).collect()
+    }
+
+    fn found(text: &str) -> Vec<&str> {
+        spans(text).into_iter().map(|(a, b)| &text[a..b]).collect()
+    }
+
+    pub(crate) const PHRASE24: &str = "legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth title";
+    pub(crate) const PHRASE12: &str =
+        "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+    #[test]
+    fn every_list_word_is_found_and_others_are_not() {
+        for w in Language::English.word_list() {
+            assert!(is_list_word(w.as_bytes()), "{w}");
+            assert!(is_list_word(w.to_uppercase().as_bytes()), "{w}");
+        }
+        for w in ["the", "of", "and", "abandonx", "zzz", "ab", "", "abandons", "wallets"] {
+            assert!(!is_list_word(w.as_bytes()), "{w}");
+        }
+    }
+
+    #[test]
+    fn phrases_in_a_row_numbered_and_comma_separated() {
+        let t = format!("my phrase is {PHRASE24}. Keep it safe");
+        assert_eq!(found(&t), [PHRASE24]);
+        assert_eq!(found(PHRASE12), [PHRASE12]);
+        let numbered: String = PHRASE12
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| format!("{}. {w}\n", i + 1))
+            .collect();
+        assert_eq!(spans(&numbered), [(3, numbered.len() - 1)]);
+        let paren: String = PHRASE12
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| format!("{}) {w}\n", i + 1))
+            .collect();
+        assert_eq!(found(&paren).len(), 1);
+        let commas = PHRASE12.replace(' ', ", ");
+        assert_eq!(found(&commas), [commas.as_str()]);
+        let json = format!("[\"{}\"]", PHRASE12.replace(' ', "\", \""));
+        assert_eq!(found(&json).len(), 1);
+        let upper = PHRASE12.to_uppercase();
+        assert_eq!(found(&upper), [upper.as_str()]);
+        // A capitalised list word after the phrase starts a sentence, not more phrase.
+        let t = format!("{PHRASE24}\nCard 4111");
+        assert_eq!(found(&t), [PHRASE24]);
+    }
+
+    #[test]
+    fn one_typo_inside_is_still_a_phrase_but_not_two_in_short_one() {
+        let typo = PHRASE24.replacen("wave", "wvae", 1);
+        assert_eq!(found(&typo), [typo.as_str()]);
+        // Twelve words with one typo: eleven list words, not a phrase.
+        let short = PHRASE12.replacen("abandon", "abandn", 1);
+        assert!(found(&short).is_empty());
+        // Two typos far apart in 24 words: the parts around them are still long enough.
+        let two = PHRASE24
+            .replacen("thank", "thnak", 1)
+            .replace("sausage worth title", "sausage wrth title");
+        let got = found(&two);
+        assert!(!got.is_empty());
+        let joined: String = got.concat();
+        assert!(joined.contains("legal winner"));
+    }
+
+    #[test]
+    fn eleven_words_or_a_sentence_break_is_no_phrase() {
+        let eleven = PHRASE12.rsplit_once(' ').unwrap().0;
+        assert!(found(eleven).is_empty());
+        let broken = "abandon ability able about above absent. Absorb abstract absurd abuse access accident";
+        assert!(found(broken).is_empty());
+        // Glued to digits: identifiers, not words.
+        let glued = PHRASE12.replace(' ', "1 ");
+        assert!(found(&glued).is_empty());
+        // Code: a call's end between the words.
+        let hyphens = "define-tag, access-control-tag,\n\t  access-control-tag-action, access-control-tag-data, local-zone-tag";
+        assert!(found(hyphens).is_empty());
+        let bullets: String = PHRASE12.split(' ').map(|w| format!("- {w}\n")).collect();
+        assert_eq!(found(&bullets).len(), 1);
+        let code = "f(\"test test test test test test test test test test test\",\n);\nupdate(s)";
+        assert!(found(code).is_empty());
+    }
+
+    #[test]
+    fn prose_full_of_list_words_is_kept() {
+        for p in crate::tests_prose::paragraphs() {
+            assert!(spans(p).is_empty(), "flagged prose: {:?}", found(p));
+        }
+        assert!(found("a simple winter morning by the lake").is_empty());
+    }
+}
