@@ -94,7 +94,7 @@ fn tusd(n: u64) -> U256 {
 }
 
 /// The seller's home with the dev chain running, and the buyer's home configured for it the way
-/// a second machine is (the same network file).
+/// a second machine is: `chain add`, `token add`, `market join`.
 struct World {
     seller: tempfile::TempDir,
     buyer: tempfile::TempDir,
@@ -105,12 +105,18 @@ fn world() -> Option<World> {
     let seller = common::fast_home(SELLER, PW);
     let buyer = common::fast_home(BUYER, PW);
     let dev = common::dev_chain(seller.path(), PW, &[BUYER_0.parse().unwrap()])?;
-    std::fs::create_dir_all(buyer.path().join("config")).unwrap();
-    std::fs::copy(
-        seller.path().join("config/config.toml"),
-        buyer.path().join("config/config.toml"),
-    )
-    .unwrap();
+    let b = buyer.path();
+    ok(b, &["chain", "add", "local", "--rpc", &dev.rpc, "--yes"]);
+    ok(b, &["token", "add", &dev.tusd.to_string()]);
+    // A market address from a chat or a config is never trusted: tUSD's code is not a market.
+    fails(
+        b,
+        &["market", "join", &dev.tusd.to_string()],
+        "is not keybot's DataMarket",
+    );
+    fails(b, &["market", "browse"], "has no market");
+    let joined = ok(b, &["market", "join", &dev.market.to_string()]);
+    assert!(joined.contains("deployed in block"), "{joined}");
     Some(World { seller, buyer, dev })
 }
 

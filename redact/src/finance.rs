@@ -60,7 +60,11 @@ fn card_at(t: &[u8], s: usize) -> Option<usize> {
     let mut p = s;
     let mut end;
     loop {
-        let e = p + t[p..].iter().take(19).take_while(|b| b.is_ascii_digit()).count();
+        let e = p + t[p..]
+            .iter()
+            .take(19)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         lens[n] = e - p;
         n += 1;
         end = e;
@@ -90,7 +94,10 @@ fn card_at(t: &[u8], s: usize) -> Option<usize> {
     if n > 1 && in_table(t, s, end, sep) {
         return None;
     }
-    let digits = t[s..end].iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0');
+    let digits = t[s..end]
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| b - b'0');
     luhn(digits).then_some(end)
 }
 
@@ -98,7 +105,11 @@ fn card_at(t: &[u8], s: usize) -> Option<usize> {
 /// JCB 35, Visa 4, Discover and UnionPay 60/62/64/65. `2022…` (a timestamp), `978…` (an ISBN)
 /// and `1…` (epoch milliseconds) are none of them.
 fn issuer_prefix(t: &[u8]) -> bool {
-    let d = |i: usize| t.get(i).filter(|b| b.is_ascii_digit()).map(|b| (b - b'0') as u32);
+    let d = |i: usize| {
+        t.get(i)
+            .filter(|b| b.is_ascii_digit())
+            .map(|b| (b - b'0') as u32)
+    };
     let (Some(a), Some(b)) = (d(0), d(1)) else {
         return false;
     };
@@ -142,17 +153,83 @@ fn luhn(digits: impl DoubleEndedIterator<Item = u8>) -> bool {
 
 /// Countries with IBANs and their lengths (SWIFT's IBAN registry).
 const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
-    (b"AD", 24), (b"AE", 23), (b"AL", 28), (b"AT", 20), (b"AZ", 28), (b"BA", 20), (b"BE", 16),
-    (b"BG", 22), (b"BH", 22), (b"BR", 29), (b"BY", 28), (b"CH", 21), (b"CR", 22), (b"CY", 28),
-    (b"CZ", 24), (b"DE", 22), (b"DK", 18), (b"DO", 28), (b"EE", 20), (b"EG", 29), (b"ES", 24),
-    (b"FI", 18), (b"FO", 18), (b"FR", 27), (b"GB", 22), (b"GE", 22), (b"GI", 23), (b"GL", 18),
-    (b"GR", 27), (b"GT", 28), (b"HR", 21), (b"HU", 28), (b"IE", 22), (b"IL", 23), (b"IQ", 23),
-    (b"IS", 26), (b"IT", 27), (b"JO", 30), (b"KW", 30), (b"KZ", 20), (b"LB", 28), (b"LC", 32),
-    (b"LI", 21), (b"LT", 20), (b"LU", 20), (b"LV", 21), (b"MC", 27), (b"MD", 24), (b"ME", 22),
-    (b"MK", 19), (b"MR", 27), (b"MT", 31), (b"MU", 30), (b"NL", 18), (b"NO", 15), (b"PK", 24),
-    (b"PL", 28), (b"PS", 29), (b"PT", 25), (b"QA", 29), (b"RO", 24), (b"RS", 22), (b"SA", 24),
-    (b"SC", 31), (b"SE", 24), (b"SI", 19), (b"SK", 24), (b"SM", 27), (b"ST", 25), (b"SV", 28),
-    (b"TL", 23), (b"TN", 24), (b"TR", 26), (b"UA", 29), (b"VA", 22), (b"VG", 24), (b"XK", 20),
+    (b"AD", 24),
+    (b"AE", 23),
+    (b"AL", 28),
+    (b"AT", 20),
+    (b"AZ", 28),
+    (b"BA", 20),
+    (b"BE", 16),
+    (b"BG", 22),
+    (b"BH", 22),
+    (b"BR", 29),
+    (b"BY", 28),
+    (b"CH", 21),
+    (b"CR", 22),
+    (b"CY", 28),
+    (b"CZ", 24),
+    (b"DE", 22),
+    (b"DK", 18),
+    (b"DO", 28),
+    (b"EE", 20),
+    (b"EG", 29),
+    (b"ES", 24),
+    (b"FI", 18),
+    (b"FO", 18),
+    (b"FR", 27),
+    (b"GB", 22),
+    (b"GE", 22),
+    (b"GI", 23),
+    (b"GL", 18),
+    (b"GR", 27),
+    (b"GT", 28),
+    (b"HR", 21),
+    (b"HU", 28),
+    (b"IE", 22),
+    (b"IL", 23),
+    (b"IQ", 23),
+    (b"IS", 26),
+    (b"IT", 27),
+    (b"JO", 30),
+    (b"KW", 30),
+    (b"KZ", 20),
+    (b"LB", 28),
+    (b"LC", 32),
+    (b"LI", 21),
+    (b"LT", 20),
+    (b"LU", 20),
+    (b"LV", 21),
+    (b"MC", 27),
+    (b"MD", 24),
+    (b"ME", 22),
+    (b"MK", 19),
+    (b"MR", 27),
+    (b"MT", 31),
+    (b"MU", 30),
+    (b"NL", 18),
+    (b"NO", 15),
+    (b"PK", 24),
+    (b"PL", 28),
+    (b"PS", 29),
+    (b"PT", 25),
+    (b"QA", 29),
+    (b"RO", 24),
+    (b"RS", 22),
+    (b"SA", 24),
+    (b"SC", 31),
+    (b"SE", 24),
+    (b"SI", 19),
+    (b"SK", 24),
+    (b"SM", 27),
+    (b"ST", 25),
+    (b"SV", 28),
+    (b"TL", 23),
+    (b"TN", 24),
+    (b"TR", 26),
+    (b"UA", 29),
+    (b"VA", 22),
+    (b"VG", 24),
+    (b"XK", 20),
 ];
 
 /// The end of an IBAN starting at `s`.
@@ -210,7 +287,9 @@ mod tests {
     fn found(text: &str) -> Vec<(Kind, &str)> {
         let mut out = Vec::new();
         find(text, &mut out);
-        out.iter().map(|s| (s.kind, &text[s.start..s.end])).collect()
+        out.iter()
+            .map(|s| (s.kind, &text[s.start..s.end]))
+            .collect()
     }
 
     #[test]
@@ -243,7 +322,11 @@ mod tests {
             "5635 5670 5705 5740 5775 5810 5846 5882 5917",
             "/CreationDate (D:20221021163447+09'00')",
         ] {
-            assert!(found(t).iter().all(|(k, _)| *k != Kind::PaymentCard), "{t}: {:?}", found(t));
+            assert!(
+                found(t).iter().all(|(k, _)| *k != Kind::PaymentCard),
+                "{t}: {:?}",
+                found(t)
+            );
         }
     }
 

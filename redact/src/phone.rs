@@ -216,7 +216,6 @@ fn national(g: &[Group]) -> bool {
     (9..=12).contains(&digits(g))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -253,7 +252,11 @@ mod tests {
             "01.23.45.67.89",
             "0049 30 1234567",
         ] {
-            for t in [n.to_string(), format!("Call me at {n}."), format!("tel: {n}\n")] {
+            for t in [
+                n.to_string(),
+                format!("Call me at {n}."),
+                format!("tel: {n}\n"),
+            ] {
                 assert_eq!(found(&t), [n], "{t}");
             }
         }

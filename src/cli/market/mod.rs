@@ -25,6 +25,14 @@ pub struct MarketArgs {
 pub enum MarketCommand {
     #[command(flatten)]
     Vault(VaultCommand),
+    /// Use a market someone deployed: only after checking that the code at ADDRESS is exactly
+    /// DataMarket's (from the committed artifact); writes it and its deployment block into the
+    /// network's config.
+    Join {
+        address: String,
+        #[arg(long)]
+        network: Option<String>,
+    },
     /// List a consented item for sale: encrypts its exact preview under a fresh key, keeps the
     /// key, and sends `list` through the review. Prints the listing id on the last line.
     Sell {
@@ -234,6 +242,9 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
                 wait: chain.wait,
             },
         ),
+        MarketCommand::Join { address, network } => {
+            onchain::join(paths, &address, network.as_deref())
+        }
         MarketCommand::Listings { json, network } => {
             onchain::listings(paths, pw, network.as_deref(), json)
         }

@@ -92,6 +92,33 @@ impl Session {
     }
 }
 
+/// `market join ADDRESS`: no password needed, nothing signed; the code is checked before
+/// anything is written.
+pub fn join(paths: &Paths, address: &str, network: Option<&str>) -> Result<u8> {
+    let address = crate::chain::safety::parse_address(address)?;
+    let mut config = ChainConfig::load(paths)?;
+    let client = connect(&config, network)?;
+    let rt = chain::runtime()?;
+    let found = rt.block_on(async {
+        client.check_chain().await?;
+        crate::chain::market_contract::verify(&client, address).await
+    })?;
+    let name = client.name.clone();
+    let net = config
+        .networks
+        .get_mut(&name)
+        .ok_or_else(|| anyhow!("network {name} is not configured"))?;
+    net.market = Some(found.address);
+    net.market_block = Some(found.block);
+    config.save(paths)?;
+    println!(
+        "network {name} uses the market at {} (deployed in block {})",
+        found.address.to_checksum(None),
+        found.block
+    );
+    Ok(0)
+}
+
 fn refuse_unconfirmed(yes: bool) -> Result<()> {
     if !yes && !input::stdin_is_tty() {
         bail!("refusing to send without confirmation: pass --yes");
