@@ -409,3 +409,47 @@ fn a_buyer_without_enough_tusd_pays_nothing_and_a_consentless_item_is_not_listed
         "an approval was sent: {allowance}"
     );
 }
+
+#[test]
+fn a_market_is_deployed_through_the_review_and_another_home_joins_it() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let out = kb(s, &["market", "deploy", "--token", "tUSD", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let review = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        review.contains("deploys") && review.contains("DataMarket"),
+        "{review}"
+    );
+    assert!(
+        review.contains("tUSD"),
+        "the allow-list is not in the review: {review}"
+    );
+    let address = last_line(&String::from_utf8(out.stdout).unwrap()).to_owned();
+    assert_ne!(address, w.dev.market.to_string());
+    // The new market is empty and is what the seller's network now uses; its code is exactly
+    // the artifact's, so another home can join it.
+    assert_eq!(ok(s, &["market", "browse", "--json"]).trim(), "[]");
+    ok(b, &["market", "join", &address]);
+    let item = consented_item(s, "Sold on the second market.\n");
+    let listing = last_line(&ok(
+        s,
+        &["market", "sell", &item, "--price", "0.01", "--yes"],
+    ))
+    .to_owned();
+    assert_eq!(listing, "1");
+    let browse: serde_json::Value =
+        serde_json::from_str(&ok(b, &["market", "browse", "--json"])).unwrap();
+    assert_eq!(browse[0]["symbol"], "ETH");
+    assert_eq!(browse[0]["price"], "10000000000000000");
+    // ETH is always accepted and cannot be named.
+    fails(
+        s,
+        &["market", "deploy", "--token", "ETH", "--yes"],
+        "always accepted",
+    );
+}
