@@ -21,6 +21,7 @@ use super::action::Action;
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
 use super::screens::chat::{ChatAction, ChatEffect};
+use super::screens::market::{MarketAction, MarketEffect, MarketItem};
 use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
 use super::screens::settings::SettingsEffect;
 use super::screens::unlock::{UnlockAction, UnlockEffect};
@@ -468,7 +469,80 @@ impl Runtime {
             Effect::Wallet(effect) => self.perform_wallet(effect),
             Effect::Chat(effect) => self.perform_chat(effect),
             Effect::Settings(effect) => self.perform_settings(effect),
+            Effect::Market(effect) => self.perform_market(effect),
         }
+    }
+
+    /// The sale vault, on the store thread (the consent signs there too, with account 0 and the
+    /// clock read there). Each change answers with the item it changed, or the list; a refusal
+    /// or a store error becomes an error line.
+    fn perform_market(&mut self, effect: MarketEffect) {
+        use crate::service::vault;
+        fn items(store: &Store) -> Result<Vec<MarketItem>> {
+            Ok(vault::list(store)?.into_iter().map(Into::into).collect())
+        }
+        fn updated(view: vault::ItemView) -> Result<Vec<Action>> {
+            Ok(vec![Action::Market(MarketAction::Updated(view.into()))])
+        }
+        match effect {
+            MarketEffect::List => self.vault_job(|store, _| {
+                Ok(vec![Action::Market(MarketAction::Items(items(store)?))])
+            }),
+            MarketEffect::AddChat(conversation) => self.vault_job(move |store, _| {
+                let id = vault::add_chat(store, conversation, None)?.item.id;
+                Ok(vec![Action::Market(MarketAction::Added {
+                    items: items(store)?,
+                    id,
+                })])
+            }),
+            MarketEffect::Keep { id, span } => {
+                self.vault_job(move |store, _| updated(vault::keep(store, id, span)?))
+            }
+            MarketEffect::Redact { id, span } => {
+                self.vault_job(move |store, _| updated(vault::redact(store, id, span)?))
+            }
+            MarketEffect::RedactText { id, text } => {
+                self.vault_job(move |store, _| updated(vault::redact_text(store, id, &text)?))
+            }
+            MarketEffect::Consent { id, sha256 } => self.vault_job(move |store, wallet| {
+                // What is signed is what the user was shown, or nothing.
+                if vault::view(store, id)?.preview.sha256() != sha256 {
+                    bail!("item {id} changed since it was shown; nothing was signed: look at it again");
+                }
+                let account = keybot_keystore::AccountRef::Hd(0);
+                let (view, _) = vault::consent(store, wallet, account, id, vault::now_secs())?;
+                let by = match &view.consent {
+                    vault::ConsentState::Given(c) => c.account.clone(),
+                    _ => "account 0".into(),
+                };
+                let mut actions = updated(view)?;
+                actions.push(Action::Notice(format!(
+                    "consent for item {id} signed by {by}"
+                )));
+                Ok(actions)
+            }),
+            MarketEffect::Remove(id) => self.vault_job(move |store, _| {
+                vault::remove(store, id)?;
+                Ok(vec![
+                    Action::Market(MarketAction::Items(items(store)?)),
+                    Action::Notice(format!("item {id} is deleted from the sale vault")),
+                ])
+            }),
+        }
+    }
+
+    /// A sale-vault job on the store worker; its actions go to the queue in order, an error as
+    /// one line.
+    fn vault_job(
+        &self,
+        job: impl FnOnce(&mut Store, &Wallet) -> Result<Vec<Action>> + Send + 'static,
+    ) {
+        self.with_store(move |store, wallet, queue| {
+            let actions = job(store, wallet).unwrap_or_else(|e| vec![Action::Error(format!("{e:#}"))]);
+            for a in actions {
+                let _ = queue.send(Event::Action(a));
+            }
+        });
     }
 
     fn perform_onboarding(&mut self, effect: OnboardingEffect) {

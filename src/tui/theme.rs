@@ -52,10 +52,18 @@ pub enum Role {
     StatusWarn,
     StatusErr,
     Input,
+    /// A secret removed from a sale-vault preview (seed phrase, private key, token…).
+    RedactSecret,
+    /// Contact or financial data removed from a preview (e-mail, phone, card…).
+    RedactPii,
+    /// Text the user removed by hand from a preview.
+    RedactManual,
+    /// A detected span the user chose to keep: the buyer gets it.
+    RedactKept,
 }
 
 impl Role {
-    pub const COUNT: usize = 21;
+    pub const COUNT: usize = 25;
     pub const ALL: [Role; Role::COUNT] = [
         Role::Text,
         Role::Muted,
@@ -78,6 +86,10 @@ impl Role {
         Role::StatusWarn,
         Role::StatusErr,
         Role::Input,
+        Role::RedactSecret,
+        Role::RedactPii,
+        Role::RedactManual,
+        Role::RedactKept,
     ];
 
     /// The key this role has in a theme file.
@@ -104,6 +116,10 @@ impl Role {
             Role::StatusWarn => "status_warn",
             Role::StatusErr => "status_err",
             Role::Input => "input",
+            Role::RedactSecret => "redact_secret",
+            Role::RedactPii => "redact_pii",
+            Role::RedactManual => "redact_manual",
+            Role::RedactKept => "redact_kept",
         }
     }
 
