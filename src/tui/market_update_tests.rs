@@ -176,19 +176,36 @@ fn keep_on_a_secret_is_refused_with_the_reason_and_asks_nothing() {
 }
 
 #[test]
-fn n_and_shift_n_go_round_the_spans_and_scroll_to_them() {
+fn n_and_shift_n_go_round_the_spans_and_the_preview_follows() {
     let mut s = market(vec![sample_item(1)]);
+    // Before a span is chosen the page keys scroll from the top, not above it.
+    update(&mut s, Action::PageUp);
+    assert_eq!((s.market.scroll, s.market.follow), (0, false));
+    update(&mut s, Action::PageDown);
+    assert_eq!(s.market.scroll, 10);
     update(&mut s, Action::Command('N'));
     assert_eq!(s.market.span, Some(4));
     update(&mut s, Action::Command('n'));
     assert_eq!(s.market.span, Some(1));
-    // Line 3 of the text holds the phrase: the preview starts two lines above it.
-    assert_eq!(s.market.scroll, 1);
+    // The preview is drawn from the span (`ui` knows on which wrapped line it is) and the
+    // page keys move from there, up as well as down.
+    assert_eq!((s.market.scroll, s.market.follow), (0, true));
     update(&mut s, Action::PageDown);
-    assert_eq!(s.market.scroll, 11);
+    assert_eq!(s.market.scroll, 10);
     update(&mut s, Action::PageUp);
     update(&mut s, Action::PageUp);
-    assert_eq!(s.market.scroll, 0);
+    update(&mut s, Action::ScrollUp(3));
+    assert_eq!(s.market.scroll, -13);
+    // Another item starts at its top.
+    update(
+        &mut s,
+        Action::Market(MarketAction::Items(vec![sample_item(1), sample_item(2)])),
+    );
+    update(&mut s, Action::Down);
+    assert_eq!(
+        (s.market.span, s.market.scroll, s.market.follow),
+        (None, 0, false)
+    );
 }
 
 #[test]
@@ -408,4 +425,21 @@ fn items_keep_their_selection_across_a_new_list_and_no_text_in_debug() {
     assert_eq!(s.market.item().unwrap().item.id, 3);
     let debug = format!("{:?}", s.market);
     assert!(!debug.contains("abandon") && !debug.contains("jane"), "{debug}");
+}
+
+#[test]
+fn the_help_lists_the_market_keys_and_the_chat_key() {
+    let s = market(vec![]);
+    let help = keymap::help(&s);
+    for k in ["n / N", "k", "r", "x or /", "c", "d", "PgUp/PgDn, wheel"] {
+        assert!(help.iter().any(|(key, _)| key == k), "{k}: {help:?}");
+    }
+    let mut s = unlocked();
+    s.screen = Screen::Chat;
+    let help = keymap::help(&s);
+    assert!(
+        help.iter()
+            .any(|(k, v)| k == "m" && v.contains("sale vault")),
+        "{help:?}"
+    );
 }

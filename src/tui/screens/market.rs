@@ -103,8 +103,13 @@ pub struct MarketView {
     pub selected: usize,
     /// The selected span's number (1-based, as the preview numbers them).
     pub span: Option<usize>,
-    /// The preview's first line shown (wrapped lines; `ui` keeps it within the text).
-    pub scroll: u16,
+    /// Where the preview is scrolled, in drawn (wrapped) lines: from the top of the text, or
+    /// with `follow` from two lines above the selected span. Only `ui` knows how the lines wrap,
+    /// so it turns this into the first line shown (and keeps that within the text); keeping it
+    /// relative to the span makes the page keys move from what is on the screen.
+    pub scroll: i32,
+    /// The preview follows the selected span (`n`/`N` moved to it).
+    pub follow: bool,
     pub mode: MarketMode,
 }
 
@@ -119,7 +124,7 @@ impl MarketView {
 }
 
 /// Lines a page key scrolls the preview.
-const PAGE: u16 = 10;
+const PAGE: i32 = 10;
 
 /// Keys are text only while typing the text to remove.
 pub(crate) fn typing(s: &State) -> bool {
@@ -214,6 +219,7 @@ fn select(m: &mut MarketView, i: usize) {
     m.selected = i;
     m.span = None;
     m.scroll = 0;
+    m.follow = false;
 }
 
 /// The screen was switched to: read the vault (again: the command line may have changed it).
@@ -241,10 +247,10 @@ fn browse(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Up if m.selected > 0 => select(m, m.selected - 1),
         Action::Down if m.selected + 1 < count => select(m, m.selected + 1),
-        Action::PageUp => m.scroll = m.scroll.saturating_sub(PAGE),
-        Action::PageDown => m.scroll = scrolled(m, PAGE),
-        Action::ScrollUp(n) => m.scroll = m.scroll.saturating_sub(n),
-        Action::ScrollDown(n) => m.scroll = scrolled(m, n),
+        Action::PageUp => scroll(m, -PAGE),
+        Action::PageDown => scroll(m, PAGE),
+        Action::ScrollUp(n) => scroll(m, -i32::from(n)),
+        Action::ScrollDown(n) => scroll(m, i32::from(n)),
         Action::Command(c @ ('n' | 'N')) => next_span(m, c == 'n'),
         Action::Command('k') => return keep(s),
         Action::Command('r') => return redact(s),
@@ -269,17 +275,18 @@ fn browse(s: &mut State, action: Action) -> Vec<Effect> {
     vec![]
 }
 
-/// The scroll offset `n` lines further down. `ui` stops it at the end of the text; here it is
-/// only kept below the most lines the preview could ever wrap into.
-fn scrolled(m: &MarketView, n: u16) -> u16 {
-    let most = m.item().map_or(0, |i| i.preview.text.len());
-    m.scroll
-        .saturating_add(n)
-        .min(u16::try_from(most).unwrap_or(u16::MAX))
+/// Scrolls `by` drawn lines (down when positive). `ui` stops at either end of the text; here
+/// the offset is only kept within the most lines the text could wrap into, and not above its
+/// top when it counts from there.
+fn scroll(m: &mut MarketView, by: i32) {
+    let most = m
+        .item()
+        .map_or(0, |i| i32::try_from(i.item.text.len() * 2).unwrap_or(i32::MAX));
+    let least = if m.follow { -most } else { 0 };
+    m.scroll = m.scroll.saturating_add(by).clamp(least, most.max(least));
 }
 
-/// Moves to the next (or previous) span, round the end, and scrolls towards it: to its source
-/// line, which is where it is when no line above it wraps (`ui` scrolls further when they do).
+/// Moves to the next (or previous) span, round the end; the preview follows it.
 fn next_span(m: &mut MarketView, forward: bool) {
     let Some(item) = m.item() else { return };
     let count = item.preview.entries.len();
@@ -292,23 +299,9 @@ fn next_span(m: &mut MarketView, forward: bool) {
         (Some(n), true) => n % count + 1,
         (Some(n), false) => (n + count - 2) % count + 1,
     };
-    if let Some(line) = line_of(item, next) {
-        m.scroll = u16::try_from(line.saturating_sub(2)).unwrap_or(u16::MAX);
-    }
     m.span = Some(next);
-}
-
-/// The source line (0-based) of the preview on which span `number` is drawn, if it is drawn
-/// (a kept span inside a removed one is not).
-pub fn line_of(item: &MarketItem, number: usize) -> Option<usize> {
-    let mut line = 0;
-    for seg in segments(&item.item.text, &item.preview) {
-        if seg.numbers.contains(&number) {
-            return Some(line);
-        }
-        line += seg.text.matches('\n').count();
-    }
-    None
+    m.follow = true;
+    m.scroll = 0;
 }
 
 fn selected_span(s: &mut State) -> Option<(ItemId, usize, Preview)> {

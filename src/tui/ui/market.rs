@@ -164,32 +164,32 @@ fn draw_preview(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, t: &The
     let inner_h = usize::from(area.height.saturating_sub(2));
     let p = &item.preview;
     let sha = p.sha256();
-    let mut head = vec![Line::from(vec![
-        Span::styled("removed: ", t.style(Role::Muted)),
-        Span::raw(p.summary()),
-        Span::styled(format!(" · sha256 {}… · ", &sha[..12]), t.style(Role::Muted)),
-        Span::styled(
-            item.consent.label(),
-            t.style(if item.consent.is_given() {
-                Role::Success
-            } else {
-                Role::Warning
-            }),
-        ),
-    ])];
+    let consent_role = if item.consent.is_given() {
+        Role::Success
+    } else {
+        Role::Warning
+    };
+    let summary = format!("removed: {}", p.summary());
+    let mut head = wrap_styled(
+        &[
+            (item.consent.label(), t.style(consent_role)),
+            (&format!(" · sha256 {}… · ", &sha[..12]), t.style(Role::Muted)),
+            (&summary, t.style(Role::Text)),
+        ],
+        inner_w,
+    );
     head.push(span_line(item, m.span, t));
     let text_h = inner_h.saturating_sub(head.len());
     let segments = market::segments(&item.item.text, p);
     let (lines, at) = wrap(&segments, inner_w, m.span, t);
-    // Where the text starts: the scroll offset, moved to the selected span when a wrapped line
-    // above it put it out of sight, and never past the end.
-    let mut top = usize::from(m.scroll);
-    if let Some(line) = at
-        && (line < top || line >= top + text_h)
-    {
-        top = line.saturating_sub(2);
-    }
-    top = top.min(lines.len().saturating_sub(text_h));
+    // Where the text starts: the scroll offset from the top, or from two lines above the
+    // selected span while the preview follows it; never before the first line or past the last.
+    let base = match (m.follow, at) {
+        (true, Some(line)) => line as i64 - 2,
+        _ => 0,
+    };
+    let last = lines.len().saturating_sub(text_h) as i64;
+    let top = (base + i64::from(m.scroll)).clamp(0, last) as usize;
     let shown = lines.len().min(top + text_h);
     let title = format!(
         "Preview of item {}: what a buyer gets (lines {}–{} of {})",
@@ -241,14 +241,7 @@ fn wrap(
     selected: Option<usize>,
     t: &Theme,
 ) -> (Vec<Line<'static>>, Option<usize>) {
-    let mut w = Wrapper {
-        width: width.max(1),
-        lines: Vec::new(),
-        spans: Vec::new(),
-        run: String::new(),
-        style: Style::default(),
-        used: 0,
-    };
+    let mut w = Wrapper::new(width);
     let mut at = None;
     for seg in segments {
         let chosen = selected.is_some_and(|n| seg.numbers.contains(&n));
@@ -281,7 +274,23 @@ fn wrap(
         }
     }
     w.newline();
+    // The text's last newline ends its last line; it does not start another.
+    if w.lines.len() > 1 && w.lines.last().is_some_and(|l| l.width() == 0) {
+        w.lines.pop();
+    }
     (w.lines, at)
+}
+
+/// Styled text in lines of at most `width` columns, broken between words.
+fn wrap_styled(parts: &[(&str, Style)], width: usize) -> Vec<Line<'static>> {
+    let mut w = Wrapper::new(width);
+    for (text, style) in parts {
+        for word in text.split_inclusive(' ') {
+            w.word(word, *style);
+        }
+    }
+    w.newline();
+    w.lines
 }
 
 struct Wrapper {
@@ -296,6 +305,17 @@ struct Wrapper {
 }
 
 impl Wrapper {
+    fn new(width: usize) -> Wrapper {
+        Wrapper {
+            width: width.max(1),
+            lines: Vec::new(),
+            spans: Vec::new(),
+            run: String::new(),
+            style: Style::default(),
+            used: 0,
+        }
+    }
+
     fn flush(&mut self) {
         if !self.run.is_empty() {
             let text = std::mem::take(&mut self.run);
