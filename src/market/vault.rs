@@ -132,9 +132,8 @@ impl Preview {
     pub fn numbered(&self, original: &str) -> String {
         let mut out = String::with_capacity(original.len());
         let mut at = 0;
-        let mut removed = self.removed.iter().peekable();
         let mut marks: Vec<(usize, usize, String)> = Vec::new();
-        while let Some(span) = removed.next() {
+        for span in &self.removed {
             let numbers: Vec<String> = self
                 .entries
                 .iter()

@@ -482,12 +482,13 @@ impl Runtime {
             Ok(vault::list(store)?.into_iter().map(Into::into).collect())
         }
         fn updated(view: vault::ItemView) -> Result<Vec<Action>> {
-            Ok(vec![Action::Market(MarketAction::Updated(view.into()))])
+            Ok(vec![Action::Market(MarketAction::Updated(Box::new(
+                view.into(),
+            )))])
         }
         match effect {
-            MarketEffect::List => self.vault_job(|store, _| {
-                Ok(vec![Action::Market(MarketAction::Items(items(store)?))])
-            }),
+            MarketEffect::List => self
+                .vault_job(|store, _| Ok(vec![Action::Market(MarketAction::Items(items(store)?))])),
             MarketEffect::AddChat(conversation) => self.vault_job(move |store, _| {
                 let id = vault::add_chat(store, conversation, None)?.item.id;
                 Ok(vec![Action::Market(MarketAction::Added {
@@ -507,7 +508,9 @@ impl Runtime {
             MarketEffect::Consent { id, sha256 } => self.vault_job(move |store, wallet| {
                 // What is signed is what the user was shown, or nothing.
                 if vault::view(store, id)?.preview.sha256() != sha256 {
-                    bail!("item {id} changed since it was shown; nothing was signed: look at it again");
+                    bail!(
+                        "item {id} changed since it was shown; nothing was signed: look at it again"
+                    );
                 }
                 let account = keybot_keystore::AccountRef::Hd(0);
                 let (view, _) = vault::consent(store, wallet, account, id, vault::now_secs())?;
@@ -538,7 +541,8 @@ impl Runtime {
         job: impl FnOnce(&mut Store, &Wallet) -> Result<Vec<Action>> + Send + 'static,
     ) {
         self.with_store(move |store, wallet, queue| {
-            let actions = job(store, wallet).unwrap_or_else(|e| vec![Action::Error(format!("{e:#}"))]);
+            let actions =
+                job(store, wallet).unwrap_or_else(|e| vec![Action::Error(format!("{e:#}"))]);
             for a in actions {
                 let _ = queue.send(Event::Action(a));
             }
@@ -1137,7 +1141,11 @@ mod tests {
     fn press(runtime: &mut Runtime, state: &mut State, c: char) {
         use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        runtime.handle(state, Event::Term(TermEvent::Key(key), Instant::now()), Instant::now());
+        runtime.handle(
+            state,
+            Event::Term(TermEvent::Key(key), Instant::now()),
+            Instant::now(),
+        );
     }
 
     /// The chat screen's vault key through the runtime and a real store: the open conversation
@@ -1153,7 +1161,10 @@ mod tests {
         let password = || Password::new("purple elephant dances quietly".into());
         let phrase = "test test test test test test test test test test test junk";
         let mut made = wallet_service::create(&paths, phrase, "", &password()).unwrap();
-        let conversation = made.store.create_conversation("Project notes", "", "").unwrap();
+        let conversation = made
+            .store
+            .create_conversation("Project notes", "", "")
+            .unwrap();
         for (role, text) in [
             (Role::User, "Ask Zebulon Quartermain about the release."),
             (Role::Assistant, "I will ask Zebulon Quartermain today."),
@@ -1192,10 +1203,18 @@ mod tests {
             s.screen == Screen::Market
         })
         .await;
-        let item = state.market.item().expect("the new item is selected").clone();
+        let item = state
+            .market
+            .item()
+            .expect("the new item is selected")
+            .clone();
         assert_eq!(item.item.source, format!("chat {}", conversation.id));
         assert_eq!(item.item.title, "Project notes");
-        assert!(item.preview.text.contains("Ask Zebulon Quartermain about the release."));
+        assert!(
+            item.preview
+                .text
+                .contains("Ask Zebulon Quartermain about the release.")
+        );
         let id = item.item.id;
 
         // A name the detectors do not know: removed by hand, every occurrence.
@@ -1204,16 +1223,23 @@ mod tests {
         for c in "Zebulon Quartermain".chars() {
             press(&mut runtime, &mut state, c);
         }
-        runtime.handle(
-            &mut state,
-            Event::Action(Action::Submit),
-            Instant::now(),
-        );
+        runtime.handle(&mut state, Event::Action(Action::Submit), Instant::now());
         until(&mut runtime, rx, &mut state, "the redaction", |s| {
-            s.market.item().is_some_and(|i| !i.preview.text.contains("Zebulon"))
+            s.market
+                .item()
+                .is_some_and(|i| !i.preview.text.contains("Zebulon"))
         })
         .await;
-        assert_eq!(state.market.item().unwrap().preview.counts_by_key().get("custom"), Some(&2));
+        assert_eq!(
+            state
+                .market
+                .item()
+                .unwrap()
+                .preview
+                .counts_by_key()
+                .get("custom"),
+            Some(&2)
+        );
 
         // The consent step, then y: signed on the store thread.
         press(&mut runtime, &mut state, 'c');

@@ -14,7 +14,8 @@ use crate::market::vault::{Entry, Preview};
 use crate::service::vault::ConsentState;
 use crate::store::{Conversation, VaultItem};
 
-const PHRASE: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const PHRASE: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
 /// A conversation as the vault copies it: a seed phrase, a public support address the user
 /// keeps, a private e-mail and a phone number.
@@ -313,7 +314,10 @@ fn a_change_replaces_the_item_and_keeps_the_span_in_range() {
             ("jane.doe@mail.org", Kind::Email, false),
         ],
     );
-    update(&mut s, Action::Market(MarketAction::Updated(kept.clone())));
+    update(
+        &mut s,
+        Action::Market(MarketAction::Updated(Box::new(kept.clone()))),
+    );
     assert_eq!(s.market.item(), Some(&kept));
     assert_eq!(s.market.span, Some(3));
 }
@@ -424,7 +428,10 @@ fn items_keep_their_selection_across_a_new_list_and_no_text_in_debug() {
     );
     assert_eq!(s.market.item().unwrap().item.id, 3);
     let debug = format!("{:?}", s.market);
-    assert!(!debug.contains("abandon") && !debug.contains("jane"), "{debug}");
+    assert!(
+        !debug.contains("abandon") && !debug.contains("jane"),
+        "{debug}"
+    );
 }
 
 #[test]

@@ -659,6 +659,37 @@ mod tests {
         );
     }
 
+    /// The sale vault's preview: each kind of removal looks different in every bundled theme,
+    /// and without colour a removal, a secret and a kept span still stand out from the text.
+    #[test]
+    fn redaction_roles_differ_in_every_theme_and_show_without_colour() {
+        let roles = [
+            Role::RedactSecret,
+            Role::RedactPii,
+            Role::RedactManual,
+            Role::RedactKept,
+        ];
+        for name in builtin_names() {
+            let (theme, _) = load_with(name, None, false);
+            for (i, a) in roles.iter().enumerate() {
+                assert_ne!(theme.style(*a), theme.style(Role::Text), "{name} {a:?}");
+                for b in &roles[i + 1..] {
+                    assert_ne!(theme.style(*a), theme.style(*b), "{name} {a:?} {b:?}");
+                }
+            }
+            let (plain, _) = load_with(name, None, true);
+            let look = |r: Role| plain.style(r).add_modifier;
+            for r in roles {
+                assert!(
+                    !look(r).is_empty(),
+                    "{name} {r:?} is invisible without colour"
+                );
+            }
+            assert_ne!(look(Role::RedactSecret), look(Role::RedactPii), "{name}");
+            assert_ne!(look(Role::RedactKept), look(Role::RedactPii), "{name}");
+        }
+    }
+
     #[test]
     fn palette_colours_shadow_ansi_names() {
         let dir = user_dir_with(&[(

@@ -22,7 +22,7 @@ pub enum MarketAction {
     /// A conversation became item `id` (the list holds it): the screen opens on its preview.
     Added { items: Vec<MarketItem>, id: ItemId },
     /// One item after a change: a keep, a redaction, a consent.
-    Updated(MarketItem),
+    Updated(Box<MarketItem>),
 }
 
 /// What the Market screen (and the chat screen's "put it in the vault" key) asks the runtime.
@@ -138,12 +138,12 @@ pub const ADD_KEY: char = 'm';
 pub(crate) const HELP: &[(&str, &str)] = &[
     ("↑/↓", "select an item"),
     ("n / N", "next / previous span of the preview"),
-    (
-        "k",
-        "keep the span: the buyer gets it (never for a secret)",
-    ),
+    ("k", "keep the span: the buyer gets it (never for a secret)"),
     ("r", "remove a kept span again"),
-    ("x or /", "remove text the detectors missed (every occurrence)"),
+    (
+        "x or /",
+        "remove text the detectors missed (every occurrence)",
+    ),
     (
         "c",
         "consent: sign that exactly this preview may be offered",
@@ -196,7 +196,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             if let Some(items) = &mut m.items
                 && let Some(slot) = items.iter_mut().find(|i| i.item.id == id)
             {
-                *slot = item;
+                *slot = *item;
             }
             // A redaction renumbers the spans: keep the number where it still exists.
             if let Some(span) = m.span
@@ -279,9 +279,9 @@ fn browse(s: &mut State, action: Action) -> Vec<Effect> {
 /// the offset is only kept within the most lines the text could wrap into, and not above its
 /// top when it counts from there.
 fn scroll(m: &mut MarketView, by: i32) {
-    let most = m
-        .item()
-        .map_or(0, |i| i32::try_from(i.item.text.len() * 2).unwrap_or(i32::MAX));
+    let most = m.item().map_or(0, |i| {
+        i32::try_from(i.item.text.len() * 2).unwrap_or(i32::MAX)
+    });
     let least = if m.follow { -most } else { 0 };
     m.scroll = m.scroll.saturating_add(by).clamp(least, most.max(least));
 }
@@ -354,7 +354,10 @@ fn remove_text(s: &mut State, action: Action) -> Vec<Effect> {
             };
             let id = item.item.id;
             return match vault_view::redact_text(&item.item.text, &item.preview, &needle) {
-                Ok(_) => vec![Effect::Market(MarketEffect::RedactText { id, text: needle })],
+                Ok(_) => vec![Effect::Market(MarketEffect::RedactText {
+                    id,
+                    text: needle,
+                })],
                 Err(e) => error(s, e.to_string()),
             };
         }

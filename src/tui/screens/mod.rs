@@ -188,7 +188,12 @@ mod tests {
         // Market came last, so the screens before it kept their numbers.
         assert_eq!(
             main,
-            [Screen::Wallet, Screen::Chat, Screen::Settings, Screen::Market]
+            [
+                Screen::Wallet,
+                Screen::Chat,
+                Screen::Settings,
+                Screen::Market
+            ]
         );
         assert_eq!(Screen::Settings.next(), Screen::Market);
         assert_eq!(Screen::Market.next(), Screen::Wallet);

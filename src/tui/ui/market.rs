@@ -173,7 +173,10 @@ fn draw_preview(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, t: &The
     let mut head = wrap_styled(
         &[
             (item.consent.label(), t.style(consent_role)),
-            (&format!(" · sha256 {}… · ", &sha[..12]), t.style(Role::Muted)),
+            (
+                &format!(" · sha256 {}… · ", &sha[..12]),
+                t.style(Role::Muted),
+            ),
             (&summary, t.style(Role::Text)),
         ],
         inner_w,
@@ -325,8 +328,7 @@ impl Wrapper {
 
     fn newline(&mut self) {
         self.flush();
-        self.lines
-            .push(Line::from(std::mem::take(&mut self.spans)));
+        self.lines.push(Line::from(std::mem::take(&mut self.spans)));
         self.used = 0;
     }
 
@@ -382,10 +384,7 @@ fn consent(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, sha256: &str
         )),
         Line::from(""),
         field("removed", item.preview.summary()),
-        field(
-            "size",
-            format!("{} bytes", item.preview.text.len()),
-        ),
+        field("size", format!("{} bytes", item.preview.text.len())),
         field("sha256", sha256.to_owned()),
         field("account 0", account),
         field("time", "now, when you sign".into()),
@@ -406,9 +405,9 @@ fn consent(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, sha256: &str
     let r = centered(area, 80, 14);
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(lines).wrap(Wrap { trim: false }).block(
-            block("Consent", t, true).border_style(t.style(Role::Warning)),
-        ),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block("Consent", t, true).border_style(t.style(Role::Warning))),
         r,
     );
 }
@@ -423,9 +422,9 @@ fn confirm_delete(f: &mut Frame, area: Rect, item: &MarketItem, t: &Theme) {
     let r = centered(area, 64, 6);
     f.render_widget(Clear, r);
     f.render_widget(
-        Paragraph::new(text).wrap(Wrap { trim: true }).block(
-            block("confirm", t, true).border_style(t.style(Role::Warning)),
-        ),
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(block("confirm", t, true).border_style(t.style(Role::Warning))),
         r,
     );
 }
