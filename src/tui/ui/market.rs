@@ -7,6 +7,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
+use super::cache::{self, PreviewKey, RenderCache};
 use super::{block, centered, input_line, muted, shorten, styled};
 use crate::market::Kind;
 use crate::sanitize::clean_line;
@@ -14,7 +15,7 @@ use crate::tui::screens::market::{self, MarketItem, Piece, Segment};
 use crate::tui::state::{MarketMode, State};
 use crate::tui::theme::{Role, Theme};
 
-pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::RenderCache) {
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
     let m = &s.market;
     let Some(items) = &m.items else {
         f.render_widget(
@@ -40,7 +41,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::Rend
     .areas(area);
     draw_items(f, list, s, t);
     if let Some(item) = m.item() {
-        draw_preview(f, preview, s, item, t);
+        draw_preview(f, preview, s, item, t, cache);
     }
     match &m.mode {
         MarketMode::RemoveText(input) => f.render_widget(
@@ -120,9 +121,11 @@ fn draw_items(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 Role::Warning
             };
             let title = shorten(&clean_line(&i.item.title), title_w);
+            // Padded by columns, not chars: a wide (CJK) title keeps the columns aligned.
+            let pad = " ".repeat(title_w.saturating_sub(title.width()));
             ListItem::new(Line::from(vec![
                 Span::styled(format!("{:>4} ", i.item.id), t.style(Role::Muted)),
-                Span::raw(format!("{title:<title_w$}")),
+                Span::raw(format!("{title}{pad}")),
                 Span::styled(
                     format!("{:>9} ", market::human_size(i.item.text.len())),
                     t.style(Role::Muted),
@@ -158,12 +161,37 @@ fn role_of(piece: Piece) -> Role {
     }
 }
 
-fn draw_preview(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, t: &Theme) {
+fn draw_preview(
+    f: &mut Frame,
+    area: Rect,
+    s: &State,
+    item: &MarketItem,
+    t: &Theme,
+    cache: &mut RenderCache,
+) {
     let m = &s.market;
     let inner_w = usize::from(area.width.saturating_sub(2)).max(10);
     let inner_h = usize::from(area.height.saturating_sub(2));
     let p = &item.preview;
-    let sha = p.sha256();
+    // Wrapping an item (up to 1 MiB) and hashing its preview is done once, not every frame.
+    let key = PreviewKey {
+        item: item.item.id,
+        bytes: item.item.text.len(),
+        entries: p.entries.clone(),
+        span: m.span,
+        width: inner_w,
+        theme: cache::theme_key(t),
+    };
+    let drawn = cache.preview(key, || {
+        let segments = market::segments(&item.item.text, p);
+        let (lines, at) = wrap(&segments, inner_w, m.span, t);
+        cache::Preview {
+            lines: std::rc::Rc::new(lines),
+            at,
+            sha256: p.sha256().into(),
+        }
+    });
+    let (lines, at, sha) = (&drawn.lines, drawn.at, &drawn.sha256);
     let consent_role = if item.consent.is_given() {
         Role::Success
     } else {
@@ -183,8 +211,6 @@ fn draw_preview(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, t: &The
     );
     head.push(span_line(item, m.span, t));
     let text_h = inner_h.saturating_sub(head.len());
-    let segments = market::segments(&item.item.text, p);
-    let (lines, at) = wrap(&segments, inner_w, m.span, t);
     // Where the text starts: the scroll offset from the top, or from two lines above the
     // selected span while the preview follows it; never before the first line or past the last.
     let base = match (m.follow, at) {
@@ -201,7 +227,7 @@ fn draw_preview(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, t: &The
         shown,
         lines.len()
     );
-    head.extend(lines.into_iter().skip(top).take(text_h));
+    head.extend(lines.iter().skip(top).take(text_h).cloned());
     f.render_widget(Paragraph::new(head).block(block(&title, t, false)), area);
 }
 
