@@ -3,6 +3,7 @@
 //! `typing()`, the help overlay and the routing in `update` all read it, so a new screen is a
 //! new module plus a row here (and its variant of [`Screen`]).
 pub mod chat;
+pub mod market;
 pub mod onboarding;
 pub mod settings;
 pub mod unlock;
@@ -24,6 +25,7 @@ pub enum Screen {
     Wallet,
     Chat,
     Settings,
+    Market,
 }
 
 /// A row of the screen table.
@@ -103,6 +105,18 @@ pub const SCREENS: &[ScreenDef] = &[
         result: settings::result,
         draw: ui::settings::draw,
     },
+    // Last, so the screens before it keep their number keys.
+    ScreenDef {
+        id: Screen::Market,
+        title: "Market",
+        main: true,
+        typing: market::typing,
+        help: market::HELP,
+        update: market::update,
+        owns: market::owns,
+        result: market::result,
+        draw: ui::market::draw,
+    },
 ];
 
 impl Screen {
@@ -166,12 +180,23 @@ mod tests {
             Screen::Wallet,
             Screen::Chat,
             Screen::Settings,
+            Screen::Market,
         ] {
             assert_eq!(SCREENS.iter().filter(|d| d.id == id).count(), 1, "{id:?}");
         }
         let main: Vec<Screen> = Screen::main().collect();
-        assert_eq!(main, [Screen::Wallet, Screen::Chat, Screen::Settings]);
-        assert_eq!(Screen::Settings.next(), Screen::Wallet);
+        // Market came last, so the screens before it kept their numbers.
+        assert_eq!(
+            main,
+            [
+                Screen::Wallet,
+                Screen::Chat,
+                Screen::Settings,
+                Screen::Market
+            ]
+        );
+        assert_eq!(Screen::Settings.next(), Screen::Market);
+        assert_eq!(Screen::Market.next(), Screen::Wallet);
 
         // Unlocked, on the settings screen (no field open, so digits are commands).
         let mut s = State::new(true);
@@ -193,7 +218,7 @@ mod tests {
         let help = keymap::help(&s);
         assert!(
             help.iter()
-                .any(|(k, v)| k == "1 2 3 / Alt-1..3" && v == "wallet, chat, settings"),
+                .any(|(k, v)| k == "1 2 3 4 / Alt-1..4" && v == "wallet, chat, settings, market"),
             "{help:?}"
         );
     }

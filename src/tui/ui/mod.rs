@@ -5,6 +5,7 @@
 mod cache;
 pub(crate) mod chat;
 mod help;
+pub(crate) mod market;
 pub(crate) mod onboarding;
 mod send;
 pub(crate) mod settings;
