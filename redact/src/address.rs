@@ -190,7 +190,7 @@ fn en_street(text: &str, s: usize, mut p: usize) -> Option<usize> {
     let t = text.as_bytes();
     let mut names = 0;
     for _ in 0..5 {
-        let (w, we) = if t[p].is_ascii_digit() {
+        let (w, we) = if t.get(p).is_some_and(u8::is_ascii_digit) {
             // 5th, 42nd, 1st, 3rd
             let d = p + t[p..].iter().take(3).take_while(|b| b.is_ascii_digit()).count();
             let suffix = t.get(d..d + 2)?;
@@ -477,6 +477,8 @@ mod tests {
             "12 rue",
             "Highway 61 Revisited",
             "my strategy: 5 steps",
+            "12 Baker ",
+            "12 Baker",
         ] {
             assert!(found(t).is_empty(), "{t}: {:?}", found(t));
         }
