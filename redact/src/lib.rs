@@ -203,7 +203,13 @@ pub fn merge(mut spans: Vec<Span>) -> Vec<Span> {
 }
 
 fn beats(a: Span, b: Span) -> bool {
-    let rank = |s: Span| (s.kind.is_secret(), s.end - s.start, std::cmp::Reverse(s.kind));
+    let rank = |s: Span| {
+        (
+            s.kind.is_secret(),
+            s.end - s.start,
+            std::cmp::Reverse(s.kind),
+        )
+    };
     rank(a) > rank(b)
 }
 

@@ -95,7 +95,8 @@ pub(crate) fn at(t: &[u8], s: usize) -> Option<usize> {
         // "Buffer 04 03 02 01 08 07"), not a phone number.
         // Only numbers written with spaces alone: `(200) 200-0000 2024-05-17` is a phone number
         // and a date.
-        let spaced = k > 1 && g[1..].iter().all(|g| g.sep == Sep::Space) && !g.iter().any(|g| g.paren);
+        let spaced =
+            k > 1 && g[1..].iter().all(|g| g.sep == Sep::Space) && !g.iter().any(|g| g.paren);
         let table = !plus && spaced && crate::finance::in_table(t, s, end, b' ');
         (shaped && !table && number_end(t, end)).then_some(end)
     })
@@ -218,7 +219,6 @@ fn national(g: &[Group]) -> bool {
     (9..=12).contains(&digits(g))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,7 +255,11 @@ mod tests {
             "01.23.45.67.89",
             "0049 30 1234567",
         ] {
-            for t in [n.to_string(), format!("Call me at {n}."), format!("tel: {n}\n")] {
+            for t in [
+                n.to_string(),
+                format!("Call me at {n}."),
+                format!("tel: {n}\n"),
+            ] {
                 assert_eq!(found(&t), [n], "{t}");
             }
         }

@@ -83,8 +83,8 @@ fn gap(gap: &[u8]) -> Option<Option<u32>> {
             }
             b'.' | b')' | b':' if digits > 0 => {}
             // No `)` or `;` but after a number: `");\n update` is code, not a phrase.
-            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'"' | b'\'' | b'`' | b'(' | b'[' | b']' | b'*'
-            | b'|' => {}
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'"' | b'\'' | b'`' | b'(' | b'[' | b']'
+            | b'*' | b'|' => {}
             // A bullet ("\n- abandon"), not a hyphen ("access-control-tag").
             b'-' if before.is_some_and(|p: u8| p.is_ascii_whitespace()) => {}
             _ => return None,
@@ -151,8 +151,12 @@ impl Run {
         }
         if self.typo {
             self.finish(out);
-            let (start, words, end, style) =
-                (self.after_typo_start, self.after_typo_words, self.end, self.style);
+            let (start, words, end, style) = (
+                self.after_typo_start,
+                self.after_typo_words,
+                self.end,
+                self.style,
+            );
             *self = Run::default();
             self.style = style;
             if words > 0 {
@@ -252,8 +256,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) const PHRASE24: &str = "legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth title";
-    pub(crate) const PHRASE12: &str =
-        "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    pub(crate) const PHRASE12: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
     #[test]
     fn every_list_word_is_found_and_others_are_not() {
@@ -261,7 +264,9 @@ pub(crate) mod tests {
             assert!(is_list_word(w.as_bytes()), "{w}");
             assert!(is_list_word(w.to_uppercase().as_bytes()), "{w}");
         }
-        for w in ["the", "of", "and", "abandonx", "zzz", "ab", "", "abandons", "wallets"] {
+        for w in [
+            "the", "of", "and", "abandonx", "zzz", "ab", "", "abandons", "wallets",
+        ] {
             assert!(!is_list_word(w.as_bytes()), "{w}");
         }
     }
@@ -315,7 +320,8 @@ pub(crate) mod tests {
     fn eleven_words_or_a_sentence_break_is_no_phrase() {
         let eleven = PHRASE12.rsplit_once(' ').unwrap().0;
         assert!(found(eleven).is_empty());
-        let broken = "abandon ability able about above absent. Absorb abstract absurd abuse access accident";
+        let broken =
+            "abandon ability able about above absent. Absorb abstract absurd abuse access accident";
         assert!(found(broken).is_empty());
         // Glued to digits: identifiers, not words.
         let glued = PHRASE12.replace(' ', "1 ");

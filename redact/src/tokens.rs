@@ -27,6 +27,7 @@ fn upper_digit(b: u8) -> bool {
     b.is_ascii_uppercase() || b.is_ascii_digit()
 }
 
+#[rustfmt::skip] // a table: one entry a line reads better than rustfmt's layout
 const RULES: &[Rule] = &[
     Rule { prefix: b"sk-", min_tail: 20, exact_tail: 0, tail: alnum_dash_underscore },
     Rule { prefix: b"sk_live_", min_tail: 20, exact_tail: 0, tail: alnum },
