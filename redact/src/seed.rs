@@ -84,7 +84,7 @@ fn gap(gap: &[u8]) -> Option<Option<u32>> {
             b'.' | b')' | b':' if digits > 0 => {}
             // No `)` or `;` but after a number: `");\n update` is code, not a phrase.
             b' ' | b'\t' | b'\n' | b'\r' | b',' | b'"' | b'\'' | b'`' | b'(' | b'[' | b']'
-            | b'*' | b'|' => {}
+            | b'*' => {}
             // A bullet ("\n- abandon"), not a hyphen ("access-control-tag").
             b'-' if before.is_some_and(|p: u8| p.is_ascii_whitespace()) => {}
             _ => return None,
@@ -119,7 +119,8 @@ impl Style {
 struct Run {
     style: Style,
     start: usize,
-    /// End of the last list word.
+    /// Start and end of the last list word.
+    last_start: usize,
     end: usize,
     words: usize,
     /// A word not on the list has been let through.
@@ -127,13 +128,19 @@ struct Run {
     /// The list words after that word: where a phrase restarts at a second one.
     after_typo_start: usize,
     after_typo_words: usize,
+    /// Not one word over and over ("text text text …" in a diagram, "TRUE | TRUE | …" in a
+    /// truth table): a phrase has at least two different words.
+    varied: bool,
 }
 
 impl Run {
-    fn list_word(&mut self, start: usize, end: usize) {
+    fn list_word(&mut self, t: &[u8], start: usize, end: usize) {
         if self.words == 0 {
             self.start = start;
+        } else if !t[start..end].eq_ignore_ascii_case(&t[self.last_start..self.end]) {
+            self.varied = true;
         }
+        self.last_start = start;
         self.words += 1;
         self.end = end;
         if self.typo {
@@ -157,9 +164,12 @@ impl Run {
                 self.end,
                 self.style,
             );
+            let (last_start, varied) = (self.last_start, self.varied);
             *self = Run::default();
             self.style = style;
             if words > 0 {
+                self.last_start = last_start;
+                self.varied = varied;
                 self.start = start;
                 self.words = words;
                 self.end = end;
@@ -171,7 +181,7 @@ impl Run {
     }
 
     fn finish(&mut self, out: &mut Vec<Span>) {
-        if self.words >= MIN_WORDS {
+        if self.words >= MIN_WORDS && self.varied {
             out.push(Span {
                 start: self.start,
                 end: self.end,
@@ -231,7 +241,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
         }
         if is_list_word(word) {
             run.style = style;
-            run.list_word(start, end);
+            run.list_word(t, start, end);
         } else if (3..=10).contains(&word.len()) {
             run.other_word(out);
         } else {
@@ -331,6 +341,10 @@ pub(crate) mod tests {
         assert!(found(hyphens).is_empty());
         let bullets: String = PHRASE12.split(' ').map(|w| format!("- {w}\n")).collect();
         assert_eq!(found(&bullets).len(), 1);
+        let same = "text text text text text text text text text text text text text";
+        assert!(found(same).is_empty());
+        let table = "|FALSE|\t|FALSE|\t\t|FALSE|\t\t|FALSE|\n|TRUE|\t|TRUE|\t\t|TRUE|\t\t|FALSE|\n|TRUE|\t|FALSE|\t\t|TRUE|\t\t|FALSE|\n|TRUE|\t|TRUE|";
+        assert!(found(table).is_empty());
         let times = "bright bright 12:30.\n you bright you simple 12:30.\n simple you bright you you bright.";
         assert!(found(times).is_empty());
         let counts = "you bright 7. simple you bright 42. you simple bright 3. bright you simple";
