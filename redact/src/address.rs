@@ -427,8 +427,10 @@ fn city(text: &str, p: usize) -> Option<usize> {
     let mut q = p;
     for _ in 0..3 {
         let we = word_end(t, q);
-        // A word glued to digits is a postcode's start (`NW1`), not a city's name.
-        if we == q || !capitalised(text, q) || t.get(we).is_some_and(u8::is_ascii_digit) {
+        // A word glued to digits is a postcode's start (`NW1`), two capitals a US state (`IN`),
+        // not a city's name.
+        let state = we - q == 2 && t[q..we].iter().all(u8::is_ascii_uppercase);
+        if we == q || !capitalised(text, q) || t.get(we).is_some_and(u8::is_ascii_digit) || state {
             break;
         }
         end = Some(we);
@@ -521,6 +523,7 @@ mod tests {
             "Bahnhofstrasse 1, 8001 Zürich",
             "51 Franklin Street, Fifth Floor, Boston, MA  02110-1301",
             "59 Temple Place, Suite 330, Boston, MA  02111-1307",
+            "5759 N. Guilford Ave\nIndianapolis IN 46220",
         ] {
             let t = format!("Send it to {a} please");
             assert_eq!(found(&t), [a], "{t}");
