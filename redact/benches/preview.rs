@@ -164,7 +164,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn reference(text: &str, patterns: &[(Regex, &'static str)]) -> String {

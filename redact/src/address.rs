@@ -136,16 +136,12 @@ fn house_number_start(t: &[u8], i: usize) -> bool {
 fn word_end(t: &[u8], i: usize) -> usize {
     let mut j = i;
     while j < t.len() {
-        if is_letter(t[j]) {
-            j += 1;
-        } else if matches!(t[j], b'-' | b'\'')
-            && t.get(j + 1).is_some_and(|&c| is_letter(c))
-            && j > i
-        {
-            j += 1;
-        } else {
+        let inner_mark =
+            matches!(t[j], b'-' | b'\'') && t.get(j + 1).is_some_and(|&c| is_letter(c)) && j > i;
+        if !(is_letter(t[j]) || inner_mark) {
             break;
         }
+        j += 1;
     }
     j
 }
@@ -200,7 +196,7 @@ fn number_first(text: &str, s: usize) -> Option<usize> {
     let we = word_end(t, w);
     if we == w {
         // "350 5th Ave": an ordinal as the street's name.
-        return en_street(text, s, p);
+        return en_street(text, p);
     }
     if eq_any(&text[w..we], FR_STREET) {
         let mut e = we;
@@ -209,7 +205,7 @@ fn number_first(text: &str, s: usize) -> Option<usize> {
         }
         return fr_name(text, e).map(|e| tail(text, e));
     }
-    en_street(text, s, p)
+    en_street(text, p)
 }
 
 /// French: after the street word, joiners and names up to the last name (`de la Paix`).
@@ -234,11 +230,10 @@ fn fr_name(text: &str, mut e: usize) -> Option<usize> {
 }
 
 /// English: 1–4 capitalised names (or an ordinal), a capitalised street word, a direction.
-fn en_street(text: &str, s: usize, mut p: usize) -> Option<usize> {
+fn en_street(text: &str, mut p: usize) -> Option<usize> {
     let t = text.as_bytes();
-    let mut names = 0;
-    for _ in 0..5 {
-        let (w, we) = if t[p].is_ascii_digit() {
+    for names in 0..5 {
+        let (w, we) = if t.get(p).is_some_and(u8::is_ascii_digit) {
             // 5th, 42nd, 1st, 3rd
             let d = p + t[p..]
                 .iter()
@@ -263,7 +258,7 @@ fn en_street(text: &str, s: usize, mut p: usize) -> Option<usize> {
                 we - w <= 4 && !matches!(&text[w..we], "Road" | "Lane" | "Way" | "Row" | "Mews");
             if abbreviation
                 && t.get(e) == Some(&b'.')
-                && !t.get(e + 1).is_some_and(|b| !b.is_ascii_whitespace())
+                && t.get(e + 1).is_none_or(u8::is_ascii_whitespace)
             {
                 e += 1;
             }
@@ -273,10 +268,8 @@ fn en_street(text: &str, s: usize, mut p: usize) -> Option<usize> {
                     e = de;
                 }
             }
-            let _ = s;
             return Some(tail(text, e));
         }
-        names += 1;
         let mut e = we;
         if we - w == 1 && t.get(e) == Some(&b'.') {
             e += 1; // "N. Main St"
@@ -434,8 +427,10 @@ fn city(text: &str, p: usize) -> Option<usize> {
     let mut q = p;
     for _ in 0..3 {
         let we = word_end(t, q);
-        // A word glued to digits is a postcode's start (`NW1`), not a city's name.
-        if we == q || !capitalised(text, q) || t.get(we).is_some_and(u8::is_ascii_digit) {
+        // A word glued to digits is a postcode's start (`NW1`), two capitals a US state (`IN`),
+        // not a city's name.
+        let state = we - q == 2 && t[q..we].iter().all(u8::is_ascii_uppercase);
+        if we == q || !capitalised(text, q) || t.get(we).is_some_and(u8::is_ascii_digit) || state {
             break;
         }
         end = Some(we);
@@ -528,6 +523,7 @@ mod tests {
             "Bahnhofstrasse 1, 8001 Zürich",
             "51 Franklin Street, Fifth Floor, Boston, MA  02110-1301",
             "59 Temple Place, Suite 330, Boston, MA  02111-1307",
+            "5759 N. Guilford Ave\nIndianapolis IN 46220",
         ] {
             let t = format!("Send it to {a} please");
             assert_eq!(found(&t), [a], "{t}");
@@ -547,6 +543,8 @@ mod tests {
             "12 rue",
             "Highway 61 Revisited",
             "my strategy: 5 steps",
+            "12 Baker ",
+            "12 Baker",
         ] {
             assert!(found(t).is_empty(), "{t}: {:?}", found(t));
         }

@@ -118,7 +118,7 @@ pub(crate) fn base58check(word: &[u8]) -> Option<Payload> {
     }
     let zeros = word.iter().take_while(|&&c| c == b'1').count();
     let total = zeros + len;
-    if total < 5 || total > CAP {
+    if !(5..=CAP).contains(&total) {
         return None;
     }
     let mut bytes = [0u8; CAP];

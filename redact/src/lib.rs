@@ -275,6 +275,60 @@ mod tests {
         );
     }
 
+    /// Repetitive, half-formed input (what a fuzzer or a hostile file brings): every detector
+    /// meets its candidates at every position and at the very end of the text, and the spans stay
+    /// sorted, disjoint and inside it.
+    #[test]
+    fn repetitive_and_cut_off_input_is_handled() {
+        let units = [
+            "a@",
+            "{\"",
+            "{",
+            "-----BEGIN ",
+            "eyJaaaaaaaaaa.",
+            "1 ",
+            "0 1 ",
+            "1.",
+            "a:",
+            "abandon ",
+            "Hauptstraße ",
+            "12 Baker ",
+            "+1 ",
+            "0x",
+            "\"crypto\":{\"ciphertext\":\"",
+            "DE89 ",
+            "ff:",
+            "@a.",
+            "sk-",
+            "é",
+            "4111 ",
+            "(1) ",
+            "12 rue ",
+            "::",
+            "1. abandon\n",
+        ];
+        for unit in units {
+            for len in [1, 2, 3, 5000] {
+                let text = unit.repeat(len);
+                for cut in [text.len(), text.len().saturating_sub(1)] {
+                    let Some(text) = text.get(..cut) else {
+                        continue;
+                    };
+                    let spans = detect(text, &Options::default());
+                    let mut at = 0;
+                    for s in &spans {
+                        assert!(
+                            s.start >= at && s.start < s.end && s.end <= text.len(),
+                            "{unit:?}"
+                        );
+                        at = s.end;
+                    }
+                    let _ = render(text, &spans);
+                }
+            }
+        }
+    }
+
     #[test]
     fn kinds_round_trip_through_their_keys() {
         for k in Kind::ALL {
