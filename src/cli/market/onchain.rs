@@ -297,6 +297,54 @@ pub fn sell(paths: &Paths, pw_file: Option<&Path>, a: SellArgs<'_>) -> Result<u8
     Ok(0)
 }
 
+/// `market reprice LISTING --price P` and `market delist LISTING`.
+pub fn reprice_or_delist(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    network: Option<&str>,
+    listing: u64,
+    price: Option<&str>,
+    yes: bool,
+    wait: u64,
+) -> Result<u8> {
+    refuse_unconfirmed(yes)?;
+    let s = Session::open(paths, pw_file, network)?;
+    let book = s.sync()?;
+    let l = book
+        .listings
+        .get(&listing)
+        .ok_or_else(|| anyhow!("no listing {listing} on this market"))?;
+    if !s.own.contains(&l.seller) {
+        bail!(
+            "listing {listing} is {}'s, not this wallet's",
+            l.seller.to_checksum(None)
+        );
+    }
+    if !l.active {
+        bail!("listing {listing} is already delisted");
+    }
+    let account = s.account_of(l.seller)?;
+    let (call, what) = match price {
+        Some(p) => {
+            let token = svc::token_of(&s.client, l.token).ok_or_else(|| {
+                anyhow!("listing {listing}'s token is not configured on this network (`keybot token add`)")
+            })?;
+            let price = amount::parse(p, token.decimals)?;
+            if price.is_zero() {
+                bail!("the price is zero; delist the listing instead");
+            }
+            (
+                svc::reprice_call(l, s.market, price)?.amount_of(1, token),
+                "Reprice",
+            )
+        }
+        None => (svc::delist_call(l, s.market)?, "Delist"),
+    };
+    s.sender(yes, false, wait)
+        .send_confirmed(account, call, what)?;
+    Ok(0)
+}
+
 fn meta_title(listing: &Listing) -> String {
     match Meta::parse(&listing.meta) {
         Ok(m) => m.title,
