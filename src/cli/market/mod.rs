@@ -123,6 +123,9 @@ pub enum MarketCommand {
         listing: u64,
         #[arg(long, default_value = "0", value_name = "ACCOUNT")]
         account: String,
+        /// Buy although this wallet already bought this listing (or a purchase is pending).
+        #[arg(long)]
+        again: bool,
         #[command(flatten)]
         chain: ChainOpts,
     },
@@ -337,6 +340,7 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
         MarketCommand::Buy {
             listing,
             account,
+            again,
             chain,
         } => onchain::buy(
             paths,
@@ -344,6 +348,7 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
             chain.network.as_deref(),
             listing,
             &account,
+            again,
             chain.yes,
             chain.wait,
         ),

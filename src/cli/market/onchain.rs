@@ -639,6 +639,7 @@ pub fn buy(
     network: Option<&str>,
     listing: u64,
     account: &str,
+    again: bool,
     yes: bool,
     wait: u64,
 ) -> Result<u8> {
@@ -656,6 +657,38 @@ pub fn buy(
     }
     if s.own.contains(&l.seller) {
         bail!("listing {listing} is your own");
+    }
+    // A buy whose RPC died after sending may have gone through: buying again would pay twice.
+    // The sync above reconciled open transactions and read the purchases; a second copy of the
+    // same listing is only bought on purpose.
+    if !again {
+        if let Some(p) = book
+            .purchases
+            .values()
+            .find(|p| p.listing == listing && s.own.contains(&p.buyer))
+        {
+            bail!(
+                "this wallet already bought listing {listing} (purchase {}); `keybot market fetch {}` gets it, --again buys another copy",
+                p.id,
+                p.id
+            );
+        }
+        let pending = s
+            .store
+            .open_sent_txs(s.client.network.chain_id)?
+            .into_iter()
+            .find(|t| {
+                t.to == s.market.address
+                    && t.call
+                        .as_ref()
+                        .is_some_and(|c| c.function.starts_with("buy("))
+            });
+        if let Some(t) = pending {
+            bail!(
+                "a purchase from this wallet is still pending ({}); wait for it (`keybot wallet activity`) or pass --again",
+                t.hash
+            );
+        }
     }
     eprintln!(
         "Buying listing {listing} ({}) for {}",
