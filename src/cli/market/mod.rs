@@ -345,12 +345,14 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
         } => onchain::buy(
             paths,
             pw,
-            chain.network.as_deref(),
-            listing,
-            &account,
-            again,
-            chain.yes,
-            chain.wait,
+            onchain::BuyArgs {
+                listing,
+                account: &account,
+                again,
+                network: chain.network.as_deref(),
+                yes: chain.yes,
+                wait: chain.wait,
+            },
         ),
         MarketCommand::Fetch {
             purchase,

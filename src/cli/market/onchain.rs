@@ -632,17 +632,25 @@ pub fn browse(
     Ok(0)
 }
 
-/// `market buy LISTING`.
-pub fn buy(
-    paths: &Paths,
-    pw_file: Option<&Path>,
-    network: Option<&str>,
-    listing: u64,
-    account: &str,
-    again: bool,
-    yes: bool,
-    wait: u64,
-) -> Result<u8> {
+/// `market buy LISTING [--account A] [--again]`.
+pub struct BuyArgs<'a> {
+    pub listing: u64,
+    pub account: &'a str,
+    pub again: bool,
+    pub network: Option<&'a str>,
+    pub yes: bool,
+    pub wait: u64,
+}
+
+pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> {
+    let BuyArgs {
+        listing,
+        account,
+        again,
+        network,
+        yes,
+        wait,
+    } = a;
     refuse_unconfirmed(yes)?;
     let s = Session::open(paths, pw_file, network)?;
     let account = crate::cli::common::parse_account(&s.wallet, account)?;
