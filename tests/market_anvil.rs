@@ -459,19 +459,38 @@ fn a_seller_restored_from_the_phrase_and_the_backup_keeps_delivering() {
     let Some(w) = world() else { return };
     let (s, b) = (w.seller.path(), w.buyer.path());
     let item = consented_item(s, "Listed on the old machine.\n");
-    let listing = last_line(&ok(s, &["market", "sell", &item, "--price", "1", "--token", "tUSD", "--yes"])).to_owned();
+    let listing = last_line(&ok(
+        s,
+        &[
+            "market", "sell", &item, "--price", "1", "--token", "tUSD", "--yes",
+        ],
+    ))
+    .to_owned();
     let files = tempfile::tempdir().unwrap();
     let backup = files.path().join("seller.kbb");
     ok(s, &["backup", "export", backup.to_str().unwrap()]);
 
     // A new machine with the phrase only: it cannot deliver (the content key is not there).
     let bare = common::fast_home(SELLER, PW);
-    ok(bare.path(), &["chain", "add", "local", "--rpc", &w.dev.rpc, "--yes"]);
+    ok(
+        bare.path(),
+        &["chain", "add", "local", "--rpc", &w.dev.rpc, "--yes"],
+    );
     ok(bare.path(), &["market", "join", &w.dev.market.to_string()]);
     let purchase = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
     ok(bare.path(), &["market", "serve", "--once"]);
     let out = files.path().join("got.txt");
-    let not_yet = kb(b, &["market", "fetch", &purchase, "--out", out.to_str().unwrap(), "--no-wait"]);
+    let not_yet = kb(
+        b,
+        &[
+            "market",
+            "fetch",
+            &purchase,
+            "--out",
+            out.to_str().unwrap(),
+            "--no-wait",
+        ],
+    );
     assert_eq!(not_yet.status.code(), Some(3));
 
     // With the backup imported it delivers, and the buyer gets the seller's exact preview.
@@ -481,6 +500,12 @@ fn a_seller_restored_from_the_phrase_and_the_backup_keeps_delivering() {
     ok(r, &["chain", "add", "local", "--rpc", &w.dev.rpc, "--yes"]);
     ok(r, &["market", "join", &w.dev.market.to_string()]);
     ok(r, &["market", "serve", "--once"]);
-    ok(b, &["market", "fetch", &purchase, "--out", out.to_str().unwrap()]);
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), ok(s, &["market", "preview", &item]));
+    ok(
+        b,
+        &["market", "fetch", &purchase, "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        ok(s, &["market", "preview", &item])
+    );
 }

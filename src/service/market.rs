@@ -425,3 +425,36 @@ pub fn ciphertext_of(listing: &Listing, from_file: Option<&std::path::Path>) -> 
         crate::sanitize::clean_line(uri)
     )
 }
+
+/// Why [`save_delivery`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("{0} exists; keybot never overwrites a file")]
+    Exists(String),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The buyer's "save to file" (the app's `market fetch`): both hashes checked before anything
+/// is written, the plaintext written once to a new 0600 file; an existing file is never
+/// replaced. Returns the bytes written.
+pub fn save_delivery(
+    wallet: &Wallet,
+    purchase: &Purchase,
+    listing: &Listing,
+    out: &std::path::Path,
+) -> Result<usize, SaveError> {
+    let shown = || crate::sanitize::clean_line(&out.display().to_string()).into_owned();
+    if out.exists() {
+        return Err(SaveError::Exists(shown()));
+    }
+    let key = open_key(wallet, purchase, listing)?;
+    let ciphertext =
+        ciphertext_of(listing, None).map_err(|e| SaveError::Other(format!("{e:#}")))?;
+    let plaintext = open_content(&key, purchase, listing, &ciphertext)?;
+    keybot_keystore::atomic::create_private(out, &plaintext)
+        .map_err(|e| SaveError::Other(format!("cannot write {}: {e}", shown())))?;
+    Ok(plaintext.len())
+}

@@ -131,7 +131,10 @@ impl<'de> Deserialize<'de> for ArchivedKey {
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("a 32-byte key in hex")
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<ArchivedKey, E> {
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<ArchivedKey, E> {
                 let mut key = Zeroizing::new([0u8; 32]);
                 hex::decode_to_slice(v, key.as_mut())
                     .map_err(|_| E::custom("a content key is 64 hex digits"))?;

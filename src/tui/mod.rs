@@ -1,6 +1,7 @@
 //! The terminal app (ARCHITECTURE §3): one queue, a pure `update`, `ui` that only draws.
 pub mod action;
 pub mod app;
+mod chain_market;
 #[cfg(test)]
 mod chain_update_tests;
 mod chain_worker;
