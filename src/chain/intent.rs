@@ -541,7 +541,7 @@ mod tests {
         )
         .unwrap();
         let intent = Intent::Call(c.clone());
-        let (to, asset, amount, call) = intent.record();
+        let (to, asset, amount, call) = intent.record(0);
         let tx = SentTx {
             hash: Default::default(),
             chain_id: 1,

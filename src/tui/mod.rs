@@ -10,6 +10,8 @@ pub mod effect;
 pub mod keymap;
 pub mod markdown;
 #[cfg(test)]
+mod market_chain_tests;
+#[cfg(test)]
 mod market_update_tests;
 pub mod qr;
 pub mod screens;
