@@ -1084,6 +1084,10 @@ fn own_addresses(wallet: &Wallet, store: &Store) -> Vec<keybot_keystore::Address
 }
 
 #[cfg(test)]
+#[path = "market_runtime_tests.rs"]
+mod market_runtime_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
