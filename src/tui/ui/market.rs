@@ -65,7 +65,7 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
         ),
         _ => f.render_widget(
             Paragraph::new(muted(
-                "n/N span · k keep · r redact · x remove text · c consent · s sell · d delete · ? keys",
+                "n/N span · k keep · r redact · x text · c consent · s sell · d delete · ? keys",
                 t,
             )),
             bottom,

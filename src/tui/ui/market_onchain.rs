@@ -169,11 +169,14 @@ fn listings(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
         .iter()
         .map(|p| {
             ListItem::new(Line::from(vec![
-                Span::styled(format!("purchase {:>4} ", p.id), t.style(Role::Accent)),
-                Span::raw(format!("of listing {:<4} ", p.listing)),
-                Span::raw(format!("{:<20} ", shorten(&price(s, p.token, p.price), 20))),
+                Span::styled(format!("purchase {:<4} ", p.id), t.style(Role::Accent)),
+                Span::raw(format!("listing {:<4} ", p.listing)),
+                Span::raw(format!(
+                    "{:>14}  ",
+                    shorten(&price(s, p.token, p.price), 14)
+                )),
                 Span::styled(
-                    format!("by {} ", short_address(&p.buyer)),
+                    format!("by {}  ", short_address(&p.buyer)),
                     t.style(Role::Muted),
                 ),
                 Span::raw(deadline(m.now, p.deadline)),
@@ -338,22 +341,21 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
 /// A purchase's state as the buyer reads it.
 fn status(m: &MarketBook, p: &Purchase) -> (String, Role) {
     match p.state {
-        PurchaseState::Paid if m.refundable(p) => (
-            "not delivered, deadline passed: r refunds".into(),
-            Role::Warning,
-        ),
+        PurchaseState::Paid if m.refundable(p) => {
+            ("deadline passed: r refunds".into(), Role::Warning)
+        }
         PurchaseState::Paid => (
-            format!("waiting for the key ({})", deadline(m.now, p.deadline)),
+            format!("waiting, {}", deadline(m.now, p.deadline)),
             Role::Muted,
         ),
         PurchaseState::Delivered if p.disputed => (
             format!(
-                "delivered, disputed: {}",
+                "disputed: {}",
                 clean(p.dispute_reason.as_deref().unwrap_or(""))
             ),
             Role::Error,
         ),
-        PurchaseState::Delivered => ("delivered: s saves it to a file".into(), Role::Success),
+        PurchaseState::Delivered => ("delivered: s saves to a file".into(), Role::Success),
         PurchaseState::Refunded => ("refunded".into(), Role::Muted),
     }
 }
@@ -370,7 +372,7 @@ fn purchases(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
         return;
     }
     let inner = usize::from(area.width.saturating_sub(2));
-    let title_w = inner.saturating_sub(6 + 16 + 30).clamp(8, 40);
+    let title_w = inner.saturating_sub(6 + 17 + 29).clamp(8, 40);
     let rows: Vec<ListItem> = mine
         .iter()
         .map(|p| {
