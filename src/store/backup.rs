@@ -648,7 +648,7 @@ mod tests {
             kind: "email".into(),
         };
         store
-            .decide_vault_spans(item.id, &[], &[keep.clone()])
+            .decide_vault_spans(item.id, &[], std::slice::from_ref(&keep))
             .unwrap();
         let consent = Consent {
             account: "0x0000000000000000000000000000000000000001".into(),

@@ -189,5 +189,5 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
         "the buyer gets exactly the seller's preview"
     );
     drop(runtime);
-    let _ = node.child.kill();
+    let _ = node.child.kill().await;
 }
