@@ -339,14 +339,29 @@ fn the_market_is_synced_on_entering_and_then_every_interval_never_twice_at_once(
             .filter(|e| matches!(e, Effect::Market(MarketEffect::Sync)))
             .count()
     };
-    assert_eq!(syncs(&update(&mut s, Action::Tick(1))), 1);
+    // With deliveries approved one by one, nothing is read off the Market screen.
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 2))), 0);
+    assert_eq!(syncs(&update(&mut s, Action::Screen(Screen::Market))), 1);
     // Still running: no second one.
-    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 3))), 0);
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4))), 0);
     update(
         &mut s,
         Action::Market(MarketAction::Synced(Err("offline".into()))),
     );
     assert_eq!(s.market.chain.problem.as_deref(), Some("offline"));
-    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 3 + 10))), 0);
-    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4 + 10))), 1);
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4 + 10))), 0);
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 5 + 10))), 1);
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Err("offline".into()))),
+    );
+    // Elsewhere, with market.delivery = auto, the background sync goes on (it delivers).
+    update(&mut s, Action::Screen(Screen::Chat));
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 7))), 0);
+    for item in &mut s.settings.items {
+        if item.key == crate::service::settings::MARKET_DELIVERY {
+            item.value = "auto".into();
+        }
+    }
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 7 + 10))), 1);
 }

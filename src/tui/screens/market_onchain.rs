@@ -160,12 +160,23 @@ pub(crate) fn typing(mode: &MarketMode) -> bool {
     matches!(mode, MarketMode::Sell { .. } | MarketMode::SaveTo { .. })
 }
 
-/// A sync is due: on every tick while unlocked with a network, every [`SYNC_MS`].
+/// A sync is due every [`SYNC_MS`] while unlocked with a network, when it is of use: on the
+/// Market screen, or anywhere with `market.delivery = auto` (then it delivers in the
+/// background). With `approve`, entering the Market screen reads the market anyway.
 pub(crate) fn tick(s: &mut State) -> Vec<Effect> {
-    if s.unlocked() && s.net.info.is_some() && s.now_ms >= s.market.chain.next_sync_ms {
+    let wanted = s.screen == Screen::Market || delivers_automatically(s);
+    if wanted && s.unlocked() && s.net.info.is_some() && s.now_ms >= s.market.chain.next_sync_ms {
         return sync_now(s);
     }
     vec![]
+}
+
+/// The `market.delivery` setting as the settings screen holds it (read at unlock).
+pub fn delivers_automatically(s: &State) -> bool {
+    s.settings
+        .items
+        .iter()
+        .any(|i| i.key == crate::service::settings::MARKET_DELIVERY && i.value.trim() == "auto")
 }
 
 pub(crate) fn sync_now(s: &mut State) -> Vec<Effect> {
