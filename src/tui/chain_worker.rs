@@ -44,7 +44,8 @@ pub enum Job {
     },
     Broadcast(Box<SentTx>),
     /// Read the market index (the Market screen); with the wallet (`market.delivery = auto`),
-    /// deliver the purchases of the user's listings too.
+    /// deliver the purchases of the user's listings too. Locking drops this thread, and with
+    /// its tasks the wallet.
     MarketSync {
         own: Vec<Address>,
         deliver: Option<std::sync::Arc<keybot_keystore::Wallet>>,
