@@ -828,3 +828,170 @@ fn market_preview_follows_the_selected_span_through_wrapped_lines() {
     assert!(screen.contains("[1:redacted]"), "{screen}");
     assert!(screen.contains("(lines 1–"), "{screen}");
 }
+
+/// The market as a sync hands it to the Market screen: my listing 1 (tUSD) with a purchase
+/// waiting for its key, a stranger's listing 2 (ETH, a title with an escape sequence, one
+/// dispute on record) and my purchases of it: waiting, delivered, refunded, past its deadline.
+mod market_book {
+    use super::*;
+    use alloy::primitives::Bytes;
+    use keybot::market::book::{Book, Listing, Purchase, PurchaseState};
+    use keybot::tui::screens::market_onchain::MarketBook;
+    use std::collections::BTreeMap;
+
+    fn listing(id: u64, seller: Address, token: Address, price: U256, title: &str) -> Listing {
+        Listing {
+            id,
+            seller,
+            token,
+            price,
+            content_hash: B256::repeat_byte(id as u8),
+            key_commit: B256::repeat_byte(0xcc),
+            data: Bytes::new(),
+            uri: String::new(),
+            meta: format!(
+                r#"{{"v":1,"title":{},"tags":[],"bytes":2310,"redactions":{{"email":2,"phone":1,"seed_phrase":1}},"type":"text/plain"}}"#,
+                serde_json::to_string(title).unwrap()
+            ),
+            active: true,
+            block: id,
+            tx_hash: B256::ZERO,
+            sales: 1,
+        }
+    }
+
+    fn purchase(
+        id: u64,
+        l: &Listing,
+        buyer: Address,
+        deadline: u64,
+        state: PurchaseState,
+    ) -> Purchase {
+        Purchase {
+            id,
+            listing: l.id,
+            buyer,
+            seller: l.seller,
+            token: l.token,
+            price: l.price,
+            buyer_key: Bytes::from(vec![2; 33]),
+            deadline,
+            state,
+            encrypted_key: None,
+            disputed: false,
+            dispute_reason: None,
+            block: 10 + id,
+            tx_hash: B256::ZERO,
+        }
+    }
+
+    pub fn book() -> MarketBook {
+        let me = addr(ADDRESS);
+        let stranger = addr("0x9858EfFD232B4033E47d90003D41EC34EcaEda94");
+        let mine = listing(
+            1,
+            me,
+            tusd().address,
+            U256::from(5_000_000u64),
+            "Backup notes",
+        );
+        let theirs = listing(
+            2,
+            stranger,
+            Address::ZERO,
+            U256::from(10u64).pow(U256::from(15u64)),
+            "Sourdough\u{1b}[31m starter log, 3 years",
+        );
+        let mut purchases = BTreeMap::new();
+        let mut add = |p: Purchase| {
+            purchases.insert(p.id, p);
+        };
+        add(purchase(
+            1,
+            &mine,
+            stranger,
+            1_000_000 + 20_000,
+            PurchaseState::Paid,
+        ));
+        add(purchase(
+            2,
+            &theirs,
+            me,
+            1_000_000 + 3_600 * 5,
+            PurchaseState::Paid,
+        ));
+        let mut delivered = purchase(3, &theirs, me, 900_000, PurchaseState::Delivered);
+        delivered.disputed = true;
+        delivered.dispute_reason = Some("not what\u{7} the title says".into());
+        add(delivered);
+        add(purchase(4, &theirs, me, 800_000, PurchaseState::Refunded));
+        add(purchase(5, &theirs, me, 999_000, PurchaseState::Paid));
+        let mut listings = BTreeMap::new();
+        listings.insert(1, mine);
+        listings.insert(2, theirs);
+        MarketBook {
+            book: Book {
+                listings,
+                purchases,
+                withdrawals: vec![],
+            },
+            own: vec![me],
+            now: 1_000_000,
+        }
+    }
+}
+
+/// On the Market screen's `section` with the sample book synced.
+fn market_section(section: usize) -> State {
+    let mut s = configured();
+    update(&mut s, Action::Screen(Screen::Market));
+    update(
+        &mut s,
+        Action::Market(keybot::tui::screens::market::MarketAction::Items(vec![])),
+    );
+    update(
+        &mut s,
+        Action::Market(keybot::tui::screens::market::MarketAction::Synced(Ok(
+            Box::new(market_book::book()),
+        ))),
+    );
+    for _ in 0..section {
+        update(&mut s, Action::Command(']'));
+    }
+    s
+}
+
+#[test]
+fn market_my_listings_with_a_pending_delivery() {
+    let s = market_section(1);
+    both("market_listings", &s);
+    let text = render(&s, 160, 48);
+    assert!(
+        text.contains("Backup notes") && text.contains("5 tUSD"),
+        "{text}"
+    );
+    assert!(text.contains("purchase 1"), "{text}");
+}
+
+#[test]
+fn market_browse() {
+    let s = market_section(2);
+    both("market_browse", &s);
+    let text = render(&s, 160, 48);
+    // The stranger's escape sequence is not drawn as one.
+    assert!(!text.contains('\u{1b}'));
+    assert!(text.contains("Sourdough"), "{text}");
+    assert!(text.contains("1 disputed"), "{text}");
+}
+
+#[test]
+fn market_my_purchases() {
+    let s = market_section(3);
+    both("market_purchases", &s);
+    let text = render(&s, 160, 48);
+    assert!(
+        text.contains("r refunds") && text.contains("refunded"),
+        "{text}"
+    );
+    assert!(!text.contains('\u{7}'));
+}

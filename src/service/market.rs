@@ -446,3 +446,150 @@ pub fn ciphertext_of(listing: &Listing, from_file: Option<&std::path::Path>) -> 
         crate::sanitize::clean_line(uri)
     )
 }
+
+/// Why [`save_delivery`] wrote nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    #[error("{0} exists; keybot never overwrites a file")]
+    Exists(String),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The buyer's "save to file" (the app's `market fetch`): both hashes checked before anything
+/// is written, the plaintext written once to a new 0600 file; an existing file is never
+/// replaced. Returns the bytes written.
+pub fn save_delivery(
+    wallet: &Wallet,
+    purchase: &Purchase,
+    listing: &Listing,
+    out: &std::path::Path,
+) -> Result<usize, SaveError> {
+    let shown = || crate::sanitize::clean_line(&out.display().to_string()).into_owned();
+    if out.exists() {
+        return Err(SaveError::Exists(shown()));
+    }
+    let key = open_key(wallet, purchase, listing)?;
+    let ciphertext =
+        ciphertext_of(listing, None).map_err(|e| SaveError::Other(format!("{e:#}")))?;
+    let plaintext = open_content(&key, purchase, listing, &ciphertext)?;
+    keybot_keystore::atomic::create_private(out, &plaintext)
+        .map_err(|e| SaveError::Other(format!("cannot write {}: {e}", shown())))?;
+    Ok(plaintext.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::market::book::PurchaseState;
+
+    fn wallet(words: &str) -> Wallet {
+        Wallet::new(keybot_keystore::Phrase::parse(words).unwrap(), "").unwrap()
+    }
+
+    /// A listing of `plaintext` and a purchase of it delivered to `buyer`'s market key.
+    fn delivered(buyer: &Wallet, plaintext: &[u8]) -> (Purchase, Listing) {
+        let key = content::new_key().unwrap();
+        let ciphertext = content::seal(&key, plaintext).unwrap();
+        let listing = Listing {
+            id: 1,
+            seller: Address::repeat_byte(1),
+            token: Address::ZERO,
+            price: U256::from(1u64),
+            content_hash: B256::from(content::content_hash(&ciphertext)),
+            key_commit: B256::from(content::key_commit(&key)),
+            data: Bytes::from(ciphertext),
+            uri: String::new(),
+            meta: String::new(),
+            active: true,
+            block: 1,
+            tx_hash: B256::ZERO,
+            sales: 1,
+        };
+        let buyer_key = buyer.market_public_key().unwrap();
+        let purchase = Purchase {
+            id: 3,
+            listing: 1,
+            buyer: Address::repeat_byte(2),
+            seller: listing.seller,
+            token: Address::ZERO,
+            price: listing.price,
+            buyer_key: Bytes::from(buyer_key.to_vec()),
+            deadline: 10,
+            state: PurchaseState::Delivered,
+            encrypted_key: Some(Bytes::from(
+                keybot_keystore::encrypt_to(&buyer_key, key.expose()).unwrap(),
+            )),
+            disputed: false,
+            dispute_reason: None,
+            block: 2,
+            tx_hash: B256::ZERO,
+        };
+        (purchase, listing)
+    }
+
+    const ALICE: &str = "test test test test test test test test test test test junk";
+    const BOB: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+    #[test]
+    fn save_delivery_writes_a_new_private_file_only_after_both_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        let buyer = wallet(ALICE);
+        let (p, l) = delivered(&buyer, b"the redacted notes");
+        let out = dir.path().join("notes.txt");
+        assert_eq!(save_delivery(&buyer, &p, &l, &out).unwrap(), 18);
+        assert_eq!(std::fs::read(&out).unwrap(), b"the redacted notes");
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Never over an existing file.
+        std::fs::write(&out, b"mine").unwrap();
+        let e = save_delivery(&buyer, &p, &l, &out).unwrap_err();
+        assert!(matches!(e, SaveError::Exists(_)), "{e}");
+        assert_eq!(std::fs::read(&out).unwrap(), b"mine");
+    }
+
+    #[test]
+    fn a_tampered_ciphertext_or_a_key_for_someone_else_writes_nothing_and_says_which() {
+        let dir = tempfile::tempdir().unwrap();
+        let buyer = wallet(ALICE);
+        let out = dir.path().join("out.txt");
+        // The content changed after listing: the content hash fails first.
+        let (p, mut l) = delivered(&buyer, b"the redacted notes");
+        let mut data = l.data.to_vec();
+        let last = data.len() - 1;
+        data[last] ^= 1;
+        l.data = Bytes::from(data);
+        let e = save_delivery(&buyer, &p, &l, &out).unwrap_err();
+        assert!(
+            matches!(e, SaveError::Fetch(FetchError::Tampered(3))),
+            "{e}"
+        );
+        assert!(e.to_string().contains("ciphertext is not the listed one"));
+        assert!(!out.exists());
+        // The key was encrypted to another wallet's market key.
+        let (p, l) = delivered(&wallet(BOB), b"the redacted notes");
+        let e = save_delivery(&buyer, &p, &l, &out).unwrap_err();
+        assert!(
+            matches!(e, SaveError::Fetch(FetchError::KeyNotForUs(3))),
+            "{e}"
+        );
+        assert!(!out.exists());
+        // A delivered key that is not the listing's key.
+        let (mut p, l) = delivered(&buyer, b"the redacted notes");
+        let other = content::new_key().unwrap();
+        p.encrypted_key = Some(Bytes::from(
+            keybot_keystore::encrypt_to(&p.buyer_key, other.expose()).unwrap(),
+        ));
+        let e = save_delivery(&buyer, &p, &l, &out).unwrap_err();
+        assert!(
+            matches!(e, SaveError::Fetch(FetchError::WrongKey(3))),
+            "{e}"
+        );
+        assert!(!out.exists());
+    }
+}

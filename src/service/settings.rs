@@ -26,6 +26,26 @@ pub const TOP_P: &str = "sampling.top_p";
 pub const MIN_P: &str = "sampling.min_p";
 pub const THEME: &str = "ui.theme";
 pub const AUTOLOCK_MINUTES: &str = "security.autolock_minutes";
+pub const MARKET_DELIVERY: &str = "market.delivery";
+
+/// What the app does with a purchase of one of the user's listings while it is unlocked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Delivery {
+    /// Deliver it at once, through the same service as `keybot market serve`.
+    Auto,
+    /// List it under "my listings", delivered only after its review is confirmed.
+    #[default]
+    Approve,
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Delivery::Auto => "auto",
+            Delivery::Approve => "approve",
+        })
+    }
+}
 
 /// A setting as the settings screen lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +55,7 @@ pub struct Item {
 }
 
 /// Every setting, in the order the settings screen shows them.
-pub const ITEMS: [Item; 9] = [
+pub const ITEMS: [Item; 10] = [
     Item {
         key: DEFAULT_MODEL,
         label: "Default model",
@@ -72,6 +92,10 @@ pub const ITEMS: [Item; 9] = [
         key: AUTOLOCK_MINUTES,
         label: "Auto-lock after idle minutes (0 = never)",
     },
+    Item {
+        key: MARKET_DELIVERY,
+        label: "Market deliveries (auto, or approve each)",
+    },
 ];
 
 /// The settings kept in the store, typed.
@@ -85,6 +109,8 @@ pub struct Settings {
     pub theme: String,
     /// 0: never.
     pub autolock_minutes: u32,
+    /// Purchases of the user's listings: delivered at once, or after approval.
+    pub market_delivery: Delivery,
 }
 
 impl Default for Settings {
@@ -95,6 +121,7 @@ impl Default for Settings {
             sampling: SamplingParams::default(),
             theme: "dark".into(),
             autolock_minutes: 10,
+            market_delivery: Delivery::Approve,
         }
     }
 }
@@ -122,6 +149,7 @@ impl Settings {
             MIN_P => self.sampling.min_p.to_string(),
             THEME => self.theme.clone(),
             AUTOLOCK_MINUTES => self.autolock_minutes.to_string(),
+            MARKET_DELIVERY => self.market_delivery.to_string(),
             _ => return None,
         })
     }
@@ -151,6 +179,13 @@ impl Settings {
                 self.theme = value.to_owned();
             }
             AUTOLOCK_MINUTES => self.autolock_minutes = number(key, value, 0, 1440)?,
+            MARKET_DELIVERY => {
+                self.market_delivery = match value {
+                    "auto" => Delivery::Auto,
+                    "approve" => Delivery::Approve,
+                    _ => return Err("market.delivery: auto or approve".into()),
+                }
+            }
             _ => return Err(format!("{}: no such setting", clean_line(key))),
         }
         Ok(())
@@ -289,6 +324,8 @@ mod tests {
             (TOP_P, "2"),
             (AUTOLOCK_MINUTES, "1.5"),
             (THEME, ""),
+            (MARKET_DELIVERY, "sometimes"),
+            (MARKET_DELIVERY, ""),
             (DEFAULT_MODEL, "../etc/passwd"),
             ("no.such", "1"),
         ] {
@@ -297,6 +334,9 @@ mod tests {
         assert_eq!(s, Settings::default());
         s.set(GPU_LAYERS, "12").unwrap();
         assert_eq!(s.gpu_layers, GpuLayers::Count(12));
+        assert_eq!(s.market_delivery, Delivery::Approve);
+        s.set(MARKET_DELIVERY, "auto").unwrap();
+        assert_eq!(s.market_delivery, Delivery::Auto);
     }
 
     #[test]

@@ -531,7 +531,63 @@ impl Runtime {
                     Action::Notice(format!("item {id} is deleted from the sale vault")),
                 ])
             }),
+            MarketEffect::Sync => self.market_sync(),
+            MarketEffect::Prepare { id, tx } => self.market_prepare(id, tx),
+            MarketEffect::Save {
+                purchase,
+                listing,
+                path,
+            } => self.vault_job(move |_, wallet| {
+                use crate::service::market::save_delivery;
+                let written = save_delivery(wallet, &purchase, &listing, &path)?;
+                Ok(vec![Action::Notice(format!(
+                    "purchase {}: {written} bytes checked and written to {}",
+                    purchase.id,
+                    crate::sanitize::clean_line(&path.display().to_string())
+                ))])
+            }),
         }
+    }
+
+    /// The market index, read on the chain thread with the user's own addresses (derived on
+    /// the store's thread); with `market.delivery = auto` the wallet goes along to deliver.
+    fn market_sync(&self) {
+        let Some(session) = &self.session else { return };
+        if self.chain.is_none() {
+            return self.dispatch(Action::Market(MarketAction::Synced(Err(
+                crate::chain::ChainError::Stopped.to_string(),
+            ))));
+        }
+        let deliver = (self.settings.market_delivery == settings::Delivery::Auto)
+            .then(|| Arc::clone(&session.wallet));
+        self.with_store(move |store, wallet, queue| {
+            let own = own_addresses(wallet, store);
+            let _ = queue.send(Event::Chain(Box::new(Job::MarketSync { own, deliver })));
+        });
+    }
+
+    /// A market transaction: the vault item a sale lists is read on the store's thread, the
+    /// transaction and its review are built on the chain thread.
+    fn market_prepare(&self, id: u64, tx: Box<super::screens::market_onchain::MarketTx>) {
+        use super::screens::market_onchain::MarketTx;
+        let Some(session) = &self.session else { return };
+        let wallet_arc = Arc::clone(&session.wallet);
+        self.with_store(move |store, wallet, queue| {
+            let own = own_addresses(wallet, store);
+            let item = match &*tx {
+                MarketTx::Sell { item, .. } => {
+                    crate::service::vault::view(store, *item).ok().map(Box::new)
+                }
+                _ => None,
+            };
+            let _ = queue.send(Event::Chain(Box::new(Job::MarketPrepare {
+                id,
+                tx,
+                item,
+                wallet: wallet_arc,
+                own,
+            })));
+        });
     }
 
     /// A sale-vault job on the store worker; its actions go to the queue in order, an error as
@@ -905,6 +961,11 @@ impl Runtime {
                 hash: Some(record.hash),
                 outcome: Err(why()),
             }),
+            Job::MarketSync { .. } => Action::Market(MarketAction::Synced(Err(why().to_string()))),
+            Job::MarketPrepare { id, .. } => Action::Wallet(WalletAction::ReviewReady {
+                id,
+                review: Err(why()),
+            }),
         });
     }
 
@@ -1021,6 +1082,10 @@ fn open_session(paths: &Paths, how: Open) -> Result<Opened> {
 fn own_addresses(wallet: &Wallet, store: &Store) -> Vec<keybot_keystore::Address> {
     crate::chain::activity::own_addresses(wallet, Some(store)).unwrap_or_default()
 }
+
+#[cfg(test)]
+#[path = "market_runtime_tests.rs"]
+mod market_runtime_tests;
 
 #[cfg(test)]
 mod tests {

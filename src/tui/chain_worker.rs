@@ -20,6 +20,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::action::Action;
 use super::app::Event;
+use super::chain_market;
 use super::screens::wallet::WalletAction;
 use crate::chain::send::Progress;
 use crate::chain::{ChainError, Client, Intent, activity, balance};
@@ -42,6 +43,22 @@ pub enum Job {
         own: Vec<Address>,
     },
     Broadcast(Box<SentTx>),
+    /// Read the market index (the Market screen); with the wallet (`market.delivery = auto`),
+    /// deliver the purchases of the user's listings too. Locking drops this thread, and with
+    /// its tasks the wallet.
+    MarketSync {
+        own: Vec<Address>,
+        deliver: Option<std::sync::Arc<keybot_keystore::Wallet>>,
+    },
+    /// Build a market transaction (`item`: the vault item a sale lists) and answer with the
+    /// wallet's review `id`. The wallet gives a purchase the buyer's market key.
+    MarketPrepare {
+        id: u64,
+        tx: Box<super::screens::market_onchain::MarketTx>,
+        item: Option<Box<crate::service::vault::ItemView>>,
+        wallet: std::sync::Arc<keybot_keystore::Wallet>,
+        own: Vec<Address>,
+    },
 }
 
 /// The handle the runtime keeps; dropping it ends the thread (and closes its store connection).
@@ -155,6 +172,31 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                 hash: Some(hash),
                 outcome,
             }));
+        }
+        Job::MarketSync { own, deliver } => {
+            let r = match store {
+                Some(store) => chain_market::sync(&client, &store, own, deliver, &send).await,
+                None => Err(no_store().to_string()),
+            };
+            send(chain_market::synced(r));
+        }
+        Job::MarketPrepare {
+            id,
+            tx,
+            item,
+            wallet,
+            own,
+        } => {
+            let r = chain_market::prepare(
+                &client,
+                store.as_deref(),
+                *tx,
+                item.map(|i| *i),
+                &wallet,
+                &own,
+            )
+            .await;
+            chain_market::answer(id, r, &send);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The terminal app (ARCHITECTURE §3): one queue, a pure `update`, `ui` that only draws.
 pub mod action;
 pub mod app;
+mod chain_market;
 #[cfg(test)]
 mod chain_update_tests;
 mod chain_worker;
@@ -8,6 +9,8 @@ pub mod clipboard;
 pub mod effect;
 pub mod keymap;
 pub mod markdown;
+#[cfg(test)]
+mod market_chain_tests;
 #[cfg(test)]
 mod market_update_tests;
 pub mod qr;

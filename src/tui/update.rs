@@ -107,7 +107,9 @@ fn tick(s: &mut State, now: u64) -> Vec<Effect> {
     {
         return lock(s, "locked after being idle");
     }
-    onchain::tick(s)
+    let mut effects = onchain::tick(s);
+    effects.extend(super::screens::market_onchain::tick(s));
+    effects
 }
 
 fn switch_to(s: &mut State, screen: Screen) -> Vec<Effect> {

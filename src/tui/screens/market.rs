@@ -6,7 +6,9 @@
 //! store.
 use std::borrow::Cow;
 
+use super::market_onchain::{self as onchain, ChainView, MarketBook, MarketTx};
 use crate::market::Kind;
+use crate::market::book::{Listing, Purchase};
 use crate::market::vault::{self as vault_view, Preview};
 use crate::service::vault::{ConsentState, ItemView};
 use crate::store::{ConversationId, ItemId, VaultItem};
@@ -23,6 +25,8 @@ pub enum MarketAction {
     Added { items: Vec<MarketItem>, id: ItemId },
     /// One item after a change: a keep, a redaction, a consent.
     Updated(Box<MarketItem>),
+    /// The market from the chain thread's sync, or why it could not be read.
+    Synced(Result<Box<MarketBook>, String>),
 }
 
 /// What the Market screen (and the chat screen's "put it in the vault" key) asks the runtime.
@@ -51,6 +55,19 @@ pub enum MarketEffect {
         sha256: String,
     },
     Remove(ItemId),
+    /// Read the market's events (and, with `market.delivery = auto`, deliver what was bought).
+    Sync,
+    /// Build `tx` on the chain thread and answer with the wallet's review `id`.
+    Prepare {
+        id: u64,
+        tx: Box<MarketTx>,
+    },
+    /// Check a delivered purchase and write its plaintext to a new file at `path`.
+    Save {
+        purchase: Box<Purchase>,
+        listing: Box<Listing>,
+        path: std::path::PathBuf,
+    },
 }
 
 /// An item as the screen shows it: the stored copy (its `Debug` shows no text), its preview and
@@ -94,6 +111,14 @@ pub enum MarketMode {
     Consent { id: ItemId, sha256: String },
     /// Asking before an item is deleted.
     ConfirmDelete(ItemId),
+    /// The sell form of a consented item: its price, and the token (0 ETH, `i` token `i - 1`).
+    Sell {
+        id: ItemId,
+        price: Input,
+        token: usize,
+    },
+    /// The path a delivered purchase is saved to.
+    SaveTo { purchase: u64, path: Input },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -111,6 +136,8 @@ pub struct MarketView {
     /// The preview follows the selected span (`n`/`N` moved to it).
     pub follow: bool,
     pub mode: MarketMode,
+    /// The on-chain sections.
+    pub chain: ChainView,
 }
 
 impl MarketView {
@@ -128,7 +155,7 @@ const PAGE: i32 = 10;
 
 /// Keys are text only while typing the text to remove.
 pub(crate) fn typing(s: &State) -> bool {
-    matches!(s.market.mode, MarketMode::RemoveText(_))
+    matches!(s.market.mode, MarketMode::RemoveText(_)) || onchain::typing(&s.market.mode)
 }
 
 /// The chat screen's key that puts a conversation into the vault (in its list, or anywhere a
@@ -149,6 +176,31 @@ pub(crate) const HELP: &[(&str, &str)] = &[
         "consent: sign that exactly this preview may be offered",
     ),
     ("d", "delete the item (asks first)"),
+    (
+        "[ / ]",
+        "previous / next section: vault, my listings, browse, my purchases",
+    ),
+    (
+        "s (vault)",
+        "sell the consented item: price and token, then the review",
+    ),
+    (
+        "a (my listings)",
+        "approve the selected delivery: review, send",
+    ),
+    (
+        "b (browse)",
+        "buy the selected listing (a token is approved first)",
+    ),
+    (
+        "s (my purchases)",
+        "save a delivery to a new file (both hashes checked)",
+    ),
+    (
+        "r (my purchases)",
+        "refund an undelivered purchase after its deadline",
+    ),
+    ("g", "read the market from the chain again"),
     ("PgUp/PgDn, wheel", "scroll the preview"),
     (
         "m (chat list)",
@@ -206,6 +258,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                 m.span = (count > 0).then_some(span.min(count));
             }
         }
+        MarketAction::Synced(r) => onchain::synced(s, r),
     }
     vec![]
 }
@@ -223,8 +276,10 @@ fn select(m: &mut MarketView, i: usize) {
 }
 
 /// The screen was switched to: read the vault (again: the command line may have changed it).
-pub(crate) fn entered(_: &mut State) -> Vec<Effect> {
-    vec![Effect::Market(MarketEffect::List)]
+pub(crate) fn entered(s: &mut State) -> Vec<Effect> {
+    let mut effects = vec![Effect::Market(MarketEffect::List)];
+    effects.extend(onchain::sync_now(s));
+    effects
 }
 
 pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
@@ -232,7 +287,17 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
         MarketMode::RemoveText(_) => remove_text(s, action),
         MarketMode::Consent { .. } => consent_step(s, action),
         MarketMode::ConfirmDelete(_) => confirm_delete(s, action),
-        MarketMode::Browse => browse(s, action),
+        MarketMode::Sell { .. } => onchain::sell_key(s, action),
+        MarketMode::SaveTo { .. } => onchain::save_key(s, action),
+        MarketMode::Browse => {
+            if let Some(effects) = onchain::common_key(s, &action) {
+                return effects;
+            }
+            if s.market.chain.section != onchain::Section::Vault {
+                return onchain::section_key(s, action);
+            }
+            browse(s, action)
+        }
     }
 }
 
@@ -253,6 +318,7 @@ fn browse(s: &mut State, action: Action) -> Vec<Effect> {
         Action::ScrollDown(n) => scroll(m, i32::from(n)),
         Action::Command(c @ ('n' | 'N')) => next_span(m, c == 'n'),
         Action::Command('k') => return keep(s),
+        Action::Command('s') => return onchain::open_sell(s),
         Action::Command('r') => return redact(s),
         Action::Command('x' | '/') if m.item().is_some() => {
             m.mode = MarketMode::RemoveText(Input::default());

@@ -4,6 +4,7 @@
 //! new module plus a row here (and its variant of [`Screen`]).
 pub mod chat;
 pub mod market;
+pub mod market_onchain;
 pub mod onboarding;
 pub mod settings;
 pub mod unlock;

@@ -12,10 +12,21 @@ use super::{block, centered, input_line, muted, shorten, styled};
 use crate::market::Kind;
 use crate::sanitize::clean_line;
 use crate::tui::screens::market::{self, MarketItem, Piece, Segment};
+use crate::tui::screens::market_onchain::Section;
 use crate::tui::state::{MarketMode, State};
 use crate::tui::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
+    let [bar, area] = Layout::vertical([Constraint::Length(1), Constraint::Min(3)]).areas(area);
+    super::market_onchain::draw_sections(f, bar, s, t);
+    if s.market.chain.section != Section::Vault {
+        return super::market_onchain::draw(f, area, s, t);
+    }
+    draw_vault(f, area, s, t, cache);
+    super::market_onchain::sell_form(f, area, s, t);
+}
+
+fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
     let m = &s.market;
     let Some(items) = &m.items else {
         f.render_widget(
@@ -54,7 +65,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderC
         ),
         _ => f.render_widget(
             Paragraph::new(muted(
-                "n/N span · k keep · r redact · x remove text · c consent · d delete · ? keys",
+                "n/N span · k keep · r redact · x text · c consent · s sell · d delete · ? keys",
                 t,
             )),
             bottom,

@@ -6,6 +6,7 @@ mod cache;
 pub(crate) mod chat;
 mod help;
 pub(crate) mod market;
+mod market_onchain;
 pub(crate) mod onboarding;
 mod send;
 pub(crate) mod settings;

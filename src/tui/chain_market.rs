@@ -1,0 +1,239 @@
+//! The Market screen's chain jobs, run on the chain thread (see `chain_worker`): the periodic
+//! sync of the market index, with the automatic deliveries of `market.delivery = auto`, and the
+//! building of each market transaction for the wallet's review. Everything goes through the
+//! services the command line uses (`service::market`, `service::tx`), in the same order.
+use std::sync::Arc;
+
+use alloy::primitives::Address;
+use keybot_keystore::Wallet;
+
+use super::action::Action;
+use super::chain_worker::SEND_WAIT;
+use super::screens::market::MarketAction;
+use super::screens::market_onchain::{MarketBook, MarketTx};
+use crate::chain::send::Review;
+use crate::chain::{ChainError, Client, Intent, Refusal};
+use crate::service::market as svc;
+use crate::service::tx;
+use crate::service::vault::ItemView;
+use crate::store::Store;
+
+/// A planning step's refusal (no consent, no market…), in one line; nothing was signed.
+fn refused(e: impl std::fmt::Display) -> ChainError {
+    ChainError::Refused(Refusal::Warning(
+        crate::sanitize::clean_line(&e.to_string()).into_owned(),
+    ))
+}
+
+/// The chain's clock: deadlines are the contract's, not this machine's.
+async fn chain_time(client: &Client) -> Result<u64, ChainError> {
+    use alloy::providers::Provider;
+    let block = client
+        .provider()
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(|e| client.error(e))?
+        .ok_or_else(|| ChainError::Node("the node has no latest block".into()))?;
+    Ok(block.header.timestamp)
+}
+
+/// Reads the market; with `deliver` (the wallet, `market.delivery = auto`) delivers each
+/// purchase of the user's listings as `market serve` does, one notice per delivery.
+pub async fn sync(
+    client: &Client,
+    store: &Store,
+    own: Vec<Address>,
+    deliver: Option<Arc<Wallet>>,
+    send: &dyn Fn(Action),
+) -> Result<Box<MarketBook>, String> {
+    let market = svc::market_of(client).map_err(|e| format!("{e:#}"))?;
+    let mut book = svc::sync(client, store, market)
+        .await
+        .map_err(|e| e.to_string())?;
+    let now = chain_time(client).await.map_err(|e| e.to_string())?;
+    // Listings made from this app learn their id once their event is read.
+    for l in book.listings.values().filter(|l| own.contains(&l.seller)) {
+        if let Ok(Some(secret)) = store.listing_secret(l.content_hash)
+            && secret.listing_id.is_none()
+        {
+            let _ = store.set_listing_id(l.content_hash, l.id);
+        }
+    }
+    if let Some(wallet) = deliver {
+        let mut delivered = 0;
+        for seller in &own {
+            let due: Vec<_> = book
+                .undelivered(*seller)
+                .filter(|p| p.deadline > now)
+                .cloned()
+                .collect();
+            for p in due {
+                match deliver_one(client, store, &wallet, &book, &p, &own).await {
+                    Ok(Some(line)) => {
+                        delivered += 1;
+                        send(Action::Notice(line));
+                    }
+                    Ok(None) => {}
+                    Err(e) => send(Action::Error(format!("delivering purchase {}: {e}", p.id))),
+                }
+            }
+        }
+        if delivered > 0 {
+            book = svc::sync(client, store, market)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(Box::new(MarketBook { book, own, now }))
+}
+
+/// One automatic delivery: built, signed with the seller's account, recorded and broadcast by
+/// the transaction service. None when this store has no key for the listing (listed from
+/// another machine whose backup was not restored).
+async fn deliver_one(
+    client: &Client,
+    store: &Store,
+    wallet: &Wallet,
+    book: &crate::market::book::Book,
+    p: &crate::market::book::Purchase,
+    own: &[Address],
+) -> Result<Option<String>, ChainError> {
+    let Some(listing) = book.listings.get(&p.listing) else {
+        return Ok(None);
+    };
+    let Some(secret) = store.listing_secret(listing.content_hash)? else {
+        return Ok(None);
+    };
+    let call = svc::deliver_call(p, &secret).map_err(refused)?;
+    let review = tx::prepare(client, Some(store), call, own).await?;
+    let account = wallet
+        .find(p.seller, 1000)?
+        .ok_or_else(|| refused("the seller is not one of this wallet's accounts"))?;
+    let record = tx::sign(wallet, account, &review)?;
+    match tx::broadcast(client, Some(store), &record, SEND_WAIT, &mut |_| {}).await? {
+        crate::chain::send::Outcome::Confirmed { .. } => Ok(Some(format!(
+            "delivered purchase {} (listing {}) in {}",
+            p.id, listing.id, record.hash
+        ))),
+        crate::chain::send::Outcome::Reverted { block } => Err(ChainError::Revert {
+            reason: format!("the delivery {} reverted in block {block}", record.hash),
+        }),
+        crate::chain::send::Outcome::StillPending | crate::chain::send::Outcome::RpcLost { .. } => {
+            Ok(Some(format!(
+                "delivery of purchase {} sent ({}); its receipt is not in yet",
+                p.id, record.hash
+            )))
+        }
+    }
+}
+
+/// Builds the transaction of `tx` and its review. A sale's listing secret is saved before the
+/// review exists: a listing whose key was lost could take money it can never deliver for.
+pub async fn prepare(
+    client: &Client,
+    store: Option<&Store>,
+    tx: MarketTx,
+    item: Option<ItemView>,
+    wallet: &Wallet,
+    own: &[Address],
+) -> Result<(Review, Option<String>), ChainError> {
+    let market = svc::market_of(client).map_err(refused)?;
+    let mut note = None;
+    let intent: Intent = match tx {
+        MarketTx::Sell {
+            item: id,
+            token,
+            price,
+        } => {
+            let item = item.ok_or_else(|| refused(format!("item {id} is not in the vault")))?;
+            let sale =
+                svc::plan_sale(client, market, &item, &token, price, None, &[]).map_err(refused)?;
+            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
+            store.save_listing_secret(&sale.secret)?;
+            sale.call.into()
+        }
+        MarketTx::Buy { listing, buyer } => {
+            if !listing.active {
+                return Err(refused(format!("listing {} was delisted", listing.id)));
+            }
+            if listing.token != Address::ZERO {
+                let token = svc::token_of(client, listing.token).ok_or_else(|| {
+                    refused(format!(
+                        "listing {} is priced in {}, a token this network's config does not list (`keybot token add`)",
+                        listing.id,
+                        listing.token.to_checksum(None)
+                    ))
+                })?;
+                let balance = crate::chain::token::balance_of(client, listing.token, buyer).await?;
+                if balance < listing.price {
+                    return Err(ChainError::Insufficient {
+                        what: crate::sanitize::clean_line(&token.symbol).into_owned(),
+                        need: Some(svc::format_price(client, listing.token, listing.price)),
+                        have: Some(svc::format_price(client, listing.token, balance)),
+                    });
+                }
+                let allowed = svc::allowance(client, listing.token, buyer, market).await?;
+                if allowed < listing.price {
+                    note = Some(format!(
+                        "the market may not spend your {} yet: this approves the price; then press b again to buy",
+                        crate::sanitize::clean_line(&token.symbol)
+                    ));
+                    svc::approve_call(buyer, &token, market, listing.price).into()
+                } else {
+                    svc::buy_call(wallet, buyer, market, &listing)
+                        .map_err(refused)?
+                        .into()
+                }
+            } else {
+                svc::buy_call(wallet, buyer, market, &listing)
+                    .map_err(refused)?
+                    .into()
+            }
+        }
+        MarketTx::Deliver { purchase } => {
+            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
+            let listing = svc::sync(client, store, market)
+                .await?
+                .listings
+                .get(&purchase.listing)
+                .cloned()
+                .ok_or_else(|| {
+                    refused(format!("listing {} is not in the index", purchase.listing))
+                })?;
+            let secret = store.listing_secret(listing.content_hash)?.ok_or_else(|| {
+                refused(format!(
+                    "this store has no content key for listing {} (restore its backup)",
+                    listing.id
+                ))
+            })?;
+            svc::deliver_call(&purchase, &secret)
+                .map_err(refused)?
+                .into()
+        }
+        MarketTx::Refund { purchase } => {
+            svc::refund_call(&purchase, market).map_err(refused)?.into()
+        }
+    };
+    Ok((tx::prepare(client, store, intent, own).await?, note))
+}
+
+/// The answer of a market prepare job, as the wallet's review expects it.
+pub fn answer(id: u64, r: Result<(Review, Option<String>), ChainError>, send: &dyn Fn(Action)) {
+    let review = match r {
+        Ok((review, note)) => {
+            if let Some(n) = note {
+                send(Action::Notice(n));
+            }
+            Ok(Box::new(review))
+        }
+        Err(e) => Err(e),
+    };
+    send(Action::Wallet(
+        super::screens::wallet::WalletAction::ReviewReady { id, review },
+    ));
+}
+
+/// A sync's answer for the Market screen.
+pub fn synced(r: Result<Box<MarketBook>, String>) -> Action {
+    Action::Market(MarketAction::Synced(r))
+}

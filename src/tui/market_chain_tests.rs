@@ -1,0 +1,367 @@
+//! The Market screen's on-chain sections through `update` alone: the book is made by hand, as
+//! the chain thread's sync would hand it over, so these tests state what each key does with it.
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use super::action::{Action, Edit};
+use super::effect::Effect;
+use super::keymap;
+use super::market_update_tests::sample_item;
+use super::screens::market::{MarketAction, MarketEffect};
+use super::screens::market_onchain::{MarketBook, MarketTx, SYNC_MS, Section};
+use super::screens::wallet::WalletAction;
+use super::state::*;
+use super::update::update;
+use crate::market::book::{Book, Listing, Purchase, PurchaseState};
+use crate::service::vault::ConsentState;
+use crate::store::Consent;
+
+fn me() -> Address {
+    "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+        .parse()
+        .unwrap()
+}
+
+fn stranger() -> Address {
+    Address::repeat_byte(0x42)
+}
+
+pub(crate) fn listing(id: u64, seller: Address, title: &str) -> Listing {
+    Listing {
+        id,
+        seller,
+        token: Address::ZERO,
+        price: U256::from(5u64) * U256::from(10u64).pow(U256::from(15u64)),
+        content_hash: B256::repeat_byte(id as u8),
+        key_commit: B256::repeat_byte(0xcc),
+        data: Bytes::from_static(b"KBM1..."),
+        uri: String::new(),
+        meta: format!(
+            r#"{{"v":1,"title":{},"tags":[],"bytes":2048,"redactions":{{"email":2,"seed_phrase":1}},"type":"text/plain"}}"#,
+            serde_json::to_string(title).unwrap()
+        ),
+        active: true,
+        block: 10 + id,
+        tx_hash: B256::repeat_byte(0x10 + id as u8),
+        sales: 0,
+    }
+}
+
+pub(crate) fn purchase(
+    id: u64,
+    l: &Listing,
+    buyer: Address,
+    deadline: u64,
+    state: PurchaseState,
+) -> Purchase {
+    Purchase {
+        id,
+        listing: l.id,
+        buyer,
+        seller: l.seller,
+        token: l.token,
+        price: l.price,
+        buyer_key: Bytes::from(vec![2; 33]),
+        deadline,
+        state,
+        encrypted_key: (state == PurchaseState::Delivered).then(|| Bytes::from(vec![9; 129])),
+        disputed: false,
+        dispute_reason: None,
+        block: 20 + id,
+        tx_hash: B256::repeat_byte(0x20 + id as u8),
+    }
+}
+
+/// My listing 1 bought by a stranger (purchase 1, waiting), a stranger's listing 2 on offer, my
+/// purchases of it: 2 waiting (deadline 2000), 3 delivered, 4 refunded. The chain's clock: 1000.
+pub(crate) fn sample_market(now: u64) -> MarketBook {
+    let mine = listing(1, me(), "My notes");
+    let theirs = listing(2, stranger(), "Recipes\u{1b}[31m from a stranger");
+    let mut purchases = BTreeMap::new();
+    for p in [
+        purchase(1, &mine, stranger(), 2000, PurchaseState::Paid),
+        purchase(2, &theirs, me(), 2000, PurchaseState::Paid),
+        purchase(3, &theirs, me(), 900, PurchaseState::Delivered),
+        purchase(4, &theirs, me(), 500, PurchaseState::Refunded),
+    ] {
+        purchases.insert(p.id, p);
+    }
+    let mut listings = BTreeMap::new();
+    listings.insert(1, mine);
+    listings.insert(2, theirs);
+    MarketBook {
+        book: Book {
+            listings,
+            purchases,
+            withdrawals: vec![],
+        },
+        own: vec![me()],
+        now,
+    }
+}
+
+fn state(now: u64) -> State {
+    let mut s = State::new(true);
+    update(
+        &mut s,
+        Action::WalletReady {
+            accounts: vec![(0, me(), String::new())],
+        },
+    );
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::NetworkConfigured(Some(NetInfo {
+            name: "local".into(),
+            chain_id: 31337,
+            tokens: vec![],
+        }))),
+    );
+    update(&mut s, Action::Screen(Screen::Market));
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Ok(Box::new(sample_market(now))))),
+    );
+    s
+}
+
+fn key(s: &State, c: char) -> Action {
+    keymap::key(s, KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)).unwrap()
+}
+
+fn press(s: &mut State, c: char) -> Vec<Effect> {
+    let a = key(s, c);
+    update(s, a)
+}
+
+fn to_section(s: &mut State, section: Section) {
+    while s.market.chain.section != section {
+        assert!(press(s, ']').is_empty());
+    }
+}
+
+fn error(s: &State) -> Option<&str> {
+    match &s.message {
+        Some((Level::Error, m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// The effect asks for a review and the wallet waits for it under the same id.
+fn prepared(s: &State, fx: Vec<Effect>) -> MarketTx {
+    let [Effect::Market(MarketEffect::Prepare { id, tx })] = <[Effect; 1]>::try_from(fx).unwrap()
+    else {
+        panic!("no prepare effect")
+    };
+    assert_eq!(s.screen, Screen::Wallet, "the review is the wallet's");
+    match &s.wallet.mode {
+        WalletMode::Send(flow) => assert_eq!(flow.step, SendStep::Preparing { id }),
+        other => panic!("{other:?}"),
+    }
+    *tx
+}
+
+#[test]
+fn the_sections_switch_with_brackets_round_the_end() {
+    let mut s = state(1000);
+    assert_eq!(s.market.chain.section, Section::Vault);
+    assert!(matches!(key(&s, ']'), Action::Command(']')));
+    press(&mut s, ']');
+    assert_eq!(s.market.chain.section, Section::Listings);
+    press(&mut s, '[');
+    press(&mut s, '[');
+    assert_eq!(s.market.chain.section, Section::Purchases);
+    // Tab and the digits stay the app's.
+    assert_eq!(s.screen, Screen::Market);
+}
+
+#[test]
+fn buy_opens_a_review_of_the_buy_and_an_own_listing_is_refused() {
+    let mut s = state(1000);
+    to_section(&mut s, Section::Browse);
+    // Newest first: the stranger's listing 2, then mine.
+    let a = update(&mut s, Action::Down);
+    assert!(a.is_empty());
+    assert!(press(&mut s, 'b').is_empty());
+    assert!(error(&s).unwrap().contains("your own"), "{:?}", s.message);
+    assert_eq!(s.screen, Screen::Market);
+    update(&mut s, Action::Up);
+    let fx = press(&mut s, 'b');
+    match prepared(&s, fx) {
+        MarketTx::Buy { listing, buyer } => {
+            assert_eq!(listing.id, 2);
+            assert_eq!(buyer, me());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn approve_delivery_produces_the_deliver_intent_for_the_waiting_purchase() {
+    let mut s = state(1000);
+    to_section(&mut s, Section::Listings);
+    let fx = press(&mut s, 'a');
+    match prepared(&s, fx) {
+        MarketTx::Deliver { purchase } => {
+            assert_eq!(purchase.id, 1);
+            assert_eq!(purchase.seller, me());
+        }
+        other => panic!("{other:?}"),
+    }
+    // Past the deadline the contract refuses a delivery: nothing is offered.
+    let mut s = state(2500);
+    to_section(&mut s, Section::Listings);
+    assert!(press(&mut s, 'a').is_empty());
+    assert!(error(&s).is_some());
+}
+
+#[test]
+fn refund_is_offered_only_after_the_deadline() {
+    let mut s = state(1000);
+    to_section(&mut s, Section::Purchases);
+    // Newest first: 4 refunded, 3 delivered, 2 waiting.
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Down);
+    assert!(press(&mut s, 'r').is_empty());
+    assert!(error(&s).unwrap().contains("after its deadline"));
+    assert_eq!(s.screen, Screen::Market);
+    // The chain's clock passes the deadline: the next sync makes it refundable.
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Ok(Box::new(sample_market(2001))))),
+    );
+    let fx = press(&mut s, 'r');
+    match prepared(&s, fx) {
+        MarketTx::Refund { purchase } => assert_eq!(purchase.id, 2),
+        other => panic!("{other:?}"),
+    }
+    // A delivered one is never refunded.
+    let mut s = state(5000);
+    to_section(&mut s, Section::Purchases);
+    update(&mut s, Action::Down);
+    assert!(press(&mut s, 'r').is_empty());
+    assert!(error(&s).unwrap().contains("delivered"));
+}
+
+#[test]
+fn save_to_file_asks_for_a_path_and_hands_over_the_purchase_and_its_listing() {
+    let mut s = state(1000);
+    to_section(&mut s, Section::Purchases);
+    // A purchase that is not delivered has nothing to save.
+    update(&mut s, Action::Down);
+    update(&mut s, Action::Down);
+    assert!(press(&mut s, 's').is_empty());
+    assert!(error(&s).unwrap().contains("not delivered"));
+    update(&mut s, Action::Up);
+    assert!(press(&mut s, 's').is_empty());
+    assert!(s.typing(), "the path is typed");
+    for c in "/tmp/out.txt".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    match update(&mut s, Action::Submit).as_slice() {
+        [
+            Effect::Market(MarketEffect::Save {
+                purchase,
+                listing,
+                path,
+            }),
+        ] => {
+            assert_eq!(purchase.id, 3);
+            assert_eq!(listing.id, 2);
+            assert_eq!(path, std::path::Path::new("/tmp/out.txt"));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!s.typing());
+}
+
+#[test]
+fn sell_is_offered_on_a_consented_item_and_reviews_the_listing() {
+    let mut s = state(1000);
+    update(
+        &mut s,
+        Action::Market(MarketAction::Items(vec![sample_item(7)])),
+    );
+    assert!(press(&mut s, 's').is_empty());
+    assert!(error(&s).unwrap().contains("no consent"));
+    let mut item = sample_item(7);
+    item.consent = ConsentState::Given(Consent {
+        account: me().to_checksum(None),
+        sha256: item.preview.sha256(),
+        time: 1,
+        signature: "0x00".into(),
+    });
+    update(&mut s, Action::Market(MarketAction::Items(vec![item])));
+    assert!(press(&mut s, 's').is_empty());
+    assert!(s.typing());
+    // A price that is not a number is refused in one line; nothing is asked.
+    update(&mut s, Action::Edit(Edit::Char('x')));
+    assert!(update(&mut s, Action::Submit).is_empty());
+    assert!(error(&s).unwrap().starts_with("price"));
+    update(&mut s, Action::Edit(Edit::Backspace));
+    for c in "0.5".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    let fx = update(&mut s, Action::Submit);
+    match prepared(&s, fx) {
+        MarketTx::Sell { item, token, price } => {
+            assert_eq!(item, 7);
+            assert_eq!(token.address, Address::ZERO);
+            assert_eq!(
+                price,
+                U256::from(5u64) * U256::from(10u64).pow(U256::from(17u64))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_market_is_synced_on_entering_and_then_every_interval_never_twice_at_once() {
+    let mut s = State::new(true);
+    update(
+        &mut s,
+        Action::WalletReady {
+            accounts: vec![(0, me(), String::new())],
+        },
+    );
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::NetworkConfigured(Some(NetInfo {
+            name: "local".into(),
+            chain_id: 31337,
+            tokens: vec![],
+        }))),
+    );
+    let syncs = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| matches!(e, Effect::Market(MarketEffect::Sync)))
+            .count()
+    };
+    // With deliveries approved one by one, nothing is read off the Market screen.
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 2))), 0);
+    assert_eq!(syncs(&update(&mut s, Action::Screen(Screen::Market))), 1);
+    // Still running: no second one.
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4))), 0);
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Err("offline".into()))),
+    );
+    assert_eq!(s.market.chain.problem.as_deref(), Some("offline"));
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4 + 10))), 0);
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 5 + 10))), 1);
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Err("offline".into()))),
+    );
+    // Elsewhere, with market.delivery = auto, the background sync goes on (it delivers).
+    update(&mut s, Action::Screen(Screen::Chat));
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 7))), 0);
+    for item in &mut s.settings.items {
+        if item.key == crate::service::settings::MARKET_DELIVERY {
+            item.value = "auto".into();
+        }
+    }
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 7 + 10))), 1);
+}

@@ -1,0 +1,193 @@
+//! The app's background market sync against a real anvil: a seller's listing (made through the
+//! same services as `market sell`), bought by another wallet; the seller's app, unlocked with
+//! `market.delivery = auto`, sees the purchase on its periodic sync and delivers it. Checked on
+//! chain from the buyer's own index: the purchase is delivered and its key opens for the buyer.
+use super::*;
+use crate::chain::dev;
+use crate::chain::send::Outcome;
+use crate::market::book::PurchaseState;
+use crate::service::{market as svc, tx, vault};
+use alloy::primitives::{Address, U256};
+use keybot_keystore::AccountRef;
+
+const PW: &str = "correct horse battery staple";
+const SELLER: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const BUYER: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+
+/// anvil from PATH; missing under CI=true is a failure, elsewhere a skip.
+fn anvil() -> bool {
+    match dev::find_anvil() {
+        Ok(_) => true,
+        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and anvil is missing: {e}")
+        }
+        Err(e) => {
+            eprintln!("skipped: {e}");
+            false
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Prepares, signs, records and broadcasts `intent` as the transaction service does for the
+/// command line; it must be confirmed.
+async fn send(
+    client: &Client,
+    store: &Store,
+    wallet: &Wallet,
+    intent: crate::chain::Intent,
+    own: &[Address],
+) {
+    let review = tx::prepare(client, Some(store), intent, own).await.unwrap();
+    let record = tx::sign(wallet, AccountRef::Hd(0), &review).unwrap();
+    let out = tx::broadcast(
+        client,
+        Some(store),
+        &record,
+        Duration::from_secs(60),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    assert!(matches!(out, Outcome::Confirmed { .. }), "{out:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_delivery_auto() {
+    if !anvil() {
+        return;
+    }
+    let mut node = dev::start(free_port()).await.unwrap();
+    let mut network = dev::network(&node.rpc, vec![]);
+    let client = Client::new("local", &network).unwrap();
+    let tusd = dev::deploy(&client).await.unwrap();
+    let deployment = dev::deploy_market(&client, &[tusd.address]).await.unwrap();
+    network.market = Some(deployment.address);
+    network.market_block = Some(deployment.block);
+    let client = Client::new("local", &network).unwrap();
+    let market = svc::market_of(&client).unwrap();
+
+    // The seller: a wallet and store in a home of its own, a consented item listed for ETH.
+    let home = tempfile::tempdir().unwrap();
+    let paths = Paths::resolve(Some(home.path())).unwrap();
+    let password = Password::new(PW.into());
+    let seller = wallet_service::create(&paths, SELLER, "", &password).unwrap();
+    let seller_0 = seller.wallet.address(AccountRef::Hd(0)).unwrap();
+    dev::fund(&client, &tusd, seller_0).await.unwrap();
+    let note = home.path().join("note.txt");
+    std::fs::write(&note, "Notes on sourdough: feed the starter twice a day.\n").unwrap();
+    let id = vault::add_file(&seller.store, &note, Some("Sourdough"))
+        .unwrap()
+        .item
+        .id;
+    vault::consent(
+        &seller.store,
+        &seller.wallet,
+        AccountRef::Hd(0),
+        id,
+        vault::now_secs(),
+    )
+    .unwrap();
+    let view = vault::view(&seller.store, id).unwrap();
+    let eth = svc::token_of(&client, Address::ZERO).unwrap();
+    let price = U256::from(10u64).pow(U256::from(15u64));
+    let sale = svc::plan_sale(&client, market, &view, &eth, price, None, &[]).unwrap();
+    seller.store.save_listing_secret(&sale.secret).unwrap();
+    send(
+        &client,
+        &seller.store,
+        &seller.wallet,
+        sale.call.into(),
+        &[seller_0],
+    )
+    .await;
+    seller
+        .store
+        .set_setting(settings::MARKET_DELIVERY, "auto")
+        .unwrap();
+    let mut config = ChainConfig::default();
+    config.networks.insert("local".into(), network.clone());
+    config.network = Some("local".into());
+    config.save(&paths).unwrap();
+    drop(seller);
+
+    // The buyer, elsewhere: buys the listing with its market key.
+    let buyer_dir = tempfile::tempdir().unwrap();
+    let buyer = Wallet::new(Phrase::parse(BUYER).unwrap(), "").unwrap();
+    let buyer_0 = buyer.address(AccountRef::Hd(0)).unwrap();
+    dev::fund(&client, &tusd, buyer_0).await.unwrap();
+    let buyer_store = Store::open(
+        &buyer_dir.path().join(crate::store::FILE_NAME),
+        &Secret32::new([5; 32]),
+    )
+    .unwrap();
+    let book = svc::sync(&client, &buyer_store, market).await.unwrap();
+    let listing = book.listings.values().next().unwrap().clone();
+    assert_eq!(listing.seller, seller_0);
+    let call = svc::buy_call(&buyer, buyer_0, market, &listing).unwrap();
+    send(&client, &buyer_store, &buyer, call.into(), &[buyer_0]).await;
+    let book = svc::sync(&client, &buyer_store, market).await.unwrap();
+    let purchase = book.purchases.values().next().unwrap().clone();
+    assert_eq!(purchase.state, PurchaseState::Paid);
+
+    // The seller's app, unlocked: its ticks sync the market and deliver.
+    let (queue, mut rx) = unbounded_channel();
+    spawn_ticks(queue.clone());
+    let mut runtime = Runtime::new(paths.clone(), queue, theme::load("dark", None).0, None);
+    let mut state = State::new(true);
+    let start = Instant::now();
+    runtime.open_session(Open::Existing(password));
+    let delivered = async {
+        let mut notice = None;
+        loop {
+            let ev = rx.recv().await.expect("the queue is open");
+            match &ev {
+                Event::Action(Action::Error(e)) if e.contains("deliver") => panic!("{e}"),
+                Event::Action(Action::Notice(n)) if n.contains("delivered purchase") => {
+                    notice = Some(n.clone())
+                }
+                _ => {}
+            }
+            runtime.handle(&mut state, ev, start);
+            // The sync after the delivery shows it on the Market screen's book.
+            let shown = state.market.chain.market.as_ref().and_then(|m| {
+                m.book
+                    .purchases
+                    .get(&purchase.id)
+                    .map(|p| p.state == PurchaseState::Delivered)
+            });
+            if let (Some(n), Some(true)) = (&notice, shown) {
+                return n.clone();
+            }
+        }
+    };
+    let notice = tokio::time::timeout(Duration::from_secs(90), delivered)
+        .await
+        .expect("the app delivered the purchase within 90 s");
+    assert!(
+        notice.contains(&format!("purchase {}", purchase.id)),
+        "{notice}"
+    );
+    // On chain, as the buyer reads it: delivered, and the key opens with the buyer's wallet
+    // and matches the listing's commitment.
+    let book = svc::sync(&client, &buyer_store, market).await.unwrap();
+    let p = &book.purchases[&purchase.id];
+    assert_eq!(p.state, PurchaseState::Delivered);
+    let out = buyer_dir.path().join("bought.txt");
+    svc::save_delivery(&buyer, p, &book.listings[&p.listing], &out).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        view.preview.text,
+        "the buyer gets exactly the seller's preview"
+    );
+    drop(runtime);
+    let _ = node.child.kill().await;
+}

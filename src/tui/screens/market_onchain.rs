@@ -1,0 +1,534 @@
+//! The Market screen's on-chain sections, beside the sale vault: my listings (with the purchases
+//! waiting for a delivery), browse and buy, my purchases (save to file, refund) and the sell form
+//! opened from a consented vault item. The book comes from the chain thread's periodic sync; every
+//! transaction is built there from the same services as the command line and shown in the
+//! wallet's review-and-confirm screen, where nothing is signed before it is confirmed.
+use alloy::primitives::{Address, U256};
+
+use super::market::{MarketEffect, MarketMode};
+use crate::chain::{Token, amount};
+use crate::market::book::{Book, Listing, Purchase, PurchaseState};
+use crate::service::vault::ConsentState;
+use crate::store::ItemId;
+use crate::tui::action::Action;
+use crate::tui::effect::Effect;
+use crate::tui::state::*;
+
+/// The tabs of the Market screen, switched with `[` and `]` (Tab and the digits are the app's).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Section {
+    #[default]
+    Vault,
+    Listings,
+    Browse,
+    Purchases,
+}
+
+impl Section {
+    pub const ALL: [Section; 4] = [
+        Section::Vault,
+        Section::Listings,
+        Section::Browse,
+        Section::Purchases,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Section::Vault => "Sale vault",
+            Section::Listings => "My listings",
+            Section::Browse => "Browse",
+            Section::Purchases => "My purchases",
+        }
+    }
+
+    fn step(self, forward: bool) -> Section {
+        let i = Section::ALL.iter().position(|s| *s == self).unwrap_or(0);
+        let n = Section::ALL.len();
+        Section::ALL[if forward {
+            (i + 1) % n
+        } else {
+            (i + n - 1) % n
+        }]
+    }
+}
+
+/// The market as the last sync read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MarketBook {
+    pub book: Book,
+    /// The user's own addresses (derived and imported).
+    pub own: Vec<Address>,
+    /// The chain's clock at the sync (unix seconds): deadlines are the contract's.
+    pub now: u64,
+}
+
+impl MarketBook {
+    /// The user's listings, newest first.
+    pub fn mine(&self) -> Vec<&Listing> {
+        let mut v: Vec<&Listing> = self
+            .book
+            .listings
+            .values()
+            .filter(|l| self.own.contains(&l.seller))
+            .collect();
+        v.reverse();
+        v
+    }
+
+    /// Purchases of the user's listings waiting for their key, still deliverable (the contract
+    /// refuses a delivery once the deadline has passed).
+    pub fn pending(&self) -> Vec<&Purchase> {
+        self.book
+            .purchases
+            .values()
+            .filter(|p| {
+                p.state == PurchaseState::Paid
+                    && self.own.contains(&p.seller)
+                    && p.deadline > self.now
+            })
+            .collect()
+    }
+
+    /// Active listings anyone may buy, newest first.
+    pub fn offers(&self) -> Vec<&Listing> {
+        let mut v: Vec<&Listing> = self.book.listings.values().filter(|l| l.active).collect();
+        v.reverse();
+        v
+    }
+
+    /// The user's purchases, newest first.
+    pub fn purchases(&self) -> Vec<&Purchase> {
+        let mut v: Vec<&Purchase> = self
+            .book
+            .purchases
+            .values()
+            .filter(|p| self.own.contains(&p.buyer))
+            .collect();
+        v.reverse();
+        v
+    }
+
+    /// An undelivered purchase can be refunded once the chain's clock is past its deadline.
+    pub fn refundable(&self, p: &Purchase) -> bool {
+        p.state == PurchaseState::Paid && self.now > p.deadline
+    }
+}
+
+/// The on-chain part of the Market screen's view state.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainView {
+    pub section: Section,
+    /// None until the first sync answered.
+    pub market: Option<Box<MarketBook>>,
+    /// Why the book may be out of date (no market on the network, offline).
+    pub problem: Option<String>,
+    pub syncing: bool,
+    pub next_sync_ms: u64,
+    /// The selected row of my listings' pending deliveries, browse, and my purchases.
+    pub pending_sel: usize,
+    pub browse_sel: usize,
+    pub purchase_sel: usize,
+}
+
+/// A market transaction to be built on the chain thread and reviewed.
+#[derive(Debug, Clone)]
+pub enum MarketTx {
+    /// `market sell`: the listing secret is saved before the review is shown.
+    Sell {
+        item: ItemId,
+        token: Token,
+        price: U256,
+    },
+    /// `market buy`: with a token, the approval first when the allowance is short.
+    Buy {
+        listing: Box<Listing>,
+        buyer: Address,
+    },
+    Deliver {
+        purchase: Box<Purchase>,
+    },
+    Refund {
+        purchase: Box<Purchase>,
+    },
+}
+
+/// How often the market is synced while unlocked with a network.
+pub const SYNC_MS: u64 = 15_000;
+
+/// Whether a mode of the Market screen is one of this module's forms.
+pub(crate) fn typing(mode: &MarketMode) -> bool {
+    matches!(mode, MarketMode::Sell { .. } | MarketMode::SaveTo { .. })
+}
+
+/// A sync is due every [`SYNC_MS`] while unlocked with a network, when it is of use: on the
+/// Market screen, or anywhere with `market.delivery = auto` (then it delivers in the
+/// background). With `approve`, entering the Market screen reads the market anyway.
+pub(crate) fn tick(s: &mut State) -> Vec<Effect> {
+    let wanted = s.screen == Screen::Market || delivers_automatically(s);
+    if wanted && s.unlocked() && s.net.info.is_some() && s.now_ms >= s.market.chain.next_sync_ms {
+        return sync_now(s);
+    }
+    vec![]
+}
+
+/// The `market.delivery` setting as the settings screen holds it (read at unlock).
+pub fn delivers_automatically(s: &State) -> bool {
+    s.settings
+        .items
+        .iter()
+        .any(|i| i.key == crate::service::settings::MARKET_DELIVERY && i.value.trim() == "auto")
+}
+
+pub(crate) fn sync_now(s: &mut State) -> Vec<Effect> {
+    let c = &mut s.market.chain;
+    if s.net.info.is_none() || c.syncing {
+        return vec![];
+    }
+    c.syncing = true;
+    c.next_sync_ms = s.now_ms + SYNC_MS;
+    vec![Effect::Market(MarketEffect::Sync)]
+}
+
+/// The sync's answer.
+pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, String>) {
+    let c = &mut s.market.chain;
+    c.syncing = false;
+    c.next_sync_ms = s.now_ms + SYNC_MS;
+    match r {
+        Ok(m) => {
+            c.pending_sel = c.pending_sel.min(m.pending().len().saturating_sub(1));
+            c.browse_sel = c.browse_sel.min(m.offers().len().saturating_sub(1));
+            c.purchase_sel = c.purchase_sel.min(m.purchases().len().saturating_sub(1));
+            c.market = Some(m);
+            c.problem = None;
+        }
+        Err(why) => c.problem = Some(why),
+    }
+}
+
+fn error(s: &mut State, why: impl Into<String>) -> Vec<Effect> {
+    s.message = Some((Level::Error, why.into()));
+    vec![]
+}
+
+/// Keys outside the vault's own that every section shares: the section switch and a sync.
+pub(crate) fn common_key(s: &mut State, action: &Action) -> Option<Vec<Effect>> {
+    match action {
+        Action::Command(c @ ('[' | ']')) => {
+            let c = *c;
+            let m = &mut s.market.chain;
+            m.section = m.section.step(c == ']');
+            Some(vec![])
+        }
+        Action::Command('g') if s.market.chain.section != Section::Vault => {
+            if s.net.info.is_none() {
+                return Some(error(s, NO_NETWORK));
+            }
+            Some(sync_now(s))
+        }
+        _ => None,
+    }
+}
+
+const NO_NETWORK: &str =
+    "no network configured: `keybot chain dev`, or `keybot chain add NAME --rpc URL`";
+
+/// The keys of the three on-chain sections.
+pub(crate) fn section_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let section = s.market.chain.section;
+    let Some(m) = s.market.chain.market.as_deref() else {
+        return vec![];
+    };
+    let rows = match section {
+        Section::Listings => m.pending().len(),
+        Section::Browse => m.offers().len(),
+        Section::Purchases => m.purchases().len(),
+        Section::Vault => 0,
+    };
+    let c = &mut s.market.chain;
+    let sel = match section {
+        Section::Listings => &mut c.pending_sel,
+        Section::Browse => &mut c.browse_sel,
+        _ => &mut c.purchase_sel,
+    };
+    match action {
+        Action::Up => *sel = sel.saturating_sub(1),
+        Action::Down => *sel = (*sel + 1).min(rows.saturating_sub(1)),
+        Action::Command('a') if section == Section::Listings => return approve(s),
+        Action::Command('b') if section == Section::Browse => return buy(s),
+        Action::Command('s') if section == Section::Purchases => return save(s),
+        Action::Command('r') if section == Section::Purchases => return refund(s),
+        _ => {}
+    }
+    vec![]
+}
+
+/// Opens the wallet's review for `tx` from `from` (one of the wallet screen's accounts): the
+/// review is built on the chain thread and answers as a send's review does.
+fn review(s: &mut State, from: Address, tx: MarketTx) -> Vec<Effect> {
+    if let WalletMode::Send(flow) = &s.wallet.mode
+        && matches!(
+            flow.step,
+            SendStep::Sending { .. } | SendStep::Preparing { .. }
+        )
+    {
+        return error(s, "a transaction is on its way; wait for it to finish");
+    }
+    let Some(account) = s.wallet.accounts.iter().position(|a| a.address == from) else {
+        return error(
+            s,
+            format!(
+                "{} is not one of the wallet screen's accounts (n derives more)",
+                from.to_checksum(None)
+            ),
+        );
+    };
+    if s.net.info.is_none() {
+        return error(s, NO_NETWORK);
+    }
+    s.wallet.send_seq += 1;
+    let id = s.wallet.send_seq;
+    s.wallet.mode = WalletMode::Send(Box::new(SendFlow {
+        form: SendForm {
+            account,
+            ..SendForm::default()
+        },
+        step: SendStep::Preparing { id },
+    }));
+    s.screen = Screen::Wallet;
+    vec![Effect::Market(MarketEffect::Prepare {
+        id,
+        tx: Box::new(tx),
+    })]
+}
+
+fn approve(s: &mut State) -> Vec<Effect> {
+    let Some(p) = s.market.chain.market.as_deref().and_then(|m| {
+        m.pending()
+            .get(s.market.chain.pending_sel)
+            .map(|p| (*p).clone())
+    }) else {
+        return error(s, "no purchase is waiting for a delivery");
+    };
+    review(
+        s,
+        p.seller,
+        MarketTx::Deliver {
+            purchase: Box::new(p),
+        },
+    )
+}
+
+fn buy(s: &mut State) -> Vec<Effect> {
+    let Some(m) = s.market.chain.market.as_deref() else {
+        return vec![];
+    };
+    let Some(l) = m
+        .offers()
+        .get(s.market.chain.browse_sel)
+        .map(|l| (*l).clone())
+    else {
+        return error(s, "no listing selected");
+    };
+    if m.own.contains(&l.seller) {
+        return error(s, format!("listing {} is your own", l.id));
+    }
+    let Some(buyer) = s.wallet.accounts.get(s.wallet.selected).map(|a| a.address) else {
+        return error(s, "no account to pay from");
+    };
+    review(
+        s,
+        buyer,
+        MarketTx::Buy {
+            listing: Box::new(l),
+            buyer,
+        },
+    )
+}
+
+fn selected_purchase(s: &State) -> Option<(Purchase, bool)> {
+    let m = s.market.chain.market.as_deref()?;
+    let p = m
+        .purchases()
+        .get(s.market.chain.purchase_sel)
+        .map(|p| (*p).clone())?;
+    let refundable = m.refundable(&p);
+    Some((p, refundable))
+}
+
+fn refund(s: &mut State) -> Vec<Effect> {
+    let Some((p, refundable)) = selected_purchase(s) else {
+        return error(s, "no purchase selected");
+    };
+    if !refundable {
+        return error(
+            s,
+            match p.state {
+                PurchaseState::Paid => format!(
+                    "purchase {} can be refunded only after its deadline; the seller may still deliver",
+                    p.id
+                ),
+                PurchaseState::Delivered => format!("purchase {} was delivered", p.id),
+                PurchaseState::Refunded => format!("purchase {} is already refunded", p.id),
+            },
+        );
+    }
+    review(
+        s,
+        p.buyer,
+        MarketTx::Refund {
+            purchase: Box::new(p),
+        },
+    )
+}
+
+fn save(s: &mut State) -> Vec<Effect> {
+    let Some((p, _)) = selected_purchase(s) else {
+        return error(s, "no purchase selected");
+    };
+    if p.state != PurchaseState::Delivered {
+        return error(s, format!("purchase {} is not delivered yet", p.id));
+    }
+    s.market.mode = MarketMode::SaveTo {
+        purchase: p.id,
+        path: Input::default(),
+    };
+    vec![]
+}
+
+/// The save-to-file input: Enter hands the path to the runtime, which refuses an existing file
+/// and checks both hashes before it writes anything.
+pub(crate) fn save_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let MarketMode::SaveTo { purchase, path } = &mut s.market.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => path.apply(&e, false),
+        Action::Back => s.market.mode = MarketMode::Browse,
+        Action::Submit => {
+            let id = *purchase;
+            let out = path.text.trim().to_owned();
+            if out.is_empty() {
+                return error(s, "type the path of a new file");
+            }
+            s.market.mode = MarketMode::Browse;
+            let Some(m) = s.market.chain.market.as_deref() else {
+                return vec![];
+            };
+            let (Some(p), Some(l)) = (
+                m.book.purchases.get(&id),
+                m.book
+                    .purchases
+                    .get(&id)
+                    .and_then(|p| m.book.listings.get(&p.listing)),
+            ) else {
+                return error(s, format!("purchase {id} is not in the index"));
+            };
+            return vec![Effect::Market(MarketEffect::Save {
+                purchase: Box::new(p.clone()),
+                listing: Box::new(l.clone()),
+                path: out.into(),
+            })];
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// `s` on a vault item: the sell form, for a consented item only.
+pub(crate) fn open_sell(s: &mut State) -> Vec<Effect> {
+    let Some(item) = s.market.item() else {
+        return vec![];
+    };
+    let id = item.item.id;
+    match &item.consent {
+        ConsentState::Given(_) => {}
+        ConsentState::None => return error(s, format!("item {id} has no consent yet: c consents")),
+        ConsentState::Stale(_) => {
+            return error(
+                s,
+                format!("item {id} changed since its consent: c consents again"),
+            );
+        }
+    }
+    s.market.mode = MarketMode::Sell {
+        id,
+        price: Input::default(),
+        token: 0,
+    };
+    vec![]
+}
+
+/// The token a listing is priced in: 0 is ETH, `i` the network's token `i - 1`.
+pub fn sell_token(s: &State, index: usize) -> Token {
+    match s.net.asset(index) {
+        crate::chain::send::Asset::Token(t) => t,
+        _ => Token {
+            symbol: "ETH".into(),
+            address: Address::ZERO,
+            decimals: 18,
+        },
+    }
+}
+
+/// The sell form: a price, Tab (or ←/→ with an empty price) cycles the token; Enter plans the
+/// listing on the chain thread and opens its review.
+pub(crate) fn sell_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let assets = s.net.asset_count().max(1);
+    let MarketMode::Sell { id, price, token } = &mut s.market.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Back => s.market.mode = MarketMode::Browse,
+        Action::FocusNext => *token = (*token + 1) % assets,
+        Action::Edit(e) => price.apply(&e, false),
+        Action::Submit => {
+            let (id, text, index) = (*id, price.text.clone(), *token);
+            let t = sell_token(s, index);
+            let units = match amount::parse(&text, t.decimals) {
+                Ok(u) if u.is_zero() => return error(s, "price: zero; a listing needs a price"),
+                Ok(u) => u,
+                Err(e) => return error(s, format!("price: {e}")),
+            };
+            let Some(seller) = s.market.item().and_then(|i| match &i.consent {
+                ConsentState::Given(c) => c.account.parse::<Address>().ok(),
+                _ => None,
+            }) else {
+                return error(s, "the item's consent names no account");
+            };
+            s.market.mode = MarketMode::Browse;
+            return review(
+                s,
+                seller,
+                MarketTx::Sell {
+                    item: id,
+                    token: t,
+                    price: units,
+                },
+            );
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// Strangers' text (titles, reasons) for one line of the screen.
+pub fn clean(text: &str) -> String {
+    crate::sanitize::clean_line(text).into_owned()
+}
+
+/// A price in its token's units when the network knows the token.
+pub fn price(s: &State, token: Address, units: U256) -> String {
+    if token == Address::ZERO {
+        return format!("{} ETH", amount::format(units, 18));
+    }
+    match s
+        .net
+        .info
+        .as_ref()
+        .and_then(|i| i.tokens.iter().find(|t| t.address == token))
+    {
+        Some(t) => format!("{} {}", amount::format(units, t.decimals), clean(&t.symbol)),
+        None => format!("{units} units of {}", token.to_checksum(None)),
+    }
+}

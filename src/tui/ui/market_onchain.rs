@@ -1,0 +1,442 @@
+//! The Market screen's on-chain sections: the section bar, my listings with the purchases
+//! waiting for a delivery, browse, my purchases, and the sell and save-to-file forms. Every
+//! title, URI and reason in the book was written by a stranger: each goes through `clean`.
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+use super::{block, centered, input_line, muted, shorten};
+use crate::market::book::{Listing, Purchase, PurchaseState};
+use crate::market::meta::Meta;
+use crate::tui::screens::market::human_size;
+use crate::tui::screens::market_onchain::{MarketBook, Section, clean, price, sell_token};
+use crate::tui::state::{MarketMode, State};
+use crate::tui::theme::{Role, Theme};
+
+/// One line naming the sections, the current one highlighted.
+pub fn draw_sections(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let current = s.market.chain.section;
+    let mut spans = Vec::new();
+    for (i, sec) in Section::ALL.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(" │ ", t.style(Role::Muted)));
+        }
+        let role = if *sec == current {
+            Role::Selection
+        } else {
+            Role::Muted
+        };
+        spans.push(Span::styled(format!(" {} ", sec.title()), t.style(role)));
+    }
+    spans.push(Span::styled("   [ ] switch", t.style(Role::Muted)));
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The title of a listing from its metadata, cleaned.
+fn title_of(l: &Listing) -> String {
+    match Meta::parse(&l.meta) {
+        Ok(m) => clean(&m.title),
+        Err(_) => "(unreadable metadata)".into(),
+    }
+}
+
+fn cell(text: &str, width: usize) -> String {
+    let text = shorten(text, width);
+    let pad = " ".repeat(width.saturating_sub(text.width()));
+    format!("{text}{pad}")
+}
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let c = &s.market.chain;
+    let [body, bottom] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(if editing(s) { 3 } else { 1 }),
+    ])
+    .areas(area);
+    match c.market.as_deref() {
+        None => {
+            let text = match (&c.problem, s.net.info.is_some()) {
+                (_, false) => "no network configured: `keybot chain dev`, or `keybot chain add NAME --rpc URL`".to_owned(),
+                (Some(why), _) => clean(why),
+                (None, _) => "reading the market from the chain…".to_owned(),
+            };
+            f.render_widget(
+                Paragraph::new(muted(text, t))
+                    .wrap(Wrap { trim: false })
+                    .block(block(c.section.title(), t, true)),
+                body,
+            );
+        }
+        Some(m) => match c.section {
+            Section::Listings => listings(f, body, s, m, t),
+            Section::Browse => browse(f, body, s, m, t),
+            Section::Purchases => purchases(f, body, s, m, t),
+            Section::Vault => {}
+        },
+    }
+    bottom_line(f, bottom, s, t);
+}
+
+fn editing(s: &State) -> bool {
+    matches!(s.market.mode, MarketMode::SaveTo { .. })
+}
+
+fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    if let MarketMode::SaveTo { purchase, path } = &s.market.mode {
+        f.render_widget(
+            Paragraph::new(input_line(path, t, true)).block(block(
+                &format!("Save purchase {purchase} to a new file (Enter saves, Esc cancels)"),
+                t,
+                true,
+            )),
+            area,
+        );
+        return;
+    }
+    let c = &s.market.chain;
+    let keys = match c.section {
+        Section::Listings => "↑/↓ select a delivery · a approve → review · g sync · ? keys",
+        Section::Browse => "↑/↓ select · b buy → review · g sync · ? keys",
+        Section::Purchases => {
+            "↑/↓ select · s save to file · r refund (after the deadline) · g sync"
+        }
+        Section::Vault => "",
+    };
+    let state = match (&c.problem, c.market.is_some()) {
+        (Some(why), true) => format!("  (not synced: {})", clean(why)),
+        _ => String::new(),
+    };
+    f.render_widget(Paragraph::new(muted(format!("{keys}{state}"), t)), area);
+}
+
+fn delivery_setting(s: &State) -> String {
+    s.settings
+        .items
+        .iter()
+        .find(|i| i.key == crate::service::settings::MARKET_DELIVERY)
+        .map(|i| i.value.clone())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "approve".into())
+}
+
+fn listings(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
+    let mine = m.mine();
+    let pending = m.pending();
+    let list_h = (mine.len().max(1) as u16 + 2).min(area.height / 2).max(3);
+    let [top, low] = Layout::vertical([Constraint::Length(list_h), Constraint::Min(3)]).areas(area);
+    let inner = usize::from(area.width.saturating_sub(2));
+    let title_w = inner.saturating_sub(6 + 22 + 9 + 11 + 10).clamp(8, 60);
+    let rows: Vec<ListItem> = if mine.is_empty() {
+        vec![ListItem::new(muted(
+            "no listings yet: s on a consented item of the sale vault sells it",
+            t,
+        ))]
+    } else {
+        mine.iter()
+            .map(|l| {
+                let waiting = pending.iter().filter(|p| p.listing == l.id).count();
+                ListItem::new(Line::from(vec![
+                    Span::styled(format!("{:>5} ", l.id), t.style(Role::Muted)),
+                    Span::raw(cell(&title_of(l), title_w)),
+                    Span::raw(format!(
+                        " {:>20} ",
+                        shorten(&price(s, l.token, l.price), 20)
+                    )),
+                    Span::raw(format!("{:>3} sold ", l.sales)),
+                    Span::styled(
+                        format!("{:>2} waiting ", waiting),
+                        t.style(if waiting > 0 {
+                            Role::Warning
+                        } else {
+                            Role::Muted
+                        }),
+                    ),
+                    Span::styled(
+                        if l.active { "active" } else { "delisted" },
+                        t.style(if l.active { Role::Success } else { Role::Muted }),
+                    ),
+                ]))
+            })
+            .collect()
+    };
+    f.render_widget(
+        List::new(rows).block(block(&format!("My listings ({})", mine.len()), t, false)),
+        top,
+    );
+    let rows: Vec<ListItem> = pending
+        .iter()
+        .map(|p| {
+            ListItem::new(Line::from(vec![
+                Span::styled(format!("purchase {:<4} ", p.id), t.style(Role::Accent)),
+                Span::raw(format!("listing {:<4} ", p.listing)),
+                Span::raw(format!(
+                    "{:>14}  ",
+                    shorten(&price(s, p.token, p.price), 14)
+                )),
+                Span::styled(
+                    format!("by {}  ", short_address(&p.buyer)),
+                    t.style(Role::Muted),
+                ),
+                Span::raw(deadline(m.now, p.deadline)),
+            ]))
+        })
+        .collect();
+    let title = format!(
+        "Waiting for delivery ({}) · market.delivery = {}",
+        pending.len(),
+        delivery_setting(s)
+    );
+    if rows.is_empty() {
+        f.render_widget(
+            Paragraph::new(muted("no purchase is waiting for its key", t))
+                .block(block(&title, t, true)),
+            low,
+        );
+        return;
+    }
+    let mut ls = ListState::default().with_selected(Some(s.market.chain.pending_sel));
+    f.render_stateful_widget(
+        List::new(rows)
+            .highlight_style(t.style(Role::Selection))
+            .block(block(&title, t, true)),
+        low,
+        &mut ls,
+    );
+}
+
+fn short_address(a: &alloy::primitives::Address) -> String {
+    let full = a.to_checksum(None);
+    format!("{}…{}", &full[..6], &full[full.len() - 4..])
+}
+
+/// When a deadline is, from the chain's clock.
+fn deadline(now: u64, deadline: u64) -> String {
+    if deadline > now {
+        let left = deadline - now;
+        format!("{} h {:02} min left", left / 3600, left % 3600 / 60)
+    } else {
+        "deadline passed".into()
+    }
+}
+
+fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
+    let offers = m.offers();
+    let title = format!("Listings on the market ({})", offers.len());
+    if offers.is_empty() {
+        f.render_widget(
+            Paragraph::new(muted("no active listings", t)).block(block(&title, t, true)),
+            area,
+        );
+        return;
+    }
+    let inner = usize::from(area.width.saturating_sub(2));
+    let wide = inner >= 120;
+    let title_w = if wide {
+        36
+    } else {
+        inner.saturating_sub(6 + 16 + 10 + 1).clamp(8, 40)
+    };
+    let rows: Vec<ListItem> = offers
+        .iter()
+        .map(|l| {
+            let meta = Meta::parse(&l.meta).ok();
+            let record = m.book.seller_record(l.seller);
+            let removed = meta
+                .as_ref()
+                .map(|m| {
+                    m.redactions
+                        .iter()
+                        .map(|(k, n)| format!("{n} {}", clean(k)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .filter(|r| !r.is_empty())
+                .unwrap_or_else(|| "nothing removed".into());
+            let size = meta
+                .as_ref()
+                .map_or("?".into(), |m| human_size(m.bytes as usize));
+            let own = m.own.contains(&l.seller);
+            let mut spans = vec![
+                Span::styled(format!("{:>5} ", l.id), t.style(Role::Muted)),
+                Span::raw(cell(&title_of(l), title_w)),
+                Span::raw(format!(
+                    " {:>15} ",
+                    shorten(&price(s, l.token, l.price), 15)
+                )),
+                Span::styled(format!("{size:>9}"), t.style(Role::Muted)),
+            ];
+            if wide {
+                spans.push(Span::styled(
+                    format!(
+                        "  seller {}: {} delivered, {} disputed",
+                        if own {
+                            "(you)".to_owned()
+                        } else {
+                            short_address(&l.seller)
+                        },
+                        record.deliveries,
+                        record.disputes
+                    ),
+                    t.style(if record.disputes > 0 {
+                        Role::Warning
+                    } else {
+                        Role::Muted
+                    }),
+                ));
+                spans.push(Span::raw(format!("  removed: {}", shorten(&removed, 30))));
+            }
+            ListItem::new(Line::from(spans))
+        })
+        .collect();
+    let [list, detail] = Layout::vertical([
+        Constraint::Min(3),
+        Constraint::Length(if wide { 0 } else { 4 }),
+    ])
+    .areas(area);
+    let mut ls = ListState::default().with_selected(Some(s.market.chain.browse_sel));
+    f.render_stateful_widget(
+        List::new(rows)
+            .highlight_style(t.style(Role::Selection))
+            .block(block(&title, t, true)),
+        list,
+        &mut ls,
+    );
+    if !wide && let Some(l) = offers.get(s.market.chain.browse_sel) {
+        let record = m.book.seller_record(l.seller);
+        let removed = Meta::parse(&l.meta)
+            .map(|m| {
+                m.redactions
+                    .iter()
+                    .map(|(k, n)| format!("{n} {}", clean(k)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default();
+        let lines = vec![
+            Line::from(format!(
+                "seller {}: {} delivered, {} disputed, {} refunded",
+                short_address(&l.seller),
+                record.deliveries,
+                record.disputes,
+                record.refunds
+            )),
+            Line::from(format!(
+                "removed: {}",
+                if removed.is_empty() {
+                    "nothing".into()
+                } else {
+                    removed
+                }
+            )),
+        ];
+        f.render_widget(
+            Paragraph::new(lines).block(block("Selected", t, false)),
+            detail,
+        );
+    }
+}
+
+/// A purchase's state as the buyer reads it.
+fn status(m: &MarketBook, p: &Purchase) -> (String, Role) {
+    match p.state {
+        PurchaseState::Paid if m.refundable(p) => {
+            ("deadline passed: r refunds".into(), Role::Warning)
+        }
+        PurchaseState::Paid => (
+            format!("waiting, {}", deadline(m.now, p.deadline)),
+            Role::Muted,
+        ),
+        PurchaseState::Delivered if p.disputed => (
+            format!(
+                "disputed: {}",
+                clean(p.dispute_reason.as_deref().unwrap_or(""))
+            ),
+            Role::Error,
+        ),
+        PurchaseState::Delivered => ("delivered: s saves to a file".into(), Role::Success),
+        PurchaseState::Refunded => ("refunded".into(), Role::Muted),
+    }
+}
+
+fn purchases(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
+    let mine = m.purchases();
+    let title = format!("My purchases ({})", mine.len());
+    if mine.is_empty() {
+        f.render_widget(
+            Paragraph::new(muted("no purchases yet: b in Browse buys a listing", t))
+                .block(block(&title, t, true)),
+            area,
+        );
+        return;
+    }
+    let inner = usize::from(area.width.saturating_sub(2));
+    let title_w = inner.saturating_sub(6 + 17 + 29).clamp(8, 40);
+    let rows: Vec<ListItem> = mine
+        .iter()
+        .map(|p| {
+            let name = m
+                .book
+                .listings
+                .get(&p.listing)
+                .map(title_of)
+                .unwrap_or_else(|| format!("listing {}", p.listing));
+            let (text, role) = status(m, p);
+            ListItem::new(Line::from(vec![
+                Span::styled(format!("{:>5} ", p.id), t.style(Role::Muted)),
+                Span::raw(cell(&name, title_w)),
+                Span::raw(format!(
+                    " {:>15} ",
+                    shorten(&price(s, p.token, p.price), 15)
+                )),
+                Span::styled(text, t.style(role)),
+            ]))
+        })
+        .collect();
+    let mut ls = ListState::default().with_selected(Some(s.market.chain.purchase_sel));
+    f.render_stateful_widget(
+        List::new(rows)
+            .highlight_style(t.style(Role::Selection))
+            .block(block(&title, t, true)),
+        area,
+        &mut ls,
+    );
+}
+
+/// The sell form over the vault.
+pub fn sell_form(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let MarketMode::Sell { id, price, token } = &s.market.mode else {
+        return;
+    };
+    let token = sell_token(s, *token);
+    let lines = vec![
+        Line::from(format!(
+            "List item {id} exactly as its consented preview, encrypted under a fresh key."
+        )),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("price  ", t.style(Role::Muted)),
+            Span::raw(""),
+        ]),
+        input_line(price, t, true),
+        Line::from(vec![
+            Span::styled("token  ", t.style(Role::Muted)),
+            Span::styled(clean(&token.symbol), t.style(Role::Accent)),
+            Span::styled("  (Tab: next token)", t.style(Role::Muted)),
+        ]),
+        Line::from(""),
+        muted(
+            "Enter: the key is kept here, then the listing is reviewed before it is signed. Esc cancels.",
+            t,
+        ),
+    ];
+    let r = centered(area, 72, 11);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block("Sell", t, true)),
+        r,
+    );
+}
