@@ -234,6 +234,18 @@ const STEPS: &[&str] = &[
         created_at   INTEGER NOT NULL
     );
     "#,
+    // 7: the times of the blocks that hold market events (store/market.rs), for earnings per
+    // day. Kept per market beside its events and replaced with them range by range, so a
+    // reorg that moves an event to another block also moves its time.
+    r#"
+    CREATE TABLE market_block_times (
+        chain_id INTEGER NOT NULL,
+        market   TEXT    NOT NULL,
+        block    INTEGER NOT NULL,
+        time     INTEGER NOT NULL,
+        PRIMARY KEY (chain_id, market, block)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build creates and understands.
