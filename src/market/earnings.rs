@@ -98,6 +98,9 @@ pub struct Earnings {
     pub daily: BTreeMap<Address, Vec<(u64, U256)>>,
     /// Every sale, refund and withdrawal, in chain order.
     pub entries: Vec<Entry>,
+    /// What each seller address can withdraw of each token (non-zero only): a withdrawal is one
+    /// transaction per address and token.
+    pub claimable: Vec<(Address, Address, U256)>,
 }
 
 struct Sale {
@@ -124,6 +127,8 @@ impl Earnings {
         let mut sales: HashMap<u64, Sale> = HashMap::new();
         let mut daily: BTreeMap<Address, BTreeMap<u64, U256>> = BTreeMap::new();
         let mut entries = Vec::new();
+        // (seller, token) → (earned, withdrawn)
+        let mut by_seller: BTreeMap<(Address, Address), (U256, U256)> = BTreeMap::new();
         fn figures(tokens: &mut BTreeMap<Address, TokenFigures>, token: Address) -> &mut TokenFigures {
             tokens.entry(token).or_insert_with(|| TokenFigures {
                 token,
@@ -208,6 +213,7 @@ impl Earnings {
                     let f = tokens.get_mut(&s.token).expect("a sale made its token");
                     f.pending -= s.price;
                     f.earned += s.price;
+                    by_seller.entry((s.seller, s.token)).or_default().0 += s.price;
                     if let Some(l) = listings.get_mut(&s.listing) {
                         l.revenue += s.price;
                     }
@@ -255,6 +261,7 @@ impl Earnings {
                     amount,
                 } if mine(seller) => {
                     figures(&mut tokens, *token).withdrawn += *amount;
+                    by_seller.entry((*seller, *token)).or_default().1 += *amount;
                     entries.push(entry(
                         EntryKind::Withdrawal,
                         None,
@@ -283,6 +290,13 @@ impl Earnings {
                 .map(|(t, days)| (t, days.into_iter().collect()))
                 .collect(),
             entries,
+            claimable: by_seller
+                .into_iter()
+                .map(|((seller, token), (earned, withdrawn))| {
+                    (seller, token, earned.saturating_sub(withdrawn))
+                })
+                .filter(|(_, _, c)| !c.is_zero())
+                .collect(),
         }
     }
 
@@ -457,6 +471,7 @@ mod tests {
         );
         assert_eq!(e.daily[&Address::ZERO], vec![(3, U256::from(5))]);
         assert_eq!(e.daily[&TUSD], vec![(4, U256::from(7))]);
+        assert_eq!(e.claimable, vec![(ME, Address::ZERO, U256::from(5))]);
         let kinds: Vec<_> = e.entries.iter().map(|x| x.kind).collect();
         use EntryKind::*;
         assert_eq!(kinds, [Sale, Sale, Sale, Withdrawal, Sale, Refund]);

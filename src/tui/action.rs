@@ -3,6 +3,7 @@
 use keybot_keystore::Address;
 
 use super::screens::chat::ChatAction;
+use super::screens::earnings::EarningsAction;
 use super::screens::onboarding::OnboardingAction;
 use super::screens::unlock::UnlockAction;
 use super::screens::wallet::WalletAction;
@@ -62,4 +63,5 @@ pub enum Action {
     Unlock(UnlockAction),
     Wallet(WalletAction),
     Chat(ChatAction),
+    Earnings(EarningsAction),
 }

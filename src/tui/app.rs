@@ -18,6 +18,7 @@ use keybot_keystore::{Phrase, Wallet};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::action::Action;
+use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
 use super::screens::chat::{ChatAction, ChatEffect};
@@ -468,7 +469,29 @@ impl Runtime {
             Effect::Wallet(effect) => self.perform_wallet(effect),
             Effect::Chat(effect) => self.perform_chat(effect),
             Effect::Settings(effect) => self.perform_settings(effect),
+            Effect::Earnings(effect) => self.perform_earnings(effect),
         }
+    }
+
+    /// The Earnings screen's effects: both go to the chain thread with the user's own
+    /// addresses, derived on the store's thread (as for activity).
+    fn perform_earnings(&mut self, effect: EarningsEffect) {
+        let job = move |own: Vec<keybot_keystore::Address>| match effect {
+            EarningsEffect::Sync => Job::Earnings { own },
+            EarningsEffect::PrepareWithdraw { id, seller, token } => Job::PrepareWithdraw {
+                id,
+                seller,
+                token,
+                own,
+            },
+        };
+        if self.session.is_none() {
+            return self.chain_job(job(vec![]));
+        }
+        self.with_store(move |store, wallet, queue| {
+            let own = own_addresses(wallet, store);
+            let _ = queue.send(Event::Chain(Box::new(job(own))));
+        });
     }
 
     fn perform_onboarding(&mut self, effect: OnboardingEffect) {
@@ -826,6 +849,13 @@ impl Runtime {
             Job::Broadcast(record) => Action::Wallet(WalletAction::SendFinished {
                 hash: Some(record.hash),
                 outcome: Err(why()),
+            }),
+            Job::Earnings { .. } => {
+                Action::Earnings(EarningsAction::Loaded(Err(why().to_string())))
+            }
+            Job::PrepareWithdraw { id, .. } => Action::Wallet(WalletAction::ReviewReady {
+                id,
+                review: Err(why()),
             }),
         });
     }

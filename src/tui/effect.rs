@@ -5,6 +5,7 @@
 //!
 //! [`Action`]: super::action::Action
 use super::screens::chat::ChatEffect;
+use super::screens::earnings::EarningsEffect;
 use super::screens::onboarding::OnboardingEffect;
 use super::screens::settings::SettingsEffect;
 use super::screens::unlock::UnlockEffect;
@@ -21,4 +22,5 @@ pub enum Effect {
     Wallet(WalletEffect),
     Chat(ChatEffect),
     Settings(SettingsEffect),
+    Earnings(EarningsEffect),
 }

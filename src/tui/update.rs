@@ -116,6 +116,9 @@ fn switch_to(s: &mut State, screen: Screen) -> Vec<Effect> {
     if screen == Screen::Wallet && was != Screen::Wallet {
         return onchain::entered_wallet(s);
     }
+    if screen == Screen::Earnings && was != Screen::Earnings {
+        return super::screens::earnings::entered(s);
+    }
     vec![]
 }
 

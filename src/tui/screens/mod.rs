@@ -3,6 +3,7 @@
 //! `typing()`, the help overlay and the routing in `update` all read it, so a new screen is a
 //! new module plus a row here (and its variant of [`Screen`]).
 pub mod chat;
+pub mod earnings;
 pub mod onboarding;
 pub mod settings;
 pub mod unlock;
@@ -24,6 +25,7 @@ pub enum Screen {
     Wallet,
     Chat,
     Settings,
+    Earnings,
 }
 
 /// A row of the screen table.
@@ -103,6 +105,17 @@ pub const SCREENS: &[ScreenDef] = &[
         result: settings::result,
         draw: ui::settings::draw,
     },
+    ScreenDef {
+        id: Screen::Earnings,
+        title: "Earnings",
+        main: true,
+        typing: earnings::typing,
+        help: earnings::HELP,
+        update: earnings::update,
+        owns: earnings::owns,
+        result: earnings::result,
+        draw: ui::earnings::draw,
+    },
 ];
 
 impl Screen {
@@ -166,12 +179,21 @@ mod tests {
             Screen::Wallet,
             Screen::Chat,
             Screen::Settings,
+            Screen::Earnings,
         ] {
             assert_eq!(SCREENS.iter().filter(|d| d.id == id).count(), 1, "{id:?}");
         }
         let main: Vec<Screen> = Screen::main().collect();
-        assert_eq!(main, [Screen::Wallet, Screen::Chat, Screen::Settings]);
-        assert_eq!(Screen::Settings.next(), Screen::Wallet);
+        assert_eq!(
+            main,
+            [
+                Screen::Wallet,
+                Screen::Chat,
+                Screen::Settings,
+                Screen::Earnings
+            ]
+        );
+        assert_eq!(Screen::Earnings.next(), Screen::Wallet);
 
         // Unlocked, on the settings screen (no field open, so digits are commands).
         let mut s = State::new(true);
@@ -193,7 +215,7 @@ mod tests {
         let help = keymap::help(&s);
         assert!(
             help.iter()
-                .any(|(k, v)| k == "1 2 3 / Alt-1..3" && v == "wallet, chat, settings"),
+                .any(|(k, v)| k == "1 2 3 4 / Alt-1..4" && v == "wallet, chat, settings, earnings"),
             "{help:?}"
         );
     }
