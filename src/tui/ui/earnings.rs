@@ -150,18 +150,27 @@ fn per_day(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Theme)
         );
         return;
     };
+    // From the first day with a delivery (or as many days back as fit), each day as wide as
+    // the chart allows.
     let width = area.width.saturating_sub(2).max(1) as u64;
     let last = days.last().map(|(d, _)| *d).unwrap_or_default();
-    let first = last.saturating_sub(width - 1);
+    let first = days[0].0.max(last.saturating_sub(width - 1));
+    let span = last - first + 1;
+    let each = (width / span).max(1) as usize;
     let decimals = data.token(token).map_or(0, |tk| tk.decimals);
-    // Bars in thousandths of the token (the sparkline scales them to its height).
+    // Bars in thousandths of the token (the sparkline scales them to its height); a day with
+    // any earnings shows at least a sliver.
     let scale = U256::from(10u64).pow(U256::from(decimals.saturating_sub(3)));
-    let mut bars = vec![0u64; (last - first + 1) as usize];
+    let mut per_day = vec![0u64; span as usize];
     let mut total = U256::ZERO;
     for (day, v) in days.iter().filter(|(d, _)| *d >= first) {
-        bars[(day - first) as usize] = u64::try_from(*v / scale).unwrap_or(u64::MAX).max(1);
+        per_day[(day - first) as usize] = u64::try_from(*v / scale).unwrap_or(u64::MAX).max(1);
         total += *v;
     }
+    let bars: Vec<u64> = per_day
+        .iter()
+        .flat_map(|v| std::iter::repeat_n(*v, each))
+        .collect();
     let title = format!(
         "Earned per day · {} · {} to {} · {}",
         symbol_of(data, token),
@@ -180,12 +189,20 @@ fn per_day(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Theme)
 
 /// The balances of the accounts that sold, as the wallet last read them.
 fn balance_list(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Theme) {
-    let sellers: Vec<Address> = {
-        let mut v: Vec<Address> = data.earnings.listings.iter().map(|l| l.seller).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
+    // The wallet's accounts in their order, then any other selling address (imported).
+    let selling = |a: &Address| data.earnings.listings.iter().any(|l| l.seller == *a);
+    let mut sellers: Vec<Address> = s
+        .wallet
+        .accounts
+        .iter()
+        .map(|a| a.address)
+        .filter(selling)
+        .collect();
+    for l in &data.earnings.listings {
+        if !sellers.contains(&l.seller) {
+            sellers.push(l.seller);
+        }
+    }
     let mut lines = Vec::new();
     for seller in &sellers {
         let a = seller.to_checksum(None);
