@@ -270,6 +270,33 @@ mod tests {
     }
 
     #[test]
+    fn earnings_against_a_dead_rpc_or_without_a_market_answer_in_one_line() {
+        let (_dir, w, mut rx) = worker();
+        assert!(w.send(Job::Earnings { own: vec![] }).is_ok());
+        match next(&mut rx) {
+            Action::Earnings(EarningsAction::Loaded(Err(e))) => {
+                assert!(e.contains("has no market") && !e.contains('\n'), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            w.send(Job::PrepareWithdraw {
+                id: 9,
+                seller: Address::repeat_byte(1),
+                token: Address::ZERO,
+                own: vec![],
+            })
+            .is_ok()
+        );
+        match next(&mut rx) {
+            Action::Wallet(WalletAction::ReviewReady { id: 9, review }) => {
+                assert!(review.unwrap_err().to_string().contains("has no market"))
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn jobs_against_a_dead_rpc_answer_offline() {
         let (dir, w, mut rx) = worker();
         assert!(w.send(Job::Refresh(vec![Address::ZERO])).is_ok());
