@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256, utils::parse_units};
@@ -132,8 +132,14 @@ fn listing(home: &Path, text: &str, account: &str, price: &str, token: &str) -> 
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("note.txt");
     std::fs::write(&file, text).unwrap();
-    let id = last_line(&ok(home, &["market", "add", "--file", file.to_str().unwrap()]));
-    ok(home, &["market", "consent", &id, "--account", account, "--yes"]);
+    let id = last_line(&ok(
+        home,
+        &["market", "add", "--file", file.to_str().unwrap()],
+    ));
+    ok(
+        home,
+        &["market", "consent", &id, "--account", account, "--yes"],
+    );
     last_line(&ok(
         home,
         &[
@@ -409,11 +415,7 @@ fn earnings_equal_the_logs_and_survive_restore_csv_restarts_and_outages() {
         .collect();
     let rt = tokio::runtime::Runtime::new().unwrap();
     let expected = rt.block_on(truth(&rpc_url, market, &sellers));
-    let listing_tokens = expected
-        .listings
-        .iter()
-        .map(|(id, l)| (*id, l.0))
-        .collect();
+    let listing_tokens = expected.listings.iter().map(|(id, l)| (*id, l.0)).collect();
     assert_eq!(from_json(&json, &listing_tokens), expected, "{json:#}");
     // The scenario has what it promises: both tokens, a refund, a dispute, two withdrawals.
     let eth = expected.tokens[&Address::ZERO];
@@ -451,13 +453,16 @@ fn earnings_equal_the_logs_and_survive_restore_csv_restarts_and_outages() {
         assert!(f[2].ends_with('Z') && f[3].len() == 66, "{line}");
         let token = token_of(&Value::String(f[6].into()));
         let d = if token == Address::ZERO { 18 } else { 6 };
-        *sums.entry((f[0].to_owned(), token)).or_default() +=
-            units(&Value::String(f[7].into()), d);
+        *sums.entry((f[0].to_owned(), token)).or_default() += units(&Value::String(f[7].into()), d);
         n += 1;
     }
     assert_eq!(n, 6 + 1 + 2, "six sales, a refund, two withdrawals");
     for (token, f) in &expected.tokens {
-        let sum = |k: &str| sums.get(&(k.to_owned(), *token)).copied().unwrap_or_default();
+        let sum = |k: &str| {
+            sums.get(&(k.to_owned(), *token))
+                .copied()
+                .unwrap_or_default()
+        };
         assert_eq!(sum("sale"), f[0] + f[1] + f[4], "sales of {token}");
         assert_eq!(sum("refund"), f[4]);
         assert_eq!(sum("withdrawal"), f[3]);
@@ -497,19 +502,40 @@ fn earnings_equal_the_logs_and_survive_restore_csv_restarts_and_outages() {
     {
         let store = cold_store(broken_dir.path());
         let dying = Proxy::start(w.dev.port, Some(3), true);
-        let r = rt.block_on(index::sync(&dev_client(&dying.url), &store, market, 0, &cfg));
+        let r = rt.block_on(index::sync(
+            &dev_client(&dying.url),
+            &store,
+            market,
+            0,
+            &cfg,
+        ));
         assert!(r.is_err(), "the outage went unnoticed");
         let partial = stored_earnings(&store, 31337, m, &sellers, head).unwrap();
         assert_ne!(partial, want, "the outage came too late to test anything");
     }
     let store = cold_store(broken_dir.path());
     let proxy = Proxy::start(w.dev.port, None, true);
-    rt.block_on(index::sync(&dev_client(&proxy.url), &store, market, 0, &cfg))
-        .unwrap();
+    rt.block_on(index::sync(
+        &dev_client(&proxy.url),
+        &store,
+        market,
+        0,
+        &cfg,
+    ))
+    .unwrap();
     // And a second pass over the same blocks changes nothing.
-    rt.block_on(index::sync(&dev_client(&proxy.url), &store, market, 0, &cfg))
-        .unwrap();
-    assert_eq!(stored_earnings(&store, 31337, m, &sellers, head).unwrap(), want);
+    rt.block_on(index::sync(
+        &dev_client(&proxy.url),
+        &store,
+        market,
+        0,
+        &cfg,
+    ))
+    .unwrap();
+    assert_eq!(
+        stored_earnings(&store, 31337, m, &sellers, head).unwrap(),
+        want
+    );
 }
 
 #[test]
@@ -567,7 +593,12 @@ fn bench_index_2000_sales_from_a_cold_store() {
         let tx = alloy::rpc::types::TransactionRequest::default()
             .with_to(market)
             .with_input(list.abi_encode());
-        p.send_transaction(tx).await.unwrap().get_receipt().await.unwrap();
+        p.send_transaction(tx)
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
         p.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
             .await
             .unwrap();
@@ -608,7 +639,13 @@ fn bench_index_2000_sales_from_a_cold_store() {
     let client = dev_client(&proxy.url);
     let t = Instant::now();
     let pass = rt
-        .block_on(index::sync(&client, &store, market, 0, &IndexerConfig::default()))
+        .block_on(index::sync(
+            &client,
+            &store,
+            market,
+            0,
+            &IndexerConfig::default(),
+        ))
         .unwrap();
     let took = t.elapsed();
     let events = store.market_events(31337, market).unwrap().len();

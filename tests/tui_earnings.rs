@@ -220,7 +220,10 @@ fn two_tokens() -> Earnings {
     ));
     times.insert(block, START + 6 * DAY + 120);
     block += 1;
-    events.push(at(block, bought(purchase + 1, 1, a0, Address::ZERO, eth(70))));
+    events.push(at(
+        block,
+        bought(purchase + 1, 1, a0, Address::ZERO, eth(70)),
+    ));
     times.insert(block, START + 6 * DAY + 180);
     Earnings::compute(&events, &times, &sellers(), block)
 }
@@ -229,7 +232,10 @@ fn two_tokens() -> Earnings {
 fn earnings_screen_before_any_sale() {
     let mut s = on_earnings();
     both("earnings_reading", &s);
-    loaded(&mut s, Earnings::compute(&[], &BTreeMap::new(), &sellers(), 120));
+    loaded(
+        &mut s,
+        Earnings::compute(&[], &BTreeMap::new(), &sellers(), 120),
+    );
     let screen = render(&s, 80, 24);
     assert!(screen.contains("no sales yet"), "{screen}");
     both("earnings_no_sales", &s);
@@ -243,7 +249,12 @@ fn earnings_screen_with_sales_in_two_tokens() {
     assert_eq!(e.daily[&Address::ZERO].len(), 4);
     loaded(&mut s, e);
     let wide = render(&s, 160, 48);
-    for needle in ["Earned per day · ETH", "Flat viewing notes", "withdrawal", "refund"] {
+    for needle in [
+        "Earned per day · ETH",
+        "Flat viewing notes",
+        "withdrawal",
+        "refund",
+    ] {
         assert!(wide.contains(needle), "{needle} missing:\n{wide}");
     }
     both("earnings_two_tokens", &s);

@@ -129,7 +129,10 @@ impl Earnings {
         let mut entries = Vec::new();
         // (seller, token) → (earned, withdrawn)
         let mut by_seller: BTreeMap<(Address, Address), (U256, U256)> = BTreeMap::new();
-        fn figures(tokens: &mut BTreeMap<Address, TokenFigures>, token: Address) -> &mut TokenFigures {
+        fn figures(
+            tokens: &mut BTreeMap<Address, TokenFigures>,
+            token: Address,
+        ) -> &mut TokenFigures {
             tokens.entry(token).or_insert_with(|| TokenFigures {
                 token,
                 ..TokenFigures::default()
@@ -373,8 +376,9 @@ mod tests {
             key_commit: B256::ZERO,
             data: Bytes::new(),
             uri: String::new(),
-            meta: r#"{"v":1,"title":"Note","tags":[],"bytes":3,"redactions":{},"type":"text/plain"}"#
-                .into(),
+            meta:
+                r#"{"v":1,"title":"Note","tags":[],"bytes":3,"redactions":{},"type":"text/plain"}"#
+                    .into(),
         }
     }
 
@@ -448,19 +452,43 @@ mod tests {
         assert_eq!(e.block, 11);
         let eth = e.token(Address::ZERO).unwrap();
         assert_eq!(
-            (eth.earned, eth.pending, eth.claimable, eth.withdrawn, eth.refunded),
-            (U256::from(5), U256::from(5), U256::from(5), U256::ZERO, U256::ZERO)
+            (
+                eth.earned,
+                eth.pending,
+                eth.claimable,
+                eth.withdrawn,
+                eth.refunded
+            ),
+            (
+                U256::from(5),
+                U256::from(5),
+                U256::from(5),
+                U256::ZERO,
+                U256::ZERO
+            )
         );
         let t = e.token(TUSD).unwrap();
         assert_eq!(
             (t.earned, t.pending, t.claimable, t.withdrawn, t.refunded),
-            (U256::from(7), U256::ZERO, U256::ZERO, U256::from(7), U256::from(7))
+            (
+                U256::from(7),
+                U256::ZERO,
+                U256::ZERO,
+                U256::from(7),
+                U256::from(7)
+            )
         );
         assert_eq!(e.tokens[0].token, Address::ZERO, "ETH first");
         assert_eq!(e.listings.len(), 2, "another seller's listing is not ours");
         let l1 = &e.listings[0];
         assert_eq!(
-            (l1.title.as_str(), l1.sales, l1.revenue, l1.refunds, l1.disputes),
+            (
+                l1.title.as_str(),
+                l1.sales,
+                l1.revenue,
+                l1.refunds,
+                l1.disputes
+            ),
             ("Note", 2, U256::from(5), 0, 0)
         );
         assert_eq!(l1.last_sale, Some((2, None)));

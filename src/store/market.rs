@@ -191,7 +191,10 @@ impl Store {
              ORDER BY block",
         )?;
         let rows = stmt.query_map(params![chain_id as i64, market.to_checksum(None)], |r| {
-            Ok((parse_u64(r, 0)?.unwrap_or_default(), parse_u64(r, 1)?.unwrap_or_default()))
+            Ok((
+                parse_u64(r, 0)?.unwrap_or_default(),
+                parse_u64(r, 1)?.unwrap_or_default(),
+            ))
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

@@ -18,10 +18,10 @@ use keybot_keystore::{Phrase, Wallet};
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 
 use super::action::Action;
-use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
 use super::screens::chat::{ChatAction, ChatEffect};
+use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
 use super::screens::settings::SettingsEffect;
 use super::screens::unlock::{UnlockAction, UnlockEffect};

@@ -75,7 +75,12 @@ fn csv_of(s: &Session, e: &Earnings) -> String {
 
 fn text_of(s: &Session, e: &Earnings) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "earnings on {} at block {}", clean_line(&s.client.name), e.block);
+    let _ = writeln!(
+        out,
+        "earnings on {} at block {}",
+        clean_line(&s.client.name),
+        e.block
+    );
     if e.is_empty() {
         let _ = writeln!(out, "no sales yet");
         return out;

@@ -62,7 +62,10 @@ pub(crate) fn typing(_: &State) -> bool {
 }
 
 pub(crate) const HELP: &[(&str, &str)] = &[
-    ("↑/↓ j/k", "select a token (the chart's, and what w withdraws)"),
+    (
+        "↑/↓ j/k",
+        "select a token (the chart's, and what w withdraws)",
+    ),
     (
         "w",
         "withdraw the token's claimable earnings: review, then y to sign",
@@ -99,7 +102,8 @@ pub(crate) fn entered(s: &mut State) -> Vec<Effect> {
 
 fn sync(s: &mut State) -> Vec<Effect> {
     if s.net.info.is_none() {
-        s.earnings.error = Some("no network configured: `keybot chain dev` or `keybot chain add`".into());
+        s.earnings.error =
+            Some("no network configured: `keybot chain dev` or `keybot chain add`".into());
         return vec![];
     }
     if s.earnings.loading {
@@ -135,7 +139,12 @@ fn withdraw(s: &mut State) -> Vec<Effect> {
         s.message = Some((Level::Info, "no earnings read yet".into()));
         return vec![];
     };
-    let Some(token) = data.earnings.tokens.get(s.earnings.selected).map(|t| t.token) else {
+    let Some(token) = data
+        .earnings
+        .tokens
+        .get(s.earnings.selected)
+        .map(|t| t.token)
+    else {
         s.message = Some((Level::Info, "nothing to withdraw: no sales yet".into()));
         return vec![];
     };
@@ -169,7 +178,11 @@ fn withdraw(s: &mut State) -> Vec<Effect> {
         step: SendStep::Preparing { id },
     }));
     s.screen = Screen::Wallet;
-    vec![Effect::Earnings(EarningsEffect::PrepareWithdraw { id, seller, token })]
+    vec![Effect::Earnings(EarningsEffect::PrepareWithdraw {
+        id,
+        seller,
+        token,
+    })]
 }
 
 #[cfg(test)]
@@ -225,13 +238,7 @@ mod tests {
         assert!(!s.earnings.loading);
         let fx = update(&mut s, Action::Command('w'));
         match fx.as_slice() {
-            [
-                Effect::Earnings(EarningsEffect::PrepareWithdraw {
-                    id,
-                    seller,
-                    token,
-                }),
-            ] => {
+            [Effect::Earnings(EarningsEffect::PrepareWithdraw { id, seller, token })] => {
                 assert_eq!((*seller, *token), (Address::repeat_byte(2), Address::ZERO));
                 assert_eq!(s.screen, Screen::Wallet);
                 match &s.wallet.mode {
@@ -253,7 +260,9 @@ mod tests {
         s.earnings.loading = true;
         result(
             &mut s,
-            Action::Earnings(EarningsAction::Loaded(Err(ChainError::NoNetwork.to_string()))),
+            Action::Earnings(EarningsAction::Loaded(Err(
+                ChainError::NoNetwork.to_string()
+            ))),
         );
         assert!(s.earnings.error.is_some() && !s.earnings.loading);
         s.net.info = None;

@@ -32,7 +32,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::Rend
             "no earnings read yet (r reads them)"
         })];
         if let Some(err) = &e.error {
-            lines.push(Line::styled(clean_line(err).into_owned(), t.style(Role::Error)));
+            lines.push(Line::styled(
+                clean_line(err).into_owned(),
+                t.style(Role::Error),
+            ));
         }
         f.render_widget(Paragraph::new(lines).block(block(&title, t, true)), area);
         return;
@@ -214,7 +217,11 @@ fn balance_list(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &T
             Some(b) => {
                 let mut parts = vec![format!("{} ETH", amount::format(b.eth, 18))];
                 parts.extend(b.tokens.iter().map(|(tk, v)| {
-                    format!("{} {}", amount::format(*v, tk.decimals), clean_line(&tk.symbol))
+                    format!(
+                        "{} {}",
+                        amount::format(*v, tk.decimals),
+                        clean_line(&tk.symbol)
+                    )
                 }));
                 parts.join(" · ")
             }
@@ -319,8 +326,5 @@ fn recent_list(f: &mut Frame, area: Rect, data: &EarningsData, t: &Theme) {
     } else {
         lines
     };
-    f.render_widget(
-        Paragraph::new(lines).block(block("Recent", t, false)),
-        area,
-    );
+    f.render_widget(Paragraph::new(lines).block(block("Recent", t, false)), area);
 }
