@@ -94,7 +94,7 @@ fn tusd(n: u64) -> U256 {
 }
 
 /// The seller's home with the dev chain running, and the buyer's home configured for it the way
-/// a second machine is (the same network file).
+/// a second machine is: `chain add`, `token add`, `market join`.
 struct World {
     seller: tempfile::TempDir,
     buyer: tempfile::TempDir,
@@ -105,12 +105,18 @@ fn world() -> Option<World> {
     let seller = common::fast_home(SELLER, PW);
     let buyer = common::fast_home(BUYER, PW);
     let dev = common::dev_chain(seller.path(), PW, &[BUYER_0.parse().unwrap()])?;
-    std::fs::create_dir_all(buyer.path().join("config")).unwrap();
-    std::fs::copy(
-        seller.path().join("config/config.toml"),
-        buyer.path().join("config/config.toml"),
-    )
-    .unwrap();
+    let b = buyer.path();
+    ok(b, &["chain", "add", "local", "--rpc", &dev.rpc, "--yes"]);
+    ok(b, &["token", "add", &dev.tusd.to_string()]);
+    // A market address from a chat or a config is never trusted: tUSD's code is not a market.
+    fails(
+        b,
+        &["market", "join", &dev.tusd.to_string()],
+        "is not keybot's DataMarket",
+    );
+    fails(b, &["market", "browse"], "has no market");
+    let joined = ok(b, &["market", "join", &dev.market.to_string()]);
+    assert!(joined.contains("deployed in block"), "{joined}");
     Some(World { seller, buyer, dev })
 }
 
@@ -401,5 +407,105 @@ fn a_buyer_without_enough_tusd_pays_nothing_and_a_consentless_item_is_not_listed
     assert!(
         allowance.starts_with('0'),
         "an approval was sent: {allowance}"
+    );
+}
+
+#[test]
+fn a_market_is_deployed_through_the_review_and_another_home_joins_it() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let out = kb(s, &["market", "deploy", "--token", "tUSD", "--yes"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let review = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        review.contains("deploys") && review.contains("DataMarket"),
+        "{review}"
+    );
+    assert!(
+        review.contains("tUSD"),
+        "the allow-list is not in the review: {review}"
+    );
+    let address = last_line(&String::from_utf8(out.stdout).unwrap()).to_owned();
+    assert_ne!(address, w.dev.market.to_string());
+    // The new market is empty and is what the seller's network now uses; its code is exactly
+    // the artifact's, so another home can join it.
+    assert_eq!(ok(s, &["market", "browse", "--json"]).trim(), "[]");
+    ok(b, &["market", "join", &address]);
+    let item = consented_item(s, "Sold on the second market.\n");
+    let listing = last_line(&ok(
+        s,
+        &["market", "sell", &item, "--price", "0.01", "--yes"],
+    ))
+    .to_owned();
+    assert_eq!(listing, "1");
+    let browse: serde_json::Value =
+        serde_json::from_str(&ok(b, &["market", "browse", "--json"])).unwrap();
+    assert_eq!(browse[0]["symbol"], "ETH");
+    assert_eq!(browse[0]["price"], "10000000000000000");
+    // ETH is always accepted and cannot be named.
+    fails(
+        s,
+        &["market", "deploy", "--token", "ETH", "--yes"],
+        "always accepted",
+    );
+}
+
+#[test]
+fn a_seller_restored_from_the_phrase_and_the_backup_keeps_delivering() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let item = consented_item(s, "Listed on the old machine.\n");
+    let listing = last_line(&ok(
+        s,
+        &[
+            "market", "sell", &item, "--price", "1", "--token", "tUSD", "--yes",
+        ],
+    ))
+    .to_owned();
+    let files = tempfile::tempdir().unwrap();
+    let backup = files.path().join("seller.kbb");
+    ok(s, &["backup", "export", backup.to_str().unwrap()]);
+
+    // A new machine with the phrase only: it cannot deliver (the content key is not there).
+    let bare = common::fast_home(SELLER, PW);
+    ok(
+        bare.path(),
+        &["chain", "add", "local", "--rpc", &w.dev.rpc, "--yes"],
+    );
+    ok(bare.path(), &["market", "join", &w.dev.market.to_string()]);
+    let purchase = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
+    ok(bare.path(), &["market", "serve", "--once"]);
+    let out = files.path().join("got.txt");
+    let not_yet = kb(
+        b,
+        &[
+            "market",
+            "fetch",
+            &purchase,
+            "--out",
+            out.to_str().unwrap(),
+            "--no-wait",
+        ],
+    );
+    assert_eq!(not_yet.status.code(), Some(3));
+
+    // With the backup imported it delivers, and the buyer gets the seller's exact preview.
+    let restored = common::fast_home(SELLER, PW);
+    let r = restored.path();
+    ok(r, &["backup", "import", backup.to_str().unwrap()]);
+    ok(r, &["chain", "add", "local", "--rpc", &w.dev.rpc, "--yes"]);
+    ok(r, &["market", "join", &w.dev.market.to_string()]);
+    ok(r, &["market", "serve", "--once"]);
+    ok(
+        b,
+        &["market", "fetch", &purchase, "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        ok(s, &["market", "preview", &item])
     );
 }

@@ -111,11 +111,11 @@ fn a_conversation_is_previewed_without_its_contact_data_and_secrets_and_consente
             "{secret:?} in the preview:\n{preview}"
         );
     }
-    let expected = format!(
+    let expected = String::from(
         "Moving to Berlin\n\nUser:\nI'm moving on 2025-03-01. Write to [email] or call [phone].\n\
          My wallet words, keep them safe: [seed phrase]\n\nAssistant:\nCongratulations on the \
          move! Register your address within 14 days (the Anmeldung), and budget about 1,200 EUR \
-         for the deposit.\n"
+         for the deposit.\n",
     );
     assert_eq!(preview, expected);
     let summary = String::from_utf8(out.stderr).unwrap();

@@ -576,3 +576,255 @@ fn the_qr_code_shows_at_100x30() {
     assert!(screen.contains("make the window larger"), "{screen}");
     assert_eq!(qr_rows(&screen), 0, "{screen}");
 }
+
+// The Market screen: the sale vault. Its items are made by hand (the spans a detector would
+// report, the user's decisions applied), so these snapshots do not change with the detectors.
+
+mod vault_items {
+    use keybot::market::Kind;
+    use keybot::market::vault::{Entry, Preview};
+    use keybot::service::vault::ConsentState;
+    use keybot::store::{Consent, VaultItem};
+    use keybot::tui::state::MarketItem;
+
+    pub const PHRASE: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+
+    pub fn text() -> String {
+        format!(
+            "Backup notes\n\nUser:\nMy recovery words: {PHRASE}\nWrite to help@example.com (public support) or to jane.doe@mail.org, phone +49 30 1234567. The server is at 203.0.113.7 and my name is Jane Doe.\n\nAssistant:\nNever share those words with anyone: whoever has them has the wallet. The support address is fine to keep; the rest is removed.\n"
+        )
+    }
+
+    /// An item whose preview has these spans (text, kind, removed), as `Preview::new` builds it.
+    pub fn item(id: i64, title: &str, text: &str, spans: &[(&str, Kind, bool)]) -> MarketItem {
+        let mut entries: Vec<Entry> = spans
+            .iter()
+            .map(|(needle, kind, removed)| {
+                let start = text.find(needle).unwrap();
+                Entry {
+                    number: 0,
+                    start,
+                    end: start + needle.len(),
+                    kind: *kind,
+                    removed: *removed,
+                    manual: *kind == Kind::Custom,
+                }
+            })
+            .collect();
+        entries.sort_by_key(|e| e.start);
+        for (i, e) in entries.iter_mut().enumerate() {
+            e.number = i + 1;
+        }
+        let removed: Vec<keybot::market::Span> = entries
+            .iter()
+            .filter(|e| e.removed)
+            .map(|e| keybot::market::Span {
+                start: e.start,
+                end: e.end,
+                kind: e.kind,
+            })
+            .collect();
+        MarketItem {
+            item: VaultItem {
+                id,
+                uid: format!("u{id}"),
+                title: title.into(),
+                source: "chat 1".into(),
+                text: text.into(),
+                created_at: 0,
+                updated_at: 0,
+            },
+            preview: Preview {
+                text: keybot_redact::render(text, &removed),
+                entries,
+                removed,
+            },
+            consent: ConsentState::None,
+        }
+    }
+
+    /// A seed phrase (a secret), a kept support address, a private e-mail, a phone number, an
+    /// IP address and a name the user removed by hand; and a second, consented item whose
+    /// title (from a file) carries an escape sequence.
+    pub fn items() -> Vec<MarketItem> {
+        let main = item(
+            3,
+            "Backup notes",
+            &text(),
+            &[
+                (PHRASE, Kind::SeedPhrase, true),
+                ("help@example.com", Kind::Email, false),
+                ("jane.doe@mail.org", Kind::Email, true),
+                ("+49 30 1234567", Kind::Phone, true),
+                ("203.0.113.7", Kind::IpAddress, true),
+                ("Jane Doe", Kind::Custom, true),
+            ],
+        );
+        let note = "Shopping list: bread, milk, apples.\n";
+        let mut other = item(4, "list\u{1b}]52;c;AAAA\u{7}.txt", note, &[]);
+        other.consent = ConsentState::Given(Consent {
+            account: super::ADDRESS.into(),
+            sha256: other.preview.sha256(),
+            time: 1_700_000_000,
+            signature: "0x00".into(),
+        });
+        vec![main, other]
+    }
+}
+
+/// Unlocked on the Market screen, the vault read.
+fn market(items: Vec<MarketItem>) -> State {
+    let mut s = unlocked();
+    update(&mut s, Action::Screen(Screen::Market));
+    update(
+        &mut s,
+        Action::Market(keybot::tui::screens::market::MarketAction::Items(items)),
+    );
+    s
+}
+
+#[test]
+fn market_empty() {
+    let s = market(vec![]);
+    both("market_empty", &s);
+    assert!(render(&s, 80, 24).contains("keybot market add --file PATH"));
+}
+
+#[test]
+fn market_item_with_removals() {
+    let mut s = market(vault_items::items());
+    // The private e-mail's span selected.
+    for _ in 0..3 {
+        update(&mut s, Action::Command('n'));
+    }
+    both("market_removals", &s);
+    let screen = render(&s, 160, 48);
+    assert!(!screen.contains('\u{1b}'), "{screen}");
+    assert!(!screen.contains("abandon"), "{screen}");
+    assert!(!screen.contains("jane.doe"), "{screen}");
+    for shown in [
+        "[1:seed phrase]",
+        "«2 kept email: help@example.com»",
+        "[3:email]",
+        "[4:phone]",
+        "[5:ip address]",
+        "[6:redacted]",
+        "span 3 of 6: email, removed: k keeps it",
+    ] {
+        assert!(screen.contains(shown), "{shown:?} missing:\n{screen}");
+    }
+}
+
+#[test]
+fn market_consent_step() {
+    let mut s = market(vault_items::items());
+    update(&mut s, Action::Command('c'));
+    both("market_consent", &s);
+    let sha = s.market.item().unwrap().preview.sha256();
+    for size in [(80, 24), (160, 48)] {
+        let screen = render(&s, size.0, size.1);
+        assert!(screen.contains(&sha), "{size:?}:\n{screen}");
+        assert!(screen.contains(ADDRESS), "{size:?}:\n{screen}");
+    }
+}
+
+/// Each removal is drawn in its theme role: a secret, contact data, a hand removal and a kept
+/// span each look different, and the selected span differs from all of them.
+#[test]
+fn market_removals_are_coloured_by_kind() {
+    use keybot::tui::theme::Role;
+    let mut s = market(vault_items::items());
+    update(&mut s, Action::Command('n'));
+    let t = theme();
+    let mut term = Terminal::new(TestBackend::new(160, 48)).unwrap();
+    term.draw(|f| ui::draw(f, &s, &t)).unwrap();
+    let buf = term.backend().buffer().clone();
+    // The style of the first cell of `text` on the screen.
+    let style_of = |text: &str| {
+        for y in 0..48 {
+            let line: String = (0..160).map(|x| buf[(x, y)].symbol().to_owned()).collect();
+            if let Some(i) = line.find(text) {
+                let x = line[..i].chars().count() as u16;
+                let c = &buf[(x, y)];
+                return (c.fg, c.bg, c.modifier);
+            }
+        }
+        panic!("{text:?} not on the screen");
+    };
+    let role = |r: Role| {
+        let st = t.style(r);
+        (
+            st.fg.unwrap_or_default(),
+            st.bg.unwrap_or_default(),
+            st.add_modifier,
+        )
+    };
+    // Span 1, the phrase, is selected; the others show their kinds.
+    assert_ne!(style_of("[1:seed phrase]"), role(Role::RedactSecret));
+    assert_eq!(style_of("[4:phone]"), role(Role::RedactPii));
+    assert_eq!(style_of("[6:redacted]"), role(Role::RedactManual));
+    assert_eq!(style_of("«2 kept"), role(Role::RedactKept));
+    update(&mut s, Action::Command('n'));
+    term.draw(|f| ui::draw(f, &s, &t)).unwrap();
+    let buf = term.backend().buffer().clone();
+    let secret = {
+        let mut found = None;
+        for y in 0..48 {
+            let line: String = (0..160).map(|x| buf[(x, y)].symbol().to_owned()).collect();
+            if let Some(i) = line.find("[1:seed phrase]") {
+                let c = &buf[(line[..i].chars().count() as u16, y)];
+                found = Some((c.fg, c.bg, c.modifier));
+            }
+        }
+        found.unwrap()
+    };
+    assert_eq!(secret, role(Role::RedactSecret));
+    let all = [
+        Role::RedactSecret,
+        Role::RedactPii,
+        Role::RedactManual,
+        Role::RedactKept,
+    ];
+    for (i, a) in all.iter().enumerate() {
+        for b in &all[i + 1..] {
+            assert_ne!(role(*a), role(*b), "{a:?} and {b:?} look the same");
+        }
+    }
+}
+
+/// A span far down a long item, below lines that wrap: `n` brings it into view wherever the
+/// wrapping put it, and the page keys scroll from there.
+#[test]
+fn market_preview_follows_the_selected_span_through_wrapped_lines() {
+    use keybot::market::Kind;
+    let long_line = "lorem ipsum dolor sit amet ".repeat(12);
+    let mut text = String::new();
+    for i in 0..40 {
+        text.push_str(&format!("{i}: {long_line}\n"));
+    }
+    text.push_str("last: mail zed@example.net\n");
+    let item = vault_items::item(
+        1,
+        "long",
+        &text,
+        &[
+            ("0: lorem", Kind::Custom, true),
+            ("zed@example.net", Kind::Email, true),
+        ],
+    );
+    let mut s = market(vec![item]);
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("[1:redacted]"), "{screen}");
+    assert!(!screen.contains("[2:email]"), "{screen}");
+    update(&mut s, Action::Command('N'));
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("last: mail [2:email]"), "{screen}");
+    assert!(!screen.contains("[1:redacted]"), "{screen}");
+    // Back to the top with the page keys.
+    for _ in 0..20 {
+        update(&mut s, Action::PageUp);
+    }
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("[1:redacted]"), "{screen}");
+    assert!(screen.contains("(lines 1–"), "{screen}");
+}

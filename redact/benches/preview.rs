@@ -14,14 +14,19 @@ const RUNS: usize = 15;
 struct Lcg(u64);
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 33
     }
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
     fn hex(&mut self, n: usize) -> String {
-        (0..n).map(|_| char::from(b"0123456789abcdef"[self.below(16)])).collect()
+        (0..n)
+            .map(|_| char::from(b"0123456789abcdef"[self.below(16)]))
+            .collect()
     }
 }
 
@@ -98,19 +103,49 @@ fn reference_patterns() -> Vec<(Regex, &'static str)> {
     let seed = format!(r"\b(?:(?:{list})[\s,]+){{11,23}}(?:{list})\b");
     let p = |re: &str, label| (Regex::new(re).expect("reference pattern"), label);
     vec![
-        p(r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", "[pem private key]"),
-        p(r#"\{[^{}]*"[cC]rypto"\s*:\s*\{(?:[^{}]|\{[^{}]*\})*"ciphertext"(?:[^{}]|\{[^{}]*\})*\}[^{}]*\}"#, "[keystore]"),
+        p(
+            r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
+            "[pem private key]",
+        ),
+        p(
+            r#"\{[^{}]*"[cC]rypto"\s*:\s*\{(?:[^{}]|\{[^{}]*\})*"ciphertext"(?:[^{}]|\{[^{}]*\})*\}[^{}]*\}"#,
+            "[keystore]",
+        ),
         p(&seed, "[seed phrase]"),
         p(r"\b(?:0x)?[0-9a-fA-F]{64}\b", "[private key]"),
-        p(r"\b[xtyzuv]p(?:rv|ub)[1-9A-HJ-NP-Za-km-z]{46,}\b", "[extended key]"),
-        p(r"\b(?:sk-[A-Za-z0-9_-]{20,}|sk_live_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|A[KS]IA[0-9A-Z]{16}|AIza[A-Za-z0-9_-]{35}|xox[bpaser]-[A-Za-z0-9-]{10,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36,}|eyJ[A-Za-z0-9_-]{7,}\.eyJ[A-Za-z0-9_-]{7,}\.[A-Za-z0-9_-]{10,})", "[api token]"),
-        p(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "[email]"),
-        p(r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{3}\) ?\d{3}[-.]\d{4}|\b\d{3}[-.]\d{3}[-.]\d{4}\b|\b0\d{1,4}(?:[ /-]\d{2,8}){1,4}\b", "[phone]"),
+        p(
+            r"\b[xtyzuv]p(?:rv|ub)[1-9A-HJ-NP-Za-km-z]{46,}\b",
+            "[extended key]",
+        ),
+        p(
+            r"\b(?:sk-[A-Za-z0-9_-]{20,}|sk_live_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{30,}|glpat-[A-Za-z0-9_-]{20,}|A[KS]IA[0-9A-Z]{16}|AIza[A-Za-z0-9_-]{35}|xox[bpaser]-[A-Za-z0-9-]{10,}|hf_[A-Za-z0-9]{30,}|npm_[A-Za-z0-9]{36,}|eyJ[A-Za-z0-9_-]{7,}\.eyJ[A-Za-z0-9_-]{7,}\.[A-Za-z0-9_-]{10,})",
+            "[api token]",
+        ),
+        p(
+            r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+            "[email]",
+        ),
+        p(
+            r"\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|\(\d{3}\) ?\d{3}[-.]\d{4}|\b\d{3}[-.]\d{3}[-.]\d{4}\b|\b0\d{1,4}(?:[ /-]\d{2,8}){1,4}\b",
+            "[phone]",
+        ),
         p(r"\b(?:\d{4}[ -]?){3}\d{1,4}\b|\b\d{13,19}\b", "[card]"),
-        p(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b", "[iban]"),
-        p(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b", "[ip address]"),
-        p(r"\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b|\b(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?", "[ip address]"),
-        p(r"\b\d{1,5}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl)\b|\b[A-Z][a-zäöüß]*(?:straße|strasse|str\.|weg|gasse|allee|platz) \d{1,4}[a-z]?\b|\b\d{1,4} (?:rue|avenue|boulevard|place|chemin|quai) (?:[a-z']+ ){0,3}[A-Z]\w+", "[street address]"),
+        p(
+            r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b",
+            "[iban]",
+        ),
+        p(
+            r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b",
+            "[ip address]",
+        ),
+        p(
+            r"\b(?:[0-9a-fA-F]{1,4}:){7}[0-9a-fA-F]{1,4}\b|\b(?:[0-9a-fA-F]{1,4}:){1,7}:(?:[0-9a-fA-F]{1,4}(?::[0-9a-fA-F]{1,4}){0,6})?",
+            "[ip address]",
+        ),
+        p(
+            r"\b\d{1,5}[A-Za-z]? (?:[A-Z][a-z]+ ){1,3}(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Boulevard|Blvd|Drive|Dr|Court|Ct|Way|Place|Pl)\b|\b[A-Z][a-zäöüß]*(?:straße|strasse|str\.|weg|gasse|allee|platz) \d{1,4}[a-z]?\b|\b\d{1,4} (?:rue|avenue|boulevard|place|chemin|quai) (?:[a-z']+ ){0,3}[A-Z]\w+",
+            "[street address]",
+        ),
         p(r"\b0x[0-9a-fA-F]{40}\b", "[eth address]"),
     ]
 }
@@ -121,9 +156,15 @@ fn luhn(digits: &str) -> bool {
         .iter()
         .rev()
         .enumerate()
-        .map(|(i, &x)| if i % 2 == 1 { if x * 2 > 9 { x * 2 - 9 } else { x * 2 } } else { x })
+        .map(|(i, &x)| {
+            if i % 2 == 1 {
+                if x * 2 > 9 { x * 2 - 9 } else { x * 2 }
+            } else {
+                x
+            }
+        })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 fn reference(text: &str, patterns: &[(Regex, &'static str)]) -> String {
@@ -132,7 +173,11 @@ fn reference(text: &str, patterns: &[(Regex, &'static str)]) -> String {
         let out = if *label == "[card]" {
             // Luhn in the replacement, as a regex pass would have to.
             re.replace_all(&s, |c: &Captures| {
-                if luhn(&c[0]) { (*label).to_string() } else { c[0].to_string() }
+                if luhn(&c[0]) {
+                    (*label).to_string()
+                } else {
+                    c[0].to_string()
+                }
             })
         } else {
             re.replace_all(&s, *label)
@@ -161,16 +206,32 @@ fn main() {
     let text = chat_export();
     let options = Options::default();
     let spans = detect(&text, &options);
-    println!("input: {} bytes ({:.2} MiB) of chat export, {} spans found", text.len(), text.len() as f64 / (1 << 20) as f64, spans.len());
+    println!(
+        "input: {} bytes ({:.2} MiB) of chat export, {} spans found",
+        text.len(),
+        text.len() as f64 / (1 << 20) as f64,
+        spans.len()
+    );
 
     let (ours, len) = best_of(|| {
         let spans = detect(black_box(&text), &options);
         render(&text, &spans).len()
     });
-    println!("keybot-redact detect+render: {:>8.2} ms  {:>8.1} MB/s  (output {len} bytes)", ours.as_secs_f64() * 1e3, mb_s(text.len(), ours));
+    println!(
+        "keybot-redact detect+render: {:>8.2} ms  {:>8.1} MB/s  (output {len} bytes)",
+        ours.as_secs_f64() * 1e3,
+        mb_s(text.len(), ours)
+    );
 
     let patterns = reference_patterns();
     let (theirs, len) = best_of(|| reference(black_box(&text), &patterns).len());
-    println!("regex, one pass per pattern:  {:>8.2} ms  {:>8.1} MB/s  (output {len} bytes)", theirs.as_secs_f64() * 1e3, mb_s(text.len(), theirs));
-    println!("ratio (ours / regex throughput): {:.2}x", theirs.as_secs_f64() / ours.as_secs_f64());
+    println!(
+        "regex, one pass per pattern:  {:>8.2} ms  {:>8.1} MB/s  (output {len} bytes)",
+        theirs.as_secs_f64() * 1e3,
+        mb_s(text.len(), theirs)
+    );
+    println!(
+        "ratio (ours / regex throughput): {:.2}x",
+        theirs.as_secs_f64() / ours.as_secs_f64()
+    );
 }

@@ -14,16 +14,55 @@ use crate::scan::word_start;
 use crate::{Kind, Span};
 
 const EN_STREET: &[&str] = &[
-    "Street", "St", "Road", "Rd", "Avenue", "Ave", "Lane", "Ln", "Boulevard", "Blvd", "Drive", "Dr",
-    "Court", "Ct", "Way", "Place", "Pl", "Terrace", "Crescent", "Parkway", "Pkwy", "Highway", "Hwy",
-    "Square", "Sq", "Close", "Row", "Mews", "Gardens", "Grove",
+    "Street",
+    "St",
+    "Road",
+    "Rd",
+    "Avenue",
+    "Ave",
+    "Lane",
+    "Ln",
+    "Boulevard",
+    "Blvd",
+    "Drive",
+    "Dr",
+    "Court",
+    "Ct",
+    "Way",
+    "Place",
+    "Pl",
+    "Terrace",
+    "Crescent",
+    "Parkway",
+    "Pkwy",
+    "Highway",
+    "Hwy",
+    "Square",
+    "Sq",
+    "Close",
+    "Row",
+    "Mews",
+    "Gardens",
+    "Grove",
 ];
 const EN_DIRECTION: &[&str] = &["N", "S", "E", "W", "NE", "NW", "SE", "SW"];
 const FR_STREET: &[&str] = &[
-    "rue", "avenue", "av", "boulevard", "bd", "place", "chemin", "allée", "impasse", "quai",
-    "route", "cours",
+    "rue",
+    "avenue",
+    "av",
+    "boulevard",
+    "bd",
+    "place",
+    "chemin",
+    "allée",
+    "impasse",
+    "quai",
+    "route",
+    "cours",
 ];
-const FR_JOINER: &[&str] = &["de", "du", "des", "la", "le", "les", "et", "sur", "aux", "en"];
+const FR_JOINER: &[&str] = &[
+    "de", "du", "des", "la", "le", "les", "et", "sur", "aux", "en",
+];
 /// German street words, as the end of the street's name (`Hauptstraße`) or a word of their own
 /// (`Berliner Straße`). `str` only with its full stop.
 const DE_STREET: &[&str] = &[
@@ -86,20 +125,23 @@ fn skip_token(t: &[u8], mut i: usize) -> usize {
 }
 
 fn house_number_start(t: &[u8], i: usize) -> bool {
-    i == 0 || matches!(t[i - 1], b' ' | b'\t' | b'\n' | b'\r' | b'(' | b'"' | b'\'' | b':' | b',')
+    i == 0
+        || matches!(
+            t[i - 1],
+            b' ' | b'\t' | b'\n' | b'\r' | b'(' | b'"' | b'\'' | b':' | b','
+        )
 }
 
 /// The end of the word at `i`: letters (any script), inner hyphens and apostrophes.
 fn word_end(t: &[u8], i: usize) -> usize {
     let mut j = i;
     while j < t.len() {
-        if is_letter(t[j]) {
-            j += 1;
-        } else if matches!(t[j], b'-' | b'\'') && t.get(j + 1).is_some_and(|&c| is_letter(c)) && j > i {
-            j += 1;
-        } else {
+        let inner_mark =
+            matches!(t[j], b'-' | b'\'') && t.get(j + 1).is_some_and(|&c| is_letter(c)) && j > i;
+        if !(is_letter(t[j]) || inner_mark) {
             break;
         }
+        j += 1;
     }
     j
 }
@@ -135,7 +177,9 @@ fn number_first(text: &str, s: usize) -> Option<usize> {
     if p - s > 5 {
         return None;
     }
-    if t.get(p).is_some_and(u8::is_ascii_alphabetic) && !t.get(p + 1).is_some_and(u8::is_ascii_alphanumeric) {
+    if t.get(p).is_some_and(u8::is_ascii_alphabetic)
+        && !t.get(p + 1).is_some_and(u8::is_ascii_alphanumeric)
+    {
         p += 1; // 221B, 12a
     }
     if t.get(p) == Some(&b',') {
@@ -152,7 +196,7 @@ fn number_first(text: &str, s: usize) -> Option<usize> {
     let we = word_end(t, w);
     if we == w {
         // "350 5th Ave": an ordinal as the street's name.
-        return en_street(text, s, p);
+        return en_street(text, p);
     }
     if eq_any(&text[w..we], FR_STREET) {
         let mut e = we;
@@ -161,7 +205,7 @@ fn number_first(text: &str, s: usize) -> Option<usize> {
         }
         return fr_name(text, e).map(|e| tail(text, e));
     }
-    en_street(text, s, p)
+    en_street(text, p)
 }
 
 /// French: after the street word, joiners and names up to the last name (`de la Paix`).
@@ -186,13 +230,16 @@ fn fr_name(text: &str, mut e: usize) -> Option<usize> {
 }
 
 /// English: 1–4 capitalised names (or an ordinal), a capitalised street word, a direction.
-fn en_street(text: &str, s: usize, mut p: usize) -> Option<usize> {
+fn en_street(text: &str, mut p: usize) -> Option<usize> {
     let t = text.as_bytes();
-    let mut names = 0;
-    for _ in 0..5 {
-        let (w, we) = if t[p].is_ascii_digit() {
+    for names in 0..5 {
+        let (w, we) = if t.get(p).is_some_and(u8::is_ascii_digit) {
             // 5th, 42nd, 1st, 3rd
-            let d = p + t[p..].iter().take(3).take_while(|b| b.is_ascii_digit()).count();
+            let d = p + t[p..]
+                .iter()
+                .take(3)
+                .take_while(|b| b.is_ascii_digit())
+                .count();
             let suffix = t.get(d..d + 2)?;
             if !matches!(suffix, b"st" | b"nd" | b"rd" | b"th") || word_end(t, d + 2) != d + 2 {
                 return None;
@@ -207,8 +254,12 @@ fn en_street(text: &str, s: usize, mut p: usize) -> Option<usize> {
         if names > 0 && EN_STREET.contains(&&text[w..we]) {
             let mut e = we;
             // An abbreviation's full stop ("St."), not a sentence's after "Street".
-            let abbreviation = we - w <= 4 && !matches!(&text[w..we], "Road" | "Lane" | "Way" | "Row" | "Mews");
-            if abbreviation && t.get(e) == Some(&b'.') && !t.get(e + 1).is_some_and(|b| !b.is_ascii_whitespace()) {
+            let abbreviation =
+                we - w <= 4 && !matches!(&text[w..we], "Road" | "Lane" | "Way" | "Row" | "Mews");
+            if abbreviation
+                && t.get(e) == Some(&b'.')
+                && t.get(e + 1).is_none_or(u8::is_ascii_whitespace)
+            {
                 e += 1;
             }
             if let Some(d) = one_space(t, e) {
@@ -217,10 +268,8 @@ fn en_street(text: &str, s: usize, mut p: usize) -> Option<usize> {
                     e = de;
                 }
             }
-            let _ = s;
             return Some(tail(text, e));
         }
-        names += 1;
         let mut e = we;
         if we - w == 1 && t.get(e) == Some(&b'.') {
             e += 1; // "N. Main St"
@@ -255,7 +304,9 @@ fn street_first(text: &str, w: usize, we: usize) -> Option<(usize, usize)> {
     if p == n || p - n > 4 {
         return None;
     }
-    if t.get(p).is_some_and(u8::is_ascii_lowercase) && !t.get(p + 1).is_some_and(u8::is_ascii_alphanumeric) {
+    if t.get(p).is_some_and(u8::is_ascii_lowercase)
+        && !t.get(p + 1).is_some_and(u8::is_ascii_alphanumeric)
+    {
         p += 1; // 12a
     }
     if t.get(p) == Some(&b'-') && t.get(p + 1).is_some_and(u8::is_ascii_digit) {
@@ -308,7 +359,11 @@ fn tail(text: &str, e: usize) -> usize {
         return e;
     }
     // 10115 Berlin, 1010 Wien, 75002 Paris
-    let d = p + t[p..].iter().take(6).take_while(|b| b.is_ascii_digit()).count();
+    let d = p + t[p..]
+        .iter()
+        .take(6)
+        .take_while(|b| b.is_ascii_digit())
+        .count();
     if (4..=5).contains(&(d - p)) && t.get(d) == Some(&b' ') {
         if let Some(c) = city(text, d + 1) {
             return c;
@@ -361,7 +416,8 @@ fn unit(t: &[u8], p: usize) -> Option<usize> {
     while e < t.len() && t[e].is_ascii_alphanumeric() && e - d < 6 {
         e += 1;
     }
-    (e > d && t[d].is_ascii_digit() && !t.get(e).is_some_and(u8::is_ascii_alphanumeric)).then_some(e)
+    (e > d && t[d].is_ascii_digit() && !t.get(e).is_some_and(u8::is_ascii_alphanumeric))
+        .then_some(e)
 }
 
 /// 1–3 capitalised words (`Berlin`, `New York`, `Saint-Étienne`).
@@ -371,8 +427,10 @@ fn city(text: &str, p: usize) -> Option<usize> {
     let mut q = p;
     for _ in 0..3 {
         let we = word_end(t, q);
-        // A word glued to digits is a postcode's start (`NW1`), not a city's name.
-        if we == q || !capitalised(text, q) || t.get(we).is_some_and(u8::is_ascii_digit) {
+        // A word glued to digits is a postcode's start (`NW1`), two capitals a US state (`IN`),
+        // not a city's name.
+        let state = we - q == 2 && t[q..we].iter().all(u8::is_ascii_uppercase);
+        if we == q || !capitalised(text, q) || t.get(we).is_some_and(u8::is_ascii_digit) || state {
             break;
         }
         end = Some(we);
@@ -391,12 +449,19 @@ fn state_zip(t: &[u8], p: usize) -> Option<usize> {
         return None;
     }
     // One or two spaces before the ZIP (`MA  02110`, as old letterheads align it).
-    let z = if t.get(p + 3) == Some(&b' ') { p + 4 } else { p + 3 };
+    let z = if t.get(p + 3) == Some(&b' ') {
+        p + 4
+    } else {
+        p + 3
+    };
     if !t.get(z..z + 5)?.iter().all(u8::is_ascii_digit) {
         return None;
     }
     let mut e = z + 5;
-    if t.get(e) == Some(&b'-') && t.get(e + 1..e + 5).is_some_and(|z| z.iter().all(u8::is_ascii_digit)) {
+    if t.get(e) == Some(&b'-')
+        && t.get(e + 1..e + 5)
+            .is_some_and(|z| z.iter().all(u8::is_ascii_digit))
+    {
         e += 5;
     }
     (!t.get(e).is_some_and(u8::is_ascii_alphanumeric)).then_some(e)
@@ -458,6 +523,7 @@ mod tests {
             "Bahnhofstrasse 1, 8001 Zürich",
             "51 Franklin Street, Fifth Floor, Boston, MA  02110-1301",
             "59 Temple Place, Suite 330, Boston, MA  02111-1307",
+            "5759 N. Guilford Ave\nIndianapolis IN 46220",
         ] {
             let t = format!("Send it to {a} please");
             assert_eq!(found(&t), [a], "{t}");
@@ -477,6 +543,8 @@ mod tests {
             "12 rue",
             "Highway 61 Revisited",
             "my strategy: 5 steps",
+            "12 Baker ",
+            "12 Baker",
         ] {
             assert!(found(t).is_empty(), "{t}: {:?}", found(t));
         }

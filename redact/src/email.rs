@@ -83,7 +83,10 @@ mod tests {
             found("Mail alice@example.com or Bob.Smith+news@mail.example.co.uk."),
             ["alice@example.com", "Bob.Smith+news@mail.example.co.uk"]
         );
-        assert_eq!(found("<j_doe-42@uni-bonn.de>, (x@y.io)"), ["j_doe-42@uni-bonn.de", "x@y.io"]);
+        assert_eq!(
+            found("<j_doe-42@uni-bonn.de>, (x@y.io)"),
+            ["j_doe-42@uni-bonn.de", "x@y.io"]
+        );
         assert_eq!(found("mailto:me@host.org"), ["me@host.org"]);
         assert_eq!(found("git@github.com:user/repo.git"), ["git@github.com"]);
     }

@@ -53,7 +53,9 @@ mod tests {
     fn found(text: &str, own: &[[u8; 20]]) -> Vec<String> {
         let mut out = Vec::new();
         find(text, own, &mut out);
-        out.iter().map(|s| text[s.start..s.end].to_string()).collect()
+        out.iter()
+            .map(|s| text[s.start..s.end].to_string())
+            .collect()
     }
 
     #[test]

@@ -60,7 +60,11 @@ fn card_at(t: &[u8], s: usize) -> Option<usize> {
     let mut p = s;
     let mut end;
     loop {
-        let e = p + t[p..].iter().take(19).take_while(|b| b.is_ascii_digit()).count();
+        let e = p + t[p..]
+            .iter()
+            .take(19)
+            .take_while(|b| b.is_ascii_digit())
+            .count();
         lens[n] = e - p;
         n += 1;
         end = e;
@@ -90,7 +94,10 @@ fn card_at(t: &[u8], s: usize) -> Option<usize> {
     if n > 1 && in_table(t, s, end, sep) {
         return None;
     }
-    let digits = t[s..end].iter().filter(|b| b.is_ascii_digit()).map(|b| b - b'0');
+    let digits = t[s..end]
+        .iter()
+        .filter(|b| b.is_ascii_digit())
+        .map(|b| b - b'0');
     luhn(digits).then_some(end)
 }
 
@@ -98,7 +105,11 @@ fn card_at(t: &[u8], s: usize) -> Option<usize> {
 /// JCB 35, Visa 4, Discover and UnionPay 60/62/64/65. `2022…` (a timestamp), `978…` (an ISBN)
 /// and `1…` (epoch milliseconds) are none of them.
 fn issuer_prefix(t: &[u8]) -> bool {
-    let d = |i: usize| t.get(i).filter(|b| b.is_ascii_digit()).map(|b| (b - b'0') as u32);
+    let d = |i: usize| {
+        t.get(i)
+            .filter(|b| b.is_ascii_digit())
+            .map(|b| (b - b'0') as u32)
+    };
     let (Some(a), Some(b)) = (d(0), d(1)) else {
         return false;
     };
@@ -141,6 +152,7 @@ fn luhn(digits: impl DoubleEndedIterator<Item = u8>) -> bool {
 }
 
 /// Countries with IBANs and their lengths (SWIFT's IBAN registry).
+#[rustfmt::skip] // a table: one entry a line reads better than rustfmt's layout
 const IBAN_LENGTHS: &[(&[u8; 2], usize)] = &[
     (b"AD", 24), (b"AE", 23), (b"AL", 28), (b"AT", 20), (b"AZ", 28), (b"BA", 20), (b"BE", 16),
     (b"BG", 22), (b"BH", 22), (b"BR", 29), (b"BY", 28), (b"CH", 21), (b"CR", 22), (b"CY", 28),
@@ -210,7 +222,9 @@ mod tests {
     fn found(text: &str) -> Vec<(Kind, &str)> {
         let mut out = Vec::new();
         find(text, &mut out);
-        out.iter().map(|s| (s.kind, &text[s.start..s.end])).collect()
+        out.iter()
+            .map(|s| (s.kind, &text[s.start..s.end]))
+            .collect()
     }
 
     #[test]
@@ -243,7 +257,11 @@ mod tests {
             "5635 5670 5705 5740 5775 5810 5846 5882 5917",
             "/CreationDate (D:20221021163447+09'00')",
         ] {
-            assert!(found(t).iter().all(|(k, _)| *k != Kind::PaymentCard), "{t}: {:?}", found(t));
+            assert!(
+                found(t).iter().all(|(k, _)| *k != Kind::PaymentCard),
+                "{t}: {:?}",
+                found(t)
+            );
         }
     }
 

@@ -31,7 +31,11 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
         // `i` starts an alphanumeric word (the loop skips whole words).
         let end = run_end(t, i, |b| b.is_ascii_alphanumeric());
         if let Some(kind) = classify(&t[i..end]) {
-            out.push(Span { start: i, end, kind });
+            out.push(Span {
+                start: i,
+                end,
+                kind,
+            });
         }
         i = end;
     }
@@ -114,7 +118,7 @@ pub(crate) fn base58check(word: &[u8]) -> Option<Payload> {
     }
     let zeros = word.iter().take_while(|&&c| c == b'1').count();
     let total = zeros + len;
-    if total < 5 || total > CAP {
+    if !(5..=CAP).contains(&total) {
         return None;
     }
     let mut bytes = [0u8; CAP];
@@ -137,7 +141,9 @@ mod tests {
     fn kinds(text: &str) -> Vec<(Kind, &str)> {
         let mut out = Vec::new();
         find(text, &mut out);
-        out.iter().map(|s| (s.kind, &text[s.start..s.end])).collect()
+        out.iter()
+            .map(|s| (s.kind, &text[s.start..s.end]))
+            .collect()
     }
 
     // BIP-32 test vector 1, chain m.
@@ -175,7 +181,10 @@ mod tests {
     #[test]
     fn extended_keys_whole_cut_short_and_prefixless() {
         assert_eq!(kinds(XPRV), [(Kind::ExtendedKey, XPRV)]);
-        assert_eq!(kinds(&format!("(xpub: {XPUB})")), [(Kind::ExtendedKey, XPUB)]);
+        assert_eq!(
+            kinds(&format!("(xpub: {XPUB})")),
+            [(Kind::ExtendedKey, XPUB)]
+        );
         assert!(base58check(XPRV.as_bytes()).is_some_and(|p| p.len == 78));
         // A typo breaks the checksum but not the prefix rule; a fragment is still a key.
         let typo = XPRV.replacen('Q', "R", 1);

@@ -203,7 +203,13 @@ pub fn merge(mut spans: Vec<Span>) -> Vec<Span> {
 }
 
 fn beats(a: Span, b: Span) -> bool {
-    let rank = |s: Span| (s.kind.is_secret(), s.end - s.start, std::cmp::Reverse(s.kind));
+    let rank = |s: Span| {
+        (
+            s.kind.is_secret(),
+            s.end - s.start,
+            std::cmp::Reverse(s.kind),
+        )
+    };
     rank(a) > rank(b)
 }
 
@@ -267,6 +273,60 @@ mod tests {
                 s(40, 100, Kind::KeystoreJson),
             ]
         );
+    }
+
+    /// Repetitive, half-formed input (what a fuzzer or a hostile file brings): every detector
+    /// meets its candidates at every position and at the very end of the text, and the spans stay
+    /// sorted, disjoint and inside it.
+    #[test]
+    fn repetitive_and_cut_off_input_is_handled() {
+        let units = [
+            "a@",
+            "{\"",
+            "{",
+            "-----BEGIN ",
+            "eyJaaaaaaaaaa.",
+            "1 ",
+            "0 1 ",
+            "1.",
+            "a:",
+            "abandon ",
+            "Hauptstraße ",
+            "12 Baker ",
+            "+1 ",
+            "0x",
+            "\"crypto\":{\"ciphertext\":\"",
+            "DE89 ",
+            "ff:",
+            "@a.",
+            "sk-",
+            "é",
+            "4111 ",
+            "(1) ",
+            "12 rue ",
+            "::",
+            "1. abandon\n",
+        ];
+        for unit in units {
+            for len in [1, 2, 3, 5000] {
+                let text = unit.repeat(len);
+                for cut in [text.len(), text.len().saturating_sub(1)] {
+                    let Some(text) = text.get(..cut) else {
+                        continue;
+                    };
+                    let spans = detect(text, &Options::default());
+                    let mut at = 0;
+                    for s in &spans {
+                        assert!(
+                            s.start >= at && s.start < s.end && s.end <= text.len(),
+                            "{unit:?}"
+                        );
+                        at = s.end;
+                    }
+                    let _ = render(text, &spans);
+                }
+            }
+        }
     }
 
     #[test]

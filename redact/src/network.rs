@@ -19,7 +19,9 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
     while i < t.len() {
         let b = t[i];
         let candidate = (b.is_ascii_hexdigit() || (b == b':' && t.get(i + 1) == Some(&b':')))
-            && (i == 0 || !(t[i - 1].is_ascii_alphanumeric() || matches!(t[i - 1], b'.' | b':' | b'_' | b'-')));
+            && (i == 0
+                || !(t[i - 1].is_ascii_alphanumeric()
+                    || matches!(t[i - 1], b'.' | b':' | b'_' | b'-')));
         if !candidate {
             i += 1;
             continue;
@@ -98,7 +100,10 @@ fn ipv4_at(t: &[u8], s: usize) -> Option<(bool, usize)> {
         }
         let bits = &t[d..q];
         let v = bits.iter().fold(0u16, |v, &c| v * 10 + (c - b'0') as u16);
-        if (1..=2).contains(&bits.len()) && v <= 32 && !t.get(q).is_some_and(u8::is_ascii_alphanumeric) {
+        if (1..=2).contains(&bits.len())
+            && v <= 32
+            && !t.get(q).is_some_and(u8::is_ascii_alphanumeric)
+        {
             p = q;
         }
     }
@@ -120,7 +125,11 @@ fn ipv6_at(t: &[u8], s: usize) -> Option<(bool, usize)> {
         p += 2;
     }
     loop {
-        let h = t[p..].iter().take(5).take_while(|b| b.is_ascii_hexdigit()).count();
+        let h = t[p..]
+            .iter()
+            .take(5)
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
         if h == 0 || h > 4 {
             if h > 4 {
                 return None;
@@ -186,7 +195,12 @@ mod tests {
             "::ffff:192.0.2.128",
             "2001:DB8::1",
         ] {
-            for t in [a.to_string(), format!("host={a}, up"), format!("http://{a}/x"), format!("({a}).")] {
+            for t in [
+                a.to_string(),
+                format!("host={a}, up"),
+                format!("http://{a}/x"),
+                format!("({a})."),
+            ] {
                 assert_eq!(found(&t), [a], "{t}");
             }
         }

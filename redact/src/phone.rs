@@ -93,7 +93,10 @@ pub(crate) fn at(t: &[u8], s: usize) -> Option<usize> {
         };
         // Spaced digits amid other numbers are a table or a byte dump ("967 979 992 1004 1017",
         // "Buffer 04 03 02 01 08 07"), not a phone number.
-        let spaced = g.iter().any(|g| g.sep == Sep::Space);
+        // Only numbers written with spaces alone: `(200) 200-0000 2024-05-17` is a phone number
+        // and a date.
+        let spaced =
+            k > 1 && g[1..].iter().all(|g| g.sep == Sep::Space) && !g.iter().any(|g| g.paren);
         let table = !plus && spaced && crate::finance::in_table(t, s, end, b' ');
         (shaped && !table && number_end(t, end)).then_some(end)
     })
@@ -190,10 +193,6 @@ fn national(g: &[Group]) -> bool {
     if rest.is_empty() || first.first != 0 || !(2..=5).contains(&first.len) {
         return false;
     }
-    // "00" is the international prefix, not an area code: `0049 30 1234567` is `+49 30 1234567`.
-    if first.second == 0 {
-        return first.len >= 3 && !first.paren && (8..=15).contains(&(digits(g) - 2));
-    }
     if rest.iter().any(|g| g.paren || !(2..=8).contains(&g.len)) {
         return false;
     }
@@ -205,6 +204,10 @@ fn national(g: &[Group]) -> bool {
     if rest.iter().any(|g| g.sep != sep) || sep == Sep::None {
         return false;
     }
+    // "00" is the international prefix, not an area code: `0049 30 1234567` is `+49 30 1234567`.
+    if first.second == 0 {
+        return first.len >= 3 && !first.paren && (8..=15).contains(&(digits(g) - 2));
+    }
     // A US ZIP+4 (`02110-1301`), not a phone number.
     if sep == Sep::Dash && first.len == 5 && rest.len() == 1 && rest[0].len == 4 {
         return false;
@@ -215,7 +218,6 @@ fn national(g: &[Group]) -> bool {
     }
     (9..=12).contains(&digits(g))
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -253,10 +255,15 @@ mod tests {
             "01.23.45.67.89",
             "0049 30 1234567",
         ] {
-            for t in [n.to_string(), format!("Call me at {n}."), format!("tel: {n}\n")] {
+            for t in [
+                n.to_string(),
+                format!("Call me at {n}."),
+                format!("tel: {n}\n"),
+            ] {
                 assert_eq!(found(&t), [n], "{t}");
             }
         }
+        assert_eq!(found("(200) 200-0000 2024-05-17."), ["(200) 200-0000"]);
         assert_eq!(
             found("call 555-123-4567 or 030 1234567, thanks"),
             ["555-123-4567", "030 1234567"]
@@ -283,6 +290,7 @@ mod tests {
             "IP 192.168.1.20",
             "555-123-4567-89",
             "Boston, MA 02110-1301",
+            "10 000 978-3-16-148410-0.",
             "failed tests: 571 612 1056 and 967 979 992 1004 1017",
             "Buffer 04 03 02 01 08 07 06 05",
             "04 03 02 01 08 07",

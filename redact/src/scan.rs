@@ -30,7 +30,20 @@ pub(crate) fn number_start(t: &[u8], i: usize) -> bool {
     }
     matches!(
         t[i - 1],
-        b' ' | b'\t' | b'\n' | b'\r' | b'(' | b'[' | b'{' | b'<' | b'"' | b'\'' | b':' | b';' | b'*' | b'>' | b'|'
+        b' ' | b'\t'
+            | b'\n'
+            | b'\r'
+            | b'('
+            | b'['
+            | b'{'
+            | b'<'
+            | b'"'
+            | b'\''
+            | b':'
+            | b';'
+            | b'*'
+            | b'>'
+            | b'|'
     )
 }
 

@@ -58,35 +58,40 @@ fn buckets() -> &'static [u16; 677] {
 }
 
 /// What may stand between two words of a phrase: white space, commas, quotes, brackets, bullets
-/// and numbering ("12.", "3)", "(4)", "5:"), nothing else (a full stop ends a sentence, and a
-/// phrase).
-fn gap_ok(gap: &[u8]) -> bool {
+/// and one number ("12.", "3)", "(4)", "5:"), nothing else (a full stop ends a sentence, and a
+/// phrase). `Some(number)` when the gap is one, with the number it holds.
+fn gap(gap: &[u8]) -> Option<Option<u32>> {
     if gap.len() > MAX_GAP {
-        return false;
+        return None;
     }
+    let mut number: Option<u32> = None;
     let mut digits = 0;
     let mut prev = None;
     for &b in gap {
         let before = prev.replace(b);
         match b {
             b'0'..=b'9' => {
+                if digits == 0 && number.is_some() {
+                    return None; // a second number: "12:30", not numbering
+                }
                 digits += 1;
                 if digits > 2 {
-                    return false;
+                    return None;
                 }
+                number = Some(number.unwrap_or(0) * 10 + (b - b'0') as u32);
                 continue;
             }
             b'.' | b')' | b':' if digits > 0 => {}
             // No `)` or `;` but after a number: `");\n update` is code, not a phrase.
-            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'"' | b'\'' | b'`' | b'(' | b'[' | b']' | b'*'
-            | b'|' => {}
+            b' ' | b'\t' | b'\n' | b'\r' | b',' | b'"' | b'\'' | b'`' | b'(' | b'[' | b']'
+            | b'*' => {}
             // A bullet ("\n- abandon"), not a hyphen ("access-control-tag").
             b'-' if before.is_some_and(|p: u8| p.is_ascii_whitespace()) => {}
-            _ => return false,
+            _ => return None,
         }
         digits = 0;
     }
-    true
+    Some(number)
 }
 
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
@@ -114,7 +119,8 @@ impl Style {
 struct Run {
     style: Style,
     start: usize,
-    /// End of the last list word.
+    /// Start and end of the last list word.
+    last_start: usize,
     end: usize,
     words: usize,
     /// A word not on the list has been let through.
@@ -122,13 +128,19 @@ struct Run {
     /// The list words after that word: where a phrase restarts at a second one.
     after_typo_start: usize,
     after_typo_words: usize,
+    /// Not one word over and over ("text text text …" in a diagram, "TRUE | TRUE | …" in a
+    /// truth table): a phrase has at least two different words.
+    varied: bool,
 }
 
 impl Run {
-    fn list_word(&mut self, start: usize, end: usize) {
+    fn list_word(&mut self, t: &[u8], start: usize, end: usize) {
         if self.words == 0 {
             self.start = start;
+        } else if !t[start..end].eq_ignore_ascii_case(&t[self.last_start..self.end]) {
+            self.varied = true;
         }
+        self.last_start = start;
         self.words += 1;
         self.end = end;
         if self.typo {
@@ -146,11 +158,18 @@ impl Run {
         }
         if self.typo {
             self.finish(out);
-            let (start, words, end, style) =
-                (self.after_typo_start, self.after_typo_words, self.end, self.style);
+            let (start, words, end, style) = (
+                self.after_typo_start,
+                self.after_typo_words,
+                self.end,
+                self.style,
+            );
+            let (last_start, varied) = (self.last_start, self.varied);
             *self = Run::default();
             self.style = style;
             if words > 0 {
+                self.last_start = last_start;
+                self.varied = varied;
                 self.start = start;
                 self.words = words;
                 self.end = end;
@@ -162,7 +181,7 @@ impl Run {
     }
 
     fn finish(&mut self, out: &mut Vec<Span>) {
-        if self.words >= MIN_WORDS {
+        if self.words >= MIN_WORDS && self.varied {
             out.push(Span {
                 start: self.start,
                 end: self.end,
@@ -177,6 +196,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
     let t = text.as_bytes();
     let mut run = Run::default();
     let mut prev_end: Option<usize> = None;
+    let mut last_number: Option<u32> = None;
     let mut i = 0;
     while i < t.len() {
         if !t[i].is_ascii_alphabetic() {
@@ -188,10 +208,22 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
             i += 1;
         }
         let end = i;
-        if let Some(pe) = prev_end
-            && !gap_ok(&t[pe..start])
-        {
-            run.finish(out);
+        if let Some(pe) = prev_end {
+            match gap(&t[pe..start]) {
+                None => {
+                    run.finish(out);
+                    last_number = None;
+                }
+                Some(Some(n)) => {
+                    // Numbering counts up: "1. abandon 2. ability"; other numbers between words
+                    // ("bright 7. simple … 42. you") are prose.
+                    if last_number.is_some_and(|m| n != m + 1) {
+                        run.finish(out);
+                    }
+                    last_number = Some(n);
+                }
+                Some(None) => {}
+            }
         }
         prev_end = Some(end);
         // Letters glued to digits, underscores or non-ASCII letters are not a word of a phrase.
@@ -209,7 +241,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
         }
         if is_list_word(word) {
             run.style = style;
-            run.list_word(start, end);
+            run.list_word(t, start, end);
         } else if (3..=10).contains(&word.len()) {
             run.other_word(out);
         } else {
@@ -234,8 +266,7 @@ pub(crate) mod tests {
     }
 
     pub(crate) const PHRASE24: &str = "legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth useful legal winner thank year wave sausage worth title";
-    pub(crate) const PHRASE12: &str =
-        "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+    pub(crate) const PHRASE12: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 
     #[test]
     fn every_list_word_is_found_and_others_are_not() {
@@ -243,7 +274,9 @@ pub(crate) mod tests {
             assert!(is_list_word(w.as_bytes()), "{w}");
             assert!(is_list_word(w.to_uppercase().as_bytes()), "{w}");
         }
-        for w in ["the", "of", "and", "abandonx", "zzz", "ab", "", "abandons", "wallets"] {
+        for w in [
+            "the", "of", "and", "abandonx", "zzz", "ab", "", "abandons", "wallets",
+        ] {
             assert!(!is_list_word(w.as_bytes()), "{w}");
         }
     }
@@ -297,7 +330,8 @@ pub(crate) mod tests {
     fn eleven_words_or_a_sentence_break_is_no_phrase() {
         let eleven = PHRASE12.rsplit_once(' ').unwrap().0;
         assert!(found(eleven).is_empty());
-        let broken = "abandon ability able about above absent. Absorb abstract absurd abuse access accident";
+        let broken =
+            "abandon ability able about above absent. Absorb abstract absurd abuse access accident";
         assert!(found(broken).is_empty());
         // Glued to digits: identifiers, not words.
         let glued = PHRASE12.replace(' ', "1 ");
@@ -307,6 +341,20 @@ pub(crate) mod tests {
         assert!(found(hyphens).is_empty());
         let bullets: String = PHRASE12.split(' ').map(|w| format!("- {w}\n")).collect();
         assert_eq!(found(&bullets).len(), 1);
+        let same = "text text text text text text text text text text text text text";
+        assert!(found(same).is_empty());
+        let table = "|FALSE|\t|FALSE|\t\t|FALSE|\t\t|FALSE|\n|TRUE|\t|TRUE|\t\t|TRUE|\t\t|FALSE|\n|TRUE|\t|FALSE|\t\t|TRUE|\t\t|FALSE|\n|TRUE|\t|TRUE|";
+        assert!(found(table).is_empty());
+        let times = "bright bright 12:30.\n you bright you simple 12:30.\n simple you bright you you bright.";
+        assert!(found(times).is_empty());
+        let counts = "you bright 7. simple you bright 42. you simple bright 3. bright you simple";
+        assert!(found(counts).is_empty());
+        let inline: String = PHRASE12
+            .split(' ')
+            .enumerate()
+            .map(|(i, w)| format!("{}. {w} ", i + 1))
+            .collect();
+        assert_eq!(found(&inline).len(), 1);
         let code = "f(\"test test test test test test test test test test test\",\n);\nupdate(s)";
         assert!(found(code).is_empty());
     }

@@ -27,6 +27,7 @@ fn upper_digit(b: u8) -> bool {
     b.is_ascii_uppercase() || b.is_ascii_digit()
 }
 
+#[rustfmt::skip] // a table: one entry a line reads better than rustfmt's layout
 const RULES: &[Rule] = &[
     Rule { prefix: b"sk-", min_tail: 20, exact_tail: 0, tail: alnum_dash_underscore },
     Rule { prefix: b"sk_live_", min_tail: 20, exact_tail: 0, tail: alnum },
@@ -95,8 +96,11 @@ fn prefixed(run: &[u8]) -> Option<usize> {
     let tail = &run[rule.prefix.len()..];
     let n = tail.iter().take_while(|&&b| (rule.tail)(b)).count();
     // Tails that may hold dashes could be hyphenated words ("sk-learn-…"): a random token has a
-    // digit somewhere, words do not.
-    let wordlike = (rule.tail)(b'-') && !tail[..n].iter().any(u8::is_ascii_digit);
+    // digit or a capital somewhere, lowercase words do not.
+    let wordlike = (rule.tail)(b'-')
+        && tail[..n]
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || matches!(b, b'-' | b'_'));
     let ok = if wordlike {
         false
     } else if rule.exact_tail > 0 {
@@ -146,6 +150,7 @@ mod tests {
             "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
             "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyzABCDEF",
             "glpat-abcdefghij0123456789",
+            "sk-proj-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
             "AKIAIOSFODNN7EXAMPLE",
             "AIzaSyDaGmWKa4JsXZ-HjGw7ISLn_3namBGewQe",
             "xoxb-1234567890-1234567890123-abcdefghijklmnopqrstuvwx",
@@ -171,6 +176,7 @@ mod tests {
             "hf_hub_download(repo_id)",
             "task-1234567890-abcdefghijklmnopqrstuvwxyz",
             "sk-learn-is-a-library-for-machine-learning",
+            "sk-learn_is_a_library_for_machine_learning",
         ] {
             assert!(found(t).is_empty(), "{t}: {:?}", found(t));
         }

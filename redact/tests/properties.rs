@@ -17,10 +17,33 @@ const WORDS: &[&str] = &[
 /// Numbers that are kept: dates, times, versions, amounts, order numbers, an ISBN, a UUID, a git
 /// hash, plain counts.
 const NUMBERS: &[&str] = &[
-    "2024-05-17", "17.05.2024", "05/17/2024", "12:30", "12:30:45", "1.2.3", "v2.10.0", "10.0",
-    "$1,234.56", "1.234,56 €", "#123456", "ORD-2024-000123", "978-3-16-148410-0",
-    "123e4567-e89b-12d3-a456-426614174000", "8c062d8a1b2c3d4e5f60718293a4b5c6d7e8f901", "42",
-    "0", "7", "365", "1999", "2024", "3.14", "100%", "10 000", "(3)", "x2", "24/7",
+    "2024-05-17",
+    "17.05.2024",
+    "05/17/2024",
+    "12:30",
+    "12:30:45",
+    "1.2.3",
+    "v2.10.0",
+    "10.0",
+    "$1,234.56",
+    "1.234,56 €",
+    "#123456",
+    "ORD-2024-000123",
+    "978-3-16-148410-0",
+    "123e4567-e89b-12d3-a456-426614174000",
+    "8c062d8a1b2c3d4e5f60718293a4b5c6d7e8f901",
+    "42",
+    "0",
+    "7",
+    "365",
+    "1999",
+    "2024",
+    "3.14",
+    "100%",
+    "10 000",
+    "(3)",
+    "x2",
+    "24/7",
 ];
 
 fn word() -> impl Strategy<Value = String> {
@@ -93,7 +116,9 @@ fn planted() -> impl Strategy<Value = String> {
         (alnum(8), alnum(6)).prop_map(|(a, b)| format!("{a}.x@{b}.example.com")),
         (1_000_000u32..9_999_999).prop_map(|n| format!("+49 30 {n}")),
         (200u32..999, 200u32..999, 0u32..9999).prop_map(|(a, b, c)| format!("({a}) {b}-{c:04}")),
-        alnum(40).prop_map(|s| format!("-----BEGIN EC PRIVATE KEY-----\n{s}\n-----END EC PRIVATE KEY-----")),
+        alnum(40).prop_map(|s| format!(
+            "-----BEGIN EC PRIVATE KEY-----\n{s}\n-----END EC PRIVATE KEY-----"
+        )),
     ]
 }
 

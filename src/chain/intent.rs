@@ -7,7 +7,7 @@
 //! [`Call::from_sol`], or from a JSON ABI function and its values with [`Call::new`].
 use alloy::dyn_abi::{DynSolValue, JsonAbiExt as _};
 use alloy::json_abi::{Error as JsonAbiError, Function, JsonAbi};
-use alloy::primitives::{Address, Bytes, U256};
+use alloy::primitives::{Address, Bytes, TxKind, U256};
 use alloy::sol_types::SolCall;
 
 use super::amount;
@@ -22,11 +22,34 @@ const MAX_VALUE: usize = 120;
 /// Array items shown before "… N more".
 const MAX_ITEMS: usize = 8;
 
-/// A transfer or a contract call: what the user confirms.
+/// A transfer, a contract call or a contract's deployment: what the user confirms.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intent {
     Transfer(SendRequest),
     Call(Call),
+    Deploy(Deploy),
+}
+
+/// A contract's deployment: a transaction with no recipient whose input is the creation code
+/// and the constructor's encoded arguments. Only keybot's own contracts are deployed (the code
+/// comes from a committed artifact, never from a file or the network).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deploy {
+    pub from: Address,
+    /// What is deployed ("DataMarket").
+    pub label: String,
+    /// Creation code followed by the encoded constructor arguments.
+    pub code: Bytes,
+    /// The constructor's arguments as the review shows them.
+    pub args: Vec<(String, String)>,
+    /// The contract's custom errors, to decode a constructor's revert.
+    pub errors: Vec<JsonAbiError>,
+}
+
+impl From<Deploy> for Intent {
+    fn from(d: Deploy) -> Intent {
+        Intent::Deploy(d)
+    }
 }
 
 impl From<SendRequest> for Intent {
@@ -47,14 +70,19 @@ impl Intent {
         match self {
             Intent::Transfer(r) => r.from,
             Intent::Call(c) => c.from,
+            Intent::Deploy(d) => d.from,
         }
     }
 
-    /// The transaction's `to`, `value` and `input`.
-    pub fn call(&self) -> (Address, U256, Bytes) {
+    /// The transaction's `to` (none for a deployment), `value` and `input`.
+    pub fn call(&self) -> (TxKind, U256, Bytes) {
         match self {
-            Intent::Transfer(r) => r.call(),
-            Intent::Call(c) => (c.contract, c.value, c.data()),
+            Intent::Transfer(r) => {
+                let (to, value, input) = r.call();
+                (TxKind::Call(to), value, input)
+            }
+            Intent::Call(c) => (TxKind::Call(c.contract), c.value, c.data()),
+            Intent::Deploy(d) => (TxKind::Create, U256::ZERO, d.code.clone()),
         }
     }
 
@@ -64,6 +92,8 @@ impl Intent {
         match self {
             Intent::Transfer(r) => r.to,
             Intent::Call(c) => c.contract,
+            // Nobody yet: the contract does not exist before the transaction.
+            Intent::Deploy(_) => Address::ZERO,
         }
     }
 
@@ -79,6 +109,7 @@ impl Intent {
                 format!("{} to {}", r.asset.format(r.amount), r.to.to_checksum(None))
             }
             Intent::Call(c) => format!("{} on {}", c.summary(), c.contract.to_checksum(None)),
+            Intent::Deploy(d) => format!("deploy {}", clean_line(&d.label)),
         }
     }
 
@@ -88,6 +119,7 @@ impl Intent {
             Intent::Transfer(r) if r.asset.token_address().is_some() => super::token::errors(),
             Intent::Transfer(_) => vec![],
             Intent::Call(c) => c.errors.clone(),
+            Intent::Deploy(d) => d.errors.clone(),
         }
     }
 
@@ -111,6 +143,22 @@ impl Intent {
                 lines
             }
             Intent::Call(c) => c.lines(),
+            Intent::Deploy(d) => {
+                let hash = alloy::primitives::keccak256(&d.code);
+                let mut lines = vec![
+                    ("deploys".into(), clean_line(&d.label).into_owned()),
+                    (
+                        "code".into(),
+                        format!("{} bytes, keccak256 {hash}", d.code.len()),
+                    ),
+                ];
+                lines.extend(
+                    d.args
+                        .iter()
+                        .map(|(k, v)| (clean_line(k).into_owned(), clean_line(v).into_owned())),
+                );
+                lines
+            }
         }
     }
 
@@ -151,8 +199,9 @@ impl Intent {
         }
     }
 
-    /// What the store keeps of the intent beside the signed bytes.
-    pub fn record(&self) -> (Address, AssetRef, U256, Option<SentCall>) {
+    /// What the store keeps of the intent beside the signed bytes. A deployment is kept as a
+    /// call to the address it creates (`from` and `nonce` decide it), its input as the data.
+    pub fn record(&self, nonce: u64) -> (Address, AssetRef, U256, Option<SentCall>) {
         match self {
             Intent::Transfer(r) => (r.to, r.asset.asset_ref(), r.amount, None),
             Intent::Call(c) => (
@@ -163,6 +212,16 @@ impl Intent {
                     function: c.function.full_signature(),
                     summary: c.summary(),
                     data: c.data().to_vec(),
+                }),
+            ),
+            Intent::Deploy(d) => (
+                d.from.create(nonce),
+                AssetRef::eth(),
+                U256::ZERO,
+                Some(SentCall {
+                    function: "constructor()".into(),
+                    summary: format!("deploy {}", clean_line(&d.label)),
+                    data: d.code.to_vec(),
                 }),
             ),
         }
@@ -482,7 +541,7 @@ mod tests {
         )
         .unwrap();
         let intent = Intent::Call(c.clone());
-        let (to, asset, amount, call) = intent.record();
+        let (to, asset, amount, call) = intent.record(0);
         let tx = SentTx {
             hash: Default::default(),
             chain_id: 1,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use alloy::consensus::TxEip1559;
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, B256, Bytes, TxKind, U256};
+use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
 use alloy::rpc::types::TransactionRequest;
 use keybot_keystore::tx::{SignedTx, UnsignedTx};
@@ -129,7 +129,7 @@ impl Review {
             gas_limit: self.gas_limit,
             max_fee_per_gas: self.max_fee_per_gas,
             max_priority_fee_per_gas: self.max_priority_fee_per_gas,
-            to: TxKind::Call(to),
+            to,
             value,
             access_list: Default::default(),
             input,
@@ -254,11 +254,11 @@ pub async fn prepare(
         .and_then(|b| b.header.base_fee_per_gas)
         .map(u128::from);
     let (to, value, input) = intent.call();
-    let dry_run = TransactionRequest::default()
+    let mut dry_run = TransactionRequest::default()
         .from(from)
-        .to(to)
         .value(value)
         .input(input.into());
+    dry_run.to = Some(to);
     // A revert is decoded with the contract's own errors where the intent knows them.
     let gas = p
         .estimate_gas(dry_run)
@@ -277,6 +277,8 @@ pub async fn prepare(
     let mut warnings = match &intent {
         Intent::Transfer(r) => safety::check_recipient(r.to, known, own, r.asset.token_address()),
         Intent::Call(c) => safety::check_call(c.contract, &c.address_args(), known, own),
+        // keybot's own contract from its committed artifact: no counterparty to check.
+        Intent::Deploy(_) => vec![],
     };
     warnings.extend(safety::check_fee(
         fees.max_fee_per_gas,
@@ -363,7 +365,7 @@ pub enum Progress {
 
 /// The row written before broadcasting: the signed bytes and what they were signed for.
 pub fn sent_record(review: &Review, signed: &SignedTx) -> SentTx {
-    let (to, asset, amount, call) = review.intent.record();
+    let (to, asset, amount, call) = review.intent.record(signed.nonce);
     SentTx {
         hash: signed.hash,
         chain_id: signed.chain_id,

@@ -314,7 +314,7 @@ mod tests {
     fn transfer(r: &Review) -> &SendRequest {
         match &r.intent {
             Intent::Transfer(t) => t,
-            Intent::Call(_) => panic!("a transaction file is a transfer"),
+            _ => panic!("a transaction file is a transfer"),
         }
     }
 

@@ -71,6 +71,78 @@ pub struct Archive {
     /// so the user consents again there.
     #[serde(default)]
     pub vault: Vec<ArchivedVaultItem>,
+    /// The seller's listing secrets (content key and ciphertext), so a restored seller keeps
+    /// delivering (MARKET.md "restore on a new machine"). Absent in older archives.
+    #[serde(default)]
+    pub listings: Vec<ArchivedListing>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchivedListing {
+    pub content_hash: String,
+    pub chain_id: u64,
+    pub market: String,
+    pub item_id: i64,
+    pub seller: String,
+    pub content_key: ArchivedKey,
+    /// Base64.
+    pub ciphertext: String,
+    pub uri: String,
+    pub listing_id: Option<u64>,
+}
+
+/// A content key in an archive: hex, wiped with the archive. Read without an intermediate
+/// copy (the decrypted archive itself is a zeroizing buffer).
+#[derive(Clone)]
+pub struct ArchivedKey(pub Secret32);
+
+impl std::fmt::Debug for ArchivedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ArchivedKey(<redacted>)")
+    }
+}
+
+impl PartialEq for ArchivedKey {
+    fn eq(&self, other: &Self) -> bool {
+        use subtle_free_eq::eq;
+        eq(self.0.expose(), other.0.expose())
+    }
+}
+impl Eq for ArchivedKey {}
+
+/// Constant-time enough for tests' equality of archives: no early exit on the first byte.
+mod subtle_free_eq {
+    pub fn eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
+        a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    }
+}
+
+impl Serialize for ArchivedKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.to_hex().as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for ArchivedKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = ArchivedKey;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a 32-byte key in hex")
+            }
+            fn visit_str<E: serde::de::Error>(
+                self,
+                v: &str,
+            ) -> std::result::Result<ArchivedKey, E> {
+                let mut key = Zeroizing::new([0u8; 32]);
+                hex::decode_to_slice(v, key.as_mut())
+                    .map_err(|_| E::custom("a content key is 64 hex digits"))?;
+                Ok(ArchivedKey(Secret32::new(*key)))
+            }
+        }
+        d.deserialize_str(V)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +199,9 @@ pub struct ImportReport {
     pub vault_items_added: usize,
     /// Vault items the store already had (same uid); left as they are.
     pub vault_items_present: usize,
+    pub listings_added: usize,
+    /// Listing secrets the store already had (same content hash).
+    pub listings_present: usize,
 }
 
 impl Store {
@@ -180,11 +255,30 @@ impl Store {
                 decisions,
             });
         }
+        let listings = self
+            .all_listing_secrets()?
+            .into_iter()
+            .map(|l| ArchivedListing {
+                content_hash: format!("{:#x}", l.content_hash),
+                chain_id: l.chain_id,
+                market: l.market.to_checksum(None),
+                item_id: l.item_id,
+                seller: l.seller.to_checksum(None),
+                content_key: ArchivedKey(l.content_key),
+                ciphertext: base64::Engine::encode(
+                    &base64::engine::general_purpose::STANDARD,
+                    &l.ciphertext,
+                ),
+                uri: l.uri,
+                listing_id: l.listing_id,
+            })
+            .collect();
         Ok(Archive {
             created_at: now_ms(),
             conversations,
             settings: self.settings()?,
             vault,
+            listings,
         })
     }
 
@@ -279,6 +373,35 @@ impl Store {
             }
             report.vault_items_added += 1;
         }
+        for l in &archive.listings {
+            // Parsed as this machine would write them; a row that does not parse is skipped
+            // (it came authenticated under the user's key, but is still checked, not assumed).
+            let parsed = (|| {
+                Some(super::ListingSecret {
+                    content_hash: l.content_hash.parse().ok()?,
+                    chain_id: l.chain_id,
+                    market: l.market.parse().ok()?,
+                    item_id: l.item_id,
+                    seller: l.seller.parse().ok()?,
+                    content_key: l.content_key.0.clone(),
+                    ciphertext: base64::Engine::decode(
+                        &base64::engine::general_purpose::STANDARD,
+                        &l.ciphertext,
+                    )
+                    .ok()?,
+                    uri: l.uri.clone(),
+                    listing_id: l.listing_id,
+                    created_at: 0,
+                })
+            })();
+            let Some(secret) = parsed else { continue };
+            if tx_has_listing(&tx, &l.content_hash)? {
+                report.listings_present += 1;
+                continue;
+            }
+            super::market::insert_listing_secret(&tx, &secret)?;
+            report.listings_added += 1;
+        }
         for (k, v) in &archive.settings {
             let n = tx.execute(
                 "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
@@ -293,6 +416,17 @@ impl Store {
         tx.commit()?;
         Ok(report)
     }
+}
+
+fn tx_has_listing(tx: &rusqlite::Transaction<'_>, content_hash: &str) -> Result<bool> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM market_listings WHERE content_hash = ?1",
+            [content_hash],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
 }
 
 /// Encrypts an archive under the backup key.
@@ -514,7 +648,7 @@ mod tests {
             kind: "email".into(),
         };
         store
-            .decide_vault_spans(item.id, &[], &[keep.clone()])
+            .decide_vault_spans(item.id, &[], std::slice::from_ref(&keep))
             .unwrap();
         let consent = Consent {
             account: "0x0000000000000000000000000000000000000001".into(),

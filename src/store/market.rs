@@ -98,6 +98,29 @@ fn id(v: Option<u64>) -> Result<Option<i64>> {
     .transpose()
 }
 
+/// Inserts a listing secret on `conn` (the store's connection or a backup import's
+/// transaction).
+pub(super) fn insert_listing_secret(conn: &rusqlite::Connection, s: &ListingSecret) -> Result<()> {
+    conn.execute(
+        "INSERT INTO market_listings (content_hash, chain_id, market, item_id, seller,
+            content_key, ciphertext, uri, listing_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            format!("{:#x}", s.content_hash),
+            s.chain_id as i64,
+            s.market.to_checksum(None),
+            s.item_id,
+            s.seller.to_checksum(None),
+            s.content_key.expose().as_slice(),
+            s.ciphertext,
+            s.uri,
+            id(s.listing_id)?,
+            now_ms(),
+        ],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Replaces the events of `market` in blocks `from..=to` (`to` None: from `from` up) with
     /// `rows`: what the indexer does with each range it reads.
@@ -201,24 +224,25 @@ impl Store {
 
     /// Stores a listing's secret; runs before the `list` transaction is signed.
     pub fn save_listing_secret(&self, s: &ListingSecret) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO market_listings (content_hash, chain_id, market, item_id, seller,
-                content_key, ciphertext, uri, listing_id, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                format!("{:#x}", s.content_hash),
-                s.chain_id as i64,
-                s.market.to_checksum(None),
-                s.item_id,
-                s.seller.to_checksum(None),
-                s.content_key.expose().as_slice(),
-                s.ciphertext,
-                s.uri,
-                id(s.listing_id)?,
-                now_ms(),
-            ],
-        )?;
-        Ok(())
+        insert_listing_secret(&self.conn, s)
+    }
+
+    /// Every listing secret, on every chain and market (for backups).
+    pub fn all_listing_secrets(&self) -> Result<Vec<ListingSecret>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT chain_id, market FROM market_listings")?;
+        let pairs: Vec<(i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut out = Vec::new();
+        for (chain_id, market) in pairs {
+            let market: Address = market
+                .parse()
+                .map_err(|_| Error::Sqlite(bad(2, "bad market".into())))?;
+            out.extend(self.listing_secrets(chain_id as u64, market)?);
+        }
+        Ok(out)
     }
 
     /// Records the listing id the chain gave a listing.

@@ -3,6 +3,7 @@
 use keybot_keystore::Address;
 
 use super::screens::chat::ChatAction;
+use super::screens::market::MarketAction;
 use super::screens::earnings::EarningsAction;
 use super::screens::onboarding::OnboardingAction;
 use super::screens::unlock::UnlockAction;
@@ -63,5 +64,6 @@ pub enum Action {
     Unlock(UnlockAction),
     Wallet(WalletAction),
     Chat(ChatAction),
+    Market(MarketAction),
     Earnings(EarningsAction),
 }

@@ -22,6 +22,7 @@ use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
 use super::screens::chat::{ChatAction, ChatEffect};
 use super::screens::earnings::{EarningsAction, EarningsEffect};
+use super::screens::market::{MarketAction, MarketEffect, MarketItem};
 use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
 use super::screens::settings::SettingsEffect;
 use super::screens::unlock::{UnlockAction, UnlockEffect};
@@ -469,8 +470,85 @@ impl Runtime {
             Effect::Wallet(effect) => self.perform_wallet(effect),
             Effect::Chat(effect) => self.perform_chat(effect),
             Effect::Settings(effect) => self.perform_settings(effect),
+            Effect::Market(effect) => self.perform_market(effect),
             Effect::Earnings(effect) => self.perform_earnings(effect),
         }
+    }
+
+    /// The sale vault, on the store thread (the consent signs there too, with account 0 and the
+    /// clock read there). Each change answers with the item it changed, or the list; a refusal
+    /// or a store error becomes an error line.
+    fn perform_market(&mut self, effect: MarketEffect) {
+        use crate::service::vault;
+        fn items(store: &Store) -> Result<Vec<MarketItem>> {
+            Ok(vault::list(store)?.into_iter().map(Into::into).collect())
+        }
+        fn updated(view: vault::ItemView) -> Result<Vec<Action>> {
+            Ok(vec![Action::Market(MarketAction::Updated(Box::new(
+                view.into(),
+            )))])
+        }
+        match effect {
+            MarketEffect::List => self
+                .vault_job(|store, _| Ok(vec![Action::Market(MarketAction::Items(items(store)?))])),
+            MarketEffect::AddChat(conversation) => self.vault_job(move |store, _| {
+                let id = vault::add_chat(store, conversation, None)?.item.id;
+                Ok(vec![Action::Market(MarketAction::Added {
+                    items: items(store)?,
+                    id,
+                })])
+            }),
+            MarketEffect::Keep { id, span } => {
+                self.vault_job(move |store, _| updated(vault::keep(store, id, span)?))
+            }
+            MarketEffect::Redact { id, span } => {
+                self.vault_job(move |store, _| updated(vault::redact(store, id, span)?))
+            }
+            MarketEffect::RedactText { id, text } => {
+                self.vault_job(move |store, _| updated(vault::redact_text(store, id, &text)?))
+            }
+            MarketEffect::Consent { id, sha256 } => self.vault_job(move |store, wallet| {
+                // What is signed is what the user was shown, or nothing.
+                if vault::view(store, id)?.preview.sha256() != sha256 {
+                    bail!(
+                        "item {id} changed since it was shown; nothing was signed: look at it again"
+                    );
+                }
+                let account = keybot_keystore::AccountRef::Hd(0);
+                let (view, _) = vault::consent(store, wallet, account, id, vault::now_secs())?;
+                let by = match &view.consent {
+                    vault::ConsentState::Given(c) => c.account.clone(),
+                    _ => "account 0".into(),
+                };
+                let mut actions = updated(view)?;
+                actions.push(Action::Notice(format!(
+                    "consent for item {id} signed by {by}"
+                )));
+                Ok(actions)
+            }),
+            MarketEffect::Remove(id) => self.vault_job(move |store, _| {
+                vault::remove(store, id)?;
+                Ok(vec![
+                    Action::Market(MarketAction::Items(items(store)?)),
+                    Action::Notice(format!("item {id} is deleted from the sale vault")),
+                ])
+            }),
+        }
+    }
+
+    /// A sale-vault job on the store worker; its actions go to the queue in order, an error as
+    /// one line.
+    fn vault_job(
+        &self,
+        job: impl FnOnce(&mut Store, &Wallet) -> Result<Vec<Action>> + Send + 'static,
+    ) {
+        self.with_store(move |store, wallet, queue| {
+            let actions =
+                job(store, wallet).unwrap_or_else(|e| vec![Action::Error(format!("{e:#}"))]);
+            for a in actions {
+                let _ = queue.send(Event::Action(a));
+            }
+        });
     }
 
     /// The Earnings screen's effects: both go to the chain thread with the user's own
@@ -1065,6 +1143,164 @@ mod tests {
         )
         .unwrap();
         assert_eq!(reopened.wallet.addresses(0, 1).unwrap()[0], accounts[0].1);
+    }
+
+    /// Handles queued events until `done` holds for the state (an error line fails the test).
+    async fn until(
+        runtime: &mut Runtime,
+        rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+        state: &mut State,
+        what: &str,
+        done: impl Fn(&State) -> bool,
+    ) {
+        let start = Instant::now();
+        let wait = async {
+            while !done(state) {
+                let ev = rx.recv().await.expect("the queue is open");
+                if let Event::Action(Action::Error(e)) = &ev {
+                    panic!("waiting for {what}: {e}");
+                }
+                runtime.handle(state, ev, start);
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+    }
+
+    fn press(runtime: &mut Runtime, state: &mut State, c: char) {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        runtime.handle(
+            state,
+            Event::Term(TermEvent::Key(key), Instant::now()),
+            Instant::now(),
+        );
+    }
+
+    /// The chat screen's vault key through the runtime and a real store: the open conversation
+    /// is copied into the sale vault on the store thread and the Market screen opens on its
+    /// preview; text removed there and the consent signed there (account 0, on the store
+    /// thread) are in the store when it is opened again, and the consent verifies.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_chat_key_puts_the_conversation_into_the_vault_and_its_consent_is_signed() {
+        use crate::service::vault::{self, ConsentState};
+        use crate::store::{NewMessage, Role, Timings};
+        let home = tempfile::tempdir().unwrap();
+        let paths = Paths::resolve(Some(home.path())).unwrap();
+        let password = || Password::new("purple elephant dances quietly".into());
+        let phrase = "test test test test test test test test test test test junk";
+        let mut made = wallet_service::create(&paths, phrase, "", &password()).unwrap();
+        let conversation = made
+            .store
+            .create_conversation("Project notes", "", "")
+            .unwrap();
+        for (role, text) in [
+            (Role::User, "Ask Zebulon Quartermain about the release."),
+            (Role::Assistant, "I will ask Zebulon Quartermain today."),
+        ] {
+            let msg = NewMessage {
+                role,
+                text,
+                timings: Timings::default(),
+            };
+            made.store.add_message(conversation.id, &msg).unwrap();
+        }
+        let seller = made
+            .wallet
+            .address(keybot_keystore::AccountRef::Hd(0))
+            .unwrap();
+        drop(made);
+
+        let (tx, mut rx) = unbounded_channel();
+        let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
+        let mut state = State::new(true);
+        runtime.perform(Effect::Unlock(UnlockEffect::Unlock {
+            password: password(),
+        }));
+        let rx = &mut rx;
+        until(&mut runtime, rx, &mut state, "unlocking", |s| s.unlocked()).await;
+        // Unlocking lists the conversations and reopens the latest one.
+        until(&mut runtime, rx, &mut state, "the conversation", |s| {
+            s.chat.current == Some(conversation.id) && !s.chat.messages.is_empty()
+        })
+        .await;
+        assert_eq!(state.screen, Screen::Chat);
+        // No model here, so the message box does not take letters: `m` is the vault key.
+        assert!(!state.typing());
+        press(&mut runtime, &mut state, 'm');
+        until(&mut runtime, rx, &mut state, "the Market screen", |s| {
+            s.screen == Screen::Market
+        })
+        .await;
+        let item = state
+            .market
+            .item()
+            .expect("the new item is selected")
+            .clone();
+        assert_eq!(item.item.source, format!("chat {}", conversation.id));
+        assert_eq!(item.item.title, "Project notes");
+        assert!(
+            item.preview
+                .text
+                .contains("Ask Zebulon Quartermain about the release.")
+        );
+        let id = item.item.id;
+
+        // A name the detectors do not know: removed by hand, every occurrence.
+        press(&mut runtime, &mut state, 'x');
+        assert!(state.typing());
+        for c in "Zebulon Quartermain".chars() {
+            press(&mut runtime, &mut state, c);
+        }
+        runtime.handle(&mut state, Event::Action(Action::Submit), Instant::now());
+        until(&mut runtime, rx, &mut state, "the redaction", |s| {
+            s.market
+                .item()
+                .is_some_and(|i| !i.preview.text.contains("Zebulon"))
+        })
+        .await;
+        assert_eq!(
+            state
+                .market
+                .item()
+                .unwrap()
+                .preview
+                .counts_by_key()
+                .get("custom"),
+            Some(&2)
+        );
+
+        // The consent step, then y: signed on the store thread.
+        press(&mut runtime, &mut state, 'c');
+        assert!(matches!(
+            state.market.mode,
+            crate::tui::state::MarketMode::Consent { .. }
+        ));
+        press(&mut runtime, &mut state, 'y');
+        until(&mut runtime, rx, &mut state, "the consent", |s| {
+            s.market.item().is_some_and(|i| i.consent.is_given())
+        })
+        .await;
+        let shown = state.market.item().unwrap().clone();
+        runtime.perform(Effect::Lock);
+
+        let reopened = wallet_service::open(&paths, &password()).unwrap();
+        let stored = vault::view(&reopened.store, id).unwrap();
+        assert_eq!(stored.item.text, item.item.text);
+        assert_eq!(stored.preview, shown.preview);
+        let ConsentState::Given(consent) = &stored.consent else {
+            panic!("no consent in the store: {:?}", stored.consent)
+        };
+        assert_eq!(consent.sha256, shown.preview.sha256());
+        assert_eq!(consent.account, seller.to_checksum(None));
+        let statement = crate::market::consent::statement(id, &consent.sha256, consent.time);
+        assert!(keybot_keystore::sign::verify_message(
+            seller,
+            statement.as_bytes(),
+            &keybot_keystore::sign::parse_signature(&consent.signature).unwrap()
+        ));
+        assert!((consent.time - vault::now_secs()).abs() < 600);
     }
 
     /// Unlocking through the runtime: a GPU-layers value the store cannot read reaches the user

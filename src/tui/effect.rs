@@ -5,6 +5,7 @@
 //!
 //! [`Action`]: super::action::Action
 use super::screens::chat::ChatEffect;
+use super::screens::market::MarketEffect;
 use super::screens::earnings::EarningsEffect;
 use super::screens::onboarding::OnboardingEffect;
 use super::screens::settings::SettingsEffect;
@@ -22,5 +23,6 @@ pub enum Effect {
     Wallet(WalletEffect),
     Chat(ChatEffect),
     Settings(SettingsEffect),
+    Market(MarketEffect),
     Earnings(EarningsEffect),
 }

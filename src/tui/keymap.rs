@@ -70,8 +70,9 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
         code if state.unlocked() && numbered(code).is_some() => numbered(code).map(Action::Screen),
         KeyCode::Tab if state.screen == Screen::Chat => Some(Action::FocusNext),
         KeyCode::Tab => Some(Action::NextScreen),
-        KeyCode::Char('k') => Some(Action::Up),
-        KeyCode::Char('j') => Some(Action::Down),
+        // On the Market screen `k` keeps a span (its items move with the arrows).
+        KeyCode::Char('k') if state.screen != Screen::Market => Some(Action::Up),
+        KeyCode::Char('j') if state.screen != Screen::Market => Some(Action::Down),
         KeyCode::Char(c) => Some(Action::Command(c)),
         _ => None,
     }

@@ -8,6 +8,8 @@ pub mod clipboard;
 pub mod effect;
 pub mod keymap;
 pub mod markdown;
+#[cfg(test)]
+mod market_update_tests;
 pub mod qr;
 pub mod screens;
 pub mod state;

@@ -52,10 +52,18 @@ pub enum Role {
     StatusWarn,
     StatusErr,
     Input,
+    /// A secret removed from a sale-vault preview (seed phrase, private key, token…).
+    RedactSecret,
+    /// Contact or financial data removed from a preview (e-mail, phone, card…).
+    RedactPii,
+    /// Text the user removed by hand from a preview.
+    RedactManual,
+    /// A detected span the user chose to keep: the buyer gets it.
+    RedactKept,
 }
 
 impl Role {
-    pub const COUNT: usize = 21;
+    pub const COUNT: usize = 25;
     pub const ALL: [Role; Role::COUNT] = [
         Role::Text,
         Role::Muted,
@@ -78,6 +86,10 @@ impl Role {
         Role::StatusWarn,
         Role::StatusErr,
         Role::Input,
+        Role::RedactSecret,
+        Role::RedactPii,
+        Role::RedactManual,
+        Role::RedactKept,
     ];
 
     /// The key this role has in a theme file.
@@ -104,6 +116,10 @@ impl Role {
             Role::StatusWarn => "status_warn",
             Role::StatusErr => "status_err",
             Role::Input => "input",
+            Role::RedactSecret => "redact_secret",
+            Role::RedactPii => "redact_pii",
+            Role::RedactManual => "redact_manual",
+            Role::RedactKept => "redact_kept",
         }
     }
 
@@ -641,6 +657,37 @@ mod tests {
                 .add_modifier
                 .contains(Modifier::BOLD)
         );
+    }
+
+    /// The sale vault's preview: each kind of removal looks different in every bundled theme,
+    /// and without colour a removal, a secret and a kept span still stand out from the text.
+    #[test]
+    fn redaction_roles_differ_in_every_theme_and_show_without_colour() {
+        let roles = [
+            Role::RedactSecret,
+            Role::RedactPii,
+            Role::RedactManual,
+            Role::RedactKept,
+        ];
+        for name in builtin_names() {
+            let (theme, _) = load_with(name, None, false);
+            for (i, a) in roles.iter().enumerate() {
+                assert_ne!(theme.style(*a), theme.style(Role::Text), "{name} {a:?}");
+                for b in &roles[i + 1..] {
+                    assert_ne!(theme.style(*a), theme.style(*b), "{name} {a:?} {b:?}");
+                }
+            }
+            let (plain, _) = load_with(name, None, true);
+            let look = |r: Role| plain.style(r).add_modifier;
+            for r in roles {
+                assert!(
+                    !look(r).is_empty(),
+                    "{name} {r:?} is invisible without colour"
+                );
+            }
+            assert_ne!(look(Role::RedactSecret), look(Role::RedactPii), "{name}");
+            assert_ne!(look(Role::RedactKept), look(Role::RedactPii), "{name}");
+        }
     }
 
     #[test]

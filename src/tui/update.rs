@@ -116,6 +116,9 @@ fn switch_to(s: &mut State, screen: Screen) -> Vec<Effect> {
     if screen == Screen::Wallet && was != Screen::Wallet {
         return onchain::entered_wallet(s);
     }
+    if screen == Screen::Market && was != Screen::Market {
+        return super::screens::market::entered(s);
+    }
     if screen == Screen::Earnings && was != Screen::Earnings {
         return super::screens::earnings::entered(s);
     }
@@ -133,6 +136,9 @@ fn lock(s: &mut State, why: &str) -> Vec<Effect> {
 
 fn overlay_action(s: &mut State, overlay: &Overlay, action: &Action) -> Option<Vec<Effect>> {
     match (overlay, action) {
+        // The vault's results reach the Market screen under any overlay (a conversation added
+        // from the chat screen opens its preview even if the help was opened meanwhile).
+        (_, Action::Market(_)) => None,
         (Overlay::Help, Action::ToggleHelp | Action::Back | Action::Submit) => {
             s.overlay = None;
             Some(vec![])

@@ -26,6 +26,25 @@ pub struct MarketArgs {
 pub enum MarketCommand {
     #[command(flatten)]
     Vault(VaultCommand),
+    /// Deploy a DataMarket (keybot's committed contract) from one of your accounts, through the
+    /// review, and use it on the network. ETH is always accepted; --token adds a configured
+    /// token to its allow-list, fixed for the market's life.
+    Deploy {
+        #[arg(long = "token", value_name = "SYMBOL|ADDRESS")]
+        tokens: Vec<String>,
+        #[arg(long, default_value = "0", value_name = "ACCOUNT")]
+        account: String,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+    /// Use a market someone deployed: only after checking that the code at ADDRESS is exactly
+    /// DataMarket's (from the committed artifact); writes it and its deployment block into the
+    /// network's config.
+    Join {
+        address: String,
+        #[arg(long)]
+        network: Option<String>,
+    },
     /// List a consented item for sale: encrypts its exact preview under a fresh key, keeps the
     /// key, and sends `list` through the review. Prints the listing id on the last line.
     Sell {
@@ -250,6 +269,22 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
                 wait: chain.wait,
             },
         ),
+        MarketCommand::Deploy {
+            tokens,
+            account,
+            chain,
+        } => onchain::deploy(
+            paths,
+            pw,
+            chain.network.as_deref(),
+            &tokens,
+            &account,
+            chain.yes,
+            chain.wait,
+        ),
+        MarketCommand::Join { address, network } => {
+            onchain::join(paths, &address, network.as_deref())
+        }
         MarketCommand::Listings { json, network } => {
             onchain::listings(paths, pw, network.as_deref(), json)
         }

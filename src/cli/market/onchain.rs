@@ -92,6 +92,119 @@ impl Session {
     }
 }
 
+/// `market deploy`: the committed DataMarket, deployed through the review from the user's
+/// account, checked the way `join` checks, and written into the network's config.
+pub fn deploy(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    network: Option<&str>,
+    tokens: &[String],
+    account: &str,
+    yes: bool,
+    wait: u64,
+) -> Result<u8> {
+    let mut config = ChainConfig::load(paths)?;
+    let client = connect(&config, network)?;
+    let mut allowed = Vec::new();
+    for t in tokens {
+        let token = listing_token(&client, Some(t))?;
+        if token.address == Address::ZERO {
+            bail!("ETH is always accepted; --token names ERC-20 tokens");
+        }
+        allowed.push(token);
+    }
+    refuse_unconfirmed(yes)?;
+    let wallet = unlock(paths, pw_file)?;
+    let account = crate::cli::common::parse_account(&wallet, account)?;
+    let from = wallet.address(account)?;
+    let store = open_store(paths, &wallet)?;
+    let own = activity::own_addresses(&wallet, Some(&store))?;
+    let rt = chain::runtime()?;
+    let addresses: Vec<Address> = allowed.iter().map(|t| t.address).collect();
+    let accepts = std::iter::once("ETH".to_owned())
+        .chain(allowed.iter().map(|t| {
+            format!(
+                "{} ({})",
+                clean_line(&t.symbol),
+                t.address.to_checksum(None)
+            )
+        }))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let intent = crate::chain::intent::Deploy {
+        from,
+        label: "DataMarket".into(),
+        code: crate::chain::market_contract::creation_code(&addresses),
+        args: vec![("accepts".into(), accepts)],
+        errors: crate::chain::market_contract::abi_errors(),
+    };
+    let sender = Sender {
+        rt: &rt,
+        client: &client,
+        store: &store,
+        wallet: &wallet,
+        own: &own,
+        yes,
+        accept_warnings: false,
+        wait: Duration::from_secs(wait),
+    };
+    let hash = sender.send_confirmed(account, intent, "Deploy")?;
+    let found = rt.block_on(async {
+        use alloy::providers::Provider;
+        let receipt = client
+            .provider()
+            .get_transaction_receipt(hash)
+            .await
+            .map_err(|e| client.error(e))?
+            .ok_or_else(|| {
+                crate::chain::ChainError::Node("the deployment has no receipt".into())
+            })?;
+        let address = receipt.contract_address.ok_or_else(|| {
+            crate::chain::ChainError::Node("the deployment's receipt names no contract".into())
+        })?;
+        crate::chain::market_contract::verify(&client, address).await
+    })?;
+    let name = client.name.clone();
+    if let Some(net) = config.networks.get_mut(&name) {
+        net.market = Some(found.address);
+        net.market_block = Some(found.block);
+    }
+    config.save(paths)?;
+    eprintln!(
+        "network {name} uses the new market (deployed in block {})",
+        found.block
+    );
+    println!("{}", found.address.to_checksum(None));
+    Ok(0)
+}
+
+/// `market join ADDRESS`: no password needed, nothing signed; the code is checked before
+/// anything is written.
+pub fn join(paths: &Paths, address: &str, network: Option<&str>) -> Result<u8> {
+    let address = crate::chain::safety::parse_address(address)?;
+    let mut config = ChainConfig::load(paths)?;
+    let client = connect(&config, network)?;
+    let rt = chain::runtime()?;
+    let found = rt.block_on(async {
+        client.check_chain().await?;
+        crate::chain::market_contract::verify(&client, address).await
+    })?;
+    let name = client.name.clone();
+    let net = config
+        .networks
+        .get_mut(&name)
+        .ok_or_else(|| anyhow!("network {name} is not configured"))?;
+    net.market = Some(found.address);
+    net.market_block = Some(found.block);
+    config.save(paths)?;
+    println!(
+        "network {name} uses the market at {} (deployed in block {})",
+        found.address.to_checksum(None),
+        found.block
+    );
+    Ok(0)
+}
+
 fn refuse_unconfirmed(yes: bool) -> Result<()> {
     if !yes && !input::stdin_is_tty() {
         bail!("refusing to send without confirmation: pass --yes");

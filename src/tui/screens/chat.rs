@@ -4,6 +4,7 @@ use crate::chat::{ChatEvent, Message as ChatMessage};
 use crate::store::{Conversation, ConversationId, Message, Role};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::screens::market::{ADD_KEY, MarketEffect};
 use crate::tui::screens::settings::SettingsEffect;
 use crate::tui::state::*;
 
@@ -175,6 +176,10 @@ pub(crate) const HELP: &[(&str, &str)] = &[
     ("g", "regenerate the last answer (list)"),
     ("e", "edit the last question (list)"),
     (
+        "m",
+        "put the conversation into the sale vault and open its preview (list)",
+    ),
+    (
         "p / a",
         "no model yet: download the suggested one / add a file",
     ),
@@ -293,6 +298,9 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
     if c.search.is_some() {
         return search(c, action);
     }
+    if let Action::Command(ADD_KEY) = action {
+        return add_to_vault(s);
+    }
     match (c.focus, action) {
         (_, Action::Back) if c.streaming.is_some() => {
             vec![Effect::Chat(ChatEffect::StopGeneration)]
@@ -383,6 +391,26 @@ fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Command('e') => edit_last(s),
         _ => vec![],
     }
+}
+
+/// `m`: a copy of the conversation goes into the sale vault (the Market screen then opens on
+/// its preview): the one selected in the list, or the open one when the list has no focus.
+fn add_to_vault(s: &mut State) -> Vec<Effect> {
+    let c = &s.chat;
+    let id = match c.focus {
+        ChatFocus::List => c.conversations.get(c.selected).map(|x| x.id),
+        ChatFocus::Input => c.current,
+    };
+    let why = match id {
+        None => "no conversation to add: open one, or select it in the list (Tab)",
+        // Its answer is not stored yet: the copy would miss it.
+        Some(id) if s.generating() && c.current == Some(id) => {
+            "wait for the answer to finish (Esc stops it), then add the conversation"
+        }
+        Some(id) => return vec![Effect::Market(MarketEffect::AddChat(id))],
+    };
+    s.message = Some((Level::Error, why.into()));
+    vec![]
 }
 
 fn renaming(c: &mut ChatView, action: Action) -> Vec<Effect> {

@@ -4,6 +4,7 @@
 //! new module plus a row here (and its variant of [`Screen`]).
 pub mod chat;
 pub mod earnings;
+pub mod market;
 pub mod onboarding;
 pub mod settings;
 pub mod unlock;
@@ -25,6 +26,7 @@ pub enum Screen {
     Wallet,
     Chat,
     Settings,
+    Market,
     Earnings,
 }
 
@@ -105,6 +107,19 @@ pub const SCREENS: &[ScreenDef] = &[
         result: settings::result,
         draw: ui::settings::draw,
     },
+    // After the others, so the screens before it keep their number keys.
+    ScreenDef {
+        id: Screen::Market,
+        title: "Market",
+        main: true,
+        typing: market::typing,
+        help: market::HELP,
+        update: market::update,
+        owns: market::owns,
+        result: market::result,
+        draw: ui::market::draw,
+    },
+    // After the Market, for the same reason.
     ScreenDef {
         id: Screen::Earnings,
         title: "Earnings",
@@ -179,20 +194,25 @@ mod tests {
             Screen::Wallet,
             Screen::Chat,
             Screen::Settings,
+            Screen::Market,
             Screen::Earnings,
         ] {
             assert_eq!(SCREENS.iter().filter(|d| d.id == id).count(), 1, "{id:?}");
         }
         let main: Vec<Screen> = Screen::main().collect();
+        // Market and Earnings came last, so the screens before them kept their numbers.
         assert_eq!(
             main,
             [
                 Screen::Wallet,
                 Screen::Chat,
                 Screen::Settings,
+                Screen::Market,
                 Screen::Earnings
             ]
         );
+        assert_eq!(Screen::Settings.next(), Screen::Market);
+        assert_eq!(Screen::Market.next(), Screen::Earnings);
         assert_eq!(Screen::Earnings.next(), Screen::Wallet);
 
         // Unlocked, on the settings screen (no field open, so digits are commands).
@@ -215,7 +235,8 @@ mod tests {
         let help = keymap::help(&s);
         assert!(
             help.iter()
-                .any(|(k, v)| k == "1 2 3 4 / Alt-1..4" && v == "wallet, chat, settings, earnings"),
+                .any(|(k, v)| k == "1 2 3 4 5 / Alt-1..5"
+                    && v == "wallet, chat, settings, market, earnings"),
             "{help:?}"
         );
     }

@@ -28,6 +28,28 @@ pub struct RenderCache {
     /// Finished messages: (hash, length) of the text → (last frame used, lines).
     done: HashMap<(u64, usize), (u64, Lines)>,
     stream: Stream,
+    /// The Market screen's preview (up to 1 MiB of text to wrap) as last drawn.
+    preview: Option<(PreviewKey, Preview)>,
+}
+
+/// What a Market preview was drawn from: the item (its text never changes), its spans, the
+/// selected one, the width and the theme.
+#[derive(PartialEq)]
+pub(super) struct PreviewKey {
+    pub item: i64,
+    pub bytes: usize,
+    pub entries: Vec<crate::market::vault::Entry>,
+    pub span: Option<usize>,
+    pub width: usize,
+    pub theme: u64,
+}
+
+/// A Market preview, drawn: its lines, the line of the selected span, the SHA-256 shown.
+#[derive(Clone)]
+pub(super) struct Preview {
+    pub lines: Lines,
+    pub at: Option<usize>,
+    pub sha256: Rc<str>,
 }
 
 /// The answer being streamed: its settled part (every block but the last, which may still
@@ -96,6 +118,20 @@ impl RenderCache {
     }
 }
 
+impl RenderCache {
+    /// The Market preview for `key`: made by `make` when anything in the key changed.
+    pub(super) fn preview(&mut self, key: PreviewKey, make: impl FnOnce() -> Preview) -> Preview {
+        match &self.preview {
+            Some((k, p)) if *k == key => p.clone(),
+            _ => {
+                let p = make();
+                self.preview = Some((key, p.clone()));
+                p
+            }
+        }
+    }
+}
+
 fn hash(text: &str) -> u64 {
     let mut h = DefaultHasher::new();
     text.hash(&mut h);
@@ -104,7 +140,7 @@ fn hash(text: &str) -> u64 {
 
 /// The theme's identity: its name and every style (a user theme may be edited and reloaded
 /// under the same name).
-fn theme_key(theme: &Theme) -> u64 {
+pub(super) fn theme_key(theme: &Theme) -> u64 {
     let mut h = DefaultHasher::new();
     theme.name().hash(&mut h);
     for role in crate::tui::theme::Role::ALL {
@@ -144,6 +180,35 @@ mod tests {
             // The settled part is most of the text by the end.
             assert!(cache.stream.settled.len() > sample.len() / 2);
         }
+    }
+
+    #[test]
+    fn a_market_preview_is_wrapped_again_only_when_its_key_changes() {
+        let key = |span: Option<usize>, width: usize| PreviewKey {
+            item: 1,
+            bytes: 10,
+            entries: vec![],
+            span,
+            width,
+            theme: 7,
+        };
+        let made = std::cell::Cell::new(0);
+        let make = || {
+            made.set(made.get() + 1);
+            Preview {
+                lines: Rc::new(vec![Line::from(format!("{}", made.get()))]),
+                at: None,
+                sha256: "ab".into(),
+            }
+        };
+        let mut cache = RenderCache::default();
+        let a = cache.preview(key(None, 40), make);
+        let b = cache.preview(key(None, 40), make);
+        assert!(Rc::ptr_eq(&a.lines, &b.lines));
+        assert_eq!(made.get(), 1);
+        cache.preview(key(Some(1), 40), make);
+        cache.preview(key(Some(1), 30), make);
+        assert_eq!(made.get(), 3);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod cache;
 pub(crate) mod chat;
 pub(crate) mod earnings;
 mod help;
+pub(crate) mod market;
 pub(crate) mod onboarding;
 mod send;
 pub(crate) mod settings;

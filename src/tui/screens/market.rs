@@ -1,0 +1,497 @@
+//! The Market screen: the sale vault. Its items, and for the selected one the preview — exactly
+//! the text a buyer would get, every removal marked and numbered — with the keys to keep a span
+//! or remove it again, remove text the detectors missed, consent, and delete an item. Its view
+//! state and its part of `update`; the decisions are checked here with the same pure functions
+//! the service applies (`market::vault`), so a refusal shows at once and nothing is asked of the
+//! store.
+use std::borrow::Cow;
+
+use crate::market::Kind;
+use crate::market::vault::{self as vault_view, Preview};
+use crate::service::vault::{ConsentState, ItemView};
+use crate::store::{ConversationId, ItemId, VaultItem};
+use crate::tui::action::Action;
+use crate::tui::effect::Effect;
+use crate::tui::state::*;
+
+/// The Market screen's results from the runtime (errors come as `Action::Error`).
+#[derive(Debug, Clone)]
+pub enum MarketAction {
+    /// The vault's items, read when the screen opens or after an item was removed.
+    Items(Vec<MarketItem>),
+    /// A conversation became item `id` (the list holds it): the screen opens on its preview.
+    Added { items: Vec<MarketItem>, id: ItemId },
+    /// One item after a change: a keep, a redaction, a consent.
+    Updated(Box<MarketItem>),
+}
+
+/// What the Market screen (and the chat screen's "put it in the vault" key) asks the runtime.
+#[derive(Debug)]
+pub enum MarketEffect {
+    List,
+    /// Copy a conversation into the vault.
+    AddChat(ConversationId),
+    Keep {
+        id: ItemId,
+        span: usize,
+    },
+    Redact {
+        id: ItemId,
+        span: usize,
+    },
+    /// Remove every occurrence of `text` (private: `<redacted>` in Debug).
+    RedactText {
+        id: ItemId,
+        text: SecretText,
+    },
+    /// Sign the consent with account 0 over the item's plaintext, refused if its SHA-256 is no
+    /// longer `sha256`: the bytes the user was shown are the bytes signed.
+    Consent {
+        id: ItemId,
+        sha256: String,
+    },
+    Remove(ItemId),
+}
+
+/// An item as the screen shows it: the stored copy (its `Debug` shows no text), its preview and
+/// the state of its consent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MarketItem {
+    pub item: VaultItem,
+    pub preview: Preview,
+    pub consent: ConsentState,
+}
+
+impl From<ItemView> for MarketItem {
+    fn from(v: ItemView) -> Self {
+        MarketItem {
+            item: v.item,
+            preview: v.preview,
+            consent: v.consent,
+        }
+    }
+}
+
+impl std::fmt::Debug for MarketItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The preview's text is private data too: its summary only.
+        f.debug_struct("MarketItem")
+            .field("item", &self.item)
+            .field("removed", &self.preview.summary())
+            .field("consent", &self.consent.label())
+            .finish()
+    }
+}
+
+/// What the keys go to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MarketMode {
+    #[default]
+    Browse,
+    /// Typing text to remove from the selected item.
+    RemoveText(Input),
+    /// The consent step: what will be signed, shown before y/Enter signs it.
+    Consent { id: ItemId, sha256: String },
+    /// Asking before an item is deleted.
+    ConfirmDelete(ItemId),
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MarketView {
+    /// None until the store has answered.
+    pub items: Option<Vec<MarketItem>>,
+    pub selected: usize,
+    /// The selected span's number (1-based, as the preview numbers them).
+    pub span: Option<usize>,
+    /// Where the preview is scrolled, in drawn (wrapped) lines: from the top of the text, or
+    /// with `follow` from two lines above the selected span. Only `ui` knows how the lines wrap,
+    /// so it turns this into the first line shown (and keeps that within the text); keeping it
+    /// relative to the span makes the page keys move from what is on the screen.
+    pub scroll: i32,
+    /// The preview follows the selected span (`n`/`N` moved to it).
+    pub follow: bool,
+    pub mode: MarketMode,
+}
+
+impl MarketView {
+    pub fn item(&self) -> Option<&MarketItem> {
+        self.items.as_ref()?.get(self.selected)
+    }
+
+    fn count(&self) -> usize {
+        self.items.as_ref().map_or(0, Vec::len)
+    }
+}
+
+/// Lines a page key scrolls the preview.
+const PAGE: i32 = 10;
+
+/// Keys are text only while typing the text to remove.
+pub(crate) fn typing(s: &State) -> bool {
+    matches!(s.market.mode, MarketMode::RemoveText(_))
+}
+
+/// The chat screen's key that puts a conversation into the vault (in its list, or anywhere a
+/// letter is not text); it is in the chat screen's help.
+pub const ADD_KEY: char = 'm';
+
+pub(crate) const HELP: &[(&str, &str)] = &[
+    ("↑/↓", "select an item"),
+    ("n / N", "next / previous span of the preview"),
+    ("k", "keep the span: the buyer gets it (never for a secret)"),
+    ("r", "remove a kept span again"),
+    (
+        "x or /",
+        "remove text the detectors missed (every occurrence)",
+    ),
+    (
+        "c",
+        "consent: sign that exactly this preview may be offered",
+    ),
+    ("d", "delete the item (asks first)"),
+    ("PgUp/PgDn, wheel", "scroll the preview"),
+    (
+        "m (chat list)",
+        "put the selected conversation into the vault",
+    ),
+];
+
+/// The vault's items and the results of each change.
+pub(crate) fn owns(action: &Action) -> bool {
+    matches!(action, Action::Market(_))
+}
+
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+    let Action::Market(action) = action else {
+        return vec![];
+    };
+    let m = &mut s.market;
+    match action {
+        MarketAction::Items(items) => {
+            let before = m.item().map(|i| i.item.id);
+            m.items = Some(items);
+            // Stay on the same item where it is still there.
+            match before.and_then(|id| position(m, id)) {
+                Some(i) => m.selected = i,
+                None => select(m, m.selected.min(m.count().saturating_sub(1))),
+            }
+            if let Some(span) = m.span
+                && m.item().is_none_or(|i| i.preview.entry(span).is_none())
+            {
+                m.span = None;
+            }
+        }
+        MarketAction::Added { items, id } => {
+            m.items = Some(items);
+            m.mode = MarketMode::Browse;
+            select(m, position(m, id).unwrap_or(0));
+            s.screen = Screen::Market;
+            s.message = Some((
+                Level::Info,
+                format!("the conversation is item {id} of the sale vault: check what a buyer gets"),
+            ));
+        }
+        MarketAction::Updated(item) => {
+            let id = item.item.id;
+            if let Some(items) = &mut m.items
+                && let Some(slot) = items.iter_mut().find(|i| i.item.id == id)
+            {
+                *slot = *item;
+            }
+            // A redaction renumbers the spans: keep the number where it still exists.
+            if let Some(span) = m.span
+                && let Some(i) = m.item()
+            {
+                let count = i.preview.entries.len();
+                m.span = (count > 0).then_some(span.min(count));
+            }
+        }
+    }
+    vec![]
+}
+
+fn position(m: &MarketView, id: ItemId) -> Option<usize> {
+    m.items.as_ref()?.iter().position(|i| i.item.id == id)
+}
+
+/// Selects item `i` with its preview from the top.
+fn select(m: &mut MarketView, i: usize) {
+    m.selected = i;
+    m.span = None;
+    m.scroll = 0;
+    m.follow = false;
+}
+
+/// The screen was switched to: read the vault (again: the command line may have changed it).
+pub(crate) fn entered(_: &mut State) -> Vec<Effect> {
+    vec![Effect::Market(MarketEffect::List)]
+}
+
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    match &s.market.mode {
+        MarketMode::RemoveText(_) => remove_text(s, action),
+        MarketMode::Consent { .. } => consent_step(s, action),
+        MarketMode::ConfirmDelete(_) => confirm_delete(s, action),
+        MarketMode::Browse => browse(s, action),
+    }
+}
+
+fn error(s: &mut State, why: impl Into<String>) -> Vec<Effect> {
+    s.message = Some((Level::Error, why.into()));
+    vec![]
+}
+
+fn browse(s: &mut State, action: Action) -> Vec<Effect> {
+    let m = &mut s.market;
+    let count = m.count();
+    match action {
+        Action::Up if m.selected > 0 => select(m, m.selected - 1),
+        Action::Down if m.selected + 1 < count => select(m, m.selected + 1),
+        Action::PageUp => scroll(m, -PAGE),
+        Action::PageDown => scroll(m, PAGE),
+        Action::ScrollUp(n) => scroll(m, -i32::from(n)),
+        Action::ScrollDown(n) => scroll(m, i32::from(n)),
+        Action::Command(c @ ('n' | 'N')) => next_span(m, c == 'n'),
+        Action::Command('k') => return keep(s),
+        Action::Command('r') => return redact(s),
+        Action::Command('x' | '/') if m.item().is_some() => {
+            m.mode = MarketMode::RemoveText(Input::default());
+        }
+        Action::Command('c') => {
+            if let Some(i) = m.item() {
+                m.mode = MarketMode::Consent {
+                    id: i.item.id,
+                    sha256: i.preview.sha256(),
+                };
+            }
+        }
+        Action::Command('d') => {
+            if let Some(i) = m.item() {
+                m.mode = MarketMode::ConfirmDelete(i.item.id);
+            }
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// Scrolls `by` drawn lines (down when positive). `ui` stops at either end of the text; here
+/// the offset is only kept within the most lines the text could wrap into, and not above its
+/// top when it counts from there.
+fn scroll(m: &mut MarketView, by: i32) {
+    let most = m.item().map_or(0, |i| {
+        i32::try_from(i.item.text.len() * 2).unwrap_or(i32::MAX)
+    });
+    let least = if m.follow { -most } else { 0 };
+    m.scroll = m.scroll.saturating_add(by).clamp(least, most.max(least));
+}
+
+/// Moves to the next (or previous) span, round the end; the preview follows it.
+fn next_span(m: &mut MarketView, forward: bool) {
+    let Some(item) = m.item() else { return };
+    let count = item.preview.entries.len();
+    if count == 0 {
+        return;
+    }
+    let next = match (m.span, forward) {
+        (None, true) => 1,
+        (None, false) => count,
+        (Some(n), true) => n % count + 1,
+        (Some(n), false) => (n + count - 2) % count + 1,
+    };
+    m.span = Some(next);
+    m.follow = true;
+    m.scroll = 0;
+}
+
+fn selected_span(s: &mut State) -> Option<(ItemId, usize, Preview)> {
+    let item = s.market.item()?;
+    let why = match s.market.span {
+        Some(n) => return Some((item.item.id, n, item.preview.clone())),
+        None if item.preview.entries.is_empty() => {
+            "this item has no spans: nothing was detected or removed"
+        }
+        None => "select a span first: n moves to the next one",
+    };
+    error(s, why);
+    None
+}
+
+/// `k`: the buyer gets the selected span. A secret is refused here, with the service's reason.
+fn keep(s: &mut State) -> Vec<Effect> {
+    let Some((id, span, preview)) = selected_span(s) else {
+        return vec![];
+    };
+    match vault_view::keep(&preview, span) {
+        Ok(_) => vec![Effect::Market(MarketEffect::Keep { id, span })],
+        Err(e) => error(s, e.to_string()),
+    }
+}
+
+/// `r`: the selected span is removed again.
+fn redact(s: &mut State) -> Vec<Effect> {
+    let Some((id, span, preview)) = selected_span(s) else {
+        return vec![];
+    };
+    match vault_view::redact(&preview, span) {
+        Ok(_) => vec![Effect::Market(MarketEffect::Redact { id, span })],
+        Err(e) => error(s, e.to_string()),
+    }
+}
+
+fn remove_text(s: &mut State, action: Action) -> Vec<Effect> {
+    let MarketMode::RemoveText(input) = &mut s.market.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => input.apply(&e, false),
+        Action::Back => s.market.mode = MarketMode::Browse,
+        Action::Submit => {
+            let needle = SecretText::from(input.take());
+            s.market.mode = MarketMode::Browse;
+            let Some(item) = s.market.item() else {
+                return vec![];
+            };
+            let id = item.item.id;
+            return match vault_view::redact_text(&item.item.text, &item.preview, &needle) {
+                Ok(_) => vec![Effect::Market(MarketEffect::RedactText {
+                    id,
+                    text: needle,
+                })],
+                Err(e) => error(s, e.to_string()),
+            };
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+fn consent_step(s: &mut State, action: Action) -> Vec<Effect> {
+    let MarketMode::Consent { id, sha256 } = &s.market.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Command('y' | 'Y') | Action::Submit => {
+            let effect = MarketEffect::Consent {
+                id: *id,
+                sha256: sha256.clone(),
+            };
+            s.market.mode = MarketMode::Browse;
+            vec![Effect::Market(effect)]
+        }
+        Action::Back | Action::Command('n' | 'N') => {
+            s.market.mode = MarketMode::Browse;
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+fn confirm_delete(s: &mut State, action: Action) -> Vec<Effect> {
+    let MarketMode::ConfirmDelete(id) = s.market.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Command('y' | 'Y') | Action::Submit => {
+            s.market.mode = MarketMode::Browse;
+            vec![Effect::Market(MarketEffect::Remove(id))]
+        }
+        Action::Back | Action::Command('n' | 'N') => {
+            s.market.mode = MarketMode::Browse;
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+/// What a piece of the drawn preview is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// The item's own text, as the buyer gets it.
+    Text,
+    /// A removal's marker (`[3:email]`); its kind is a secret's where a secret is in it.
+    Removed(Kind),
+    /// A kept span with its number (`«5 kept email: text»`): the buyer gets the text.
+    Kept(Kind),
+}
+
+/// A run of the drawn preview, with the numbers of the spans it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment<'a> {
+    pub text: Cow<'a, str>,
+    pub piece: Piece,
+    pub numbers: Vec<usize>,
+}
+
+/// The preview as the screen draws it: the buyer's text, each removal as its numbered marker and
+/// each kept span marked with its number. The same text `keybot market preview --numbered`
+/// prints (`Preview::numbered`), in pieces the screen can colour.
+pub fn segments<'a>(original: &'a str, preview: &Preview) -> Vec<Segment<'a>> {
+    let mut marks: Vec<(usize, usize, Segment<'a>)> = Vec::new();
+    for span in &preview.removed {
+        let numbers: Vec<usize> = preview
+            .entries
+            .iter()
+            .filter(|e| e.removed && e.start < span.end && span.start < e.end)
+            .map(|e| e.number)
+            .collect();
+        let list: Vec<String> = numbers.iter().map(usize::to_string).collect();
+        marks.push((
+            span.start,
+            span.end,
+            Segment {
+                text: Cow::Owned(format!("[{}:{}]", list.join(","), span.kind)),
+                piece: Piece::Removed(span.kind),
+                numbers,
+            },
+        ));
+    }
+    for e in preview.entries.iter().filter(|e| !e.removed) {
+        let hidden = preview
+            .removed
+            .iter()
+            .any(|s| s.start < e.end && e.start < s.end);
+        if let (false, Some(text)) = (hidden, original.get(e.start..e.end)) {
+            marks.push((
+                e.start,
+                e.end,
+                Segment {
+                    text: Cow::Owned(format!("«{} kept {}: {text}»", e.number, e.kind)),
+                    piece: Piece::Kept(e.kind),
+                    numbers: vec![e.number],
+                },
+            ));
+        }
+    }
+    marks.sort_by_key(|m| m.0);
+    let mut out = Vec::with_capacity(marks.len() * 2 + 1);
+    let mut at = 0;
+    let plain = |from: usize, to: usize| Segment {
+        text: Cow::Borrowed(original.get(from..to).unwrap_or_default()),
+        piece: Piece::Text,
+        numbers: vec![],
+    };
+    for (start, end, mark) in marks {
+        if start < at {
+            continue;
+        }
+        if start > at {
+            out.push(plain(at, start));
+        }
+        out.push(mark);
+        at = end;
+    }
+    if at < original.len() {
+        out.push(plain(at, original.len()));
+    }
+    out
+}
+
+/// A size for people: `812 B`, `4.2 KiB`, `1.0 MiB`.
+pub fn human_size(bytes: usize) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
+}

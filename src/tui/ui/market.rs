@@ -1,0 +1,456 @@
+//! The Market screen: the sale vault's items, the selected item's preview with every removal
+//! coloured by kind (theme roles), and the consent and delete steps.
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use super::cache::{self, PreviewKey, RenderCache};
+use super::{block, centered, input_line, muted, shorten, styled};
+use crate::market::Kind;
+use crate::sanitize::clean_line;
+use crate::tui::screens::market::{self, MarketItem, Piece, Segment};
+use crate::tui::state::{MarketMode, State};
+use crate::tui::theme::{Role, Theme};
+
+pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
+    let m = &s.market;
+    let Some(items) = &m.items else {
+        f.render_widget(
+            Paragraph::new(muted("reading the sale vault…", t)).block(block("Sale vault", t, true)),
+            area,
+        );
+        return;
+    };
+    if items.is_empty() {
+        return empty(f, area, t);
+    }
+    let list_h = (items.len() as u16 + 2).min(8).min(area.height / 3).max(3);
+    let bottom_h = if matches!(m.mode, MarketMode::RemoveText(_)) {
+        3
+    } else {
+        1
+    };
+    let [list, preview, bottom] = Layout::vertical([
+        Constraint::Length(list_h),
+        Constraint::Min(4),
+        Constraint::Length(bottom_h),
+    ])
+    .areas(area);
+    draw_items(f, list, s, t);
+    if let Some(item) = m.item() {
+        draw_preview(f, preview, s, item, t, cache);
+    }
+    match &m.mode {
+        MarketMode::RemoveText(input) => f.render_widget(
+            Paragraph::new(input_line(input, t, true)).block(block(
+                "Text to remove, every occurrence (Enter removes it, Esc cancels)",
+                t,
+                true,
+            )),
+            bottom,
+        ),
+        _ => f.render_widget(
+            Paragraph::new(muted(
+                "n/N span · k keep · r redact · x remove text · c consent · d delete · ? keys",
+                t,
+            )),
+            bottom,
+        ),
+    }
+    match &m.mode {
+        MarketMode::Consent { sha256, .. } => {
+            if let Some(item) = m.item() {
+                consent(f, area, s, item, sha256, t);
+            }
+        }
+        MarketMode::ConfirmDelete(_) => {
+            if let Some(item) = m.item() {
+                confirm_delete(f, area, item, t);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn empty(f: &mut Frame, area: Rect, t: &Theme) {
+    let key = |k: &str, what: &str| {
+        Line::from(vec![
+            Span::styled(format!("  {k:<34}"), t.style(Role::Accent)),
+            Span::raw(what.to_owned()),
+        ])
+    };
+    let lines = vec![
+        styled("The sale vault is empty.", t.style(Role::Title)),
+        Line::from(""),
+        Line::from(
+            "Nothing is ever offered for sale unless you put it here, see exactly what a buyer \
+             would get (secrets and contact data removed), and consent.",
+        ),
+        Line::from(""),
+        key(
+            "m on the Chat screen's list",
+            "puts the selected conversation here",
+        ),
+        key("keybot market add --file PATH", "adds a text file"),
+    ];
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block("Sale vault", t, true)),
+        area,
+    );
+}
+
+fn draw_items(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let m = &s.market;
+    let items = m.items.as_deref().unwrap_or_default();
+    let inner = usize::from(area.width.saturating_sub(2));
+    // id, size and consent have fixed widths; the title and the summary share the rest.
+    let rest = inner.saturating_sub(5 + 10 + 21);
+    let title_w = (rest / 2).clamp(8, 40);
+    let summary_w = rest.saturating_sub(title_w).max(8);
+    let rows: Vec<ListItem> = items
+        .iter()
+        .map(|i| {
+            let consent_role = if i.consent.is_given() {
+                Role::Success
+            } else {
+                Role::Warning
+            };
+            let title = shorten(&clean_line(&i.item.title), title_w);
+            // Padded by columns, not chars: a wide (CJK) title keeps the columns aligned.
+            let pad = " ".repeat(title_w.saturating_sub(title.width()));
+            ListItem::new(Line::from(vec![
+                Span::styled(format!("{:>4} ", i.item.id), t.style(Role::Muted)),
+                Span::raw(format!("{title}{pad}")),
+                Span::styled(
+                    format!("{:>9} ", market::human_size(i.item.text.len())),
+                    t.style(Role::Muted),
+                ),
+                Span::styled(format!(" {:<20}", i.consent.label()), t.style(consent_role)),
+                Span::raw(shorten(&i.preview.summary(), summary_w)),
+            ]))
+        })
+        .collect();
+    let title = format!(
+        "Sale vault ({} item{})",
+        items.len(),
+        if items.len() == 1 { "" } else { "s" }
+    );
+    let mut ls = ListState::default().with_selected(Some(m.selected));
+    f.render_stateful_widget(
+        List::new(rows)
+            .highlight_style(t.style(Role::Selection))
+            .block(block(&title, t, true)),
+        area,
+        &mut ls,
+    );
+}
+
+/// The role a piece of the preview is drawn in.
+fn role_of(piece: Piece) -> Role {
+    match piece {
+        Piece::Text => Role::Text,
+        Piece::Removed(k) if k.is_secret() => Role::RedactSecret,
+        Piece::Removed(Kind::Custom) => Role::RedactManual,
+        Piece::Removed(_) => Role::RedactPii,
+        Piece::Kept(_) => Role::RedactKept,
+    }
+}
+
+fn draw_preview(
+    f: &mut Frame,
+    area: Rect,
+    s: &State,
+    item: &MarketItem,
+    t: &Theme,
+    cache: &mut RenderCache,
+) {
+    let m = &s.market;
+    let inner_w = usize::from(area.width.saturating_sub(2)).max(10);
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let p = &item.preview;
+    // Wrapping an item (up to 1 MiB) and hashing its preview is done once, not every frame.
+    let key = PreviewKey {
+        item: item.item.id,
+        bytes: item.item.text.len(),
+        entries: p.entries.clone(),
+        span: m.span,
+        width: inner_w,
+        theme: cache::theme_key(t),
+    };
+    let drawn = cache.preview(key, || {
+        let segments = market::segments(&item.item.text, p);
+        let (lines, at) = wrap(&segments, inner_w, m.span, t);
+        cache::Preview {
+            lines: std::rc::Rc::new(lines),
+            at,
+            sha256: p.sha256().into(),
+        }
+    });
+    let (lines, at, sha) = (&drawn.lines, drawn.at, &drawn.sha256);
+    let consent_role = if item.consent.is_given() {
+        Role::Success
+    } else {
+        Role::Warning
+    };
+    let summary = format!("removed: {}", p.summary());
+    let mut head = wrap_styled(
+        &[
+            (item.consent.label(), t.style(consent_role)),
+            (
+                &format!(" · sha256 {}… · ", &sha[..12]),
+                t.style(Role::Muted),
+            ),
+            (&summary, t.style(Role::Text)),
+        ],
+        inner_w,
+    );
+    head.push(span_line(item, m.span, t));
+    let text_h = inner_h.saturating_sub(head.len());
+    // Where the text starts: the scroll offset from the top, or from two lines above the
+    // selected span while the preview follows it; never before the first line or past the last.
+    let base = match (m.follow, at) {
+        (true, Some(line)) => line as i64 - 2,
+        _ => 0,
+    };
+    let last = lines.len().saturating_sub(text_h) as i64;
+    let top = (base + i64::from(m.scroll)).clamp(0, last) as usize;
+    let shown = lines.len().min(top + text_h);
+    let title = format!(
+        "Preview of item {}: what a buyer gets (lines {}–{} of {})",
+        item.item.id,
+        (top + 1).min(shown),
+        shown,
+        lines.len()
+    );
+    head.extend(lines.iter().skip(top).take(text_h).cloned());
+    f.render_widget(Paragraph::new(head).block(block(&title, t, false)), area);
+}
+
+/// The selected span, what it is and what a key does with it.
+fn span_line(item: &MarketItem, span: Option<usize>, t: &Theme) -> Line<'static> {
+    let p = &item.preview;
+    let Some(e) = span.and_then(|n| p.entry(n)) else {
+        let text = if p.entries.is_empty() {
+            "no spans: nothing detected or removed (x removes text)".to_owned()
+        } else {
+            format!("{} spans: n selects the next one", p.entries.len())
+        };
+        return muted(text, t);
+    };
+    let what = match (e.removed, e.manual, e.kind.is_secret()) {
+        (true, _, true) => format!("{}, removed: a secret, always removed", e.kind),
+        (true, true, _) => "removed by you: k puts it back".to_owned(),
+        (true, false, _) => format!("{}, removed: k keeps it", e.kind),
+        (false, ..) => format!("{}, kept: the buyer gets it; r removes it again", e.kind),
+    };
+    let role = role_of(if e.removed {
+        Piece::Removed(e.kind)
+    } else {
+        Piece::Kept(e.kind)
+    });
+    Line::from(vec![
+        Span::styled(
+            format!("span {} of {}", e.number, p.entries.len()),
+            t.style(role),
+        ),
+        Span::raw(format!(": {what}")),
+    ])
+}
+
+/// Lines of at most `width` columns, broken between words (a marker is moved whole to the next
+/// line when it fits there), and the first line of span `selected`.
+fn wrap(
+    segments: &[Segment],
+    width: usize,
+    selected: Option<usize>,
+    t: &Theme,
+) -> (Vec<Line<'static>>, Option<usize>) {
+    let mut w = Wrapper::new(width);
+    let mut at = None;
+    for seg in segments {
+        let chosen = selected.is_some_and(|n| seg.numbers.contains(&n));
+        let mut style = t.style(role_of(seg.piece));
+        if chosen {
+            // The selection's colours, and a modifier that shows without colour too.
+            style = t
+                .style(Role::Selection)
+                .add_modifier(Modifier::BOLD | Modifier::UNDERLINED);
+        }
+        for (i, part) in seg.text.split('\n').enumerate() {
+            if i > 0 {
+                w.newline();
+            }
+            // The item's text is clean (a vault invariant); cleaning again costs a scan.
+            let part = clean_line(part);
+            if chosen && at.is_none() {
+                if w.used > 0 && w.used + part.width().min(w.width) > w.width {
+                    w.newline();
+                }
+                at = Some(w.lines.len());
+            }
+            if seg.piece == Piece::Text {
+                for word in part.split_inclusive(' ') {
+                    w.word(word, style);
+                }
+            } else {
+                w.word(&part, style);
+            }
+        }
+    }
+    w.newline();
+    // The text's last newline ends its last line; it does not start another.
+    if w.lines.len() > 1 && w.lines.last().is_some_and(|l| l.width() == 0) {
+        w.lines.pop();
+    }
+    (w.lines, at)
+}
+
+/// Styled text in lines of at most `width` columns, broken between words.
+fn wrap_styled(parts: &[(&str, Style)], width: usize) -> Vec<Line<'static>> {
+    let mut w = Wrapper::new(width);
+    for (text, style) in parts {
+        for word in text.split_inclusive(' ') {
+            w.word(word, *style);
+        }
+    }
+    w.newline();
+    w.lines
+}
+
+struct Wrapper {
+    width: usize,
+    lines: Vec<Line<'static>>,
+    spans: Vec<Span<'static>>,
+    /// The text of the current style not yet made a span.
+    run: String,
+    style: Style,
+    /// Columns used on the current line.
+    used: usize,
+}
+
+impl Wrapper {
+    fn new(width: usize) -> Wrapper {
+        Wrapper {
+            width: width.max(1),
+            lines: Vec::new(),
+            spans: Vec::new(),
+            run: String::new(),
+            style: Style::default(),
+            used: 0,
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.run.is_empty() {
+            let text = std::mem::take(&mut self.run);
+            self.spans.push(Span::styled(text, self.style));
+        }
+    }
+
+    fn newline(&mut self) {
+        self.flush();
+        self.lines.push(Line::from(std::mem::take(&mut self.spans)));
+        self.used = 0;
+    }
+
+    fn push(&mut self, c: char, style: Style) {
+        if style != self.style {
+            self.flush();
+            self.style = style;
+        }
+        self.run.push(c);
+    }
+
+    /// A word (or a marker) goes on the next line if it does not fit here but would there;
+    /// one longer than a line is broken where the line ends.
+    fn word(&mut self, word: &str, style: Style) {
+        let w = word.trim_end_matches(' ').width();
+        if self.used > 0 && self.used + w > self.width && w <= self.width {
+            self.newline();
+        }
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if self.used + cw > self.width {
+                if c == ' ' {
+                    continue;
+                }
+                self.newline();
+            }
+            self.push(c, style);
+            self.used += cw;
+        }
+    }
+}
+
+/// The consent step: what will be signed, with which account, before y or Enter signs it.
+fn consent(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, sha256: &str, t: &Theme) {
+    let account = s
+        .wallet
+        .accounts
+        .iter()
+        .find(|a| a.index == 0)
+        .map(|a| a.address.to_checksum(None))
+        .unwrap_or_else(|| "account 0".into());
+    let title = shorten(&clean_line(&item.item.title), 40);
+    let field = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<11}"), t.style(Role::Muted)),
+            Span::raw(v),
+        ])
+    };
+    let lines = vec![
+        Line::from(format!(
+            "Consent that item {} (\"{title}\") may be offered exactly as previewed.",
+            item.item.id
+        )),
+        Line::from(""),
+        field("removed", item.preview.summary()),
+        field("size", format!("{} bytes", item.preview.text.len())),
+        field("sha256", sha256.to_owned()),
+        field("account 0", account),
+        field("time", "now, when you sign".into()),
+        Line::from(""),
+        muted(
+            "Signs the consent statement (EIP-191) and keeps it here; nothing leaves this \
+             machine. A later change to a span voids it.",
+            t,
+        ),
+        Line::from(""),
+        Line::from(vec![
+            Span::styled("y / Enter", t.style(Role::Accent)),
+            Span::raw(" sign    "),
+            Span::styled("Esc", t.style(Role::Accent)),
+            Span::raw(" cancel"),
+        ]),
+    ];
+    let r = centered(area, 80, 14);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block("Consent", t, true).border_style(t.style(Role::Warning))),
+        r,
+    );
+}
+
+fn confirm_delete(f: &mut Frame, area: Rect, item: &MarketItem, t: &Theme) {
+    let text = format!(
+        "Delete item {} (\"{}\") from the sale vault? Its copy is overwritten in the store; \
+         the conversation or file it came from is not touched. (y/n)",
+        item.item.id,
+        shorten(&clean_line(&item.item.title), 40)
+    );
+    let r = centered(area, 64, 6);
+    f.render_widget(Clear, r);
+    f.render_widget(
+        Paragraph::new(text)
+            .wrap(Wrap { trim: true })
+            .block(block("confirm", t, true).border_style(t.style(Role::Warning))),
+        r,
+    );
+}
