@@ -620,7 +620,8 @@ fn bench_index_2000_sales_from_a_cold_store() {
                 .with_max_fee_per_gas(100_000_000_000)
                 .with_max_priority_fee_per_gas(1)
                 .with_chain_id(31337);
-            p.send_transaction(tx).await.unwrap();
+            // Not waited for: the blocks are mined below, all at once.
+            let _pending = p.send_transaction(tx).await.unwrap();
         }
         while p.get_transaction_count(from).await.unwrap() < nonce + n {
             p.raw_request::<_, String>("evm_mine".into(), ())

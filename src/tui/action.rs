@@ -3,8 +3,8 @@
 use keybot_keystore::Address;
 
 use super::screens::chat::ChatAction;
-use super::screens::market::MarketAction;
 use super::screens::earnings::EarningsAction;
+use super::screens::market::MarketAction;
 use super::screens::onboarding::OnboardingAction;
 use super::screens::unlock::UnlockAction;
 use super::screens::wallet::WalletAction;

@@ -5,8 +5,8 @@
 //!
 //! [`Action`]: super::action::Action
 use super::screens::chat::ChatEffect;
-use super::screens::market::MarketEffect;
 use super::screens::earnings::EarningsEffect;
+use super::screens::market::MarketEffect;
 use super::screens::onboarding::OnboardingEffect;
 use super::screens::settings::SettingsEffect;
 use super::screens::unlock::UnlockEffect;

@@ -9,8 +9,8 @@ use crate::store::ConversationId;
 // Each screen's view state lives with its screen; re-exported so `state::*` still names it all.
 pub use super::screens::Screen;
 pub use super::screens::chat::{ChatFocus, ChatLine, ChatView, ModelStatus};
-pub use super::screens::market::{MarketItem, MarketMode, MarketView};
 pub use super::screens::earnings::{EarningsData, EarningsView};
+pub use super::screens::market::{MarketItem, MarketMode, MarketView};
 pub use super::screens::onboarding::Onboarding;
 pub use super::screens::settings::{Setting, SettingsView};
 pub use super::screens::unlock::Unlock;

@@ -234,9 +234,8 @@ mod tests {
         // The help lists the screens from the table.
         let help = keymap::help(&s);
         assert!(
-            help.iter()
-                .any(|(k, v)| k == "1 2 3 4 5 / Alt-1..5"
-                    && v == "wallet, chat, settings, market, earnings"),
+            help.iter().any(|(k, v)| k == "1 2 3 4 5 / Alt-1..5"
+                && v == "wallet, chat, settings, market, earnings"),
             "{help:?}"
         );
     }
