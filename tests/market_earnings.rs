@@ -549,6 +549,21 @@ fn a_sale_that_a_reorg_removes_leaves_the_earnings() {
     let before = earnings(s);
     assert_eq!(before["tokens"][0]["earned"], "0.5", "{before:#}");
     assert_eq!(before["listings"][0]["sales"], 1);
+    // Not yet 3 blocks deep: with 3 confirmations asked for, not counted.
+    let unconfirmed: Value = serde_json::from_str(&ok(
+        s,
+        &["market", "earnings", "--json", "--confirmations", "3"],
+    ))
+    .unwrap();
+    assert_eq!(
+        unconfirmed["tokens"],
+        serde_json::json!([]),
+        "{unconfirmed:#}"
+    );
+    assert_eq!(
+        unconfirmed["block"].as_u64().unwrap() + 3,
+        before["block"].as_u64().unwrap()
+    );
 
     rpc(&w.dev.rpc, "evm_revert", &[snapshot.trim_matches('"')]);
     // The other branch grows past where the sale was.
