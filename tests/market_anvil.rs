@@ -509,3 +509,54 @@ fn a_seller_restored_from_the_phrase_and_the_backup_keeps_delivering() {
         ok(s, &["market", "preview", &item])
     );
 }
+
+#[test]
+fn a_buy_whose_rpc_dies_after_sending_is_paid_once() {
+    use common::proxy::{DIE_AFTER_SEND, Proxy};
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let item = consented_item(s, "Bought while the RPC fell over.\n");
+    let listing = last_line(&ok(
+        s,
+        &["market", "sell", &item, "--price", "0.5", "--yes"],
+    ))
+    .to_owned();
+    let config = b.join("config/config.toml");
+    let good = std::fs::read_to_string(&config).unwrap();
+    let (proxy, port) = Proxy::bind(w.dev.port, DIE_AFTER_SEND);
+    std::fs::write(
+        &config,
+        good.replace(&format!(":{}", w.dev.port), &format!(":{port}")),
+    )
+    .unwrap();
+    let before = cast(&["balance", "--rpc-url", &w.dev.rpc, BUYER_0]);
+    // The node took the transaction and the proxy died before answering: one line, recorded.
+    fails(
+        b,
+        &["market", "buy", &listing, "--yes"],
+        "will not be signed again",
+    );
+    proxy.wait_dead();
+    std::fs::write(&config, &good).unwrap();
+    // Back online: the recorded purchase is found, and buying again is refused, not paid twice.
+    fails(
+        b,
+        &["market", "buy", &listing, "--yes"],
+        "already bought listing",
+    );
+    let after = cast(&["balance", "--rpc-url", &w.dev.rpc, BUYER_0]);
+    let paid = before.parse::<U256>().unwrap() - after.parse::<U256>().unwrap();
+    let half = U256::from(5u64) * U256::from(10u64).pow(U256::from(17u64));
+    assert!(
+        paid >= half && paid < half * U256::from(2u64),
+        "paid {paid}"
+    );
+    let purchases = cast(&[
+        "call",
+        "--rpc-url",
+        &w.dev.rpc,
+        &w.dev.market.to_string(),
+        "purchaseCount()(uint256)",
+    ]);
+    assert_eq!(purchases, "1");
+}

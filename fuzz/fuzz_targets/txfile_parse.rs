@@ -19,6 +19,7 @@ fuzz_target!(|data: &[u8]| {
             rpc: "http://127.0.0.1:8545".into(),
             dev: true,
             market: None,
+            market_block: None,
             tokens: vec![Token {
                 symbol: "tUSD".into(),
                 address: address("0x0000000000000000000000000000000000000007"),

@@ -402,6 +402,27 @@ pub fn dispute_call(purchase: &Purchase, market: Market, reason: &str) -> Result
     )
 }
 
+pub fn reprice_call(listing: &Listing, market: Market, price: U256) -> Result<Call> {
+    let call = DataMarket::repriceCall {
+        listingId: U256::from(listing.id),
+        price,
+    };
+    Ok(
+        Call::from_sol(listing.seller, market.address, &abi(), &call, U256::ZERO)?
+            .labelled("DataMarket"),
+    )
+}
+
+pub fn delist_call(listing: &Listing, market: Market) -> Result<Call> {
+    let call = DataMarket::delistCall {
+        listingId: U256::from(listing.id),
+    };
+    Ok(
+        Call::from_sol(listing.seller, market.address, &abi(), &call, U256::ZERO)?
+            .labelled("DataMarket"),
+    )
+}
+
 pub fn withdraw_call(seller: Address, market: Market, token: Address) -> Result<Call> {
     let call = DataMarket::withdrawCall { token };
     Ok(Call::from_sol(seller, market.address, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))

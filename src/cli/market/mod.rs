@@ -67,6 +67,20 @@ pub enum MarketCommand {
         #[command(flatten)]
         chain: ChainOpts,
     },
+    /// Change the price of one of your listings (purchases already paid keep their price).
+    Reprice {
+        listing: u64,
+        #[arg(long, value_name = "AMOUNT")]
+        price: String,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+    /// Stop offering one of your listings (paid purchases are still delivered).
+    Delist {
+        listing: u64,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
     /// Your listings: price, sales, deliveries waiting, status.
     Listings {
         #[arg(long)]
@@ -110,6 +124,9 @@ pub enum MarketCommand {
         listing: u64,
         #[arg(long, default_value = "0", value_name = "ACCOUNT")]
         account: String,
+        /// Buy although this wallet already bought this listing (or a purchase is pending).
+        #[arg(long)]
+        again: bool,
         #[command(flatten)]
         chain: ChainOpts,
     },
@@ -285,6 +302,28 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
         MarketCommand::Join { address, network } => {
             onchain::join(paths, &address, network.as_deref())
         }
+        MarketCommand::Reprice {
+            listing,
+            price,
+            chain,
+        } => onchain::reprice_or_delist(
+            paths,
+            pw,
+            chain.network.as_deref(),
+            listing,
+            Some(&price),
+            chain.yes,
+            chain.wait,
+        ),
+        MarketCommand::Delist { listing, chain } => onchain::reprice_or_delist(
+            paths,
+            pw,
+            chain.network.as_deref(),
+            listing,
+            None,
+            chain.yes,
+            chain.wait,
+        ),
         MarketCommand::Listings { json, network } => {
             onchain::listings(paths, pw, network.as_deref(), json)
         }
@@ -317,15 +356,19 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
         MarketCommand::Buy {
             listing,
             account,
+            again,
             chain,
         } => onchain::buy(
             paths,
             pw,
-            chain.network.as_deref(),
-            listing,
-            &account,
-            chain.yes,
-            chain.wait,
+            onchain::BuyArgs {
+                listing,
+                account: &account,
+                again,
+                network: chain.network.as_deref(),
+                yes: chain.yes,
+                wait: chain.wait,
+            },
         ),
         MarketCommand::Fetch {
             purchase,

@@ -297,6 +297,54 @@ pub fn sell(paths: &Paths, pw_file: Option<&Path>, a: SellArgs<'_>) -> Result<u8
     Ok(0)
 }
 
+/// `market reprice LISTING --price P` and `market delist LISTING`.
+pub fn reprice_or_delist(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    network: Option<&str>,
+    listing: u64,
+    price: Option<&str>,
+    yes: bool,
+    wait: u64,
+) -> Result<u8> {
+    refuse_unconfirmed(yes)?;
+    let s = Session::open(paths, pw_file, network)?;
+    let book = s.sync()?;
+    let l = book
+        .listings
+        .get(&listing)
+        .ok_or_else(|| anyhow!("no listing {listing} on this market"))?;
+    if !s.own.contains(&l.seller) {
+        bail!(
+            "listing {listing} is {}'s, not this wallet's",
+            l.seller.to_checksum(None)
+        );
+    }
+    if !l.active {
+        bail!("listing {listing} is already delisted");
+    }
+    let account = s.account_of(l.seller)?;
+    let (call, what) = match price {
+        Some(p) => {
+            let token = svc::token_of(&s.client, l.token).ok_or_else(|| {
+                anyhow!("listing {listing}'s token is not configured on this network (`keybot token add`)")
+            })?;
+            let price = amount::parse(p, token.decimals)?;
+            if price.is_zero() {
+                bail!("the price is zero; delist the listing instead");
+            }
+            (
+                svc::reprice_call(l, s.market, price)?.amount_of(1, token),
+                "Reprice",
+            )
+        }
+        None => (svc::delist_call(l, s.market)?, "Delist"),
+    };
+    s.sender(yes, false, wait)
+        .send_confirmed(account, call, what)?;
+    Ok(0)
+}
+
 fn meta_title(listing: &Listing) -> String {
     match Meta::parse(&listing.meta) {
         Ok(m) => m.title,
@@ -584,16 +632,25 @@ pub fn browse(
     Ok(0)
 }
 
-/// `market buy LISTING`.
-pub fn buy(
-    paths: &Paths,
-    pw_file: Option<&Path>,
-    network: Option<&str>,
-    listing: u64,
-    account: &str,
-    yes: bool,
-    wait: u64,
-) -> Result<u8> {
+/// `market buy LISTING [--account A] [--again]`.
+pub struct BuyArgs<'a> {
+    pub listing: u64,
+    pub account: &'a str,
+    pub again: bool,
+    pub network: Option<&'a str>,
+    pub yes: bool,
+    pub wait: u64,
+}
+
+pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> {
+    let BuyArgs {
+        listing,
+        account,
+        again,
+        network,
+        yes,
+        wait,
+    } = a;
     refuse_unconfirmed(yes)?;
     let s = Session::open(paths, pw_file, network)?;
     let account = crate::cli::common::parse_account(&s.wallet, account)?;
@@ -608,6 +665,38 @@ pub fn buy(
     }
     if s.own.contains(&l.seller) {
         bail!("listing {listing} is your own");
+    }
+    // A buy whose RPC died after sending may have gone through: buying again would pay twice.
+    // The sync above reconciled open transactions and read the purchases; a second copy of the
+    // same listing is only bought on purpose.
+    if !again {
+        if let Some(p) = book
+            .purchases
+            .values()
+            .find(|p| p.listing == listing && s.own.contains(&p.buyer))
+        {
+            bail!(
+                "this wallet already bought listing {listing} (purchase {}); `keybot market fetch {}` gets it, --again buys another copy",
+                p.id,
+                p.id
+            );
+        }
+        let pending = s
+            .store
+            .open_sent_txs(s.client.network.chain_id)?
+            .into_iter()
+            .find(|t| {
+                t.to == s.market.address
+                    && t.call
+                        .as_ref()
+                        .is_some_and(|c| c.function.starts_with("buy("))
+            });
+        if let Some(t) = pending {
+            bail!(
+                "a purchase from this wallet is still pending ({}); wait for it (`keybot wallet activity`) or pass --again",
+                t.hash
+            );
+        }
     }
     eprintln!(
         "Buying listing {listing} ({}) for {}",
