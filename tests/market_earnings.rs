@@ -148,8 +148,9 @@ fn listing(home: &Path, text: &str, account: &str, price: &str, token: &str) -> 
     ))
 }
 
+/// Buys `listing` (again, if this wallet bought it before: the scenario buys copies on purpose).
 fn buy(home: &Path, listing: &str) -> String {
-    last_line(&ok(home, &["market", "buy", listing, "--yes"]))
+    last_line(&ok(home, &["market", "buy", listing, "--again", "--yes"]))
 }
 
 fn earnings(home: &Path) -> Value {
