@@ -3,6 +3,7 @@
 //! folder) fixes the formats.
 pub mod book;
 pub mod consent;
+pub mod earnings;
 pub mod events;
 pub mod index;
 pub mod item_text;

@@ -14,6 +14,8 @@ use crate::chain::indexer::IndexerConfig;
 use crate::chain::market_contract::DataMarket;
 use crate::chain::{Call, ChainResult, Client, Token};
 use crate::market::book::{Book, Listing, Purchase};
+use crate::market::earnings::{self, Earnings};
+use crate::market::events::Located;
 use crate::market::meta::Meta;
 use crate::market::{consent, index};
 use crate::service::vault::{ConsentState, ItemView};
@@ -45,13 +47,122 @@ pub fn market_of(client: &Client) -> Result<Market> {
     }
 }
 
-/// How the market's events are read: re-read near the head on public chains; a dev chain
-/// mines no competing blocks.
-pub fn index_config(client: &Client) -> IndexerConfig {
+/// How the market's events are read: the last 12 blocks re-read on every pass, on a dev chain
+/// too (anvil's `evm_revert` rewinds it, and the earnings must follow; 12 blocks of logs cost
+/// nothing there).
+pub fn index_config(_client: &Client) -> IndexerConfig {
     IndexerConfig {
-        reorg_depth: if client.network.dev { 0 } else { 12 },
+        reorg_depth: 12,
         ..IndexerConfig::default()
     }
+}
+
+/// How many blocks below the head an event must be for the earnings to count it: 2 on a public
+/// chain, 0 on a dev chain (nothing there reorgs by itself). Within the indexer's re-read depth,
+/// so an event that leaves the chain before it is confirmed is replaced, never counted.
+pub fn default_confirmations(client: &Client) -> u64 {
+    if client.network.dev { 0 } else { 2 }
+}
+
+/// Reads the market's new events, then the earnings of `sellers` from the stored events up to
+/// `confirmations` below the head.
+pub async fn sync_earnings(
+    client: &Client,
+    store: &Store,
+    market: Market,
+    sellers: &[Address],
+    confirmations: u64,
+) -> ChainResult<Earnings> {
+    let config = IndexerConfig {
+        reorg_depth: index_config(client).reorg_depth.max(confirmations),
+        ..index_config(client)
+    };
+    let pass = index::sync(client, store, market.address, market.deployed, &config).await?;
+    let confirmed = earnings::confirmed_block(pass.head, confirmations);
+    Ok(stored_earnings(
+        store,
+        client.network.chain_id,
+        market,
+        sellers,
+        confirmed,
+    )?)
+}
+
+/// The earnings of `sellers` from what the store holds, without reading the chain (the app's
+/// screen opens with these at once).
+pub fn stored_earnings(
+    store: &Store,
+    chain_id: u64,
+    market: Market,
+    sellers: &[Address],
+    confirmed: u64,
+) -> crate::store::Result<Earnings> {
+    let rows = store.market_events(chain_id, market.address)?;
+    let events: Vec<Located> = rows.iter().filter_map(Located::from_row).collect();
+    let times = store.market_block_times(chain_id, market.address)?;
+    Ok(Earnings::compute(&events, &times, sellers, confirmed))
+}
+
+/// An amount as an exact decimal string in the token's units ("5", "0.25"); raw base units for
+/// a token this machine does not know the decimals of.
+pub fn token_amount(client: &Client, token: Address, amount: U256) -> String {
+    match token_of(client, token) {
+        Some(t) => crate::chain::amount::format(amount, t.decimals),
+        None => amount.to_string(),
+    }
+}
+
+/// "ETH" or the token's checksummed address, as the earnings JSON and CSV name tokens.
+pub fn token_key(token: Address) -> String {
+    if token == Address::ZERO {
+        "ETH".into()
+    } else {
+        token.to_checksum(None)
+    }
+}
+
+/// `market earnings --json`: the shape issue 13 fixes for scripts.
+pub fn earnings_json(client: &Client, e: &Earnings) -> serde_json::Value {
+    use crate::sanitize::clean_line;
+    let tokens: Vec<_> = e
+        .tokens
+        .iter()
+        .map(|f| {
+            let t = token_of(client, f.token);
+            let a = |v: U256| token_amount(client, f.token, v);
+            serde_json::json!({
+                "token": token_key(f.token),
+                "symbol": t.as_ref().map(|t| clean_line(&t.symbol)),
+                "decimals": t.as_ref().map(|t| t.decimals),
+                "earned": a(f.earned),
+                "pending": a(f.pending),
+                "claimable": a(f.claimable),
+                "withdrawn": a(f.withdrawn),
+                "refunded": a(f.refunded),
+            })
+        })
+        .collect();
+    let listings: Vec<_> = e
+        .listings
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "listing": l.listing,
+                "title": clean_line(&l.title),
+                "sales": l.sales,
+                "revenue": token_amount(client, l.token, l.revenue),
+                "refunds": l.refunds,
+                "disputes": l.disputes,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "network": client.name,
+        "chain_id": client.network.chain_id,
+        "block": e.block,
+        "tokens": tokens,
+        "listings": listings,
+    })
 }
 
 /// Reads the market's new events and returns the book.

@@ -176,6 +176,52 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    /// Replaces the block times of `market`'s events in blocks `from..=to` (`to` None: from
+    /// `from` up) with `times` (block, unix seconds): done with the events of the same range.
+    pub fn replace_block_times(
+        &self,
+        chain_id: u64,
+        market: Address,
+        from: u64,
+        to: Option<u64>,
+        times: &[(u64, u64)],
+    ) -> Result<()> {
+        let market_s = market.to_checksum(None);
+        self.conn.execute(
+            "DELETE FROM market_block_times WHERE chain_id = ?1 AND market = ?2 AND block >= ?3
+               AND (?4 IS NULL OR block <= ?4)",
+            params![chain_id as i64, market_s, from as i64, to.map(|t| t as i64)],
+        )?;
+        let mut stmt = self.conn.prepare_cached(
+            "INSERT OR REPLACE INTO market_block_times (chain_id, market, block, time)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for (block, time) in times {
+            let time = i64::try_from(*time).unwrap_or(i64::MAX);
+            stmt.execute(params![chain_id as i64, market_s, *block as i64, time])?;
+        }
+        Ok(())
+    }
+
+    /// The stored times of the blocks with `market`'s events: block → unix seconds.
+    pub fn market_block_times(
+        &self,
+        chain_id: u64,
+        market: Address,
+    ) -> Result<std::collections::BTreeMap<u64, u64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT block, time FROM market_block_times WHERE chain_id = ?1 AND market = ?2
+             ORDER BY block",
+        )?;
+        let rows = stmt.query_map(params![chain_id as i64, market.to_checksum(None)], |r| {
+            Ok((
+                parse_u64(r, 0)?.unwrap_or_default(),
+                parse_u64(r, 1)?.unwrap_or_default(),
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Stores a listing's secret; runs before the `list` transaction is signed.
     pub fn save_listing_secret(&self, s: &ListingSecret) -> Result<()> {
         insert_listing_secret(&self.conn, s)

@@ -234,6 +234,21 @@ const STEPS: &[&str] = &[
         created_at   INTEGER NOT NULL
     );
     "#,
+    // 7: the times of the blocks that hold market events (store/market.rs), for earnings per
+    // day. Kept per market beside its events and replaced with them range by range, so a
+    // reorg that moves an event to another block also moves its time. The market's cursors
+    // are dropped so a store indexed before this step reads its markets again from their
+    // deployment blocks, times included (the events are replaced range by range, never doubled).
+    r#"
+    CREATE TABLE market_block_times (
+        chain_id INTEGER NOT NULL,
+        market   TEXT    NOT NULL,
+        block    INTEGER NOT NULL,
+        time     INTEGER NOT NULL,
+        PRIMARY KEY (chain_id, market, block)
+    ) WITHOUT ROWID;
+    DELETE FROM index_cursors WHERE indexer = 'market';
+    "#,
 ];
 
 /// The schema version this build creates and understands.
@@ -396,6 +411,33 @@ mod tests {
         // Activity re-reads (no cursor carried over); what it found before is kept until then.
         assert_eq!(count("SELECT count(*) FROM index_cursors"), 0);
         assert_eq!(count("SELECT count(*) FROM chain_transfers"), 1);
+    }
+
+    #[test]
+    fn the_market_is_read_again_for_its_block_times() {
+        let (_dir, path, conn) = store_at(6);
+        conn.execute_batch(
+            "INSERT INTO index_cursors (chain_id, indexer, addresses, origin, next_block)
+               VALUES (1, 'market', 'm', 5, 900), (1, 'activity', 'a', 5, 900);",
+        )
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&path, &key(1)).unwrap();
+        let indexers: Vec<String> = store
+            .conn
+            .prepare("SELECT indexer FROM index_cursors")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(indexers, ["activity"]);
+        assert!(
+            store
+                .market_block_times(1, alloy::primitives::Address::ZERO)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

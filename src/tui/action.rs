@@ -3,6 +3,7 @@
 use keybot_keystore::Address;
 
 use super::screens::chat::ChatAction;
+use super::screens::earnings::EarningsAction;
 use super::screens::market::MarketAction;
 use super::screens::onboarding::OnboardingAction;
 use super::screens::unlock::UnlockAction;
@@ -64,4 +65,5 @@ pub enum Action {
     Wallet(WalletAction),
     Chat(ChatAction),
     Market(MarketAction),
+    Earnings(EarningsAction),
 }

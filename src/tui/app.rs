@@ -21,6 +21,7 @@ use super::action::Action;
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
 use super::screens::chat::{ChatAction, ChatEffect};
+use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::screens::market::{MarketAction, MarketEffect, MarketItem};
 use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
 use super::screens::settings::SettingsEffect;
@@ -470,6 +471,7 @@ impl Runtime {
             Effect::Chat(effect) => self.perform_chat(effect),
             Effect::Settings(effect) => self.perform_settings(effect),
             Effect::Market(effect) => self.perform_market(effect),
+            Effect::Earnings(effect) => self.perform_earnings(effect),
         }
     }
 
@@ -602,6 +604,27 @@ impl Runtime {
             for a in actions {
                 let _ = queue.send(Event::Action(a));
             }
+        });
+    }
+
+    /// The Earnings screen's effects: both go to the chain thread with the user's own
+    /// addresses, derived on the store's thread (as for activity).
+    fn perform_earnings(&mut self, effect: EarningsEffect) {
+        let job = move |own: Vec<keybot_keystore::Address>| match effect {
+            EarningsEffect::Sync => Job::Earnings { own },
+            EarningsEffect::PrepareWithdraw { id, seller, token } => Job::PrepareWithdraw {
+                id,
+                seller,
+                token,
+                own,
+            },
+        };
+        if self.session.is_none() {
+            return self.chain_job(job(vec![]));
+        }
+        self.with_store(move |store, wallet, queue| {
+            let own = own_addresses(wallet, store);
+            let _ = queue.send(Event::Chain(Box::new(job(own))));
         });
     }
 
@@ -962,10 +985,15 @@ impl Runtime {
                 outcome: Err(why()),
             }),
             Job::MarketSync { .. } => Action::Market(MarketAction::Synced(Err(why().to_string()))),
-            Job::MarketPrepare { id, .. } => Action::Wallet(WalletAction::ReviewReady {
-                id,
-                review: Err(why()),
-            }),
+            Job::Earnings { .. } => {
+                Action::Earnings(EarningsAction::Loaded(Err(why().to_string())))
+            }
+            Job::MarketPrepare { id, .. } | Job::PrepareWithdraw { id, .. } => {
+                Action::Wallet(WalletAction::ReviewReady {
+                    id,
+                    review: Err(why()),
+                })
+            }
         });
     }
 

@@ -21,10 +21,11 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::action::Action;
 use super::app::Event;
 use super::chain_market;
+use super::screens::earnings::{EarningsAction, EarningsData};
 use super::screens::wallet::WalletAction;
 use crate::chain::send::Progress;
 use crate::chain::{ChainError, Client, Intent, activity, balance};
-use crate::service::tx;
+use crate::service::{market, tx};
 use crate::store::{SentTx, Store};
 
 /// How long a send is followed before it is reported as pending.
@@ -57,6 +58,18 @@ pub enum Job {
         tx: Box<super::screens::market_onchain::MarketTx>,
         item: Option<Box<crate::service::vault::ItemView>>,
         wallet: std::sync::Arc<keybot_keystore::Wallet>,
+        own: Vec<Address>,
+    },
+    /// Read the market's new events, then the earnings of `own` (Earnings screen).
+    Earnings {
+        own: Vec<Address>,
+    },
+    /// Build the review of `seller`'s withdrawal of `token` from the market; answered as the
+    /// wallet's review (its send flow confirms and sends it).
+    PrepareWithdraw {
+        id: u64,
+        seller: Address,
+        token: Address,
         own: Vec<Address>,
     },
 }
@@ -126,7 +139,45 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                 Ok::<_, ChainError>((block, rows))
             }
             .await;
+            let online = r.is_ok();
             send(Action::Wallet(WalletAction::ChainRefreshed(r)));
+            // The market's indexer runs in the background with every refresh while unlocked;
+            // the Earnings screen shows what it stored.
+            if online
+                && client.network.market.is_some()
+                && let Some(store) = store
+            {
+                let loaded = earnings(&client, &store, &addresses).await;
+                send(Action::Earnings(EarningsAction::Loaded(loaded)));
+            }
+        }
+        Job::Earnings { own } => {
+            let loaded = match store {
+                Some(store) => earnings(&client, &store, &own).await,
+                None => Err(no_store().to_string()),
+            };
+            send(Action::Earnings(EarningsAction::Loaded(loaded)));
+        }
+        Job::PrepareWithdraw {
+            id,
+            seller,
+            token,
+            own,
+        } => {
+            let refused = |e: anyhow::Error| {
+                ChainError::Refused(crate::chain::Refusal::BadCall {
+                    function: "withdraw".into(),
+                    reason: format!("{e:#}"),
+                })
+            };
+            let review = async {
+                let m = market::market_of(&client).map_err(refused)?;
+                let call = market::withdraw_call(seller, m, token).map_err(refused)?;
+                tx::prepare(&client, store.as_deref(), Intent::Call(call), &own).await
+            }
+            .await
+            .map(Box::new);
+            send(Action::Wallet(WalletAction::ReviewReady { id, review }));
         }
         Job::Activity { own } => {
             let Some(store) = store else {
@@ -201,6 +252,24 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
     }
 }
 
+/// Syncs the market and computes the earnings of `own`, with the tokens to word them.
+async fn earnings(
+    client: &Client,
+    store: &Store,
+    own: &[Address],
+) -> Result<Box<EarningsData>, String> {
+    let m = market::market_of(client).map_err(|e| format!("{e:#}"))?;
+    let confirmations = market::default_confirmations(client);
+    let earnings = market::sync_earnings(client, store, m, own, confirmations)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut tokens: Vec<crate::chain::Token> = market::token_of(client, Address::ZERO)
+        .into_iter()
+        .collect();
+    tokens.extend(client.network.tokens.iter().cloned());
+    Ok(Box::new(EarningsData { earnings, tokens }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,6 +308,33 @@ mod tests {
         {
             Ok(Some(Event::Action(a))) => a,
             _ => panic!("no action from the chain thread"),
+        }
+    }
+
+    #[test]
+    fn earnings_against_a_dead_rpc_or_without_a_market_answer_in_one_line() {
+        let (_dir, w, mut rx) = worker();
+        assert!(w.send(Job::Earnings { own: vec![] }).is_ok());
+        match next(&mut rx) {
+            Action::Earnings(EarningsAction::Loaded(Err(e))) => {
+                assert!(e.contains("has no market") && !e.contains('\n'), "{e}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            w.send(Job::PrepareWithdraw {
+                id: 9,
+                seller: Address::repeat_byte(1),
+                token: Address::ZERO,
+                own: vec![],
+            })
+            .is_ok()
+        );
+        match next(&mut rx) {
+            Action::Wallet(WalletAction::ReviewReady { id: 9, review }) => {
+                assert!(review.unwrap_err().to_string().contains("has no market"))
+            }
+            other => panic!("{other:?}"),
         }
     }
 

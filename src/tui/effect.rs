@@ -5,6 +5,7 @@
 //!
 //! [`Action`]: super::action::Action
 use super::screens::chat::ChatEffect;
+use super::screens::earnings::EarningsEffect;
 use super::screens::market::MarketEffect;
 use super::screens::onboarding::OnboardingEffect;
 use super::screens::settings::SettingsEffect;
@@ -23,4 +24,5 @@ pub enum Effect {
     Chat(ChatEffect),
     Settings(SettingsEffect),
     Market(MarketEffect),
+    Earnings(EarningsEffect),
 }

@@ -9,6 +9,7 @@ use crate::store::ConversationId;
 // Each screen's view state lives with its screen; re-exported so `state::*` still names it all.
 pub use super::screens::Screen;
 pub use super::screens::chat::{ChatFocus, ChatLine, ChatView, ModelStatus};
+pub use super::screens::earnings::{EarningsData, EarningsView};
 pub use super::screens::market::{MarketItem, MarketMode, MarketView};
 pub use super::screens::onboarding::Onboarding;
 pub use super::screens::settings::{Setting, SettingsView};
@@ -285,6 +286,7 @@ pub struct State {
     pub chat: ChatView,
     pub settings: SettingsView,
     pub market: MarketView,
+    pub earnings: EarningsView,
     pub message: Option<(Level, String)>,
     pub now_ms: u64,
     pub last_activity_ms: u64,
@@ -311,6 +313,7 @@ impl State {
             chat: ChatView::default(),
             settings: SettingsView::default(),
             market: MarketView::default(),
+            earnings: EarningsView::default(),
             message: None,
             now_ms: 0,
             last_activity_ms: 0,

@@ -121,6 +121,9 @@ fn switch_to(s: &mut State, screen: Screen) -> Vec<Effect> {
     if screen == Screen::Market && was != Screen::Market {
         return super::screens::market::entered(s);
     }
+    if screen == Screen::Earnings && was != Screen::Earnings {
+        return super::screens::earnings::entered(s);
+    }
     vec![]
 }
 

@@ -451,6 +451,8 @@ fn screens_switch_only_when_unlocked() {
     update(&mut s, Action::NextScreen);
     assert_eq!(s.screen, Screen::Market);
     update(&mut s, Action::NextScreen);
+    assert_eq!(s.screen, Screen::Earnings);
+    update(&mut s, Action::NextScreen);
     assert_eq!(s.screen, Screen::Wallet);
 }
 

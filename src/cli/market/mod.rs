@@ -1,6 +1,7 @@
 //! `keybot market …`: the sale vault (vault.rs) and the market on chain (onchain.rs). An item
 //! is offered only after the user has seen exactly what a buyer gets (`preview`) and signed
 //! their consent to those bytes.
+mod earnings;
 mod onchain;
 mod vault;
 
@@ -149,6 +150,21 @@ pub enum MarketCommand {
         purchase: u64,
         #[command(flatten)]
         chain: ChainOpts,
+    },
+    /// What your accounts earned: per token earned, pending in escrow, claimable, withdrawn and
+    /// refunded; per listing; the recent sales, refunds and withdrawals.
+    Earnings {
+        /// One JSON object: network, chain_id, block, tokens, listings.
+        #[arg(long)]
+        json: bool,
+        /// Write every sale, refund and withdrawal to FILE as CSV (0600, never over a file).
+        #[arg(long, value_name = "FILE")]
+        csv: Option<PathBuf>,
+        /// Count only events this many blocks below the head (default: 2, on a dev chain 0).
+        #[arg(long, value_name = "BLOCKS")]
+        confirmations: Option<u64>,
+        #[arg(long)]
+        network: Option<String>,
     },
     /// Record on chain that a delivery does not open (every later buyer sees it).
     Dispute {
@@ -390,6 +406,21 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
             Some(&reason),
             chain.yes,
             chain.wait,
+        ),
+        MarketCommand::Earnings {
+            json,
+            csv,
+            confirmations,
+            network,
+        } => earnings::run(
+            paths,
+            pw,
+            earnings::EarningsArgs {
+                network: network.as_deref(),
+                json,
+                csv: csv.as_deref(),
+                confirmations,
+            },
         ),
         MarketCommand::Vault(command) => vault::run(paths, pw, command),
     }

@@ -3,6 +3,7 @@
 //! `typing()`, the help overlay and the routing in `update` all read it, so a new screen is a
 //! new module plus a row here (and its variant of [`Screen`]).
 pub mod chat;
+pub mod earnings;
 pub mod market;
 pub mod market_onchain;
 pub mod onboarding;
@@ -27,6 +28,7 @@ pub enum Screen {
     Chat,
     Settings,
     Market,
+    Earnings,
 }
 
 /// A row of the screen table.
@@ -106,7 +108,7 @@ pub const SCREENS: &[ScreenDef] = &[
         result: settings::result,
         draw: ui::settings::draw,
     },
-    // Last, so the screens before it keep their number keys.
+    // After the others, so the screens before it keep their number keys.
     ScreenDef {
         id: Screen::Market,
         title: "Market",
@@ -117,6 +119,18 @@ pub const SCREENS: &[ScreenDef] = &[
         owns: market::owns,
         result: market::result,
         draw: ui::market::draw,
+    },
+    // After the Market, for the same reason.
+    ScreenDef {
+        id: Screen::Earnings,
+        title: "Earnings",
+        main: true,
+        typing: earnings::typing,
+        help: earnings::HELP,
+        update: earnings::update,
+        owns: earnings::owns,
+        result: earnings::result,
+        draw: ui::earnings::draw,
     },
 ];
 
@@ -182,22 +196,25 @@ mod tests {
             Screen::Chat,
             Screen::Settings,
             Screen::Market,
+            Screen::Earnings,
         ] {
             assert_eq!(SCREENS.iter().filter(|d| d.id == id).count(), 1, "{id:?}");
         }
         let main: Vec<Screen> = Screen::main().collect();
-        // Market came last, so the screens before it kept their numbers.
+        // Market and Earnings came last, so the screens before them kept their numbers.
         assert_eq!(
             main,
             [
                 Screen::Wallet,
                 Screen::Chat,
                 Screen::Settings,
-                Screen::Market
+                Screen::Market,
+                Screen::Earnings
             ]
         );
         assert_eq!(Screen::Settings.next(), Screen::Market);
-        assert_eq!(Screen::Market.next(), Screen::Wallet);
+        assert_eq!(Screen::Market.next(), Screen::Earnings);
+        assert_eq!(Screen::Earnings.next(), Screen::Wallet);
 
         // Unlocked, on the settings screen (no field open, so digits are commands).
         let mut s = State::new(true);
@@ -218,8 +235,8 @@ mod tests {
         // The help lists the screens from the table.
         let help = keymap::help(&s);
         assert!(
-            help.iter()
-                .any(|(k, v)| k == "1 2 3 4 / Alt-1..4" && v == "wallet, chat, settings, market"),
+            help.iter().any(|(k, v)| k == "1 2 3 4 5 / Alt-1..5"
+                && v == "wallet, chat, settings, market, earnings"),
             "{help:?}"
         );
     }

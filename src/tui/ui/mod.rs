@@ -4,6 +4,7 @@
 //! runtime keeps between frames.
 mod cache;
 pub(crate) mod chat;
+pub(crate) mod earnings;
 mod help;
 pub(crate) mod market;
 mod market_onchain;

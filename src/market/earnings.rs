@@ -1,0 +1,526 @@
+//! What the wallet's accounts earned on a market, from the stored events alone (MARKET.md,
+//! "Earnings, from events"). Pure: the events (in chain order), the times of their blocks and
+//! the seller addresses in, the figures out; the CLI's `market earnings` and the app's Earnings
+//! screen show the same [`Earnings`].
+//!
+//! Per token: earned = Σ price of Delivered; pending = Σ price of Purchased with no Delivered or
+//! Refunded yet; refunded = Σ Refunded; withdrawn = Σ Withdrawn; claimable = earned − withdrawn.
+//! Only events at or below the confirmed block count: an event nearer the head may still leave
+//! the chain, and the indexer's re-read replaces it when it does.
+use std::collections::{BTreeMap, HashMap};
+
+use alloy::primitives::{Address, B256, U256};
+
+use super::events::{Located, MarketEvent};
+use super::meta::Meta;
+
+/// Seconds in a day: earnings per day are grouped by UTC day.
+pub const DAY: u64 = 86_400;
+
+/// One token's figures across the seller addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TokenFigures {
+    /// `Address::ZERO` for ETH.
+    pub token: Address,
+    pub earned: U256,
+    pub pending: U256,
+    pub claimable: U256,
+    pub withdrawn: U256,
+    pub refunded: U256,
+}
+
+/// One of the seller's listings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListingFigures {
+    pub listing: u64,
+    /// From the listing's metadata, unsanitized (a display cleans it); empty when unreadable.
+    pub title: String,
+    pub seller: Address,
+    pub token: Address,
+    pub sales: u32,
+    /// Σ price of its delivered purchases.
+    pub revenue: U256,
+    pub refunds: u32,
+    pub disputes: u32,
+    /// The block and time (if known) of its last purchase.
+    pub last_sale: Option<(u64, Option<u64>)>,
+}
+
+/// What an entry of the record is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    /// A purchase of one of the seller's listings (paid into escrow).
+    Sale,
+    /// A purchase paid back to its buyer.
+    Refund,
+    /// Earnings moved out of the market to a seller address.
+    Withdrawal,
+}
+
+impl EntryKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            EntryKind::Sale => "sale",
+            EntryKind::Refund => "refund",
+            EntryKind::Withdrawal => "withdrawal",
+        }
+    }
+}
+
+/// One sale, refund or withdrawal, where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub kind: EntryKind,
+    pub block: u64,
+    pub time: Option<u64>,
+    pub tx_hash: B256,
+    pub log_index: u64,
+    /// The listing (not for a withdrawal).
+    pub listing: Option<u64>,
+    /// The buyer (not for a withdrawal).
+    pub buyer: Option<Address>,
+    pub seller: Address,
+    pub token: Address,
+    pub amount: U256,
+}
+
+/// The earnings of a set of seller addresses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Earnings {
+    /// The confirmed block the figures stand at.
+    pub block: u64,
+    /// Per token with any activity: ETH first, then by address.
+    pub tokens: Vec<TokenFigures>,
+    /// Per listing of the seller addresses, by id.
+    pub listings: Vec<ListingFigures>,
+    /// Per token: (UTC day number, earned that day) for the days of deliveries, oldest first.
+    /// A delivery whose block time is unknown is not in it (it is in the totals).
+    pub daily: BTreeMap<Address, Vec<(u64, U256)>>,
+    /// Every sale, refund and withdrawal, in chain order.
+    pub entries: Vec<Entry>,
+    /// What each seller address can withdraw of each token (non-zero only): a withdrawal is one
+    /// transaction per address and token.
+    pub claimable: Vec<(Address, Address, U256)>,
+}
+
+struct Sale {
+    listing: u64,
+    seller: Address,
+    token: Address,
+    price: U256,
+    /// None: paid; Some(true): delivered; Some(false): refunded.
+    settled: Option<bool>,
+}
+
+impl Earnings {
+    /// The figures of `sellers` from `events` (chain order) up to block `confirmed`; `times`
+    /// maps blocks to unix seconds.
+    pub fn compute(
+        events: &[Located],
+        times: &BTreeMap<u64, u64>,
+        sellers: &[Address],
+        confirmed: u64,
+    ) -> Earnings {
+        let mine = |a: &Address| sellers.contains(a);
+        let mut tokens: BTreeMap<Address, TokenFigures> = BTreeMap::new();
+        let mut listings: BTreeMap<u64, ListingFigures> = BTreeMap::new();
+        let mut sales: HashMap<u64, Sale> = HashMap::new();
+        let mut daily: BTreeMap<Address, BTreeMap<u64, U256>> = BTreeMap::new();
+        let mut entries = Vec::new();
+        // (seller, token) → (earned, withdrawn)
+        let mut by_seller: BTreeMap<(Address, Address), (U256, U256)> = BTreeMap::new();
+        fn figures(
+            tokens: &mut BTreeMap<Address, TokenFigures>,
+            token: Address,
+        ) -> &mut TokenFigures {
+            tokens.entry(token).or_insert_with(|| TokenFigures {
+                token,
+                ..TokenFigures::default()
+            })
+        }
+        for at in events.iter().filter(|e| e.block <= confirmed) {
+            let time = times.get(&at.block).copied();
+            let entry = |kind, listing, buyer, seller, token, amount| Entry {
+                kind,
+                block: at.block,
+                time,
+                tx_hash: at.tx_hash,
+                log_index: at.log_index,
+                listing,
+                buyer,
+                seller,
+                token,
+                amount,
+            };
+            match &at.event {
+                MarketEvent::Listed {
+                    listing,
+                    seller,
+                    token,
+                    meta,
+                    ..
+                } if mine(seller) => {
+                    listings.insert(
+                        *listing,
+                        ListingFigures {
+                            listing: *listing,
+                            title: Meta::parse(meta).map(|m| m.title).unwrap_or_default(),
+                            seller: *seller,
+                            token: *token,
+                            sales: 0,
+                            revenue: U256::ZERO,
+                            refunds: 0,
+                            disputes: 0,
+                            last_sale: None,
+                        },
+                    );
+                }
+                MarketEvent::Purchased {
+                    purchase,
+                    listing,
+                    buyer,
+                    seller,
+                    token,
+                    price,
+                    ..
+                } if mine(seller) => {
+                    figures(&mut tokens, *token).pending += *price;
+                    if let Some(l) = listings.get_mut(listing) {
+                        l.sales += 1;
+                        l.last_sale = Some((at.block, time));
+                    }
+                    sales.insert(
+                        *purchase,
+                        Sale {
+                            listing: *listing,
+                            seller: *seller,
+                            token: *token,
+                            price: *price,
+                            settled: None,
+                        },
+                    );
+                    entries.push(entry(
+                        EntryKind::Sale,
+                        Some(*listing),
+                        Some(*buyer),
+                        *seller,
+                        *token,
+                        *price,
+                    ));
+                }
+                MarketEvent::Delivered { purchase, .. } => {
+                    let Some(s) = sales.get_mut(purchase).filter(|s| s.settled.is_none()) else {
+                        continue;
+                    };
+                    s.settled = Some(true);
+                    let f = tokens.get_mut(&s.token).expect("a sale made its token");
+                    f.pending -= s.price;
+                    f.earned += s.price;
+                    by_seller.entry((s.seller, s.token)).or_default().0 += s.price;
+                    if let Some(l) = listings.get_mut(&s.listing) {
+                        l.revenue += s.price;
+                    }
+                    if let Some(t) = time {
+                        *daily
+                            .entry(s.token)
+                            .or_default()
+                            .entry(t / DAY)
+                            .or_default() += s.price;
+                    }
+                }
+                MarketEvent::Refunded {
+                    purchase, buyer, ..
+                } => {
+                    let Some(s) = sales.get_mut(purchase).filter(|s| s.settled.is_none()) else {
+                        continue;
+                    };
+                    s.settled = Some(false);
+                    let f = tokens.get_mut(&s.token).expect("a sale made its token");
+                    f.pending -= s.price;
+                    f.refunded += s.price;
+                    if let Some(l) = listings.get_mut(&s.listing) {
+                        l.refunds += 1;
+                    }
+                    entries.push(entry(
+                        EntryKind::Refund,
+                        Some(s.listing),
+                        Some(*buyer),
+                        s.seller,
+                        s.token,
+                        s.price,
+                    ));
+                }
+                MarketEvent::Disputed { purchase, .. } => {
+                    if let Some(l) = sales
+                        .get(purchase)
+                        .and_then(|s| listings.get_mut(&s.listing))
+                    {
+                        l.disputes += 1;
+                    }
+                }
+                MarketEvent::Withdrawn {
+                    seller,
+                    token,
+                    amount,
+                } if mine(seller) => {
+                    figures(&mut tokens, *token).withdrawn += *amount;
+                    by_seller.entry((*seller, *token)).or_default().1 += *amount;
+                    entries.push(entry(
+                        EntryKind::Withdrawal,
+                        None,
+                        None,
+                        *seller,
+                        *token,
+                        *amount,
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let tokens = tokens
+            .into_values()
+            .map(|mut f| {
+                f.claimable = f.earned.saturating_sub(f.withdrawn);
+                f
+            })
+            .collect();
+        Earnings {
+            block: confirmed,
+            tokens,
+            listings: listings.into_values().collect(),
+            daily: daily
+                .into_iter()
+                .map(|(t, days)| (t, days.into_iter().collect()))
+                .collect(),
+            entries,
+            claimable: by_seller
+                .into_iter()
+                .map(|((seller, token), (earned, withdrawn))| {
+                    (seller, token, earned.saturating_sub(withdrawn))
+                })
+                .filter(|(_, _, c)| !c.is_zero())
+                .collect(),
+        }
+    }
+
+    /// The figures of one token, if it had any activity.
+    pub fn token(&self, token: Address) -> Option<&TokenFigures> {
+        self.tokens.iter().find(|t| t.token == token)
+    }
+
+    /// No sale, refund or withdrawal yet.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// The block up to which events count: `confirmations` below `head` (0: the head itself).
+pub fn confirmed_block(head: u64, confirmations: u64) -> u64 {
+    head.saturating_sub(confirmations)
+}
+
+/// The UTC date of a day number (days since 1970-01-01) as "YYYY-MM-DD" (the civil calendar,
+/// after Howard Hinnant's days_from_civil inverse).
+pub fn utc_date(day: u64) -> String {
+    let z = day as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Unix seconds as "YYYY-MM-DDTHH:MM:SSZ".
+pub fn utc_time(secs: u64) -> String {
+    let s = secs % DAY;
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        utc_date(secs / DAY),
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::Bytes;
+
+    const ME: Address = Address::repeat_byte(0x5e);
+    const ME2: Address = Address::repeat_byte(0x5f);
+    const OTHER: Address = Address::repeat_byte(0x77);
+    const BUYER: Address = Address::repeat_byte(0xb0);
+    const TUSD: Address = Address::repeat_byte(0x70);
+
+    fn at(block: u64, event: MarketEvent) -> Located {
+        Located {
+            block,
+            tx_hash: B256::repeat_byte(block as u8),
+            log_index: 0,
+            event,
+        }
+    }
+
+    fn listed(id: u64, seller: Address, token: Address) -> MarketEvent {
+        MarketEvent::Listed {
+            listing: id,
+            seller,
+            token,
+            price: U256::from(5),
+            content_hash: B256::ZERO,
+            key_commit: B256::ZERO,
+            data: Bytes::new(),
+            uri: String::new(),
+            meta:
+                r#"{"v":1,"title":"Note","tags":[],"bytes":3,"redactions":{},"type":"text/plain"}"#
+                    .into(),
+        }
+    }
+
+    fn bought(id: u64, listing: u64, seller: Address, token: Address, price: u64) -> MarketEvent {
+        MarketEvent::Purchased {
+            purchase: id,
+            listing,
+            buyer: BUYER,
+            seller,
+            token,
+            price: U256::from(price),
+            buyer_key: Bytes::new(),
+            deadline: 0,
+        }
+    }
+
+    fn delivered(id: u64) -> MarketEvent {
+        MarketEvent::Delivered {
+            purchase: id,
+            seller: ME,
+            encrypted_key: Bytes::new(),
+        }
+    }
+
+    #[test]
+    fn figures_follow_the_definitions_per_token_listing_and_day() {
+        let events = vec![
+            at(1, listed(1, ME, Address::ZERO)),
+            at(1, listed(2, ME2, TUSD)),
+            at(1, listed(3, OTHER, Address::ZERO)),
+            at(2, bought(1, 1, ME, Address::ZERO, 5)),
+            at(2, bought(2, 1, ME, Address::ZERO, 5)),
+            at(3, bought(3, 2, ME2, TUSD, 7)),
+            at(3, bought(4, 3, OTHER, Address::ZERO, 100)),
+            at(4, delivered(1)),
+            at(5, delivered(3)),
+            at(5, delivered(4)),
+            at(
+                6,
+                MarketEvent::Disputed {
+                    purchase: 3,
+                    buyer: BUYER,
+                    reason: "x".into(),
+                },
+            ),
+            at(
+                7,
+                MarketEvent::Withdrawn {
+                    seller: ME2,
+                    token: TUSD,
+                    amount: U256::from(7),
+                },
+            ),
+            at(8, bought(5, 2, ME2, TUSD, 7)),
+            at(
+                9,
+                MarketEvent::Refunded {
+                    purchase: 5,
+                    buyer: BUYER,
+                    token: TUSD,
+                    amount: U256::from(7),
+                },
+            ),
+            // A second settlement of the same purchase is not from a real market.
+            at(10, delivered(5)),
+            // Beyond the confirmed block: not counted.
+            at(12, delivered(2)),
+        ];
+        let times: BTreeMap<u64, u64> = [(4, DAY * 3 + 5), (5, DAY * 4)].into();
+        let e = Earnings::compute(&events, &times, &[ME, ME2], 11);
+        assert_eq!(e.block, 11);
+        let eth = e.token(Address::ZERO).unwrap();
+        assert_eq!(
+            (
+                eth.earned,
+                eth.pending,
+                eth.claimable,
+                eth.withdrawn,
+                eth.refunded
+            ),
+            (
+                U256::from(5),
+                U256::from(5),
+                U256::from(5),
+                U256::ZERO,
+                U256::ZERO
+            )
+        );
+        let t = e.token(TUSD).unwrap();
+        assert_eq!(
+            (t.earned, t.pending, t.claimable, t.withdrawn, t.refunded),
+            (
+                U256::from(7),
+                U256::ZERO,
+                U256::ZERO,
+                U256::from(7),
+                U256::from(7)
+            )
+        );
+        assert_eq!(e.tokens[0].token, Address::ZERO, "ETH first");
+        assert_eq!(e.listings.len(), 2, "another seller's listing is not ours");
+        let l1 = &e.listings[0];
+        assert_eq!(
+            (
+                l1.title.as_str(),
+                l1.sales,
+                l1.revenue,
+                l1.refunds,
+                l1.disputes
+            ),
+            ("Note", 2, U256::from(5), 0, 0)
+        );
+        assert_eq!(l1.last_sale, Some((2, None)));
+        let l2 = &e.listings[1];
+        assert_eq!(
+            (l2.sales, l2.revenue, l2.refunds, l2.disputes),
+            (2, U256::from(7), 1, 1)
+        );
+        assert_eq!(e.daily[&Address::ZERO], vec![(3, U256::from(5))]);
+        assert_eq!(e.daily[&TUSD], vec![(4, U256::from(7))]);
+        assert_eq!(e.claimable, vec![(ME, Address::ZERO, U256::from(5))]);
+        let kinds: Vec<_> = e.entries.iter().map(|x| x.kind).collect();
+        use EntryKind::*;
+        assert_eq!(kinds, [Sale, Sale, Sale, Withdrawal, Sale, Refund]);
+        // Everything counted up to block 12.
+        let all = Earnings::compute(&events, &times, &[ME, ME2], 12);
+        assert_eq!(all.token(Address::ZERO).unwrap().earned, U256::from(10));
+        assert_eq!(all.token(Address::ZERO).unwrap().pending, U256::ZERO);
+    }
+
+    #[test]
+    fn dates_are_utc_civil_dates() {
+        assert_eq!(utc_time(0), "1970-01-01T00:00:00Z");
+        assert_eq!(utc_time(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(utc_time(1_798_761_599), "2026-12-31T23:59:59Z");
+    }
+
+    #[test]
+    fn no_events_no_figures() {
+        let e = Earnings::compute(&[], &BTreeMap::new(), &[ME], 5);
+        assert!(e.is_empty() && e.tokens.is_empty() && e.daily.is_empty());
+        assert_eq!(confirmed_block(1, 2), 0);
+        assert_eq!(confirmed_block(10, 2), 8);
+    }
+}

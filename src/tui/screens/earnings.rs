@@ -1,0 +1,271 @@
+//! The Earnings screen: what the wallet's accounts earned on the network's market, per token
+//! (earned, pending in escrow, claimable, withdrawn, refunded), per day, per listing, and the
+//! recent sales, refunds and withdrawals, with the accounts' balances beside them. The figures
+//! come from the stored events (market::earnings), read again by the chain thread on entering
+//! and with every balance refresh. A withdrawal goes through the wallet's review and confirm
+//! flow: `w` prepares it and shows the wallet's review; nothing is signed before `y` there.
+use alloy::primitives::Address;
+
+use crate::chain::Token;
+use crate::market::earnings::Earnings;
+use crate::tui::action::Action;
+use crate::tui::effect::Effect;
+use crate::tui::state::*;
+
+/// What the chain thread read: the figures and the tokens to word them with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarningsData {
+    pub earnings: Earnings,
+    /// ETH and the network's tokens (symbol, decimals); a token not among them is shown by
+    /// address in base units.
+    pub tokens: Vec<Token>,
+}
+
+impl EarningsData {
+    pub fn token(&self, address: Address) -> Option<&Token> {
+        self.tokens.iter().find(|t| t.address == address)
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EarningsView {
+    pub data: Option<Box<EarningsData>>,
+    /// A sync is running.
+    pub loading: bool,
+    /// Why the figures may be out of date or missing (offline, no market).
+    pub error: Option<String>,
+    /// The selected row of the token table: the chart's token and what `w` withdraws.
+    pub selected: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum EarningsAction {
+    /// The figures after a sync, or why there are none (one line: offline, no market…).
+    Loaded(Result<Box<EarningsData>, String>),
+}
+
+#[derive(Debug)]
+pub enum EarningsEffect {
+    /// Read the market's new events, then the figures of the wallet's addresses.
+    Sync,
+    /// Build the review of `seller`'s withdrawal of `token`; the answer is the wallet's
+    /// `ReviewReady { id }` (the wallet's send flow shows and confirms it).
+    PrepareWithdraw {
+        id: u64,
+        seller: Address,
+        token: Address,
+    },
+}
+
+pub(crate) fn typing(_: &State) -> bool {
+    false
+}
+
+pub(crate) const HELP: &[(&str, &str)] = &[
+    (
+        "↑/↓ j/k",
+        "select a token (the chart's, and what w withdraws)",
+    ),
+    (
+        "w",
+        "withdraw the token's claimable earnings: review, then y to sign",
+    ),
+    ("r", "read the market's events again"),
+];
+
+pub(crate) fn owns(action: &Action) -> bool {
+    matches!(action, Action::Earnings(_))
+}
+
+pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
+    let Action::Earnings(EarningsAction::Loaded(r)) = action else {
+        return vec![];
+    };
+    let e = &mut s.earnings;
+    e.loading = false;
+    match r {
+        Ok(data) => {
+            e.selected = e.selected.min(data.earnings.tokens.len().saturating_sub(1));
+            e.data = Some(data);
+            e.error = None;
+        }
+        // The last figures stay, marked out of date.
+        Err(why) => e.error = Some(crate::sanitize::clean_line(&why).into_owned()),
+    }
+    vec![]
+}
+
+/// Entering the screen reads the market again (the stored figures stay shown meanwhile).
+pub(crate) fn entered(s: &mut State) -> Vec<Effect> {
+    sync(s)
+}
+
+fn sync(s: &mut State) -> Vec<Effect> {
+    if s.net.info.is_none() {
+        s.earnings.error =
+            Some("no network configured: `keybot chain dev` or `keybot chain add`".into());
+        return vec![];
+    }
+    if s.earnings.loading {
+        return vec![];
+    }
+    s.earnings.loading = true;
+    vec![Effect::Earnings(EarningsEffect::Sync)]
+}
+
+pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    let rows = s
+        .earnings
+        .data
+        .as_ref()
+        .map_or(0, |d| d.earnings.tokens.len());
+    match action {
+        Action::Up | Action::Command('k') => {
+            s.earnings.selected = s.earnings.selected.saturating_sub(1)
+        }
+        Action::Down | Action::Command('j') => {
+            s.earnings.selected = (s.earnings.selected + 1).min(rows.saturating_sub(1))
+        }
+        Action::Command('r') => return sync(s),
+        Action::Command('w') => return withdraw(s),
+        _ => {}
+    }
+    vec![]
+}
+
+/// The selected token's first claimable (address, amount) goes to the wallet's review.
+fn withdraw(s: &mut State) -> Vec<Effect> {
+    let Some(data) = &s.earnings.data else {
+        s.message = Some((Level::Info, "no earnings read yet".into()));
+        return vec![];
+    };
+    let Some(token) = data
+        .earnings
+        .tokens
+        .get(s.earnings.selected)
+        .map(|t| t.token)
+    else {
+        s.message = Some((Level::Info, "nothing to withdraw: no sales yet".into()));
+        return vec![];
+    };
+    let Some((seller, ..)) = data
+        .earnings
+        .claimable
+        .iter()
+        .find(|(_, t, _)| *t == token)
+        .copied()
+    else {
+        s.message = Some((Level::Info, "nothing to withdraw in this token".into()));
+        return vec![];
+    };
+    let Some(account) = s.wallet.accounts.iter().position(|a| a.address == seller) else {
+        s.message = Some((
+            Level::Error,
+            format!(
+                "{} is not in the account list: `keybot market withdraw`",
+                seller.to_checksum(None)
+            ),
+        ));
+        return vec![];
+    };
+    s.wallet.send_seq += 1;
+    let id = s.wallet.send_seq;
+    s.wallet.mode = WalletMode::Send(Box::new(SendFlow {
+        form: SendForm {
+            account,
+            ..SendForm::default()
+        },
+        step: SendStep::Preparing { id },
+    }));
+    s.screen = Screen::Wallet;
+    vec![Effect::Earnings(EarningsEffect::PrepareWithdraw {
+        id,
+        seller,
+        token,
+    })]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::ChainError;
+    use crate::market::earnings::TokenFigures;
+    use alloy::primitives::U256;
+
+    fn unlocked() -> State {
+        let mut s = State::new(true);
+        s.screen = Screen::Earnings;
+        s.net.info = Some(NetInfo {
+            name: "local".into(),
+            chain_id: 31337,
+            tokens: vec![],
+        });
+        s.wallet.accounts = (0..2)
+            .map(|i| Account {
+                index: i,
+                address: Address::repeat_byte(i as u8 + 1),
+                label: String::new(),
+            })
+            .collect();
+        s
+    }
+
+    #[test]
+    fn withdraw_goes_to_the_wallets_review_with_the_sellers_account() {
+        let mut s = unlocked();
+        assert!(matches!(
+            entered(&mut s).as_slice(),
+            [Effect::Earnings(EarningsEffect::Sync)]
+        ));
+        assert!(entered(&mut s).is_empty(), "one sync at a time");
+        let earnings = Earnings {
+            tokens: vec![TokenFigures {
+                token: Address::ZERO,
+                earned: U256::from(5),
+                claimable: U256::from(5),
+                ..TokenFigures::default()
+            }],
+            claimable: vec![(Address::repeat_byte(2), Address::ZERO, U256::from(5))],
+            ..Earnings::default()
+        };
+        result(
+            &mut s,
+            Action::Earnings(EarningsAction::Loaded(Ok(Box::new(EarningsData {
+                earnings,
+                tokens: vec![],
+            })))),
+        );
+        assert!(!s.earnings.loading);
+        let fx = update(&mut s, Action::Command('w'));
+        match fx.as_slice() {
+            [Effect::Earnings(EarningsEffect::PrepareWithdraw { id, seller, token })] => {
+                assert_eq!((*seller, *token), (Address::repeat_byte(2), Address::ZERO));
+                assert_eq!(s.screen, Screen::Wallet);
+                match &s.wallet.mode {
+                    WalletMode::Send(flow) => {
+                        assert_eq!(flow.form.account, 1);
+                        assert_eq!(flow.step, SendStep::Preparing { id: *id });
+                    }
+                    other => panic!("{other:?}"),
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn nothing_claimable_sends_nothing_and_an_error_keeps_the_figures() {
+        let mut s = unlocked();
+        assert!(update(&mut s, Action::Command('w')).is_empty());
+        s.earnings.loading = true;
+        result(
+            &mut s,
+            Action::Earnings(EarningsAction::Loaded(Err(
+                ChainError::NoNetwork.to_string()
+            ))),
+        );
+        assert!(s.earnings.error.is_some() && !s.earnings.loading);
+        s.net.info = None;
+        assert!(entered(&mut s).is_empty());
+    }
+}

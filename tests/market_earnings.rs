@@ -1,0 +1,703 @@
+//! `keybot market earnings` on `keybot chain dev`: a scripted run across ETH and tUSD (sales
+//! from two seller accounts, a refund, a dispute, two withdrawals) gives the figures this test
+//! computes itself from the contract's logs (read with alloy, decoded with its own `sol!`
+//! events, not keybot's); the contract's `claimable` agrees; the CSV's sums equal the JSON; a
+//! fresh home restored from the phrase shows the same JSON; an interrupted index over a failing
+//! RPC whose logs lack `blockTimestamp` ends with the same figures as an uninterrupted one; a
+//! sale that a reorg takes off the chain leaves the earnings. The benchmark (ignored) indexes
+//! 2,000 sales from a cold store and prints events/s and the RPC requests.
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use alloy::primitives::{Address, U256, utils::parse_units};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
+use common::{keybot, read_http, tool};
+use keybot::chain::indexer::IndexerConfig;
+use keybot::chain::{Client, dev};
+use keybot::market::index;
+use keybot::service::market::{Market, stored_earnings};
+use keybot::store::Store;
+use keybot_keystore::secret::Secret32;
+use serde_json::Value;
+
+const PW: &str = "correct horse battery staple";
+const SELLER: &str =
+    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
+const BUYER: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+const SELLER_0: &str = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94";
+const SELLER_1: &str = "0x6Fac4D18c912343BF86fa7049364Dd4E424Ab9C0";
+const BUYER_0: &str = "0x58A57ed9d8d624cBD12e2C467D34787555bB1b25";
+/// anvil's first dev account (public, funded on every fresh anvil).
+const DEV_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+
+/// The market's events as this test reads them: its own declarations, from the contract source.
+mod ev {
+    alloy::sol! {
+        event Listed(uint256 indexed listingId, address indexed seller, address indexed token,
+            uint256 price, bytes32 contentHash, bytes32 keyCommit, bytes data, string uri, string meta);
+        event Purchased(uint256 indexed purchaseId, address indexed buyer, address indexed seller,
+            uint256 listingId, address token, uint256 price, bytes buyerKey, uint64 deadline);
+        event Delivered(uint256 indexed purchaseId, address indexed seller, bytes encryptedKey);
+        event Refunded(uint256 indexed purchaseId, address indexed buyer, address indexed token, uint256 amount);
+        event Disputed(uint256 indexed purchaseId, address indexed buyer, string reason);
+        event Withdrawn(address indexed seller, address indexed token, uint256 amount);
+        function list(uint256 price, address token, bytes32 contentHash, bytes32 keyCommit,
+            bytes data, string uri, string meta) returns (uint256);
+        function buy(uint256 listingId, bytes buyerKey) payable returns (uint256);
+    }
+}
+
+fn kb(home: &Path, args: &[&str]) -> std::process::Output {
+    keybot(home)
+        .args(args)
+        .env("KEYBOT_PASSWORD", PW)
+        .output()
+        .unwrap()
+}
+
+fn ok(home: &Path, args: &[&str]) -> String {
+    let out = kb(home, args);
+    assert!(
+        out.status.success(),
+        "keybot {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn last_line(s: &str) -> String {
+    s.lines().last().unwrap_or("").trim().to_owned()
+}
+
+fn cast(args: &[&str]) -> String {
+    let out = std::process::Command::new(tool("cast").expect("cast"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cast {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+fn rpc(url: &str, method: &str, params: &[&str]) -> String {
+    let mut args = vec!["rpc", "--rpc-url", url, method];
+    args.extend(params);
+    cast(&args)
+}
+
+struct World {
+    seller: tempfile::TempDir,
+    buyer: tempfile::TempDir,
+    dev: common::DevChain,
+}
+
+fn world() -> Option<World> {
+    tool("cast")?;
+    let seller = common::fast_home(SELLER, PW);
+    let buyer = common::fast_home(BUYER, PW);
+    let dev = common::dev_chain(
+        seller.path(),
+        PW,
+        &[BUYER_0.parse().unwrap(), SELLER_1.parse().unwrap()],
+    )?;
+    copy_config(seller.path(), buyer.path());
+    Some(World { seller, buyer, dev })
+}
+
+/// Configures `to` for the same network as `from`, the way a second machine is.
+fn copy_config(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("config")).unwrap();
+    std::fs::copy(
+        from.join("config/config.toml"),
+        to.join("config/config.toml"),
+    )
+    .unwrap();
+}
+
+/// Lists `text` from the seller's `account` for `price` `token`; the listing id.
+fn listing(home: &Path, text: &str, account: &str, price: &str, token: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("note.txt");
+    std::fs::write(&file, text).unwrap();
+    let id = last_line(&ok(
+        home,
+        &["market", "add", "--file", file.to_str().unwrap()],
+    ));
+    ok(
+        home,
+        &["market", "consent", &id, "--account", account, "--yes"],
+    );
+    last_line(&ok(
+        home,
+        &[
+            "market", "sell", &id, "--price", price, "--token", token, "--yes",
+        ],
+    ))
+}
+
+/// Buys `listing` (again, if this wallet bought it before: the scenario buys copies on purpose).
+fn buy(home: &Path, listing: &str) -> String {
+    last_line(&ok(home, &["market", "buy", listing, "--again", "--yes"]))
+}
+
+fn earnings(home: &Path) -> Value {
+    serde_json::from_str(&ok(home, &["market", "earnings", "--json"])).unwrap()
+}
+
+/// What the logs say, in base units: per token [earned, pending, claimable, withdrawn,
+/// refunded]; per listing (token, sales, revenue, refunds, disputes).
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Truth {
+    tokens: BTreeMap<Address, [U256; 5]>,
+    listings: BTreeMap<u64, (Address, u32, U256, u32, u32)>,
+}
+
+async fn truth(url: &str, market: Address, sellers: &[Address]) -> Truth {
+    keybot::net::tls();
+    let provider = ProviderBuilder::new().connect_http(url.parse().unwrap());
+    let logs = provider
+        .get_logs(&Filter::new().address(market).from_block(0u64))
+        .await
+        .unwrap();
+    let mut t = Truth::default();
+    // purchase → (listing, token, price, settled)
+    let mut sales: BTreeMap<U256, (u64, Address, U256)> = BTreeMap::new();
+    for log in &logs {
+        let topic = log.topics()[0];
+        if topic == ev::Listed::SIGNATURE_HASH {
+            let e = ev::Listed::decode_log(&log.inner).unwrap().data;
+            if sellers.contains(&e.seller) {
+                t.listings
+                    .insert(e.listingId.to(), (e.token, 0, U256::ZERO, 0, 0));
+            }
+        } else if topic == ev::Purchased::SIGNATURE_HASH {
+            let e = ev::Purchased::decode_log(&log.inner).unwrap().data;
+            if sellers.contains(&e.seller) {
+                t.tokens.entry(e.token).or_default()[1] += e.price;
+                t.listings.get_mut(&e.listingId.to()).unwrap().1 += 1;
+                sales.insert(e.purchaseId, (e.listingId.to(), e.token, e.price));
+            }
+        } else if topic == ev::Delivered::SIGNATURE_HASH {
+            let e = ev::Delivered::decode_log(&log.inner).unwrap().data;
+            if let Some((l, token, price)) = sales.get(&e.purchaseId).copied() {
+                let f = t.tokens.get_mut(&token).unwrap();
+                f[1] -= price;
+                f[0] += price;
+                t.listings.get_mut(&l).unwrap().2 += price;
+            }
+        } else if topic == ev::Refunded::SIGNATURE_HASH {
+            let e = ev::Refunded::decode_log(&log.inner).unwrap().data;
+            if let Some((l, token, price)) = sales.get(&e.purchaseId).copied() {
+                assert_eq!(e.amount, price);
+                let f = t.tokens.get_mut(&token).unwrap();
+                f[1] -= price;
+                f[4] += price;
+                t.listings.get_mut(&l).unwrap().3 += 1;
+            }
+        } else if topic == ev::Disputed::SIGNATURE_HASH {
+            let e = ev::Disputed::decode_log(&log.inner).unwrap().data;
+            if let Some((l, ..)) = sales.get(&e.purchaseId).copied() {
+                t.listings.get_mut(&l).unwrap().4 += 1;
+            }
+        } else if topic == ev::Withdrawn::SIGNATURE_HASH {
+            let e = ev::Withdrawn::decode_log(&log.inner).unwrap().data;
+            if sellers.contains(&e.seller) {
+                t.tokens.entry(e.token).or_default()[3] += e.amount;
+            }
+        }
+    }
+    for f in t.tokens.values_mut() {
+        f[2] = f[0] - f[3];
+    }
+    t
+}
+
+fn units(s: &Value, decimals: u8) -> U256 {
+    parse_units(s.as_str().unwrap(), decimals).unwrap().into()
+}
+
+fn token_of(key: &Value) -> Address {
+    match key.as_str().unwrap() {
+        "ETH" => Address::ZERO,
+        a => a.parse().unwrap(),
+    }
+}
+
+/// The JSON's figures in base units, in the shape of [`Truth`].
+fn from_json(j: &Value, listing_tokens: &BTreeMap<u64, Address>) -> Truth {
+    let mut t = Truth::default();
+    let mut decimals = BTreeMap::new();
+    for f in j["tokens"].as_array().unwrap() {
+        let token = token_of(&f["token"]);
+        let d = f["decimals"].as_u64().unwrap() as u8;
+        decimals.insert(token, d);
+        t.tokens.insert(
+            token,
+            ["earned", "pending", "claimable", "withdrawn", "refunded"].map(|k| units(&f[k], d)),
+        );
+    }
+    for l in j["listings"].as_array().unwrap() {
+        let id = l["listing"].as_u64().unwrap();
+        let token = listing_tokens[&id];
+        let d = decimals.get(&token).copied().unwrap_or(18);
+        t.listings.insert(
+            id,
+            (
+                token,
+                l["sales"].as_u64().unwrap() as u32,
+                units(&l["revenue"], d),
+                l["refunds"].as_u64().unwrap() as u32,
+                l["disputes"].as_u64().unwrap() as u32,
+            ),
+        );
+    }
+    t
+}
+
+fn claimable_on_chain(rpc: &str, market: Address, seller: &str, token: Address) -> U256 {
+    let out = cast(&[
+        "call",
+        "--rpc-url",
+        rpc,
+        &market.to_string(),
+        "claimable(address,address)(uint256)",
+        seller,
+        &token.to_string(),
+    ]);
+    out.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// A JSON-RPC proxy in front of anvil that counts requests (HTTP) and calls (batch elements),
+/// can fail every `eth_getLogs` after the first `fail_after`, and can strip `blockTimestamp`
+/// from logs (a node that does not send it).
+struct Proxy {
+    url: String,
+    requests: Arc<AtomicUsize>,
+    calls: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    fn start(upstream: u16, fail_after: Option<usize>, strip_time: bool) -> Proxy {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        listener.set_nonblocking(true).unwrap();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let logs_asked = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (rq, cl, st) = (requests.clone(), calls.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !st.load(Ordering::SeqCst) {
+                let Ok((mut client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(2));
+                    continue;
+                };
+                client.set_nonblocking(false).unwrap();
+                let (rq, cl, la) = (rq.clone(), cl.clone(), logs_asked.clone());
+                std::thread::spawn(move || {
+                    while let Some(req) = read_http(&mut client) {
+                        rq.fetch_add(1, Ordering::SeqCst);
+                        let text = String::from_utf8_lossy(&req).into_owned();
+                        let body: Value = text
+                            .split_once("\r\n\r\n")
+                            .and_then(|(_, b)| serde_json::from_str(b).ok())
+                            .unwrap_or(Value::Null);
+                        cl.fetch_add(body.as_array().map_or(1, |a| a.len()), Ordering::SeqCst);
+                        let is_logs = body["method"] == "eth_getLogs";
+                        if is_logs
+                            && fail_after.is_some_and(|n| la.fetch_add(1, Ordering::SeqCst) >= n)
+                        {
+                            // The RPC went away mid-index.
+                            return;
+                        }
+                        let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+                        up.write_all(&req).unwrap();
+                        let mut resp = read_http(&mut up).unwrap();
+                        if is_logs && strip_time {
+                            resp = strip_times(&resp);
+                        }
+                        if client.write_all(&resp).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Proxy {
+            url,
+            requests,
+            calls,
+            stop,
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn strip_times(resp: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(resp);
+    let (_, body) = text.split_once("\r\n\r\n").unwrap();
+    let mut v: Value = serde_json::from_str(body).unwrap();
+    if let Some(logs) = v["result"].as_array_mut() {
+        for l in logs {
+            l.as_object_mut().unwrap().remove("blockTimestamp");
+        }
+    }
+    let body = serde_json::to_vec(&v).unwrap();
+    let mut out = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    out.extend(body);
+    out
+}
+
+fn dev_client(rpc: &str) -> Client {
+    Client::new("dev", &dev::network(rpc, vec![])).unwrap()
+}
+
+fn cold_store(dir: &Path) -> Store {
+    Store::open(&dir.join("keybot.db"), &Secret32::new([7; 32])).unwrap()
+}
+
+#[test]
+fn earnings_equal_the_logs_and_survive_restore_csv_restarts_and_outages() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let (rpc_url, market) = (w.dev.rpc.clone(), w.dev.market);
+
+    let empty = earnings(s);
+    assert_eq!(empty["tokens"], serde_json::json!([]));
+    assert_eq!(empty["chain_id"], 31337);
+
+    let l_eth = listing(s, "A note sold for ETH.\n", "0", "0.01", "ETH");
+    let l_tusd = listing(s, "A note sold for tUSD by account 1.\n", "1", "5", "tUSD");
+    let p1 = buy(b, &l_eth);
+    let p2 = buy(b, &l_tusd);
+    let _p3 = buy(b, &l_tusd);
+    ok(s, &["market", "serve", "--once"]);
+    // Bought and never delivered: refunded after the deadline.
+    let p4 = buy(b, &l_eth);
+    rpc(&rpc_url, "evm_increaseTime", &["259201"]);
+    rpc(&rpc_url, "evm_mine", &[]);
+    ok(b, &["market", "refund", &p4, "--yes"]);
+    ok(b, &["market", "dispute", &p2, "--yes"]);
+    // Two withdrawals: account 0's ETH and account 1's tUSD.
+    ok(s, &["market", "withdraw", "--yes"]);
+    // Then a delivered sale not yet withdrawn, and one still in escrow.
+    let _p5 = buy(b, &l_eth);
+    ok(s, &["market", "serve", "--once"]);
+    let _p6 = buy(b, &l_tusd);
+    assert_eq!(p1, "1");
+
+    let json = earnings(s);
+    let sellers: Vec<Address> = [SELLER_0, SELLER_1]
+        .iter()
+        .map(|a| a.parse().unwrap())
+        .collect();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let expected = rt.block_on(truth(&rpc_url, market, &sellers));
+    let listing_tokens = expected.listings.iter().map(|(id, l)| (*id, l.0)).collect();
+    assert_eq!(from_json(&json, &listing_tokens), expected, "{json:#}");
+    // The scenario has what it promises: both tokens, a refund, a dispute, two withdrawals.
+    let eth = expected.tokens[&Address::ZERO];
+    let tusd = expected.tokens[&w.dev.tusd];
+    assert!(!eth[0].is_zero() && !eth[2].is_zero() && !eth[3].is_zero() && !eth[4].is_zero());
+    assert!(!tusd[0].is_zero() && !tusd[1].is_zero() && !tusd[3].is_zero());
+    assert_eq!(expected.listings[&l_tusd.parse().unwrap()].4, 1);
+    assert_eq!(json["network"], "local");
+    assert_eq!(json["tokens"][0]["token"], "ETH");
+    assert_eq!(json["tokens"][1]["symbol"], "tUSD");
+    assert_eq!(json["tokens"][1]["earned"], "10");
+    // The contract's own claimable agrees, account by account.
+    for (token, f) in &expected.tokens {
+        let on_chain = claimable_on_chain(&rpc_url, market, SELLER_0, *token)
+            + claimable_on_chain(&rpc_url, market, SELLER_1, *token);
+        assert_eq!(on_chain, f[2], "claimable of {token}");
+    }
+
+    // The CSV: every sale, refund and withdrawal; its sums are the JSON's.
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("earnings.csv");
+    ok(s, &["market", "earnings", "--csv", csv.to_str().unwrap()]);
+    assert_eq!(common::mode(&csv), 0o600);
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("kind,block,time,tx_hash,listing,buyer,token,amount")
+    );
+    let mut sums: BTreeMap<(String, Address), U256> = BTreeMap::new();
+    let mut n = 0;
+    for line in lines {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!(f.len(), 8, "{line}");
+        assert!(f[2].ends_with('Z') && f[3].len() == 66, "{line}");
+        let token = token_of(&Value::String(f[6].into()));
+        let d = if token == Address::ZERO { 18 } else { 6 };
+        *sums.entry((f[0].to_owned(), token)).or_default() += units(&Value::String(f[7].into()), d);
+        n += 1;
+    }
+    assert_eq!(n, 6 + 1 + 2, "six sales, a refund, two withdrawals");
+    for (token, f) in &expected.tokens {
+        let sum = |k: &str| {
+            sums.get(&(k.to_owned(), *token))
+                .copied()
+                .unwrap_or_default()
+        };
+        assert_eq!(sum("sale"), f[0] + f[1] + f[4], "sales of {token}");
+        assert_eq!(sum("refund"), f[4]);
+        assert_eq!(sum("withdrawal"), f[3]);
+    }
+    // Never over an existing file.
+    let again = kb(s, &["market", "earnings", "--csv", csv.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(1));
+    assert_eq!(std::fs::read_to_string(&csv).unwrap(), text);
+
+    // A fresh home from the phrase alone: the same figures.
+    let restored = common::fast_home(SELLER, PW);
+    copy_config(s, restored.path());
+    assert_eq!(earnings(restored.path()), json);
+
+    // An outage in the middle of indexing (the RPC goes away after three ranges, over a node
+    // that sends no blockTimestamp), then a restart with a working RPC: the same figures as an
+    // uninterrupted index, times included.
+    let m = Market {
+        address: market,
+        deployed: 0,
+    };
+    let cfg = IndexerConfig {
+        reorg_depth: 12,
+        first_chunk: 3,
+        max_chunk: 3,
+        first_scan_depth: 1_000,
+    };
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean = cold_store(clean_dir.path());
+    let head = rt.block_on(async {
+        let c = dev_client(&rpc_url);
+        index::sync(&c, &clean, market, 0, &cfg).await.unwrap().head
+    });
+    let want = stored_earnings(&clean, 31337, m, &sellers, head).unwrap();
+    assert!(want.entries.iter().all(|e| e.time.is_some()));
+    let broken_dir = tempfile::tempdir().unwrap();
+    {
+        let store = cold_store(broken_dir.path());
+        let dying = Proxy::start(w.dev.port, Some(3), true);
+        let r = rt.block_on(index::sync(
+            &dev_client(&dying.url),
+            &store,
+            market,
+            0,
+            &cfg,
+        ));
+        assert!(r.is_err(), "the outage went unnoticed");
+        let partial = stored_earnings(&store, 31337, m, &sellers, head).unwrap();
+        assert_ne!(partial, want, "the outage came too late to test anything");
+    }
+    let store = cold_store(broken_dir.path());
+    let proxy = Proxy::start(w.dev.port, None, true);
+    rt.block_on(index::sync(
+        &dev_client(&proxy.url),
+        &store,
+        market,
+        0,
+        &cfg,
+    ))
+    .unwrap();
+    // And a second pass over the same blocks changes nothing.
+    rt.block_on(index::sync(
+        &dev_client(&proxy.url),
+        &store,
+        market,
+        0,
+        &cfg,
+    ))
+    .unwrap();
+    assert_eq!(
+        stored_earnings(&store, 31337, m, &sellers, head).unwrap(),
+        want
+    );
+}
+
+#[test]
+fn a_sale_that_a_reorg_removes_leaves_the_earnings() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let l = listing(s, "Sold, then reorged away.\n", "0", "0.5", "ETH");
+    let snapshot = rpc(&w.dev.rpc, "evm_snapshot", &[]);
+    buy(b, &l);
+    ok(s, &["market", "serve", "--once"]);
+    let before = earnings(s);
+    assert_eq!(before["tokens"][0]["earned"], "0.5", "{before:#}");
+    assert_eq!(before["listings"][0]["sales"], 1);
+    // Not yet 3 blocks deep: with 3 confirmations asked for, not counted.
+    let unconfirmed: Value = serde_json::from_str(&ok(
+        s,
+        &["market", "earnings", "--json", "--confirmations", "3"],
+    ))
+    .unwrap();
+    assert_eq!(
+        unconfirmed["tokens"],
+        serde_json::json!([]),
+        "{unconfirmed:#}"
+    );
+    assert_eq!(
+        unconfirmed["block"].as_u64().unwrap() + 3,
+        before["block"].as_u64().unwrap()
+    );
+
+    rpc(&w.dev.rpc, "evm_revert", &[snapshot.trim_matches('"')]);
+    // The other branch grows past where the sale was.
+    rpc(&w.dev.rpc, "anvil_mine", &["5"]);
+    let after = earnings(s);
+    assert_eq!(after["tokens"], serde_json::json!([]), "{after:#}");
+    assert_eq!(after["listings"][0]["sales"], 0);
+    assert!(after["block"].as_u64() > before["block"].as_u64());
+}
+
+/// `cargo test --release --features test-weak-kdf --test market_earnings -- --ignored --nocapture`
+#[test]
+#[ignore = "benchmark: prints figures"]
+fn bench_index_2000_sales_from_a_cold_store() {
+    let Some(w) = world() else { return };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let n: u64 = std::env::var("KEYBOT_BENCH_SALES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
+    let rpc_url = w.dev.rpc.clone();
+    let market = w.dev.market;
+    let started = Instant::now();
+    rt.block_on(async {
+        use alloy::network::TransactionBuilder;
+        use alloy::sol_types::SolCall;
+        keybot::net::tls();
+        let signer: alloy::signers::local::PrivateKeySigner = DEV_KEY.parse().unwrap();
+        let from = signer.address();
+        let p = ProviderBuilder::new()
+            .wallet(signer)
+            .connect_http(rpc_url.parse().unwrap());
+        let list = ev::listCall {
+            price: U256::from(1),
+            token: Address::ZERO,
+            contentHash: [1u8; 32].into(),
+            keyCommit: [2u8; 32].into(),
+            data: vec![1u8].into(),
+            uri: String::new(),
+            meta: "{}".into(),
+        };
+        let tx = alloy::rpc::types::TransactionRequest::default()
+            .with_to(market)
+            .with_input(list.abi_encode());
+        p.send_transaction(tx)
+            .await
+            .unwrap()
+            .get_receipt()
+            .await
+            .unwrap();
+        p.raw_request::<_, ()>("evm_setAutomine".into(), (false,))
+            .await
+            .unwrap();
+        let nonce = p.get_transaction_count(from).await.unwrap();
+        let mut key = vec![2u8; 33];
+        key[1] = 9;
+        let input = ev::buyCall {
+            listingId: U256::from(1),
+            buyerKey: key.into(),
+        }
+        .abi_encode();
+        for i in 0..n {
+            let tx = alloy::rpc::types::TransactionRequest::default()
+                .with_to(market)
+                .with_input(input.clone())
+                .with_value(U256::from(1))
+                .with_nonce(nonce + i)
+                .with_gas_limit(300_000)
+                .with_max_fee_per_gas(100_000_000_000)
+                .with_max_priority_fee_per_gas(1)
+                .with_chain_id(31337);
+            // Not waited for: the blocks are mined below, all at once.
+            let _pending = p.send_transaction(tx).await.unwrap();
+        }
+        while p.get_transaction_count(from).await.unwrap() < nonce + n {
+            p.raw_request::<_, String>("evm_mine".into(), ())
+                .await
+                .unwrap();
+        }
+        p.raw_request::<_, ()>("evm_setAutomine".into(), (true,))
+            .await
+            .unwrap();
+    });
+    eprintln!("{n} sales made in {:.1?}", started.elapsed());
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = cold_store(dir.path());
+    let proxy = Proxy::start(w.dev.port, None, false);
+    let client = dev_client(&proxy.url);
+    let t = Instant::now();
+    let pass = rt
+        .block_on(index::sync(
+            &client,
+            &store,
+            market,
+            0,
+            &IndexerConfig::default(),
+        ))
+        .unwrap();
+    let took = t.elapsed();
+    let events = store.market_events(31337, market).unwrap().len();
+    let (requests, calls) = (
+        proxy.requests.load(Ordering::SeqCst),
+        proxy.calls.load(Ordering::SeqCst),
+    );
+    assert!(events as u64 > n, "{events} events");
+    println!(
+        "BENCH market index: {events} events, {} blocks, {} ranges in {:.3}s = {:.0} events/s; \
+         {requests} HTTP requests ({calls} JSON-RPC calls)",
+        pass.head + 1,
+        pass.ranges,
+        took.as_secs_f64(),
+        events as f64 / took.as_secs_f64()
+    );
+    // Without blockTimestamp in the logs: the times come in batches, not per block.
+    let dir2 = tempfile::tempdir().unwrap();
+    let store2 = cold_store(dir2.path());
+    let stripped = Proxy::start(w.dev.port, None, true);
+    let t = Instant::now();
+    rt.block_on(index::sync(
+        &dev_client(&stripped.url),
+        &store2,
+        market,
+        0,
+        &IndexerConfig::default(),
+    ))
+    .unwrap();
+    let took = t.elapsed();
+    println!(
+        "BENCH market index, node without blockTimestamp: {:.0} events/s; {} HTTP requests ({} JSON-RPC calls)",
+        events as f64 / took.as_secs_f64(),
+        stripped.requests.load(Ordering::SeqCst),
+        stripped.calls.load(Ordering::SeqCst),
+    );
+    assert!(requests < 20, "requests grew with events: {requests}");
+}

@@ -1,0 +1,266 @@
+//! The Earnings screen drawn into ratatui's TestBackend at 80x24 and 160x48, compared with
+//! reviewed snapshots (insta): before any sale, and after sales in two tokens over several days
+//! (the chart), a refund, a dispute and a withdrawal. Entering the screen asks for a sync.
+use std::collections::BTreeMap;
+
+use alloy::primitives::{Address, B256, Bytes, U256};
+use keybot::chain::Token;
+use keybot::chain::balance::AccountBalance;
+use keybot::market::earnings::{DAY, Earnings};
+use keybot::market::events::{Located, MarketEvent};
+use keybot::tui::action::Action;
+use keybot::tui::effect::Effect;
+use keybot::tui::screens::earnings::{EarningsAction, EarningsEffect};
+use keybot::tui::state::*;
+use keybot::tui::theme::{self, Theme};
+use keybot::tui::ui;
+use keybot::tui::update::update;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+const SELLER_0: &str = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94";
+const SELLER_1: &str = "0x6Fac4D18c912343BF86fa7049364Dd4E424Ab9C0";
+const BUYER: Address = Address::repeat_byte(0xb0);
+const TUSD: Address = Address::repeat_byte(0x70);
+/// 2026-11-20, a fixed day so the snapshots do not move.
+const START: u64 = 20_777 * DAY;
+
+fn theme() -> Theme {
+    theme::load_with("dark", None, false).0
+}
+
+fn render(s: &State, w: u16, h: u16) -> String {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    term.draw(|f| ui::draw(f, s, &theme())).unwrap();
+    let buf = term.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_owned()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn both(name: &str, s: &State) {
+    insta::assert_snapshot!(format!("{name}_80x24"), render(s, 80, 24));
+    insta::assert_snapshot!(format!("{name}_160x48"), render(s, 160, 48));
+}
+
+fn tusd() -> Token {
+    Token {
+        symbol: "tUSD".into(),
+        address: TUSD,
+        decimals: 6,
+    }
+}
+
+fn sellers() -> [Address; 2] {
+    [SELLER_0.parse().unwrap(), SELLER_1.parse().unwrap()]
+}
+
+/// Unlocked on the Earnings screen of network "local"; entering asked for one sync.
+fn on_earnings() -> State {
+    let mut s = State::new(true);
+    let [a0, a1] = sellers();
+    update(
+        &mut s,
+        Action::WalletReady {
+            accounts: vec![(0, a0, "shop".into()), (1, a1, String::new())],
+        },
+    );
+    s.net.info = Some(NetInfo {
+        name: "local".into(),
+        chain_id: 31337,
+        tokens: vec![tusd()],
+    });
+    s.net.status = NetStatus::Online { block: 120 };
+    s.net.balances = vec![
+        AccountBalance {
+            address: a0,
+            eth: U256::from(9_990_000_000_000_000_000u128),
+            tokens: vec![(tusd(), U256::from(12_500_000u64))],
+        },
+        AccountBalance {
+            address: a1,
+            eth: U256::from(100_000_000_000_000_000u128),
+            tokens: vec![(tusd(), U256::from(7_000_000u64))],
+        },
+    ];
+    let fx = update(&mut s, Action::Screen(Screen::Earnings));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Earnings(EarningsEffect::Sync)]),
+        "{fx:?}"
+    );
+    s
+}
+
+fn loaded(s: &mut State, earnings: Earnings) {
+    let mut tokens = vec![Token {
+        symbol: "ETH".into(),
+        address: Address::ZERO,
+        decimals: 18,
+    }];
+    tokens.push(tusd());
+    update(
+        s,
+        Action::Earnings(EarningsAction::Loaded(Ok(Box::new(EarningsData {
+            earnings,
+            tokens,
+        })))),
+    );
+}
+
+fn at(block: u64, event: MarketEvent) -> Located {
+    Located {
+        block,
+        tx_hash: B256::repeat_byte(block as u8),
+        log_index: 0,
+        event,
+    }
+}
+
+fn listed(id: u64, seller: Address, token: Address, title: &str) -> MarketEvent {
+    MarketEvent::Listed {
+        listing: id,
+        seller,
+        token,
+        price: U256::from(1),
+        content_hash: B256::repeat_byte(1),
+        key_commit: B256::repeat_byte(2),
+        data: Bytes::from_static(b"KBM1"),
+        uri: String::new(),
+        meta: format!(
+            r#"{{"v":1,"title":"{title}","tags":[],"bytes":10,"redactions":{{}},"type":"text/plain"}}"#
+        ),
+    }
+}
+
+fn bought(id: u64, listing: u64, seller: Address, token: Address, price: U256) -> MarketEvent {
+    MarketEvent::Purchased {
+        purchase: id,
+        listing,
+        buyer: BUYER,
+        seller,
+        token,
+        price,
+        buyer_key: Bytes::from(vec![2u8; 33]),
+        deadline: 0,
+    }
+}
+
+fn delivered(id: u64, seller: Address) -> MarketEvent {
+    MarketEvent::Delivered {
+        purchase: id,
+        seller,
+        encrypted_key: Bytes::from(vec![4u8; 129]),
+    }
+}
+
+/// Sales over six days in ETH (account 0) and tUSD (account 1), a refund, a dispute and a
+/// withdrawal, one block per event.
+fn two_tokens() -> Earnings {
+    let [a0, a1] = sellers();
+    let eth = |milli: u64| U256::from(milli) * U256::from(10u64).pow(U256::from(15u64));
+    let usd = |n: u64| U256::from(n * 1_000_000);
+    let mut events = vec![
+        at(1, listed(1, a0, Address::ZERO, "Flat viewing notes")),
+        at(2, listed(2, a1, TUSD, "Recipes, redacted")),
+    ];
+    let mut times = BTreeMap::new();
+    let mut block = 3;
+    let mut purchase = 1;
+    for day in 0..6u64 {
+        for (listing, seller, token, price) in [
+            (1, a0, Address::ZERO, eth(10 * (day + 1))),
+            (2, a1, TUSD, usd(5)),
+        ] {
+            if (day + listing) % 3 == 0 {
+                continue;
+            }
+            events.push(at(block, bought(purchase, listing, seller, token, price)));
+            times.insert(block, START + day * DAY + 3_600);
+            block += 1;
+            events.push(at(block, delivered(purchase, seller)));
+            times.insert(block, START + day * DAY + 7_200);
+            block += 1;
+            purchase += 1;
+        }
+    }
+    events.push(at(block, bought(purchase, 2, a1, TUSD, usd(5))));
+    times.insert(block, START + 6 * DAY);
+    block += 1;
+    events.push(at(
+        block,
+        MarketEvent::Refunded {
+            purchase,
+            buyer: BUYER,
+            token: TUSD,
+            amount: usd(5),
+        },
+    ));
+    times.insert(block, START + 6 * DAY + 60);
+    block += 1;
+    events.push(at(
+        block,
+        MarketEvent::Disputed {
+            purchase: 1,
+            buyer: BUYER,
+            reason: "does not open".into(),
+        },
+    ));
+    block += 1;
+    events.push(at(
+        block,
+        MarketEvent::Withdrawn {
+            seller: a1,
+            token: TUSD,
+            amount: usd(10),
+        },
+    ));
+    times.insert(block, START + 6 * DAY + 120);
+    block += 1;
+    events.push(at(
+        block,
+        bought(purchase + 1, 1, a0, Address::ZERO, eth(70)),
+    ));
+    times.insert(block, START + 6 * DAY + 180);
+    Earnings::compute(&events, &times, &sellers(), block)
+}
+
+#[test]
+fn earnings_screen_before_any_sale() {
+    let mut s = on_earnings();
+    both("earnings_reading", &s);
+    loaded(
+        &mut s,
+        Earnings::compute(&[], &BTreeMap::new(), &sellers(), 120),
+    );
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("no sales yet"), "{screen}");
+    both("earnings_no_sales", &s);
+}
+
+#[test]
+fn earnings_screen_with_sales_in_two_tokens() {
+    let mut s = on_earnings();
+    let e = two_tokens();
+    assert_eq!(e.tokens.len(), 2);
+    assert_eq!(e.daily[&Address::ZERO].len(), 4);
+    loaded(&mut s, e);
+    let wide = render(&s, 160, 48);
+    for needle in [
+        "Earned per day · ETH",
+        "Flat viewing notes",
+        "withdrawal",
+        "refund",
+    ] {
+        assert!(wide.contains(needle), "{needle} missing:\n{wide}");
+    }
+    both("earnings_two_tokens", &s);
+    // The chart follows the selected token.
+    update(&mut s, Action::Down);
+    let wide = render(&s, 160, 48);
+    assert!(wide.contains("Earned per day · tUSD"), "{wide}");
+    both("earnings_two_tokens_tusd", &s);
+}
