@@ -40,7 +40,7 @@ KEYBOT_HOME=$S "$bin" market serve --poll 1 >"$work/serve.log" 2>&1 &
 pids+=($!)
 times=()
 for _ in $(seq "$runs"); do
-  purchase=$(KEYBOT_HOME=$B "$bin" market buy "$listing" --yes 2>/dev/null | tail -n 1)
+  purchase=$(KEYBOT_HOME=$B "$bin" market buy "$listing" --again --yes 2>/dev/null | tail -n 1)
   t0=$(date +%s%N)
   until KEYBOT_HOME=$B "$bin" market fetch "$purchase" --out "$work/got-$purchase" --no-wait >/dev/null 2>&1; do
     sleep 0.05
