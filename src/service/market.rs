@@ -571,12 +571,14 @@ pub enum SaveError {
 
 /// The buyer's "save to file" (the app's `market fetch`): both hashes checked before anything
 /// is written, the plaintext written once to a new 0600 file; an existing file is never
-/// replaced. Returns the bytes written.
+/// replaced. `ciphertext` is a file the buyer fetched by hand (an ipfs:// listing); otherwise
+/// the ciphertext is inline or read from the listing's URI. Returns the bytes written.
 pub fn save_delivery(
     wallet: &Wallet,
     purchase: &Purchase,
     listing: &Listing,
     out: &std::path::Path,
+    ciphertext: Option<&std::path::Path>,
 ) -> Result<usize, SaveError> {
     let shown = || crate::sanitize::clean_line(&out.display().to_string()).into_owned();
     if out.exists() {
@@ -584,7 +586,7 @@ pub fn save_delivery(
     }
     let key = open_key(wallet, purchase, listing)?;
     let ciphertext =
-        ciphertext_of(listing, None).map_err(|e| SaveError::Other(format!("{e:#}")))?;
+        ciphertext_of(listing, ciphertext).map_err(|e| SaveError::Other(format!("{e:#}")))?;
     let plaintext = open_content(&key, purchase, listing, &ciphertext)?;
     keybot_keystore::atomic::create_private(out, &plaintext)
         .map_err(|e| SaveError::Other(format!("cannot write {}: {e}", shown())))?;
@@ -650,7 +652,7 @@ mod tests {
         let buyer = wallet(ALICE);
         let (p, l) = delivered(&buyer, b"the redacted notes");
         let out = dir.path().join("notes.txt");
-        assert_eq!(save_delivery(&buyer, &p, &l, &out).unwrap(), 18);
+        assert_eq!(save_delivery(&buyer, &p, &l, &out, None).unwrap(), 18);
         assert_eq!(std::fs::read(&out).unwrap(), b"the redacted notes");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
@@ -659,7 +661,7 @@ mod tests {
         );
         // Never over an existing file.
         std::fs::write(&out, b"mine").unwrap();
-        let e = save_delivery(&buyer, &p, &l, &out).unwrap_err();
+        let e = save_delivery(&buyer, &p, &l, &out, None).unwrap_err();
         assert!(matches!(e, SaveError::Exists(_)), "{e}");
         assert_eq!(std::fs::read(&out).unwrap(), b"mine");
     }
@@ -675,7 +677,7 @@ mod tests {
         let last = data.len() - 1;
         data[last] ^= 1;
         l.data = Bytes::from(data);
-        let e = save_delivery(&buyer, &p, &l, &out).unwrap_err();
+        let e = save_delivery(&buyer, &p, &l, &out, None).unwrap_err();
         assert!(
             matches!(e, SaveError::Fetch(FetchError::Tampered(3))),
             "{e}"
@@ -684,7 +686,7 @@ mod tests {
         assert!(!out.exists());
         // The key was encrypted to another wallet's market key.
         let (p, l) = delivered(&wallet(BOB), b"the redacted notes");
-        let e = save_delivery(&buyer, &p, &l, &out).unwrap_err();
+        let e = save_delivery(&buyer, &p, &l, &out, None).unwrap_err();
         assert!(
             matches!(e, SaveError::Fetch(FetchError::KeyNotForUs(3))),
             "{e}"
@@ -696,7 +698,7 @@ mod tests {
         p.encrypted_key = Some(Bytes::from(
             keybot_keystore::encrypt_to(&p.buyer_key, other.expose()).unwrap(),
         ));
-        let e = save_delivery(&buyer, &p, &l, &out).unwrap_err();
+        let e = save_delivery(&buyer, &p, &l, &out, None).unwrap_err();
         assert!(
             matches!(e, SaveError::Fetch(FetchError::WrongKey(3))),
             "{e}"

@@ -541,7 +541,7 @@ impl Runtime {
                 path,
             } => self.vault_job(move |_, wallet| {
                 use crate::service::market::save_delivery;
-                let written = save_delivery(wallet, &purchase, &listing, &path)?;
+                let written = save_delivery(wallet, &purchase, &listing, &path, None)?;
                 Ok(vec![Action::Notice(format!(
                     "purchase {}: {written} bytes checked and written to {}",
                     purchase.id,

@@ -182,7 +182,7 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
     let p = &book.purchases[&purchase.id];
     assert_eq!(p.state, PurchaseState::Delivered);
     let out = buyer_dir.path().join("bought.txt");
-    svc::save_delivery(&buyer, p, &book.listings[&p.listing], &out).unwrap();
+    svc::save_delivery(&buyer, p, &book.listings[&p.listing], &out, None).unwrap();
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         view.preview.text,

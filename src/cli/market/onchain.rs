@@ -806,13 +806,9 @@ pub fn fetch(
             }
         }
     };
-    let key = svc::open_key(&s.wallet, &p, &l)?;
-    let ct = svc::ciphertext_of(&l, ciphertext.map(|p| p.as_path()))?;
-    let plaintext = svc::open_content(&key, &p, &l, &ct)?;
-    keybot_keystore::atomic::create_private(out, &plaintext)?;
+    let written = svc::save_delivery(&s.wallet, &p, &l, out, ciphertext.map(|p| p.as_path()))?;
     eprintln!(
-        "purchase {purchase}: {} bytes checked and written to {}",
-        plaintext.len(),
+        "purchase {purchase}: {written} bytes checked and written to {}",
         clean_line(&out.display().to_string())
     );
     Ok(0)
