@@ -26,7 +26,8 @@ pub enum Command {
     Token(super::chain::TokenArgs),
     /// Export or import an encrypted backup of conversations and settings.
     Backup(super::backup::BackupArgs),
-    /// The sale vault: add a conversation or a file, preview what a buyer gets, consent.
+    /// The data market: the sale vault (add, preview, consent), selling and buying on chain,
+    /// earnings.
     Market(super::market::MarketArgs),
     /// Ask the local model: streams the answer, then a stats line on stderr.
     Chat(super::chat::ChatArgs),
