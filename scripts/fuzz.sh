@@ -9,13 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${1:-300}"
 cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}"
-cpu_key="${KEYBOT_CPU_KEY:-$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-12)}"
+# The fuzz crate builds under the repository's .cargo/config.toml too: keyed like keybot's outputs.
+build_key="${KEYBOT_BUILD_KEY:-$(bash ../scripts/build-key.sh)}"
 if ! command -v cargo-fuzz >/dev/null; then
   export PATH="$cache/tools/cargo/bin:$PATH"
   command -v cargo-fuzz >/dev/null || cargo install --locked --root "$cache/tools/cargo" cargo-fuzz
 fi
 export RUSTC_BOOTSTRAP=1
-export CARGO_TARGET_DIR="$cache/fuzz-target-$cpu_key"
+export CARGO_TARGET_DIR="$cache/fuzz-target-$build_key"
 for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file gguf_header redact txfile_parse}; do
   mkdir -p "corpus/$t"
   # libFuzzer exits 1 without a word in our output when a corpus folder is missing.

@@ -6,11 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}"
 # Everything is built with target-cpu=native (.cargo/config.toml): outputs built on one CPU can
-# crash with SIGILL on another, so a cache moved between machines must not reuse them. The key is
-# the CPU's model and feature flags.
+# crash with SIGILL on another, so a cache moved between machines must not reuse them. The
+# reference tools are keyed by the CPU's model and feature flags; keybot's build outputs by those
+# and .cargo/config.toml's compiler flags too (scripts/build-key.sh says why).
 cpu_key="$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-12)"
 export KEYBOT_CPU_KEY="$cpu_key"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target-$cpu_key}"
+build_key="$(bash scripts/build-key.sh)"
+export KEYBOT_BUILD_KEY="$build_key"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$cache/target-$build_key}"
 
 if [ -d "$cache/tools/node_modules/.bin" ]; then
   export PATH="$cache/tools/node_modules/.bin:$PATH"
