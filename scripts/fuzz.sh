@@ -17,6 +17,8 @@ if ! command -v cargo-fuzz >/dev/null; then
 fi
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR="$cache/fuzz-target-$build_key"
+# cargo-fuzz has no --locked: fail here, before it builds, if fuzz/Cargo.lock would have to change.
+cargo metadata --locked --format-version 1 >/dev/null
 for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file gguf_header redact txfile_parse}; do
   mkdir -p "corpus/$t"
   # libFuzzer exits 1 without a word in our output when a corpus folder is missing.
