@@ -50,7 +50,11 @@ no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 # contracts floating point differently, and on an AVX-512 CPU greedy decoding then drifts apart
 # after a few dozen tokens.
 opt="-O2 -DNDEBUG"
-want_stamp="llama-cpp-sys-2=$crate_version llama-cpp-python=$LLAMA_CPP_PYTHON_VERSION helper=$(sha256sum scripts/llama-render-template.cpp | cut -c1-16) flags=$no_amx $opt"
+# And the flags the cc crate gives keybot's copy (its CMakeCache's CMAKE_C_FLAGS). -fPIC above
+# all: with it GCC must assume ggml's global functions can be interposed, which can change what
+# it inlines and so where it contracts multiply-adds into FMAs.
+cc_flags="-ffunction-sections -fdata-sections -fPIC $no_amx"
+want_stamp="llama-cpp-sys-2=$crate_version llama-cpp-python=$LLAMA_CPP_PYTHON_VERSION helper=$(sha256sum scripts/llama-render-template.cpp | cut -c1-16) flags=$cc_flags $opt"
 
 emit() {
   echo "export KEYBOT_LLAMA_COMPLETION=$bin/llama-completion"
@@ -114,7 +118,7 @@ jobs=$(nproc 2>/dev/null || echo 2)
   cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF \
     -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF \
-    -DCMAKE_C_FLAGS="$no_amx" -DCMAKE_CXX_FLAGS="$no_amx" \
+    -DCMAKE_C_FLAGS="$cc_flags" -DCMAKE_CXX_FLAGS="$cc_flags" \
     -DCMAKE_C_FLAGS_RELEASE="$opt" -DCMAKE_CXX_FLAGS_RELEASE="$opt"
   cmake --build "$build" -j "$jobs" --target llama-completion llama-bench
 } >> "$log" 2>&1 || { echo "build-llama-tools: build failed; see $log" >&2; tail -n 30 "$log" >&2; exit 1; }
