@@ -74,7 +74,7 @@ fn typed(s: &mut State, text: &str) {
     }
 }
 
-fn review(to: Address, warnings: Vec<Warning>) -> Box<Review> {
+pub(crate) fn review(to: Address, warnings: Vec<Warning>) -> Box<Review> {
     Box::new(Review {
         network: "local".into(),
         chain_id: 31337,

@@ -197,6 +197,66 @@ fn buy_opens_a_review_of_the_buy_and_an_own_listing_is_refused() {
     }
 }
 
+/// The chain thread's answer to the review the wallet waits for.
+fn review_ready(
+    s: &mut State,
+    review: Result<Box<crate::chain::send::Review>, crate::chain::ChainError>,
+) {
+    let id = match &s.wallet.mode {
+        WalletMode::Send(flow) => match flow.step {
+            SendStep::Preparing { id } => id,
+            ref other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    };
+    update(s, Action::Wallet(WalletAction::ReviewReady { id, review }));
+}
+
+#[test]
+fn backing_out_of_a_market_review_returns_to_the_market_not_the_send_form() {
+    let mut s = state(1000);
+    to_section(&mut s, Section::Browse);
+    let back_in_the_market = |s: &State| {
+        assert_eq!(s.screen, Screen::Market);
+        assert_eq!(s.wallet.mode, WalletMode::Accounts);
+        assert_eq!(s.market.chain.section, Section::Browse);
+    };
+    // Esc while the review is being built.
+    let fx = press(&mut s, 'b');
+    prepared(&s, fx);
+    update(&mut s, Action::Back);
+    back_in_the_market(&s);
+    // Esc on the review itself.
+    let fx = press(&mut s, 'b');
+    prepared(&s, fx);
+    review_ready(
+        &mut s,
+        Ok(super::chain_update_tests::review(stranger(), vec![])),
+    );
+    assert!(matches!(
+        &s.wallet.mode,
+        WalletMode::Send(flow) if matches!(flow.step, SendStep::Review { .. })
+    ));
+    assert!(update(&mut s, Action::Back).is_empty(), "nothing is signed");
+    back_in_the_market(&s);
+    // A review that cannot be built is said there too.
+    let fx = press(&mut s, 'b');
+    prepared(&s, fx);
+    review_ready(
+        &mut s,
+        Err(crate::chain::ChainError::Offline {
+            rpc: "http://127.0.0.1:8545".into(),
+            reason: "Connection refused (os error 111)".into(),
+        }),
+    );
+    back_in_the_market(&s);
+    assert!(
+        error(&s).unwrap().contains("Connection refused"),
+        "{:?}",
+        s.message
+    );
+}
+
 #[test]
 fn approve_delivery_produces_the_deliver_intent_for_the_waiting_purchase() {
     let mut s = state(1000);

@@ -176,6 +176,7 @@ fn withdraw(s: &mut State) -> Vec<Effect> {
             ..SendForm::default()
         },
         step: SendStep::Preparing { id },
+        origin: Some(Screen::Earnings),
     }));
     s.screen = Screen::Wallet;
     vec![Effect::Earnings(EarningsEffect::PrepareWithdraw {

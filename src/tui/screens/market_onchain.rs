@@ -294,6 +294,7 @@ fn review(s: &mut State, from: Address, tx: MarketTx) -> Vec<Effect> {
             ..SendForm::default()
         },
         step: SendStep::Preparing { id },
+        origin: Some(Screen::Market),
     }));
     s.screen = Screen::Wallet;
     vec![Effect::Market(MarketEffect::Prepare {

@@ -17,6 +17,11 @@ use crate::tui::state::{ActivityView, SendField, SendFlow, SendStep, State};
 use crate::tui::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
+    // A review another screen opened goes back there, not to a send form.
+    let (back, back_after) = match flow.origin {
+        Some(_) => ("Esc back", "Enter / Esc back"),
+        None => ("Esc back to the form", "Enter / Esc back to the accounts"),
+    };
     let (title, lines) = match &flow.step {
         SendStep::Form => ("Send", form(s, flow, t, true)),
         SendStep::Preparing { .. } => {
@@ -46,10 +51,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
                     t.style(Role::Warning),
                 ));
                 lines.push(input_line(confirm, t, true));
-                lines.push(muted("Esc back to the form (nothing is signed)", t));
+                lines.push(muted(format!("{back} (nothing is signed)"), t));
             } else {
                 lines.push(styled(
-                    "y sign and send · n / Esc back to the form (nothing is signed)",
+                    format!("y sign and send · n / {back} (nothing is signed)"),
                     t.style(Role::Accent),
                 ));
             }
@@ -71,7 +76,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
             review,
             hash,
             outcome,
-        } => ("Sent", done(review, hash, outcome, t)),
+        } => ("Sent", done(review, hash, outcome, back_after, t)),
     };
     f.render_widget(
         Paragraph::new(lines)
@@ -86,6 +91,7 @@ fn done(
     review: &Review,
     hash: &Option<B256>,
     outcome: &Result<Outcome, String>,
+    back: &'static str,
     t: &Theme,
 ) -> Vec<Line<'static>> {
     let mut lines = vec![
@@ -103,7 +109,7 @@ fn done(
         lines.push(muted(format!("transaction {h}"), t));
     }
     lines.push(Line::from(""));
-    lines.push(muted("Enter / Esc back to the accounts", t));
+    lines.push(muted(back, t));
     lines
 }
 

@@ -150,6 +150,9 @@ pub enum SendStep {
 pub struct SendFlow {
     pub form: SendForm,
     pub step: SendStep,
+    /// The screen whose review this is (the market's, the earnings' withdrawal): backing out
+    /// and the end go back there, since it has no send form to return to. None for a send.
+    pub origin: Option<Screen>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

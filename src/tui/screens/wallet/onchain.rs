@@ -141,6 +141,10 @@ fn review_ready(s: &mut State, id: u64, review: Result<Box<Review>, ChainError>)
                     error: None,
                 }
             }
+            Err(why) if flow.origin.is_some() => {
+                s.message = Some((Level::Error, why.to_string()));
+                back_out(s);
+            }
             Err(why) => {
                 flow.form.error = Some(why.to_string());
                 flow.step = SendStep::Form;
@@ -148,6 +152,21 @@ fn review_ready(s: &mut State, id: u64, review: Result<Box<Review>, ChainError>)
         }
     }
     vec![]
+}
+
+/// Back from a review (or its preparation) that nothing was signed in: to the send form, or for
+/// a review another screen opened, to that screen.
+fn back_out(s: &mut State) {
+    let WalletMode::Send(flow) = &mut s.wallet.mode else {
+        return;
+    };
+    match flow.origin {
+        Some(screen) => {
+            s.wallet.mode = WalletMode::Accounts;
+            s.screen = screen;
+        }
+        None => flow.step = SendStep::Form,
+    }
 }
 
 /// Whether a key on the wallet screen belongs to the chain part: `s` send, `a` activity, `r`
@@ -167,6 +186,7 @@ pub(crate) fn wallet_key(s: &mut State, action: Action) -> Vec<Effect> {
                         ..SendForm::default()
                     },
                     step: SendStep::Form,
+                    origin: None,
                 }));
                 vec![]
             }
@@ -229,7 +249,7 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
         SendStep::Preparing { .. } => {
             if matches!(action, Action::Back) {
                 // The answer, when it comes, no longer matches and is dropped.
-                flow.step = SendStep::Form;
+                back_out(s);
             }
             vec![]
         }
@@ -245,6 +265,9 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
         }
         SendStep::Done { .. } => {
             if matches!(action, Action::Back | Action::Submit) {
+                if let Some(screen) = flow.origin {
+                    s.screen = screen;
+                }
                 s.wallet.mode = WalletMode::Accounts;
             }
             vec![]
@@ -253,7 +276,7 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
 }
 
 /// The review's keys: y (or the 4 characters a loud warning asks for) signs and sends; Esc or n
-/// goes back to the form.
+/// goes back to the form, or to the screen that opened the review.
 fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
     let WalletMode::Send(flow) = &mut s.wallet.mode else {
         return vec![];
@@ -269,7 +292,7 @@ fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
     let loud = review.has_loud_warning();
     let confirmed = match action {
         Action::Back | Action::Command('n') => {
-            flow.step = SendStep::Form;
+            back_out(s);
             return vec![];
         }
         Action::Edit(e) if loud => {
@@ -304,7 +327,7 @@ fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
     }
     let review = review.clone();
     let Some(account) = s.wallet.accounts.get(flow.form.account) else {
-        flow.step = SendStep::Form;
+        back_out(s);
         return vec![];
     };
     let account = account.index;
