@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use common::proxy::{DIE_AFTER_SEND, DIE_BEFORE_SEND, HOSTILE_FEES, HOSTILE_REVERT, PASS, Proxy};
-use common::{DevChain as Dev, keybot, spawn_listening, tool};
+use common::{DevChain as Dev, spawn_listening, tool};
 use serde_json::Value;
 
 const PW: &str = "correct horse battery staple";
@@ -26,22 +26,11 @@ fn home(phrase: &str) -> tempfile::TempDir {
 }
 
 fn kb(home: &Path, args: &[&str]) -> std::process::Output {
-    keybot(home)
-        .args(args)
-        .env("KEYBOT_PASSWORD", PW)
-        .output()
-        .unwrap()
+    common::kb_with(home, PW, args)
 }
 
 fn ok(home: &Path, args: &[&str]) -> String {
-    let out = kb(home, args);
-    assert!(
-        out.status.success(),
-        "keybot {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::ok_with(home, PW, args)
 }
 
 fn fails(home: &Path, args: &[&str], needle: &str) -> String {

@@ -5,16 +5,14 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command as StdCommand, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, B256};
-use common::{keybot, read_http, spawn_listening, tool};
+use common::proxy::{Call, Proxy, Reply, http_json};
+use common::{keybot, spawn_listening, tool};
 use keybot::chain::activity::{self, ACCOUNTS_SETTING, INDEXER};
 use keybot::chain::indexer::IndexerConfig;
 use keybot::chain::{Client, Token, dev};
@@ -281,13 +279,12 @@ async fn a_reorg_replaces_what_was_stored() {
     assert_eq!(store.cursor(&key).unwrap().unwrap().next, tall + 1);
 }
 
-/// A JSON-RPC proxy in front of anvil that records the block range of every `eth_getLogs` and
-/// can refuse or fail them like a real provider.
-struct Proxy {
+/// A JSON-RPC proxy in front of anvil (tests/common/proxy.rs) that records the block range of
+/// every `eth_getLogs` and can refuse or fail them like a real provider.
+struct LogsProxy {
     url: String,
     asked: Arc<Mutex<Vec<Asked>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    _proxy: Proxy,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -318,48 +315,17 @@ const REFUSALS: &[(u16, &str)] = &[
     (200, "exceed maximum block range: 5000"),
 ];
 
-fn http_json(status: u16, body: &Value) -> Vec<u8> {
-    let body = serde_json::to_vec(body).unwrap();
-    let mut out = format!(
-        "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend(body);
-    out
-}
-
-impl Proxy {
-    fn start(upstream: u16, rule: Rule) -> Proxy {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        listener.set_nonblocking(true).unwrap();
+impl LogsProxy {
+    fn start(upstream: u16, rule: Rule) -> LogsProxy {
         let asked = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (log, st) = (asked.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !st.load(Ordering::SeqCst) {
-                let Ok((mut client, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(2));
-                    continue;
-                };
-                client.set_nonblocking(false).unwrap();
-                let log = log.clone();
-                std::thread::spawn(move || {
-                    while let Some(req) = read_http(&mut client) {
-                        let resp = answer(&req, upstream, rule, &log);
-                        if client.write_all(&resp).is_err() {
-                            return;
-                        }
-                    }
-                });
-            }
+        let log = asked.clone();
+        let proxy = Proxy::serve(0, upstream, move |call| {
+            Reply::Send(answer(call, rule, &log))
         });
-        Proxy {
-            url,
+        LogsProxy {
+            url: proxy.url.clone(),
             asked,
-            stop,
-            thread: Some(thread),
+            _proxy: proxy,
         }
     }
 
@@ -368,21 +334,8 @@ impl Proxy {
     }
 }
 
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn answer(req: &[u8], upstream: u16, rule: Rule, log: &Mutex<Vec<Asked>>) -> Vec<u8> {
-    let text = String::from_utf8_lossy(req);
-    let body: Value = text
-        .split_once("\r\n\r\n")
-        .and_then(|(_, b)| serde_json::from_str(b).ok())
-        .unwrap_or(Value::Null);
+fn answer(call: &Call, rule: Rule, log: &Mutex<Vec<Asked>>) -> Vec<u8> {
+    let body = &call.body;
     if body["method"] == "eth_getLogs" {
         let p = &body["params"][0];
         let (from, to) = (hex_u64(&p["fromBlock"]), hex_u64(&p["toBlock"]));
@@ -422,9 +375,7 @@ fn answer(req: &[u8], upstream: u16, rule: Rule, log: &Mutex<Vec<Asked>>) -> Vec
             );
         }
     }
-    let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
-    up.write_all(req).unwrap();
-    read_http(&mut up).unwrap()
+    call.forward()
 }
 
 /// Token transfers to three of the user's accounts spread over about 40 blocks.
@@ -451,7 +402,7 @@ async fn an_interrupted_index_resumes_at_its_cursor() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = open_store(dir.path());
-        let dying = Proxy::start(chain.port, Rule::FailAfter(6));
+        let dying = LogsProxy::start(chain.port, Rule::FailAfter(6));
         let err = activity::sync_with(&client(&dying.url, &token), &store, &own, &cfg)
             .await
             .unwrap_err();
@@ -472,7 +423,7 @@ async fn an_interrupted_index_resumes_at_its_cursor() {
     // Reopened: the first range asked starts at the saved cursor minus the re-read depth.
     let store = open_store(dir.path());
     let next = store.cursor(&key).unwrap().unwrap().next;
-    let proxy = Proxy::start(chain.port, Rule::Pass);
+    let proxy = LogsProxy::start(chain.port, Rule::Pass);
     let h = activity::sync_with(&client(&proxy.url, &token), &store, &own, &cfg)
         .await
         .unwrap();
@@ -506,7 +457,7 @@ async fn refused_ranges_are_halved_and_every_log_is_found() {
     mine(&url, 40).await;
     let tip = head(&url).await;
     let limit = 5;
-    let proxy = Proxy::start(chain.port, Rule::RefuseWiderThan(limit));
+    let proxy = LogsProxy::start(chain.port, Rule::RefuseWiderThan(limit));
     let dir = tempfile::tempdir().unwrap();
     let store = open_store(dir.path());
     let cfg = IndexerConfig {

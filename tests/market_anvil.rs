@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 
 use alloy::primitives::{Address, U256};
-use common::{keybot, tool};
+use common::tool;
 
 const PW: &str = "correct horse battery staple";
 const SELLER: &str =
@@ -23,22 +23,11 @@ const PHONE: &str = "+44 20 7946 0958";
 const PHRASE: &str = "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong";
 
 fn kb(home: &Path, args: &[&str]) -> std::process::Output {
-    keybot(home)
-        .args(args)
-        .env("KEYBOT_PASSWORD", PW)
-        .output()
-        .unwrap()
+    common::kb_with(home, PW, args)
 }
 
 fn ok(home: &Path, args: &[&str]) -> String {
-    let out = kb(home, args);
-    assert!(
-        out.status.success(),
-        "keybot {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::ok_with(home, PW, args)
 }
 
 /// Fails with exit status 1 and one line of error containing `needle`.

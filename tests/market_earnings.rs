@@ -9,18 +9,17 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use alloy::primitives::{Address, U256, utils::parse_units};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
-use common::{keybot, read_http, tool};
+use common::proxy::{Proxy, Reply, body_of, http_json};
+use common::tool;
 use keybot::chain::indexer::IndexerConfig;
 use keybot::chain::{Client, dev};
 use keybot::market::index;
@@ -57,22 +56,11 @@ mod ev {
 }
 
 fn kb(home: &Path, args: &[&str]) -> std::process::Output {
-    keybot(home)
-        .args(args)
-        .env("KEYBOT_PASSWORD", PW)
-        .output()
-        .unwrap()
+    common::kb_with(home, PW, args)
 }
 
 fn ok(home: &Path, args: &[&str]) -> String {
-    let out = kb(home, args);
-    assert!(
-        out.status.success(),
-        "keybot {args:?} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::ok_with(home, PW, args)
 }
 
 fn last_line(s: &str) -> String {
@@ -280,95 +268,58 @@ fn claimable_on_chain(rpc: &str, market: Address, seller: &str, token: Address) 
     out.split_whitespace().next().unwrap().parse().unwrap()
 }
 
-/// A JSON-RPC proxy in front of anvil that counts requests (HTTP) and calls (batch elements),
-/// can fail every `eth_getLogs` after the first `fail_after`, and can strip `blockTimestamp`
-/// from logs (a node that does not send it).
-struct Proxy {
+/// A JSON-RPC proxy in front of anvil (tests/common/proxy.rs) that counts requests (HTTP) and
+/// calls (batch elements), can fail every `eth_getLogs` after the first `fail_after`, and can
+/// strip `blockTimestamp` from logs (a node that does not send it).
+struct CountingProxy {
     url: String,
     requests: Arc<AtomicUsize>,
     calls: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
+    _proxy: Proxy,
 }
 
-impl Proxy {
-    fn start(upstream: u16, fail_after: Option<usize>, strip_time: bool) -> Proxy {
-        let listener = TcpListener::bind(("127.0.0.1", 0)).unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        listener.set_nonblocking(true).unwrap();
+impl CountingProxy {
+    fn start(upstream: u16, fail_after: Option<usize>, strip_time: bool) -> CountingProxy {
         let requests = Arc::new(AtomicUsize::new(0));
         let calls = Arc::new(AtomicUsize::new(0));
-        let logs_asked = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (rq, cl, st) = (requests.clone(), calls.clone(), stop.clone());
-        std::thread::spawn(move || {
-            while !st.load(Ordering::SeqCst) {
-                let Ok((mut client, _)) = listener.accept() else {
-                    std::thread::sleep(Duration::from_millis(2));
-                    continue;
-                };
-                client.set_nonblocking(false).unwrap();
-                let (rq, cl, la) = (rq.clone(), cl.clone(), logs_asked.clone());
-                std::thread::spawn(move || {
-                    while let Some(req) = read_http(&mut client) {
-                        rq.fetch_add(1, Ordering::SeqCst);
-                        let text = String::from_utf8_lossy(&req).into_owned();
-                        let body: Value = text
-                            .split_once("\r\n\r\n")
-                            .and_then(|(_, b)| serde_json::from_str(b).ok())
-                            .unwrap_or(Value::Null);
-                        cl.fetch_add(body.as_array().map_or(1, |a| a.len()), Ordering::SeqCst);
-                        let is_logs = body["method"] == "eth_getLogs";
-                        if is_logs
-                            && fail_after.is_some_and(|n| la.fetch_add(1, Ordering::SeqCst) >= n)
-                        {
-                            // The RPC went away mid-index.
-                            return;
-                        }
-                        let mut up = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
-                        up.write_all(&req).unwrap();
-                        let mut resp = read_http(&mut up).unwrap();
-                        if is_logs && strip_time {
-                            resp = strip_times(&resp);
-                        }
-                        if client.write_all(&resp).is_err() {
-                            return;
-                        }
-                    }
-                });
+        let logs_asked = AtomicUsize::new(0);
+        let (rq, cl) = (requests.clone(), calls.clone());
+        let proxy = Proxy::serve(0, upstream, move |call| {
+            rq.fetch_add(1, Ordering::SeqCst);
+            cl.fetch_add(
+                call.body.as_array().map_or(1, |a| a.len()),
+                Ordering::SeqCst,
+            );
+            let is_logs = call.method() == "eth_getLogs";
+            if is_logs && fail_after.is_some_and(|n| logs_asked.fetch_add(1, Ordering::SeqCst) >= n)
+            {
+                // The RPC went away mid-index.
+                return Reply::Close;
             }
+            let resp = call.forward();
+            Reply::Send(if is_logs && strip_time {
+                strip_times(&resp)
+            } else {
+                resp
+            })
         });
-        Proxy {
-            url,
+        CountingProxy {
+            url: proxy.url.clone(),
             requests,
             calls,
-            stop,
+            _proxy: proxy,
         }
     }
 }
 
-impl Drop for Proxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-    }
-}
-
 fn strip_times(resp: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(resp);
-    let (_, body) = text.split_once("\r\n\r\n").unwrap();
-    let mut v: Value = serde_json::from_str(body).unwrap();
+    let mut v = body_of(resp);
     if let Some(logs) = v["result"].as_array_mut() {
         for l in logs {
             l.as_object_mut().unwrap().remove("blockTimestamp");
         }
     }
-    let body = serde_json::to_vec(&v).unwrap();
-    let mut out = format!(
-        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend(body);
-    out
+    http_json(200, &v)
 }
 
 fn dev_client(rpc: &str) -> Client {
@@ -502,7 +453,7 @@ fn earnings_equal_the_logs_and_survive_restore_csv_restarts_and_outages() {
     let broken_dir = tempfile::tempdir().unwrap();
     {
         let store = cold_store(broken_dir.path());
-        let dying = Proxy::start(w.dev.port, Some(3), true);
+        let dying = CountingProxy::start(w.dev.port, Some(3), true);
         let r = rt.block_on(index::sync(
             &dev_client(&dying.url),
             &store,
@@ -515,7 +466,7 @@ fn earnings_equal_the_logs_and_survive_restore_csv_restarts_and_outages() {
         assert_ne!(partial, want, "the outage came too late to test anything");
     }
     let store = cold_store(broken_dir.path());
-    let proxy = Proxy::start(w.dev.port, None, true);
+    let proxy = CountingProxy::start(w.dev.port, None, true);
     rt.block_on(index::sync(
         &dev_client(&proxy.url),
         &store,
@@ -652,7 +603,7 @@ fn bench_index_2000_sales_from_a_cold_store() {
 
     let dir = tempfile::tempdir().unwrap();
     let store = cold_store(dir.path());
-    let proxy = Proxy::start(w.dev.port, None, false);
+    let proxy = CountingProxy::start(w.dev.port, None, false);
     let client = dev_client(&proxy.url);
     let t = Instant::now();
     let pass = rt
@@ -682,7 +633,7 @@ fn bench_index_2000_sales_from_a_cold_store() {
     // Without blockTimestamp in the logs: the times come in batches, not per block.
     let dir2 = tempfile::tempdir().unwrap();
     let store2 = cold_store(dir2.path());
-    let stripped = Proxy::start(w.dev.port, None, true);
+    let stripped = CountingProxy::start(w.dev.port, None, true);
     let t = Instant::now();
     rt.block_on(index::sync(
         &dev_client(&stripped.url),

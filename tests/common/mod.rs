@@ -23,6 +23,27 @@ pub fn keybot(home: &Path) -> Command {
     c
 }
 
+/// `keybot ARGS` in `home`, unlocking with `pw` (KEYBOT_PASSWORD).
+pub fn kb_with(home: &Path, pw: &str, args: &[&str]) -> std::process::Output {
+    keybot(home)
+        .args(args)
+        .env("KEYBOT_PASSWORD", pw)
+        .output()
+        .unwrap()
+}
+
+/// [`kb_with`] that must succeed: its standard output.
+pub fn ok_with(home: &Path, pw: &str, args: &[&str]) -> String {
+    let out = kb_with(home, pw, args);
+    assert!(
+        out.status.success(),
+        "keybot {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 pub fn in_ci() -> bool {
     std::env::var("CI")
         .map(|v| v == "true" || v == "1")
