@@ -213,6 +213,9 @@ pub async fn prepare(
         MarketTx::Refund { purchase } => {
             svc::refund_call(&purchase, market).map_err(refused)?.into()
         }
+        MarketTx::Dispute { purchase, reason } => svc::dispute_call(&purchase, market, &reason)
+            .map_err(refused)?
+            .into(),
     };
     Ok((tx::prepare(client, store, intent, own).await?, note))
 }

@@ -305,6 +305,69 @@ fn refund_is_offered_only_after_the_deadline() {
 }
 
 #[test]
+fn dispute_asks_for_a_reason_and_reviews_it_only_for_a_delivery() {
+    let mut s = state(1000);
+    to_section(&mut s, Section::Purchases);
+    // Newest first: 4 refunded, 3 delivered, 2 waiting. Only the delivery can be disputed.
+    assert!(press(&mut s, 'd').is_empty());
+    assert!(
+        error(&s).unwrap().contains("not delivered"),
+        "{:?}",
+        s.message
+    );
+    assert_eq!(s.market.mode, MarketMode::Browse);
+    update(&mut s, Action::Down);
+    assert!(press(&mut s, 'd').is_empty());
+    assert!(matches!(
+        s.market.mode,
+        MarketMode::Dispute { purchase: 3, .. }
+    ));
+    // Letters are the reason's now, d included.
+    assert!(matches!(key(&s, 'd'), Action::Edit(Edit::Char('d'))));
+    // An empty reason is refused and the form stays.
+    assert!(update(&mut s, Action::Submit).is_empty());
+    assert!(error(&s).unwrap().contains("what is wrong"));
+    assert!(matches!(s.market.mode, MarketMode::Dispute { .. }));
+    // Too long for the contract: refused here, before any review.
+    for _ in 0..=super::screens::market_onchain::MAX_REASON {
+        update(&mut s, Action::Edit(Edit::Char('x')));
+    }
+    assert!(update(&mut s, Action::Submit).is_empty());
+    assert!(
+        error(&s).unwrap().contains("1024 at most"),
+        "{:?}",
+        s.message
+    );
+    // Esc drops it.
+    update(&mut s, Action::Back);
+    assert_eq!(s.market.mode, MarketMode::Browse);
+    press(&mut s, 'd');
+    for c in "the key opens something else".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    let fx = update(&mut s, Action::Submit);
+    match prepared(&s, fx) {
+        MarketTx::Dispute { purchase, reason } => {
+            assert_eq!(purchase.id, 3);
+            assert_eq!(reason, "the key opens something else");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Once disputed (the next sync says so), never again.
+    let mut disputed = sample_market(1000);
+    disputed.book.purchases.get_mut(&3).unwrap().disputed = true;
+    let mut s = state(1000);
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Ok(Box::new(disputed)))),
+    );
+    to_section(&mut s, Section::Purchases);
+    update(&mut s, Action::Down);
+    assert!(press(&mut s, 'd').is_empty());
+    assert!(error(&s).unwrap().contains("already disputed"));
+}
+
+#[test]
 fn save_to_file_asks_for_a_path_and_hands_over_the_purchase_and_its_listing() {
     let mut s = state(1000);
     to_section(&mut s, Section::Purchases);

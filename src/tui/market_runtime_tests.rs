@@ -4,7 +4,7 @@
 //! chain from the buyer's own index: the purchase is delivered and its key opens for the buyer.
 use super::*;
 use crate::chain::dev;
-use crate::chain::send::Outcome;
+use crate::chain::send::{Outcome, Review};
 use crate::market::book::PurchaseState;
 use crate::service::{market as svc, tx, vault};
 use alloy::primitives::{Address, U256};
@@ -29,14 +29,6 @@ fn anvil() -> bool {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Prepares, signs, records and broadcasts `intent` as the transaction service does for the
 /// command line; it must be confirmed.
 async fn send(
@@ -47,7 +39,12 @@ async fn send(
     own: &[Address],
 ) {
     let review = tx::prepare(client, Some(store), intent, own).await.unwrap();
-    let record = tx::sign(wallet, AccountRef::Hd(0), &review).unwrap();
+    confirm(client, store, wallet, &review).await;
+}
+
+/// Signs the reviewed transaction with account 0 and broadcasts it; it must be confirmed.
+async fn confirm(client: &Client, store: &Store, wallet: &Wallet, review: &Review) {
+    let record = tx::sign(wallet, AccountRef::Hd(0), review).unwrap();
     let out = tx::broadcast(
         client,
         Some(store),
@@ -65,7 +62,8 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
     if !anvil() {
         return;
     }
-    let mut node = dev::start(free_port()).await.unwrap();
+    // Port 0: anvil binds a free port and says which (no bind-and-release race).
+    let mut node = dev::start(0).await.unwrap();
     let mut network = dev::network(&node.rpc, vec![]);
     let client = Client::new("local", &network).unwrap();
     let tusd = dev::deploy(&client).await.unwrap();
@@ -188,6 +186,29 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
         view.preview.text,
         "the buyer gets exactly the seller's preview"
     );
+    // The buyer disputes the delivery as the app's Market screen does: the chain thread's
+    // prepare builds the call (its dry run passes), the wallet's review signs it, and the
+    // market's events then carry the reason.
+    let reason = "the key opens something else";
+    let (review, note) = crate::tui::chain_market::prepare(
+        &client,
+        Some(&buyer_store),
+        crate::tui::screens::market_onchain::MarketTx::Dispute {
+            purchase: Box::new(p.clone()),
+            reason: reason.into(),
+        },
+        None,
+        &buyer,
+        &[buyer_0],
+    )
+    .await
+    .unwrap();
+    assert!(note.is_none());
+    confirm(&client, &buyer_store, &buyer, &review).await;
+    let book = svc::sync(&client, &buyer_store, market).await.unwrap();
+    let p = &book.purchases[&purchase.id];
+    assert!(p.disputed);
+    assert_eq!(p.dispute_reason.as_deref(), Some(reason));
     drop(runtime);
     let _ = node.child.kill().await;
 }

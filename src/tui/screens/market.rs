@@ -119,6 +119,8 @@ pub enum MarketMode {
     },
     /// The path a delivered purchase is saved to.
     SaveTo { purchase: u64, path: Input },
+    /// The reason of a dispute of a delivered purchase (public, on chain).
+    Dispute { purchase: u64, reason: Input },
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -199,6 +201,10 @@ pub(crate) const HELP: &[(&str, &str)] = &[
     (
         "r (my purchases)",
         "refund an undelivered purchase after its deadline",
+    ),
+    (
+        "d (my purchases)",
+        "dispute a delivery: a reason, public on chain, then the review",
     ),
     ("g", "read the market from the chain again"),
     ("PgUp/PgDn, wheel", "scroll the preview"),
@@ -289,6 +295,7 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
         MarketMode::ConfirmDelete(_) => confirm_delete(s, action),
         MarketMode::Sell { .. } => onchain::sell_key(s, action),
         MarketMode::SaveTo { .. } => onchain::save_key(s, action),
+        MarketMode::Dispute { .. } => onchain::dispute_key(s, action),
         MarketMode::Browse => {
             if let Some(effects) = onchain::common_key(s, &action) {
                 return effects;

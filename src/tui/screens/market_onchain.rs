@@ -150,6 +150,10 @@ pub enum MarketTx {
     Refund {
         purchase: Box<Purchase>,
     },
+    Dispute {
+        purchase: Box<Purchase>,
+        reason: String,
+    },
 }
 
 /// How often the market is synced while unlocked with a network.
@@ -157,7 +161,10 @@ pub const SYNC_MS: u64 = 15_000;
 
 /// Whether a mode of the Market screen is one of this module's forms.
 pub(crate) fn typing(mode: &MarketMode) -> bool {
-    matches!(mode, MarketMode::Sell { .. } | MarketMode::SaveTo { .. })
+    matches!(
+        mode,
+        MarketMode::Sell { .. } | MarketMode::SaveTo { .. } | MarketMode::Dispute { .. }
+    )
 }
 
 /// A sync is due every [`SYNC_MS`] while unlocked with a network, when it is of use: on the
@@ -258,6 +265,7 @@ pub(crate) fn section_key(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Command('b') if section == Section::Browse => return buy(s),
         Action::Command('s') if section == Section::Purchases => return save(s),
         Action::Command('r') if section == Section::Purchases => return refund(s),
+        Action::Command('d') if section == Section::Purchases => return dispute(s),
         _ => {}
     }
     vec![]
@@ -381,6 +389,82 @@ fn refund(s: &mut State) -> Vec<Effect> {
             purchase: Box::new(p),
         },
     )
+}
+
+/// The contract's limit on a dispute's reason, in bytes (`MAX_REASON`).
+pub const MAX_REASON: usize = 1024;
+
+/// A dispute records, on chain and for everyone to read, that the buyer found a delivery wrong;
+/// it moves no money. Only a delivered purchase, once.
+fn dispute(s: &mut State) -> Vec<Effect> {
+    let Some((p, _)) = selected_purchase(s) else {
+        return error(s, "no purchase selected");
+    };
+    if p.state != PurchaseState::Delivered {
+        return error(
+            s,
+            format!(
+                "purchase {} is not delivered; a dispute is about a delivery (an undelivered one is refunded after its deadline)",
+                p.id
+            ),
+        );
+    }
+    if p.disputed {
+        return error(s, format!("purchase {} is already disputed", p.id));
+    }
+    s.market.mode = MarketMode::Dispute {
+        purchase: p.id,
+        reason: Input::default(),
+    };
+    vec![]
+}
+
+/// The dispute's reason: Enter opens the review of the dispute, Esc drops it.
+pub(crate) fn dispute_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let MarketMode::Dispute { purchase, reason } = &mut s.market.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => reason.apply(&e, false),
+        Action::Back => s.market.mode = MarketMode::Browse,
+        Action::Submit => {
+            let id = *purchase;
+            let text = reason.text.trim().to_owned();
+            if text.is_empty() {
+                return error(s, "say what is wrong with the delivery");
+            }
+            if text.len() > MAX_REASON {
+                return error(
+                    s,
+                    format!(
+                        "the reason is {} bytes; the market takes {MAX_REASON} at most",
+                        text.len()
+                    ),
+                );
+            }
+            s.market.mode = MarketMode::Browse;
+            let Some(p) = s
+                .market
+                .chain
+                .market
+                .as_deref()
+                .and_then(|m| m.book.purchases.get(&id))
+                .cloned()
+            else {
+                return error(s, format!("purchase {id} is not in the index"));
+            };
+            return review(
+                s,
+                p.buyer,
+                MarketTx::Dispute {
+                    purchase: Box::new(p),
+                    reason: text,
+                },
+            );
+        }
+        _ => {}
+    }
+    vec![]
 }
 
 fn save(s: &mut State) -> Vec<Effect> {

@@ -80,7 +80,10 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 }
 
 fn editing(s: &State) -> bool {
-    matches!(s.market.mode, MarketMode::SaveTo { .. })
+    matches!(
+        s.market.mode,
+        MarketMode::SaveTo { .. } | MarketMode::Dispute { .. }
+    )
 }
 
 fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
@@ -95,12 +98,25 @@ fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         );
         return;
     }
+    if let MarketMode::Dispute { purchase, reason } = &s.market.mode {
+        f.render_widget(
+            Paragraph::new(input_line(reason, t, true)).block(block(
+                &format!(
+                    "Dispute purchase {purchase}: what is wrong (public, on chain; Enter reviews, Esc cancels)"
+                ),
+                t,
+                true,
+            )),
+            area,
+        );
+        return;
+    }
     let c = &s.market.chain;
     let keys = match c.section {
         Section::Listings => "↑/↓ select a delivery · a approve → review · g sync · ? keys",
         Section::Browse => "↑/↓ select · b buy → review · g sync · ? keys",
         Section::Purchases => {
-            "↑/↓ select · s save to file · r refund (after the deadline) · g sync"
+            "↑/↓ select · s save to file · r refund (after the deadline) · d dispute · g sync"
         }
         Section::Vault => "",
     };
