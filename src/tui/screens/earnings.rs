@@ -168,17 +168,7 @@ fn withdraw(s: &mut State) -> Vec<Effect> {
         ));
         return vec![];
     };
-    s.wallet.send_seq += 1;
-    let id = s.wallet.send_seq;
-    s.wallet.mode = WalletMode::Send(Box::new(SendFlow {
-        form: SendForm {
-            account,
-            ..SendForm::default()
-        },
-        step: SendStep::Preparing { id },
-        origin: Some(Screen::Earnings),
-    }));
-    s.screen = Screen::Wallet;
+    let id = super::wallet::await_review(s, account, Screen::Earnings);
     vec![Effect::Earnings(EarningsEffect::PrepareWithdraw {
         id,
         seller,

@@ -294,17 +294,7 @@ fn review(s: &mut State, from: Address, tx: MarketTx) -> Vec<Effect> {
     if s.net.info.is_none() {
         return error(s, NO_NETWORK);
     }
-    s.wallet.send_seq += 1;
-    let id = s.wallet.send_seq;
-    s.wallet.mode = WalletMode::Send(Box::new(SendFlow {
-        form: SendForm {
-            account,
-            ..SendForm::default()
-        },
-        step: SendStep::Preparing { id },
-        origin: Some(Screen::Market),
-    }));
-    s.screen = Screen::Wallet;
+    let id = super::wallet::await_review(s, account, Screen::Market);
     vec![Effect::Market(MarketEffect::Prepare {
         id,
         tx: Box::new(tx),

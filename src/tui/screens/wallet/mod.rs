@@ -165,6 +165,24 @@ pub struct ActivityView {
     pub selected: usize,
 }
 
+/// Opens the send flow waiting for the review of a transaction another screen asked the chain
+/// thread for, from the wallet screen's `account`; backing out and the end go back to `origin`.
+/// The id the review will come under.
+pub(crate) fn await_review(s: &mut State, account: usize, origin: Screen) -> u64 {
+    s.wallet.send_seq += 1;
+    let id = s.wallet.send_seq;
+    s.wallet.mode = WalletMode::Send(Box::new(SendFlow {
+        form: SendForm {
+            account,
+            ..SendForm::default()
+        },
+        step: SendStep::Preparing { id },
+        origin: Some(origin),
+    }));
+    s.screen = Screen::Wallet;
+    id
+}
+
 /// Keys are text while a label is edited, in the send form, and in a review whose loud warning
 /// asks for characters of the address.
 pub(crate) fn typing(s: &State) -> bool {
