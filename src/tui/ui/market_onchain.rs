@@ -205,19 +205,34 @@ fn listings(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
         delivery_setting(s)
     );
     if rows.is_empty() {
-        f.render_widget(
-            Paragraph::new(muted("no purchase is waiting for its key", t))
-                .block(block(&title, t, true)),
-            low,
-        );
-        return;
+        return empty_section(f, low, &title, "no purchase is waiting for its key", t);
     }
-    let mut ls = ListState::default().with_selected(Some(s.market.chain.pending_sel));
+    selectable_rows(f, low, rows, s.market.chain.pending_sel, &title, t);
+}
+
+/// A section with no rows: its title, and instead of the rows what there is to do.
+fn empty_section(f: &mut Frame, area: Rect, title: &str, why: &str, t: &Theme) {
+    f.render_widget(
+        Paragraph::new(muted(why, t)).block(block(title, t, true)),
+        area,
+    );
+}
+
+/// A section's rows, the selected one highlighted.
+fn selectable_rows(
+    f: &mut Frame,
+    area: Rect,
+    rows: Vec<ListItem<'_>>,
+    selected: usize,
+    title: &str,
+    t: &Theme,
+) {
+    let mut ls = ListState::default().with_selected(Some(selected));
     f.render_stateful_widget(
         List::new(rows)
             .highlight_style(t.style(Role::Selection))
-            .block(block(&title, t, true)),
-        low,
+            .block(block(title, t, true)),
+        area,
         &mut ls,
     );
 }
@@ -241,11 +256,7 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     let offers = m.offers();
     let title = format!("Listings on the market ({})", offers.len());
     if offers.is_empty() {
-        f.render_widget(
-            Paragraph::new(muted("no active listings", t)).block(block(&title, t, true)),
-            area,
-        );
-        return;
+        return empty_section(f, area, &title, "no active listings", t);
     }
     let inner = usize::from(area.width.saturating_sub(2));
     let wide = inner >= 120;
@@ -311,14 +322,7 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
         Constraint::Length(if wide { 0 } else { 4 }),
     ])
     .areas(area);
-    let mut ls = ListState::default().with_selected(Some(s.market.chain.browse_sel));
-    f.render_stateful_widget(
-        List::new(rows)
-            .highlight_style(t.style(Role::Selection))
-            .block(block(&title, t, true)),
-        list,
-        &mut ls,
-    );
+    selectable_rows(f, list, rows, s.market.chain.browse_sel, &title, t);
     if !wide && let Some(l) = offers.get(s.market.chain.browse_sel) {
         let record = m.book.seller_record(l.seller);
         let removed = Meta::parse(&l.meta)
@@ -380,12 +384,13 @@ fn purchases(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     let mine = m.purchases();
     let title = format!("My purchases ({})", mine.len());
     if mine.is_empty() {
-        f.render_widget(
-            Paragraph::new(muted("no purchases yet: b in Browse buys a listing", t))
-                .block(block(&title, t, true)),
+        return empty_section(
+            f,
             area,
+            &title,
+            "no purchases yet: b in Browse buys a listing",
+            t,
         );
-        return;
     }
     let inner = usize::from(area.width.saturating_sub(2));
     let title_w = inner.saturating_sub(6 + 17 + 29).clamp(8, 40);
@@ -410,14 +415,7 @@ fn purchases(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             ]))
         })
         .collect();
-    let mut ls = ListState::default().with_selected(Some(s.market.chain.purchase_sel));
-    f.render_stateful_widget(
-        List::new(rows)
-            .highlight_style(t.style(Role::Selection))
-            .block(block(&title, t, true)),
-        area,
-        &mut ls,
-    );
+    selectable_rows(f, area, rows, s.market.chain.purchase_sel, &title, t);
 }
 
 /// The sell form over the vault.
