@@ -1,6 +1,9 @@
 //! The Earnings screen drawn into ratatui's TestBackend at 80x24 and 160x48, compared with
 //! reviewed snapshots (insta): before any sale, and after sales in two tokens over several days
 //! (the chart), a refund, a dispute and a withdrawal. Entering the screen asks for a sync.
+#[path = "common/screen.rs"]
+mod screen;
+
 use std::collections::BTreeMap;
 
 use alloy::primitives::{Address, B256, Bytes, U256};
@@ -12,11 +15,8 @@ use keybot::tui::action::Action;
 use keybot::tui::effect::Effect;
 use keybot::tui::screens::earnings::{EarningsAction, EarningsEffect};
 use keybot::tui::state::*;
-use keybot::tui::theme::{self, Theme};
-use keybot::tui::ui;
 use keybot::tui::update::update;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+use screen::render;
 
 const SELLER_0: &str = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94";
 const SELLER_1: &str = "0x6Fac4D18c912343BF86fa7049364Dd4E424Ab9C0";
@@ -24,23 +24,6 @@ const BUYER: Address = Address::repeat_byte(0xb0);
 const TUSD: Address = Address::repeat_byte(0x70);
 /// 2026-11-20, a fixed day so the snapshots do not move.
 const START: u64 = 20_777 * DAY;
-
-fn theme() -> Theme {
-    theme::load_with("dark", None, false).0
-}
-
-fn render(s: &State, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| ui::draw(f, s, &theme())).unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_owned()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
 
 fn both(name: &str, s: &State) {
     insta::assert_snapshot!(format!("{name}_80x24"), render(s, 80, 24));

@@ -1,5 +1,8 @@
 //! Every screen drawn into ratatui's TestBackend, at 80x24 and at a large size, compared with
 //! reviewed snapshots (insta). `cargo insta review` (or INSTA_UPDATE=always) updates them.
+#[path = "common/screen.rs"]
+mod screen;
+
 use alloy::primitives::{Address, B256, U256};
 use keybot::chain::activity::Entry;
 use keybot::chain::balance::AccountBalance;
@@ -12,30 +15,13 @@ use keybot::tui::action::{Action, Edit};
 use keybot::tui::screens::chat::ChatAction;
 use keybot::tui::screens::wallet::WalletAction;
 use keybot::tui::state::*;
-use keybot::tui::theme::{self, Theme};
 use keybot::tui::ui;
 use keybot::tui::update::update;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
+use screen::{render, theme};
 
 const ADDRESS: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-
-fn theme() -> Theme {
-    theme::load_with("dark", None, false).0
-}
-
-fn render(s: &State, w: u16, h: u16) -> String {
-    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-    term.draw(|f| ui::draw(f, s, &theme())).unwrap();
-    let buf = term.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        let line: String = (0..w).map(|x| buf[(x, y)].symbol().to_owned()).collect();
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
 
 fn both(name: &str, s: &State) {
     insta::assert_snapshot!(format!("{name}_80x24"), render(s, 80, 24));

@@ -102,7 +102,8 @@ pub(crate) fn sample_market(now: u64) -> MarketBook {
     }
 }
 
-fn state(now: u64) -> State {
+/// Unlocked with account 0 (`me`) on a local network.
+fn unlocked() -> State {
     let mut s = State::new(true);
     update(
         &mut s,
@@ -118,6 +119,11 @@ fn state(now: u64) -> State {
             tokens: vec![],
         }))),
     );
+    s
+}
+
+fn state(now: u64) -> State {
+    let mut s = unlocked();
     update(&mut s, Action::Screen(Screen::Market));
     update(
         &mut s,
@@ -442,21 +448,7 @@ fn sell_is_offered_on_a_consented_item_and_reviews_the_listing() {
 
 #[test]
 fn the_market_is_synced_on_entering_and_then_every_interval_never_twice_at_once() {
-    let mut s = State::new(true);
-    update(
-        &mut s,
-        Action::WalletReady {
-            accounts: vec![(0, me(), String::new())],
-        },
-    );
-    update(
-        &mut s,
-        Action::Wallet(WalletAction::NetworkConfigured(Some(NetInfo {
-            name: "local".into(),
-            chain_id: 31337,
-            tokens: vec![],
-        }))),
-    );
+    let mut s = unlocked();
     let syncs = |fx: &[Effect]| {
         fx.iter()
             .filter(|e| matches!(e, Effect::Market(MarketEffect::Sync)))
