@@ -4,7 +4,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Clear, ListItem, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::cache::{self, PreviewKey, RenderCache};
@@ -151,14 +151,7 @@ fn draw_items(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         items.len(),
         if items.len() == 1 { "" } else { "s" }
     );
-    let mut ls = ListState::default().with_selected(Some(m.selected));
-    f.render_stateful_widget(
-        List::new(rows)
-            .highlight_style(t.style(Role::Selection))
-            .block(block(&title, t, true)),
-        area,
-        &mut ls,
-    );
+    super::selectable_list(f, area, rows, m.selected, &title, t);
 }
 
 /// The role a piece of the preview is drawn in.

@@ -4,7 +4,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, List, ListItem, ListState, Paragraph, Wrap};
+use ratatui::widgets::{Clear, List, ListItem, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
 use super::{block, centered, input_line, muted, shorten};
@@ -207,7 +207,7 @@ fn listings(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     if rows.is_empty() {
         return empty_section(f, low, &title, "no purchase is waiting for its key", t);
     }
-    selectable_rows(f, low, rows, s.market.chain.pending_sel, &title, t);
+    super::selectable_list(f, low, rows, s.market.chain.pending_sel, &title, t);
 }
 
 /// A section with no rows: its title, and instead of the rows what there is to do.
@@ -215,25 +215,6 @@ fn empty_section(f: &mut Frame, area: Rect, title: &str, why: &str, t: &Theme) {
     f.render_widget(
         Paragraph::new(muted(why, t)).block(block(title, t, true)),
         area,
-    );
-}
-
-/// A section's rows, the selected one highlighted.
-fn selectable_rows(
-    f: &mut Frame,
-    area: Rect,
-    rows: Vec<ListItem<'_>>,
-    selected: usize,
-    title: &str,
-    t: &Theme,
-) {
-    let mut ls = ListState::default().with_selected(Some(selected));
-    f.render_stateful_widget(
-        List::new(rows)
-            .highlight_style(t.style(Role::Selection))
-            .block(block(title, t, true)),
-        area,
-        &mut ls,
     );
 }
 
@@ -322,7 +303,7 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
         Constraint::Length(if wide { 0 } else { 4 }),
     ])
     .areas(area);
-    selectable_rows(f, list, rows, s.market.chain.browse_sel, &title, t);
+    super::selectable_list(f, list, rows, s.market.chain.browse_sel, &title, t);
     if !wide && let Some(l) = offers.get(s.market.chain.browse_sel) {
         let record = m.book.seller_record(l.seller);
         let removed = Meta::parse(&l.meta)
@@ -415,7 +396,7 @@ fn purchases(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             ]))
         })
         .collect();
-    selectable_rows(f, area, rows, s.market.chain.purchase_sel, &title, t);
+    super::selectable_list(f, area, rows, s.market.chain.purchase_sel, &title, t);
 }
 
 /// The sell form over the vault.

@@ -18,7 +18,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragraph, Wrap};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::state::{Level, ModelStatus, NetLevel, Overlay, Screen, State};
@@ -230,6 +230,25 @@ pub(super) fn block(title: &str, t: &Theme, focused: bool) -> Block<'static> {
             Role::Border
         }))
         .title(Span::styled(format!(" {title} "), t.style(Role::Title)))
+}
+
+/// A list in a focused block titled `title`, the `selected` row highlighted.
+pub(super) fn selectable_list(
+    f: &mut Frame,
+    area: Rect,
+    rows: Vec<ListItem<'_>>,
+    selected: usize,
+    title: &str,
+    t: &Theme,
+) {
+    let mut ls = ListState::default().with_selected(Some(selected));
+    f.render_stateful_widget(
+        List::new(rows)
+            .highlight_style(t.style(Role::Selection))
+            .block(block(title, t, true)),
+        area,
+        &mut ls,
+    );
 }
 
 /// An input field's text as drawn: bullets for secrets, a block cursor at the cursor position.

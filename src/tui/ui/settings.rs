@@ -1,9 +1,9 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{List, ListItem, ListState};
+use ratatui::widgets::ListItem;
 
-use super::{block, input_line};
+use super::input_line;
 use crate::tui::state::State;
 use crate::tui::theme::{Role, Theme};
 
@@ -23,12 +23,12 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::Rend
             ListItem::new(Line::from(spans))
         })
         .collect();
-    let mut ls = ListState::default().with_selected(Some(st.selected));
-    f.render_stateful_widget(
-        List::new(items)
-            .highlight_style(t.style(Role::Selection))
-            .block(block("Settings (Enter edits, Enter saves)", t, true)),
+    super::selectable_list(
+        f,
         area,
-        &mut ls,
+        items,
+        st.selected,
+        "Settings (Enter edits, Enter saves)",
+        t,
     );
 }

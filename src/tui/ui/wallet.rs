@@ -1,7 +1,7 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{List, ListItem, ListState, Paragraph};
+use ratatui::widgets::{ListItem, Paragraph};
 
 use super::{block, input_line, muted};
 use crate::chain::amount;
@@ -36,14 +36,7 @@ fn accounts(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             ]))
         })
         .collect();
-    let mut list_state = ListState::default().with_selected(Some(w.selected));
-    f.render_stateful_widget(
-        List::new(items)
-            .highlight_style(t.style(Role::Selection))
-            .block(block("Accounts", t, true)),
-        left,
-        &mut list_state,
-    );
+    super::selectable_list(f, left, items, w.selected, "Accounts", t);
 
     let Some(acc) = w.accounts.get(w.selected) else {
         f.render_widget(
