@@ -259,15 +259,6 @@ mod tests {
     const SELLER: Address = Address::repeat_byte(0x5e);
     const BUYER: Address = Address::repeat_byte(0xb0);
 
-    fn at(block: u64, event: MarketEvent) -> Located {
-        Located {
-            block,
-            tx_hash: B256::repeat_byte(block as u8),
-            log_index: 0,
-            event,
-        }
-    }
-
     fn listed(id: u64, price: u64) -> MarketEvent {
         MarketEvent::Listed {
             listing: id,
@@ -298,8 +289,8 @@ mod tests {
     #[test]
     fn the_book_follows_a_listing_through_sales_delivery_refund_and_withdrawal() {
         let events = [
-            at(1, listed(1, 5)),
-            at(
+            Located::at(1, listed(1, 5)),
+            Located::at(
                 2,
                 MarketEvent::Repriced {
                     listing: 1,
@@ -307,9 +298,9 @@ mod tests {
                     price: U256::from(7),
                 },
             ),
-            at(3, purchased(1, 1, 7)),
-            at(4, purchased(2, 1, 7)),
-            at(
+            Located::at(3, purchased(1, 1, 7)),
+            Located::at(4, purchased(2, 1, 7)),
+            Located::at(
                 5,
                 MarketEvent::Delivered {
                     purchase: 1,
@@ -317,7 +308,7 @@ mod tests {
                     encrypted_key: Bytes::from(vec![4u8; 129]),
                 },
             ),
-            at(
+            Located::at(
                 6,
                 MarketEvent::Refunded {
                     purchase: 2,
@@ -326,7 +317,7 @@ mod tests {
                     amount: U256::from(7),
                 },
             ),
-            at(
+            Located::at(
                 7,
                 MarketEvent::Disputed {
                     purchase: 1,
@@ -334,7 +325,7 @@ mod tests {
                     reason: "hash mismatch".into(),
                 },
             ),
-            at(
+            Located::at(
                 8,
                 MarketEvent::Withdrawn {
                     seller: SELLER,
@@ -342,7 +333,7 @@ mod tests {
                     amount: U256::from(3),
                 },
             ),
-            at(
+            Located::at(
                 9,
                 MarketEvent::Delisted {
                     listing: 1,
@@ -350,7 +341,7 @@ mod tests {
                 },
             ),
             // Not from a real market: a delivery of a purchase nobody made.
-            at(
+            Located::at(
                 10,
                 MarketEvent::Delivered {
                     purchase: 99,

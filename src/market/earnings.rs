@@ -357,15 +357,6 @@ mod tests {
     const BUYER: Address = Address::repeat_byte(0xb0);
     const TUSD: Address = Address::repeat_byte(0x70);
 
-    fn at(block: u64, event: MarketEvent) -> Located {
-        Located {
-            block,
-            tx_hash: B256::repeat_byte(block as u8),
-            log_index: 0,
-            event,
-        }
-    }
-
     fn listed(id: u64, seller: Address, token: Address) -> MarketEvent {
         MarketEvent::Listed {
             listing: id,
@@ -406,17 +397,17 @@ mod tests {
     #[test]
     fn figures_follow_the_definitions_per_token_listing_and_day() {
         let events = vec![
-            at(1, listed(1, ME, Address::ZERO)),
-            at(1, listed(2, ME2, TUSD)),
-            at(1, listed(3, OTHER, Address::ZERO)),
-            at(2, bought(1, 1, ME, Address::ZERO, 5)),
-            at(2, bought(2, 1, ME, Address::ZERO, 5)),
-            at(3, bought(3, 2, ME2, TUSD, 7)),
-            at(3, bought(4, 3, OTHER, Address::ZERO, 100)),
-            at(4, delivered(1)),
-            at(5, delivered(3)),
-            at(5, delivered(4)),
-            at(
+            Located::at(1, listed(1, ME, Address::ZERO)),
+            Located::at(1, listed(2, ME2, TUSD)),
+            Located::at(1, listed(3, OTHER, Address::ZERO)),
+            Located::at(2, bought(1, 1, ME, Address::ZERO, 5)),
+            Located::at(2, bought(2, 1, ME, Address::ZERO, 5)),
+            Located::at(3, bought(3, 2, ME2, TUSD, 7)),
+            Located::at(3, bought(4, 3, OTHER, Address::ZERO, 100)),
+            Located::at(4, delivered(1)),
+            Located::at(5, delivered(3)),
+            Located::at(5, delivered(4)),
+            Located::at(
                 6,
                 MarketEvent::Disputed {
                     purchase: 3,
@@ -424,7 +415,7 @@ mod tests {
                     reason: "x".into(),
                 },
             ),
-            at(
+            Located::at(
                 7,
                 MarketEvent::Withdrawn {
                     seller: ME2,
@@ -432,8 +423,8 @@ mod tests {
                     amount: U256::from(7),
                 },
             ),
-            at(8, bought(5, 2, ME2, TUSD, 7)),
-            at(
+            Located::at(8, bought(5, 2, ME2, TUSD, 7)),
+            Located::at(
                 9,
                 MarketEvent::Refunded {
                     purchase: 5,
@@ -443,9 +434,9 @@ mod tests {
                 },
             ),
             // A second settlement of the same purchase is not from a real market.
-            at(10, delivered(5)),
+            Located::at(10, delivered(5)),
             // Beyond the confirmed block: not counted.
-            at(12, delivered(2)),
+            Located::at(12, delivered(2)),
         ];
         let times: BTreeMap<u64, u64> = [(4, DAY * 3 + 5), (5, DAY * 4)].into();
         let e = Earnings::compute(&events, &times, &[ME, ME2], 11);

@@ -77,6 +77,19 @@ pub struct Located {
     pub event: MarketEvent,
 }
 
+#[cfg(test)]
+impl Located {
+    /// A test's event at `block`, first in a transaction whose hash is made of the block number.
+    pub(crate) fn at(block: u64, event: MarketEvent) -> Located {
+        Located {
+            block,
+            tx_hash: B256::repeat_byte(block as u8),
+            log_index: 0,
+            event,
+        }
+    }
+}
+
 /// A contract counter as an id; a DataMarket's ids count up from 1, so anything beyond u64 is
 /// not from one.
 fn id(v: U256) -> Option<u64> {
