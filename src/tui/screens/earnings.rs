@@ -168,7 +168,13 @@ fn withdraw(s: &mut State) -> Vec<Effect> {
         ));
         return vec![];
     };
-    let id = super::wallet::await_review(s, account, Screen::Earnings);
+    let id = match super::wallet::await_review(s, account, Screen::Earnings) {
+        Ok(id) => id,
+        Err(why) => {
+            s.message = Some((Level::Error, why));
+            return vec![];
+        }
+    };
     vec![Effect::Earnings(EarningsEffect::PrepareWithdraw {
         id,
         seller,
@@ -242,6 +248,44 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_withdrawal_waits_while_a_send_is_on_its_way() {
+        let mut s = unlocked();
+        let earnings = Earnings {
+            claimable: vec![(Address::repeat_byte(2), Address::ZERO, U256::from(5))],
+            tokens: vec![TokenFigures {
+                token: Address::ZERO,
+                claimable: U256::from(5),
+                ..TokenFigures::default()
+            }],
+            ..Earnings::default()
+        };
+        result(
+            &mut s,
+            Action::Earnings(EarningsAction::Loaded(Ok(Box::new(EarningsData {
+                earnings,
+                tokens: vec![],
+            })))),
+        );
+        let sending = WalletMode::Send(Box::new(SendFlow {
+            form: SendForm::default(),
+            step: SendStep::Sending {
+                review: crate::tui::chain_update_tests::review(Address::repeat_byte(9), vec![]),
+                progress: None,
+            },
+            origin: None,
+        }));
+        s.wallet.mode = sending.clone();
+        assert!(update(&mut s, Action::Command('w')).is_empty());
+        assert_eq!(s.wallet.mode, sending, "the send keeps its flow");
+        assert_eq!(s.screen, Screen::Earnings);
+        assert!(
+            matches!(&s.message, Some((Level::Error, m)) if m.contains("on its way")),
+            "{:?}",
+            s.message
+        );
     }
 
     #[test]

@@ -274,14 +274,6 @@ pub(crate) fn section_key(s: &mut State, action: Action) -> Vec<Effect> {
 /// Opens the wallet's review for `tx` from `from` (one of the wallet screen's accounts): the
 /// review is built on the chain thread and answers as a send's review does.
 fn review(s: &mut State, from: Address, tx: MarketTx) -> Vec<Effect> {
-    if let WalletMode::Send(flow) = &s.wallet.mode
-        && matches!(
-            flow.step,
-            SendStep::Sending { .. } | SendStep::Preparing { .. }
-        )
-    {
-        return error(s, "a transaction is on its way; wait for it to finish");
-    }
     let Some(account) = s.wallet.accounts.iter().position(|a| a.address == from) else {
         return error(
             s,
@@ -294,11 +286,13 @@ fn review(s: &mut State, from: Address, tx: MarketTx) -> Vec<Effect> {
     if s.net.info.is_none() {
         return error(s, NO_NETWORK);
     }
-    let id = super::wallet::await_review(s, account, Screen::Market);
-    vec![Effect::Market(MarketEffect::Prepare {
-        id,
-        tx: Box::new(tx),
-    })]
+    match super::wallet::await_review(s, account, Screen::Market) {
+        Ok(id) => vec![Effect::Market(MarketEffect::Prepare {
+            id,
+            tx: Box::new(tx),
+        })],
+        Err(why) => error(s, why),
+    }
 }
 
 fn approve(s: &mut State) -> Vec<Effect> {

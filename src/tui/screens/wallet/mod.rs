@@ -167,8 +167,17 @@ pub struct ActivityView {
 
 /// Opens the send flow waiting for the review of a transaction another screen asked the chain
 /// thread for, from the wallet screen's `account`; backing out and the end go back to `origin`.
-/// The id the review will come under.
-pub(crate) fn await_review(s: &mut State, account: usize, origin: Screen) -> u64 {
+/// The id the review will come under; refused while a transaction is being prepared or sent,
+/// whose flow its answer must still find.
+pub(crate) fn await_review(s: &mut State, account: usize, origin: Screen) -> Result<u64, String> {
+    if let WalletMode::Send(flow) = &s.wallet.mode
+        && matches!(
+            flow.step,
+            SendStep::Sending { .. } | SendStep::Preparing { .. }
+        )
+    {
+        return Err("a transaction is on its way; wait for it to finish".into());
+    }
     s.wallet.send_seq += 1;
     let id = s.wallet.send_seq;
     s.wallet.mode = WalletMode::Send(Box::new(SendFlow {
@@ -180,7 +189,7 @@ pub(crate) fn await_review(s: &mut State, account: usize, origin: Screen) -> u64
         origin: Some(origin),
     }));
     s.screen = Screen::Wallet;
-    id
+    Ok(id)
 }
 
 /// Keys are text while a label is edited, in the send form, and in a review whose loud warning
