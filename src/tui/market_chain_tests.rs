@@ -335,7 +335,7 @@ fn dispute_asks_for_a_reason_and_reviews_it_only_for_a_delivery() {
     assert!(error(&s).unwrap().contains("what is wrong"));
     assert!(matches!(s.market.mode, MarketMode::Dispute { .. }));
     // Too long for the contract: refused here, before any review.
-    for _ in 0..=super::screens::market_onchain::MAX_REASON {
+    for _ in 0..=crate::chain::market_contract::MAX_REASON {
         update(&mut s, Action::Edit(Edit::Char('x')));
     }
     assert!(update(&mut s, Action::Submit).is_empty());

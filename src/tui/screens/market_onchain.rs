@@ -6,6 +6,7 @@
 use alloy::primitives::{Address, U256};
 
 use super::market::{MarketEffect, MarketMode};
+use crate::chain::market_contract::MAX_REASON;
 use crate::chain::{Token, amount};
 use crate::market::book::{Book, Listing, Purchase, PurchaseState};
 use crate::service::vault::ConsentState;
@@ -374,9 +375,6 @@ fn refund(s: &mut State) -> Vec<Effect> {
         },
     )
 }
-
-/// The contract's limit on a dispute's reason, in bytes (`MAX_REASON`).
-pub const MAX_REASON: usize = 1024;
 
 /// A dispute records, on chain and for everyone to read, that the buyer found a delivery wrong;
 /// it moves no money. Only a delivered purchase, once.
