@@ -4,22 +4,28 @@ pragma solidity 0.8.34;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Address} from "@openzeppelin/contracts/utils/Address.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 
-/// @title keybot's data market
-/// @notice Sellers list encrypted data for a price; a buyer pays into escrow with a public key;
-/// the seller delivers the content key encrypted to that key, which moves the payment to the
-/// seller's claimable balance; a buyer who gets nothing reclaims the payment after the delivery
-/// window. The formats (ciphertext, hashes, ECIES delivery, metadata) are keybot's MARKET.md.
+/// @title keybot's data market, version 2
+/// @notice Sellers list encrypted data for a price; a buyer pays into escrow with a one-time
+/// public key; the seller delivers the content key masked with a secret shared with that key
+/// (R ‖ c, MARKET.md "Version 2"). The payment settles to the seller CHALLENGE_WINDOW after the
+/// delivery; until then the buyer can prove on chain that the delivered key is not the one the
+/// listing committed to, and is refunded. A seller who does not deliver in time is refunded too.
 /// @dev No owner, no admin, no upgrade, no fee: after deployment nobody can change the rules or
 /// move anyone's money. No immutables either, so the runtime code of every deployment equals the
 /// committed artifact's `deployedBytecode` byte for byte (`keybot market join` checks exactly that).
 /// Everything an indexer needs is in the events; storage keeps only what the rules check.
-contract DataMarket is ReentrancyGuard {
+/// The reentrancy guard lives in transient storage (EIP-1153, the artifact targets cancun): it
+/// costs ~100 gas instead of ~5,000 per guarded call and leaves nothing in storage.
+contract DataMarket is ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
-    /// @notice How long a seller has to deliver before the buyer may take the payment back.
+    /// @notice How long a seller has to deliver; after that the buyer may take the payment back
+    /// and a delivery is refused.
     uint256 public constant DELIVERY_WINDOW = 3 days;
+    /// @notice How long after a delivery the buyer may challenge it; then it settles.
+    uint256 public constant CHALLENGE_WINDOW = 3 days;
     /// @notice The most ciphertext a listing carries inline (in its calldata and `Listed` event).
     uint256 public constant MAX_INLINE_DATA = 32 * 1024;
     /// @notice The most metadata (compact JSON) a listing carries.
@@ -28,31 +34,44 @@ contract DataMarket is ReentrancyGuard {
     uint256 public constant MAX_URI = 2 * 1024;
     /// @notice The most a dispute's reason may take.
     uint256 public constant MAX_REASON = 1024;
-    /// @notice A compressed secp256k1 public key: 0x02 or 0x03, then the 32-byte x coordinate.
-    uint256 public constant BUYER_KEY_LENGTH = 33;
-    /// @notice ECIES over secp256k1 of a 32-byte key: 65-byte ephemeral key, 16-byte nonce,
-    /// 16-byte tag, 32-byte ciphertext.
-    uint256 public constant ENCRYPTED_KEY_LENGTH = 129;
+    /// @notice An uncompressed secp256k1 public key without its 0x04 prefix: x ‖ y, 32 bytes each.
+    uint256 public constant BUYER_KEY_LENGTH = 64;
+    /// @notice A delivery: the seller's one-time point R = r·G (x ‖ y) and the masked key c.
+    uint256 public constant DELIVERY_LENGTH = 96;
+
+    /// @dev secp256k1: the field prime p, the group order n, and the generator G (whose y is
+    /// even). ADDRESS_G is the Ethereum address of G, i.e. of the private key 1.
+    uint256 private constant P = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEFFFFFC2F;
+    uint256 private constant N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141;
+    uint256 private constant GX = 0x79BE667EF9DCBBAC55A06295CE870B07029BFCDB2DCE28D959F2815B16F81798;
+    address private constant ADDRESS_G = 0x7E5F4552091A69125d5DfCb7b8C2659029395Bdf;
 
     /// @notice A purchase's state. `None` is the zero value, so an unknown id reads as `None`.
+    /// Delivered becomes Settled (money to the seller) or Refunded (a successful challenge);
+    /// Paid becomes Delivered or Refunded (no delivery in time).
     enum State {
         None,
         Paid,
         Delivered,
-        Refunded
+        Refunded,
+        Settled
     }
 
-    /// @dev Hashes, data, URI and metadata live in the `Listed` event only: the contract never
-    /// reads them, and storing 32 KiB would cost the seller ~20x more.
+    /// @dev Hashes, data, URI and metadata live in the `Listed` event only, except keyCommit,
+    /// which a challenge compares against; storing 32 KiB would cost the seller ~20x more.
     struct Listing {
         address seller;
         bool active;
         address token;
         uint256 price;
+        bytes32 keyCommit;
     }
 
     /// @dev The price is copied at purchase: a later reprice must not change what is in escrow.
-    /// buyer, deadline, state and disputed share one storage slot.
+    /// buyer, deadline, state and disputed share one storage slot. The buyer key and the delivery
+    /// are kept as hashes (one slot each instead of two and three); a challenge passes them again
+    /// as calldata, checked against the hashes, which binds every byte (R's parity included)
+    /// exactly as reading them from storage would.
     struct Purchase {
         uint256 listingId;
         uint256 price;
@@ -60,6 +79,9 @@ contract DataMarket is ReentrancyGuard {
         uint64 deadline;
         State state;
         bool disputed;
+        bytes32 buyerKeyHash;
+        bytes32 deliveryHash;
+        uint64 settlesAt;
     }
 
     /// @notice The block this market was deployed in, where an indexer starts reading events.
@@ -93,6 +115,7 @@ contract DataMarket is ReentrancyGuard {
     event Delisted(uint256 indexed listingId, address indexed seller);
     /// @dev Three topics at most: the purchase and both parties, so a seller's `market serve`
     /// and a buyer's wallet can each filter on their own address. The listing id is in the data.
+    /// buyerKey is the whole point B (64 bytes): the seller needs it to compute S = r·B.
     event Purchased(
         uint256 indexed purchaseId,
         address indexed buyer,
@@ -103,9 +126,17 @@ contract DataMarket is ReentrancyGuard {
         bytes buyerKey,
         uint64 deadline
     );
-    event Delivered(uint256 indexed purchaseId, address indexed seller, bytes encryptedKey);
+    /// @dev delivery = R.x ‖ R.y ‖ c (96 bytes); the purchase settles CHALLENGE_WINDOW later.
+    event Delivered(uint256 indexed purchaseId, address indexed seller, bytes delivery);
+    /// @notice A challenge proved the delivered key wrong; `secret` is the buyer's one-time
+    /// secret b, with which anyone can recompute the proof off chain. `Refunded` follows.
+    event KeyProvenWrong(uint256 indexed purchaseId, address indexed buyer, address indexed seller, uint256 secret);
     event Refunded(uint256 indexed purchaseId, address indexed buyer, address indexed token, uint256 amount);
-    event Disputed(uint256 indexed purchaseId, address indexed buyer, string reason);
+    /// @notice `secret` is the buyer's one-time secret b (checked against the buyer key), so every
+    /// client can derive the key and judge the claim itself.
+    event Disputed(uint256 indexed purchaseId, address indexed buyer, uint256 secret, string reason);
+    /// @notice The purchase's price became the seller's claimable balance.
+    event Settled(uint256 indexed purchaseId, address indexed seller, address indexed token, uint256 amount);
     event Withdrawn(address indexed seller, address indexed token, uint256 amount);
 
     /// @notice An allow-list entry that is not a contract.
@@ -126,18 +157,41 @@ contract DataMarket is ReentrancyGuard {
     error NotSeller(address caller);
     error NotBuyer(address caller);
     error ListingNotActive(uint256 listingId);
-    /// @notice A buyer key must be a compressed secp256k1 public key: 33 bytes, 0x02 or 0x03 first.
+    /// @notice A buyer key must be 64 bytes x ‖ y, a point on secp256k1 with x below the group
+    /// order.
     error BadBuyerKey();
+    /// @notice The listing's price is above what the buyer agreed to pay (a reprice raced the buy).
+    error PriceAboveMax(uint256 price, uint256 maxPrice);
     /// @notice msg.value must be the price for an ETH listing and zero for a token listing.
     error WrongPayment(uint256 sent, uint256 expected);
     /// @notice The token moved another amount than the price (a fee-on-transfer token).
     error TransferAmountMismatch(uint256 received, uint256 expected);
-    error BadEncryptedKeyLength(uint256 length, uint256 expected);
+    error BadDeliveryLength(uint256 length, uint256 expected);
+    /// @notice R is not a point on secp256k1 with x below the group order.
+    error BadDeliveryPoint();
+    error DeliveryTooLate(uint256 purchaseId, uint64 deadline);
     error AlreadyDelivered(uint256 purchaseId);
     error AlreadyRefunded(uint256 purchaseId);
     error NotDelivered(uint256 purchaseId);
     error AlreadyDisputed(uint256 purchaseId);
     error DeadlineNotPassed(uint256 purchaseId, uint64 deadline);
+    error ChallengeWindowOver(uint256 purchaseId, uint64 settlesAt);
+    /// @notice The delivery passed to `challenge` is not the one delivered.
+    error WrongDelivery();
+    /// @notice The buyer key passed to `challenge` is not the one the purchase was paid with.
+    error WrongBuyerKey();
+    /// @notice The secret is not the one-time secret of the purchase's buyer key.
+    error WrongSecret();
+    /// @notice S is not a point on secp256k1.
+    error BadPoint();
+    /// @notice S is not b·R.
+    error WrongSharedPoint();
+    /// @notice The delivered key matches the listing's keyCommit: the challenge fails and
+    /// nothing changes.
+    error KeyIsRight();
+    error ZeroRecipient();
+    /// @notice The purchase is not delivered, or its challenge window has not ended.
+    error NotSettled(uint256 purchaseId);
     error NothingToWithdraw(address token);
 
     /// @param tokens ERC-20 tokens accepted as payment besides ETH. Fixed for the market's life:
@@ -157,15 +211,16 @@ contract DataMarket is ReentrancyGuard {
         return token == address(0) || _allowed[token];
     }
 
-    /// @notice What `seller` can withdraw in `token`: the prices of their delivered purchases,
-    /// less what they withdrew.
+    /// @notice What `seller` can withdraw in `token`: the prices of their settled purchases, less
+    /// what they withdrew. Delivered purchases still in their challenge window are not in it.
     function claimable(address seller, address token) external view returns (uint256) {
         return _claimable[seller][token];
     }
 
     /// @notice Lists ciphertext for sale. The caller is the seller.
     /// @param contentHash keccak256 of the ciphertext; the buyer checks it before anything else.
-    /// @param keyCommit keccak256 of the content key; the buyer checks the delivered key with it.
+    /// @param keyCommit keccak256 of the content key; the buyer checks the delivered key with it,
+    /// and a challenge proves a delivered key wrong against it.
     /// @param data the ciphertext inline (at most MAX_INLINE_DATA), or empty when `uri` is given.
     /// @param uri where the ciphertext is, or empty when `data` is given.
     /// @param meta compact JSON (MARKET.md); written by the seller, so shown sanitized.
@@ -187,13 +242,14 @@ contract DataMarket is ReentrancyGuard {
         if (bytes(meta).length > MAX_META) revert MetaTooLong(bytes(meta).length, MAX_META);
 
         listingId = ++listingCount;
-        listings[listingId] = Listing({seller: msg.sender, active: true, token: token, price: price});
+        listings[listingId] =
+            Listing({seller: msg.sender, active: true, token: token, price: price, keyCommit: keyCommit});
         emit Listed(listingId, msg.sender, token, price, contentHash, keyCommit, data, uri, meta);
     }
 
     /// @notice Sets a new price for later purchases; purchases already paid keep theirs.
-    /// @dev A buyer of a token listing approves exactly the price it saw, so a reprice racing a
-    /// purchase makes that purchase fail rather than take more; an ETH buyer sends the exact price.
+    /// @dev A reprice racing a purchase cannot take more than the buyer agreed to: `buy` refuses
+    /// a price above its `maxPrice`.
     function reprice(uint256 listingId, uint256 price) external {
         Listing storage l = _activeListingOfSender(listingId);
         if (price == 0) revert ZeroPrice();
@@ -209,10 +265,12 @@ contract DataMarket is ReentrancyGuard {
     }
 
     /// @notice Pays the listing's price into escrow. The seller has DELIVERY_WINDOW to deliver
-    /// the content key encrypted to `buyerKey`; after that, the buyer may take the payment back.
-    /// @param buyerKey the buyer's compressed secp256k1 public key (their market key), 33 bytes.
-    /// `bytes` with a length check, since Solidity has no 33-byte value type.
-    function buy(uint256 listingId, bytes calldata buyerKey)
+    /// the content key for `buyerKey`; after that, the buyer may take the payment back.
+    /// @param buyerKey the buyer's one-time public key B, 64 bytes x ‖ y. Refused unless B is on
+    /// the curve with x below the group order: a challenge uses B as the base of an ecrecover,
+    /// which needs that, and the seller must be able to compute r·B.
+    /// @param maxPrice the most the buyer agrees to pay (the price it saw); a higher price reverts.
+    function buy(uint256 listingId, bytes calldata buyerKey, uint256 maxPrice)
         external
         payable
         nonReentrant
@@ -220,10 +278,11 @@ contract DataMarket is ReentrancyGuard {
     {
         Listing storage l = listings[listingId];
         if (!l.active) revert ListingNotActive(listingId);
-        if (buyerKey.length != BUYER_KEY_LENGTH || (buyerKey[0] != 0x02 && buyerKey[0] != 0x03)) {
-            revert BadBuyerKey();
-        }
+        if (buyerKey.length != BUYER_KEY_LENGTH) revert BadBuyerKey();
+        uint256 bx = _word(buyerKey, 0);
+        if (bx >= N || !_onCurve(bx, _word(buyerKey, 32))) revert BadBuyerKey();
         uint256 price = l.price;
+        if (price > maxPrice) revert PriceAboveMax(price, maxPrice);
         address token = l.token;
         if (msg.value != (token == address(0) ? price : 0)) {
             revert WrongPayment(msg.value, token == address(0) ? price : 0);
@@ -237,7 +296,10 @@ contract DataMarket is ReentrancyGuard {
             buyer: msg.sender,
             deadline: deadline,
             state: State.Paid,
-            disputed: false
+            disputed: false,
+            buyerKeyHash: keccak256(buyerKey),
+            deliveryHash: bytes32(0),
+            settlesAt: 0
         });
         emit Purchased(purchaseId, msg.sender, l.seller, listingId, token, price, buyerKey, deadline);
 
@@ -251,57 +313,191 @@ contract DataMarket is ReentrancyGuard {
         }
     }
 
-    /// @notice The seller posts the content key encrypted to the buyer's key; the payment becomes
-    /// the seller's to withdraw. Once per purchase, and not after a refund (even a late delivery
-    /// is fine until the buyer has taken the money back).
-    function deliver(uint256 purchaseId, bytes calldata encryptedKey) external {
+    /// @notice The seller posts R ‖ c: R = r·G for a fresh secret r, c = K xor a hash of
+    /// S = r·B (MARKET.md). Once per purchase, not after the deadline (so a buyer who waited
+    /// for it can refund without a race), and the payment settles CHALLENGE_WINDOW later.
+    /// @dev R must be on the curve with x below the group order: a challenge uses R as the base
+    /// of an ecrecover, and an R that cannot be challenged would make a wrong key unrefundable.
+    /// Only the hash of the delivery is stored; the event carries the bytes.
+    function deliver(uint256 purchaseId, bytes calldata delivery) external {
         Purchase storage p = _purchase(purchaseId);
         Listing storage l = listings[p.listingId];
         if (msg.sender != l.seller) revert NotSeller(msg.sender);
         _requirePaid(purchaseId, p.state);
-        if (encryptedKey.length != ENCRYPTED_KEY_LENGTH) {
-            revert BadEncryptedKeyLength(encryptedKey.length, ENCRYPTED_KEY_LENGTH);
-        }
+        // slither-disable-next-line timestamp
+        if (block.timestamp > p.deadline) revert DeliveryTooLate(purchaseId, p.deadline);
+        if (delivery.length != DELIVERY_LENGTH) revert BadDeliveryLength(delivery.length, DELIVERY_LENGTH);
+        uint256 rx = _word(delivery, 0);
+        if (rx >= N || !_onCurve(rx, _word(delivery, 32))) revert BadDeliveryPoint();
+
         p.state = State.Delivered;
-        _claimable[msg.sender][l.token] += p.price;
-        emit Delivered(purchaseId, msg.sender, encryptedKey);
+        p.deliveryHash = keccak256(delivery);
+        p.settlesAt = uint64(block.timestamp + CHALLENGE_WINDOW);
+        emit Delivered(purchaseId, msg.sender, delivery);
     }
 
-    /// @notice The buyer takes back a payment the seller did not deliver for in time.
-    function refund(uint256 purchaseId) external nonReentrant {
+    /// @notice The buyer proves that the delivered key is not the listing's committed key, and
+    /// gets the payment back. Before the purchase settles; reverts (KeyIsRight) when the key is
+    /// right. Publishes b, so the content key too: a client never sends a challenge its own dry
+    /// run says will revert.
+    /// @param b the buyer's one-time secret; bInv its inverse mod n (the contract checks, it does
+    /// not compute inverses).
+    /// @param buyerKey B = b·G, 64 bytes x ‖ y, as paid with.
+    /// @param s S = b·R = r·B, 64 bytes x ‖ y.
+    /// @param delivery the 96 bytes delivered (R ‖ c).
+    /// @dev ecrecover(0, 27 + (P.y & 1), P.x, P.x·k mod n) is the address of k·P (the precompile
+    /// takes a zero hash and a high s; it returns address 0 on bad input, so no result is ever
+    /// compared with something that can be 0). With bInv·B = G and b·bInv = 1, B = b·G as a whole
+    /// point (B's hash was stored at buy, so the buyer cannot pick B now). With address(b·R) =
+    /// address(S) and S on the curve, S = b·R (a 160-bit second preimage otherwise). Then c xor
+    /// the mask is what the buyer would decrypt; the seller chose R and c, and nothing else is free.
+    function challenge(
+        uint256 purchaseId,
+        uint256 b,
+        uint256 bInv,
+        bytes calldata buyerKey,
+        bytes calldata s,
+        bytes calldata delivery
+    ) external nonReentrant {
+        Purchase storage p = _challengeable(purchaseId, buyerKey, delivery);
+        _checkSecret(b, bInv, buyerKey);
+        _refundIfWrong(p, purchaseId, b, _deliveredKey(purchaseId, b, s, delivery));
+    }
+
+    /// @dev The end of a challenge: refunds the buyer (msg.sender, checked to be the stored
+    /// buyer) when `key` is not the committed one, else reverts with KeyIsRight.
+    function _refundIfWrong(Purchase storage p, uint256 purchaseId, uint256 b, bytes32 key) private {
+        Listing storage l = listings[p.listingId];
+        if (keccak256(abi.encodePacked(key)) == l.keyCommit) revert KeyIsRight();
+        // Effects before the transfer: a re-entered call finds the purchase refunded.
+        p.state = State.Refunded;
+        address token = l.token;
+        uint256 amount = p.price;
+        emit KeyProvenWrong(purchaseId, msg.sender, l.seller, b);
+        emit Refunded(purchaseId, msg.sender, token, amount);
+        _pay(token, msg.sender, amount);
+    }
+
+    /// @notice The buyer takes back a payment the seller did not deliver for in time, to `to`.
+    function refund(uint256 purchaseId, address to) external nonReentrant {
         Purchase storage p = _purchase(purchaseId);
         if (msg.sender != p.buyer) revert NotBuyer(msg.sender);
         _requirePaid(purchaseId, p.state);
+        // slither-disable-next-line timestamp
         if (block.timestamp <= p.deadline) revert DeadlineNotPassed(purchaseId, p.deadline);
+        if (to == address(0)) revert ZeroRecipient();
         // Effects before the transfer: a re-entered call finds the purchase refunded.
         p.state = State.Refunded;
         address token = listings[p.listingId].token;
         uint256 amount = p.price;
         emit Refunded(purchaseId, msg.sender, token, amount);
-        _pay(token, msg.sender, amount);
+        _pay(token, to, amount);
     }
 
-    /// @notice The buyer records that a delivery did not open the content (a record only: the
-    /// contract cannot judge content; later buyers see it). Once per purchase.
-    function dispute(uint256 purchaseId, string calldata reason) external {
+    /// @notice The buyer records that a delivery did not open the content, publishing the
+    /// one-time secret so that every client can derive the key and check the claim (proven or
+    /// refuted). After delivery (settled or not), once per purchase; no money moves.
+    /// @dev Only the address of secret·G is compared with the address of the stored B (the low
+    /// 20 bytes of its hash), i.e. b·G = B at about 80 bits against a buyer who picks B. Enough
+    /// here: a dispute moves no money, and every client checks b·G = B as a whole point against
+    /// the B in the `Purchased` event before it shows the dispute at all; the contract's check
+    /// only keeps obvious garbage off the record.
+    function dispute(uint256 purchaseId, uint256 secret, string calldata reason) external {
         Purchase storage p = _purchase(purchaseId);
         if (msg.sender != p.buyer) revert NotBuyer(msg.sender);
-        if (p.state != State.Delivered) revert NotDelivered(purchaseId);
+        if (p.state != State.Delivered && p.state != State.Settled) revert NotDelivered(purchaseId);
         if (p.disputed) revert AlreadyDisputed(purchaseId);
         if (bytes(reason).length > MAX_REASON) revert ReasonTooLong(bytes(reason).length, MAX_REASON);
+        if (secret == 0 || secret >= N) revert WrongSecret();
+        // G.y is even, so v = 27.
+        address bG = ecrecover(bytes32(0), 27, bytes32(GX), bytes32(mulmod(GX, secret, N)));
+        if (bG == address(0) || bG != address(uint160(uint256(p.buyerKeyHash)))) revert WrongSecret();
         p.disputed = true;
-        emit Disputed(purchaseId, msg.sender, reason);
+        emit Disputed(purchaseId, msg.sender, secret, reason);
     }
 
-    /// @notice Moves all of the caller's claimable `token` (address 0: ETH) to the caller.
-    function withdraw(address token) external nonReentrant {
+    /// @notice Settles delivered purchases whose challenge window is over: their prices become
+    /// their sellers' claimable balances. Anyone may call it; it only does what time allows.
+    function settle(uint256[] calldata purchaseIds) external {
+        for (uint256 i = 0; i < purchaseIds.length; i++) {
+            _settle(purchaseIds[i]);
+        }
+    }
+
+    /// @notice Settles `settleFirst` (as `settle`), then moves all of the caller's claimable
+    /// `token` (address 0: ETH) to `to`.
+    function withdraw(address token, address to, uint256[] calldata settleFirst) external nonReentrant {
+        if (to == address(0)) revert ZeroRecipient();
+        for (uint256 i = 0; i < settleFirst.length; i++) {
+            _settle(settleFirst[i]);
+        }
         uint256 amount = _claimable[msg.sender][token];
         if (amount == 0) revert NothingToWithdraw(token);
         // Checks, effects, then the interaction; the guard also stops a token or a receiving
         // contract that calls back into any guarded function.
         _claimable[msg.sender][token] = 0;
         emit Withdrawn(msg.sender, token, amount);
-        _pay(token, msg.sender, amount);
+        _pay(token, to, amount);
+    }
+
+    /// @dev The purchase a challenge may be about: delivered and not settled, the caller its
+    /// buyer, and `buyerKey` and `delivery` the bytes stored (as hashes) at buy and deliver.
+    function _challengeable(uint256 purchaseId, bytes calldata buyerKey, bytes calldata delivery)
+        private
+        view
+        returns (Purchase storage p)
+    {
+        p = purchases[purchaseId];
+        // Refused before any check that would pass on the zeros of a purchase that does not exist.
+        if (p.state != State.Delivered) {
+            if (p.state == State.None) revert UnknownPurchase(purchaseId);
+            revert NotDelivered(purchaseId);
+        }
+        if (msg.sender != p.buyer) revert NotBuyer(msg.sender);
+        uint64 settlesAt = p.settlesAt;
+        // slither-disable-next-line timestamp
+        if (block.timestamp >= settlesAt) revert ChallengeWindowOver(purchaseId, settlesAt);
+        if (delivery.length != DELIVERY_LENGTH || keccak256(delivery) != p.deliveryHash) revert WrongDelivery();
+        if (keccak256(buyerKey) != p.buyerKeyHash) revert WrongBuyerKey();
+    }
+
+    /// @dev Reverts unless b·bInv = 1 mod n and bInv·B = G, i.e. B = b·G as a whole point.
+    /// B.x < n and B on the curve were checked at buy.
+    function _checkSecret(uint256 b, uint256 bInv, bytes calldata buyerKey) private pure {
+        if (b == 0 || b >= N || bInv == 0 || bInv >= N || mulmod(b, bInv, N) != 1) revert WrongSecret();
+        // ADDRESS_G is not 0, so a failed ecrecover (address 0) cannot pass.
+        if (_mulAddress(_word(buyerKey, 0), _word(buyerKey, 32), bInv) != ADDRESS_G) revert WrongSecret();
+    }
+
+    /// @dev Checks S = b·R (R.x < n and R on the curve were checked at deliver) and returns the
+    /// key the buyer decrypts from the delivery: c xor keccak256("keybot delivery v2" ‖ S.x ‖ S.y
+    /// ‖ chainId ‖ market ‖ purchaseId).
+    function _deliveredKey(uint256 purchaseId, uint256 b, bytes calldata s, bytes calldata delivery)
+        private
+        view
+        returns (bytes32)
+    {
+        if (s.length != 64) revert BadPoint();
+        uint256 sx = _word(s, 0);
+        uint256 sy = _word(s, 32);
+        if (!_onCurve(sx, sy)) revert BadPoint();
+        address bR = _mulAddress(_word(delivery, 0), _word(delivery, 32), b);
+        if (bR == address(0) || bR != address(uint160(uint256(keccak256(s))))) revert WrongSharedPoint();
+        bytes32 mask = keccak256(abi.encodePacked("keybot delivery v2", sx, sy, block.chainid, address(this), purchaseId));
+        return bytes32(_word(delivery, 64)) ^ mask;
+    }
+
+    function _settle(uint256 purchaseId) private {
+        Purchase storage p = purchases[purchaseId];
+        // slither-disable-next-line timestamp
+        if (p.state != State.Delivered || block.timestamp < p.settlesAt) revert NotSettled(purchaseId);
+        p.state = State.Settled;
+        Listing storage l = listings[p.listingId];
+        address seller = l.seller;
+        address token = l.token;
+        uint256 amount = p.price;
+        _claimable[seller][token] += amount;
+        emit Settled(purchaseId, seller, token, amount);
     }
 
     function _activeListingOfSender(uint256 listingId) private view returns (Listing storage l) {
@@ -317,8 +513,27 @@ contract DataMarket is ReentrancyGuard {
     }
 
     function _requirePaid(uint256 purchaseId, State state) private pure {
-        if (state == State.Delivered) revert AlreadyDelivered(purchaseId);
+        if (state == State.Delivered || state == State.Settled) revert AlreadyDelivered(purchaseId);
         if (state == State.Refunded) revert AlreadyRefunded(purchaseId);
+    }
+
+    /// @dev Whether (x, y) is a point of secp256k1: both below p and y² = x³ + 7 mod p. The point
+    /// at infinity has no such encoding, and no point has x = 0 (7 is not a square mod p).
+    function _onCurve(uint256 x, uint256 y) private pure returns (bool) {
+        return x < P && y < P && mulmod(y, y, P) == addmod(mulmod(mulmod(x, x, P), x, P), 7, P);
+    }
+
+    /// @dev The address of k·(x, y) through ecrecover, for a point with 0 < x < n and 0 < k < n;
+    /// address 0 on any other input.
+    function _mulAddress(uint256 x, uint256 y, uint256 k) private pure returns (address) {
+        return ecrecover(bytes32(0), uint8(27 + (y & 1)), bytes32(x), bytes32(mulmod(x, k, N)));
+    }
+
+    /// @dev The 32-byte big-endian word at `offset` of `data`; the caller has checked the length.
+    function _word(bytes calldata data, uint256 offset) private pure returns (uint256 w) {
+        assembly ("memory-safe") {
+            w := calldataload(add(data.offset, offset))
+        }
     }
 
     function _pay(address token, address to, uint256 amount) private {

@@ -15,15 +15,16 @@ interface IMarketForAttack {
         string calldata uri,
         string calldata meta
     ) external returns (uint256);
-    function deliver(uint256 purchaseId, bytes calldata encryptedKey) external;
-    function withdraw(address token) external;
+    function deliver(uint256 purchaseId, bytes calldata delivery) external;
+    function withdraw(address token, address to, uint256[] calldata settleFirst) external;
 }
 
 /// @title TEST ONLY: a malicious ERC-20 that re-enters DataMarket.withdraw
 /// @notice Never deploy outside tests. The token is also the seller: it lists itself, delivers,
-/// and when the market pays it out (`transfer` inside `withdraw`) it calls `withdraw` again to
-/// be paid twice. The inner call's revert is caught and kept in `reentryError`, so a test can
-/// see that the outer withdraw paid once and why the inner one was refused.
+/// and once the purchase has settled, when the market pays it out (`transfer` inside
+/// `withdraw`) it calls `withdraw` again to be paid twice. The inner call's revert is caught and
+/// kept in `reentryError`, so a test can see that the outer withdraw paid once and why the inner
+/// one was refused.
 contract ReentrantToken is ERC20 {
     IMarketForAttack public market;
     bool public armed;
@@ -41,13 +42,13 @@ contract ReentrantToken is ERC20 {
         return m.list(price, address(this), keccak256("c"), keccak256("k"), hex"01", "", "");
     }
 
-    function sellerDeliver(uint256 purchaseId, bytes calldata encryptedKey) external {
-        market.deliver(purchaseId, encryptedKey);
+    function sellerDeliver(uint256 purchaseId, bytes calldata delivery) external {
+        market.deliver(purchaseId, delivery);
     }
 
     function attack() external {
         armed = true;
-        market.withdraw(address(this));
+        market.withdraw(address(this), address(this), new uint256[](0));
         armed = false;
     }
 
@@ -55,7 +56,7 @@ contract ReentrantToken is ERC20 {
         if (armed && msg.sender == address(market)) {
             armed = false;
             reentered = true;
-            try market.withdraw(address(this)) {} catch (bytes memory err) {
+            try market.withdraw(address(this), address(this), new uint256[](0)) {} catch (bytes memory err) {
                 reentryError = err;
             }
         }
