@@ -127,7 +127,7 @@ contract DataMarket is ReentrancyGuardTransient {
         uint64 deadline
     );
     /// @dev delivery = R.x ‖ R.y ‖ c (96 bytes); the purchase settles CHALLENGE_WINDOW later.
-    event Delivered(uint256 indexed purchaseId, address indexed seller, bytes delivery);
+    event Delivered(uint256 indexed purchaseId, address indexed seller, bytes delivery, uint64 settlesAt);
     /// @notice A challenge proved the delivered key wrong; `secret` is the buyer's one-time
     /// secret b, with which anyone can recompute the proof off chain. `Refunded` follows.
     event KeyProvenWrong(uint256 indexed purchaseId, address indexed buyer, address indexed seller, uint256 secret);
@@ -332,8 +332,9 @@ contract DataMarket is ReentrancyGuardTransient {
 
         p.state = State.Delivered;
         p.deliveryHash = keccak256(delivery);
-        p.settlesAt = uint64(block.timestamp + CHALLENGE_WINDOW);
-        emit Delivered(purchaseId, msg.sender, delivery);
+        uint64 settlesAt = uint64(block.timestamp + CHALLENGE_WINDOW);
+        p.settlesAt = settlesAt;
+        emit Delivered(purchaseId, msg.sender, delivery, settlesAt);
     }
 
     /// @notice The buyer proves that the delivered key is not the listing's committed key, and
