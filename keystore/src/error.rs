@@ -47,6 +47,8 @@ pub enum Error {
     Derivation(String),
     #[error("market encryption: {0}")]
     Ecies(#[from] crate::market::EciesError),
+    #[error("market delivery: {0}")]
+    Delivery(#[from] crate::delivery::DeliveryError),
 }
 
 fn suggestion_text(s: &Option<&'static str>) -> String {

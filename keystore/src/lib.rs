@@ -11,6 +11,7 @@
 pub mod atomic;
 pub mod bip85;
 pub mod content;
+pub mod delivery;
 pub mod derive;
 mod error;
 pub mod market;

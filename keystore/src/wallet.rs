@@ -193,6 +193,36 @@ impl Wallet {
     pub fn market_decrypt(&self, message: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
         crate::market::decrypt(&self.root, message)
     }
+
+    /// One-time buyer key j's public key (x ‖ y), what a v2 `buy` passes (MARKET.md v2), or
+    /// None for the rare j that is skipped (its x is not below the group order).
+    pub fn buyer_key(&self, j: u32) -> Result<Option<[u8; crate::delivery::POINT_LEN]>> {
+        crate::delivery::buyer_public_key(&self.root, j)
+    }
+
+    /// The content key a v2 delivery `R ‖ c` carries for buyer key j and that purchase.
+    pub fn open_delivery(
+        &self,
+        j: u32,
+        delivery: &[u8],
+        binding: &crate::delivery::Binding,
+    ) -> Result<Secret32> {
+        crate::delivery::open(&self.root, j, delivery, binding)
+    }
+
+    /// What `challenge` publishes for buyer key j and a delivery: its secret among them.
+    pub fn challenge_proof(
+        &self,
+        j: u32,
+        delivery: &[u8],
+    ) -> Result<crate::delivery::ChallengeProof> {
+        crate::delivery::proof(&self.root, j, delivery)
+    }
+
+    /// Buyer key j's one-time secret, which a proven dispute publishes.
+    pub fn dispute_secret(&self, j: u32) -> Result<Secret32> {
+        crate::delivery::dispute_secret(&self.root, j)
+    }
 }
 
 impl fmt::Debug for Wallet {

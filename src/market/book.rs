@@ -50,10 +50,20 @@ pub struct Purchase {
     /// Unix seconds after which an undelivered purchase can be refunded.
     pub deadline: u64,
     pub state: PurchaseState,
-    /// The content key encrypted to `buyer_key`, once delivered.
-    pub encrypted_key: Option<Bytes>,
+    /// The delivery, once delivered: v2's `R ‖ c` (96 bytes; v1's ECIES message on a v1 market).
+    pub delivery: Option<Bytes>,
+    /// Unix seconds from which a delivered purchase's price is the seller's and can no longer
+    /// be challenged (v2); 0 before delivery, and on a v1 market (paid at once).
+    pub settles_at: u64,
+    /// Its settlement was recorded on chain (`Settled`); a purchase past `settles_at` is the
+    /// seller's either way, and a withdrawal settles it in the same call.
+    pub settled_on_chain: bool,
+    /// A challenge proved the delivered key wrong (the buyer's published one-time secret).
+    pub proven_wrong: Option<B256>,
     pub disputed: bool,
     pub dispute_reason: Option<String>,
+    /// The one-time secret a v2 dispute published, for every client to check.
+    pub dispute_secret: Option<B256>,
     pub block: u64,
     pub tx_hash: B256,
 }
@@ -68,12 +78,28 @@ pub struct Withdrawal {
     pub tx_hash: B256,
 }
 
-/// What every buyer can see of a seller before buying.
+/// What every buyer can see of a seller before buying, from the events alone. Disputes are
+/// claims here; whether each is proven or refuted is checked by the client that shows them
+/// (service::market::check_dispute), never taken on trust.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SellerRecord {
     pub deliveries: u32,
     pub disputes: u32,
     pub refunds: u32,
+    /// Refunds forced by a challenge: a delivered key the contract itself proved wrong.
+    pub proven_wrong: u32,
+}
+
+impl Purchase {
+    /// Delivered, and its challenge window is over at `now` (a v1 delivery: at once).
+    pub fn is_settled(&self, now: u64) -> bool {
+        self.state == PurchaseState::Delivered && (self.settled_on_chain || self.settles_at <= now)
+    }
+
+    /// Delivered and still challengeable at `now`.
+    pub fn is_settling(&self, now: u64) -> bool {
+        self.state == PurchaseState::Delivered && !self.is_settled(now)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,9 +188,13 @@ impl Book {
                         buyer_key: buyer_key.clone(),
                         deadline: *deadline,
                         state: PurchaseState::Paid,
-                        encrypted_key: None,
+                        delivery: None,
+                        settles_at: 0,
+                        settled_on_chain: false,
+                        proven_wrong: None,
                         disputed: false,
                         dispute_reason: None,
+                        dispute_secret: None,
                         block: at.block,
                         tx_hash: at.tx_hash,
                     },
@@ -172,12 +202,26 @@ impl Book {
             }
             MarketEvent::Delivered {
                 purchase,
-                encrypted_key,
+                delivery,
+                settles_at,
                 ..
             } => {
                 if let Some(p) = self.purchases.get_mut(purchase) {
                     p.state = PurchaseState::Delivered;
-                    p.encrypted_key = Some(encrypted_key.clone());
+                    p.delivery = Some(delivery.clone());
+                    p.settles_at = *settles_at;
+                }
+            }
+            MarketEvent::KeyProvenWrong {
+                purchase, secret, ..
+            } => {
+                if let Some(p) = self.purchases.get_mut(purchase) {
+                    p.proven_wrong = Some(*secret);
+                }
+            }
+            MarketEvent::Settled { purchase, .. } => {
+                if let Some(p) = self.purchases.get_mut(purchase) {
+                    p.settled_on_chain = true;
                 }
             }
             MarketEvent::Refunded { purchase, .. } => {
@@ -186,11 +230,15 @@ impl Book {
                 }
             }
             MarketEvent::Disputed {
-                purchase, reason, ..
+                purchase,
+                reason,
+                secret,
+                ..
             } => {
                 if let Some(p) = self.purchases.get_mut(purchase) {
                     p.disputed = true;
                     p.dispute_reason = Some(reason.clone());
+                    p.dispute_secret = *secret;
                 }
             }
             MarketEvent::Withdrawn {
@@ -216,6 +264,9 @@ impl Book {
                 PurchaseState::Refunded => r.refunds += 1,
                 PurchaseState::Paid => {}
             }
+            if p.proven_wrong.is_some() {
+                r.proven_wrong += 1;
+            }
             if p.disputed {
                 r.disputes += 1;
             }
@@ -230,16 +281,15 @@ impl Book {
             .filter(move |p| p.seller == seller && p.state == PurchaseState::Paid)
     }
 
-    /// What `seller` can withdraw of `token` now: earned (delivered) minus withdrawn. The
-    /// contract's `claimable(seller, token)` must agree (tests/market_contract.rs checks the
-    /// same formula against it).
-    pub fn claimable(&self, seller: Address, token: Address) -> U256 {
+    /// What `seller` can withdraw of `token` at `now` (the chain's time): the prices of their
+    /// settled purchases minus what they withdrew. The contract's `claimable(seller, token)`
+    /// counts only purchases settled on chain; a withdrawal first settles the rest
+    /// ([`Book::to_settle`]), after which the two agree (tests/market_contract.rs checks it).
+    pub fn claimable(&self, seller: Address, token: Address, now: u64) -> U256 {
         let earned: U256 = self
             .purchases
             .values()
-            .filter(|p| {
-                p.seller == seller && p.token == token && p.state == PurchaseState::Delivered
-            })
+            .filter(|p| p.seller == seller && p.token == token && p.is_settled(now))
             .map(|p| p.price)
             .sum();
         let withdrawn: U256 = self
@@ -249,6 +299,23 @@ impl Book {
             .map(|w| w.amount)
             .sum();
         earned.saturating_sub(withdrawn)
+    }
+
+    /// `seller`'s purchases in `token` whose window is over at `now` but whose settlement is not
+    /// on chain yet: what a withdrawal settles in the same call.
+    pub fn to_settle(&self, seller: Address, token: Address, now: u64) -> Vec<u64> {
+        self.purchases
+            .values()
+            .filter(|p| {
+                p.seller == seller
+                    && p.token == token
+                    && p.state == PurchaseState::Delivered
+                    && p.settles_at > 0
+                    && !p.settled_on_chain
+                    && p.settles_at <= now
+            })
+            .map(|p| p.id)
+            .collect()
     }
 }
 
@@ -281,7 +348,7 @@ mod tests {
             seller: SELLER,
             token: Address::ZERO,
             price: U256::from(price),
-            buyer_key: Bytes::from(vec![2u8; 33]),
+            buyer_key: Bytes::from(vec![2u8; 64]),
             deadline: 100,
         }
     }
@@ -305,7 +372,8 @@ mod tests {
                 MarketEvent::Delivered {
                     purchase: 1,
                     seller: SELLER,
-                    encrypted_key: Bytes::from(vec![4u8; 129]),
+                    delivery: Bytes::from(vec![4u8; 96]),
+                    settles_at: 50,
                 },
             ),
             Located::at(
@@ -322,6 +390,7 @@ mod tests {
                 MarketEvent::Disputed {
                     purchase: 1,
                     buyer: BUYER,
+                    secret: None,
                     reason: "hash mismatch".into(),
                 },
             ),
@@ -346,7 +415,8 @@ mod tests {
                 MarketEvent::Delivered {
                     purchase: 99,
                     seller: SELLER,
-                    encrypted_key: Bytes::new(),
+                    delivery: Bytes::new(),
+                    settles_at: 50,
                 },
             ),
         ];
@@ -361,10 +431,15 @@ mod tests {
             SellerRecord {
                 deliveries: 1,
                 disputes: 1,
-                refunds: 1
+                refunds: 1,
+                proven_wrong: 0,
             }
         );
-        assert_eq!(book.claimable(SELLER, Address::ZERO), U256::from(4));
+        // Settling until 50, the seller's from then on.
+        assert_eq!(book.claimable(SELLER, Address::ZERO, 49), U256::ZERO);
+        assert_eq!(book.to_settle(SELLER, Address::ZERO, 49), Vec::<u64>::new());
+        assert_eq!(book.claimable(SELLER, Address::ZERO, 50), U256::from(4));
+        assert_eq!(book.to_settle(SELLER, Address::ZERO, 50), vec![1]);
         assert_eq!(book.undelivered(SELLER).count(), 0);
         assert!(!book.purchases.contains_key(&99));
     }

@@ -3,8 +3,10 @@
 //! the seller addresses in, the figures out; the CLI's `market earnings` and the app's Earnings
 //! screen show the same [`Earnings`].
 //!
-//! Per token: earned = Σ price of Delivered; pending = Σ price of Purchased with no Delivered or
-//! Refunded yet; refunded = Σ Refunded; withdrawn = Σ Withdrawn; claimable = earned − withdrawn.
+//! Per token (MARKET.md "Earnings (v2)"): settling = Σ price of Delivered still in its challenge
+//! window at `now`; earned = Σ price of Delivered whose window is over, not refunded; pending =
+//! Σ price of Purchased with no Delivered or Refunded yet; refunded = Σ Refunded (a refund
+//! forced by a challenge included); withdrawn = Σ Withdrawn; claimable = earned − withdrawn.
 //! Only events at or below the confirmed block count: an event nearer the head may still leave
 //! the chain, and the indexer's re-read replaces it when it does.
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +25,8 @@ pub struct TokenFigures {
     /// `Address::ZERO` for ETH.
     pub token: Address,
     pub earned: U256,
+    /// Delivered, still in the challenge window: the seller's once it closes.
+    pub settling: U256,
     pub pending: U256,
     pub claimable: U256,
     pub withdrawn: U256,
@@ -38,7 +42,7 @@ pub struct ListingFigures {
     pub seller: Address,
     pub token: Address,
     pub sales: u32,
-    /// Σ price of its delivered purchases.
+    /// Σ price of its settled purchases.
     pub revenue: U256,
     pub refunds: u32,
     pub disputes: u32,
@@ -108,18 +112,29 @@ struct Sale {
     seller: Address,
     token: Address,
     price: U256,
-    /// None: paid; Some(true): delivered; Some(false): refunded.
-    settled: Option<bool>,
+    state: SaleState,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SaleState {
+    Paid,
+    /// When the window closes (0 on a v1 market: at once) and the delivery's block time.
+    Delivered {
+        settles_at: u64,
+        time: Option<u64>,
+    },
+    Refunded,
 }
 
 impl Earnings {
     /// The figures of `sellers` from `events` (chain order) up to block `confirmed`; `times`
-    /// maps blocks to unix seconds.
+    /// maps blocks to unix seconds; `now` (the chain's time) decides which deliveries settled.
     pub fn compute(
         events: &[Located],
         times: &BTreeMap<u64, u64>,
         sellers: &[Address],
         confirmed: u64,
+        now: u64,
     ) -> Earnings {
         let mine = |a: &Address| sellers.contains(a);
         let mut tokens: BTreeMap<Address, TokenFigures> = BTreeMap::new();
@@ -196,7 +211,7 @@ impl Earnings {
                             seller: *seller,
                             token: *token,
                             price: *price,
-                            settled: None,
+                            state: SaleState::Paid,
                         },
                     );
                     entries.push(entry(
@@ -208,35 +223,39 @@ impl Earnings {
                         *price,
                     ));
                 }
-                MarketEvent::Delivered { purchase, .. } => {
-                    let Some(s) = sales.get_mut(purchase).filter(|s| s.settled.is_none()) else {
+                MarketEvent::Delivered {
+                    purchase,
+                    settles_at,
+                    ..
+                } => {
+                    let Some(s) = sales
+                        .get_mut(purchase)
+                        .filter(|s| s.state == SaleState::Paid)
+                    else {
                         continue;
                     };
-                    s.settled = Some(true);
-                    let f = tokens.get_mut(&s.token).expect("a sale made its token");
-                    f.pending -= s.price;
-                    f.earned += s.price;
-                    by_seller.entry((s.seller, s.token)).or_default().0 += s.price;
-                    if let Some(l) = listings.get_mut(&s.listing) {
-                        l.revenue += s.price;
-                    }
-                    if let Some(t) = time {
-                        *daily
-                            .entry(s.token)
-                            .or_default()
-                            .entry(t / DAY)
-                            .or_default() += s.price;
-                    }
+                    s.state = SaleState::Delivered {
+                        settles_at: *settles_at,
+                        time,
+                    };
+                    tokens.get_mut(&s.token).expect("a sale made its token").pending -= s.price;
                 }
                 MarketEvent::Refunded {
                     purchase, buyer, ..
                 } => {
-                    let Some(s) = sales.get_mut(purchase).filter(|s| s.settled.is_none()) else {
+                    // A paid purchase after its deadline, or a delivered one whose key a
+                    // challenge proved wrong.
+                    let Some(s) = sales
+                        .get_mut(purchase)
+                        .filter(|s| s.state != SaleState::Refunded)
+                    else {
                         continue;
                     };
-                    s.settled = Some(false);
                     let f = tokens.get_mut(&s.token).expect("a sale made its token");
-                    f.pending -= s.price;
+                    if s.state == SaleState::Paid {
+                        f.pending -= s.price;
+                    }
+                    s.state = SaleState::Refunded;
                     f.refunded += s.price;
                     if let Some(l) = listings.get_mut(&s.listing) {
                         l.refunds += 1;
@@ -275,6 +294,33 @@ impl Earnings {
                     ));
                 }
                 _ => {}
+            }
+        }
+        // What was delivered and not refunded: the seller's once its window closed at `now`,
+        // settling until then.
+        for s in sales.values() {
+            let SaleState::Delivered { settles_at, time } = s.state else {
+                continue;
+            };
+            let f = tokens.get_mut(&s.token).expect("a sale made its token");
+            if settles_at > now {
+                f.settling += s.price;
+                continue;
+            }
+            f.earned += s.price;
+            by_seller.entry((s.seller, s.token)).or_default().0 += s.price;
+            if let Some(l) = listings.get_mut(&s.listing) {
+                l.revenue += s.price;
+            }
+            // Counted on the day it became the seller's: when the window closed (v2), or the
+            // delivery's day (v1, paid at once).
+            let day_time = if settles_at > 0 { Some(settles_at) } else { time };
+            if let Some(t) = day_time {
+                *daily
+                    .entry(s.token)
+                    .or_default()
+                    .entry(t / DAY)
+                    .or_default() += s.price;
             }
         }
         let tokens = tokens
@@ -386,11 +432,17 @@ mod tests {
         }
     }
 
+    /// A v1 delivery: the seller's at once.
     fn delivered(id: u64) -> MarketEvent {
+        delivered_v2(id, 0)
+    }
+
+    fn delivered_v2(id: u64, settles_at: u64) -> MarketEvent {
         MarketEvent::Delivered {
             purchase: id,
             seller: ME,
-            encrypted_key: Bytes::new(),
+            delivery: Bytes::new(),
+            settles_at,
         }
     }
 
@@ -412,6 +464,7 @@ mod tests {
                 MarketEvent::Disputed {
                     purchase: 3,
                     buyer: BUYER,
+                    secret: None,
                     reason: "x".into(),
                 },
             ),
@@ -439,7 +492,7 @@ mod tests {
             Located::at(12, delivered(2)),
         ];
         let times: BTreeMap<u64, u64> = [(4, DAY * 3 + 5), (5, DAY * 4)].into();
-        let e = Earnings::compute(&events, &times, &[ME, ME2], 11);
+        let e = Earnings::compute(&events, &times, &[ME, ME2], 11, 0);
         assert_eq!(e.block, 11);
         let eth = e.token(Address::ZERO).unwrap();
         assert_eq!(
@@ -495,9 +548,59 @@ mod tests {
         use EntryKind::*;
         assert_eq!(kinds, [Sale, Sale, Sale, Withdrawal, Sale, Refund]);
         // Everything counted up to block 12.
-        let all = Earnings::compute(&events, &times, &[ME, ME2], 12);
+        let all = Earnings::compute(&events, &times, &[ME, ME2], 12, 0);
         assert_eq!(all.token(Address::ZERO).unwrap().earned, U256::from(10));
         assert_eq!(all.token(Address::ZERO).unwrap().pending, U256::ZERO);
+    }
+
+    #[test]
+    fn a_v2_delivery_settles_after_its_window_and_a_proven_wrong_key_never_counts() {
+        let window_end = DAY * 10;
+        let events = vec![
+            Located::at(1, listed(1, ME, Address::ZERO)),
+            Located::at(2, bought(1, 1, ME, Address::ZERO, 5)),
+            Located::at(2, bought(2, 1, ME, Address::ZERO, 5)),
+            Located::at(3, delivered_v2(1, window_end)),
+            Located::at(3, delivered_v2(2, window_end)),
+            // Purchase 2's key was proven wrong: refunded after delivery.
+            Located::at(
+                4,
+                MarketEvent::KeyProvenWrong {
+                    purchase: 2,
+                    buyer: BUYER,
+                    seller: ME,
+                    secret: B256::repeat_byte(9),
+                },
+            ),
+            Located::at(
+                4,
+                MarketEvent::Refunded {
+                    purchase: 2,
+                    buyer: BUYER,
+                    token: Address::ZERO,
+                    amount: U256::from(5),
+                },
+            ),
+        ];
+        let times: BTreeMap<u64, u64> = [(3, DAY * 7)].into();
+        let before = Earnings::compute(&events, &times, &[ME], 4, window_end - 1);
+        let f = before.token(Address::ZERO).unwrap();
+        assert_eq!(
+            (f.settling, f.earned, f.claimable, f.pending, f.refunded),
+            (U256::from(5), U256::ZERO, U256::ZERO, U256::ZERO, U256::from(5))
+        );
+        assert!(before.claimable.is_empty());
+        assert!(before.daily.is_empty());
+        let after = Earnings::compute(&events, &times, &[ME], 4, window_end);
+        let f = after.token(Address::ZERO).unwrap();
+        assert_eq!(
+            (f.settling, f.earned, f.claimable, f.refunded),
+            (U256::ZERO, U256::from(5), U256::from(5), U256::from(5))
+        );
+        assert_eq!(after.claimable, vec![(ME, Address::ZERO, U256::from(5))]);
+        assert_eq!(after.daily[&Address::ZERO], vec![(10, U256::from(5))]);
+        assert_eq!(after.listings[0].revenue, U256::from(5));
+        assert_eq!(after.listings[0].refunds, 1);
     }
 
     #[test]
@@ -509,7 +612,7 @@ mod tests {
 
     #[test]
     fn no_events_no_figures() {
-        let e = Earnings::compute(&[], &BTreeMap::new(), &[ME], 5);
+        let e = Earnings::compute(&[], &BTreeMap::new(), &[ME], 5, 0);
         assert!(e.is_empty() && e.tokens.is_empty() && e.daily.is_empty());
         assert_eq!(confirmed_block(1, 2), 0);
         assert_eq!(confirmed_block(10, 2), 8);

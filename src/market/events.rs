@@ -45,10 +45,15 @@ pub enum MarketEvent {
         buyer_key: Bytes,
         deadline: u64,
     },
+    /// v2: `R ‖ c` (96 bytes) and when the payment settles; a v1 market's rows (ECIES, 129
+    /// bytes, no window) still read, with `settles_at` 0: paid at once.
     Delivered {
         purchase: u64,
         seller: Address,
-        encrypted_key: Bytes,
+        #[serde(alias = "encrypted_key")]
+        delivery: Bytes,
+        #[serde(default)]
+        settles_at: u64,
     },
     Refunded {
         purchase: u64,
@@ -56,10 +61,28 @@ pub enum MarketEvent {
         token: Address,
         amount: U256,
     },
+    /// v2 disputes publish the purchase's one-time secret (None on a v1 market), which every
+    /// client checks itself: proven or refuted, never a claim taken on trust.
     Disputed {
         purchase: u64,
         buyer: Address,
+        #[serde(default)]
+        secret: Option<B256>,
         reason: String,
+    },
+    /// A challenge proved the delivered key wrong; a `Refunded` of the same purchase follows.
+    KeyProvenWrong {
+        purchase: u64,
+        buyer: Address,
+        seller: Address,
+        secret: B256,
+    },
+    /// A delivered purchase's challenge window passed and its price became the seller's.
+    Settled {
+        purchase: u64,
+        seller: Address,
+        token: Address,
+        amount: U256,
     },
     Withdrawn {
         seller: Address,
@@ -135,7 +158,8 @@ impl MarketEvent {
             DataMarketEvents::Delivered(e) => MarketEvent::Delivered {
                 purchase: id(e.purchaseId)?,
                 seller: e.seller,
-                encrypted_key: e.encryptedKey,
+                delivery: e.delivery,
+                settles_at: e.settlesAt,
             },
             DataMarketEvents::Refunded(e) => MarketEvent::Refunded {
                 purchase: id(e.purchaseId)?,
@@ -146,7 +170,20 @@ impl MarketEvent {
             DataMarketEvents::Disputed(e) => MarketEvent::Disputed {
                 purchase: id(e.purchaseId)?,
                 buyer: e.buyer,
+                secret: Some(B256::from(e.secret)),
                 reason: e.reason,
+            },
+            DataMarketEvents::KeyProvenWrong(e) => MarketEvent::KeyProvenWrong {
+                purchase: id(e.purchaseId)?,
+                buyer: e.buyer,
+                seller: e.seller,
+                secret: B256::from(e.secret),
+            },
+            DataMarketEvents::Settled(e) => MarketEvent::Settled {
+                purchase: id(e.purchaseId)?,
+                seller: e.seller,
+                token: e.token,
+                amount: e.amount,
             },
             DataMarketEvents::Withdrawn(e) => MarketEvent::Withdrawn {
                 seller: e.seller,
@@ -167,6 +204,8 @@ impl MarketEvent {
             MarketEvent::Delivered { .. } => "delivered",
             MarketEvent::Refunded { .. } => "refunded",
             MarketEvent::Disputed { .. } => "disputed",
+            MarketEvent::KeyProvenWrong { .. } => "key_proven_wrong",
+            MarketEvent::Settled { .. } => "settled",
             MarketEvent::Withdrawn { .. } => "withdrawn",
         }
     }
@@ -252,6 +291,25 @@ impl Located {
             E::Disputed {
                 purchase, buyer, ..
             } => (None, Some(*purchase), None, Some(*buyer), None, None),
+            E::KeyProvenWrong {
+                purchase,
+                buyer,
+                seller,
+                ..
+            } => (None, Some(*purchase), Some(*seller), Some(*buyer), None, None),
+            E::Settled {
+                purchase,
+                seller,
+                token,
+                amount,
+            } => (
+                None,
+                Some(*purchase),
+                Some(*seller),
+                None,
+                Some(*token),
+                Some(*amount),
+            ),
             E::Withdrawn {
                 seller,
                 token,

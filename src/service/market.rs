@@ -79,28 +79,45 @@ pub async fn sync_earnings(
     };
     let pass = index::sync(client, store, market.address, market.deployed, &config).await?;
     let confirmed = earnings::confirmed_block(pass.head, confirmations);
+    let now = chain_time(client).await?;
     Ok(stored_earnings(
         store,
         client.network.chain_id,
         market,
         sellers,
         confirmed,
+        now,
     )?)
 }
 
+/// The chain's clock (the latest block's time): deadlines and challenge windows are the
+/// contract's, not this machine's (a dev chain may be days ahead after `evm_increaseTime`).
+pub async fn chain_time(client: &Client) -> ChainResult<u64> {
+    let block = client
+        .provider()
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .map_err(|e| client.error(e))?
+        .ok_or_else(|| crate::chain::ChainError::Node("the node has no latest block".into()))?;
+    Ok(block.header.timestamp)
+}
+
 /// The earnings of `sellers` from what the store holds, without reading the chain (the app's
-/// screen opens with these at once).
+/// screen opens with these at once); `now` is the chain's time when known (else this
+/// machine's, never earlier than the last block the store has seen).
 pub fn stored_earnings(
     store: &Store,
     chain_id: u64,
     market: Market,
     sellers: &[Address],
     confirmed: u64,
+    now: u64,
 ) -> crate::store::Result<Earnings> {
     let rows = store.market_events(chain_id, market.address)?;
     let events: Vec<Located> = rows.iter().filter_map(Located::from_row).collect();
     let times = store.market_block_times(chain_id, market.address)?;
-    Ok(Earnings::compute(&events, &times, sellers, confirmed))
+    let now = now.max(times.values().copied().max().unwrap_or(0));
+    Ok(Earnings::compute(&events, &times, sellers, confirmed, now))
 }
 
 /// An amount as an exact decimal string in the token's units ("5", "0.25"); raw base units for
@@ -135,6 +152,7 @@ pub fn earnings_json(client: &Client, e: &Earnings) -> serde_json::Value {
                 "symbol": t.as_ref().map(|t| clean_line(&t.symbol)),
                 "decimals": t.as_ref().map(|t| t.decimals),
                 "earned": a(f.earned),
+                "settling": a(f.settling),
                 "pending": a(f.pending),
                 "claimable": a(f.claimable),
                 "withdrawn": a(f.withdrawn),
@@ -323,15 +341,76 @@ pub fn check_uri(uri: &str) -> Result<&str> {
     Ok(uri)
 }
 
+/// The one-time buyer keys of this wallet's purchases (MARKET.md v2 "One-time buyer keys"):
+/// key j → its index, found by scanning j upward from 0 until 20 in a row match none of the
+/// purchases made from `own` addresses, so a wallet restored from the phrase finds them again
+/// from the chain alone.
+#[derive(Debug, Default)]
+pub struct BuyerKeys {
+    found: std::collections::HashMap<Bytes, u32>,
+    /// The first j no purchase used: the next purchase's key.
+    next: u32,
+}
+
+/// How many unused buyer keys in a row end the scan.
+pub const BUYER_KEY_GAP: u32 = 20;
+
+impl BuyerKeys {
+    pub fn scan(wallet: &Wallet, book: &Book, own: &[Address]) -> Result<BuyerKeys> {
+        let used: std::collections::HashSet<&Bytes> = book
+            .purchases
+            .values()
+            .filter(|p| own.contains(&p.buyer))
+            .map(|p| &p.buyer_key)
+            .collect();
+        let mut keys = BuyerKeys::default();
+        let mut next = None;
+        let mut misses = 0;
+        let mut j = 0u32;
+        while misses < BUYER_KEY_GAP && j <= keybot_keystore::delivery::MAX_BUYER_KEY {
+            if let Some(key) = wallet.buyer_key(j)? {
+                let key = Bytes::from(key.to_vec());
+                if used.contains(&key) {
+                    keys.found.insert(key, j);
+                    misses = 0;
+                } else {
+                    next.get_or_insert(j);
+                    misses += 1;
+                }
+            }
+            j += 1;
+        }
+        keys.next = next.unwrap_or(j);
+        Ok(keys)
+    }
+
+    /// The index of the key a purchase was paid with, if it is one of this wallet's.
+    pub fn index_of(&self, purchase: &Purchase) -> Option<u32> {
+        self.found.get(&purchase.buyer_key).copied()
+    }
+
+    /// The next purchase's key: its index and the 64 bytes `buy` takes.
+    pub fn next(&self, wallet: &Wallet) -> Result<(u32, [u8; 64])> {
+        let mut j = self.next;
+        loop {
+            if let Some(key) = wallet.buyer_key(j)? {
+                return Ok((j, key));
+            }
+            j += 1;
+        }
+    }
+}
+
 /// The `buy` call for `listing` (ETH is sent with it; a token is approved first, separately),
-/// paying into escrow with this wallet's market public key.
+/// paying into escrow with a one-time buyer key and refused by the contract if the price is
+/// above `max_price` (what the user saw).
 pub fn buy_call(
-    wallet: &Wallet,
     buyer: Address,
     market: Market,
     listing: &Listing,
+    buyer_key: &[u8; 64],
+    max_price: U256,
 ) -> Result<Call> {
-    let key = wallet.market_public_key()?;
     let value = if listing.token == Address::ZERO {
         listing.price
     } else {
@@ -339,9 +418,46 @@ pub fn buy_call(
     };
     let call = DataMarket::buyCall {
         listingId: U256::from(listing.id),
-        buyerKey: Bytes::from(key.to_vec()),
+        buyerKey: Bytes::from(buyer_key.to_vec()),
+        maxPrice: max_price,
     };
     Ok(Call::from_sol(buyer, market.address, &abi(), &call, value)?.labelled("DataMarket"))
+}
+
+/// The approvals a token purchase needs so that the market may take exactly `price` and no
+/// more: none when the allowance is already exactly the price; otherwise a reset to zero first
+/// when some allowance is left (a token like USDT refuses to change a non-zero allowance, and a
+/// leftover allowance is what a reprice could take), then the price.
+pub fn approvals_for(
+    owner: Address,
+    token: &Token,
+    market: Market,
+    allowance: U256,
+    price: U256,
+) -> Vec<Call> {
+    if allowance == price {
+        return Vec::new();
+    }
+    let mut calls = Vec::new();
+    if !allowance.is_zero() {
+        calls.push(approve_call(owner, token, market, U256::ZERO));
+    }
+    calls.push(approve_call(owner, token, market, price));
+    calls
+}
+
+/// Before paying (MARKET.md v2): the listing's ciphertext, fetched and checked against its
+/// content hash. The caller keeps it (a seller who takes a URI down after the sale cannot
+/// withhold the bytes).
+pub fn prefetch(listing: &Listing, own: &[Address]) -> Result<Vec<u8>> {
+    let ciphertext = ciphertext_of(listing, None, own)?;
+    if B256::from(content::content_hash(&ciphertext)) != listing.content_hash {
+        bail!(
+            "listing {}'s ciphertext is not the listed one (keccak256 differs from its content hash); nothing was paid",
+            listing.id
+        );
+    }
+    Ok(ciphertext)
 }
 
 /// The token's allowance from `owner` to the market.
@@ -368,12 +484,38 @@ pub fn approve_call(owner: Address, token: &Token, market: Market, amount: U256)
     crate::chain::token::approve(owner, token, market.address, amount)
 }
 
-/// The `deliver` call for `purchase`: the listing's content key encrypted to the buyer's key.
+/// A seller never delivers within this many seconds of the deadline: a transaction that lands
+/// after it reverts, and a reverted or pending delivery shows the key to anyone watching.
+pub const DELIVERY_MARGIN: u64 = 3600;
+
+/// Whether a paid purchase may still be delivered at `now` (the chain's time) with the margin.
+pub fn deliverable(purchase: &Purchase, now: u64) -> bool {
+    purchase.state == crate::market::book::PurchaseState::Paid
+        && now.saturating_add(DELIVERY_MARGIN) < purchase.deadline
+}
+
+/// What binds a delivery to one purchase on one market and chain.
+pub fn binding(chain_id: u64, market: Address, purchase: u64) -> keybot_keystore::delivery::Binding {
+    keybot_keystore::delivery::Binding {
+        chain_id,
+        market,
+        purchase_id: purchase,
+    }
+}
+
+/// The `deliver` call for `purchase`: the listing's content key as `R ‖ c` for the buyer's
+/// one-time key. A buyer key that is no point the contract would have accepted is refused
+/// here with one line (the caller skips that purchase and goes on).
 pub fn deliver_call(purchase: &Purchase, secret: &ListingSecret) -> Result<Call> {
-    let encrypted = keybot_keystore::encrypt_to(&purchase.buyer_key, secret.content_key.expose())?;
+    let delivery = keybot_keystore::delivery::deliver(
+        &purchase.buyer_key,
+        &secret.content_key,
+        &binding(secret.chain_id, secret.market, purchase.id),
+    )
+    .map_err(|e| anyhow!("purchase {} cannot be delivered: its buyer key: {e}", purchase.id))?;
     let call = DataMarket::deliverCall {
         purchaseId: U256::from(purchase.id),
-        encryptedKey: Bytes::from(encrypted),
+        delivery: Bytes::from(delivery.to_vec()),
     };
     Ok(
         Call::from_sol(purchase.seller, secret.market, &abi(), &call, U256::ZERO)?
@@ -381,9 +523,11 @@ pub fn deliver_call(purchase: &Purchase, secret: &ListingSecret) -> Result<Call>
     )
 }
 
-pub fn refund_call(purchase: &Purchase, market: Market) -> Result<Call> {
+/// `refund`: the payment of an undelivered purchase back, to the buyer or to `to`.
+pub fn refund_call(purchase: &Purchase, market: Market, to: Option<Address>) -> Result<Call> {
     let call = DataMarket::refundCall {
         purchaseId: U256::from(purchase.id),
+        to: to.unwrap_or(purchase.buyer),
     };
     Ok(
         Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?
@@ -391,9 +535,52 @@ pub fn refund_call(purchase: &Purchase, market: Market) -> Result<Call> {
     )
 }
 
-pub fn dispute_call(purchase: &Purchase, market: Market, reason: &str) -> Result<Call> {
+/// `challenge`: publishes the purchase's one-time secret so the contract can check the key
+/// itself; only ever sent after this client found the key wrong ([`open_key`]).
+pub fn challenge_call(
+    wallet: &Wallet,
+    keys: &BuyerKeys,
+    purchase: &Purchase,
+    market: Market,
+) -> Result<Call> {
+    let j = keys
+        .index_of(purchase)
+        .ok_or_else(|| anyhow!("purchase {} was not paid with one of this wallet's buyer keys", purchase.id))?;
+    let delivery = purchase
+        .delivery
+        .as_ref()
+        .ok_or_else(|| anyhow!("purchase {} is not delivered", purchase.id))?;
+    let proof = wallet.challenge_proof(j, delivery)?;
+    let call = DataMarket::challengeCall {
+        purchaseId: U256::from(purchase.id),
+        b: U256::from_be_bytes(*proof.secret()),
+        bInv: U256::from_be_bytes(*proof.inverse()),
+        buyerKey: Bytes::from(proof.buyer_key.to_vec()),
+        s: Bytes::from(proof.shared.to_vec()),
+        delivery: delivery.clone(),
+    };
+    Ok(
+        Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?
+            .labelled("DataMarket"),
+    )
+}
+
+/// `dispute`: a claim about a delivery, carrying the purchase's one-time secret so that every
+/// client can check it (and the content becomes public if the claim is false).
+pub fn dispute_call(
+    wallet: &Wallet,
+    keys: &BuyerKeys,
+    purchase: &Purchase,
+    market: Market,
+    reason: &str,
+) -> Result<Call> {
+    let j = keys
+        .index_of(purchase)
+        .ok_or_else(|| anyhow!("purchase {} was not paid with one of this wallet's buyer keys", purchase.id))?;
+    let secret = wallet.dispute_secret(j)?;
     let call = DataMarket::disputeCall {
         purchaseId: U256::from(purchase.id),
+        secret: U256::from_be_bytes(*secret.expose()),
         reason: reason.to_owned(),
     };
     Ok(
@@ -423,8 +610,20 @@ pub fn delist_call(listing: &Listing, market: Market) -> Result<Call> {
     )
 }
 
-pub fn withdraw_call(seller: Address, market: Market, token: Address) -> Result<Call> {
-    let call = DataMarket::withdrawCall { token };
+/// `withdraw`: settles `settle_first` (purchases whose window is over but whose settlement is
+/// not on chain yet, [`Book::to_settle`]) and moves all of `seller`'s claimable `token` to `to`.
+pub fn withdraw_call(
+    seller: Address,
+    market: Market,
+    token: Address,
+    to: Address,
+    settle_first: Vec<u64>,
+) -> Result<Call> {
+    let call = DataMarket::withdrawCall {
+        token,
+        to,
+        settleFirst: settle_first.into_iter().map(U256::from).collect(),
+    };
     Ok(Call::from_sol(seller, market.address, &abi(), &call, U256::ZERO)?.labelled("DataMarket"))
 }
 
@@ -447,17 +646,34 @@ pub async fn claimable_on_chain(
     Ok(DataMarket::claimableCall::abi_decode_returns(&out)?)
 }
 
-/// Why a delivery cannot be opened; each names what was wrong and that nothing was written.
+/// The buyer's side of a market: the wallet with its one-time keys, where the market is, the
+/// chain's time and the wallet's own addresses.
+#[derive(Clone, Copy)]
+pub struct Buyer<'a> {
+    pub wallet: &'a Wallet,
+    pub keys: &'a BuyerKeys,
+    pub chain_id: u64,
+    pub market: Address,
+    pub now: u64,
+    pub own: &'a [Address],
+}
+
+/// Why a delivery cannot be opened; each names what was wrong, that nothing was written, and
+/// what to do about it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
     #[error(
-        "the delivered key does not open: it was not encrypted to this wallet's market key; nothing was written (`keybot market dispute {0}`)"
+        "purchase {0} was not paid with one of this wallet's buyer keys (another wallet's purchase?); nothing was written"
     )]
     KeyNotForUs(u64),
     #[error(
-        "the delivered key is not the listing's key (keccak256 differs from its commitment); nothing was written (`keybot market dispute {0}`)"
+        "the delivered key is wrong: keccak256 of the key differs from the listing's key commitment; nothing was written. `keybot market challenge {purchase}` takes the money back (until {until})"
     )]
-    WrongKey(u64),
+    WrongKey { purchase: u64, until: String },
+    #[error(
+        "the delivered key is wrong (keccak256 differs from the listing's key commitment) and the challenge window closed at {until}; nothing was written (`keybot market dispute {purchase}` records it)"
+    )]
+    WrongKeyTooLate { purchase: u64, until: String },
     #[error(
         "the ciphertext is not the listed one (keccak256 differs from the listing's content hash): it was changed; nothing was written (`keybot market dispute {0}`)"
     )]
@@ -468,25 +684,126 @@ pub enum FetchError {
     Undecryptable(u64),
 }
 
-/// The buyer's side of a delivery: the content key out of the ECIES message (inside the
-/// keystore, with the market key), checked against the listing's commitment.
-pub fn open_key(
-    wallet: &Wallet,
-    purchase: &Purchase,
-    listing: &Listing,
-) -> Result<Secret32, FetchError> {
-    let encrypted = purchase
-        .encrypted_key
+impl FetchError {
+    /// A wrong key that a challenge can still take the money back for.
+    pub fn challengeable(&self) -> bool {
+        matches!(self, FetchError::WrongKey { .. })
+    }
+}
+
+/// The buyer's side of a delivery: the content key out of `R ‖ c` with the purchase's one-time
+/// key (inside the keystore), checked against the listing's commitment. `now` is the chain's
+/// time, for saying until when a wrong key can be challenged.
+pub fn open_key(b: &Buyer<'_>, purchase: &Purchase, listing: &Listing) -> Result<Secret32, FetchError> {
+    let Buyer {
+        wallet,
+        keys,
+        chain_id,
+        market,
+        now,
+        ..
+    } = *b;
+    let delivery = purchase
+        .delivery
         .as_ref()
         .ok_or(FetchError::KeyNotForUs(purchase.id))?;
+    let j = keys
+        .index_of(purchase)
+        .ok_or(FetchError::KeyNotForUs(purchase.id))?;
+    let until = earnings::utc_time(purchase.settles_at);
+    let wrong = || {
+        if now < purchase.settles_at && !purchase.settled_on_chain {
+            FetchError::WrongKey {
+                purchase: purchase.id,
+                until: until.clone(),
+            }
+        } else {
+            FetchError::WrongKeyTooLate {
+                purchase: purchase.id,
+                until: until.clone(),
+            }
+        }
+    };
+    // A delivery the contract would not have taken (not R ‖ c) cannot carry the key either.
     let key = wallet
-        .market_decrypt(encrypted)
-        .map_err(|_| FetchError::KeyNotForUs(purchase.id))?;
-    let key = Secret32::from_slice(&key).ok_or(FetchError::WrongKey(purchase.id))?;
+        .open_delivery(j, delivery, &binding(chain_id, market, purchase.id))
+        .map_err(|_| wrong())?;
     if B256::from(content::key_commit(&key)) != listing.key_commit {
-        return Err(FetchError::WrongKey(purchase.id));
+        return Err(wrong());
     }
     Ok(key)
+}
+
+/// What this client found of a published dispute: every client checks it itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The published secret opens the delivered key, and the listed ciphertext does not open
+    /// under it (or the key is not the committed one): the buyer was right.
+    Proven,
+    /// The ciphertext opens under the committed key: a false claim, and the content is public.
+    Refuted,
+    /// Not checkable here: a v1 dispute (no secret), a secret that is not the buyer key's, or
+    /// a ciphertext this machine cannot fetch.
+    Unchecked,
+}
+
+/// Checks a dispute from the events alone and the listing's ciphertext (`None`: not at hand).
+pub fn check_dispute(
+    chain_id: u64,
+    market: Address,
+    purchase: &Purchase,
+    listing: &Listing,
+    ciphertext: Option<&[u8]>,
+) -> Verdict {
+    use keybot_keystore::delivery::{open_with_secret, secret_opens};
+    let (Some(secret), Some(delivery)) = (purchase.dispute_secret, purchase.delivery.as_ref())
+    else {
+        return Verdict::Unchecked;
+    };
+    if !secret_opens(&secret.0, &purchase.buyer_key) {
+        return Verdict::Unchecked;
+    }
+    let Some(key) = open_with_secret(&secret.0, delivery, &binding(chain_id, market, purchase.id))
+    else {
+        return Verdict::Proven;
+    };
+    if B256::from(content::key_commit(&key)) != listing.key_commit {
+        // A wrong key: the challenge was the remedy, but the claim holds all the same.
+        return Verdict::Proven;
+    }
+    let Some(ciphertext) = ciphertext else {
+        return Verdict::Unchecked;
+    };
+    if B256::from(content::content_hash(ciphertext)) != listing.content_hash {
+        // Not the listed bytes: says nothing about the listing.
+        return Verdict::Unchecked;
+    }
+    match content::open(&key, ciphertext) {
+        Ok(_) => Verdict::Refuted,
+        Err(_) => Verdict::Proven,
+    }
+}
+
+/// Each seller's disputes as this client checked them: (proven, refuted).
+pub fn checked_disputes(chain_id: u64, market: Address, book: &Book, seller: Address) -> (u32, u32) {
+    let mut out = (0, 0);
+    for p in book
+        .purchases
+        .values()
+        .filter(|p| p.seller == seller && p.disputed)
+    {
+        let Some(l) = book.listings.get(&p.listing) else {
+            continue;
+        };
+        // Inline ciphertext only: browse never fetches a stranger's URI just to count.
+        let ciphertext = l.uri.is_empty().then(|| l.data.to_vec());
+        match check_dispute(chain_id, market, p, l, ciphertext.as_deref()) {
+            Verdict::Proven => out.0 += 1,
+            Verdict::Refuted => out.1 += 1,
+            Verdict::Unchecked => {}
+        }
+    }
+    out
 }
 
 /// The plaintext of `ciphertext`, after checking it is the listed one.
@@ -510,9 +827,15 @@ pub fn open_content(
 /// The most ciphertext fetched from a URI: a 1 MiB item and its overhead, with room.
 pub const MAX_FETCH: u64 = 2 << 20;
 
-/// The listing's ciphertext: inline, or read from its URI (`file://` and `https://`; an
-/// `ipfs://` URI needs a gateway: the buyer fetches it and passes the file).
-pub fn ciphertext_of(listing: &Listing, from_file: Option<&std::path::Path>) -> Result<Vec<u8>> {
+/// The listing's ciphertext: a file the buyer fetched by hand, inline, or read from its URI.
+/// A `file://` URI is read only for a listing of one of `own`'s addresses (the seller's own
+/// machine): a stranger's listing must not make this machine open a local path. `ipfs://`
+/// needs a gateway: the buyer fetches it and passes the file.
+pub fn ciphertext_of(
+    listing: &Listing,
+    from_file: Option<&std::path::Path>,
+    own: &[Address],
+) -> Result<Vec<u8>> {
     if let Some(path) = from_file {
         return Ok(keybot_keystore::atomic::read_limited(path, MAX_FETCH)?);
     }
@@ -521,6 +844,13 @@ pub fn ciphertext_of(listing: &Listing, from_file: Option<&std::path::Path>) -> 
     }
     let uri = listing.uri.as_str();
     if let Some(path) = uri.strip_prefix("file://") {
+        if !own.contains(&listing.seller) {
+            bail!(
+                "listing {} points to a file on its seller's machine ({}); keybot reads file:// only for your own listings: get the ciphertext from the seller and pass --ciphertext FILE",
+                listing.id,
+                crate::sanitize::clean_line(uri)
+            );
+        }
         return keybot_keystore::atomic::read_limited(std::path::Path::new(path), MAX_FETCH)
             .map_err(|e| {
                 anyhow!(
@@ -574,19 +904,21 @@ pub enum SaveError {
 /// replaced. `ciphertext` is a file the buyer fetched by hand (an ipfs:// listing); otherwise
 /// the ciphertext is inline or read from the listing's URI. Returns the bytes written.
 pub fn save_delivery(
-    wallet: &Wallet,
+    b: &Buyer<'_>,
     purchase: &Purchase,
     listing: &Listing,
     out: &std::path::Path,
-    ciphertext: Option<&std::path::Path>,
+    ciphertext: Option<&[u8]>,
 ) -> Result<usize, SaveError> {
     let shown = || crate::sanitize::clean_line(&out.display().to_string()).into_owned();
     if out.exists() {
         return Err(SaveError::Exists(shown()));
     }
-    let key = open_key(wallet, purchase, listing)?;
-    let ciphertext =
-        ciphertext_of(listing, ciphertext).map_err(|e| SaveError::Other(format!("{e:#}")))?;
+    let key = open_key(b, purchase, listing)?;
+    let ciphertext = match ciphertext {
+        Some(bytes) => bytes.to_vec(),
+        None => ciphertext_of(listing, None, b.own).map_err(|e| SaveError::Other(format!("{e:#}")))?,
+    };
     let plaintext = open_content(&key, purchase, listing, &ciphertext)?;
     keybot_keystore::atomic::create_private(out, &plaintext)
         .map_err(|e| SaveError::Other(format!("cannot write {}: {e}", shown())))?;
@@ -602,8 +934,18 @@ mod tests {
         Wallet::new(keybot_keystore::Phrase::parse(words).unwrap(), "").unwrap()
     }
 
-    /// A listing of `plaintext` and a purchase of it delivered to `buyer`'s market key.
-    fn delivered(buyer: &Wallet, plaintext: &[u8]) -> (Purchase, Listing) {
+    const CHAIN: u64 = 31337;
+    const MARKET: Address = Address::repeat_byte(0x4d);
+    const BUYER: Address = Address::repeat_byte(2);
+    const NOW: u64 = 1_000;
+
+    /// A listing of `plaintext` and purchase 3 of it, delivered with `key` to `buyer`'s first
+    /// one-time key, settling at NOW + 100.
+    fn delivered_with(
+        buyer: &Wallet,
+        plaintext: &[u8],
+        deliver: Option<&Secret32>,
+    ) -> (Purchase, Listing, Secret32) {
         let key = content::new_key().unwrap();
         let ciphertext = content::seal(&key, plaintext).unwrap();
         let listing = Listing {
@@ -621,26 +963,56 @@ mod tests {
             tx_hash: B256::ZERO,
             sales: 1,
         };
-        let buyer_key = buyer.market_public_key().unwrap();
+        let buyer_key = buyer.buyer_key(0).unwrap().unwrap();
+        let delivery = keybot_keystore::delivery::deliver(
+            &buyer_key,
+            deliver.unwrap_or(&key),
+            &binding(CHAIN, MARKET, 3),
+        )
+        .unwrap();
         let purchase = Purchase {
             id: 3,
             listing: 1,
-            buyer: Address::repeat_byte(2),
+            buyer: BUYER,
             seller: listing.seller,
             token: Address::ZERO,
             price: listing.price,
             buyer_key: Bytes::from(buyer_key.to_vec()),
             deadline: 10,
             state: PurchaseState::Delivered,
-            encrypted_key: Some(Bytes::from(
-                keybot_keystore::encrypt_to(&buyer_key, key.expose()).unwrap(),
-            )),
+            delivery: Some(Bytes::from(delivery.to_vec())),
+            settles_at: NOW + 100,
+            settled_on_chain: false,
+            proven_wrong: None,
             disputed: false,
             dispute_reason: None,
+            dispute_secret: None,
             block: 2,
             tx_hash: B256::ZERO,
         };
-        (purchase, listing)
+        (purchase, listing, key)
+    }
+
+    fn delivered(buyer: &Wallet, plaintext: &[u8]) -> (Purchase, Listing) {
+        let (p, l, _) = delivered_with(buyer, plaintext, None);
+        (p, l)
+    }
+
+    fn keys_of(wallet: &Wallet, p: &Purchase) -> BuyerKeys {
+        let mut book = Book::default();
+        book.purchases.insert(p.id, p.clone());
+        BuyerKeys::scan(wallet, &book, &[BUYER]).unwrap()
+    }
+
+    fn buyer<'a>(wallet: &'a Wallet, keys: &'a BuyerKeys) -> Buyer<'a> {
+        Buyer {
+            wallet,
+            keys,
+            chain_id: CHAIN,
+            market: MARKET,
+            now: NOW,
+            own: &[BUYER],
+        }
     }
 
     const ALICE: &str = "test test test test test test test test test test test junk";
@@ -649,10 +1021,11 @@ mod tests {
     #[test]
     fn save_delivery_writes_a_new_private_file_only_after_both_checks() {
         let dir = tempfile::tempdir().unwrap();
-        let buyer = wallet(ALICE);
-        let (p, l) = delivered(&buyer, b"the redacted notes");
+        let w = wallet(ALICE);
+        let (p, l) = delivered(&w, b"the redacted notes");
+        let keys = keys_of(&w, &p);
         let out = dir.path().join("notes.txt");
-        assert_eq!(save_delivery(&buyer, &p, &l, &out, None).unwrap(), 18);
+        assert_eq!(save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap(), 18);
         assert_eq!(std::fs::read(&out).unwrap(), b"the redacted notes");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
@@ -661,7 +1034,7 @@ mod tests {
         );
         // Never over an existing file.
         std::fs::write(&out, b"mine").unwrap();
-        let e = save_delivery(&buyer, &p, &l, &out, None).unwrap_err();
+        let e = save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap_err();
         assert!(matches!(e, SaveError::Exists(_)), "{e}");
         assert_eq!(std::fs::read(&out).unwrap(), b"mine");
     }
@@ -669,40 +1042,144 @@ mod tests {
     #[test]
     fn a_tampered_ciphertext_or_a_key_for_someone_else_writes_nothing_and_says_which() {
         let dir = tempfile::tempdir().unwrap();
-        let buyer = wallet(ALICE);
+        let w = wallet(ALICE);
         let out = dir.path().join("out.txt");
-        // The content changed after listing: the content hash fails first.
-        let (p, mut l) = delivered(&buyer, b"the redacted notes");
+        // The content changed after listing: the content hash fails.
+        let (p, mut l) = delivered(&w, b"the redacted notes");
+        let keys = keys_of(&w, &p);
         let mut data = l.data.to_vec();
         let last = data.len() - 1;
         data[last] ^= 1;
         l.data = Bytes::from(data);
-        let e = save_delivery(&buyer, &p, &l, &out, None).unwrap_err();
-        assert!(
-            matches!(e, SaveError::Fetch(FetchError::Tampered(3))),
-            "{e}"
-        );
+        let e = save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap_err();
+        assert!(matches!(e, SaveError::Fetch(FetchError::Tampered(3))), "{e}");
         assert!(e.to_string().contains("ciphertext is not the listed one"));
         assert!(!out.exists());
-        // The key was encrypted to another wallet's market key.
+        // Paid with another wallet's key.
         let (p, l) = delivered(&wallet(BOB), b"the redacted notes");
-        let e = save_delivery(&buyer, &p, &l, &out, None).unwrap_err();
-        assert!(
-            matches!(e, SaveError::Fetch(FetchError::KeyNotForUs(3))),
-            "{e}"
-        );
+        let keys = keys_of(&w, &p);
+        let e = save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap_err();
+        assert!(matches!(e, SaveError::Fetch(FetchError::KeyNotForUs(3))), "{e}");
         assert!(!out.exists());
-        // A delivered key that is not the listing's key.
-        let (mut p, l) = delivered(&buyer, b"the redacted notes");
+    }
+
+    #[test]
+    fn a_wrong_key_names_the_challenge_and_its_last_date_until_the_window_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = wallet(ALICE);
+        let out = dir.path().join("out.txt");
         let other = content::new_key().unwrap();
-        p.encrypted_key = Some(Bytes::from(
-            keybot_keystore::encrypt_to(&p.buyer_key, other.expose()).unwrap(),
-        ));
-        let e = save_delivery(&buyer, &p, &l, &out, None).unwrap_err();
-        assert!(
-            matches!(e, SaveError::Fetch(FetchError::WrongKey(3))),
-            "{e}"
-        );
+        let (p, l, _) = delivered_with(&w, b"notes", Some(&other));
+        let keys = keys_of(&w, &p);
+        let e = save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap_err();
+        let SaveError::Fetch(f) = &e else {
+            panic!("{e}")
+        };
+        assert!(f.challengeable(), "{e}");
+        assert!(e.to_string().contains("keybot market challenge 3"), "{e}");
+        assert!(e.to_string().contains(&earnings::utc_time(NOW + 100)), "{e}");
         assert!(!out.exists());
+        // After the window: no challenge to offer.
+        let mut late = buyer(&w, &keys);
+        late.now = NOW + 100;
+        let e = open_key(&late, &p, &l).unwrap_err();
+        assert!(!e.challengeable());
+        assert!(matches!(e, FetchError::WrongKeyTooLate { purchase: 3, .. }));
+    }
+
+    #[test]
+    fn buyer_keys_are_found_again_and_the_next_one_is_unused() {
+        let w = wallet(ALICE);
+        let (p, _) = delivered(&w, b"x");
+        let keys = keys_of(&w, &p);
+        assert_eq!(keys.index_of(&p), Some(0));
+        let (j, key) = keys.next(&w).unwrap();
+        assert_eq!(j, 1);
+        assert_eq!(Some(key), w.buyer_key(1).unwrap());
+        // A purchase at key 25 is beyond a gap of 20 unused keys: not scanned.
+        let mut far = p.clone();
+        far.id = 4;
+        far.buyer_key = Bytes::from(w.buyer_key(25).unwrap().unwrap().to_vec());
+        let mut book = Book::default();
+        book.purchases.insert(3, p.clone());
+        book.purchases.insert(4, far.clone());
+        let keys = BuyerKeys::scan(&w, &book, &[BUYER]).unwrap();
+        assert_eq!(keys.index_of(&far), None);
+        // Key 15 is within it, and the scan goes on from there.
+        far.buyer_key = Bytes::from(w.buyer_key(15).unwrap().unwrap().to_vec());
+        book.purchases.insert(4, far.clone());
+        let keys = BuyerKeys::scan(&w, &book, &[BUYER]).unwrap();
+        assert_eq!(keys.index_of(&far), Some(15));
+        assert_eq!(keys.next(&w).unwrap().0, 1);
+    }
+
+    #[test]
+    fn a_dispute_is_proven_or_refuted_by_what_its_secret_opens() {
+        let w = wallet(ALICE);
+        let secret = B256::from(*w.dispute_secret(0).unwrap().expose());
+        // The content opens under the committed key: a false claim.
+        let (mut p, l) = delivered(&w, b"fine content");
+        p.disputed = true;
+        p.dispute_secret = Some(secret);
+        let data = l.data.to_vec();
+        assert_eq!(check_dispute(CHAIN, MARKET, &p, &l, Some(&data)), Verdict::Refuted);
+        // A ciphertext listed under a commitment to a key that does not open it.
+        let (mut p2, mut l2) = delivered(&w, b"other");
+        let bad = content::seal(&content::new_key().unwrap(), b"other").unwrap();
+        l2.content_hash = B256::from(content::content_hash(&bad));
+        l2.data = Bytes::from(bad.clone());
+        p2.disputed = true;
+        p2.dispute_secret = Some(secret);
+        assert_eq!(check_dispute(CHAIN, MARKET, &p2, &l2, Some(&bad)), Verdict::Proven);
+        // A secret that is not the purchase's key proves nothing.
+        p2.dispute_secret = Some(B256::from(*w.dispute_secret(1).unwrap().expose()));
+        assert_eq!(check_dispute(CHAIN, MARKET, &p2, &l2, Some(&bad)), Verdict::Unchecked);
+        p.dispute_secret = None;
+        assert_eq!(check_dispute(CHAIN, MARKET, &p, &l, Some(&data)), Verdict::Unchecked);
+    }
+
+    #[test]
+    fn a_strangers_file_uri_is_never_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret.txt");
+        std::fs::write(&path, b"local file").unwrap();
+        let w = wallet(ALICE);
+        let (_, mut l) = delivered(&w, b"x");
+        l.uri = format!("file://{}", path.display());
+        l.data = Bytes::new();
+        let e = ciphertext_of(&l, None, &[BUYER]).unwrap_err();
+        assert!(e.to_string().contains("only for your own listings"), "{e}");
+        assert_eq!(ciphertext_of(&l, None, &[l.seller]).unwrap(), b"local file");
+    }
+
+    #[test]
+    fn approvals_leave_no_more_than_the_price() {
+        let t = Token {
+            symbol: "tUSD".into(),
+            address: Address::repeat_byte(7),
+            decimals: 6,
+        };
+        let m = Market {
+            address: MARKET,
+            deployed: 0,
+        };
+        let five = U256::from(5);
+        assert!(approvals_for(BUYER, &t, m, five, five).is_empty());
+        assert_eq!(approvals_for(BUYER, &t, m, U256::ZERO, five).len(), 1);
+        let reset = approvals_for(BUYER, &t, m, U256::from(100), five);
+        assert_eq!(reset.len(), 2, "a leftover allowance is reset to zero first");
+        let calls: Vec<String> = reset.iter().map(|c| format!("{c:?}")).collect();
+        assert!(calls[0].contains("approve"), "{}", calls[0]);
+    }
+
+    #[test]
+    fn deliveries_stop_an_hour_before_the_deadline() {
+        let w = wallet(ALICE);
+        let (mut p, _) = delivered(&w, b"x");
+        p.state = PurchaseState::Paid;
+        p.deadline = 10_000;
+        assert!(deliverable(&p, 10_000 - DELIVERY_MARGIN - 1));
+        assert!(!deliverable(&p, 10_000 - DELIVERY_MARGIN));
+        assert!(!deliverable(&p, 10_001));
     }
 }

@@ -305,6 +305,49 @@ impl Store {
             .into_iter()
             .find(|s| s.content_hash == content_hash))
     }
+
+    /// Keeps a listing's ciphertext that the buyer checked against `content_hash` before paying.
+    pub fn save_purchased_ciphertext(
+        &self,
+        chain_id: u64,
+        market: Address,
+        content_hash: B256,
+        bytes: &[u8],
+    ) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR REPLACE INTO market_ciphertexts (chain_id, market, content_hash, bytes)
+             VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![
+                chain_id as i64,
+                market.to_checksum(None),
+                format!("{content_hash:#x}"),
+                bytes
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The ciphertext kept by [`Store::save_purchased_ciphertext`], if any.
+    pub fn purchased_ciphertext(
+        &self,
+        chain_id: u64,
+        market: Address,
+        content_hash: B256,
+    ) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT bytes FROM market_ciphertexts
+                 WHERE chain_id = ?1 AND market = ?2 AND content_hash = ?3",
+                rusqlite::params![
+                    chain_id as i64,
+                    market.to_checksum(None),
+                    format!("{content_hash:#x}")
+                ],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
 }
 
 #[cfg(test)]

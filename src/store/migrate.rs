@@ -249,6 +249,18 @@ const STEPS: &[&str] = &[
     ) WITHOUT ROWID;
     DELETE FROM index_cursors WHERE indexer = 'market';
     "#,
+    // 8: the ciphertexts a buyer fetched and checked before paying (market v2, "Before
+    // paying"): a seller who takes a URI down after the sale cannot withhold the bytes. Keyed by
+    // the listing's content hash, which the bytes were checked against.
+    r#"
+    CREATE TABLE market_ciphertexts (
+        chain_id     INTEGER NOT NULL,
+        market       TEXT    NOT NULL,
+        content_hash TEXT    NOT NULL,
+        bytes        BLOB    NOT NULL,
+        PRIMARY KEY (chain_id, market, content_hash)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build creates and understands.

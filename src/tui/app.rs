@@ -539,9 +539,23 @@ impl Runtime {
                 purchase,
                 listing,
                 path,
-            } => self.vault_job(move |_, wallet| {
-                use crate::service::market::save_delivery;
-                let written = save_delivery(wallet, &purchase, &listing, &path, None)?;
+                book,
+            } => self.vault_job(move |store, wallet| {
+                use crate::service::market as svc;
+                let keys = svc::BuyerKeys::scan(wallet, &book.book, &book.own)?;
+                let buyer = svc::Buyer {
+                    wallet,
+                    keys: &keys,
+                    chain_id: book.chain_id,
+                    market: book.market,
+                    now: book.now,
+                    own: &book.own,
+                };
+                // The copy checked before paying, when this store has it.
+                let kept =
+                    store.purchased_ciphertext(book.chain_id, book.market, listing.content_hash)?;
+                let written =
+                    svc::save_delivery(&buyer, &purchase, &listing, &path, kept.as_deref())?;
                 Ok(vec![Action::Notice(format!(
                     "purchase {}: {written} bytes checked and written to {}",
                     purchase.id,

@@ -25,18 +25,6 @@ fn refused(e: impl std::fmt::Display) -> ChainError {
     ))
 }
 
-/// The chain's clock: deadlines are the contract's, not this machine's.
-async fn chain_time(client: &Client) -> Result<u64, ChainError> {
-    use alloy::providers::Provider;
-    let block = client
-        .provider()
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-        .await
-        .map_err(|e| client.error(e))?
-        .ok_or_else(|| ChainError::Node("the node has no latest block".into()))?;
-    Ok(block.header.timestamp)
-}
-
 /// Reads the market; with `deliver` (the wallet, `market.delivery = auto`) delivers each
 /// purchase of the user's listings as `market serve` does, one notice per delivery.
 pub async fn sync(
@@ -50,7 +38,7 @@ pub async fn sync(
     let mut book = svc::sync(client, store, market)
         .await
         .map_err(|e| e.to_string())?;
-    let now = chain_time(client).await.map_err(|e| e.to_string())?;
+    let now = svc::chain_time(client).await.map_err(|e| e.to_string())?;
     // Listings made from this app learn their id once their event is read.
     for l in book.listings.values().filter(|l| own.contains(&l.seller)) {
         if let Ok(Some(secret)) = store.listing_secret(l.content_hash)
@@ -64,7 +52,7 @@ pub async fn sync(
         for seller in &own {
             let due: Vec<_> = book
                 .undelivered(*seller)
-                .filter(|p| p.deadline > now)
+                .filter(|p| svc::deliverable(p, now))
                 .cloned()
                 .collect();
             for p in due {
@@ -74,7 +62,8 @@ pub async fn sync(
                         send(Action::Notice(line));
                     }
                     Ok(None) => {}
-                    Err(e) => send(Action::Error(format!("delivering purchase {}: {e}", p.id))),
+                    // One line, and the other purchases go on.
+                    Err(e) => send(Action::Error(format!("skipped purchase {}: {e}", p.id))),
                 }
             }
         }
@@ -84,7 +73,21 @@ pub async fn sync(
                 .map_err(|e| e.to_string())?;
         }
     }
-    Ok(Box::new(MarketBook { book, own, now }))
+    let chain_id = client.network.chain_id;
+    let sellers: std::collections::BTreeSet<Address> =
+        book.purchases.values().filter(|p| p.disputed).map(|p| p.seller).collect();
+    let disputes = sellers
+        .into_iter()
+        .map(|s| (s, svc::checked_disputes(chain_id, market.address, &book, s)))
+        .collect();
+    Ok(Box::new(MarketBook {
+        book,
+        own,
+        now,
+        chain_id,
+        market: market.address,
+        disputes,
+    }))
 }
 
 /// One automatic delivery: built, signed with the seller's account, recorded and broadcast by
@@ -156,14 +159,34 @@ pub async fn prepare(
             if !listing.active {
                 return Err(refused(format!("listing {} was delisted", listing.id)));
             }
-            if listing.token != Address::ZERO {
-                let token = svc::token_of(client, listing.token).ok_or_else(|| {
-                    refused(format!(
-                        "listing {} is priced in {}, a token this network's config does not list (`keybot token add`)",
-                        listing.id,
-                        listing.token.to_checksum(None)
-                    ))
-                })?;
+            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
+            let book = svc::sync(client, store, market).await?;
+            if let Some(p) = book
+                .purchases
+                .values()
+                .find(|p| p.listing == listing.id && own.contains(&p.buyer))
+            {
+                return Err(refused(format!(
+                    "you already bought listing {} (purchase {}); `keybot market buy {} --again` buys another copy",
+                    listing.id, p.id, listing.id
+                )));
+            }
+            let token = svc::token_of(client, listing.token).ok_or_else(|| {
+                refused(format!(
+                    "listing {} is priced in {}, a token this network's config does not list (`keybot token add`)",
+                    listing.id,
+                    listing.token.to_checksum(None)
+                ))
+            })?;
+            // The bytes are fetched and checked before anything is paid, and kept.
+            let ciphertext = svc::prefetch(&listing, own).map_err(refused)?;
+            store.save_purchased_ciphertext(
+                client.network.chain_id,
+                market.address,
+                listing.content_hash,
+                &ciphertext,
+            )?;
+            let approvals = if listing.token != Address::ZERO {
                 let balance = crate::chain::token::balance_of(client, listing.token, buyer).await?;
                 if balance < listing.price {
                     return Err(ChainError::Insufficient {
@@ -173,20 +196,23 @@ pub async fn prepare(
                     });
                 }
                 let allowed = svc::allowance(client, listing.token, buyer, market).await?;
-                if allowed < listing.price {
-                    note = Some(format!(
-                        "the market may not spend your {} yet: this approves the price; then press b again to buy",
-                        crate::sanitize::clean_line(&token.symbol)
-                    ));
-                    svc::approve_call(buyer, &token, market, listing.price).into()
-                } else {
-                    svc::buy_call(wallet, buyer, market, &listing)
-                        .map_err(refused)?
-                        .into()
-                }
+                svc::approvals_for(buyer, &token, market, allowed, listing.price)
             } else {
-                svc::buy_call(wallet, buyer, market, &listing)
+                Vec::new()
+            };
+            if let Some(first) = approvals.into_iter().next() {
+                note = Some(format!(
+                    "the market may spend exactly the price of your {} and no more: approve, then press b again to buy",
+                    crate::sanitize::clean_line(&token.symbol)
+                ));
+                first.into()
+            } else {
+                // The price the user saw is the most the contract takes.
+                let keys = svc::BuyerKeys::scan(wallet, &book, own).map_err(refused)?;
+                let (_, key) = keys.next(wallet).map_err(refused)?;
+                svc::buy_call(buyer, market, &listing, &key, listing.price)
                     .map_err(refused)?
+                    .amount_of(2, token)
                     .into()
             }
         }
@@ -210,12 +236,51 @@ pub async fn prepare(
                 .map_err(refused)?
                 .into()
         }
-        MarketTx::Refund { purchase } => {
-            svc::refund_call(&purchase, market).map_err(refused)?.into()
-        }
-        MarketTx::Dispute { purchase, reason } => svc::dispute_call(&purchase, market, &reason)
+        MarketTx::Refund { purchase } => svc::refund_call(&purchase, market, None)
             .map_err(refused)?
             .into(),
+        MarketTx::Dispute { purchase, reason } => {
+            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
+            let book = svc::sync(client, store, market).await?;
+            let keys = svc::BuyerKeys::scan(wallet, &book, own).map_err(refused)?;
+            note = Some(format!(
+                "a dispute publishes purchase {}'s one-time key: every client checks the claim, and if the content opens it is public",
+                purchase.id
+            ));
+            svc::dispute_call(wallet, &keys, &purchase, market, &reason)
+                .map_err(refused)?
+                .into()
+        }
+        MarketTx::Challenge { purchase } => {
+            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
+            let book = svc::sync(client, store, market).await?;
+            let keys = svc::BuyerKeys::scan(wallet, &book, own).map_err(refused)?;
+            let listing = book.listings.get(&purchase.listing).ok_or_else(|| {
+                refused(format!("listing {} is not in the index", purchase.listing))
+            })?;
+            let now = svc::chain_time(client).await?;
+            let buyer = svc::Buyer {
+                wallet,
+                keys: &keys,
+                chain_id: client.network.chain_id,
+                market: market.address,
+                now,
+                own,
+            };
+            match svc::open_key(&buyer, &purchase, listing) {
+                Ok(_) => {
+                    return Err(refused(format!(
+                        "purchase {}'s key is right; a challenge would fail and publish it, so nothing is sent",
+                        purchase.id
+                    )));
+                }
+                Err(e) if e.challengeable() => {}
+                Err(e) => return Err(refused(e)),
+            }
+            svc::challenge_call(wallet, &keys, &purchase, market)
+                .map_err(refused)?
+                .into()
+        }
     };
     Ok((tx::prepare(client, store, intent, own).await?, note))
 }

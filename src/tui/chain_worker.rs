@@ -172,7 +172,17 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
             };
             let review = async {
                 let m = market::market_of(&client).map_err(refused)?;
-                let call = market::withdraw_call(seller, m, token).map_err(refused)?;
+                // What passed its window but is not settled on chain yet is settled in the
+                // same call.
+                let settle = match store.as_deref() {
+                    Some(store) => {
+                        let book = market::sync(&client, store, m).await?;
+                        book.to_settle(seller, token, market::chain_time(&client).await?)
+                    }
+                    None => Vec::new(),
+                };
+                let call =
+                    market::withdraw_call(seller, m, token, seller, settle).map_err(refused)?;
                 tx::prepare(&client, store.as_deref(), Intent::Call(call), &own).await
             }
             .await

@@ -89,8 +89,9 @@ fn text_of(s: &Session, e: &Earnings) -> String {
     for f in &e.tokens {
         let _ = writeln!(
             out,
-            "  earned {}  pending {}  claimable {}  withdrawn {}  refunded {}",
+            "  earned {}  settling {}  pending {}  claimable {}  withdrawn {}  refunded {}",
             p(f.token, f.earned),
+            p(f.token, f.settling),
             p(f.token, f.pending),
             p(f.token, f.claimable),
             p(f.token, f.withdrawn),

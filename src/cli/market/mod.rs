@@ -99,10 +99,14 @@ pub enum MarketCommand {
         #[arg(long, default_value_t = 2, value_name = "SECONDS")]
         poll: u64,
     },
-    /// Withdraw your earnings (every token, or --token).
+    /// Withdraw your settled earnings (every token, or --token), settling in the same call what
+    /// has passed its challenge window.
     Withdraw {
         #[arg(long, value_name = "SYMBOL|ADDRESS")]
         token: Option<String>,
+        /// Pay to this address instead of the selling account.
+        #[arg(long, value_name = "ADDRESS")]
+        to: Option<String>,
         #[command(flatten)]
         chain: ChainOpts,
     },
@@ -118,10 +122,15 @@ pub enum MarketCommand {
         #[arg(long)]
         network: Option<String>,
     },
-    /// Buy a listing: approve (for a token) and pay into escrow, each through the review.
-    /// Prints the purchase id on the last line.
+    /// Buy a listing: fetch and check its ciphertext, approve exactly the price (for a token) and
+    /// pay into escrow with a one-time key, each through the review. Prints the purchase id on
+    /// the last line.
     Buy {
         listing: u64,
+        /// The most you pay (in the listing's token's units); default: the price shown now. The
+        /// contract refuses the purchase if the seller repriced above it.
+        #[arg(long, value_name = "AMOUNT")]
+        max_price: Option<String>,
         #[arg(long, default_value = "0", value_name = "ACCOUNT")]
         account: String,
         /// Buy although this wallet already bought this listing (or a purchase is pending).
@@ -148,6 +157,17 @@ pub enum MarketCommand {
     /// Take back the payment of an undelivered purchase after its deadline.
     Refund {
         purchase: u64,
+        /// Pay to this address instead of the buying account.
+        #[arg(long, value_name = "ADDRESS")]
+        to: Option<String>,
+        #[command(flatten)]
+        chain: ChainOpts,
+    },
+    /// Take back the payment for a delivered key that does not open the listing: the contract
+    /// checks the key itself. Refused, with nothing sent, when the key is right (a challenge
+    /// publishes the purchase's one-time key).
+    Challenge {
+        purchase: u64,
         #[command(flatten)]
         chain: ChainOpts,
     },
@@ -166,7 +186,9 @@ pub enum MarketCommand {
         #[arg(long)]
         network: Option<String>,
     },
-    /// Record on chain that a delivery does not open (every later buyer sees it).
+    /// Record on chain that a delivery does not open, publishing the purchase's one-time secret
+    /// so that every client checks the claim itself (proven, or refuted: then the content is
+    /// public).
     Dispute {
         purchase: u64,
         #[arg(
@@ -260,6 +282,16 @@ pub struct ChainOpts {
     wait: u64,
 }
 
+impl From<ChainOpts> for onchain::Sending {
+    fn from(c: ChainOpts) -> onchain::Sending {
+        onchain::Sending {
+            network: c.network,
+            yes: c.yes,
+            wait: c.wait,
+        }
+    }
+}
+
 pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
     let pw = args.password_file.as_deref();
     match args.command {
@@ -332,11 +364,12 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
             once,
             poll,
         } => onchain::serve(paths, pw, network.as_deref(), once, poll),
-        MarketCommand::Withdraw { token, chain } => onchain::withdraw(
+        MarketCommand::Withdraw { token, to, chain } => onchain::withdraw(
             paths,
             pw,
             chain.network.as_deref(),
             token.as_deref(),
+            to.as_deref(),
             chain.yes,
             chain.wait,
         ),
@@ -355,6 +388,7 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
         ),
         MarketCommand::Buy {
             listing,
+            max_price,
             account,
             again,
             chain,
@@ -363,6 +397,7 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
             pw,
             onchain::BuyArgs {
                 listing,
+                max_price: max_price.as_deref(),
                 account: &account,
                 again,
                 network: chain.network.as_deref(),
@@ -385,27 +420,34 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
             no_wait,
             ciphertext.as_ref(),
         ),
-        MarketCommand::Refund { purchase, chain } => onchain::refund_or_dispute(
+        MarketCommand::Refund {
+            purchase,
+            to,
+            chain,
+        } => onchain::after_purchase(
             paths,
             pw,
-            chain.network.as_deref(),
+            &chain.into(),
             purchase,
-            None,
-            chain.yes,
-            chain.wait,
+            onchain::BuyerStep::Refund { to: to.as_deref() },
+        ),
+        MarketCommand::Challenge { purchase, chain } => onchain::after_purchase(
+            paths,
+            pw,
+            &chain.into(),
+            purchase,
+            onchain::BuyerStep::Challenge,
         ),
         MarketCommand::Dispute {
             purchase,
             reason,
             chain,
-        } => onchain::refund_or_dispute(
+        } => onchain::after_purchase(
             paths,
             pw,
-            chain.network.as_deref(),
+            &chain.into(),
             purchase,
-            Some(&reason),
-            chain.yes,
-            chain.wait,
+            onchain::BuyerStep::Dispute { reason: &reason },
         ),
         MarketCommand::Earnings {
             json,

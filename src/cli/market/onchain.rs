@@ -24,6 +24,9 @@ use crate::store::Store;
 
 /// Exit status of `fetch --no-wait` when the key is not delivered yet.
 pub const NOT_DELIVERED: u8 = 3;
+/// Exit status of `fetch` when the delivered key is wrong (`market challenge` takes the money
+/// back while the window is open).
+pub const WRONG_KEY: u8 = 4;
 
 /// An unlocked wallet connected to a network's market.
 pub struct Session {
@@ -90,6 +93,31 @@ impl Session {
     fn price(&self, token: Address, price: U256) -> String {
         svc::format_price(&self.client, token, price)
     }
+
+    /// The chain's time: deadlines and challenge windows are the contract's, not this
+    /// machine's.
+    pub fn now(&self) -> Result<u64> {
+        Ok(self.rt.block_on(svc::chain_time(&self.client))?)
+    }
+
+    /// The buyer's side: this wallet's one-time keys as the book shows them used.
+    pub fn buyer<'a>(&'a self, keys: &'a svc::BuyerKeys, now: u64) -> svc::Buyer<'a> {
+        svc::Buyer {
+            wallet: &self.wallet,
+            keys,
+            chain_id: self.client.network.chain_id,
+            market: self.market.address,
+            now,
+            own: &self.own,
+        }
+    }
+}
+
+/// What every sending command takes besides its own arguments.
+pub struct Sending {
+    pub network: Option<String>,
+    pub yes: bool,
+    pub wait: u64,
 }
 
 /// `market deploy`: the committed DataMarket, deployed through the review from the user's
@@ -411,7 +439,9 @@ pub fn listings(
 }
 
 /// One pass of the seller's delivery: every paid purchase of a listing whose key this store
-/// holds, before its deadline. Returns how many were delivered.
+/// holds, until an hour before its deadline (svc::DELIVERY_MARGIN). A purchase that cannot be
+/// delivered (a buyer key that is no usable point, a delivery the node refuses) is skipped
+/// with one line, and the others go on. Returns how many were delivered.
 fn deliver_pending(s: &Session, book: &Book, now: u64, wait: u64) -> Result<usize> {
     let mut delivered = 0;
     for seller in &s.own {
@@ -424,15 +454,26 @@ fn deliver_pending(s: &Session, book: &Book, now: u64, wait: u64) -> Result<usiz
                 tracing::warn!(purchase = p.id, "no content key for listing {}", listing.id);
                 continue;
             };
-            if p.deadline <= now {
+            if !svc::deliverable(p, now) {
                 continue;
             }
-            let call = svc::deliver_call(p, &secret)?;
-            let account = s.account_of(p.seller)?;
-            s.sender(true, false, wait)
-                .send_confirmed(account, call, "Deliver")?;
-            eprintln!("delivered purchase {} (listing {})", p.id, listing.id);
-            delivered += 1;
+            let sent = svc::deliver_call(p, &secret).and_then(|call| {
+                let account = s.account_of(p.seller)?;
+                s.sender(true, false, wait)
+                    .send_confirmed(account, call, "Deliver")
+            });
+            match sent {
+                Ok(_) => {
+                    eprintln!("delivered purchase {} (listing {})", p.id, listing.id);
+                    delivered += 1;
+                }
+                Err(e) => eprintln!(
+                    "skipped purchase {} (listing {}): {}",
+                    p.id,
+                    listing.id,
+                    clean_line(&format!("{e:#}"))
+                ),
+            }
         }
     }
     Ok(delivered)
@@ -465,9 +506,7 @@ pub fn serve(
     loop {
         let book = s.sync()?;
         // The chain's clock, not this machine's: the deadline is the contract's.
-        let now =
-            s.rt.block_on(chain_time(&s.client))
-                .unwrap_or_else(|_| now_secs());
+        let now = s.now().unwrap_or_else(|_| now_secs());
         deliver_pending(&s, &book, now, 120)?;
         if once || stop.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(0);
@@ -482,25 +521,20 @@ pub fn serve(
     }
 }
 
-async fn chain_time(client: &Client) -> Result<u64> {
-    use alloy::providers::Provider;
-    let block = client
-        .provider()
-        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
-        .await
-        .map_err(|e| client.error(e))?
-        .ok_or_else(|| anyhow!("the node has no latest block"))?;
-    Ok(block.header.timestamp)
-}
-
+/// `market withdraw [--token T] [--to ADDRESS]`.
 pub fn withdraw(
     paths: &Paths,
     pw_file: Option<&Path>,
     network: Option<&str>,
     token: Option<&str>,
+    to: Option<&str>,
     yes: bool,
     wait: u64,
 ) -> Result<u8> {
+    let to = to.map(crate::chain::safety::parse_address).transpose()?;
+    if to == Some(Address::ZERO) {
+        bail!("the zero address burns what it is sent; name another --to");
+    }
     refuse_unconfirmed(yes)?;
     let s = Session::open(paths, pw_file, network)?;
     let tokens: Vec<Token> = match token {
@@ -512,26 +546,51 @@ pub fn withdraw(
         }
     };
     let book = s.sync()?;
+    let now = s.now()?;
     let mut any = false;
     for seller in &s.own {
         for t in &tokens {
-            let claimable = book.claimable(*seller, t.address);
+            let claimable = book.claimable(*seller, t.address, now);
             if claimable.is_zero() {
                 continue;
             }
             any = true;
+            let dest = to.unwrap_or(*seller);
             eprintln!(
-                "{} can withdraw {}",
+                "{} can withdraw {} (to {})",
                 seller.to_checksum(None),
-                s.price(t.address, claimable)
+                s.price(t.address, claimable),
+                dest.to_checksum(None)
             );
-            let call = svc::withdraw_call(*seller, s.market, t.address)?;
+            let settle = book.to_settle(*seller, t.address, now);
+            let call = svc::withdraw_call(*seller, s.market, t.address, dest, settle)?;
             s.sender(yes, false, wait)
                 .send_confirmed(s.account_of(*seller)?, call, "Withdraw")?;
         }
     }
     if !any {
-        eprintln!("nothing to withdraw");
+        let settling: Vec<String> = tokens
+            .iter()
+            .filter_map(|t| {
+                let sum: U256 = book
+                    .purchases
+                    .values()
+                    .filter(|p| {
+                        s.own.contains(&p.seller) && p.token == t.address && p.is_settling(now)
+                    })
+                    .map(|p| p.price)
+                    .sum();
+                (!sum.is_zero()).then(|| s.price(t.address, sum))
+            })
+            .collect();
+        if settling.is_empty() {
+            eprintln!("nothing to withdraw");
+        } else {
+            eprintln!(
+                "nothing to withdraw yet: {} still in the buyers' challenge window",
+                settling.join(", ")
+            );
+        }
     }
     Ok(0)
 }
@@ -571,6 +630,12 @@ pub fn browse(
             .map(|l| {
                 let meta = Meta::parse(&l.meta).ok();
                 let record = book.seller_record(l.seller);
+                let (proven, refuted) = svc::checked_disputes(
+                    s.client.network.chain_id,
+                    s.market.address,
+                    &book,
+                    l.seller,
+                );
                 serde_json::json!({
                     "listing": l.id,
                     "seller": l.seller,
@@ -585,7 +650,10 @@ pub fn browse(
                     "sales": l.sales,
                     "seller_deliveries": record.deliveries,
                     "seller_disputes": record.disputes,
+                    "seller_disputes_proven": proven,
+                    "seller_disputes_refuted": refuted,
                     "seller_refunds": record.refunds,
+                    "seller_keys_proven_wrong": record.proven_wrong,
                 })
             })
             .collect();
@@ -598,6 +666,12 @@ pub fn browse(
     for l in rows {
         let meta = Meta::parse(&l.meta).ok();
         let record = book.seller_record(l.seller);
+        let (proven, refuted) = svc::checked_disputes(
+            s.client.network.chain_id,
+            s.market.address,
+            &book,
+            l.seller,
+        );
         let removed = meta
             .as_ref()
             .map(|m| {
@@ -609,7 +683,7 @@ pub fn browse(
             })
             .unwrap_or_default();
         println!(
-            "{:>5}  {:<30}  {:>18}  {:>8} B  seller {}: {} delivered, {} disputed  removed: {}",
+            "{:>5}  {:<30}  {:>18}  {:>8} B  seller {}: {} delivered, {} wrong keys refunded, disputes {} proven {} refuted  removed: {}",
             l.id,
             clean_line(
                 &meta
@@ -621,7 +695,9 @@ pub fn browse(
             meta.as_ref().map(|m| m.bytes).unwrap_or(0),
             l.seller.to_checksum(None),
             record.deliveries,
-            record.disputes,
+            record.proven_wrong,
+            proven,
+            refuted,
             if removed.is_empty() {
                 "nothing".into()
             } else {
@@ -632,9 +708,10 @@ pub fn browse(
     Ok(0)
 }
 
-/// `market buy LISTING [--account A] [--again]`.
+/// `market buy LISTING [--max-price P] [--account A] [--again]`.
 pub struct BuyArgs<'a> {
     pub listing: u64,
+    pub max_price: Option<&'a str>,
     pub account: &'a str,
     pub again: bool,
     pub network: Option<&'a str>,
@@ -645,6 +722,7 @@ pub struct BuyArgs<'a> {
 pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> {
     let BuyArgs {
         listing,
+        max_price,
         account,
         again,
         network,
@@ -698,19 +776,42 @@ pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> 
             );
         }
     }
+    let token = svc::token_of(&s.client, l.token).ok_or_else(|| {
+        anyhow!(
+            "listing {listing} is priced in {}, a token this network's config does not list (`keybot token add`)",
+            l.token.to_checksum(None)
+        )
+    })?;
+    // What the user saw, or agreed to: the contract refuses the purchase above it.
+    let max = match max_price {
+        Some(p) => amount::parse(p, token.decimals)?,
+        None => l.price,
+    };
+    if l.price > max {
+        bail!(
+            "listing {listing} now costs {}, above your maximum {}; nothing was paid",
+            s.price(l.token, l.price),
+            s.price(l.token, max)
+        );
+    }
+    // The bytes first: a listing whose ciphertext is gone or changed is not worth paying for,
+    // and the copy fetched now is the one a later fetch opens.
+    let ciphertext = svc::prefetch(l, &s.own)?;
+    s.store.save_purchased_ciphertext(
+        s.client.network.chain_id,
+        s.market.address,
+        l.content_hash,
+        &ciphertext,
+    )?;
     eprintln!(
-        "Buying listing {listing} ({}) for {}",
+        "Buying listing {listing} ({}) for {}: its {} bytes of ciphertext are checked against the listing",
         clean_line(&meta_title(l)),
-        s.price(l.token, l.price)
+        s.price(l.token, l.price),
+        ciphertext.len()
     );
     let sender = s.sender(yes, false, wait);
+    let mut approved = false;
     if l.token != Address::ZERO {
-        let token = svc::token_of(&s.client, l.token).ok_or_else(|| {
-            anyhow!(
-                "listing {listing} is priced in {}, a token this network's config does not list (`keybot token add`)",
-                l.token.to_checksum(None)
-            )
-        })?;
         let balance =
             s.rt.block_on(crate::chain::token::balance_of(&s.client, l.token, buyer))?;
         if balance < l.price {
@@ -723,16 +824,31 @@ pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> 
         }
         let allowed =
             s.rt.block_on(svc::allowance(&s.client, l.token, buyer, s.market))?;
-        if allowed < l.price {
-            sender.send_confirmed(
-                account,
-                svc::approve_call(buyer, &token, s.market, l.price),
-                "Approve",
-            )?;
+        for call in svc::approvals_for(buyer, &token, s.market, allowed, l.price) {
+            sender.send_confirmed(account, call, "Approve")?;
+            approved = true;
         }
     }
-    let call = svc::buy_call(&s.wallet, buyer, s.market, l)?;
-    let hash = sender.send_confirmed(account, call, "Buy")?;
+    let keys = svc::BuyerKeys::scan(&s.wallet, &book, &s.own)?;
+    let (_, buyer_key) = keys.next(&s.wallet)?;
+    let call = svc::buy_call(buyer, s.market, l, &buyer_key, max)?.amount_of(2, token.clone());
+    let hash = match sender.send_confirmed(account, call, "Buy") {
+        Ok(hash) => hash,
+        Err(e) => {
+            // No allowance is left behind for a reprice or a later purchase to use.
+            if approved {
+                let reset = svc::approve_call(buyer, &token, s.market, U256::ZERO);
+                if let Err(r) = sender.send_confirmed(account, reset, "Approve") {
+                    eprintln!(
+                        "the approval of {} could not be taken back: {}",
+                        s.price(l.token, l.price),
+                        clean_line(&format!("{r:#}"))
+                    );
+                }
+            }
+            return Err(e);
+        }
+    };
     let book = s.sync()?;
     let p = book
         .purchases
@@ -774,7 +890,7 @@ pub fn fetch(
         );
     }
     let s = Session::open(paths, pw_file, network)?;
-    let (p, l) = loop {
+    let (book, p, l) = loop {
         let book = s.sync()?;
         let p = my_purchase(&s, &book, purchase)?.clone();
         match p.state {
@@ -786,7 +902,7 @@ pub fn fetch(
                         anyhow!("the listing of purchase {purchase} is not in the index")
                     })?
                     .clone();
-                break (p, l);
+                break (book, p, l);
             }
             PurchaseState::Refunded => {
                 bail!("purchase {purchase} was refunded; there is nothing to fetch")
@@ -794,7 +910,7 @@ pub fn fetch(
             PurchaseState::Paid if no_wait => {
                 eprintln!(
                     "purchase {purchase} is not delivered yet (refundable after {})",
-                    p.deadline
+                    crate::market::earnings::utc_time(p.deadline)
                 );
                 return Ok(NOT_DELIVERED);
             }
@@ -806,58 +922,138 @@ pub fn fetch(
             }
         }
     };
-    let written = svc::save_delivery(&s.wallet, &p, &l, out, ciphertext.map(|p| p.as_path()))?;
-    eprintln!(
-        "purchase {purchase}: {written} bytes checked and written to {}",
-        clean_line(&out.display().to_string())
-    );
-    Ok(0)
+    let keys = svc::BuyerKeys::scan(&s.wallet, &book, &s.own)?;
+    let now = s.now()?;
+    // A copy the buyer passes, else the one checked before paying, else the listing's own.
+    let bytes = match ciphertext {
+        Some(path) => Some(keybot_keystore::atomic::read_limited(path, svc::MAX_FETCH)?),
+        None => s.store.purchased_ciphertext(
+            s.client.network.chain_id,
+            s.market.address,
+            l.content_hash,
+        )?,
+    };
+    match svc::save_delivery(&s.buyer(&keys, now), &p, &l, out, bytes.as_deref()) {
+        Ok(written) => {
+            eprintln!(
+                "purchase {purchase}: {written} bytes checked and written to {}",
+                clean_line(&out.display().to_string())
+            );
+            Ok(0)
+        }
+        Err(svc::SaveError::Fetch(e)) if e.challengeable() => {
+            eprintln!("{e}");
+            Ok(WRONG_KEY)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
-/// `market refund PURCHASE` and `market dispute PURCHASE`.
-pub fn refund_or_dispute(
+/// What a buyer can do about a purchase after paying.
+pub enum BuyerStep<'a> {
+    /// Take back an undelivered purchase after its deadline, to the buyer or `to`.
+    Refund { to: Option<&'a str> },
+    /// Prove a delivered key wrong on chain and take the money back.
+    Challenge,
+    /// Publish a checkable claim about a delivery.
+    Dispute { reason: &'a str },
+}
+
+/// `market refund`, `market challenge` and `market dispute`.
+pub fn after_purchase(
     paths: &Paths,
     pw_file: Option<&Path>,
-    network: Option<&str>,
+    c: &Sending,
     purchase: u64,
-    dispute: Option<&str>,
-    yes: bool,
-    wait: u64,
+    step: BuyerStep<'_>,
 ) -> Result<u8> {
-    refuse_unconfirmed(yes)?;
-    let s = Session::open(paths, pw_file, network)?;
+    let to = match &step {
+        BuyerStep::Refund { to: Some(to) } => {
+            let to = crate::chain::safety::parse_address(to)?;
+            if to == Address::ZERO {
+                bail!("the zero address burns what it is sent; name another --to");
+            }
+            Some(to)
+        }
+        _ => None,
+    };
+    if let BuyerStep::Dispute { reason } = &step {
+        let max = crate::chain::market_contract::MAX_REASON;
+        if reason.len() > max {
+            bail!("the reason is {} bytes; the contract takes at most {max}", reason.len());
+        }
+    }
+    refuse_unconfirmed(c.yes)?;
+    let s = Session::open(paths, pw_file, c.network.as_deref())?;
     let book = s.sync()?;
     let p = my_purchase(&s, &book, purchase)?;
     let account = s.account_of(p.buyer)?;
-    let call = match dispute {
-        None => {
+    let state = |p: &Purchase| match p.state {
+        PurchaseState::Paid => "not delivered yet",
+        PurchaseState::Delivered => "delivered",
+        PurchaseState::Refunded => "refunded",
+    };
+    let (call, what) = match step {
+        BuyerStep::Refund { .. } => {
             if p.state != PurchaseState::Paid {
-                bail!(
-                    "purchase {purchase} is already {}",
-                    if p.state == PurchaseState::Delivered {
-                        "delivered"
-                    } else {
-                        "refunded"
-                    }
-                );
+                bail!("purchase {purchase} is already {}", state(p));
             }
-            svc::refund_call(p, s.market)?
+            (svc::refund_call(p, s.market, to)?, "Refund")
         }
-        Some(reason) => {
+        BuyerStep::Challenge => {
             if p.state != PurchaseState::Delivered {
                 bail!(
-                    "purchase {purchase} is not delivered; a dispute is about a delivery (an undelivered one is refunded after its deadline)"
+                    "purchase {purchase} is {}; a challenge is about a delivered key",
+                    state(p)
                 );
             }
-            svc::dispute_call(p, s.market, reason)?
+            let now = s.now()?;
+            if p.is_settled(now) {
+                bail!(
+                    "purchase {purchase}'s challenge window closed at {}; nothing was sent",
+                    crate::market::earnings::utc_time(p.settles_at)
+                );
+            }
+            let keys = svc::BuyerKeys::scan(&s.wallet, &book, &s.own)?;
+            let l = book
+                .listings
+                .get(&p.listing)
+                .ok_or_else(|| anyhow!("the listing of purchase {purchase} is not in the index"))?;
+            // This client's own check first: a challenge publishes the one-time key, and with
+            // it the content, so it is never sent for a key that opens the listing.
+            match svc::open_key(&s.buyer(&keys, now), p, l) {
+                Ok(_) => bail!(
+                    "purchase {purchase}'s key is right (it matches the listing's commitment); a challenge would fail and publish it, so nothing was sent"
+                ),
+                Err(e) if e.challengeable() => {}
+                Err(e) => bail!("{e}"),
+            }
+            (svc::challenge_call(&s.wallet, &keys, p, s.market)?, "Challenge")
+        }
+        BuyerStep::Dispute { reason } => {
+            if p.state != PurchaseState::Delivered {
+                bail!(
+                    "purchase {purchase} is {}; a dispute is about a delivery (an undelivered one is refunded after its deadline)",
+                    state(p)
+                );
+            }
+            if p.disputed {
+                bail!("purchase {purchase} is already disputed");
+            }
+            let keys = svc::BuyerKeys::scan(&s.wallet, &book, &s.own)?;
+            eprintln!(
+                "A dispute publishes purchase {purchase}'s one-time key: every client checks your claim, and if the content opens, it is public."
+            );
+            (
+                svc::dispute_call(&s.wallet, &keys, p, s.market, reason)?,
+                "Dispute",
+            )
         }
     };
-    let what = if dispute.is_some() {
-        "Dispute"
-    } else {
-        "Refund"
-    };
-    s.sender(yes, false, wait)
+    s.sender(c.yes, false, c.wait)
         .send_confirmed(account, call, what)?;
+    if what == "Challenge" {
+        eprintln!("purchase {purchase}: the key was proven wrong and the payment refunded");
+    }
     Ok(0)
 }

@@ -67,6 +67,8 @@ pub enum MarketEffect {
         purchase: Box<Purchase>,
         listing: Box<Listing>,
         path: std::path::PathBuf,
+        /// The book it is in: the one-time keys are found from its purchases.
+        book: Box<super::market_onchain::MarketBook>,
     },
 }
 

@@ -61,6 +61,12 @@ pub struct MarketBook {
     pub own: Vec<Address>,
     /// The chain's clock at the sync (unix seconds): deadlines are the contract's.
     pub now: u64,
+    /// Where the book is from: what a delivery is bound to (service::market::binding).
+    pub chain_id: u64,
+    pub market: Address,
+    /// Each seller's disputes as this client checked them at the sync: (proven, refuted)
+    /// (service::market::checked_disputes; never a claim taken on trust).
+    pub disputes: std::collections::BTreeMap<Address, (u32, u32)>,
 }
 
 impl MarketBook {
@@ -76,16 +82,15 @@ impl MarketBook {
         v
     }
 
-    /// Purchases of the user's listings waiting for their key, still deliverable (the contract
-    /// refuses a delivery once the deadline has passed).
+    /// Purchases of the user's listings waiting for their key, still deliverable: the contract
+    /// refuses a delivery after the deadline, and keybot delivers no later than an hour before
+    /// it (a late transaction would show the key and revert).
     pub fn pending(&self) -> Vec<&Purchase> {
         self.book
             .purchases
             .values()
             .filter(|p| {
-                p.state == PurchaseState::Paid
-                    && self.own.contains(&p.seller)
-                    && p.deadline > self.now
+                self.own.contains(&p.seller) && crate::service::market::deliverable(p, self.now)
             })
             .collect()
     }
@@ -112,6 +117,19 @@ impl MarketBook {
     /// An undelivered purchase can be refunded once the chain's clock is past its deadline.
     pub fn refundable(&self, p: &Purchase) -> bool {
         p.state == PurchaseState::Paid && self.now > p.deadline
+    }
+
+    pub fn proven_disputes(&self, seller: Address) -> u32 {
+        self.disputes.get(&seller).map_or(0, |d| d.0)
+    }
+
+    pub fn refuted_disputes(&self, seller: Address) -> u32 {
+        self.disputes.get(&seller).map_or(0, |d| d.1)
+    }
+
+    /// A delivered purchase can be challenged until its window closes.
+    pub fn challengeable(&self, p: &Purchase) -> bool {
+        p.is_settling(self.now)
     }
 }
 
@@ -154,6 +172,11 @@ pub enum MarketTx {
     Dispute {
         purchase: Box<Purchase>,
         reason: String,
+    },
+    /// Checked on the chain thread before the review opens: a key this client finds right is
+    /// never challenged (a challenge publishes it).
+    Challenge {
+        purchase: Box<Purchase>,
     },
 }
 
@@ -267,6 +290,7 @@ pub(crate) fn section_key(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Command('s') if section == Section::Purchases => return save(s),
         Action::Command('r') if section == Section::Purchases => return refund(s),
         Action::Command('d') if section == Section::Purchases => return dispute(s),
+        Action::Command('c') if section == Section::Purchases => return challenge(s),
         _ => {}
     }
     vec![]
@@ -371,6 +395,39 @@ fn refund(s: &mut State) -> Vec<Effect> {
         s,
         p.buyer,
         MarketTx::Refund {
+            purchase: Box::new(p),
+        },
+    )
+}
+
+/// A challenge takes the money back for a delivered key the contract itself proves wrong; only
+/// while the purchase's window is open.
+fn challenge(s: &mut State) -> Vec<Effect> {
+    let Some(p) = selected_purchase(s).map(|(p, _)| p) else {
+        return error(s, "no purchase selected");
+    };
+    let open = s
+        .market
+        .chain
+        .market
+        .as_deref()
+        .is_some_and(|m| m.challengeable(&p));
+    if !open {
+        return error(
+            s,
+            match p.state {
+                PurchaseState::Delivered => format!(
+                    "purchase {}'s challenge window is over; its payment is the seller's",
+                    p.id
+                ),
+                _ => format!("purchase {} is not delivered; a challenge is about a delivered key", p.id),
+            },
+        );
+    }
+    review(
+        s,
+        p.buyer,
+        MarketTx::Challenge {
             purchase: Box::new(p),
         },
     )
@@ -495,6 +552,7 @@ pub(crate) fn save_key(s: &mut State, action: Action) -> Vec<Effect> {
                 purchase: Box::new(p.clone()),
                 listing: Box::new(l.clone()),
                 path: out.into(),
+                book: Box::new(m.clone()),
             })];
         }
         _ => {}

@@ -96,6 +96,7 @@ fn token_table(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Th
             Row::new(vec![
                 Cell::from(symbol_of(data, f.token)),
                 Cell::from(number(f.earned, f.token)),
+                Cell::from(number(f.settling, f.token)),
                 Cell::from(number(f.pending, f.token)),
                 Cell::from(number(f.claimable, f.token)),
                 Cell::from(number(f.withdrawn, f.token)),
@@ -124,13 +125,14 @@ fn token_table(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Th
     let header = Row::new([
         "token",
         "earned",
+        "settling",
         "pending",
         "claimable",
         "withdrawn",
         "refunded",
     ])
     .style(t.style(Role::Muted));
-    let table = Table::new(rows, [Constraint::Ratio(1, 6); 6])
+    let table = Table::new(rows, [Constraint::Ratio(1, 7); 7])
         .header(header)
         .row_highlight_style(t.style(Role::Selection))
         .block(inner);

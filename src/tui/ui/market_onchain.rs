@@ -116,7 +116,7 @@ fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Section::Listings => "↑/↓ select a delivery · a approve → review · g sync · ? keys",
         Section::Browse => "↑/↓ select · b buy → review · g sync · ? keys",
         Section::Purchases => {
-            "↑/↓ select · s save to file · r refund (after the deadline) · d dispute · g sync"
+            "↑/↓ select · s save · c challenge a wrong key · r refund (after the deadline) · d dispute · g sync"
         }
         Section::Vault => "",
     };
@@ -278,16 +278,17 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             if wide {
                 spans.push(Span::styled(
                     format!(
-                        "  seller {}: {} delivered, {} disputed",
+                        "  seller {}: {} delivered, {} wrong keys, {} disputes proven",
                         if own {
                             "(you)".to_owned()
                         } else {
                             short_address(&l.seller)
                         },
                         record.deliveries,
-                        record.disputes
+                        record.proven_wrong,
+                        m.proven_disputes(l.seller)
                     ),
-                    t.style(if record.disputes > 0 {
+                    t.style(if record.proven_wrong > 0 || m.proven_disputes(l.seller) > 0 {
                         Role::Warning
                     } else {
                         Role::Muted
@@ -317,11 +318,13 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             .unwrap_or_default();
         let lines = vec![
             Line::from(format!(
-                "seller {}: {} delivered, {} disputed, {} refunded",
+                "seller {}: {} delivered, {} refunded ({} wrong keys), disputes {} proven {} refuted",
                 short_address(&l.seller),
                 record.deliveries,
-                record.disputes,
-                record.refunds
+                record.refunds,
+                record.proven_wrong,
+                m.proven_disputes(l.seller),
+                m.refuted_disputes(l.seller)
             )),
             Line::from(format!(
                 "removed: {}",
@@ -356,7 +359,17 @@ fn status(m: &MarketBook, p: &Purchase) -> (String, Role) {
             ),
             Role::Error,
         ),
+        PurchaseState::Delivered if m.challengeable(p) => (
+            format!(
+                "delivered: s saves · challengeable until {}",
+                crate::market::earnings::utc_time(p.settles_at)
+            ),
+            Role::Success,
+        ),
         PurchaseState::Delivered => ("delivered: s saves to a file".into(), Role::Success),
+        PurchaseState::Refunded if p.proven_wrong.is_some() => {
+            ("key proven wrong: refunded".into(), Role::Warning)
+        }
         PurchaseState::Refunded => ("refunded".into(), Role::Muted),
     }
 }
