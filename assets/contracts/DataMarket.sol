@@ -327,6 +327,8 @@ contract DataMarket is ReentrancyGuardTransient {
         Listing storage l = listings[p.listingId];
         if (msg.sender != l.seller) revert NotSeller(msg.sender);
         _requirePaid(purchaseId, p.state);
+        // Slither's `timestamp` (low): the windows are days long, so the few seconds a block
+        // proposer can shift block.timestamp cannot matter.
         // slither-disable-next-line timestamp
         if (block.timestamp > p.deadline) revert DeliveryTooLate(purchaseId, p.deadline);
         if (delivery.length != DELIVERY_LENGTH) revert BadDeliveryLength(delivery.length, DELIVERY_LENGTH);
@@ -387,7 +389,7 @@ contract DataMarket is ReentrancyGuardTransient {
         Purchase storage p = _purchase(purchaseId);
         if (msg.sender != p.buyer) revert NotBuyer(msg.sender);
         _requirePaid(purchaseId, p.state);
-        // slither-disable-next-line timestamp
+        // slither-disable-next-line timestamp (days-long windows, as in deliver)
         if (block.timestamp <= p.deadline) revert DeadlineNotPassed(purchaseId, p.deadline);
         if (to == address(0)) revert ZeroRecipient();
         // Effects before the transfer: a re-entered call finds the purchase refunded.
@@ -459,7 +461,7 @@ contract DataMarket is ReentrancyGuardTransient {
         }
         if (msg.sender != p.buyer) revert NotBuyer(msg.sender);
         uint64 settlesAt = p.settlesAt;
-        // slither-disable-next-line timestamp
+        // slither-disable-next-line timestamp (days-long windows, as in deliver)
         if (block.timestamp >= settlesAt) revert ChallengeWindowOver(purchaseId, settlesAt);
         if (delivery.length != DELIVERY_LENGTH || keccak256(delivery) != p.deliveryHash) revert WrongDelivery();
         if (keccak256(buyerKey) != p.buyerKeyHash) revert WrongBuyerKey();
@@ -493,7 +495,7 @@ contract DataMarket is ReentrancyGuardTransient {
 
     function _settle(uint256 purchaseId) private {
         Purchase storage p = purchases[purchaseId];
-        // slither-disable-next-line timestamp
+        // slither-disable-next-line timestamp (days-long windows, as in deliver)
         if (p.state != State.Delivered || block.timestamp < p.settlesAt) revert NotSettled(purchaseId);
         p.state = State.Settled;
         Listing storage l = listings[p.listingId];
