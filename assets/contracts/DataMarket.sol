@@ -493,8 +493,12 @@ contract DataMarket is ReentrancyGuardTransient {
         return bytes32(_word(delivery, 64)) ^ mask;
     }
 
+    /// @dev A purchase already settled is skipped, not refused: anyone may settle, so a stranger
+    /// who settles one of a seller's purchases just before the seller's `withdraw` lands must
+    /// not make that withdrawal revert.
     function _settle(uint256 purchaseId) private {
         Purchase storage p = purchases[purchaseId];
+        if (p.state == State.Settled) return;
         // slither-disable-next-line timestamp (days-long windows, as in deliver)
         if (p.state != State.Delivered || block.timestamp < p.settlesAt) revert NotSettled(purchaseId);
         p.state = State.Settled;

@@ -138,11 +138,22 @@ mod tests {
             M::listCall::SIGNATURE,
             "list(uint256,address,bytes32,bytes32,bytes,string,string)"
         );
-        assert_eq!(M::buyCall::SIGNATURE, "buy(uint256,bytes)");
+        assert_eq!(M::buyCall::SIGNATURE, "buy(uint256,bytes,uint256)");
         assert_eq!(M::deliverCall::SIGNATURE, "deliver(uint256,bytes)");
-        assert_eq!(M::refundCall::SIGNATURE, "refund(uint256)");
-        assert_eq!(M::disputeCall::SIGNATURE, "dispute(uint256,string)");
-        assert_eq!(M::withdrawCall::SIGNATURE, "withdraw(address)");
+        assert_eq!(M::refundCall::SIGNATURE, "refund(uint256,address)");
+        assert_eq!(
+            M::challengeCall::SIGNATURE,
+            "challenge(uint256,uint256,uint256,bytes,bytes,bytes)"
+        );
+        assert_eq!(
+            M::disputeCall::SIGNATURE,
+            "dispute(uint256,uint256,string)"
+        );
+        assert_eq!(M::settleCall::SIGNATURE, "settle(uint256[])");
+        assert_eq!(
+            M::withdrawCall::SIGNATURE,
+            "withdraw(address,address,uint256[])"
+        );
         assert_eq!(M::claimableCall::SIGNATURE, "claimable(address,address)");
         assert_eq!(
             M::Listed::SIGNATURE,
@@ -152,12 +163,26 @@ mod tests {
             M::Purchased::SIGNATURE,
             "Purchased(uint256,address,address,uint256,address,uint256,bytes,uint64)"
         );
-        assert_eq!(M::Delivered::SIGNATURE, "Delivered(uint256,address,bytes)");
+        assert_eq!(
+            M::Delivered::SIGNATURE,
+            "Delivered(uint256,address,bytes,uint64)"
+        );
+        assert_eq!(
+            M::KeyProvenWrong::SIGNATURE,
+            "KeyProvenWrong(uint256,address,address,uint256)"
+        );
+        assert_eq!(
+            M::Settled::SIGNATURE,
+            "Settled(uint256,address,address,uint256)"
+        );
         assert_eq!(
             M::Refunded::SIGNATURE,
             "Refunded(uint256,address,address,uint256)"
         );
-        assert_eq!(M::Disputed::SIGNATURE, "Disputed(uint256,address,string)");
+        assert_eq!(
+            M::Disputed::SIGNATURE,
+            "Disputed(uint256,address,uint256,string)"
+        );
         assert_eq!(
             M::Withdrawn::SIGNATURE,
             "Withdrawn(address,address,uint256)"

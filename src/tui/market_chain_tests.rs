@@ -63,26 +63,40 @@ pub(crate) fn purchase(
         seller: l.seller,
         token: l.token,
         price: l.price,
-        buyer_key: Bytes::from(vec![2; 33]),
+        buyer_key: Bytes::from(vec![2; 64]),
         deadline,
         state,
-        encrypted_key: (state == PurchaseState::Delivered).then(|| Bytes::from(vec![9; 129])),
+        delivery: (state == PurchaseState::Delivered).then(|| Bytes::from(vec![9; 96])),
+        settles_at: if state == PurchaseState::Delivered {
+            SETTLES_AT
+        } else {
+            0
+        },
+        settled_on_chain: false,
+        proven_wrong: None,
         disputed: false,
         dispute_reason: None,
+        dispute_secret: None,
         block: 20 + id,
         tx_hash: B256::repeat_byte(0x20 + id as u8),
     }
 }
 
+/// The waiting purchases' deadline in [`sample_market`].
+pub(crate) const DEADLINE: u64 = 10_000;
+/// When the delivered purchase's challenge window closes.
+pub(crate) const SETTLES_AT: u64 = 5_000;
+
 /// My listing 1 bought by a stranger (purchase 1, waiting), a stranger's listing 2 on offer, my
-/// purchases of it: 2 waiting (deadline 2000), 3 delivered, 4 refunded. The chain's clock: 1000.
+/// purchases of it: 2 waiting (deadline 10000), 3 delivered (challengeable until 5000), 4
+/// refunded. The chain's clock: `now` (1000 in most tests).
 pub(crate) fn sample_market(now: u64) -> MarketBook {
     let mine = listing(1, me(), "My notes");
     let theirs = listing(2, stranger(), "Recipes\u{1b}[31m from a stranger");
     let mut purchases = BTreeMap::new();
     for p in [
-        purchase(1, &mine, stranger(), 2000, PurchaseState::Paid),
-        purchase(2, &theirs, me(), 2000, PurchaseState::Paid),
+        purchase(1, &mine, stranger(), DEADLINE, PurchaseState::Paid),
+        purchase(2, &theirs, me(), DEADLINE, PurchaseState::Paid),
         purchase(3, &theirs, me(), 900, PurchaseState::Delivered),
         purchase(4, &theirs, me(), 500, PurchaseState::Refunded),
     ] {
@@ -99,6 +113,9 @@ pub(crate) fn sample_market(now: u64) -> MarketBook {
         },
         own: vec![me()],
         now,
+        chain_id: 31337,
+        market: Address::repeat_byte(0x4d),
+        disputes: BTreeMap::new(),
     }
 }
 
@@ -275,8 +292,9 @@ fn approve_delivery_produces_the_deliver_intent_for_the_waiting_purchase() {
         }
         other => panic!("{other:?}"),
     }
-    // Past the deadline the contract refuses a delivery: nothing is offered.
-    let mut s = state(2500);
+    // Within the last hour before the deadline (and after it) nothing is offered: a late
+    // delivery reverts, and a pending one shows the key.
+    let mut s = state(DEADLINE - crate::service::market::DELIVERY_MARGIN);
     to_section(&mut s, Section::Listings);
     assert!(press(&mut s, 'a').is_empty());
     assert!(error(&s).is_some());
@@ -295,7 +313,7 @@ fn refund_is_offered_only_after_the_deadline() {
     // The chain's clock passes the deadline: the next sync makes it refundable.
     update(
         &mut s,
-        Action::Market(MarketAction::Synced(Ok(Box::new(sample_market(2001))))),
+        Action::Market(MarketAction::Synced(Ok(Box::new(sample_market(DEADLINE + 1))))),
     );
     let fx = press(&mut s, 'r');
     match prepared(&s, fx) {
@@ -308,6 +326,31 @@ fn refund_is_offered_only_after_the_deadline() {
     update(&mut s, Action::Down);
     assert!(press(&mut s, 'r').is_empty());
     assert!(error(&s).unwrap().contains("delivered"));
+}
+
+#[test]
+fn challenge_is_offered_for_a_delivery_until_its_window_closes() {
+    let mut s = state(1000);
+    to_section(&mut s, Section::Purchases);
+    // Newest first: 4 refunded, 3 delivered, 2 waiting.
+    assert!(press(&mut s, 'c').is_empty());
+    assert!(error(&s).unwrap().contains("refunded") || error(&s).unwrap().contains("not delivered"));
+    update(&mut s, Action::Down);
+    let fx = press(&mut s, 'c');
+    match prepared(&s, fx) {
+        MarketTx::Challenge { purchase } => assert_eq!(purchase.id, 3),
+        other => panic!("{other:?}"),
+    }
+    // The window closed: the payment is the seller's, nothing is offered.
+    let mut s = state(SETTLES_AT);
+    to_section(&mut s, Section::Purchases);
+    update(&mut s, Action::Down);
+    assert!(press(&mut s, 'c').is_empty());
+    assert!(error(&s).unwrap().contains("window is over"), "{:?}", s.message);
+    // A waiting purchase has no key to challenge.
+    update(&mut s, Action::Down);
+    assert!(press(&mut s, 'c').is_empty());
+    assert!(error(&s).unwrap().contains("not delivered"));
 }
 
 #[test]
@@ -394,6 +437,7 @@ fn save_to_file_asks_for_a_path_and_hands_over_the_purchase_and_its_listing() {
                 purchase,
                 listing,
                 path,
+                ..
             }),
         ] => {
             assert_eq!(purchase.id, 3);

@@ -130,7 +130,9 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
     let book = svc::sync(&client, &buyer_store, market).await.unwrap();
     let listing = book.listings.values().next().unwrap().clone();
     assert_eq!(listing.seller, seller_0);
-    let call = svc::buy_call(&buyer, buyer_0, market, &listing).unwrap();
+    let keys = svc::BuyerKeys::scan(&buyer, &book, &[buyer_0]).unwrap();
+    let (_, key) = keys.next(&buyer).unwrap();
+    let call = svc::buy_call(buyer_0, market, &listing, &key, listing.price).unwrap();
     send(&client, &buyer_store, &buyer, call.into(), &[buyer_0]).await;
     let book = svc::sync(&client, &buyer_store, market).await.unwrap();
     let purchase = book.purchases.values().next().unwrap().clone();
@@ -180,7 +182,16 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
     let p = &book.purchases[&purchase.id];
     assert_eq!(p.state, PurchaseState::Delivered);
     let out = buyer_dir.path().join("bought.txt");
-    svc::save_delivery(&buyer, p, &book.listings[&p.listing], &out, None).unwrap();
+    let keys = svc::BuyerKeys::scan(&buyer, &book, &[buyer_0]).unwrap();
+    let ctx = svc::Buyer {
+        wallet: &buyer,
+        keys: &keys,
+        chain_id: client.network.chain_id,
+        market: market.address,
+        now: svc::chain_time(&client).await.unwrap(),
+        own: &[buyer_0],
+    };
+    svc::save_delivery(&ctx, p, &book.listings[&p.listing], &out, None).unwrap();
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
         view.preview.text,
@@ -203,12 +214,23 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
     )
     .await
     .unwrap();
-    assert!(note.is_none());
+    assert!(
+        note.is_some_and(|n| n.contains("publishes purchase")),
+        "the review warns that a dispute publishes the one-time key"
+    );
     confirm(&client, &buyer_store, &buyer, &review).await;
     let book = svc::sync(&client, &buyer_store, market).await.unwrap();
     let p = &book.purchases[&purchase.id];
     assert!(p.disputed);
     assert_eq!(p.dispute_reason.as_deref(), Some(reason));
+    // The dispute carries the one-time secret, and every client finds the claim refuted: the
+    // content opens under the committed key.
+    assert!(p.dispute_secret.is_some());
+    let l = &book.listings[&p.listing];
+    assert_eq!(
+        svc::check_dispute(client.network.chain_id, market.address, p, l, Some(&l.data)),
+        svc::Verdict::Refuted
+    );
     drop(runtime);
     let _ = node.child.kill().await;
 }
