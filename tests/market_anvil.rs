@@ -1,26 +1,56 @@
-//! The data market end to end on `keybot chain dev`, with two homes: a seller who puts a note
-//! into the sale vault, consents and lists it for tUSD; a buyer who browses, buys and fetches;
-//! the seller's `market serve` delivering; the seller withdrawing. Then what goes wrong: a
-//! seller who never delivers (refund after the deadline), a tampered ciphertext and a wrong
-//! delivered key (fetch writes nothing), a buyer without enough tUSD.
+//! The data market (v2, MARKET.md "Version 2") end to end on `keybot chain dev`, with two homes
+//! (three where a stranger reads the record): a seller who puts a note into the sale vault,
+//! consents and lists it for tUSD; a buyer who browses, buys and fetches; the seller's `market
+//! serve` delivering; the payment settling after the 3-day challenge window and the seller
+//! withdrawing it. Then what goes wrong: a seller who never delivers (refund after the
+//! deadline), or too late (nothing delivered in the deadline's last hour or after it); a changed
+//! ciphertext and a wrong delivered key (fetch writes nothing); a wrong key challenged on chain
+//! (the buyer gets exactly the price back) and a right one that cannot be; a reprice racing a
+//! buy; disputes that a third home checks itself (proven, refuted); a buyer without enough tUSD;
+//! a buyer restored from the phrase alone. Hand-made deliveries and listings are sent with
+//! `cast`, their bytes computed with the keystore crate, as a dishonest seller would.
 mod common;
 
 use std::path::Path;
+use std::time::Instant;
 
-use alloy::primitives::{Address, U256};
+use alloy::primitives::{Address, B256, U256, keccak256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::rpc::types::Filter;
+use alloy::sol_types::SolEvent;
 use common::tool;
+use keybot_keystore::content;
+use keybot_keystore::delivery::{self, Binding};
+use keybot_keystore::secret::Secret32;
 
 const PW: &str = "correct horse battery staple";
 const SELLER: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 const BUYER: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+/// A third party who only reads the market (BIP-39 test vector).
+const STRANGER: &str =
+    "letter advice cage absurd amount doctor acoustic avoid letter advice cage above";
 /// Account 0 of each phrase (m/44'/60'/0'/0/0).
 const SELLER_0: &str = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94";
 const BUYER_0: &str = "0x58A57ed9d8d624cBD12e2C467D34787555bB1b25";
+/// Where a test has a refund or a withdrawal paid: an address no home owns.
+const ELSEWHERE: &str = "0x1111111111111111111111111111111111111111";
+const CHAIN_ID: u64 = 31337;
+/// DataMarket's DELIVERY_WINDOW and CHALLENGE_WINDOW: 3 days.
+const THREE_DAYS: u64 = 3 * 24 * 3600;
 
 const EMAIL: &str = "jonas.weber@example.net";
 const PHONE: &str = "+44 20 7946 0958";
 const PHRASE: &str = "zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo zoo wrong";
+
+/// The market's `Purchased` event as this test reads it: its own declaration, from the
+/// contract source, not keybot's binding.
+mod ev {
+    alloy::sol! {
+        event Purchased(uint256 indexed purchaseId, address indexed buyer, address indexed seller,
+            uint256 listingId, address token, uint256 price, bytes buyerKey, uint64 deadline);
+    }
+}
 
 fn kb(home: &Path, args: &[&str]) -> std::process::Output {
     common::kb_with(home, PW, args)
@@ -30,10 +60,14 @@ fn ok(home: &Path, args: &[&str]) -> String {
     common::ok_with(home, PW, args)
 }
 
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 /// Fails with exit status 1 and one line of error containing `needle`.
 fn fails(home: &Path, args: &[&str], needle: &str) -> String {
     let out = kb(home, args);
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let err = stderr_of(&out);
     assert_eq!(
         out.status.code(),
         Some(1),
@@ -65,21 +99,166 @@ fn cast(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
+/// The first number of a `cast call` answer ("5000000 [5e6]").
+fn number(out: &str) -> U256 {
+    out.split_whitespace().next().unwrap().parse().unwrap()
+}
+
 /// A token balance read with cast (not through keybot), in base units.
 fn tusd_of(rpc: &str, tusd: Address, who: &str) -> U256 {
-    let out = cast(&[
+    number(&cast(&[
         "call",
         "--rpc-url",
         rpc,
         &tusd.to_string(),
         "balanceOf(address)(uint256)",
         who,
-    ]);
-    out.split_whitespace().next().unwrap().parse().unwrap()
+    ]))
 }
 
 fn tusd(n: u64) -> U256 {
     U256::from(n) * U256::from(1_000_000u64)
+}
+
+/// `owner`'s tUSD allowance to the market, read with cast.
+fn allowance(w: &World, owner: &str) -> U256 {
+    number(&cast(&[
+        "call",
+        "--rpc-url",
+        &w.dev.rpc,
+        &w.dev.tusd.to_string(),
+        "allowance(address,address)(uint256)",
+        owner,
+        &w.dev.market.to_string(),
+    ]))
+}
+
+fn eth_of(rpc: &str, who: &str) -> U256 {
+    cast(&["balance", "--rpc-url", rpc, who]).parse().unwrap()
+}
+
+/// How many transactions `who` has sent: "nothing was sent" is this staying put.
+fn nonce(rpc: &str, who: &str) -> u64 {
+    cast(&["nonce", "--rpc-url", rpc, who]).parse().unwrap()
+}
+
+/// anvil's clock moves `secs` on, and a block is mined at the new time.
+fn pass_time(rpc: &str, secs: u64) {
+    cast(&[
+        "rpc",
+        "--rpc-url",
+        rpc,
+        "evm_increaseTime",
+        &secs.to_string(),
+    ]);
+    cast(&["rpc", "--rpc-url", rpc, "evm_mine"]);
+}
+
+/// The next block is mined at `time` exactly.
+fn mine_at(rpc: &str, time: u64) {
+    cast(&[
+        "rpc",
+        "--rpc-url",
+        rpc,
+        "evm_setNextBlockTimestamp",
+        &time.to_string(),
+    ]);
+    cast(&["rpc", "--rpc-url", rpc, "evm_mine"]);
+}
+
+fn chain_time(rpc: &str) -> u64 {
+    cast(&["block", "latest", "--field", "timestamp", "--rpc-url", rpc])
+        .parse()
+        .unwrap()
+}
+
+/// Account 0's private key of `phrase`, as a user with cast gets it: how a dishonest seller
+/// (or a buyer's own script) sends by hand.
+fn private_key(phrase: &str) -> String {
+    cast(&[
+        "wallet",
+        "private-key",
+        "--mnemonic",
+        phrase,
+        "--mnemonic-index",
+        "0",
+    ])
+}
+
+/// `cast send` to the market from `phrase`'s account 0.
+fn send_as(w: &World, phrase: &str, to: Address, args: &[&str]) {
+    let key = private_key(phrase);
+    let to = to.to_string();
+    let mut all = vec!["send", "--rpc-url", &w.dev.rpc, "--private-key", &key, &to];
+    all.extend(args);
+    cast(&all);
+}
+
+/// The `Purchased` event of `purchase`, read from the node's logs with alloy.
+fn purchased(w: &World, purchase: &str) -> ev::Purchased {
+    let id = B256::from(purchase.parse::<U256>().unwrap());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        keybot::net::tls();
+        let provider = ProviderBuilder::new().connect_http(w.dev.rpc.parse().unwrap());
+        let filter = Filter::new()
+            .address(w.dev.market)
+            .event_signature(ev::Purchased::SIGNATURE_HASH)
+            .topic1(id)
+            .from_block(0u64);
+        let logs = provider.get_logs(&filter).await.unwrap();
+        assert_eq!(logs.len(), 1, "purchase {purchase}: {logs:?}");
+        ev::Purchased::decode_log(&logs[0].inner).unwrap().data
+    })
+}
+
+/// What binds a delivery to `purchase` on the dev chain's market.
+fn binding(w: &World, purchase: &str) -> Binding {
+    Binding {
+        chain_id: CHAIN_ID,
+        market: w.dev.market,
+        purchase_id: purchase.parse().unwrap(),
+    }
+}
+
+/// The seller delivers `key` for `purchase` by hand: `R ‖ c` (v2, 96 bytes) computed with the
+/// keystore for the buyer key in the `Purchased` event, sent with cast from the seller's
+/// account. Whether `key` is the listing's is the caller's choice.
+fn deliver_by_hand(w: &World, purchase: &str, key: &Secret32) {
+    let bought = purchased(w, purchase);
+    assert_eq!(bought.buyerKey.len(), delivery::POINT_LEN);
+    let d = delivery::deliver(&bought.buyerKey, key, &binding(w, purchase)).unwrap();
+    assert_eq!(d.len(), 96);
+    send_as(
+        w,
+        SELLER,
+        w.dev.market,
+        &[
+            "deliver(uint256,bytes)",
+            purchase,
+            &format!("0x{}", hex::encode(d)),
+        ],
+    );
+}
+
+/// `market fetch PURCHASE --out OUT` with `extra` arguments.
+fn fetch(home: &Path, purchase: &str, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["market", "fetch", purchase, "--out", out.to_str().unwrap()];
+    args.extend(extra);
+    kb(home, &args)
+}
+
+/// The tUSD figures of `home`'s `market earnings --json`.
+fn tusd_earnings(home: &Path) -> serde_json::Value {
+    let e: serde_json::Value =
+        serde_json::from_str(&ok(home, &["market", "earnings", "--json"])).unwrap();
+    e["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["symbol"] == "tUSD")
+        .cloned()
+        .unwrap_or_else(|| panic!("no tUSD figures: {e:#}"))
 }
 
 /// The seller's home with the dev chain running, and the buyer's home configured for it the way
@@ -128,6 +307,24 @@ fn note() -> String {
     )
 }
 
+/// Lists `item` for `price` tUSD (inline); the listing id.
+fn sell(home: &Path, item: &str, price: &str) -> String {
+    last_line(&ok(
+        home,
+        &[
+            "market", "sell", item, "--price", price, "--token", "tUSD", "--yes",
+        ],
+    ))
+    .to_owned()
+}
+
+/// A consented note listed for `price` tUSD; (item, listing).
+fn listed(home: &Path, text: &str, price: &str) -> (String, String) {
+    let item = consented_item(home, text);
+    let listing = sell(home, &item, price);
+    (item, listing)
+}
+
 #[test]
 fn a_note_is_listed_bought_delivered_fetched_and_withdrawn() {
     let Some(w) = world() else { return };
@@ -141,13 +338,7 @@ fn a_note_is_listed_bought_delivered_fetched_and_withdrawn() {
         );
     }
 
-    let listing = ok(
-        s,
-        &[
-            "market", "sell", &item, "--price", "5", "--token", "tUSD", "--yes",
-        ],
-    );
-    let listing = last_line(&listing).to_owned();
+    let listing = sell(s, &item, "5");
     assert_eq!(listing, "1");
 
     let browse: serde_json::Value =
@@ -159,36 +350,30 @@ fn a_note_is_listed_bought_delivered_fetched_and_withdrawn() {
     assert_eq!(row["bytes"], preview.len());
     assert_eq!(row["redactions"]["email"], 1);
     assert_eq!(row["seller_deliveries"], 0);
+    assert_eq!(row["seller_disputes_proven"], 0);
+    assert_eq!(row["seller_disputes_refuted"], 0);
+    assert_eq!(row["seller_keys_proven_wrong"], 0);
 
     let seller_before = tusd_of(&w.dev.rpc, w.dev.tusd, SELLER_0);
     let buyer_before = tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0);
+    let started = Instant::now();
     let purchase = ok(b, &["market", "buy", &listing, "--yes"]);
+    let bought_in = started.elapsed();
     let purchase = last_line(&purchase).to_owned();
     assert_eq!(
         tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0),
         buyer_before - tusd(5)
     );
+    // Exactly the price was approved, and the purchase used it up.
+    assert_eq!(allowance(&w, BUYER_0), U256::ZERO);
+    // A one-time key: 64 bytes x ‖ y, not the buyer's market key.
+    assert_eq!(purchased(&w, &purchase).buyerKey.len(), 64);
 
     // Not delivered yet: --no-wait says so with exit status 3 and writes nothing.
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().join("bought.txt");
-    let early = kb(
-        b,
-        &[
-            "market",
-            "fetch",
-            &purchase,
-            "--out",
-            out.to_str().unwrap(),
-            "--no-wait",
-        ],
-    );
-    assert_eq!(
-        early.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&early.stderr)
-    );
+    let early = fetch(b, &purchase, &out, &["--no-wait"]);
+    assert_eq!(early.status.code(), Some(3), "{}", stderr_of(&early));
     assert!(!out.exists());
 
     ok(s, &["market", "serve", "--once"]);
@@ -197,9 +382,14 @@ fn a_note_is_listed_bought_delivered_fetched_and_withdrawn() {
         &["market", "fetch", &purchase, "--out", out.to_str().unwrap()],
     );
     let fetched = std::fs::read_to_string(&out).unwrap();
+    let checked_in = started.elapsed();
     assert_eq!(
         fetched, preview,
         "the buyer got other bytes than the seller's preview"
+    );
+    eprintln!(
+        "TIMING purchase to checked plaintext: {:.2?} (buy {:.2?}, then serve --once and fetch)",
+        checked_in, bought_in
     );
     assert_eq!(common::mode(&out), 0o600);
     // A second fetch never overwrites.
@@ -214,13 +404,47 @@ fn a_note_is_listed_bought_delivered_fetched_and_withdrawn() {
     assert_eq!(listings[0]["sales"], 1);
     assert_eq!(listings[0]["delivered"], 1);
 
+    // Delivered, not settled: the buyer can still challenge for 3 days, so the seller's money
+    // is settling, not claimable, and a withdrawal says so and sends nothing.
+    let f = tusd_earnings(s);
+    assert_eq!(f["settling"], "5", "{f:#}");
+    assert_eq!(f["earned"], "0", "{f:#}");
+    assert_eq!(f["claimable"], "0", "{f:#}");
+    let seller_nonce = nonce(&w.dev.rpc, SELLER_0);
+    let early = kb(s, &["market", "withdraw", "--token", "tUSD", "--yes"]);
+    let err = stderr_of(&early);
+    assert!(early.status.success(), "{err}");
+    assert!(
+        err.contains("nothing to withdraw yet")
+            && err.contains("still in the buyers' challenge window"),
+        "{err}"
+    );
+    assert_eq!(
+        nonce(&w.dev.rpc, SELLER_0),
+        seller_nonce,
+        "something was sent"
+    );
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, SELLER_0), seller_before);
+
+    // Three days and a second later on anvil's clock: settled by time, claimable, and the
+    // withdrawal settles it on chain and pays it.
+    pass_time(&w.dev.rpc, THREE_DAYS + 1);
+    let f = tusd_earnings(s);
+    assert_eq!(f["settling"], "0", "{f:#}");
+    assert_eq!(f["earned"], "5", "{f:#}");
+    assert_eq!(f["claimable"], "5", "{f:#}");
     ok(s, &["market", "withdraw", "--token", "tUSD", "--yes"]);
     assert_eq!(
         tusd_of(&w.dev.rpc, w.dev.tusd, SELLER_0),
         seller_before + tusd(5)
     );
+    let f = tusd_earnings(s);
+    assert_eq!(f["withdrawn"], "5", "{f:#}");
+    assert_eq!(f["claimable"], "0", "{f:#}");
     let again = kb(s, &["market", "withdraw", "--yes"]);
-    assert!(String::from_utf8_lossy(&again.stderr).contains("nothing to withdraw"));
+    let err = stderr_of(&again);
+    assert!(err.contains("nothing to withdraw"), "{err}");
+    assert!(!err.contains("challenge window"), "{err}");
 }
 
 #[test]
@@ -243,8 +467,7 @@ fn an_undelivered_purchase_is_refunded_after_the_deadline_and_never_delivered() 
         "DeadlineNotPassed",
     );
     // Three days and a second later on anvil's clock.
-    cast(&["rpc", "--rpc-url", &w.dev.rpc, "evm_increaseTime", "259201"]);
-    cast(&["rpc", "--rpc-url", &w.dev.rpc, "evm_mine"]);
+    pass_time(&w.dev.rpc, THREE_DAYS + 1);
     ok(b, &["market", "refund", &purchase, "--yes"]);
     assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0), before);
     // The seller's serve no longer delivers it; the buyer has nothing to fetch.
@@ -267,11 +490,15 @@ fn an_undelivered_purchase_is_refunded_after_the_deadline_and_never_delivered() 
 fn a_tampered_ciphertext_or_a_wrong_key_writes_nothing() {
     let Some(w) = world() else { return };
     let (s, b) = (w.seller.path(), w.buyer.path());
-    let item = consented_item(s, "Published at a URI rather than inline.\n");
     let files = tempfile::tempdir().unwrap();
+
+    // A listing whose ciphertext is at a file:// URI on the seller's machine: a stranger's
+    // keybot never opens a local path for it, and v2 checks the bytes before paying, so the
+    // buyer is refused before anything is sent.
+    let item = consented_item(s, "Published at a URI rather than inline.\n");
     let ct = files.path().join("item.kbm");
     let uri = format!("file://{}", ct.display());
-    let listing = last_line(&ok(
+    let at_uri = last_line(&ok(
         s,
         &[
             "market", "sell", &item, "--price", "1", "--token", "tUSD", "--uri", &uri, "--yes",
@@ -279,77 +506,84 @@ fn a_tampered_ciphertext_or_a_wrong_key_writes_nothing() {
     ))
     .to_owned();
     assert!(ct.exists(), "sell did not write the file:// ciphertext");
-    let purchase = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
-    ok(s, &["market", "serve", "--once"]);
-
-    let mut bytes = std::fs::read(&ct).unwrap();
-    let last = bytes.len() - 1;
-    bytes[last] ^= 1;
-    std::fs::write(&ct, &bytes).unwrap();
-    let out = files.path().join("got.txt");
-    let err = fails(
+    let buyer_nonce = nonce(&w.dev.rpc, BUYER_0);
+    fails(
         b,
-        &["market", "fetch", &purchase, "--out", out.to_str().unwrap()],
-        "not the listed one",
+        &["market", "buy", &at_uri, "--yes"],
+        "file:// only for your own listings",
     );
-    assert!(err.contains("market dispute"), "{err}");
-    assert!(!out.exists());
+    assert_eq!(
+        nonce(&w.dev.rpc, BUYER_0),
+        buyer_nonce,
+        "something was sent"
+    );
 
-    // A wrong key: the seller (by hand, with cast) delivers a key that is not the listing's.
-    let item2 = consented_item(s, "Second note.\n");
-    let listing2 = last_line(&ok(
+    // An inline listing; the copy of the ciphertext the buyer passes by hand is changed.
+    let item = consented_item(s, "Published inline; a copy passed by hand is changed.\n");
+    let ct = files.path().join("inline.kbm");
+    let listing = last_line(&ok(
         s,
         &[
-            "market", "sell", &item2, "--price", "1", "--token", "tUSD", "--yes",
+            "market",
+            "sell",
+            &item,
+            "--price",
+            "1",
+            "--token",
+            "tUSD",
+            "--ciphertext-out",
+            ct.to_str().unwrap(),
+            "--yes",
         ],
     ))
     .to_owned();
-    let purchase2 = last_line(&ok(b, &["market", "buy", &listing2, "--yes"])).to_owned();
-    let wallet =
-        keybot_keystore::Wallet::new(keybot_keystore::Phrase::parse(BUYER).unwrap(), "").unwrap();
-    let wrong =
-        keybot_keystore::encrypt_to(&wallet.market_public_key().unwrap(), &[7u8; 32]).unwrap();
-    let key = cast(&[
-        "wallet",
-        "private-key",
-        "--mnemonic",
-        SELLER,
-        "--mnemonic-index",
-        "0",
-    ]);
-    cast(&[
-        "send",
-        "--rpc-url",
-        &w.dev.rpc,
-        "--private-key",
-        &key,
-        &w.dev.market.to_string(),
-        "deliver(uint256,bytes)",
-        &purchase2,
-        &format!("0x{}", hex::encode(&wrong)),
-    ]);
+    let purchase = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
+    ok(s, &["market", "serve", "--once"]);
+    let mut bytes = std::fs::read(&ct).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    let changed = files.path().join("changed.kbm");
+    std::fs::write(&changed, &bytes).unwrap();
+    let out = files.path().join("got.txt");
     let err = fails(
         b,
         &[
             "market",
             "fetch",
-            &purchase2,
+            &purchase,
             "--out",
             out.to_str().unwrap(),
+            "--ciphertext",
+            changed.to_str().unwrap(),
         ],
-        "not the listing's key",
+        "not the listed one",
     );
     assert!(err.contains("market dispute"), "{err}");
     assert!(!out.exists());
+
+    // A wrong key: the seller (by hand, with cast) delivers R ‖ c of a key that is not the
+    // listing's. Exit status 4 and one line naming the challenge and its last date.
+    let (_, listing2) = listed(s, "Second note.\n", "1");
+    let purchase2 = last_line(&ok(b, &["market", "buy", &listing2, "--yes"])).to_owned();
+    deliver_by_hand(&w, &purchase2, &Secret32::new([7u8; 32]));
+    let wrong = fetch(b, &purchase2, &out, &[]);
+    let err = stderr_of(&wrong);
+    assert_eq!(wrong.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains(&format!("keybot market challenge {purchase2}")),
+        "{err}"
+    );
+    assert!(!out.exists());
     ok(b, &["market", "dispute", &purchase2, "--yes"]);
+    // Every client checks the published secret itself: the key is not the committed one, so
+    // the dispute is proven, not a claim.
     let browse: serde_json::Value =
         serde_json::from_str(&ok(b, &["market", "browse", "--json"])).unwrap();
+    let rows = browse.as_array().unwrap();
+    assert!(!rows.is_empty());
     assert!(
-        browse
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|l| l["seller_disputes"] == 1),
+        rows.iter()
+            .all(|l| l["seller_disputes"] == 1 && l["seller_disputes_proven"] == 1),
         "{browse}"
     );
 }
@@ -548,4 +782,379 @@ fn a_buy_whose_rpc_dies_after_sending_is_paid_once() {
         "purchaseCount()(uint256)",
     ]);
     assert_eq!(purchases, "1");
+}
+
+#[test]
+fn a_wrong_key_is_challenged_and_the_buyer_gets_exactly_the_price_back() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let (_, listing) = listed(s, "A note whose seller sends the wrong key.\n", "3");
+    let before = tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0);
+    let purchase = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0), before - tusd(3));
+
+    deliver_by_hand(&w, &purchase, &Secret32::new([7u8; 32]));
+    let files = tempfile::tempdir().unwrap();
+    let out = files.path().join("got.txt");
+    let wrong = fetch(b, &purchase, &out, &[]);
+    let err = stderr_of(&wrong);
+    assert_eq!(wrong.status.code(), Some(4), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err:?}");
+    assert!(
+        err.contains(&format!("keybot market challenge {purchase}")) && err.contains("until"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    // Settling while the buyer can challenge.
+    assert_eq!(tusd_earnings(s)["settling"], "3");
+
+    ok(b, &["market", "challenge", &purchase, "--yes"]);
+    assert_eq!(
+        tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0),
+        before,
+        "the challenge did not refund exactly the price"
+    );
+    // The seller never counts it: refunded, neither settling nor earned, and nothing to
+    // withdraw, now or after the window.
+    let f = tusd_earnings(s);
+    assert_eq!(f["refunded"], "3", "{f:#}");
+    assert_eq!(f["settling"], "0", "{f:#}");
+    assert_eq!(f["earned"], "0", "{f:#}");
+    assert_eq!(f["claimable"], "0", "{f:#}");
+    let browse: serde_json::Value =
+        serde_json::from_str(&ok(b, &["market", "browse", "--json"])).unwrap();
+    assert_eq!(browse[0]["seller_keys_proven_wrong"], 1, "{browse}");
+
+    // A second challenge is refused and sends nothing.
+    let sent = nonce(&w.dev.rpc, BUYER_0);
+    let again = kb(b, &["market", "challenge", &purchase, "--yes"]);
+    assert_ne!(again.status.code(), Some(0), "{}", stderr_of(&again));
+    assert_eq!(nonce(&w.dev.rpc, BUYER_0), sent, "something was sent");
+    fails(
+        b,
+        &["market", "fetch", &purchase, "--out", out.to_str().unwrap()],
+        "refunded",
+    );
+
+    pass_time(&w.dev.rpc, THREE_DAYS + 1);
+    let f = tusd_earnings(s);
+    assert_eq!(f["earned"], "0", "{f:#}");
+    assert_eq!(f["claimable"], "0", "{f:#}");
+    let seller_before = tusd_of(&w.dev.rpc, w.dev.tusd, SELLER_0);
+    let err = stderr_of(&kb(s, &["market", "withdraw", "--yes"]));
+    assert!(err.contains("nothing to withdraw"), "{err}");
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, SELLER_0), seller_before);
+}
+
+#[test]
+fn a_right_key_cannot_be_challenged_and_settles_to_another_address() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let (item, listing) = listed(s, "A note delivered with the right key.\n", "4");
+    let purchase = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
+    ok(s, &["market", "serve", "--once"]);
+    let files = tempfile::tempdir().unwrap();
+    let out = files.path().join("got.txt");
+    ok(
+        b,
+        &["market", "fetch", &purchase, "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        ok(s, &["market", "preview", &item])
+    );
+
+    // The key opens the listing: a challenge would revert and publish the key, so keybot
+    // refuses it with one line and sends nothing.
+    let (sent, eth) = (nonce(&w.dev.rpc, BUYER_0), eth_of(&w.dev.rpc, BUYER_0));
+    let refused = kb(b, &["market", "challenge", &purchase, "--yes"]);
+    let err = stderr_of(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err:?}");
+    assert!(err.contains("key is right"), "{err}");
+    assert_eq!(nonce(&w.dev.rpc, BUYER_0), sent, "something was sent");
+    assert_eq!(eth_of(&w.dev.rpc, BUYER_0), eth, "gas was spent");
+
+    // After the window the payment settles; the withdrawal goes where the seller says.
+    pass_time(&w.dev.rpc, THREE_DAYS + 1);
+    fails(
+        b,
+        &["market", "challenge", &purchase, "--yes"],
+        "challenge window closed",
+    );
+    assert_eq!(nonce(&w.dev.rpc, BUYER_0), sent, "something was sent");
+    let f = tusd_earnings(s);
+    assert_eq!(f["earned"], "4", "{f:#}");
+    assert_eq!(f["claimable"], "4", "{f:#}");
+    let seller_before = tusd_of(&w.dev.rpc, w.dev.tusd, SELLER_0);
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, ELSEWHERE), U256::ZERO);
+    ok(
+        s,
+        &[
+            "market", "withdraw", "--token", "tUSD", "--to", ELSEWHERE, "--yes",
+        ],
+    );
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, ELSEWHERE), tusd(4));
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, SELLER_0), seller_before);
+    let f = tusd_earnings(s);
+    assert_eq!(f["withdrawn"], "4", "{f:#}");
+    assert_eq!(f["claimable"], "0", "{f:#}");
+}
+
+#[test]
+fn no_delivery_in_the_deadlines_last_hour_or_after_it_and_the_refund_goes_where_asked() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let (_, listing) = listed(s, "A note the seller serves late.\n", "2");
+    let first = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
+    let deadline = purchased(&w, &first).deadline;
+    assert!(deadline > chain_time(&w.dev.rpc) + THREE_DAYS - 60);
+
+    // Half an hour before the first purchase's deadline a second one is bought: the seller's
+    // serve delivers the second (days left) and not the first (within the last hour).
+    mine_at(&w.dev.rpc, deadline - 1800);
+    let second = last_line(&ok(b, &["market", "buy", &listing, "--again", "--yes"])).to_owned();
+    let served = kb(s, &["market", "serve", "--once"]);
+    let err = stderr_of(&served);
+    assert!(served.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("delivered purchase {second} ")),
+        "{err}"
+    );
+    assert!(
+        !err.contains(&format!("delivered purchase {first} ")),
+        "{err}"
+    );
+    let files = tempfile::tempdir().unwrap();
+    let out = files.path().join("first.txt");
+    let waiting = fetch(b, &first, &out, &["--no-wait"]);
+    assert_eq!(waiting.status.code(), Some(3), "{}", stderr_of(&waiting));
+    ok(
+        b,
+        &[
+            "market",
+            "fetch",
+            &second,
+            "--out",
+            files.path().join("second.txt").to_str().unwrap(),
+        ],
+    );
+
+    // Past the deadline: nothing is delivered, and the buyer's refund goes to --to.
+    pass_time(&w.dev.rpc, 1801);
+    assert!(chain_time(&w.dev.rpc) > deadline);
+    let sent = nonce(&w.dev.rpc, SELLER_0);
+    let served = kb(s, &["market", "serve", "--once"]);
+    let err = stderr_of(&served);
+    assert!(served.status.success(), "{err}");
+    assert!(!err.contains("delivered purchase"), "{err}");
+    assert_eq!(
+        nonce(&w.dev.rpc, SELLER_0),
+        sent,
+        "the seller sent something"
+    );
+    let waiting = fetch(b, &first, &out, &["--no-wait"]);
+    assert_eq!(waiting.status.code(), Some(3), "{}", stderr_of(&waiting));
+    let buyer_before = tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0);
+    ok(b, &["market", "refund", &first, "--to", ELSEWHERE, "--yes"]);
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, ELSEWHERE), tusd(2));
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0), buyer_before);
+    fails(
+        b,
+        &["market", "refund", &first, "--yes"],
+        "already refunded",
+    );
+    let f = tusd_earnings(s);
+    assert_eq!(f["refunded"], "2", "{f:#}");
+    assert_eq!(f["settling"], "2", "{f:#}");
+    assert_eq!(f["pending"], "0", "{f:#}");
+}
+
+#[test]
+fn a_reprice_above_the_max_price_is_refused_and_no_allowance_is_left() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let (_, listing) = listed(s, "A note whose price goes up.\n", "1");
+    let browse: serde_json::Value =
+        serde_json::from_str(&ok(b, &["market", "browse", "--json"])).unwrap();
+    assert_eq!(browse[0]["price"], tusd(1).to_string());
+
+    // The seller reprices between the buyer's browse and buy.
+    ok(s, &["market", "reprice", &listing, "--price", "3", "--yes"]);
+    let before = tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0);
+    let sent = nonce(&w.dev.rpc, BUYER_0);
+    let err = fails(
+        b,
+        &["market", "buy", &listing, "--max-price", "1", "--yes"],
+        "nothing was paid",
+    );
+    assert!(err.contains("above your maximum"), "{err}");
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0), before);
+    assert_eq!(allowance(&w, BUYER_0), U256::ZERO);
+    assert_eq!(nonce(&w.dev.rpc, BUYER_0), sent, "something was sent");
+
+    // A leftover allowance from before (100 tUSD, approved by hand) is not left standing: after
+    // a purchase at the new price it is zero.
+    send_as(
+        &w,
+        BUYER,
+        w.dev.tusd,
+        &[
+            "approve(address,uint256)",
+            &w.dev.market.to_string(),
+            &tusd(100).to_string(),
+        ],
+    );
+    assert_eq!(allowance(&w, BUYER_0), tusd(100));
+    let purchase = last_line(&ok(
+        b,
+        &["market", "buy", &listing, "--max-price", "3", "--yes"],
+    ))
+    .to_owned();
+    assert_eq!(purchased(&w, &purchase).price, tusd(3));
+    assert_eq!(tusd_of(&w.dev.rpc, w.dev.tusd, BUYER_0), before - tusd(3));
+    assert_eq!(allowance(&w, BUYER_0), U256::ZERO);
+}
+
+#[test]
+fn proven_and_refuted_disputes_show_in_a_third_homes_browse() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let stranger = common::fast_home(STRANGER, PW);
+    let t = stranger.path();
+    ok(t, &["chain", "add", "local", "--rpc", &w.dev.rpc, "--yes"]);
+    ok(t, &["market", "join", &w.dev.market.to_string()]);
+    let files = tempfile::tempdir().unwrap();
+
+    // Refuted: a normal delivery that opens, disputed all the same; the content is now public.
+    let (_, honest) = listed(s, "An honest note.\n", "1");
+    let p1 = last_line(&ok(b, &["market", "buy", &honest, "--yes"])).to_owned();
+    ok(s, &["market", "serve", "--once"]);
+    ok(
+        b,
+        &[
+            "market",
+            "fetch",
+            &p1,
+            "--out",
+            files.path().join("honest.txt").to_str().unwrap(),
+        ],
+    );
+    ok(b, &["market", "dispute", &p1, "--yes"]);
+
+    // Proven: a listing (made by hand with cast) whose ciphertext is sealed under another key
+    // than the one it commits to; the seller delivers the committed key correctly, and it
+    // does not open the ciphertext.
+    let k = content::new_key().unwrap();
+    let other = content::new_key().unwrap();
+    let plaintext = b"Sealed under another key than the listing commits to.\n";
+    let data = content::seal(&other, plaintext).unwrap();
+    assert_eq!(&data[..4], b"KBM1");
+    let meta = format!(
+        r#"{{"v":1,"title":"A hand-made listing","tags":[],"bytes":{},"redactions":{{}},"type":"text/plain"}}"#,
+        plaintext.len()
+    );
+    send_as(
+        &w,
+        SELLER,
+        w.dev.market,
+        &[
+            "list(uint256,address,bytes32,bytes32,bytes,string,string)",
+            "100000000000000000",
+            &Address::ZERO.to_string(),
+            &keccak256(&data).to_string(),
+            &B256::from(content::key_commit(&k)).to_string(),
+            &format!("0x{}", hex::encode(&data)),
+            "",
+            &meta,
+        ],
+    );
+    let hand_made = number(&cast(&[
+        "call",
+        "--rpc-url",
+        &w.dev.rpc,
+        &w.dev.market.to_string(),
+        "listingCount()(uint256)",
+    ]))
+    .to_string();
+    let p2 = last_line(&ok(b, &["market", "buy", &hand_made, "--yes"])).to_owned();
+    deliver_by_hand(&w, &p2, &k);
+    let out = files.path().join("hand.txt");
+    let err = fails(
+        b,
+        &["market", "fetch", &p2, "--out", out.to_str().unwrap()],
+        "does not decrypt",
+    );
+    assert!(err.contains(&format!("market dispute {p2}")), "{err}");
+    assert!(!out.exists());
+    ok(b, &["market", "dispute", &p2, "--yes"]);
+
+    // A home that took part in neither checks both disputes from the chain alone.
+    let browse: serde_json::Value =
+        serde_json::from_str(&ok(t, &["market", "browse", "--json"])).unwrap();
+    let rows: Vec<&serde_json::Value> = browse
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            l["seller"]
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(SELLER_0))
+        })
+        .collect();
+    assert_eq!(rows.len(), 2, "{browse:#}");
+    for row in rows {
+        assert_eq!(row["seller_disputes"], 2, "{row:#}");
+        assert_eq!(row["seller_disputes_proven"], 1, "{row:#}");
+        assert_eq!(row["seller_disputes_refuted"], 1, "{row:#}");
+        assert_eq!(row["seller_keys_proven_wrong"], 0, "{row:#}");
+    }
+}
+
+#[test]
+fn a_buyer_restored_from_the_phrase_alone_finds_and_fetches_its_purchases() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    // Three purchases, so the restored wallet must scan past the first one-time keys.
+    let mut bought = Vec::new();
+    for i in 0..3 {
+        let (item, listing) = listed(s, &format!("Note {i} bought before the restore.\n"), "1");
+        let purchase = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
+        bought.push((item, listing, purchase));
+    }
+    ok(s, &["market", "serve", "--once"]);
+    let keys: Vec<_> = bought
+        .iter()
+        .map(|(.., p)| purchased(&w, p).buyerKey)
+        .collect();
+    assert!(keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2]);
+
+    // A new machine with the phrase only: no store, no copy of the ciphertexts.
+    let restored = common::fast_home(BUYER, PW);
+    let r = restored.path();
+    ok(r, &["chain", "add", "local", "--rpc", &w.dev.rpc, "--yes"]);
+    ok(r, &["token", "add", &w.dev.tusd.to_string()]);
+    ok(r, &["market", "join", &w.dev.market.to_string()]);
+    let files = tempfile::tempdir().unwrap();
+    for (item, _, purchase) in bought.iter().rev() {
+        let out = files.path().join(format!("{purchase}.txt"));
+        ok(
+            r,
+            &["market", "fetch", purchase, "--out", out.to_str().unwrap()],
+        );
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            ok(s, &["market", "preview", item])
+        );
+    }
+    // It knows what it bought, and its next purchase takes a fresh one-time key.
+    let (_, first, _) = &bought[0];
+    fails(
+        r,
+        &["market", "buy", first, "--yes"],
+        "already bought listing",
+    );
+    let again = last_line(&ok(r, &["market", "buy", first, "--again", "--yes"])).to_owned();
+    let fresh = purchased(&w, &again).buyerKey;
+    assert!(!keys.contains(&fresh), "a one-time key was used twice");
 }
