@@ -127,16 +127,18 @@ fn bought(id: u64, listing: u64, seller: Address, token: Address, price: U256) -
         seller,
         token,
         price,
-        buyer_key: Bytes::from(vec![2u8; 33]),
+        buyer_key: Bytes::from(vec![2u8; 64]),
         deadline: 0,
     }
 }
 
-fn delivered(id: u64, seller: Address) -> MarketEvent {
+/// A delivery at `time`, settling 3 days later (MARKET.md v2).
+fn delivered(id: u64, seller: Address, time: u64) -> MarketEvent {
     MarketEvent::Delivered {
         purchase: id,
         seller,
-        encrypted_key: Bytes::from(vec![4u8; 129]),
+        delivery: Bytes::from(vec![4u8; 96]),
+        settles_at: time + 3 * DAY,
     }
 }
 
@@ -164,8 +166,9 @@ fn two_tokens() -> Earnings {
             events.push(at(block, bought(purchase, listing, seller, token, price)));
             times.insert(block, START + day * DAY + 3_600);
             block += 1;
-            events.push(at(block, delivered(purchase, seller)));
-            times.insert(block, START + day * DAY + 7_200);
+            let time = START + day * DAY + 7_200;
+            events.push(at(block, delivered(purchase, seller, time)));
+            times.insert(block, time);
             block += 1;
             purchase += 1;
         }
@@ -189,6 +192,7 @@ fn two_tokens() -> Earnings {
         MarketEvent::Disputed {
             purchase: 1,
             buyer: BUYER,
+            secret: None,
             reason: "does not open".into(),
         },
     ));
@@ -208,7 +212,7 @@ fn two_tokens() -> Earnings {
         bought(purchase + 1, 1, a0, Address::ZERO, eth(70)),
     ));
     times.insert(block, START + 6 * DAY + 180);
-    Earnings::compute(&events, &times, &sellers(), block)
+    Earnings::compute(&events, &times, &sellers(), block, START + 6 * DAY + 180)
 }
 
 #[test]
@@ -217,7 +221,7 @@ fn earnings_screen_before_any_sale() {
     both("earnings_reading", &s);
     loaded(
         &mut s,
-        Earnings::compute(&[], &BTreeMap::new(), &sellers(), 120),
+        Earnings::compute(&[], &BTreeMap::new(), &sellers(), 120, START),
     );
     let screen = render(&s, 80, 24);
     assert!(screen.contains("no sales yet"), "{screen}");
@@ -229,7 +233,13 @@ fn earnings_screen_with_sales_in_two_tokens() {
     let mut s = on_earnings();
     let e = two_tokens();
     assert_eq!(e.tokens.len(), 2);
-    assert_eq!(e.daily[&Address::ZERO].len(), 4);
+    // ETH was delivered on days 0, 1, 3 and 4: the first two settled on days 3 and 4, the
+    // last two are still in their challenge window on day 6.
+    assert_eq!(e.daily[&Address::ZERO].len(), 2);
+    let milli = U256::from(10u64).pow(U256::from(15u64));
+    let eth = e.token(Address::ZERO).unwrap();
+    assert_eq!(eth.earned, U256::from(30u64) * milli);
+    assert_eq!(eth.settling, U256::from(90u64) * milli);
     loaded(&mut s, e);
     let wide = render(&s, 160, 48);
     for needle in [

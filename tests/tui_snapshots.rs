@@ -860,12 +860,16 @@ mod market_book {
             seller: l.seller,
             token: l.token,
             price: l.price,
-            buyer_key: Bytes::from(vec![2; 33]),
+            buyer_key: Bytes::from(vec![2; 64]),
             deadline,
             state,
-            encrypted_key: None,
+            delivery: None,
+            settles_at: 0,
+            settled_on_chain: false,
+            proven_wrong: None,
             disputed: false,
             dispute_reason: None,
+            dispute_secret: None,
             block: 10 + id,
             tx_hash: B256::ZERO,
         }
@@ -907,6 +911,7 @@ mod market_book {
             PurchaseState::Paid,
         ));
         let mut delivered = purchase(3, &theirs, me, 900_000, PurchaseState::Delivered);
+        delivered.settles_at = 900_000 + 259_200;
         delivered.disputed = true;
         delivered.dispute_reason = Some("not what\u{7} the title says".into());
         add(delivered);
@@ -923,6 +928,9 @@ mod market_book {
             },
             own: vec![me],
             now: 1_000_000,
+            chain_id: 31337,
+            market: Address::repeat_byte(0x4d),
+            disputes: BTreeMap::new(),
         }
     }
 }

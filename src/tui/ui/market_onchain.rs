@@ -1,6 +1,7 @@
 //! The Market screen's on-chain sections: the section bar, my listings with the purchases
 //! waiting for a delivery, browse, my purchases, and the sell and save-to-file forms. Every
 //! title, URI and reason in the book was written by a stranger: each goes through `clean`.
+use alloy::primitives::Address;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -116,7 +117,7 @@ fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Section::Listings => "↑/↓ select a delivery · a approve → review · g sync · ? keys",
         Section::Browse => "↑/↓ select · b buy → review · g sync · ? keys",
         Section::Purchases => {
-            "↑/↓ select · s save · c challenge a wrong key · r refund (after the deadline) · d dispute · g sync"
+            "↑/↓ select · s save · c challenge · r refund · d dispute · g sync · ? keys"
         }
         Section::Vault => "",
     };
@@ -278,17 +279,15 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             if wide {
                 spans.push(Span::styled(
                     format!(
-                        "  seller {}: {} delivered, {} wrong keys, {} disputes proven",
+                        "  seller {}: {}",
                         if own {
                             "(you)".to_owned()
                         } else {
                             short_address(&l.seller)
                         },
-                        record.deliveries,
-                        record.proven_wrong,
-                        m.proven_disputes(l.seller)
+                        record_text(m, l.seller)
                     ),
-                    t.style(if record.proven_wrong > 0 || m.proven_disputes(l.seller) > 0 {
+                    t.style(if record.disputes > 0 || record.proven_wrong > 0 {
                         Role::Warning
                     } else {
                         Role::Muted
@@ -318,13 +317,10 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             .unwrap_or_default();
         let lines = vec![
             Line::from(format!(
-                "seller {}: {} delivered, {} refunded ({} wrong keys), disputes {} proven {} refuted",
+                "seller {}: {}, {} refunded",
                 short_address(&l.seller),
-                record.deliveries,
+                record_text(m, l.seller),
                 record.refunds,
-                record.proven_wrong,
-                m.proven_disputes(l.seller),
-                m.refuted_disputes(l.seller)
             )),
             Line::from(format!(
                 "removed: {}",
@@ -340,6 +336,25 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             detail,
         );
     }
+}
+
+/// A seller's record as browse shows it: deliveries, then what went wrong, only when something
+/// did: keys a challenge proved wrong, and disputes as this client checked them.
+fn record_text(m: &MarketBook, seller: Address) -> String {
+    let r = m.book.seller_record(seller);
+    let mut text = format!("{} delivered", r.deliveries);
+    if r.proven_wrong > 0 {
+        text.push_str(&format!(", {} wrong keys refunded", r.proven_wrong));
+    }
+    if r.disputes > 0 {
+        text.push_str(&format!(
+            ", {} disputed ({} proven, {} refuted)",
+            r.disputes,
+            m.proven_disputes(seller),
+            m.refuted_disputes(seller)
+        ));
+    }
+    text
 }
 
 /// A purchase's state as the buyer reads it.
