@@ -264,11 +264,7 @@ pub fn secret_opens(secret: &[u8; 32], buyer_key: &[u8]) -> bool {
 
 /// The content key that a published secret opens from `R ‖ c` (what a third party computes
 /// to check a dispute). None when the delivery is not well formed.
-pub fn open_with_secret(
-    secret: &[u8; 32],
-    delivery: &[u8],
-    binding: &Binding,
-) -> Option<Secret32> {
+pub fn open_with_secret(secret: &[u8; 32], delivery: &[u8], binding: &Binding) -> Option<Secret32> {
     let (r, c) = split(delivery).ok()?;
     let s: Option<Scalar> = Scalar::from_repr(*FieldBytes::from_slice(secret)).into();
     let s = Zeroizing::new(s.filter(|s| !bool::from(s.is_zero()))?);
@@ -303,13 +299,25 @@ mod tests {
         assert_ne!(b0, b1, "one key per purchase");
         let key = Secret32::new([7u8; 32]);
         let d = deliver(&b0, &key, &binding(3)).unwrap();
-        assert_eq!(open(&root, 0, &d, &binding(3)).unwrap().expose(), &[7u8; 32]);
+        assert_eq!(
+            open(&root, 0, &d, &binding(3)).unwrap().expose(),
+            &[7u8; 32]
+        );
         // Another buyer key, another purchase id, chain or market: another (wrong) key.
-        assert_ne!(open(&root, 1, &d, &binding(3)).unwrap().expose(), &[7u8; 32]);
-        assert_ne!(open(&root, 0, &d, &binding(4)).unwrap().expose(), &[7u8; 32]);
+        assert_ne!(
+            open(&root, 1, &d, &binding(3)).unwrap().expose(),
+            &[7u8; 32]
+        );
+        assert_ne!(
+            open(&root, 0, &d, &binding(4)).unwrap().expose(),
+            &[7u8; 32]
+        );
         let mut other_chain = binding(3);
         other_chain.chain_id = 1;
-        assert_ne!(open(&root, 0, &d, &other_chain).unwrap().expose(), &[7u8; 32]);
+        assert_ne!(
+            open(&root, 0, &d, &other_chain).unwrap().expose(),
+            &[7u8; 32]
+        );
         // Fresh r each time.
         assert_ne!(d, deliver(&b0, &key, &binding(3)).unwrap());
     }
@@ -326,7 +334,10 @@ mod tests {
         let inverse: Scalar = Scalar::from_repr(*FieldBytes::from_slice(p.inverse())).unwrap();
         assert_eq!(secret * inverse, Scalar::ONE);
         assert!(secret_opens(p.secret(), &b));
-        assert!(!secret_opens(p.secret(), &buyer_public_key(&root, 3).unwrap().unwrap()));
+        assert!(!secret_opens(
+            p.secret(),
+            &buyer_public_key(&root, 3).unwrap().unwrap()
+        ));
         // S = b·R: a third party with the secret opens the same key.
         let k = open_with_secret(p.secret(), &d, &binding(1)).unwrap();
         assert_eq!(k.expose(), &[9u8; 32]);
@@ -337,7 +348,10 @@ mod tests {
 
     #[test]
     fn points_the_contract_refuses_are_refused_here() {
-        assert_eq!(parse_point(&[1u8; 63]).unwrap_err(), DeliveryError::PointLength(63));
+        assert_eq!(
+            parse_point(&[1u8; 63]).unwrap_err(),
+            DeliveryError::PointLength(63)
+        );
         // x = 1 has no y with y² = 2 mod p... any y that is not its root is off the curve.
         let mut off = [0u8; 64];
         off[31] = 1;
@@ -364,7 +378,10 @@ mod tests {
                 })
             })
             .expect("some x just above n is on the curve");
-        assert_eq!(parse_point(&high).unwrap_err(), DeliveryError::XNotBelowOrder);
+        assert_eq!(
+            parse_point(&high).unwrap_err(),
+            DeliveryError::XNotBelowOrder
+        );
         let key = Secret32::new([1u8; 32]);
         assert_eq!(
             deliver(&high, &key, &binding(1)).unwrap_err(),

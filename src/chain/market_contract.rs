@@ -145,10 +145,7 @@ mod tests {
             M::challengeCall::SIGNATURE,
             "challenge(uint256,uint256,uint256,bytes,bytes,bytes)"
         );
-        assert_eq!(
-            M::disputeCall::SIGNATURE,
-            "dispute(uint256,uint256,string)"
-        );
+        assert_eq!(M::disputeCall::SIGNATURE, "dispute(uint256,uint256,string)");
         assert_eq!(M::settleCall::SIGNATURE, "settle(uint256[])");
         assert_eq!(
             M::withdrawCall::SIGNATURE,

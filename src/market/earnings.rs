@@ -238,7 +238,10 @@ impl Earnings {
                         settles_at: *settles_at,
                         time,
                     };
-                    tokens.get_mut(&s.token).expect("a sale made its token").pending -= s.price;
+                    tokens
+                        .get_mut(&s.token)
+                        .expect("a sale made its token")
+                        .pending -= s.price;
                 }
                 MarketEvent::Refunded {
                     purchase, buyer, ..
@@ -314,7 +317,11 @@ impl Earnings {
             }
             // Counted on the day it became the seller's: when the window closed (v2), or the
             // delivery's day (v1, paid at once).
-            let day_time = if settles_at > 0 { Some(settles_at) } else { time };
+            let day_time = if settles_at > 0 {
+                Some(settles_at)
+            } else {
+                time
+            };
             if let Some(t) = day_time {
                 *daily
                     .entry(s.token)
@@ -587,7 +594,13 @@ mod tests {
         let f = before.token(Address::ZERO).unwrap();
         assert_eq!(
             (f.settling, f.earned, f.claimable, f.pending, f.refunded),
-            (U256::from(5), U256::ZERO, U256::ZERO, U256::ZERO, U256::from(5))
+            (
+                U256::from(5),
+                U256::ZERO,
+                U256::ZERO,
+                U256::ZERO,
+                U256::from(5)
+            )
         );
         assert!(before.claimable.is_empty());
         assert!(before.daily.is_empty());

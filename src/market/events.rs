@@ -296,7 +296,14 @@ impl Located {
                 buyer,
                 seller,
                 ..
-            } => (None, Some(*purchase), Some(*seller), Some(*buyer), None, None),
+            } => (
+                None,
+                Some(*purchase),
+                Some(*seller),
+                Some(*buyer),
+                None,
+                None,
+            ),
             E::Settled {
                 purchase,
                 seller,

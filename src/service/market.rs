@@ -449,8 +449,13 @@ pub fn approvals_for(
 /// Before paying (MARKET.md v2): the listing's ciphertext, fetched and checked against its
 /// content hash. The caller keeps it (a seller who takes a URI down after the sale cannot
 /// withhold the bytes).
-pub fn prefetch(listing: &Listing, own: &[Address]) -> Result<Vec<u8>> {
-    let ciphertext = ciphertext_of(listing, None, own)?;
+/// `from_file`: a copy the buyer got by hand (an ipfs:// listing, or a stranger's file://).
+pub fn prefetch(
+    listing: &Listing,
+    from_file: Option<&std::path::Path>,
+    own: &[Address],
+) -> Result<Vec<u8>> {
+    let ciphertext = ciphertext_of(listing, from_file, own)?;
     if B256::from(content::content_hash(&ciphertext)) != listing.content_hash {
         bail!(
             "listing {}'s ciphertext is not the listed one (keccak256 differs from its content hash); nothing was paid",
@@ -495,7 +500,11 @@ pub fn deliverable(purchase: &Purchase, now: u64) -> bool {
 }
 
 /// What binds a delivery to one purchase on one market and chain.
-pub fn binding(chain_id: u64, market: Address, purchase: u64) -> keybot_keystore::delivery::Binding {
+pub fn binding(
+    chain_id: u64,
+    market: Address,
+    purchase: u64,
+) -> keybot_keystore::delivery::Binding {
     keybot_keystore::delivery::Binding {
         chain_id,
         market,
@@ -512,7 +521,12 @@ pub fn deliver_call(purchase: &Purchase, secret: &ListingSecret) -> Result<Call>
         &secret.content_key,
         &binding(secret.chain_id, secret.market, purchase.id),
     )
-    .map_err(|e| anyhow!("purchase {} cannot be delivered: its buyer key: {e}", purchase.id))?;
+    .map_err(|e| {
+        anyhow!(
+            "purchase {} cannot be delivered: its buyer key: {e}",
+            purchase.id
+        )
+    })?;
     let call = DataMarket::deliverCall {
         purchaseId: U256::from(purchase.id),
         delivery: Bytes::from(delivery.to_vec()),
@@ -543,9 +557,12 @@ pub fn challenge_call(
     purchase: &Purchase,
     market: Market,
 ) -> Result<Call> {
-    let j = keys
-        .index_of(purchase)
-        .ok_or_else(|| anyhow!("purchase {} was not paid with one of this wallet's buyer keys", purchase.id))?;
+    let j = keys.index_of(purchase).ok_or_else(|| {
+        anyhow!(
+            "purchase {} was not paid with one of this wallet's buyer keys",
+            purchase.id
+        )
+    })?;
     let delivery = purchase
         .delivery
         .as_ref()
@@ -574,9 +591,12 @@ pub fn dispute_call(
     market: Market,
     reason: &str,
 ) -> Result<Call> {
-    let j = keys
-        .index_of(purchase)
-        .ok_or_else(|| anyhow!("purchase {} was not paid with one of this wallet's buyer keys", purchase.id))?;
+    let j = keys.index_of(purchase).ok_or_else(|| {
+        anyhow!(
+            "purchase {} was not paid with one of this wallet's buyer keys",
+            purchase.id
+        )
+    })?;
     let secret = wallet.dispute_secret(j)?;
     let call = DataMarket::disputeCall {
         purchaseId: U256::from(purchase.id),
@@ -694,7 +714,11 @@ impl FetchError {
 /// The buyer's side of a delivery: the content key out of `R ‖ c` with the purchase's one-time
 /// key (inside the keystore), checked against the listing's commitment. `now` is the chain's
 /// time, for saying until when a wrong key can be challenged.
-pub fn open_key(b: &Buyer<'_>, purchase: &Purchase, listing: &Listing) -> Result<Secret32, FetchError> {
+pub fn open_key(
+    b: &Buyer<'_>,
+    purchase: &Purchase,
+    listing: &Listing,
+) -> Result<Secret32, FetchError> {
     let Buyer {
         wallet,
         keys,
@@ -785,7 +809,12 @@ pub fn check_dispute(
 }
 
 /// Each seller's disputes as this client checked them: (proven, refuted).
-pub fn checked_disputes(chain_id: u64, market: Address, book: &Book, seller: Address) -> (u32, u32) {
+pub fn checked_disputes(
+    chain_id: u64,
+    market: Address,
+    book: &Book,
+    seller: Address,
+) -> (u32, u32) {
     let mut out = (0, 0);
     for p in book
         .purchases
@@ -917,7 +946,9 @@ pub fn save_delivery(
     let key = open_key(b, purchase, listing)?;
     let ciphertext = match ciphertext {
         Some(bytes) => bytes.to_vec(),
-        None => ciphertext_of(listing, None, b.own).map_err(|e| SaveError::Other(format!("{e:#}")))?,
+        None => {
+            ciphertext_of(listing, None, b.own).map_err(|e| SaveError::Other(format!("{e:#}")))?
+        }
     };
     let plaintext = open_content(&key, purchase, listing, &ciphertext)?;
     keybot_keystore::atomic::create_private(out, &plaintext)
@@ -1025,7 +1056,10 @@ mod tests {
         let (p, l) = delivered(&w, b"the redacted notes");
         let keys = keys_of(&w, &p);
         let out = dir.path().join("notes.txt");
-        assert_eq!(save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap(), 18);
+        assert_eq!(
+            save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap(),
+            18
+        );
         assert_eq!(std::fs::read(&out).unwrap(), b"the redacted notes");
         use std::os::unix::fs::PermissionsExt;
         assert_eq!(
@@ -1052,14 +1086,20 @@ mod tests {
         data[last] ^= 1;
         l.data = Bytes::from(data);
         let e = save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap_err();
-        assert!(matches!(e, SaveError::Fetch(FetchError::Tampered(3))), "{e}");
+        assert!(
+            matches!(e, SaveError::Fetch(FetchError::Tampered(3))),
+            "{e}"
+        );
         assert!(e.to_string().contains("ciphertext is not the listed one"));
         assert!(!out.exists());
         // Paid with another wallet's key.
         let (p, l) = delivered(&wallet(BOB), b"the redacted notes");
         let keys = keys_of(&w, &p);
         let e = save_delivery(&buyer(&w, &keys), &p, &l, &out, None).unwrap_err();
-        assert!(matches!(e, SaveError::Fetch(FetchError::KeyNotForUs(3))), "{e}");
+        assert!(
+            matches!(e, SaveError::Fetch(FetchError::KeyNotForUs(3))),
+            "{e}"
+        );
         assert!(!out.exists());
     }
 
@@ -1077,7 +1117,10 @@ mod tests {
         };
         assert!(f.challengeable(), "{e}");
         assert!(e.to_string().contains("keybot market challenge 3"), "{e}");
-        assert!(e.to_string().contains(&earnings::utc_time(NOW + 100)), "{e}");
+        assert!(
+            e.to_string().contains(&earnings::utc_time(NOW + 100)),
+            "{e}"
+        );
         assert!(!out.exists());
         // After the window: no challenge to offer.
         let mut late = buyer(&w, &keys);
@@ -1122,7 +1165,10 @@ mod tests {
         p.disputed = true;
         p.dispute_secret = Some(secret);
         let data = l.data.to_vec();
-        assert_eq!(check_dispute(CHAIN, MARKET, &p, &l, Some(&data)), Verdict::Refuted);
+        assert_eq!(
+            check_dispute(CHAIN, MARKET, &p, &l, Some(&data)),
+            Verdict::Refuted
+        );
         // A ciphertext listed under a commitment to a key that does not open it.
         let (mut p2, mut l2) = delivered(&w, b"other");
         let bad = content::seal(&content::new_key().unwrap(), b"other").unwrap();
@@ -1130,12 +1176,21 @@ mod tests {
         l2.data = Bytes::from(bad.clone());
         p2.disputed = true;
         p2.dispute_secret = Some(secret);
-        assert_eq!(check_dispute(CHAIN, MARKET, &p2, &l2, Some(&bad)), Verdict::Proven);
+        assert_eq!(
+            check_dispute(CHAIN, MARKET, &p2, &l2, Some(&bad)),
+            Verdict::Proven
+        );
         // A secret that is not the purchase's key proves nothing.
         p2.dispute_secret = Some(B256::from(*w.dispute_secret(1).unwrap().expose()));
-        assert_eq!(check_dispute(CHAIN, MARKET, &p2, &l2, Some(&bad)), Verdict::Unchecked);
+        assert_eq!(
+            check_dispute(CHAIN, MARKET, &p2, &l2, Some(&bad)),
+            Verdict::Unchecked
+        );
         p.dispute_secret = None;
-        assert_eq!(check_dispute(CHAIN, MARKET, &p, &l, Some(&data)), Verdict::Unchecked);
+        assert_eq!(
+            check_dispute(CHAIN, MARKET, &p, &l, Some(&data)),
+            Verdict::Unchecked
+        );
     }
 
     #[test]
@@ -1167,7 +1222,11 @@ mod tests {
         assert!(approvals_for(BUYER, &t, m, five, five).is_empty());
         assert_eq!(approvals_for(BUYER, &t, m, U256::ZERO, five).len(), 1);
         let reset = approvals_for(BUYER, &t, m, U256::from(100), five);
-        assert_eq!(reset.len(), 2, "a leftover allowance is reset to zero first");
+        assert_eq!(
+            reset.len(),
+            2,
+            "a leftover allowance is reset to zero first"
+        );
         let calls: Vec<String> = reset.iter().map(|c| format!("{c:?}")).collect();
         assert!(calls[0].contains("approve"), "{}", calls[0]);
     }

@@ -74,8 +74,12 @@ pub async fn sync(
         }
     }
     let chain_id = client.network.chain_id;
-    let sellers: std::collections::BTreeSet<Address> =
-        book.purchases.values().filter(|p| p.disputed).map(|p| p.seller).collect();
+    let sellers: std::collections::BTreeSet<Address> = book
+        .purchases
+        .values()
+        .filter(|p| p.disputed)
+        .map(|p| p.seller)
+        .collect();
     let disputes = sellers
         .into_iter()
         .map(|s| (s, svc::checked_disputes(chain_id, market.address, &book, s)))
@@ -179,7 +183,7 @@ pub async fn prepare(
                 ))
             })?;
             // The bytes are fetched and checked before anything is paid, and kept.
-            let ciphertext = svc::prefetch(&listing, own).map_err(refused)?;
+            let ciphertext = svc::prefetch(&listing, None, own).map_err(refused)?;
             store.save_purchased_ciphertext(
                 client.network.chain_id,
                 market.address,

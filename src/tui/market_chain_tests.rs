@@ -313,7 +313,9 @@ fn refund_is_offered_only_after_the_deadline() {
     // The chain's clock passes the deadline: the next sync makes it refundable.
     update(
         &mut s,
-        Action::Market(MarketAction::Synced(Ok(Box::new(sample_market(DEADLINE + 1))))),
+        Action::Market(MarketAction::Synced(Ok(Box::new(sample_market(
+            DEADLINE + 1,
+        ))))),
     );
     let fx = press(&mut s, 'r');
     match prepared(&s, fx) {
@@ -334,7 +336,9 @@ fn challenge_is_offered_for_a_delivery_until_its_window_closes() {
     to_section(&mut s, Section::Purchases);
     // Newest first: 4 refunded, 3 delivered, 2 waiting.
     assert!(press(&mut s, 'c').is_empty());
-    assert!(error(&s).unwrap().contains("refunded") || error(&s).unwrap().contains("not delivered"));
+    assert!(
+        error(&s).unwrap().contains("refunded") || error(&s).unwrap().contains("not delivered")
+    );
     update(&mut s, Action::Down);
     let fx = press(&mut s, 'c');
     match prepared(&s, fx) {
@@ -346,7 +350,11 @@ fn challenge_is_offered_for_a_delivery_until_its_window_closes() {
     to_section(&mut s, Section::Purchases);
     update(&mut s, Action::Down);
     assert!(press(&mut s, 'c').is_empty());
-    assert!(error(&s).unwrap().contains("window is over"), "{:?}", s.message);
+    assert!(
+        error(&s).unwrap().contains("window is over"),
+        "{:?}",
+        s.message
+    );
     // A waiting purchase has no key to challenge.
     update(&mut s, Action::Down);
     assert!(press(&mut s, 'c').is_empty());

@@ -88,6 +88,13 @@ pub enum MarketCommand {
         #[arg(long)]
         network: Option<String>,
     },
+    /// Your purchases: listing, price, state, and until when a delivery can be challenged.
+    Purchases {
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        network: Option<String>,
+    },
     /// Deliver every purchase of your listings as it comes (until Ctrl-C).
     Serve {
         #[arg(long)]
@@ -131,6 +138,10 @@ pub enum MarketCommand {
         /// contract refuses the purchase if the seller repriced above it.
         #[arg(long, value_name = "AMOUNT")]
         max_price: Option<String>,
+        /// The ciphertext, fetched by hand (an ipfs:// listing, or a file:// one from its
+        /// seller): checked against the listing before anything is paid, and kept.
+        #[arg(long, value_name = "FILE")]
+        ciphertext: Option<PathBuf>,
         #[arg(long, default_value = "0", value_name = "ACCOUNT")]
         account: String,
         /// Buy although this wallet already bought this listing (or a purchase is pending).
@@ -359,6 +370,9 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
         MarketCommand::Listings { json, network } => {
             onchain::listings(paths, pw, network.as_deref(), json)
         }
+        MarketCommand::Purchases { json, network } => {
+            onchain::purchases(paths, pw, network.as_deref(), json)
+        }
         MarketCommand::Serve {
             network,
             once,
@@ -389,6 +403,7 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
         MarketCommand::Buy {
             listing,
             max_price,
+            ciphertext,
             account,
             again,
             chain,
@@ -398,6 +413,7 @@ pub fn run(paths: &Paths, args: MarketArgs) -> Result<u8> {
             onchain::BuyArgs {
                 listing,
                 max_price: max_price.as_deref(),
+                ciphertext: ciphertext.as_deref(),
                 account: &account,
                 again,
                 network: chain.network.as_deref(),

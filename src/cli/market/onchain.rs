@@ -438,11 +438,91 @@ pub fn listings(
     Ok(0)
 }
 
+/// `market purchases [--json]`: this wallet's purchases on the network's market.
+pub fn purchases(
+    paths: &Paths,
+    pw_file: Option<&Path>,
+    network: Option<&str>,
+    json: bool,
+) -> Result<u8> {
+    let s = Session::open(paths, pw_file, network)?;
+    let book = s.sync()?;
+    let now = s.now()?;
+    let mine: Vec<&Purchase> = book
+        .purchases
+        .values()
+        .filter(|p| s.own.contains(&p.buyer))
+        .collect();
+    let state = |p: &Purchase| -> String {
+        use crate::market::earnings::utc_time;
+        match p.state {
+            PurchaseState::Paid if now > p.deadline => "not delivered: refundable".into(),
+            PurchaseState::Paid => format!("waiting for the key until {}", utc_time(p.deadline)),
+            PurchaseState::Delivered if p.is_settling(now) => {
+                format!("delivered, challengeable until {}", utc_time(p.settles_at))
+            }
+            PurchaseState::Delivered => "delivered".into(),
+            PurchaseState::Refunded if p.proven_wrong.is_some() => {
+                "refunded: the key was proven wrong".into()
+            }
+            PurchaseState::Refunded => "refunded".into(),
+        }
+    };
+    if json {
+        let all: Vec<_> = mine
+            .iter()
+            .map(|p| {
+                serde_json::json!({
+                    "purchase": p.id,
+                    "listing": p.listing,
+                    "title": book.listings.get(&p.listing).map(meta_title).map(|t| clean_line(&t).into_owned()),
+                    "buyer": p.buyer,
+                    "seller": p.seller,
+                    "token": p.token,
+                    "price": p.price.to_string(),
+                    "deadline": p.deadline,
+                    "state": state(p),
+                    "challengeable_until": p.is_settling(now).then_some(p.settles_at),
+                    "disputed": p.disputed,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::Value::Array(all));
+        return Ok(0);
+    }
+    if mine.is_empty() {
+        eprintln!("no purchases yet: `keybot market browse`, then `keybot market buy LISTING`");
+    }
+    for p in mine {
+        println!(
+            "{:>5}  listing {:>4}  {:<30}  {:>18}  {}",
+            p.id,
+            p.listing,
+            clean_line(
+                &book
+                    .listings
+                    .get(&p.listing)
+                    .map(meta_title)
+                    .unwrap_or_default()
+            ),
+            s.price(p.token, p.price),
+            state(p)
+        );
+    }
+    Ok(0)
+}
+
 /// One pass of the seller's delivery: every paid purchase of a listing whose key this store
 /// holds, until an hour before its deadline (svc::DELIVERY_MARGIN). A purchase that cannot be
 /// delivered (a buyer key that is no usable point, a delivery the node refuses) is skipped
 /// with one line, and the others go on. Returns how many were delivered.
-fn deliver_pending(s: &Session, book: &Book, now: u64, wait: u64) -> Result<usize> {
+fn deliver_pending(
+    s: &Session,
+    book: &Book,
+    now: u64,
+    wait: u64,
+    told: &mut std::collections::HashSet<u64>,
+) -> Result<usize> {
     let mut delivered = 0;
     for seller in &s.own {
         for p in book.undelivered(*seller) {
@@ -455,6 +535,15 @@ fn deliver_pending(s: &Session, book: &Book, now: u64, wait: u64) -> Result<usiz
                 continue;
             };
             if !svc::deliverable(p, now) {
+                // Said once per purchase, not on every pass.
+                if told.insert(p.id) {
+                    eprintln!(
+                        "skipped purchase {} (listing {}): its deadline {} is less than an hour away or past; the buyer is refunded after it",
+                        p.id,
+                        listing.id,
+                        crate::market::earnings::utc_time(p.deadline)
+                    );
+                }
                 continue;
             }
             let sent = svc::deliver_call(p, &secret).and_then(|call| {
@@ -503,11 +592,12 @@ pub fn serve(
         s.market.address.to_checksum(None),
         s.client.name
     );
+    let mut told = std::collections::HashSet::new();
     loop {
         let book = s.sync()?;
         // The chain's clock, not this machine's: the deadline is the contract's.
         let now = s.now().unwrap_or_else(|_| now_secs());
-        deliver_pending(&s, &book, now, 120)?;
+        deliver_pending(&s, &book, now, 120, &mut told)?;
         if once || stop.load(std::sync::atomic::Ordering::SeqCst) {
             return Ok(0);
         }
@@ -666,12 +756,8 @@ pub fn browse(
     for l in rows {
         let meta = Meta::parse(&l.meta).ok();
         let record = book.seller_record(l.seller);
-        let (proven, refuted) = svc::checked_disputes(
-            s.client.network.chain_id,
-            s.market.address,
-            &book,
-            l.seller,
-        );
+        let (proven, refuted) =
+            svc::checked_disputes(s.client.network.chain_id, s.market.address, &book, l.seller);
         let removed = meta
             .as_ref()
             .map(|m| {
@@ -712,6 +798,8 @@ pub fn browse(
 pub struct BuyArgs<'a> {
     pub listing: u64,
     pub max_price: Option<&'a str>,
+    /// The ciphertext, fetched by hand (an ipfs:// listing, or a file the seller sent).
+    pub ciphertext: Option<&'a Path>,
     pub account: &'a str,
     pub again: bool,
     pub network: Option<&'a str>,
@@ -723,6 +811,7 @@ pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> 
     let BuyArgs {
         listing,
         max_price,
+        ciphertext,
         account,
         again,
         network,
@@ -796,7 +885,7 @@ pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> 
     }
     // The bytes first: a listing whose ciphertext is gone or changed is not worth paying for,
     // and the copy fetched now is the one a later fetch opens.
-    let ciphertext = svc::prefetch(l, &s.own)?;
+    let ciphertext = svc::prefetch(l, ciphertext, &s.own)?;
     s.store.save_purchased_ciphertext(
         s.client.network.chain_id,
         s.market.address,
@@ -854,7 +943,7 @@ pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> 
         .purchases
         .values()
         .find(|p| p.tx_hash == hash)
-        .ok_or_else(|| anyhow!("the purchase is confirmed but its event was not found yet; `keybot market purchases` shows it later"))?;
+        .ok_or_else(|| anyhow!("the purchase is confirmed but its event was not found yet; `keybot market purchases` lists it later"))?;
     println!("{}", p.id);
     Ok(0)
 }
@@ -980,7 +1069,10 @@ pub fn after_purchase(
     if let BuyerStep::Dispute { reason } = &step {
         let max = crate::chain::market_contract::MAX_REASON;
         if reason.len() > max {
-            bail!("the reason is {} bytes; the contract takes at most {max}", reason.len());
+            bail!(
+                "the reason is {} bytes; the contract takes at most {max}",
+                reason.len()
+            );
         }
     }
     refuse_unconfirmed(c.yes)?;
@@ -1028,7 +1120,10 @@ pub fn after_purchase(
                 Err(e) if e.challengeable() => {}
                 Err(e) => bail!("{e}"),
             }
-            (svc::challenge_call(&s.wallet, &keys, p, s.market)?, "Challenge")
+            (
+                svc::challenge_call(&s.wallet, &keys, p, s.market)?,
+                "Challenge",
+            )
         }
         BuyerStep::Dispute { reason } => {
             if p.state != PurchaseState::Delivered {

@@ -420,7 +420,10 @@ fn challenge(s: &mut State) -> Vec<Effect> {
                     "purchase {}'s challenge window is over; its payment is the seller's",
                     p.id
                 ),
-                _ => format!("purchase {} is not delivered; a challenge is about a delivered key", p.id),
+                _ => format!(
+                    "purchase {} is not delivered; a challenge is about a delivered key",
+                    p.id
+                ),
             },
         );
     }
