@@ -44,6 +44,7 @@ fn run(cli: Cli, hardened: std::io::Result<()>) -> Result<u8> {
         Some(Command::Market(args)) => cli::market::run(&paths, args),
         Some(Command::Chat(args)) => cli::chat::run(&paths, args),
         Some(Command::Model(args)) => cli::model::run(&paths, args),
+        Some(Command::Settings(args)) => cli::settings::run(&paths, args),
         Some(Command::Bench(args)) => cli::bench::run(&paths, args),
         Some(Command::Completions { .. }) => unreachable!("handled above"),
         None => keybot::tui::run(&paths).map(|()| 0),

@@ -118,8 +118,15 @@ fn sol_macro_binds_the_data_market_artifact() {
         DataMarket::listCall::SIGNATURE,
         "list(uint256,address,bytes32,bytes32,bytes,string,string)"
     );
-    assert_eq!(DataMarket::buyCall::SIGNATURE, "buy(uint256,bytes)");
-    assert_eq!(DataMarket::withdrawCall::SIGNATURE, "withdraw(address)");
+    assert_eq!(DataMarket::buyCall::SIGNATURE, "buy(uint256,bytes,uint256)");
+    assert_eq!(
+        DataMarket::withdrawCall::SIGNATURE,
+        "withdraw(address,address,uint256[])"
+    );
+    assert_eq!(
+        DataMarket::challengeCall::SIGNATURE,
+        "challenge(uint256,uint256,uint256,bytes,bytes,bytes)"
+    );
     assert_eq!(
         DataMarket::ReentrancyGuardReentrantCall::SIGNATURE,
         "ReentrancyGuardReentrantCall()"

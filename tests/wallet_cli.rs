@@ -604,3 +604,55 @@ fn imported_labels_print_without_control_characters() {
     assert!(text.contains("cold key"), "{text}");
     assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
 }
+
+#[test]
+fn settings_are_checked_as_the_app_checks_them_and_a_bad_value_changes_nothing() {
+    let home = fast_home(
+        "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+        PW,
+    );
+    let h = home.path();
+    // Every setting but the default model (`keybot model default`), with its value.
+    let all = ok_with(h, PW, &["settings"]);
+    assert!(all.contains("market.challenge = ask"), "{all}");
+    assert!(all.contains("market.ipfs_gateway = "), "{all}");
+    assert!(!all.contains("model.default"), "{all}");
+    // An unknown key is refused before any password is asked for.
+    keybot(h)
+        .args(["settings", "market.gateway", "x"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no such setting"));
+    // A plain-http gateway to another machine is refused with one line, and nothing changes.
+    let out = kb_with(
+        h,
+        PW,
+        &["settings", "market.ipfs_gateway", "http://gateway.example"],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("https://"), "{err}");
+    assert_eq!(
+        ok_with(h, PW, &["settings", "market.ipfs_gateway"]).trim(),
+        ""
+    );
+    let set = ok_with(
+        h,
+        PW,
+        &["settings", "market.ipfs_gateway", "https://ipfs.example/"],
+    );
+    assert!(
+        set.contains("market.ipfs_gateway = https://ipfs.example"),
+        "{set}"
+    );
+    assert_eq!(
+        ok_with(h, PW, &["settings", "market.ipfs_gateway"]).trim(),
+        "https://ipfs.example"
+    );
+    ok_with(h, PW, &["settings", "market.challenge", "auto"]);
+    assert_eq!(
+        ok_with(h, PW, &["settings", "market.challenge"]).trim(),
+        "auto"
+    );
+}

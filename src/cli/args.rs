@@ -33,6 +33,8 @@ pub enum Command {
     Chat(super::chat::ChatArgs),
     /// Register, pull and choose local GGUF models.
     Model(super::model::ModelArgs),
+    /// Show or change a setting (the app's Settings screen, from a script).
+    Settings(super::settings::SettingsArgs),
     /// Measure the chat engine (pp/tg tokens per second, time to first token).
     Bench(super::bench::BenchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).

@@ -12,4 +12,5 @@ pub mod market;
 pub mod model;
 pub mod screen;
 pub mod send;
+pub mod settings;
 pub mod wallet;

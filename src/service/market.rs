@@ -453,9 +453,9 @@ pub fn approvals_for(
 pub fn prefetch(
     listing: &Listing,
     from_file: Option<&std::path::Path>,
-    own: &[Address],
+    src: &Sources<'_>,
 ) -> Result<Vec<u8>> {
-    let ciphertext = ciphertext_of(listing, from_file, own)?;
+    let ciphertext = ciphertext_of(listing, from_file, src)?;
     if B256::from(content::content_hash(&ciphertext)) != listing.content_hash {
         bail!(
             "listing {}'s ciphertext is not the listed one (keccak256 differs from its content hash); nothing was paid",
@@ -676,6 +676,17 @@ pub struct Buyer<'a> {
     pub market: Address,
     pub now: u64,
     pub own: &'a [Address],
+    /// `market.ipfs_gateway`, for an ipfs:// listing's ciphertext.
+    pub ipfs_gateway: Option<&'a str>,
+}
+
+impl Buyer<'_> {
+    pub fn sources(&self) -> Sources<'_> {
+        Sources {
+            own: self.own,
+            ipfs_gateway: self.ipfs_gateway,
+        }
+    }
 }
 
 /// Why a delivery cannot be opened; each names what was wrong, that nothing was written, and
@@ -856,14 +867,24 @@ pub fn open_content(
 /// The most ciphertext fetched from a URI: a 1 MiB item and its overhead, with room.
 pub const MAX_FETCH: u64 = 2 << 20;
 
+/// Where this machine may read a listing's ciphertext from, besides the listing itself.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sources<'a> {
+    /// The user's own addresses: a `file://` URI is read only for their listings.
+    pub own: &'a [Address],
+    /// The IPFS gateway the user configured (`market.ipfs_gateway`), for `ipfs://` URIs.
+    pub ipfs_gateway: Option<&'a str>,
+}
+
 /// The listing's ciphertext: a file the buyer fetched by hand, inline, or read from its URI.
-/// A `file://` URI is read only for a listing of one of `own`'s addresses (the seller's own
-/// machine): a stranger's listing must not make this machine open a local path. `ipfs://`
-/// needs a gateway: the buyer fetches it and passes the file.
+/// A stranger's listing may point only to `https://`, or `ipfs://` through the gateway the user
+/// configured; `file://` is read only for a listing of one of the user's own addresses (the
+/// seller's own machine), so a stranger's listing cannot make this machine open a local path.
+/// Whatever the source, the caller checks the bytes against the content hash first.
 pub fn ciphertext_of(
     listing: &Listing,
     from_file: Option<&std::path::Path>,
-    own: &[Address],
+    src: &Sources<'_>,
 ) -> Result<Vec<u8>> {
     if let Some(path) = from_file {
         return Ok(keybot_keystore::atomic::read_limited(path, MAX_FETCH)?);
@@ -872,49 +893,78 @@ pub fn ciphertext_of(
         return Ok(listing.data.to_vec());
     }
     let uri = listing.uri.as_str();
+    let shown = || crate::sanitize::clean_line(uri).into_owned();
     if let Some(path) = uri.strip_prefix("file://") {
-        if !own.contains(&listing.seller) {
+        if !src.own.contains(&listing.seller) {
             bail!(
                 "listing {} points to a file on its seller's machine ({}); keybot reads file:// only for your own listings: get the ciphertext from the seller and pass --ciphertext FILE",
                 listing.id,
-                crate::sanitize::clean_line(uri)
+                shown()
             );
         }
         return keybot_keystore::atomic::read_limited(std::path::Path::new(path), MAX_FETCH)
-            .map_err(|e| {
-                anyhow!(
-                    "cannot read the ciphertext at {}: {e}",
-                    crate::sanitize::clean_line(uri)
-                )
-            });
+            .map_err(|e| anyhow!("cannot read the ciphertext at {}: {e}", shown()));
     }
     if uri.starts_with("https://") {
-        crate::net::tls();
-        let resp = reqwest::blocking::Client::builder()
-            .build()?
-            .get(uri)
-            .send()
-            .and_then(|r| r.error_for_status())
-            .map_err(|e| {
-                anyhow!(
-                    "cannot fetch the ciphertext: {}",
-                    crate::sanitize::clean_line(&e.to_string())
-                )
-            })?;
-        let mut out = Vec::new();
-        use std::io::Read;
-        resp.take(MAX_FETCH + 1).read_to_end(&mut out)?;
-        if out.len() as u64 > MAX_FETCH {
+        return fetch_url(uri);
+    }
+    if let Some(cid) = uri.strip_prefix("ipfs://") {
+        let Some(gateway) = src.ipfs_gateway else {
             bail!(
-                "the ciphertext at the listing's URI is larger than any listing's (over {MAX_FETCH} bytes)"
+                "the ciphertext is at {}: set an IPFS gateway (`keybot settings market.ipfs_gateway https://…`), or fetch it yourself and pass --ciphertext FILE",
+                shown()
             );
-        }
-        return Ok(out);
+        };
+        return fetch_url(&ipfs_url(gateway, cid)?);
     }
     bail!(
-        "the ciphertext is at {}: fetch it yourself and pass --ciphertext FILE",
-        crate::sanitize::clean_line(uri)
+        "the ciphertext is at {}, which keybot does not fetch: get it yourself and pass --ciphertext FILE",
+        shown()
     )
+}
+
+/// `GATEWAY/ipfs/CID[/path]` for an `ipfs://CID[/path]` URI; a CID or path with anything but
+/// letters, digits and `/._-` is refused (it is a stranger's text going into a URL).
+pub fn ipfs_url(gateway: &str, cid: &str) -> Result<String> {
+    if cid.is_empty()
+        || cid.starts_with('/')
+        || cid.contains("..")
+        || !cid
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '.' | '_' | '-'))
+    {
+        bail!(
+            "the listing's ipfs:// address is not a plain CID and path: {}",
+            crate::sanitize::clean_line(cid)
+        );
+    }
+    Ok(format!("{}/ipfs/{cid}", gateway.trim_end_matches('/')))
+}
+
+/// The bytes at `url` (an https:// listing, or an IPFS gateway), at most [`MAX_FETCH`]. Blocking:
+/// the app calls it off its async threads.
+fn fetch_url(url: &str) -> Result<Vec<u8>> {
+    crate::net::tls();
+    let resp = reqwest::blocking::Client::builder()
+        .build()?
+        .get(url)
+        .send()
+        .and_then(|r| r.error_for_status())
+        .map_err(|e| {
+            anyhow!(
+                "cannot fetch the ciphertext: {}",
+                crate::sanitize::clean_line(&e.to_string())
+            )
+        })?;
+    let mut out = Vec::new();
+    use std::io::Read;
+    resp.take(MAX_FETCH + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > MAX_FETCH {
+        bail!(
+            "the ciphertext at the listing's URI is larger than any listing's (over {MAX_FETCH} bytes)"
+        );
+    }
+    Ok(out)
 }
 
 /// Why [`save_delivery`] wrote nothing.
@@ -946,9 +996,8 @@ pub fn save_delivery(
     let key = open_key(b, purchase, listing)?;
     let ciphertext = match ciphertext {
         Some(bytes) => bytes.to_vec(),
-        None => {
-            ciphertext_of(listing, None, b.own).map_err(|e| SaveError::Other(format!("{e:#}")))?
-        }
+        None => ciphertext_of(listing, None, &b.sources())
+            .map_err(|e| SaveError::Other(format!("{e:#}")))?,
     };
     let plaintext = open_content(&key, purchase, listing, &ciphertext)?;
     keybot_keystore::atomic::create_private(out, &plaintext)
@@ -1043,6 +1092,7 @@ mod tests {
             market: MARKET,
             now: NOW,
             own: &[BUYER],
+            ipfs_gateway: None,
         }
     }
 
@@ -1202,9 +1252,75 @@ mod tests {
         let (_, mut l) = delivered(&w, b"x");
         l.uri = format!("file://{}", path.display());
         l.data = Bytes::new();
-        let e = ciphertext_of(&l, None, &[BUYER]).unwrap_err();
+        let stranger = Sources {
+            own: &[BUYER],
+            ipfs_gateway: None,
+        };
+        let e = ciphertext_of(&l, None, &stranger).unwrap_err();
         assert!(e.to_string().contains("only for your own listings"), "{e}");
-        assert_eq!(ciphertext_of(&l, None, &[l.seller]).unwrap(), b"local file");
+        let seller = [l.seller];
+        let own = Sources {
+            own: &seller,
+            ipfs_gateway: None,
+        };
+        assert_eq!(ciphertext_of(&l, None, &own).unwrap(), b"local file");
+        // Any other scheme is never fetched.
+        l.uri = "ftp://example.org/x".into();
+        assert!(ciphertext_of(&l, None, &own).is_err());
+    }
+
+    #[test]
+    fn an_ipfs_listing_is_read_through_the_configured_gateway_only() {
+        let w = wallet(ALICE);
+        let (_, mut l) = delivered(&w, b"x");
+        let bytes = l.data.to_vec();
+        l.data = Bytes::new();
+        l.uri = "ipfs://bafyTEST/item.kbm".into();
+        // No gateway: one line saying how to set one.
+        let none = Sources {
+            own: &[BUYER],
+            ipfs_gateway: None,
+        };
+        let e = ciphertext_of(&l, None, &none).unwrap_err();
+        assert!(e.to_string().contains("market.ipfs_gateway"), "{e}");
+        // A gateway on this machine serves it at /ipfs/CID/path.
+        let server = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = server.local_addr().unwrap().port();
+        let served = bytes.clone();
+        let handle = std::thread::spawn(move || {
+            use std::io::{BufRead, BufReader, Write};
+            let (mut conn, _) = server.accept().unwrap();
+            let mut line = String::new();
+            BufReader::new(&conn).read_line(&mut line).unwrap();
+            let header = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                served.len()
+            );
+            conn.write_all(header.as_bytes()).unwrap();
+            conn.write_all(&served).unwrap();
+            line
+        });
+        let gateway = format!("http://127.0.0.1:{port}/");
+        let with = Sources {
+            own: &[BUYER],
+            ipfs_gateway: Some(&gateway),
+        };
+        assert_eq!(prefetch(&l, None, &with).unwrap(), bytes);
+        let request = handle.join().unwrap();
+        assert!(
+            request.starts_with("GET /ipfs/bafyTEST/item.kbm "),
+            "{request}"
+        );
+        // A stranger's CID cannot walk out of the gateway's /ipfs/ path.
+        for bad in [
+            "ipfs://../secret",
+            "ipfs:///etc/passwd",
+            "ipfs://a?b=c",
+            "ipfs://",
+        ] {
+            l.uri = bad.into();
+            assert!(ciphertext_of(&l, None, &with).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -27,6 +27,28 @@ pub const MIN_P: &str = "sampling.min_p";
 pub const THEME: &str = "ui.theme";
 pub const AUTOLOCK_MINUTES: &str = "security.autolock_minutes";
 pub const MARKET_DELIVERY: &str = "market.delivery";
+pub const MARKET_CHALLENGE: &str = "market.challenge";
+pub const MARKET_IPFS_GATEWAY: &str = "market.ipfs_gateway";
+
+/// What the app does with a delivered key of one of the user's purchases that does not open the
+/// listing (checked by this client), while the purchase can still be challenged.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Challenge {
+    /// Challenge it at once: the contract checks the key and refunds the price; a notice says so.
+    Auto,
+    /// Show it as challengeable under "my purchases"; `c` challenges it through the review.
+    #[default]
+    Ask,
+}
+
+impl std::fmt::Display for Challenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Challenge::Auto => "auto",
+            Challenge::Ask => "ask",
+        })
+    }
+}
 
 /// What the app does with a purchase of one of the user's listings while it is unlocked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -47,6 +69,30 @@ impl std::fmt::Display for Delivery {
     }
 }
 
+/// An IPFS gateway's base URL: https, or plain http only to this machine (a local IPFS node),
+/// as for an RPC node; empty for none.
+fn gateway(value: &str) -> Result<String, String> {
+    const WHAT: &str =
+        "market.ipfs_gateway: an https:// URL (http:// only to this machine), or empty";
+    if value.is_empty() {
+        return Ok(String::new());
+    }
+    if value.len() > 512 || value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(WHAT.into());
+    }
+    let url = reqwest::Url::parse(value).map_err(|_| WHAT.to_owned())?;
+    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if local => {}
+        _ => return Err(WHAT.into()),
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(WHAT.into());
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
 /// A setting as the settings screen lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Item {
@@ -55,7 +101,7 @@ pub struct Item {
 }
 
 /// Every setting, in the order the settings screen shows them.
-pub const ITEMS: [Item; 10] = [
+pub const ITEMS: [Item; 12] = [
     Item {
         key: DEFAULT_MODEL,
         label: "Default model",
@@ -96,6 +142,14 @@ pub const ITEMS: [Item; 10] = [
         key: MARKET_DELIVERY,
         label: "Market deliveries (auto, or approve each)",
     },
+    Item {
+        key: MARKET_CHALLENGE,
+        label: "Challenge a wrong key you bought (auto, or ask)",
+    },
+    Item {
+        key: MARKET_IPFS_GATEWAY,
+        label: "IPFS gateway for ipfs:// listings (https URL; empty: none)",
+    },
 ];
 
 /// The settings kept in the store, typed.
@@ -111,6 +165,17 @@ pub struct Settings {
     pub autolock_minutes: u32,
     /// Purchases of the user's listings: delivered at once, or after approval.
     pub market_delivery: Delivery,
+    /// The user's purchases whose key is provably wrong: challenged at once, or on `c`.
+    pub market_challenge: Challenge,
+    /// Where an ipfs:// listing's ciphertext is fetched (`GATEWAY/ipfs/CID`); empty: nowhere.
+    pub ipfs_gateway: String,
+}
+
+impl Settings {
+    /// The IPFS gateway, if one is set.
+    pub fn ipfs_gateway(&self) -> Option<&str> {
+        (!self.ipfs_gateway.is_empty()).then_some(self.ipfs_gateway.as_str())
+    }
 }
 
 impl Default for Settings {
@@ -122,6 +187,8 @@ impl Default for Settings {
             theme: "dark".into(),
             autolock_minutes: 10,
             market_delivery: Delivery::Approve,
+            market_challenge: Challenge::Ask,
+            ipfs_gateway: String::new(),
         }
     }
 }
@@ -150,6 +217,8 @@ impl Settings {
             THEME => self.theme.clone(),
             AUTOLOCK_MINUTES => self.autolock_minutes.to_string(),
             MARKET_DELIVERY => self.market_delivery.to_string(),
+            MARKET_CHALLENGE => self.market_challenge.to_string(),
+            MARKET_IPFS_GATEWAY => self.ipfs_gateway.clone(),
             _ => return None,
         })
     }
@@ -186,6 +255,14 @@ impl Settings {
                     _ => return Err("market.delivery: auto or approve".into()),
                 }
             }
+            MARKET_CHALLENGE => {
+                self.market_challenge = match value {
+                    "auto" => Challenge::Auto,
+                    "ask" => Challenge::Ask,
+                    _ => return Err("market.challenge: auto or ask".into()),
+                }
+            }
+            MARKET_IPFS_GATEWAY => self.ipfs_gateway = gateway(value)?,
             _ => return Err(format!("{}: no such setting", clean_line(key))),
         }
         Ok(())
@@ -337,6 +414,28 @@ mod tests {
         assert_eq!(s.market_delivery, Delivery::Approve);
         s.set(MARKET_DELIVERY, "auto").unwrap();
         assert_eq!(s.market_delivery, Delivery::Auto);
+        assert_eq!(s.market_challenge, Challenge::Ask);
+        assert!(s.set(MARKET_CHALLENGE, "always").is_err());
+        assert_eq!(s.market_challenge, Challenge::Ask);
+        s.set(MARKET_CHALLENGE, "auto").unwrap();
+        assert_eq!(s.market_challenge, Challenge::Auto);
+        assert_eq!(s.text(MARKET_CHALLENGE).as_deref(), Some("auto"));
+        assert_eq!(s.ipfs_gateway(), None);
+        for bad in [
+            "http://gateway.example",
+            "ftp://x",
+            "https://a b",
+            "https://g.example/?q=1",
+            "not a url",
+        ] {
+            assert!(s.set(MARKET_IPFS_GATEWAY, bad).is_err(), "{bad}");
+        }
+        assert_eq!(s.ipfs_gateway(), None);
+        s.set(MARKET_IPFS_GATEWAY, "https://ipfs.example/").unwrap();
+        assert_eq!(s.ipfs_gateway(), Some("https://ipfs.example"));
+        s.set(MARKET_IPFS_GATEWAY, "http://127.0.0.1:8080").unwrap();
+        s.set(MARKET_IPFS_GATEWAY, "").unwrap();
+        assert_eq!(s.ipfs_gateway(), None);
     }
 
     #[test]

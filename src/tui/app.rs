@@ -543,6 +543,7 @@ impl Runtime {
             } => self.vault_job(move |store, wallet| {
                 use crate::service::market as svc;
                 let keys = svc::BuyerKeys::scan(wallet, &book.book, &book.own)?;
+                let settings = crate::service::settings::Settings::load(store)?.0;
                 let buyer = svc::Buyer {
                     wallet,
                     keys: &keys,
@@ -550,6 +551,7 @@ impl Runtime {
                     market: book.market,
                     now: book.now,
                     own: &book.own,
+                    ipfs_gateway: settings.ipfs_gateway(),
                 };
                 // The copy checked before paying, when this store has it.
                 let kept =
@@ -576,9 +578,15 @@ impl Runtime {
         }
         let deliver = (self.settings.market_delivery == settings::Delivery::Auto)
             .then(|| Arc::clone(&session.wallet));
+        let challenge = (self.settings.market_challenge == settings::Challenge::Auto)
+            .then(|| Arc::clone(&session.wallet));
         self.with_store(move |store, wallet, queue| {
             let own = own_addresses(wallet, store);
-            let _ = queue.send(Event::Chain(Box::new(Job::MarketSync { own, deliver })));
+            let _ = queue.send(Event::Chain(Box::new(Job::MarketSync {
+                own,
+                deliver,
+                challenge,
+            })));
         });
     }
 

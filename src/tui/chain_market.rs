@@ -26,12 +26,15 @@ fn refused(e: impl std::fmt::Display) -> ChainError {
 }
 
 /// Reads the market; with `deliver` (the wallet, `market.delivery = auto`) delivers each
-/// purchase of the user's listings as `market serve` does, one notice per delivery.
+/// purchase of the user's listings as `market serve` does, one notice per delivery; with
+/// `challenge` (`market.challenge = auto`) challenges each of the user's purchases whose
+/// delivered key this client finds wrong, one notice per refund.
 pub async fn sync(
     client: &Client,
     store: &Store,
     own: Vec<Address>,
     deliver: Option<Arc<Wallet>>,
+    challenge: Option<Arc<Wallet>>,
     send: &dyn Fn(Action),
 ) -> Result<Box<MarketBook>, String> {
     let market = svc::market_of(client).map_err(|e| format!("{e:#}"))?;
@@ -73,6 +76,13 @@ pub async fn sync(
                 .map_err(|e| e.to_string())?;
         }
     }
+    if let Some(wallet) = challenge
+        && challenge_wrong_keys(client, store, &wallet, &book, &own, now, send).await > 0
+    {
+        book = svc::sync(client, store, market)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
     let chain_id = client.network.chain_id;
     let sellers: std::collections::BTreeSet<Address> = book
         .purchases
@@ -112,24 +122,123 @@ async fn deliver_one(
         return Ok(None);
     };
     let call = svc::deliver_call(p, &secret).map_err(refused)?;
-    let review = tx::prepare(client, Some(store), call, own).await?;
+    let hash = send_standing(client, store, wallet, p.seller, call.into(), own).await?;
+    Ok(Some(match hash {
+        Sent::Confirmed(hash) => format!(
+            "delivered purchase {} (listing {}) in {hash}",
+            p.id, listing.id
+        ),
+        Sent::Pending(hash) => format!(
+            "delivery of purchase {} sent ({hash}); its receipt is not in yet",
+            p.id
+        ),
+    }))
+}
+
+/// Each of the user's purchases still in its challenge window whose delivered key this client
+/// finds wrong is challenged (the same check and call as `market challenge`); a key it finds
+/// right is never challenged (a challenge publishes it). Returns how many were sent.
+async fn challenge_wrong_keys(
+    client: &Client,
+    store: &Store,
+    wallet: &Wallet,
+    book: &crate::market::book::Book,
+    own: &[Address],
+    now: u64,
+    send: &dyn Fn(Action),
+) -> usize {
+    let Ok(market) = svc::market_of(client) else {
+        return 0;
+    };
+    let due: Vec<_> = book
+        .purchases
+        .values()
+        .filter(|p| own.contains(&p.buyer) && p.is_settling(now))
+        .collect();
+    if due.is_empty() {
+        return 0;
+    }
+    let keys = match svc::BuyerKeys::scan(wallet, book, own) {
+        Ok(keys) => keys,
+        Err(e) => {
+            send(Action::Error(format!(
+                "finding this wallet's buyer keys: {e:#}"
+            )));
+            return 0;
+        }
+    };
+    let buyer = svc::Buyer {
+        wallet,
+        keys: &keys,
+        chain_id: client.network.chain_id,
+        market: market.address,
+        now,
+        own,
+        ipfs_gateway: None,
+    };
+    let mut sent = 0;
+    for p in due {
+        let Some(listing) = book.listings.get(&p.listing) else {
+            continue;
+        };
+        match svc::open_key(&buyer, p, listing) {
+            Err(e) if e.challengeable() => {}
+            _ => continue,
+        }
+        let result = match svc::challenge_call(wallet, &keys, p, market) {
+            Ok(call) => send_standing(client, store, wallet, p.buyer, call.into(), own).await,
+            Err(e) => Err(refused(format!("{e:#}"))),
+        };
+        match result {
+            Ok(Sent::Confirmed(hash)) => {
+                sent += 1;
+                send(Action::Notice(format!(
+                    "purchase {}: the delivered key was wrong; challenged in {hash}, the contract refunded {}",
+                    p.id,
+                    svc::format_price(client, p.token, p.price)
+                )));
+            }
+            Ok(Sent::Pending(hash)) => {
+                sent += 1;
+                send(Action::Notice(format!(
+                    "purchase {}: the delivered key was wrong; challenge sent ({hash}), its receipt is not in yet",
+                    p.id
+                )));
+            }
+            Err(e) => send(Action::Error(format!("challenging purchase {}: {e}", p.id))),
+        }
+    }
+    sent
+}
+
+/// A transaction sent by a standing choice in the settings (`market.delivery = auto`,
+/// `market.challenge = auto`): built, checked and recorded by the transaction service like any
+/// other, signed with `from`'s account.
+enum Sent {
+    Confirmed(alloy::primitives::B256),
+    Pending(alloy::primitives::B256),
+}
+
+async fn send_standing(
+    client: &Client,
+    store: &Store,
+    wallet: &Wallet,
+    from: Address,
+    intent: Intent,
+    own: &[Address],
+) -> Result<Sent, ChainError> {
+    let review = tx::prepare(client, Some(store), intent, own).await?;
     let account = wallet
-        .find(p.seller, 1000)?
-        .ok_or_else(|| refused("the seller is not one of this wallet's accounts"))?;
+        .find(from, 1000)?
+        .ok_or_else(|| refused("the account is not one of this wallet's"))?;
     let record = tx::sign(wallet, account, &review)?;
     match tx::broadcast(client, Some(store), &record, SEND_WAIT, &mut |_| {}).await? {
-        crate::chain::send::Outcome::Confirmed { .. } => Ok(Some(format!(
-            "delivered purchase {} (listing {}) in {}",
-            p.id, listing.id, record.hash
-        ))),
+        crate::chain::send::Outcome::Confirmed { .. } => Ok(Sent::Confirmed(record.hash)),
         crate::chain::send::Outcome::Reverted { block } => Err(ChainError::Revert {
-            reason: format!("the delivery {} reverted in block {block}", record.hash),
+            reason: format!("{} reverted in block {block}", record.hash),
         }),
         crate::chain::send::Outcome::StillPending | crate::chain::send::Outcome::RpcLost { .. } => {
-            Ok(Some(format!(
-                "delivery of purchase {} sent ({}); its receipt is not in yet",
-                p.id, record.hash
-            )))
+            Ok(Sent::Pending(record.hash))
         }
     }
 }
@@ -182,8 +291,26 @@ pub async fn prepare(
                     listing.token.to_checksum(None)
                 ))
             })?;
-            // The bytes are fetched and checked before anything is paid, and kept.
-            let ciphertext = svc::prefetch(&listing, None, own).map_err(refused)?;
+            // The bytes are fetched and checked before anything is paid, and kept. The fetch
+            // blocks (a URI, a gateway): off this thread's async tasks.
+            let gateway = crate::service::settings::Settings::load(store)?
+                .0
+                .ipfs_gateway()
+                .map(str::to_owned);
+            let ciphertext = {
+                let listing = listing.clone();
+                let own = own.to_vec();
+                tokio::task::spawn_blocking(move || {
+                    let src = svc::Sources {
+                        own: &own,
+                        ipfs_gateway: gateway.as_deref(),
+                    };
+                    svc::prefetch(&listing, None, &src)
+                })
+                .await
+                .map_err(refused)?
+                .map_err(refused)?
+            };
             store.save_purchased_ciphertext(
                 client.network.chain_id,
                 market.address,
@@ -270,6 +397,7 @@ pub async fn prepare(
                 market: market.address,
                 now,
                 own,
+                ipfs_gateway: None,
             };
             match svc::open_key(&buyer, &purchase, listing) {
                 Ok(_) => {

@@ -50,6 +50,9 @@ pub enum Job {
     MarketSync {
         own: Vec<Address>,
         deliver: Option<std::sync::Arc<keybot_keystore::Wallet>>,
+        /// With the wallet (`market.challenge = auto`), a delivered key of the user's purchases
+        /// that this client finds wrong is challenged at once.
+        challenge: Option<std::sync::Arc<keybot_keystore::Wallet>>,
     },
     /// Build a market transaction (`item`: the vault item a sale lists) and answer with the
     /// wallet's review `id`. The wallet gives a purchase the buyer's market key.
@@ -234,9 +237,15 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                 outcome,
             }));
         }
-        Job::MarketSync { own, deliver } => {
+        Job::MarketSync {
+            own,
+            deliver,
+            challenge,
+        } => {
             let r = match store {
-                Some(store) => chain_market::sync(&client, &store, own, deliver, &send).await,
+                Some(store) => {
+                    chain_market::sync(&client, &store, own, deliver, challenge, &send).await
+                }
                 None => Err(no_store().to_string()),
             };
             send(chain_market::synced(r));

@@ -190,6 +190,7 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
         market: market.address,
         now: svc::chain_time(&client).await.unwrap(),
         own: &[buyer_0],
+        ipfs_gateway: None,
     };
     svc::save_delivery(&ctx, p, &book.listings[&p.listing], &out, None).unwrap();
     assert_eq!(
@@ -232,5 +233,146 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
         svc::Verdict::Refuted
     );
     drop(runtime);
+    let _ = node.child.kill().await;
+}
+
+/// A store of its own in `dir`.
+fn store_in(dir: &std::path::Path, key: u8) -> Store {
+    std::fs::create_dir_all(dir).unwrap();
+    Store::open(
+        &dir.join(crate::store::FILE_NAME),
+        &Secret32::new([key; 32]),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sync_with_challenge_auto_takes_back_a_wrong_key_and_never_challenges_a_right_one() {
+    if !anvil() {
+        return;
+    }
+    let mut node = dev::start(0).await.unwrap();
+    let mut network = dev::network(&node.rpc, vec![]);
+    let client = Client::new("local", &network).unwrap();
+    let tusd = dev::deploy(&client).await.unwrap();
+    let deployment = dev::deploy_market(&client, &[tusd.address]).await.unwrap();
+    network.market = Some(deployment.address);
+    network.market_block = Some(deployment.block);
+    let client = Client::new("local", &network).unwrap();
+    let market = svc::market_of(&client).unwrap();
+
+    // The seller lists a note for ETH.
+    let dir = tempfile::tempdir().unwrap();
+    let seller = Wallet::new(Phrase::parse(SELLER).unwrap(), "").unwrap();
+    let seller_0 = seller.address(AccountRef::Hd(0)).unwrap();
+    let seller_store = store_in(&dir.path().join("s"), 3);
+    dev::fund(&client, &tusd, seller_0).await.unwrap();
+    let note = dir.path().join("note.txt");
+    std::fs::write(&note, "Notes on sourdough: feed the starter twice a day.\n").unwrap();
+    let id = vault::add_file(&seller_store, &note, Some("Sourdough"))
+        .unwrap()
+        .item
+        .id;
+    vault::consent(
+        &seller_store,
+        &seller,
+        AccountRef::Hd(0),
+        id,
+        vault::now_secs(),
+    )
+    .unwrap();
+    let view = vault::view(&seller_store, id).unwrap();
+    let eth = svc::token_of(&client, Address::ZERO).unwrap();
+    let price = U256::from(10u64).pow(U256::from(15u64));
+    let sale = svc::plan_sale(&client, market, &view, &eth, price, None, &[]).unwrap();
+    seller_store.save_listing_secret(&sale.secret).unwrap();
+    send(
+        &client,
+        &seller_store,
+        &seller,
+        sale.call.into(),
+        &[seller_0],
+    )
+    .await;
+
+    // The buyer buys it twice, each with a one-time key of its own.
+    let buyer = Wallet::new(Phrase::parse(BUYER).unwrap(), "").unwrap();
+    let buyer_0 = buyer.address(AccountRef::Hd(0)).unwrap();
+    dev::fund(&client, &tusd, buyer_0).await.unwrap();
+    let buyer_store = store_in(&dir.path().join("b"), 5);
+    for _ in 0..2 {
+        let book = svc::sync(&client, &buyer_store, market).await.unwrap();
+        let listing = book.listings.values().next().unwrap().clone();
+        let keys = svc::BuyerKeys::scan(&buyer, &book, &[buyer_0]).unwrap();
+        let (_, key) = keys.next(&buyer).unwrap();
+        let call = svc::buy_call(buyer_0, market, &listing, &key, listing.price).unwrap();
+        send(&client, &buyer_store, &buyer, call.into(), &[buyer_0]).await;
+    }
+
+    // The seller delivers purchase 1 right and purchase 2 with a key that opens nothing.
+    let book = svc::sync(&client, &seller_store, market).await.unwrap();
+    let (right, wrong) = (book.purchases[&1].clone(), book.purchases[&2].clone());
+    assert_ne!(right.buyer_key, wrong.buyer_key, "one key per purchase");
+    send(
+        &client,
+        &seller_store,
+        &seller,
+        svc::deliver_call(&right, &sale.secret).unwrap().into(),
+        &[seller_0],
+    )
+    .await;
+    let mut bad = sale.secret.clone();
+    bad.content_key = keybot_keystore::content::new_key().unwrap();
+    send(
+        &client,
+        &seller_store,
+        &seller,
+        svc::deliver_call(&wrong, &bad).unwrap().into(),
+        &[seller_0],
+    )
+    .await;
+
+    // The buyer's app syncs with market.challenge = auto.
+    use alloy::providers::Provider;
+    let before = client.provider().get_balance(buyer_0).await.unwrap();
+    let said = std::sync::Mutex::new(Vec::new());
+    let book = crate::tui::chain_market::sync(
+        &client,
+        &buyer_store,
+        vec![buyer_0],
+        None,
+        Some(Arc::new(buyer)),
+        &|a| said.lock().unwrap().push(a),
+    )
+    .await
+    .unwrap();
+    let said = said.into_inner().unwrap();
+    let notices: Vec<&String> = said
+        .iter()
+        .filter_map(|a| match a {
+            Action::Notice(n) => Some(n),
+            Action::Error(e) => panic!("{e}"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(notices.len(), 1, "one challenge: {notices:?}");
+    assert!(
+        notices[0].contains("purchase 2") && notices[0].contains("refunded"),
+        "{}",
+        notices[0]
+    );
+    let p2 = &book.book.purchases[&2];
+    assert_eq!(p2.state, PurchaseState::Refunded);
+    assert!(p2.proven_wrong.is_some());
+    // The right key is left alone: still delivered, settling for the seller.
+    let p1 = &book.book.purchases[&1];
+    assert_eq!(p1.state, PurchaseState::Delivered);
+    assert!(p1.proven_wrong.is_none() && p1.is_settling(book.now));
+    // The price came back, less the challenge's fee.
+    let after = client.provider().get_balance(buyer_0).await.unwrap();
+    assert!(
+        after > before && after <= before + price,
+        "{before} -> {after}"
+    );
     let _ = node.child.kill().await;
 }

@@ -36,6 +36,8 @@ pub struct Session {
     pub wallet: Wallet,
     pub store: Store,
     pub own: Vec<Address>,
+    /// `market.ipfs_gateway`, for an ipfs:// listing's ciphertext.
+    pub ipfs_gateway: Option<String>,
 }
 
 impl Session {
@@ -47,6 +49,10 @@ impl Session {
         let wallet = unlock(paths, pw_file)?;
         let store = open_store(paths, &wallet)?;
         let own = activity::own_addresses(&wallet, Some(&store))?;
+        let ipfs_gateway = crate::service::settings::Settings::load(&store)?
+            .0
+            .ipfs_gateway()
+            .map(str::to_owned);
         Ok(Session {
             rt: chain::runtime()?,
             client,
@@ -54,6 +60,7 @@ impl Session {
             wallet,
             store,
             own,
+            ipfs_gateway,
         })
     }
 
@@ -109,6 +116,15 @@ impl Session {
             market: self.market.address,
             now,
             own: &self.own,
+            ipfs_gateway: self.ipfs_gateway.as_deref(),
+        }
+    }
+
+    /// Where listings' ciphertexts may be read from.
+    pub fn sources(&self) -> svc::Sources<'_> {
+        svc::Sources {
+            own: &self.own,
+            ipfs_gateway: self.ipfs_gateway.as_deref(),
         }
     }
 }
@@ -885,7 +901,7 @@ pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> 
     }
     // The bytes first: a listing whose ciphertext is gone or changed is not worth paying for,
     // and the copy fetched now is the one a later fetch opens.
-    let ciphertext = svc::prefetch(l, ciphertext, &s.own)?;
+    let ciphertext = svc::prefetch(l, ciphertext, &s.sources())?;
     s.store.save_purchased_ciphertext(
         s.client.network.chain_id,
         s.market.address,

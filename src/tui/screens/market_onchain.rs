@@ -195,7 +195,8 @@ pub(crate) fn typing(mode: &MarketMode) -> bool {
 /// Market screen, or anywhere with `market.delivery = auto` (then it delivers in the
 /// background). With `approve`, entering the Market screen reads the market anyway.
 pub(crate) fn tick(s: &mut State) -> Vec<Effect> {
-    let wanted = s.screen == Screen::Market || delivers_automatically(s);
+    let wanted =
+        s.screen == Screen::Market || delivers_automatically(s) || challenges_automatically(s);
     if wanted && s.unlocked() && s.net.info.is_some() && s.now_ms >= s.market.chain.next_sync_ms {
         return sync_now(s);
     }
@@ -208,6 +209,14 @@ pub fn delivers_automatically(s: &State) -> bool {
         .items
         .iter()
         .any(|i| i.key == crate::service::settings::MARKET_DELIVERY && i.value.trim() == "auto")
+}
+
+/// The `market.challenge` setting as the settings screen holds it (read at unlock).
+pub fn challenges_automatically(s: &State) -> bool {
+    s.settings
+        .items
+        .iter()
+        .any(|i| i.key == crate::service::settings::MARKET_CHALLENGE && i.value.trim() == "auto")
 }
 
 pub(crate) fn sync_now(s: &mut State) -> Vec<Effect> {
