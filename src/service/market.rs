@@ -549,6 +549,16 @@ pub fn refund_call(purchase: &Purchase, market: Market, to: Option<Address>) -> 
     )
 }
 
+/// The index of the one-time key `purchase` was paid with; refused for another wallet's.
+fn own_key(keys: &BuyerKeys, purchase: &Purchase) -> Result<u32> {
+    keys.index_of(purchase).ok_or_else(|| {
+        anyhow!(
+            "purchase {} was not paid with one of this wallet's buyer keys",
+            purchase.id
+        )
+    })
+}
+
 /// `challenge`: publishes the purchase's one-time secret so the contract can check the key
 /// itself; only ever sent after this client found the key wrong ([`open_key`]).
 pub fn challenge_call(
@@ -557,12 +567,7 @@ pub fn challenge_call(
     purchase: &Purchase,
     market: Market,
 ) -> Result<Call> {
-    let j = keys.index_of(purchase).ok_or_else(|| {
-        anyhow!(
-            "purchase {} was not paid with one of this wallet's buyer keys",
-            purchase.id
-        )
-    })?;
+    let j = own_key(keys, purchase)?;
     let delivery = purchase
         .delivery
         .as_ref()
@@ -591,12 +596,7 @@ pub fn dispute_call(
     market: Market,
     reason: &str,
 ) -> Result<Call> {
-    let j = keys.index_of(purchase).ok_or_else(|| {
-        anyhow!(
-            "purchase {} was not paid with one of this wallet's buyer keys",
-            purchase.id
-        )
-    })?;
+    let j = own_key(keys, purchase)?;
     let secret = wallet.dispute_secret(j)?;
     let call = DataMarket::disputeCall {
         purchaseId: U256::from(purchase.id),
@@ -680,7 +680,28 @@ pub struct Buyer<'a> {
     pub ipfs_gateway: Option<&'a str>,
 }
 
-impl Buyer<'_> {
+impl<'a> Buyer<'a> {
+    /// The buyer on `client`'s network and `market` at the chain's time `now`, with no IPFS
+    /// gateway (set `ipfs_gateway` for one).
+    pub fn new(
+        wallet: &'a Wallet,
+        keys: &'a BuyerKeys,
+        client: &Client,
+        market: Market,
+        now: u64,
+        own: &'a [Address],
+    ) -> Buyer<'a> {
+        Buyer {
+            wallet,
+            keys,
+            chain_id: client.network.chain_id,
+            market: market.address,
+            now,
+            own,
+            ipfs_gateway: None,
+        }
+    }
+
     pub fn sources(&self) -> Sources<'_> {
         Sources {
             own: self.own,

@@ -148,7 +148,7 @@ pub const ITEMS: [Item; 12] = [
     },
     Item {
         key: MARKET_IPFS_GATEWAY,
-        label: "IPFS gateway for ipfs:// listings (https URL; empty: none)",
+        label: "IPFS gateway for ipfs:// listings (https URL)",
     },
 ];
 

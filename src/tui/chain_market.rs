@@ -167,15 +167,7 @@ async fn challenge_wrong_keys(
             return 0;
         }
     };
-    let buyer = svc::Buyer {
-        wallet,
-        keys: &keys,
-        chain_id: client.network.chain_id,
-        market: market.address,
-        now,
-        own,
-        ipfs_gateway: None,
-    };
+    let buyer = svc::Buyer::new(wallet, &keys, client, market, now, own);
     let mut sent = 0;
     for p in due {
         let Some(listing) = book.listings.get(&p.listing) else {
@@ -390,15 +382,7 @@ pub async fn prepare(
                 refused(format!("listing {} is not in the index", purchase.listing))
             })?;
             let now = svc::chain_time(client).await?;
-            let buyer = svc::Buyer {
-                wallet,
-                keys: &keys,
-                chain_id: client.network.chain_id,
-                market: market.address,
-                now,
-                own,
-                ipfs_gateway: None,
-            };
+            let buyer = svc::Buyer::new(wallet, &keys, client, market, now, own);
             match svc::open_key(&buyer, &purchase, listing) {
                 Ok(_) => {
                     return Err(refused(format!(

@@ -337,7 +337,9 @@ fn challenge_is_offered_for_a_delivery_until_its_window_closes() {
     // Newest first: 4 refunded, 3 delivered, 2 waiting.
     assert!(press(&mut s, 'c').is_empty());
     assert!(
-        error(&s).unwrap().contains("refunded") || error(&s).unwrap().contains("not delivered")
+        error(&s).unwrap().contains("purchase 4 is not delivered"),
+        "{:?}",
+        s.message
     );
     update(&mut s, Action::Down);
     let fx = press(&mut s, 'c');

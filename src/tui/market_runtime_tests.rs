@@ -29,6 +29,28 @@ fn anvil() -> bool {
     }
 }
 
+/// anvil with tUSD and a DataMarket accepting it, as `keybot chain dev` sets them up: the node,
+/// its network (market included), a client of it, the market and tUSD. Port 0: anvil binds a
+/// free port and says which (no bind-and-release race).
+async fn local_market() -> (
+    dev::DevChain,
+    crate::chain::Network,
+    Client,
+    svc::Market,
+    crate::chain::Token,
+) {
+    let node = dev::start(0).await.unwrap();
+    let mut network = dev::network(&node.rpc, vec![]);
+    let client = Client::new("local", &network).unwrap();
+    let tusd = dev::deploy(&client).await.unwrap();
+    let deployment = dev::deploy_market(&client, &[tusd.address]).await.unwrap();
+    network.market = Some(deployment.address);
+    network.market_block = Some(deployment.block);
+    let client = Client::new("local", &network).unwrap();
+    let market = svc::market_of(&client).unwrap();
+    (node, network, client, market, tusd)
+}
+
 /// Prepares, signs, records and broadcasts `intent` as the transaction service does for the
 /// command line; it must be confirmed.
 async fn send(
@@ -62,16 +84,7 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
     if !anvil() {
         return;
     }
-    // Port 0: anvil binds a free port and says which (no bind-and-release race).
-    let mut node = dev::start(0).await.unwrap();
-    let mut network = dev::network(&node.rpc, vec![]);
-    let client = Client::new("local", &network).unwrap();
-    let tusd = dev::deploy(&client).await.unwrap();
-    let deployment = dev::deploy_market(&client, &[tusd.address]).await.unwrap();
-    network.market = Some(deployment.address);
-    network.market_block = Some(deployment.block);
-    let client = Client::new("local", &network).unwrap();
-    let market = svc::market_of(&client).unwrap();
+    let (mut node, network, client, market, tusd) = local_market().await;
 
     // The seller: a wallet and store in a home of its own, a consented item listed for ETH.
     let home = tempfile::tempdir().unwrap();
@@ -183,15 +196,9 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
     assert_eq!(p.state, PurchaseState::Delivered);
     let out = buyer_dir.path().join("bought.txt");
     let keys = svc::BuyerKeys::scan(&buyer, &book, &[buyer_0]).unwrap();
-    let ctx = svc::Buyer {
-        wallet: &buyer,
-        keys: &keys,
-        chain_id: client.network.chain_id,
-        market: market.address,
-        now: svc::chain_time(&client).await.unwrap(),
-        own: &[buyer_0],
-        ipfs_gateway: None,
-    };
+    let now = svc::chain_time(&client).await.unwrap();
+    let own = [buyer_0];
+    let ctx = svc::Buyer::new(&buyer, &keys, &client, market, now, &own);
     svc::save_delivery(&ctx, p, &book.listings[&p.listing], &out, None).unwrap();
     assert_eq!(
         std::fs::read_to_string(&out).unwrap(),
@@ -251,15 +258,7 @@ async fn the_sync_with_challenge_auto_takes_back_a_wrong_key_and_never_challenge
     if !anvil() {
         return;
     }
-    let mut node = dev::start(0).await.unwrap();
-    let mut network = dev::network(&node.rpc, vec![]);
-    let client = Client::new("local", &network).unwrap();
-    let tusd = dev::deploy(&client).await.unwrap();
-    let deployment = dev::deploy_market(&client, &[tusd.address]).await.unwrap();
-    network.market = Some(deployment.address);
-    network.market_block = Some(deployment.block);
-    let client = Client::new("local", &network).unwrap();
-    let market = svc::market_of(&client).unwrap();
+    let (mut node, _, client, market, tusd) = local_market().await;
 
     // The seller lists a note for ETH.
     let dir = tempfile::tempdir().unwrap();

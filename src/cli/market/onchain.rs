@@ -110,13 +110,15 @@ impl Session {
     /// The buyer's side: this wallet's one-time keys as the book shows them used.
     pub fn buyer<'a>(&'a self, keys: &'a svc::BuyerKeys, now: u64) -> svc::Buyer<'a> {
         svc::Buyer {
-            wallet: &self.wallet,
-            keys,
-            chain_id: self.client.network.chain_id,
-            market: self.market.address,
-            now,
-            own: &self.own,
             ipfs_gateway: self.ipfs_gateway.as_deref(),
+            ..svc::Buyer::new(
+                &self.wallet,
+                keys,
+                &self.client,
+                self.market,
+                now,
+                &self.own,
+            )
         }
     }
 
