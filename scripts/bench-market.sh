@@ -51,4 +51,4 @@ done
 sorted=$(printf '%s\n' "${times[@]}" | sort -n)
 echo "Purchased -> delivered and fetched, market serve --poll 1, $runs purchases:"
 echo "  median $(echo "$sorted" | sed -n "$(( (runs + 1) / 2 ))p") ms, worst $(echo "$sorted" | tail -n 1) ms"
-echo "Gas per call: cargo test --features test-weak-kdf --test market_contract gas -- --nocapture"
+echo "Gas per call: cargo test --features test-weak-kdf --test chain market_contract::gas -- --nocapture"

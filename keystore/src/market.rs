@@ -112,7 +112,7 @@ mod tests {
     const ABOUT: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
     /// The market public key of ABOUT (no passphrase), computed outside keybot by
     /// scripts/eciesjs/interop.mjs (node's crypto for BIP-39/32/85, noble-curves for the point);
-    /// tests/ecies_interop.rs checks the same against a live run of that script.
+    /// tests/fast/ecies_interop.rs checks the same against a live run of that script.
     const ABOUT_MARKET_KEY: &str =
         "03c56940e5cc38d3508c614bb8f0bb5a880580e0556e612287fd6139b0c8ec7396";
 

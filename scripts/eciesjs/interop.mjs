@@ -1,4 +1,4 @@
-// The eciesjs side of tests/ecies_interop.rs. eciesjs is loaded from the directory in
+// The eciesjs side of tests/fast/ecies_interop.rs. eciesjs is loaded from the directory in
 // KEYBOT_ECIESJS_DIR (where .ci/run installs package-lock.json's exact versions), not from the
 // repository. Every value crosses as lower-case hex, one per line on stdout.
 //

@@ -25,7 +25,7 @@ mod bindings {
 }
 
 /// The contract's `MAX_REASON`: the longest dispute reason it takes, in bytes
-/// (tests/market_contract.rs checks it against the contract's own refusal).
+/// (tests/chain/market_contract.rs checks it against the contract's own refusal).
 pub const MAX_REASON: usize = 1024;
 
 /// A DataMarket on some chain: where it is and the block it was deployed in (where reading its

@@ -284,7 +284,7 @@ impl Book {
     /// What `seller` can withdraw of `token` at `now` (the chain's time): the prices of their
     /// settled purchases minus what they withdrew. The contract's `claimable(seller, token)`
     /// counts only purchases settled on chain; a withdrawal first settles the rest
-    /// ([`Book::to_settle`]), after which the two agree (tests/market_contract.rs checks it).
+    /// ([`Book::to_settle`]), after which the two agree (tests/chain/market_contract.rs checks it).
     pub fn claimable(&self, seller: Address, token: Address, now: u64) -> U256 {
         let earned: U256 = self
             .purchases

@@ -1,8 +1,8 @@
 //! A JSON-RPC proxy in front of anvil, for the tests of what keybot does when its RPC refuses,
 //! dies or lies. Each test hands it a rule that sees every request and says what to answer:
 //! [`faults`] (dying around `eth_sendRawTransaction`, hostile fees and reverts) for
-//! tests/chain_anvil.rs and tests/market_anvil.rs; tests/indexer_anvil.rs (refusing wide log
-//! ranges) and tests/market_earnings.rs (counting requests, stripping `blockTimestamp`) write
+//! tests/chain/chain_anvil.rs and tests/chain/market_anvil.rs; tests/chain/indexer_anvil.rs (refusing wide log
+//! ranges) and tests/chain/market_earnings.rs (counting requests, stripping `blockTimestamp`) write
 //! their own.
 use std::io::Write;
 use std::net::{TcpListener, TcpStream};

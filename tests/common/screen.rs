@@ -1,6 +1,5 @@
-//! The app drawn as text, for the screen snapshot tests (tests/tui_snapshots.rs,
-//! tests/tui_earnings.rs). A file of its own, included by `#[path]`: those tests need none of
-//! the rest of tests/common.
+//! The app drawn as text, for the screen snapshot tests (tests/fast/tui_snapshots.rs,
+//! tests/fast/tui_earnings.rs).
 use keybot::tui::state::State;
 use keybot::tui::theme::{self, Theme};
 use keybot::tui::ui;

@@ -1,7 +1,7 @@
 //! The terminal app end to end, in a real terminal (tmux): onboarding, a question to the real
 //! test model, quit, then a second launch that unlocks and shows the saved conversation. And a
 //! panic that leaves the terminal usable.
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -1,5 +1,5 @@
 //! Bad input gets one clear line on stderr, a non-zero exit, no panic, and changes no file.
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,7 +1,6 @@
 //! Every screen drawn into ratatui's TestBackend, at 80x24 and at a large size, compared with
 //! reviewed snapshots (insta). `cargo insta review` (or INSTA_UPDATE=always) updates them.
-#[path = "common/screen.rs"]
-mod screen;
+use crate::common::screen;
 
 use alloy::primitives::{Address, B256, U256};
 use keybot::chain::activity::Entry;

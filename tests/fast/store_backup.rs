@@ -1,6 +1,6 @@
 //! The encrypted store and `keybot backup`: the database file is unreadable without the seed,
 //! and a backup restores the conversations on a fresh machine from the phrase alone.
-mod common;
+use crate::common;
 
 use std::path::Path;
 

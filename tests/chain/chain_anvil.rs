@@ -1,7 +1,7 @@
 //! On chain, against a real anvil started by `keybot chain dev`: funding, balances (read by
 //! keybot, by alloy and by `cast`), sends between two homes, offline signing + broadcast, and
 //! every failure a user must understand (insufficient funds, revert, wrong chain, dead RPC).
-mod common;
+use crate::common;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -9,7 +9,7 @@
 //! buy; disputes that a third home checks itself (proven, refuted); a buyer without enough tUSD;
 //! a buyer restored from the phrase alone. Hand-made deliveries and listings are sent with
 //! `cast`, their bytes computed with the keystore crate, as a dishonest seller would.
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Instant;

@@ -1,5 +1,5 @@
 //! Interop with a real peer, foundry's `cast`: addresses, signatures and keystore files agree.
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command as Std;

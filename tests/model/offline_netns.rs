@@ -2,7 +2,7 @@
 //! not even a loopback that is up), everything that needs no chain works: init, addresses,
 //! message signing, offline transaction signing and chat. Balance says "offline" instead of
 //! hanging. And with no network configured, keybot opens no socket at all (checked with strace).
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};

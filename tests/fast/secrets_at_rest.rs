@@ -1,6 +1,6 @@
 //! The vault and the process under hostile conditions: lengths that do not fit, two keybot
 //! processes writing at once, endless input files, and what other processes can see.
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::Path;

@@ -9,7 +9,7 @@
 //! figures as an uninterrupted one; a sale that a reorg takes off the chain leaves the earnings.
 //! The benchmark (ignored) indexes 2,000 sales from a cold store and prints events/s and the RPC
 //! requests.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -636,7 +636,7 @@ fn a_sale_that_a_reorg_removes_leaves_the_earnings() {
     assert!(after["block"].as_u64() > before["block"].as_u64());
 }
 
-/// `cargo test --release --features test-weak-kdf --test market_earnings -- --ignored --nocapture`
+/// `cargo test --release --features test-weak-kdf --test chain market_earnings::-- --ignored --nocapture`
 #[test]
 #[ignore = "benchmark: prints figures"]
 fn bench_index_2000_sales_from_a_cold_store() {

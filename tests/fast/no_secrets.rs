@@ -1,5 +1,5 @@
 //! No secret reaches stdout, stderr or a log file, except where the user asked for the phrase.
-mod common;
+use crate::common;
 
 use common::*;
 

@@ -3,7 +3,7 @@
 //!
 //! Needs the `test-weak-kdf` feature (the README's test command enables it) so that a rewrite
 //! takes milliseconds; release builds do not contain that switch.
-mod common;
+use crate::common;
 
 use std::process::Command as Std;
 use std::time::Instant;

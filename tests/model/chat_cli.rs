@@ -1,5 +1,5 @@
 //! `keybot chat` end to end, with the real test models.
-mod common;
+use crate::common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@
 //! DataMarket's custom errors, and the state is read back after each step. The cryptography is
 //! the keystore's own: the buyer's one-time keys come from a wallet, the seller's `R ‖ c` from
 //! `delivery::deliver`, a challenge's proof from `Wallet::challenge_proof`.
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

@@ -3,7 +3,7 @@
 //! wallet decrypts. eciesjs is pinned by version and integrity hash in
 //! scripts/eciesjs/package-lock.json; .ci/run installs it and scripts/test.sh points
 //! KEYBOT_ECIESJS_DIR at it. scripts/eciesjs/interop.mjs is the node side.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -51,7 +51,7 @@ impl Eciesjs {
         };
         // The installed version is the pinned one (a stale install would test something else).
         let pinned: serde_json::Value =
-            serde_json::from_str(include_str!("../scripts/eciesjs/package.json")).unwrap();
+            serde_json::from_str(include_str!("../../scripts/eciesjs/package.json")).unwrap();
         let installed: serde_json::Value = serde_json::from_str(&installed).unwrap();
         assert_eq!(
             installed["version"],

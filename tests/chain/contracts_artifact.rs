@@ -1,7 +1,7 @@
 //! The committed contract artifacts in assets/contracts (and the test-only ones in
 //! assets/contracts/test) are what the pinned compiler builds from the committed sources, and
 //! alloy's `sol!` binds them.
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

@@ -1,6 +1,6 @@
 //! `keybot model …`: the registry, and `pull` against a local server that speaks the Hub's
 //! protocol (no test touches the internet).
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,7 +1,7 @@
 //! keybot against llama.cpp itself, built from the same vendored source
 //! (`eval "$(bash scripts/build-llama-tools.sh)"` sets KEYBOT_LLAMA_COMPLETION and
 //! KEYBOT_LLAMA_RENDER_TEMPLATE).
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;

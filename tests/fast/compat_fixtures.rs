@@ -6,7 +6,7 @@
 //! SQLCipher's file format and the vault format are otherwise pinned only by Cargo.lock: a
 //! dependency update or a change in how the key is passed would lock users out of their data, and
 //! only a file written before the change can show it.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -225,7 +225,7 @@ fn transfers_recorded_by_an_earlier_build_migrate_and_read_as_transfer_intents()
 }
 
 /// Writes the fixtures. Run by hand with the build whose files are to be kept opening:
-/// `cargo test --features test-weak-kdf --test compat_fixtures -- --ignored write_compat_fixtures`
+/// `cargo test --features test-weak-kdf --test fast -- --ignored compat_fixtures::write_compat_fixtures`
 /// (see tests/fixtures/compat/README.md). Not part of the suite: it changes committed files.
 #[test]
 #[ignore = "writes tests/fixtures/compat; run by hand (see its README.md)"]

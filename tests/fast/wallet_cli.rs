@@ -1,5 +1,5 @@
 //! The wallet from the command line, as a script uses it: real vaults with the release KDF.
-mod common;
+use crate::common;
 
 use common::*;
 use predicates::prelude::*;

@@ -2,7 +2,7 @@
 //! and a 24-word phrase goes into the vault; `preview` prints none of the three and every other
 //! byte; `keep` on the phrase is refused; `consent` is a signature that `cast wallet verify`
 //! accepts for the seller's address; bad input adds nothing.
-mod common;
+use crate::common;
 
 use std::path::Path;
 

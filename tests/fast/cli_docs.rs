@@ -1,5 +1,5 @@
 //! Shell completions and man pages come from the same clap definitions as the parser.
-mod common;
+use crate::common;
 
 use clap::CommandFactory;
 use keybot::cli::args::Cli;

@@ -2,7 +2,7 @@
 //! ERC-20 `approve` goes through the same pipeline as a transfer (the transaction service:
 //! review with the call decoded, checks with a dry run, sign, record before broadcast,
 //! broadcast, reconcile) and a call that would revert is refused with the contract's reason.
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,8 +1,7 @@
 //! The Earnings screen drawn into ratatui's TestBackend at 80x24 and 160x48, compared with
 //! reviewed snapshots (insta): before any sale, and after sales in two tokens over several days
 //! (the chart), a refund, a dispute and a withdrawal. Entering the screen asks for a sync.
-#[path = "common/screen.rs"]
-mod screen;
+use crate::common::screen;
 
 use std::collections::BTreeMap;
 

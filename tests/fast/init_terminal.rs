@@ -1,5 +1,5 @@
 //! `keybot init` as a person uses it, in a real terminal (tmux).
-mod common;
+use crate::common;
 
 use common::*;
 

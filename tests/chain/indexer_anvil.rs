@@ -2,7 +2,7 @@
 //! an interrupted run resumes at its cursor and ends with the same rows as an uninterrupted one,
 //! a provider that refuses wide ranges gets smaller ones and every log is still found, and
 //! activity finds a transfer to the eighth account once the user derived eight.
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::path::Path;

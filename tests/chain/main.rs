@@ -1,0 +1,16 @@
+//! The integration tests that need a chain: anvil, the contracts, the market and its earnings,
+//! and foundry's cast as a peer. One binary, so the library and llama.cpp are linked once.
+//!
+//! `cargo test --features test-weak-kdf --test chain MODULE::` runs one former file's tests.
+// tests/common is shared by the three binaries; each takes it in as its own module.
+#[path = "../common/mod.rs"]
+mod common;
+
+mod cast_interop;
+mod chain_anvil;
+mod contracts_artifact;
+mod indexer_anvil;
+mod intents_anvil;
+mod market_anvil;
+mod market_contract;
+mod market_earnings;

@@ -1,0 +1,22 @@
+//! The fast integration tests: the command line, the terminal app and files, with no chain and no
+//! model. One binary (each module a former tests/*.rs file), so the library and llama.cpp are
+//! linked once for all of them.
+//!
+//! `cargo test --features test-weak-kdf --test fast MODULE::` runs one former file's tests.
+// tests/common is shared by the three binaries; each takes it in as its own module.
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_input;
+mod cli_docs;
+mod compat_fixtures;
+mod crash_safety;
+mod ecies_interop;
+mod init_terminal;
+mod market_vault;
+mod no_secrets;
+mod secrets_at_rest;
+mod store_backup;
+mod tui_earnings;
+mod tui_snapshots;
+mod wallet_cli;

@@ -1,0 +1,14 @@
+//! The integration tests that need a model: chat, the model registry, llama.cpp's reference
+//! tools, the terminal end to end and the offline checks that load one. One binary, so the
+//! library and llama.cpp are linked once.
+//!
+//! `cargo test --features test-weak-kdf --test model MODULE::` runs one former file's tests.
+// tests/common is shared by the three binaries; each takes it in as its own module.
+#[path = "../common/mod.rs"]
+mod common;
+
+mod chat_cli;
+mod chat_reference;
+mod model_cli;
+mod offline_netns;
+mod tui_terminal;
