@@ -169,6 +169,7 @@ async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
     }
     timings.write();
     runtime.chat.stop();
+    runtime.finish();
     Ok(())
 }
 
@@ -415,6 +416,17 @@ impl Runtime {
         tokio::task::spawn_blocking(move || {
             let _ = queue.send(work());
         });
+    }
+
+    /// At exit: the chain thread gets a moment to close its store, and the store thread finishes
+    /// its queued jobs and closes the store, before the process tears its libraries down.
+    fn finish(&mut self) {
+        if let Some(chain) = self.chain.take() {
+            chain.finish(Duration::from_secs(2));
+        }
+        if let Some(session) = self.session.take() {
+            session.store.finish();
+        }
     }
 
     /// Reads or writes the model registry off the loop, in order: "make it the default" and

@@ -80,6 +80,17 @@ pub enum Job {
 /// The handle the runtime keeps; dropping it ends the thread (and closes its store connection).
 pub struct ChainWorker {
     jobs: UnboundedSender<Job>,
+    /// Says when the thread has ended (its tasks dropped, its store closed).
+    done: std::sync::mpsc::Receiver<()>,
+}
+
+/// Signals on drop: the chain thread's end, however it ends.
+struct Ended(std::sync::mpsc::Sender<()>);
+
+impl Drop for Ended {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
 }
 
 impl ChainWorker {
@@ -90,9 +101,12 @@ impl ChainWorker {
         events: UnboundedSender<Event>,
     ) -> std::io::Result<ChainWorker> {
         let (jobs, mut rx) = unbounded_channel::<Job>();
+        let (ended, done) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("chain".into())
             .spawn(move || {
+                // Sent when this closure returns, whichever way: its store and tasks are gone.
+                let _ended = Ended(ended);
                 let send = |a: Action| {
                     let _ = events.send(Event::Action(a));
                 };
@@ -120,7 +134,15 @@ impl ChainWorker {
                     }
                 });
             })?;
-        Ok(ChainWorker { jobs })
+        Ok(ChainWorker { jobs, done })
+    }
+
+    /// At exit: no more jobs; waits up to `limit` for the thread to drop its tasks and close its
+    /// store (a request waiting on a slow node is abandoned, not awaited).
+    pub fn finish(self, limit: Duration) {
+        let ChainWorker { jobs, done } = self;
+        drop(jobs);
+        let _ = done.recv_timeout(limit);
     }
 
     /// Queues a job; gives it back when the thread is gone.
