@@ -3,6 +3,9 @@
 //! - holding 1,000 messages, half of them with code blocks (target: median ≤ 2 ms);
 //! - streaming a 4,000-token answer full of code blocks, a piece per frame, as the model writes
 //!   it (target: under 2 ms per frame).
+// Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
+// them in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::time::Instant;
 
 use keybot::chat::ChatEvent;

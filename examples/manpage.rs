@@ -1,6 +1,9 @@
 //! Writes keybot's man pages (keybot.1 and one page per subcommand, keybot-wallet-send.1 …) into
 //! the folder given as the only argument, from the same clap definitions the binary parses.
 //! `scripts/manpage.sh` runs it.
+// Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
+// them in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use clap::CommandFactory;
 use keybot::cli::args::Cli;
 

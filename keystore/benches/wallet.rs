@@ -1,5 +1,8 @@
 //! Wallet figures: unlock time (dominated by the KDF) and addresses derived per second.
 //! `cargo bench -p keybot-keystore` prints them; they are figures, not pass/fail tests.
+// Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
+// them in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::time::Instant;
 
 use keybot_keystore::secret::Password;

@@ -1,5 +1,8 @@
 //! Official test vectors: BIP-39, BIP-32, BIP-44 (Ethereum), EIP-55, Web3 Secret Storage v3,
 //! EIP-191 and EIP-712. The files are copies kept in the project's tests/fixtures.
+// Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
+// them in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::path::PathBuf;
 
 use keybot_keystore::derive::{Root, parse_path};

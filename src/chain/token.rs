@@ -34,6 +34,10 @@ pub fn errors() -> Vec<alloy::json_abi::Error> {
 
 /// The intent of `approve(spender, amount)` on `token`: lets `spender` move up to `amount`
 /// (base units) of the signer's tokens. The review shows the amount in the token's units.
+#[expect(
+    clippy::expect_used,
+    reason = "the call is built from the same interface it is looked up in"
+)]
 pub fn approve(from: Address, token: &Token, spender: Address, amount: U256) -> Call {
     Call::from_sol(
         from,

@@ -128,7 +128,7 @@ pub fn run_token(paths: &Paths, args: TokenArgs) -> Result<u8> {
             let net = config
                 .networks
                 .get_mut(&client.name)
-                .expect("selected network exists");
+                .ok_or_else(|| anyhow::anyhow!("network {} is not configured", client.name))?;
             if net
                 .tokens
                 .iter()

@@ -238,10 +238,7 @@ impl Earnings {
                         settles_at: *settles_at,
                         time,
                     };
-                    tokens
-                        .get_mut(&s.token)
-                        .expect("a sale made its token")
-                        .pending -= s.price;
+                    figures(&mut tokens, s.token).pending -= s.price;
                 }
                 MarketEvent::Refunded {
                     purchase, buyer, ..
@@ -254,7 +251,7 @@ impl Earnings {
                     else {
                         continue;
                     };
-                    let f = tokens.get_mut(&s.token).expect("a sale made its token");
+                    let f = figures(&mut tokens, s.token);
                     if s.state == SaleState::Paid {
                         f.pending -= s.price;
                     }
@@ -305,7 +302,7 @@ impl Earnings {
             let SaleState::Delivered { settles_at, time } = s.state else {
                 continue;
             };
-            let f = tokens.get_mut(&s.token).expect("a sale made its token");
+            let f = figures(&mut tokens, s.token);
             if settles_at > now {
                 f.settling += s.price;
                 continue;

@@ -113,6 +113,16 @@ impl Located {
     }
 }
 
+/// The event as JSON. Its fields are numbers, addresses, bytes and strings, which serde_json
+/// always writes.
+#[expect(
+    clippy::expect_used,
+    reason = "serde_json fails only on maps with non-string keys and failing Serialize impls; MarketEvent has neither"
+)]
+fn serialize(event: &MarketEvent) -> String {
+    serde_json::to_string(event).expect("events always serialize")
+}
+
 /// A contract counter as an id; a DataMarket's ids count up from 1, so anything beyond u64 is
 /// not from one.
 fn id(v: U256) -> Option<u64> {
@@ -336,7 +346,7 @@ impl Located {
             buyer,
             token,
             amount,
-            body: serde_json::to_string(&self.event).expect("events always serialize"),
+            body: serialize(&self.event),
         }
     }
 

@@ -154,7 +154,9 @@ impl ChatEngine {
                 .map_err(|e| format!("cannot start the chat event thread: {e}"))?;
             self.engine = Some(engine);
         }
-        Ok(self.engine.as_ref().expect("started above"))
+        self.engine
+            .as_ref()
+            .ok_or_else(|| "the chat engine did not start".to_owned())
     }
 
     /// Asks the engine to load a model; progress and the outcome arrive as events.

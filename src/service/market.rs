@@ -204,11 +204,7 @@ fn abi() -> alloy::json_abi::JsonAbi {
 /// this machine does not know is shown by address with no decimals assumed.
 pub fn token_of(client: &Client, token: Address) -> Option<Token> {
     if token == Address::ZERO {
-        return Some(Token {
-            symbol: "ETH".into(),
-            address: Address::ZERO,
-            decimals: 18,
-        });
+        return Some(eth());
     }
     client
         .network
@@ -216,6 +212,15 @@ pub fn token_of(client: &Client, token: Address) -> Option<Token> {
         .iter()
         .find(|t| t.address == token)
         .cloned()
+}
+
+/// ETH as the market names it: `Address::ZERO`, 18 decimals.
+pub fn eth() -> Token {
+    Token {
+        symbol: "ETH".into(),
+        address: Address::ZERO,
+        decimals: 18,
+    }
 }
 
 /// `price` in the listing token's units ("5 tUSD"), or raw units with the token's address.

@@ -134,6 +134,10 @@ async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
     let mut render_cache = ui::RenderCache::default();
     terminal.draw(|f| ui::draw_with(f, &state, &runtime.theme, &mut render_cache))?;
     timings.first_frame();
+    #[expect(
+        clippy::panic,
+        reason = "on purpose: the terminal test checks that a panic restores the terminal"
+    )]
     if cfg!(debug_assertions) && std::env::var_os("KEYBOT_DEBUG_PANIC").is_some() {
         panic!("KEYBOT_DEBUG_PANIC is set: panicking after the first frame (debug builds only)");
     }

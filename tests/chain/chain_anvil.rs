@@ -687,7 +687,7 @@ fn rpc_dying_mid_send_never_sends_twice() {
                 "wrong chain",
             );
             std::fs::write(&config, proxied).unwrap();
-            unsafe { libc::kill(other.id() as i32, libc::SIGTERM) };
+            common::signal(&other, rustix::process::Signal::TERM);
             let _ = other.wait();
         }
 
@@ -866,7 +866,7 @@ fn the_app_shows_balances_and_sends_in_a_real_terminal() {
     });
 
     // The chain goes away: the status bar says offline and retries.
-    unsafe { libc::kill(dev.child.id() as i32, libc::SIGTERM) };
+    common::signal(&dev.child, rustix::process::Signal::TERM);
     let _ = dev.child.wait();
     t.keys(&["Escape"]);
     t.keys(&["r"]);
@@ -947,7 +947,7 @@ fn anvil_killed_while_waiting_then_restarted() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    unsafe { libc::kill(node.id() as i32, libc::SIGTERM) };
+    common::signal(&node, rustix::process::Signal::TERM);
     node.wait().unwrap();
     let out = send.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -977,6 +977,6 @@ fn anvil_killed_while_waiting_then_restarted() {
     assert_eq!(status, "confirmed");
     assert_eq!(nonce(&rpc, from), 1);
     assert_eq!(alloy_balance(&rpc, to), eth("1"));
-    unsafe { libc::kill(node.id() as i32, libc::SIGTERM) };
+    common::signal(&node, rustix::process::Signal::TERM);
     let _ = node.wait();
 }

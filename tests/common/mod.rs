@@ -398,9 +398,15 @@ pub struct DevChain {
     pub market: alloy::primitives::Address,
 }
 
+/// Sends `sig` to a child of this test (rustix's safe `kill`).
+pub fn signal(child: &std::process::Child, sig: rustix::process::Signal) {
+    let _ = rustix::process::kill_process(rustix::process::Pid::from_child(child), sig);
+}
+
 impl Drop for DevChain {
     fn drop(&mut self) {
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        // SIGTERM: `keybot chain dev` stops its anvil and exits cleanly on it.
+        signal(&self.child, rustix::process::Signal::TERM);
         let _ = self.child.wait();
     }
 }

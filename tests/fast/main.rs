@@ -3,6 +3,9 @@
 //! linked once for all of them.
 //!
 //! `cargo test --features test-weak-kdf --test fast MODULE::` runs one former file's tests.
+// Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
+// them in the program).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // tests/common is shared by the three binaries; each takes it in as its own module.
 #[path = "../common/mod.rs"]
 mod common;
@@ -13,6 +16,7 @@ mod compat_fixtures;
 mod crash_safety;
 mod ecies_interop;
 mod init_terminal;
+mod lints;
 mod market_vault;
 mod no_secrets;
 mod secrets_at_rest;

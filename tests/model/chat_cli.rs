@@ -271,10 +271,8 @@ fn ctrl_c_stops_the_answer_and_prints_its_stats() {
         assert!(n > 0, "output ended early");
         seen.extend_from_slice(&buf[..n]);
     }
-    let pid = i32::try_from(child.id()).unwrap();
     let sent = Instant::now();
-    // SAFETY: signalling our own child process.
-    unsafe { libc::kill(pid, libc::SIGINT) };
+    common::signal(&child, rustix::process::Signal::INT);
     let status = child.wait().unwrap();
     let took = sent.elapsed();
     let mut err = String::new();
@@ -345,32 +343,21 @@ fn conversation_longer_than_the_context_drops_old_turns_and_says_so() {
 /// Runs `cmd` with its standard output on a pseudo-terminal in raw mode (so the terminal adds no
 /// "\r" of its own) and returns its exit status and every byte it wrote there.
 fn run_on_a_terminal(mut cmd: Command) -> (std::process::ExitStatus, Vec<u8>, String) {
-    use std::os::fd::{FromRawFd, OwnedFd};
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two new descriptors, which are owned below and nowhere else.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors are open and owned by nothing else.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: a zeroed termios is a valid buffer for tcgetattr to fill.
-        let mut t: libc::termios = unsafe { std::mem::zeroed() };
-        // SAFETY: `slave` is an open terminal and `t` lives across the calls.
-        unsafe {
-            assert_eq!(libc::tcgetattr(slave.as_raw_fd(), &mut t), 0);
-            libc::cfmakeraw(&mut t);
-            assert_eq!(libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t), 0);
-        }
-    }
+    use rustix::pty::{OpenptFlags, grantpt, openpt, ptsname, unlockpt};
+    use rustix::termios::{OptionalActions, tcgetattr, tcsetattr};
+    let master = openpt(OpenptFlags::RDWR | OpenptFlags::NOCTTY).expect("openpt");
+    grantpt(&master).expect("grantpt");
+    unlockpt(&master).expect("unlockpt");
+    let name = ptsname(&master, Vec::new()).expect("ptsname");
+    let slave: std::os::fd::OwnedFd = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(name.as_bytes()))
+        .expect("the terminal's other end")
+        .into();
+    let mut t = tcgetattr(&slave).expect("tcgetattr");
+    t.make_raw();
+    tcsetattr(&slave, OptionalActions::Now, &t).expect("tcsetattr");
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::from(slave))

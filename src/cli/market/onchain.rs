@@ -273,10 +273,8 @@ pub struct SellArgs<'a> {
 
 fn listing_token(client: &Client, token: Option<&str>) -> Result<Token> {
     match token {
-        None => Ok(svc::token_of(client, Address::ZERO).expect("ETH is always known")),
-        Some(t) if t.eq_ignore_ascii_case("ETH") => {
-            Ok(svc::token_of(client, Address::ZERO).expect("ETH is always known"))
-        }
+        None => Ok(svc::eth()),
+        Some(t) if t.eq_ignore_ascii_case("ETH") => Ok(svc::eth()),
         Some(t) => client.network.token(t).cloned().ok_or_else(|| {
             anyhow!(
                 "no token {:?} on network {} (add it with `keybot token add ADDRESS`)",

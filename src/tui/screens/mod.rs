@@ -136,6 +136,10 @@ pub const SCREENS: &[ScreenDef] = &[
 
 impl Screen {
     /// Its row of [`SCREENS`].
+    #[expect(
+        clippy::expect_used,
+        reason = "SCREENS has a row for every Screen; screens::tests::every_screen_has_one_row_and_the_number_keys_follow_the_table checks it"
+    )]
     pub fn def(self) -> &'static ScreenDef {
         SCREENS
             .iter()

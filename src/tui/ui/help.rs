@@ -43,17 +43,17 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 /// `text` in lines of at most `width` columns, broken between words (a word longer than a
 /// line is cut).
 fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
+    let mut lines = Vec::new();
+    let mut line = String::new();
     for word in text.split(' ') {
-        let line = lines.last_mut().expect("never empty");
         if !line.is_empty() && line.width() + 1 + word.width() > width {
-            lines.push(String::new());
+            lines.push(std::mem::take(&mut line));
         }
-        let line = lines.last_mut().expect("never empty");
         if !line.is_empty() {
             line.push(' ');
         }
         line.push_str(word);
     }
+    lines.push(line);
     lines
 }
