@@ -17,3 +17,13 @@ pub mod service;
 pub mod store;
 pub mod strength;
 pub mod tui;
+
+/// What the unit tests share: whether they run in CI, where a missing tool or model is a failure
+/// rather than a skip (tests/common has the same rule for the integration tests).
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// `CI=true` or `CI=1`.
+    pub fn in_ci() -> bool {
+        std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+    }
+}

@@ -14,9 +14,7 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
+use crate::test_support::in_ci;
 
 fn model(var: &str) -> Option<PathBuf> {
     let p = std::env::var_os(var)

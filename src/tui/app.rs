@@ -1165,8 +1165,10 @@ mod tests {
                 .find(|p| p.is_file())
         });
         if found.is_none() {
-            let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-            assert!(!ci, "cast is required in CI (put it on PATH)");
+            assert!(
+                !crate::test_support::in_ci(),
+                "cast is required in CI (put it on PATH)"
+            );
             eprintln!("SKIPPED: cast not found; this test fails in CI");
         }
         found

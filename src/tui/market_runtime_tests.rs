@@ -15,11 +15,11 @@ const SELLER: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 const BUYER: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
 
-/// anvil from PATH; missing under CI=true is a failure, elsewhere a skip.
+/// anvil from PATH; missing in CI (CI=true or 1) is a failure, elsewhere a skip.
 fn anvil() -> bool {
     match dev::find_anvil() {
         Ok(_) => true,
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+        Err(e) if crate::test_support::in_ci() => {
             panic!("CI=true and anvil is missing: {e}")
         }
         Err(e) => {
