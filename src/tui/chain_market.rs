@@ -13,6 +13,7 @@ use super::screens::market::MarketAction;
 use super::screens::market_onchain::{MarketBook, MarketTx};
 use crate::chain::send::Review;
 use crate::chain::{ChainError, Client, Intent, Refusal};
+use crate::market::book::Purchase;
 use crate::service::market as svc;
 use crate::service::tx;
 use crate::service::vault::ItemView;
@@ -245,160 +246,212 @@ pub async fn prepare(
     wallet: &Wallet,
     own: &[Address],
 ) -> Result<(Review, Option<String>), ChainError> {
-    let market = svc::market_of(client).map_err(refused)?;
-    let mut note = None;
-    let intent: Intent = match tx {
+    let c = Ctx {
+        client,
+        store,
+        market: svc::market_of(client).map_err(refused)?,
+        wallet,
+        own,
+    };
+    let (intent, note): (Intent, Option<String>) = match tx {
         MarketTx::Sell {
             item: id,
             token,
             price,
         } => {
             let item = item.ok_or_else(|| refused(format!("item {id} is not in the vault")))?;
-            let sale =
-                svc::plan_sale(client, market, &item, &token, price, None, &[]).map_err(refused)?;
-            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
-            store.save_listing_secret(&sale.secret)?;
-            sale.call.into()
+            let sale = svc::plan_sale(client, c.market, &item, &token, price, None, &[])
+                .map_err(refused)?;
+            c.store()?.save_listing_secret(&sale.secret)?;
+            (sale.call.into(), None)
         }
-        MarketTx::Buy { listing, buyer } => {
-            if !listing.active {
-                return Err(refused(format!("listing {} was delisted", listing.id)));
-            }
-            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
-            let book = svc::sync(client, store, market).await?;
-            if let Some(p) = book
-                .purchases
-                .values()
-                .find(|p| p.listing == listing.id && own.contains(&p.buyer))
-            {
-                return Err(refused(format!(
-                    "you already bought listing {} (purchase {}); `keybot market buy {} --again` buys another copy",
-                    listing.id, p.id, listing.id
-                )));
-            }
-            let token = svc::token_of(client, listing.token).ok_or_else(|| {
-                refused(format!(
-                    "listing {} is priced in {}, a token this network's config does not list (`keybot token add`)",
-                    listing.id,
-                    listing.token.to_checksum(None)
-                ))
-            })?;
-            // The bytes are fetched and checked before anything is paid, and kept. The fetch
-            // blocks (a URI, a gateway): off this thread's async tasks.
-            let gateway = crate::service::settings::Settings::load(store)?
-                .0
-                .ipfs_gateway()
-                .map(str::to_owned);
-            let ciphertext = {
-                let listing = listing.clone();
-                let own = own.to_vec();
-                tokio::task::spawn_blocking(move || {
-                    let src = svc::Sources {
-                        own: &own,
-                        ipfs_gateway: gateway.as_deref(),
-                    };
-                    svc::prefetch(&listing, None, &src)
-                })
-                .await
+        MarketTx::Buy { listing, buyer } => buy(&c, &listing, buyer).await?,
+        MarketTx::Deliver { purchase } => (deliver(&c, &purchase).await?, None),
+        MarketTx::Refund { purchase } => (
+            svc::refund_call(&purchase, c.market, None)
                 .map_err(refused)?
-                .map_err(refused)?
-            };
-            store.save_purchased_ciphertext(
-                client.network.chain_id,
-                market.address,
-                listing.content_hash,
-                &ciphertext,
-            )?;
-            let approvals = if listing.token != Address::ZERO {
-                let balance = crate::chain::token::balance_of(client, listing.token, buyer).await?;
-                if balance < listing.price {
-                    return Err(ChainError::Insufficient {
-                        what: crate::sanitize::clean_line(&token.symbol).into_owned(),
-                        need: Some(svc::format_price(client, listing.token, listing.price)),
-                        have: Some(svc::format_price(client, listing.token, balance)),
-                    });
-                }
-                let allowed = svc::allowance(client, listing.token, buyer, market).await?;
-                svc::approvals_for(buyer, &token, market, allowed, listing.price)
-            } else {
-                Vec::new()
-            };
-            if let Some(first) = approvals.into_iter().next() {
-                note = Some(format!(
-                    "the market may spend exactly the price of your {} and no more: approve, then press b again to buy",
-                    crate::sanitize::clean_line(&token.symbol)
-                ));
-                first.into()
-            } else {
-                // The price the user saw is the most the contract takes.
-                let keys = svc::BuyerKeys::scan(wallet, &book, own).map_err(refused)?;
-                let (_, key) = keys.next(wallet).map_err(refused)?;
-                svc::buy_call(buyer, market, &listing, &key, listing.price)
-                    .map_err(refused)?
-                    .amount_of(2, token)
-                    .into()
-            }
-        }
-        MarketTx::Deliver { purchase } => {
-            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
-            let listing = svc::sync(client, store, market)
-                .await?
-                .listings
-                .get(&purchase.listing)
-                .cloned()
-                .ok_or_else(|| {
-                    refused(format!("listing {} is not in the index", purchase.listing))
-                })?;
-            let secret = store.listing_secret(listing.content_hash)?.ok_or_else(|| {
-                refused(format!(
-                    "this store has no content key for listing {} (restore its backup)",
-                    listing.id
-                ))
-            })?;
-            svc::deliver_call(&purchase, &secret)
-                .map_err(refused)?
-                .into()
-        }
-        MarketTx::Refund { purchase } => svc::refund_call(&purchase, market, None)
-            .map_err(refused)?
-            .into(),
+                .into(),
+            None,
+        ),
         MarketTx::Dispute { purchase, reason } => {
-            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
-            let book = svc::sync(client, store, market).await?;
-            let keys = svc::BuyerKeys::scan(wallet, &book, own).map_err(refused)?;
-            note = Some(format!(
+            let keys = c.buyer_keys().await?;
+            let note = format!(
                 "a dispute publishes purchase {}'s one-time key: every client checks the claim, and if the content opens it is public",
                 purchase.id
-            ));
-            svc::dispute_call(wallet, &keys, &purchase, market, &reason)
-                .map_err(refused)?
-                .into()
+            );
+            let call =
+                svc::dispute_call(wallet, &keys, &purchase, c.market, &reason).map_err(refused)?;
+            (call.into(), Some(note))
         }
-        MarketTx::Challenge { purchase } => {
-            let store = store.ok_or_else(|| ChainError::Store("the store is not open".into()))?;
-            let book = svc::sync(client, store, market).await?;
-            let keys = svc::BuyerKeys::scan(wallet, &book, own).map_err(refused)?;
-            let listing = book.listings.get(&purchase.listing).ok_or_else(|| {
-                refused(format!("listing {} is not in the index", purchase.listing))
-            })?;
-            let now = svc::chain_time(client).await?;
-            let buyer = svc::Buyer::new(wallet, &keys, client, market, now, own);
-            match svc::open_key(&buyer, &purchase, listing) {
-                Ok(_) => {
-                    return Err(refused(format!(
-                        "purchase {}'s key is right; a challenge would fail and publish it, so nothing is sent",
-                        purchase.id
-                    )));
-                }
-                Err(e) if e.challengeable() => {}
-                Err(e) => return Err(refused(e)),
-            }
-            svc::challenge_call(wallet, &keys, &purchase, market)
-                .map_err(refused)?
-                .into()
-        }
+        MarketTx::Challenge { purchase } => (challenge(&c, &purchase).await?, None),
     };
     Ok((tx::prepare(client, store, intent, own).await?, note))
+}
+
+/// What every market transaction is built with.
+struct Ctx<'a> {
+    client: &'a Client,
+    store: Option<&'a Store>,
+    market: svc::Market,
+    wallet: &'a Wallet,
+    own: &'a [Address],
+}
+
+impl Ctx<'_> {
+    fn store(&self) -> Result<&Store, ChainError> {
+        self.store
+            .ok_or_else(|| ChainError::Store("the store is not open".into()))
+    }
+
+    /// The market read up to the head.
+    async fn book(&self) -> Result<crate::market::book::Book, ChainError> {
+        svc::sync(self.client, self.store()?, self.market).await
+    }
+
+    /// This wallet's one-time buyer keys, as the chain shows them used.
+    async fn buyer_keys(&self) -> Result<svc::BuyerKeys, ChainError> {
+        let book = self.book().await?;
+        svc::BuyerKeys::scan(self.wallet, &book, self.own).map_err(refused)
+    }
+}
+
+/// `market buy`: refused for a listing already bought; the ciphertext fetched, checked and
+/// kept before anything is paid; for a token, the approval of exactly the price first (with a
+/// note to press b again), else the purchase with a one-time key and the price shown as the most
+/// the contract may take.
+async fn buy(
+    c: &Ctx<'_>,
+    listing: &crate::market::book::Listing,
+    buyer: Address,
+) -> Result<(Intent, Option<String>), ChainError> {
+    if !listing.active {
+        return Err(refused(format!("listing {} was delisted", listing.id)));
+    }
+    let store = c.store()?;
+    let book = c.book().await?;
+    if let Some(p) = book
+        .purchases
+        .values()
+        .find(|p| p.listing == listing.id && c.own.contains(&p.buyer))
+    {
+        return Err(refused(format!(
+            "you already bought listing {} (purchase {}); `keybot market buy {} --again` buys another copy",
+            listing.id, p.id, listing.id
+        )));
+    }
+    let token = svc::token_of(c.client, listing.token).ok_or_else(|| {
+        refused(format!(
+            "listing {} is priced in {}, a token this network's config does not list (`keybot token add`)",
+            listing.id,
+            listing.token.to_checksum(None)
+        ))
+    })?;
+    let ciphertext = prefetch(store, listing, c.own).await?;
+    store.save_purchased_ciphertext(
+        c.client.network.chain_id,
+        c.market.address,
+        listing.content_hash,
+        &ciphertext,
+    )?;
+    let approvals = if listing.token != Address::ZERO {
+        let balance = crate::chain::token::balance_of(c.client, listing.token, buyer).await?;
+        if balance < listing.price {
+            return Err(ChainError::Insufficient {
+                what: crate::sanitize::clean_line(&token.symbol).into_owned(),
+                need: Some(svc::format_price(c.client, listing.token, listing.price)),
+                have: Some(svc::format_price(c.client, listing.token, balance)),
+            });
+        }
+        let allowed = svc::allowance(c.client, listing.token, buyer, c.market).await?;
+        svc::approvals_for(buyer, &token, c.market, allowed, listing.price)
+    } else {
+        Vec::new()
+    };
+    if let Some(first) = approvals.into_iter().next() {
+        let note = format!(
+            "the market may spend exactly the price of your {} and no more: approve, then press b again to buy",
+            crate::sanitize::clean_line(&token.symbol)
+        );
+        return Ok((first.into(), Some(note)));
+    }
+    let keys = svc::BuyerKeys::scan(c.wallet, &book, c.own).map_err(refused)?;
+    let (_, key) = keys.next(c.wallet).map_err(refused)?;
+    let call = svc::buy_call(buyer, c.market, listing, &key, listing.price)
+        .map_err(refused)?
+        .amount_of(2, token);
+    Ok((call.into(), None))
+}
+
+/// The listing's ciphertext, checked against its hash. The fetch blocks (a URI, a gateway): it
+/// runs off this thread's async tasks.
+async fn prefetch(
+    store: &Store,
+    listing: &crate::market::book::Listing,
+    own: &[Address],
+) -> Result<Vec<u8>, ChainError> {
+    let gateway = crate::service::settings::Settings::load(store)?
+        .0
+        .ipfs_gateway()
+        .map(str::to_owned);
+    let listing = listing.clone();
+    let own = own.to_vec();
+    tokio::task::spawn_blocking(move || {
+        let src = svc::Sources {
+            own: &own,
+            ipfs_gateway: gateway.as_deref(),
+        };
+        svc::prefetch(&listing, None, &src)
+    })
+    .await
+    .map_err(refused)?
+    .map_err(refused)
+}
+
+/// The seller's delivery of `purchase`, with the listing's key from this store.
+async fn deliver(c: &Ctx<'_>, purchase: &Purchase) -> Result<Intent, ChainError> {
+    let store = c.store()?;
+    let listing = c
+        .book()
+        .await?
+        .listings
+        .get(&purchase.listing)
+        .cloned()
+        .ok_or_else(|| refused(format!("listing {} is not in the index", purchase.listing)))?;
+    let secret = store.listing_secret(listing.content_hash)?.ok_or_else(|| {
+        refused(format!(
+            "this store has no content key for listing {} (restore its backup)",
+            listing.id
+        ))
+    })?;
+    Ok(svc::deliver_call(purchase, &secret)
+        .map_err(refused)?
+        .into())
+}
+
+/// A challenge of `purchase`, only after this client found its key wrong: a challenge
+/// publishes the one-time key, so a right one is never challenged.
+async fn challenge(c: &Ctx<'_>, purchase: &Purchase) -> Result<Intent, ChainError> {
+    let book = c.book().await?;
+    let keys = svc::BuyerKeys::scan(c.wallet, &book, c.own).map_err(refused)?;
+    let listing = book
+        .listings
+        .get(&purchase.listing)
+        .ok_or_else(|| refused(format!("listing {} is not in the index", purchase.listing)))?;
+    let now = svc::chain_time(c.client).await?;
+    let buyer = svc::Buyer::new(c.wallet, &keys, c.client, c.market, now, c.own);
+    match svc::open_key(&buyer, purchase, listing) {
+        Ok(_) => {
+            return Err(refused(format!(
+                "purchase {}'s key is right; a challenge would fail and publish it, so nothing is sent",
+                purchase.id
+            )));
+        }
+        Err(e) if e.challengeable() => {}
+        Err(e) => return Err(refused(e)),
+    }
+    Ok(svc::challenge_call(c.wallet, &keys, purchase, c.market)
+        .map_err(refused)?
+        .into())
 }
 
 /// The answer of a market prepare job, as the wallet's review expects it.

@@ -849,37 +849,8 @@ pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> 
     if s.own.contains(&l.seller) {
         bail!("listing {listing} is your own");
     }
-    // A buy whose RPC died after sending may have gone through: buying again would pay twice.
-    // The sync above reconciled open transactions and read the purchases; a second copy of the
-    // same listing is only bought on purpose.
     if !again {
-        if let Some(p) = book
-            .purchases
-            .values()
-            .find(|p| p.listing == listing && s.own.contains(&p.buyer))
-        {
-            bail!(
-                "this wallet already bought listing {listing} (purchase {}); `keybot market fetch {}` gets it, --again buys another copy",
-                p.id,
-                p.id
-            );
-        }
-        let pending = s
-            .store
-            .open_sent_txs(s.client.network.chain_id)?
-            .into_iter()
-            .find(|t| {
-                t.to == s.market.address
-                    && t.call
-                        .as_ref()
-                        .is_some_and(|c| c.function.starts_with("buy("))
-            });
-        if let Some(t) = pending {
-            bail!(
-                "a purchase from this wallet is still pending ({}); wait for it (`keybot wallet activity`) or pass --again",
-                t.hash
-            );
-        }
+        refuse_second_purchase(&s, &book, listing)?;
     }
     let token = svc::token_of(&s.client, l.token).ok_or_else(|| {
         anyhow!(
@@ -962,6 +933,40 @@ pub fn buy(paths: &Paths, pw_file: Option<&Path>, a: BuyArgs<'_>) -> Result<u8> 
         .ok_or_else(|| anyhow!("the purchase is confirmed but its event was not found yet; `keybot market purchases` lists it later"))?;
     println!("{}", p.id);
     Ok(0)
+}
+
+/// A buy whose RPC died after sending may have gone through: buying again would pay twice. The
+/// sync before this reconciled open transactions and read the purchases; a second copy of the
+/// same listing is only bought on purpose (`--again`).
+fn refuse_second_purchase(s: &Session, book: &Book, listing: u64) -> Result<()> {
+    if let Some(p) = book
+        .purchases
+        .values()
+        .find(|p| p.listing == listing && s.own.contains(&p.buyer))
+    {
+        bail!(
+            "this wallet already bought listing {listing} (purchase {}); `keybot market fetch {}` gets it, --again buys another copy",
+            p.id,
+            p.id
+        );
+    }
+    let pending = s
+        .store
+        .open_sent_txs(s.client.network.chain_id)?
+        .into_iter()
+        .find(|t| {
+            t.to == s.market.address
+                && t.call
+                    .as_ref()
+                    .is_some_and(|c| c.function.starts_with("buy("))
+        });
+    if let Some(t) = pending {
+        bail!(
+            "a purchase from this wallet is still pending ({}); wait for it (`keybot wallet activity`) or pass --again",
+            t.hash
+        );
+    }
+    Ok(())
 }
 
 fn my_purchase<'a>(s: &Session, book: &'a Book, purchase: u64) -> Result<&'a Purchase> {
