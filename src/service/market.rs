@@ -845,27 +845,24 @@ pub fn check_dispute(
     }
 }
 
-/// Each seller's disputes as this client checked them: (proven, refuted).
+/// Every seller's disputes as this client checked them, (proven, refuted) by seller: one pass
+/// over the disputed purchases, whatever the number of listings shown.
 pub fn checked_disputes(
     chain_id: u64,
     market: Address,
     book: &Book,
-    seller: Address,
-) -> (u32, u32) {
-    let mut out = (0, 0);
-    for p in book
-        .purchases
-        .values()
-        .filter(|p| p.seller == seller && p.disputed)
-    {
+) -> std::collections::BTreeMap<Address, (u32, u32)> {
+    let mut out = std::collections::BTreeMap::new();
+    for p in book.purchases.values().filter(|p| p.disputed) {
         let Some(l) = book.listings.get(&p.listing) else {
             continue;
         };
         // Inline ciphertext only: browse never fetches a stranger's URI just to count.
-        let ciphertext = l.uri.is_empty().then(|| l.data.to_vec());
-        match check_dispute(chain_id, market, p, l, ciphertext.as_deref()) {
-            Verdict::Proven => out.0 += 1,
-            Verdict::Refuted => out.1 += 1,
+        let ciphertext = l.uri.is_empty().then_some(&l.data[..]);
+        let counts: &mut (u32, u32) = out.entry(p.seller).or_default();
+        match check_dispute(chain_id, market, p, l, ciphertext) {
+            Verdict::Proven => counts.0 += 1,
+            Verdict::Refuted => counts.1 += 1,
             Verdict::Unchecked => {}
         }
     }

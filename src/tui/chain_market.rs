@@ -85,16 +85,7 @@ pub async fn sync(
             .map_err(|e| e.to_string())?;
     }
     let chain_id = client.network.chain_id;
-    let sellers: std::collections::BTreeSet<Address> = book
-        .purchases
-        .values()
-        .filter(|p| p.disputed)
-        .map(|p| p.seller)
-        .collect();
-    let disputes = sellers
-        .into_iter()
-        .map(|s| (s, svc::checked_disputes(chain_id, market.address, &book, s)))
-        .collect();
+    let disputes = svc::checked_disputes(chain_id, market.address, &book);
     Ok(Box::new(MarketBook {
         book,
         own,

@@ -730,18 +730,14 @@ pub fn browse(
         }
         rows.push(l);
     }
+    let disputes = svc::checked_disputes(s.client.network.chain_id, s.market.address, &book);
     if json {
         let all: Vec<_> = rows
             .iter()
             .map(|l| {
                 let meta = Meta::parse(&l.meta).ok();
                 let record = book.seller_record(l.seller);
-                let (proven, refuted) = svc::checked_disputes(
-                    s.client.network.chain_id,
-                    s.market.address,
-                    &book,
-                    l.seller,
-                );
+                let (proven, refuted) = disputes.get(&l.seller).copied().unwrap_or_default();
                 serde_json::json!({
                     "listing": l.id,
                     "seller": l.seller,
@@ -772,8 +768,7 @@ pub fn browse(
     for l in rows {
         let meta = Meta::parse(&l.meta).ok();
         let record = book.seller_record(l.seller);
-        let (proven, refuted) =
-            svc::checked_disputes(s.client.network.chain_id, s.market.address, &book, l.seller);
+        let (proven, refuted) = disputes.get(&l.seller).copied().unwrap_or_default();
         let removed = meta
             .as_ref()
             .map(|m| {
