@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Builds llama.cpp's own reference tools — llama-completion, llama-bench — and a small
-# llama-render-template helper from the llama.cpp source vendored inside the llama-cpp-sys-2 crate
-# keybot links, so both sides of the correctness test and the benchmark run the same llama.cpp
-# revision.
+# llama-render-template helper, linked against the very llama.cpp libraries keybot links: the
+# static libraries that llama-cpp-sys-2's build script leaves in its OUT_DIR. Both sides of the
+# byte-for-byte chat test and of the benchmark then run the same object code, and llama.cpp is
+# compiled once per build profile instead of twice (it was the largest part of a cold CI run).
 #
 # The vendored copy ships without the tools' sources (tools/*/ hold only READMEs). The official
 # sources of tools/completion and tools/llama-bench come from the llama-cpp-python sdist on PyPI,
-# which vendors the same llama.cpp tree. They are copied into a copy of the vendored tree with a
-# tools/CMakeLists.txt that adds only those two, and built with the native CPU flags (as keybot's
-# llama.cpp is). Everything fetched or built lives in the cache, keyed by the crate version;
-# nothing fetched is ever written into the repository.
+# which vendors the same llama.cpp tree; each tool is one .cpp file plus a main.cpp, compiled here
+# against the crate's headers. Everything fetched or built lives in the cache; nothing fetched is
+# ever written into the repository.
 #
-# Takes ~15 minutes of two cores the first time, seconds afterwards. Prints `export` lines:
-#   eval "$(bash scripts/build-llama-tools.sh)"
-# Build output goes to $cache/llama-tools/<version>/build.log; progress to stderr.
+#   eval "$(bash scripts/build-llama-tools.sh)"                  # for `cargo test` (dev profile)
+#   eval "$(bash scripts/build-llama-tools.sh --release --bin keybot)"   # for a release benchmark
+# The arguments are cargo build's: the build that produces the libraries (fresh after a build with
+# the same arguments). Takes about 20 s once the libraries exist. Prints `export` lines; build
+# output goes to <cache>/llama-tools/…/build.log, progress to stderr.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -26,35 +28,49 @@ if [ -z "$crate_version" ]; then
   echo "build-llama-tools: cannot find the pinned llama-cpp-sys-2 version in Cargo.toml" >&2
   exit 1
 fi
-crate_dir=""
-for d in "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/llama-cpp-sys-2-"$crate_version"; do
-  if [ -d "$d/llama.cpp" ]; then crate_dir="$d"; fi
-done
-if [ -z "$crate_dir" ]; then
-  echo "build-llama-tools: llama-cpp-sys-2 $crate_version is not in the cargo registry; run 'cargo fetch' first" >&2
+cache_root="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}"
+
+# 1. keybot's llama.cpp: cargo reports the build script's OUT_DIR in its JSON messages (for a
+#    fresh build too). The build's diagnostics still go to stderr as text.
+#    KEYBOT_LLAMA_SYS_OUT names that OUT_DIR when the caller's own build already reported it
+#    (scripts/test.sh), which saves a second cargo invocation.
+out_dir="${KEYBOT_LLAMA_SYS_OUT:-}"
+if [ -z "$out_dir" ]; then
+  build_args=("$@")
+  [ ${#build_args[@]} -gt 0 ] || build_args=(--workspace --features test-weak-kdf)
+  out_dir=$(cargo build --locked --message-format=json-render-diagnostics "${build_args[@]}" \
+    | bash scripts/llama-sys-out.sh) \
+    || { echo "build-llama-tools: cargo build ${build_args[*]} failed" >&2; exit 1; }
+fi
+if [ -z "$out_dir" ] || [ ! -f "$out_dir/lib/libllama.a" ]; then
+  echo "build-llama-tools: no llama-cpp-sys-2 $crate_version libraries in '$out_dir'" >&2
   exit 1
 fi
+crate_src=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$out_dir/build/CMakeCache.txt")
+if [ ! -f "$crate_src/include/llama.h" ]; then
+  echo "build-llama-tools: llama.cpp's source is not where $out_dir/build/CMakeCache.txt says ($crate_src)" >&2
+  exit 1
+fi
+# Link order matters for static libraries; the group lets the linker go round them.
+libs=("$out_dir/lib/libllama-common.a" "$out_dir/build/common/libllama-common-base.a"
+      "$out_dir/lib/libllama.a" "$out_dir/lib/libggml.a" "$out_dir/lib/libggml-cpu.a"
+      "$out_dir/lib/libggml-base.a" "$out_dir/build/vendor/cpp-httplib/libcpp-httplib.a"
+      "$out_dir/build/vendor/hash/libvendor-hash.a")
+for l in "${libs[@]}"; do
+  [ -f "$l" ] || { echo "build-llama-tools: $l is missing (a new llama-cpp-sys-2 layout?)" >&2; exit 1; }
+done
 
-# Built with -march=native: keyed by the CPU (model and flags) as well as the version, so a cache
-# moved to another CPU builds anew instead of crashing with SIGILL.
-cpu_key="${KEYBOT_CPU_KEY:-$(grep -m2 -E '^(model name|flags)' /proc/cpuinfo 2>/dev/null | sha256sum | cut -c1-12)}"
-cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}/llama-tools/llama-cpp-sys-2-$crate_version-$cpu_key"
+# Keyed by the libraries' build (its OUT_DIR, one per profile and feature set) and what goes in.
+out_key=$(printf '%s' "$out_dir" | sha256sum | cut -c1-12)
+cache="$cache_root/llama-tools/llama-cpp-sys-2-$crate_version-$out_key"
 bin="$cache/bin"
 stamp="$cache/stamp"
-# No AMX: on a CPU that has it, -march=native compiles ggml's AMX kernels in, and the tools then
-# die with SIGILL (tilezero) in their worker threads; keybot's own build does not run those
-# kernels, so without them both sides also compute with the same code. Explicit -mno-* flags win
-# over -march=native in GCC whatever their order.
-no_amx="-mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
-# -O2, as llama-cpp-sys-2 builds keybot's copy (CMake's RelWithDebInfo): at -O3 GCC vectorises and
-# contracts floating point differently, and on an AVX-512 CPU greedy decoding then drifts apart
-# after a few dozen tokens.
-opt="-O2 -DNDEBUG"
-# And the flags the cc crate gives keybot's copy (its CMakeCache's CMAKE_C_FLAGS). -fPIC above
-# all: with it GCC must assume ggml's global functions can be interposed, which can change what
-# it inlines and so where it contracts multiply-adds into FMAs.
-cc_flags="-ffunction-sections -fdata-sections -fPIC $no_amx"
-want_stamp="llama-cpp-sys-2=$crate_version llama-cpp-python=$LLAMA_CPP_PYTHON_VERSION helper=$(sha256sum scripts/llama-render-template.cpp | cut -c1-16) flags=$cc_flags $opt"
+# The flags keybot's copy was compiled with (the cc crate's, in its CMakeCache) for the tools' own
+# translation units; the arithmetic is in the libraries, which are keybot's own. No AMX: on a CPU
+# that has it, -march=native would compile AMX code into the tools that keybot's copy leaves out
+# (.cargo/config.toml); explicit -mno-* flags win over -march=native in GCC whatever their order.
+cxx_flags="-O2 -DNDEBUG -std=c++17 -march=native -fPIC -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+want_stamp="llama-cpp-python=$LLAMA_CPP_PYTHON_VERSION helper=$(sha256sum scripts/llama-render-template.cpp | cut -c1-16) flags=$cxx_flags libs=$(stat -c '%Y %s' "${libs[@]}" | sha256sum | cut -c1-16)"
 
 emit() {
   echo "export KEYBOT_LLAMA_COMPLETION=$bin/llama-completion"
@@ -71,11 +87,12 @@ fi
 mkdir -p "$cache"
 log="$cache/build.log"
 : > "$log"
-echo "build-llama-tools: building llama.cpp tools for llama-cpp-sys-2 $crate_version (log: $log)" >&2
+echo "build-llama-tools: linking llama.cpp's tools against $out_dir (log: $log)" >&2
 
-# 1. The tools' sources from the llama-cpp-python sdist.
-sdist_dir="$cache/sdist"
-if [ ! -d "$sdist_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp/tools/completion" ]; then
+# 2. The tools' sources from the llama-cpp-python sdist (shared by every profile's build).
+sdist_dir="$cache_root/llama-tools/sdist-$LLAMA_CPP_PYTHON_VERSION"
+tools_src="$sdist_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp/tools"
+if [ ! -f "$tools_src/completion/completion.cpp" ] || [ ! -f "$tools_src/llama-bench/llama-bench.cpp" ]; then
   rm -rf "$sdist_dir"
   mkdir -p "$sdist_dir"
   # The sdist of llama-cpp-python itself (`--no-binary :all:` would also force its build
@@ -85,63 +102,26 @@ if [ ! -d "$sdist_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cp
     --require-hashes -r "$sdist_dir/requirements.txt" -d "$sdist_dir" >&2
   tar -xzf "$sdist_dir"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION".tar.gz -C "$sdist_dir"
 fi
-tools_src="$sdist_dir/llama_cpp_python-$LLAMA_CPP_PYTHON_VERSION/vendor/llama.cpp/tools"
-for t in completion llama-bench; do
-  if [ ! -f "$tools_src/$t/CMakeLists.txt" ]; then
-    echo "build-llama-tools: the sdist has no tools/$t sources" >&2
-    exit 1
-  fi
+for f in completion/completion.cpp completion/main.cpp llama-bench/llama-bench.cpp llama-bench/main.cpp; do
+  [ -f "$tools_src/$f" ] || { echo "build-llama-tools: the sdist has no tools/$f" >&2; exit 1; }
 done
 
-# 2. A copy of the vendored tree with exactly those two tools.
-src="$cache/src"
-rm -rf "$src"
-cp -a "$crate_dir/llama.cpp" "$src"
-chmod -R u+w "$src"
-for t in completion llama-bench; do
-  rm -rf "${src:?}/tools/$t"
-  cp -a "$tools_src/$t" "$src/tools/$t"
-done
-cat > "$src/tools/CMakeLists.txt" <<'CMAKE'
-# keybot: only the two reference tools (see scripts/build-llama-tools.sh).
-find_package(Threads REQUIRED)
-llama_add_compile_flags()
-add_subdirectory(completion)
-add_subdirectory(llama-bench)
-CMAKE
-
-# 3. Configure and build, native CPU flags, static so the binaries stand alone in the cache.
-build="$cache/build"
-rm -rf "$build"  # a clean configure: flags left in an old CMakeCache would survive
-jobs=$(nproc 2>/dev/null || echo 2)
-{
-  cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-    -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_SERVER=OFF -DLLAMA_CURL=OFF \
-    -DGGML_NATIVE=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DBUILD_SHARED_LIBS=OFF \
-    -DCMAKE_C_FLAGS="$cc_flags" -DCMAKE_CXX_FLAGS="$cc_flags" \
-    -DCMAKE_C_FLAGS_RELEASE="$opt" -DCMAKE_CXX_FLAGS_RELEASE="$opt"
-  cmake --build "$build" -j "$jobs" --target llama-completion llama-bench
-} >> "$log" 2>&1 || { echo "build-llama-tools: build failed; see $log" >&2; tail -n 30 "$log" >&2; exit 1; }
-
+# 3. Compile each tool's sources and link them with keybot's libraries; stripped (the libraries
+#    carry debug info that would make each binary 160 MB).
 mkdir -p "$bin"
-for t in llama-completion llama-bench; do
-  found=$(find "$build" -type f -name "$t" -perm -u+x | head -n1)
-  if [ -z "$found" ]; then
-    echo "build-llama-tools: $t was not built; see $log" >&2
-    exit 1
-  fi
-  cp "$found" "$bin/$t"
-done
-
-# 4. The template helper, linked against the same static libraries.
-libs=$(find "$build" -name '*.a' | sort)
-# shellcheck disable=SC2086
-${CXX:-c++} -O2 -std=c++17 -march=native $no_amx \
-  -I "$src/include" -I "$src/common" -I "$src/ggml/include" -I "$src/vendor" \
-  "$repo/scripts/llama-render-template.cpp" \
-  -Wl,--start-group $libs -Wl,--end-group -fopenmp -lpthread -ldl \
-  -o "$bin/llama-render-template" >> "$log" 2>&1 \
-  || { echo "build-llama-tools: the template helper failed to build; see $log" >&2; tail -n 30 "$log" >&2; exit 1; }
+link() {
+  local out="$1"; shift
+  # shellcheck disable=SC2086
+  ${CXX:-c++} -s $cxx_flags \
+    -I "$crate_src/include" -I "$crate_src/common" -I "$crate_src/ggml/include" -I "$crate_src/vendor" \
+    "$@" -Wl,--start-group "${libs[@]}" -Wl,--end-group -fopenmp -lssl -lcrypto -lpthread -ldl \
+    -o "$bin/$out.tmp" >> "$log" 2>&1 \
+    || { echo "build-llama-tools: $out failed to build; see $log" >&2; tail -n 30 "$log" >&2; exit 1; }
+  mv "$bin/$out.tmp" "$bin/$out"
+}
+link llama-completion "$tools_src/completion/completion.cpp" "$tools_src/completion/main.cpp"
+link llama-bench "$tools_src/llama-bench/llama-bench.cpp" "$tools_src/llama-bench/main.cpp"
+link llama-render-template "$repo/scripts/llama-render-template.cpp"
 
 echo "$want_stamp" > "$stamp"
 echo "build-llama-tools: done" >&2
