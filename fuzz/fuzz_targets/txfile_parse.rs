@@ -1,39 +1,9 @@
 #![no_main]
-//! Any bytes as a transaction file for `keybot wallet sign-tx`, or as a raw transaction for
-//! `keybot chain broadcast`: a clean error or a review, never a panic (an amount, a fee or a
-//! decimals value must not overflow into a small number).
-use keybot::chain::{ChainConfig, Network, Token, safety, txfile};
+//! Any bytes as a transaction file or a raw transaction: see txfile_body.rs.
 use libfuzzer_sys::fuzz_target;
 
+mod txfile_body;
+
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    let address = |s: &str| safety::parse_address(s).unwrap();
-    // This machine knows one token on chain 31337, so both the listed and the unlisted paths run.
-    let mut config = ChainConfig::default();
-    config.networks.insert(
-        "local".into(),
-        Network {
-            chain_id: 31337,
-            rpc: "http://127.0.0.1:8545".into(),
-            dev: true,
-            market: None,
-            market_block: None,
-            tokens: vec![Token {
-                symbol: "tUSD".into(),
-                address: address("0x0000000000000000000000000000000000000007"),
-                decimals: 6,
-            }],
-        },
-    );
-    let from = address("0x0000000000000000000000000000000000000001");
-    if let Ok(review) = txfile::parse(text, from, &config) {
-        let _ = review.lines();
-        let _ = review.unsigned();
-        let _ = review.challenge();
-    }
-    if let Ok(decoded) = txfile::decode_raw(text) {
-        let _ = decoded.lines(&config.networks["local"].tokens);
-    }
+    txfile_body::run(data);
 });

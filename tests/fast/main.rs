@@ -15,6 +15,7 @@ mod cli_docs;
 mod compat_fixtures;
 mod crash_safety;
 mod ecies_interop;
+mod fuzz_seeds;
 mod init_terminal;
 mod lints;
 mod market_vault;
