@@ -38,14 +38,17 @@ fn dev_error(what: String) -> ChainError {
     ChainError::DevChain(what)
 }
 
-/// `ANVIL=/path`, else `anvil` on PATH.
+/// `KEYBOT_ANVIL=/path`, else `anvil` on PATH (the tests read the same variable).
 pub fn find_anvil() -> ChainResult<PathBuf> {
-    if let Some(p) = std::env::var_os("ANVIL") {
+    if let Some(p) = std::env::var_os("KEYBOT_ANVIL") {
         let p = PathBuf::from(p);
         if p.is_file() {
             return Ok(p);
         }
-        return Err(dev_error(format!("ANVIL={} is not a file", p.display())));
+        return Err(dev_error(format!(
+            "KEYBOT_ANVIL={} is not a file",
+            p.display()
+        )));
     }
     std::env::var_os("PATH")
         .into_iter()
@@ -55,7 +58,7 @@ pub fn find_anvil() -> ChainResult<PathBuf> {
         .ok_or_else(|| {
             dev_error(
                 "anvil not found: install foundry's anvil (npm i @foundry-rs/anvil-linux-amd64) \
-                 and put it on PATH or set ANVIL=/path/to/anvil"
+                 and put it on PATH or set KEYBOT_ANVIL=/path/to/anvil"
                     .into(),
             )
         })

@@ -29,7 +29,7 @@ struct Chain {
 /// A fresh anvil with tUSD deployed and `fund` given ETH and tUSD, as `keybot chain dev` does.
 /// None (skipped) without anvil outside CI; in CI a missing anvil fails.
 async fn chain(fund: Address) -> Option<Chain> {
-    // Missing in CI fails here; `dev::start` then finds the same anvil on PATH (or ANVIL=…).
+    // Missing in CI fails here; `dev::start` then finds the same anvil on PATH (or KEYBOT_ANVIL=…).
     common::tool("anvil")?;
     // Port 0: anvil binds a free port and says which (a port picked here and released could be
     // taken again before anvil binds it).

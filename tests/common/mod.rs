@@ -416,7 +416,7 @@ pub fn dev_chain(home: &Path, pw: &str, fund: &[alloy::primitives::Address]) -> 
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("keybot"));
     cmd.env("KEYBOT_HOME", home)
         .env("KEYBOT_PASSWORD", pw)
-        .env("ANVIL", &anvil)
+        .env("KEYBOT_ANVIL", &anvil)
         .args(["chain", "dev", "--port", "0", "--accounts", "1"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit());

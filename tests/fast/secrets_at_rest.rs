@@ -304,7 +304,7 @@ fn children_do_not_inherit_secret_variables() {
                 "--port",
                 &port.to_string(),
             ])
-            .env("ANVIL", &fake)
+            .env("KEYBOT_ANVIL", &fake)
             .env("KEYBOT_PASSWORD", "secret-vault-password")
             .env("KEYBOT_NEW_PASSWORD", "secret-new-password")
             .env("KEYBOT_KEYSTORE_PASSWORD", "secret-keystore-password")
