@@ -21,6 +21,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::action::Action;
 use super::app::Event;
 use super::chain_market;
+use super::error::MarketReadError;
 use super::screens::earnings::{EarningsAction, EarningsData};
 use super::screens::wallet::WalletAction;
 use crate::chain::send::Progress;
@@ -179,7 +180,7 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
         Job::Earnings { own } => {
             let loaded = match store {
                 Some(store) => earnings(&client, &store, &own).await,
-                None => Err(no_store().to_string()),
+                None => Err(no_store().into()),
             };
             send(Action::Earnings(EarningsAction::Loaded(loaded)));
         }
@@ -196,7 +197,7 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                 })
             };
             let review = async {
-                let m = market::market_of(&client).map_err(refused)?;
+                let m = market::market_of(&client).map_err(|e| refused(e.into()))?;
                 // What passed its window but is not settled on chain yet is settled in the
                 // same call.
                 let settle = match store.as_deref() {
@@ -268,7 +269,7 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
                 Some(store) => {
                     chain_market::sync(&client, &store, own, deliver, challenge, &send).await
                 }
-                None => Err(no_store().to_string()),
+                None => Err(no_store().into()),
             };
             send(chain_market::synced(r));
         }
@@ -298,12 +299,10 @@ async fn earnings(
     client: &Client,
     store: &Store,
     own: &[Address],
-) -> Result<Box<EarningsData>, String> {
-    let m = market::market_of(client).map_err(|e| format!("{e:#}"))?;
+) -> Result<Box<EarningsData>, MarketReadError> {
+    let m = market::market_of(client)?;
     let confirmations = market::default_confirmations(client);
-    let earnings = market::sync_earnings(client, store, m, own, confirmations)
-        .await
-        .map_err(|e| e.to_string())?;
+    let earnings = market::sync_earnings(client, store, m, own, confirmations).await?;
     let mut tokens: Vec<crate::chain::Token> = market::token_of(client, Address::ZERO)
         .into_iter()
         .collect();
@@ -358,6 +357,7 @@ mod tests {
         assert!(w.send(Job::Earnings { own: vec![] }).is_ok());
         match next(&mut rx) {
             Action::Earnings(EarningsAction::Loaded(Err(e))) => {
+                let e = e.to_string();
                 assert!(e.contains("has no market") && !e.contains('\n'), "{e}")
             }
             other => panic!("{other:?}"),

@@ -14,6 +14,7 @@ use crate::service::vault::{ConsentState, ItemView};
 use crate::store::{ConversationId, ItemId, VaultItem};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::error::MarketReadError;
 use crate::tui::state::*;
 
 /// The Market screen's results from the runtime (errors come as `Action::Error`).
@@ -26,7 +27,7 @@ pub enum MarketAction {
     /// One item after a change: a keep, a redaction, a consent.
     Updated(Box<MarketItem>),
     /// The market from the chain thread's sync, or why it could not be read.
-    Synced(Result<Box<MarketBook>, String>),
+    Synced(Result<Box<MarketBook>, MarketReadError>),
 }
 
 /// What the Market screen (and the chat screen's "put it in the vault" key) asks the runtime.

@@ -13,6 +13,7 @@ use crate::service::vault::ConsentState;
 use crate::store::ItemId;
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::error::MarketReadError;
 use crate::tui::state::*;
 
 /// The tabs of the Market screen, switched with `[` and `]` (Tab and the digits are the app's).
@@ -230,7 +231,7 @@ pub(crate) fn sync_now(s: &mut State) -> Vec<Effect> {
 }
 
 /// The sync's answer.
-pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, String>) {
+pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, MarketReadError>) {
     let c = &mut s.market.chain;
     c.syncing = false;
     c.next_sync_ms = s.now_ms + SYNC_MS;
@@ -242,7 +243,7 @@ pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, String>) {
             c.market = Some(m);
             c.problem = None;
         }
-        Err(why) => c.problem = Some(why),
+        Err(why) => c.problem = Some(why.to_string()),
     }
 }
 
