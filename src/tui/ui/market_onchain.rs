@@ -1,19 +1,18 @@
 //! The Market screen's on-chain sections: the section bar, my listings with the purchases
 //! waiting for a delivery, browse, my purchases, and the sell and save-to-file forms. Every
 //! title, URI and reason in the book was written by a stranger: each goes through `clean`.
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, List, ListItem, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::{block, centered, input_line, muted, shorten};
+use super::{block, centered, human_size, input_line, muted, shorten};
+use crate::chain::amount;
 use crate::market::book::{Listing, Purchase, PurchaseState};
 use crate::market::meta::Meta;
-use crate::tui::screens::market::human_size;
-use crate::tui::screens::market_onchain::{MarketBook, Section, clean, price, sell_token};
-use crate::tui::state::{MarketMode, State};
+use crate::tui::state::{MarketBook, MarketMode, Section, State};
 use crate::tui::theme::{Role, Theme};
 
 /// One line naming the sections, the current one highlighted.
@@ -33,6 +32,27 @@ pub fn draw_sections(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     }
     spans.push(Span::styled("   [ ] switch", t.style(Role::Muted)));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Strangers' text (titles, reasons) for one line of the screen.
+fn clean(text: &str) -> String {
+    crate::sanitize::clean_line(text).into_owned()
+}
+
+/// A price in its token's units when the network knows the token.
+fn price(s: &State, token: Address, units: U256) -> String {
+    if token == Address::ZERO {
+        return format!("{} ETH", amount::format(units, 18));
+    }
+    match s
+        .net
+        .info
+        .as_ref()
+        .and_then(|i| i.tokens.iter().find(|t| t.address == token))
+    {
+        Some(t) => format!("{} {}", amount::format(units, t.decimals), clean(&t.symbol)),
+        None => format!("{units} units of {}", token.to_checksum(None)),
+    }
 }
 
 /// The title of a listing from its metadata, cleaned.
@@ -432,7 +452,7 @@ pub fn sell_form(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let MarketMode::Sell { id, price, token } = &s.market.mode else {
         return;
     };
-    let token = sell_token(s, *token);
+    let token = s.net.sell_token(*token);
     let lines = vec![
         Line::from(format!(
             "List item {id} exactly as its consented preview, encrypted under a fresh key."
