@@ -269,54 +269,7 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     };
     let rows: Vec<ListItem> = offers
         .iter()
-        .map(|l| {
-            let meta = Meta::parse(&l.meta).ok();
-            let record = m.book.seller_record(l.seller);
-            let removed = meta
-                .as_ref()
-                .map(|m| {
-                    m.redactions
-                        .iter()
-                        .map(|(k, n)| format!("{n} {}", clean(k)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| "nothing removed".into());
-            let size = meta
-                .as_ref()
-                .map_or("?".into(), |m| human_size(m.bytes as usize));
-            let own = m.own.contains(&l.seller);
-            let mut spans = vec![
-                Span::styled(format!("{:>5} ", l.id), t.style(Role::Muted)),
-                Span::raw(cell(&title_of(l), title_w)),
-                Span::raw(format!(
-                    " {:>15} ",
-                    shorten(&price(s, l.token, l.price), 15)
-                )),
-                Span::styled(format!("{size:>9}"), t.style(Role::Muted)),
-            ];
-            if wide {
-                spans.push(Span::styled(
-                    format!(
-                        "  seller {}: {}",
-                        if own {
-                            "(you)".to_owned()
-                        } else {
-                            short_address(&l.seller)
-                        },
-                        record_text(m, l.seller)
-                    ),
-                    t.style(if record.disputes > 0 || record.proven_wrong > 0 {
-                        Role::Warning
-                    } else {
-                        Role::Muted
-                    }),
-                ));
-                spans.push(Span::raw(format!("  removed: {}", shorten(&removed, 30))));
-            }
-            ListItem::new(Line::from(spans))
-        })
+        .map(|l| offer_row(s, m, l, title_w, wide, t))
         .collect();
     let [list, detail] = Layout::vertical([
         Constraint::Min(3),
@@ -325,37 +278,93 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     .areas(area);
     super::selectable_list(f, list, rows, s.market.chain.browse_sel, &title, t);
     if !wide && let Some(l) = offers.get(s.market.chain.browse_sel) {
-        let record = m.book.seller_record(l.seller);
-        let removed = Meta::parse(&l.meta)
-            .map(|m| {
-                m.redactions
-                    .iter()
-                    .map(|(k, n)| format!("{n} {}", clean(k)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        let lines = vec![
-            Line::from(format!(
-                "seller {}: {}, {} refunded",
-                short_address(&l.seller),
-                record_text(m, l.seller),
-                record.refunds,
-            )),
-            Line::from(format!(
-                "removed: {}",
-                if removed.is_empty() {
-                    "nothing".into()
-                } else {
-                    removed
-                }
-            )),
-        ];
-        f.render_widget(
-            Paragraph::new(lines).block(block("Selected", t, false)),
-            detail,
-        );
+        offer_detail(f, detail, m, l, t);
     }
+}
+
+/// What a listing's metadata says was removed ("2 email, 1 phone"); empty when nothing was.
+fn removed_text(meta: &Meta) -> String {
+    meta.redactions
+        .iter()
+        .map(|(k, n)| format!("{n} {}", clean(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A row of browse: id, title, price and size; on a wide screen the seller's record and what
+/// was removed too (a narrow one shows them under the list, for the selected row).
+fn offer_row(
+    s: &State,
+    m: &MarketBook,
+    l: &Listing,
+    title_w: usize,
+    wide: bool,
+    t: &Theme,
+) -> ListItem<'static> {
+    let meta = Meta::parse(&l.meta).ok();
+    let size = meta
+        .as_ref()
+        .map_or("?".into(), |m| human_size(m.bytes as usize));
+    let mut spans = vec![
+        Span::styled(format!("{:>5} ", l.id), t.style(Role::Muted)),
+        Span::raw(cell(&title_of(l), title_w)),
+        Span::raw(format!(
+            " {:>15} ",
+            shorten(&price(s, l.token, l.price), 15)
+        )),
+        Span::styled(format!("{size:>9}"), t.style(Role::Muted)),
+    ];
+    if wide {
+        let record = m.book.seller_record(l.seller);
+        let removed = meta
+            .as_ref()
+            .map(removed_text)
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "nothing removed".into());
+        let seller = if m.own.contains(&l.seller) {
+            "(you)".to_owned()
+        } else {
+            short_address(&l.seller)
+        };
+        spans.push(Span::styled(
+            format!("  seller {seller}: {}", record_text(m, l.seller)),
+            t.style(if record.disputes > 0 || record.proven_wrong > 0 {
+                Role::Warning
+            } else {
+                Role::Muted
+            }),
+        ));
+        spans.push(Span::raw(format!("  removed: {}", shorten(&removed, 30))));
+    }
+    ListItem::new(Line::from(spans))
+}
+
+/// Under a narrow browse list: the selected listing's seller, its record and what was removed.
+fn offer_detail(f: &mut Frame, area: Rect, m: &MarketBook, l: &Listing, t: &Theme) {
+    let record = m.book.seller_record(l.seller);
+    let removed = Meta::parse(&l.meta)
+        .map(|meta| removed_text(&meta))
+        .unwrap_or_default();
+    let lines = vec![
+        Line::from(format!(
+            "seller {}: {}, {} refunded",
+            short_address(&l.seller),
+            record_text(m, l.seller),
+            record.refunds,
+        )),
+        Line::from(format!(
+            "removed: {}",
+            if removed.is_empty() {
+                "nothing".into()
+            } else {
+                removed
+            }
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(lines).block(block("Selected", t, false)),
+        area,
+    );
 }
 
 /// A seller's record as browse shows it: deliveries, then what went wrong, only when something
