@@ -32,18 +32,27 @@ pub struct Market {
     pub deployed: u64,
 }
 
+/// The network names no market contract. Typed so the app can carry it in its actions (and tell
+/// it from a chain failure); its `Display` is the one line that says how to get one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "network {network} has no market: `keybot market join ADDRESS` (or `keybot chain dev`, which deploys one)"
+)]
+pub struct NoMarket {
+    pub network: String,
+}
+
 /// The market the client's network uses; one line saying how to get one when there is none.
-pub fn market_of(client: &Client) -> Result<Market> {
+pub fn market_of(client: &Client) -> Result<Market, NoMarket> {
     match (client.network.market, client.network.market_block) {
         (Some(address), Some(deployed)) => Ok(Market { address, deployed }),
         (Some(address), None) => Ok(Market {
             address,
             deployed: 0,
         }),
-        _ => bail!(
-            "network {} has no market: `keybot market join ADDRESS` (or `keybot chain dev`, which deploys one)",
-            client.name
-        ),
+        _ => Err(NoMarket {
+            network: client.name.clone(),
+        }),
     }
 }
 

@@ -589,7 +589,7 @@ impl Runtime {
         let Some(session) = &self.session else { return };
         if self.chain.is_none() {
             return self.dispatch(Action::Market(MarketAction::Synced(Err(
-                crate::chain::ChainError::Stopped.to_string(),
+                crate::chain::ChainError::Stopped.into(),
             ))));
         }
         let deliver = (self.settings.market_delivery == settings::Delivery::Auto)
@@ -1022,10 +1022,8 @@ impl Runtime {
                 hash: Some(record.hash),
                 outcome: Err(why()),
             }),
-            Job::MarketSync { .. } => Action::Market(MarketAction::Synced(Err(why().to_string()))),
-            Job::Earnings { .. } => {
-                Action::Earnings(EarningsAction::Loaded(Err(why().to_string())))
-            }
+            Job::MarketSync { .. } => Action::Market(MarketAction::Synced(Err(why().into()))),
+            Job::Earnings { .. } => Action::Earnings(EarningsAction::Loaded(Err(why().into()))),
             Job::MarketPrepare { id, .. } | Job::PrepareWithdraw { id, .. } => {
                 Action::Wallet(WalletAction::ReviewReady {
                     id,

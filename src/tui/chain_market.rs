@@ -9,6 +9,7 @@ use keybot_keystore::Wallet;
 
 use super::action::Action;
 use super::chain_worker::SEND_WAIT;
+use super::error::MarketReadError;
 use super::screens::market::MarketAction;
 use super::screens::market_onchain::{MarketBook, MarketTx};
 use crate::chain::send::Review;
@@ -37,12 +38,10 @@ pub async fn sync(
     deliver: Option<Arc<Wallet>>,
     challenge: Option<Arc<Wallet>>,
     send: &dyn Fn(Action),
-) -> Result<Box<MarketBook>, String> {
-    let market = svc::market_of(client).map_err(|e| format!("{e:#}"))?;
-    let mut book = svc::sync(client, store, market)
-        .await
-        .map_err(|e| e.to_string())?;
-    let now = svc::chain_time(client).await.map_err(|e| e.to_string())?;
+) -> Result<Box<MarketBook>, MarketReadError> {
+    let market = svc::market_of(client)?;
+    let mut book = svc::sync(client, store, market).await?;
+    let now = svc::chain_time(client).await?;
     // Listings made from this app learn their id once their event is read.
     for l in book.listings.values().filter(|l| own.contains(&l.seller)) {
         if let Ok(Some(secret)) = store.listing_secret(l.content_hash)
@@ -72,17 +71,13 @@ pub async fn sync(
             }
         }
         if delivered > 0 {
-            book = svc::sync(client, store, market)
-                .await
-                .map_err(|e| e.to_string())?;
+            book = svc::sync(client, store, market).await?;
         }
     }
     if let Some(wallet) = challenge
         && challenge_wrong_keys(client, store, &wallet, &book, &own, now, send).await > 0
     {
-        book = svc::sync(client, store, market)
-            .await
-            .map_err(|e| e.to_string())?;
+        book = svc::sync(client, store, market).await?;
     }
     let chain_id = client.network.chain_id;
     let disputes = svc::checked_disputes(chain_id, market.address, &book);
@@ -462,6 +457,6 @@ pub fn answer(id: u64, r: Result<(Review, Option<String>), ChainError>, send: &d
 }
 
 /// A sync's answer for the Market screen.
-pub fn synced(r: Result<Box<MarketBook>, String>) -> Action {
+pub fn synced(r: Result<Box<MarketBook>, MarketReadError>) -> Action {
     Action::Market(MarketAction::Synced(r))
 }

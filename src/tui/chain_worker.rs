@@ -21,6 +21,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::action::Action;
 use super::app::Event;
 use super::chain_market;
+use super::error::MarketReadError;
 use super::screens::earnings::{EarningsAction, EarningsData};
 use super::screens::wallet::WalletAction;
 use crate::chain::send::Progress;
@@ -151,35 +152,19 @@ impl ChainWorker {
     }
 }
 
+/// Runs one job and sends its answer (and any notices on the way) to the UI's queue. Each kind
+/// of job is a step of its own below; this only routes.
 async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: UnboundedSender<Event>) {
     let send = |a: Action| {
         let _ = events.send(Event::Action(a));
     };
-    let no_store = || ChainError::Store("the store is not open".into());
+    let store = store.as_deref();
     match job {
-        Job::Refresh(addresses) => {
-            let r = async {
-                let rows = balance::balances(&client, &addresses).await?;
-                let block = client.block_number().await?;
-                Ok::<_, ChainError>((block, rows))
-            }
-            .await;
-            let online = r.is_ok();
-            send(Action::Wallet(WalletAction::ChainRefreshed(r)));
-            // The market's indexer runs in the background with every refresh while unlocked;
-            // the Earnings screen shows what it stored.
-            if online
-                && client.network.market.is_some()
-                && let Some(store) = store
-            {
-                let loaded = earnings(&client, &store, &addresses).await;
-                send(Action::Earnings(EarningsAction::Loaded(loaded)));
-            }
-        }
+        Job::Refresh(addresses) => refresh(&client, store, &addresses, &send).await,
         Job::Earnings { own } => {
             let loaded = match store {
-                Some(store) => earnings(&client, &store, &own).await,
-                None => Err(no_store().to_string()),
+                Some(store) => earnings(&client, store, &own).await,
+                None => Err(no_store().into()),
             };
             send(Action::Earnings(EarningsAction::Loaded(loaded)));
         }
@@ -189,76 +174,19 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
             token,
             own,
         } => {
-            let refused = |e: anyhow::Error| {
-                ChainError::Refused(crate::chain::Refusal::BadCall {
-                    function: "withdraw".into(),
-                    reason: format!("{e:#}"),
-                })
-            };
-            let review = async {
-                let m = market::market_of(&client).map_err(refused)?;
-                // What passed its window but is not settled on chain yet is settled in the
-                // same call.
-                let settle = match store.as_deref() {
-                    Some(store) => {
-                        let book = market::sync(&client, store, m).await?;
-                        book.to_settle(seller, token, market::chain_time(&client).await?)
-                    }
-                    None => Vec::new(),
-                };
-                let call =
-                    market::withdraw_call(seller, m, token, seller, settle).map_err(refused)?;
-                tx::prepare(&client, store.as_deref(), Intent::Call(call), &own).await
-            }
-            .await
-            .map(Box::new);
-            send(Action::Wallet(WalletAction::ReviewReady { id, review }));
-        }
-        Job::Activity { own } => {
-            let Some(store) = store else {
-                return send(Action::Wallet(WalletAction::ActivityLoaded {
-                    entries: vec![],
-                    synced: Err(no_store()),
-                }));
-            };
-            let synced = activity::sync(&client, &store, &own).await;
-            let chain_id = client.network.chain_id;
-            let entries = match (store.sent_txs(chain_id), store.transfers(chain_id)) {
-                (Ok(sent), Ok(transfers)) => activity::entries(&sent, &transfers, &own),
-                (Err(e), _) | (_, Err(e)) => {
-                    send(Action::Error(e.to_string()));
-                    vec![]
-                }
-            };
-            send(Action::Wallet(WalletAction::ActivityLoaded {
-                entries,
-                synced,
-            }));
-        }
-        Job::Prepare { id, intent, own } => {
-            let review = tx::prepare(&client, store.as_deref(), *intent, &own)
+            let review = prepare_withdraw(&client, store, seller, token, &own)
                 .await
                 .map(Box::new);
             send(Action::Wallet(WalletAction::ReviewReady { id, review }));
         }
-        Job::Broadcast(record) => {
-            let hash = record.hash;
-            let mut progress = |p: Progress| {
-                send(Action::Wallet(WalletAction::SendProgress(match p {
-                    Progress::Broadcast(h) => format!("broadcast {h}; waiting for the receipt"),
-                    Progress::Waiting { seconds } => {
-                        format!("broadcast {hash}; waiting {seconds} s for the receipt")
-                    }
-                })))
-            };
-            // Without the store the transaction cannot be recorded first: it is not sent.
-            let outcome =
-                tx::broadcast(&client, store.as_deref(), &record, SEND_WAIT, &mut progress).await;
-            send(Action::Wallet(WalletAction::SendFinished {
-                hash: Some(hash),
-                outcome,
-            }));
+        Job::Activity { own } => activity(&client, store, &own, &send).await,
+        Job::Prepare { id, intent, own } => {
+            let review = tx::prepare(&client, store, *intent, &own)
+                .await
+                .map(Box::new);
+            send(Action::Wallet(WalletAction::ReviewReady { id, review }));
         }
+        Job::Broadcast(record) => broadcast(&client, store, &record, &send).await,
         Job::MarketSync {
             own,
             deliver,
@@ -266,9 +194,9 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
         } => {
             let r = match store {
                 Some(store) => {
-                    chain_market::sync(&client, &store, own, deliver, challenge, &send).await
+                    chain_market::sync(&client, store, own, deliver, challenge, &send).await
                 }
-                None => Err(no_store().to_string()),
+                None => Err(no_store().into()),
             };
             send(chain_market::synced(r));
         }
@@ -279,18 +207,110 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
             wallet,
             own,
         } => {
-            let r = chain_market::prepare(
-                &client,
-                store.as_deref(),
-                *tx,
-                item.map(|i| *i),
-                &wallet,
-                &own,
-            )
-            .await;
+            let r =
+                chain_market::prepare(&client, store, *tx, item.map(|i| *i), &wallet, &own).await;
             chain_market::answer(id, r, &send);
         }
     }
+}
+
+/// Why a job that needs the store could not run: this thread could not open it.
+fn no_store() -> ChainError {
+    ChainError::Store("the store is not open".into())
+}
+
+/// The block number and the balances of `addresses`; once online with a market, the market's
+/// indexer runs too (the Earnings screen shows what it stored).
+async fn refresh(
+    client: &Client,
+    store: Option<&Store>,
+    addresses: &[Address],
+    send: &dyn Fn(Action),
+) {
+    let r = async {
+        let rows = balance::balances(client, addresses).await?;
+        let block = client.block_number().await?;
+        Ok::<_, ChainError>((block, rows))
+    }
+    .await;
+    let online = r.is_ok();
+    send(Action::Wallet(WalletAction::ChainRefreshed(r)));
+    if online
+        && client.network.market.is_some()
+        && let Some(store) = store
+    {
+        let loaded = earnings(client, store, addresses).await;
+        send(Action::Earnings(EarningsAction::Loaded(loaded)));
+    }
+}
+
+/// The review of `seller`'s withdrawal of `token`, with what passed its window but is not
+/// settled on chain yet settled in the same call.
+async fn prepare_withdraw(
+    client: &Client,
+    store: Option<&Store>,
+    seller: Address,
+    token: Address,
+    own: &[Address],
+) -> Result<crate::chain::send::Review, ChainError> {
+    let refused = |e: anyhow::Error| {
+        ChainError::Refused(crate::chain::Refusal::BadCall {
+            function: "withdraw".into(),
+            reason: format!("{e:#}"),
+        })
+    };
+    let m = market::market_of(client).map_err(|e| refused(e.into()))?;
+    let settle = match store {
+        Some(store) => {
+            let book = market::sync(client, store, m).await?;
+            book.to_settle(seller, token, market::chain_time(client).await?)
+        }
+        None => Vec::new(),
+    };
+    let call = market::withdraw_call(seller, m, token, seller, settle).map_err(refused)?;
+    tx::prepare(client, store, Intent::Call(call), own).await
+}
+
+/// The activity list: synced with the chain (or why not), then listed from the store.
+async fn activity(client: &Client, store: Option<&Store>, own: &[Address], send: &dyn Fn(Action)) {
+    let Some(store) = store else {
+        return send(Action::Wallet(WalletAction::ActivityLoaded {
+            entries: vec![],
+            synced: Err(no_store()),
+        }));
+    };
+    let synced = activity::sync(client, store, own).await;
+    let chain_id = client.network.chain_id;
+    let entries = match (store.sent_txs(chain_id), store.transfers(chain_id)) {
+        (Ok(sent), Ok(transfers)) => activity::entries(&sent, &transfers, own),
+        (Err(e), _) | (_, Err(e)) => {
+            send(Action::Error(e.to_string()));
+            vec![]
+        }
+    };
+    send(Action::Wallet(WalletAction::ActivityLoaded {
+        entries,
+        synced,
+    }));
+}
+
+/// Broadcasts a signed transaction once and follows it, with a line of progress on the way.
+/// Without the store it cannot be recorded first, so it is not sent.
+async fn broadcast(client: &Client, store: Option<&Store>, record: &SentTx, send: &dyn Fn(Action)) {
+    let hash = record.hash;
+    let mut progress = |p: Progress| {
+        send(Action::Wallet(WalletAction::SendProgress(match p {
+            Progress::Broadcast(h) => format!("broadcast {h}; waiting for the receipt"),
+            Progress::Waiting { seconds } => {
+                format!("broadcast {hash}; waiting {seconds} s for the receipt")
+            }
+        })))
+    };
+    let outcome = tx::broadcast(client, store, record, SEND_WAIT, &mut progress).await;
+    send(Action::Wallet(WalletAction::SendFinished {
+        hash: Some(hash),
+        outcome,
+    }));
 }
 
 /// Syncs the market and computes the earnings of `own`, with the tokens to word them.
@@ -298,12 +318,10 @@ async fn earnings(
     client: &Client,
     store: &Store,
     own: &[Address],
-) -> Result<Box<EarningsData>, String> {
-    let m = market::market_of(client).map_err(|e| format!("{e:#}"))?;
+) -> Result<Box<EarningsData>, MarketReadError> {
+    let m = market::market_of(client)?;
     let confirmations = market::default_confirmations(client);
-    let earnings = market::sync_earnings(client, store, m, own, confirmations)
-        .await
-        .map_err(|e| e.to_string())?;
+    let earnings = market::sync_earnings(client, store, m, own, confirmations).await?;
     let mut tokens: Vec<crate::chain::Token> = market::token_of(client, Address::ZERO)
         .into_iter()
         .collect();
@@ -358,6 +376,7 @@ mod tests {
         assert!(w.send(Job::Earnings { own: vec![] }).is_ok());
         match next(&mut rx) {
             Action::Earnings(EarningsAction::Loaded(Err(e))) => {
+                let e = e.to_string();
                 assert!(e.contains("has no market") && !e.contains('\n'), "{e}")
             }
             other => panic!("{other:?}"),

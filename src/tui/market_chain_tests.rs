@@ -14,6 +14,7 @@ use super::screens::market_onchain::{MarketBook, MarketTx, SYNC_MS, Section};
 use super::screens::wallet::WalletAction;
 use super::state::*;
 use super::update::update;
+use crate::chain::ChainError;
 use crate::market::book::{Book, Listing, Purchase, PurchaseState};
 use crate::service::vault::ConsentState;
 use crate::store::Consent;
@@ -522,16 +523,23 @@ fn the_market_is_synced_on_entering_and_then_every_interval_never_twice_at_once(
     assert_eq!(syncs(&update(&mut s, Action::Screen(Screen::Market))), 1);
     // Still running: no second one.
     assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4))), 0);
+    let offline = || ChainError::Offline {
+        rpc: "http://127.0.0.1:8545".into(),
+        reason: "connection refused".into(),
+    };
     update(
         &mut s,
-        Action::Market(MarketAction::Synced(Err("offline".into()))),
+        Action::Market(MarketAction::Synced(Err(offline().into()))),
     );
-    assert_eq!(s.market.chain.problem.as_deref(), Some("offline"));
+    assert_eq!(
+        s.market.chain.problem.as_deref(),
+        Some("offline: cannot reach http://127.0.0.1:8545 (connection refused)")
+    );
     assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4 + 10))), 0);
     assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 5 + 10))), 1);
     update(
         &mut s,
-        Action::Market(MarketAction::Synced(Err("offline".into()))),
+        Action::Market(MarketAction::Synced(Err(offline().into()))),
     );
     // Elsewhere, with market.delivery = auto, the background sync goes on (it delivers).
     update(&mut s, Action::Screen(Screen::Chat));

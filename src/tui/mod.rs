@@ -7,6 +7,7 @@ mod chain_update_tests;
 mod chain_worker;
 pub mod clipboard;
 pub mod effect;
+pub mod error;
 pub mod keymap;
 pub mod markdown;
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub use super::screens::Screen;
 pub use super::screens::chat::{ChatFocus, ChatLine, ChatView, ModelStatus};
 pub use super::screens::earnings::{EarningsData, EarningsView};
 pub use super::screens::market::{MarketItem, MarketMode, MarketView};
+pub use super::screens::market_onchain::{ChainView, MarketBook, Section};
 pub use super::screens::onboarding::Onboarding;
 pub use super::screens::settings::{Setting, SettingsView};
 pub use super::screens::unlock::Unlock;
@@ -259,6 +260,19 @@ impl NetView {
 
     pub fn asset_count(&self) -> usize {
         1 + self.info.as_ref().map_or(0, |i| i.tokens.len())
+    }
+
+    /// The token a listing is priced in: 0 is ETH, `i` the network's token `i - 1`. Here, not
+    /// with the sell form's keys, because its drawing names the token too.
+    pub fn sell_token(&self, index: usize) -> Token {
+        match self.asset(index) {
+            crate::chain::send::Asset::Token(t) => t,
+            _ => Token {
+                symbol: "ETH".into(),
+                address: Address::ZERO,
+                decimals: 18,
+            },
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use crate::chain::Token;
 use crate::market::earnings::Earnings;
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::error::MarketReadError;
 use crate::tui::state::*;
 
 /// What the chain thread read: the figures and the tokens to word them with.
@@ -41,7 +42,7 @@ pub struct EarningsView {
 #[derive(Debug, Clone)]
 pub enum EarningsAction {
     /// The figures after a sync, or why there are none (one line: offline, no market…).
-    Loaded(Result<Box<EarningsData>, String>),
+    Loaded(Result<Box<EarningsData>, MarketReadError>),
 }
 
 #[derive(Debug)]
@@ -90,7 +91,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             e.error = None;
         }
         // The last figures stay, marked out of date.
-        Err(why) => e.error = Some(crate::sanitize::clean_line(&why).into_owned()),
+        Err(why) => e.error = Some(crate::sanitize::clean_line(&why.to_string()).into_owned()),
     }
     vec![]
 }
@@ -295,9 +296,7 @@ mod tests {
         s.earnings.loading = true;
         result(
             &mut s,
-            Action::Earnings(EarningsAction::Loaded(Err(
-                ChainError::NoNetwork.to_string()
-            ))),
+            Action::Earnings(EarningsAction::Loaded(Err(ChainError::NoNetwork.into()))),
         );
         assert!(s.earnings.error.is_some() && !s.earnings.loading);
         s.net.info = None;

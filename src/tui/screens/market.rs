@@ -4,16 +4,14 @@
 //! state and its part of `update`; the decisions are checked here with the same pure functions
 //! the service applies (`market::vault`), so a refusal shows at once and nothing is asked of the
 //! store.
-use std::borrow::Cow;
-
 use super::market_onchain::{self as onchain, ChainView, MarketBook, MarketTx};
-use crate::market::Kind;
 use crate::market::book::{Listing, Purchase};
 use crate::market::vault::{self as vault_view, Preview};
 use crate::service::vault::{ConsentState, ItemView};
 use crate::store::{ConversationId, ItemId, VaultItem};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::error::MarketReadError;
 use crate::tui::state::*;
 
 /// The Market screen's results from the runtime (errors come as `Action::Error`).
@@ -26,7 +24,7 @@ pub enum MarketAction {
     /// One item after a change: a keep, a redaction, a consent.
     Updated(Box<MarketItem>),
     /// The market from the chain thread's sync, or why it could not be read.
-    Synced(Result<Box<MarketBook>, String>),
+    Synced(Result<Box<MarketBook>, MarketReadError>),
 }
 
 /// What the Market screen (and the chat screen's "put it in the vault" key) asks the runtime.
@@ -476,97 +474,5 @@ fn confirm_delete(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         _ => vec![],
-    }
-}
-
-/// What a piece of the drawn preview is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Piece {
-    /// The item's own text, as the buyer gets it.
-    Text,
-    /// A removal's marker (`[3:email]`); its kind is a secret's where a secret is in it.
-    Removed(Kind),
-    /// A kept span with its number (`«5 kept email: text»`): the buyer gets the text.
-    Kept(Kind),
-}
-
-/// A run of the drawn preview, with the numbers of the spans it stands for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment<'a> {
-    pub text: Cow<'a, str>,
-    pub piece: Piece,
-    pub numbers: Vec<usize>,
-}
-
-/// The preview as the screen draws it: the buyer's text, each removal as its numbered marker and
-/// each kept span marked with its number. The same text `keybot market preview --numbered`
-/// prints (`Preview::numbered`), in pieces the screen can colour.
-pub fn segments<'a>(original: &'a str, preview: &Preview) -> Vec<Segment<'a>> {
-    let mut marks: Vec<(usize, usize, Segment<'a>)> = Vec::new();
-    for span in &preview.removed {
-        let numbers: Vec<usize> = preview
-            .entries
-            .iter()
-            .filter(|e| e.removed && e.start < span.end && span.start < e.end)
-            .map(|e| e.number)
-            .collect();
-        let list: Vec<String> = numbers.iter().map(usize::to_string).collect();
-        marks.push((
-            span.start,
-            span.end,
-            Segment {
-                text: Cow::Owned(format!("[{}:{}]", list.join(","), span.kind)),
-                piece: Piece::Removed(span.kind),
-                numbers,
-            },
-        ));
-    }
-    for e in preview.entries.iter().filter(|e| !e.removed) {
-        let hidden = preview
-            .removed
-            .iter()
-            .any(|s| s.start < e.end && e.start < s.end);
-        if let (false, Some(text)) = (hidden, original.get(e.start..e.end)) {
-            marks.push((
-                e.start,
-                e.end,
-                Segment {
-                    text: Cow::Owned(format!("«{} kept {}: {text}»", e.number, e.kind)),
-                    piece: Piece::Kept(e.kind),
-                    numbers: vec![e.number],
-                },
-            ));
-        }
-    }
-    marks.sort_by_key(|m| m.0);
-    let mut out = Vec::with_capacity(marks.len() * 2 + 1);
-    let mut at = 0;
-    let plain = |from: usize, to: usize| Segment {
-        text: Cow::Borrowed(original.get(from..to).unwrap_or_default()),
-        piece: Piece::Text,
-        numbers: vec![],
-    };
-    for (start, end, mark) in marks {
-        if start < at {
-            continue;
-        }
-        if start > at {
-            out.push(plain(at, start));
-        }
-        out.push(mark);
-        at = end;
-    }
-    if at < original.len() {
-        out.push(plain(at, original.len()));
-    }
-    out
-}
-
-/// A size for people: `812 B`, `4.2 KiB`, `1.0 MiB`.
-pub fn human_size(bytes: usize) -> String {
-    match bytes {
-        0..1024 => format!("{bytes} B"),
-        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
-        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
     }
 }

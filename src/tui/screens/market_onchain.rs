@@ -13,6 +13,7 @@ use crate::service::vault::ConsentState;
 use crate::store::ItemId;
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::error::MarketReadError;
 use crate::tui::state::*;
 
 /// The tabs of the Market screen, switched with `[` and `]` (Tab and the digits are the app's).
@@ -230,7 +231,7 @@ pub(crate) fn sync_now(s: &mut State) -> Vec<Effect> {
 }
 
 /// The sync's answer.
-pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, String>) {
+pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, MarketReadError>) {
     let c = &mut s.market.chain;
     c.syncing = false;
     c.next_sync_ms = s.now_ms + SYNC_MS;
@@ -242,7 +243,7 @@ pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, String>) {
             c.market = Some(m);
             c.problem = None;
         }
-        Err(why) => c.problem = Some(why),
+        Err(why) => c.problem = Some(why.to_string()),
     }
 }
 
@@ -596,18 +597,6 @@ pub(crate) fn open_sell(s: &mut State) -> Vec<Effect> {
     vec![]
 }
 
-/// The token a listing is priced in: 0 is ETH, `i` the network's token `i - 1`.
-pub fn sell_token(s: &State, index: usize) -> Token {
-    match s.net.asset(index) {
-        crate::chain::send::Asset::Token(t) => t,
-        _ => Token {
-            symbol: "ETH".into(),
-            address: Address::ZERO,
-            decimals: 18,
-        },
-    }
-}
-
 /// The sell form: a price, Tab (or ←/→ with an empty price) cycles the token; Enter plans the
 /// listing on the chain thread and opens its review.
 pub(crate) fn sell_key(s: &mut State, action: Action) -> Vec<Effect> {
@@ -621,7 +610,7 @@ pub(crate) fn sell_key(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Edit(e) => price.apply(&e, false),
         Action::Submit => {
             let (id, text, index) = (*id, price.text.clone(), *token);
-            let t = sell_token(s, index);
+            let t = s.net.sell_token(index);
             let units = match amount::parse(&text, t.decimals) {
                 Ok(u) if u.is_zero() => return error(s, "price: zero; a listing needs a price"),
                 Ok(u) => u,
@@ -647,25 +636,4 @@ pub(crate) fn sell_key(s: &mut State, action: Action) -> Vec<Effect> {
         _ => {}
     }
     vec![]
-}
-
-/// Strangers' text (titles, reasons) for one line of the screen.
-pub fn clean(text: &str) -> String {
-    crate::sanitize::clean_line(text).into_owned()
-}
-
-/// A price in its token's units when the network knows the token.
-pub fn price(s: &State, token: Address, units: U256) -> String {
-    if token == Address::ZERO {
-        return format!("{} ETH", amount::format(units, 18));
-    }
-    match s
-        .net
-        .info
-        .as_ref()
-        .and_then(|i| i.tokens.iter().find(|t| t.address == token))
-    {
-        Some(t) => format!("{} {}", amount::format(units, t.decimals), clean(&t.symbol)),
-        None => format!("{units} units of {}", token.to_checksum(None)),
-    }
 }

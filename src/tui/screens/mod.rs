@@ -1,7 +1,9 @@
-//! One module per screen: its view state, its part of `update`, its keys for the help, and
-//! (in `ui`) its drawing. [`SCREENS`] is the one list of them: the tab bar, the number keys,
+//! One module per screen: its view state, its part of `update` and its keys for the help; its
+//! drawing is in `ui`. [`SCREENS`] is the one list of them: the tab bar, the number keys,
 //! `typing()`, the help overlay and the routing in `update` all read it, so a new screen is a
-//! new module plus a row here (and its variant of [`Screen`]).
+//! new module plus a row here (and its variant of [`Screen`], which `ui::draw_screen` must then
+//! draw: its match has no catch-all). The table holds no drawing, so the screens never import
+//! `ui`, and `ui` reads only the state.
 pub mod chat;
 pub mod earnings;
 pub mod market;
@@ -11,14 +13,9 @@ pub mod settings;
 pub mod unlock;
 pub mod wallet;
 
-use ratatui::Frame;
-use ratatui::layout::Rect;
-
 use super::action::Action;
 use super::effect::Effect;
 use super::state::State;
-use super::theme::Theme;
-use super::ui;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -48,8 +45,6 @@ pub struct ScreenDef {
     pub owns: fn(&Action) -> bool,
     /// …and what it does with them.
     pub result: fn(&mut State, Action) -> Vec<Effect>,
-    /// Draws it; `ui` only reads the state (and fills the render cache).
-    pub draw: fn(&mut Frame, Rect, &State, &Theme, &mut ui::RenderCache),
 }
 
 pub const SCREENS: &[ScreenDef] = &[
@@ -62,7 +57,6 @@ pub const SCREENS: &[ScreenDef] = &[
         update: onboarding::update,
         owns: onboarding::owns,
         result: onboarding::result,
-        draw: ui::onboarding::draw,
     },
     ScreenDef {
         id: Screen::Unlock,
@@ -73,7 +67,6 @@ pub const SCREENS: &[ScreenDef] = &[
         update: unlock::update,
         owns: unlock::owns,
         result: unlock::result,
-        draw: ui::unlock::draw,
     },
     ScreenDef {
         id: Screen::Wallet,
@@ -84,7 +77,6 @@ pub const SCREENS: &[ScreenDef] = &[
         update: wallet::update,
         owns: wallet::owns,
         result: wallet::result,
-        draw: ui::wallet::draw,
     },
     ScreenDef {
         id: Screen::Chat,
@@ -95,7 +87,6 @@ pub const SCREENS: &[ScreenDef] = &[
         update: chat::update,
         owns: chat::owns,
         result: chat::result,
-        draw: ui::chat::draw,
     },
     ScreenDef {
         id: Screen::Settings,
@@ -106,7 +97,6 @@ pub const SCREENS: &[ScreenDef] = &[
         update: settings::update,
         owns: settings::owns,
         result: settings::result,
-        draw: ui::settings::draw,
     },
     // After the others, so the screens before it keep their number keys.
     ScreenDef {
@@ -118,7 +108,6 @@ pub const SCREENS: &[ScreenDef] = &[
         update: market::update,
         owns: market::owns,
         result: market::result,
-        draw: ui::market::draw,
     },
     // After the Market, for the same reason.
     ScreenDef {
@@ -130,7 +119,6 @@ pub const SCREENS: &[ScreenDef] = &[
         update: earnings::update,
         owns: earnings::owns,
         result: earnings::result,
-        draw: ui::earnings::draw,
     },
 ];
 

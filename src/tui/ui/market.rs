@@ -1,5 +1,7 @@
 //! The Market screen: the sale vault's items, the selected item's preview with every removal
 //! coloured by kind (theme roles), and the consent and delete steps.
+use std::borrow::Cow;
+
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
@@ -10,10 +12,9 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::cache::{self, PreviewKey, RenderCache};
 use super::{block, centered, input_line, muted, shorten, styled};
 use crate::market::Kind;
+use crate::market::vault::Preview;
 use crate::sanitize::clean_line;
-use crate::tui::screens::market::{self, MarketItem, Piece, Segment};
-use crate::tui::screens::market_onchain::Section;
-use crate::tui::state::{MarketMode, State};
+use crate::tui::state::{MarketItem, MarketMode, Section, State};
 use crate::tui::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
@@ -138,7 +139,7 @@ fn draw_items(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                 Span::styled(format!("{:>4} ", i.item.id), t.style(Role::Muted)),
                 Span::raw(format!("{title}{pad}")),
                 Span::styled(
-                    format!("{:>9} ", market::human_size(i.item.text.len())),
+                    format!("{:>9} ", super::human_size(i.item.text.len())),
                     t.style(Role::Muted),
                 ),
                 Span::styled(format!(" {:<20}", i.consent.label()), t.style(consent_role)),
@@ -152,6 +153,89 @@ fn draw_items(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         if items.len() == 1 { "" } else { "s" }
     );
     super::selectable_list(f, area, rows, m.selected, &title, t);
+}
+
+/// What a piece of the drawn preview is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// The item's own text, as the buyer gets it.
+    Text,
+    /// A removal's marker (`[3:email]`); its kind is a secret's where a secret is in it.
+    Removed(Kind),
+    /// A kept span with its number (`«5 kept email: text»`): the buyer gets the text.
+    Kept(Kind),
+}
+
+/// A run of the drawn preview, with the numbers of the spans it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment<'a> {
+    pub text: Cow<'a, str>,
+    pub piece: Piece,
+    pub numbers: Vec<usize>,
+}
+
+/// The preview as the screen draws it: the buyer's text, each removal as its numbered marker and
+/// each kept span marked with its number. The same text `keybot market preview --numbered`
+/// prints (`Preview::numbered`), in pieces the screen can colour.
+pub fn segments<'a>(original: &'a str, preview: &Preview) -> Vec<Segment<'a>> {
+    let mut marks: Vec<(usize, usize, Segment<'a>)> = Vec::new();
+    for span in &preview.removed {
+        let numbers: Vec<usize> = preview
+            .entries
+            .iter()
+            .filter(|e| e.removed && e.start < span.end && span.start < e.end)
+            .map(|e| e.number)
+            .collect();
+        let list: Vec<String> = numbers.iter().map(usize::to_string).collect();
+        marks.push((
+            span.start,
+            span.end,
+            Segment {
+                text: Cow::Owned(format!("[{}:{}]", list.join(","), span.kind)),
+                piece: Piece::Removed(span.kind),
+                numbers,
+            },
+        ));
+    }
+    for e in preview.entries.iter().filter(|e| !e.removed) {
+        let hidden = preview
+            .removed
+            .iter()
+            .any(|s| s.start < e.end && e.start < s.end);
+        if let (false, Some(text)) = (hidden, original.get(e.start..e.end)) {
+            marks.push((
+                e.start,
+                e.end,
+                Segment {
+                    text: Cow::Owned(format!("«{} kept {}: {text}»", e.number, e.kind)),
+                    piece: Piece::Kept(e.kind),
+                    numbers: vec![e.number],
+                },
+            ));
+        }
+    }
+    marks.sort_by_key(|m| m.0);
+    let mut out = Vec::with_capacity(marks.len() * 2 + 1);
+    let mut at = 0;
+    let plain = |from: usize, to: usize| Segment {
+        text: Cow::Borrowed(original.get(from..to).unwrap_or_default()),
+        piece: Piece::Text,
+        numbers: vec![],
+    };
+    for (start, end, mark) in marks {
+        if start < at {
+            continue;
+        }
+        if start > at {
+            out.push(plain(at, start));
+        }
+        out.push(mark);
+        at = end;
+    }
+    if at < original.len() {
+        out.push(plain(at, original.len()));
+    }
+    out
 }
 
 /// The role a piece of the preview is drawn in.
@@ -187,7 +271,7 @@ fn draw_preview(
         theme: cache::theme_key(t),
     };
     let drawn = cache.preview(key, || {
-        let segments = market::segments(&item.item.text, p);
+        let segments = segments(&item.item.text, p);
         let (lines, at) = wrap(&segments, inner_w, m.span, t);
         cache::Preview {
             lines: std::rc::Rc::new(lines),

@@ -1,19 +1,18 @@
 //! The Market screen's on-chain sections: the section bar, my listings with the purchases
 //! waiting for a delivery, browse, my purchases, and the sell and save-to-file forms. Every
 //! title, URI and reason in the book was written by a stranger: each goes through `clean`.
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, List, ListItem, Paragraph, Wrap};
 use unicode_width::UnicodeWidthStr;
 
-use super::{block, centered, input_line, muted, shorten};
+use super::{block, centered, human_size, input_line, muted, shorten};
+use crate::chain::amount;
 use crate::market::book::{Listing, Purchase, PurchaseState};
 use crate::market::meta::Meta;
-use crate::tui::screens::market::human_size;
-use crate::tui::screens::market_onchain::{MarketBook, Section, clean, price, sell_token};
-use crate::tui::state::{MarketMode, State};
+use crate::tui::state::{MarketBook, MarketMode, Section, State};
 use crate::tui::theme::{Role, Theme};
 
 /// One line naming the sections, the current one highlighted.
@@ -33,6 +32,27 @@ pub fn draw_sections(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     }
     spans.push(Span::styled("   [ ] switch", t.style(Role::Muted)));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Strangers' text (titles, reasons) for one line of the screen.
+fn clean(text: &str) -> String {
+    crate::sanitize::clean_line(text).into_owned()
+}
+
+/// A price in its token's units when the network knows the token.
+fn price(s: &State, token: Address, units: U256) -> String {
+    if token == Address::ZERO {
+        return format!("{} ETH", amount::format(units, 18));
+    }
+    match s
+        .net
+        .info
+        .as_ref()
+        .and_then(|i| i.tokens.iter().find(|t| t.address == token))
+    {
+        Some(t) => format!("{} {}", amount::format(units, t.decimals), clean(&t.symbol)),
+        None => format!("{units} units of {}", token.to_checksum(None)),
+    }
 }
 
 /// The title of a listing from its metadata, cleaned.
@@ -249,54 +269,7 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     };
     let rows: Vec<ListItem> = offers
         .iter()
-        .map(|l| {
-            let meta = Meta::parse(&l.meta).ok();
-            let record = m.book.seller_record(l.seller);
-            let removed = meta
-                .as_ref()
-                .map(|m| {
-                    m.redactions
-                        .iter()
-                        .map(|(k, n)| format!("{n} {}", clean(k)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .filter(|r| !r.is_empty())
-                .unwrap_or_else(|| "nothing removed".into());
-            let size = meta
-                .as_ref()
-                .map_or("?".into(), |m| human_size(m.bytes as usize));
-            let own = m.own.contains(&l.seller);
-            let mut spans = vec![
-                Span::styled(format!("{:>5} ", l.id), t.style(Role::Muted)),
-                Span::raw(cell(&title_of(l), title_w)),
-                Span::raw(format!(
-                    " {:>15} ",
-                    shorten(&price(s, l.token, l.price), 15)
-                )),
-                Span::styled(format!("{size:>9}"), t.style(Role::Muted)),
-            ];
-            if wide {
-                spans.push(Span::styled(
-                    format!(
-                        "  seller {}: {}",
-                        if own {
-                            "(you)".to_owned()
-                        } else {
-                            short_address(&l.seller)
-                        },
-                        record_text(m, l.seller)
-                    ),
-                    t.style(if record.disputes > 0 || record.proven_wrong > 0 {
-                        Role::Warning
-                    } else {
-                        Role::Muted
-                    }),
-                ));
-                spans.push(Span::raw(format!("  removed: {}", shorten(&removed, 30))));
-            }
-            ListItem::new(Line::from(spans))
-        })
+        .map(|l| offer_row(s, m, l, title_w, wide, t))
         .collect();
     let [list, detail] = Layout::vertical([
         Constraint::Min(3),
@@ -305,37 +278,93 @@ fn browse(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     .areas(area);
     super::selectable_list(f, list, rows, s.market.chain.browse_sel, &title, t);
     if !wide && let Some(l) = offers.get(s.market.chain.browse_sel) {
-        let record = m.book.seller_record(l.seller);
-        let removed = Meta::parse(&l.meta)
-            .map(|m| {
-                m.redactions
-                    .iter()
-                    .map(|(k, n)| format!("{n} {}", clean(k)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            })
-            .unwrap_or_default();
-        let lines = vec![
-            Line::from(format!(
-                "seller {}: {}, {} refunded",
-                short_address(&l.seller),
-                record_text(m, l.seller),
-                record.refunds,
-            )),
-            Line::from(format!(
-                "removed: {}",
-                if removed.is_empty() {
-                    "nothing".into()
-                } else {
-                    removed
-                }
-            )),
-        ];
-        f.render_widget(
-            Paragraph::new(lines).block(block("Selected", t, false)),
-            detail,
-        );
+        offer_detail(f, detail, m, l, t);
     }
+}
+
+/// What a listing's metadata says was removed ("2 email, 1 phone"); empty when nothing was.
+fn removed_text(meta: &Meta) -> String {
+    meta.redactions
+        .iter()
+        .map(|(k, n)| format!("{n} {}", clean(k)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A row of browse: id, title, price and size; on a wide screen the seller's record and what
+/// was removed too (a narrow one shows them under the list, for the selected row).
+fn offer_row(
+    s: &State,
+    m: &MarketBook,
+    l: &Listing,
+    title_w: usize,
+    wide: bool,
+    t: &Theme,
+) -> ListItem<'static> {
+    let meta = Meta::parse(&l.meta).ok();
+    let size = meta
+        .as_ref()
+        .map_or("?".into(), |m| human_size(m.bytes as usize));
+    let mut spans = vec![
+        Span::styled(format!("{:>5} ", l.id), t.style(Role::Muted)),
+        Span::raw(cell(&title_of(l), title_w)),
+        Span::raw(format!(
+            " {:>15} ",
+            shorten(&price(s, l.token, l.price), 15)
+        )),
+        Span::styled(format!("{size:>9}"), t.style(Role::Muted)),
+    ];
+    if wide {
+        let record = m.book.seller_record(l.seller);
+        let removed = meta
+            .as_ref()
+            .map(removed_text)
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "nothing removed".into());
+        let seller = if m.own.contains(&l.seller) {
+            "(you)".to_owned()
+        } else {
+            short_address(&l.seller)
+        };
+        spans.push(Span::styled(
+            format!("  seller {seller}: {}", record_text(m, l.seller)),
+            t.style(if record.disputes > 0 || record.proven_wrong > 0 {
+                Role::Warning
+            } else {
+                Role::Muted
+            }),
+        ));
+        spans.push(Span::raw(format!("  removed: {}", shorten(&removed, 30))));
+    }
+    ListItem::new(Line::from(spans))
+}
+
+/// Under a narrow browse list: the selected listing's seller, its record and what was removed.
+fn offer_detail(f: &mut Frame, area: Rect, m: &MarketBook, l: &Listing, t: &Theme) {
+    let record = m.book.seller_record(l.seller);
+    let removed = Meta::parse(&l.meta)
+        .map(|meta| removed_text(&meta))
+        .unwrap_or_default();
+    let lines = vec![
+        Line::from(format!(
+            "seller {}: {}, {} refunded",
+            short_address(&l.seller),
+            record_text(m, l.seller),
+            record.refunds,
+        )),
+        Line::from(format!(
+            "removed: {}",
+            if removed.is_empty() {
+                "nothing".into()
+            } else {
+                removed
+            }
+        )),
+    ];
+    f.render_widget(
+        Paragraph::new(lines).block(block("Selected", t, false)),
+        area,
+    );
 }
 
 /// A seller's record as browse shows it: deliveries, then what went wrong, only when something
@@ -432,7 +461,7 @@ pub fn sell_form(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let MarketMode::Sell { id, price, token } = &s.market.mode else {
         return;
     };
-    let token = sell_token(s, *token);
+    let token = s.net.sell_token(*token);
     let lines = vec![
         Line::from(format!(
             "List item {id} exactly as its consented preview, encrypted under a fresh key."

@@ -3,16 +3,16 @@
 //! The one thing drawing writes is the [`RenderCache`], a memo of rendered messages that the
 //! runtime keeps between frames.
 mod cache;
-pub(crate) mod chat;
-pub(crate) mod earnings;
+mod chat;
+mod earnings;
 mod help;
 pub(crate) mod market;
 mod market_onchain;
-pub(crate) mod onboarding;
+mod onboarding;
 mod send;
-pub(crate) mod settings;
-pub(crate) mod unlock;
-pub(crate) mod wallet;
+mod settings;
+mod unlock;
+mod wallet;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -42,7 +42,7 @@ pub fn draw_with(f: &mut Frame, s: &State, t: &Theme, cache: &mut RenderCache) {
     ])
     .areas(area);
     draw_tabs(f, tabs, s, t);
-    (s.screen.def().draw)(f, body, s, t, cache);
+    draw_screen(f, body, s, t, cache);
     draw_status(f, status, s, t);
     match &s.overlay {
         Some(Overlay::Help) => help::draw(f, area, s, t),
@@ -59,6 +59,21 @@ pub fn draw_with(f: &mut Frame, s: &State, t: &Theme, cache: &mut RenderCache) {
             "Delete this conversation and all its messages? (y/n)",
         ),
         None => {}
+    }
+}
+
+/// The shown screen's body. A match over [`Screen`] rather than a column of the screen table
+/// (`SCREENS`): the table is `update`'s, and keeping drawing out of it means neither side
+/// imports the other; a new screen is a compile error here until it is drawn.
+fn draw_screen(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderCache) {
+    match s.screen {
+        Screen::Onboarding => onboarding::draw(f, area, s, t, cache),
+        Screen::Unlock => unlock::draw(f, area, s, t, cache),
+        Screen::Wallet => wallet::draw(f, area, s, t, cache),
+        Screen::Chat => chat::draw(f, area, s, t, cache),
+        Screen::Settings => settings::draw(f, area, s, t, cache),
+        Screen::Market => market::draw(f, area, s, t, cache),
+        Screen::Earnings => earnings::draw(f, area, s, t, cache),
     }
 }
 
@@ -193,6 +208,15 @@ pub(super) fn shorten(text: &str, max: usize) -> String {
     }
     out.push('…');
     out
+}
+
+/// A size for people: `812 B`, `4.2 KiB`, `1.0 MiB`.
+pub(super) fn human_size(bytes: usize) -> String {
+    match bytes {
+        0..1024 => format!("{bytes} B"),
+        1024..1_048_576 => format!("{:.1} KiB", bytes as f64 / 1024.0),
+        _ => format!("{:.1} MiB", bytes as f64 / 1_048_576.0),
+    }
 }
 
 fn confirm(f: &mut Frame, area: Rect, t: &Theme, text: &str) {

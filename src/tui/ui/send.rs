@@ -8,6 +8,7 @@ use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 use super::{block, input_line, muted, styled};
 use alloy::primitives::B256;
 
+use crate::chain::ChainError;
 use crate::chain::amount;
 use crate::chain::safety;
 use crate::chain::send::{Outcome, Review};
@@ -90,7 +91,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
 fn done(
     review: &Review,
     hash: &Option<B256>,
-    outcome: &Result<Outcome, String>,
+    outcome: &Result<Outcome, ChainError>,
     back: &'static str,
     t: &Theme,
 ) -> Vec<Line<'static>> {
@@ -102,7 +103,7 @@ fn done(
         Ok(o @ Outcome::Confirmed { .. }) => (describe(o), Role::Success),
         Ok(o @ Outcome::StillPending) => (describe(o), Role::Warning),
         Ok(o) => (describe(o), Role::Error),
-        Err(e) => (clean_line(e).into_owned(), Role::Error),
+        Err(e) => (clean_line(&e.to_string()).into_owned(), Role::Error),
     };
     lines.push(styled(text, t.style(role)));
     if let Some(h) = hash {

@@ -142,7 +142,7 @@ pub enum SendStep {
     Done {
         review: Box<Review>,
         hash: Option<B256>,
-        outcome: Result<Outcome, String>,
+        outcome: Result<Outcome, ChainError>,
     },
 }
 

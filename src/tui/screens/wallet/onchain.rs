@@ -113,7 +113,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                 flow.step = SendStep::Done {
                     review: review.clone(),
                     hash,
-                    outcome: outcome.map_err(|e| e.to_string()),
+                    outcome,
                 };
             } else {
                 s.message = Some(match outcome {
