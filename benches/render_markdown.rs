@@ -12,7 +12,13 @@
 //! Prints medians; no harness, no criterion (it would add minutes of build time on CI).
 // Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
 // them in the program).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A benchmark prints its figures.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

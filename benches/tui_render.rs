@@ -5,7 +5,13 @@
 //!   it (target: under 2 ms per frame).
 // Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
 // them in the program).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A benchmark prints its figures.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 use std::time::Instant;
 
 use keybot::chat::ChatEvent;

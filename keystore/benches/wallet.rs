@@ -2,7 +2,13 @@
 //! `cargo bench -p keybot-keystore` prints them; they are figures, not pass/fail tests.
 // Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
 // them in the program).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A benchmark prints its figures.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 use std::time::Instant;
 
 use keybot_keystore::secret::Password;

@@ -3,7 +3,13 @@
 //! Prints its own figures: `cargo bench -p keybot-redact --bench preview`.
 // Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
 // them in the program).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// A benchmark prints its figures.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 
 use keybot_redact::{Options, detect, render};
 use regex::{Captures, Regex};

@@ -16,7 +16,13 @@ fn the_workspace_denies_unsafe_code_and_unwrap_expect_panic_dbg_outside_tests() 
     let root = manifest("Cargo.toml");
     let lints = &root["workspace"]["lints"];
     assert_eq!(lints["rust"]["unsafe_code"].as_str(), Some("forbid"));
-    for lint in ["unwrap_used", "expect_used", "panic", "dbg_macro"] {
+    for lint in [
+        "unwrap_used",
+        "expect_used",
+        "panic",
+        "dbg_macro",
+        "print_stdout",
+    ] {
         assert_eq!(
             lints["clippy"][lint].as_str(),
             Some("deny"),
@@ -40,6 +46,7 @@ fn the_workspace_denies_unsafe_code_and_unwrap_expect_panic_dbg_outside_tests() 
         "allow-unwrap-in-tests",
         "allow-expect-in-tests",
         "allow-panic-in-tests",
+        "allow-print-in-tests",
     ] {
         assert!(clippy.contains(&format!("{allow} = true")), "{allow}");
     }

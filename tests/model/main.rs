@@ -5,7 +5,12 @@
 //! `cargo test --features test-weak-kdf --test model MODULE::` runs one former file's tests.
 // Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
 // them in the program).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
 // tests/common is shared by the three binaries; each takes it in as its own module.
 #[path = "../common/mod.rs"]
 mod common;
