@@ -42,7 +42,7 @@ fn run(cli: Cli, hardened: std::io::Result<()>) -> Result<u8> {
         Some(Command::Token(args)) => cli::chain::run_token(&paths, args),
         Some(Command::Backup(args)) => cli::backup::run(&paths, args).map(|()| 0),
         Some(Command::Market(args)) => cli::market::run(&paths, args),
-        Some(Command::Chat(args)) => cli::chat::run(&paths, args),
+        Some(Command::Chat(args)) => args.run(&paths),
         Some(Command::Model(args)) => cli::model::run(&paths, args),
         Some(Command::Settings(args)) => cli::settings::run(&paths, args),
         Some(Command::Bench(args)) => cli::bench::run(&paths, args),
