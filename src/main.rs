@@ -37,7 +37,7 @@ fn run(cli: Cli, hardened: std::io::Result<()>) -> Result<u8> {
     }
     match cli.command {
         Some(Command::Init(args)) => cli::init::run(&paths, args).map(|()| 0),
-        Some(Command::Wallet(args)) => cli::wallet::run(&paths, args),
+        Some(Command::Wallet(args)) => args.run(&paths),
         Some(Command::Chain(args)) => cli::chain::run(&paths, args),
         Some(Command::Token(args)) => cli::chain::run_token(&paths, args),
         Some(Command::Backup(args)) => cli::backup::run(&paths, args).map(|()| 0),

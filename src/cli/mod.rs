@@ -11,6 +11,5 @@ pub mod input;
 pub mod market;
 pub mod model;
 pub mod screen;
-pub mod send;
 pub mod settings;
 pub mod wallet;
