@@ -41,7 +41,7 @@ fn run(cli: Cli, hardened: std::io::Result<()>) -> Result<u8> {
         Some(Command::Chain(args)) => cli::chain::run(&paths, args),
         Some(Command::Token(args)) => cli::chain::run_token(&paths, args),
         Some(Command::Backup(args)) => cli::backup::run(&paths, args).map(|()| 0),
-        Some(Command::Market(args)) => cli::market::run(&paths, args),
+        Some(Command::Market(args)) => args.run(&paths),
         Some(Command::Chat(args)) => args.run(&paths),
         Some(Command::Model(args)) => cli::model::run(&paths, args),
         Some(Command::Settings(args)) => cli::settings::run(&paths, args),
