@@ -3,10 +3,10 @@
 use std::process::ExitCode;
 
 use anyhow::Result;
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 use keybot::cli::args::{Cli, Command};
-use keybot::{cli, config, logging, process};
+use keybot::{config, logging, process};
 
 fn main() -> ExitCode {
     // First, before any secret is read: no core dump, no ptrace by the user's other processes.
@@ -24,29 +24,28 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, hardened: std::io::Result<()>) -> Result<u8> {
-    // Completions need no home, no log and no wallet.
-    if let Some(Command::Completions { shell }) = cli.command {
-        let mut cmd = Cli::command();
-        clap_complete::generate(shell, &mut cmd, "keybot", &mut std::io::stdout());
-        return Ok(0);
-    }
+    let command = match cli.command {
+        // Completions need no home, no log and no wallet.
+        Some(Command::Completions(args)) => return args.run(),
+        command => command,
+    };
     let paths = config::Paths::resolve(cli.home.as_deref())?;
     logging::init(&paths);
     if let Err(e) = hardened {
         tracing::warn!("cannot turn off core dumps: {e}");
     }
-    match cli.command {
-        Some(Command::Init(args)) => cli::init::run(&paths, args).map(|()| 0),
-        Some(Command::Wallet(args)) => cli::wallet::run(&paths, args),
-        Some(Command::Chain(args)) => cli::chain::run(&paths, args),
-        Some(Command::Token(args)) => cli::chain::run_token(&paths, args),
-        Some(Command::Backup(args)) => cli::backup::run(&paths, args).map(|()| 0),
-        Some(Command::Market(args)) => cli::market::run(&paths, args),
-        Some(Command::Chat(args)) => cli::chat::run(&paths, args),
-        Some(Command::Model(args)) => cli::model::run(&paths, args),
-        Some(Command::Settings(args)) => cli::settings::run(&paths, args),
-        Some(Command::Bench(args)) => cli::bench::run(&paths, args),
-        Some(Command::Completions { .. }) => unreachable!("handled above"),
+    match command {
+        Some(Command::Init(args)) => args.run(&paths).map(|()| 0),
+        Some(Command::Wallet(args)) => args.run(&paths),
+        Some(Command::Chain(args)) => args.run(&paths),
+        Some(Command::Token(args)) => args.run(&paths),
+        Some(Command::Backup(args)) => args.run(&paths).map(|()| 0),
+        Some(Command::Market(args)) => args.run(&paths),
+        Some(Command::Chat(args)) => args.run(&paths),
+        Some(Command::Model(args)) => args.run(&paths),
+        Some(Command::Settings(args)) => args.run(&paths),
+        Some(Command::Bench(args)) => args.run(&paths),
+        Some(Command::Completions(_)) => unreachable!("handled above"),
         None => keybot::tui::run(&paths).map(|()| 0),
     }
 }

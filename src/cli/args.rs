@@ -2,7 +2,8 @@
 //! man page generator (examples/manpage.rs), so all three describe the same commands.
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use anyhow::Result;
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(name = "keybot", version = version(), about = "Your keys, your local model, your data: a wallet, a private chat and a data market in one terminal app")]
@@ -38,10 +39,22 @@ pub enum Command {
     /// Measure the chat engine (pp/tg tokens per second, time to first token).
     Bench(super::bench::BenchArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
-    Completions {
-        #[arg(value_enum)]
-        shell: clap_complete::Shell,
-    },
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+impl CompletionsArgs {
+    /// Needs no home, no log and no wallet: the script comes from the definitions above.
+    pub fn run(self) -> Result<u8> {
+        let mut cmd = Cli::command();
+        clap_complete::generate(self.shell, &mut cmd, "keybot", &mut std::io::stdout());
+        Ok(0)
+    }
 }
 
 fn version() -> &'static str {

@@ -24,61 +24,79 @@ pub struct BackupArgs {
 pub enum BackupCommand {
     /// Write every conversation and setting to FILE, encrypted under the seed's backup key.
     /// FILE must not exist yet.
-    Export { file: PathBuf },
+    Export(ExportArgs),
     /// Add the conversations and settings in FILE (made from the same recovery phrase) to this
     /// machine's store. Conversations already here are kept as they are; so are settings.
-    Import { file: PathBuf },
+    Import(ImportArgs),
 }
 
-pub fn run(paths: &Paths, args: BackupArgs) -> Result<()> {
-    let pw_file = args.password_file.as_deref();
-    match args.command {
-        BackupCommand::Export { file } => export(paths, pw_file, &file),
-        BackupCommand::Import { file } => import(paths, pw_file, &file),
+impl BackupArgs {
+    pub fn run(self, paths: &Paths) -> Result<()> {
+        let pw_file = self.password_file.as_deref();
+        match self.command {
+            BackupCommand::Export(a) => a.run(paths, pw_file),
+            BackupCommand::Import(a) => a.run(paths, pw_file),
+        }
     }
 }
 
-fn export(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
-    // Checked before the password prompt; the final create never overwrites either.
-    if file.symlink_metadata().is_ok() {
-        bail!("{} already exists; not overwritten", file.display());
-    }
-    let wallet = super::common::unlock(paths, pw_file)?;
-    let store = crate::service::wallet::open_store(paths, &wallet)?;
-    let archive = backup::export_to_file(&store, &wallet.purpose_key(Purpose::Backup)?, file)?;
-    let messages: usize = archive.conversations.iter().map(|c| c.messages.len()).sum();
-    println!(
-        "wrote {}: {} conversations, {} messages, {} settings",
-        file.display(),
-        archive.conversations.len(),
-        messages,
-        archive.settings.len()
-    );
-    Ok(())
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    file: PathBuf,
 }
 
-fn import(paths: &Paths, pw_file: Option<&Path>, file: &Path) -> Result<()> {
-    // A missing file is reported before the password prompt.
-    if let Err(e) = std::fs::metadata(file) {
-        bail!("cannot read {}: {e}", file.display());
+impl ExportArgs {
+    fn run(self, paths: &Paths, pw_file: Option<&Path>) -> Result<()> {
+        let file = &self.file;
+        // Checked before the password prompt; the final create never overwrites either.
+        if file.symlink_metadata().is_ok() {
+            bail!("{} already exists; not overwritten", file.display());
+        }
+        let wallet = super::common::unlock(paths, pw_file)?;
+        let store = crate::service::wallet::open_store(paths, &wallet)?;
+        let archive = backup::export_to_file(&store, &wallet.purpose_key(Purpose::Backup)?, file)?;
+        let messages: usize = archive.conversations.iter().map(|c| c.messages.len()).sum();
+        println!(
+            "wrote {}: {} conversations, {} messages, {} settings",
+            file.display(),
+            archive.conversations.len(),
+            messages,
+            archive.settings.len()
+        );
+        Ok(())
     }
-    let wallet = super::common::unlock(paths, pw_file)?;
-    // Decrypt the whole archive before opening the store: a wrong phrase or a damaged file
-    // stops here, and the store is not even created.
-    let archive = backup::read_file(&wallet.purpose_key(Purpose::Backup)?, file)
-        .map_err(store::Error::from)?;
-    let mut store = crate::service::wallet::open_store(paths, &wallet)?;
-    let r = store.import_archive(&archive)?;
-    println!(
-        "imported {}: {} conversations added ({} messages), {} already here; {} sale vault items added, {} already here; {} settings added, {} kept as set here",
-        file.display(),
-        r.conversations_added,
-        r.messages_added,
-        r.conversations_present,
-        r.vault_items_added,
-        r.vault_items_present,
-        r.settings_added,
-        r.settings_present
-    );
-    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    file: PathBuf,
+}
+
+impl ImportArgs {
+    fn run(self, paths: &Paths, pw_file: Option<&Path>) -> Result<()> {
+        let file = &self.file;
+        // A missing file is reported before the password prompt.
+        if let Err(e) = std::fs::metadata(file) {
+            bail!("cannot read {}: {e}", file.display());
+        }
+        let wallet = super::common::unlock(paths, pw_file)?;
+        // Decrypt the whole archive before opening the store: a wrong phrase or a damaged file
+        // stops here, and the store is not even created.
+        let archive = backup::read_file(&wallet.purpose_key(Purpose::Backup)?, file)
+            .map_err(store::Error::from)?;
+        let mut store = crate::service::wallet::open_store(paths, &wallet)?;
+        let r = store.import_archive(&archive)?;
+        println!(
+            "imported {}: {} conversations added ({} messages), {} already here; {} sale vault items added, {} already here; {} settings added, {} kept as set here",
+            file.display(),
+            r.conversations_added,
+            r.messages_added,
+            r.conversations_present,
+            r.vault_items_added,
+            r.vault_items_present,
+            r.settings_added,
+            r.settings_present
+        );
+        Ok(())
+    }
 }

@@ -53,36 +53,86 @@ struct ChatBenchArgs {
     json: bool,
 }
 
-pub fn run(paths: &Paths, args: BenchArgs) -> Result<u8> {
-    let BenchCommand::Chat(a) = args.command;
-    let gpu_layers = a.gpu_layers.unwrap_or_default();
-    let model = super::model::resolve_model(paths, a.model.as_deref())?;
-    let engine = Engine::spawn()?;
-    let info = engine.load_blocking(
-        LoadRequest {
-            path: model.path,
-            ctx: Some(a.ctx),
-            threads: a.threads,
-            gpu_layers,
-            template: None,
-            expected_sha256: model.sha256,
-        },
-        |_| {},
-    )?;
-    let r = engine.bench_blocking(BenchRequest {
-        prompt_tokens: a.prompt_tokens,
-        gen_tokens: a.gen_tokens,
-        repetitions: a.repetitions.max(1),
-    })?;
-    let (pp_avg, pp_sd) = mean_sd(&r.prompt_tps);
-    let (tg_avg, tg_sd) = mean_sd(&r.gen_tps);
+impl BenchArgs {
+    pub fn run(self, paths: &Paths) -> Result<u8> {
+        match self.command {
+            BenchCommand::Chat(a) => a.run(paths),
+        }
+    }
+}
 
-    // Ten turns of a real chat: each turn's first token waits only for the new turn's tokens.
+impl ChatBenchArgs {
+    fn run(self, paths: &Paths) -> Result<u8> {
+        let gpu_layers = self.gpu_layers.unwrap_or_default();
+        let model = super::model::resolve_model(paths, self.model.as_deref())?;
+        let engine = Engine::spawn()?;
+        let info = engine.load_blocking(
+            LoadRequest {
+                path: model.path,
+                ctx: Some(self.ctx),
+                threads: self.threads,
+                gpu_layers,
+                template: None,
+                expected_sha256: model.sha256,
+            },
+            |_| {},
+        )?;
+        let r = engine.bench_blocking(BenchRequest {
+            prompt_tokens: self.prompt_tokens,
+            gen_tokens: self.gen_tokens,
+            repetitions: self.repetitions.max(1),
+        })?;
+        let (pp_avg, pp_sd) = mean_sd(&r.prompt_tps);
+        let (tg_avg, tg_sd) = mean_sd(&r.gen_tps);
+
+        let ttft = first_token_times(&engine, self.turns)?;
+        let stop_ms = stop_latency_ms(&engine)?;
+
+        if self.json {
+            let v = serde_json::json!({
+                "stop_ms": stop_ms,
+                "model": info.path.display().to_string(),
+                "threads": info.threads,
+                "device": info.device,
+                "gpu_layers": info.gpu_layers,
+                "pp": self.prompt_tokens, "pp_tps": pp_avg, "pp_sd": pp_sd, "pp_runs": r.prompt_tps,
+                "tg": self.gen_tokens, "tg_tps": tg_avg, "tg_sd": tg_sd, "tg_runs": r.gen_tps,
+                "ttft_ms": ttft.iter().map(|t| t.0).collect::<Vec<_>>(),
+                "turn_prompt_tokens": ttft.iter().map(|t| t.1).collect::<Vec<_>>(),
+                "turn_prefilled": ttft.iter().map(|t| t.2).collect::<Vec<_>>(),
+            });
+            println!("{v}");
+        } else {
+            println!(
+                "model: {} ({} threads, {}, {} GPU layers)",
+                info.path.display(),
+                info.threads,
+                info.device,
+                info.gpu_layers
+            );
+            println!("pp{}: {pp_avg:.2} ± {pp_sd:.2} t/s", self.prompt_tokens);
+            println!("tg{}: {tg_avg:.2} ± {tg_sd:.2} t/s", self.gen_tokens);
+            println!("stop: {stop_ms:.1} ms from the request to the end of the generation");
+            for (i, (ms, prompt, prefilled)) in ttft.iter().enumerate() {
+                println!(
+                    "turn {:>2}: first token {ms:7.1} ms (prompt {prompt} tokens, {prefilled} decoded)",
+                    i + 1
+                );
+            }
+        }
+        Ok(0)
+    }
+}
+
+/// Time to first token over `turns` turns of a real chat, each as (milliseconds, prompt tokens,
+/// tokens decoded): each turn's first token waits only for the new turn's tokens, as long as
+/// the KV cache is reused.
+fn first_token_times(engine: &Engine, turns: u32) -> Result<Vec<(f64, usize, usize)>> {
     let mut ttft = Vec::new();
     let mut history = vec![Message::system(
         "You are a helpful assistant. Answer briefly.",
     )];
-    for i in 0..a.turns {
+    for i in 0..turns {
         history.push(Message::user(format!(
             "Question {}: name a fruit that starts with the letter {}, and say one thing about it.",
             i + 1,
@@ -107,42 +157,7 @@ pub fn run(paths: &Paths, args: BenchArgs) -> Result<u8> {
         }
         history.push(Message::assistant(turn.text));
     }
-
-    let stop_ms = stop_latency_ms(&engine)?;
-
-    if a.json {
-        let v = serde_json::json!({
-            "stop_ms": stop_ms,
-            "model": info.path.display().to_string(),
-            "threads": info.threads,
-            "device": info.device,
-            "gpu_layers": info.gpu_layers,
-            "pp": a.prompt_tokens, "pp_tps": pp_avg, "pp_sd": pp_sd, "pp_runs": r.prompt_tps,
-            "tg": a.gen_tokens, "tg_tps": tg_avg, "tg_sd": tg_sd, "tg_runs": r.gen_tps,
-            "ttft_ms": ttft.iter().map(|t| t.0).collect::<Vec<_>>(),
-            "turn_prompt_tokens": ttft.iter().map(|t| t.1).collect::<Vec<_>>(),
-            "turn_prefilled": ttft.iter().map(|t| t.2).collect::<Vec<_>>(),
-        });
-        println!("{v}");
-    } else {
-        println!(
-            "model: {} ({} threads, {}, {} GPU layers)",
-            info.path.display(),
-            info.threads,
-            info.device,
-            info.gpu_layers
-        );
-        println!("pp{}: {pp_avg:.2} ± {pp_sd:.2} t/s", a.prompt_tokens);
-        println!("tg{}: {tg_avg:.2} ± {tg_sd:.2} t/s", a.gen_tokens);
-        println!("stop: {stop_ms:.1} ms from the request to the end of the generation");
-        for (i, (ms, prompt, prefilled)) in ttft.iter().enumerate() {
-            println!(
-                "turn {:>2}: first token {ms:7.1} ms (prompt {prompt} tokens, {prefilled} decoded)",
-                i + 1
-            );
-        }
-    }
-    Ok(0)
+    Ok(ttft)
 }
 
 /// Milliseconds from `stop()`, sent once ten pieces of a long answer have arrived, to `Done`.

@@ -19,6 +19,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::{Context, Result, bail};
 use clap::Args;
 
+use super::model::ModelFile;
+use crate::chat::engine::{ModelInfo, Turn};
 use crate::chat::sampling::RANDOM_SEED;
 use crate::chat::{
     ChatEvent, Engine, GenerateRequest, GpuLayers, LoadRequest, Message, Prompt, SamplingParams,
@@ -87,83 +89,140 @@ pub struct ChatArgs {
     pub print_prompt: bool,
 }
 
-pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
-    let model = super::model::resolve_model(paths, args.model.as_deref())?;
-    let stdout_tty = std::io::stdout().is_terminal();
-    let sampling = SamplingParams {
-        temp: args.temp,
-        top_k: args.top_k,
-        top_p: args.top_p,
-        min_p: args.min_p,
-        seed: args.seed.unwrap_or(RANDOM_SEED),
-        greedy: args.greedy,
-    };
-    sampling.validate()?;
-    if args.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
-        bail!("the prompt is empty");
-    }
-    if args.raw && args.system.is_some() {
-        bail!("--system has no effect with --raw (there is no chat template to put it in)");
-    }
-    let template = match (&args.chat_template_file, &args.chat_template) {
-        (Some(f), _) => Some(TemplateOverride::Source(super::input::read_text_limited(
-            f,
-            1 << 20,
-            "a chat template",
-        )?)),
-        (None, Some(name)) => Some(TemplateOverride::Name(name.clone())),
-        (None, None) => None,
-    };
+impl ChatArgs {
+    pub fn run(self, paths: &Paths) -> Result<u8> {
+        let model = super::model::resolve_model(paths, self.model.as_deref())?;
+        let stdout_tty = std::io::stdout().is_terminal();
+        let sampling = self.sampling()?;
+        self.check_prompt()?;
+        let template = self.template()?;
 
-    let engine = Engine::spawn()?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    {
-        let stop = engine.stop_flag();
-        let interrupted = Arc::clone(&interrupted);
-        on_ctrl_c(move || {
-            interrupted.store(true, Ordering::SeqCst);
-            stop.store(true, Ordering::SeqCst);
-        })?;
+        let engine = Engine::spawn()?;
+        let interrupted = stop_on_ctrl_c(&engine)?;
+        let info = self.load(&engine, model, template)?;
+        tracing::info!(model = %info.path.display(), device = %info.device, "chat model ready");
+
+        let history = self.first_messages()?;
+        if self.print_prompt {
+            return self.print_rendered_prompt(&engine, history, &info.template, stdout_tty);
+        }
+        let mut chat = Conversation {
+            engine: &engine,
+            sampling,
+            max_tokens: self.max_tokens,
+            raw: self.raw,
+            stats_json: self.stats_json,
+            stdout_tty,
+            history,
+        };
+        if let Some(p) = self.prompt {
+            chat.turn(p)?;
+            return Ok(if interrupted.load(Ordering::SeqCst) {
+                130
+            } else {
+                0
+            });
+        }
+        chat.turns_from_stdin(&interrupted)
     }
 
-    let progress = std::io::stderr().is_terminal();
-    let info = engine.load_blocking(
-        LoadRequest {
-            path: model.path,
-            ctx: args.ctx,
-            threads: args.threads,
-            gpu_layers: args.gpu_layers.unwrap_or_default(),
-            template,
-            expected_sha256: model.sha256,
-        },
-        |ev| match ev {
-            // Load-time notices are about the chat template, which --raw does not use.
-            ChatEvent::Notice(n) if !args.raw => eprintln!("note: {}", clean_line(n)),
-            // Progress only on a terminal: scripts get exactly one stats line per answer.
-            ChatEvent::LoadProgress(p) if progress => {
-                eprint!("\r\x1b[2Kloading model {:>3.0}%", p * 100.0);
-                if *p >= 1.0 {
-                    eprint!("\r\x1b[2K");
+    /// The sampling flags, checked before anything is loaded.
+    fn sampling(&self) -> Result<SamplingParams> {
+        let sampling = SamplingParams {
+            temp: self.temp,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            min_p: self.min_p,
+            seed: self.seed.unwrap_or(RANDOM_SEED),
+            greedy: self.greedy,
+        };
+        sampling.validate()?;
+        Ok(sampling)
+    }
+
+    /// Refuses a prompt that would be ignored or meaningless, before the model is loaded.
+    fn check_prompt(&self) -> Result<()> {
+        if self.prompt.as_deref().is_some_and(|p| p.trim().is_empty()) {
+            bail!("the prompt is empty");
+        }
+        if self.raw && self.system.is_some() {
+            bail!("--system has no effect with --raw (there is no chat template to put it in)");
+        }
+        Ok(())
+    }
+
+    /// `--chat-template-file` or `--chat-template`, instead of the model's own template.
+    fn template(&self) -> Result<Option<TemplateOverride>> {
+        Ok(match (&self.chat_template_file, &self.chat_template) {
+            (Some(f), _) => Some(TemplateOverride::Source(super::input::read_text_limited(
+                f,
+                1 << 20,
+                "a chat template",
+            )?)),
+            (None, Some(name)) => Some(TemplateOverride::Name(name.clone())),
+            (None, None) => None,
+        })
+    }
+
+    /// Loads the model: load-time notices on standard error, and progress there too on a
+    /// terminal.
+    fn load(
+        &self,
+        engine: &Engine,
+        model: ModelFile,
+        template: Option<TemplateOverride>,
+    ) -> Result<ModelInfo> {
+        let progress = std::io::stderr().is_terminal();
+        let info = engine.load_blocking(
+            LoadRequest {
+                path: model.path,
+                ctx: self.ctx,
+                threads: self.threads,
+                gpu_layers: self.gpu_layers.unwrap_or_default(),
+                template,
+                expected_sha256: model.sha256,
+            },
+            |ev| match ev {
+                // Load-time notices are about the chat template, which --raw does not use.
+                ChatEvent::Notice(n) if !self.raw => eprintln!("note: {}", clean_line(n)),
+                // Progress only on a terminal: scripts get exactly one stats line per answer.
+                ChatEvent::LoadProgress(p) if progress => {
+                    eprint!("\r\x1b[2Kloading model {:>3.0}%", p * 100.0);
+                    if *p >= 1.0 {
+                        eprint!("\r\x1b[2K");
+                    }
                 }
-            }
-            _ => {}
-        },
-    )?;
-    tracing::info!(model = %info.path.display(), device = %info.device, "chat model ready");
-
-    let mut history: Vec<Message> = args.system.iter().map(Message::system).collect();
-    if let Some(f) = &args.messages_json {
-        let text = super::input::read_text_limited(f, 16 << 20, "--messages-json")?;
-        let msgs: Vec<Message> = serde_json::from_str(&text).with_context(|| {
-            format!(
-                "{} is not a JSON array of {{\"role\", \"content\"}} objects",
-                f.display()
-            )
-        })?;
-        history.extend(msgs);
+                _ => {}
+            },
+        )?;
+        Ok(info)
     }
-    if args.print_prompt {
-        if let Some(p) = &args.prompt {
+
+    /// The conversation before the first new turn: `--system`, then `--messages-json`.
+    fn first_messages(&self) -> Result<Vec<Message>> {
+        let mut history: Vec<Message> = self.system.iter().map(Message::system).collect();
+        if let Some(f) = &self.messages_json {
+            let text = super::input::read_text_limited(f, 16 << 20, "--messages-json")?;
+            let msgs: Vec<Message> = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{} is not a JSON array of {{\"role\", \"content\"}} objects",
+                    f.display()
+                )
+            })?;
+            history.extend(msgs);
+        }
+        Ok(history)
+    }
+
+    /// `--print-prompt`: the conversation as the template renders it, and nothing generated.
+    fn print_rendered_prompt(
+        &self,
+        engine: &Engine,
+        mut history: Vec<Message>,
+        template: &str,
+        stdout_tty: bool,
+    ) -> Result<u8> {
+        if let Some(p) = &self.prompt {
             history.push(Message::user(p.clone()));
         }
         if history.is_empty() {
@@ -177,23 +236,75 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
             print!("{text}");
         }
         std::io::stdout().flush()?;
-        eprintln!("[{tokens} tokens; template: {}]", info.template);
-        return Ok(0);
+        eprintln!("[{tokens} tokens; template: {template}]");
+        Ok(0)
     }
-    let turn = |text: String, history: &mut Vec<Message>| -> Result<StopReason> {
-        let prompt = if args.raw {
+}
+
+/// Ctrl-C stops the answer being generated (the engine's stop flag) and, through the returned
+/// flag, the turns after it: the command then exits 130.
+fn stop_on_ctrl_c(engine: &Engine) -> Result<Arc<AtomicBool>> {
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let stop = engine.stop_flag();
+    let flag = Arc::clone(&interrupted);
+    on_ctrl_c(move || {
+        flag.store(true, Ordering::SeqCst);
+        stop.store(true, Ordering::SeqCst);
+    })?;
+    Ok(interrupted)
+}
+
+/// A conversation with the loaded model: its history and how each answer is asked for and
+/// printed.
+struct Conversation<'a> {
+    engine: &'a Engine,
+    sampling: SamplingParams,
+    max_tokens: Option<u32>,
+    raw: bool,
+    stats_json: bool,
+    stdout_tty: bool,
+    history: Vec<Message>,
+}
+
+impl Conversation<'_> {
+    /// Each non-blank line of standard input is one user turn, until its end or Ctrl-C.
+    fn turns_from_stdin(&mut self, interrupted: &AtomicBool) -> Result<u8> {
+        let stdin = std::io::stdin();
+        let tty = stdin.is_terminal();
+        let mut lines = stdin.lock().lines();
+        loop {
+            if tty {
+                eprint!("> ");
+            }
+            let Some(line) = lines.next() else { break };
+            let line = line.context("cannot read standard input")?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            self.turn(line)?;
+            if interrupted.load(Ordering::SeqCst) {
+                return Ok(130);
+            }
+        }
+        Ok(0)
+    }
+
+    /// One user turn: the answer streamed to standard output, then its stats on standard error.
+    fn turn(&mut self, text: String) -> Result<StopReason> {
+        let prompt = if self.raw {
             Prompt::Raw(text.clone())
         } else {
-            history.push(Message::user(text));
-            Prompt::Chat(history.clone())
+            self.history.push(Message::user(text));
+            Prompt::Chat(self.history.clone())
         };
         let req = GenerateRequest {
             prompt,
-            sampling: sampling.clone(),
-            max_tokens: args.max_tokens,
+            sampling: self.sampling.clone(),
+            max_tokens: self.max_tokens,
         };
+        let engine = self.engine;
         let mut out = std::io::stdout().lock();
-        let mut answer = AnswerText::new(args.raw && !stdout_tty);
+        let mut answer = AnswerText::new(self.raw && !self.stdout_tty);
         let result = engine.generate_blocking(req, |ev| match ev {
             ChatEvent::Piece(p) => {
                 let p = answer.piece(p);
@@ -209,54 +320,34 @@ pub fn run(paths: &Paths, args: ChatArgs) -> Result<u8> {
         let turn = match result {
             Ok(t) => t,
             Err(e) => {
-                if !args.raw {
-                    history.pop();
+                if !self.raw {
+                    self.history.pop();
                 }
                 return Err(e.into());
             }
         };
-        if !args.raw {
+        if !self.raw {
             // Chat answers end with a line break so each turn is one block of lines; a raw
             // completion is printed exactly as generated.
             let _ = writeln!(out);
-            if turn.dropped > 0 {
-                let first = history.iter().position(|m| m.role != "system").unwrap_or(0);
-                let end = (first + turn.dropped).min(history.len().saturating_sub(1));
-                history.drain(first..end);
-            }
-            history.push(Message::assistant(turn.text.clone()));
+            self.remember(&turn);
         }
         let _ = out.flush();
-        print_stats(&turn.stats, turn.reason, args.stats_json);
+        print_stats(&turn.stats, turn.reason, self.stats_json);
         Ok(turn.reason)
-    };
+    }
 
-    if let Some(p) = args.prompt.clone() {
-        turn(p, &mut history)?;
-        return Ok(if interrupted.load(Ordering::SeqCst) {
-            130
-        } else {
-            0
-        });
+    /// The answer joins the history, less the oldest turns the engine dropped to make room
+    /// (the system prompt stays).
+    fn remember(&mut self, turn: &Turn) {
+        let history = &mut self.history;
+        if turn.dropped > 0 {
+            let first = history.iter().position(|m| m.role != "system").unwrap_or(0);
+            let end = (first + turn.dropped).min(history.len().saturating_sub(1));
+            history.drain(first..end);
+        }
+        history.push(Message::assistant(turn.text.clone()));
     }
-    let stdin = std::io::stdin();
-    let tty = stdin.is_terminal();
-    let mut lines = stdin.lock().lines();
-    loop {
-        if tty {
-            eprint!("> ");
-        }
-        let Some(line) = lines.next() else { break };
-        let line = line.context("cannot read standard input")?;
-        if line.trim().is_empty() {
-            continue;
-        }
-        turn(line, &mut history)?;
-        if interrupted.load(Ordering::SeqCst) {
-            return Ok(130);
-        }
-    }
-    Ok(0)
 }
 
 /// The answer as it is printed: exactly as generated, or through the streaming sanitizer (one per

@@ -45,76 +45,79 @@ fn parse_word_count(s: &str) -> Result<usize, String> {
     }
 }
 
-pub fn run(paths: &Paths, args: InitArgs) -> Result<()> {
-    let vault_path = paths.vault();
-    if vault_path.exists() {
-        return Err(keybot_keystore::Error::VaultExists(vault_path).into());
-    }
-    let interactive = input::stdin_is_tty();
-    if !args.import && !interactive && args.mnemonic_out.is_none() {
-        bail!(
-            "no terminal to show the new phrase on: pass --mnemonic-out FILE (or - for standard output)"
-        );
-    }
-    let out_file = match args.mnemonic_out.as_deref() {
-        Some("-") | None => None,
-        Some(f) => {
-            let p = PathBuf::from(f);
-            if p.exists() {
-                bail!("{} already exists; not overwritten", p.display());
+impl InitArgs {
+    pub fn run(self, paths: &Paths) -> Result<()> {
+        let vault_path = paths.vault();
+        if vault_path.exists() {
+            return Err(keybot_keystore::Error::VaultExists(vault_path).into());
+        }
+        let interactive = input::stdin_is_tty();
+        if !self.import && !interactive && self.mnemonic_out.is_none() {
+            bail!(
+                "no terminal to show the new phrase on: pass --mnemonic-out FILE (or - for standard output)"
+            );
+        }
+        let out_file = match self.mnemonic_out.as_deref() {
+            Some("-") | None => None,
+            Some(f) => {
+                let p = PathBuf::from(f);
+                if p.exists() {
+                    bail!("{} already exists; not overwritten", p.display());
+                }
+                Some(p)
             }
-            Some(p)
-        }
-    };
+        };
 
-    let phrase = if args.import {
-        read_phrase(&args, interactive)?
-    } else {
-        Phrase::generate(args.words)?
-    };
-    if !args.import && args.mnemonic_out.is_none() {
-        show_and_confirm(&phrase)?;
-    }
-    let passphrase = if args.passphrase {
-        input::scripted(args.passphrase_file.as_deref(), "KEYBOT_PASSPHRASE")?
-            .map(Ok)
-            .unwrap_or_else(prompt_passphrase)?
-    } else {
-        Zeroizing::new(String::new())
-    };
-    // Checked before the password is asked for: the same check the app's onboarding makes.
-    vault::check_passphrase(&passphrase)?;
-    let password = input::new_password(args.password_file.as_deref(), "KEYBOT_PASSWORD", "vault")?;
-    let wallet = service::wallet::from_phrase(phrase, &passphrase)?;
+        let phrase = if self.import {
+            read_phrase(&self, interactive)?
+        } else {
+            Phrase::generate(self.words)?
+        };
+        if !self.import && self.mnemonic_out.is_none() {
+            show_and_confirm(&phrase)?;
+        }
+        let passphrase = if self.passphrase {
+            input::scripted(self.passphrase_file.as_deref(), "KEYBOT_PASSPHRASE")?
+                .map(Ok)
+                .unwrap_or_else(prompt_passphrase)?
+        } else {
+            Zeroizing::new(String::new())
+        };
+        // Checked before the password is asked for: the same check the app's onboarding makes.
+        vault::check_passphrase(&passphrase)?;
+        let password =
+            input::new_password(self.password_file.as_deref(), "KEYBOT_PASSWORD", "vault")?;
+        let wallet = service::wallet::from_phrase(phrase, &passphrase)?;
 
-    // The phrase is written out before the vault so that a wallet never exists whose phrase the
-    // user was not given; if the vault then fails, the phrase file is taken back.
-    match (&out_file, args.mnemonic_out.as_deref()) {
-        (Some(p), _) => {
-            let mut text = wallet.phrase().to_phrase_string();
-            text.push('\n');
-            atomic::create_private(p, text.as_bytes())?;
+        // The phrase is written out before the vault so that a wallet never exists whose phrase the
+        // user was not given; if the vault then fails, the phrase file is taken back.
+        match (&out_file, self.mnemonic_out.as_deref()) {
+            (Some(p), _) => {
+                let mut text = wallet.phrase().to_phrase_string();
+                text.push('\n');
+                atomic::create_private(p, text.as_bytes())?;
+            }
+            (None, Some("-")) => println!("{}", *wallet.phrase().to_phrase_string()),
+            _ => {}
         }
-        (None, Some("-")) => println!("{}", *wallet.phrase().to_phrase_string()),
-        _ => {}
-    }
-    if let Err(e) = service::wallet::write_new_vault(paths, &wallet, &password) {
-        if let Some(p) = &out_file {
-            let _ = std::fs::remove_file(p);
+        if let Err(e) = service::wallet::write_new_vault(paths, &wallet, &password) {
+            if let Some(p) = &out_file {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(e);
         }
-        return Err(e);
+        tracing::info!(
+            imported = self.import,
+            "wallet created from the command line"
+        );
+        eprintln!(
+            "wallet {} at {}; account 0 is {}",
+            if self.import { "restored" } else { "created" },
+            vault_path.display(),
+            wallet.address(AccountRef::Hd(0))?
+        );
+        Ok(())
     }
-    tracing::info!(
-        imported = args.import,
-        "wallet created from the command line"
-    );
-    eprintln!(
-        "wallet {} at {}; account 0 is {}",
-        if args.import { "restored" } else { "created" },
-        vault_path.display(),
-        wallet.address(AccountRef::Hd(0))?
-    );
-    Ok(())
 }
 
 fn prompt_passphrase() -> Result<Zeroizing<String>> {

@@ -1,5 +1,7 @@
-//! The scriptable command line. Each file is one subcommand group; all of them call the same
-//! domain functions the terminal app uses.
+//! The scriptable command line. Each file (or folder) is one subcommand group; all of them call
+//! the same domain functions the terminal app uses. Each subcommand is a struct of its flags
+//! with its own `run`, next to the code it runs; a group's `run` only picks the subcommand (as
+//! foundry's cast does).
 pub mod args;
 pub mod backup;
 pub mod bench;
@@ -11,6 +13,5 @@ pub mod input;
 pub mod market;
 pub mod model;
 pub mod screen;
-pub mod send;
 pub mod settings;
 pub mod wallet;

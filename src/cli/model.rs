@@ -20,113 +20,162 @@ pub struct ModelArgs {
 #[derive(Debug, Subcommand)]
 enum ModelCommand {
     /// Register a GGUF file (its header is checked and its sha256 recorded; the file stays put).
-    Add {
-        file: PathBuf,
-        /// The name to use with --model (default: the file name).
-        #[arg(long)]
-        name: Option<String>,
-    },
+    Add(AddModelArgs),
     /// List registered models.
-    List {
-        #[arg(long)]
-        json: bool,
-    },
+    List(ListModelsArgs),
     /// Show what is known about a model.
-    Info {
-        name: String,
-        #[arg(long)]
-        json: bool,
-    },
+    Info(ModelInfoArgs),
     /// Make NAME the model `keybot chat` uses without --model.
-    Default { name: String },
+    Default(DefaultModelArgs),
     /// Download REPO[:FILE] from Hugging Face (HF_ENDPOINT and HF_TOKEN are honoured), check its
     /// sha256 and register it. An interrupted download resumes when run again.
-    Pull {
-        spec: String,
-        #[arg(long)]
-        name: Option<String>,
-        /// Expected sha256, when the server does not give one.
-        #[arg(long, value_name = "HEX")]
-        sha256: Option<String>,
-    },
+    Pull(PullArgs),
 }
 
-pub fn run(paths: &Paths, args: ModelArgs) -> Result<u8> {
-    match args.command {
-        ModelCommand::Add { file, name } => {
-            let (entry, is_default) = install::add(&paths.data_dir, &file, name)?;
-            print_entry(&entry, is_default);
+impl ModelArgs {
+    pub fn run(self, paths: &Paths) -> Result<u8> {
+        match self.command {
+            ModelCommand::Add(a) => a.run(paths),
+            ModelCommand::List(a) => a.run(paths),
+            ModelCommand::Info(a) => a.run(paths),
+            ModelCommand::Default(a) => a.run(paths),
+            ModelCommand::Pull(a) => a.run(paths),
         }
-        ModelCommand::List { json } => {
-            let reg = Registry::load(&paths.data_dir)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(&reg)?);
-            } else if reg.models.is_empty() {
-                eprintln!(
-                    "no models registered; add one with `keybot model add FILE.gguf` or `keybot model pull REPO`"
-                );
-            } else {
+    }
+}
+
+#[derive(Debug, Args)]
+struct AddModelArgs {
+    file: PathBuf,
+    /// The name to use with --model (default: the file name).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+impl AddModelArgs {
+    fn run(self, paths: &Paths) -> Result<u8> {
+        let (entry, is_default) = install::add(&paths.data_dir, &self.file, self.name)?;
+        print_entry(&entry, is_default);
+        Ok(0)
+    }
+}
+
+#[derive(Debug, Args)]
+struct ListModelsArgs {
+    #[arg(long)]
+    json: bool,
+}
+
+impl ListModelsArgs {
+    fn run(self, paths: &Paths) -> Result<u8> {
+        let reg = Registry::load(&paths.data_dir)?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(&reg)?);
+        } else if reg.models.is_empty() {
+            eprintln!(
+                "no models registered; add one with `keybot model add FILE.gguf` or `keybot model pull REPO`"
+            );
+        } else {
+            println!(
+                "{:<2}{:<32} {:<10} {:<9} {:>8} {:>10}",
+                "", "NAME", "ARCH", "QUANT", "CTX", "SIZE"
+            );
+            for m in &reg.models {
+                let mark = if reg.default.as_deref() == Some(&m.name) {
+                    "*"
+                } else {
+                    ""
+                };
+                // The architecture and quantisation come from the GGUF file: cleaned.
                 println!(
                     "{:<2}{:<32} {:<10} {:<9} {:>8} {:>10}",
-                    "", "NAME", "ARCH", "QUANT", "CTX", "SIZE"
+                    mark,
+                    clean_line(&m.name),
+                    clean_line(&m.architecture),
+                    clean_line(m.quantization.as_deref().unwrap_or("?")),
+                    m.context_length.map_or("?".to_owned(), |c| c.to_string()),
+                    human_size(m.size),
                 );
-                for m in &reg.models {
-                    let mark = if reg.default.as_deref() == Some(&m.name) {
-                        "*"
-                    } else {
-                        ""
-                    };
-                    // The architecture and quantisation come from the GGUF file: cleaned.
-                    println!(
-                        "{:<2}{:<32} {:<10} {:<9} {:>8} {:>10}",
-                        mark,
-                        clean_line(&m.name),
-                        clean_line(&m.architecture),
-                        clean_line(m.quantization.as_deref().unwrap_or("?")),
-                        m.context_length.map_or("?".to_owned(), |c| c.to_string()),
-                        human_size(m.size),
-                    );
-                }
             }
         }
-        ModelCommand::Info { name, json } => {
-            let reg = Registry::load(&paths.data_dir)?;
-            let m = reg.get(&name)?;
-            if json {
-                println!("{}", serde_json::to_string_pretty(m)?);
-            } else {
-                print_entry(m, reg.default.as_deref() == Some(&m.name));
-                if !m.path.is_file() {
-                    eprintln!(
-                        "warning: {} no longer exists",
-                        clean_line(&m.path.display().to_string())
-                    );
-                }
-            }
-        }
-        ModelCommand::Default { name } => {
-            let mut reg = Registry::load(&paths.data_dir)?;
-            reg.set_default(&name)?;
-            reg.save(&paths.data_dir)?;
-            println!("default model: {name}");
-        }
-        ModelCommand::Pull { spec, name, sha256 } => pull(paths, &spec, name, sha256.as_deref())?,
+        Ok(0)
     }
-    Ok(0)
 }
 
-fn pull(paths: &Paths, spec: &str, name: Option<String>, sha256: Option<&str>) -> Result<()> {
-    let mut bar: Option<ProgressBar> = None;
-    let result = install::pull(&paths.data_dir, spec, name, sha256, &mut |done, total| {
-        bar.get_or_insert_with(|| ProgressBar::new(spec))
-            .update(done, total)
-    });
-    if let Some(bar) = bar.as_mut() {
-        bar.finish();
+#[derive(Debug, Args)]
+struct ModelInfoArgs {
+    name: String,
+    #[arg(long)]
+    json: bool,
+}
+
+impl ModelInfoArgs {
+    fn run(self, paths: &Paths) -> Result<u8> {
+        let reg = Registry::load(&paths.data_dir)?;
+        let m = reg.get(&self.name)?;
+        if self.json {
+            println!("{}", serde_json::to_string_pretty(m)?);
+        } else {
+            print_entry(m, reg.default.as_deref() == Some(&m.name));
+            if !m.path.is_file() {
+                eprintln!(
+                    "warning: {} no longer exists",
+                    clean_line(&m.path.display().to_string())
+                );
+            }
+        }
+        Ok(0)
     }
-    let (entry, is_default) = result?;
-    print_entry(&entry, is_default);
-    Ok(())
+}
+
+#[derive(Debug, Args)]
+struct DefaultModelArgs {
+    name: String,
+}
+
+impl DefaultModelArgs {
+    fn run(self, paths: &Paths) -> Result<u8> {
+        let name = self.name;
+        let mut reg = Registry::load(&paths.data_dir)?;
+        reg.set_default(&name)?;
+        reg.save(&paths.data_dir)?;
+        println!("default model: {name}");
+        Ok(0)
+    }
+}
+
+#[derive(Debug, Args)]
+struct PullArgs {
+    spec: String,
+    #[arg(long)]
+    name: Option<String>,
+    /// Expected sha256, when the server does not give one.
+    #[arg(long, value_name = "HEX")]
+    sha256: Option<String>,
+}
+
+impl PullArgs {
+    /// The download's progress on a terminal, then the registered model.
+    fn run(self, paths: &Paths) -> Result<u8> {
+        let spec = self.spec.as_str();
+        let mut bar: Option<ProgressBar> = None;
+        let result = install::pull(
+            &paths.data_dir,
+            spec,
+            self.name,
+            self.sha256.as_deref(),
+            &mut |done, total| {
+                bar.get_or_insert_with(|| ProgressBar::new(spec))
+                    .update(done, total)
+            },
+        );
+        if let Some(bar) = bar.as_mut() {
+            bar.finish();
+        }
+        let (entry, is_default) = result?;
+        print_entry(&entry, is_default);
+        Ok(0)
+    }
 }
 
 /// A model file to load, with the sha256 it was registered with (if it is registered).

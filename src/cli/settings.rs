@@ -24,46 +24,48 @@ pub struct SettingsArgs {
     value: Option<String>,
 }
 
-pub fn run(paths: &Paths, args: SettingsArgs) -> Result<u8> {
-    if let Some(key) = &args.key {
-        if key == DEFAULT_MODEL {
-            bail!("the default model is `keybot model default [NAME]`");
-        }
-        if !ITEMS.iter().any(|i| i.key == key) {
-            bail!(
-                "{}: no such setting (`keybot settings` lists them)",
-                clean_line(key)
-            );
-        }
-    }
-    let wallet = unlock(paths, args.password_file.as_deref())?;
-    let store = open_store(paths, &wallet)?;
-    let (mut current, problems) = Settings::load(&store)?;
-    for p in problems {
-        eprintln!("{p}");
-    }
-    match (args.key, args.value) {
-        (None, _) => {
-            for item in ITEMS.iter().filter(|i| i.key != DEFAULT_MODEL) {
-                println!(
-                    "{} = {}    # {}",
-                    item.key,
-                    current.text(item.key).unwrap_or_default(),
-                    item.label
+impl SettingsArgs {
+    pub fn run(self, paths: &Paths) -> Result<u8> {
+        if let Some(key) = &self.key {
+            if key == DEFAULT_MODEL {
+                bail!("the default model is `keybot model default [NAME]`");
+            }
+            if !ITEMS.iter().any(|i| i.key == key) {
+                bail!(
+                    "{}: no such setting (`keybot settings` lists them)",
+                    clean_line(key)
                 );
             }
         }
-        (Some(key), None) => println!("{}", current.text(&key).unwrap_or_default()),
-        (Some(key), Some(value)) => {
-            current.set(&key, &value).map_err(anyhow::Error::msg)?;
-            // Stored as the checked value reads back, so the next load finds it as shown.
-            let text = current.text(&key).unwrap_or_default();
-            store.set_setting(&key, &text)?;
-            println!("{key} = {}", clean_line(&text));
-            if key == settings::MARKET_CHALLENGE || key == settings::MARKET_DELIVERY {
-                eprintln!("(the app reads it at its next unlock)");
+        let wallet = unlock(paths, self.password_file.as_deref())?;
+        let store = open_store(paths, &wallet)?;
+        let (mut current, problems) = Settings::load(&store)?;
+        for p in problems {
+            eprintln!("{p}");
+        }
+        match (self.key, self.value) {
+            (None, _) => {
+                for item in ITEMS.iter().filter(|i| i.key != DEFAULT_MODEL) {
+                    println!(
+                        "{} = {}    # {}",
+                        item.key,
+                        current.text(item.key).unwrap_or_default(),
+                        item.label
+                    );
+                }
+            }
+            (Some(key), None) => println!("{}", current.text(&key).unwrap_or_default()),
+            (Some(key), Some(value)) => {
+                current.set(&key, &value).map_err(anyhow::Error::msg)?;
+                // Stored as the checked value reads back, so the next load finds it as shown.
+                let text = current.text(&key).unwrap_or_default();
+                store.set_setting(&key, &text)?;
+                println!("{key} = {}", clean_line(&text));
+                if key == settings::MARKET_CHALLENGE || key == settings::MARKET_DELIVERY {
+                    eprintln!("(the app reads it at its next unlock)");
+                }
             }
         }
+        Ok(0)
     }
-    Ok(0)
 }

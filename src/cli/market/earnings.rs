@@ -2,54 +2,66 @@
 //! network's market, read from the chain into the store first (market::earnings has the
 //! definitions). The CSV is the user's own record: every sale, refund and withdrawal.
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use clap::Args;
 
-use super::onchain::Session;
+use super::session::Session;
 use crate::config::Paths;
 use crate::market::earnings::{Earnings, utc_date, utc_time};
 use crate::sanitize::clean_line;
 use crate::service::market as svc;
 
-pub struct EarningsArgs<'a> {
-    pub network: Option<&'a str>,
-    pub json: bool,
-    pub csv: Option<&'a Path>,
-    pub confirmations: Option<u64>,
+#[derive(Debug, Args)]
+pub struct EarningsArgs {
+    /// One JSON object: network, chain_id, block, tokens, listings.
+    #[arg(long)]
+    json: bool,
+    /// Write every sale, refund and withdrawal to FILE as CSV (0600, never over a file).
+    #[arg(long, value_name = "FILE")]
+    csv: Option<PathBuf>,
+    /// Count only events this many blocks below the head (default: 2, on a dev chain 0).
+    #[arg(long, value_name = "BLOCKS")]
+    confirmations: Option<u64>,
+    #[arg(long)]
+    network: Option<String>,
 }
 
-pub fn run(paths: &Paths, pw_file: Option<&Path>, a: EarningsArgs<'_>) -> Result<u8> {
-    if let Some(csv) = a.csv
-        && csv.exists()
-    {
-        bail!(
-            "{} exists; keybot never overwrites a file",
-            clean_line(&csv.display().to_string())
-        );
+impl EarningsArgs {
+    pub fn run(self, paths: &Paths, pw_file: Option<&Path>) -> Result<u8> {
+        let csv = self.csv.as_deref();
+        if let Some(csv) = csv
+            && csv.exists()
+        {
+            bail!(
+                "{} exists; keybot never overwrites a file",
+                clean_line(&csv.display().to_string())
+            );
+        }
+        let s = Session::open(paths, pw_file, self.network.as_deref())?;
+        let confirmations = self
+            .confirmations
+            .unwrap_or_else(|| svc::default_confirmations(&s.client));
+        let e = s.rt.block_on(async {
+            s.client.check_chain().await?;
+            svc::sync_earnings(&s.client, &s.store, s.market, &s.own, confirmations).await
+        })?;
+        if let Some(csv) = csv {
+            keybot_keystore::atomic::create_private(csv, csv_of(&s, &e).as_bytes())?;
+            eprintln!(
+                "{} sales, refunds and withdrawals written to {}",
+                e.entries.len(),
+                clean_line(&csv.display().to_string())
+            );
+        }
+        if self.json {
+            println!("{}", svc::earnings_json(&s.client, &e));
+        } else if csv.is_none() {
+            print!("{}", text_of(&s, &e));
+        }
+        Ok(0)
     }
-    let s = Session::open(paths, pw_file, a.network)?;
-    let confirmations = a
-        .confirmations
-        .unwrap_or_else(|| svc::default_confirmations(&s.client));
-    let e = s.rt.block_on(async {
-        s.client.check_chain().await?;
-        svc::sync_earnings(&s.client, &s.store, s.market, &s.own, confirmations).await
-    })?;
-    if let Some(csv) = a.csv {
-        keybot_keystore::atomic::create_private(csv, csv_of(&s, &e).as_bytes())?;
-        eprintln!(
-            "{} sales, refunds and withdrawals written to {}",
-            e.entries.len(),
-            clean_line(&csv.display().to_string())
-        );
-    }
-    if a.json {
-        println!("{}", svc::earnings_json(&s.client, &e));
-    } else if a.csv.is_none() {
-        print!("{}", text_of(&s, &e));
-    }
-    Ok(0)
 }
 
 /// The CSV: a header, then one line per entry. No field can hold a comma, quote or newline
