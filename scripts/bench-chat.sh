@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# keybot's chat engine next to llama.cpp's own llama-bench, built from the same vendored llama.cpp
-# source (scripts/build-llama-tools.sh): same GGUF, same threads, same batch sizes (2048/512),
+# keybot's chat engine next to llama.cpp's own llama-bench, linked against the llama.cpp libraries keybot's
+# release build uses (scripts/build-llama-tools.sh): same GGUF, same threads, same batch sizes (2048/512),
 # same context for pp/tg (prompt + generated tokens, as llama-bench sizes it).
 # Prints pp512 / tg128 tokens per second for both and the ratio, time to first token of chat
 # turns 1 and 10 (KV-cache reuse keeps it flat), and the peak RSS of both processes.
@@ -25,7 +25,6 @@ pp=512
 tg=128
 reps="${KEYBOT_BENCH_REPS:-5}"
 
-eval "$(bash scripts/build-llama-tools.sh)"
 # KEYBOT_BIN: benchmark an already-built binary instead of building a release one here.
 keybot="${KEYBOT_BIN:-}"
 if [ -z "$keybot" ]; then
@@ -33,6 +32,12 @@ if [ -z "$keybot" ]; then
   if [ -n "${KEYBOT_BENCH_FEATURES:-}" ]; then features=(--features "$KEYBOT_BENCH_FEATURES"); fi
   cargo build --release --bin keybot "${features[@]}" >&2
   keybot="$CARGO_TARGET_DIR/release/keybot"
+fi
+# llama-bench linked against the release build's llama.cpp libraries, the ones keybot runs (a
+# GPU feature's backend library is not linked in: on a GPU, set KEYBOT_LLAMA_BENCH to a
+# llama-bench built with that backend).
+if [ -z "${KEYBOT_LLAMA_BENCH:-}" ]; then
+  eval "$(bash scripts/build-llama-tools.sh --release --bin keybot)"
 fi
 
 work=$(mktemp -d)
