@@ -172,7 +172,7 @@ pub(crate) mod tests {
         let a = store
             .create_conversation("first", "be brief", "qwen")
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(3));
+        // Equal timestamps sort by id, newest first: no wait needed for b to come first.
         let b = store.create_conversation("second", "", "").unwrap();
         let ids = |s: &Store| {
             s.list_conversations()
@@ -182,7 +182,12 @@ pub(crate) mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(ids(&store), vec![b.id, a.id]);
-        std::thread::sleep(std::time::Duration::from_millis(3));
+        // Timestamps are in milliseconds: a message in the same millisecond as b's creation would
+        // tie, and the tie goes to b. Wait for the clock to pass it (a condition, not a guess).
+        let b_time = store.conversation(b.id).unwrap().updated_at;
+        while now_ms() <= b_time {
+            std::thread::yield_now();
+        }
         store.add_message(a.id, &user("hello")).unwrap();
         assert_eq!(
             ids(&store),
