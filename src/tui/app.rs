@@ -1152,6 +1152,10 @@ fn own_addresses(wallet: &Wallet, store: &Store) -> Vec<keybot_keystore::Address
 mod market_runtime_tests;
 
 #[cfg(test)]
+#[path = "market_flow_tests.rs"]
+mod market_flow_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

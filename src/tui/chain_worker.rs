@@ -246,7 +246,7 @@ async fn refresh(
 
 /// The review of `seller`'s withdrawal of `token`, with what passed its window but is not
 /// settled on chain yet settled in the same call.
-async fn prepare_withdraw(
+pub(super) async fn prepare_withdraw(
     client: &Client,
     store: Option<&Store>,
     seller: Address,

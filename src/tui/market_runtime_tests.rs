@@ -10,13 +10,14 @@ use crate::service::{market as svc, tx, vault};
 use alloy::primitives::{Address, U256};
 use keybot_keystore::AccountRef;
 
-const PW: &str = "correct horse battery staple";
-const SELLER: &str =
+pub(super) const PW: &str = "correct horse battery staple";
+pub(super) const SELLER: &str =
     "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
-const BUYER: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
+pub(super) const BUYER: &str =
+    "legal winner thank year wave sausage worth useful legal winner thank yellow";
 
 /// anvil from PATH; missing in CI (CI=true or 1) is a failure, elsewhere a skip.
-fn anvil() -> bool {
+pub(super) fn anvil() -> bool {
     match dev::find_anvil() {
         Ok(_) => true,
         Err(e) if crate::test_support::in_ci() => {
@@ -32,7 +33,7 @@ fn anvil() -> bool {
 /// anvil with tUSD and a DataMarket accepting it, as `keybot chain dev` sets them up: the node,
 /// its network (market included), a client of it, the market and tUSD. Port 0: anvil binds a
 /// free port and says which (no bind-and-release race).
-async fn local_market() -> (
+pub(super) async fn local_market() -> (
     dev::DevChain,
     crate::chain::Network,
     Client,
@@ -65,7 +66,7 @@ async fn send(
 }
 
 /// Signs the reviewed transaction with account 0 and broadcasts it; it must be confirmed.
-async fn confirm(client: &Client, store: &Store, wallet: &Wallet, review: &Review) {
+pub(super) async fn confirm(client: &Client, store: &Store, wallet: &Wallet, review: &Review) {
     let record = tx::sign(wallet, AccountRef::Hd(0), review).unwrap();
     let out = tx::broadcast(
         client,
@@ -244,7 +245,7 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
 }
 
 /// A store of its own in `dir`.
-fn store_in(dir: &std::path::Path, key: u8) -> Store {
+pub(super) fn store_in(dir: &std::path::Path, key: u8) -> Store {
     std::fs::create_dir_all(dir).unwrap();
     Store::open(
         &dir.join(crate::store::FILE_NAME),

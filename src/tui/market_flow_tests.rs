@@ -1,0 +1,304 @@
+//! Every market transaction the app builds, taken to a real anvil: the chain thread's
+//! `chain_market::prepare` for a sale, a token purchase (its approval first), a delivery and a
+//! refund, and the Earnings screen's withdraw job, each signed through the wallet's review as the
+//! app signs it. Checked on chain (balances, allowance, the market's own state) and in the store
+//! (the listing secret saved before the sale's review exists), not only as the action produced.
+use super::market_runtime_tests::{BUYER, PW, SELLER, anvil, confirm, local_market, store_in};
+use super::*;
+use crate::chain::dev;
+use crate::chain::token::balance_of;
+use crate::market::book::PurchaseState;
+use crate::service::{market as svc, vault};
+use crate::tui::chain_market::prepare;
+use crate::tui::screens::market_onchain::MarketTx;
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use keybot_keystore::AccountRef;
+
+/// Moves the chain's clock `secs` forward and mines a block at the new time.
+async fn pass_time(client: &Client, secs: u64) {
+    let p = client.provider();
+    let _: serde_json::Value = p
+        .raw_request("evm_increaseTime".into(), [secs])
+        .await
+        .unwrap();
+    let _: serde_json::Value = p
+        .raw_request("evm_mine".into(), Vec::<u64>::new())
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_the_chain() {
+    if !anvil() {
+        return;
+    }
+    let (mut node, mut network, _, market, tusd) = local_market().await;
+    // This machine knows tUSD, as `chain dev` writes it into the config.
+    network.tokens.push(tusd.clone());
+    let client = Client::new("local", &network).unwrap();
+    let tusd_token = svc::token_of(&client, tusd.address).unwrap();
+    let eth_token = svc::token_of(&client, Address::ZERO).unwrap();
+
+    // The seller: a wallet and store of its own, two consented items.
+    let home = tempfile::tempdir().unwrap();
+    let paths = Paths::resolve(Some(home.path())).unwrap();
+    let seller = wallet_service::create(&paths, SELLER, "", &Password::new(PW.into())).unwrap();
+    let (s_store, s_wallet) = (&seller.store, &seller.wallet);
+    let seller_0 = s_wallet.address(AccountRef::Hd(0)).unwrap();
+    dev::fund(&client, &tusd, seller_0).await.unwrap();
+    let mut items = Vec::new();
+    for (name, text) in [
+        (
+            "Sourdough",
+            "Notes on sourdough: feed the starter twice a day.\n",
+        ),
+        (
+            "Tomatoes",
+            "Tomatoes: water at the root, never the leaves.\n",
+        ),
+    ] {
+        let file = home.path().join(format!("{name}.txt"));
+        std::fs::write(&file, text).unwrap();
+        let id = vault::add_file(s_store, &file, Some(name)).unwrap().item.id;
+        vault::consent(s_store, s_wallet, AccountRef::Hd(0), id, vault::now_secs()).unwrap();
+        items.push(vault::view(s_store, id).unwrap());
+    }
+    let own_s = [seller_0];
+    let tusd_price = U256::from(5_000_000u64); // 5 tUSD
+    let eth_price = U256::from(10u64).pow(U256::from(15u64));
+
+    // Sell: the listing secret is in the store as soon as the review exists, before any `y`.
+    let sell = |item: usize, token: &crate::chain::Token, price: U256| MarketTx::Sell {
+        item: items[item].item.id,
+        token: token.clone(),
+        price,
+    };
+    let mut listing_ids = Vec::new();
+    for (i, token, price) in [(0, &tusd_token, tusd_price), (1, &eth_token, eth_price)] {
+        let before = s_store.all_listing_secrets().unwrap().len();
+        let (review, _) = prepare(
+            &client,
+            Some(s_store),
+            sell(i, token, price),
+            Some(items[i].clone()),
+            s_wallet,
+            &own_s,
+        )
+        .await
+        .unwrap();
+        let secrets = s_store.all_listing_secrets().unwrap();
+        assert_eq!(
+            secrets.len(),
+            before + 1,
+            "the secret is saved with the review"
+        );
+        let secret = secrets
+            .iter()
+            .find(|s| s.item_id == items[i].item.id)
+            .unwrap();
+        assert_eq!(secret.seller, seller_0);
+        confirm(&client, s_store, s_wallet, &review).await;
+        let book = svc::sync(&client, s_store, market).await.unwrap();
+        let l = book
+            .listings
+            .values()
+            .find(|l| l.content_hash == secret.content_hash)
+            .expect("the listing is on chain under the saved secret's content hash");
+        assert_eq!(
+            (l.seller, l.token, l.price),
+            (seller_0, token.address, price)
+        );
+        listing_ids.push(l.id);
+    }
+
+    // The buyer, in another store: a tUSD listing takes an approval of exactly the price first.
+    let buyer_dir = tempfile::tempdir().unwrap();
+    let b_store = store_in(buyer_dir.path(), 7);
+    let b_wallet = Wallet::new(Phrase::parse(BUYER).unwrap(), "").unwrap();
+    let buyer_0 = b_wallet.address(AccountRef::Hd(0)).unwrap();
+    dev::fund(&client, &tusd, buyer_0).await.unwrap();
+    let own_b = [buyer_0];
+    let book = svc::sync(&client, &b_store, market).await.unwrap();
+    let buy = |id: u64| MarketTx::Buy {
+        listing: Box::new(book.listings[&id].clone()),
+        buyer: buyer_0,
+    };
+    assert_eq!(
+        svc::allowance(&client, tusd.address, buyer_0, market)
+            .await
+            .unwrap(),
+        U256::ZERO
+    );
+    let (approve, note) = prepare(
+        &client,
+        Some(&b_store),
+        buy(listing_ids[0]),
+        None,
+        &b_wallet,
+        &own_b,
+    )
+    .await
+    .unwrap();
+    assert!(
+        note.is_some_and(|n| n.contains("again")),
+        "the approval says to buy next"
+    );
+    confirm(&client, &b_store, &b_wallet, &approve).await;
+    assert_eq!(
+        svc::allowance(&client, tusd.address, buyer_0, market)
+            .await
+            .unwrap(),
+        tusd_price,
+        "exactly the price is approved"
+    );
+    let tusd_before = balance_of(&client, tusd.address, buyer_0).await.unwrap();
+    let (purchase, _) = prepare(
+        &client,
+        Some(&b_store),
+        buy(listing_ids[0]),
+        None,
+        &b_wallet,
+        &own_b,
+    )
+    .await
+    .unwrap();
+    confirm(&client, &b_store, &b_wallet, &purchase).await;
+    assert_eq!(
+        balance_of(&client, tusd.address, buyer_0).await.unwrap(),
+        tusd_before - tusd_price,
+        "the buyer paid the price into escrow"
+    );
+    assert_eq!(
+        svc::allowance(&client, tusd.address, buyer_0, market)
+            .await
+            .unwrap(),
+        U256::ZERO,
+        "no allowance is left standing"
+    );
+    // A second purchase of the same listing is refused, as the command line refuses it.
+    let again = prepare(
+        &client,
+        Some(&b_store),
+        buy(listing_ids[0]),
+        None,
+        &b_wallet,
+        &own_b,
+    )
+    .await;
+    assert!(
+        again
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("already")),
+        "{again:?}"
+    );
+    // The ETH listing: bought and never delivered.
+    let (eth_buy, _) = prepare(
+        &client,
+        Some(&b_store),
+        buy(listing_ids[1]),
+        None,
+        &b_wallet,
+        &own_b,
+    )
+    .await
+    .unwrap();
+    confirm(&client, &b_store, &b_wallet, &eth_buy).await;
+
+    // Deliver: the seller's review, signed; the buyer's key opens the delivery.
+    let book = svc::sync(&client, s_store, market).await.unwrap();
+    let paid = |listing: u64| {
+        book.purchases
+            .values()
+            .find(|p| p.listing == listing)
+            .unwrap()
+            .clone()
+    };
+    let tusd_purchase = paid(listing_ids[0]);
+    let eth_purchase = paid(listing_ids[1]);
+    assert_eq!(tusd_purchase.state, PurchaseState::Paid);
+    let (deliver, _) = prepare(
+        &client,
+        Some(s_store),
+        MarketTx::Deliver {
+            purchase: Box::new(tusd_purchase.clone()),
+        },
+        None,
+        s_wallet,
+        &own_s,
+    )
+    .await
+    .unwrap();
+    confirm(&client, s_store, s_wallet, &deliver).await;
+    let book = svc::sync(&client, &b_store, market).await.unwrap();
+    let delivered = &book.purchases[&tusd_purchase.id];
+    assert_eq!(delivered.state, PurchaseState::Delivered);
+    let keys = svc::BuyerKeys::scan(&b_wallet, &book, &own_b).unwrap();
+    let now = svc::chain_time(&client).await.unwrap();
+    let ctx = svc::Buyer::new(&b_wallet, &keys, &client, market, now, &own_b);
+    let out = buyer_dir.path().join("bought.txt");
+    svc::save_delivery(
+        &ctx,
+        delivered,
+        &book.listings[&delivered.listing],
+        &out,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        items[0].preview.text
+    );
+
+    // Refund: past the ETH purchase's deadline the buyer's review takes the price back.
+    let now = svc::chain_time(&client).await.unwrap();
+    pass_time(&client, eth_purchase.deadline.saturating_sub(now) + 1).await;
+    let eth_before = client.eth_balance(buyer_0).await.unwrap();
+    let (refund, _) = prepare(
+        &client,
+        Some(&b_store),
+        MarketTx::Refund {
+            purchase: Box::new(eth_purchase.clone()),
+        },
+        None,
+        &b_wallet,
+        &own_b,
+    )
+    .await
+    .unwrap();
+    confirm(&client, &b_store, &b_wallet, &refund).await;
+    let book = svc::sync(&client, &b_store, market).await.unwrap();
+    assert_eq!(
+        book.purchases[&eth_purchase.id].state,
+        PurchaseState::Refunded
+    );
+    let eth_after = client.eth_balance(buyer_0).await.unwrap();
+    let fee_cap = U256::from(refund.gas_limit) * U256::from(refund.max_fee_per_gas);
+    assert!(
+        eth_after + fee_cap >= eth_before + eth_price && eth_after <= eth_before + eth_price,
+        "the price came back, less at most the refund's fee: {eth_before} -> {eth_after}"
+    );
+
+    // Withdraw (the Earnings screen's job): after the challenge window the delivered sale
+    // settles in the same call and the seller receives exactly the price.
+    let now = svc::chain_time(&client).await.unwrap();
+    pass_time(&client, delivered.settles_at.saturating_sub(now) + 1).await;
+    let seller_before = balance_of(&client, tusd.address, seller_0).await.unwrap();
+    let review = crate::tui::chain_worker::prepare_withdraw(
+        &client,
+        Some(s_store),
+        seller_0,
+        tusd.address,
+        &own_s,
+    )
+    .await
+    .unwrap();
+    confirm(&client, s_store, s_wallet, &review).await;
+    assert_eq!(
+        balance_of(&client, tusd.address, seller_0).await.unwrap(),
+        seller_before + tusd_price
+    );
+    let book = svc::sync(&client, s_store, market).await.unwrap();
+    assert!(book.purchases[&tusd_purchase.id].settled_on_chain);
+    let _ = node.child.kill().await;
+}
