@@ -17,3 +17,4 @@ mod intents_anvil;
 mod market_anvil;
 mod market_contract;
 mod market_earnings;
+mod market_world;
