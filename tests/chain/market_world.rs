@@ -231,3 +231,15 @@ pub(crate) fn listed(home: &Path, text: &str, price: &str) -> (String, String) {
     (item, listing)
 }
 
+/// One of DataMarket's counters (`listingCount`, `purchaseCount`) at `market`, read with cast:
+/// "nothing was listed / bought" is this staying put.
+pub(crate) fn counter(rpc: &str, market: &str, name: &str) -> u64 {
+    number(&cast(&[
+        "call",
+        "--rpc-url",
+        rpc,
+        market,
+        &format!("{name}()(uint256)"),
+    ]))
+    .to::<u64>()
+}
