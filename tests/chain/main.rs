@@ -20,5 +20,7 @@ mod contracts_artifact;
 mod indexer_anvil;
 mod intents_anvil;
 mod market_anvil;
+mod market_cli;
 mod market_contract;
 mod market_earnings;
+mod market_world;

@@ -10,34 +10,21 @@
 //! a buyer restored from the phrase alone. Hand-made deliveries and listings are sent with
 //! `cast`, their bytes computed with the keystore crate, as a dishonest seller would.
 use crate::common;
+use crate::market_world::*;
 
-use std::path::Path;
 use std::time::Instant;
 
 use alloy::primitives::{Address, B256, U256, keccak256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
-use common::tool;
 use keybot_keystore::content;
 use keybot_keystore::delivery::{self, Binding};
 use keybot_keystore::secret::Secret32;
 
-const PW: &str = "correct horse battery staple";
-const SELLER: &str =
-    "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
-const BUYER: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
-/// A third party who only reads the market (BIP-39 test vector).
-const STRANGER: &str =
-    "letter advice cage absurd amount doctor acoustic avoid letter advice cage above";
-/// Account 0 of each phrase (m/44'/60'/0'/0/0).
-const SELLER_0: &str = "0x9858EfFD232B4033E47d90003D41EC34EcaEda94";
-const BUYER_0: &str = "0x58A57ed9d8d624cBD12e2C467D34787555bB1b25";
 /// Where a test has a refund or a withdrawal paid: an address no home owns.
 const ELSEWHERE: &str = "0x1111111111111111111111111111111111111111";
 const CHAIN_ID: u64 = 31337;
-/// DataMarket's DELIVERY_WINDOW and CHALLENGE_WINDOW: 3 days.
-const THREE_DAYS: u64 = 3 * 24 * 3600;
 
 const EMAIL: &str = "jonas.weber@example.net";
 const PHONE: &str = "+44 20 7946 0958";
@@ -50,108 +37,6 @@ mod ev {
         event Purchased(uint256 indexed purchaseId, address indexed buyer, address indexed seller,
             uint256 listingId, address token, uint256 price, bytes buyerKey, uint64 deadline);
     }
-}
-
-fn kb(home: &Path, args: &[&str]) -> std::process::Output {
-    common::kb_with(home, PW, args)
-}
-
-fn ok(home: &Path, args: &[&str]) -> String {
-    common::ok_with(home, PW, args)
-}
-
-fn stderr_of(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Fails with exit status 1 and one line of error containing `needle`.
-fn fails(home: &Path, args: &[&str], needle: &str) -> String {
-    let out = kb(home, args);
-    let err = stderr_of(&out);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "keybot {args:?} should fail: {err}"
-    );
-    let last = err.lines().last().unwrap_or("");
-    assert!(
-        last.contains(needle),
-        "keybot {args:?}: {err:?} lacks {needle:?}"
-    );
-    err
-}
-
-fn last_line(s: &str) -> &str {
-    s.lines().last().unwrap_or("").trim()
-}
-
-fn cast(args: &[&str]) -> String {
-    let cast = tool("cast").expect("cast");
-    let out = std::process::Command::new(cast)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cast {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
-/// The first number of a `cast call` answer ("5000000 [5e6]").
-fn number(out: &str) -> U256 {
-    out.split_whitespace().next().unwrap().parse().unwrap()
-}
-
-/// A token balance read with cast (not through keybot), in base units.
-fn tusd_of(rpc: &str, tusd: Address, who: &str) -> U256 {
-    number(&cast(&[
-        "call",
-        "--rpc-url",
-        rpc,
-        &tusd.to_string(),
-        "balanceOf(address)(uint256)",
-        who,
-    ]))
-}
-
-fn tusd(n: u64) -> U256 {
-    U256::from(n) * U256::from(1_000_000u64)
-}
-
-/// `owner`'s tUSD allowance to the market, read with cast.
-fn allowance(w: &World, owner: &str) -> U256 {
-    number(&cast(&[
-        "call",
-        "--rpc-url",
-        &w.dev.rpc,
-        &w.dev.tusd.to_string(),
-        "allowance(address,address)(uint256)",
-        owner,
-        &w.dev.market.to_string(),
-    ]))
-}
-
-fn eth_of(rpc: &str, who: &str) -> U256 {
-    cast(&["balance", "--rpc-url", rpc, who]).parse().unwrap()
-}
-
-/// How many transactions `who` has sent: "nothing was sent" is this staying put.
-fn nonce(rpc: &str, who: &str) -> u64 {
-    cast(&["nonce", "--rpc-url", rpc, who]).parse().unwrap()
-}
-
-/// anvil's clock moves `secs` on, and a block is mined at the new time.
-fn pass_time(rpc: &str, secs: u64) {
-    cast(&[
-        "rpc",
-        "--rpc-url",
-        rpc,
-        "evm_increaseTime",
-        &secs.to_string(),
-    ]);
-    cast(&["rpc", "--rpc-url", rpc, "evm_mine"]);
 }
 
 /// The next block is mined at `time` exactly.
@@ -170,28 +55,6 @@ fn chain_time(rpc: &str) -> u64 {
     cast(&["block", "latest", "--field", "timestamp", "--rpc-url", rpc])
         .parse()
         .unwrap()
-}
-
-/// Account 0's private key of `phrase`, as a user with cast gets it: how a dishonest seller
-/// (or a buyer's own script) sends by hand.
-fn private_key(phrase: &str) -> String {
-    cast(&[
-        "wallet",
-        "private-key",
-        "--mnemonic",
-        phrase,
-        "--mnemonic-index",
-        "0",
-    ])
-}
-
-/// `cast send` to the market from `phrase`'s account 0.
-fn send_as(w: &World, phrase: &str, to: Address, args: &[&str]) {
-    let key = private_key(phrase);
-    let to = to.to_string();
-    let mut all = vec!["send", "--rpc-url", &w.dev.rpc, "--private-key", &key, &to];
-    all.extend(args);
-    cast(&all);
 }
 
 /// The `Purchased` event of `purchase`, read from the node's logs with alloy.
@@ -241,88 +104,12 @@ fn deliver_by_hand(w: &World, purchase: &str, key: &Secret32) {
     );
 }
 
-/// `market fetch PURCHASE --out OUT` with `extra` arguments.
-fn fetch(home: &Path, purchase: &str, out: &Path, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["market", "fetch", purchase, "--out", out.to_str().unwrap()];
-    args.extend(extra);
-    kb(home, &args)
-}
-
-/// The tUSD figures of `home`'s `market earnings --json`.
-fn tusd_earnings(home: &Path) -> serde_json::Value {
-    let e: serde_json::Value =
-        serde_json::from_str(&ok(home, &["market", "earnings", "--json"])).unwrap();
-    e["tokens"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["symbol"] == "tUSD")
-        .cloned()
-        .unwrap_or_else(|| panic!("no tUSD figures: {e:#}"))
-}
-
-/// The seller's home with the dev chain running, and the buyer's home configured for it the way
-/// a second machine is: `chain add`, `token add`, `market join`.
-struct World {
-    seller: tempfile::TempDir,
-    buyer: tempfile::TempDir,
-    dev: common::DevChain,
-}
-
-fn world() -> Option<World> {
-    let seller = common::fast_home(SELLER, PW);
-    let buyer = common::fast_home(BUYER, PW);
-    let dev = common::dev_chain(seller.path(), PW, &[BUYER_0.parse().unwrap()])?;
-    let b = buyer.path();
-    ok(b, &["chain", "add", "local", "--rpc", &dev.rpc, "--yes"]);
-    ok(b, &["token", "add", &dev.tusd.to_string()]);
-    // A market address from a chat or a config is never trusted: tUSD's code is not a market.
-    fails(
-        b,
-        &["market", "join", &dev.tusd.to_string()],
-        "is not keybot's DataMarket",
-    );
-    fails(b, &["market", "browse"], "has no market");
-    let joined = ok(b, &["market", "join", &dev.market.to_string()]);
-    assert!(joined.contains("deployed in block"), "{joined}");
-    Some(World { seller, buyer, dev })
-}
-
-/// Adds `text` as a file item in `home`'s vault and consents; the item id.
-fn consented_item(home: &Path, text: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("note.txt");
-    std::fs::write(&file, text).unwrap();
-    let id = ok(home, &["market", "add", "--file", file.to_str().unwrap()]);
-    let id = last_line(&id).to_owned();
-    ok(home, &["market", "consent", &id, "--yes"]);
-    id
-}
-
 fn note() -> String {
     format!(
         "Notes from the flat viewing on 2025-06-14.\n\
          The landlord is reachable at {EMAIL} or {PHONE}.\n\
          Rent 1,450 GBP, deposit five weeks. Old wallet words: {PHRASE}\n"
     )
-}
-
-/// Lists `item` for `price` tUSD (inline); the listing id.
-fn sell(home: &Path, item: &str, price: &str) -> String {
-    last_line(&ok(
-        home,
-        &[
-            "market", "sell", item, "--price", price, "--token", "tUSD", "--yes",
-        ],
-    ))
-    .to_owned()
-}
-
-/// A consented note listed for `price` tUSD; (item, listing).
-fn listed(home: &Path, text: &str, price: &str) -> (String, String) {
-    let item = consented_item(home, text);
-    let listing = sell(home, &item, price);
-    (item, listing)
 }
 
 #[test]

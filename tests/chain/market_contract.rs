@@ -36,7 +36,7 @@ use DataMarket::DataMarketErrors as E;
 use DataMarket::DataMarketEvents as Ev;
 
 alloy::sol!(
-    #[sol(rpc)]
+    #[sol(rpc, all_derives)]
     TestToken,
     "assets/contracts/TestToken.json"
 );
@@ -690,15 +690,26 @@ async fn a_tusd_listing_works_end_to_end() {
             })
         );
     }
-    // Without an approval, the token refuses the transfer and nothing is bought.
+    // Without an approval, the token refuses the transfer and nothing is bought: the token's
+    // own error, passed up through SafeERC20, naming the market and the missing allowance.
     send!(c.tusd().faucet(c.other, U256::from(price)), c.other);
-    assert!(
-        c.market()
-            .buy(again, key, U256::from(price))
-            .from(c.other)
-            .call()
-            .await
-            .is_err()
+    let e = c
+        .market()
+        .buy(again, key, U256::from(price))
+        .from(c.other)
+        .call()
+        .await
+        .expect_err("bought without an approval");
+    assert_eq!(
+        e.as_decoded_interface_error::<TestToken::TestTokenErrors>(),
+        Some(TestToken::TestTokenErrors::ERC20InsufficientAllowance(
+            TestToken::ERC20InsufficientAllowance {
+                spender: c.market.address,
+                allowance: U256::ZERO,
+                needed: U256::from(price)
+            }
+        )),
+        "{e}"
     );
 }
 
@@ -1094,7 +1105,13 @@ async fn listings_and_purchases_with_bad_arguments_are_refused() {
     }
     // The allow-list holds contracts only: an account address is refused at deployment.
     let e = dev::deploy_market(&c.client, &[c.other]).await.unwrap_err();
-    assert!(e.to_string().contains("NotAContract"), "{e}");
+    assert_eq!(
+        e,
+        ChainError::Revert {
+            reason: format!("NotAContract(token: {})", c.other)
+        },
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -1489,6 +1506,13 @@ async fn the_code_check_accepts_a_deployed_market_and_refuses_anything_else() {
     let e = market_contract::verify(&c.client, c.other)
         .await
         .unwrap_err();
+    assert_eq!(
+        e,
+        ChainError::Refused(Refusal::NotAMarket {
+            address: c.other,
+            empty: true
+        })
+    );
     assert!(e.to_string().contains("no contract"), "{e}");
 }
 

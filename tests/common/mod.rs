@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 pub mod proxy;
 pub mod screen;
+pub mod tls;
 use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};

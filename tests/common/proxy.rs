@@ -8,7 +8,9 @@ use std::io::Write;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -51,7 +53,12 @@ pub struct Proxy {
     pub url: String,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// Says when the accept loop has ended (closed, not sent to, when the loop ends).
+    dead: Receiver<()>,
 }
+
+/// How long [`Proxy::wait_dead`] waits for the request the proxy dies on.
+const DIE_WITHIN: Duration = Duration::from_secs(60);
 
 impl Proxy {
     /// A proxy on `port` (0: the system picks one) in front of anvil on `upstream`, answering
@@ -66,8 +73,11 @@ impl Proxy {
         let rule = Arc::new(rule);
         let stop = Arc::new(AtomicBool::new(false));
         let st = stop.clone();
+        let (ended, dead) = std::sync::mpsc::channel::<()>();
         // A blocking accept, no polling: whoever stops the proxy connects once to wake it.
         let thread = std::thread::spawn(move || {
+            // Dropped when the loop ends, which closes `dead`.
+            let _ended = ended;
             for client in listener.incoming() {
                 if st.load(Ordering::SeqCst) {
                     return;
@@ -107,6 +117,7 @@ impl Proxy {
             url: format!("http://127.0.0.1:{port}"),
             stop,
             thread: Some(thread),
+            dead,
         }
     }
 
@@ -123,9 +134,16 @@ impl Proxy {
         Self::serve(port, upstream, faults(mode))
     }
 
-    /// Waits until a [`Reply::Die`] has closed the listener.
+    /// Waits until a [`Reply::Die`] has closed the listener; panics after [`DIE_WITHIN`] (then
+    /// keybot never sent the request the proxy dies on, and dropping the proxy stops it).
     pub fn wait_dead(mut self) {
-        self.thread.take().unwrap().join().unwrap();
+        match self.dead.recv_timeout(DIE_WITHIN) {
+            Err(RecvTimeoutError::Disconnected) => self.thread.take().unwrap().join().unwrap(),
+            Ok(()) | Err(RecvTimeoutError::Timeout) => panic!(
+                "the RPC proxy on port {} did not die within {DIE_WITHIN:?}: nothing sent it the request it dies on",
+                self.port
+            ),
+        }
     }
 }
 

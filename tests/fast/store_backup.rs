@@ -160,7 +160,11 @@ fn database_is_unreadable_without_the_key() {
         "{err}"
     );
     // The backup key is a different key too.
-    assert!(Store::open(&path, &key(ANVIL_PHRASE, Purpose::Backup)).is_err());
+    let err = Store::open(&path, &key(ANVIL_PHRASE, Purpose::Backup)).unwrap_err();
+    assert!(
+        matches!(&err, store::Error::WrongKeyOrNotADatabase(p) if *p == path),
+        "{err}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
 

@@ -263,17 +263,29 @@ fn ctrl_c_stops_the_answer_and_prints_its_stats() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stdout = child.stdout.take().unwrap();
+    let chunks = read_in_background(child.stdout.take().unwrap());
     let mut seen = Vec::new();
-    let mut buf = [0u8; 256];
+    let deadline = Instant::now() + Duration::from_secs(FIRST_OUTPUT_SECS);
     while seen.len() < 20 {
-        let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "output ended early");
-        seen.extend_from_slice(&buf[..n]);
+        let left = deadline.saturating_duration_since(Instant::now());
+        match chunks.recv_timeout(left) {
+            Ok(chunk) => seen.extend_from_slice(&chunk),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("output ended early: {:?}", String::from_utf8_lossy(&seen))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!(
+                    "keybot chat wrote {} bytes in {FIRST_OUTPUT_SECS} s, not the 20 this test waits for: {:?}",
+                    seen.len(),
+                    String::from_utf8_lossy(&seen)
+                )
+            }
+        }
     }
     let sent = Instant::now();
     common::signal(&child, rustix::process::Signal::INT);
-    let status = child.wait().unwrap();
+    let status = wait_at_most(&mut child, EXIT_SECS, "keybot chat after Ctrl-C");
     let took = sent.elapsed();
     let mut err = String::new();
     child
@@ -367,15 +379,24 @@ fn run_on_a_terminal(mut cmd: Command) -> (std::process::ExitStatus, Vec<u8>, St
     // The child holds the only copy of the terminal's other end now: reading the master ends
     // (with EIO, on Linux) when the child has exited.
     drop(cmd);
-    let mut master = std::fs::File::from(master);
+    let chunks = read_in_background(std::fs::File::from(master));
     let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(TERMINAL_RUN_SECS);
     loop {
-        match master.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        let left = deadline.saturating_duration_since(Instant::now());
+        match chunks.recv_timeout(left) {
+            Ok(chunk) => seen.extend_from_slice(&chunk),
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                let _ = child.kill();
+                panic!(
+                    "keybot did not finish on the terminal within {TERMINAL_RUN_SECS} s; it wrote {:?}",
+                    String::from_utf8_lossy(&seen)
+                )
+            }
         }
     }
+    let status = wait_at_most(&mut child, EXIT_SECS, "keybot after its terminal closed");
     let mut err = String::new();
     child
         .stderr
@@ -383,7 +404,57 @@ fn run_on_a_terminal(mut cmd: Command) -> (std::process::ExitStatus, Vec<u8>, St
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
-    (child.wait().unwrap(), seen, err)
+    (status, seen, err)
+}
+
+/// How long the model may take to write its first 20 bytes (loading it included) on a slow CI
+/// machine before the test gives up instead of hanging.
+const FIRST_OUTPUT_SECS: u64 = 300;
+/// How long a run on the pseudo-terminal may take in all.
+const TERMINAL_RUN_SECS: u64 = 300;
+/// How long a child may take to exit once it has been told to, or has finished writing.
+const EXIT_SECS: u64 = 30;
+
+/// Everything `from` yields, chunk by chunk, on a channel that closes at its end (EOF, or an
+/// error such as the EIO of a pseudo-terminal whose other end is closed): the caller waits on
+/// it with a deadline instead of blocking in `read`.
+fn read_in_background(mut from: impl Read + Send + 'static) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The child's exit status; kills it and panics (naming `what`) when it has not exited within
+/// `secs`.
+fn wait_at_most(
+    child: &mut std::process::Child,
+    secs: u64,
+    what: &str,
+) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} did not exit within {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

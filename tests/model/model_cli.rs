@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
+use common::tls::test_pki;
 use common::{keybot, model_lock, test_model};
 use sha2::{Digest, Sha256};
 
@@ -564,31 +565,6 @@ fn tiny_gguf(arch: &str, name: &str) -> Vec<u8> {
     // file without touching the header.
     b.resize(b.len().div_ceil(32) * 32 + 64, 0);
     b
-}
-
-/// A test CA and a server certificate for 127.0.0.1 signed by it: (the CA's PEM, the server's
-/// TLS config).
-fn test_pki() -> (String, rustls::ServerConfig) {
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, SanType,
-    };
-    // The server side is rustls too, on the provider keybot installs.
-    keybot::net::tls();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(DnType::CommonName, "keybot test CA");
-    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
-    let mut leaf = CertificateParams::new(Vec::<String>::new()).unwrap();
-    leaf.subject_alt_names = vec![SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into())];
-    let key = KeyPair::generate().unwrap();
-    let cert = leaf.signed_by(&key, &ca).unwrap();
-    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der());
-    let config = rustls::ServerConfig::builder()
-        .with_no_client_auth()
-        .with_single_cert(vec![cert.der().clone()], key.into())
-        .unwrap();
-    (ca.pem(), config)
 }
 
 /// An https Hub: the download goes through the one TLS stack (reqwest, rustls on ring) and the
