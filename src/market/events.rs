@@ -392,4 +392,127 @@ mod tests {
         broken.body = "{\"event\":\"teleported\"}".into();
         assert_eq!(Located::from_row(&broken), None);
     }
+
+    const S: Address = Address::repeat_byte(0x5);
+    const B: Address = Address::repeat_byte(0xb);
+    const T: Address = Address::repeat_byte(0x7);
+    const N: U256 = U256::from_limbs([9, 0, 0, 0]);
+    const X: B256 = B256::repeat_byte(3);
+
+    /// One event of each kind, in the order of the enum: listing 1, purchase 2, seller S, buyer
+    /// B, token T, and N for every price and amount.
+    fn one_of_each() -> Vec<MarketEvent> {
+        use MarketEvent as E;
+        vec![
+            E::Listed {
+                listing: 1,
+                seller: S,
+                token: T,
+                price: N,
+                content_hash: X,
+                key_commit: X,
+                data: Bytes::new(),
+                uri: String::new(),
+                meta: String::new(),
+            },
+            E::Repriced {
+                listing: 1,
+                seller: S,
+                price: N,
+            },
+            E::Delisted {
+                listing: 1,
+                seller: S,
+            },
+            E::Purchased {
+                purchase: 2,
+                listing: 1,
+                buyer: B,
+                seller: S,
+                token: T,
+                price: N,
+                buyer_key: Bytes::new(),
+                deadline: 0,
+            },
+            E::Delivered {
+                purchase: 2,
+                seller: S,
+                delivery: Bytes::new(),
+                settles_at: 0,
+            },
+            E::Refunded {
+                purchase: 2,
+                buyer: B,
+                token: T,
+                amount: N,
+            },
+            E::Disputed {
+                purchase: 2,
+                buyer: B,
+                secret: Some(X),
+                reason: String::new(),
+            },
+            E::KeyProvenWrong {
+                purchase: 2,
+                buyer: B,
+                seller: S,
+                secret: X,
+            },
+            E::Settled {
+                purchase: 2,
+                seller: S,
+                token: T,
+                amount: N,
+            },
+            E::Withdrawn {
+                seller: S,
+                token: T,
+                amount: N,
+            },
+        ]
+    }
+
+    #[test]
+    fn each_event_fills_the_columns_of_the_fields_it_has() {
+        // (listing_id, purchase_id, seller, buyer, token, amount)
+        let expected = [
+            ("listed", (Some(1), None, Some(S), None, Some(T), Some(N))),
+            ("repriced", (Some(1), None, Some(S), None, None, Some(N))),
+            ("delisted", (Some(1), None, Some(S), None, None, None)),
+            (
+                "purchased",
+                (Some(1), Some(2), Some(S), Some(B), Some(T), Some(N)),
+            ),
+            ("delivered", (None, Some(2), Some(S), None, None, None)),
+            ("refunded", (None, Some(2), None, Some(B), Some(T), Some(N))),
+            ("disputed", (None, Some(2), None, Some(B), None, None)),
+            (
+                "key_proven_wrong",
+                (None, Some(2), Some(S), Some(B), None, None),
+            ),
+            ("settled", (None, Some(2), Some(S), None, Some(T), Some(N))),
+            ("withdrawn", (None, None, Some(S), None, Some(T), Some(N))),
+        ];
+        let events = one_of_each();
+        assert_eq!(events.len(), expected.len());
+        for (event, (name, columns)) in events.into_iter().zip(expected) {
+            let r = Located {
+                block: 1,
+                tx_hash: B256::ZERO,
+                log_index: 0,
+                event,
+            }
+            .to_row(1, Address::ZERO);
+            assert_eq!(r.event, name);
+            let found = (
+                r.listing_id,
+                r.purchase_id,
+                r.seller,
+                r.buyer,
+                r.token,
+                r.amount,
+            );
+            assert_eq!(found, columns, "{name}");
+        }
+    }
 }
