@@ -221,6 +221,104 @@ impl MarketEvent {
     }
 }
 
+/// The columns of a stored row that queries filter on: each is the event's field of that name
+/// where it has one (a price is the amount), and empty where it has none.
+impl MarketEvent {
+    fn listing_id(&self) -> Option<u64> {
+        use MarketEvent as E;
+        match self {
+            E::Listed { listing, .. }
+            | E::Repriced { listing, .. }
+            | E::Delisted { listing, .. }
+            | E::Purchased { listing, .. } => Some(*listing),
+            E::Delivered { .. }
+            | E::Refunded { .. }
+            | E::Disputed { .. }
+            | E::KeyProvenWrong { .. }
+            | E::Settled { .. }
+            | E::Withdrawn { .. } => None,
+        }
+    }
+
+    fn purchase_id(&self) -> Option<u64> {
+        use MarketEvent as E;
+        match self {
+            E::Purchased { purchase, .. }
+            | E::Delivered { purchase, .. }
+            | E::Refunded { purchase, .. }
+            | E::Disputed { purchase, .. }
+            | E::KeyProvenWrong { purchase, .. }
+            | E::Settled { purchase, .. } => Some(*purchase),
+            E::Listed { .. } | E::Repriced { .. } | E::Delisted { .. } | E::Withdrawn { .. } => {
+                None
+            }
+        }
+    }
+
+    fn seller(&self) -> Option<Address> {
+        use MarketEvent as E;
+        match self {
+            E::Listed { seller, .. }
+            | E::Repriced { seller, .. }
+            | E::Delisted { seller, .. }
+            | E::Purchased { seller, .. }
+            | E::Delivered { seller, .. }
+            | E::KeyProvenWrong { seller, .. }
+            | E::Settled { seller, .. }
+            | E::Withdrawn { seller, .. } => Some(*seller),
+            E::Refunded { .. } | E::Disputed { .. } => None,
+        }
+    }
+
+    fn buyer(&self) -> Option<Address> {
+        use MarketEvent as E;
+        match self {
+            E::Purchased { buyer, .. }
+            | E::Refunded { buyer, .. }
+            | E::Disputed { buyer, .. }
+            | E::KeyProvenWrong { buyer, .. } => Some(*buyer),
+            E::Listed { .. }
+            | E::Repriced { .. }
+            | E::Delisted { .. }
+            | E::Delivered { .. }
+            | E::Settled { .. }
+            | E::Withdrawn { .. } => None,
+        }
+    }
+
+    fn token(&self) -> Option<Address> {
+        use MarketEvent as E;
+        match self {
+            E::Listed { token, .. }
+            | E::Purchased { token, .. }
+            | E::Refunded { token, .. }
+            | E::Settled { token, .. }
+            | E::Withdrawn { token, .. } => Some(*token),
+            E::Repriced { .. }
+            | E::Delisted { .. }
+            | E::Delivered { .. }
+            | E::Disputed { .. }
+            | E::KeyProvenWrong { .. } => None,
+        }
+    }
+
+    fn amount(&self) -> Option<U256> {
+        use MarketEvent as E;
+        match self {
+            E::Listed { price: amount, .. }
+            | E::Repriced { price: amount, .. }
+            | E::Purchased { price: amount, .. }
+            | E::Refunded { amount, .. }
+            | E::Settled { amount, .. }
+            | E::Withdrawn { amount, .. } => Some(*amount),
+            E::Delisted { .. }
+            | E::Delivered { .. }
+            | E::Disputed { .. }
+            | E::KeyProvenWrong { .. } => None,
+        }
+    }
+}
+
 impl Located {
     /// A decoded log with its position; `None` for a log that is not a market event or lacks
     /// its position (a pending log).
@@ -235,104 +333,6 @@ impl Located {
 
     /// The row the store keeps.
     pub fn to_row(&self, chain_id: u64, market: Address) -> MarketEventRow {
-        use MarketEvent as E;
-        let (listing_id, purchase_id, seller, buyer, token, amount) = match &self.event {
-            E::Listed {
-                listing,
-                seller,
-                token,
-                price,
-                ..
-            } => (
-                Some(*listing),
-                None,
-                Some(*seller),
-                None,
-                Some(*token),
-                Some(*price),
-            ),
-            E::Repriced {
-                listing,
-                seller,
-                price,
-            } => (
-                Some(*listing),
-                None,
-                Some(*seller),
-                None,
-                None,
-                Some(*price),
-            ),
-            E::Delisted { listing, seller } => {
-                (Some(*listing), None, Some(*seller), None, None, None)
-            }
-            E::Purchased {
-                purchase,
-                listing,
-                buyer,
-                seller,
-                token,
-                price,
-                ..
-            } => (
-                Some(*listing),
-                Some(*purchase),
-                Some(*seller),
-                Some(*buyer),
-                Some(*token),
-                Some(*price),
-            ),
-            E::Delivered {
-                purchase, seller, ..
-            } => (None, Some(*purchase), Some(*seller), None, None, None),
-            E::Refunded {
-                purchase,
-                buyer,
-                token,
-                amount,
-            } => (
-                None,
-                Some(*purchase),
-                None,
-                Some(*buyer),
-                Some(*token),
-                Some(*amount),
-            ),
-            E::Disputed {
-                purchase, buyer, ..
-            } => (None, Some(*purchase), None, Some(*buyer), None, None),
-            E::KeyProvenWrong {
-                purchase,
-                buyer,
-                seller,
-                ..
-            } => (
-                None,
-                Some(*purchase),
-                Some(*seller),
-                Some(*buyer),
-                None,
-                None,
-            ),
-            E::Settled {
-                purchase,
-                seller,
-                token,
-                amount,
-            } => (
-                None,
-                Some(*purchase),
-                Some(*seller),
-                None,
-                Some(*token),
-                Some(*amount),
-            ),
-            E::Withdrawn {
-                seller,
-                token,
-                amount,
-            } => (None, None, Some(*seller), None, Some(*token), Some(*amount)),
-        };
         MarketEventRow {
             chain_id,
             market,
@@ -340,12 +340,12 @@ impl Located {
             tx_hash: self.tx_hash,
             log_index: self.log_index,
             event: self.event.name().into(),
-            listing_id,
-            purchase_id,
-            seller,
-            buyer,
-            token,
-            amount,
+            listing_id: self.event.listing_id(),
+            purchase_id: self.event.purchase_id(),
+            seller: self.event.seller(),
+            buyer: self.event.buyer(),
+            token: self.event.token(),
+            amount: self.event.amount(),
             body: serialize(&self.event),
         }
     }
