@@ -685,4 +685,56 @@ mod tests {
         let old: Archive = serde_json::from_value(old).unwrap();
         assert!(old.vault.is_empty());
     }
+
+    #[test]
+    fn listing_secrets_travel_once_and_a_row_that_does_not_parse_stays_behind() {
+        use crate::store::ListingSecret;
+        use alloy::primitives::{Address, B256};
+        let (_dir, store) = temp_store();
+        let secret = |n: u8| ListingSecret {
+            content_hash: B256::repeat_byte(n),
+            chain_id: 31337,
+            market: Address::repeat_byte(0x11),
+            item_id: 4,
+            seller: Address::repeat_byte(0x22),
+            content_key: Secret32::new([n; 32]),
+            ciphertext: b"KBM1...".to_vec(),
+            uri: String::new(),
+            listing_id: Some(u64::from(n)),
+            created_at: 0,
+        };
+        store.save_listing_secret(&secret(1)).unwrap();
+        store.save_listing_secret(&secret(2)).unwrap();
+        let mut archive = store.to_archive().unwrap();
+        assert_eq!(archive.listings.len(), 2);
+        // Damaged rows (authentic, but not what this machine writes) are skipped, not counted.
+        for (i, field) in ["content_hash", "market", "seller", "ciphertext"]
+            .into_iter()
+            .enumerate()
+        {
+            let mut bad = archive.listings[0].clone();
+            bad.content_hash = format!("{:#x}", B256::repeat_byte(0x30 + i as u8));
+            match field {
+                "content_hash" => bad.content_hash = "0xnothex".into(),
+                "market" => bad.market = "nowhere".into(),
+                "seller" => bad.seller = "0x12".into(),
+                _ => bad.ciphertext = "not base64!".into(),
+            }
+            archive.listings.push(bad);
+        }
+
+        let (_dir2, mut other) = temp_store();
+        other.save_listing_secret(&secret(2)).unwrap();
+        let r = other.import_archive(&archive).unwrap();
+        assert_eq!((r.listings_added, r.listings_present), (1, 1));
+        let back = other.listing_secret(B256::repeat_byte(1)).unwrap().unwrap();
+        assert_eq!(
+            (back.item_id, back.listing_id, back.ciphertext.as_slice()),
+            (4, Some(1), &b"KBM1..."[..])
+        );
+        assert_eq!(back.content_key.expose(), &[1; 32]);
+        assert_eq!(other.all_listing_secrets().unwrap().len(), 2);
+        let again = other.import_archive(&archive).unwrap();
+        assert_eq!((again.listings_added, again.listings_present), (0, 2));
+    }
 }
