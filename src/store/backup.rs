@@ -504,6 +504,22 @@ pub fn seal(archive: &Archive, key: &Secret32) -> Result<Vec<u8>, BackupError> {
 
 /// Decrypts and decodes backup bytes; `name` is how errors refer to the file.
 pub fn unseal(bytes: &[u8], key: &Secret32, name: &str) -> Result<Archive, BackupError> {
+    let nonce = check_frame(bytes, name)?;
+    // The unkeyed checksum before the key: a file that fails it is damaged, and only one that
+    // passes and still does not open was sealed under another key.
+    if !sealed::digest_ok(bytes) {
+        return Err(BackupError::Damaged(name.to_owned()));
+    }
+    let plaintext = sealed::open(bytes, HEADER_LEN, nonce, key)
+        .ok_or_else(|| BackupError::WrongKey(name.to_owned()))?;
+    // Authentic but undecodable means a bug on the writing side, not an attacker; still one line.
+    serde_json::from_slice(&plaintext)
+        .map_err(|e| BackupError::Io(format!("{name}: the backup's content cannot be read: {e}")))
+}
+
+/// The nonce of `bytes` whose frame holds together: the magic, a format this keybot reads, and
+/// a ciphertext length that accounts for every byte between the header and the trailer.
+fn check_frame<'a>(bytes: &'a [u8], name: &str) -> Result<&'a [u8], BackupError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(BackupError::NotABackup(name.to_owned()));
     }
@@ -527,14 +543,7 @@ pub fn unseal(bytes: &[u8], key: &Secret32, name: &str) -> Result<Archive, Backu
     if expected != Some(bytes.len() as u64) || (ct_len as usize) < TAG_LEN {
         return Err(BackupError::Damaged(name.to_owned()));
     }
-    if !sealed::digest_ok(bytes) {
-        return Err(BackupError::Damaged(name.to_owned()));
-    }
-    let plaintext = sealed::open(bytes, HEADER_LEN, nonce, key)
-        .ok_or_else(|| BackupError::WrongKey(name.to_owned()))?;
-    // Authentic but undecodable means a bug on the writing side, not an attacker; still one line.
-    serde_json::from_slice(&plaintext)
-        .map_err(|e| BackupError::Io(format!("{name}: the backup's content cannot be read: {e}")))
+    Ok(nonce)
 }
 
 /// Writes the whole store to `file`, encrypted under `key`. The file is created 0600,
