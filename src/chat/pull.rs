@@ -335,17 +335,35 @@ impl Downloader {
     ) -> Result<String, PullError> {
         check_file_name(file)?;
         let url = format!("{}/{}/resolve/main/{}", self.endpoint, repo, file);
+        let remote = self.probe(&url)?;
+        let expected = match expected_sha256 {
+            Some(s) => s.to_ascii_lowercase(),
+            None => remote
+                .sha256
+                .ok_or_else(|| PullError::NoChecksum(url.clone()))?,
+        };
+        let part = part_path(dest);
+        let have = prepare_part(dest, &part, remote.total)?;
+        self.fetch(&url, &part, have, remote.total, progress)?;
+        let actual = verify_part(&part, file, expected)?;
+        std::fs::rename(&part, dest).map_err(part_io("rename", &part))?;
+        Ok(actual)
+    }
+
+    /// What the server says of the file before sending it, from a HEAD request that does not
+    /// follow redirects (the Hub puts the checksum headers on its own redirect response).
+    fn probe(&self, url: &str) -> Result<Remote, PullError> {
         let head = {
-            let rb = self.head_client.head(&url);
+            let rb = self.head_client.head(url);
             let rb = match &self.token {
                 Some(t) => rb.bearer_auth(t),
                 None => rb,
             };
-            rb.send().map_err(|e| http(&url, &e))?
+            rb.send().map_err(|e| http(url, &e))?
         };
         if !(head.status().is_success() || head.status().is_redirection()) {
             return Err(PullError::Status {
-                url,
+                url: url.to_owned(),
                 status: head.status().as_u16(),
             });
         }
@@ -355,16 +373,12 @@ impl Downloader {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let server_sha = header("x-linked-etag")
+        let sha256 = header("x-linked-etag")
             .or_else(|| header(ETAG.as_str()))
-            .map(|e| {
-                e.trim_start_matches("W/")
-                    .trim_matches('"')
-                    .to_ascii_lowercase()
-            })
-            .filter(|e| e.len() == 64 && e.chars().all(|c| c.is_ascii_hexdigit()));
+            .and_then(|e| sha256_of_etag(&e));
         let total: Option<u64> = header("x-linked-size")
             .or_else(|| {
+                // A redirect's own Content-Length is its body's, not the file's.
                 if head.status().is_success() {
                     header(CONTENT_LENGTH.as_str())
                 } else {
@@ -372,40 +386,28 @@ impl Downloader {
                 }
             })
             .and_then(|s| s.parse().ok());
-        let expected = match expected_sha256 {
-            Some(s) => s.to_ascii_lowercase(),
-            None => server_sha.ok_or_else(|| PullError::NoChecksum(url.clone()))?,
-        };
+        Ok(Remote { sha256, total })
+    }
 
-        if let Some(parent) = dest.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| PullError::Io {
-                what: "create",
-                path: parent.display().to_string(),
-                source,
-            })?;
-        }
-        let part = part_path(dest);
-        let io = |what, source| PullError::Io {
-            what,
-            path: part.display().to_string(),
-            source,
-        };
-        let mut have = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
-        if total.is_some_and(|t| have > t) {
-            // Longer than the file can be: not ours to resume.
-            std::fs::remove_file(&part).map_err(|e| io("remove", e))?;
-            have = 0;
-        }
-
+    /// Fetches the rest of the file into `part`, which holds its first `have` bytes: with a
+    /// `Range` when there are any, starting over when the server ignores or refuses it.
+    fn fetch(
+        &self,
+        url: &str,
+        part: &Path,
+        mut have: u64,
+        total: Option<u64>,
+        progress: Progress<'_>,
+    ) -> Result<(), PullError> {
         // At most two requests: a refused resume (416) drops the partial file and starts over.
         let mut attempts = 0;
         while total.is_none_or(|t| have < t) {
             attempts += 1;
-            let mut rb = self.get(&self.client, &url);
+            let mut rb = self.get(&self.client, url);
             if have > 0 {
                 rb = rb.header(RANGE, format!("bytes={have}-"));
             }
-            let mut resp = rb.send().map_err(|e| http(&url, &e))?;
+            let resp = rb.send().map_err(|e| http(url, &e))?;
             let append = match resp.status() {
                 StatusCode::PARTIAL_CONTENT => true,
                 StatusCode::OK => {
@@ -416,16 +418,16 @@ impl Downloader {
                 StatusCode::RANGE_NOT_SATISFIABLE if have > 0 => {
                     // The body of a 416 is an error page, never file data. `Content-Range:
                     // bytes */N` says how long the file is: if that is what we have, it is
-                    // complete (the checksum below decides); otherwise the partial file belongs
-                    // to some other version of the file and is dropped.
+                    // complete (the checksum decides); otherwise the partial file belongs to
+                    // some other version of the file and is dropped.
                     if content_range_len(&resp) == Some(have) {
                         break;
                     }
-                    std::fs::remove_file(&part).map_err(|e| io("remove", e))?;
+                    std::fs::remove_file(part).map_err(part_io("remove", part))?;
                     have = 0;
                     if attempts >= 2 {
                         return Err(PullError::Status {
-                            url,
+                            url: url.to_owned(),
                             status: StatusCode::RANGE_NOT_SATISFIABLE.as_u16(),
                         });
                     }
@@ -433,7 +435,7 @@ impl Downloader {
                 }
                 s => {
                     return Err(PullError::Status {
-                        url,
+                        url: url.to_owned(),
                         status: s.as_u16(),
                     });
                 }
@@ -441,74 +443,165 @@ impl Downloader {
             let total = total
                 .or_else(|| resp.content_length().map(|l| l + have))
                 .unwrap_or(0);
-            let mut out = OpenOptions::new()
-                .create(true)
-                .write(true)
-                .append(append)
-                .truncate(!append)
-                .open(&part)
-                .map_err(|e| io("open", e))?;
-            let mut buf = vec![0u8; 1 << 16];
-            progress(have, total);
-            loop {
-                let n = match resp.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) => {
-                        let _ = out.sync_all();
-                        tracing::warn!("download of {url} interrupted: {e}");
-                        return Err(PullError::Interrupted { done: have, total });
-                    }
-                };
-                if total > 0 && have + n as u64 > total {
-                    // A server that never stops would fill the disk.
-                    drop(out);
-                    let _ = std::fs::remove_file(&part);
-                    return Err(PullError::TooLong { total });
+            let body = Body {
+                url,
+                part,
+                append,
+                have,
+                total,
+            };
+            return body.write(resp, progress);
+        }
+        Ok(())
+    }
+}
+
+/// What the server says of a file before sending it.
+struct Remote {
+    /// Lowercase hex, when the server gives one.
+    sha256: Option<String>,
+    /// The file's length, when the server gives it.
+    total: Option<u64>,
+}
+
+/// The sha256 an `ETag` or `X-Linked-Etag` carries (quoted, maybe weak), if it is one.
+fn sha256_of_etag(etag: &str) -> Option<String> {
+    let e = etag
+        .trim_start_matches("W/")
+        .trim_matches('"')
+        .to_ascii_lowercase();
+    (e.len() == 64 && e.chars().all(|c| c.is_ascii_hexdigit())).then_some(e)
+}
+
+/// The partial download of `dest` ready to resume: its folder made, and how many bytes it has
+/// (0 when there is none, or when it is longer than the file can be and so is not ours).
+fn prepare_part(dest: &Path, part: &Path, total: Option<u64>) -> Result<u64, PullError> {
+    if let Some(parent) = dest.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| PullError::Io {
+            what: "create",
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    let have = std::fs::metadata(part).map(|m| m.len()).unwrap_or(0);
+    if total.is_some_and(|t| have > t) {
+        std::fs::remove_file(part).map_err(part_io("remove", part))?;
+        return Ok(0);
+    }
+    Ok(have)
+}
+
+/// One answer's body going into the partial file.
+struct Body<'a> {
+    url: &'a str,
+    part: &'a Path,
+    /// After the `have` bytes already there (a 206), or over them (a 200).
+    append: bool,
+    have: u64,
+    /// 0 when unknown.
+    total: u64,
+}
+
+impl Body<'_> {
+    /// Writes the body to the partial file until it ends; a connection that stalls or breaks
+    /// leaves what arrived for the next try, a body longer than announced deletes the file.
+    fn write(
+        self,
+        mut resp: reqwest::blocking::Response,
+        progress: Progress<'_>,
+    ) -> Result<(), PullError> {
+        let Body {
+            url,
+            part,
+            append,
+            mut have,
+            total,
+        } = self;
+        let mut out = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(append)
+            .truncate(!append)
+            .open(part)
+            .map_err(part_io("open", part))?;
+        let mut buf = vec![0u8; 1 << 16];
+        progress(have, total);
+        loop {
+            let n = match resp.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) => {
+                    let _ = out.sync_all();
+                    tracing::warn!("download of {url} interrupted: {e}");
+                    return Err(PullError::Interrupted { done: have, total });
                 }
-                out.write_all(&buf[..n]).map_err(|e| io("write", e))?;
-                have += n as u64;
-                progress(have, total);
+            };
+            if total > 0 && have + n as u64 > total {
+                // A server that never stops would fill the disk.
+                drop(out);
+                let _ = std::fs::remove_file(part);
+                return Err(PullError::TooLong { total });
             }
-            out.sync_all().map_err(|e| io("write", e))?;
-            if total > 0 && have < total {
-                return Err(PullError::Interrupted { done: have, total });
-            }
+            out.write_all(&buf[..n]).map_err(part_io("write", part))?;
+            have += n as u64;
+            progress(have, total);
+        }
+        out.sync_all().map_err(part_io("write", part))?;
+        if total > 0 && have < total {
+            return Err(PullError::Interrupted { done: have, total });
+        }
+        Ok(())
+    }
+}
+
+/// The downloaded file's sha256 if it is `expected` and the file is a GGUF model; otherwise the
+/// partial file is deleted, so the next try starts clean.
+fn verify_part(part: &Path, file: &str, expected: String) -> Result<String, PullError> {
+    let actual = sha256_file(part).map_err(part_io("read", part))?;
+    if actual != expected {
+        let _ = std::fs::remove_file(part);
+        return Err(PullError::Checksum {
+            file: file.to_owned(),
+            expected,
+            actual,
+        });
+    }
+    // The checksum only says the bytes are the server's; whether they are a model is checked
+    // before the file takes its place, so a bad download never sits under its final name.
+    if let Err(e) = super::gguf::read_header(part) {
+        let _ = std::fs::remove_file(part);
+        return Err(PullError::NotGguf {
+            file: file.to_owned(),
+            reason: e.to_string(),
+        });
+    }
+    Ok(actual)
+}
+
+/// A file's sha256, in lowercase hex.
+fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
             break;
         }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}
 
-        let actual = {
-            let mut f = std::fs::File::open(&part).map_err(|e| io("read", e))?;
-            let mut h = Sha256::new();
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = f.read(&mut buf).map_err(|e| io("read", e))?;
-                if n == 0 {
-                    break;
-                }
-                h.update(&buf[..n]);
-            }
-            hex::encode(h.finalize())
-        };
-        if actual != expected {
-            let _ = std::fs::remove_file(&part);
-            return Err(PullError::Checksum {
-                file: file.to_owned(),
-                expected,
-                actual,
-            });
-        }
-        // The checksum only says the bytes are the server's; whether they are a model is checked
-        // before the file takes its place, so a bad download never sits under its final name.
-        if let Err(e) = super::gguf::read_header(&part) {
-            let _ = std::fs::remove_file(&part);
-            return Err(PullError::NotGguf {
-                file: file.to_owned(),
-                reason: e.to_string(),
-            });
-        }
-        std::fs::rename(&part, dest).map_err(|e| io("rename", e))?;
-        Ok(actual)
+/// How a failed operation on the partial file reads.
+fn part_io<'a>(
+    what: &'static str,
+    part: &'a Path,
+) -> impl FnOnce(std::io::Error) -> PullError + 'a {
+    move |source| PullError::Io {
+        what,
+        path: part.display().to_string(),
+        source,
     }
 }
 
@@ -633,6 +726,18 @@ mod tests {
             Downloader::new("http://example.com".into()),
             Err(PullError::Insecure(_))
         ));
+    }
+
+    #[test]
+    fn a_checksum_is_an_etag_of_64_hex_digits() {
+        let sha = "AB".repeat(32);
+        let lower = Some("ab".repeat(32));
+        assert_eq!(sha256_of_etag(&format!("\"{sha}\"")), lower);
+        assert_eq!(sha256_of_etag(&format!("W/\"{sha}\"")), lower);
+        assert_eq!(sha256_of_etag(&sha), lower);
+        for not_one in ["", "\"abc\"", &"g".repeat(64), &"a".repeat(65)] {
+            assert_eq!(sha256_of_etag(not_one), None, "{not_one}");
+        }
     }
 
     #[test]

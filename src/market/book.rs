@@ -90,7 +90,110 @@ pub struct SellerRecord {
     pub proven_wrong: u32,
 }
 
+impl Listing {
+    /// The listing a `Listed` event makes (active, no sales yet); `None` for any other event.
+    fn listed(at: &Located) -> Option<Listing> {
+        let MarketEvent::Listed {
+            listing,
+            seller,
+            token,
+            price,
+            content_hash,
+            key_commit,
+            data,
+            uri,
+            meta,
+        } = &at.event
+        else {
+            return None;
+        };
+        Some(Listing {
+            id: *listing,
+            seller: *seller,
+            token: *token,
+            price: *price,
+            content_hash: *content_hash,
+            key_commit: *key_commit,
+            data: data.clone(),
+            uri: uri.clone(),
+            meta: meta.clone(),
+            active: true,
+            block: at.block,
+            tx_hash: at.tx_hash,
+            sales: 0,
+        })
+    }
+}
+
 impl Purchase {
+    /// The purchase a `Purchased` event makes (paid into escrow, nothing else yet); `None` for
+    /// any other event.
+    fn paid(at: &Located) -> Option<Purchase> {
+        let MarketEvent::Purchased {
+            purchase,
+            listing,
+            buyer,
+            seller,
+            token,
+            price,
+            buyer_key,
+            deadline,
+        } = &at.event
+        else {
+            return None;
+        };
+        Some(Purchase {
+            id: *purchase,
+            listing: *listing,
+            buyer: *buyer,
+            seller: *seller,
+            token: *token,
+            price: *price,
+            buyer_key: buyer_key.clone(),
+            deadline: *deadline,
+            state: PurchaseState::Paid,
+            delivery: None,
+            settles_at: 0,
+            settled_on_chain: false,
+            proven_wrong: None,
+            disputed: false,
+            dispute_reason: None,
+            dispute_secret: None,
+            block: at.block,
+            tx_hash: at.tx_hash,
+        })
+    }
+
+    /// What a later event of this purchase changes; the events that do not follow a purchase
+    /// change nothing.
+    fn follow(&mut self, event: &MarketEvent) {
+        use MarketEvent as E;
+        match event {
+            E::Delivered {
+                delivery,
+                settles_at,
+                ..
+            } => {
+                self.state = PurchaseState::Delivered;
+                self.delivery = Some(delivery.clone());
+                self.settles_at = *settles_at;
+            }
+            E::KeyProvenWrong { secret, .. } => self.proven_wrong = Some(*secret),
+            E::Settled { .. } => self.settled_on_chain = true,
+            E::Refunded { .. } => self.state = PurchaseState::Refunded,
+            E::Disputed { reason, secret, .. } => {
+                self.disputed = true;
+                self.dispute_reason = Some(reason.clone());
+                self.dispute_secret = *secret;
+            }
+            E::Listed { .. }
+            | E::Repriced { .. }
+            | E::Delisted { .. }
+            | E::Purchased { .. }
+            | E::Withdrawn { .. } => {}
+        }
+    }
+
     /// Delivered, and its challenge window is over at `now` (a v1 delivery: at once).
     pub fn is_settled(&self, now: u64) -> bool {
         self.state == PurchaseState::Delivered && (self.settled_on_chain || self.settles_at <= now)
@@ -122,126 +225,41 @@ impl Book {
     }
 
     fn apply(&mut self, at: &Located) {
+        use MarketEvent as E;
         match &at.event {
-            MarketEvent::Listed {
-                listing,
-                seller,
-                token,
-                price,
-                content_hash,
-                key_commit,
-                data,
-                uri,
-                meta,
-            } => {
-                self.listings.insert(
-                    *listing,
-                    Listing {
-                        id: *listing,
-                        seller: *seller,
-                        token: *token,
-                        price: *price,
-                        content_hash: *content_hash,
-                        key_commit: *key_commit,
-                        data: data.clone(),
-                        uri: uri.clone(),
-                        meta: meta.clone(),
-                        active: true,
-                        block: at.block,
-                        tx_hash: at.tx_hash,
-                        sales: 0,
-                    },
-                );
+            E::Listed { .. } => {
+                if let Some(l) = Listing::listed(at) {
+                    self.listings.insert(l.id, l);
+                }
             }
-            MarketEvent::Repriced { listing, price, .. } => {
+            E::Repriced { listing, price, .. } => {
                 if let Some(l) = self.listings.get_mut(listing) {
                     l.price = *price;
                 }
             }
-            MarketEvent::Delisted { listing, .. } => {
+            E::Delisted { listing, .. } => {
                 if let Some(l) = self.listings.get_mut(listing) {
                     l.active = false;
                 }
             }
-            MarketEvent::Purchased {
-                purchase,
-                listing,
-                buyer,
-                seller,
-                token,
-                price,
-                buyer_key,
-                deadline,
-            } => {
+            E::Purchased { listing, .. } => {
                 if let Some(l) = self.listings.get_mut(listing) {
                     l.sales += 1;
                 }
-                self.purchases.insert(
-                    *purchase,
-                    Purchase {
-                        id: *purchase,
-                        listing: *listing,
-                        buyer: *buyer,
-                        seller: *seller,
-                        token: *token,
-                        price: *price,
-                        buyer_key: buyer_key.clone(),
-                        deadline: *deadline,
-                        state: PurchaseState::Paid,
-                        delivery: None,
-                        settles_at: 0,
-                        settled_on_chain: false,
-                        proven_wrong: None,
-                        disputed: false,
-                        dispute_reason: None,
-                        dispute_secret: None,
-                        block: at.block,
-                        tx_hash: at.tx_hash,
-                    },
-                );
-            }
-            MarketEvent::Delivered {
-                purchase,
-                delivery,
-                settles_at,
-                ..
-            } => {
-                if let Some(p) = self.purchases.get_mut(purchase) {
-                    p.state = PurchaseState::Delivered;
-                    p.delivery = Some(delivery.clone());
-                    p.settles_at = *settles_at;
+                if let Some(p) = Purchase::paid(at) {
+                    self.purchases.insert(p.id, p);
                 }
             }
-            MarketEvent::KeyProvenWrong {
-                purchase, secret, ..
-            } => {
+            E::Delivered { purchase, .. }
+            | E::KeyProvenWrong { purchase, .. }
+            | E::Settled { purchase, .. }
+            | E::Refunded { purchase, .. }
+            | E::Disputed { purchase, .. } => {
                 if let Some(p) = self.purchases.get_mut(purchase) {
-                    p.proven_wrong = Some(*secret);
+                    p.follow(&at.event);
                 }
             }
-            MarketEvent::Settled { purchase, .. } => {
-                if let Some(p) = self.purchases.get_mut(purchase) {
-                    p.settled_on_chain = true;
-                }
-            }
-            MarketEvent::Refunded { purchase, .. } => {
-                if let Some(p) = self.purchases.get_mut(purchase) {
-                    p.state = PurchaseState::Refunded;
-                }
-            }
-            MarketEvent::Disputed {
-                purchase,
-                reason,
-                secret,
-                ..
-            } => {
-                if let Some(p) = self.purchases.get_mut(purchase) {
-                    p.disputed = true;
-                    p.dispute_reason = Some(reason.clone());
-                    p.dispute_secret = *secret;
-                }
-            }
-            MarketEvent::Withdrawn {
+            E::Withdrawn {
                 seller,
                 token,
                 amount,

@@ -107,6 +107,7 @@ pub struct Earnings {
     pub claimable: Vec<(Address, Address, U256)>,
 }
 
+/// A purchase of one of the seller addresses' listings, as far as the events have taken it.
 struct Sale {
     listing: u64,
     seller: Address,
@@ -126,6 +127,322 @@ enum SaleState {
     Refunded,
 }
 
+impl Sale {
+    /// Delivered and not refunded, its challenge window still open at `now`.
+    fn is_settling(&self, now: u64) -> bool {
+        matches!(self.state, SaleState::Delivered { settles_at, .. } if settles_at > now)
+    }
+
+    /// Delivered and not refunded, its window over at `now`: the seller's.
+    fn is_earned(&self, now: u64) -> bool {
+        matches!(self.state, SaleState::Delivered { settles_at, .. } if settles_at <= now)
+    }
+
+    /// The time a delivered sale became (or becomes) the seller's: when its window closes (v2),
+    /// or the delivery's block time (v1, paid at once), which may be unknown.
+    fn earned_at(&self) -> Option<u64> {
+        match self.state {
+            SaleState::Delivered { settles_at, .. } if settles_at > 0 => Some(settles_at),
+            SaleState::Delivered { time, .. } => time,
+            SaleState::Paid | SaleState::Refunded => None,
+        }
+    }
+}
+
+/// Where an event happened, for the entries of the record.
+#[derive(Clone, Copy)]
+struct Place {
+    block: u64,
+    time: Option<u64>,
+    tx_hash: B256,
+    log_index: u64,
+}
+
+impl Place {
+    fn entry(
+        self,
+        kind: EntryKind,
+        listing: Option<u64>,
+        buyer: Option<Address>,
+        seller: Address,
+        token: Address,
+        amount: U256,
+    ) -> Entry {
+        Entry {
+            kind,
+            block: self.block,
+            time: self.time,
+            tx_hash: self.tx_hash,
+            log_index: self.log_index,
+            listing,
+            buyer,
+            seller,
+            token,
+            amount,
+        }
+    }
+}
+
+/// The token's figures, created empty at its first activity.
+fn figures(tokens: &mut BTreeMap<Address, TokenFigures>, token: Address) -> &mut TokenFigures {
+    tokens.entry(token).or_insert_with(|| TokenFigures {
+        token,
+        ..TokenFigures::default()
+    })
+}
+
+/// The first step: the seller addresses' listings and sales as the confirmed events leave
+/// them, with what the events alone decide (pending, refunded, withdrawn, the counts and the
+/// record). What a delivery is worth depends on `now`, and is decided after.
+#[derive(Default)]
+struct Gathered {
+    /// Per token: pending, refunded and withdrawn.
+    tokens: BTreeMap<Address, TokenFigures>,
+    /// Per listing: sales, refunds, disputes and the last sale.
+    listings: BTreeMap<u64, ListingFigures>,
+    /// By purchase id.
+    sales: HashMap<u64, Sale>,
+    entries: Vec<Entry>,
+    /// (seller, token) → withdrawn.
+    withdrawn: BTreeMap<(Address, Address), U256>,
+}
+
+impl Gathered {
+    fn from_events(
+        events: &[Located],
+        times: &BTreeMap<u64, u64>,
+        sellers: &[Address],
+        confirmed: u64,
+    ) -> Gathered {
+        let mine = |a: &Address| sellers.contains(a);
+        let mut g = Gathered::default();
+        for at in events.iter().filter(|e| e.block <= confirmed) {
+            let place = Place {
+                block: at.block,
+                time: times.get(&at.block).copied(),
+                tx_hash: at.tx_hash,
+                log_index: at.log_index,
+            };
+            match &at.event {
+                MarketEvent::Listed {
+                    listing,
+                    seller,
+                    token,
+                    meta,
+                    ..
+                } if mine(seller) => g.listed(*listing, *seller, *token, meta),
+                MarketEvent::Purchased {
+                    purchase,
+                    listing,
+                    buyer,
+                    seller,
+                    token,
+                    price,
+                    ..
+                } if mine(seller) => {
+                    let sale = Sale {
+                        listing: *listing,
+                        seller: *seller,
+                        token: *token,
+                        price: *price,
+                        state: SaleState::Paid,
+                    };
+                    g.purchased(place, *purchase, sale, *buyer);
+                }
+                MarketEvent::Delivered {
+                    purchase,
+                    settles_at,
+                    ..
+                } => g.delivered(place, *purchase, *settles_at),
+                MarketEvent::Refunded {
+                    purchase, buyer, ..
+                } => g.refunded(place, *purchase, *buyer),
+                MarketEvent::Disputed { purchase, .. } => g.disputed(*purchase),
+                MarketEvent::Withdrawn {
+                    seller,
+                    token,
+                    amount,
+                } if mine(seller) => g.withdrew(place, *seller, *token, *amount),
+                _ => {}
+            }
+        }
+        g
+    }
+
+    fn listed(&mut self, listing: u64, seller: Address, token: Address, meta: &str) {
+        self.listings.insert(
+            listing,
+            ListingFigures {
+                listing,
+                title: Meta::parse(meta).map(|m| m.title).unwrap_or_default(),
+                seller,
+                token,
+                sales: 0,
+                revenue: U256::ZERO,
+                refunds: 0,
+                disputes: 0,
+                last_sale: None,
+            },
+        );
+    }
+
+    fn purchased(&mut self, place: Place, purchase: u64, sale: Sale, buyer: Address) {
+        figures(&mut self.tokens, sale.token).pending += sale.price;
+        if let Some(l) = self.listings.get_mut(&sale.listing) {
+            l.sales += 1;
+            l.last_sale = Some((place.block, place.time));
+        }
+        self.entries.push(place.entry(
+            EntryKind::Sale,
+            Some(sale.listing),
+            Some(buyer),
+            sale.seller,
+            sale.token,
+            sale.price,
+        ));
+        self.sales.insert(purchase, sale);
+    }
+
+    fn delivered(&mut self, place: Place, purchase: u64, settles_at: u64) {
+        let Some(s) = self
+            .sales
+            .get_mut(&purchase)
+            .filter(|s| s.state == SaleState::Paid)
+        else {
+            return;
+        };
+        s.state = SaleState::Delivered {
+            settles_at,
+            time: place.time,
+        };
+        figures(&mut self.tokens, s.token).pending -= s.price;
+    }
+
+    /// A paid purchase after its deadline, or a delivered one whose key a challenge proved
+    /// wrong.
+    fn refunded(&mut self, place: Place, purchase: u64, buyer: Address) {
+        let Some(s) = self
+            .sales
+            .get_mut(&purchase)
+            .filter(|s| s.state != SaleState::Refunded)
+        else {
+            return;
+        };
+        let f = figures(&mut self.tokens, s.token);
+        if s.state == SaleState::Paid {
+            f.pending -= s.price;
+        }
+        s.state = SaleState::Refunded;
+        f.refunded += s.price;
+        if let Some(l) = self.listings.get_mut(&s.listing) {
+            l.refunds += 1;
+        }
+        self.entries.push(place.entry(
+            EntryKind::Refund,
+            Some(s.listing),
+            Some(buyer),
+            s.seller,
+            s.token,
+            s.price,
+        ));
+    }
+
+    fn disputed(&mut self, purchase: u64) {
+        if let Some(l) = self
+            .sales
+            .get(&purchase)
+            .and_then(|s| self.listings.get_mut(&s.listing))
+        {
+            l.disputes += 1;
+        }
+    }
+
+    fn withdrew(&mut self, place: Place, seller: Address, token: Address, amount: U256) {
+        figures(&mut self.tokens, token).withdrawn += amount;
+        *self.withdrawn.entry((seller, token)).or_default() += amount;
+        self.entries
+            .push(place.entry(EntryKind::Withdrawal, None, None, seller, token, amount));
+    }
+}
+
+/// Per token: what was delivered and not refunded is settling while its window is open at
+/// `now` and earned once it closed; claimable is what was earned and not withdrawn.
+fn token_totals(
+    mut tokens: BTreeMap<Address, TokenFigures>,
+    sales: &HashMap<u64, Sale>,
+    now: u64,
+) -> Vec<TokenFigures> {
+    for s in sales.values() {
+        if s.is_settling(now) {
+            figures(&mut tokens, s.token).settling += s.price;
+        } else if s.is_earned(now) {
+            figures(&mut tokens, s.token).earned += s.price;
+        }
+    }
+    tokens
+        .into_values()
+        .map(|mut f| {
+            f.claimable = f.earned.saturating_sub(f.withdrawn);
+            f
+        })
+        .collect()
+}
+
+/// Per listing: its revenue is the prices of its earned sales.
+fn listing_totals(
+    mut listings: BTreeMap<u64, ListingFigures>,
+    sales: &HashMap<u64, Sale>,
+    now: u64,
+) -> Vec<ListingFigures> {
+    for s in sales.values().filter(|s| s.is_earned(now)) {
+        if let Some(l) = listings.get_mut(&s.listing) {
+            l.revenue += s.price;
+        }
+    }
+    listings.into_values().collect()
+}
+
+/// Per token, what was earned each UTC day, oldest first: a sale counts on the day it became
+/// the seller's, and not at all when that time is unknown (a v1 delivery whose block time is
+/// not known).
+fn daily_series(sales: &HashMap<u64, Sale>, now: u64) -> BTreeMap<Address, Vec<(u64, U256)>> {
+    let mut daily: BTreeMap<Address, BTreeMap<u64, U256>> = BTreeMap::new();
+    for s in sales.values().filter(|s| s.is_earned(now)) {
+        if let Some(t) = s.earned_at() {
+            *daily
+                .entry(s.token)
+                .or_default()
+                .entry(t / DAY)
+                .or_default() += s.price;
+        }
+    }
+    daily
+        .into_iter()
+        .map(|(t, days)| (t, days.into_iter().collect()))
+        .collect()
+}
+
+/// What each seller address can withdraw of each token, non-zero only, by (seller, token): a
+/// withdrawal is one transaction per address and token.
+fn claimable_per_seller(
+    sales: &HashMap<u64, Sale>,
+    withdrawn: &BTreeMap<(Address, Address), U256>,
+    now: u64,
+) -> Vec<(Address, Address, U256)> {
+    let mut earned: BTreeMap<(Address, Address), U256> = BTreeMap::new();
+    for s in sales.values().filter(|s| s.is_earned(now)) {
+        *earned.entry((s.seller, s.token)).or_default() += s.price;
+    }
+    earned
+        .into_iter()
+        .map(|((seller, token), earned)| {
+            let withdrawn = withdrawn.get(&(seller, token)).copied().unwrap_or_default();
+            (seller, token, earned.saturating_sub(withdrawn))
+        })
+        .filter(|(_, _, c)| !c.is_zero())
+        .collect()
+}
+
 impl Earnings {
     /// The figures of `sellers` from `events` (chain order) up to block `confirmed`; `times`
     /// maps blocks to unix seconds; `now` (the chain's time) decides which deliveries settled.
@@ -136,220 +453,20 @@ impl Earnings {
         confirmed: u64,
         now: u64,
     ) -> Earnings {
-        let mine = |a: &Address| sellers.contains(a);
-        let mut tokens: BTreeMap<Address, TokenFigures> = BTreeMap::new();
-        let mut listings: BTreeMap<u64, ListingFigures> = BTreeMap::new();
-        let mut sales: HashMap<u64, Sale> = HashMap::new();
-        let mut daily: BTreeMap<Address, BTreeMap<u64, U256>> = BTreeMap::new();
-        let mut entries = Vec::new();
-        // (seller, token) → (earned, withdrawn)
-        let mut by_seller: BTreeMap<(Address, Address), (U256, U256)> = BTreeMap::new();
-        fn figures(
-            tokens: &mut BTreeMap<Address, TokenFigures>,
-            token: Address,
-        ) -> &mut TokenFigures {
-            tokens.entry(token).or_insert_with(|| TokenFigures {
-                token,
-                ..TokenFigures::default()
-            })
-        }
-        for at in events.iter().filter(|e| e.block <= confirmed) {
-            let time = times.get(&at.block).copied();
-            let entry = |kind, listing, buyer, seller, token, amount| Entry {
-                kind,
-                block: at.block,
-                time,
-                tx_hash: at.tx_hash,
-                log_index: at.log_index,
-                listing,
-                buyer,
-                seller,
-                token,
-                amount,
-            };
-            match &at.event {
-                MarketEvent::Listed {
-                    listing,
-                    seller,
-                    token,
-                    meta,
-                    ..
-                } if mine(seller) => {
-                    listings.insert(
-                        *listing,
-                        ListingFigures {
-                            listing: *listing,
-                            title: Meta::parse(meta).map(|m| m.title).unwrap_or_default(),
-                            seller: *seller,
-                            token: *token,
-                            sales: 0,
-                            revenue: U256::ZERO,
-                            refunds: 0,
-                            disputes: 0,
-                            last_sale: None,
-                        },
-                    );
-                }
-                MarketEvent::Purchased {
-                    purchase,
-                    listing,
-                    buyer,
-                    seller,
-                    token,
-                    price,
-                    ..
-                } if mine(seller) => {
-                    figures(&mut tokens, *token).pending += *price;
-                    if let Some(l) = listings.get_mut(listing) {
-                        l.sales += 1;
-                        l.last_sale = Some((at.block, time));
-                    }
-                    sales.insert(
-                        *purchase,
-                        Sale {
-                            listing: *listing,
-                            seller: *seller,
-                            token: *token,
-                            price: *price,
-                            state: SaleState::Paid,
-                        },
-                    );
-                    entries.push(entry(
-                        EntryKind::Sale,
-                        Some(*listing),
-                        Some(*buyer),
-                        *seller,
-                        *token,
-                        *price,
-                    ));
-                }
-                MarketEvent::Delivered {
-                    purchase,
-                    settles_at,
-                    ..
-                } => {
-                    let Some(s) = sales
-                        .get_mut(purchase)
-                        .filter(|s| s.state == SaleState::Paid)
-                    else {
-                        continue;
-                    };
-                    s.state = SaleState::Delivered {
-                        settles_at: *settles_at,
-                        time,
-                    };
-                    figures(&mut tokens, s.token).pending -= s.price;
-                }
-                MarketEvent::Refunded {
-                    purchase, buyer, ..
-                } => {
-                    // A paid purchase after its deadline, or a delivered one whose key a
-                    // challenge proved wrong.
-                    let Some(s) = sales
-                        .get_mut(purchase)
-                        .filter(|s| s.state != SaleState::Refunded)
-                    else {
-                        continue;
-                    };
-                    let f = figures(&mut tokens, s.token);
-                    if s.state == SaleState::Paid {
-                        f.pending -= s.price;
-                    }
-                    s.state = SaleState::Refunded;
-                    f.refunded += s.price;
-                    if let Some(l) = listings.get_mut(&s.listing) {
-                        l.refunds += 1;
-                    }
-                    entries.push(entry(
-                        EntryKind::Refund,
-                        Some(s.listing),
-                        Some(*buyer),
-                        s.seller,
-                        s.token,
-                        s.price,
-                    ));
-                }
-                MarketEvent::Disputed { purchase, .. } => {
-                    if let Some(l) = sales
-                        .get(purchase)
-                        .and_then(|s| listings.get_mut(&s.listing))
-                    {
-                        l.disputes += 1;
-                    }
-                }
-                MarketEvent::Withdrawn {
-                    seller,
-                    token,
-                    amount,
-                } if mine(seller) => {
-                    figures(&mut tokens, *token).withdrawn += *amount;
-                    by_seller.entry((*seller, *token)).or_default().1 += *amount;
-                    entries.push(entry(
-                        EntryKind::Withdrawal,
-                        None,
-                        None,
-                        *seller,
-                        *token,
-                        *amount,
-                    ));
-                }
-                _ => {}
-            }
-        }
-        // What was delivered and not refunded: the seller's once its window closed at `now`,
-        // settling until then.
-        for s in sales.values() {
-            let SaleState::Delivered { settles_at, time } = s.state else {
-                continue;
-            };
-            let f = figures(&mut tokens, s.token);
-            if settles_at > now {
-                f.settling += s.price;
-                continue;
-            }
-            f.earned += s.price;
-            by_seller.entry((s.seller, s.token)).or_default().0 += s.price;
-            if let Some(l) = listings.get_mut(&s.listing) {
-                l.revenue += s.price;
-            }
-            // Counted on the day it became the seller's: when the window closed (v2), or the
-            // delivery's day (v1, paid at once).
-            let day_time = if settles_at > 0 {
-                Some(settles_at)
-            } else {
-                time
-            };
-            if let Some(t) = day_time {
-                *daily
-                    .entry(s.token)
-                    .or_default()
-                    .entry(t / DAY)
-                    .or_default() += s.price;
-            }
-        }
-        let tokens = tokens
-            .into_values()
-            .map(|mut f| {
-                f.claimable = f.earned.saturating_sub(f.withdrawn);
-                f
-            })
-            .collect();
+        let Gathered {
+            tokens,
+            listings,
+            sales,
+            entries,
+            withdrawn,
+        } = Gathered::from_events(events, times, sellers, confirmed);
         Earnings {
             block: confirmed,
-            tokens,
-            listings: listings.into_values().collect(),
-            daily: daily
-                .into_iter()
-                .map(|(t, days)| (t, days.into_iter().collect()))
-                .collect(),
+            tokens: token_totals(tokens, &sales, now),
+            listings: listing_totals(listings, &sales, now),
+            daily: daily_series(&sales, now),
             entries,
-            claimable: by_seller
-                .into_iter()
-                .map(|((seller, token), (earned, withdrawn))| {
-                    (seller, token, earned.saturating_sub(withdrawn))
-                })
-                .filter(|(_, _, c)| !c.is_zero())
-                .collect(),
+            claimable: claimable_per_seller(&sales, &withdrawn, now),
         }
     }
 
@@ -611,6 +728,63 @@ mod tests {
         assert_eq!(after.daily[&Address::ZERO], vec![(10, U256::from(5))]);
         assert_eq!(after.listings[0].revenue, U256::from(5));
         assert_eq!(after.listings[0].refunds, 1);
+    }
+
+    fn sale(seller: Address, price: u64, state: SaleState) -> Sale {
+        Sale {
+            listing: 1,
+            seller,
+            token: Address::ZERO,
+            price: U256::from(price),
+            state,
+        }
+    }
+
+    #[test]
+    fn a_sale_is_earned_on_the_day_its_window_closes_or_a_v1_delivery_lands() {
+        let delivered = |settles_at, time| SaleState::Delivered { settles_at, time };
+        let sales: HashMap<u64, Sale> = [
+            // v2, window closed on day 2.
+            (1, sale(ME, 1, delivered(DAY * 2 + 1, Some(DAY)))),
+            // v1 on day 5; another v1 whose block time is unknown: in no day.
+            (2, sale(ME, 2, delivered(0, Some(DAY * 5)))),
+            (3, sale(ME, 4, delivered(0, None))),
+            // Still settling at `now`, paid, refunded: not earned.
+            (4, sale(ME, 8, delivered(DAY * 9, Some(DAY)))),
+            (5, sale(ME, 16, SaleState::Paid)),
+            (6, sale(ME, 32, SaleState::Refunded)),
+        ]
+        .into();
+        let now = DAY * 3;
+        assert_eq!(
+            daily_series(&sales, now)[&Address::ZERO],
+            vec![(2, U256::from(1)), (5, U256::from(2))]
+        );
+        let tokens = token_totals(BTreeMap::new(), &sales, now);
+        assert_eq!(
+            (tokens[0].earned, tokens[0].settling, tokens[0].claimable),
+            (U256::from(7), U256::from(8), U256::from(7))
+        );
+    }
+
+    #[test]
+    fn claimable_is_per_seller_and_token_and_never_below_zero() {
+        let done = SaleState::Delivered {
+            settles_at: 0,
+            time: None,
+        };
+        let sales: HashMap<u64, Sale> = [(1, sale(ME, 5, done)), (2, sale(ME2, 3, done))].into();
+        // ME2 withdrew more than this view of the events earned; OTHER only withdrew.
+        let withdrawn: BTreeMap<(Address, Address), U256> = [
+            ((ME, Address::ZERO), U256::from(2)),
+            ((ME2, Address::ZERO), U256::from(4)),
+            ((OTHER, Address::ZERO), U256::from(1)),
+        ]
+        .into();
+        assert_eq!(
+            claimable_per_seller(&sales, &withdrawn, 0),
+            vec![(ME, Address::ZERO, U256::from(3))]
+        );
     }
 
     #[test]

@@ -221,6 +221,104 @@ impl MarketEvent {
     }
 }
 
+/// The columns of a stored row that queries filter on: each is the event's field of that name
+/// where it has one (a price is the amount), and empty where it has none.
+impl MarketEvent {
+    fn listing_id(&self) -> Option<u64> {
+        use MarketEvent as E;
+        match self {
+            E::Listed { listing, .. }
+            | E::Repriced { listing, .. }
+            | E::Delisted { listing, .. }
+            | E::Purchased { listing, .. } => Some(*listing),
+            E::Delivered { .. }
+            | E::Refunded { .. }
+            | E::Disputed { .. }
+            | E::KeyProvenWrong { .. }
+            | E::Settled { .. }
+            | E::Withdrawn { .. } => None,
+        }
+    }
+
+    fn purchase_id(&self) -> Option<u64> {
+        use MarketEvent as E;
+        match self {
+            E::Purchased { purchase, .. }
+            | E::Delivered { purchase, .. }
+            | E::Refunded { purchase, .. }
+            | E::Disputed { purchase, .. }
+            | E::KeyProvenWrong { purchase, .. }
+            | E::Settled { purchase, .. } => Some(*purchase),
+            E::Listed { .. } | E::Repriced { .. } | E::Delisted { .. } | E::Withdrawn { .. } => {
+                None
+            }
+        }
+    }
+
+    fn seller(&self) -> Option<Address> {
+        use MarketEvent as E;
+        match self {
+            E::Listed { seller, .. }
+            | E::Repriced { seller, .. }
+            | E::Delisted { seller, .. }
+            | E::Purchased { seller, .. }
+            | E::Delivered { seller, .. }
+            | E::KeyProvenWrong { seller, .. }
+            | E::Settled { seller, .. }
+            | E::Withdrawn { seller, .. } => Some(*seller),
+            E::Refunded { .. } | E::Disputed { .. } => None,
+        }
+    }
+
+    fn buyer(&self) -> Option<Address> {
+        use MarketEvent as E;
+        match self {
+            E::Purchased { buyer, .. }
+            | E::Refunded { buyer, .. }
+            | E::Disputed { buyer, .. }
+            | E::KeyProvenWrong { buyer, .. } => Some(*buyer),
+            E::Listed { .. }
+            | E::Repriced { .. }
+            | E::Delisted { .. }
+            | E::Delivered { .. }
+            | E::Settled { .. }
+            | E::Withdrawn { .. } => None,
+        }
+    }
+
+    fn token(&self) -> Option<Address> {
+        use MarketEvent as E;
+        match self {
+            E::Listed { token, .. }
+            | E::Purchased { token, .. }
+            | E::Refunded { token, .. }
+            | E::Settled { token, .. }
+            | E::Withdrawn { token, .. } => Some(*token),
+            E::Repriced { .. }
+            | E::Delisted { .. }
+            | E::Delivered { .. }
+            | E::Disputed { .. }
+            | E::KeyProvenWrong { .. } => None,
+        }
+    }
+
+    fn amount(&self) -> Option<U256> {
+        use MarketEvent as E;
+        match self {
+            E::Listed { price: amount, .. }
+            | E::Repriced { price: amount, .. }
+            | E::Purchased { price: amount, .. }
+            | E::Refunded { amount, .. }
+            | E::Settled { amount, .. }
+            | E::Withdrawn { amount, .. } => Some(*amount),
+            E::Delisted { .. }
+            | E::Delivered { .. }
+            | E::Disputed { .. }
+            | E::KeyProvenWrong { .. } => None,
+        }
+    }
+}
+
 impl Located {
     /// A decoded log with its position; `None` for a log that is not a market event or lacks
     /// its position (a pending log).
@@ -235,104 +333,6 @@ impl Located {
 
     /// The row the store keeps.
     pub fn to_row(&self, chain_id: u64, market: Address) -> MarketEventRow {
-        use MarketEvent as E;
-        let (listing_id, purchase_id, seller, buyer, token, amount) = match &self.event {
-            E::Listed {
-                listing,
-                seller,
-                token,
-                price,
-                ..
-            } => (
-                Some(*listing),
-                None,
-                Some(*seller),
-                None,
-                Some(*token),
-                Some(*price),
-            ),
-            E::Repriced {
-                listing,
-                seller,
-                price,
-            } => (
-                Some(*listing),
-                None,
-                Some(*seller),
-                None,
-                None,
-                Some(*price),
-            ),
-            E::Delisted { listing, seller } => {
-                (Some(*listing), None, Some(*seller), None, None, None)
-            }
-            E::Purchased {
-                purchase,
-                listing,
-                buyer,
-                seller,
-                token,
-                price,
-                ..
-            } => (
-                Some(*listing),
-                Some(*purchase),
-                Some(*seller),
-                Some(*buyer),
-                Some(*token),
-                Some(*price),
-            ),
-            E::Delivered {
-                purchase, seller, ..
-            } => (None, Some(*purchase), Some(*seller), None, None, None),
-            E::Refunded {
-                purchase,
-                buyer,
-                token,
-                amount,
-            } => (
-                None,
-                Some(*purchase),
-                None,
-                Some(*buyer),
-                Some(*token),
-                Some(*amount),
-            ),
-            E::Disputed {
-                purchase, buyer, ..
-            } => (None, Some(*purchase), None, Some(*buyer), None, None),
-            E::KeyProvenWrong {
-                purchase,
-                buyer,
-                seller,
-                ..
-            } => (
-                None,
-                Some(*purchase),
-                Some(*seller),
-                Some(*buyer),
-                None,
-                None,
-            ),
-            E::Settled {
-                purchase,
-                seller,
-                token,
-                amount,
-            } => (
-                None,
-                Some(*purchase),
-                Some(*seller),
-                None,
-                Some(*token),
-                Some(*amount),
-            ),
-            E::Withdrawn {
-                seller,
-                token,
-                amount,
-            } => (None, None, Some(*seller), None, Some(*token), Some(*amount)),
-        };
         MarketEventRow {
             chain_id,
             market,
@@ -340,12 +340,12 @@ impl Located {
             tx_hash: self.tx_hash,
             log_index: self.log_index,
             event: self.event.name().into(),
-            listing_id,
-            purchase_id,
-            seller,
-            buyer,
-            token,
-            amount,
+            listing_id: self.event.listing_id(),
+            purchase_id: self.event.purchase_id(),
+            seller: self.event.seller(),
+            buyer: self.event.buyer(),
+            token: self.event.token(),
+            amount: self.event.amount(),
             body: serialize(&self.event),
         }
     }
@@ -391,5 +391,128 @@ mod tests {
         let mut broken = row;
         broken.body = "{\"event\":\"teleported\"}".into();
         assert_eq!(Located::from_row(&broken), None);
+    }
+
+    const S: Address = Address::repeat_byte(0x5);
+    const B: Address = Address::repeat_byte(0xb);
+    const T: Address = Address::repeat_byte(0x7);
+    const N: U256 = U256::from_limbs([9, 0, 0, 0]);
+    const X: B256 = B256::repeat_byte(3);
+
+    /// One event of each kind, in the order of the enum: listing 1, purchase 2, seller S, buyer
+    /// B, token T, and N for every price and amount.
+    fn one_of_each() -> Vec<MarketEvent> {
+        use MarketEvent as E;
+        vec![
+            E::Listed {
+                listing: 1,
+                seller: S,
+                token: T,
+                price: N,
+                content_hash: X,
+                key_commit: X,
+                data: Bytes::new(),
+                uri: String::new(),
+                meta: String::new(),
+            },
+            E::Repriced {
+                listing: 1,
+                seller: S,
+                price: N,
+            },
+            E::Delisted {
+                listing: 1,
+                seller: S,
+            },
+            E::Purchased {
+                purchase: 2,
+                listing: 1,
+                buyer: B,
+                seller: S,
+                token: T,
+                price: N,
+                buyer_key: Bytes::new(),
+                deadline: 0,
+            },
+            E::Delivered {
+                purchase: 2,
+                seller: S,
+                delivery: Bytes::new(),
+                settles_at: 0,
+            },
+            E::Refunded {
+                purchase: 2,
+                buyer: B,
+                token: T,
+                amount: N,
+            },
+            E::Disputed {
+                purchase: 2,
+                buyer: B,
+                secret: Some(X),
+                reason: String::new(),
+            },
+            E::KeyProvenWrong {
+                purchase: 2,
+                buyer: B,
+                seller: S,
+                secret: X,
+            },
+            E::Settled {
+                purchase: 2,
+                seller: S,
+                token: T,
+                amount: N,
+            },
+            E::Withdrawn {
+                seller: S,
+                token: T,
+                amount: N,
+            },
+        ]
+    }
+
+    #[test]
+    fn each_event_fills_the_columns_of_the_fields_it_has() {
+        // (listing_id, purchase_id, seller, buyer, token, amount)
+        let expected = [
+            ("listed", (Some(1), None, Some(S), None, Some(T), Some(N))),
+            ("repriced", (Some(1), None, Some(S), None, None, Some(N))),
+            ("delisted", (Some(1), None, Some(S), None, None, None)),
+            (
+                "purchased",
+                (Some(1), Some(2), Some(S), Some(B), Some(T), Some(N)),
+            ),
+            ("delivered", (None, Some(2), Some(S), None, None, None)),
+            ("refunded", (None, Some(2), None, Some(B), Some(T), Some(N))),
+            ("disputed", (None, Some(2), None, Some(B), None, None)),
+            (
+                "key_proven_wrong",
+                (None, Some(2), Some(S), Some(B), None, None),
+            ),
+            ("settled", (None, Some(2), Some(S), None, Some(T), Some(N))),
+            ("withdrawn", (None, None, Some(S), None, Some(T), Some(N))),
+        ];
+        let events = one_of_each();
+        assert_eq!(events.len(), expected.len());
+        for (event, (name, columns)) in events.into_iter().zip(expected) {
+            let r = Located {
+                block: 1,
+                tx_hash: B256::ZERO,
+                log_index: 0,
+                event,
+            }
+            .to_row(1, Address::ZERO);
+            assert_eq!(r.event, name);
+            let found = (
+                r.listing_id,
+                r.purchase_id,
+                r.seller,
+                r.buyer,
+                r.token,
+                r.amount,
+            );
+            assert_eq!(found, columns, "{name}");
+        }
     }
 }

@@ -26,7 +26,7 @@ use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use super::conversations::{ConversationId, Role};
+use super::conversations::Role;
 use super::{Result, Store, now_ms};
 
 const MAGIC: &[u8; 8] = b"KBBACKUP";
@@ -292,141 +292,194 @@ impl Store {
     pub fn import_archive(&mut self, archive: &Archive) -> Result<ImportReport> {
         let mut report = ImportReport::default();
         let tx = self.conn.transaction()?;
-        for c in &archive.conversations {
-            let present: Option<ConversationId> = tx
-                .query_row(
-                    "SELECT id FROM conversations WHERE uid = ?1",
-                    [&c.uid],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if present.is_some() {
-                report.conversations_present += 1;
-                continue;
-            }
-            tx.execute(
-                "INSERT INTO conversations (uid, title, system_prompt, model, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![c.uid, c.title, c.system_prompt, c.model, c.created_at, c.updated_at],
-            )?;
-            let id = tx.last_insert_rowid();
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO messages
-                   (conversation_id, role, text, tokens, prompt_ms, gen_ms, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?;
-            for m in &c.messages {
-                stmt.execute(params![
-                    id,
-                    m.role.as_str(),
-                    m.text,
-                    m.tokens,
-                    m.prompt_ms,
-                    m.gen_ms,
-                    m.created_at
-                ])?;
-                report.messages_added += 1;
-            }
-            report.conversations_added += 1;
-        }
-        for item in &archive.vault {
-            let present: Option<i64> = tx
-                .query_row(
-                    "SELECT id FROM vault_items WHERE uid = ?1",
-                    [&item.uid],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if present.is_some() {
-                report.vault_items_present += 1;
-                continue;
-            }
-            // The vault's invariant (its text prints as it is, with no control character) is
-            // checked, not assumed, for text from another machine.
-            if crate::sanitize::clean(&item.text) != item.text.as_str() {
-                continue;
-            }
-            tx.execute(
-                "INSERT INTO vault_items (uid, title, source, text, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    item.uid,
-                    item.title,
-                    item.source,
-                    item.text,
-                    item.created_at,
-                    item.updated_at
-                ],
-            )?;
-            let id = tx.last_insert_rowid();
-            for d in &item.decisions {
-                // An archive is from another machine: a decision this build does not know is
-                // dropped (the span is then removed, the safe side), not trusted.
-                if !matches!(d.action.as_str(), "keep" | "redact") || d.start >= d.end {
-                    continue;
-                }
-                tx.execute(
-                    "INSERT OR IGNORE INTO vault_decisions (item_id, action, start, end, kind, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![id, d.action, d.start as i64, d.end as i64, d.kind, now_ms()],
-                )?;
-            }
-            report.vault_items_added += 1;
-        }
-        for l in &archive.listings {
-            // Parsed as this machine would write them; a row that does not parse is skipped
-            // (it came authenticated under the user's key, but is still checked, not assumed).
-            let parsed = (|| {
-                Some(super::ListingSecret {
-                    content_hash: l.content_hash.parse().ok()?,
-                    chain_id: l.chain_id,
-                    market: l.market.parse().ok()?,
-                    item_id: l.item_id,
-                    seller: l.seller.parse().ok()?,
-                    content_key: l.content_key.0.clone(),
-                    ciphertext: base64::Engine::decode(
-                        &base64::engine::general_purpose::STANDARD,
-                        &l.ciphertext,
-                    )
-                    .ok()?,
-                    uri: l.uri.clone(),
-                    listing_id: l.listing_id,
-                    created_at: 0,
-                })
-            })();
-            let Some(secret) = parsed else { continue };
-            if tx_has_listing(&tx, &l.content_hash)? {
-                report.listings_present += 1;
-                continue;
-            }
-            super::market::insert_listing_secret(&tx, &secret)?;
-            report.listings_added += 1;
-        }
-        for (k, v) in &archive.settings {
-            let n = tx.execute(
-                "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-                params![k, v],
-            )?;
-            if n > 0 {
-                report.settings_added += 1;
-            } else {
-                report.settings_present += 1;
-            }
-        }
+        import_conversations(&tx, &archive.conversations, &mut report)?;
+        import_vault(&tx, &archive.vault, &mut report)?;
+        import_listings(&tx, &archive.listings, &mut report)?;
+        import_settings(&tx, &archive.settings, &mut report)?;
         tx.commit()?;
         Ok(report)
     }
 }
 
+/// Whether `sql` (a query of one `?1` parameter) finds a row for `key`.
+fn tx_has_row(tx: &rusqlite::Transaction<'_>, sql: &str, key: &str) -> Result<bool> {
+    Ok(tx.query_row(sql, [key], |_| Ok(())).optional()?.is_some())
+}
+
 fn tx_has_listing(tx: &rusqlite::Transaction<'_>, content_hash: &str) -> Result<bool> {
-    Ok(tx
-        .query_row(
-            "SELECT 1 FROM market_listings WHERE content_hash = ?1",
-            [content_hash],
-            |_| Ok(()),
+    tx_has_row(
+        tx,
+        "SELECT 1 FROM market_listings WHERE content_hash = ?1",
+        content_hash,
+    )
+}
+
+/// The archive's conversations the store does not have yet (by uid), each with its messages.
+fn import_conversations(
+    tx: &rusqlite::Transaction<'_>,
+    conversations: &[ArchivedConversation],
+    report: &mut ImportReport,
+) -> Result<()> {
+    for c in conversations {
+        if tx_has_row(tx, "SELECT id FROM conversations WHERE uid = ?1", &c.uid)? {
+            report.conversations_present += 1;
+            continue;
+        }
+        report.messages_added += insert_conversation(tx, c)?;
+        report.conversations_added += 1;
+    }
+    Ok(())
+}
+
+/// Inserts a conversation with its messages; returns how many messages.
+fn insert_conversation(tx: &rusqlite::Transaction<'_>, c: &ArchivedConversation) -> Result<usize> {
+    tx.execute(
+        "INSERT INTO conversations (uid, title, system_prompt, model, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            c.uid,
+            c.title,
+            c.system_prompt,
+            c.model,
+            c.created_at,
+            c.updated_at
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO messages
+           (conversation_id, role, text, tokens, prompt_ms, gen_ms, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for m in &c.messages {
+        stmt.execute(params![
+            id,
+            m.role.as_str(),
+            m.text,
+            m.tokens,
+            m.prompt_ms,
+            m.gen_ms,
+            m.created_at
+        ])?;
+    }
+    Ok(c.messages.len())
+}
+
+/// The archive's sale-vault items the store does not have yet (by uid), each with the decisions
+/// this build knows.
+fn import_vault(
+    tx: &rusqlite::Transaction<'_>,
+    items: &[ArchivedVaultItem],
+    report: &mut ImportReport,
+) -> Result<()> {
+    for item in items {
+        if tx_has_row(tx, "SELECT id FROM vault_items WHERE uid = ?1", &item.uid)? {
+            report.vault_items_present += 1;
+            continue;
+        }
+        // The vault's invariant (its text prints as it is, with no control character) is
+        // checked, not assumed, for text from another machine.
+        if crate::sanitize::clean(&item.text) != item.text.as_str() {
+            continue;
+        }
+        insert_vault_item(tx, item)?;
+        report.vault_items_added += 1;
+    }
+    Ok(())
+}
+
+fn insert_vault_item(tx: &rusqlite::Transaction<'_>, item: &ArchivedVaultItem) -> Result<()> {
+    tx.execute(
+        "INSERT INTO vault_items (uid, title, source, text, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            item.uid,
+            item.title,
+            item.source,
+            item.text,
+            item.created_at,
+            item.updated_at
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    for d in item.decisions.iter().filter(|d| decision_known(d)) {
+        tx.execute(
+            "INSERT OR IGNORE INTO vault_decisions (item_id, action, start, end, kind, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![id, d.action, d.start as i64, d.end as i64, d.kind, now_ms()],
+        )?;
+    }
+    Ok(())
+}
+
+/// An archive is from another machine: a decision this build does not know (another action, an
+/// empty or reversed span) is dropped, and the span is then removed, the safe side; it is not
+/// trusted.
+fn decision_known(d: &ArchivedDecision) -> bool {
+    matches!(d.action.as_str(), "keep" | "redact") && d.start < d.end
+}
+
+/// The archive's listing secrets the store does not have yet (by content hash).
+fn import_listings(
+    tx: &rusqlite::Transaction<'_>,
+    listings: &[ArchivedListing],
+    report: &mut ImportReport,
+) -> Result<()> {
+    for l in listings {
+        // A row that does not parse is skipped: it came authenticated under the user's key,
+        // but is still checked, not assumed.
+        let Some(secret) = listing_secret(l) else {
+            continue;
+        };
+        if tx_has_listing(tx, &l.content_hash)? {
+            report.listings_present += 1;
+            continue;
+        }
+        super::market::insert_listing_secret(tx, &secret)?;
+        report.listings_added += 1;
+    }
+    Ok(())
+}
+
+/// An archived listing secret parsed as this machine would write it; `None` when a part does not
+/// parse.
+fn listing_secret(l: &ArchivedListing) -> Option<super::ListingSecret> {
+    Some(super::ListingSecret {
+        content_hash: l.content_hash.parse().ok()?,
+        chain_id: l.chain_id,
+        market: l.market.parse().ok()?,
+        item_id: l.item_id,
+        seller: l.seller.parse().ok()?,
+        content_key: l.content_key.0.clone(),
+        ciphertext: base64::Engine::decode(
+            &base64::engine::general_purpose::STANDARD,
+            &l.ciphertext,
         )
-        .optional()?
-        .is_some())
+        .ok()?,
+        uri: l.uri.clone(),
+        listing_id: l.listing_id,
+        created_at: 0,
+    })
+}
+
+/// The archive's settings the store does not have yet; one it has keeps its local value.
+fn import_settings(
+    tx: &rusqlite::Transaction<'_>,
+    settings: &BTreeMap<String, String>,
+    report: &mut ImportReport,
+) -> Result<()> {
+    for (k, v) in settings {
+        let n = tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+            params![k, v],
+        )?;
+        if n > 0 {
+            report.settings_added += 1;
+        } else {
+            report.settings_present += 1;
+        }
+    }
+    Ok(())
 }
 
 /// Encrypts an archive under the backup key.
@@ -451,6 +504,22 @@ pub fn seal(archive: &Archive, key: &Secret32) -> Result<Vec<u8>, BackupError> {
 
 /// Decrypts and decodes backup bytes; `name` is how errors refer to the file.
 pub fn unseal(bytes: &[u8], key: &Secret32, name: &str) -> Result<Archive, BackupError> {
+    let nonce = check_frame(bytes, name)?;
+    // The unkeyed checksum before the key: a file that fails it is damaged, and only one that
+    // passes and still does not open was sealed under another key.
+    if !sealed::digest_ok(bytes) {
+        return Err(BackupError::Damaged(name.to_owned()));
+    }
+    let plaintext = sealed::open(bytes, HEADER_LEN, nonce, key)
+        .ok_or_else(|| BackupError::WrongKey(name.to_owned()))?;
+    // Authentic but undecodable means a bug on the writing side, not an attacker; still one line.
+    serde_json::from_slice(&plaintext)
+        .map_err(|e| BackupError::Io(format!("{name}: the backup's content cannot be read: {e}")))
+}
+
+/// The nonce of `bytes` whose frame holds together: the magic, a format this keybot reads, and
+/// a ciphertext length that accounts for every byte between the header and the trailer.
+fn check_frame<'a>(bytes: &'a [u8], name: &str) -> Result<&'a [u8], BackupError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(BackupError::NotABackup(name.to_owned()));
     }
@@ -474,14 +543,7 @@ pub fn unseal(bytes: &[u8], key: &Secret32, name: &str) -> Result<Archive, Backu
     if expected != Some(bytes.len() as u64) || (ct_len as usize) < TAG_LEN {
         return Err(BackupError::Damaged(name.to_owned()));
     }
-    if !sealed::digest_ok(bytes) {
-        return Err(BackupError::Damaged(name.to_owned()));
-    }
-    let plaintext = sealed::open(bytes, HEADER_LEN, nonce, key)
-        .ok_or_else(|| BackupError::WrongKey(name.to_owned()))?;
-    // Authentic but undecodable means a bug on the writing side, not an attacker; still one line.
-    serde_json::from_slice(&plaintext)
-        .map_err(|e| BackupError::Io(format!("{name}: the backup's content cannot be read: {e}")))
+    Ok(nonce)
 }
 
 /// Writes the whole store to `file`, encrypted under `key`. The file is created 0600,
@@ -684,5 +746,57 @@ mod tests {
         old.as_object_mut().unwrap().remove("vault");
         let old: Archive = serde_json::from_value(old).unwrap();
         assert!(old.vault.is_empty());
+    }
+
+    #[test]
+    fn listing_secrets_travel_once_and_a_row_that_does_not_parse_stays_behind() {
+        use crate::store::ListingSecret;
+        use alloy::primitives::{Address, B256};
+        let (_dir, store) = temp_store();
+        let secret = |n: u8| ListingSecret {
+            content_hash: B256::repeat_byte(n),
+            chain_id: 31337,
+            market: Address::repeat_byte(0x11),
+            item_id: 4,
+            seller: Address::repeat_byte(0x22),
+            content_key: Secret32::new([n; 32]),
+            ciphertext: b"KBM1...".to_vec(),
+            uri: String::new(),
+            listing_id: Some(u64::from(n)),
+            created_at: 0,
+        };
+        store.save_listing_secret(&secret(1)).unwrap();
+        store.save_listing_secret(&secret(2)).unwrap();
+        let mut archive = store.to_archive().unwrap();
+        assert_eq!(archive.listings.len(), 2);
+        // Damaged rows (authentic, but not what this machine writes) are skipped, not counted.
+        for (i, field) in ["content_hash", "market", "seller", "ciphertext"]
+            .into_iter()
+            .enumerate()
+        {
+            let mut bad = archive.listings[0].clone();
+            bad.content_hash = format!("{:#x}", B256::repeat_byte(0x30 + i as u8));
+            match field {
+                "content_hash" => bad.content_hash = "0xnothex".into(),
+                "market" => bad.market = "nowhere".into(),
+                "seller" => bad.seller = "0x12".into(),
+                _ => bad.ciphertext = "not base64!".into(),
+            }
+            archive.listings.push(bad);
+        }
+
+        let (_dir2, mut other) = temp_store();
+        other.save_listing_secret(&secret(2)).unwrap();
+        let r = other.import_archive(&archive).unwrap();
+        assert_eq!((r.listings_added, r.listings_present), (1, 1));
+        let back = other.listing_secret(B256::repeat_byte(1)).unwrap().unwrap();
+        assert_eq!(
+            (back.item_id, back.listing_id, back.ciphertext.as_slice()),
+            (4, Some(1), &b"KBM1..."[..])
+        );
+        assert_eq!(back.content_key.expose(), &[1; 32]);
+        assert_eq!(other.all_listing_secrets().unwrap().len(), 2);
+        let again = other.import_archive(&archive).unwrap();
+        assert_eq!((again.listings_added, again.listings_present), (0, 2));
     }
 }
