@@ -1156,6 +1156,7 @@ mod market_runtime_tests;
 mod market_flow_tests;
 
 #[cfg(test)]
+#[allow(clippy::too_many_lines, reason = "a test tells one story start to end")]
 mod tests {
     use super::*;
 

@@ -3,6 +3,8 @@
 //! refund, and the Earnings screen's withdraw job, each signed through the wallet's review as the
 //! app signs it. Checked on chain (balances, allowance, the market's own state) and in the store
 //! (the listing secret saved before the sale's review exists), not only as the action produced.
+// A test tells one story start to end; its length is not a step to name (Cargo.toml).
+#![allow(clippy::too_many_lines)]
 use super::market_runtime_tests::{BUYER, PW, SELLER, anvil, confirm, local_market, store_in};
 use super::*;
 use crate::chain::dev;

@@ -3,13 +3,14 @@
 //! linked once for all of them.
 //!
 //! `cargo test --features test-weak-kdf --test fast MODULE::` runs one former file's tests.
-// Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
-// them in the program).
+// Test code: unwrap, expect and panic are how a test fails, and a test may print and tell one
+// story at length (Cargo.toml's [workspace.lints] deny these in the program).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::print_stdout
+    clippy::print_stdout,
+    clippy::too_many_lines
 )]
 // tests/common is shared by the three binaries; each takes it in as its own module.
 #[path = "../common/mod.rs"]
