@@ -20,6 +20,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::action::Action;
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
+use super::error::UnlockError;
 use super::screens::chat::{ChatAction, ChatEffect};
 use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::screens::market::{MarketAction, MarketEffect, MarketItem};
@@ -368,9 +369,9 @@ impl Runtime {
         let store = match StoreWorker::start(unlocked.store) {
             Ok(s) => s,
             Err(e) => {
-                return vec![Action::Unlock(UnlockAction::UnlockFailed(format!(
-                    "cannot start the store thread: {e}"
-                )))];
+                return vec![Action::Unlock(UnlockAction::UnlockFailed(
+                    UnlockError::StoreThread(Arc::new(e)),
+                ))];
             }
         };
         self.session = Some(Session {
@@ -883,7 +884,9 @@ impl Runtime {
         self.blocking(move || match open_session(&paths, how) {
             Ok(opened) => Event::Opened(Box::new(opened)),
             Err(e) if creating => Event::Action(Action::Error(format!("{e:#}"))),
-            Err(e) => Event::Action(Action::Unlock(UnlockAction::UnlockFailed(format!("{e:#}")))),
+            Err(e) => Event::Action(Action::Unlock(UnlockAction::UnlockFailed(UnlockError::of(
+                e,
+            )))),
         });
     }
 

@@ -1,6 +1,7 @@
 //! The screens' state machines, driven through `update` alone: no terminal, no I/O, no model.
 use super::action::{Action, Edit};
 use super::effect::Effect;
+use super::error::UnlockError;
 use super::screens::chat::{ChatAction, ChatEffect};
 use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
 use super::screens::settings::SettingsEffect;
@@ -199,7 +200,7 @@ fn wrong_password_keeps_the_unlock_screen() {
     assert!(s.unlock.busy && s.unlock.input.text.is_empty());
     update(
         &mut s,
-        Action::Unlock(UnlockAction::UnlockFailed("wrong password".into())),
+        Action::Unlock(UnlockAction::UnlockFailed(UnlockError::WrongPassword)),
     );
     assert_eq!(s.screen, Screen::Unlock);
     assert_eq!(s.unlock.error.as_deref(), Some("wrong password"));
