@@ -20,7 +20,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::action::Action;
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
-use super::error::UnlockError;
+use super::error::{ModelError, UnlockError};
 use super::screens::chat::{ChatAction, ChatEffect};
 use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::screens::market::{MarketAction, MarketEffect, MarketItem};
@@ -833,7 +833,7 @@ impl Runtime {
             };
             Event::Action(match chat::install::add(&data_dir, &path, None) {
                 Ok((entry, _)) => Action::Chat(ChatAction::ModelInstalled(entry.name)),
-                Err(e) => Action::Chat(ChatAction::ModelFailed(format!("{e:#}"))),
+                Err(e) => Action::Chat(ChatAction::ModelFailed(ModelError::Add(Arc::new(e)))),
             })
         });
     }
@@ -971,7 +971,7 @@ impl Runtime {
             });
             Event::Action(match r {
                 Ok((entry, _)) => Action::Chat(ChatAction::ModelInstalled(entry.name)),
-                Err(e) => Action::Chat(ChatAction::ModelFailed(format!("download failed: {e:#}"))),
+                Err(e) => Action::Chat(ChatAction::ModelFailed(ModelError::Pull(Arc::new(e)))),
             })
         });
     }

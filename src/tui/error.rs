@@ -45,6 +45,18 @@ impl UnlockError {
     }
 }
 
+/// Why a model could not be installed (`ChatAction::ModelFailed`): the install service's whole
+/// chain, kept, printed as one line.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ModelError {
+    /// `p`: downloading the suggested model failed.
+    #[error("download failed: {0:#}")]
+    Pull(Arc<anyhow::Error>),
+    /// `a`: the file given could not be registered.
+    #[error("{0:#}")]
+    Add(Arc<anyhow::Error>),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
