@@ -57,6 +57,12 @@ pub enum ModelError {
     Add(Arc<anyhow::Error>),
 }
 
+/// A screen asked for a transaction's review while the send flow still waits for another one
+/// (`screens::wallet::await_review`): its answer must find that flow, so the new one waits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a transaction is on its way; wait for it to finish")]
+pub struct SendBusy;
+
 #[cfg(test)]
 mod tests {
     use super::*;
