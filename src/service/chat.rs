@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use crate::chat::{ChatEvent, Engine, GenerateRequest, LoadRequest, Message, Prompt};
-use crate::chat::{SamplingParams, engine::ChatCommand};
+use crate::chat::{SamplingParams, engine::ChatCommand, engine::ChatError};
 use crate::store::{self, Conversation, ConversationId, NewMessage, Role, Store, Timings};
 
 /// The longest title made from a first question, in characters.
@@ -121,6 +121,18 @@ pub fn conversations(store: &Store, search: Option<&str>) -> store::Result<Vec<C
     }
 }
 
+/// Why the engine took no request: it could not start, or refused the command. Typed so the
+/// app carries the cause in its actions; `Display` is the line it shows.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Chat(#[from] ChatError),
+    #[error("cannot start the chat event thread: {0}")]
+    EventThread(Arc<std::io::Error>),
+    #[error("the chat engine did not start")]
+    NotStarted,
+}
+
 /// The engine thread as a service: started on first use, its events forwarded to `forward`
 /// from a thread of their own. Dropping it (locking) drops the model and its KV cache.
 pub struct ChatEngine {
@@ -137,9 +149,9 @@ impl ChatEngine {
         }
     }
 
-    fn engine(&mut self) -> Result<&Engine, String> {
+    fn engine(&mut self) -> Result<&Engine, EngineError> {
         if self.engine.is_none() {
-            let mut engine = Engine::spawn().map_err(|e| e.to_string())?;
+            let mut engine = Engine::spawn()?;
             let events = engine.take_events();
             let forward = Arc::clone(&self.forward);
             std::thread::Builder::new()
@@ -151,24 +163,20 @@ impl ChatEngine {
                         }
                     }
                 })
-                .map_err(|e| format!("cannot start the chat event thread: {e}"))?;
+                .map_err(|e| EngineError::EventThread(Arc::new(e)))?;
             self.engine = Some(engine);
         }
-        self.engine
-            .as_ref()
-            .ok_or_else(|| "the chat engine did not start".to_owned())
+        self.engine.as_ref().ok_or(EngineError::NotStarted)
     }
 
     /// Asks the engine to load a model; progress and the outcome arrive as events.
-    pub fn load(&mut self, req: LoadRequest) -> Result<(), String> {
-        self.engine()?
-            .send(ChatCommand::Load(Box::new(req)))
-            .map_err(|e| e.to_string())
+    pub fn load(&mut self, req: LoadRequest) -> Result<(), EngineError> {
+        Ok(self.engine()?.send(ChatCommand::Load(Box::new(req)))?)
     }
 
     /// Starts an answer; its pieces arrive as events.
-    pub fn generate(&mut self, req: GenerateRequest) -> Result<(), String> {
-        self.engine()?.generate(req).map_err(|e| e.to_string())
+    pub fn generate(&mut self, req: GenerateRequest) -> Result<(), EngineError> {
+        Ok(self.engine()?.generate(req)?)
     }
 
     /// Stops the answer being generated, if any.

@@ -2,6 +2,7 @@
 //! from the runtime (keystore, store, chat engine). `update` is the only consumer.
 use keybot_keystore::Address;
 
+use super::error::AppError;
 use super::screens::chat::ChatAction;
 use super::screens::earnings::EarningsAction;
 use super::screens::market::MarketAction;
@@ -59,7 +60,8 @@ pub enum Action {
         accounts: Vec<(u32, Address, String)>,
     },
     Notice(String),
-    Error(String),
+    /// A failure with no screen of its own to answer: shown on the error line.
+    Error(AppError),
     Onboarding(OnboardingAction),
     Unlock(UnlockAction),
     Wallet(WalletAction),

@@ -20,6 +20,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::action::Action;
 use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
+use super::error::{AppError, ModelError, UnlockError};
 use super::screens::chat::{ChatAction, ChatEffect};
 use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::screens::market::{MarketAction, MarketEffect, MarketItem};
@@ -71,7 +72,7 @@ pub struct Opened {
     default_model: Option<String>,
     theme: (Theme, Option<String>),
     /// The configured network with the store key for the chain thread; or why it cannot start.
-    network: Result<Option<(String, Network, Secret32)>, String>,
+    network: Result<Option<(String, Network, Secret32)>, anyhow::Error>,
 }
 
 /// How the vault is opened.
@@ -288,7 +289,7 @@ impl Runtime {
             theme,
         };
         if let Some(w) = theme_warning {
-            runtime.error(w);
+            runtime.error(AppError::Theme(w));
         }
         runtime
     }
@@ -331,7 +332,7 @@ impl Runtime {
                 let (theme, warning) = *loaded;
                 self.theme = theme;
                 if let Some(w) = warning {
-                    self.error(w);
+                    self.error(AppError::Theme(w));
                 }
                 return true;
             }
@@ -368,9 +369,9 @@ impl Runtime {
         let store = match StoreWorker::start(unlocked.store) {
             Ok(s) => s,
             Err(e) => {
-                return vec![Action::Unlock(UnlockAction::UnlockFailed(format!(
-                    "cannot start the store thread: {e}"
-                )))];
+                return vec![Action::Unlock(UnlockAction::UnlockFailed(
+                    UnlockError::StoreThread(Arc::new(e)),
+                ))];
             }
         };
         self.session = Some(Session {
@@ -385,17 +386,17 @@ impl Runtime {
         }
         self.settings = settings;
         self.theme = theme;
-        let mut lines: Vec<String> = theme_warning.into_iter().chain(notes).collect();
-        let network = match network {
-            Ok(Some((name, network, key))) => self.start_chain(name, network, key),
-            Ok(None) => None,
-            Err(e) => {
-                lines.push(e);
-                None
-            }
+        let notes: Vec<String> = theme_warning.into_iter().chain(notes).collect();
+        let (network, unusable) = match network {
+            Ok(Some((name, network, key))) => (self.start_chain(name, network, key), None),
+            Ok(None) => (None, None),
+            Err(e) => (None, Some(Arc::new(e))),
         };
-        if !lines.is_empty() {
-            self.error(lines.join("; "));
+        if !notes.is_empty() || unusable.is_some() {
+            self.error(AppError::Opened {
+                notes,
+                network: unusable,
+            });
         }
         vec![
             Action::WalletReady {
@@ -410,8 +411,8 @@ impl Runtime {
         let _ = self.queue.send(Event::Action(a));
     }
 
-    fn error(&self, e: impl std::fmt::Display) {
-        self.dispatch(Action::Error(e.to_string()));
+    fn error(&self, e: impl Into<AppError>) {
+        self.dispatch(Action::Error(e.into()));
     }
 
     /// Runs `work` off the event loop and queues what it returns.
@@ -455,7 +456,7 @@ impl Runtime {
         let queue = self.queue.clone();
         let wallet = Arc::clone(&session.wallet);
         if !session.store.run(move |store| job(store, &wallet, &queue)) {
-            self.error("the store thread has stopped; lock and unlock to reopen the store");
+            self.error(AppError::StoreStopped);
         }
     }
 
@@ -468,7 +469,7 @@ impl Runtime {
             let action = match job(store) {
                 Ok(Some(a)) => a,
                 Ok(None) => return,
-                Err(e) => Action::Error(e.to_string()),
+                Err(e) => Action::Error(e.into()),
             };
             let _ = queue.send(Event::Action(action));
         });
@@ -637,8 +638,8 @@ impl Runtime {
         job: impl FnOnce(&mut Store, &Wallet) -> Result<Vec<Action>> + Send + 'static,
     ) {
         self.with_store(move |store, wallet, queue| {
-            let actions =
-                job(store, wallet).unwrap_or_else(|e| vec![Action::Error(format!("{e:#}"))]);
+            let actions = job(store, wallet)
+                .unwrap_or_else(|e| vec![Action::Error(AppError::Vault(Arc::new(e)))]);
             for a in actions {
                 let _ = queue.send(Event::Action(a));
             }
@@ -768,7 +769,7 @@ impl Runtime {
                 Ok(p) => Action::Onboarding(OnboardingAction::PhraseGenerated(
                     p.words().iter().map(|w| (*w).to_owned()).collect(),
                 )),
-                Err(e) => Action::Error(e.to_string()),
+                Err(e) => Action::Error(AppError::Phrase(Arc::new(e))),
             })
         });
     }
@@ -788,7 +789,7 @@ impl Runtime {
                 .and_then(|()| accounts::list(wallet, store, count));
             let _ = queue.send(Event::Action(match r {
                 Ok(list) => Action::Wallet(WalletAction::AccountsDerived(rows(list))),
-                Err(e) => Action::Error(format!("{e:#}")),
+                Err(e) => Action::Error(AppError::Accounts(Arc::new(e))),
             }));
         });
     }
@@ -832,7 +833,7 @@ impl Runtime {
             };
             Event::Action(match chat::install::add(&data_dir, &path, None) {
                 Ok((entry, _)) => Action::Chat(ChatAction::ModelInstalled(entry.name)),
-                Err(e) => Action::Chat(ChatAction::ModelFailed(format!("{e:#}"))),
+                Err(e) => Action::Chat(ChatAction::ModelFailed(ModelError::Add(Arc::new(e)))),
             })
         });
     }
@@ -882,8 +883,10 @@ impl Runtime {
         let creating = matches!(how, Open::Create { .. });
         self.blocking(move || match open_session(&paths, how) {
             Ok(opened) => Event::Opened(Box::new(opened)),
-            Err(e) if creating => Event::Action(Action::Error(format!("{e:#}"))),
-            Err(e) => Event::Action(Action::Unlock(UnlockAction::UnlockFailed(format!("{e:#}")))),
+            Err(e) if creating => Event::Action(Action::Error(AppError::CreateWallet(Arc::new(e)))),
+            Err(e) => Event::Action(Action::Unlock(UnlockAction::UnlockFailed(UnlockError::of(
+                e,
+            )))),
         });
     }
 
@@ -907,7 +910,7 @@ impl Runtime {
                     let _ = queue.send(Event::Generate(Box::new(turn.generate)));
                 }
                 Err(e) => {
-                    let _ = queue.send(Event::Action(Action::Error(e.to_string())));
+                    let _ = queue.send(Event::Action(Action::Error(e.into())));
                 }
             }
         });
@@ -921,12 +924,12 @@ impl Runtime {
             return self.models(move || {
                 Event::Action(match settings::set_default_model(&data_dir, &value) {
                     Ok(()) => Action::Notice(format!("{value} is the default model")),
-                    Err(e) => Action::Error(e),
+                    Err(e) => Action::Error(AppError::DefaultModel(e)),
                 })
             });
         }
         if let Err(e) = self.settings.set(&key, &value) {
-            return self.error(e);
+            return self.error(AppError::Setting(e));
         }
         let theme = (key == settings::THEME).then(|| self.settings.theme.clone());
         self.store_action(move |store| store.set_setting(&key, &value).map(|()| None));
@@ -968,7 +971,7 @@ impl Runtime {
             });
             Event::Action(match r {
                 Ok((entry, _)) => Action::Chat(ChatAction::ModelInstalled(entry.name)),
-                Err(e) => Action::Chat(ChatAction::ModelFailed(format!("download failed: {e:#}"))),
+                Err(e) => Action::Chat(ChatAction::ModelFailed(ModelError::Pull(Arc::new(e)))),
             })
         });
     }
@@ -986,7 +989,7 @@ impl Runtime {
         match ChainWorker::start(client, self.paths.store(), key, self.queue.clone()) {
             Ok(worker) => self.chain = Some(worker),
             Err(e) => {
-                self.error(format!("cannot start the chain thread: {e}"));
+                self.error(AppError::ChainThread(Arc::new(e)));
                 return None;
             }
         }
@@ -1118,18 +1121,16 @@ fn open_session(paths: &Paths, how: Open) -> Result<Opened> {
     });
     let accounts = accounts::list(&unlocked.wallet, store, count)?;
     let theme = theme::load(&settings.theme, Some(&paths.config_dir.join("themes")));
-    let network = ChainConfig::load(paths)
-        .and_then(|config| {
-            Ok(match config.select(None)? {
-                Some((name, network)) => Some((
-                    name.to_owned(),
-                    network.clone(),
-                    wallet_service::database_key(&unlocked.wallet)?,
-                )),
-                None => None,
-            })
+    let network = ChainConfig::load(paths).and_then(|config| {
+        Ok(match config.select(None)? {
+            Some((name, network)) => Some((
+                name.to_owned(),
+                network.clone(),
+                wallet_service::database_key(&unlocked.wallet)?,
+            )),
+            None => None,
         })
-        .map_err(|e| format!("{e:#}"));
+    });
     Ok(Opened {
         default_model: settings::default_model_name(&paths.data_dir),
         unlocked,
@@ -1443,6 +1444,7 @@ mod tests {
                 break e;
             }
         };
+        let error = error.to_string();
         assert!(
             error.contains("model.gpu_layers") && error.contains("lots"),
             "{error}"

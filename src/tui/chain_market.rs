@@ -9,7 +9,7 @@ use keybot_keystore::Wallet;
 
 use super::action::Action;
 use super::chain_worker::SEND_WAIT;
-use super::error::MarketReadError;
+use super::error::{AppError, MarketReadError};
 use super::screens::market::MarketAction;
 use super::screens::market_onchain::{MarketBook, MarketTx};
 use crate::chain::send::Review;
@@ -66,7 +66,10 @@ pub async fn sync(
                     }
                     Ok(None) => {}
                     // One line, and the other purchases go on.
-                    Err(e) => send(Action::Error(format!("skipped purchase {}: {e}", p.id))),
+                    Err(cause) => send(Action::Error(AppError::Delivery {
+                        purchase: p.id,
+                        cause,
+                    })),
                 }
             }
         }
@@ -148,9 +151,7 @@ async fn challenge_wrong_keys(
     let keys = match svc::BuyerKeys::scan(wallet, book, own) {
         Ok(keys) => keys,
         Err(e) => {
-            send(Action::Error(format!(
-                "finding this wallet's buyer keys: {e:#}"
-            )));
+            send(Action::Error(AppError::BuyerKeys(Arc::new(e))));
             return 0;
         }
     };
@@ -184,7 +185,10 @@ async fn challenge_wrong_keys(
                     p.id
                 )));
             }
-            Err(e) => send(Action::Error(format!("challenging purchase {}: {e}", p.id))),
+            Err(cause) => send(Action::Error(AppError::Challenge {
+                purchase: p.id,
+                cause,
+            })),
         }
     }
     sent

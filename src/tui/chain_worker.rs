@@ -12,6 +12,7 @@
 //! [`ChainError`]s.
 use std::path::PathBuf;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use alloy::primitives::Address;
@@ -21,7 +22,7 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use super::action::Action;
 use super::app::Event;
 use super::chain_market;
-use super::error::MarketReadError;
+use super::error::{AppError, MarketReadError};
 use super::screens::earnings::{EarningsAction, EarningsData};
 use super::screens::wallet::WalletAction;
 use crate::chain::send::Progress;
@@ -113,12 +114,12 @@ impl ChainWorker {
                 };
                 let rt = match crate::chain::runtime() {
                     Ok(rt) => rt,
-                    Err(e) => return send(Action::Error(format!("chain: {e:#}"))),
+                    Err(e) => return send(Action::Error(AppError::ChainRuntime(Arc::new(e)))),
                 };
                 let store = match Store::open(&store_path, &key) {
                     Ok(s) => Some(Rc::new(s)),
                     Err(e) => {
-                        send(Action::Error(format!("chain: cannot open the store: {e}")));
+                        send(Action::Error(AppError::ChainStore(Arc::new(e))));
                         None
                     }
                 };
@@ -284,7 +285,7 @@ async fn activity(client: &Client, store: Option<&Store>, own: &[Address], send:
     let entries = match (store.sent_txs(chain_id), store.transfers(chain_id)) {
         (Ok(sent), Ok(transfers)) => activity::entries(&sent, &transfers, own),
         (Err(e), _) | (_, Err(e)) => {
-            send(Action::Error(e.to_string()));
+            send(Action::Error(e.into()));
             vec![]
         }
     };

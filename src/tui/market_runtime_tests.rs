@@ -166,7 +166,9 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
         loop {
             let ev = rx.recv().await.expect("the queue is open");
             match &ev {
-                Event::Action(Action::Error(e)) if e.contains("deliver") => panic!("{e}"),
+                Event::Action(Action::Error(e)) if e.to_string().contains("deliver") => {
+                    panic!("{e}")
+                }
                 Event::Action(Action::Notice(n)) if n.contains("delivered purchase") => {
                     notice = Some(n.clone())
                 }

@@ -54,8 +54,8 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             s.message = Some((Level::Info, m));
             vec![]
         }
-        Action::Error(m) => {
-            s.message = Some((Level::Error, m));
+        Action::Error(e) => {
+            s.message = Some((Level::Error, e.to_string()));
             if s.screen == Screen::Onboarding && s.onboarding == Onboarding::Writing {
                 s.onboarding = Onboarding::default();
             }

@@ -1,6 +1,9 @@
 //! The screens' state machines, driven through `update` alone: no terminal, no I/O, no model.
+use std::sync::Arc;
+
 use super::action::{Action, Edit};
 use super::effect::Effect;
+use super::error::{ModelError, UnlockError};
 use super::screens::chat::{ChatAction, ChatEffect};
 use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
 use super::screens::settings::SettingsEffect;
@@ -199,7 +202,7 @@ fn wrong_password_keeps_the_unlock_screen() {
     assert!(s.unlock.busy && s.unlock.input.text.is_empty());
     update(
         &mut s,
-        Action::Unlock(UnlockAction::UnlockFailed("wrong password".into())),
+        Action::Unlock(UnlockAction::UnlockFailed(UnlockError::WrongPassword)),
     );
     assert_eq!(s.screen, Screen::Unlock);
     assert_eq!(s.unlock.error.as_deref(), Some("wrong password"));
@@ -533,9 +536,14 @@ fn without_a_model_the_screen_offers_to_get_one() {
     assert_eq!(s.chat.model, ModelStatus::Downloading(40));
     update(
         &mut s,
-        Action::Chat(ChatAction::ModelFailed("download failed: offline".into())),
+        Action::Chat(ChatAction::ModelFailed(ModelError::Pull(Arc::new(
+            anyhow::anyhow!("offline"),
+        )))),
     );
-    assert!(matches!(s.chat.model, ModelStatus::Failed(_)));
+    assert_eq!(
+        s.chat.model,
+        ModelStatus::Failed("download failed: offline".into())
+    );
     update(&mut s, Action::Command('a'));
     assert!(s.typing());
     typed(&mut s, "~/m.gguf");

@@ -4,6 +4,7 @@ use crate::chat::{ChatEvent, Message as ChatMessage};
 use crate::store::{Conversation, ConversationId, Message, Role};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::error::ModelError;
 use crate::tui::screens::market::{ADD_KEY, MarketEffect};
 use crate::tui::screens::settings::SettingsEffect;
 use crate::tui::state::*;
@@ -23,7 +24,7 @@ pub enum ChatAction {
     ModelProgress(u8),
     /// A model was pulled or added and registered under this name.
     ModelInstalled(String),
-    ModelFailed(String),
+    ModelFailed(ModelError),
 }
 
 /// What the chat screen asks the runtime to do.
@@ -95,6 +96,8 @@ pub enum ModelStatus {
         total_layers: u32,
         ctx: u32,
     },
+    /// The line shown for a model that failed to install or load (a `ModelError`'s or the
+    /// engine's `ChatError`'s); only drawn, and compared on every tick, so kept as the text.
     Failed(String),
 }
 
@@ -236,6 +239,7 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             ]
         }
         Action::Chat(ChatAction::ModelFailed(why)) => {
+            let why = why.to_string();
             s.chat.model = ModelStatus::Failed(why.clone());
             s.message = Some((Level::Error, why));
             vec![]

@@ -172,7 +172,7 @@ fn withdraw(s: &mut State) -> Vec<Effect> {
     let id = match super::wallet::await_review(s, account, Screen::Earnings) {
         Ok(id) => id,
         Err(why) => {
-            s.message = Some((Level::Error, why));
+            s.message = Some((Level::Error, why.to_string()));
             return vec![];
         }
     };

@@ -326,7 +326,7 @@ fn review(s: &mut State, from: Address, tx: MarketTx) -> Vec<Effect> {
             id,
             tx: Box::new(tx),
         })],
-        Err(why) => error(s, why),
+        Err(why) => error(s, why.to_string()),
     }
 }
 

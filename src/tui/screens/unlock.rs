@@ -3,12 +3,13 @@ use keybot_keystore::secret::Password;
 
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::error::UnlockError;
 use crate::tui::state::*;
 
 /// The unlock screen's result from the runtime.
 #[derive(Debug, Clone)]
 pub enum UnlockAction {
-    UnlockFailed(String),
+    UnlockFailed(UnlockError),
 }
 
 /// What the unlock screen asks the runtime to do.
@@ -39,7 +40,7 @@ pub(crate) fn owns(action: &Action) -> bool {
 pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
     if let Action::Unlock(UnlockAction::UnlockFailed(why)) = action {
         s.unlock.busy = false;
-        s.unlock.error = Some(why);
+        s.unlock.error = Some(why.to_string());
     }
     vec![]
 }

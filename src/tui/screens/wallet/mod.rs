@@ -11,6 +11,7 @@ use crate::chain::balance::AccountBalance;
 use crate::chain::send::{Outcome, Review, SendRequest};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
+use crate::tui::error::SendBusy;
 use crate::tui::state::*;
 
 /// The wallet screen's results from the runtime. Chain errors are typed ([`ChainError`]): the
@@ -169,14 +170,14 @@ pub struct ActivityView {
 /// thread for, from the wallet screen's `account`; backing out and the end go back to `origin`.
 /// The id the review will come under; refused while a transaction is being prepared or sent,
 /// whose flow its answer must still find.
-pub(crate) fn await_review(s: &mut State, account: usize, origin: Screen) -> Result<u64, String> {
+pub(crate) fn await_review(s: &mut State, account: usize, origin: Screen) -> Result<u64, SendBusy> {
     if let WalletMode::Send(flow) = &s.wallet.mode
         && matches!(
             flow.step,
             SendStep::Sending { .. } | SendStep::Preparing { .. }
         )
     {
-        return Err("a transaction is on its way; wait for it to finish".into());
+        return Err(SendBusy);
     }
     s.wallet.send_seq += 1;
     let id = s.wallet.send_seq;
