@@ -15,21 +15,22 @@ use keybot::store::{self, NewMessage, Role, Store, Timings};
 
 /// A BIP-39 test vector phrase (public; never use it for real funds), with a BIP-39 passphrase so
 /// that the passphrase's place in the vault is covered too.
-const PHRASE: &str = "legal winner thank year wave sausage worth useful legal winner thank yellow";
-const PASSPHRASE: &str = "compat passphrase";
-const PW: &str = "compat fixture password 7";
-const KEYSTORE_PW: &str = "compat keystore";
-const LABEL: &str = "cold key";
+pub(crate) const PHRASE: &str =
+    "legal winner thank year wave sausage worth useful legal winner thank yellow";
+pub(crate) const PASSPHRASE: &str = "compat passphrase";
+pub(crate) const PW: &str = "compat fixture password 7";
+pub(crate) const KEYSTORE_PW: &str = "compat keystore";
+pub(crate) const LABEL: &str = "cold key";
 
-fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/compat")
 }
 
 /// The conversations as the test compares them: title, system prompt, model, and each message's
 /// role, text and token count.
-type Convs = Vec<(String, String, String, Vec<(String, String, Option<u32>)>)>;
+pub(crate) type Convs = Vec<(String, String, String, Vec<(String, String, Option<u32>)>)>;
 
-fn conversations(store: &Store) -> Convs {
+pub(crate) fn conversations(store: &Store) -> Convs {
     let mut out: Convs = store
         .list_conversations()
         .unwrap()
@@ -48,11 +49,11 @@ fn conversations(store: &Store) -> Convs {
     out
 }
 
-fn unlock(home: &Path) -> keybot_keystore::Wallet {
+pub(crate) fn unlock(home: &Path) -> keybot_keystore::Wallet {
     keybot_keystore::vault::open(&home.join("data/vault.kbv"), &PW.into()).unwrap()
 }
 
-fn addresses(home: &Path) -> String {
+pub(crate) fn addresses(home: &Path) -> String {
     let out = keybot(home)
         .args(["wallet", "addresses", "--count", "3", "--json"])
         .env("KEYBOT_PASSWORD", PW)
@@ -68,12 +69,17 @@ fn addresses(home: &Path) -> String {
 
 /// A home laid out as keybot lays it out, holding copies of the fixture files.
 fn home_from_fixtures() -> tempfile::TempDir {
+    home_from(&dir())
+}
+
+/// A home holding copies of the vault and store of the set in `set`.
+pub(crate) fn home_from(set: &Path) -> tempfile::TempDir {
     let home = tempfile::tempdir().unwrap();
     let data = home.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     for (from, to) in [("vault.kbv", "vault.kbv"), ("keybot.db", store::FILE_NAME)] {
         let dest = data.join(to);
-        std::fs::copy(dir().join(from), &dest).unwrap();
+        std::fs::copy(set.join(from), &dest).unwrap();
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o600)).unwrap();
     }
@@ -224,15 +230,10 @@ fn transfers_recorded_by_an_earlier_build_migrate_and_read_as_transfer_intents()
     assert_eq!(conversations(&store), want);
 }
 
-/// Writes the fixtures. Run by hand with the build whose files are to be kept opening:
-/// `cargo test --features test-weak-kdf --test fast -- --ignored compat_fixtures::write_compat_fixtures`
-/// (see tests/fixtures/compat/README.md). Not part of the suite: it changes committed files.
-#[test]
-#[ignore = "writes tests/fixtures/compat; run by hand (see its README.md)"]
-fn write_compat_fixtures() {
-    let home = tempfile::tempdir().unwrap();
-    let h = home.path();
-    // The real KDF cost (no KEYBOT_TEST_WEAK_KDF): the vault is what a user has.
+/// Writes the fixture vault into home `h` as a user would: `keybot init --import` of the phrase
+/// with the passphrase, then the imported key. The real KDF cost (no KEYBOT_TEST_WEAK_KDF): the
+/// vault is what a user has.
+pub(crate) fn write_vault(h: &Path) {
     keybot(h)
         .args(["init", "--import", "--passphrase"])
         .env("KEYBOT_PASSWORD", PW)
@@ -259,6 +260,17 @@ fn write_compat_fixtures() {
         .env("KEYBOT_KEYSTORE_PASSWORD", KEYSTORE_PW)
         .assert()
         .success();
+}
+
+/// Writes the fixtures. Run by hand with the build whose files are to be kept opening:
+/// `cargo test --features test-weak-kdf --test fast -- --ignored compat_fixtures::write_compat_fixtures`
+/// (see tests/fixtures/compat/README.md). Not part of the suite: it changes committed files.
+#[test]
+#[ignore = "writes tests/fixtures/compat; run by hand (see its README.md)"]
+fn write_compat_fixtures() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    write_vault(h);
 
     let wallet = unlock(h);
     let paths = keybot::config::Paths::resolve(Some(h)).unwrap();

@@ -19,6 +19,7 @@ mod common;
 mod bad_input;
 mod cli_docs;
 mod compat_fixtures;
+mod compat_fixtures_market;
 mod crash_safety;
 mod ecies_interop;
 mod fuzz_seeds;
