@@ -22,6 +22,7 @@ fn the_workspace_denies_unsafe_code_and_unwrap_expect_panic_dbg_outside_tests() 
         "panic",
         "dbg_macro",
         "print_stdout",
+        "too_many_lines",
     ] {
         assert_eq!(
             lints["clippy"][lint].as_str(),
@@ -50,4 +51,9 @@ fn the_workspace_denies_unsafe_code_and_unwrap_expect_panic_dbg_outside_tests() 
     ] {
         assert!(clippy.contains(&format!("{allow} = true")), "{allow}");
     }
+    // The length that too_many_lines holds functions to.
+    assert!(
+        clippy.contains("too-many-lines-threshold = 100"),
+        "clippy.toml: too-many-lines-threshold"
+    );
 }
