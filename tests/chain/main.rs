@@ -22,3 +22,4 @@ mod intents_anvil;
 mod market_anvil;
 mod market_contract;
 mod market_earnings;
+mod no_secrets_market;
