@@ -25,3 +25,4 @@ mod market_cli;
 mod market_contract;
 mod market_earnings;
 mod market_world;
+mod no_secrets_market;

@@ -6,7 +6,11 @@
 //! keybot's); the contract's `claimable` agrees once the sales are settled on chain; the CSV's
 //! sums equal the JSON; a fresh home restored from the phrase shows the same JSON; an
 //! interrupted index over a failing RPC whose logs lack `blockTimestamp` ends with the same
-//! figures as an uninterrupted one; a sale that a reorg takes off the chain leaves the earnings.
+//! figures as an uninterrupted one; the CSV's rows are the logs' sales, refunds and withdrawals,
+//! row by row (kind, block, block time, transaction, listing, buyer, token, amount). A sale that
+//! a reorg takes off the chain leaves the earnings; sales that a reorg moves to other blocks
+//! count once, at their new blocks and times. On a network added with `chain add` that is not a
+//! dev chain, a sale counts once it is 2 blocks deep (the default), not before.
 //! The benchmark (ignored) indexes 2,000 sales from a cold store and prints events/s and the RPC
 //! requests.
 use crate::common;
@@ -18,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use alloy::eips::BlockNumberOrTag;
-use alloy::primitives::{Address, U256, utils::parse_units};
+use alloy::primitives::{Address, B256, U256, utils::parse_units};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
@@ -313,6 +317,154 @@ fn from_json(j: &Value, listing_tokens: &BTreeMap<u64, Address>) -> Truth {
     t
 }
 
+/// One row of the earnings CSV, or what the logs say it must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Row {
+    kind: String,
+    block: u64,
+    /// Unix seconds.
+    time: u64,
+    tx: B256,
+    listing: Option<u64>,
+    buyer: Option<Address>,
+    token: Address,
+    amount: U256,
+}
+
+/// tUSD has 6 decimals, ETH 18: the only tokens here.
+fn decimals_of(token: Address) -> u8 {
+    if token == Address::ZERO { 18 } else { 6 }
+}
+
+/// Unix seconds of a UTC `YYYY-MM-DDTHH:MM:SSZ` (Howard Hinnant's days_from_civil; keybot
+/// writes the time with the inverse).
+fn unix_of(iso: &str) -> u64 {
+    let n = |r: std::ops::Range<usize>| -> i64 { iso[r].parse().unwrap() };
+    assert!(
+        iso.len() == 20 && &iso[4..5] == "-" && &iso[10..11] == "T" && iso.ends_with('Z'),
+        "{iso}"
+    );
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    (days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)) as u64
+}
+
+/// The CSV's rows, each field checked for its form (checksummed addresses, a 32-byte hash).
+fn csv_rows(text: &str) -> Vec<Row> {
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("kind,block,time,tx_hash,listing,buyer,token,amount")
+    );
+    lines
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 8, "{line}");
+            let token = token_of(&Value::String(f[6].into()));
+            assert!(f[6] == "ETH" || f[6] == token.to_checksum(None), "{line}");
+            let buyer = (!f[5].is_empty()).then(|| {
+                let a: Address = f[5].parse().unwrap();
+                assert_eq!(f[5], a.to_checksum(None), "{line}");
+                a
+            });
+            assert!(f[3].len() == 66 && f[3] == f[3].to_lowercase(), "{line}");
+            Row {
+                kind: f[0].to_owned(),
+                block: f[1].parse().unwrap(),
+                time: unix_of(f[2]),
+                tx: f[3].parse().unwrap(),
+                listing: (!f[4].is_empty()).then(|| f[4].parse().unwrap()),
+                buyer,
+                token,
+                amount: parse_units(f[7], decimals_of(token)).unwrap().into(),
+            }
+        })
+        .collect()
+}
+
+/// What the CSV must hold, from the market's logs (read with alloy, decoded with this test's own
+/// events) and the blocks' headers: every purchase of `sellers`' listings, every refund of one,
+/// every withdrawal of `sellers`, in chain order.
+async fn rows_from_logs(url: &str, market: Address, sellers: &[Address]) -> Vec<Row> {
+    keybot::net::tls();
+    let provider = ProviderBuilder::new().connect_http(url.parse().unwrap());
+    let logs = provider
+        .get_logs(&Filter::new().address(market).from_block(0u64))
+        .await
+        .unwrap();
+    // purchase → listing
+    let mut sales: BTreeMap<U256, u64> = BTreeMap::new();
+    let mut times: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for log in &logs {
+        let topic = log.topics()[0];
+        let row = if topic == ev::Purchased::SIGNATURE_HASH {
+            let e = ev::Purchased::decode_log(&log.inner).unwrap().data;
+            if !sellers.contains(&e.seller) {
+                continue;
+            }
+            sales.insert(e.purchaseId, e.listingId.to());
+            (
+                "sale",
+                Some(e.listingId.to()),
+                Some(e.buyer),
+                e.token,
+                e.price,
+            )
+        } else if topic == ev::Refunded::SIGNATURE_HASH {
+            let e = ev::Refunded::decode_log(&log.inner).unwrap().data;
+            let Some(listing) = sales.get(&e.purchaseId) else {
+                continue;
+            };
+            ("refund", Some(*listing), Some(e.buyer), e.token, e.amount)
+        } else if topic == ev::Withdrawn::SIGNATURE_HASH {
+            let e = ev::Withdrawn::decode_log(&log.inner).unwrap().data;
+            if !sellers.contains(&e.seller) {
+                continue;
+            }
+            ("withdrawal", None, None, e.token, e.amount)
+        } else {
+            continue;
+        };
+        let block = log.block_number.unwrap();
+        if let std::collections::btree_map::Entry::Vacant(e) = times.entry(block) {
+            let header = provider
+                .get_block_by_number(block.into())
+                .await
+                .unwrap()
+                .unwrap()
+                .header;
+            assert_eq!(header.hash, log.block_hash.unwrap(), "the chain moved");
+            e.insert(header.timestamp);
+        }
+        let (kind, listing, buyer, token, amount) = row;
+        rows.push(Row {
+            kind: kind.into(),
+            block,
+            time: times[&block],
+            tx: log.transaction_hash.unwrap(),
+            listing,
+            buyer,
+            token,
+            amount,
+        });
+    }
+    rows
+}
+
+/// The CSV's rows are `want`, one by one.
+fn assert_rows(got: &[Row], want: &[Row]) {
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert_eq!(g, w, "CSV row {} differs from the logs", i + 1);
+    }
+    assert_eq!(got.len(), want.len(), "CSV rows: {got:#?}\nlogs: {want:#?}");
+}
+
 fn claimable_on_chain(rpc: &str, market: Address, seller: &str, token: Address) -> U256 {
     let out = cast(&[
         "call",
@@ -512,6 +664,11 @@ fn earnings_equal_the_logs_and_survive_restore_csv_restarts_and_outages() {
         n += 1;
     }
     assert_eq!(n, 7 + 1 + 2, "seven sales, a refund, two withdrawals");
+    // Row by row: each sale, refund and withdrawal where the logs have it.
+    let want_rows = rt.block_on(rows_from_logs(&rpc_url, market, &sellers));
+    assert_rows(&csv_rows(&text), &want_rows);
+    let tokens: std::collections::BTreeSet<Address> = want_rows.iter().map(|r| r.token).collect();
+    assert_eq!(tokens.len(), 2, "both tokens have rows");
     for (token, f) in &expected.tokens {
         let sum = |k: &str| {
             sums.get(&(k.to_owned(), *token))
@@ -634,6 +791,149 @@ fn a_sale_that_a_reorg_removes_leaves_the_earnings() {
     assert_eq!(after["tokens"], serde_json::json!([]), "{after:#}");
     assert_eq!(after["listings"][0]["sales"], 0);
     assert!(after["block"].as_u64() > before["block"].as_u64());
+}
+
+/// The seller's earnings CSV, written to a new file each time.
+fn csv_now(home: &Path) -> Vec<Row> {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("earnings.csv");
+    ok(
+        home,
+        &["market", "earnings", "--csv", csv.to_str().unwrap()],
+    );
+    csv_rows(&std::fs::read_to_string(&csv).unwrap())
+}
+
+#[test]
+fn sales_that_a_reorg_moves_to_other_blocks_count_once_at_their_new_blocks() {
+    let Some(w) = world() else { return };
+    let (s, b) = (w.seller.path(), w.buyer.path());
+    let url = w.dev.rpc.clone();
+    let sellers = [SELLER_0.parse().unwrap()];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let l = listing(
+        s,
+        "Sold twice, then the blocks change.\n",
+        "0",
+        "0.5",
+        "ETH",
+    );
+    let snapshot = rpc(&url, "evm_snapshot", &[]);
+    buy(b, &l);
+    buy(b, &l);
+    let before = csv_now(s);
+    assert_rows(
+        &before,
+        &rt.block_on(rows_from_logs(&url, w.dev.market, &sellers)),
+    );
+    assert_eq!(before.len(), 2, "{before:#?}");
+    assert_eq!(before[1].block, before[0].block + 1);
+    let raw: Vec<String> = before
+        .iter()
+        .map(|r| {
+            rpc(
+                &url,
+                "eth_getRawTransactionByHash",
+                &[&format!("{:#x}", r.tx)],
+            )
+            .trim_matches('"')
+            .to_owned()
+        })
+        .collect();
+
+    // The branch without them: one empty block where the first sale was, then the same two
+    // signed purchases, each a block later than before and at a later time. The first now
+    // sits in the block that held the second (whose time keybot had read).
+    rpc(&url, "evm_revert", &[snapshot.trim_matches('"')]);
+    rpc(&url, "anvil_mine", &["1"]);
+    let times = [before[1].time + 1_000, before[1].time + 2_000];
+    for (raw, time) in raw.iter().zip(times) {
+        rpc(&url, "evm_setNextBlockTimestamp", &[&time.to_string()]);
+        cast(&["publish", "--rpc-url", &url, raw]);
+    }
+    let after = csv_now(s);
+    assert_rows(
+        &after,
+        &rt.block_on(rows_from_logs(&url, w.dev.market, &sellers)),
+    );
+    assert_eq!(after.len(), 2, "counted once each: {after:#?}");
+    for ((old, new), time) in before.iter().zip(&after).zip(times) {
+        assert_eq!(new.tx, old.tx, "the same purchase");
+        assert_eq!(new.block, old.block + 1, "at its new block");
+        assert_eq!(new.time, time, "at its new block's time");
+        assert_eq!((new.listing, new.amount), (old.listing, old.amount));
+    }
+    let e = earnings(s);
+    assert_eq!(e["tokens"][0]["pending"], "1", "{e:#}");
+    assert_eq!(e["listings"][0]["sales"], 2, "{e:#}");
+    assert_eq!(e["block"].as_u64().unwrap(), after[1].block);
+}
+
+/// anvil started by this test, killed on drop.
+struct Anvil(std::process::Child);
+
+impl Drop for Anvil {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn on_a_network_that_is_not_dev_a_sale_counts_once_two_blocks_deep() {
+    let (Some(anvil), Some(_)) = (tool("anvil"), tool("cast")) else {
+        return;
+    };
+    // A chain id that `chain add` does not take for a dev chain (31337 and 1337 are), and the
+    // seller's phrase funded.
+    let (child, port) = common::spawn_listening(
+        std::process::Command::new(anvil)
+            .args(["--port", "0", "--chain-id", "4242", "--mnemonic", SELLER])
+            .stderr(std::process::Stdio::null()),
+    );
+    let _anvil = Anvil(child);
+    let url = format!("http://127.0.0.1:{port}");
+    rpc(&url, "anvil_setBalance", &[BUYER_0, "0x56bc75e2d63100000"]);
+    let seller = common::fast_home(SELLER, PW);
+    let buyer = common::fast_home(BUYER, PW);
+    let (s, b) = (seller.path(), buyer.path());
+    for h in [s, b] {
+        ok(h, &["chain", "add", "testnet", "--rpc", &url, "--yes"]);
+    }
+    let networks: Value = serde_json::from_str(&ok(s, &["chain", "list", "--json"])).unwrap();
+    assert_eq!(
+        networks["networks"]["testnet"]["dev"], false,
+        "{networks:#}"
+    );
+    let market = last_line(&ok(s, &["market", "deploy", "--yes"]));
+    ok(b, &["market", "join", &market]);
+    let l = listing(s, "Sold on a chain that is not dev.\n", "0", "0.1", "ETH");
+    // The listing two blocks deep before the sale, so that it shows while the sale does not.
+    rpc(&url, "anvil_mine", &["2"]);
+    buy(b, &l);
+    let head = || -> u64 { cast(&["block-number", "--rpc-url", &url]).parse().unwrap() };
+    let sold_in = head();
+
+    // keybot knows the sale (with --confirmations 0 it counts), but by default it waits.
+    let now: Value = serde_json::from_str(&ok(
+        s,
+        &["market", "earnings", "--json", "--confirmations", "0"],
+    ))
+    .unwrap();
+    assert_eq!(now["tokens"][0]["pending"], "0.1", "{now:#}");
+    for depth in 0..2 {
+        let e = earnings(s);
+        assert_eq!(e["block"].as_u64().unwrap(), sold_in + depth - 2, "{e:#}");
+        assert_eq!(e["tokens"], serde_json::json!([]), "{depth} deep: {e:#}");
+        assert_eq!(e["listings"][0]["sales"], 0, "{depth} deep: {e:#}");
+        rpc(&url, "anvil_mine", &["1"]);
+    }
+    assert_eq!(head(), sold_in + 2);
+    let e = earnings(s);
+    assert_eq!(e["network"], "testnet");
+    assert_eq!(e["block"].as_u64().unwrap(), sold_in, "{e:#}");
+    assert_eq!(e["tokens"][0]["pending"], "0.1", "{e:#}");
+    assert_eq!(e["listings"][0]["sales"], 1, "{e:#}");
 }
 
 /// `cargo test --release --features test-weak-kdf --test chain market_earnings::-- --ignored --nocapture`
