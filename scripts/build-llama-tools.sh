@@ -65,11 +65,11 @@ out_key=$(printf '%s' "$out_dir" | sha256sum | cut -c1-12)
 cache="$cache_root/llama-tools/llama-cpp-sys-2-$crate_version-$out_key"
 bin="$cache/bin"
 stamp="$cache/stamp"
-# The flags keybot's copy was compiled with (the cc crate's, in its CMakeCache) for the tools' own
-# translation units; the arithmetic is in the libraries, which are keybot's own. No AMX: on a CPU
+# Optimised as keybot's copy is (CMake's Release) for the tools' own translation units; the
+# arithmetic is in the libraries, which are keybot's own. No AMX: on a CPU
 # that has it, -march=native would compile AMX code into the tools that keybot's copy leaves out
 # (.cargo/config.toml); explicit -mno-* flags win over -march=native in GCC whatever their order.
-cxx_flags="-O2 -DNDEBUG -std=c++17 -march=native -fPIC -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
+cxx_flags="-O3 -DNDEBUG -std=c++17 -march=native -fPIC -mno-amx-tile -mno-amx-int8 -mno-amx-bf16"
 want_stamp="llama-cpp-python=$LLAMA_CPP_PYTHON_VERSION helper=$(sha256sum scripts/llama-render-template.cpp | cut -c1-16) flags=$cxx_flags libs=$(stat -c '%Y %s' "${libs[@]}" | sha256sum | cut -c1-16)"
 
 emit() {

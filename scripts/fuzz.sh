@@ -8,6 +8,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${1:-300}"
+# FUZZ_SANITIZER=none (what .ci/run uses) builds without AddressSanitizer: the fuzzed crates
+# forbid unsafe code, so what a short run hunts is panics, overflows and hangs, which libFuzzer
+# catches alone, and the build and each input are much faster. The default keeps ASan for long
+# runs by hand, which also watch the dependencies' unsafe code.
+sanitizer="${FUZZ_SANITIZER:-address}"
 cache="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}"
 # The fuzz crate builds under the repository's .cargo/config.toml too: keyed like keybot's outputs.
 build_key="${KEYBOT_BUILD_KEY:-$(bash ../scripts/build-key.sh)}"
@@ -27,5 +32,5 @@ for t in ${FUZZ_TARGETS:-mnemonic_parse keystore_v3 vault_file gguf_header redac
   # A crash makes cargo fuzz exit non-zero: the run fails and the artifact is in fuzz/artifacts.
   features=()
   [ "$t" = txfile_parse ] && features=(--features txfile)
-  cargo fuzz run "${features[@]}" "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=30 2>&1 | tail -n 15
+  cargo fuzz run --sanitizer "$sanitizer" "${features[@]}" "$t" "corpus/$t" "seeds/$t" -- -max_total_time="$secs" -rss_limit_mb=3072 -timeout=30 2>&1 | tail -n 15
 done
