@@ -105,12 +105,19 @@ fn token_table(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Th
         })
         .collect();
     let mut inner = block(title, t, true);
-    if let Some(err) = &e.error {
-        inner = inner.title_bottom(Line::styled(
+    // The screen's keys on its first pane, as on every other screen (`?` lists them all); an
+    // error takes their place: it says why the figures may be old, which matters more.
+    inner = match &e.error {
+        Some(err) => inner.title_bottom(Line::styled(
             format!(" out of date: {} ", clean_line(err)),
             t.style(Role::Error),
-        ));
-    }
+        )),
+        // With no sales there is no token to select or withdraw yet.
+        None if rows.is_empty() => inner.title_bottom(muted(" r read again ", t).right_aligned()),
+        None => {
+            inner.title_bottom(muted(" ↑/↓ token · w withdraw · r read again ", t).right_aligned())
+        }
+    };
     if rows.is_empty() {
         f.render_widget(
             Paragraph::new(vec![
