@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use alloy::primitives::{Address, U256};
 use common::proxy::{DIE_AFTER_SEND, DIE_BEFORE_SEND, HOSTILE_FEES, HOSTILE_REVERT, PASS, Proxy};
-use common::{DevChain as Dev, spawn_listening, tool};
+use common::{DevChain as Dev, cast, spawn_listening, tool};
 use serde_json::Value;
 
 const PW: &str = "correct horse battery staple";
@@ -98,17 +98,6 @@ fn closed_port() -> u16 {
 /// `keybot chain dev` in `home` (see tests/common), with this file's password.
 fn dev_chain(home: &Path, fund: &[Address]) -> Option<Dev> {
     common::dev_chain(home, PW, fund)
-}
-
-fn cast(args: &[&str]) -> String {
-    let cast = tool("cast").expect("cast");
-    let out = StdCommand::new(cast).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "cast {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn eth(n: &str) -> U256 {

@@ -27,7 +27,7 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::Filter;
 use alloy::sol_types::SolEvent;
 use common::proxy::{Proxy, Reply, body_of, http_json};
-use common::tool;
+use common::{cast, tool};
 use keybot::chain::indexer::IndexerConfig;
 use keybot::chain::{Client, dev};
 use keybot::market::index;
@@ -74,19 +74,6 @@ fn ok(home: &Path, args: &[&str]) -> String {
 
 fn last_line(s: &str) -> String {
     s.lines().last().unwrap_or("").trim().to_owned()
-}
-
-fn cast(args: &[&str]) -> String {
-    let out = std::process::Command::new(tool("cast").expect("cast"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cast {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 fn rpc(url: &str, method: &str, params: &[&str]) -> String {

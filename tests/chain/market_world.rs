@@ -7,7 +7,8 @@ use crate::common;
 use std::path::Path;
 
 use alloy::primitives::{Address, U256};
-use common::tool;
+// Every market test calls cast through this module's glob import.
+pub(crate) use common::cast;
 
 pub(crate) const PW: &str = "correct horse battery staple";
 pub(crate) const SELLER: &str =
@@ -57,20 +58,6 @@ pub(crate) fn fails(home: &Path, args: &[&str], needle: &str) -> String {
 
 pub(crate) fn last_line(s: &str) -> &str {
     s.lines().last().unwrap_or("").trim()
-}
-
-pub(crate) fn cast(args: &[&str]) -> String {
-    let cast = tool("cast").expect("cast");
-    let out = std::process::Command::new(cast)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cast {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 /// The first number of a `cast call` answer ("5000000 [5e6]").

@@ -13,9 +13,9 @@
 //! words in a row, whatever separates them. The item's plaintext is in no log, no output but
 //! `market preview`'s, and no file under either home.
 use crate::common;
+use common::cast;
 
 use std::collections::BTreeSet;
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
 
 use alloy::primitives::{Address, B256, U256};
@@ -84,22 +84,8 @@ fn last_line(s: &str) -> String {
     s.lines().last().unwrap_or("").trim().to_owned()
 }
 
-fn cast(args: &[&str]) -> String {
-    let out = std::process::Command::new(common::tool("cast").expect("cast"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cast {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
-}
-
 /// `keybot chain dev` in `home` with `KEYBOT_LOG` at [`LOG`], funding `fund`, its stderr written
-/// to `stderr`: the chain, its stdout lines up to "ready", and the rest of them to come. As
-/// tests/common's `dev_chain`, which inherits the test's stderr and sets no log level.
+/// to `stderr`: the chain, its stdout lines up to "ready", and the rest of them to come.
 fn dev_chain(
     home: &Path,
     fund: Address,
@@ -111,64 +97,10 @@ fn dev_chain(
 )> {
     let anvil = common::tool("anvil")?;
     common::tool("cast")?;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("keybot"))
-        .env("KEYBOT_HOME", home)
-        .env("KEYBOT_PASSWORD", PW)
-        .env("KEYBOT_LOG", LOG)
-        .env("KEYBOT_ANVIL", &anvil)
-        .args(["chain", "dev", "--port", "0", "--accounts", "1"])
-        .args(["--fund", &fund.to_string()])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(stderr).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let (mut tusd, mut market, mut rpc) = (None, None, None);
-    let mut seen = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(std::time::Duration::from_secs(90))
-            .expect("keybot chain dev did not get ready");
-        if let Some(a) = line.strip_prefix("tUSD") {
-            tusd = Some(a.trim().parse().unwrap());
-        }
-        if let Some(a) = line.strip_prefix("market") {
-            market = a.split_whitespace().next().map(|a| a.parse().unwrap());
-        }
-        if let Some(a) = line.strip_prefix("RPC") {
-            rpc = Some(a.trim().to_owned());
-        }
-        let ready = line.starts_with("ready");
-        seen.push(line);
-        if ready {
-            break;
-        }
-    }
-    let rpc: String = rpc.unwrap();
-    let port = rpc.rsplit(':').next().unwrap().parse().unwrap();
-    Some((
-        common::DevChain {
-            child,
-            rpc,
-            port,
-            tusd: tusd.unwrap(),
-            market: market.unwrap(),
-            anvil,
-        },
-        seen,
-        rx,
-    ))
+    let mut cmd = common::dev_chain_command(home, PW, &anvil, &[fund]);
+    cmd.env("KEYBOT_LOG", LOG)
+        .stderr(std::fs::File::create(stderr).unwrap());
+    Some(common::start_dev_chain(cmd, anvil))
 }
 
 /// HMAC-SHA512, written out (the keystore's BIP-85 HEX is crate-private for the market key).

@@ -412,18 +412,53 @@ impl Drop for DevChain {
     }
 }
 
+/// foundry's `cast` with `args` (found as [`tool`] finds it); it must succeed. Its stdout, trimmed.
+pub fn cast(args: &[&str]) -> String {
+    let out = std::process::Command::new(tool("cast").expect("cast"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "cast {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 pub fn dev_chain(home: &Path, pw: &str, fund: &[alloy::primitives::Address]) -> Option<DevChain> {
     let anvil = tool("anvil")?;
+    let mut cmd = dev_chain_command(home, pw, &anvil, fund);
+    cmd.stderr(std::process::Stdio::inherit());
+    Some(start_dev_chain(cmd, anvil).0)
+}
+
+/// `keybot chain dev` in `home` on a free port with one account, `anvil`, funding `fund`; its
+/// stdout piped for [`start_dev_chain`]. The caller may add to it (an environment, a stderr).
+pub fn dev_chain_command(
+    home: &Path,
+    pw: &str,
+    anvil: &Path,
+    fund: &[alloy::primitives::Address],
+) -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("keybot"));
     cmd.env("KEYBOT_HOME", home)
         .env("KEYBOT_PASSWORD", pw)
-        .env("KEYBOT_ANVIL", &anvil)
+        .env("KEYBOT_ANVIL", anvil)
         .args(["chain", "dev", "--port", "0", "--accounts", "1"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit());
+        .stdout(std::process::Stdio::piped());
     for a in fund {
         cmd.args(["--fund", &a.to_string()]);
     }
+    cmd
+}
+
+/// Spawns `cmd` (a [`dev_chain_command`]) and reads its stdout up to "ready": the chain, the
+/// lines it printed up to there, and the rest of them to come.
+pub fn start_dev_chain(
+    mut cmd: std::process::Command,
+    anvil: std::path::PathBuf,
+) -> (DevChain, Vec<String>, std::sync::mpsc::Receiver<String>) {
     let mut child = cmd.spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
@@ -437,9 +472,8 @@ pub fn dev_chain(home: &Path, pw: &str, fund: &[alloy::primitives::Address]) -> 
             }
         }
     });
-    let mut tusd = None;
-    let mut market = None;
-    let mut rpc = None;
+    let (mut tusd, mut market, mut rpc) = (None, None, None);
+    let mut seen = Vec::new();
     loop {
         let line = rx
             .recv_timeout(std::time::Duration::from_secs(90))
@@ -453,18 +487,21 @@ pub fn dev_chain(home: &Path, pw: &str, fund: &[alloy::primitives::Address]) -> 
         if let Some(a) = line.strip_prefix("RPC") {
             rpc = Some(a.trim().to_owned());
         }
-        if line.starts_with("ready") {
+        let ready = line.starts_with("ready");
+        seen.push(line);
+        if ready {
             break;
         }
     }
-    let rpc = rpc.unwrap();
+    let rpc: String = rpc.unwrap();
     let port = rpc.rsplit(':').next().unwrap().parse().unwrap();
-    Some(DevChain {
+    let chain = DevChain {
         child,
         rpc,
         port,
         tusd: tusd.unwrap(),
         market: market.unwrap(),
         anvil,
-    })
+    };
+    (chain, seen, rx)
 }
