@@ -8,6 +8,7 @@
 use super::market_runtime_tests::{BUYER, PW, SELLER, anvil, confirm, local_market, store_in};
 use super::*;
 use crate::chain::dev;
+use crate::chain::send::Review;
 use crate::chain::token::balance_of;
 use crate::market::book::PurchaseState;
 use crate::service::{market as svc, vault};
@@ -28,6 +29,33 @@ async fn pass_time(client: &Client, secs: u64) {
         .raw_request("evm_mine".into(), Vec::<u64>::new())
         .await
         .unwrap();
+}
+
+/// One side of the sale as the app's chain thread holds it: its store, its wallet, its account.
+struct Side<'a> {
+    store: &'a Store,
+    wallet: &'a Wallet,
+    own: [Address; 1],
+}
+
+impl Side<'_> {
+    /// `chain_market::prepare` for this side: the review (and its note) or the refusal.
+    async fn prepare(
+        &self,
+        client: &Client,
+        tx: MarketTx,
+        item: Option<vault::ItemView>,
+    ) -> Result<(Review, Option<String>), crate::chain::ChainError> {
+        prepare(client, Some(self.store), tx, item, self.wallet, &self.own).await
+    }
+
+    /// Prepared and signed through the review, as `y` there signs it; it must be confirmed.
+    /// The review, for what it said (the fee cap).
+    async fn sign(&self, client: &Client, tx: MarketTx) -> Review {
+        let (review, _) = self.prepare(client, tx, None).await.unwrap();
+        confirm(client, self.store, self.wallet, &review).await;
+        review
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -66,7 +94,11 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
         vault::consent(s_store, s_wallet, AccountRef::Hd(0), id, vault::now_secs()).unwrap();
         items.push(vault::view(s_store, id).unwrap());
     }
-    let own_s = [seller_0];
+    let seller_side = Side {
+        store: s_store,
+        wallet: s_wallet,
+        own: [seller_0],
+    };
     let tusd_price = U256::from(5_000_000u64); // 5 tUSD
     let eth_price = U256::from(10u64).pow(U256::from(15u64));
 
@@ -79,16 +111,10 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     let mut listing_ids = Vec::new();
     for (i, token, price) in [(0, &tusd_token, tusd_price), (1, &eth_token, eth_price)] {
         let before = s_store.all_listing_secrets().unwrap().len();
-        let (review, _) = prepare(
-            &client,
-            Some(s_store),
-            sell(i, token, price),
-            Some(items[i].clone()),
-            s_wallet,
-            &own_s,
-        )
-        .await
-        .unwrap();
+        let (review, _) = seller_side
+            .prepare(&client, sell(i, token, price), Some(items[i].clone()))
+            .await
+            .unwrap();
         let secrets = s_store.all_listing_secrets().unwrap();
         assert_eq!(
             secrets.len(),
@@ -121,6 +147,11 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     let buyer_0 = b_wallet.address(AccountRef::Hd(0)).unwrap();
     dev::fund(&client, &tusd, buyer_0).await.unwrap();
     let own_b = [buyer_0];
+    let buyer_side = Side {
+        store: &b_store,
+        wallet: &b_wallet,
+        own: own_b,
+    };
     let book = svc::sync(&client, &b_store, market).await.unwrap();
     let buy = |id: u64| MarketTx::Buy {
         listing: Box::new(book.listings[&id].clone()),
@@ -132,16 +163,10 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
             .unwrap(),
         U256::ZERO
     );
-    let (approve, note) = prepare(
-        &client,
-        Some(&b_store),
-        buy(listing_ids[0]),
-        None,
-        &b_wallet,
-        &own_b,
-    )
-    .await
-    .unwrap();
+    let (approve, note) = buyer_side
+        .prepare(&client, buy(listing_ids[0]), None)
+        .await
+        .unwrap();
     assert!(
         note.is_some_and(|n| n.contains("again")),
         "the approval says to buy next"
@@ -155,17 +180,7 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
         "exactly the price is approved"
     );
     let tusd_before = balance_of(&client, tusd.address, buyer_0).await.unwrap();
-    let (purchase, _) = prepare(
-        &client,
-        Some(&b_store),
-        buy(listing_ids[0]),
-        None,
-        &b_wallet,
-        &own_b,
-    )
-    .await
-    .unwrap();
-    confirm(&client, &b_store, &b_wallet, &purchase).await;
+    buyer_side.sign(&client, buy(listing_ids[0])).await;
     assert_eq!(
         balance_of(&client, tusd.address, buyer_0).await.unwrap(),
         tusd_before - tusd_price,
@@ -179,15 +194,7 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
         "no allowance is left standing"
     );
     // A second purchase of the same listing is refused, as the command line refuses it.
-    let again = prepare(
-        &client,
-        Some(&b_store),
-        buy(listing_ids[0]),
-        None,
-        &b_wallet,
-        &own_b,
-    )
-    .await;
+    let again = buyer_side.prepare(&client, buy(listing_ids[0]), None).await;
     assert!(
         again
             .as_ref()
@@ -195,17 +202,7 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
         "{again:?}"
     );
     // The ETH listing: bought and never delivered.
-    let (eth_buy, _) = prepare(
-        &client,
-        Some(&b_store),
-        buy(listing_ids[1]),
-        None,
-        &b_wallet,
-        &own_b,
-    )
-    .await
-    .unwrap();
-    confirm(&client, &b_store, &b_wallet, &eth_buy).await;
+    buyer_side.sign(&client, buy(listing_ids[1])).await;
 
     // Deliver: the seller's review, signed; the buyer's key opens the delivery.
     let book = svc::sync(&client, s_store, market).await.unwrap();
@@ -219,19 +216,14 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     let tusd_purchase = paid(listing_ids[0]);
     let eth_purchase = paid(listing_ids[1]);
     assert_eq!(tusd_purchase.state, PurchaseState::Paid);
-    let (deliver, _) = prepare(
-        &client,
-        Some(s_store),
-        MarketTx::Deliver {
-            purchase: Box::new(tusd_purchase.clone()),
-        },
-        None,
-        s_wallet,
-        &own_s,
-    )
-    .await
-    .unwrap();
-    confirm(&client, s_store, s_wallet, &deliver).await;
+    seller_side
+        .sign(
+            &client,
+            MarketTx::Deliver {
+                purchase: Box::new(tusd_purchase.clone()),
+            },
+        )
+        .await;
     let book = svc::sync(&client, &b_store, market).await.unwrap();
     let delivered = &book.purchases[&tusd_purchase.id];
     assert_eq!(delivered.state, PurchaseState::Delivered);
@@ -256,19 +248,14 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     let now = svc::chain_time(&client).await.unwrap();
     pass_time(&client, eth_purchase.deadline.saturating_sub(now) + 1).await;
     let eth_before = client.eth_balance(buyer_0).await.unwrap();
-    let (refund, _) = prepare(
-        &client,
-        Some(&b_store),
-        MarketTx::Refund {
-            purchase: Box::new(eth_purchase.clone()),
-        },
-        None,
-        &b_wallet,
-        &own_b,
-    )
-    .await
-    .unwrap();
-    confirm(&client, &b_store, &b_wallet, &refund).await;
+    let refund = buyer_side
+        .sign(
+            &client,
+            MarketTx::Refund {
+                purchase: Box::new(eth_purchase.clone()),
+            },
+        )
+        .await;
     let book = svc::sync(&client, &b_store, market).await.unwrap();
     assert_eq!(
         book.purchases[&eth_purchase.id].state,
@@ -291,7 +278,7 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
         Some(s_store),
         seller_0,
         tusd.address,
-        &own_s,
+        &seller_side.own,
     )
     .await
     .unwrap();
