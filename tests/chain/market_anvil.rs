@@ -308,22 +308,7 @@ fn a_tampered_ciphertext_or_a_wrong_key_writes_nothing() {
     // An inline listing; the copy of the ciphertext the buyer passes by hand is changed.
     let item = consented_item(s, "Published inline; a copy passed by hand is changed.\n");
     let ct = files.path().join("inline.kbm");
-    let listing = last_line(&ok(
-        s,
-        &[
-            "market",
-            "sell",
-            &item,
-            "--price",
-            "1",
-            "--token",
-            "tUSD",
-            "--ciphertext-out",
-            ct.to_str().unwrap(),
-            "--yes",
-        ],
-    ))
-    .to_owned();
+    let listing = sell_with(s, &item, "1", &["--ciphertext-out", ct.to_str().unwrap()]);
     let purchase = last_line(&ok(b, &["market", "buy", &listing, "--yes"])).to_owned();
     ok(s, &["market", "serve", "--once"]);
     let mut bytes = std::fs::read(&ct).unwrap();

@@ -467,24 +467,17 @@ fn an_item_over_32_kib_is_refused_inline_then_listed_at_a_uri_and_bought_and_fet
     // With --uri it is listed: the ciphertext is written where the file:// URI says and where
     // --ciphertext-out says, and the listing carries none of it inline.
     let at = files.path().join("published.kbm");
-    let listing = last_line(&ok(
+    let listing = sell_with(
         s,
+        &item,
+        "1",
         &[
-            "market",
-            "sell",
-            &item,
-            "--price",
-            "1",
-            "--token",
-            "tUSD",
             "--uri",
             &format!("file://{}", at.display()),
             "--ciphertext-out",
             copy.to_str().unwrap(),
-            "--yes",
         ],
-    ))
-    .to_owned();
+    );
     let bytes = std::fs::read(&copy).unwrap();
     assert_eq!(bytes.len(), sealed);
     assert_eq!(std::fs::read(&at).unwrap(), bytes);
@@ -829,24 +822,17 @@ fn an_https_listing_is_fetched_over_tls_and_bytes_over_the_2_mib_cap_are_refused
     // The seller lists with its ciphertext at the https:// URI and publishes the file there.
     let item = consented_item(s, "Published over https.\n");
     let published = site.path().join("note.kbm");
-    let listing = last_line(&ok(
+    let listing = sell_with(
         s,
+        &item,
+        "1",
         &[
-            "market",
-            "sell",
-            &item,
-            "--price",
-            "1",
-            "--token",
-            "tUSD",
             "--uri",
             &format!("{}/note.kbm", server.url),
             "--ciphertext-out",
             published.to_str().unwrap(),
-            "--yes",
         ],
-    ))
-    .to_owned();
+    );
     let sent = nonce(&w.dev.rpc, BUYER_0);
 
     // A certificate the store does not hold: nothing fetched, nothing paid.
@@ -883,22 +869,12 @@ fn an_https_listing_is_fetched_over_tls_and_bytes_over_the_2_mib_cap_are_refused
     // A listing whose URI answers with more than MAX_FETCH (2 MiB) is refused at the cap, and
     // exactly 2 MiB gets past it to the hash check: either way nothing is paid.
     let item = consented_item(s, "Its URI answers with too much.\n");
-    let listing = last_line(&ok(
+    let listing = sell_with(
         s,
-        &[
-            "market",
-            "sell",
-            &item,
-            "--price",
-            "1",
-            "--token",
-            "tUSD",
-            "--uri",
-            &format!("{}/big.kbm", server.url),
-            "--yes",
-        ],
-    ))
-    .to_owned();
+        &item,
+        "1",
+        &["--uri", &format!("{}/big.kbm", server.url)],
+    );
     let cap = 2 << 20;
     let (sent, before) = (
         nonce(&w.dev.rpc, BUYER_0),

@@ -202,13 +202,16 @@ pub(crate) fn consented_item(home: &Path, text: &str) -> String {
 
 /// Lists `item` for `price` tUSD (inline); the listing id.
 pub(crate) fn sell(home: &Path, item: &str, price: &str) -> String {
-    last_line(&ok(
-        home,
-        &[
-            "market", "sell", item, "--price", price, "--token", "tUSD", "--yes",
-        ],
-    ))
-    .to_owned()
+    sell_with(home, item, price, &[])
+}
+
+/// `market sell ITEM --price PRICE --token tUSD` with `extra` flags (`--uri`,
+/// `--ciphertext-out`…), confirmed with `--yes`; the listing id it prints last.
+pub(crate) fn sell_with(home: &Path, item: &str, price: &str, extra: &[&str]) -> String {
+    let mut args = vec!["market", "sell", item, "--price", price, "--token", "tUSD"];
+    args.extend_from_slice(extra);
+    args.push("--yes");
+    last_line(&ok(home, &args)).to_owned()
 }
 
 /// A consented note listed for `price` tUSD; (item, listing).
