@@ -113,6 +113,41 @@ impl Intent {
         }
     }
 
+    /// The review's first line: what moves, from whom to whom, and what for, in words (a call
+    /// built without a sentence is named by its function and contract). Cleaned: a listing's
+    /// title in it is a stranger's text.
+    pub fn sentence(&self) -> String {
+        let s = match self {
+            Intent::Transfer(r) => format!(
+                "You send {} from {} to {}.",
+                r.asset.format(r.amount),
+                super::safety::short(r.from),
+                super::safety::short(r.to)
+            ),
+            Intent::Call(c) => match &c.purpose {
+                Some(p) => p.clone(),
+                None => {
+                    let on = match &c.label {
+                        Some(l) => format!("{l} ({})", super::safety::short(c.contract)),
+                        None => super::safety::short(c.contract),
+                    };
+                    let pays = if c.value.is_zero() {
+                        String::new()
+                    } else {
+                        format!(", paying {}", Asset::Eth.format(c.value))
+                    };
+                    format!("You call {} on {on}{pays}.", c.function.name)
+                }
+            },
+            Intent::Deploy(d) => format!(
+                "You deploy a new {} contract from {}; no tokens move.",
+                d.label,
+                super::safety::short(d.from)
+            ),
+        };
+        clean_line(&s).into_owned()
+    }
+
     /// The custom errors a revert of this transaction may carry, for decoding it.
     pub fn errors(&self) -> Vec<JsonAbiError> {
         match self {
@@ -244,6 +279,10 @@ pub struct Call {
     pub errors: Vec<JsonAbiError>,
     /// Arguments that are amounts of a token (by index): shown in the token's units too.
     pub amounts: Vec<(usize, Token)>,
+    /// What the call does, in words, for the review's first line ("You pay 5 tUSD into escrow
+    /// for listing #1 …"): set by whoever built the call from what it knows (the listing, the
+    /// token); None for a call with no such sentence (a bare call is described by its function).
+    pub purpose: Option<String>,
 }
 
 // DynSolValue has no floating point: its equality is an equivalence.
@@ -274,6 +313,7 @@ impl Call {
             value,
             errors: vec![],
             amounts: vec![],
+            purpose: None,
         })
     }
 
@@ -307,6 +347,12 @@ impl Call {
     /// Names the contract for the review.
     pub fn labelled(mut self, label: &str) -> Call {
         self.label = Some(label.to_owned());
+        self
+    }
+
+    /// Says in words what the call moves, for the review's first line.
+    pub fn purpose(mut self, sentence: impl Into<String>) -> Call {
+        self.purpose = Some(sentence.into());
         self
     }
 

@@ -190,6 +190,14 @@ impl Review {
         lines
     }
 
+    /// The worst the network fee can cost, in words, beside the sentence of what moves.
+    pub fn fee_sentence(&self) -> String {
+        format!(
+            "The network fee is at most {} ETH.",
+            amount::format(self.max_fee(), 18)
+        )
+    }
+
     pub fn has_loud_warning(&self) -> bool {
         self.warnings.iter().any(Warning::is_loud)
     }

@@ -110,6 +110,8 @@ pub fn read_text(path: &Path) -> Result<String> {
 
 /// The review on stderr. Its values include token symbols from config.toml: cleaned.
 pub fn show_review(review: &Review) {
+    eprintln!("{}", clean_line(&review.intent.sentence()));
+    eprintln!("{}", review.fee_sentence());
     eprintln!("Review — this is exactly what will be signed:");
     for (k, v) in review.lines() {
         eprintln!("{k:>10}  {}", clean_line(&v));

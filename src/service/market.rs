@@ -17,7 +17,7 @@ use crate::market::book::{Book, Listing, Purchase};
 use crate::market::earnings::{self, Earnings};
 use crate::market::events::Located;
 use crate::market::meta::Meta;
-use crate::market::{consent, index};
+use crate::market::{consent, index, receipt};
 use crate::service::vault::{ConsentState, ItemView};
 use crate::store::{ListingSecret, Store};
 
@@ -323,9 +323,15 @@ pub fn plan_sale(
         uri: uri.clone(),
         meta: meta.to_json(),
     };
+    let shown_price = format!(
+        "{} {}",
+        crate::chain::amount::format(price, token.decimals),
+        crate::sanitize::clean_line(&token.symbol)
+    );
     let call = Call::from_sol(seller, market.address, &abi(), &list, U256::ZERO)?
         .labelled("DataMarket")
-        .amount_of(0, token.clone());
+        .amount_of(0, token.clone())
+        .purpose(receipt::list(item.item.id, &item.item.title, &shown_price));
     Ok(Sale {
         secret: ListingSecret {
             content_hash,
@@ -500,7 +506,16 @@ pub async fn allowance(
 
 /// The `approve` of exactly `amount` for the market: no standing allowance beyond the price.
 pub fn approve_call(owner: Address, token: &Token, market: Market, amount: U256) -> Call {
-    crate::chain::token::approve(owner, token, market.address, amount)
+    let call = crate::chain::token::approve(owner, token, market.address, amount);
+    if amount.is_zero() {
+        return call.purpose(receipt::reset_approval(&token.symbol, market.address));
+    }
+    let shown = format!(
+        "{} {}",
+        crate::chain::amount::format(amount, token.decimals),
+        crate::sanitize::clean_line(&token.symbol)
+    );
+    call.purpose(receipt::approve(&shown, owner, market.address))
 }
 
 /// A seller never delivers within this many seconds of the deadline: a transaction that lands
@@ -619,7 +634,8 @@ pub fn dispute_call(
     };
     Ok(
         Call::from_sol(purchase.buyer, market.address, &abi(), &call, U256::ZERO)?
-            .labelled("DataMarket"),
+            .labelled("DataMarket")
+            .purpose(receipt::dispute(purchase)),
     )
 }
 
@@ -640,7 +656,8 @@ pub fn delist_call(listing: &Listing, market: Market) -> Result<Call> {
     };
     Ok(
         Call::from_sol(listing.seller, market.address, &abi(), &call, U256::ZERO)?
-            .labelled("DataMarket"),
+            .labelled("DataMarket")
+            .purpose(receipt::delist(listing)),
     )
 }
 

@@ -30,8 +30,13 @@ pub enum Edit {
 pub enum Action {
     /// Milliseconds since the app started; drives auto-lock and spinners.
     Tick(u64),
-    /// Any key or mouse input (resets the idle timer) — sent before the mapped action.
-    UserActivity,
+    /// Any key or mouse input (resets the idle timer) — sent before the mapped action, with
+    /// when it was typed (milliseconds since the app started, from the key's timestamp).
+    UserActivity(u64),
+    /// A frame was drawn at this time (milliseconds since start): what it shows is now seen.
+    Drawn(u64),
+    /// The terminal's size: columns, rows.
+    Resize(u16, u16),
     Edit(Edit),
     Submit,
     /// Esc: stop a generation, close an overlay, leave a field.

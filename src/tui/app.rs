@@ -133,6 +133,9 @@ async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
     let (_guard, mut terminal) = TerminalGuard::enter().context("cannot set up the terminal")?;
     // Rendered messages, kept between frames (a memo; `ui` fills it).
     let mut render_cache = ui::RenderCache::default();
+    if let Ok(size) = terminal.size() {
+        update::update(&mut state, Action::Resize(size.width, size.height));
+    }
     terminal.draw(|f| ui::draw_with(f, &state, &runtime.theme, &mut render_cache))?;
     timings.first_frame();
     #[expect(
@@ -170,6 +173,8 @@ async fn main_loop(paths: Paths, start: Instant) -> Result<()> {
         }
         terminal.draw(|f| ui::draw_with(f, &state, &runtime.theme, &mut render_cache))?;
         last_draw = Instant::now();
+        // What this frame shows is seen from now on: a review's `y` counts only after it.
+        update::update(&mut state, Action::Drawn(ms_since(start, last_draw)));
         timings.drawn(state.generating());
     }
     timings.write();
@@ -232,6 +237,11 @@ impl Figures {
         }
         let _ = std::fs::write(file, out);
     }
+}
+
+/// Milliseconds from the app's start to `at` (0 for an instant before it).
+fn ms_since(start: Instant, at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(start).as_millis()).unwrap_or(u64::MAX)
 }
 
 fn spawn_input(tx: UnboundedSender<Event>) {
@@ -297,16 +307,19 @@ impl Runtime {
     /// Handles one queued event; returns whether the screen may have changed.
     fn handle(&mut self, state: &mut State, ev: Event, start: Instant) -> bool {
         let actions: Vec<Action> = match ev {
-            Event::Term(TermEvent::Key(k), _) => match keymap::key(state, k) {
-                Some(a) => vec![Action::UserActivity, a],
-                None => vec![Action::UserActivity],
-            },
+            Event::Term(TermEvent::Key(k), at) => {
+                let typed = Action::UserActivity(ms_since(start, at));
+                match keymap::key(state, k) {
+                    Some(a) => vec![typed, a],
+                    None => vec![typed],
+                }
+            }
             Event::Term(TermEvent::Mouse(m), _) => keymap::mouse(m).into_iter().collect(),
-            Event::Term(TermEvent::Paste(p), _) => vec![
-                Action::UserActivity,
+            Event::Term(TermEvent::Paste(p), at) => vec![
+                Action::UserActivity(ms_since(start, at)),
                 Action::Edit(super::action::Edit::Paste(p)),
             ],
-            Event::Term(TermEvent::Resize(..), _) => return true,
+            Event::Term(TermEvent::Resize(cols, rows), _) => vec![Action::Resize(cols, rows)],
             Event::Term(..) => vec![],
             Event::Tick => vec![Action::Tick(start.elapsed().as_millis() as u64)],
             Event::Chat(c) => vec![Action::Chat(ChatAction::Event(c))],
@@ -1020,10 +1033,12 @@ impl Runtime {
             Job::Prepare { id, .. } => Action::Wallet(WalletAction::ReviewReady {
                 id,
                 review: Err(why()),
+                plan: None,
             }),
             Job::Broadcast(record) => Action::Wallet(WalletAction::SendFinished {
                 hash: Some(record.hash),
                 outcome: Err(why()),
+                said: None,
             }),
             Job::MarketSync { .. } => Action::Market(MarketAction::Synced(Err(why().into()))),
             Job::Earnings { .. } => Action::Earnings(EarningsAction::Loaded(Err(why().into()))),
@@ -1031,6 +1046,7 @@ impl Runtime {
                 Action::Wallet(WalletAction::ReviewReady {
                     id,
                     review: Err(why()),
+                    plan: None,
                 })
             }
         });
@@ -1044,6 +1060,7 @@ impl Runtime {
             self.dispatch(Action::Wallet(WalletAction::SendFinished {
                 hash: None,
                 outcome: Err(why),
+                said: None,
             }))
         };
         let Some(wallet) = self.session.as_ref().map(|s| &s.wallet) else {

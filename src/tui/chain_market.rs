@@ -12,9 +12,11 @@ use super::chain_worker::SEND_WAIT;
 use super::error::{AppError, MarketReadError};
 use super::screens::market::MarketAction;
 use super::screens::market_onchain::{MarketBook, MarketTx};
+use super::screens::wallet::{Plan, Stays};
 use crate::chain::send::Review;
 use crate::chain::{ChainError, Client, Intent, Refusal};
 use crate::market::book::Purchase;
+use crate::market::receipt;
 use crate::service::market as svc;
 use crate::service::tx;
 use crate::service::vault::ItemView;
@@ -235,7 +237,7 @@ pub async fn prepare(
     item: Option<ItemView>,
     wallet: &Wallet,
     own: &[Address],
-) -> Result<(Review, Option<String>), ChainError> {
+) -> Result<Prepared, ChainError> {
     let c = Ctx {
         client,
         store,
@@ -243,6 +245,7 @@ pub async fn prepare(
         wallet,
         own,
     };
+    let mut plan = None;
     let (intent, note): (Intent, Option<String>) = match tx {
         MarketTx::Sell {
             item: id,
@@ -255,11 +258,28 @@ pub async fn prepare(
             c.store()?.save_listing_secret(&sale.secret)?;
             (sale.call.into(), None)
         }
-        MarketTx::Buy { listing, buyer } => buy(&c, &listing, buyer).await?,
+        MarketTx::Buy {
+            listing,
+            buyer,
+            again,
+        } => {
+            let (intent, next) = buy(&c, &listing, buyer, again).await?;
+            plan = next;
+            (intent, None)
+        }
+        MarketTx::ResetApproval { owner, token } => (
+            svc::approve_call(owner, &token, c.market, alloy::primitives::U256::ZERO).into(),
+            None,
+        ),
         MarketTx::Deliver { purchase } => (deliver(&c, &purchase).await?, None),
         MarketTx::Refund { purchase } => (
             svc::refund_call(&purchase, c.market, None)
                 .map_err(refused)?
+                .purpose(receipt::refund(
+                    &purchase,
+                    &svc::format_price(client, purchase.token, purchase.price),
+                    purchase.buyer,
+                ))
                 .into(),
             None,
         ),
@@ -275,7 +295,20 @@ pub async fn prepare(
         }
         MarketTx::Challenge { purchase } => (challenge(&c, &purchase).await?, None),
     };
-    Ok((tx::prepare(client, store, intent, own).await?, note))
+    Ok(Prepared {
+        review: tx::prepare(client, store, intent, own).await?,
+        note,
+        plan,
+    })
+}
+
+/// A market transaction's review, with a note to show beside it and, when it is one step of
+/// several (a token purchase's approval), what follows.
+#[derive(Debug)]
+pub struct Prepared {
+    pub review: Review,
+    pub note: Option<String>,
+    pub plan: Option<Box<Plan>>,
 }
 
 /// What every market transaction is built with.
@@ -305,24 +338,27 @@ impl Ctx<'_> {
     }
 }
 
-/// `market buy`: refused for a listing already bought; the ciphertext fetched, checked and
-/// kept before anything is paid; for a token, the approval of exactly the price first (with a
-/// note to press b again), else the purchase with a one-time key and the price shown as the most
-/// the contract may take.
+/// `market buy`: refused for a listing already bought (unless `again`: the user said yes to a
+/// second copy); the ciphertext fetched, checked and kept before anything is paid; for a token
+/// whose allowance is not exactly the price, the first approval, with the plan of the steps
+/// that follow (the purchase comes once it is confirmed), else the purchase with a one-time
+/// key and the price shown as the most the contract may take.
 async fn buy(
     c: &Ctx<'_>,
     listing: &crate::market::book::Listing,
     buyer: Address,
-) -> Result<(Intent, Option<String>), ChainError> {
+    again: bool,
+) -> Result<(Intent, Option<Box<Plan>>), ChainError> {
     if !listing.active {
         return Err(refused(format!("listing {} was delisted", listing.id)));
     }
     let store = c.store()?;
     let book = c.book().await?;
-    if let Some(p) = book
-        .purchases
-        .values()
-        .find(|p| p.listing == listing.id && c.own.contains(&p.buyer))
+    if !again
+        && let Some(p) = book
+            .purchases
+            .values()
+            .find(|p| p.listing == listing.id && c.own.contains(&p.buyer))
     {
         return Err(refused(format!(
             "you already bought listing {} (purchase {}); `keybot market buy {} --again` buys another copy",
@@ -343,12 +379,13 @@ async fn buy(
         listing.content_hash,
         &ciphertext,
     )?;
+    let price = svc::format_price(c.client, listing.token, listing.price);
     let approvals = if listing.token != Address::ZERO {
         let balance = crate::chain::token::balance_of(c.client, listing.token, buyer).await?;
         if balance < listing.price {
             return Err(ChainError::Insufficient {
                 what: crate::sanitize::clean_line(&token.symbol).into_owned(),
-                need: Some(svc::format_price(c.client, listing.token, listing.price)),
+                need: Some(price),
                 have: Some(svc::format_price(c.client, listing.token, balance)),
             });
         }
@@ -357,18 +394,31 @@ async fn buy(
     } else {
         Vec::new()
     };
+    let remaining = approvals.len();
     if let Some(first) = approvals.into_iter().next() {
-        let note = format!(
-            "the market may spend exactly the price of your {} and no more: approve, then press b again to buy",
-            crate::sanitize::clean_line(&token.symbol)
-        );
-        return Ok((first.into(), Some(note)));
+        // A reset to zero leaves nothing standing; the approval of the price does.
+        let leaves = (remaining == 1).then(|| Stays {
+            owner: buyer,
+            token: token.clone(),
+            amount: price.clone(),
+        });
+        let plan = Plan {
+            remaining: u8::try_from(remaining).unwrap_or(u8::MAX),
+            next: Box::new(MarketTx::Buy {
+                listing: Box::new(listing.clone()),
+                buyer,
+                again,
+            }),
+            leaves,
+        };
+        return Ok((first.into(), Some(Box::new(plan))));
     }
     let keys = svc::BuyerKeys::scan(c.wallet, &book, c.own).map_err(refused)?;
     let (_, key) = keys.next(c.wallet).map_err(refused)?;
     let call = svc::buy_call(buyer, c.market, listing, &key, listing.price)
         .map_err(refused)?
-        .amount_of(2, token);
+        .amount_of(2, token)
+        .purpose(receipt::buy(listing, &price));
     Ok((call.into(), None))
 }
 
@@ -413,8 +463,10 @@ async fn deliver(c: &Ctx<'_>, purchase: &Purchase) -> Result<Intent, ChainError>
             listing.id
         ))
     })?;
+    let price = svc::format_price(c.client, purchase.token, purchase.price);
     Ok(svc::deliver_call(purchase, &secret)
         .map_err(refused)?
+        .purpose(receipt::deliver(purchase, &price))
         .into())
 }
 
@@ -439,24 +491,26 @@ async fn challenge(c: &Ctx<'_>, purchase: &Purchase) -> Result<Intent, ChainErro
         Err(e) if e.challengeable() => {}
         Err(e) => return Err(refused(e)),
     }
+    let price = svc::format_price(c.client, purchase.token, purchase.price);
     Ok(svc::challenge_call(c.wallet, &keys, purchase, c.market)
         .map_err(refused)?
+        .purpose(receipt::challenge(purchase, &price))
         .into())
 }
 
 /// The answer of a market prepare job, as the wallet's review expects it.
-pub fn answer(id: u64, r: Result<(Review, Option<String>), ChainError>, send: &dyn Fn(Action)) {
-    let review = match r {
-        Ok((review, note)) => {
-            if let Some(n) = note {
+pub fn answer(id: u64, r: Result<Prepared, ChainError>, send: &dyn Fn(Action)) {
+    let (review, plan) = match r {
+        Ok(p) => {
+            if let Some(n) = p.note {
                 send(Action::Notice(n));
             }
-            Ok(Box::new(review))
+            (Ok(Box::new(p.review)), p.plan)
         }
-        Err(e) => Err(e),
+        Err(e) => (Err(e), None),
     };
     send(Action::Wallet(
-        super::screens::wallet::WalletAction::ReviewReady { id, review },
+        super::screens::wallet::WalletAction::ReviewReady { id, review, plan },
     ));
 }
 

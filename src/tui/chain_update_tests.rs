@@ -162,6 +162,7 @@ fn send_flow_form_review_confirm_result() {
         Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(r.clone()),
+            plan: None,
         }),
     );
     assert!(matches!(step(&s), SendStep::Review { .. }));
@@ -170,6 +171,16 @@ fn send_flow_form_review_confirm_result() {
         update(&mut s, Action::Submit).is_empty(),
         "Enter does not sign"
     );
+    // A y typed before the review was drawn does not sign; one typed after it does.
+    update(&mut s, Action::UserActivity(5));
+    assert!(update(&mut s, Action::Command('y')).is_empty());
+    update(&mut s, Action::Drawn(10));
+    update(&mut s, Action::UserActivity(9));
+    assert!(
+        update(&mut s, Action::Command('y')).is_empty(),
+        "typed before the frame"
+    );
+    update(&mut s, Action::UserActivity(11));
     let fx = update(&mut s, Action::Command('y'));
     let [Effect::Wallet(WalletEffect::SignAndSend { account, review })] = fx.as_slice() else {
         panic!("expected a sign effect, got {fx:?}")
@@ -188,6 +199,7 @@ fn send_flow_form_review_confirm_result() {
         Action::Wallet(WalletAction::SendFinished {
             hash: Some(hash),
             outcome: Ok(Outcome::Confirmed { block: 8 }),
+            said: None,
         }),
     );
     assert!(
@@ -218,6 +230,7 @@ fn a_failed_prepare_goes_back_to_the_form_and_late_answers_are_dropped() {
                 need: Some("2 ETH".into()),
                 have: Some("1 ETH".into()),
             }),
+            plan: None,
         }),
     );
     assert_eq!(*step(&s), SendStep::Form);
@@ -235,6 +248,7 @@ fn a_failed_prepare_goes_back_to_the_form_and_late_answers_are_dropped() {
         Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(review(them(), vec![])),
+            plan: None,
         }),
     );
     assert_eq!(*step(&s), SendStep::Form);
@@ -259,8 +273,11 @@ fn a_loud_warning_needs_characters_the_lookalike_does_not_share() {
                 fake,
                 vec![Warning::LooksLike(known), Warning::NewAddress],
             )),
+            plan: None,
         }),
     );
+    update(&mut s, Action::Drawn(1));
+    update(&mut s, Action::UserActivity(2));
     assert!(s.typing(), "the confirmation is typed");
     // y is text here, and Enter with the wrong text signs nothing.
     // The last four, which the look-alike was made to share, confirm nothing.
@@ -291,6 +308,7 @@ fn esc_from_the_review_signs_nothing() {
         Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(review(them(), vec![])),
+            plan: None,
         }),
     );
     let fx = update(&mut s, Action::Back);

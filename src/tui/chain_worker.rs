@@ -178,14 +178,22 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
             let review = prepare_withdraw(&client, store, seller, token, &own)
                 .await
                 .map(Box::new);
-            send(Action::Wallet(WalletAction::ReviewReady { id, review }));
+            send(Action::Wallet(WalletAction::ReviewReady {
+                id,
+                review,
+                plan: None,
+            }));
         }
         Job::Activity { own } => activity(&client, store, &own, &send).await,
         Job::Prepare { id, intent, own } => {
             let review = tx::prepare(&client, store, *intent, &own)
                 .await
                 .map(Box::new);
-            send(Action::Wallet(WalletAction::ReviewReady { id, review }));
+            send(Action::Wallet(WalletAction::ReviewReady {
+                id,
+                review,
+                plan: None,
+            }));
         }
         Job::Broadcast(record) => broadcast(&client, store, &record, &send).await,
         Job::MarketSync {
@@ -261,14 +269,24 @@ pub(super) async fn prepare_withdraw(
         })
     };
     let m = market::market_of(client).map_err(|e| refused(e.into()))?;
-    let settle = match store {
+    let (settle, claimable) = match store {
         Some(store) => {
             let book = market::sync(client, store, m).await?;
-            book.to_settle(seller, token, market::chain_time(client).await?)
+            let now = market::chain_time(client).await?;
+            (
+                book.to_settle(seller, token, now),
+                Some(book.claimable(seller, token, now)),
+            )
         }
-        None => Vec::new(),
+        None => (Vec::new(), None),
     };
-    let call = market::withdraw_call(seller, m, token, seller, settle).map_err(refused)?;
+    let amount = match claimable {
+        Some(units) => market::format_price(client, token, units),
+        None => "everything the market holds for you".into(),
+    };
+    let call = market::withdraw_call(seller, m, token, seller, settle)
+        .map_err(refused)?
+        .purpose(crate::market::receipt::withdraw(&amount, m.address, seller));
     tx::prepare(client, store, Intent::Call(call), own).await
 }
 
@@ -308,10 +326,46 @@ async fn broadcast(client: &Client, store: Option<&Store>, record: &SentTx, send
         })))
     };
     let outcome = tx::broadcast(client, store, record, SEND_WAIT, &mut progress).await;
+    let said = match &outcome {
+        Ok(crate::chain::send::Outcome::Confirmed { .. }) => market_result(client, record).await,
+        _ => None,
+    };
     send(Action::Wallet(WalletAction::SendFinished {
         hash: Some(hash),
         outcome,
+        said,
     }));
+}
+
+/// What a confirmed market transaction did, in words, from the market contract's own events in
+/// its receipt ("Listed #2 for 5 tUSD."); None for any other transaction. Only logs the market
+/// emitted count: a token contract could emit a log that looks like the market's.
+async fn market_result(client: &Client, record: &SentTx) -> Option<String> {
+    use alloy::providers::Provider as _;
+    use alloy::sol_types::SolCall as _;
+    let m = market::market_of(client).ok()?;
+    if record.to != m.address {
+        return None;
+    }
+    let receipt = client
+        .provider()
+        .get_transaction_receipt(record.hash)
+        .await
+        .ok()??;
+    let events: Vec<crate::market::events::MarketEvent> = receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|l| l.address() == m.address)
+        .filter_map(crate::market::events::MarketEvent::decode)
+        .collect();
+    let to = record.call.as_ref().and_then(|c| {
+        crate::chain::market_contract::DataMarket::withdrawCall::abi_decode(&c.data)
+            .ok()
+            .map(|w| w.to)
+    });
+    let price = |token, units| market::format_price(client, token, units);
+    crate::market::receipt::done(&events, &price, to)
 }
 
 /// Syncs the market and computes the earnings of `own`, with the tokens to word them.
@@ -392,7 +446,7 @@ mod tests {
             .is_ok()
         );
         match next(&mut rx) {
-            Action::Wallet(WalletAction::ReviewReady { id: 9, review }) => {
+            Action::Wallet(WalletAction::ReviewReady { id: 9, review, .. }) => {
                 assert!(review.unwrap_err().to_string().contains("has no market"))
             }
             other => panic!("{other:?}"),
@@ -435,7 +489,7 @@ mod tests {
             .is_ok()
         );
         match next(&mut rx) {
-            Action::Wallet(WalletAction::ReviewReady { id: 4, review }) => {
+            Action::Wallet(WalletAction::ReviewReady { id: 4, review, .. }) => {
                 assert!(review.unwrap_err().to_string().starts_with("offline"))
             }
             other => panic!("{other:?}"),
@@ -469,6 +523,7 @@ mod tests {
             Action::Wallet(WalletAction::SendFinished {
                 hash: Some(h),
                 outcome: Ok(crate::chain::send::Outcome::RpcLost { .. }),
+                ..
             }) => assert_eq!(h, signed.hash),
             other => panic!("{other:?}"),
         }

@@ -17,22 +17,27 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
         KeyCode::F(1) => return Some(Action::ToggleHelp),
         _ => {}
     }
-    if matches!(
-        state.overlay,
-        Some(Overlay::ConfirmQuit | Overlay::ConfirmDelete(_))
-    ) {
+    if state.overlay.as_ref().is_some_and(Overlay::asks) {
         return match key.code {
             KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => Some(Action::Confirm(true)),
             KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Some(Action::Confirm(false)),
             _ => None,
         };
     }
-    if state.overlay == Some(Overlay::Help) {
-        return matches!(
-            key.code,
-            KeyCode::Esc | KeyCode::Char('?') | KeyCode::Enter | KeyCode::Char('q')
-        )
-        .then_some(Action::ToggleHelp);
+    // The help and the message log scroll; their closing keys close them.
+    if matches!(state.overlay, Some(Overlay::Help | Overlay::Log)) {
+        return match key.code {
+            KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+            KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+            KeyCode::PageUp => Some(Action::PageUp),
+            KeyCode::PageDown | KeyCode::Char(' ') => Some(Action::PageDown),
+            KeyCode::Esc
+            | KeyCode::Char('?')
+            | KeyCode::Enter
+            | KeyCode::Char('q')
+            | KeyCode::Char('L') => Some(Action::ToggleHelp),
+            _ => None,
+        };
     }
     // Alt-number switches screens even while typing.
     if alt && let Some(screen) = numbered(key.code) {
@@ -111,10 +116,35 @@ pub fn help(state: &State) -> Vec<(String, String)> {
         [
             ("Tab / Shift-Tab", "next screen"),
             ("Ctrl-L", "lock now"),
-            ("? / F1", "this help"),
+            ("? / F1", "this help (↑/↓ PgUp/PgDn scroll)"),
+            ("L", "the log: the last 100 messages, with their times"),
             ("q / Ctrl-C", "quit"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     rows
+}
+
+/// The help's rows wrapped for a terminal `cols` wide: (keys, text) where keys is empty on a
+/// description's continuation rows. `ui` draws exactly these; `update` bounds the scroll with
+/// their count.
+pub fn help_lines(state: &State, cols: u16) -> Vec<(String, String)> {
+    let text_w = usize::from(cols).saturating_sub(HELP_KEYS_W + 4).max(10);
+    let mut lines = Vec::new();
+    for (k, what) in help(state) {
+        for (i, part) in textwrap::wrap(&what, text_w).into_iter().enumerate() {
+            let keys = if i == 0 { k.clone() } else { String::new() };
+            lines.push((keys, part.into_owned()));
+        }
+    }
+    lines
+}
+
+/// The keys column of the help (right-aligned, then two spaces).
+pub const HELP_KEYS_W: usize = 22;
+
+/// The rows an overlay that fills the screen has for its lines in a terminal `rows` high: less
+/// the frame's two lines, the border and the hint line at its foot.
+pub fn overlay_rows(rows: u16) -> usize {
+    usize::from(rows.saturating_sub(5)).max(1)
 }

@@ -211,14 +211,35 @@ fn buy_opens_a_review_of_the_buy_and_an_own_listing_is_refused() {
     assert!(error(&s).unwrap().contains("your own"), "{:?}", s.message);
     assert_eq!(s.screen, Screen::Market);
     update(&mut s, Action::Up);
-    let fx = press(&mut s, 'b');
+    let fx = buy_again(&mut s);
     match prepared(&s, fx) {
-        MarketTx::Buy { listing, buyer } => {
+        MarketTx::Buy {
+            listing,
+            buyer,
+            again,
+        } => {
             assert_eq!(listing.id, 2);
             assert_eq!(buyer, me());
+            assert!(again, "the user said yes to a second copy");
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// `b` on a listing the user already bought (purchase 2 of listing 2) asks first, as `market
+/// buy` refuses without --again; y opens the review of a second purchase.
+fn buy_again(s: &mut State) -> Vec<Effect> {
+    assert!(press(s, 'b').is_empty());
+    match &s.overlay {
+        Some(Overlay::BuyAgain {
+            listing, purchase, ..
+        }) => assert_eq!((listing.id, *purchase), (2, 2)),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(key(s, 'y'), Action::Confirm(true)));
+    let fx = update(s, Action::Confirm(true));
+    assert_eq!(s.overlay, None);
+    fx
 }
 
 /// The chain thread's answer to the review the wallet waits for.
@@ -233,7 +254,14 @@ fn review_ready(
         },
         other => panic!("{other:?}"),
     };
-    update(s, Action::Wallet(WalletAction::ReviewReady { id, review }));
+    update(
+        s,
+        Action::Wallet(WalletAction::ReviewReady {
+            id,
+            review,
+            plan: None,
+        }),
+    );
 }
 
 #[test]
@@ -246,12 +274,12 @@ fn backing_out_of_a_market_review_returns_to_the_market_not_the_send_form() {
         assert_eq!(s.market.chain.section, Section::Browse);
     };
     // Esc while the review is being built.
-    let fx = press(&mut s, 'b');
+    let fx = buy_again(&mut s);
     prepared(&s, fx);
     update(&mut s, Action::Back);
     back_in_the_market(&s);
     // Esc on the review itself.
-    let fx = press(&mut s, 'b');
+    let fx = buy_again(&mut s);
     prepared(&s, fx);
     review_ready(
         &mut s,
@@ -264,7 +292,7 @@ fn backing_out_of_a_market_review_returns_to_the_market_not_the_send_form() {
     assert!(update(&mut s, Action::Back).is_empty(), "nothing is signed");
     back_in_the_market(&s);
     // A review that cannot be built is said there too.
-    let fx = press(&mut s, 'b');
+    let fx = buy_again(&mut s);
     prepared(&s, fx);
     review_ready(
         &mut s,

@@ -12,7 +12,7 @@ use crate::chain::send::Review;
 use crate::chain::token::balance_of;
 use crate::market::book::PurchaseState;
 use crate::service::{market as svc, vault};
-use crate::tui::chain_market::prepare;
+use crate::tui::chain_market::{Prepared, prepare};
 use crate::tui::screens::market_onchain::MarketTx;
 use alloy::primitives::{Address, U256};
 use alloy::providers::Provider;
@@ -45,14 +45,14 @@ impl Side<'_> {
         client: &Client,
         tx: MarketTx,
         item: Option<vault::ItemView>,
-    ) -> Result<(Review, Option<String>), crate::chain::ChainError> {
+    ) -> Result<Prepared, crate::chain::ChainError> {
         prepare(client, Some(self.store), tx, item, self.wallet, &self.own).await
     }
 
     /// Prepared and signed through the review, as `y` there signs it; it must be confirmed.
     /// The review, for what it said (the fee cap).
     async fn sign(&self, client: &Client, tx: MarketTx) -> Review {
-        let (review, _) = self.prepare(client, tx, None).await.unwrap();
+        let review = self.prepare(client, tx, None).await.unwrap().review;
         confirm(client, self.store, self.wallet, &review).await;
         review
     }
@@ -111,10 +111,16 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     let mut listing_ids = Vec::new();
     for (i, token, price) in [(0, &tusd_token, tusd_price), (1, &eth_token, eth_price)] {
         let before = s_store.all_listing_secrets().unwrap().len();
-        let (review, _) = seller_side
+        let review = seller_side
             .prepare(&client, sell(i, token, price), Some(items[i].clone()))
             .await
-            .unwrap();
+            .unwrap()
+            .review;
+        let said = review.intent.sentence();
+        assert!(
+            said.starts_with(&format!("You list vault item {}", items[i].item.id)),
+            "{said}"
+        );
         let secrets = s_store.all_listing_secrets().unwrap();
         assert_eq!(
             secrets.len(),
@@ -156,6 +162,7 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     let buy = |id: u64| MarketTx::Buy {
         listing: Box::new(book.listings[&id].clone()),
         buyer: buyer_0,
+        again: false,
     };
     assert_eq!(
         svc::allowance(&client, tusd.address, buyer_0, market)
@@ -163,13 +170,24 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
             .unwrap(),
         U256::ZERO
     );
-    let (approve, note) = buyer_side
+    // Step 1 of 2: the approval of exactly the price, with the purchase planned after it.
+    let Prepared {
+        review: approve,
+        plan,
+        ..
+    } = buyer_side
         .prepare(&client, buy(listing_ids[0]), None)
         .await
         .unwrap();
+    let plan = plan.expect("the purchase follows the approval");
+    assert_eq!(plan.remaining, 1);
+    assert_eq!(*plan.next, buy(listing_ids[0]));
+    let left = plan.leaves.expect("the approval stays if the user stops");
+    assert_eq!(left.owner, buyer_0);
+    let said = approve.intent.sentence();
     assert!(
-        note.is_some_and(|n| n.contains("again")),
-        "the approval says to buy next"
+        said.contains(&format!("to take exactly {}", left.amount)),
+        "{said}"
     );
     confirm(&client, &b_store, &b_wallet, &approve).await;
     assert_eq!(
@@ -180,7 +198,16 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
         "exactly the price is approved"
     );
     let tusd_before = balance_of(&client, tusd.address, buyer_0).await.unwrap();
-    buyer_side.sign(&client, buy(listing_ids[0])).await;
+    // Step 2 of 2: the review says what is paid, into what, for which listing.
+    let paid = buyer_side.sign(&client, buy(listing_ids[0])).await;
+    let said = paid.intent.sentence();
+    assert!(
+        said.starts_with(&format!(
+            "You pay {} into escrow for listing #{}",
+            left.amount, listing_ids[0]
+        )),
+        "{said}"
+    );
     assert_eq!(
         balance_of(&client, tusd.address, buyer_0).await.unwrap(),
         tusd_before - tusd_price,

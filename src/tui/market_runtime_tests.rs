@@ -214,19 +214,20 @@ async fn the_background_sync_delivers_a_purchase_of_the_users_listing_with_deliv
     // prepare builds the call (its dry run passes), the wallet's review signs it, and the
     // market's events then carry the reason.
     let reason = "the key opens something else";
-    let (review, note) = crate::tui::chain_market::prepare(
-        &client,
-        Some(&buyer_store),
-        crate::tui::screens::market_onchain::MarketTx::Dispute {
-            purchase: Box::new(p.clone()),
-            reason: reason.into(),
-        },
-        None,
-        &buyer,
-        &[buyer_0],
-    )
-    .await
-    .unwrap();
+    let crate::tui::chain_market::Prepared { review, note, .. } =
+        crate::tui::chain_market::prepare(
+            &client,
+            Some(&buyer_store),
+            crate::tui::screens::market_onchain::MarketTx::Dispute {
+                purchase: Box::new(p.clone()),
+                reason: reason.into(),
+            },
+            None,
+            &buyer,
+            &[buyer_0],
+        )
+        .await
+        .unwrap();
     assert!(
         note.is_some_and(|n| n.contains("publishes purchase")),
         "the review warns that a dispute publishes the one-time key"

@@ -15,8 +15,10 @@ pub use super::screens::market_onchain::{ChainView, MarketBook, Section};
 pub use super::screens::onboarding::Onboarding;
 pub use super::screens::settings::{Setting, SettingsView};
 pub use super::screens::unlock::Unlock;
+pub use super::screens::wallet::review;
 pub use super::screens::wallet::{
-    Account, ActivityView, SendField, SendFlow, SendForm, SendStep, WalletMode, WalletView,
+    Account, ActivityView, SendField, SendFlow, SendForm, SendStep, Stays, Steps, WalletMode,
+    WalletView,
 };
 
 /// Secret text held by the state (a phrase, its words): wiped on drop, and `<redacted>` in
@@ -281,6 +283,43 @@ pub enum Overlay {
     Help,
     ConfirmQuit,
     ConfirmDelete(ConversationId),
+    /// The user stopped a purchase after its approval: the approval stays; y resets it.
+    ApprovalStays(Box<Stays>),
+    /// A listing the user already bought: y buys another copy (as `market buy --again`).
+    BuyAgain {
+        listing: Box<crate::market::book::Listing>,
+        purchase: u64,
+        buyer: Address,
+    },
+    /// The last messages with their times.
+    Log,
+}
+
+impl Overlay {
+    /// Overlays answered with y / n.
+    pub fn asks(&self) -> bool {
+        matches!(
+            self,
+            Overlay::ConfirmQuit
+                | Overlay::ConfirmDelete(_)
+                | Overlay::ApprovalStays(_)
+                | Overlay::BuyAgain { .. }
+        )
+    }
+}
+
+/// How long a notice stays on the status line; an error stays until the next key.
+pub const NOTICE_MS: u64 = 6_000;
+/// How many messages the log keeps.
+pub const LOG_LEN: usize = 100;
+
+/// A message as the log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    pub level: Level,
+    pub text: String,
+    /// `now_ms` when it was shown.
+    pub at_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,7 +340,18 @@ pub struct State {
     pub settings: SettingsView,
     pub market: MarketView,
     pub earnings: EarningsView,
+    /// The status line's message. Whoever sets it sets only this; `update` notices the change,
+    /// stamps it (`message_at`) and logs it, and expires a notice after [`NOTICE_MS`].
     pub message: Option<(Level, String)>,
+    pub message_at: u64,
+    /// The last [`LOG_LEN`] messages, oldest first.
+    pub log: std::collections::VecDeque<Logged>,
+    /// How far the help and the message log are scrolled.
+    pub overlay_scroll: usize,
+    /// The terminal's size (columns, rows), for what must fit it (a review's scrolling).
+    pub size: (u16, u16),
+    /// When the last key was typed (`now_ms` time, from the key's own timestamp).
+    pub key_ms: u64,
     pub now_ms: u64,
     pub last_activity_ms: u64,
     pub quit: bool,
@@ -329,6 +379,11 @@ impl State {
             market: MarketView::default(),
             earnings: EarningsView::default(),
             message: None,
+            message_at: 0,
+            log: Default::default(),
+            overlay_scroll: 0,
+            size: (80, 24),
+            key_ms: 0,
             now_ms: 0,
             last_activity_ms: 0,
             quit: false,

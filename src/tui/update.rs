@@ -15,10 +15,43 @@ pub use super::screens::settings::validate_setting;
 /// messages, the wallet opening) here; a result from the runtime to the screen that owns it;
 /// any other key to the screen that is shown.
 pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
+    let before = s.message.clone();
+    let effects = route(s, action);
+    if s.message != before
+        && let Some((level, text)) = &s.message
+    {
+        s.message_at = s.now_ms;
+        if s.log.len() == LOG_LEN {
+            s.log.pop_front();
+        }
+        s.log.push_back(Logged {
+            level: *level,
+            text: text.clone(),
+            at_ms: s.now_ms,
+        });
+    }
+    effects
+}
+
+fn route(s: &mut State, action: Action) -> Vec<Effect> {
     match action {
         Action::Tick(now) => return tick(s, now),
-        Action::UserActivity => {
+        Action::UserActivity(at) => {
             s.last_activity_ms = s.now_ms;
+            s.key_ms = at;
+            // An error stays until the key after it.
+            if matches!(s.message, Some((Level::Error, _))) && s.message_at < at {
+                s.message = None;
+            }
+            return vec![];
+        }
+        Action::Drawn(at) => {
+            drawn(s, at);
+            return vec![];
+        }
+        Action::Resize(cols, rows) => {
+            s.size = (cols, rows);
+            clamp_review_scroll(s);
             return vec![];
         }
         _ => {}
@@ -36,6 +69,13 @@ pub fn update(s: &mut State, action: Action) -> Vec<Effect> {
             } else {
                 Some(Overlay::Help)
             };
+            s.overlay_scroll = 0;
+            vec![]
+        }
+        Action::Command('L') => {
+            s.overlay = Some(Overlay::Log);
+            // The newest at the bottom, shown first.
+            s.overlay_scroll = overlay_max(s, &Overlay::Log);
             vec![]
         }
         Action::Quit => {
@@ -98,8 +138,33 @@ fn wallet_ready(
     ]
 }
 
+/// A frame is on the screen: a review drawn in it counts as seen from now on.
+fn drawn(s: &mut State, at: u64) {
+    if s.screen == Screen::Wallet
+        && let WalletMode::Send(flow) = &mut s.wallet.mode
+        && let SendStep::Review { shown_at, .. } = &mut flow.step
+        && shown_at.is_none()
+    {
+        *shown_at = Some(at);
+    }
+}
+
+/// After a resize the review's body may scroll less far.
+fn clamp_review_scroll(s: &mut State) {
+    if let WalletMode::Send(flow) = &mut s.wallet.mode {
+        let max = super::screens::wallet::review::max_scroll(flow, s.size);
+        if let SendStep::Review { scroll, .. } = &mut flow.step {
+            *scroll = (*scroll).min(max);
+        }
+    }
+}
+
 fn tick(s: &mut State, now: u64) -> Vec<Effect> {
     s.now_ms = now;
+    if matches!(s.message, Some((Level::Info, _))) && now.saturating_sub(s.message_at) >= NOTICE_MS
+    {
+        s.message = None;
+    }
     if s.unlocked()
         && !s.generating()
         && let Some(limit) = s.autolock_ms()
@@ -136,16 +201,80 @@ fn lock(s: &mut State, why: &str) -> Vec<Effect> {
     vec![Effect::Chat(ChatEffect::StopGeneration), Effect::Lock]
 }
 
+/// How far the help or the log scrolls: its last line at the bottom.
+fn overlay_max(s: &State, overlay: &Overlay) -> usize {
+    let len = match overlay {
+        Overlay::Help => super::keymap::help_lines(s, s.size.0).len(),
+        Overlay::Log => s.log.len(),
+        _ => 0,
+    };
+    len.saturating_sub(super::keymap::overlay_rows(s.size.1))
+}
+
+/// The help's and the log's keys: they scroll, and close.
+fn scroll_overlay(s: &mut State, overlay: &Overlay, action: &Action) -> Vec<Effect> {
+    let max = overlay_max(s, overlay);
+    let page = super::keymap::overlay_rows(s.size.1)
+        .saturating_sub(1)
+        .max(1);
+    let at = &mut s.overlay_scroll;
+    match action {
+        Action::ToggleHelp | Action::Back | Action::Submit => s.overlay = None,
+        Action::Up | Action::ScrollUp(_) => *at = at.saturating_sub(1),
+        Action::Down | Action::ScrollDown(_) => *at = (*at + 1).min(max),
+        Action::PageUp => *at = at.saturating_sub(page),
+        Action::PageDown => *at = (*at + page).min(max),
+        _ => {}
+    }
+    vec![]
+}
+
 fn overlay_action(s: &mut State, overlay: &Overlay, action: &Action) -> Option<Vec<Effect>> {
     match (overlay, action) {
         // The vault's results reach the Market screen under any overlay (a conversation added
         // from the chat screen opens its preview even if the help was opened meanwhile).
         (_, Action::Market(_)) => None,
-        (Overlay::Help, Action::ToggleHelp | Action::Back | Action::Submit) => {
+        // Results from the runtime reach their screens under the help and the log.
+        (Overlay::Help | Overlay::Log, a) if is_result(a) => None,
+        (Overlay::Help | Overlay::Log, _) => Some(scroll_overlay(s, overlay, action)),
+        (Overlay::ApprovalStays(stays), Action::Confirm(true)) => {
+            s.overlay = None;
+            let stays = (**stays).clone();
+            Some(super::screens::market_onchain::review(
+                s,
+                stays.owner,
+                super::screens::market_onchain::MarketTx::ResetApproval {
+                    owner: stays.owner,
+                    token: stays.token,
+                },
+            ))
+        }
+        (Overlay::ApprovalStays(stays), Action::Confirm(false) | Action::Back) => {
+            s.overlay = None;
+            s.message = Some((
+                Level::Info,
+                format!(
+                    "your approval stays: the market may take exactly {} (a purchase at that price uses it)",
+                    stays.amount
+                ),
+            ));
+            Some(vec![])
+        }
+        (Overlay::BuyAgain { listing, buyer, .. }, Action::Confirm(true)) => {
+            s.overlay = None;
+            let tx = super::screens::market_onchain::MarketTx::Buy {
+                listing: listing.clone(),
+                buyer: *buyer,
+                again: true,
+            };
+            Some(super::screens::market_onchain::review(s, *buyer, tx))
+        }
+        (Overlay::BuyAgain { .. }, Action::Confirm(false) | Action::Back) => {
             s.overlay = None;
             Some(vec![])
         }
-        (Overlay::Help, _) => Some(vec![]),
+        (Overlay::ApprovalStays(_) | Overlay::BuyAgain { .. }, a) if is_result(a) => None,
+        (Overlay::ApprovalStays(_) | Overlay::BuyAgain { .. }, _) => Some(vec![]),
         (Overlay::ConfirmQuit, Action::Confirm(true)) => {
             s.overlay = None;
             s.quit = true;
@@ -177,4 +306,21 @@ fn overlay_action(s: &mut State, overlay: &Overlay, action: &Action) -> Option<V
         }
         (Overlay::ConfirmQuit | Overlay::ConfirmDelete(_), _) => Some(vec![]),
     }
+}
+
+/// Whether an action is a result from the runtime (not a key): it must reach its screen
+/// whatever overlay is open.
+fn is_result(a: &Action) -> bool {
+    matches!(
+        a,
+        Action::WalletReady { .. }
+            | Action::Notice(_)
+            | Action::Error(_)
+            | Action::Onboarding(_)
+            | Action::Unlock(_)
+            | Action::Wallet(_)
+            | Action::Chat(_)
+            | Action::Market(_)
+            | Action::Earnings(_)
+    )
 }

@@ -229,7 +229,7 @@ fn idle_auto_lock_drops_everything() {
 fn activity_postpones_auto_lock_and_zero_disables_it() {
     let mut s = unlocked();
     update(&mut s, Action::Tick(9 * 60_000));
-    update(&mut s, Action::UserActivity);
+    update(&mut s, Action::UserActivity(9 * 60_000));
     update(&mut s, Action::Tick(15 * 60_000));
     assert!(s.unlocked());
     s.settings

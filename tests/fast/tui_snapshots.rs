@@ -297,8 +297,12 @@ fn reviewing(review: Box<Review>) -> State {
         Action::Wallet(WalletAction::ReviewReady {
             id,
             review: Ok(review),
+            plan: None,
         }),
     );
+    // Drawn, then a key: a y from here on answers the review.
+    update(&mut s, Action::Drawn(1));
+    update(&mut s, Action::UserActivity(2));
     s
 }
 
@@ -350,6 +354,7 @@ fn send_results() {
         Action::Wallet(WalletAction::SendFinished {
             hash: Some(B256::repeat_byte(0xab)),
             outcome: Ok(Outcome::Confirmed { block: 124 }),
+            said: None,
         }),
     );
     insta::assert_snapshot!("send_result_confirmed_80x24", render(&s, 80, 24));
@@ -362,6 +367,7 @@ fn send_results() {
             outcome: Ok(Outcome::RpcLost {
                 reason: "offline: cannot reach http://127.0.0.1:8545 (timed out)".into(),
             }),
+            said: None,
         }),
     );
     insta::assert_snapshot!("send_result_rpc_lost_80x24", render(&s, 80, 24));

@@ -321,7 +321,8 @@ impl Payment<'_> {
     ) -> Result<alloy::primitives::B256> {
         let (s, l) = (self.s, self.listing);
         let call = svc::buy_call(self.buyer, s.market, l, buyer_key, max)?
-            .amount_of(2, self.token.clone());
+            .amount_of(2, self.token.clone())
+            .purpose(crate::market::receipt::buy(l, &s.price(l.token, l.price)));
         match self.sender.send_confirmed(self.account, call, "Buy") {
             Ok(hash) => Ok(hash),
             Err(e) => {

@@ -14,6 +14,7 @@ use super::session::{Session, meta_title, refuse_unconfirmed};
 use crate::chain::Call;
 use crate::config::Paths;
 use crate::market::book::{Book, Purchase, PurchaseState};
+use crate::market::receipt;
 use crate::sanitize::clean_line;
 use crate::service::market as svc;
 
@@ -301,9 +302,19 @@ fn after_purchase(
             if p.state != PurchaseState::Paid {
                 bail!("purchase {purchase} is already {}", state(p));
             }
-            (svc::refund_call(p, s.market, to)?, "Refund")
+            let price = s.price(p.token, p.price);
+            let call = svc::refund_call(p, s.market, to)?.purpose(receipt::refund(
+                p,
+                &price,
+                to.unwrap_or(p.buyer),
+            ));
+            (call, "Refund")
         }
-        BuyerStep::Challenge => (challenge_call(&s, &book, p)?, "Challenge"),
+        BuyerStep::Challenge => (
+            challenge_call(&s, &book, p)?
+                .purpose(receipt::challenge(p, &s.price(p.token, p.price))),
+            "Challenge",
+        ),
         BuyerStep::Dispute { reason } => (dispute_call(&s, &book, p, reason)?, "Dispute"),
     };
     s.sender(c.yes, false, c.wait)

@@ -162,8 +162,15 @@ fn reprice_or_delist(
             if price.is_zero() {
                 bail!("the price is zero; delist the listing instead");
             }
+            let said = crate::market::receipt::reprice(
+                l,
+                &s.price(l.token, l.price),
+                &s.price(l.token, price),
+            );
             (
-                svc::reprice_call(l, s.market, price)?.amount_of(1, token),
+                svc::reprice_call(l, s.market, price)?
+                    .amount_of(1, token)
+                    .purpose(said),
                 "Reprice",
             )
         }
@@ -287,7 +294,13 @@ impl WithdrawArgs {
                     dest.to_checksum(None)
                 );
                 let settle = book.to_settle(*seller, t.address, now);
-                let call = svc::withdraw_call(*seller, s.market, t.address, dest, settle)?;
+                let call = svc::withdraw_call(*seller, s.market, t.address, dest, settle)?.purpose(
+                    crate::market::receipt::withdraw(
+                        &s.price(t.address, claimable),
+                        s.market.address,
+                        dest,
+                    ),
+                );
                 s.sender(yes, false, wait).send_confirmed(
                     s.account_of(*seller)?,
                     call,

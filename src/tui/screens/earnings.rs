@@ -277,6 +277,7 @@ mod tests {
                 progress: None,
             },
             origin: None,
+            steps: None,
         }));
         s.wallet.mode = sending.clone();
         assert!(update(&mut s, Action::Command('w')).is_empty());

@@ -151,7 +151,7 @@ pub struct ChainView {
 }
 
 /// A market transaction to be built on the chain thread and reviewed.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MarketTx {
     /// `market sell`: the listing secret is saved before the review is shown.
     Sell {
@@ -159,10 +159,17 @@ pub enum MarketTx {
         token: Token,
         price: U256,
     },
-    /// `market buy`: with a token, the approval first when the allowance is short.
+    /// `market buy`: with a token, the approval first when the allowance is short. `again`:
+    /// the user said yes to buying a listing they already bought.
     Buy {
         listing: Box<Listing>,
         buyer: Address,
+        again: bool,
+    },
+    /// Takes back an approval a stopped purchase left: the market's allowance becomes 0.
+    ResetApproval {
+        owner: Address,
+        token: crate::chain::Token,
     },
     Deliver {
         purchase: Box<Purchase>,
@@ -308,7 +315,7 @@ pub(crate) fn section_key(s: &mut State, action: Action) -> Vec<Effect> {
 
 /// Opens the wallet's review for `tx` from `from` (one of the wallet screen's accounts): the
 /// review is built on the chain thread and answers as a send's review does.
-fn review(s: &mut State, from: Address, tx: MarketTx) -> Vec<Effect> {
+pub(crate) fn review(s: &mut State, from: Address, tx: MarketTx) -> Vec<Effect> {
     let Some(account) = s.wallet.accounts.iter().position(|a| a.address == from) else {
         return error(
             s,
@@ -364,12 +371,27 @@ fn buy(s: &mut State) -> Vec<Effect> {
     let Some(buyer) = s.wallet.accounts.get(s.wallet.selected).map(|a| a.address) else {
         return error(s, "no account to pay from");
     };
+    // As `market buy` refuses without --again: a second copy is asked for, never a surprise.
+    if let Some(p) = m
+        .book
+        .purchases
+        .values()
+        .find(|p| p.listing == l.id && m.own.contains(&p.buyer))
+    {
+        s.overlay = Some(Overlay::BuyAgain {
+            purchase: p.id,
+            listing: Box::new(l),
+            buyer,
+        });
+        return vec![];
+    }
     review(
         s,
         buyer,
         MarketTx::Buy {
             listing: Box::new(l),
             buyer,
+            again: false,
         },
     )
 }

@@ -58,8 +58,36 @@ pub fn draw_with(f: &mut Frame, s: &State, t: &Theme, cache: &mut RenderCache) {
             t,
             "Delete this conversation and all its messages? (y/n)",
         ),
+        Some(Overlay::ApprovalStays(stays)) => confirm(
+            f,
+            area,
+            t,
+            &format!(
+                "Nothing was paid, but your approval stays: the market may still take exactly {} from {}. Reset it to 0 now (a review opens)? (y/n)",
+                crate::sanitize::clean_line(&stays.amount),
+                crate::chain::safety::short(stays.owner)
+            ),
+        ),
+        Some(Overlay::BuyAgain {
+            listing, purchase, ..
+        }) => confirm(
+            f,
+            area,
+            t,
+            &format!(
+                "You already bought listing #{} (purchase #{purchase}). Buy another copy? (y/n)",
+                listing.id
+            ),
+        ),
+        Some(Overlay::Log) => help::log(f, area, s, t),
         None => {}
     }
+}
+
+/// A spinner's frame for background work, turning with the clock's ticks.
+pub(super) fn spinner(now_ms: u64) -> char {
+    const FRAMES: [char; 8] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧'];
+    FRAMES[(now_ms / 250 % FRAMES.len() as u64) as usize]
 }
 
 /// The shown screen's body. A match over [`Screen`] rather than a column of the screen table
@@ -144,10 +172,14 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         } else {
             Role::Accent
         };
-        spans.push(Span::styled(
-            format!(" {} ", crate::sanitize::clean_line(msg)),
-            t.style(role),
-        ));
+        // Whole, or cut with "…" (the log, `L`, has it whole).
+        let used: usize = spans.iter().map(Span::width).sum();
+        let room = usize::from(area.width).saturating_sub(used + 2);
+        let mut text = crate::sanitize::clean_line(msg).into_owned();
+        if text.width() > room {
+            text = format!("{} (L: log)", shorten(&text, room.saturating_sub(9).max(1)));
+        }
+        spans.push(Span::styled(format!(" {text} "), t.style(role)));
     }
     f.render_widget(
         Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)),
@@ -220,7 +252,9 @@ pub(super) fn human_size(bytes: usize) -> String {
 }
 
 fn confirm(f: &mut Frame, area: Rect, t: &Theme, text: &str) {
-    let r = centered(area, 60, 5);
+    // Tall enough for the text wrapped at 58 columns.
+    let rows = textwrap::wrap(text, 56).len() as u16;
+    let r = centered(area, 60, rows + 2);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text).wrap(Wrap { trim: true }).block(

@@ -1,7 +1,7 @@
 //! The send flow (form, review, result) and the activity list, drawn over the wallet screen.
 //! Token symbols, RPC errors and the review's values go through `sanitize` before drawing.
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{List, ListItem, ListState, Paragraph, Wrap};
 
@@ -14,7 +14,8 @@ use crate::chain::safety;
 use crate::chain::send::{Outcome, Review};
 use crate::sanitize::clean_line;
 use crate::store::TxStatus;
-use crate::tui::state::{ActivityView, SendField, SendFlow, SendStep, State};
+use crate::tui::state::review::{self as review_layout, BodyRow};
+use crate::tui::state::{ActivityView, SendField, SendFlow, SendStep, State, Steps};
 use crate::tui::theme::{Role, Theme};
 
 pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
@@ -26,10 +27,23 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
     let (title, lines) = match &flow.step {
         SendStep::Form => ("Send", form(s, flow, t, true)),
         SendStep::Preparing { .. } => {
-            let mut lines = form(s, flow, t, false);
+            let mut lines = if flow.origin.is_some() {
+                Vec::new()
+            } else {
+                form(s, flow, t, false)
+            };
+            if let Some(st) = &flow.steps {
+                lines.push(styled(
+                    format!("Step {} of {}", st.at, st.of),
+                    t.style(Role::Accent),
+                ));
+            }
             lines.push(Line::from(""));
             lines.push(styled(
-                "checking the chain and preparing the review… (Esc cancels)",
+                format!(
+                    "{} checking the chain and preparing the review… (Esc cancels)",
+                    super::spinner(s.now_ms)
+                ),
                 t.style(Role::Warning),
             ));
             ("Send", lines)
@@ -38,36 +52,26 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
             review,
             confirm,
             error,
+            scroll,
+            ..
         } => {
-            let mut lines = review_lines(review, t);
-            lines.push(Line::from(""));
-            if review.has_loud_warning() {
-                let challenge = review.challenge();
-                lines.push(styled(
-                    format!(
-                        "To sign and send, type the 4 characters that come after {} in the \
-                         recipient's address and press Enter:",
-                        challenge.after
-                    ),
-                    t.style(Role::Warning),
-                ));
-                lines.push(input_line(confirm, t, true));
-                lines.push(muted(format!("{back} (nothing is signed)"), t));
-            } else {
-                lines.push(styled(
-                    format!("y sign and send · n / {back} (nothing is signed)"),
-                    t.style(Role::Accent),
-                ));
-            }
-            if let Some(e) = error {
-                lines.push(styled(clean_line(e).into_owned(), t.style(Role::Error)));
-            }
-            ("Review: exactly what will be signed", lines)
+            let view = ReviewView {
+                review,
+                steps: flow.steps.as_ref(),
+                confirm,
+                error: error.as_deref(),
+                scroll: *scroll,
+                back,
+            };
+            return draw_review(f, area, &view, t);
         }
         SendStep::Sending { review, progress } => {
-            let mut lines = review_lines(review, t);
+            let mut lines = header_lines(review, flow, area.width, t);
             lines.push(Line::from(""));
-            lines.push(styled("signed; sending…", t.style(Role::Warning)));
+            lines.push(styled(
+                format!("{} signed; sending…", super::spinner(s.now_ms)),
+                t.style(Role::Warning),
+            ));
             if let Some(p) = progress {
                 lines.push(muted(clean_line(p).into_owned(), t));
             }
@@ -77,7 +81,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
             review,
             hash,
             outcome,
-        } => ("Sent", done(review, hash, outcome, back_after, t)),
+            said,
+        } => (
+            "Result",
+            done(review, hash, outcome, said.as_deref(), back_after, t),
+        ),
     };
     f.render_widget(
         Paragraph::new(lines)
@@ -87,18 +95,166 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, flow: &SendFlow, t: &Theme) {
     );
 }
 
-/// How a confirmed send ended: what was sent, the outcome, the transaction hash.
+/// The receipt's header: the step, the sentence of what moves and the fee, wrapped as the
+/// review lays them out.
+fn header_lines(review: &Review, flow: &SendFlow, width: u16, t: &Theme) -> Vec<Line<'static>> {
+    let rows = review_layout::rows(
+        review,
+        flow.steps.as_ref(),
+        review_layout::inner_width(width),
+    );
+    rows.header
+        .into_iter()
+        .map(|l| styled(l, t.style(Role::Title)))
+        .collect()
+}
+
+/// What the review draws from.
+struct ReviewView<'a> {
+    review: &'a Review,
+    steps: Option<&'a Steps>,
+    confirm: &'a crate::tui::state::Input,
+    error: Option<&'a str>,
+    scroll: usize,
+    back: &'static str,
+}
+
+/// The review as a receipt: the header (step, sentence, fee) fixed at the top, the decoded
+/// call scrolling under it with a mark when more is above or below, and the keys at the foot,
+/// always on the screen.
+fn draw_review(f: &mut Frame, area: Rect, v: &ReviewView, t: &Theme) {
+    let title = "Review: exactly what will be signed";
+    let outer = block(title, t, true);
+    let inner = outer.inner(area);
+    f.render_widget(outer, area);
+    let rows = review_layout::rows(v.review, v.steps, inner.width);
+    let footer = footer(v, inner.width, t);
+    let [head, above, body, below, foot] = Layout::vertical([
+        Constraint::Length(rows.header.len() as u16),
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(footer.len() as u16),
+    ])
+    .areas(inner);
+    let header: Vec<Line> = rows
+        .header
+        .iter()
+        .map(|l| styled(l.clone(), t.style(Role::Title)))
+        .collect();
+    f.render_widget(Paragraph::new(header), head);
+    let height = usize::from(body.height);
+    let max = rows.body.len().saturating_sub(height);
+    let scroll = v.scroll.min(max);
+    let shown: Vec<Line> = rows
+        .body
+        .iter()
+        .skip(scroll)
+        .take(height)
+        .map(|r| body_line(r, t))
+        .collect();
+    f.render_widget(Paragraph::new(shown), body);
+    if scroll > 0 {
+        f.render_widget(
+            Paragraph::new(muted(format!("▲ {scroll} more above (↑/PgUp)"), t)),
+            above,
+        );
+    }
+    if scroll < max {
+        f.render_widget(
+            Paragraph::new(styled(
+                format!("▼ {} more below (↓/PgDn)", max - scroll),
+                t.style(Role::Accent),
+            )),
+            below,
+        );
+    }
+    f.render_widget(Paragraph::new(footer), foot);
+}
+
+fn body_line(row: &BodyRow, t: &Theme) -> Line<'static> {
+    match row {
+        BodyRow::Field { label, text } => Line::from(vec![
+            Span::styled(
+                format!("{label:>w$}  ", w = review_layout::LABEL),
+                t.style(Role::Muted),
+            ),
+            Span::styled(text.clone(), t.style(Role::Text)),
+        ]),
+        BodyRow::Warning { loud, text } => styled(
+            text.clone(),
+            t.style(if *loud { Role::Error } else { Role::Warning }),
+        ),
+        BodyRow::Blank => Line::from(""),
+    }
+}
+
+/// The review's foot: the keys (or the request for a loud warning's characters), then an
+/// error; exactly [`review_layout::footer_rows`] rows.
+fn footer(v: &ReviewView, width: u16, t: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    if v.review.has_loud_warning() {
+        for l in review_layout::wrap(
+            &review_layout::challenge_prompt(v.review),
+            usize::from(width),
+        ) {
+            lines.push(styled(l, t.style(Role::Warning)));
+        }
+        lines.push(input_line(v.confirm, t, true));
+        lines.push(muted(
+            super::shorten(
+                &format!("{} (nothing is signed) · ↑/↓ scroll", v.back),
+                usize::from(width),
+            ),
+            t,
+        ));
+    } else {
+        lines.push(styled(
+            super::shorten(
+                &format!(
+                    "y sign and send · n / {} (nothing is signed) · ↑/↓ PgUp/PgDn scroll",
+                    v.back
+                ),
+                usize::from(width),
+            ),
+            t.style(Role::Accent),
+        ));
+    }
+    if let Some(e) = v.error {
+        lines.push(styled(
+            super::shorten(&clean_line(e), usize::from(width)),
+            t.style(Role::Error),
+        ));
+    }
+    lines
+}
+
+/// How a confirmed send ended: what it did in words, the outcome, the transaction hash.
 fn done(
     review: &Review,
     hash: &Option<B256>,
     outcome: &Result<Outcome, ChainError>,
+    said: Option<&str>,
     back: &'static str,
     t: &Theme,
 ) -> Vec<Line<'static>> {
-    let mut lines = vec![
-        Line::from(clean_line(&review.intent.headline()).into_owned()),
-        Line::from(""),
-    ];
+    let mut lines = Vec::new();
+    if let (Ok(Outcome::Confirmed { .. }), Some(said)) = (outcome, said) {
+        lines.push(styled(
+            clean_line(said).into_owned(),
+            t.style(Role::Success),
+        ));
+    } else if let Ok(Outcome::Confirmed { .. }) = outcome {
+        lines.push(styled(
+            clean_line(&done_sentence(review)).into_owned(),
+            t.style(Role::Success),
+        ));
+    } else {
+        lines.push(Line::from(
+            clean_line(&review.intent.sentence()).into_owned(),
+        ));
+    }
+    lines.push(Line::from(""));
     let (text, role) = match outcome {
         Ok(o @ Outcome::Confirmed { .. }) => (describe(o), Role::Success),
         Ok(o @ Outcome::StillPending) => (describe(o), Role::Warning),
@@ -112,6 +268,28 @@ fn done(
     lines.push(Line::from(""));
     lines.push(muted(back, t));
     lines
+}
+
+/// A confirmed transaction that is not the market's, in words: "Sent 1.5 ETH to 0x…".
+fn done_sentence(review: &Review) -> String {
+    use crate::chain::Intent;
+    match &review.intent {
+        Intent::Transfer(r) => format!(
+            "Sent {} to {}.",
+            r.asset.format(r.amount),
+            safety::short(r.to)
+        ),
+        Intent::Call(c) if c.function.name == "approve" => match &c.purpose {
+            Some(p) => format!("Done: {}", p.trim_start_matches("You ")),
+            None => format!("Approved on {}.", safety::short(c.contract)),
+        },
+        Intent::Call(c) => format!(
+            "Done: {} on {}.",
+            c.function.name,
+            safety::short(c.contract)
+        ),
+        Intent::Deploy(d) => format!("Deployed {}.", d.label),
+    }
 }
 
 /// A short line for how a send ended.
@@ -197,31 +375,6 @@ fn form(s: &State, flow: &SendFlow, t: &Theme, focused: bool) -> Vec<Line<'stati
             "Enter review · Tab / ↑↓ field · ←/→ asset · Esc cancel",
             t,
         ));
-    }
-    lines
-}
-
-fn review_lines(review: &Review, t: &Theme) -> Vec<Line<'static>> {
-    let mut lines: Vec<Line> = review
-        .lines()
-        .into_iter()
-        .map(|(k, v)| {
-            Line::from(vec![
-                Span::styled(format!("{k:>10}  "), t.style(Role::Muted)),
-                Span::styled(clean_line(&v).into_owned(), t.style(Role::Text)),
-            ])
-        })
-        .collect();
-    if !review.warnings.is_empty() {
-        lines.push(Line::from(""));
-    }
-    for w in &review.warnings {
-        let role = if w.is_loud() {
-            Role::Error
-        } else {
-            Role::Warning
-        };
-        lines.push(styled(format!("⚠ {}", review.warning(w)), t.style(role)));
     }
     lines
 }

@@ -1,6 +1,7 @@
 //! The wallet screen: accounts, labels, and (in `onchain`) balances, the send flow and activity.
 //! Its view state and its part of `update`.
 pub(crate) mod onchain;
+pub mod review;
 
 use alloy::primitives::B256;
 use keybot_keystore::Address;
@@ -12,6 +13,7 @@ use crate::chain::send::{Outcome, Review, SendRequest};
 use crate::tui::action::Action;
 use crate::tui::effect::Effect;
 use crate::tui::error::SendBusy;
+use crate::tui::screens::market_onchain::MarketTx;
 use crate::tui::state::*;
 
 /// The wallet screen's results from the runtime. Chain errors are typed ([`ChainError`]): the
@@ -33,6 +35,8 @@ pub enum WalletAction {
     ReviewReady {
         id: u64,
         review: Result<Box<Review>, ChainError>,
+        /// Set when the review is one step of several (a token purchase's approval).
+        plan: Option<Box<Plan>>,
     },
     /// A line about a send on its way (broadcast, waiting).
     SendProgress(String),
@@ -40,6 +44,8 @@ pub enum WalletAction {
     SendFinished {
         hash: Option<B256>,
         outcome: Result<Outcome, ChainError>,
+        /// What a confirmed market transaction did, read from its events, in words.
+        said: Option<String>,
     },
 }
 
@@ -134,6 +140,10 @@ pub enum SendStep {
         /// Four characters of the recipient ([`Review::challenge`]), typed when a warning is loud.
         confirm: Input,
         error: Option<String>,
+        /// How far the body (the decoded call) is scrolled, in rows.
+        scroll: usize,
+        /// When the review was first drawn (`now_ms`): a `y` typed before that never signs.
+        shown_at: Option<u64>,
     },
     /// Confirmed: being signed, broadcast and followed.
     Sending {
@@ -144,7 +154,42 @@ pub enum SendStep {
         review: Box<Review>,
         hash: Option<B256>,
         outcome: Result<Outcome, ChainError>,
+        /// What a confirmed market transaction did, in words ("Listed #2 for 5 tUSD.").
+        said: Option<String>,
     },
+}
+
+/// Where a review stands among several (a token purchase: allow exactly the price, then pay
+/// it), and what comes next once it is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Steps {
+    pub at: u8,
+    pub of: u8,
+    /// The next step's transaction, built once this one is confirmed.
+    pub next: Option<Box<MarketTx>>,
+    /// What a confirmed earlier step left standing (an approval), offered for reset when the
+    /// user stops before the end.
+    pub stays: Option<Stays>,
+    /// What this step leaves standing once confirmed.
+    pub leaves: Option<Stays>,
+}
+
+/// An approval a confirmed step left: the market may take exactly `amount` of `token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stays {
+    pub owner: Address,
+    pub token: crate::chain::Token,
+    /// "5 tUSD", in words.
+    pub amount: String,
+}
+
+/// Told with a review that is a step of several: how many follow, the next one's transaction,
+/// and what this one leaves standing once confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub remaining: u8,
+    pub next: Box<MarketTx>,
+    pub leaves: Option<Stays>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +199,8 @@ pub struct SendFlow {
     /// The screen whose review this is (the market's, the earnings' withdrawal): backing out
     /// and the end go back there, since it has no send form to return to. None for a send.
     pub origin: Option<Screen>,
+    /// Set when this review is one step of several.
+    pub steps: Option<Steps>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -188,6 +235,7 @@ pub(crate) fn await_review(s: &mut State, account: usize, origin: Screen) -> Res
         },
         step: SendStep::Preparing { id },
         origin: Some(origin),
+        steps: None,
     }));
     s.screen = Screen::Wallet;
     Ok(id)

@@ -1,11 +1,14 @@
 //! The wallet's on-chain part of `update`: the network indicator and its retry backoff,
 //! balances, the send flow (form → review → result) and the activity list. Pure, like the rest
 //! of `update`: the runtime does the chain I/O and answers with actions.
-use super::{WalletAction, WalletEffect};
-use crate::chain::send::{Review, SendRequest};
+use super::review;
+use super::{Plan, Steps, WalletAction, WalletEffect};
+use crate::chain::send::{Outcome, Review, SendRequest};
 use crate::chain::{ChainError, amount, safety};
 use crate::tui::action::{Action, Edit};
 use crate::tui::effect::Effect;
+use crate::tui::screens::market::MarketEffect;
+use crate::tui::screens::market_onchain::MarketTx;
 use crate::tui::state::*;
 
 /// Starts a refresh of the block number and the listed accounts' balances, unless there is no
@@ -97,7 +100,9 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::Wallet(WalletAction::ReviewReady { id, review }) => review_ready(s, id, review),
+        Action::Wallet(WalletAction::ReviewReady { id, review, plan }) => {
+            review_ready(s, id, review, plan)
+        }
         Action::Wallet(WalletAction::SendProgress(p)) => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
                 && let SendStep::Sending { progress, .. } = &mut flow.step
@@ -106,14 +111,31 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             }
             vec![]
         }
-        Action::Wallet(WalletAction::SendFinished { hash, outcome }) => {
+        Action::Wallet(WalletAction::SendFinished {
+            hash,
+            outcome,
+            said,
+        }) => {
             if let WalletMode::Send(flow) = &mut s.wallet.mode
                 && let SendStep::Sending { review, .. } = &flow.step
             {
+                let review = review.clone();
+                if matches!(outcome, Ok(Outcome::Confirmed { .. }))
+                    && let Some(next) = next_step(flow)
+                {
+                    // Straight on to the next step: the user is not dropped back to the list.
+                    s.wallet.send_seq += 1;
+                    let id = s.wallet.send_seq;
+                    flow.step = SendStep::Preparing { id };
+                    let mut effects = vec![Effect::Market(MarketEffect::Prepare { id, tx: next })];
+                    effects.extend(entered_wallet(s));
+                    return effects;
+                }
                 flow.step = SendStep::Done {
-                    review: review.clone(),
+                    review,
                     hash,
                     outcome,
+                    said,
                 };
             } else {
                 s.message = Some(match outcome {
@@ -128,17 +150,39 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
     }
 }
 
+/// A confirmed step's successor: the step count moves on, and what the confirmed step left
+/// standing (an approval) is remembered for the way out.
+fn next_step(flow: &mut SendFlow) -> Option<Box<MarketTx>> {
+    let steps = flow.steps.as_mut()?;
+    let next = steps.next.take()?;
+    steps.at = steps.at.saturating_add(1);
+    if let Some(left) = steps.leaves.take() {
+        steps.stays = Some(left);
+    }
+    Some(next)
+}
+
 /// The review of prepare request `id`, unless the user went back since (then it is dropped).
-fn review_ready(s: &mut State, id: u64, review: Result<Box<Review>, ChainError>) -> Vec<Effect> {
+/// The status line is cleared: an old message must not sit under the review.
+fn review_ready(
+    s: &mut State,
+    id: u64,
+    review: Result<Box<Review>, ChainError>,
+    plan: Option<Box<Plan>>,
+) -> Vec<Effect> {
     if let WalletMode::Send(flow) = &mut s.wallet.mode
         && flow.step == (SendStep::Preparing { id })
     {
         match review {
             Ok(review) => {
+                s.message = None;
+                flow.steps = steps_with(flow.steps.take(), plan.map(|p| *p));
                 flow.step = SendStep::Review {
                     review,
                     confirm: Input::default(),
                     error: None,
+                    scroll: 0,
+                    shown_at: None,
                 }
             }
             Err(why) if flow.origin.is_some() => {
@@ -154,18 +198,46 @@ fn review_ready(s: &mut State, id: u64, review: Result<Box<Review>, ChainError>)
     vec![]
 }
 
+/// The steps after a review came: the first of a plan starts them; a later one says how many
+/// remain and what follows (none: this is the last).
+fn steps_with(steps: Option<Steps>, plan: Option<Plan>) -> Option<Steps> {
+    match (steps, plan) {
+        (None, None) => None,
+        (None, Some(p)) => Some(Steps {
+            at: 1,
+            of: p.remaining.saturating_add(1),
+            next: Some(p.next),
+            stays: None,
+            leaves: p.leaves,
+        }),
+        (Some(mut st), plan) => {
+            st.of = st
+                .at
+                .saturating_add(plan.as_ref().map_or(0, |p| p.remaining));
+            st.leaves = plan.as_ref().and_then(|p| p.leaves.clone());
+            st.next = plan.map(|p| p.next);
+            Some(st)
+        }
+    }
+}
+
 /// Back from a review (or its preparation) that nothing was signed in: to the send form, or for
-/// a review another screen opened, to that screen.
+/// a review another screen opened, to that screen. When an earlier step left an approval
+/// standing, the way out says so and offers to reset it.
 fn back_out(s: &mut State) {
     let WalletMode::Send(flow) = &mut s.wallet.mode else {
         return;
     };
+    let stays = flow.steps.as_mut().and_then(|st| st.stays.take());
     match flow.origin {
         Some(screen) => {
             s.wallet.mode = WalletMode::Accounts;
             s.screen = screen;
         }
         None => flow.step = SendStep::Form,
+    }
+    if let Some(stays) = stays {
+        s.overlay = Some(Overlay::ApprovalStays(Box::new(stays)));
     }
 }
 
@@ -187,6 +259,7 @@ pub(crate) fn wallet_key(s: &mut State, action: Action) -> Vec<Effect> {
                     },
                     step: SendStep::Form,
                     origin: None,
+                    steps: None,
                 }));
                 vec![]
             }
@@ -281,18 +354,44 @@ fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
     let WalletMode::Send(flow) = &mut s.wallet.mode else {
         return vec![];
     };
+    let max = review::max_scroll(flow, s.size);
+    let page = review::page(flow, s.size);
     let SendStep::Review {
         review,
         confirm,
         error,
+        scroll,
+        shown_at,
     } = &mut flow.step
     else {
         return vec![];
     };
     let loud = review.has_loud_warning();
+    // A key typed before the review was on the screen is not an answer to it.
+    let seen = shown_at.is_some_and(|at| s.key_ms > at);
     let confirmed = match action {
         Action::Back | Action::Command('n') => {
             back_out(s);
+            return vec![];
+        }
+        Action::Up | Action::ScrollUp(_) => {
+            *scroll = scroll.saturating_sub(1);
+            return vec![];
+        }
+        Action::Down | Action::ScrollDown(_) => {
+            *scroll = (*scroll + 1).min(max);
+            return vec![];
+        }
+        Action::PageUp => {
+            *scroll = scroll.saturating_sub(page);
+            return vec![];
+        }
+        Action::PageDown => {
+            *scroll = (*scroll + page).min(max);
+            return vec![];
+        }
+        Action::Command('y') | Action::Submit if !seen => {
+            *error = Some("the review was not on the screen yet: read it, then press y".into());
             return vec![];
         }
         Action::Edit(e) if loud => {
