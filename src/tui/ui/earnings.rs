@@ -3,7 +3,7 @@
 //! Only reads the state; every stranger's text (titles, symbols) is cleaned here.
 use alloy::primitives::{Address, U256};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Bar, BarChart, Block, Cell, Paragraph, Row, Table, TableState};
@@ -11,7 +11,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::{block, muted, shorten};
 use crate::chain::amount;
-use crate::market::earnings::{DAY, utc_date};
+use crate::market::earnings::{DAY, EntryKind, utc_date};
 use crate::sanitize::clean_line;
 use crate::tui::screens::earnings::{chart_days, day_span};
 use crate::tui::state::{EarningsData, State};
@@ -28,6 +28,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::Rend
         ),
         _ => "Earnings".into(),
     };
+    let title = shorten(&title, usize::from(area.width.saturating_sub(4)));
     let Some(data) = &e.data else {
         let mut lines = vec![Line::from(if e.loading {
             "reading the market's events…"
@@ -36,7 +37,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::Rend
         })];
         if let Some(err) = &e.error {
             lines.push(Line::styled(
-                clean_line(err).into_owned(),
+                shorten(&clean_line(err), usize::from(area.width.saturating_sub(2))),
                 t.style(Role::Error),
             ));
         }
@@ -100,20 +101,23 @@ fn token_table(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Th
         Some(tk) => amount::format(v, tk.decimals),
         None => v.to_string(),
     };
+    let constraints = [Constraint::Ratio(1, 7); 7];
+    let widths = column_widths(&constraints, area);
     let rows: Vec<Row> = data
         .earnings
         .tokens
         .iter()
         .map(|f| {
-            Row::new(vec![
-                Cell::from(symbol_of(data, f.token)),
-                Cell::from(number(f.earned, f.token)),
-                Cell::from(number(f.settling, f.token)),
-                Cell::from(number(f.pending, f.token)),
-                Cell::from(number(f.claimable, f.token)),
-                Cell::from(number(f.withdrawn, f.token)),
-                Cell::from(number(f.refunded, f.token)),
-            ])
+            let cells = [
+                symbol_of(data, f.token),
+                number(f.earned, f.token),
+                number(f.settling, f.token),
+                number(f.pending, f.token),
+                number(f.claimable, f.token),
+                number(f.withdrawn, f.token),
+                number(f.refunded, f.token),
+            ];
+            fitted_row(&cells, &widths)
         })
         .collect();
     let mut inner = block(title, t, true);
@@ -121,7 +125,13 @@ fn token_table(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Th
     // error takes their place: it says why the figures may be old, which matters more.
     inner = match &e.error {
         Some(err) => inner.title_bottom(Line::styled(
-            format!(" out of date: {} ", clean_line(err)),
+            format!(
+                " {} ",
+                shorten(
+                    &format!("out of date: {}", clean_line(err)),
+                    usize::from(area.width.saturating_sub(4))
+                )
+            ),
             t.style(Role::Error),
         )),
         // With no sales there is no token to select or withdraw yet.
@@ -141,17 +151,20 @@ fn token_table(f: &mut Frame, area: Rect, s: &State, data: &EarningsData, t: &Th
         );
         return;
     }
-    let header = Row::new([
-        "token",
-        "earned",
-        "settling",
-        "pending",
-        "claimable",
-        "withdrawn",
-        "refunded",
-    ])
+    let header = fitted_row(
+        &[
+            "token",
+            "earned",
+            "settling",
+            "pending",
+            "claimable",
+            "withdrawn",
+            "refunded",
+        ],
+        &widths,
+    )
     .style(t.style(Role::Muted));
-    let table = Table::new(rows, [Constraint::Ratio(1, 7); 7])
+    let table = Table::new(rows, constraints)
         .header(header)
         .row_highlight_style(t.style(Role::Selection))
         .block(inner);
@@ -501,6 +514,29 @@ fn balance_list(f: &mut Frame, area: Rect, lines: &[String], t: &Theme) {
     );
 }
 
+/// The widths a [`Table`] without a highlight symbol gives `widths` in `area` (borders
+/// included), so that cells can be cut with "…" before it cuts them silently.
+fn column_widths(widths: &[Constraint], area: Rect) -> Vec<usize> {
+    Layout::horizontal(widths.iter().copied())
+        .flex(Flex::Start)
+        .spacing(1)
+        .split(Rect::new(0, 0, area.width.saturating_sub(2), 1))
+        .iter()
+        .map(|r| usize::from(r.width))
+        .collect()
+}
+
+/// A table row of `cells`, each cut with "…" to its column's width.
+fn fitted_row<S: AsRef<str>>(cells: &[S], widths: &[usize]) -> Row<'static> {
+    Row::new(
+        cells
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| Cell::from(shorten(c.as_ref(), *w)))
+            .collect::<Vec<_>>(),
+    )
+}
+
 fn listing_table(f: &mut Frame, area: Rect, data: &EarningsData, t: &Theme) {
     if data.earnings.listings.is_empty() {
         f.render_widget(
@@ -509,37 +545,7 @@ fn listing_table(f: &mut Frame, area: Rect, data: &EarningsData, t: &Theme) {
         );
         return;
     }
-    let rows: Vec<Row> = data
-        .earnings
-        .listings
-        .iter()
-        .map(|l| {
-            Row::new(vec![
-                Cell::from(l.listing.to_string()),
-                Cell::from(clean_line(&l.title).into_owned()),
-                Cell::from(l.sales.to_string()),
-                Cell::from(amount_of(data, l.token, l.revenue)),
-                Cell::from(l.refunds.to_string()),
-                Cell::from(l.disputes.to_string()),
-                Cell::from(match l.last_sale {
-                    Some((_, Some(time))) => utc_date(time / DAY),
-                    Some((block, None)) => format!("block {block}"),
-                    None => "-".into(),
-                }),
-            ])
-        })
-        .collect();
-    let header = Row::new([
-        "#",
-        "title",
-        "sales",
-        "revenue",
-        "refunds",
-        "disputes",
-        "last sale",
-    ])
-    .style(t.style(Role::Muted));
-    let widths = [
+    let constraints = [
         Constraint::Length(4),
         Constraint::Min(10),
         Constraint::Length(5),
@@ -548,8 +554,43 @@ fn listing_table(f: &mut Frame, area: Rect, data: &EarningsData, t: &Theme) {
         Constraint::Length(8),
         Constraint::Length(10),
     ];
+    let widths = column_widths(&constraints, area);
+    let rows: Vec<Row> = data
+        .earnings
+        .listings
+        .iter()
+        .map(|l| {
+            let cells = [
+                l.listing.to_string(),
+                clean_line(&l.title).into_owned(),
+                l.sales.to_string(),
+                amount_of(data, l.token, l.revenue),
+                l.refunds.to_string(),
+                l.disputes.to_string(),
+                match l.last_sale {
+                    Some((_, Some(time))) => utc_date(time / DAY),
+                    Some((block, None)) => format!("block {block}"),
+                    None => "-".into(),
+                },
+            ];
+            fitted_row(&cells, &widths)
+        })
+        .collect();
+    let header = fitted_row(
+        &[
+            "#",
+            "title",
+            "sales",
+            "revenue",
+            "refunds",
+            "disputes",
+            "last sale",
+        ],
+        &widths,
+    )
+    .style(t.style(Role::Muted));
     f.render_widget(
-        Table::new(rows, widths)
+        Table::new(rows, constraints)
             .header(header)
             .block(block("Listings", t, false)),
         area,
@@ -558,6 +599,7 @@ fn listing_table(f: &mut Frame, area: Rect, data: &EarningsData, t: &Theme) {
 
 fn recent_list(f: &mut Frame, area: Rect, data: &EarningsData, t: &Theme) {
     let room = area.height.saturating_sub(2) as usize;
+    let width = usize::from(area.width.saturating_sub(2));
     let lines: Vec<Line> = data
         .earnings
         .entries
@@ -566,22 +608,23 @@ fn recent_list(f: &mut Frame, area: Rect, data: &EarningsData, t: &Theme) {
         .take(room)
         .map(|x| {
             let role = match x.kind {
-                crate::market::earnings::EntryKind::Sale => Role::Success,
-                crate::market::earnings::EntryKind::Refund => Role::Warning,
-                crate::market::earnings::EntryKind::Withdrawal => Role::Accent,
+                EntryKind::Sale => Role::Success,
+                EntryKind::Refund => Role::Warning,
+                EntryKind::Withdrawal => Role::Accent,
             };
-            Line::from(vec![
-                ratatui::text::Span::styled(format!("{:<10} ", x.kind.name()), t.style(role)),
-                ratatui::text::Span::raw(format!(
-                    "{:>16}  {:<10}  {:#x}",
-                    amount_of(data, x.token, x.amount),
-                    match x.time {
-                        Some(time) => utc_date(time / DAY),
-                        None => format!("block {}", x.block),
-                    },
-                    x.tx_hash
-                )),
-            ])
+            let kind = format!("{:<10} ", x.kind.name());
+            // The transaction's hash gives way first, cut with "…".
+            let rest = format!(
+                "{:>16}  {:<10}  {:#x}",
+                amount_of(data, x.token, x.amount),
+                match x.time {
+                    Some(time) => utc_date(time / DAY),
+                    None => format!("block {}", x.block),
+                },
+                x.tx_hash
+            );
+            let rest = shorten(&rest, width.saturating_sub(kind.width()));
+            Line::from(vec![Span::styled(kind, t.style(role)), Span::raw(rest)])
         })
         .collect();
     let lines = if lines.is_empty() {
