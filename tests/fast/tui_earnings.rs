@@ -1,6 +1,7 @@
 //! The Earnings screen drawn into ratatui's TestBackend at 80x24 and 160x48, compared with
-//! reviewed snapshots (insta): before any sale, and after sales in two tokens over several days
-//! (the chart), a refund, a dispute and a withdrawal. Entering the screen asks for a sync.
+//! reviewed snapshots (insta): before any sale, after sales in two tokens over several days (the
+//! chart), a refund, a dispute and a withdrawal, and nine days of different amounts in one token
+//! (the chart's axes, also checked line by line). Entering the screen asks for a sync.
 use crate::common::screen;
 
 use std::collections::BTreeMap;
@@ -250,9 +251,152 @@ fn earnings_screen_with_sales_in_two_tokens() {
         assert!(wide.contains(needle), "{needle} missing:\n{wide}");
     }
     both("earnings_two_tokens", &s);
+    // At 120 columns no title or balance is cut.
+    let mid = render(&s, 120, 30);
+    for needle in [
+        "Earnings · local · block 23 ",
+        "Earned per day · ETH · 0.03 ETH from 2026-11-23 to 2026-11-24 ",
+        "account 0: 9.99 ETH · 12.5 tUSD",
+        "account 1: 0.1 ETH · 7 tUSD",
+    ] {
+        assert!(mid.contains(needle), "{needle} missing:\n{mid}");
+    }
     // The chart follows the selected token.
     update(&mut s, Action::Down);
     let wide = render(&s, 160, 48);
     assert!(wide.contains("Earned per day · tUSD"), "{wide}");
     both("earnings_two_tokens_tusd", &s);
+}
+
+/// tUSD sales (account 1) delivered on consecutive days from START, `cents[d]` hundredths of a
+/// tUSD on day d (none where 0); each is the seller's 3 days after its delivery, and all of them
+/// have settled by `now`.
+fn tusd_days(cents: &[u64]) -> Earnings {
+    let [_, a1] = sellers();
+    let mut events = vec![at(1, listed(1, a1, TUSD, "Daily notes"))];
+    let mut times = BTreeMap::new();
+    let mut block = 2;
+    let mut purchase = 1;
+    for (day, c) in (0u64..).zip(cents) {
+        if *c == 0 {
+            continue;
+        }
+        let price = U256::from(c * 10_000);
+        events.push(at(block, bought(purchase, 1, a1, TUSD, price)));
+        times.insert(block, START + day * DAY + 3_600);
+        block += 1;
+        let time = START + day * DAY + 7_200;
+        events.push(at(block, delivered(purchase, a1, time)));
+        times.insert(block, time);
+        block += 1;
+        purchase += 1;
+    }
+    let now = START + (cents.len() as u64 + 4) * DAY;
+    Earnings::compute(&events, &times, &sellers(), block, now)
+}
+
+/// The chart's rows at `w`×`h`: from its title's row to its x axis (the row with "└").
+fn chart_rows(s: &State, w: u16, h: u16) -> Vec<String> {
+    let screen = render(s, w, h);
+    let lines: Vec<String> = screen.lines().map(str::to_owned).collect();
+    let start = lines
+        .iter()
+        .position(|l| l.contains("Earned per day"))
+        .unwrap_or_else(|| panic!("no chart:\n{screen}"));
+    let end = lines[start..]
+        .iter()
+        .position(|l| l.contains('└') && !l.starts_with('└'))
+        .unwrap_or_else(|| panic!("no x axis:\n{screen}"));
+    lines[start..=start + end].to_vec()
+}
+
+/// Nine days of tUSD with different amounts (one without any): the y axis is in tUSD with the
+/// highest day (20) at the top and half of it midway, the x axis has the days' dates. 80
+/// columns show the latest six with month and day, 160 all nine with the year.
+#[test]
+fn the_chart_has_amounts_on_its_y_axis_and_dates_on_its_x_axis() {
+    let cents = [500, 1_250, 0, 300, 2_000, 725, 150, 1_500, 900];
+    let mut s = on_earnings();
+    loaded(&mut s, tusd_days(&cents));
+    // Earned 3 days after each delivery: the first day with earnings is START's day + 3.
+    let first = START / DAY + 3;
+    let last = first + cents.len() as u64 - 1;
+    let date = |day: u64| keybot::market::earnings::utc_date(day);
+
+    let wide = chart_rows(&s, 160, 48);
+    let (top, axis) = (&wide[1], &wide[wide.len() - 1]);
+    assert!(top.contains("20 tUSD┤"), "top of the y axis: {top}");
+    assert!(
+        wide.iter().any(|l| l.contains("10 tUSD┤")),
+        "middle of the y axis:\n{}",
+        wide.join("\n")
+    );
+    assert!(axis.contains("0 tUSD└"), "x axis: {axis}");
+    for day in first..=last {
+        assert!(axis.contains(&date(day)), "{} missing: {axis}", date(day));
+    }
+    // Each day's amount in its bar.
+    for amount in ["12.5", "7.25", "1.5", "15", "9"] {
+        assert!(
+            wide.iter().any(|l| l.contains(amount)),
+            "{amount} missing:\n{}",
+            wide.join("\n")
+        );
+    }
+    let title = format!(
+        "Earned per day · tUSD · 73.25 tUSD from {} to {}",
+        date(first),
+        date(last)
+    );
+    assert!(wide[0].contains(&title), "{title} missing: {}", wide[0]);
+
+    // 80 columns: the latest six days, month and day; the y axis still tops at 20.
+    let narrow = chart_rows(&s, 80, 24);
+    let (top, axis) = (&narrow[1], &narrow[narrow.len() - 1]);
+    assert!(top.contains("20 tUSD┤"), "top of the y axis: {top}");
+    let short = |day: u64| date(day)[5..].to_owned();
+    assert!(axis.contains(&short(last - 5)), "first shown day: {axis}");
+    assert!(axis.contains(&short(last)), "last day: {axis}");
+    assert!(!axis.contains(&short(last - 6)), "one day too many: {axis}");
+    assert!(
+        axis.contains("└…"),
+        "older days left out without a …: {axis}"
+    );
+    let title = "Earned per day · tUSD · 55.75 tUSD in 6 days";
+    assert!(narrow[0].contains(title), "{title} missing: {}", narrow[0]);
+    both("earnings_tusd_days", &s);
+}
+
+/// A token's symbol comes from its contract: escape sequences and bidi controls are removed
+/// before it reaches the chart, and a long one is cut with "…" on the y axis.
+#[test]
+fn the_charts_labels_have_the_symbol_cleaned_and_cut() {
+    let mut s = on_earnings();
+    let gold = Token {
+        symbol: "\u{1b}[2JGOLD\u{202e}COIN-OF-THE-REALM".into(),
+        address: TUSD,
+        decimals: 6,
+    };
+    update(
+        &mut s,
+        Action::Earnings(EarningsAction::Loaded(Ok(Box::new(EarningsData {
+            earnings: tusd_days(&[500, 2_000]),
+            tokens: vec![gold],
+        })))),
+    );
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = render(&s, w, h);
+        assert!(
+            !screen.contains('\u{1b}') && !screen.contains('\u{202e}') && !screen.contains("[2J"),
+            "{screen}"
+        );
+        let chart = chart_rows(&s, w, h);
+        assert!(chart[1].contains("20 GOLDCOI…┤"), "{}", chart.join("\n"));
+    }
+    let wide = chart_rows(&s, 160, 48);
+    assert!(
+        wide[0].contains("Earned per day · GOLDCOIN-OF-THE-REALM · 25 GOLDCOIN-OF-THE-REALM"),
+        "{}",
+        wide[0]
+    );
 }

@@ -4,7 +4,7 @@
 //! come from the stored events (market::earnings), read again by the chain thread on entering
 //! and with every balance refresh. A withdrawal goes through the wallet's review and confirm
 //! flow: `w` prepares it and shows the wallet's review; nothing is signed before `y` there.
-use alloy::primitives::Address;
+use alloy::primitives::{Address, U256};
 
 use crate::chain::Token;
 use crate::market::earnings::Earnings;
@@ -26,6 +26,40 @@ impl EarningsData {
     pub fn token(&self, address: Address) -> Option<&Token> {
         self.tokens.iter().find(|t| t.address == address)
     }
+}
+
+/// The days from the first day of a token's earnings per day (`daily`, oldest first, as
+/// `Earnings::daily` holds them) to its last, both counted: how many days a chart of all of it
+/// shows. 0 when there are none.
+pub fn day_span(daily: &[(u64, U256)]) -> usize {
+    match (daily.first(), daily.last()) {
+        (Some((first, _)), Some((last, _))) => {
+            usize::try_from(last.saturating_sub(*first)).map_or(usize::MAX, |d| d.saturating_add(1))
+        }
+        _ => 0,
+    }
+}
+
+/// The chart's bars of a token's earnings per day (`daily`, oldest first): the last `count`
+/// days up to the last day with earnings, none before the first, a day without earnings as
+/// zero; oldest first.
+pub fn chart_days(daily: &[(u64, U256)], count: usize) -> Vec<(u64, U256)> {
+    let (Some((first, _)), Some((last, _))) = (daily.first(), daily.last()) else {
+        return vec![];
+    };
+    if count == 0 {
+        return vec![];
+    }
+    let back = u64::try_from(count - 1).unwrap_or(u64::MAX);
+    let start = last.saturating_sub(back).max(*first);
+    (start..=*last)
+        .map(|day| {
+            let v = daily
+                .binary_search_by_key(&day, |(d, _)| *d)
+                .map_or(U256::ZERO, |i| daily[i].1);
+            (day, v)
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -188,7 +222,6 @@ mod tests {
     use super::*;
     use crate::chain::ChainError;
     use crate::market::earnings::TokenFigures;
-    use alloy::primitives::U256;
 
     fn unlocked() -> State {
         let mut s = State::new(true);
@@ -206,6 +239,34 @@ mod tests {
             })
             .collect();
         s
+    }
+
+    #[test]
+    fn the_charts_days_are_the_last_that_fit_with_the_quiet_days_as_zero() {
+        let v = |n: u64| U256::from(n);
+        let daily = [(10, v(5)), (12, v(7)), (15, v(1))];
+        assert_eq!(day_span(&daily), 6);
+        assert_eq!(day_span(&[]), 0);
+        assert_eq!(day_span(&daily[..1]), 1);
+        let all = vec![
+            (10, v(5)),
+            (11, v(0)),
+            (12, v(7)),
+            (13, v(0)),
+            (14, v(0)),
+            (15, v(1)),
+        ];
+        // Room for all of it, or more: from the first day, never before it.
+        assert_eq!(chart_days(&daily, 6), all);
+        assert_eq!(chart_days(&daily, 100), all);
+        assert_eq!(chart_days(&daily, usize::MAX), all);
+        // Less room: the latest days.
+        assert_eq!(chart_days(&daily, 4), all[2..]);
+        assert_eq!(chart_days(&daily, 1), vec![(15, v(1))]);
+        assert!(chart_days(&daily, 0).is_empty());
+        assert!(chart_days(&[], 5).is_empty());
+        // A day at the start of time does not underflow.
+        assert_eq!(chart_days(&[(0, v(3))], 7), vec![(0, v(3))]);
     }
 
     #[test]
