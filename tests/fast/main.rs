@@ -30,5 +30,6 @@ mod no_secrets;
 mod secrets_at_rest;
 mod store_backup;
 mod tui_earnings;
+mod tui_reviews;
 mod tui_snapshots;
 mod wallet_cli;

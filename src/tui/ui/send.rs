@@ -151,7 +151,7 @@ fn draw_review(f: &mut Frame, area: Rect, v: &ReviewView, t: &Theme) {
         .iter()
         .skip(scroll)
         .take(height)
-        .map(|r| body_line(r, t))
+        .map(|r| body_line(r, rows.label_w, t))
         .collect();
     f.render_widget(Paragraph::new(shown), body);
     if scroll > 0 {
@@ -172,13 +172,10 @@ fn draw_review(f: &mut Frame, area: Rect, v: &ReviewView, t: &Theme) {
     f.render_widget(Paragraph::new(footer), foot);
 }
 
-fn body_line(row: &BodyRow, t: &Theme) -> Line<'static> {
+fn body_line(row: &BodyRow, label_w: usize, t: &Theme) -> Line<'static> {
     match row {
         BodyRow::Field { label, text } => Line::from(vec![
-            Span::styled(
-                format!("{label:>w$}  ", w = review_layout::LABEL),
-                t.style(Role::Muted),
-            ),
+            Span::styled(format!("{label:>label_w$}  "), t.style(Role::Muted)),
             Span::styled(text.clone(), t.style(Role::Text)),
         ]),
         BodyRow::Warning { loud, text } => styled(

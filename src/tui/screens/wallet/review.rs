@@ -8,8 +8,10 @@ use crate::sanitize::clean_line;
 
 use super::{SendFlow, SendStep, Steps};
 
-/// The width of the label column of the body, and the gap after it.
-pub const LABEL: usize = 10;
+/// The label column of the body is as wide as its widest label within these bounds (a longer
+/// argument name is cut), with a gap after it.
+const LABEL_MIN: usize = 10;
+const LABEL_MAX: usize = 16;
 const GAP: usize = 2;
 
 /// Rows the app's frame takes around a screen's body (the tab line and the status line), and a
@@ -38,6 +40,8 @@ pub struct ReviewRows {
     /// "Step 1 of 2", the sentence and the fee, wrapped.
     pub header: Vec<String>,
     pub body: Vec<BodyRow>,
+    /// The label column's width.
+    pub label_w: usize,
 }
 
 /// `text` wrapped to `width` columns (at least 1), cleaned of control characters first.
@@ -64,13 +68,20 @@ pub fn rows(review: &Review, steps: Option<&Steps>, width: u16) -> ReviewRows {
         width,
     );
     header.extend(wrap(&review.fee_sentence(), width));
-    let value_w = width.saturating_sub(LABEL + GAP).max(8);
+    let lines = review.lines();
+    let label_w = lines
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(LABEL_MIN, LABEL_MAX);
+    let value_w = width.saturating_sub(label_w + GAP).max(8);
     let mut body = Vec::new();
-    for (label, value) in review.lines() {
+    for (label, value) in lines {
         for (i, text) in wrap(&value, value_w).into_iter().enumerate() {
             body.push(BodyRow::Field {
                 label: if i == 0 {
-                    clean_line(&label).into_owned()
+                    crate::market::receipt::cut(&label, label_w)
                 } else {
                     String::new()
                 },
@@ -89,7 +100,11 @@ pub fn rows(review: &Review, steps: Option<&Steps>, width: u16) -> ReviewRows {
             });
         }
     }
-    ReviewRows { header, body }
+    ReviewRows {
+        header,
+        body,
+        label_w,
+    }
 }
 
 /// How many rows the footer takes: the key line, or for a loud warning the request for the
