@@ -1087,6 +1087,8 @@ struct TickView {
     model: ModelStatus,
     net: NetView,
     indicator: (String, NetLevel),
+    /// The spinner's frame while something runs in the background.
+    spinner: Option<u64>,
 }
 
 impl TickView {
@@ -1097,6 +1099,7 @@ impl TickView {
             model: state.chat.model.clone(),
             net: state.net.clone(),
             indicator: state.net.indicator(state.now_ms),
+            spinner: state.busy().then_some(state.now_ms / 250),
         }
     }
 }

@@ -579,3 +579,38 @@ fn the_market_is_synced_on_entering_and_then_every_interval_never_twice_at_once(
     }
     assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 7 + 10))), 1);
 }
+
+#[test]
+fn a_new_purchase_waiting_for_the_key_is_said_on_any_screen_and_counted_on_the_tab() {
+    let mut s = state(1000);
+    assert_eq!(s.waiting_for_you(), 1, "purchase 1 waits for my key");
+    update(&mut s, Action::Screen(Screen::Chat));
+    // The next read has a second purchase of my listing.
+    let mut m = sample_market(1000);
+    let mine = m.book.listings[&1].clone();
+    m.book.purchases.insert(
+        5,
+        purchase(5, &mine, stranger(), DEADLINE, PurchaseState::Paid),
+    );
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Ok(Box::new(m.clone())))),
+    );
+    match &s.message {
+        Some((Level::Info, text)) => {
+            assert!(
+                text.contains("new purchase #5 of your listing #1"),
+                "{text}"
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.waiting_for_you(), 2);
+    // The same book read again says nothing new.
+    s.message = None;
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Ok(Box::new(m)))),
+    );
+    assert_eq!(s.message, None);
+}

@@ -394,6 +394,29 @@ impl State {
         self.screen.is_main()
     }
 
+    /// Background work the user waits on (a transaction being prepared or sent, a sync): the
+    /// screen shows a spinner, so it is drawn again on every tick.
+    pub fn busy(&self) -> bool {
+        let sending = match &self.wallet.mode {
+            WalletMode::Send(flow) => matches!(
+                flow.step,
+                SendStep::Preparing { .. } | SendStep::Sending { .. }
+            ),
+            _ => false,
+        };
+        sending
+            || self.net.refreshing
+            || self.net.syncing
+            || self.market.chain.syncing
+            || self.earnings.loading
+    }
+
+    /// Purchases waiting for the user's key (`market.delivery = approve`): counted on the
+    /// Market tab.
+    pub fn waiting_for_you(&self) -> usize {
+        super::screens::market_onchain::waiting_for_you(self)
+    }
+
     pub fn generating(&self) -> bool {
         self.chat.streaming.is_some()
     }

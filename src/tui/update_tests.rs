@@ -703,3 +703,88 @@ fn a_passphrase_is_typed_twice_and_reaches_the_wallet() {
     update(&mut s, Action::Back);
     assert_eq!(s.onboarding, Onboarding::default());
 }
+
+#[test]
+fn a_notice_expires_an_error_stays_until_the_next_key_and_both_are_logged() {
+    let mut s = unlocked();
+    update(&mut s, Action::Tick(1_000));
+    update(&mut s, Action::Notice("saved".into()));
+    assert_eq!(s.message, Some((Level::Info, "saved".into())));
+    update(&mut s, Action::Tick(1_000 + NOTICE_MS - 250));
+    assert!(s.message.is_some(), "not yet");
+    update(&mut s, Action::Tick(1_000 + NOTICE_MS));
+    assert_eq!(s.message, None, "a notice expires");
+
+    update(&mut s, Action::Tick(20_000));
+    update(
+        &mut s,
+        Action::Error(super::error::AppError::Setting("no such model".into())),
+    );
+    update(&mut s, Action::Tick(20_000 + 10 * NOTICE_MS));
+    assert!(
+        matches!(&s.message, Some((Level::Error, m)) if m.contains("no such model")),
+        "an error does not expire"
+    );
+    // A key typed before the error was shown does not clear it; the next one does.
+    update(&mut s, Action::UserActivity(19_000));
+    assert!(s.message.is_some());
+    update(&mut s, Action::UserActivity(90_000));
+    assert_eq!(s.message, None);
+
+    // Both are in the log, oldest first, with the time they were shown.
+    let log: Vec<(Level, &str, u64)> = s
+        .log
+        .iter()
+        .map(|m| (m.level, m.text.as_str(), m.at_ms))
+        .collect();
+    assert_eq!(log[0], (Level::Info, "saved", 1_000));
+    assert_eq!(log[1].0, Level::Error);
+    assert_eq!(log[1].2, 20_000);
+}
+
+#[test]
+fn the_log_keeps_the_last_hundred_and_opens_at_the_newest() {
+    let mut s = unlocked();
+    for i in 0..(LOG_LEN + 20) {
+        update(&mut s, Action::Notice(format!("notice {i}")));
+    }
+    assert_eq!(s.log.len(), LOG_LEN);
+    assert_eq!(s.log.front().unwrap().text, "notice 20");
+    assert_eq!(
+        s.log.back().unwrap().text,
+        format!("notice {}", LOG_LEN + 19)
+    );
+    update(&mut s, Action::Resize(80, 24));
+    update(&mut s, Action::Command('L'));
+    assert_eq!(s.overlay, Some(Overlay::Log));
+    // Scrolled to the bottom (the newest) and bounded there.
+    let bottom = s.overlay_scroll;
+    assert_eq!(bottom, LOG_LEN - super::keymap::overlay_rows(24));
+    update(&mut s, Action::Down);
+    assert_eq!(s.overlay_scroll, bottom);
+    update(&mut s, Action::PageUp);
+    assert!(s.overlay_scroll < bottom);
+    // A result from the runtime still reaches its screen under the log.
+    update(&mut s, Action::Notice("arrived".into()));
+    assert_eq!(s.message, Some((Level::Info, "arrived".into())));
+    update(&mut s, Action::Back);
+    assert_eq!(s.overlay, None);
+}
+
+#[test]
+fn the_help_scrolls_within_its_lines() {
+    let mut s = unlocked();
+    update(&mut s, Action::Resize(80, 12));
+    update(&mut s, Action::ToggleHelp);
+    let lines = super::keymap::help_lines(&s, 80).len();
+    let room = super::keymap::overlay_rows(12);
+    assert!(lines > room, "the help is longer than 12 rows");
+    for _ in 0..50 {
+        update(&mut s, Action::Down);
+    }
+    assert_eq!(s.overlay_scroll, lines - room);
+    update(&mut s, Action::PageUp);
+    assert_eq!(s.overlay_scroll, lines - room - (room - 1));
+    update(&mut s, Action::ToggleHelp);
+    assert_eq!(s.overlay, None);
+}

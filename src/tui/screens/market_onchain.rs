@@ -213,10 +213,26 @@ pub(crate) fn tick(s: &mut State) -> Vec<Effect> {
 
 /// The `market.delivery` setting as the settings screen holds it (read at unlock).
 pub fn delivers_automatically(s: &State) -> bool {
-    s.settings
+    delivers_automatically_with(&s.settings)
+}
+
+fn delivers_automatically_with(settings: &SettingsView) -> bool {
+    settings
         .items
         .iter()
         .any(|i| i.key == crate::service::settings::MARKET_DELIVERY && i.value.trim() == "auto")
+}
+
+/// How many purchases wait for the user's key (approve mode): the Market tab shows it.
+pub fn waiting_for_you(s: &State) -> usize {
+    if delivers_automatically(s) {
+        return 0;
+    }
+    s.market
+        .chain
+        .market
+        .as_deref()
+        .map_or(0, |m| m.pending().len())
 }
 
 /// The `market.challenge` setting as the settings screen holds it (read at unlock).
@@ -244,13 +260,38 @@ pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, MarketReadError>)
     c.next_sync_ms = s.now_ms + SYNC_MS;
     match r {
         Ok(m) => {
+            // A purchase waiting for the user's key, new since the last read: said on whatever
+            // screen is shown (the Market tab counts them too), unless deliveries are automatic.
+            if let Some(old) = c.market.as_deref()
+                && !delivers_automatically_with(&s.settings)
+            {
+                let new: Vec<&Purchase> = m
+                    .pending()
+                    .into_iter()
+                    .filter(|p| !old.book.purchases.contains_key(&p.id))
+                    .collect();
+                if let Some(p) = new.first() {
+                    let more = match new.len() {
+                        1 => String::new(),
+                        n => format!(" (and {} more)", n - 1),
+                    };
+                    s.message = Some((
+                        Level::Info,
+                        format!(
+                            "new purchase #{} of your listing #{}{more}: its buyer waits for the key (Market → My listings → a)",
+                            p.id, p.listing
+                        ),
+                    ));
+                }
+            }
+            let c = &mut s.market.chain;
             c.pending_sel = c.pending_sel.min(m.pending().len().saturating_sub(1));
             c.browse_sel = c.browse_sel.min(m.offers().len().saturating_sub(1));
             c.purchase_sel = c.purchase_sel.min(m.purchases().len().saturating_sub(1));
             c.market = Some(m);
             c.problem = None;
         }
-        Err(why) => c.problem = Some(why.to_string()),
+        Err(why) => s.market.chain.problem = Some(why.to_string()),
     }
 }
 

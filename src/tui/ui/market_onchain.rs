@@ -142,6 +142,7 @@ fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         Section::Vault => "",
     };
     let state = match (&c.problem, c.market.is_some()) {
+        _ if c.syncing => format!("  {} reading the market…", super::spinner(s.now_ms)),
         (Some(why), true) => format!("  (not synced: {})", clean(why)),
         _ => String::new(),
     };

@@ -114,8 +114,18 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             } else {
                 t.style(Role::Muted)
             };
+            // Purchases waiting for the user's key are counted on the Market tab.
+            let waiting = match screen {
+                Screen::Market => s.waiting_for_you(),
+                _ => 0,
+            };
+            let count = if waiting > 0 {
+                format!(" ({waiting})")
+            } else {
+                String::new()
+            };
             spans.push(Span::styled(
-                format!(" {} {} ", i + 1, screen.title()),
+                format!(" {} {}{count} ", i + 1, screen.title()),
                 style,
             ));
         }
@@ -143,7 +153,10 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             let a = acc.address.to_checksum(None);
             spans.push(Span::raw(format!(" {}…{} ", &a[..6], &a[a.len() - 4..])));
         }
-        let (net, level) = s.net.indicator(s.now_ms);
+        let (mut net, level) = s.net.indicator(s.now_ms);
+        if s.busy() {
+            net = format!("{} {net}", spinner(s.now_ms));
+        }
         let role = match level {
             NetLevel::None => Role::Muted,
             NetLevel::Ok => Role::StatusOk,
