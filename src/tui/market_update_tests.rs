@@ -451,3 +451,43 @@ fn the_help_lists_the_market_keys_and_the_chat_key() {
         "{help:?}"
     );
 }
+
+#[test]
+fn n_in_the_chat_without_a_model_says_why() {
+    let mut s = unlocked();
+    assert!(matches!(s.chat.model, ModelStatus::Missing(_)));
+    for focus in [ChatFocus::Input, ChatFocus::List] {
+        s.chat.focus = focus;
+        s.message = None;
+        assert!(matches!(key(&s, 'n'), Some(Action::Command('n'))));
+        assert!(update(&mut s, Action::Command('n')).is_empty());
+        assert!(
+            error(&s).unwrap().contains("no chat model"),
+            "{focus:?}: {:?}",
+            s.message
+        );
+    }
+    // In the message box, which takes no letters without a model, any other key says so too.
+    s.chat.focus = ChatFocus::Input;
+    update(&mut s, Action::Command('r'));
+    assert!(error(&s).unwrap().contains("p downloads one"));
+    // With a model, `n` in the list starts a new conversation as before.
+    s.chat.model = ModelStatus::Ready {
+        name: "m".into(),
+        device: "CPU".into(),
+        gpu_layers: 0,
+        total_layers: 1,
+        ctx: 512,
+    };
+    s.chat.focus = ChatFocus::List;
+    let fx = update(&mut s, Action::Command('n'));
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Chat(
+                super::screens::chat::ChatEffect::NewConversation
+            )]
+        ),
+        "{fx:?}"
+    );
+}
