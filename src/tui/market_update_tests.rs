@@ -491,3 +491,74 @@ fn n_in_the_chat_without_a_model_says_why() {
         "{fx:?}"
     );
 }
+
+/// The sample item with "Backup notes" also removed by hand: a new span 1 before the others.
+fn with_hand_removal(text: &str) -> MarketItem {
+    item_with(
+        1,
+        "Backup notes",
+        text,
+        &[
+            ("Backup notes", Kind::Custom, true),
+            (PHRASE, Kind::SeedPhrase, true),
+            ("help@example.com", Kind::Email, false),
+            ("jane.doe@mail.org", Kind::Email, true),
+            ("+49 30 1234567", Kind::Phone, true),
+        ],
+    )
+}
+
+#[test]
+fn after_a_keep_or_a_removal_the_selection_stays_on_the_same_place_in_the_text() {
+    let text = sample_text();
+    let mut s = market(vec![sample_item(1)]);
+    // Span 3, the private e-mail.
+    for _ in 0..3 {
+        update(&mut s, Action::Command('n'));
+    }
+    assert_eq!(s.market.span, Some(3));
+    // Text removed by hand before it: the spans renumber, the selection follows the e-mail.
+    update(
+        &mut s,
+        Action::Market(MarketAction::Updated(Box::new(with_hand_removal(&text)))),
+    );
+    let e = s
+        .market
+        .item()
+        .unwrap()
+        .preview
+        .entry(s.market.span.unwrap())
+        .unwrap();
+    assert_eq!(s.market.span, Some(4));
+    assert_eq!(&text[e.start..e.end], "jane.doe@mail.org");
+    // The hand removal (span 1) kept again: it is gone, and the span after it is selected.
+    update(&mut s, Action::Command('N'));
+    update(&mut s, Action::Command('N'));
+    update(&mut s, Action::Command('N'));
+    assert_eq!(s.market.span, Some(1));
+    update(
+        &mut s,
+        Action::Market(MarketAction::Updated(Box::new(sample_item(1)))),
+    );
+    let e = s
+        .market
+        .item()
+        .unwrap()
+        .preview
+        .entry(s.market.span.unwrap())
+        .unwrap();
+    assert_eq!(e.kind, Kind::SeedPhrase);
+    // A change to another item leaves the selection alone.
+    let mut s = market(vec![sample_item(1), sample_item(2)]);
+    update(&mut s, Action::Command('N'));
+    update(
+        &mut s,
+        Action::Market(MarketAction::Updated(Box::new(item_with(
+            2,
+            "Backup notes",
+            &text,
+            &[],
+        )))),
+    );
+    assert_eq!(s.market.span, Some(4));
+}

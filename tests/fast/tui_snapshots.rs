@@ -686,7 +686,24 @@ fn market_item_with_removals() {
     let screen = render(&s, 160, 48);
     assert!(!screen.contains('\u{1b}'), "{screen}");
     assert!(!screen.contains("abandon"), "{screen}");
-    assert!(!screen.contains("jane.doe"), "{screen}");
+    // What the selected removal held is shown once, in the spans panel beside the preview
+    // (under "span 3 held:"), never in the buyer's text.
+    assert_eq!(screen.matches("jane.doe@mail.org").count(), 1, "{screen}");
+    let held = screen
+        .lines()
+        .position(|l| l.contains("span 3 held:"))
+        .unwrap();
+    assert!(
+        screen
+            .lines()
+            .nth(held + 1)
+            .unwrap()
+            .contains("jane.doe@mail.org"),
+        "{screen}"
+    );
+    let narrow = render(&s, 80, 24);
+    assert!(narrow.contains("it held: jane.doe@mail.org"), "{narrow}");
+    assert_eq!(narrow.matches("jane.doe").count(), 1, "{narrow}");
     for shown in [
         "[1:seed phrase]",
         "«2 kept email: help@example.com»",
@@ -698,6 +715,24 @@ fn market_item_with_removals() {
     ] {
         assert!(screen.contains(shown), "{shown:?} missing:\n{screen}");
     }
+}
+
+/// A secret's text is never shown, not even in the spans panel: it cannot be kept, so there is
+/// nothing to choose.
+#[test]
+fn market_a_selected_secret_shows_no_text() {
+    let mut s = market(vault_items::items());
+    update(&mut s, Action::Command('n'));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = render(&s, w, h);
+        assert!(!screen.contains("abandon"), "{screen}");
+        assert!(!screen.contains("held"), "{screen}");
+    }
+    let screen = render(&s, 160, 48);
+    assert!(
+        screen.contains("span 1 is a seed phrase: not shown,"),
+        "{screen}"
+    );
 }
 
 #[test]

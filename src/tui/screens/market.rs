@@ -249,24 +249,49 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                 format!("the conversation is item {id} of the sale vault: check what a buyer gets"),
             ));
         }
-        MarketAction::Updated(item) => {
-            let id = item.item.id;
-            if let Some(items) = &mut m.items
-                && let Some(slot) = items.iter_mut().find(|i| i.item.id == id)
-            {
-                *slot = *item;
-            }
-            // A redaction renumbers the spans: keep the number where it still exists.
-            if let Some(span) = m.span
-                && let Some(i) = m.item()
-            {
-                let count = i.preview.entries.len();
-                m.span = (count > 0).then_some(span.min(count));
-            }
-        }
+        MarketAction::Updated(item) => updated(m, *item),
         MarketAction::Synced(r) => onchain::synced(s, r),
     }
     vec![]
+}
+
+/// One item after a change. A keep or a redaction renumbers the spans (a hand removal comes or
+/// goes): the selection stays on the span at the same place in the text, not on its number.
+fn updated(m: &mut MarketView, item: MarketItem) {
+    let id = item.item.id;
+    let selected = m.item().is_some_and(|i| i.item.id == id);
+    let was = m
+        .item()
+        .filter(|_| selected)
+        .and_then(|i| i.preview.entry(m.span?))
+        .map(|e| (e.start, e.end));
+    if let Some(items) = &mut m.items
+        && let Some(slot) = items.iter_mut().find(|i| i.item.id == id)
+    {
+        *slot = item;
+    }
+    let Some(preview) = m.item().map(|i| &i.preview) else {
+        return;
+    };
+    m.span = match (was, m.span) {
+        (Some((start, end)), _) if selected => same_place(preview, start, end),
+        (_, Some(span)) => {
+            let count = preview.entries.len();
+            (count > 0).then_some(span.min(count))
+        }
+        (_, None) => None,
+    };
+}
+
+/// The number of the span at `start..end`, or where it went (a hand removal kept again is
+/// gone): the next one after it, else the last before it.
+fn same_place(preview: &Preview, start: usize, end: usize) -> Option<usize> {
+    let e = &preview.entries;
+    e.iter()
+        .find(|e| (e.start, e.end) == (start, end))
+        .or_else(|| e.iter().find(|e| e.start >= start))
+        .or_else(|| e.last())
+        .map(|e| e.number)
 }
 
 fn position(m: &MarketView, id: ItemId) -> Option<usize> {
