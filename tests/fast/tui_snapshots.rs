@@ -735,6 +735,66 @@ fn market_a_selected_secret_shows_no_text() {
     );
 }
 
+/// The file prompt (`f`): a path typed, and the names a Tab found in its folder under it.
+#[test]
+fn market_file_prompt_with_names() {
+    use keybot::tui::screens::market::MarketAction;
+    use keybot::tui::screens::vault_file::DirEntry;
+    let mut s = market(vault_items::items());
+    update(&mut s, Action::Command('f'));
+    update(&mut s, Action::Edit(Edit::Paste("~/notes/so".into())));
+    let entries: Vec<DirEntry> = [
+        ("sourdough-2024.txt", false),
+        ("sourdough-2025.txt", false),
+        ("sourdough-photos", true),
+        ("sourdough\u{1b}]52;c;AAAA\u{7}.txt", false),
+        ("shopping.txt", false),
+    ]
+    .iter()
+    .map(|(name, dir)| DirEntry {
+        name: (*name).into(),
+        dir: *dir,
+    })
+    .collect();
+    update(
+        &mut s,
+        Action::Market(MarketAction::Listing {
+            input: "~/notes/so".into(),
+            entries: Ok(entries),
+        }),
+    );
+    both("market_file_prompt", &s);
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = render(&s, w, h);
+        assert!(screen.contains("~/notes/sourdough"), "{screen}");
+        assert!(screen.contains("sourdough-photos/"), "{screen}");
+        assert!(!screen.contains('\u{1b}'), "{screen}");
+        assert!(!screen.contains("shopping"), "{screen}");
+    }
+}
+
+/// A file the service refused: the path kept, the command line's line under it; on the empty
+/// vault, whose text names the key.
+#[test]
+fn market_file_prompt_with_a_refusal() {
+    use keybot::tui::screens::market::MarketAction;
+    let mut s = market(vec![]);
+    update(&mut s, Action::Command('f'));
+    update(&mut s, Action::Edit(Edit::Paste("~/photo.jpg".into())));
+    update(&mut s, Action::Submit);
+    update(
+        &mut s,
+        Action::Market(MarketAction::FileRefused(
+            "/home/ann/photo.jpg: it is not UTF-8 text (invalid byte at offset 0)".into(),
+        )),
+    );
+    both("market_file_refused", &s);
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("~/photo.jpg"), "{screen}");
+    assert!(screen.contains("invalid byte at offset 0"), "{screen}");
+    assert!(screen.contains("f here"), "{screen}");
+}
+
 #[test]
 fn market_consent_step() {
     let mut s = market(vault_items::items());

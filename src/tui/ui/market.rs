@@ -36,14 +36,26 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
         );
         return;
     };
+    // The file prompt (`f`) is at the bottom, on an empty vault too.
+    let prompt = match &m.mode {
+        MarketMode::AddFile(p) => Some((p, super::vault_file::height(p, area.width))),
+        _ => None,
+    };
     if items.is_empty() {
-        return empty(f, area, t);
+        let prompt_h = prompt.map_or(0, |(_, h)| h);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(prompt_h)]).areas(area);
+        empty(f, top, t);
+        if let Some((p, _)) = prompt {
+            super::vault_file::draw(f, bottom, p, t);
+        }
+        return;
     }
     let list_h = (items.len() as u16 + 2).min(8).min(area.height / 3).max(3);
-    let bottom_h = if matches!(m.mode, MarketMode::RemoveText(_)) {
-        3
-    } else {
-        1
+    let bottom_h = match (&m.mode, prompt) {
+        (_, Some((_, h))) => h,
+        (MarketMode::RemoveText(_), _) => 3,
+        _ => 1,
     };
     let [list, preview, bottom] = Layout::vertical([
         Constraint::Length(list_h),
@@ -64,13 +76,8 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
             )),
             bottom,
         ),
-        _ => f.render_widget(
-            Paragraph::new(muted(
-                "n/N span · k keep · r redact · x text · c consent · s sell · d delete · ? keys",
-                t,
-            )),
-            bottom,
-        ),
+        MarketMode::AddFile(p) => super::vault_file::draw(f, bottom, p, t),
+        _ => f.render_widget(Paragraph::new(muted(keys(bottom.width), t)), bottom),
     }
     match &m.mode {
         MarketMode::Consent { sha256, .. } => {
@@ -84,6 +91,16 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
             }
         }
         _ => {}
+    }
+}
+
+/// The vault's keys on its bottom line, shorter where the full line does not fit.
+fn keys(width: u16) -> &'static str {
+    const FULL: &str = "n/N span · k keep · r redact · x text · c consent · s sell · f add file · d delete · ? keys";
+    if usize::from(width) >= FULL.width() {
+        FULL
+    } else {
+        "n/N span · k keep · r redact · x text · c consent · s sell · f file · d del · ?"
     }
 }
 
@@ -106,6 +123,7 @@ fn empty(f: &mut Frame, area: Rect, t: &Theme) {
             "m on the Chat screen's list",
             "puts the selected conversation here",
         ),
+        key("f here", "adds a text file (Tab completes its path)"),
         key("keybot market add --file PATH", "adds a text file"),
     ];
     f.render_widget(
