@@ -603,7 +603,8 @@ impl Runtime {
         });
     }
 
-    /// "Save a delivery": both hashes checked, written to a new file (never over one).
+    /// "Save a delivery": both hashes checked, written to a new file (never over one); the
+    /// prompt closes when it is written and stays open on a refusal.
     fn save_delivery(
         &self,
         purchase: Box<crate::market::book::Purchase>,
@@ -611,6 +612,7 @@ impl Runtime {
         path: std::path::PathBuf,
         book: Box<super::screens::market_onchain::MarketBook>,
     ) {
+        let path = home_path(&path.to_string_lossy());
         self.vault_job(move |store, wallet| {
             use crate::service::market as svc;
             let keys = svc::BuyerKeys::scan(wallet, &book.book, &book.own)?;
@@ -628,11 +630,14 @@ impl Runtime {
             let kept =
                 store.purchased_ciphertext(book.chain_id, book.market, listing.content_hash)?;
             let written = svc::save_delivery(&buyer, &purchase, &listing, &path, kept.as_deref())?;
-            Ok(vec![Action::Notice(format!(
-                "purchase {}: {written} bytes checked and written to {}",
-                purchase.id,
-                crate::sanitize::clean_line(&path.display().to_string())
-            ))])
+            Ok(vec![
+                Action::Market(MarketAction::Saved(purchase.id)),
+                Action::Notice(format!(
+                    "purchase {}: {written} bytes checked and written to {}",
+                    purchase.id,
+                    crate::sanitize::clean_line(&path.display().to_string())
+                )),
+            ])
         });
     }
 

@@ -32,6 +32,8 @@ pub enum MarketAction {
         input: String,
         entries: Result<Vec<DirEntry>, String>,
     },
+    /// Purchase `id` was saved to its file: the save prompt closes.
+    Saved(u64),
     /// One item after a change: a keep, a redaction, a consent.
     Updated(Box<MarketItem>),
     /// The market from the chain thread's sync, or why it could not be read.
@@ -277,6 +279,11 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
         }
         MarketAction::FileRefused(why) => vault_file::refused(s, why),
         MarketAction::Listing { input, entries } => vault_file::listed(s, &input, entries),
+        MarketAction::Saved(purchase) => {
+            if matches!(m.mode, MarketMode::SaveTo { purchase: p, .. } if p == purchase) {
+                m.mode = MarketMode::Browse;
+            }
+        }
         MarketAction::Updated(item) => updated(m, *item),
         MarketAction::Synced(r) => onchain::synced(s, r),
     }

@@ -2,7 +2,7 @@
 //! completing it from the folder's listing, Enter adding the file through the service the
 //! command line's `market add --file` uses (so it refuses the same files with the same line).
 //! The listing and the add are the runtime's (effects); what a Tab does with a listing is
-//! [`complete`], a pure function.
+//! [`complete`], a pure function. Also the default path of the "save a delivery" prompt.
 use std::path::{Path, PathBuf};
 
 use super::market::{MarketEffect, MarketItem, MarketMode};
@@ -109,6 +109,14 @@ pub fn expand_home(typed: &str, home: Option<&Path>) -> PathBuf {
         },
         (t, None) => PathBuf::from(t),
     }
+}
+
+/// Where the "save a delivery" prompt offers to write purchase `id`: a new file in the home
+/// folder (the buyer's text is UTF-8 text, as the vault takes only that).
+pub fn default_save_path(purchase: u64) -> Input {
+    let mut input = Input::default();
+    input.set(&format!("~/keybot-purchase-{purchase}.txt"));
+    input
 }
 
 /// `f` on the vault: the prompt, empty.
