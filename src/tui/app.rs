@@ -528,6 +528,8 @@ impl Runtime {
                     id,
                 })])
             }),
+            MarketEffect::AddFile(path) => self.add_file(path),
+            MarketEffect::ListFolder { folder, input } => self.list_folder(folder, input),
             MarketEffect::Keep { id, span } => {
                 self.vault_job(move |store, _| updated(vault::keep(store, id, span)?))
             }
@@ -570,31 +572,86 @@ impl Runtime {
                 listing,
                 path,
                 book,
-            } => self.vault_job(move |store, wallet| {
-                use crate::service::market as svc;
-                let keys = svc::BuyerKeys::scan(wallet, &book.book, &book.own)?;
-                let settings = crate::service::settings::Settings::load(store)?.0;
-                let buyer = svc::Buyer {
-                    wallet,
-                    keys: &keys,
-                    chain_id: book.chain_id,
-                    market: book.market,
-                    now: book.now,
-                    own: &book.own,
-                    ipfs_gateway: settings.ipfs_gateway(),
-                };
-                // The copy checked before paying, when this store has it.
-                let kept =
-                    store.purchased_ciphertext(book.chain_id, book.market, listing.content_hash)?;
-                let written =
-                    svc::save_delivery(&buyer, &purchase, &listing, &path, kept.as_deref())?;
-                Ok(vec![Action::Notice(format!(
+            } => self.save_delivery(purchase, listing, path, book),
+        }
+    }
+
+    /// `f` on the vault: a text file copied into the vault by the service `market add --file`
+    /// uses; a refusal is the prompt's (it stays open), with the command line's line.
+    fn add_file(&self, typed: String) {
+        use crate::service::vault;
+        let path = home_path(&typed);
+        self.with_store(move |store, _, queue| {
+            let added = vault::add_file(store, &path, None).and_then(|v| {
+                let items: Vec<MarketItem> =
+                    vault::list(store)?.into_iter().map(Into::into).collect();
+                Ok(MarketAction::FileAdded {
+                    items,
+                    id: v.item.id,
+                })
+            });
+            let action = added.unwrap_or_else(|e| {
+                MarketAction::FileRefused(
+                    crate::sanitize::clean_line(&format!("{e:#}")).into_owned(),
+                )
+            });
+            let _ = queue.send(Event::Action(Action::Market(action)));
+        });
+    }
+
+    /// The file prompt's Tab: the names in `folder` (as typed), read off the loop.
+    fn list_folder(&self, folder: String, input: String) {
+        let path = if folder.is_empty() {
+            std::path::PathBuf::from(".")
+        } else {
+            home_path(&folder)
+        };
+        self.blocking(move || {
+            let entries = list_dir(&path).map_err(|e| {
+                let shown = crate::sanitize::clean_line(&folder).into_owned();
+                let shown = if shown.is_empty() { ".".into() } else { shown };
+                format!("cannot list {shown}: {e}")
+            });
+            Event::Action(Action::Market(MarketAction::Listing { input, entries }))
+        });
+    }
+
+    /// "Save a delivery": both hashes checked, written to a new file (never over one); the
+    /// prompt closes when it is written and stays open on a refusal.
+    fn save_delivery(
+        &self,
+        purchase: Box<crate::market::book::Purchase>,
+        listing: Box<crate::market::book::Listing>,
+        path: std::path::PathBuf,
+        book: Box<super::screens::market_onchain::MarketBook>,
+    ) {
+        let path = home_path(&path.to_string_lossy());
+        self.vault_job(move |store, wallet| {
+            use crate::service::market as svc;
+            let keys = svc::BuyerKeys::scan(wallet, &book.book, &book.own)?;
+            let settings = crate::service::settings::Settings::load(store)?.0;
+            let buyer = svc::Buyer {
+                wallet,
+                keys: &keys,
+                chain_id: book.chain_id,
+                market: book.market,
+                now: book.now,
+                own: &book.own,
+                ipfs_gateway: settings.ipfs_gateway(),
+            };
+            // The copy checked before paying, when this store has it.
+            let kept =
+                store.purchased_ciphertext(book.chain_id, book.market, listing.content_hash)?;
+            let written = svc::save_delivery(&buyer, &purchase, &listing, &path, kept.as_deref())?;
+            Ok(vec![
+                Action::Market(MarketAction::Saved(purchase.id)),
+                Action::Notice(format!(
                     "purchase {}: {written} bytes checked and written to {}",
                     purchase.id,
                     crate::sanitize::clean_line(&path.display().to_string())
-                ))])
-            }),
-        }
+                )),
+            ])
+        });
     }
 
     /// The market index, read on the chain thread with the user's own addresses (derived on
@@ -1104,6 +1161,28 @@ impl TickView {
     }
 }
 
+/// A typed path with a leading `~` in the home folder (`$HOME`).
+fn home_path(typed: &str) -> std::path::PathBuf {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    super::screens::vault_file::expand_home(typed, home.as_deref())
+}
+
+/// The names in a folder for the file prompt's completion (at most 10,000; names that are not
+/// UTF-8 are left out: they could not be typed either).
+fn list_dir(path: &std::path::Path) -> std::io::Result<Vec<super::screens::vault_file::DirEntry>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(path)?.take(10_000) {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        // A link to a folder is completed as a folder.
+        let dir = std::fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
+        out.push(super::screens::vault_file::DirEntry { name, dir });
+    }
+    Ok(out)
+}
+
 /// The wallet screen's rows.
 fn rows(accounts: Vec<Account>) -> Vec<(u32, keybot_keystore::Address, String)> {
     accounts
@@ -1175,6 +1254,10 @@ mod market_runtime_tests;
 #[cfg(test)]
 #[path = "market_flow_tests.rs"]
 mod market_flow_tests;
+
+#[cfg(test)]
+#[path = "vault_file_runtime_tests.rs"]
+mod vault_file_runtime_tests;
 
 #[cfg(test)]
 #[allow(clippy::too_many_lines, reason = "a test tells one story start to end")]
@@ -1273,7 +1356,7 @@ mod tests {
     }
 
     /// Handles queued events until `done` holds for the state (an error line fails the test).
-    async fn until(
+    pub(super) async fn until(
         runtime: &mut Runtime,
         rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
         state: &mut State,
@@ -1295,7 +1378,7 @@ mod tests {
             .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
     }
 
-    fn press(runtime: &mut Runtime, state: &mut State, c: char) {
+    pub(super) fn press(runtime: &mut Runtime, state: &mut State, c: char) {
         use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
         let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
         runtime.handle(

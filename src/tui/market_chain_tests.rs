@@ -476,6 +476,17 @@ fn save_to_file_asks_for_a_path_and_hands_over_the_purchase_and_its_listing() {
     update(&mut s, Action::Up);
     assert!(press(&mut s, 's').is_empty());
     assert!(s.typing(), "the path is typed");
+    // A new file in the home folder is offered; the user types another.
+    match &s.market.mode {
+        MarketMode::SaveTo { purchase: 3, path } => {
+            assert_eq!(path.text, "~/keybot-purchase-3.txt");
+            assert_eq!(path.cursor, path.text.chars().count());
+        }
+        other => panic!("{other:?}"),
+    }
+    for _ in 0.."keybot-purchase-3.txt".len() + 2 {
+        update(&mut s, Action::Edit(Edit::Backspace));
+    }
     for c in "/tmp/out.txt".chars() {
         update(&mut s, Action::Edit(Edit::Char(c)));
     }
@@ -494,6 +505,24 @@ fn save_to_file_asks_for_a_path_and_hands_over_the_purchase_and_its_listing() {
         }
         other => panic!("{other:?}"),
     }
+    // The prompt stays until the file is written: a refusal (the file exists) leaves the path
+    // to be changed, with the reason on the message line.
+    assert!(s.typing());
+    update(
+        &mut s,
+        Action::Error(crate::tui::error::AppError::Vault(std::sync::Arc::new(
+            anyhow::anyhow!("/tmp/out.txt exists; a delivery is saved to a new file only"),
+        ))),
+    );
+    assert!(s.typing());
+    assert!(error(&s).unwrap().contains("exists"));
+    assert!(
+        matches!(&s.market.mode, MarketMode::SaveTo { path, .. } if path.text == "/tmp/out.txt")
+    );
+    // Written: the prompt closes (an answer for another purchase does not close it).
+    update(&mut s, Action::Market(MarketAction::Saved(2)));
+    assert!(s.typing());
+    update(&mut s, Action::Market(MarketAction::Saved(3)));
     assert!(!s.typing());
 }
 

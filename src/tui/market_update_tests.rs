@@ -7,6 +7,7 @@ use super::action::{Action, Edit};
 use super::effect::Effect;
 use super::keymap;
 use super::screens::market::{MarketAction, MarketEffect};
+use super::screens::vault_file::{DirEntry, FilePrompt};
 use super::state::*;
 use super::ui::market::{self, Piece};
 use super::update::update;
@@ -448,6 +449,290 @@ fn the_help_lists_the_market_keys_and_the_chat_key() {
     assert!(
         help.iter()
             .any(|(k, v)| k == "m" && v.contains("sale vault")),
+        "{help:?}"
+    );
+}
+
+#[test]
+fn n_in_the_chat_without_a_model_says_why() {
+    let mut s = unlocked();
+    assert!(matches!(s.chat.model, ModelStatus::Missing(_)));
+    for focus in [ChatFocus::Input, ChatFocus::List] {
+        s.chat.focus = focus;
+        s.message = None;
+        assert!(matches!(key(&s, 'n'), Some(Action::Command('n'))));
+        assert!(update(&mut s, Action::Command('n')).is_empty());
+        assert!(
+            error(&s).unwrap().contains("no chat model"),
+            "{focus:?}: {:?}",
+            s.message
+        );
+    }
+    // In the message box, which takes no letters without a model, any other key says so too.
+    s.chat.focus = ChatFocus::Input;
+    update(&mut s, Action::Command('r'));
+    assert!(error(&s).unwrap().contains("p downloads one"));
+    // With a model, `n` in the list starts a new conversation as before.
+    s.chat.model = ModelStatus::Ready {
+        name: "m".into(),
+        device: "CPU".into(),
+        gpu_layers: 0,
+        total_layers: 1,
+        ctx: 512,
+    };
+    s.chat.focus = ChatFocus::List;
+    let fx = update(&mut s, Action::Command('n'));
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Chat(
+                super::screens::chat::ChatEffect::NewConversation
+            )]
+        ),
+        "{fx:?}"
+    );
+}
+
+/// The sample item with "Backup notes" also removed by hand: a new span 1 before the others.
+fn with_hand_removal(text: &str) -> MarketItem {
+    item_with(
+        1,
+        "Backup notes",
+        text,
+        &[
+            ("Backup notes", Kind::Custom, true),
+            (PHRASE, Kind::SeedPhrase, true),
+            ("help@example.com", Kind::Email, false),
+            ("jane.doe@mail.org", Kind::Email, true),
+            ("+49 30 1234567", Kind::Phone, true),
+        ],
+    )
+}
+
+#[test]
+fn after_a_keep_or_a_removal_the_selection_stays_on_the_same_place_in_the_text() {
+    let text = sample_text();
+    let mut s = market(vec![sample_item(1)]);
+    // Span 3, the private e-mail.
+    for _ in 0..3 {
+        update(&mut s, Action::Command('n'));
+    }
+    assert_eq!(s.market.span, Some(3));
+    // Text removed by hand before it: the spans renumber, the selection follows the e-mail.
+    update(
+        &mut s,
+        Action::Market(MarketAction::Updated(Box::new(with_hand_removal(&text)))),
+    );
+    let e = s
+        .market
+        .item()
+        .unwrap()
+        .preview
+        .entry(s.market.span.unwrap())
+        .unwrap();
+    assert_eq!(s.market.span, Some(4));
+    assert_eq!(&text[e.start..e.end], "jane.doe@mail.org");
+    // The hand removal (span 1) kept again: it is gone, and the span after it is selected.
+    update(&mut s, Action::Command('N'));
+    update(&mut s, Action::Command('N'));
+    update(&mut s, Action::Command('N'));
+    assert_eq!(s.market.span, Some(1));
+    update(
+        &mut s,
+        Action::Market(MarketAction::Updated(Box::new(sample_item(1)))),
+    );
+    let e = s
+        .market
+        .item()
+        .unwrap()
+        .preview
+        .entry(s.market.span.unwrap())
+        .unwrap();
+    assert_eq!(e.kind, Kind::SeedPhrase);
+    // A change to another item leaves the selection alone.
+    let mut s = market(vec![sample_item(1), sample_item(2)]);
+    update(&mut s, Action::Command('N'));
+    update(
+        &mut s,
+        Action::Market(MarketAction::Updated(Box::new(item_with(
+            2,
+            "Backup notes",
+            &text,
+            &[],
+        )))),
+    );
+    assert_eq!(s.market.span, Some(4));
+}
+
+fn file_prompt(s: &State) -> &FilePrompt {
+    match &s.market.mode {
+        MarketMode::AddFile(p) => p,
+        other => panic!("no file prompt: {other:?}"),
+    }
+}
+
+fn names(list: &[(&str, bool)]) -> Vec<DirEntry> {
+    list.iter()
+        .map(|(name, dir)| DirEntry {
+            name: (*name).into(),
+            dir: *dir,
+        })
+        .collect()
+}
+
+#[test]
+fn f_opens_the_path_prompt_and_tab_completes_from_the_listing_the_runtime_reads() {
+    let mut s = market(vec![]);
+    // On the empty vault too.
+    assert!(matches!(key(&s, 'f'), Some(Action::Command('f'))));
+    assert!(update(&mut s, Action::Command('f')).is_empty());
+    assert!(s.typing(), "the path is typed");
+    for c in "~/no".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    // Tab (FocusNext while typing) asks for the folder's listing; nothing is read here.
+    let tab = keymap::key(&s, KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE)).unwrap();
+    let fx = update(&mut s, tab);
+    match fx.as_slice() {
+        [Effect::Market(MarketEffect::ListFolder { folder, input })] => {
+            assert_eq!((folder.as_str(), input.as_str()), ("~/", "~/no"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let listing = names(&[
+        ("notes-2024.txt", false),
+        ("notes-2025.txt", false),
+        ("notebooks", true),
+        ("music", true),
+    ]);
+    let listed = |input: &str, entries: &[DirEntry]| {
+        Action::Market(MarketAction::Listing {
+            input: input.into(),
+            entries: Ok(entries.to_vec()),
+        })
+    };
+    // Several names: their common prefix, and the names under the prompt.
+    update(&mut s, listed("~/no", &listing));
+    let p = file_prompt(&s);
+    assert_eq!(p.path.text, "~/note");
+    assert_eq!(p.path.cursor, 6);
+    assert_eq!(
+        p.matches,
+        ["notebooks/", "notes-2024.txt", "notes-2025.txt"]
+    );
+    // One name: the whole path, a folder with a `/`; typing clears the names.
+    update(&mut s, Action::Edit(Edit::Char('b')));
+    assert!(file_prompt(&s).matches.is_empty());
+    update(&mut s, Action::FocusNext);
+    update(&mut s, listed("~/noteb", &listing));
+    assert_eq!(file_prompt(&s).path.text, "~/notebooks/");
+    // None: the prompt says so and keeps the text.
+    update(&mut s, Action::Edit(Edit::Char('z')));
+    update(&mut s, Action::FocusNext);
+    update(&mut s, listed("~/notebooks/z", &names(&[("a.txt", false)])));
+    let p = file_prompt(&s);
+    assert_eq!(p.path.text, "~/notebooks/z");
+    assert_eq!(
+        p.error.as_deref(),
+        Some("nothing in ~/notebooks/ starts with \"z\"")
+    );
+    // A listing for what was typed before a later key is not applied.
+    update(&mut s, Action::Edit(Edit::Backspace));
+    update(
+        &mut s,
+        listed("~/notebooks/z", &names(&[("zed.txt", false)])),
+    );
+    assert_eq!(file_prompt(&s).path.text, "~/notebooks/");
+    // A folder that cannot be read: its reason under the prompt.
+    update(
+        &mut s,
+        Action::Market(MarketAction::Listing {
+            input: "~/notebooks/".into(),
+            entries: Err("cannot list ~/notebooks/: permission denied".into()),
+        }),
+    );
+    assert!(
+        file_prompt(&s)
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("permission denied")
+    );
+    // Esc closes it.
+    update(&mut s, Action::Back);
+    assert_eq!(s.market.mode, MarketMode::Browse);
+    assert!(!s.typing());
+}
+
+#[test]
+fn a_refused_file_keeps_the_prompt_and_the_path_and_an_added_one_opens_its_preview() {
+    let mut s = market(vec![sample_item(1)]);
+    update(&mut s, Action::Command('f'));
+    assert!(update(&mut s, Action::Submit).is_empty());
+    assert!(
+        file_prompt(&s)
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("type the path")
+    );
+    update(&mut s, Action::Edit(Edit::Paste("/tmp/photo.jpg".into())));
+    let fx = update(&mut s, Action::Submit);
+    assert!(
+        matches!(fx.as_slice(), [Effect::Market(MarketEffect::AddFile(p))] if p == "/tmp/photo.jpg"),
+        "{fx:?}"
+    );
+    assert!(file_prompt(&s).adding);
+    // While it is being added, Enter and typing do nothing; Esc still closes.
+    assert!(update(&mut s, Action::Submit).is_empty());
+    update(&mut s, Action::Edit(Edit::Char('x')));
+    assert_eq!(file_prompt(&s).path.text, "/tmp/photo.jpg");
+    let why = "/tmp/photo.jpg: it is not UTF-8 text (invalid byte at offset 0)";
+    update(
+        &mut s,
+        Action::Market(MarketAction::FileRefused(why.into())),
+    );
+    let p = file_prompt(&s);
+    assert_eq!(p.path.text, "/tmp/photo.jpg");
+    assert_eq!(p.error.as_deref(), Some(why));
+    assert!(!p.adding);
+    // Typing again clears the reason.
+    update(&mut s, Action::Edit(Edit::Backspace));
+    assert_eq!(file_prompt(&s).error, None);
+    // Added: the screen opens on the new item's preview.
+    update(&mut s, Action::Submit);
+    let mut added = sample_item(2);
+    added.item.title = "notes.txt".into();
+    update(
+        &mut s,
+        Action::Market(MarketAction::FileAdded {
+            items: vec![sample_item(1), added],
+            id: 2,
+        }),
+    );
+    assert_eq!(s.market.mode, MarketMode::Browse);
+    assert_eq!(s.market.item().unwrap().item.id, 2);
+    assert_eq!(s.market.span, None);
+    assert!(
+        matches!(&s.message, Some((Level::Info, m)) if m == "notes.txt is item 2 of the sale vault: check what a buyer gets"),
+        "{:?}",
+        s.message
+    );
+    // A refusal that comes after the prompt was closed goes to the message line.
+    update(
+        &mut s,
+        Action::Market(MarketAction::FileRefused("late".into())),
+    );
+    assert_eq!(error(&s), Some("late"));
+}
+
+#[test]
+fn the_help_lists_the_file_key() {
+    let s = market(vec![]);
+    let help = keymap::help(&s);
+    assert!(
+        help.iter()
+            .any(|(k, v)| k == "f" && v.contains("Tab completes")),
         "{help:?}"
     );
 }

@@ -692,7 +692,24 @@ fn market_item_with_removals() {
     let screen = render(&s, 160, 48);
     assert!(!screen.contains('\u{1b}'), "{screen}");
     assert!(!screen.contains("abandon"), "{screen}");
-    assert!(!screen.contains("jane.doe"), "{screen}");
+    // What the selected removal held is shown once, in the spans panel beside the preview
+    // (under "span 3 held:"), never in the buyer's text.
+    assert_eq!(screen.matches("jane.doe@mail.org").count(), 1, "{screen}");
+    let held = screen
+        .lines()
+        .position(|l| l.contains("span 3 held:"))
+        .unwrap();
+    assert!(
+        screen
+            .lines()
+            .nth(held + 1)
+            .unwrap()
+            .contains("jane.doe@mail.org"),
+        "{screen}"
+    );
+    let narrow = render(&s, 80, 24);
+    assert!(narrow.contains("it held: jane.doe@mail.org"), "{narrow}");
+    assert_eq!(narrow.matches("jane.doe").count(), 1, "{narrow}");
     for shown in [
         "[1:seed phrase]",
         "«2 kept email: help@example.com»",
@@ -704,6 +721,84 @@ fn market_item_with_removals() {
     ] {
         assert!(screen.contains(shown), "{shown:?} missing:\n{screen}");
     }
+}
+
+/// A secret's text is never shown, not even in the spans panel: it cannot be kept, so there is
+/// nothing to choose.
+#[test]
+fn market_a_selected_secret_shows_no_text() {
+    let mut s = market(vault_items::items());
+    update(&mut s, Action::Command('n'));
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = render(&s, w, h);
+        assert!(!screen.contains("abandon"), "{screen}");
+        assert!(!screen.contains("held"), "{screen}");
+    }
+    let screen = render(&s, 160, 48);
+    assert!(
+        screen.contains("span 1 is a seed phrase: not shown,"),
+        "{screen}"
+    );
+}
+
+/// The file prompt (`f`): a path typed, and the names a Tab found in its folder under it.
+#[test]
+fn market_file_prompt_with_names() {
+    use keybot::tui::screens::market::MarketAction;
+    use keybot::tui::screens::vault_file::DirEntry;
+    let mut s = market(vault_items::items());
+    update(&mut s, Action::Command('f'));
+    update(&mut s, Action::Edit(Edit::Paste("~/notes/so".into())));
+    let entries: Vec<DirEntry> = [
+        ("sourdough-2024.txt", false),
+        ("sourdough-2025.txt", false),
+        ("sourdough-photos", true),
+        ("sourdough\u{1b}]52;c;AAAA\u{7}.txt", false),
+        ("shopping.txt", false),
+    ]
+    .iter()
+    .map(|(name, dir)| DirEntry {
+        name: (*name).into(),
+        dir: *dir,
+    })
+    .collect();
+    update(
+        &mut s,
+        Action::Market(MarketAction::Listing {
+            input: "~/notes/so".into(),
+            entries: Ok(entries),
+        }),
+    );
+    both("market_file_prompt", &s);
+    for (w, h) in [(80, 24), (160, 48)] {
+        let screen = render(&s, w, h);
+        assert!(screen.contains("~/notes/sourdough"), "{screen}");
+        assert!(screen.contains("sourdough-photos/"), "{screen}");
+        assert!(!screen.contains('\u{1b}'), "{screen}");
+        assert!(!screen.contains("shopping"), "{screen}");
+    }
+}
+
+/// A file the service refused: the path kept, the command line's line under it; on the empty
+/// vault, whose text names the key.
+#[test]
+fn market_file_prompt_with_a_refusal() {
+    use keybot::tui::screens::market::MarketAction;
+    let mut s = market(vec![]);
+    update(&mut s, Action::Command('f'));
+    update(&mut s, Action::Edit(Edit::Paste("~/photo.jpg".into())));
+    update(&mut s, Action::Submit);
+    update(
+        &mut s,
+        Action::Market(MarketAction::FileRefused(
+            "/home/ann/photo.jpg: it is not UTF-8 text (invalid byte at offset 0)".into(),
+        )),
+    );
+    both("market_file_refused", &s);
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("~/photo.jpg"), "{screen}");
+    assert!(screen.contains("invalid byte at offset 0"), "{screen}");
+    assert!(screen.contains("f here"), "{screen}");
 }
 
 #[test]

@@ -305,6 +305,12 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
     if let Action::Command(ADD_KEY) = action {
         return add_to_vault(s);
     }
+    if let Action::Command(k) = action
+        && let Some(why) = without_model(c, k)
+    {
+        s.message = Some((Level::Error, why.into()));
+        return vec![];
+    }
     match (c.focus, action) {
         (_, Action::Back) if c.streaming.is_some() => {
             vec![Effect::Chat(ChatEffect::StopGeneration)]
@@ -394,6 +400,31 @@ fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Command('g') => regenerate(s),
         Action::Command('e') => edit_last(s),
         _ => vec![],
+    }
+}
+
+/// Why command key `k` does nothing while there is no model to answer: `n` (a new
+/// conversation could not be answered), and in the message box, which takes no letters
+/// then, any key that is not one of the offers. None where the key does something.
+fn without_model(c: &ChatView, k: char) -> Option<&'static str> {
+    let downloading = matches!(c.model, ModelStatus::Downloading(_));
+    if !downloading && !matches!(c.model, ModelStatus::Missing(_) | ModelStatus::Failed(_)) {
+        return None;
+    }
+    match (k, c.focus, downloading) {
+        ('n', _, false) => {
+            Some("no chat model to answer a new chat: p downloads one, a adds a GGUF file")
+        }
+        ('n', _, true) => {
+            Some("the model is still downloading; a new chat can start once it is loaded")
+        }
+        (_, ChatFocus::Input, false) => {
+            Some("no chat model: p downloads one, a adds a GGUF file, Tab goes to the list")
+        }
+        (_, ChatFocus::Input, true) => {
+            Some("the model is still downloading; Tab goes to the conversation list")
+        }
+        (_, ChatFocus::List, _) => None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! the service applies (`market::vault`), so a refusal shows at once and nothing is asked of the
 //! store.
 use super::market_onchain::{self as onchain, ChainView, MarketBook, MarketTx};
+use super::vault_file::{self, DirEntry, FilePrompt};
 use crate::market::book::{Listing, Purchase};
 use crate::market::vault::{self as vault_view, Preview};
 use crate::service::vault::{ConsentState, ItemView};
@@ -21,6 +22,18 @@ pub enum MarketAction {
     Items(Vec<MarketItem>),
     /// A conversation became item `id` (the list holds it): the screen opens on its preview.
     Added { items: Vec<MarketItem>, id: ItemId },
+    /// A file became item `id` (the list holds it): the screen opens on its preview.
+    FileAdded { items: Vec<MarketItem>, id: ItemId },
+    /// The service refused the file: its line (as `keybot market add` prints it).
+    FileRefused(String),
+    /// The listing of the folder a Tab in the file prompt asked for, with the path as it was
+    /// typed then; or why the folder could not be read.
+    Listing {
+        input: String,
+        entries: Result<Vec<DirEntry>, String>,
+    },
+    /// Purchase `id` was saved to its file: the save prompt closes.
+    Saved(u64),
     /// One item after a change: a keep, a redaction, a consent.
     Updated(Box<MarketItem>),
     /// The market from the chain thread's sync, or why it could not be read.
@@ -33,6 +46,13 @@ pub enum MarketEffect {
     List,
     /// Copy a conversation into the vault.
     AddChat(ConversationId),
+    /// Copy a text file into the vault (the path as typed; a leading `~` is the home folder).
+    AddFile(String),
+    /// List a folder (as typed, empty for the working one) for the file prompt's Tab.
+    ListFolder {
+        folder: String,
+        input: String,
+    },
     Keep {
         id: ItemId,
         span: usize,
@@ -121,6 +141,8 @@ pub enum MarketMode {
     SaveTo { purchase: u64, path: Input },
     /// The reason of a dispute of a delivered purchase (public, on chain).
     Dispute { purchase: u64, reason: Input },
+    /// The path of a text file to add to the vault.
+    AddFile(FilePrompt),
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -155,9 +177,12 @@ impl MarketView {
 /// Lines a page key scrolls the preview.
 const PAGE: i32 = 10;
 
-/// Keys are text only while typing the text to remove.
+/// Keys are text only while typing the text to remove, a file's path, or in a form.
 pub(crate) fn typing(s: &State) -> bool {
-    matches!(s.market.mode, MarketMode::RemoveText(_)) || onchain::typing(&s.market.mode)
+    matches!(
+        s.market.mode,
+        MarketMode::RemoveText(_) | MarketMode::AddFile(_)
+    ) || onchain::typing(&s.market.mode)
 }
 
 /// The chat screen's key that puts a conversation into the vault (in its list, or anywhere a
@@ -178,6 +203,10 @@ pub(crate) const HELP: &[(&str, &str)] = &[
         "consent: sign that exactly this preview may be offered",
     ),
     ("d", "delete the item (asks first)"),
+    (
+        "f",
+        "add a text file (UTF-8, at most 1 MiB): its path, Tab completes it",
+    ),
     (
         "[ / ]",
         "previous / next section: vault, my listings, browse, my purchases",
@@ -240,33 +269,74 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             }
         }
         MarketAction::Added { items, id } => {
-            m.items = Some(items);
-            m.mode = MarketMode::Browse;
-            select(m, position(m, id).unwrap_or(0));
-            s.screen = Screen::Market;
-            s.message = Some((
-                Level::Info,
-                format!("the conversation is item {id} of the sale vault: check what a buyer gets"),
-            ));
+            let line =
+                format!("the conversation is item {id} of the sale vault: check what a buyer gets");
+            opened_on(s, items, id, line);
         }
-        MarketAction::Updated(item) => {
-            let id = item.item.id;
-            if let Some(items) = &mut m.items
-                && let Some(slot) = items.iter_mut().find(|i| i.item.id == id)
-            {
-                *slot = *item;
-            }
-            // A redaction renumbers the spans: keep the number where it still exists.
-            if let Some(span) = m.span
-                && let Some(i) = m.item()
-            {
-                let count = i.preview.entries.len();
-                m.span = (count > 0).then_some(span.min(count));
+        MarketAction::FileAdded { items, id } => {
+            let line = vault_file::added(&items, id);
+            opened_on(s, items, id, line);
+        }
+        MarketAction::FileRefused(why) => vault_file::refused(s, why),
+        MarketAction::Listing { input, entries } => vault_file::listed(s, &input, entries),
+        MarketAction::Saved(purchase) => {
+            if matches!(m.mode, MarketMode::SaveTo { purchase: p, .. } if p == purchase) {
+                m.mode = MarketMode::Browse;
             }
         }
+        MarketAction::Updated(item) => updated(m, *item),
         MarketAction::Synced(r) => onchain::synced(s, r),
     }
     vec![]
+}
+
+/// A new item `id` is in the vault: the Market screen opens on its preview, with `line`.
+fn opened_on(s: &mut State, items: Vec<MarketItem>, id: ItemId, line: String) {
+    let m = &mut s.market;
+    m.items = Some(items);
+    m.mode = MarketMode::Browse;
+    select(m, position(m, id).unwrap_or(0));
+    s.screen = Screen::Market;
+    s.message = Some((Level::Info, line));
+}
+
+/// One item after a change. A keep or a redaction renumbers the spans (a hand removal comes or
+/// goes): the selection stays on the span at the same place in the text, not on its number.
+fn updated(m: &mut MarketView, item: MarketItem) {
+    let id = item.item.id;
+    let selected = m.item().is_some_and(|i| i.item.id == id);
+    let was = m
+        .item()
+        .filter(|_| selected)
+        .and_then(|i| i.preview.entry(m.span?))
+        .map(|e| (e.start, e.end));
+    if let Some(items) = &mut m.items
+        && let Some(slot) = items.iter_mut().find(|i| i.item.id == id)
+    {
+        *slot = item;
+    }
+    let Some(preview) = m.item().map(|i| &i.preview) else {
+        return;
+    };
+    m.span = match (was, m.span) {
+        (Some((start, end)), _) if selected => same_place(preview, start, end),
+        (_, Some(span)) => {
+            let count = preview.entries.len();
+            (count > 0).then_some(span.min(count))
+        }
+        (_, None) => None,
+    };
+}
+
+/// The number of the span at `start..end`, or where it went (a hand removal kept again is
+/// gone): the next one after it, else the last before it.
+fn same_place(preview: &Preview, start: usize, end: usize) -> Option<usize> {
+    let e = &preview.entries;
+    e.iter()
+        .find(|e| (e.start, e.end) == (start, end))
+        .or_else(|| e.iter().find(|e| e.start >= start))
+        .or_else(|| e.last())
+        .map(|e| e.number)
 }
 
 fn position(m: &MarketView, id: ItemId) -> Option<usize> {
@@ -296,6 +366,7 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
         MarketMode::Sell { .. } => onchain::sell_key(s, action),
         MarketMode::SaveTo { .. } => onchain::save_key(s, action),
         MarketMode::Dispute { .. } => onchain::dispute_key(s, action),
+        MarketMode::AddFile(_) => vault_file::key(s, action),
         MarketMode::Browse => {
             if let Some(effects) = onchain::common_key(s, &action) {
                 return effects;
@@ -326,6 +397,7 @@ fn browse(s: &mut State, action: Action) -> Vec<Effect> {
         Action::Command(c @ ('n' | 'N')) => next_span(m, c == 'n'),
         Action::Command('k') => return keep(s),
         Action::Command('s') => return onchain::open_sell(s),
+        Action::Command(vault_file::KEY) => return vault_file::open(s),
         Action::Command('r') => return redact(s),
         Action::Command('x' | '/') if m.item().is_some() => {
             m.mode = MarketMode::RemoveText(Input::default());

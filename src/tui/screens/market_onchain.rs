@@ -591,13 +591,14 @@ fn save(s: &mut State) -> Vec<Effect> {
     }
     s.market.mode = MarketMode::SaveTo {
         purchase: p.id,
-        path: Input::default(),
+        path: super::vault_file::default_save_path(p.id),
     };
     vec![]
 }
 
 /// The save-to-file input: Enter hands the path to the runtime, which refuses an existing file
-/// and checks both hashes before it writes anything.
+/// and checks both hashes before it writes anything. The prompt stays open until the file is
+/// written (`MarketAction::Saved` closes it), so a refusal leaves the path to be changed.
 pub(crate) fn save_key(s: &mut State, action: Action) -> Vec<Effect> {
     let MarketMode::SaveTo { purchase, path } = &mut s.market.mode else {
         return vec![];
@@ -611,9 +612,8 @@ pub(crate) fn save_key(s: &mut State, action: Action) -> Vec<Effect> {
             if out.is_empty() {
                 return error(s, "type the path of a new file");
             }
-            s.market.mode = MarketMode::Browse;
             let Some(m) = s.market.chain.market.as_deref() else {
-                return vec![];
+                return error(s, "the market is not read yet: g reads it");
             };
             let (Some(p), Some(l)) = (
                 m.book.purchases.get(&id),

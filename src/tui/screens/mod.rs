@@ -11,6 +11,7 @@ pub mod market_onchain;
 pub mod onboarding;
 pub mod settings;
 pub mod unlock;
+pub mod vault_file;
 pub mod wallet;
 
 use super::action::Action;

@@ -12,7 +12,7 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 use super::cache::{self, PreviewKey, RenderCache};
 use super::{block, centered, input_line, muted, shorten, styled};
 use crate::market::Kind;
-use crate::market::vault::Preview;
+use crate::market::vault::{Entry, Preview};
 use crate::sanitize::clean_line;
 use crate::tui::state::{MarketItem, MarketMode, Section, State};
 use crate::tui::theme::{Role, Theme};
@@ -36,14 +36,26 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
         );
         return;
     };
+    // The file prompt (`f`) is at the bottom, on an empty vault too.
+    let prompt = match &m.mode {
+        MarketMode::AddFile(p) => Some((p, super::vault_file::height(p, area.width))),
+        _ => None,
+    };
     if items.is_empty() {
-        return empty(f, area, t);
+        let prompt_h = prompt.map_or(0, |(_, h)| h);
+        let [top, bottom] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(prompt_h)]).areas(area);
+        empty(f, top, t);
+        if let Some((p, _)) = prompt {
+            super::vault_file::draw(f, bottom, p, t);
+        }
+        return;
     }
     let list_h = (items.len() as u16 + 2).min(8).min(area.height / 3).max(3);
-    let bottom_h = if matches!(m.mode, MarketMode::RemoveText(_)) {
-        3
-    } else {
-        1
+    let bottom_h = match (&m.mode, prompt) {
+        (_, Some((_, h))) => h,
+        (MarketMode::RemoveText(_), _) => 3,
+        _ => 1,
     };
     let [list, preview, bottom] = Layout::vertical([
         Constraint::Length(list_h),
@@ -64,13 +76,8 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
             )),
             bottom,
         ),
-        _ => f.render_widget(
-            Paragraph::new(muted(
-                "n/N span · k keep · r redact · x text · c consent · s sell · d delete · ? keys",
-                t,
-            )),
-            bottom,
-        ),
+        MarketMode::AddFile(p) => super::vault_file::draw(f, bottom, p, t),
+        _ => f.render_widget(Paragraph::new(muted(keys(bottom.width), t)), bottom),
     }
     match &m.mode {
         MarketMode::Consent { sha256, .. } => {
@@ -84,6 +91,16 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
             }
         }
         _ => {}
+    }
+}
+
+/// The vault's keys on its bottom line, shorter where the full line does not fit.
+fn keys(width: u16) -> &'static str {
+    const FULL: &str = "n/N span · k keep · r redact · x text · c consent · s sell · f add file · d delete · ? keys";
+    if usize::from(width) >= FULL.width() {
+        FULL
+    } else {
+        "n/N span · k keep · r redact · x text · c consent · s sell · f file · d del · ?"
     }
 }
 
@@ -106,6 +123,7 @@ fn empty(f: &mut Frame, area: Rect, t: &Theme) {
             "m on the Chat screen's list",
             "puts the selected conversation here",
         ),
+        key("f here", "adds a text file (Tab completes its path)"),
         key("keybot market add --file PATH", "adds a text file"),
     ];
     f.render_widget(
@@ -258,6 +276,14 @@ fn draw_preview(
     cache: &mut RenderCache,
 ) {
     let m = &s.market;
+    // Wide enough: the spans and what the selected one held in a panel beside the text.
+    let (area, panel) = if area.width >= SIDE_MIN {
+        let [text, panel] =
+            Layout::horizontal([Constraint::Min(40), Constraint::Length(SIDE_W)]).areas(area);
+        (text, Some(panel))
+    } else {
+        (area, None)
+    };
     let inner_w = usize::from(area.width.saturating_sub(2)).max(10);
     let inner_h = usize::from(area.height.saturating_sub(2));
     let p = &item.preview;
@@ -298,6 +324,11 @@ fn draw_preview(
         inner_w,
     );
     head.push(span_line(item, m.span, t));
+    if panel.is_none()
+        && let Some(line) = held_line(item, m.span, inner_w, t)
+    {
+        head.push(line);
+    }
     let text_h = inner_h.saturating_sub(head.len());
     // Where the text starts: the scroll offset from the top, or from two lines above the
     // selected span while the preview follows it; never before the first line or past the last.
@@ -317,6 +348,136 @@ fn draw_preview(
     );
     head.extend(lines.iter().skip(top).take(text_h).cloned());
     f.render_widget(Paragraph::new(head).block(block(&title, t, false)), area);
+    if let Some(panel) = panel {
+        spans_panel(f, panel, item, m.span, t);
+    }
+}
+
+/// The preview's width from which the spans panel is beside it, and the panel's width.
+const SIDE_MIN: u16 = 120;
+const SIDE_W: u16 = 44;
+/// At most this many lines of a span's text in the panel.
+const HELD_LINES: usize = 6;
+
+/// What span `e` held in the item's own text, on one line's terms (no control character):
+/// drawn on this screen only, to choose what to keep; nothing holding it is logged or has it
+/// in its `Debug` (the item's text is not in `VaultItem`'s). A secret's is not shown at all:
+/// it is always removed, so there is nothing to choose.
+fn held<'a>(item: &'a MarketItem, e: &Entry) -> Option<Cow<'a, str>> {
+    if e.kind.is_secret() {
+        return None;
+    }
+    item.item.text.get(e.start..e.end).map(clean_line)
+}
+
+/// The role a span is drawn in, removed or kept.
+fn entry_role(e: &Entry) -> Role {
+    role_of(if e.removed {
+        Piece::Removed(e.kind)
+    } else {
+        Piece::Kept(e.kind)
+    })
+}
+
+/// Narrow screens (no panel): the selected span's text on one line of the preview's head.
+fn held_line(
+    item: &MarketItem,
+    span: Option<usize>,
+    width: usize,
+    t: &Theme,
+) -> Option<Line<'static>> {
+    let e = span.and_then(|n| item.preview.entry(n))?;
+    let text = held(item, e)?;
+    let label = "it held: ";
+    Some(Line::from(vec![
+        Span::styled(label, t.style(Role::Muted)),
+        Span::styled(
+            shorten(&text, width.saturating_sub(label.len())),
+            t.style(entry_role(e)),
+        ),
+    ]))
+}
+
+/// The panel beside the preview: every span (number, kind, removed or kept), the selected one
+/// marked, and under them what the selected one held.
+fn spans_panel(f: &mut Frame, area: Rect, item: &MarketItem, span: Option<usize>, t: &Theme) {
+    let p = &item.preview;
+    let width = usize::from(area.width.saturating_sub(2)).max(10);
+    let inner_h = usize::from(area.height.saturating_sub(2));
+    let selected = span.and_then(|n| p.entry(n));
+    let mut foot: Vec<Line<'static>> = match selected {
+        None if p.entries.is_empty() => vec![],
+        None => wrap_styled(
+            &[(
+                "n selects a span; what it held shows here",
+                t.style(Role::Muted),
+            )],
+            width,
+        ),
+        Some(e) => match held(item, e) {
+            None => wrap_styled(
+                &[(
+                    &format!(
+                        "span {} is a {}: not shown, always removed",
+                        e.number, e.kind
+                    ),
+                    t.style(Role::Muted),
+                )],
+                width,
+            ),
+            Some(text) => {
+                let mut lines = wrap_styled(&[(&text, t.style(entry_role(e)))], width);
+                if lines.len() > HELD_LINES {
+                    let more = lines.len() - (HELD_LINES - 1);
+                    lines.truncate(HELD_LINES - 1);
+                    lines.push(muted(format!("… {more} more lines"), t));
+                }
+                let head = muted(format!("span {} held:", e.number), t);
+                std::iter::once(head).chain(lines).collect()
+            }
+        },
+    };
+    // The list takes what the foot leaves, with a line between them.
+    let rows = inner_h.saturating_sub(foot.len() + usize::from(!foot.is_empty()));
+    let at = selected.map_or(0, |e| e.number - 1);
+    let first = at
+        .saturating_sub(rows / 2)
+        .min(p.entries.len().saturating_sub(rows));
+    let kind_w = width.saturating_sub(14).min(14);
+    let mut lines: Vec<Line<'static>> = p
+        .entries
+        .iter()
+        .skip(first)
+        .take(rows)
+        .map(|e| {
+            let state = match (e.removed, e.manual, e.kind.is_secret()) {
+                (true, _, true) => "secret",
+                (true, true, _) => "by you",
+                (true, false, _) => "removed",
+                (false, ..) => "kept",
+            };
+            let chosen = selected.is_some_and(|s| s.number == e.number);
+            let mark = if chosen { "▸" } else { " " };
+            let kind = shorten(&e.kind.to_string(), kind_w);
+            let row = format!("{mark}{:>3} {kind:<kind_w$} ", e.number);
+            let (row_style, state_style) = if chosen {
+                let st = t.style(Role::Selection);
+                (st, st)
+            } else {
+                (t.style(Role::Text), t.style(entry_role(e)))
+            };
+            Line::from(vec![
+                Span::styled(row, row_style),
+                Span::styled(state.to_owned(), state_style),
+            ])
+        })
+        .collect();
+    if !foot.is_empty() {
+        lines.push(Line::from(""));
+        lines.append(&mut foot);
+    }
+    let title = format!("Spans ({})", p.entries.len());
+    f.render_widget(Paragraph::new(lines).block(block(&title, t, false)), area);
 }
 
 /// The selected span, what it is and what a key does with it.

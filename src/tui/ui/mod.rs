@@ -12,6 +12,7 @@ mod onboarding;
 mod send;
 mod settings;
 mod unlock;
+mod vault_file;
 mod wallet;
 
 use ratatui::Frame;
