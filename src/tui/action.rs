@@ -23,6 +23,8 @@ pub enum Edit {
     End,
     /// A line break inside a multi-line input (Alt-Enter / Ctrl-J in the chat box).
     Newline,
+    /// Ctrl-U: everything before the cursor goes (as in a shell), to type a prefilled field anew.
+    ClearToStart,
     Paste(String),
 }
 

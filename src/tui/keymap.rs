@@ -57,6 +57,7 @@ pub fn key(state: &State, key: KeyEvent) -> Option<Action> {
     }
     if state.typing() {
         let edit = match key.code {
+            KeyCode::Char('u') if ctrl => Edit::ClearToStart,
             KeyCode::Char(c) if !ctrl => Edit::Char(c),
             KeyCode::Backspace => Edit::Backspace,
             KeyCode::Delete => Edit::Delete,

@@ -152,6 +152,14 @@ impl Input {
                 let i = self.byte_index(self.cursor);
                 self.text.remove(i);
             }
+            Edit::ClearToStart => {
+                // Through a wiped copy: what goes may be part of a password.
+                use zeroize::Zeroize;
+                let rest = Zeroizing::new(self.text[self.byte_index(self.cursor)..].to_owned());
+                self.text.zeroize();
+                self.text.push_str(&rest);
+                self.cursor = 0;
+            }
             Edit::Left => self.cursor = self.cursor.saturating_sub(1),
             Edit::Right => self.cursor = (self.cursor + 1).min(len),
             Edit::Home => self.cursor = 0,

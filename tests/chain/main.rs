@@ -15,6 +15,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod app_sale;
 mod cast_interop;
 mod chain_anvil;
 mod contracts_artifact;

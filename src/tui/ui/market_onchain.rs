@@ -111,7 +111,9 @@ fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     if let MarketMode::SaveTo { purchase, path } = &s.market.mode {
         f.render_widget(
             Paragraph::new(input_line(path, t, true)).block(block(
-                &format!("Save purchase {purchase} to a new file (Enter saves, Esc cancels)"),
+                &format!(
+                    "Save purchase {purchase} to a new file (Enter saves, Ctrl-U clears, Esc cancels)"
+                ),
                 t,
                 true,
             )),
@@ -443,6 +445,9 @@ fn purchases(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
                 .map(title_of)
                 .unwrap_or_else(|| format!("listing {}", p.listing));
             let (text, role) = status(m, p);
+            // The status takes what is left of the row, cut with "…" (the highlight marks
+            // nothing more: no symbol column).
+            let room = inner.saturating_sub(6 + title_w + 17);
             ListItem::new(Line::from(vec![
                 Span::styled(format!("{:>5} ", p.id), t.style(Role::Muted)),
                 Span::raw(cell(&name, title_w)),
@@ -450,7 +455,7 @@ fn purchases(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
                     " {:>15} ",
                     shorten(&price(s, p.token, p.price), 15)
                 )),
-                Span::styled(text, t.style(role)),
+                Span::styled(shorten(&text, room), t.style(role)),
             ]))
         })
         .collect();
