@@ -155,8 +155,12 @@ fn draw_status(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             spans.push(Span::raw(format!(" {}…{} ", &a[..6], &a[a.len() - 4..])));
         }
         let (mut net, level) = s.net.indicator(s.now_ms);
+        // While something runs the spinner turns: in place of the network's "◌", or before it.
         if s.busy() {
-            net = format!("{} {net}", spinner(s.now_ms));
+            net = match net.strip_prefix('◌') {
+                Some(rest) => format!("{}{rest}", spinner(s.now_ms)),
+                None => format!("{} {net}", spinner(s.now_ms)),
+            };
         }
         let role = match level {
             NetLevel::None => Role::Muted,
