@@ -44,12 +44,17 @@ pub async fn sync(
     let market = svc::market_of(client)?;
     let mut book = svc::sync(client, store, market).await?;
     let now = svc::chain_time(client).await?;
-    // Listings made from this app learn their id once their event is read.
+    // Listings made from this app learn their id once their event is read; the active ones
+    // are marked on the vault items they were made from.
+    let mut listed: std::collections::BTreeMap<i64, Vec<u64>> = Default::default();
     for l in book.listings.values().filter(|l| own.contains(&l.seller)) {
-        if let Ok(Some(secret)) = store.listing_secret(l.content_hash)
-            && secret.listing_id.is_none()
-        {
-            let _ = store.set_listing_id(l.content_hash, l.id);
+        if let Ok(Some(secret)) = store.listing_secret(l.content_hash) {
+            if secret.listing_id.is_none() {
+                let _ = store.set_listing_id(l.content_hash, l.id);
+            }
+            if l.active {
+                listed.entry(secret.item_id).or_default().push(l.id);
+            }
         }
     }
     if let Some(wallet) = deliver {
@@ -93,6 +98,7 @@ pub async fn sync(
         chain_id,
         market: market.address,
         disputes,
+        listed,
     }))
 }
 
@@ -294,6 +300,27 @@ pub async fn prepare(
             (call.into(), Some(note))
         }
         MarketTx::Challenge { purchase } => (challenge(&c, &purchase).await?, None),
+        MarketTx::Reprice { listing, price } => {
+            let token = svc::token_of(client, listing.token).ok_or_else(|| {
+                refused(format!("listing {}'s token is not configured", listing.id))
+            })?;
+            let said = receipt::reprice(
+                &listing,
+                &svc::format_price(client, listing.token, listing.price),
+                &svc::format_price(client, listing.token, price),
+            );
+            let call = svc::reprice_call(&listing, c.market, price)
+                .map_err(refused)?
+                .amount_of(1, token)
+                .purpose(said);
+            (call.into(), None)
+        }
+        MarketTx::Delist { listing } => (
+            svc::delist_call(&listing, c.market)
+                .map_err(refused)?
+                .into(),
+            None,
+        ),
     };
     Ok(Prepared {
         review: tx::prepare(client, store, intent, own).await?,

@@ -117,6 +117,7 @@ pub(crate) fn sample_market(now: u64) -> MarketBook {
         chain_id: 31337,
         market: Address::repeat_byte(0x4d),
         disputes: BTreeMap::new(),
+        listed: BTreeMap::new(),
     }
 }
 
@@ -642,4 +643,59 @@ fn a_new_purchase_waiting_for_the_key_is_said_on_any_screen_and_counted_on_the_t
         Action::Market(MarketAction::Synced(Ok(Box::new(m)))),
     );
     assert_eq!(s.message, None);
+}
+
+#[test]
+fn my_listings_reprice_and_delist_through_the_review() {
+    let mut s = state(1000);
+    to_section(&mut s, Section::Listings);
+    // The selection starts on the purchase waiting for its key; p and x say where to go.
+    assert!(press(&mut s, 'p').is_empty());
+    assert!(error(&s).unwrap().contains("↑ to your listings"));
+    update(&mut s, Action::Up);
+    assert_eq!(s.market.chain.listing_sel, Some(0));
+    assert!(press(&mut s, 'a').is_empty(), "a is for a delivery");
+    // Reprice: zero and the same price are refused, a new one opens the review.
+    press(&mut s, 'p');
+    assert!(s.typing(), "the price is typed");
+    for (typed, why) in [
+        ("0", "price is zero"),
+        ("0.005", "already costs that"),
+        ("abc", "price:"),
+    ] {
+        for c in typed.chars() {
+            update(&mut s, Action::Edit(Edit::Char(c)));
+        }
+        assert!(update(&mut s, Action::Submit).is_empty(), "{typed}");
+        assert!(error(&s).unwrap().contains(why), "{typed}: {:?}", s.message);
+        update(&mut s, Action::Edit(Edit::ClearToStart));
+    }
+    for c in "0.007".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    let fx = update(&mut s, Action::Submit);
+    match prepared(&s, fx) {
+        MarketTx::Reprice { listing, price } => {
+            assert_eq!(listing.id, 1);
+            assert_eq!(
+                price,
+                U256::from(7u64) * U256::from(10u64).pow(U256::from(15u64))
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    update(&mut s, Action::Back);
+    assert_eq!(s.screen, Screen::Market);
+    // Delist: straight to the review.
+    let fx = press(&mut s, 'x');
+    match prepared(&s, fx) {
+        MarketTx::Delist { listing } => assert_eq!(listing.id, 1),
+        other => panic!("{other:?}"),
+    }
+    update(&mut s, Action::Back);
+    // Down goes back to the deliveries, where a approves.
+    update(&mut s, Action::Down);
+    assert_eq!(s.market.chain.listing_sel, None);
+    let fx = press(&mut s, 'a');
+    assert!(matches!(prepared(&s, fx), MarketTx::Deliver { .. }));
 }

@@ -316,5 +316,45 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     );
     let book = svc::sync(&client, s_store, market).await.unwrap();
     assert!(book.purchases[&tusd_purchase.id].settled_on_chain);
+    let said = review.intent.sentence();
+    assert!(
+        said.starts_with("You withdraw 5 tUSD from the market"),
+        "the review says the amount: {said}"
+    );
+
+    // Reprice, then delist, the ETH listing (My listings' p and x), each through its review.
+    let eth_listing = book.listings[&listing_ids[1]].clone();
+    let new_price = eth_price * U256::from(2u64);
+    let reprice = seller_side
+        .sign(
+            &client,
+            MarketTx::Reprice {
+                listing: Box::new(eth_listing.clone()),
+                price: new_price,
+            },
+        )
+        .await;
+    let said = reprice.intent.sentence();
+    assert!(
+        said.contains(&format!("listing #{}", eth_listing.id)) && said.contains("0.002 ETH"),
+        "{said}"
+    );
+    let book = svc::sync(&client, s_store, market).await.unwrap();
+    assert_eq!(book.listings[&eth_listing.id].price, new_price);
+    let delist = seller_side
+        .sign(
+            &client,
+            MarketTx::Delist {
+                listing: Box::new(book.listings[&eth_listing.id].clone()),
+            },
+        )
+        .await;
+    assert!(
+        delist.intent.sentence().contains("off the market"),
+        "{}",
+        delist.intent.sentence()
+    );
+    let book = svc::sync(&client, s_store, market).await.unwrap();
+    assert!(!book.listings[&eth_listing.id].active);
     let _ = node.child.kill().await;
 }

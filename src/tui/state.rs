@@ -425,6 +425,16 @@ impl State {
         super::screens::market_onchain::waiting_for_you(self)
     }
 
+    /// The user's active listings made from vault item `id`, as the last market read found them.
+    pub fn listed_as(&self, id: crate::store::ItemId) -> &[u64] {
+        self.market
+            .chain
+            .market
+            .as_deref()
+            .and_then(|m| m.listed.get(&id))
+            .map_or(&[], Vec::as_slice)
+    }
+
     pub fn generating(&self) -> bool {
         self.chat.streaming.is_some()
     }

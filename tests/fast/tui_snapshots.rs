@@ -1031,6 +1031,8 @@ mod market_book {
             chain_id: 31337,
             market: Address::repeat_byte(0x4d),
             disputes: BTreeMap::new(),
+            // Vault item 4 is listing 1.
+            listed: BTreeMap::from([(4, vec![1])]),
         }
     }
 }
@@ -1088,4 +1090,37 @@ fn market_my_purchases() {
         "{text}"
     );
     assert!(!text.contains('\u{7}'));
+}
+
+#[test]
+fn a_listed_vault_item_is_marked_and_deleting_it_warns() {
+    let mut s = market_section(0);
+    update(
+        &mut s,
+        Action::Market(keybot::tui::screens::market::MarketAction::Items(
+            vault_items::items(),
+        )),
+    );
+    update(&mut s, Action::Down);
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("listed #1"), "{screen}");
+    update(&mut s, Action::Command('d'));
+    let warned = render(&s, 80, 24);
+    assert!(warned.contains("It is listed #1 on the market"), "{warned}");
+    assert!(warned.contains("does not delist it"), "{warned}");
+    insta::assert_snapshot!("market_delete_listed_80x24", warned);
+}
+
+#[test]
+fn my_listings_selected_and_repriced() {
+    let mut s = market_section(1);
+    update(&mut s, Action::Up);
+    let screen = render(&s, 80, 24);
+    assert!(screen.contains("p reprice · x delist"), "{screen}");
+    update(&mut s, Action::Command('p'));
+    for c in "7.5".chars() {
+        update(&mut s, Action::Edit(Edit::Char(c)));
+    }
+    both("market_reprice", &s);
+    assert!(render(&s, 80, 24).contains("New price of listing 1"));
 }

@@ -141,6 +141,8 @@ pub enum MarketMode {
     SaveTo { purchase: u64, path: Input },
     /// The reason of a dispute of a delivered purchase (public, on chain).
     Dispute { purchase: u64, reason: Input },
+    /// The new price of one of the user's listings (in its token).
+    Reprice { listing: u64, price: Input },
     /// The path of a text file to add to the vault.
     AddFile(FilePrompt),
 }
@@ -218,6 +220,10 @@ pub(crate) const HELP: &[(&str, &str)] = &[
     (
         "a (my listings)",
         "approve the selected delivery: review, send",
+    ),
+    (
+        "↑/↓ p x (my listings)",
+        "on a listing: p reprices it, x delists it (each through the review)",
     ),
     (
         "b (browse)",
@@ -366,6 +372,7 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
         MarketMode::Sell { .. } => onchain::sell_key(s, action),
         MarketMode::SaveTo { .. } => onchain::save_key(s, action),
         MarketMode::Dispute { .. } => onchain::dispute_key(s, action),
+        MarketMode::Reprice { .. } => onchain::reprice_key(s, action),
         MarketMode::AddFile(_) => vault_file::key(s, action),
         MarketMode::Browse => {
             if let Some(effects) = onchain::common_key(s, &action) {

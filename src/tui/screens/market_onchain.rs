@@ -68,6 +68,9 @@ pub struct MarketBook {
     /// Each seller's disputes as this client checked them at the sync: (proven, refuted)
     /// (service::market::checked_disputes; never a claim taken on trust).
     pub disputes: std::collections::BTreeMap<Address, (u32, u32)>,
+    /// The user's active listings by the vault item they were made from (this store's listing
+    /// secrets say which): the vault marks an item *listed #N* and warns before deleting it.
+    pub listed: std::collections::BTreeMap<ItemId, Vec<u64>>,
 }
 
 impl MarketBook {
@@ -146,6 +149,8 @@ pub struct ChainView {
     pub next_sync_ms: u64,
     /// The selected row of my listings' pending deliveries, browse, and my purchases.
     pub pending_sel: usize,
+    /// In My listings: the selection is on a listing (this row of them), not on a delivery.
+    pub listing_sel: Option<usize>,
     pub browse_sel: usize,
     pub purchase_sel: usize,
 }
@@ -186,6 +191,14 @@ pub enum MarketTx {
     Challenge {
         purchase: Box<Purchase>,
     },
+    /// A new price for one of the user's listings (in the listing's token).
+    Reprice {
+        listing: Box<Listing>,
+        price: U256,
+    },
+    Delist {
+        listing: Box<Listing>,
+    },
 }
 
 /// How often the market is synced while unlocked with a network.
@@ -195,7 +208,10 @@ pub const SYNC_MS: u64 = 15_000;
 pub(crate) fn typing(mode: &MarketMode) -> bool {
     matches!(
         mode,
-        MarketMode::Sell { .. } | MarketMode::SaveTo { .. } | MarketMode::Dispute { .. }
+        MarketMode::Sell { .. }
+            | MarketMode::SaveTo { .. }
+            | MarketMode::Dispute { .. }
+            | MarketMode::Reprice { .. }
     )
 }
 
@@ -286,6 +302,10 @@ pub(crate) fn synced(s: &mut State, r: Result<Box<MarketBook>, MarketReadError>)
             }
             let c = &mut s.market.chain;
             c.pending_sel = c.pending_sel.min(m.pending().len().saturating_sub(1));
+            c.listing_sel = c
+                .listing_sel
+                .filter(|_| !m.mine().is_empty())
+                .map(|i| i.min(m.mine().len() - 1));
             c.browse_sel = c.browse_sel.min(m.offers().len().saturating_sub(1));
             c.purchase_sel = c.purchase_sel.min(m.purchases().len().saturating_sub(1));
             c.market = Some(m);
@@ -328,6 +348,10 @@ pub(crate) fn section_key(s: &mut State, action: Action) -> Vec<Effect> {
     let Some(m) = s.market.chain.market.as_deref() else {
         return vec![];
     };
+    if section == Section::Listings {
+        let (mine, pending) = (m.mine().len(), m.pending().len());
+        return listings_key(s, action, mine, pending);
+    }
     let rows = match section {
         Section::Listings => m.pending().len(),
         Section::Browse => m.offers().len(),
@@ -692,6 +716,151 @@ pub(crate) fn sell_key(s: &mut State, action: Action) -> Vec<Effect> {
                 MarketTx::Sell {
                     item: id,
                     token: t,
+                    price: units,
+                },
+            );
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// My listings: one selection walks the user's listings, then the purchases waiting for their
+/// key. On a listing `p` reprices it and `x` delists it; on a purchase `a` approves its delivery.
+fn listings_key(s: &mut State, action: Action, mine: usize, pending: usize) -> Vec<Effect> {
+    let c = &mut s.market.chain;
+    // With no purchase waiting the selection can only be on a listing.
+    if pending == 0 && mine > 0 && c.listing_sel.is_none() {
+        c.listing_sel = Some(0);
+    }
+    match (action, c.listing_sel) {
+        (Action::Up, Some(i)) => c.listing_sel = Some(i.saturating_sub(1)),
+        (Action::Up, None) if c.pending_sel == 0 && mine > 0 => c.listing_sel = Some(mine - 1),
+        (Action::Up, None) => c.pending_sel = c.pending_sel.saturating_sub(1),
+        (Action::Down, Some(i)) if i + 1 >= mine && pending > 0 => {
+            c.listing_sel = None;
+            c.pending_sel = 0;
+        }
+        (Action::Down, Some(i)) => c.listing_sel = Some((i + 1).min(mine.saturating_sub(1))),
+        (Action::Down, None) => c.pending_sel = (c.pending_sel + 1).min(pending.saturating_sub(1)),
+        (Action::Command('a'), _) if pending == 0 => return approve(s),
+        (Action::Command('a'), None) => return approve(s),
+        (Action::Command('a'), Some(_)) => {
+            return error(
+                s,
+                "a approves a delivery: ↓ to the purchases waiting for their key",
+            );
+        }
+        (Action::Command('p'), Some(i)) => return reprice(s, i),
+        (Action::Command('x'), Some(i)) => return delist(s, i),
+        (Action::Command('p' | 'x'), None) => {
+            return error(s, "p reprices and x delists a listing: ↑ to your listings");
+        }
+        _ => {}
+    }
+    vec![]
+}
+
+/// The user's listing on row `i` of My listings, if it is active.
+fn own_listing(s: &mut State, i: usize) -> Result<Listing, Vec<Effect>> {
+    let Some(l) = s
+        .market
+        .chain
+        .market
+        .as_deref()
+        .and_then(|m| m.mine().get(i).map(|l| (*l).clone()))
+    else {
+        return Err(error(s, "no listing selected"));
+    };
+    if !l.active {
+        return Err(error(s, format!("listing {} is delisted", l.id)));
+    }
+    Ok(l)
+}
+
+fn reprice(s: &mut State, i: usize) -> Vec<Effect> {
+    let l = match own_listing(s, i) {
+        Ok(l) => l,
+        Err(fx) => return fx,
+    };
+    s.market.mode = MarketMode::Reprice {
+        listing: l.id,
+        price: Input::default(),
+    };
+    vec![]
+}
+
+fn delist(s: &mut State, i: usize) -> Vec<Effect> {
+    match own_listing(s, i) {
+        Ok(l) => review(
+            s,
+            l.seller,
+            MarketTx::Delist {
+                listing: Box::new(l),
+            },
+        ),
+        Err(fx) => fx,
+    }
+}
+
+/// The token a listing is priced in, as this network's config names it (ETH for zero).
+fn token_of(s: &State, address: Address) -> Option<Token> {
+    if address == Address::ZERO {
+        return Some(s.net.sell_token(0));
+    }
+    s.net
+        .info
+        .as_ref()?
+        .tokens
+        .iter()
+        .find(|t| t.address == address)
+        .cloned()
+}
+
+/// The new price: Enter checks it (a number in the listing's token, not zero, not the price it
+/// has) and opens the review; Esc drops it.
+pub(crate) fn reprice_key(s: &mut State, action: Action) -> Vec<Effect> {
+    let MarketMode::Reprice { listing, price } = &mut s.market.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Edit(e) => price.apply(&e, false),
+        Action::Back => s.market.mode = MarketMode::Browse,
+        Action::Submit => {
+            let (id, text) = (*listing, price.text.trim().to_owned());
+            let Some(l) = s
+                .market
+                .chain
+                .market
+                .as_deref()
+                .and_then(|m| m.book.listings.get(&id).cloned())
+            else {
+                return error(s, format!("listing {id} is not in the index"));
+            };
+            let Some(token) = token_of(s, l.token) else {
+                return error(
+                    s,
+                    format!(
+                        "listing {id}'s token is not configured on this network (`keybot token add`)"
+                    ),
+                );
+            };
+            let units = match amount::parse(&text, token.decimals) {
+                Ok(u) if u.is_zero() => {
+                    return error(s, "the price is zero; x delists the listing instead");
+                }
+                Ok(u) if u == l.price => {
+                    return error(s, format!("listing {id} already costs that"));
+                }
+                Ok(u) => u,
+                Err(e) => return error(s, format!("price: {e}")),
+            };
+            s.market.mode = MarketMode::Browse;
+            return review(
+                s,
+                l.seller,
+                MarketTx::Reprice {
+                    listing: Box::new(l),
                     price: units,
                 },
             );

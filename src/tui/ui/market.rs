@@ -87,7 +87,7 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
         }
         MarketMode::ConfirmDelete(_) => {
             if let Some(item) = m.item() {
-                confirm_delete(f, area, item, t);
+                confirm_delete(f, area, item, s.listed_as(item.item.id), t);
             }
         }
         _ => {}
@@ -145,10 +145,11 @@ fn draw_items(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
     let rows: Vec<ListItem> = items
         .iter()
         .map(|i| {
-            let consent_role = if i.consent.is_given() {
-                Role::Success
-            } else {
-                Role::Warning
+            let listed = s.listed_as(i.item.id);
+            let (label, consent_role) = match listed {
+                [] if i.consent.is_given() => (i.consent.label().to_owned(), Role::Success),
+                [] => (i.consent.label().to_owned(), Role::Warning),
+                ids => (listed_label(ids), Role::Accent),
             };
             let title = shorten(&clean_line(&i.item.title), title_w);
             // Padded by columns, not chars: a wide (CJK) title keeps the columns aligned.
@@ -160,7 +161,10 @@ fn draw_items(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                     format!("{:>9} ", super::human_size(i.item.text.len())),
                     t.style(Role::Muted),
                 ),
-                Span::styled(format!(" {:<20}", i.consent.label()), t.style(consent_role)),
+                Span::styled(
+                    format!(" {:<20}", shorten(&label, 20)),
+                    t.style(consent_role),
+                ),
                 Span::raw(shorten(&i.preview.summary(), summary_w)),
             ]))
         })
@@ -687,14 +691,29 @@ fn consent(f: &mut Frame, area: Rect, s: &State, item: &MarketItem, sha256: &str
     );
 }
 
-fn confirm_delete(f: &mut Frame, area: Rect, item: &MarketItem, t: &Theme) {
-    let text = format!(
+/// "listed #1" or "listed #1, #4".
+fn listed_label(ids: &[u64]) -> String {
+    let ids: Vec<String> = ids.iter().map(|id| format!("#{id}")).collect();
+    format!("listed {}", ids.join(", "))
+}
+
+fn confirm_delete(f: &mut Frame, area: Rect, item: &MarketItem, listed: &[u64], t: &Theme) {
+    let mut text = format!(
         "Delete item {} (\"{}\") from the sale vault? Its copy is overwritten in the store; \
-         the conversation or file it came from is not touched. (y/n)",
+         the conversation or file it came from is not touched.",
         item.item.id,
         shorten(&clean_line(&item.item.title), 40)
     );
-    let r = centered(area, 64, 6);
+    if !listed.is_empty() {
+        text.push_str(&format!(
+            " It is {} on the market: deleting it here does not delist it (x in My listings \
+             does), and its key stays so that paid purchases can still be delivered.",
+            listed_label(listed)
+        ));
+    }
+    text.push_str(" (y/n)");
+    let rows = textwrap::wrap(&text, 60).len() as u16;
+    let r = centered(area, 64, rows + 2);
     f.render_widget(Clear, r);
     f.render_widget(
         Paragraph::new(text)

@@ -103,7 +103,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
 fn editing(s: &State) -> bool {
     matches!(
         s.market.mode,
-        MarketMode::SaveTo { .. } | MarketMode::Dispute { .. }
+        MarketMode::SaveTo { .. } | MarketMode::Dispute { .. } | MarketMode::Reprice { .. }
     )
 }
 
@@ -134,9 +134,27 @@ fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         );
         return;
     }
+    if let MarketMode::Reprice { listing, price } = &s.market.mode {
+        f.render_widget(
+            Paragraph::new(input_line(price, t, true)).block(block(
+                &format!(
+                    "New price of listing {listing}, in its token (Enter reviews, Esc cancels)"
+                ),
+                t,
+                true,
+            )),
+            area,
+        );
+        return;
+    }
     let c = &s.market.chain;
     let keys = match c.section {
-        Section::Listings => "↑/↓ select a delivery · a approve → review · g sync · ? keys",
+        Section::Listings if c.listing_sel.is_some() => {
+            "↑/↓ select · p reprice · x delist → review · ↓ deliveries · g sync · ? keys"
+        }
+        Section::Listings => {
+            "↑/↓ select a delivery · a approve → review · ↑ listings · g sync · ? keys"
+        }
         Section::Browse => "↑/↓ select · b buy → review · g sync · ? keys",
         Section::Purchases => {
             "↑/↓ select · s save · c challenge · r refund · d dispute · g sync · ? keys"
@@ -201,9 +219,18 @@ fn listings(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             })
             .collect()
     };
-    f.render_widget(
-        List::new(rows).block(block(&format!("My listings ({})", mine.len()), t, false)),
+    let on_listing = s.market.chain.listing_sel;
+    let mut ls = ratatui::widgets::ListState::default().with_selected(on_listing);
+    f.render_stateful_widget(
+        List::new(rows)
+            .highlight_style(t.style(Role::Selection))
+            .block(block(
+                &format!("My listings ({})", mine.len()),
+                t,
+                on_listing.is_some(),
+            )),
         top,
+        &mut ls,
     );
     let rows: Vec<ListItem> = pending
         .iter()
@@ -230,6 +257,11 @@ fn listings(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     );
     if rows.is_empty() {
         return empty_section(f, low, &title, "no purchase is waiting for its key", t);
+    }
+    if s.market.chain.listing_sel.is_some() {
+        // The selection is up on the listings.
+        f.render_widget(List::new(rows).block(block(&title, t, false)), low);
+        return;
     }
     super::selectable_list(f, low, rows, s.market.chain.pending_sel, &title, t);
 }
