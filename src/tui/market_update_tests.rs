@@ -736,3 +736,52 @@ fn the_help_lists_the_file_key() {
         "{help:?}"
     );
 }
+
+/// `c y s` typed quickly: the `s` arrives before the consent is signed, and is not lost — the
+/// sell form opens once the signed consent is in. A failed consent opens nothing.
+#[test]
+fn sell_typed_ahead_of_the_consent_opens_once_it_is_signed() {
+    let item = sample_item(3);
+    let mut s = market(vec![item.clone()]);
+    update(&mut s, Action::Command('c'));
+    update(&mut s, Action::Command('y'));
+    assert!(update(&mut s, Action::Command('s')).is_empty());
+    assert_eq!(s.market.mode, MarketMode::Browse, "nothing yet");
+    assert_eq!(
+        error(&s),
+        None,
+        "no 'no consent' error for a key typed ahead"
+    );
+    let mut signed = item.clone();
+    signed.consent = ConsentState::Given(crate::store::Consent {
+        account: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into(),
+        sha256: signed.preview.sha256(),
+        time: 1,
+        signature: "0x00".into(),
+    });
+    update(
+        &mut s,
+        Action::Market(MarketAction::Updated(Box::new(signed))),
+    );
+    assert!(
+        matches!(s.market.mode, MarketMode::Sell { id: 3, .. }),
+        "{:?}",
+        s.market.mode
+    );
+    assert_eq!(s.market.consenting, None);
+
+    // A consent that fails: the s typed ahead opens nothing, and a later s says why.
+    let mut s = market(vec![item]);
+    update(&mut s, Action::Command('c'));
+    update(&mut s, Action::Command('y'));
+    update(&mut s, Action::Command('s'));
+    update(
+        &mut s,
+        Action::Error(crate::tui::error::AppError::Setting(
+            "the store refused".into(),
+        )),
+    );
+    assert_eq!(s.market.consenting, None);
+    update(&mut s, Action::Command('s'));
+    assert!(error(&s).unwrap().contains("no consent"), "{:?}", s.message);
+}

@@ -96,6 +96,8 @@ fn route(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Error(e) => {
             s.message = Some((Level::Error, e.to_string()));
+            // A consent that failed will not open the sell form typed ahead of it.
+            s.market.consenting = None;
             if s.screen == Screen::Onboarding && s.onboarding == Onboarding::Writing {
                 s.onboarding = Onboarding::default();
             }

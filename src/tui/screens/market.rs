@@ -164,6 +164,9 @@ pub struct MarketView {
     pub mode: MarketMode,
     /// The on-chain sections.
     pub chain: ChainView,
+    /// A consent being signed (the item), and whether `s` was pressed meanwhile: a key typed
+    /// ahead is not lost, the sell form opens once the consent is in.
+    pub consenting: Option<(ItemId, bool)>,
 }
 
 impl MarketView {
@@ -290,7 +293,18 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                 m.mode = MarketMode::Browse;
             }
         }
-        MarketAction::Updated(item) => updated(m, *item),
+        MarketAction::Updated(item) => {
+            let (id, given) = (item.item.id, item.consent.is_given());
+            updated(m, *item);
+            if let Some((waiting, sell)) = m.consenting
+                && waiting == id
+            {
+                m.consenting = None;
+                if sell && given && m.item().is_some_and(|i| i.item.id == id) {
+                    return onchain::open_sell(s);
+                }
+            }
+        }
         MarketAction::Synced(r) => onchain::synced(s, r),
     }
     vec![]
@@ -528,6 +542,7 @@ fn consent_step(s: &mut State, action: Action) -> Vec<Effect> {
                 id: *id,
                 sha256: sha256.clone(),
             };
+            s.market.consenting = Some((*id, false));
             s.market.mode = MarketMode::Browse;
             vec![Effect::Market(effect)]
         }

@@ -666,6 +666,18 @@ pub(crate) fn open_sell(s: &mut State) -> Vec<Effect> {
         return vec![];
     };
     let id = item.item.id;
+    // Typed while the consent is being signed: the form opens once it is in.
+    if !item.consent.is_given()
+        && s.market
+            .consenting
+            .is_some_and(|(waiting, _)| waiting == id)
+    {
+        s.market.consenting = Some((id, true));
+        return vec![];
+    }
+    let Some(item) = s.market.item() else {
+        return vec![];
+    };
     match &item.consent {
         ConsentState::Given(_) => {}
         ConsentState::None => return error(s, format!("item {id} has no consent yet: c consents")),
