@@ -1124,3 +1124,42 @@ fn my_listings_selected_and_repriced() {
     both("market_reprice", &s);
     assert!(render(&s, 80, 24).contains("New price of listing 1"));
 }
+
+/// At 60x20 a long list says what is off its edges, and nothing on a row or a key line is cut
+/// by the terminal's edge without "…".
+#[test]
+fn a_long_list_at_60x20_marks_what_is_off_screen() {
+    let mut s = market_section(2);
+    let mut book = market_book::book();
+    let first = book.book.listings[&2].clone();
+    for id in 3..=30 {
+        let mut l = first.clone();
+        l.id = id;
+        book.book.listings.insert(id, l);
+    }
+    update(
+        &mut s,
+        Action::Market(keybot::tui::screens::market::MarketAction::Synced(Ok(
+            Box::new(book),
+        ))),
+    );
+    let top = render(&s, 60, 20);
+    assert!(top.contains("▼ ") && top.contains(" more"), "{top}");
+    assert!(!top.contains("▲ "), "{top}");
+    for _ in 0..40 {
+        update(&mut s, Action::Down);
+    }
+    let bottom = render(&s, 60, 20);
+    assert!(bottom.contains("▲ ") && !bottom.contains("▼ "), "{bottom}");
+    insta::assert_snapshot!("market_browse_long_60x20", bottom);
+    // The tab line keeps the help key; every line that reaches the right edge ends in "…" or
+    // a border.
+    let first_line = bottom.lines().next().unwrap();
+    assert!(first_line.contains("? help"), "{first_line}");
+    for line in bottom.lines() {
+        if line.chars().count() == 60 {
+            let last = line.chars().last().unwrap();
+            assert!("…│┐┘─".contains(last), "cut without a mark: {line:?}");
+        }
+    }
+}

@@ -52,7 +52,11 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut RenderC
     } else {
         vec![input_line(field, t, focused)]
     };
-    f.render_widget(Paragraph::new(lines).block(block(title, t, focused)), input);
+    let title = super::shorten(title, usize::from(input.width.saturating_sub(4)));
+    f.render_widget(
+        Paragraph::new(lines).block(block(&title, t, focused)),
+        input,
+    );
 }
 
 fn draw_list(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
@@ -167,6 +171,7 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Re
     } else {
         "Conversation".to_owned()
     };
+    let title = super::shorten(&title, usize::from(area.width.saturating_sub(4)));
     f.render_widget(Paragraph::new(lines).block(block(&title, t, false)), area);
 }
 

@@ -77,7 +77,13 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
             bottom,
         ),
         MarketMode::AddFile(p) => super::vault_file::draw(f, bottom, p, t),
-        _ => f.render_widget(Paragraph::new(muted(keys(bottom.width), t)), bottom),
+        _ => f.render_widget(
+            Paragraph::new(super::fit(
+                muted(keys(bottom.width), t),
+                usize::from(bottom.width),
+            )),
+            bottom,
+        ),
     }
     match &m.mode {
         MarketMode::Consent { sha256, .. } => {

@@ -31,7 +31,10 @@ pub fn draw_sections(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         spans.push(Span::styled(format!(" {} ", sec.title()), t.style(role)));
     }
     spans.push(Span::styled("   [ ] switch", t.style(Role::Muted)));
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    f.render_widget(
+        Paragraph::new(super::fit(Line::from(spans), usize::from(area.width))),
+        area,
+    );
 }
 
 /// Strangers' text (titles, reasons) for one line of the screen.
@@ -166,7 +169,13 @@ fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         (Some(why), true) => format!("  (not synced: {})", clean(why)),
         _ => String::new(),
     };
-    f.render_widget(Paragraph::new(muted(format!("{keys}{state}"), t)), area);
+    f.render_widget(
+        Paragraph::new(super::fit(
+            muted(format!("{keys}{state}"), t),
+            usize::from(area.width),
+        )),
+        area,
+    );
 }
 
 fn delivery_setting(s: &State) -> String {
@@ -195,27 +204,30 @@ fn listings(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
         mine.iter()
             .map(|l| {
                 let waiting = pending.iter().filter(|p| p.listing == l.id).count();
-                ListItem::new(Line::from(vec![
-                    Span::styled(format!("{:>5} ", l.id), t.style(Role::Muted)),
-                    Span::raw(cell(&title_of(l), title_w)),
-                    Span::raw(format!(
-                        " {:>20} ",
-                        shorten(&price(s, l.token, l.price), 20)
-                    )),
-                    Span::raw(format!("{:>3} sold ", l.sales)),
-                    Span::styled(
-                        format!("{:>2} waiting ", waiting),
-                        t.style(if waiting > 0 {
-                            Role::Warning
-                        } else {
-                            Role::Muted
-                        }),
-                    ),
-                    Span::styled(
-                        if l.active { "active" } else { "delisted" },
-                        t.style(if l.active { Role::Success } else { Role::Muted }),
-                    ),
-                ]))
+                ListItem::new(super::fit(
+                    Line::from(vec![
+                        Span::styled(format!("{:>5} ", l.id), t.style(Role::Muted)),
+                        Span::raw(cell(&title_of(l), title_w)),
+                        Span::raw(format!(
+                            " {:>20} ",
+                            shorten(&price(s, l.token, l.price), 20)
+                        )),
+                        Span::raw(format!("{:>3} sold ", l.sales)),
+                        Span::styled(
+                            format!("{:>2} waiting ", waiting),
+                            t.style(if waiting > 0 {
+                                Role::Warning
+                            } else {
+                                Role::Muted
+                            }),
+                        ),
+                        Span::styled(
+                            if l.active { "active" } else { "delisted" },
+                            t.style(if l.active { Role::Success } else { Role::Muted }),
+                        ),
+                    ]),
+                    area.width.saturating_sub(2).into(),
+                ))
             })
             .collect()
     };
@@ -235,19 +247,22 @@ fn listings(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
     let rows: Vec<ListItem> = pending
         .iter()
         .map(|p| {
-            ListItem::new(Line::from(vec![
-                Span::styled(format!("purchase {:<4} ", p.id), t.style(Role::Accent)),
-                Span::raw(format!("listing {:<4} ", p.listing)),
-                Span::raw(format!(
-                    "{:>14}  ",
-                    shorten(&price(s, p.token, p.price), 14)
-                )),
-                Span::styled(
-                    format!("by {}  ", short_address(&p.buyer)),
-                    t.style(Role::Muted),
-                ),
-                Span::raw(deadline(m.now, p.deadline)),
-            ]))
+            ListItem::new(super::fit(
+                Line::from(vec![
+                    Span::styled(format!("purchase {:<4} ", p.id), t.style(Role::Accent)),
+                    Span::raw(format!("listing {:<4} ", p.listing)),
+                    Span::raw(format!(
+                        "{:>14}  ",
+                        shorten(&price(s, p.token, p.price), 14)
+                    )),
+                    Span::styled(
+                        format!("by {}  ", short_address(&p.buyer)),
+                        t.style(Role::Muted),
+                    ),
+                    Span::raw(deadline(m.now, p.deadline)),
+                ]),
+                area.width.saturating_sub(2).into(),
+            ))
         })
         .collect();
     let title = format!(
@@ -480,15 +495,18 @@ fn purchases(f: &mut Frame, area: Rect, s: &State, m: &MarketBook, t: &Theme) {
             // The status takes what is left of the row, cut with "…" (the highlight marks
             // nothing more: no symbol column).
             let room = inner.saturating_sub(6 + title_w + 17);
-            ListItem::new(Line::from(vec![
-                Span::styled(format!("{:>5} ", p.id), t.style(Role::Muted)),
-                Span::raw(cell(&name, title_w)),
-                Span::raw(format!(
-                    " {:>15} ",
-                    shorten(&price(s, p.token, p.price), 15)
-                )),
-                Span::styled(shorten(&text, room), t.style(role)),
-            ]))
+            ListItem::new(super::fit(
+                Line::from(vec![
+                    Span::styled(format!("{:>5} ", p.id), t.style(Role::Muted)),
+                    Span::raw(cell(&name, title_w)),
+                    Span::raw(format!(
+                        " {:>15} ",
+                        shorten(&price(s, p.token, p.price), 15)
+                    )),
+                    Span::styled(shorten(&text, room), t.style(role)),
+                ]),
+                area.width.saturating_sub(2).into(),
+            ))
         })
         .collect();
     super::selectable_list(f, area, rows, s.market.chain.purchase_sel, &title, t);

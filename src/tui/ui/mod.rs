@@ -107,6 +107,17 @@ fn draw_screen(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rend
 }
 
 fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
+    let full = tabs_line(s, t, false);
+    // Narrow: the other screens by their numbers only, so the help key stays on the line.
+    let line = if full.width() <= usize::from(area.width) {
+        full
+    } else {
+        fit(tabs_line(s, t, true), usize::from(area.width))
+    };
+    f.render_widget(Paragraph::new(line).style(t.style(Role::StatusBar)), area);
+}
+
+fn tabs_line(s: &State, t: &Theme, compact: bool) -> Line<'static> {
     let mut spans = vec![Span::styled(" keybot ", t.style(Role::Title))];
     if s.unlocked() {
         for (i, screen) in Screen::main().enumerate() {
@@ -125,10 +136,12 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             } else {
                 String::new()
             };
-            spans.push(Span::styled(
-                format!(" {} {}{count} ", i + 1, screen.title()),
-                style,
-            ));
+            let text = if compact && screen != s.screen {
+                format!(" {}{count} ", i + 1)
+            } else {
+                format!(" {} {}{count} ", i + 1, screen.title())
+            };
+            spans.push(Span::styled(text, style));
         }
     } else {
         spans.push(Span::styled(
@@ -136,11 +149,11 @@ fn draw_tabs(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
             t.style(Role::Accent),
         ));
     }
-    spans.push(Span::styled("   ? help", t.style(Role::Muted)));
-    f.render_widget(
-        Paragraph::new(Line::from(spans)).style(t.style(Role::StatusBar)),
-        area,
-    );
+    spans.push(Span::styled(
+        if compact { " ? help" } else { "   ? help" },
+        t.style(Role::Muted),
+    ));
+    Line::from(spans)
 }
 
 /// Lock state, account, network, model and backend, speed, context use — then the latest
@@ -260,6 +273,46 @@ pub(super) fn shorten(text: &str, max: usize) -> String {
     out
 }
 
+/// `line` in at most `width` columns: whole, or cut with "…" where it stops (never cut silently
+/// by the terminal's edge).
+pub(super) fn fit(line: Line<'static>, width: usize) -> Line<'static> {
+    if line.width() <= width {
+        return line;
+    }
+    let style = line.style;
+    let mut out: Vec<Span<'static>> = Vec::new();
+    let mut used = 0;
+    for span in line.spans {
+        let w = span.width();
+        if used + w < width {
+            used += w;
+            out.push(span);
+            continue;
+        }
+        // The span that crosses the edge: cut with "…" in its own style.
+        let text = shorten(&span.content, width.saturating_sub(used));
+        out.push(Span::styled(text, span.style));
+        break;
+    }
+    Line::from(out).style(style)
+}
+
+/// An address (or any long token) in at most `width` columns, cut in the middle: both ends
+/// stay readable, which is what a person compares.
+pub(super) fn middle(text: &str, width: usize) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return text.to_owned();
+    }
+    let keep = width.saturating_sub(1);
+    let head = keep.div_ceil(2);
+    let tail = keep - head;
+    let mut out: String = chars[..head].iter().collect();
+    out.push('…');
+    out.extend(&chars[chars.len() - tail..]);
+    out
+}
+
 /// A size for people: `812 B`, `4.2 KiB`, `1.0 MiB`.
 pub(super) fn human_size(bytes: usize) -> String {
     match bytes {
@@ -317,11 +370,32 @@ pub(super) fn selectable_list(
     title: &str,
     t: &Theme,
 ) {
+    // What is off the list's edges is said at its foot: a row never vanishes without a mark.
+    // The list scrolls just far enough to show the selection (ratatui's own rule, from the top).
+    let visible = usize::from(area.height.saturating_sub(2)).max(1);
+    let len = rows.len();
+    let offset = selected
+        .min(len.saturating_sub(1))
+        .saturating_sub(visible - 1);
+    let mut marks = Vec::new();
+    if offset > 0 {
+        marks.push(format!("▲ {offset} more"));
+    }
+    if offset + visible < len {
+        marks.push(format!("▼ {} more", len - offset - visible));
+    }
+    let mut frame = block(title, t, true);
+    if !marks.is_empty() {
+        frame = frame.title_bottom(Span::styled(
+            format!(" {} ", marks.join(" · ")),
+            t.style(Role::Accent),
+        ));
+    }
     let mut ls = ListState::default().with_selected(Some(selected));
     f.render_stateful_widget(
         List::new(rows)
             .highlight_style(t.style(Role::Selection))
-            .block(block(title, t, true)),
+            .block(frame),
         area,
         &mut ls,
     );

@@ -18,9 +18,15 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::Rend
                 (Some(input), true) => input_line(input, t, true),
                 _ => Line::from(Span::styled(item.value.clone(), t.style(Role::Accent))),
             };
-            let mut spans = vec![Span::raw(format!("{:<52}", item.label))];
+            // The label column gives way first, so the value stays readable.
+            let inner = usize::from(area.width.saturating_sub(2));
+            let label_w = inner.saturating_sub(16).min(52);
+            let mut spans = vec![Span::raw(format!(
+                "{:<label_w$}",
+                super::shorten(&item.label, label_w.saturating_sub(1))
+            ))];
             spans.extend(value.spans);
-            ListItem::new(Line::from(spans))
+            ListItem::new(super::fit(Line::from(spans), inner))
         })
         .collect();
     super::selectable_list(

@@ -29,11 +29,14 @@ fn accounts(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         .iter()
         .map(|a| {
             let addr = a.address.to_checksum(None);
-            ListItem::new(Line::from(vec![
-                Span::styled(format!("{:>3} ", a.index), t.style(Role::Muted)),
-                Span::raw(format!("{}…{} ", &addr[..8], &addr[addr.len() - 6..])),
-                Span::styled(clean_line(&a.label).into_owned(), t.style(Role::Accent)),
-            ]))
+            ListItem::new(super::fit(
+                Line::from(vec![
+                    Span::styled(format!("{:>3} ", a.index), t.style(Role::Muted)),
+                    Span::raw(format!("{}…{} ", &addr[..8], &addr[addr.len() - 6..])),
+                    Span::styled(clean_line(&a.label).into_owned(), t.style(Role::Accent)),
+                ]),
+                usize::from(list_w.saturating_sub(2)),
+            ))
         })
         .collect();
     super::selectable_list(f, left, items, w.selected, "Accounts", t);
@@ -46,12 +49,17 @@ fn accounts(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         return;
     };
     let addr = acc.address.to_checksum(None);
+    // Whole where it fits; else cut in the middle, both ends kept to compare.
+    let panel_w = usize::from(right.width.saturating_sub(2));
     let head = vec![
         Line::from(Span::styled(
             format!("account {}  m/44'/60'/0'/0/{}", acc.index, acc.index),
             t.style(Role::Muted),
         )),
-        Line::from(Span::styled(addr.clone(), t.style(Role::Title))),
+        Line::from(Span::styled(
+            super::middle(&addr, panel_w),
+            t.style(Role::Title),
+        )),
     ];
     let mut money = Vec::new();
     balances(&mut money, s, acc, t);
@@ -76,6 +84,7 @@ fn accounts(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
         );
         with_qr(head, money, hints, &addr, room, t)
     };
+    let lines: Vec<Line> = lines.into_iter().map(|l| super::fit(l, panel_w)).collect();
     f.render_widget(
         Paragraph::new(lines).block(block("Address", t, false)),
         right,
