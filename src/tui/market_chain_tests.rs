@@ -699,3 +699,115 @@ fn my_listings_reprice_and_delist_through_the_review() {
     let fx = press(&mut s, 'a');
     assert!(matches!(prepared(&s, fx), MarketTx::Deliver { .. }));
 }
+
+/// A token purchase as the app runs it: step 1 of 2 (the approval), confirmed, then straight on
+/// to step 2 (the purchase) without going back to Browse; Esc at step 2 says that the approval
+/// stays and offers its reset, whose y opens the review of an approval of 0.
+#[test]
+fn a_token_purchase_runs_as_two_steps_and_stopping_offers_the_reset() {
+    use crate::chain::send::Outcome;
+    use crate::tui::screens::wallet::{Plan, Stays};
+    let mut s = state(1000);
+    to_section(&mut s, Section::Browse);
+    let fx = buy_again(&mut s);
+    let tx = prepared(&s, fx);
+    let token = crate::chain::Token {
+        symbol: "tUSD".into(),
+        address: Address::repeat_byte(0x77),
+        decimals: 6,
+    };
+    let stays = Stays {
+        owner: me(),
+        token: token.clone(),
+        amount: "5 tUSD".into(),
+    };
+    let review = crate::tui::chain_update_tests::review(Address::repeat_byte(0x77), vec![]);
+    let id = s.wallet.send_seq;
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ReviewReady {
+            id,
+            review: Ok(review.clone()),
+            plan: Some(Box::new(Plan {
+                remaining: 1,
+                next: Box::new(tx.clone()),
+                leaves: Some(stays.clone()),
+            })),
+        }),
+    );
+    let steps = |s: &State| match &s.wallet.mode {
+        WalletMode::Send(flow) => flow.steps.clone().map(|st| (st.at, st.of)),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(steps(&s), Some((1, 2)));
+    update(&mut s, Action::Drawn(1));
+    update(&mut s, Action::UserActivity(2));
+    let fx = update(&mut s, Action::Command('y'));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Wallet(
+            crate::tui::screens::wallet::WalletEffect::SignAndSend { .. }
+        )]
+    ));
+    // Confirmed: the next step is prepared at once, the user stays in the flow.
+    let fx = update(
+        &mut s,
+        Action::Wallet(WalletAction::SendFinished {
+            hash: None,
+            outcome: Ok(Outcome::Confirmed { block: 9 }),
+            said: None,
+        }),
+    );
+    let next = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Market(MarketEffect::Prepare { tx, .. }) => Some((**tx).clone()),
+            _ => None,
+        })
+        .expect("step 2 is prepared");
+    assert_eq!(next, tx);
+    assert_eq!(s.screen, Screen::Wallet);
+    let id = s.wallet.send_seq;
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ReviewReady {
+            id,
+            review: Ok(review),
+            plan: None,
+        }),
+    );
+    assert_eq!(steps(&s), Some((2, 2)));
+    // Esc at step 2: back to the market, and the approval that stays is said, with its reset.
+    update(&mut s, Action::Back);
+    assert_eq!(s.screen, Screen::Market);
+    assert_eq!(s.overlay, Some(Overlay::ApprovalStays(Box::new(stays))));
+    assert!(matches!(key(&s, 'n'), Action::Confirm(false)));
+    let fx = update(&mut s, Action::Confirm(true));
+    match prepared(&s, fx) {
+        MarketTx::ResetApproval { owner, token: t } => {
+            assert_eq!((owner, t), (me(), token));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn saying_no_to_the_reset_says_what_stays() {
+    use crate::tui::screens::wallet::Stays;
+    let mut s = state(1000);
+    s.overlay = Some(Overlay::ApprovalStays(Box::new(Stays {
+        owner: me(),
+        token: crate::chain::Token {
+            symbol: "tUSD".into(),
+            address: Address::repeat_byte(0x77),
+            decimals: 6,
+        },
+        amount: "5 tUSD".into(),
+    })));
+    assert!(update(&mut s, Action::Confirm(false)).is_empty());
+    assert_eq!(s.overlay, None);
+    match &s.message {
+        Some((Level::Info, m)) => assert!(m.contains("exactly 5 tUSD"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
