@@ -23,7 +23,7 @@ pub fn draw(f: &mut Frame, area: Rect, s: &State, t: &Theme, _: &mut super::Rend
             let label_w = inner.saturating_sub(16).min(52);
             let mut spans = vec![Span::raw(format!(
                 "{:<label_w$}",
-                super::shorten(&item.label, label_w.saturating_sub(1))
+                super::shorten(item.label, label_w.saturating_sub(1))
             ))];
             spans.extend(value.spans);
             ListItem::new(super::fit(Line::from(spans), inner))
