@@ -530,15 +530,29 @@ impl Runtime {
             }),
             MarketEffect::AddFile(path) => self.add_file(path),
             MarketEffect::ListFolder { folder, input } => self.list_folder(folder, input),
-            MarketEffect::Keep { id, span } => {
-                self.vault_job(move |store, _| updated(vault::keep(store, id, span)?))
-            }
-            MarketEffect::Redact { id, span } => {
-                self.vault_job(move |store, _| updated(vault::redact(store, id, span)?))
-            }
-            MarketEffect::RedactText { id, text } => {
-                self.vault_job(move |store, _| updated(vault::redact_text(store, id, &text)?))
-            }
+            // Each change says so: the preview changes, and so does what a consent covers.
+            MarketEffect::Keep { id, span } => self.vault_job(move |store, _| {
+                let mut actions = updated(vault::keep(store, id, span)?)?;
+                actions.push(Action::Notice(format!(
+                    "span {span} of item {id} kept: the buyer gets it"
+                )));
+                Ok(actions)
+            }),
+            MarketEffect::Redact { id, span } => self.vault_job(move |store, _| {
+                let mut actions = updated(vault::redact(store, id, span)?)?;
+                actions.push(Action::Notice(format!(
+                    "span {span} of item {id} removed again"
+                )));
+                Ok(actions)
+            }),
+            MarketEffect::RedactText { id, text } => self.vault_job(move |store, _| {
+                let mut actions = updated(vault::redact_text(store, id, &text)?)?;
+                // The text itself is private: not repeated on the status line or in the log.
+                actions.push(Action::Notice(format!(
+                    "item {id}: every occurrence of that text removed"
+                )));
+                Ok(actions)
+            }),
             MarketEffect::Consent { id, sha256 } => self.vault_job(move |store, wallet| {
                 // What is signed is what the user was shown, or nothing.
                 if vault::view(store, id)?.preview.sha256() != sha256 {
@@ -1480,6 +1494,14 @@ mod tests {
                 .get("custom"),
             Some(&2)
         );
+        // The success is said, without repeating the private text.
+        until(&mut runtime, rx, &mut state, "the redaction's notice", |s| {
+            s.log
+                .iter()
+                .any(|m| m.text.contains("every occurrence of that text removed"))
+        })
+        .await;
+        assert!(!state.log.iter().any(|m| m.text.contains("Zebulon")));
 
         // The consent step, then y: signed on the store thread.
         press(&mut runtime, &mut state, 'c');
