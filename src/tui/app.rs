@@ -1495,11 +1495,17 @@ mod tests {
             Some(&2)
         );
         // The success is said, without repeating the private text.
-        until(&mut runtime, rx, &mut state, "the redaction's notice", |s| {
-            s.log
-                .iter()
-                .any(|m| m.text.contains("every occurrence of that text removed"))
-        })
+        until(
+            &mut runtime,
+            rx,
+            &mut state,
+            "the redaction's notice",
+            |s| {
+                s.log
+                    .iter()
+                    .any(|m| m.text.contains("every occurrence of that text removed"))
+            },
+        )
         .await;
         assert!(!state.log.iter().any(|m| m.text.contains("Zebulon")));
 

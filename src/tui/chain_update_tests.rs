@@ -65,6 +65,14 @@ fn online() -> State {
         &mut s,
         Action::Wallet(WalletAction::ChainRefreshed(Ok((7, vec![])))),
     );
+    // The first read of the market after unlocking has answered: this network has none, so it
+    // is not read again off the Market screen.
+    update(
+        &mut s,
+        Action::Market(crate::tui::screens::market::MarketAction::Synced(Err(
+            ChainError::Node("no market".into()).into(),
+        ))),
+    );
     s
 }
 

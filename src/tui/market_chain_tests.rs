@@ -576,15 +576,21 @@ fn the_market_is_synced_on_entering_and_then_every_interval_never_twice_at_once(
             .filter(|e| matches!(e, Effect::Market(MarketEffect::Sync)))
             .count()
     };
-    // With deliveries approved one by one, nothing is read off the Market screen.
-    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 2))), 0);
-    assert_eq!(syncs(&update(&mut s, Action::Screen(Screen::Market))), 1);
-    // Still running: no second one.
-    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4))), 0);
     let offline = || ChainError::Offline {
         rpc: "http://127.0.0.1:8545".into(),
         reason: "connection refused".into(),
     };
+    // With deliveries approved one by one, off the Market screen the market is read once
+    // after unlocking (to learn whether the user sells anything), and no more without listings.
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS))), 1);
+    update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Err(offline().into()))),
+    );
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 2 + 10))), 0);
+    assert_eq!(syncs(&update(&mut s, Action::Screen(Screen::Market))), 1);
+    // Still running: no second one.
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 4))), 0);
     update(
         &mut s,
         Action::Market(MarketAction::Synced(Err(offline().into()))),
@@ -608,6 +614,19 @@ fn the_market_is_synced_on_entering_and_then_every_interval_never_twice_at_once(
         }
     }
     assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 7 + 10))), 1);
+}
+
+#[test]
+fn a_seller_is_read_off_the_market_screen_too() {
+    let mut s = state(1000);
+    let syncs = |fx: &[Effect]| {
+        fx.iter()
+            .filter(|e| matches!(e, Effect::Market(MarketEffect::Sync)))
+            .count()
+    };
+    // The sample book has my listing 1: its purchases are followed from any screen.
+    update(&mut s, Action::Screen(Screen::Chat));
+    assert_eq!(syncs(&update(&mut s, Action::Tick(SYNC_MS * 3))), 1);
 }
 
 #[test]

@@ -216,11 +216,19 @@ pub(crate) fn typing(mode: &MarketMode) -> bool {
 }
 
 /// A sync is due every [`SYNC_MS`] while unlocked with a network, when it is of use: on the
-/// Market screen, or anywhere with `market.delivery = auto` (then it delivers in the
-/// background). With `approve`, entering the Market screen reads the market anyway.
+/// Market screen; anywhere with `market.delivery = auto` (then it delivers in the background)
+/// or `market.challenge = auto`; and anywhere while the user has listings of their own (a new
+/// purchase waiting for their key is announced on whatever screen is shown). The first read
+/// after unlocking is what finds out whether they have any.
 pub(crate) fn tick(s: &mut State) -> Vec<Effect> {
-    let wanted =
-        s.screen == Screen::Market || delivers_automatically(s) || challenges_automatically(s);
+    let c = &s.market.chain;
+    let first_read = c.market.is_none() && c.problem.is_none();
+    let selling = c.market.as_deref().is_some_and(|m| !m.mine().is_empty());
+    let wanted = s.screen == Screen::Market
+        || first_read
+        || selling
+        || delivers_automatically(s)
+        || challenges_automatically(s);
     if wanted && s.unlocked() && s.net.info.is_some() && s.now_ms >= s.market.chain.next_sync_ms {
         return sync_now(s);
     }

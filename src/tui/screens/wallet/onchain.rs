@@ -131,12 +131,20 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                     effects.extend(entered_wallet(s));
                     return effects;
                 }
+                let market_changed =
+                    flow.origin.is_some() && matches!(outcome, Ok(Outcome::Confirmed { .. }));
                 flow.step = SendStep::Done {
                     review,
                     hash,
                     outcome,
                     said,
                 };
+                // A market transaction changed the book: it is read again now, not in 15 s.
+                if market_changed {
+                    let mut effects = crate::tui::screens::market_onchain::sync_now(s);
+                    effects.extend(entered_wallet(s));
+                    return effects;
+                }
             } else {
                 s.message = Some(match outcome {
                     Ok(_) => (Level::Info, "a send finished; see the activity list".into()),
