@@ -21,7 +21,9 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
         let candidate = (b.is_ascii_hexdigit() || (b == b':' && t.get(i + 1) == Some(&b':')))
             && (i == 0
                 || !(t[i - 1].is_ascii_alphanumeric()
-                    || matches!(t[i - 1], b'.' | b':' | b'_' | b'-')));
+                    || matches!(t[i - 1], b'.' | b':' | b'-')
+                    // `_` glues unless it opens markdown emphasis (`_203.0.113.7_`).
+                    || (t[i - 1] == b'_' && i > 1 && t[i - 2].is_ascii_alphanumeric())));
         if !candidate {
             i += 1;
             continue;
@@ -59,7 +61,10 @@ fn ends_cleanly(t: &[u8], e: usize, v6: bool) -> bool {
     let next_alnum = t.get(e + 1).is_some_and(u8::is_ascii_alphanumeric);
     match t.get(e) {
         None => true,
-        Some(&b) if b.is_ascii_alphanumeric() || b == b'_' => false,
+        Some(&b) if b.is_ascii_alphanumeric() => false,
+        Some(b'_') => !t
+            .get(e + 1)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_'),
         Some(b'.') => !next_alnum,
         Some(b':') => !(v6 && next_alnum),
         _ => true,
@@ -136,9 +141,11 @@ fn ipv6_at(t: &[u8], s: usize) -> Option<(bool, usize)> {
             }
             break;
         }
-        if t.get(p + h) == Some(&b'.') && groups <= 6 {
-            // An embedded IPv4 address ends it.
-            let (_, e) = ipv4_at(t, p)?;
+        // An embedded IPv4 address ends it; a full stop after the last group ends the sentence.
+        if t.get(p + h) == Some(&b'.')
+            && groups <= 6
+            && let Some((_, e)) = ipv4_at(t, p)
+        {
             groups += 2;
             long_group = true;
             digit = true;

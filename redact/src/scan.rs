@@ -28,9 +28,19 @@ pub(crate) fn number_start(t: &[u8], i: usize) -> bool {
     if i == 0 {
         return true;
     }
+    // Opening quotes outside ASCII: « “ ‘ „.
+    let before = &t[..i];
+    if ["«", "“", "‘", "„"]
+        .iter()
+        .any(|q| before.ends_with(q.as_bytes()))
+    {
+        return true;
+    }
     matches!(
         t[i - 1],
-        b' ' | b'\t'
+        b'_' | b'`'
+            | b' '
+            | b'\t'
             | b'\n'
             | b'\r'
             | b'('
@@ -54,8 +64,14 @@ pub(crate) fn number_end(t: &[u8], j: usize) -> bool {
         return true;
     }
     let b = t[j];
-    if b.is_ascii_alphanumeric() || b == b'_' || b == b'@' {
+    if b.is_ascii_alphanumeric() || b == b'@' {
         return false;
+    }
+    // `_` glues (`12_000`, `id_42`) unless it closes markdown emphasis (`_+49 30 1234567_`).
+    if b == b'_' {
+        return !t
+            .get(j + 1)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
     }
     let next_digit = t.get(j + 1).is_some_and(|c| c.is_ascii_digit());
     !(next_digit && matches!(b, b'.' | b'-' | b'/' | b',' | b':'))

@@ -226,9 +226,24 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
             }
         }
         prev_end = Some(end);
-        // Letters glued to digits, underscores or non-ASCII letters are not a word of a phrase.
-        let glued = |b: u8| b.is_ascii_digit() || b == b'_' || b >= 0x80;
-        if (start > 0 && glued(t[start - 1])) || (end < t.len() && glued(t[end])) {
+        // Letters glued to digits, underscores or non-ASCII letters are not a word of a phrase;
+        // quotes and other punctuation outside ASCII (« » “ ”) are edges.
+        // A `_` glues (`word_list`) unless it opens or closes markdown emphasis (`_legal …_`).
+        let mut before = text[..start].chars().rev();
+        let mut after = text[end..].chars();
+        let glued_before = match before.next() {
+            Some('_') => before.next().is_some_and(char::is_alphanumeric),
+            Some(c) => c.is_alphanumeric(),
+            None => false,
+        };
+        let glued_after = match after.next() {
+            Some('_') => after
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_'),
+            Some(c) => c.is_alphanumeric(),
+            None => false,
+        };
+        if glued_before || glued_after {
             run.finish(out);
             continue;
         }
