@@ -1,5 +1,7 @@
 //! Properties of the whole: a secret planted anywhere in random text never survives the preview,
-//! and text without anything to remove keeps every byte.
+//! every kind of value is found in every context a chat puts it in (line edges, punctuation,
+//! quotes, brackets, markdown, lists, tables, code spans), and text without anything to remove
+//! keeps every byte.
 // Test code: unwrap, expect and panic are how a test fails (Cargo.toml's [workspace.lints] deny
 // them in the program).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -14,7 +16,7 @@ const WORDS: &[&str] = &[
     "simple", "winter", "morning", "by", "lake", "cold", "bright", "day", "clock", "wind", "glass",
     "door", "order", "price", "shipped", "version", "released", "build", "cache", "error", "file",
     "table", "happy", "family", "dinner", "fresh", "fruit", "bread", "walk", "field", "river",
-    "Monday", "Berlin", "Paris", "Alice", "Bob", "Thanks", "Hello", "API", "JSON", "Rust",
+    "Monday", "March", "Linux", "English", "Internet", "Thanks", "Hello", "API", "JSON", "Rust",
 ];
 
 /// Numbers that are kept: dates, times, versions, amounts, order numbers, an ISBN, a UUID, a git
@@ -158,5 +160,77 @@ proptest! {
             at = s.end;
         }
         let _ = render(&text, &spans);
+    }
+}
+
+/// One value of every kind, and the part of it that must not survive (a title stays).
+const VALUES: &[(&str, &str)] = &[
+    ("jane.doe@example.com", "jane.doe@example.com"),
+    ("+49 30 1234567", "1234567"),
+    ("(415) 555-0132", "555-0132"),
+    ("4111 1111 1111 1111", "4111 1111 1111 1111"),
+    ("DE89 3704 0044 0532 0130 00", "3704 0044 0532"),
+    ("203.0.113.7", "203.0.113.7"),
+    (
+        "2001:db8:85a3::8a2e:370:7334",
+        "2001:db8:85a3::8a2e:370:7334",
+    ),
+    (
+        "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+        "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318",
+    ),
+    (
+        "legal winner thank year wave sausage worth useful legal winner thank yellow",
+        "sausage worth useful",
+    ),
+    ("Anna Kowalczyk", "Kowalczyk"),
+    ("Grace Hopper", "Hopper"),
+    ("Mr Nowak", "Nowak"),
+    ("Dr. Okafor", "Okafor"),
+    ("Lisbon", "Lisbon"),
+    ("New York", "New York"),
+];
+
+/// Where a chat puts a value: before and after it.
+const CONTEXTS: &[(&str, &str)] = &[
+    ("", ""),
+    ("", "."),
+    ("", ","),
+    ("", ";"),
+    ("", ":"),
+    ("", "!"),
+    ("", "?"),
+    ("(", ")"),
+    ("[", "]"),
+    ("{", "}"),
+    ("\"", "\""),
+    ("'", "'"),
+    ("«", "»"),
+    ("“", "”"),
+    ("*", "*"),
+    ("**", "**"),
+    ("_", "_"),
+    ("`", "`"),
+    ("- ", ""),
+    ("1. ", ""),
+    ("| ", " |"),
+    ("> ", ""),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn every_kind_is_found_in_every_context(
+        value in select(VALUES),
+        context in select(CONTEXTS),
+        lead in select(&["", "I wrote to ", "Text: ", "ok\n", "see "][..]),
+        tail in select(&["", " yesterday", "\nnext line", " and more."][..]),
+    ) {
+        let (value, secret) = value;
+        let (open, close) = context;
+        let text = format!("{lead}{open}{value}{close}{tail}");
+        let out = render(&text, &detect(&text, &Options::default()));
+        prop_assert!(!out.contains(secret), "survived: {secret:?} in {out:?}");
     }
 }

@@ -332,9 +332,9 @@ mod tests {
 
     #[test]
     fn manual_redactions_are_numbered_removed_and_counted() {
-        let text = "call Alice Smith tomorrow, Alice Smith knows";
+        let text = "call project quorvex tomorrow, project quorvex knows";
         let p = Preview::new(text, &[]);
-        let change = redact_text(text, &p, "Alice Smith").unwrap();
+        let change = redact_text(text, &p, "project quorvex").unwrap();
         assert_eq!(change.add.len(), 2);
         let p = Preview::new(text, &change.add);
         assert_eq!(p.text, "call [redacted] tomorrow, [redacted] knows");
@@ -348,8 +348,8 @@ mod tests {
         assert_eq!(back.undo.len(), 1);
         assert!(back.add.is_empty());
         assert_eq!(
-            redact_text(text, &p, "Alice Smith"),
-            Err(DecisionError::NothingNew("Alice Smith".into()))
+            redact_text(text, &p, "project quorvex"),
+            Err(DecisionError::NothingNew("project quorvex".into()))
         );
         assert_eq!(
             redact_text(text, &p, "Bob"),

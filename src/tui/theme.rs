@@ -60,10 +60,12 @@ pub enum Role {
     RedactManual,
     /// A detected span the user chose to keep: the buyer gets it.
     RedactKept,
+    /// Another person's name or a place removed from a preview.
+    RedactPerson,
 }
 
 impl Role {
-    pub const COUNT: usize = 25;
+    pub const COUNT: usize = 26;
     pub const ALL: [Role; Role::COUNT] = [
         Role::Text,
         Role::Muted,
@@ -90,6 +92,7 @@ impl Role {
         Role::RedactPii,
         Role::RedactManual,
         Role::RedactKept,
+        Role::RedactPerson,
     ];
 
     /// The key this role has in a theme file.
@@ -120,6 +123,7 @@ impl Role {
             Role::RedactPii => "redact_pii",
             Role::RedactManual => "redact_manual",
             Role::RedactKept => "redact_kept",
+            Role::RedactPerson => "redact_person",
         }
     }
 
@@ -668,6 +672,7 @@ mod tests {
             Role::RedactPii,
             Role::RedactManual,
             Role::RedactKept,
+            Role::RedactPerson,
         ];
         for name in builtin_names() {
             let (theme, _) = load_with(name, None, false);

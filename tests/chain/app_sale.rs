@@ -58,7 +58,8 @@ fn a_whole_sale_between_two_homes_in_the_app() {
     seller.keys(&["f"]);
     seller.wait_for("File to add to the sale vault", 10);
     seller.line(&note.display().to_string());
-    seller.wait_for("supplier-notes.txt", 20);
+    // The prompt shows the path too: wait for the new item's preview.
+    seller.wait_for("Preview of item 1", 20);
     seller.keys(&["c"]);
     seller.wait_for("Signs the consent statement", 10);
     // `y s` typed at once: the s arrives before the consent is signed and is not lost.

@@ -100,6 +100,8 @@ fn a_conversation_is_previewed_without_its_contact_data_and_secrets_and_consente
     assert_eq!(added["redactions"]["email"], 1);
     assert_eq!(added["redactions"]["phone"], 1);
     assert_eq!(added["redactions"]["seed_phrase"], 1);
+    // The town in the title is a place (the title is the item's first line).
+    assert_eq!(added["redactions"]["place"], 1);
 
     // The preview: none of the three, each replaced by its marker, every other byte kept.
     let out = market(home).args(["preview", &id]).output().unwrap();
@@ -112,7 +114,7 @@ fn a_conversation_is_previewed_without_its_contact_data_and_secrets_and_consente
         );
     }
     let expected = String::from(
-        "Moving to Berlin\n\nUser:\nI'm moving on 2025-03-01. Write to [email] or call [phone].\n\
+        "Moving to [place]\n\nUser:\nI'm moving on 2025-03-01. Write to [email] or call [phone].\n\
          My wallet words, keep them safe: [seed phrase]\n\nAssistant:\nCongratulations on the \
          move! Register your address within 14 days (the Anmeldung), and budget about 1,200 EUR \
          for the deposit.\n",

@@ -272,6 +272,7 @@ fn role_of(piece: Piece) -> Role {
         Piece::Text => Role::Text,
         Piece::Removed(k) if k.is_secret() => Role::RedactSecret,
         Piece::Removed(Kind::Custom) => Role::RedactManual,
+        Piece::Removed(Kind::Name | Kind::Place) => Role::RedactPerson,
         Piece::Removed(_) => Role::RedactPii,
         Piece::Kept(_) => Role::RedactKept,
     }
