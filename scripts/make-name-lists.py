@@ -20,6 +20,9 @@ licences, and committed: the build and the tests never reach the network.
   words.txt        entries whose lowercase form is any English word of web2 ("Bath", "Florence"):
                    at the start of a sentence, where every word is capitalised, these too need
                    context.
+  common.txt       the 20,000 most frequent English words of `wordfreq` (lowercase, letters
+                   only; its data is CC BY-SA 4.0): an unlisted capitalised word that is one of
+                   them ("Python", "Windows") is not taken for a name or a place by context.
 
 Faker's Latin-script locales are deliberately not used: scripts/eval-redaction.sh generates its
 test corpus with them, and a detector must not be measured on its own word list.
@@ -109,7 +112,11 @@ def main():
     }
     ambiguous = {w for w in single if w.lower() in web2 and w.lower() in top} | calendar
     words = {w for w in single if w.lower() in web2} | calendar
+    common = sorted(w for w in wordfreq.top_n_list("en", 20000) if w.isalpha())
     os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, "common.txt"), "w") as f:
+        f.write("\n".join(common) + "\n")
+    print("common.txt", len(common))
     for name, words in [
         ("first-names.txt", first),
         ("surnames.txt", last),

@@ -134,7 +134,7 @@ pub(crate) fn in_table(t: &[u8], s: usize, end: usize, sep: u8) -> bool {
     (s >= 2 && t[s - 1] == sep && digit(s - 2)) || (t.get(end) == Some(&sep) && digit(end + 1))
 }
 
-fn luhn(digits: impl DoubleEndedIterator<Item = u8>) -> bool {
+pub(crate) fn luhn(digits: impl DoubleEndedIterator<Item = u8>) -> bool {
     let sum: u32 = digits
         .rev()
         .enumerate()

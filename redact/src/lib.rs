@@ -10,6 +10,7 @@
 use std::fmt;
 
 mod address;
+mod context;
 mod email;
 mod eth;
 mod finance;
@@ -171,6 +172,7 @@ pub fn detect(text: &str, options: &Options) -> Vec<Span> {
     finance::find(text, &mut found);
     network::find(text, &mut found);
     address::find(text, &mut found);
+    context::find(text, &mut found);
     eth::find(text, &options.own_addresses, &mut found);
     // Other people and places.
     people::find(text, &mut found);

@@ -15,7 +15,7 @@
 //!
 //! At a sentence's start every word is capitalised, so there a listed word that is also any
 //! English word ("Bath", "Florence") needs context too. Months and weekdays never stand alone.
-use crate::lists::{FIRST, LISTS, PLACE, SURNAME};
+use crate::lists::{AMBIGUOUS, COMMON, FIRST, LISTS, PLACE, SURNAME, WORD, word_flags};
 use crate::{Kind, Span};
 
 const TITLES: &[&str] = &[
@@ -204,26 +204,55 @@ const PLACE_AFTER: &[&str] = &[
 struct Tok {
     start: usize,
     end: usize,
+    /// It starts with an upper-case letter: the only words looked at closely.
+    upper: bool,
 }
 
 fn tokens(text: &str) -> Vec<Tok> {
-    let mut out = Vec::new();
-    let mut start = None;
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        let inner = matches!(c, '\'' | '’' | '-')
-            && start.is_some()
-            && it.peek().is_some_and(|(_, n)| n.is_alphanumeric());
-        if c.is_alphanumeric() || inner {
-            start.get_or_insert(i);
-        } else if let Some(s) = start.take() {
-            out.push(Tok { start: s, end: i });
+    let t = text.as_bytes();
+    let mut out = Vec::with_capacity(t.len() / 6);
+    // The current word's start and whether it starts upper-case.
+    let mut start: Option<(usize, bool)> = None;
+    let mut i = 0;
+    let alnum_after = |j: usize| {
+        t.get(j).is_some_and(|b| {
+            b.is_ascii_alphanumeric()
+                || (*b >= 0x80 && text[j..].chars().next().is_some_and(char::is_alphanumeric))
+        })
+    };
+    while i < t.len() {
+        let b = t[i];
+        // ASCII, byte by byte: most of a chat.
+        let (alnum, upper, len) = if b < 0x80 {
+            (b.is_ascii_alphanumeric(), b.is_ascii_uppercase(), 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c.is_alphanumeric(), c.is_uppercase(), c.len_utf8())
+        };
+        if alnum {
+            if start.is_none() {
+                start = Some((i, upper));
+            }
+        } else {
+            // An apostrophe or hyphen inside a word ("O'Brien", "Anne-Marie").
+            let inner = start.is_some()
+                && (b == b'\'' || b == b'-' || text[i..].starts_with('’'))
+                && alnum_after(i + len);
+            if !inner && let Some((s, upper)) = start.take() {
+                out.push(Tok {
+                    start: s,
+                    end: i,
+                    upper,
+                });
+            }
         }
+        i += len;
     }
-    if let Some(s) = start {
+    if let Some((s, upper)) = start {
         out.push(Tok {
             start: s,
             end: text.len(),
+            upper,
         });
     }
     out
@@ -232,6 +261,9 @@ fn tokens(text: &str) -> Vec<Tok> {
 struct Ctx<'a> {
     text: &'a str,
     toks: Vec<Tok>,
+    /// Per word: the list entry that starts with it (its flags, and the word after its end),
+    /// from one pass of the automaton over the whole text.
+    hits: Vec<(u8, usize)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -257,11 +289,16 @@ impl<'a> Ctx<'a> {
         &self.text[from..self.toks[i].start]
     }
 
+    /// Capitalised: an upper-case letter, then not only upper-case letters ("Anna", "O'Brien",
+    /// "J"; not "NASA").
     fn capitalised(&self, i: usize) -> bool {
+        if !self.toks[i].upper {
+            return false;
+        }
         let mut cs = self.word(i).chars();
-        cs.next().is_some_and(char::is_uppercase)
-            && !cs.all(|c| c.is_uppercase() || !c.is_alphabetic())
-            || self.word(i).chars().count() == 1 && self.word(i).chars().all(char::is_uppercase)
+        cs.next();
+        let rest = cs.as_str();
+        rest.is_empty() || !rest.chars().all(|c| c.is_uppercase() || !c.is_alphabetic())
     }
 
     /// Word `i` begins a sentence (or a line, a list item, a quote): there every word is
@@ -341,8 +378,9 @@ impl<'a> Ctx<'a> {
             || (i > 2 && self.lower_is(i - 2, &["up"]) && self.lower_is(i - 3, &["grew", "grow"]))
     }
 
-    fn flags(&self, word: &str) -> u8 {
-        lookup(word)
+    /// The list flags of word `i` as a whole word (a possessive `'s` aside).
+    fn flags(&self, i: usize) -> u8 {
+        self.hits[i].0
     }
 
     /// A capitalised word that can be part of a name after its first part: listed as a name or
@@ -352,15 +390,23 @@ impl<'a> Ctx<'a> {
             return false;
         }
         let w = self.bare(i);
-        let f = self.flags(w);
+        let f = self.flags(i);
         if f & (FIRST | SURNAME) != 0 {
             return !is_calendar(w);
         }
-        !LISTS.ambiguous.contains(w)
-            && !LISTS.words.contains(w)
-            && f & PLACE == 0
-            && !TITLES.contains(&w)
+        f & (AMBIGUOUS | WORD | PLACE) == 0 && !TITLES.contains(&w)
     }
+}
+
+/// An unlisted capitalised word that is no common English word ("Ugolino", "Colmschate"): what
+/// context may make a name or a place.
+fn rare(c: &Ctx, i: usize) -> bool {
+    let w = c.bare(i);
+    c.capitalised(i)
+        && w.chars().count() >= 3
+        && !is_calendar(w)
+        && !TITLES.contains(&w)
+        && c.flags(i) & (COMMON | AMBIGUOUS | WORD) == 0
 }
 
 fn is_calendar(w: &str) -> bool {
@@ -388,26 +434,21 @@ fn is_calendar(w: &str) -> bool {
     )
 }
 
-/// The list flags of one whole word (or phrase).
-fn lookup(word: &str) -> u8 {
-    let Some(ac) = &LISTS.automaton else { return 0 };
-    ac.find_iter(word)
-        .find(|m| m.start() == 0 && m.end() == word.len())
-        .map_or(0, |m| LISTS.flags[m.pattern().as_usize()])
-}
-
 pub(crate) fn find(text: &str, found: &mut Vec<Span>) {
     // Nothing to look at without a capital letter (most of a long log, code, numbers).
     if !text.chars().any(char::is_uppercase) {
         return;
     }
-    let ctx = Ctx {
-        text,
-        toks: tokens(text),
-    };
+    let toks = tokens(text);
+    let hits = hits(text, &toks);
+    let ctx = Ctx { text, toks, hits };
     let n = ctx.toks.len();
     let mut i = 0;
     while i < n {
+        if !ctx.toks[i].upper {
+            i += 1;
+            continue;
+        }
         if let Some((end, kind)) = at(&ctx, i) {
             found.push(Span {
                 start: ctx.toks[i].start,
@@ -419,6 +460,47 @@ pub(crate) fn find(text: &str, found: &mut Vec<Span>) {
             i += 1;
         }
     }
+}
+
+/// For each capitalised word: its own bits (a possessive `'s` aside), and the word after the
+/// end of the longest listed phrase that starts with it (0 when none does). Other words are never
+/// looked up.
+fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, usize)> {
+    use aho_corasick::{Anchored, Input};
+    let mut hits = vec![(0u8, 0usize); toks.len()];
+    for (i, tok) in toks.iter().enumerate() {
+        if !tok.upper {
+            continue;
+        }
+        let word = &text[tok.start..tok.end];
+        let bare = word
+            .strip_suffix("'s")
+            .or_else(|| word.strip_suffix("’s"))
+            .unwrap_or(word);
+        hits[i].0 = word_flags(bare);
+        // A phrase only where a second word follows on the same line after one space.
+        let Some(next) = toks.get(i + 1) else {
+            continue;
+        };
+        if &text[tok.end..next.start] != " " {
+            continue;
+        }
+        let Some(ac) = &LISTS.phrases else { continue };
+        let input = Input::new(text)
+            .span(tok.start..text.len())
+            .anchored(Anchored::Yes);
+        if let Ok(Some(m)) = ac.try_find(input)
+            && let Some(j) = toks[i..]
+                .iter()
+                .position(|t| t.end >= m.end())
+                .map(|k| i + k)
+            && toks[j].end == m.end()
+        {
+            hits[i].1 = j + 1;
+            hits[i].0 |= LISTS.phrase_flags[m.pattern().as_usize()] & PLACE;
+        }
+    }
+    hits
 }
 
 /// The name or place that starts at word `i`: where it ends (exclusive, in words) and its kind.
@@ -440,11 +522,20 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     if listed > i + 1 {
         return Some((listed, Kind::Place));
     }
-    let flags = c.flags(word);
+    let flags = c.flags(i);
+    // Most capitalised words start a sentence and are common words ("The", "It"): nothing can
+    // make them a name or a place but a context before them or a capital after them.
+    let lone = flags & (FIRST | SURNAME | PLACE) == 0 && flags & (COMMON | WORD | AMBIGUOUS) != 0;
+    if lone
+        && !(i + 1 < c.toks.len() && c.toks[i + 1].upper)
+        && !(i > 0 && c.toks[i - 1].upper)
+        && !(i > 1 && c.lower_is(i - 2, POSSESSIVES))
+    {
+        return None;
+    }
     let calendar = is_calendar(word);
     let start_of_sentence = c.sentence_start(i);
-    let common =
-        LISTS.ambiguous.contains(word) || (start_of_sentence && LISTS.words.contains(word));
+    let common = flags & AMBIGUOUS != 0 || (start_of_sentence && flags & WORD != 0);
     // The contexts that make a name of any capitalised word.
     // ("Aunt May": after a title even a month is a name.)
     let named_by_context = c.after_title(i) || (!calendar && c.after_relation(i));
@@ -454,15 +545,16 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     // An unlisted word after a salutation only when a comma follows ("Hi Sam," but not
     // "Thanks Linux!").
     let comma_after = c.text[c.toks[i].end..].starts_with(',');
+    let comma_before = c.gap(i) == ", ";
     if !calendar
         && c.saluted(i)
-        && (c.flags(word) & FIRST != 0 || comma_after)
+        && (c.flags(i) & FIRST != 0 || comma_after || (comma_before && rare(c, i)))
         && !c.lower_is(i, &["all", "everyone", "team", "guys"])
     {
         return Some((name_end(c, i), Kind::Name));
     }
-    // Addressed at the end of a sentence: "See you on Friday, Mark."
-    if !calendar && c.flags(word) & FIRST != 0 && c.vocative(i) {
+    // Addressed at the end of a sentence: "See you on Friday, Mark.", "See you, Gereon."
+    if !calendar && (c.flags(i) & FIRST != 0 || rare(c, i)) && c.vocative(i) {
         return Some((i + 1, Kind::Name));
     }
     // A place after `lives in`, `based in`: listed or not.
@@ -493,6 +585,30 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     if first_here && !common && word.chars().count() >= 3 {
         return Some((name_end(c, i), Kind::Name));
     }
+    // Two or three rare capitalised words in a row are a person's name ("Romolo Norbiato",
+    // "Thies Fröhlich"), unless a preposition makes them a place.
+    let pair = rare(c, i) && i + 1 < c.toks.len() && c.spaced(i + 1) && rare(c, i + 1);
+    if pair {
+        let mut end = i + 2;
+        while end < c.toks.len() && end < i + 3 && c.spaced(end) && rare(c, end) {
+            end += 1;
+        }
+        let kind = if c.after_preposition(i) {
+            Kind::Place
+        } else {
+            Kind::Name
+        };
+        return Some((end, kind));
+    }
+    // A rare capitalised word after `in`, `to`, `near`… mid-sentence is a place ("drove to
+    // Marsdenmouth"); at a sentence's start ("In Ugolino's…") it says nothing.
+    if rare(c, i) && c.after_preposition(i) && !c.sentence_start(i - 1) {
+        let mut end = i + 1;
+        while end < c.toks.len() && end < i + 3 && c.spaced(end) && rare(c, end) {
+            end += 1;
+        }
+        return Some((end, Kind::Place));
+    }
     None
 }
 
@@ -514,16 +630,10 @@ fn name_end(c: &Ctx, i: usize) -> usize {
 /// A place's last word + 1: "New York" is one list entry; unlisted, capitalised words after
 /// single spaces that are not common words ("Bad Homburg", "Santa Cruz de Tenerife").
 fn place_end(c: &Ctx, i: usize) -> usize {
-    // The longest listed place starting here.
-    let mut end = i + 1;
-    for j in (i + 1..c.toks.len().min(i + 5)).rev() {
-        let phrase = &c.text[c.toks[i].start..c.toks[j].end];
-        if c.flags(phrase) & PLACE != 0 {
-            end = j + 1;
-            break;
-        }
+    match c.hits[i] {
+        (f, end) if f & PLACE != 0 && end > i + 1 => end,
+        _ => i + 1,
     }
-    end
 }
 
 /// `Lake Geneva`, `Mount Rainier`, `Hudson River`, `Elm Street`: a place by its own words.

@@ -267,3 +267,52 @@ fn what_is_not_a_text_file_is_refused_and_nothing_is_added() {
     let err = fails(market(home).args(["consent", "1"]));
     assert!(err.contains("--yes"), "{err}");
 }
+
+/// A chat that names other people and places: the preview, byte for byte, has each of them
+/// replaced by `[name]` or `[place]` and nothing else touched; the summary and the JSON counts
+/// say so, and a name can be kept like contact data.
+#[test]
+fn people_and_places_in_a_chat_are_removed_and_counted() {
+    let home = common::fast_home(ANVIL_PHRASE, PW);
+    let home = home.path();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("chat.txt");
+    std::fs::write(
+        &path,
+        "User: My neighbour Zbigniew Kowalczyk waters the plants while we are in Lisbon.\n\
+         Assistant: Say thanks to Dr. Okafor too. Will you be back by May?\n\
+         User: Yes, my parents live in Ghent and we fly home on Friday. Hi Mark, see you then!\n",
+    )
+    .unwrap();
+    let added = stdout(
+        market(home)
+            .args(["add", "--file"])
+            .arg(&path)
+            .arg("--json"),
+    );
+    let added: serde_json::Value = serde_json::from_str(&added).unwrap();
+    assert_eq!(added["redactions"]["name"], 3, "{added}");
+    assert_eq!(added["redactions"]["place"], 2, "{added}");
+    let id = added["id"].as_i64().unwrap().to_string();
+    let out = market(home).args(["preview", &id]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "User: My neighbour [name] waters the plants while we are in [place].\n\
+         Assistant: Say thanks to Dr. [name] too. Will you be back by May?\n\
+         User: Yes, my parents live in [place] and we fly home on Friday. Hi [name], see you then!\n"
+    );
+    let summary = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        summary.contains("3 name") && summary.contains("2 place"),
+        "{summary}"
+    );
+    // The neighbour agreed to be named: span 1 is kept, like contact data.
+    stdout(market(home).args(["keep", &id, "1"]));
+    let preview = stdout(market(home).args(["preview", &id]));
+    assert!(
+        preview.starts_with("User: My neighbour Zbigniew Kowalczyk waters"),
+        "{preview}"
+    );
+    assert!(preview.contains("Dr. [name]"), "{preview}");
+}
