@@ -1420,8 +1420,8 @@ mod tests {
             .create_conversation("Project notes", "", "")
             .unwrap();
         for (role, text) in [
-            (Role::User, "Ask Quorvex Halloran about the release."),
-            (Role::Assistant, "I will ask Quorvex Halloran today."),
+            (Role::User, "Ask the quorvex halloran team about the release."),
+            (Role::Assistant, "I will ask quorvex halloran today."),
         ] {
             let msg = NewMessage {
                 role,
@@ -1467,21 +1467,21 @@ mod tests {
         assert!(
             item.preview
                 .text
-                .contains("Ask Quorvex Halloran about the release.")
+                .contains("Ask the quorvex halloran team about the release.")
         );
         let id = item.item.id;
 
-        // A name the detectors do not know: removed by hand, every occurrence.
+        // A team's codename the detectors cannot know: removed by hand, every occurrence.
         press(&mut runtime, &mut state, 'x');
         assert!(state.typing());
-        for c in "Quorvex Halloran".chars() {
+        for c in "quorvex halloran".chars() {
             press(&mut runtime, &mut state, c);
         }
         runtime.handle(&mut state, Event::Action(Action::Submit), Instant::now());
         until(&mut runtime, rx, &mut state, "the redaction", |s| {
             s.market
                 .item()
-                .is_some_and(|i| !i.preview.text.contains("Quorvex"))
+                .is_some_and(|i| !i.preview.text.contains("quorvex"))
         })
         .await;
         assert_eq!(
@@ -1507,7 +1507,7 @@ mod tests {
             },
         )
         .await;
-        assert!(!state.log.iter().any(|m| m.text.contains("Quorvex")));
+        assert!(!state.log.iter().any(|m| m.text.contains("quorvex")));
 
         // The consent step, then y: signed on the store thread.
         press(&mut runtime, &mut state, 'c');
