@@ -211,6 +211,49 @@ mod tests {
 
     const PHRASE: &str = "test test test test test test test test test test test junk";
 
+    /// An item made before names were detected: its decisions (an e-mail kept) still hold, the
+    /// name it holds is removed when its preview is next computed, and the consent given to the
+    /// old bytes is out of date, so it is asked for again.
+    #[test]
+    fn an_item_from_before_names_keeps_its_decisions_and_its_consent_is_asked_again() {
+        use sha2::Digest as _;
+        let (dir, store) = temp_store();
+        let path = dir.path().join("old.txt");
+        std::fs::write(
+            &path,
+            "Write to anna@example.org. My neighbour Zbigniew Kowalczyk has the key.\n",
+        )
+        .unwrap();
+        let v = add_file(&store, &path, None).unwrap();
+        // The e-mail is span 1; the seller kept it.
+        let v = keep(&store, v.item.id, 1).unwrap();
+        assert!(v.preview.text.contains("anna@example.org"));
+        // What an older keybot showed, and the seller consented to: the name still in it.
+        let old_preview =
+            "Write to anna@example.org. My neighbour Zbigniew Kowalczyk has the key.\n";
+        store
+            .set_vault_consent(
+                v.item.id,
+                &crate::store::Consent {
+                    account: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266".into(),
+                    sha256: hex::encode(sha2::Sha256::digest(old_preview.as_bytes())),
+                    time: 1_600_000_000,
+                    signature: "0x00".into(),
+                },
+            )
+            .unwrap();
+        let now = view(&store, v.item.id).unwrap();
+        assert_eq!(
+            now.preview.text,
+            "Write to anna@example.org. My neighbour [name] has the key.\n"
+        );
+        assert!(
+            matches!(now.consent, ConsentState::Stale(_)),
+            "{:?}",
+            now.consent
+        );
+    }
+
     #[test]
     fn consent_signs_the_current_plaintext_and_a_change_voids_it() {
         let (dir, store) = temp_store();

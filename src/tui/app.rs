@@ -1420,7 +1420,10 @@ mod tests {
             .create_conversation("Project notes", "", "")
             .unwrap();
         for (role, text) in [
-            (Role::User, "Ask the quorvex halloran team about the release."),
+            (
+                Role::User,
+                "Ask the quorvex halloran team about the release.",
+            ),
             (Role::Assistant, "I will ask quorvex halloran today."),
         ] {
             let msg = NewMessage {
