@@ -236,7 +236,9 @@ fn tokens(text: &str) -> Vec<Tok> {
         } else {
             // An apostrophe or hyphen inside a word ("O'Brien", "Anne-Marie").
             let inner = start.is_some()
-                && (b == b'\'' || b == b'-' || text[i..].starts_with('’'))
+                && (b == b'\''
+                    || b == b'-'
+                    || (b == 0xE2 && t[i + 1..].starts_with(&[0x80, 0x99])))
                 && alnum_after(i + len);
             if !inner && let Some((s, upper)) = start.take() {
                 out.push(Tok {
@@ -467,6 +469,7 @@ pub(crate) fn find(text: &str, found: &mut Vec<Span>) {
 /// looked up.
 fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, usize)> {
     use aho_corasick::{Anchored, Input};
+    let t = text.as_bytes();
     let mut hits = vec![(0u8, 0usize); toks.len()];
     for (i, tok) in toks.iter().enumerate() {
         if !tok.upper {
@@ -478,11 +481,15 @@ fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, usize)> {
             .or_else(|| word.strip_suffix("’s"))
             .unwrap_or(word);
         hits[i].0 = word_flags(bare);
-        // A phrase only where a second word follows on the same line after one space.
+        // A phrase only where a second word follows after one space, capitalised or a short
+        // particle ("New York", "Rio de Janeiro", "Frankfurt am Main").
         let Some(next) = toks.get(i + 1) else {
             continue;
         };
-        if &text[tok.end..next.start] != " " {
+        if next.start != tok.end + 1
+            || t[tok.end] != b' '
+            || !(next.upper || next.end - next.start <= 3)
+        {
             continue;
         }
         let Some(ac) = &LISTS.phrases else { continue };
