@@ -167,6 +167,12 @@ const SETTLING: &[&str] = &[
     "settled",
 ];
 
+/// The small words inside place names ("Rio de Janeiro", "Frankfurt am Main", "Isle of Man").
+const PARTICLES: &[&str] = &[
+    "de", "da", "do", "di", "du", "del", "della", "dos", "das", "der", "den", "am", "an", "im",
+    "la", "le", "el", "les", "los", "las", "of", "upon", "sur", "on", "y", "e",
+];
+
 const PLACE_BEFORE: &[&str] = &[
     "Lake", "Mount", "Mt", "Lago", "Loch", "Saint", "San", "Santa",
 ];
@@ -488,7 +494,7 @@ fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, usize)> {
         };
         if next.start != tok.end + 1
             || t[tok.end] != b' '
-            || !(next.upper || next.end - next.start <= 3)
+            || !(next.upper || PARTICLES.contains(&&text[next.start..next.end]))
         {
             continue;
         }
