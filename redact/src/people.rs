@@ -228,9 +228,19 @@ fn tokens(text: &str) -> Vec<Tok> {
     };
     while i < t.len() {
         let b = t[i];
-        // ASCII, byte by byte: most of a chat.
+        // A run of ASCII letters and digits in one go: most of a chat.
+        if b.is_ascii_alphanumeric() {
+            if start.is_none() {
+                start = Some((i, b.is_ascii_uppercase()));
+            }
+            i += 1;
+            while i < t.len() && t[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            continue;
+        }
         let (alnum, upper, len) = if b < 0x80 {
-            (b.is_ascii_alphanumeric(), b.is_ascii_uppercase(), 1)
+            (false, false, 1)
         } else {
             let c = text[i..].chars().next().unwrap_or(' ');
             (c.is_alphanumeric(), c.is_uppercase(), c.len_utf8())
