@@ -216,7 +216,8 @@ struct Tok {
 
 fn tokens(text: &str) -> Vec<Tok> {
     let t = text.as_bytes();
-    let mut out = Vec::with_capacity(t.len() / 6);
+    // About one word in five bytes of chat: no reallocation for ordinary text.
+    let mut out = Vec::with_capacity(t.len() / 4);
     // The current word's start and whether it starts upper-case.
     let mut start: Option<(usize, bool)> = None;
     let mut i = 0;
@@ -281,7 +282,7 @@ struct Ctx<'a> {
     toks: Vec<Tok>,
     /// Per word: the list entry that starts with it (its flags, and the word after its end),
     /// from one pass of the automaton over the whole text.
-    hits: Vec<(u8, usize)>,
+    hits: Vec<(u8, u32)>,
 }
 
 impl<'a> Ctx<'a> {
@@ -483,10 +484,10 @@ pub(crate) fn find(text: &str, found: &mut Vec<Span>) {
 /// For each capitalised word: its own bits (a possessive `'s` aside), and the word after the
 /// end of the longest listed phrase that starts with it (0 when none does). Other words are never
 /// looked up.
-fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, usize)> {
+fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, u32)> {
     use aho_corasick::{Anchored, Input};
     let t = text.as_bytes();
-    let mut hits = vec![(0u8, 0usize); toks.len()];
+    let mut hits = vec![(0u8, 0u32); toks.len()];
     for (i, tok) in toks.iter().enumerate() {
         if !tok.upper {
             continue;
@@ -519,7 +520,7 @@ fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, usize)> {
                 .map(|k| i + k)
             && toks[j].end == m.end()
         {
-            hits[i].1 = j + 1;
+            hits[i].1 = u32::try_from(j + 1).unwrap_or(0);
             hits[i].0 |= LISTS.phrase_flags[m.pattern().as_usize()] & PLACE;
         }
     }
@@ -654,7 +655,7 @@ fn name_end(c: &Ctx, i: usize) -> usize {
 /// single spaces that are not common words ("Bad Homburg", "Santa Cruz de Tenerife").
 fn place_end(c: &Ctx, i: usize) -> usize {
     match c.hits[i] {
-        (f, end) if f & PLACE != 0 && end > i + 1 => end,
+        (f, end) if f & PLACE != 0 && end as usize > i + 1 => end as usize,
         _ => i + 1,
     }
 }
