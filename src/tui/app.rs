@@ -860,9 +860,16 @@ impl Runtime {
 
     /// Drops every secret: the wallet, the store (its thread ends), the chain thread, and the
     /// model, whose KV cache holds the conversation.
+    /// Drops every secret: the chain thread and the store thread are waited for (the store's
+    /// queued jobs finish first), so that no thread holding the store key outlives the lock,
+    /// and none is still closing its store when a process exits after locking.
     fn lock(&mut self) {
-        self.chain = None;
-        self.session = None;
+        if let Some(chain) = self.chain.take() {
+            chain.finish(Duration::from_secs(1));
+        }
+        if let Some(session) = self.session.take() {
+            session.store.finish();
+        }
         self.chat.unload();
     }
 

@@ -451,6 +451,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        w.finish(Duration::from_secs(10));
     }
 
     #[test]
@@ -537,6 +538,8 @@ mod tests {
         assert_eq!(sent.len(), 1);
         assert_eq!(sent[0].hash, signed.hash);
         assert!(sent[0].status.is_open());
-        drop(w);
+        // Waited for, not left running: a thread still closing its store while the test binary
+        // exits can crash in the TLS and SQLCipher libraries' exit handlers.
+        w.finish(Duration::from_secs(10));
     }
 }
