@@ -229,19 +229,30 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
         // Letters glued to digits, underscores or non-ASCII letters are not a word of a phrase;
         // quotes and other punctuation outside ASCII (« » “ ”) are edges.
         // A `_` glues (`word_list`) unless it opens or closes markdown emphasis (`_legal …_`).
-        let mut before = text[..start].chars().rev();
-        let mut after = text[end..].chars();
-        let glued_before = match before.next() {
-            Some('_') => before.next().is_some_and(char::is_alphanumeric),
-            Some(c) => c.is_alphanumeric(),
-            None => false,
+        // Most neighbours are a space or ASCII punctuation: only those outside ASCII or a `_`
+        // are looked at as characters.
+        let plain = |b: Option<&u8>| b.is_none_or(|b| *b < 0x80 && *b != b'_');
+        let glued_before = if plain(start.checked_sub(1).and_then(|i| t.get(i))) {
+            start > 0 && t[start - 1].is_ascii_digit()
+        } else {
+            let mut before = text[..start].chars().rev();
+            match before.next() {
+                Some('_') => before.next().is_some_and(char::is_alphanumeric),
+                Some(c) => c.is_alphanumeric(),
+                None => false,
+            }
         };
-        let glued_after = match after.next() {
-            Some('_') => after
-                .next()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_'),
-            Some(c) => c.is_alphanumeric(),
-            None => false,
+        let glued_after = if plain(t.get(end)) {
+            t.get(end).is_some_and(u8::is_ascii_digit)
+        } else {
+            let mut after = text[end..].chars();
+            match after.next() {
+                Some('_') => after
+                    .next()
+                    .is_some_and(|c| c.is_alphanumeric() || c == '_'),
+                Some(c) => c.is_alphanumeric(),
+                None => false,
+            }
         };
         if glued_before || glued_after {
             run.finish(out);
