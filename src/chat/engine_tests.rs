@@ -408,3 +408,23 @@ fn split_characters_stream_as_whole_text() {
     assert!(!t.text.contains('\u{FFFD}'), "{:?}", t.text);
     assert!(!t.text.is_ascii(), "expected some non-ASCII: {:?}", t.text);
 }
+
+/// The sale vault's second reader holds the model's answer to a JSON object by a grammar: it
+/// must be one llama.cpp accepts (a grammar it cannot parse gives no sampler at all).
+#[test]
+fn the_model_readers_grammar_is_accepted_by_llama_cpp() {
+    let Some(path) = model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let backend = backend::get().unwrap();
+    let params = LlamaModelParams::default().with_vocab_only(true);
+    let model = LlamaModel::load_from_file(backend, &path, &params).unwrap();
+    let grammar = llama_cpp_2::sampling::LlamaSampler::grammar(
+        &model,
+        crate::market::model_reader::GRAMMAR,
+        "root",
+    );
+    assert!(grammar.is_ok(), "{:?}", grammar.err());
+    // A broken grammar is refused, so the check above can fail.
+    assert!(llama_cpp_2::sampling::LlamaSampler::grammar(&model, "root ::= (", "root").is_err());
+}

@@ -8,6 +8,7 @@ pub mod events;
 pub mod index;
 pub mod item_text;
 pub mod meta;
+pub mod model_reader;
 pub mod receipt;
 pub mod vault;
 

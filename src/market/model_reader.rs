@@ -1,0 +1,169 @@
+//! The user's own chat model as a second reader of a sale-vault item (issue 22): the pure half.
+//!
+//! The model is asked, chunk by chunk, for the people and places it sees; its answer is held to a
+//! JSON object by a llama.cpp grammar ([`GRAMMAR`]), parsed with bounds ([`parse_answer`]), and
+//! each string it names is matched back to exact spans of the text ([`match_back`]): a string
+//! that is not in the text verbatim, at word edges, removes nothing. The model's answer is
+//! hostile input like any other: it can only point at text that is there.
+//!
+//! Running the model (the engine, the chat template, the grammar sampler) and showing these
+//! removals as "found by the model" is the other half, not built yet.
+use keybot_redact::{Kind, Span};
+
+/// The instruction, before a chunk of the item.
+pub const PROMPT: &str = "List every person's name and every place (town, region, street, \
+lake, country) that appears in the text below, exactly as written there. Answer with JSON \
+only: {\"people\": [...], \"places\": [...]}. Use empty lists when there are none.\n\nText:\n";
+
+/// A GBNF grammar (llama.cpp's) for the answer: an object of two lists of short strings with no
+/// control characters or escapes other than `\"`.
+pub const GRAMMAR: &str = r#"root ::= "{" ws "\"people\"" ws ":" ws list ws "," ws "\"places\"" ws ":" ws list ws "}"
+list ::= "[" ws ( str ( ws "," ws str ){0,31} )? ws "]"
+str ::= "\"" ( [^"\\\x00-\x1f] | "\\\"" ){1,80} "\""
+ws ::= [ \t\n]{0,4}
+"#;
+
+/// The most strings taken from one answer, and the longest one.
+pub const MAX_STRINGS: usize = 64;
+pub const MAX_LEN: usize = 80;
+
+/// The model's answer, read: the people and the places it named (bounded; anything else in the
+/// answer is an error, and nothing is removed for it).
+pub fn parse_answer(answer: &str) -> Option<(Vec<String>, Vec<String>)> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        people: Vec<String>,
+        #[serde(default)]
+        places: Vec<String>,
+    }
+    let a: Answer = serde_json::from_str(answer.trim()).ok()?;
+    let keep = |v: Vec<String>| -> Vec<String> {
+        v.into_iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| (2..=MAX_LEN).contains(&s.chars().count()))
+            .filter(|s| !s.chars().any(char::is_control))
+            .take(MAX_STRINGS)
+            .collect()
+    };
+    Some((keep(a.people), keep(a.places)))
+}
+
+/// Every occurrence, at word edges, of each named string in `text`, as spans of its kind.
+/// Strings not in the text are ignored; the spans may overlap each other or the detectors' and
+/// are merged by the caller (`keybot_redact::merge`).
+pub fn match_back(text: &str, people: &[String], places: &[String]) -> Vec<Span> {
+    let mut out = Vec::new();
+    for (list, kind) in [(people, Kind::Name), (places, Kind::Place)] {
+        for needle in list {
+            for (start, _) in text.match_indices(needle.as_str()) {
+                let end = start + needle.len();
+                let edge_before = text[..start]
+                    .chars()
+                    .next_back()
+                    .is_none_or(|c| !c.is_alphanumeric());
+                let edge_after = text[end..]
+                    .chars()
+                    .next()
+                    .is_none_or(|c| !c.is_alphanumeric());
+                if edge_before && edge_after {
+                    out.push(Span { start, end, kind });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `text` in chunks of at most `max` bytes, cut at line ends where possible (else at a char
+/// boundary), each with its byte offset: the model reads one chunk per answer.
+pub fn chunks(text: &str, max: usize) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < text.len() {
+        let mut end = (at + max.max(1)).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end < text.len()
+            && let Some(nl) = text[at..end].rfind('\n')
+            && nl > 0
+        {
+            end = at + nl + 1;
+        }
+        if end == at {
+            // A single character longer than `max`.
+            end = at + text[at..].chars().next().map_or(1, char::len_utf8);
+        }
+        out.push((at, &text[at..end]));
+        at = end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_answer_is_read_with_bounds_and_anything_else_is_refused() {
+        let (people, places) =
+            parse_answer(r#" {"people": ["Ugolino", " Anna Kowalczyk ", "x", "a\u0007b"], "places": ["Marsdenmouth"]} "#)
+                .unwrap();
+        assert_eq!(people, ["Ugolino", "Anna Kowalczyk"]);
+        assert_eq!(places, ["Marsdenmouth"]);
+        assert_eq!(parse_answer("Sure! Here are the names: Anna"), None);
+        assert_eq!(parse_answer(r#"{"people": "Anna"}"#), None);
+        let many = format!(
+            r#"{{"people": [{}], "places": []}}"#,
+            vec!["\"Ann\""; 200].join(",")
+        );
+        assert_eq!(parse_answer(&many).unwrap().0.len(), MAX_STRINGS);
+    }
+
+    #[test]
+    fn only_strings_that_are_in_the_text_at_word_edges_remove_anything() {
+        let text = "Ugolino met Anna in Marsdenmouth. Annabel stayed; Ugolino left.";
+        let spans = match_back(
+            text,
+            &["Ugolino".into(), "Anna".into(), "Zebedee".into()],
+            &["Marsdenmouth".into(), "Atlantis".into()],
+        );
+        let found: Vec<(&str, Kind)> = spans
+            .iter()
+            .map(|s| (&text[s.start..s.end], s.kind))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("Ugolino", Kind::Name),
+                ("Ugolino", Kind::Name),
+                ("Anna", Kind::Name),
+                ("Marsdenmouth", Kind::Place),
+            ]
+        );
+    }
+
+    #[test]
+    fn chunks_end_at_lines_and_cover_the_text() {
+        let text = "one line\nsecond line é\nthird\n";
+        for max in [1, 3, 10, 14, 100] {
+            let parts = chunks(text, max);
+            let joined: String = parts.iter().map(|(_, p)| *p).collect();
+            assert_eq!(joined, text, "{max}");
+            for (at, p) in &parts {
+                assert_eq!(&text[*at..*at + p.len()], *p);
+            }
+        }
+        assert_eq!(
+            chunks(text, 15).iter().map(|(_, p)| *p).collect::<Vec<_>>(),
+            ["one line\n", "second line é\n", "third\n"]
+        );
+    }
+
+    #[test]
+    fn the_grammar_names_both_lists() {
+        assert!(GRAMMAR.starts_with("root ::="));
+        assert!(GRAMMAR.contains(r#""\"people\"""#) && GRAMMAR.contains(r#""\"places\"""#));
+    }
+}
