@@ -782,8 +782,22 @@ impl<'m> Session<'m> {
 
         let model = self.model;
         let vocab = model.vocab();
-        let greedy = req.sampling.is_greedy();
-        let mut sampler = req.sampling.build();
+        // A grammar decides which tokens may come: the sampler chain applies it (also for a
+        // greedy answer), so the logits' own argmax is not taken then.
+        let greedy = req.sampling.is_greedy() && req.sampling.grammar.is_none();
+        let mut sampler = match &req.sampling.grammar {
+            None => req.sampling.build(),
+            Some(g) => {
+                let grammar = llama_cpp_2::sampling::LlamaSampler::grammar(model, g, "root")
+                    .map_err(|e| ChatError::Internal(format!("the grammar is refused: {e}")))?;
+                let rest = if req.sampling.is_greedy() {
+                    llama_cpp_2::sampling::LlamaSampler::greedy()
+                } else {
+                    req.sampling.build()
+                };
+                llama_cpp_2::sampling::LlamaSampler::chain_simple([grammar, rest])
+            }
+        };
         let mut utf8 = Utf8Stream::default();
         let max = req
             .max_tokens

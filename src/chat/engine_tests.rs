@@ -428,3 +428,58 @@ fn the_model_readers_grammar_is_accepted_by_llama_cpp() {
     // A broken grammar is refused, so the check above can fail.
     assert!(llama_cpp_2::sampling::LlamaSampler::grammar(&model, "root ::= (", "root").is_err());
 }
+
+/// The second reader with the test chat model: the grammar holds the greedy answer to the JSON
+/// object (it parses, whatever the model thinks), and every span it yields is text that is
+/// there, of a person or a place.
+#[test]
+fn the_model_reader_answers_in_its_grammar_and_points_only_at_the_text() {
+    use crate::market::model_reader::{self, GRAMMAR, PROMPT, parse_answer};
+    let Some(path) = model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _serial = serial();
+    let engine = Engine::spawn().unwrap();
+    load(&engine, path, 2048);
+    let text = "My neighbour Anna Kowalczyk waters the plants while we are in Lisbon.";
+    let turn = engine
+        .generate_blocking(
+            GenerateRequest {
+                prompt: Prompt::Chat(vec![Message::user(format!("{PROMPT}{text}"))]),
+                sampling: SamplingParams {
+                    greedy: true,
+                    grammar: Some(GRAMMAR.to_owned()),
+                    ..Default::default()
+                },
+                max_tokens: Some(model_reader::MAX_ANSWER_TOKENS),
+            },
+            |_| {},
+        )
+        .unwrap();
+    assert!(
+        parse_answer(&turn.text).is_some(),
+        "not the grammar's JSON: {:?}",
+        turn.text
+    );
+    let spans = model_reader::read(&engine, text).unwrap();
+    let found: Vec<&str> = spans.iter().map(|s| &text[s.start..s.end]).collect();
+    // Greedy with the pinned test model: this is what it answers.
+    assert!(
+        found.contains(&"Anna Kowalczyk") && found.contains(&"Lisbon"),
+        "{found:?}"
+    );
+    for s in &spans {
+        assert!(matches!(
+            s.kind,
+            keybot_redact::Kind::Name | keybot_redact::Kind::Place
+        ));
+        assert!(text.get(s.start..s.end).is_some_and(|t| !t.is_empty()));
+    }
+    eprintln!(
+        "the test model found {:?} in {text:?}",
+        spans
+            .iter()
+            .map(|s| &text[s.start..s.end])
+            .collect::<Vec<_>>()
+    );
+}

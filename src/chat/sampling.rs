@@ -19,6 +19,9 @@ pub struct SamplingParams {
     pub seed: u32,
     /// Always take the most likely token: reproducible output, what tests compare.
     pub greedy: bool,
+    /// A GBNF grammar (llama.cpp's) the answer must follow, rooted at `root`: the sale vault's
+    /// second reader holds the model to a JSON object with it.
+    pub grammar: Option<String>,
 }
 
 impl Default for SamplingParams {
@@ -30,6 +33,7 @@ impl Default for SamplingParams {
             min_p: 0.05,
             seed: RANDOM_SEED,
             greedy: false,
+            grammar: None,
         }
     }
 }

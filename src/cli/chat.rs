@@ -135,6 +135,7 @@ impl ChatArgs {
             min_p: self.min_p,
             seed: self.seed.unwrap_or(RANDOM_SEED),
             greedy: self.greedy,
+            grammar: None,
         };
         sampling.validate()?;
         Ok(sampling)

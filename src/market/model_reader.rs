@@ -6,9 +6,17 @@
 //! that is not in the text verbatim, at word edges, removes nothing. The model's answer is
 //! hostile input like any other: it can only point at text that is there.
 //!
-//! Running the model (the engine, the chat template, the grammar sampler) and showing these
-//! removals as "found by the model" is the other half, not built yet.
+//! [`read`] runs it on a loaded engine; showing its removals in the vault as "found by the
+//! model" is still to come.
 use keybot_redact::{Kind, Span};
+
+use crate::chat::engine::{ChatError, Engine, GenerateRequest, Prompt};
+use crate::chat::sampling::SamplingParams;
+use crate::chat::template::Message;
+
+/// The most bytes of the item one answer reads, and the longest answer.
+pub const CHUNK_BYTES: usize = 2048;
+pub const MAX_ANSWER_TOKENS: u32 = 512;
 
 /// The instruction, before a chunk of the item.
 pub const PROMPT: &str = "List every person's name and every place (town, region, street, \
@@ -73,6 +81,37 @@ pub fn match_back(text: &str, people: &[String], places: &[String]) -> Vec<Span>
         }
     }
     out
+}
+
+/// The people and places the model on `engine` finds in `text`, as spans of `text`: one greedy,
+/// grammar-held answer per chunk, each string matched back to the chunk it came from. An answer
+/// that does not parse removes nothing from its chunk.
+pub fn read(engine: &Engine, text: &str) -> Result<Vec<Span>, ChatError> {
+    let mut out = Vec::new();
+    for (at, chunk) in chunks(text, CHUNK_BYTES) {
+        let req = GenerateRequest {
+            prompt: Prompt::Chat(vec![Message::user(format!("{PROMPT}{chunk}"))]),
+            sampling: SamplingParams {
+                greedy: true,
+                grammar: Some(GRAMMAR.to_owned()),
+                ..Default::default()
+            },
+            max_tokens: Some(MAX_ANSWER_TOKENS),
+        };
+        let turn = engine.generate_blocking(req, |_| {})?;
+        if let Some((people, places)) = parse_answer(&turn.text) {
+            out.extend(
+                match_back(chunk, &people, &places)
+                    .into_iter()
+                    .map(|s| Span {
+                        start: s.start + at,
+                        end: s.end + at,
+                        kind: s.kind,
+                    }),
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// `text` in chunks of at most `max` bytes, cut at line ends where possible (else at a char
