@@ -8,6 +8,10 @@ use sha2::{Digest, Sha256};
 
 use crate::store::{Action, Decision};
 
+/// The kind of a removal decision the user's own model made (`model:name`): stored beside the
+/// hand-made ones, told apart in the summary.
+pub const MODEL_PREFIX: &str = "model:";
+
 /// One span the preview numbers: detected, or removed by hand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
@@ -20,6 +24,8 @@ pub struct Entry {
     pub removed: bool,
     /// Removed by hand (`redact --text`), not by a detector.
     pub manual: bool,
+    /// Found by the user's own chat model (`market add --model`): a name or a place.
+    pub by_model: bool,
 }
 
 /// An item as the buyer would get it.
@@ -57,19 +63,26 @@ impl Preview {
                 kind: s.kind,
                 removed: !kept(s),
                 manual: false,
+                by_model: false,
             })
             .collect();
         for d in decisions.iter().filter(|d| d.action == Action::Redact) {
             // A range that is not on char boundaries of this text is not ours: ignored rather
             // than trusted (it cannot remove less than the detectors do).
             if d.start < d.end && text.get(d.start..d.end).is_some() {
+                // `model:name`, `model:place`: the model's finds (kept like the detectors').
+                let (kind, by_model) = match d.kind.strip_prefix(MODEL_PREFIX) {
+                    Some(k) => (Kind::from_key(k).unwrap_or(Kind::Custom), true),
+                    None => (Kind::from_key(&d.kind).unwrap_or(Kind::Custom), false),
+                };
                 entries.push(Entry {
                     number: 0,
                     start: d.start,
                     end: d.end,
-                    kind: Kind::from_key(&d.kind).unwrap_or(Kind::Custom),
+                    kind,
                     removed: true,
-                    manual: true,
+                    manual: !by_model,
+                    by_model,
                 });
             }
         }
@@ -104,17 +117,27 @@ impl Preview {
             .collect()
     }
 
-    /// One line: `2 email, 1 seed phrase` or `nothing removed`.
+    /// One line: `2 email, 1 seed phrase` or `nothing removed`, and how many of the removals
+    /// the user's own model found (`3 name, 1 place (2 found by the model)`).
     pub fn summary(&self) -> String {
         let counts = self.counts();
         if counts.is_empty() {
             return "nothing removed".into();
         }
-        counts
+        let line = counts
             .iter()
             .map(|(k, n)| format!("{n} {k}"))
             .collect::<Vec<_>>()
-            .join(", ")
+            .join(", ");
+        match self
+            .entries
+            .iter()
+            .filter(|e| e.removed && e.by_model)
+            .count()
+        {
+            0 => line,
+            n => format!("{line} ({n} found by the model)"),
+        }
     }
 
     /// Hex SHA-256 of the plaintext: what a consent signs.
@@ -238,7 +261,12 @@ fn decision(action: Action, e: &Entry) -> Decision {
         action,
         start: e.start,
         end: e.end,
-        kind: e.kind.key().into(),
+        // A model's removal is stored under its own kind (`model:name`).
+        kind: if e.by_model {
+            format!("{MODEL_PREFIX}{}", e.kind.key())
+        } else {
+            e.kind.key().into()
+        },
     }
 }
 
@@ -261,7 +289,8 @@ pub fn keep(preview: &Preview, number: usize) -> Result<Change, DecisionError> {
     if !e.removed {
         return Err(DecisionError::AlreadyKept { number });
     }
-    Ok(if e.manual {
+    // A removal made by hand or by the model is a decision of its own: keeping it undoes it.
+    Ok(if e.manual || e.by_model {
         Change {
             undo: vec![decision(Action::Redact, e)],
             add: vec![],
@@ -330,6 +359,35 @@ mod tests {
         decision(Action::Keep, e)
     }
 
+    /// The model's finds: removed under their kind, told apart in the summary, and kept on
+    /// the user's word by undoing the model's decision.
+    #[test]
+    fn the_models_removals_are_counted_as_its_own_and_can_be_kept() {
+        let text = "Ugolino waters the plants.";
+        let found = Decision {
+            action: Action::Redact,
+            start: 0,
+            end: 7,
+            kind: format!("{MODEL_PREFIX}name"),
+        };
+        let p = Preview::new(text, std::slice::from_ref(&found));
+        assert_eq!(p.text, "[name] waters the plants.");
+        assert_eq!(p.summary(), "1 name (1 found by the model)");
+        assert_eq!(p.counts_by_key().get("name"), Some(&1));
+        let change = keep(&p, 1).unwrap();
+        assert_eq!(change.undo, [found]);
+        assert!(change.add.is_empty());
+        // An unknown kind after the prefix is still removed (as text removed by hand).
+        let odd = Decision {
+            kind: format!("{MODEL_PREFIX}alien"),
+            ..change.undo[0].clone()
+        };
+        assert_eq!(
+            Preview::new(text, &[odd]).text,
+            "[redacted] waters the plants."
+        );
+    }
+
     #[test]
     fn manual_redactions_are_numbered_removed_and_counted() {
         let text = "call project quorvex tomorrow, project quorvex knows";
@@ -386,6 +444,7 @@ mod tests {
             kind,
             removed: true,
             manual: false,
+            by_model: false,
         };
         let entries = [
             e(0, 10, Kind::Custom),

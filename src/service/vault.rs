@@ -157,6 +157,34 @@ pub fn redact(store: &Store, id: ItemId, number: usize) -> Result<ItemView> {
     apply(store, id, change)
 }
 
+/// Removes what the user's own model found (people and places, as spans of the item's text)
+/// that the preview does not remove already; each is kept as a decision of kind `model:…`,
+/// keepable like the detectors' finds.
+pub fn add_model_spans(
+    store: &Store,
+    id: ItemId,
+    spans: &[keybot_redact::Span],
+) -> Result<ItemView> {
+    let v = view(store, id)?;
+    let removed = |s: &keybot_redact::Span| {
+        v.preview
+            .entries
+            .iter()
+            .any(|e| e.removed && e.start <= s.start && s.end <= e.end)
+    };
+    let add: Vec<crate::store::Decision> = spans
+        .iter()
+        .filter(|s| s.start < s.end && v.item.text.get(s.start..s.end).is_some() && !removed(s))
+        .map(|s| crate::store::Decision {
+            action: crate::store::Action::Redact,
+            start: s.start,
+            end: s.end,
+            kind: format!("{}{}", vault_view::MODEL_PREFIX, s.kind.key()),
+        })
+        .collect();
+    apply(store, id, Change { undo: vec![], add })
+}
+
 /// Removes every occurrence of `needle`.
 pub fn redact_text(store: &Store, id: ItemId, needle: &str) -> Result<ItemView> {
     let v = view(store, id)?;

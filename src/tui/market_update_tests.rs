@@ -46,6 +46,7 @@ pub(crate) fn item_with(
                 kind: *kind,
                 removed: *removed,
                 manual: *kind == Kind::Custom,
+                by_model: false,
             }
         })
         .collect();

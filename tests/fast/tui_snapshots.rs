@@ -599,6 +599,7 @@ mod vault_items {
                     kind: *kind,
                     removed: *removed,
                     manual: *kind == Kind::Custom,
+                    by_model: false,
                 }
             })
             .collect();

@@ -21,3 +21,4 @@ mod chat_reference;
 mod model_cli;
 mod offline_netns;
 mod tui_terminal;
+mod vault_model;
