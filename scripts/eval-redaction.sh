@@ -12,5 +12,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import presidio_analy
 fi
 cargo build --release -q -p keybot-redact --example detect_jsonl
 target="${CARGO_TARGET_DIR:-target}"
+# With a GGUF as the second argument, a third column: keybot with that model as a second reader.
+model_args=()
+if [ -n "${2:-}" ]; then
+    cargo build -q --example detect_with_model
+    model_args=("$target/debug/examples/detect_with_model" "$2")
+fi
 # Faker draws from sets: a fixed hash seed keeps the corpus the same from run to run.
-PYTHONHASHSEED=0 "$venv/bin/python" scripts/eval_redaction.py "$target/release/examples/detect_jsonl" "${1:-2400}"
+PYTHONHASHSEED=0 "$venv/bin/python" scripts/eval_redaction.py "$target/release/examples/detect_jsonl" "${1:-2400}" "${model_args[@]}"

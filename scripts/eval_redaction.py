@@ -184,17 +184,39 @@ def score(items, found):
 def main():
     binary = sys.argv[1]
     n_entities = int(sys.argv[2]) if len(sys.argv) > 2 else 2400
+    # Optional: keybot with your own model as a second reader (the example binary and a GGUF),
+    # on every fourth name, place and prose sentence (a model answers about one a second).
+    with_model = sys.argv[3:5] if len(sys.argv) > 4 else None
     rng = random.Random(SEED)
     items = corpus(rng, n_entities, n_entities // 4)
     k = score(items, keybot(items, binary))
     p = score(items, presidio(items))
+    m = None
+    if with_model:
+        seen = {}
+        sub = []
+        for it in items:
+            k = it["kind"] or "prose"
+            if k in ("name", "place", "prose"):
+                seen[k] = seen.get(k, 0) + 1
+                if seen[k] % 4 == 1:
+                    sub.append(it)
+        lines = "\n".join(json.dumps(it["text"]) for it in sub) + "\n"
+        out = subprocess.run(with_model[:1] + with_model[1:2], input=lines, capture_output=True, text=True, check=True)
+        found = [[(s, e) for s, e, _ in json.loads(l)] for l in out.stdout.splitlines()]
+        m = score(sub, found)
     print(f"{len(items)} sentences ({n_entities} with a value, {n_entities // 4} of ordinary prose)")
-    print(f"{'kind':<8} {'n':>5} {'keybot':>8} {'presidio':>9}")
+    head = f"{'kind':<8} {'n':>5} {'keybot':>8} {'presidio':>9}"
+    print(head + (f" {'keybot+model (n)':>18}" if m else ""))
     for kind in ["secret", "email", "phone", "card", "iban", "ip", "name", "place", "prose"]:
         n, a = k[kind]
         _, b = p[kind]
         label = "prose*" if kind == "prose" else kind
-        print(f"{label:<8} {n:>5} {100 * a / n:>7.1f}% {100 * b / n:>8.1f}%")
+        row = f"{label:<8} {n:>5} {100 * a / n:>7.1f}% {100 * b / n:>8.1f}%"
+        if m and kind in m:
+            mn, ma = m[kind]
+            row += f" {100 * ma / mn:>10.1f}% ({mn})"
+        print(row)
     print("recall: the share of values removed whole; prose*: the share of ordinary sentences left untouched")
 
 

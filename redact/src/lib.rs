@@ -189,6 +189,15 @@ pub fn detect(text: &str, options: &Options) -> Vec<Span> {
     merge(found)
 }
 
+/// Whether `word` is a common English word rather than a name ("will", "water", "plants"; not
+/// "Anna" or "Lisbon", frequent as they are): what a model's claim that it is a name must not
+/// rest on alone.
+pub fn common_word(word: &str) -> bool {
+    let f = lists::word_flags(word);
+    let listed = f & (lists::FIRST | lists::SURNAME | lists::PLACE) != 0;
+    f & lists::AMBIGUOUS != 0 || (f & lists::COMMON != 0 && !listed)
+}
+
 /// `spans` sorted by start, with overlapping ones merged into one (touching ones stay apart). The
 /// merged span takes the kind of the span that wins: a secret over contact data, then the longer
 /// (a keystore over the hex key inside it), then the earlier kind.

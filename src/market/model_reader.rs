@@ -63,7 +63,7 @@ pub fn parse_answer(answer: &str) -> Option<(Vec<String>, Vec<String>)> {
 pub fn match_back(text: &str, people: &[String], places: &[String]) -> Vec<Span> {
     let mut out = Vec::new();
     for (list, kind) in [(people, Kind::Name), (places, Kind::Place)] {
-        for needle in list {
+        for needle in list.iter().filter(|n| proper(n)) {
             for (start, _) in text.match_indices(needle.as_str()) {
                 let end = start + needle.len();
                 let edge_before = text[..start]
@@ -114,6 +114,20 @@ pub fn read(engine: &Engine, text: &str) -> Result<Vec<Span>, ChatError> {
     Ok(out)
 }
 
+/// A name as people write one: some word of it capitalised and no common English word
+/// ("Ugolino", "New York"), or written in a script without capitals. A small model also names
+/// "plants" or a sentence's "Will"; those remove nothing.
+fn proper(s: &str) -> bool {
+    s.split(|c: char| !c.is_alphanumeric()).any(|w| {
+        let mut cs = w.chars();
+        match cs.next() {
+            Some(c) if c.is_uppercase() => !keybot_redact::common_word(w),
+            Some(c) => c.is_alphabetic() && !c.is_lowercase() && !c.is_uppercase(),
+            None => false,
+        }
+    })
+}
+
 /// `text` in chunks of at most `max` bytes, cut at line ends where possible (else at a char
 /// boundary), each with its byte offset: the model reads one chunk per answer.
 pub fn chunks(text: &str, max: usize) -> Vec<(usize, &str)> {
@@ -162,11 +176,16 @@ mod tests {
 
     #[test]
     fn only_strings_that_are_in_the_text_at_word_edges_remove_anything() {
-        let text = "Ugolino met Anna in Marsdenmouth. Annabel stayed; Ugolino left.";
+        let text = "Ugolino met Anna in Marsdenmouth. Annabel stayed; Ugolino left. Will you?";
         let spans = match_back(
             text,
-            &["Ugolino".into(), "Anna".into(), "Zebedee".into()],
-            &["Marsdenmouth".into(), "Atlantis".into()],
+            &[
+                "Ugolino".into(),
+                "Anna".into(),
+                "Zebedee".into(),
+                "Will".into(),
+            ],
+            &["Marsdenmouth".into(), "Atlantis".into(), "stayed".into()],
         );
         let found: Vec<(&str, Kind)> = spans
             .iter()
