@@ -11,7 +11,7 @@ fn main() {
     let mut out = std::io::BufWriter::new(std::io::stdout());
     for line in stdin.lock().lines() {
         let line = line.unwrap();
-        let text = json_string(&line);
+        let text: String = serde_json::from_str(&line).unwrap();
         let spans = keybot_redact::detect(&text, &keybot_redact::Options::default());
         let chars = |b: usize| text[..b].chars().count();
         let items: Vec<String> = spans
@@ -20,40 +20,4 @@ fn main() {
             .collect();
         writeln!(out, "[{}]", items.join(",")).unwrap();
     }
-}
-
-/// A JSON string literal (what Python's json.dumps writes: escapes, \uXXXX with surrogates).
-fn json_string(line: &str) -> String {
-    let inner = line.trim().trim_start_matches('"').trim_end_matches('"');
-    let mut out = String::new();
-    let mut it = inner.chars();
-    let mut pending: Option<u32> = None;
-    while let Some(c) = it.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match it.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('b') => out.push('\u{8}'),
-            Some('f') => out.push('\u{c}'),
-            Some('u') => {
-                let hex: String = it.by_ref().take(4).collect();
-                let v = u32::from_str_radix(&hex, 16).expect("a \\u escape");
-                match (pending.take(), v) {
-                    (None, 0xD800..=0xDBFF) => pending = Some(v),
-                    (Some(hi), 0xDC00..=0xDFFF) => {
-                        let c = 0x10000 + ((hi - 0xD800) << 10) + (v - 0xDC00);
-                        out.push(char::from_u32(c).expect("a surrogate pair"));
-                    }
-                    (_, v) => out.push(char::from_u32(v).unwrap_or('\u{fffd}')),
-                }
-            }
-            Some(other) => out.push(other),
-            None => {}
-        }
-    }
-    out
 }

@@ -220,11 +220,7 @@ mod tests {
     use super::*;
 
     fn found(text: &str) -> Vec<(Kind, &str)> {
-        let mut out = Vec::new();
-        find(text, &mut out);
-        out.iter()
-            .map(|s| (s.kind, &text[s.start..s.end]))
-            .collect()
+        crate::found_by(find, text)
     }
 
     #[test]

@@ -254,6 +254,16 @@ pub fn render(text: &str, spans: &[Span]) -> String {
     out
 }
 
+/// What one detector's `find` reports in `text`: each span's kind and text (its unit tests).
+#[cfg(test)]
+pub(crate) fn found_by(find: fn(&str, &mut Vec<Span>), text: &str) -> Vec<(Kind, &str)> {
+    let mut out = Vec::new();
+    find(text, &mut out);
+    out.iter()
+        .map(|s| (s.kind, &text[s.start..s.end]))
+        .collect()
+}
+
 /// Paragraphs of ordinary English (novels, chat, news, a recipe, and one built from list words
 /// on purpose) that no detector may touch.
 #[cfg(test)]

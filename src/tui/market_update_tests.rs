@@ -7,7 +7,7 @@ use super::action::{Action, Edit};
 use super::effect::Effect;
 use super::keymap;
 use super::screens::market::{MarketAction, MarketEffect};
-use super::screens::vault_file::{DirEntry, FilePrompt};
+use super::screens::vault_file::{DirEntry, FilePrompt, entries};
 use super::state::*;
 use super::ui::market::{self, Piece};
 use super::update::update;
@@ -572,15 +572,6 @@ fn file_prompt(s: &State) -> &FilePrompt {
     }
 }
 
-fn names(list: &[(&str, bool)]) -> Vec<DirEntry> {
-    list.iter()
-        .map(|(name, dir)| DirEntry {
-            name: (*name).into(),
-            dir: *dir,
-        })
-        .collect()
-}
-
 #[test]
 fn f_opens_the_path_prompt_and_tab_completes_from_the_listing_the_runtime_reads() {
     let mut s = market(vec![]);
@@ -600,7 +591,7 @@ fn f_opens_the_path_prompt_and_tab_completes_from_the_listing_the_runtime_reads(
         }
         other => panic!("{other:?}"),
     }
-    let listing = names(&[
+    let listing = entries(&[
         ("notes-2024.txt", false),
         ("notes-2025.txt", false),
         ("notebooks", true),
@@ -630,7 +621,10 @@ fn f_opens_the_path_prompt_and_tab_completes_from_the_listing_the_runtime_reads(
     // None: the prompt says so and keeps the text.
     update(&mut s, Action::Edit(Edit::Char('z')));
     update(&mut s, Action::FocusNext);
-    update(&mut s, listed("~/notebooks/z", &names(&[("a.txt", false)])));
+    update(
+        &mut s,
+        listed("~/notebooks/z", &entries(&[("a.txt", false)])),
+    );
     let p = file_prompt(&s);
     assert_eq!(p.path.text, "~/notebooks/z");
     assert_eq!(
@@ -641,7 +635,7 @@ fn f_opens_the_path_prompt_and_tab_completes_from_the_listing_the_runtime_reads(
     update(&mut s, Action::Edit(Edit::Backspace));
     update(
         &mut s,
-        listed("~/notebooks/z", &names(&[("zed.txt", false)])),
+        listed("~/notebooks/z", &entries(&[("zed.txt", false)])),
     );
     assert_eq!(file_prompt(&s).path.text, "~/notebooks/");
     // A folder that cannot be read: its reason under the prompt.

@@ -222,18 +222,20 @@ pub(crate) fn refused(s: &mut State, why: String) {
     }
 }
 
+/// A folder's listing from (name, is a folder) pairs, for tests.
+#[cfg(test)]
+pub(crate) fn entries(list: &[(&str, bool)]) -> Vec<DirEntry> {
+    list.iter()
+        .map(|(name, dir)| DirEntry {
+            name: (*name).into(),
+            dir: *dir,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn entries(list: &[(&str, bool)]) -> Vec<DirEntry> {
-        list.iter()
-            .map(|(name, dir)| DirEntry {
-                name: (*name).into(),
-                dir: *dir,
-            })
-            .collect()
-    }
 
     #[test]
     fn the_folder_of_a_typed_path() {
