@@ -96,7 +96,10 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
         }
         if is_letter(b) && word_start(t, i) && (i == 0 || t[i - 1] < 0x80) {
             let w_end = word_end(t, i);
-            if let Some((start, end)) = street_first(text, i, w_end) {
+            // Only a capitalised word starts a street's name (checked on the byte first: this
+            // runs for every word).
+            let may_be_capital = b.is_ascii_uppercase() || b >= 0x80;
+            if may_be_capital && let Some((start, end)) = street_first(text, i, w_end) {
                 out.push(Span {
                     start,
                     end,

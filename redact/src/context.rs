@@ -41,6 +41,11 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
     // against the words just before it.
     while i < t.len() {
         let b = t[i];
+        // A word and the digits glued to it never start a number: passed over in one go.
+        if b.is_ascii_alphabetic() {
+            i = crate::scan::run_end(t, i, |b| b.is_ascii_alphanumeric());
+            continue;
+        }
         let candidate = (b.is_ascii_digit() || b == b'+' || b == b'(') && number_start(t, i);
         if !candidate {
             i += 1;

@@ -7,17 +7,21 @@ use crate::{Kind, Span};
 pub(crate) fn find(text: &str, own: &[[u8; 20]], out: &mut Vec<Span>) {
     let t = text.as_bytes();
     let mut i = 0;
-    while i < t.len() {
-        if !t[i].is_ascii_alphanumeric() {
-            i += 1;
+    // Every address starts with `0x` or `0X`: the text is searched for the `0` of one (memchr),
+    // not walked word by word.
+    while let Some(off) = memchr::memchr(b'0', &t[i..]) {
+        let s = i + off;
+        if !matches!(t.get(s + 1), Some(b'x' | b'X')) || (s > 0 && t[s - 1].is_ascii_alphanumeric())
+        {
+            i = s + 1;
             continue;
         }
-        let end = run_end(t, i, |b| b.is_ascii_alphanumeric());
-        if let Some(addr) = parse(&t[i..end])
+        let end = run_end(t, s, |b| b.is_ascii_alphanumeric());
+        if let Some(addr) = parse(&t[s..end])
             && !own.contains(&addr)
         {
             out.push(Span {
-                start: i,
+                start: s,
                 end,
                 kind: Kind::EthAddress,
             });

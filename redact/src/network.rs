@@ -25,7 +25,12 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
                     // `_` glues unless it opens markdown emphasis (`_203.0.113.7_`).
                     || (t[i - 1] == b'_' && i > 1 && t[i - 2].is_ascii_alphanumeric())));
         if !candidate {
-            i += 1;
+            // The rest of a word is glued to its start: never an address's start.
+            i = if b.is_ascii_alphanumeric() {
+                crate::scan::run_end(t, i, |b| b.is_ascii_alphanumeric())
+            } else {
+                i + 1
+            };
             continue;
         }
         let found = if b.is_ascii_digit() {

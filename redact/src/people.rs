@@ -214,10 +214,10 @@ struct Tok {
     upper: bool,
 }
 
-fn tokens(text: &str) -> Vec<Tok> {
+/// The words of `text` into `out` (cleared first; its capacity is reused line after line).
+fn tokens_into(text: &str, out: &mut Vec<Tok>) {
+    out.clear();
     let t = text.as_bytes();
-    // About one word in five bytes of chat: no reallocation for ordinary text.
-    let mut out = Vec::with_capacity(t.len() / 4);
     // The current word's start and whether it starts upper-case.
     let mut start: Option<(usize, bool)> = None;
     let mut i = 0;
@@ -274,15 +274,22 @@ fn tokens(text: &str) -> Vec<Tok> {
             upper,
         });
     }
+}
+
+#[cfg(test)]
+fn tokens(text: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    tokens_into(text, &mut out);
     out
 }
 
+/// One line of the text and its words: no rule looks past a line's end (a new line starts a
+/// sentence, and a name's or a place's parts are joined by spaces).
 struct Ctx<'a> {
     text: &'a str,
-    toks: Vec<Tok>,
-    /// Per word: the list entry that starts with it (its flags, and the word after its end),
-    /// from one pass of the automaton over the whole text.
-    hits: Vec<(u8, u32)>,
+    toks: &'a [Tok],
+    /// Per word: its list bits and the word after the end of the listed phrase it starts.
+    hits: &'a [(u8, u32)],
 }
 
 impl<'a> Ctx<'a> {
@@ -454,13 +461,31 @@ fn is_calendar(w: &str) -> bool {
 }
 
 pub(crate) fn find(text: &str, found: &mut Vec<Span>) {
-    // Nothing to look at without a capital letter (most of a long log, code, numbers).
-    if !text.chars().any(char::is_uppercase) {
-        return;
+    // Line by line, with the word buffers reused: a long export never holds a word list of its
+    // whole length, and a line without a capital letter (most of a log, code, numbers) is passed
+    // over at the speed of a byte scan.
+    let mut toks = Vec::new();
+    let mut hits = Vec::new();
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let from = offset;
+        offset += line.len();
+        if !line.bytes().any(|b| b.is_ascii_uppercase() || b >= 0x80) {
+            continue;
+        }
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        tokens_into(line, &mut toks);
+        hits_into(line, &toks, &mut hits);
+        let ctx = Ctx {
+            text: line,
+            toks: &toks,
+            hits: &hits,
+        };
+        find_in_line(&ctx, from, found);
     }
-    let toks = tokens(text);
-    let hits = hits(text, &toks);
-    let ctx = Ctx { text, toks, hits };
+}
+
+fn find_in_line(ctx: &Ctx, from: usize, found: &mut Vec<Span>) {
     let n = ctx.toks.len();
     let mut i = 0;
     while i < n {
@@ -468,10 +493,10 @@ pub(crate) fn find(text: &str, found: &mut Vec<Span>) {
             i += 1;
             continue;
         }
-        if let Some((end, kind)) = at(&ctx, i) {
+        if let Some((end, kind)) = at(ctx, i) {
             found.push(Span {
-                start: ctx.toks[i].start,
-                end: ctx.toks[end - 1].end,
+                start: from + ctx.toks[i].start,
+                end: from + ctx.toks[end - 1].end,
                 kind,
             });
             i = end;
@@ -484,10 +509,11 @@ pub(crate) fn find(text: &str, found: &mut Vec<Span>) {
 /// For each capitalised word: its own bits (a possessive `'s` aside), and the word after the
 /// end of the longest listed phrase that starts with it (0 when none does). Other words are never
 /// looked up.
-fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, u32)> {
+fn hits_into(text: &str, toks: &[Tok], hits: &mut Vec<(u8, u32)>) {
     use aho_corasick::{Anchored, Input};
     let t = text.as_bytes();
-    let mut hits = vec![(0u8, 0u32); toks.len()];
+    hits.clear();
+    hits.resize(toks.len(), (0, 0));
     for (i, tok) in toks.iter().enumerate() {
         if !tok.upper {
             continue;
@@ -524,7 +550,6 @@ fn hits(text: &str, toks: &[Tok]) -> Vec<(u8, u32)> {
             hits[i].0 |= LISTS.phrase_flags[m.pattern().as_usize()] & PLACE;
         }
     }
-    hits
 }
 
 /// The name or place that starts at word `i`: where it ends (exclusive, in words) and its kind.
@@ -537,6 +562,19 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     if word.chars().count() < 2 || c.is_title(i) {
         return None;
     }
+    let flags = c.flags(i);
+    // Most capitalised words start a sentence and are common words ("The", "It"): nothing can
+    // make them a name or a place but a context before them, a capital after them or a listed
+    // phrase they start ("Isle of Man"). Asked first: it settles most capitalised words.
+    let lone = flags & (FIRST | SURNAME | PLACE) == 0 && flags & (COMMON | WORD | AMBIGUOUS) != 0;
+    if lone
+        && c.hits[i].1 == 0
+        && !(i + 1 < c.toks.len() && c.toks[i + 1].upper)
+        && !(i > 0 && c.toks[i - 1].upper)
+        && !(i > 1 && c.lower_is(i - 2, POSSESSIVES))
+    {
+        return None;
+    }
     // Places first where the words say so, or a listed place of several words ("New York",
     // "Rio de Janeiro").
     if let Some(end) = place_phrase(c, i) {
@@ -545,17 +583,6 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     let listed = place_end(c, i);
     if listed > i + 1 {
         return Some((listed, Kind::Place));
-    }
-    let flags = c.flags(i);
-    // Most capitalised words start a sentence and are common words ("The", "It"): nothing can
-    // make them a name or a place but a context before them or a capital after them.
-    let lone = flags & (FIRST | SURNAME | PLACE) == 0 && flags & (COMMON | WORD | AMBIGUOUS) != 0;
-    if lone
-        && !(i + 1 < c.toks.len() && c.toks[i + 1].upper)
-        && !(i > 0 && c.toks[i - 1].upper)
-        && !(i > 1 && c.lower_is(i - 2, POSSESSIVES))
-    {
-        return None;
     }
     let calendar = is_calendar(word);
     let start_of_sentence = c.sentence_start(i);

@@ -48,6 +48,12 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
     let mut i = 0;
     while i < t.len() {
         let b = t[i];
+        // A word's letters and the digits glued to them ("a1b2", "v2") never start a number:
+        // passed over in one go.
+        if b.is_ascii_alphabetic() {
+            i = crate::scan::run_end(t, i, |b| b.is_ascii_alphanumeric());
+            continue;
+        }
         let starts = match b {
             b'+' | b'(' => t.get(i + 1).is_some_and(u8::is_ascii_digit),
             b'0'..=b'9' => true,

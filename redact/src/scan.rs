@@ -28,13 +28,13 @@ pub(crate) fn number_start(t: &[u8], i: usize) -> bool {
     if i == 0 {
         return true;
     }
-    // Opening quotes outside ASCII: « “ ‘ „.
-    let before = &t[..i];
-    if ["«", "“", "‘", "„"]
-        .iter()
-        .any(|q| before.ends_with(q.as_bytes()))
-    {
-        return true;
+    // Opening quotes outside ASCII: « “ ‘ „ (looked for only after a byte outside ASCII: this
+    // runs for every digit of a text).
+    if t[i - 1] >= 0x80 {
+        let before = &t[..i];
+        return ["«", "“", "‘", "„"]
+            .iter()
+            .any(|q| before.ends_with(q.as_bytes()));
     }
     matches!(
         t[i - 1],

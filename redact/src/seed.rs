@@ -17,43 +17,33 @@ const MAX_GAP: usize = 40;
 
 /// Whether `word` (ASCII letters, any case) is on the English list.
 pub(crate) fn is_list_word(word: &[u8]) -> bool {
+    packed(word).is_some_and(|key| list().contains(&key))
+}
+
+/// A word of 3 to 8 ASCII letters, lowercased, as the bytes of one integer: every list word fits,
+/// and looking one up is one hash of a `u64` (this runs for every word of a text).
+fn packed(word: &[u8]) -> Option<u64> {
     if !(3..=8).contains(&word.len()) {
-        return false;
+        return None;
     }
-    let mut lower = [0u8; 8];
-    for (d, s) in lower.iter_mut().zip(word) {
-        if !s.is_ascii_alphabetic() {
-            return false;
+    let mut key = 0u64;
+    for &b in word {
+        if !b.is_ascii_alphabetic() {
+            return None;
         }
-        *d = s.to_ascii_lowercase();
+        key = key << 8 | u64::from(b.to_ascii_lowercase());
     }
-    let lower = &lower[..word.len()];
-    let k = bucket(lower);
-    let b = buckets();
-    let list = Language::English.word_list();
-    list[b[k] as usize..b[k + 1] as usize]
-        .iter()
-        .any(|w| w.as_bytes() == lower)
+    Some(key)
 }
 
-/// The list is sorted: the words starting with each pair of letters are one slice of it.
-fn bucket(lower: &[u8]) -> usize {
-    (lower[0] - b'a') as usize * 26 + (lower[1] - b'a') as usize
-}
-
-fn buckets() -> &'static [u16; 677] {
-    static B: OnceLock<[u16; 677]> = OnceLock::new();
-    B.get_or_init(|| {
-        let list = Language::English.word_list();
-        let mut b = [0u16; 677];
-        let mut w = 0;
-        for (k, slot) in b.iter_mut().enumerate() {
-            while w < list.len() && bucket(list[w].as_bytes()) < k {
-                w += 1;
-            }
-            *slot = w as u16;
-        }
-        b
+fn list() -> &'static rustc_hash::FxHashSet<u64> {
+    static LIST: OnceLock<rustc_hash::FxHashSet<u64>> = OnceLock::new();
+    LIST.get_or_init(|| {
+        Language::English
+            .word_list()
+            .iter()
+            .filter_map(|w| packed(w.as_bytes()))
+            .collect()
     })
 }
 
