@@ -29,4 +29,26 @@ pub(crate) mod test_support {
     pub fn in_ci() -> bool {
         std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
     }
+
+    /// The test model `var` names (`KEYBOT_TEST_MODEL`, `KEYBOT_TEST_MODEL_BASE`); in CI a missing
+    /// one fails the test, elsewhere the test says SKIPPED and passes.
+    pub fn test_model(var: &str) -> Option<std::path::PathBuf> {
+        let p = std::env::var_os(var)
+            .map(std::path::PathBuf::from)
+            .filter(|p| p.is_file());
+        if p.is_none() {
+            assert!(
+                !in_ci(),
+                "{var} must point at the test model in CI (scripts/fetch-test-models.sh)"
+            );
+            eprintln!("SKIPPED: {var} is not set (eval \"$(bash scripts/fetch-test-models.sh)\")");
+        }
+        p
+    }
+
+    /// llama.cpp already uses every core: the unit tests that load a model take turns.
+    pub fn model_serial() -> std::sync::MutexGuard<'static, ()> {
+        static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }

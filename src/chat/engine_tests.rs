@@ -2,32 +2,14 @@
 //! Jinja template; `KEYBOT_TEST_MODEL_BASE`: Gemma 3 270M without one). In CI a missing model is
 //! a failure; elsewhere the test says SKIPPED and passes.
 use std::path::PathBuf;
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::*;
 
-/// llama.cpp already uses every core; tests that time things must not share them.
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-use crate::test_support::in_ci;
+use crate::test_support::model_serial as serial;
 
 fn model(var: &str) -> Option<PathBuf> {
-    let p = std::env::var_os(var)
-        .map(PathBuf::from)
-        .filter(|p| p.is_file());
-    if p.is_none() {
-        assert!(
-            !in_ci(),
-            "{var} must point at the test model in CI (scripts/fetch-test-models.sh)"
-        );
-        eprintln!("SKIPPED: {var} is not set (eval \"$(bash scripts/fetch-test-models.sh)\")");
-    }
-    p
+    crate::test_support::test_model(var)
 }
 
 fn load(engine: &Engine, path: PathBuf, ctx: u32) -> ModelInfo {

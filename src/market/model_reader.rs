@@ -6,13 +6,19 @@
 //! that is not in the text verbatim, at word edges, removes nothing. The model's answer is
 //! hostile input like any other: it can only point at text that is there.
 //!
-//! [`read`] runs it on a loaded engine; showing its removals in the vault as "found by the
-//! model" is still to come.
+//! [`read`] runs it on a loaded engine, [`read_with_default`] on the default model in an engine of
+//! its own (`market add --model`, the `market.model_reader` setting, the app's `M`); the vault
+//! keeps the finds as removals "found by the model" (`service::vault::add_model_spans`).
+use std::path::Path;
+
 use keybot_redact::{Kind, Span};
 
 use crate::chat::engine::{ChatError, Engine, GenerateRequest, Prompt};
 use crate::chat::sampling::SamplingParams;
 use crate::chat::template::Message;
+
+/// The largest item the model reads: a 0.5B model on a CPU takes about a second per kilobyte.
+pub const MAX_ITEM_BYTES: usize = 64 * 1024;
 
 /// The most bytes of the item one answer reads, and the longest answer.
 pub const CHUNK_BYTES: usize = 2048;
@@ -112,6 +118,35 @@ pub fn read(engine: &Engine, text: &str) -> Result<Vec<Span>, ChatError> {
         }
     }
     Ok(out)
+}
+
+/// Why the model cannot read an item: too large, no default model, or the engine's error. One
+/// line each.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("at {} KiB it is over the {} KiB the model reads", .0 / 1024, MAX_ITEM_BYTES / 1024)]
+    TooLarge(usize),
+    #[error("reading it needs a default chat model: {0}")]
+    NoModel(String),
+    #[error(transparent)]
+    Engine(#[from] ChatError),
+}
+
+/// The people and places the default chat model finds in `text`, loaded with `settings` (GPU
+/// layers, context) in an engine of its own that is dropped afterwards: a chat in progress keeps
+/// its engine, and the model's file is mapped, not copied, a second time.
+pub fn read_with_default(
+    data_dir: &Path,
+    settings: &crate::service::settings::Settings,
+    text: &str,
+) -> Result<Vec<Span>, ReadError> {
+    if text.len() > MAX_ITEM_BYTES {
+        return Err(ReadError::TooLarge(text.len()));
+    }
+    let model = crate::service::settings::default_model(data_dir).map_err(ReadError::NoModel)?;
+    let engine = Engine::spawn()?;
+    engine.load_blocking(settings.load_request(&model), |_| {})?;
+    Ok(read(&engine, text)?)
 }
 
 /// A name as people write one: some word of it capitalised and no common English word

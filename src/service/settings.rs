@@ -29,6 +29,7 @@ pub const AUTOLOCK_MINUTES: &str = "security.autolock_minutes";
 pub const MARKET_DELIVERY: &str = "market.delivery";
 pub const MARKET_CHALLENGE: &str = "market.challenge";
 pub const MARKET_IPFS_GATEWAY: &str = "market.ipfs_gateway";
+pub const MARKET_MODEL_READER: &str = "market.model_reader";
 
 /// What the app does with a delivered key of one of the user's purchases that does not open the
 /// listing (checked by this client), while the purchase can still be challenged.
@@ -101,7 +102,7 @@ pub struct Item {
 }
 
 /// Every setting, in the order the settings screen shows them.
-pub const ITEMS: [Item; 12] = [
+pub const ITEMS: [Item; 13] = [
     Item {
         key: DEFAULT_MODEL,
         label: "Default model",
@@ -150,6 +151,10 @@ pub const ITEMS: [Item; 12] = [
         key: MARKET_IPFS_GATEWAY,
         label: "IPFS gateway for ipfs:// listings (https URL)",
     },
+    Item {
+        key: MARKET_MODEL_READER,
+        label: "Model reads new vault items for names (on/off)",
+    },
 ];
 
 /// The settings kept in the store, typed.
@@ -169,6 +174,9 @@ pub struct Settings {
     pub market_challenge: Challenge,
     /// Where an ipfs:// listing's ciphertext is fetched (`GATEWAY/ipfs/CID`); empty: nowhere.
     pub ipfs_gateway: String,
+    /// The default chat model reads each item added to the sale vault (up to
+    /// `model_reader::MAX_ITEM_BYTES`) for people and places the detectors missed.
+    pub model_reader: bool,
 }
 
 impl Settings {
@@ -189,6 +197,7 @@ impl Default for Settings {
             market_delivery: Delivery::Approve,
             market_challenge: Challenge::Ask,
             ipfs_gateway: String::new(),
+            model_reader: false,
         }
     }
 }
@@ -219,6 +228,7 @@ impl Settings {
             MARKET_DELIVERY => self.market_delivery.to_string(),
             MARKET_CHALLENGE => self.market_challenge.to_string(),
             MARKET_IPFS_GATEWAY => self.ipfs_gateway.clone(),
+            MARKET_MODEL_READER => if self.model_reader { "on" } else { "off" }.to_owned(),
             _ => return None,
         })
     }
@@ -263,6 +273,13 @@ impl Settings {
                 }
             }
             MARKET_IPFS_GATEWAY => self.ipfs_gateway = gateway(value)?,
+            MARKET_MODEL_READER => {
+                self.model_reader = match value {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err("market.model_reader: on or off".into()),
+                }
+            }
             _ => return Err(format!("{}: no such setting", clean_line(key))),
         }
         Ok(())

@@ -529,6 +529,21 @@ impl Runtime {
                 })])
             }),
             MarketEffect::AddFile(path) => self.add_file(path),
+            MarketEffect::ReadWithModel(id) => self.read_with_model(id),
+            MarketEffect::AddModelSpans { id, spans } => self.vault_job(move |store, _| {
+                let before = vault::view(store, id)?.preview.entries.len();
+                let view = vault::add_model_spans(store, id, &spans)?;
+                let added = view.preview.entries.len().saturating_sub(before);
+                let mut actions = updated(view)?;
+                actions.push(Action::Notice(match added {
+                    0 => format!("the model read item {id}: nothing more to remove"),
+                    n => format!(
+                        "the model read item {id}: {n} more removal{} (found by the model; k keeps one)",
+                        if n == 1 { "" } else { "s" }
+                    ),
+                }));
+                Ok(actions)
+            }),
             MarketEffect::ListFolder { folder, input } => self.list_folder(folder, input),
             // Each change says so: the preview changes, and so does what a consent covers.
             MarketEffect::Keep { id, span } => self.vault_job(move |store, _| {
@@ -610,6 +625,43 @@ impl Runtime {
                 )
             });
             let _ = queue.send(Event::Action(Action::Market(action)));
+        });
+    }
+
+    /// The model reads item `id`: its text and the settings are read on the store thread, the
+    /// model loads and reads on a thread of its own (a read takes seconds to minutes, and the
+    /// store keeps serving the screens meanwhile); the answer comes back as an action.
+    fn read_with_model(&self, id: crate::store::ItemId) {
+        let data_dir = self.paths.data_dir.clone();
+        self.with_store(move |store, _, queue| {
+            let answer =
+                move |found| Event::Action(Action::Market(MarketAction::ModelRead { id, found }));
+            let read = crate::service::vault::view(store, id)
+                .map_err(|e| format!("{e:#}"))
+                .and_then(|v| {
+                    let (settings, _) = crate::service::settings::Settings::load(store)
+                        .map_err(|e| e.to_string())?;
+                    Ok((v.item.text, settings))
+                });
+            let (text, settings) = match read {
+                Ok(r) => r,
+                Err(why) => {
+                    let _ = queue.send(answer(Err(crate::sanitize::clean_line(&why).into_owned())));
+                    return;
+                }
+            };
+            let to_queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name("model-reader".into())
+                .spawn(move || {
+                    let found =
+                        crate::market::model_reader::read_with_default(&data_dir, &settings, &text)
+                            .map_err(|e| crate::sanitize::clean_line(&e.to_string()).into_owned());
+                    let _ = to_queue.send(answer(found));
+                });
+            if let Err(e) = spawned {
+                let _ = queue.send(answer(Err(format!("cannot start its thread: {e}"))));
+            }
         });
     }
 
@@ -1279,6 +1331,10 @@ mod market_flow_tests;
 #[cfg(test)]
 #[path = "vault_file_runtime_tests.rs"]
 mod vault_file_runtime_tests;
+
+#[cfg(test)]
+#[path = "model_reader_runtime_tests.rs"]
+mod model_reader_runtime_tests;
 
 #[cfg(test)]
 #[allow(clippy::too_many_lines, reason = "a test tells one story start to end")]

@@ -780,3 +780,125 @@ fn sell_typed_ahead_of_the_consent_opens_once_it_is_signed() {
     update(&mut s, Action::Command('s'));
     assert!(error(&s).unwrap().contains("no consent"), "{:?}", s.message);
 }
+
+#[test]
+fn m_lets_the_model_read_the_item_once_at_a_time_and_its_answer_is_kept_or_said() {
+    use crate::market::model_reader::MAX_ITEM_BYTES;
+    let text = "Ugolino waters the plants.\n";
+    let big = "a".repeat(MAX_ITEM_BYTES + 1);
+    let mut s = market(vec![
+        item_with(1, "note", text, &[]),
+        item_with(2, "big", &big, &[]),
+    ]);
+    let fx = press_m(&mut s);
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Market(MarketEffect::ReadWithModel(1))]
+        ),
+        "{fx:?}"
+    );
+    assert_eq!(s.market.model_reading, Some(1));
+    assert!(s.busy(), "a spinner turns while it reads");
+    // One read at a time.
+    update(&mut s, Action::Down);
+    assert!(press_m(&mut s).is_empty());
+    assert!(error(&s).unwrap().contains("still reading item 1"));
+    // Its finds are kept through the store; nothing found says so.
+    let span = keybot_redact::Span {
+        start: 0,
+        end: 7,
+        kind: Kind::Name,
+    };
+    let fx = update(
+        &mut s,
+        Action::Market(MarketAction::ModelRead {
+            id: 1,
+            found: Ok(vec![span]),
+        }),
+    );
+    assert!(
+        matches!(fx.as_slice(), [Effect::Market(MarketEffect::AddModelSpans { id: 1, spans })] if spans == &[span]),
+        "{fx:?}"
+    );
+    assert_eq!(s.market.model_reading, None);
+    // An item over the size the model reads is refused with the size.
+    assert!(press_m(&mut s).is_empty());
+    assert!(
+        error(&s).unwrap().contains("over the 64 KiB"),
+        "{:?}",
+        s.message
+    );
+    assert_eq!(s.market.model_reading, None);
+    update(&mut s, Action::Up);
+    press_m(&mut s);
+    let fx = update(
+        &mut s,
+        Action::Market(MarketAction::ModelRead {
+            id: 1,
+            found: Ok(vec![]),
+        }),
+    );
+    assert!(fx.is_empty());
+    assert!(
+        matches!(&s.message, Some((Level::Info, m)) if m.contains("nothing more to remove")),
+        "{:?}",
+        s.message
+    );
+    // A failed read is one error line.
+    press_m(&mut s);
+    update(
+        &mut s,
+        Action::Market(MarketAction::ModelRead {
+            id: 1,
+            found: Err("no model is registered on this machine yet".into()),
+        }),
+    );
+    assert_eq!(
+        error(&s),
+        Some("the model did not read item 1: no model is registered on this machine yet")
+    );
+    assert_eq!(s.market.model_reading, None);
+}
+
+fn press_m(s: &mut State) -> Vec<Effect> {
+    let action = key(s, 'M').unwrap();
+    update(s, action)
+}
+
+#[test]
+fn a_new_item_is_read_by_the_model_only_with_the_setting_on() {
+    use crate::service::settings::MARKET_MODEL_READER;
+    let note = item_with(3, "note", "Ugolino waters the plants.\n", &[]);
+    for (setting, reads) in [("off", false), ("on", true)] {
+        let mut s = market(vec![]);
+        s.settings
+            .items
+            .iter_mut()
+            .find(|i| i.key == MARKET_MODEL_READER)
+            .unwrap()
+            .value = setting.into();
+        for added in [
+            MarketAction::FileAdded {
+                items: vec![note.clone()],
+                id: 3,
+            },
+            MarketAction::Added {
+                items: vec![note.clone()],
+                id: 3,
+            },
+        ] {
+            s.market.model_reading = None;
+            let fx = update(&mut s, Action::Market(added));
+            assert_eq!(
+                matches!(
+                    fx.as_slice(),
+                    [Effect::Market(MarketEffect::ReadWithModel(3))]
+                ),
+                reads,
+                "{setting}: {fx:?}"
+            );
+            assert_eq!(s.market.model_reading.is_some(), reads);
+        }
+    }
+}

@@ -416,6 +416,7 @@ impl State {
             || self.net.refreshing
             || self.net.syncing
             || self.market.chain.syncing
+            || self.market.model_reading.is_some()
             || self.earnings.loading
     }
 

@@ -59,4 +59,20 @@ fn market_add_with_the_model_removes_what_it_names_and_says_so() {
     market().args(["keep", &id, "1"]).assert().success();
     let text = String::from_utf8(market().args(["preview", &id]).output().unwrap().stdout).unwrap();
     assert_eq!(text, "Ugolino waters the plants while we are away.\n");
+
+    // With `market.model_reader = on` every item of at most 64 KiB is read, without the flag.
+    let mut settings = keybot(h);
+    settings
+        .env("KEYBOT_PASSWORD", PW)
+        .args(["settings", "market.model_reader", "on"])
+        .assert()
+        .success();
+    let out = market()
+        .args(["add", "--file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let summary = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(summary.contains("found by the model"), "{summary}");
 }

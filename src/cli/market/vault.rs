@@ -104,12 +104,10 @@ pub struct AddArgs {
     json: bool,
     /// Let the default chat model read the item too, for the people and places the lists and
     /// rules miss (items of at most 64 KiB; each name it gives must be in the text verbatim).
+    /// With the setting `market.model_reader = on` it reads every item of at most 64 KiB.
     #[arg(long)]
     model: bool,
 }
-
-/// The largest item the model reads: a 0.5B model on a CPU takes about a second per kilobyte.
-pub const MODEL_MAX_BYTES: usize = 64 * 1024;
 
 impl AddArgs {
     fn run(self, store: &Store, paths: &Paths) -> Result<()> {
@@ -119,8 +117,16 @@ impl AddArgs {
             (None, Some(path)) => service_vault::add_file(store, path, title)?,
             _ => unreachable!("clap requires exactly one source"),
         };
-        if self.model {
-            v = read_with_model(store, paths, v)?;
+        let (settings, _) = crate::service::settings::Settings::load(store)?;
+        let fits = v.item.text.len() <= crate::market::model_reader::MAX_ITEM_BYTES;
+        if self.model || (settings.model_reader && fits) {
+            v = read_with_model(store, paths, &settings, v)?;
+        } else if settings.model_reader {
+            eprintln!(
+                "item {}: the model reads items of at most {} KiB; this one has the detectors' removals only",
+                v.item.id,
+                crate::market::model_reader::MAX_ITEM_BYTES / 1024
+            );
         }
         if self.json {
             println!("{}", item_json(&v));
@@ -139,29 +145,20 @@ impl AddArgs {
 
 /// The item read by the default chat model (`--model`); its finds added as removals of their
 /// own kind. The item is in the vault either way: a refusal here says so.
-fn read_with_model(store: &Store, paths: &Paths, v: ItemView) -> Result<ItemView> {
-    use crate::chat::engine::{Engine, LoadRequest};
+fn read_with_model(
+    store: &Store,
+    paths: &Paths,
+    settings: &crate::service::settings::Settings,
+    v: ItemView,
+) -> Result<ItemView> {
     let id = v.item.id;
-    if v.item.text.len() > MODEL_MAX_BYTES {
-        bail!(
-            "item {id} is in the vault, but at {} KiB it is over the {} KiB the model reads; its preview has the detectors' removals only",
-            v.item.text.len() / 1024,
-            MODEL_MAX_BYTES / 1024
-        );
-    }
-    let model = crate::service::settings::default_model(&paths.data_dir).map_err(|why| {
-        anyhow::anyhow!("item {id} is in the vault, but --model needs a default chat model: {why}")
-    })?;
-    let engine = Engine::spawn()?;
-    engine.load_blocking(
-        LoadRequest {
-            path: model.path,
-            expected_sha256: Some(model.sha256),
-            ..Default::default()
-        },
-        |_| {},
-    )?;
-    let spans = crate::market::model_reader::read(&engine, &v.item.text)?;
+    let spans =
+        crate::market::model_reader::read_with_default(&paths.data_dir, settings, &v.item.text)
+            .map_err(|why| {
+                anyhow::anyhow!(
+                    "item {id} is in the vault, but the model did not read it: {why}; its preview has the detectors' removals only"
+                )
+            })?;
     service_vault::add_model_spans(store, id, &spans)
 }
 

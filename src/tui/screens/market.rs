@@ -38,6 +38,12 @@ pub enum MarketAction {
     Updated(Box<MarketItem>),
     /// The market from the chain thread's sync, or why it could not be read.
     Synced(Result<Box<MarketBook>, MarketReadError>),
+    /// The model has read item `id`: the spans it found (offsets into the item's text), or why
+    /// it could not read it.
+    ModelRead {
+        id: ItemId,
+        found: Result<Vec<keybot_redact::Span>, String>,
+    },
 }
 
 /// What the Market screen (and the chat screen's "put it in the vault" key) asks the runtime.
@@ -48,6 +54,14 @@ pub enum MarketEffect {
     AddChat(ConversationId),
     /// Copy a text file into the vault (the path as typed; a leading `~` is the home folder).
     AddFile(String),
+    /// Let the default chat model read the item for people and places (off the loop, in an
+    /// engine of its own); the answer is [`MarketAction::ModelRead`].
+    ReadWithModel(ItemId),
+    /// Keep what the model found as removals of their own kind ("found by the model").
+    AddModelSpans {
+        id: ItemId,
+        spans: Vec<keybot_redact::Span>,
+    },
     /// List a folder (as typed, empty for the working one) for the file prompt's Tab.
     ListFolder {
         folder: String,
@@ -167,6 +181,8 @@ pub struct MarketView {
     /// A consent being signed (the item), and whether `s` was pressed meanwhile: a key typed
     /// ahead is not lost, the sell form opens once the consent is in.
     pub consenting: Option<(ItemId, bool)>,
+    /// The item the model is reading (one at a time: each read loads the model).
+    pub model_reading: Option<ItemId>,
 }
 
 impl MarketView {
@@ -208,6 +224,10 @@ pub(crate) const HELP: &[(&str, &str)] = &[
         "consent: sign that exactly this preview may be offered",
     ),
     ("d", "delete the item (asks first)"),
+    (
+        "M",
+        "your default chat model reads the item for names and places the detectors missed (at most 64 KiB)",
+    ),
     (
         "f",
         "add a text file (UTF-8, at most 1 MiB): its path, Tab completes it",
@@ -281,10 +301,26 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             let line =
                 format!("the conversation is item {id} of the sale vault: check what a buyer gets");
             opened_on(s, items, id, line);
+            return read_if_set(s, id);
         }
         MarketAction::FileAdded { items, id } => {
             let line = vault_file::added(&items, id);
             opened_on(s, items, id, line);
+            return read_if_set(s, id);
+        }
+        MarketAction::ModelRead { id, found } => {
+            m.model_reading = None;
+            return match found {
+                Ok(spans) if spans.is_empty() => {
+                    s.message = Some((
+                        Level::Info,
+                        format!("the model read item {id}: nothing more to remove"),
+                    ));
+                    vec![]
+                }
+                Ok(spans) => vec![Effect::Market(MarketEffect::AddModelSpans { id, spans })],
+                Err(why) => error(s, format!("the model did not read item {id}: {why}")),
+            };
         }
         MarketAction::FileRefused(why) => vault_file::refused(s, why),
         MarketAction::Listing { input, entries } => vault_file::listed(s, &input, entries),
@@ -308,6 +344,49 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
         MarketAction::Synced(r) => onchain::synced(s, r),
     }
     vec![]
+}
+
+/// The key that lets the model read the selected item.
+pub const MODEL_KEY: char = 'M';
+
+/// `M`, or a new item with `market.model_reader = on`: the model reads item `id`. One read at a
+/// time, and only items it reads whole.
+fn read_with_model(s: &mut State, id: ItemId) -> Vec<Effect> {
+    use crate::market::model_reader::MAX_ITEM_BYTES;
+    if let Some(busy) = s.market.model_reading {
+        return error(
+            s,
+            format!("the model is still reading item {busy}; one item at a time"),
+        );
+    }
+    let Some(item) = s.market.items.iter().flatten().find(|i| i.item.id == id) else {
+        return vec![];
+    };
+    if item.item.text.len() > MAX_ITEM_BYTES {
+        return error(
+            s,
+            format!(
+                "item {id} is over the {} KiB the model reads; its preview has the detectors' removals only",
+                MAX_ITEM_BYTES / 1024
+            ),
+        );
+    }
+    s.market.model_reading = Some(id);
+    s.message = Some((
+        Level::Info,
+        format!("the model is reading item {id} for names and places…"),
+    ));
+    vec![Effect::Market(MarketEffect::ReadWithModel(id))]
+}
+
+/// A new item is read by the model when the setting says so and it is small enough (a larger
+/// one says why not).
+fn read_if_set(s: &mut State, id: ItemId) -> Vec<Effect> {
+    use crate::service::settings::MARKET_MODEL_READER;
+    if s.settings.get(MARKET_MODEL_READER) != Some("on") || s.market.model_reading.is_some() {
+        return vec![];
+    }
+    read_with_model(s, id)
 }
 
 /// A new item `id` is in the vault: the Market screen opens on its preview, with `line`.
@@ -417,6 +496,12 @@ fn browse(s: &mut State, action: Action) -> Vec<Effect> {
         Action::ScrollDown(n) => scroll(m, i32::from(n)),
         Action::Command(c @ ('n' | 'N')) => next_span(m, c == 'n'),
         Action::Command('k') => return keep(s),
+        Action::Command(MODEL_KEY) => {
+            let Some(id) = m.item().map(|i| i.item.id) else {
+                return vec![];
+            };
+            return read_with_model(s, id);
+        }
         Action::Command('s') => return onchain::open_sell(s),
         Action::Command(vault_file::KEY) => return vault_file::open(s),
         Action::Command('r') => return redact(s),

@@ -102,11 +102,11 @@ fn draw_vault(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Rende
 
 /// The vault's keys on its bottom line, shorter where the full line does not fit.
 fn keys(width: u16) -> &'static str {
-    const FULL: &str = "n/N span · k keep · r redact · x text · c consent · s sell · f add file · d delete · ? keys";
+    const FULL: &str = "n/N span · k keep · r redact · x text · M model · c consent · s sell · f add file · d delete · ? keys";
     if usize::from(width) >= FULL.width() {
         FULL
     } else {
-        "n/N span · k keep · r redact · x text · c consent · s sell · f file · d del · ?"
+        "n/N span · k keep · r redact · x text · M model · c consent · s sell · ? keys"
     }
 }
 
@@ -171,7 +171,12 @@ fn draw_items(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
                     format!(" {:<20}", shorten(&label, 20)),
                     t.style(consent_role),
                 ),
-                Span::raw(shorten(&i.preview.summary(), summary_w)),
+                if m.model_reading == Some(i.item.id) {
+                    let reading = format!("{} the model is reading…", super::spinner(s.now_ms));
+                    Span::styled(shorten(&reading, summary_w), t.style(Role::Accent))
+                } else {
+                    Span::raw(shorten(&i.preview.summary(), summary_w))
+                },
             ]))
         })
         .collect();
