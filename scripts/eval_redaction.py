@@ -196,10 +196,10 @@ def main():
         seen = {}
         sub = []
         for it in items:
-            k = it["kind"] or "prose"
-            if k in ("name", "place", "prose"):
-                seen[k] = seen.get(k, 0) + 1
-                if seen[k] % 4 == 1:
+            kind = it["kind"] or "prose"
+            if kind in ("name", "place", "prose"):
+                seen[kind] = seen.get(kind, 0) + 1
+                if seen[kind] % 4 == 1:
                     sub.append(it)
         lines = "\n".join(json.dumps(it["text"]) for it in sub) + "\n"
         out = subprocess.run(with_model[:1] + with_model[1:2], input=lines, capture_output=True, text=True, check=True)
