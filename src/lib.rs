@@ -4,6 +4,7 @@
 //! tests drive them directly (for example, fill a store and check that `keybot backup` brings it
 //! back on a fresh machine).
 #![forbid(unsafe_code)]
+pub mod bot;
 pub mod chain;
 pub mod chat;
 // The command line is keybot's output layer: the one module that writes to stdout (the app draws

@@ -77,6 +77,11 @@ pub enum Warning {
         address: Address,
         known: Address,
     },
+    /// The bot's model proposed this transaction: it signs nothing, the user does.
+    ProposedByModel,
+    /// The model proposed sending to an address the user never typed in the conversation (it
+    /// came from a tool result, a stranger's text, or nowhere).
+    NotTypedByUser,
 }
 
 impl Warning {
@@ -85,6 +90,7 @@ impl Warning {
         matches!(
             self,
             Warning::LooksLike(_)
+                | Warning::NotTypedByUser
                 | Warning::ArgumentLooksLike { .. }
                 | Warning::TokenContract
                 | Warning::FeeAboveBaseFee { .. }
@@ -109,6 +115,15 @@ impl Warning {
                     .to_owned()
             }
             Warning::OwnAccount => "the recipient is one of your own accounts".to_owned(),
+            Warning::ProposedByModel => {
+                "proposed by your model: it signs nothing; check every line before you do"
+                    .to_owned()
+            }
+            Warning::NotTypedByUser => format!(
+                "DANGER: proposed by the model, from text you did not write: you never typed {} \
+                 in this conversation. Compare every character with where you got it.",
+                to.to_checksum(None)
+            ),
             Warning::FeeAboveBaseFee {
                 max_fee_per_gas,
                 base_fee,

@@ -24,6 +24,7 @@ use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::LlamaModel;
 use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::sampling::LlamaSampler;
 use llama_cpp_2::token::LlamaToken;
 
 use super::backend;
@@ -72,6 +73,12 @@ pub enum Prompt {
     Chat(Vec<Message>),
     /// Plain text to continue, no template (`--raw`).
     Raw(String),
+    /// A conversation rendered with the tools the model may call (`tools`: a JSON list in the
+    /// OpenAI shape); the last message is the user's turn or a tool's result.
+    Tools {
+        messages: Vec<Message>,
+        tools: serde_json::Value,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +136,8 @@ pub struct ModelInfo {
     pub gpu_layers: u32,
     /// Which template renders conversations, or why none does.
     pub template: String,
+    /// Whether its template calls tools, and how (the bot).
+    pub tools: crate::bot::format::Support,
 }
 
 /// Figures for one generation. Times are wall-clock milliseconds.
@@ -646,6 +655,9 @@ impl<'m> Session<'m> {
             device,
             gpu_layers: offloaded,
             template: template_label,
+            tools: crate::bot::format::Support::of_template(
+                template.as_ref().ok().and_then(ChatTemplate::source),
+            ),
         };
         tracing::info!(?info, "model loaded");
         Ok(Session {
@@ -692,7 +704,11 @@ impl<'m> Session<'m> {
                 }
                 Ok((tokens, 0))
             }
-            Prompt::Chat(messages) => {
+            Prompt::Chat(messages) | Prompt::Tools { messages, .. } => {
+                let tools = match prompt {
+                    Prompt::Tools { tools, .. } => Some(tools),
+                    _ => None,
+                };
                 match messages.last() {
                     Some(m) if !m.content.trim().is_empty() => {}
                     _ => return Err(ChatError::EmptyPrompt),
@@ -704,7 +720,7 @@ impl<'m> Session<'m> {
                 let mut msgs = messages.clone();
                 let mut dropped = 0;
                 loop {
-                    let text = template.render(self.model, &msgs)?;
+                    let text = template.render_with_tools(self.model, &msgs, tools)?;
                     let tokens = self.tokenize(&text);
                     if tokens.len() + reserve <= limit {
                         if dropped > 0 {
@@ -785,19 +801,7 @@ impl<'m> Session<'m> {
         // A grammar decides which tokens may come: the sampler chain applies it (also for a
         // greedy answer), so the logits' own argmax is not taken then.
         let greedy = req.sampling.is_greedy() && req.sampling.grammar.is_none();
-        let mut sampler = match &req.sampling.grammar {
-            None => req.sampling.build(),
-            Some(g) => {
-                let grammar = llama_cpp_2::sampling::LlamaSampler::grammar(model, g, "root")
-                    .map_err(|e| ChatError::Internal(format!("the grammar is refused: {e}")))?;
-                let rest = if req.sampling.is_greedy() {
-                    llama_cpp_2::sampling::LlamaSampler::greedy()
-                } else {
-                    req.sampling.build()
-                };
-                llama_cpp_2::sampling::LlamaSampler::chain_simple([grammar, rest])
-            }
-        };
+        let (mut sampler, preserved) = sampler_for(model, &req.sampling)?;
         let mut utf8 = Utf8Stream::default();
         let max = req
             .max_tokens
@@ -822,7 +826,7 @@ impl<'m> Session<'m> {
                 break StopReason::EndOfTurn;
             }
             stats.generated += 1;
-            let text = utf8.push(&vocab.token_to_piece(tok, false, None));
+            let text = utf8.push(&vocab.token_to_piece(tok, preserved.contains(&tok), None));
             if !text.is_empty() {
                 let _ = events.send(ChatEvent::Piece(text));
             }
@@ -1002,6 +1006,40 @@ impl<'m> Session<'m> {
         let _ = events.send(ChatEvent::Done(reason));
         Ok(())
     }
+}
+
+/// The sampler for `sampling` on `model` (a grammar, lazy when it has trigger patterns, chained
+/// before the rest), and the preserved words that are one token each: those are shown as text,
+/// and a trigger word among them also triggers by its token (as llama-server does with a
+/// format's tags).
+fn sampler_for(
+    model: &LlamaModel,
+    sampling: &SamplingParams,
+) -> Result<(LlamaSampler, Vec<LlamaToken>), ChatError> {
+    let vocab = model.vocab();
+    let single = |word: &String| match vocab.tokenize(word.as_bytes(), false, true).as_slice() {
+        [t] => Some(*t),
+        _ => None,
+    };
+    let preserved: Vec<LlamaToken> = sampling.preserved.iter().filter_map(single).collect();
+    let Some(g) = &sampling.grammar else {
+        return Ok((sampling.build(), preserved));
+    };
+    let patterns = &sampling.grammar_patterns;
+    let grammar = if patterns.is_empty() {
+        LlamaSampler::grammar(model, g, "root")
+    } else {
+        let trigger_tokens: Vec<LlamaToken> =
+            sampling.trigger_words.iter().filter_map(single).collect();
+        LlamaSampler::grammar_lazy_patterns(model, g, "root", patterns, &trigger_tokens)
+    }
+    .map_err(|e| ChatError::Internal(format!("the grammar is refused: {e}")))?;
+    let rest = if sampling.is_greedy() {
+        LlamaSampler::greedy()
+    } else {
+        sampling.build()
+    };
+    Ok((LlamaSampler::chain_simple([grammar, rest]), preserved))
 }
 
 fn common_prefix(a: &[LlamaToken], b: &[LlamaToken]) -> usize {

@@ -22,6 +22,16 @@ pub struct SamplingParams {
     /// A GBNF grammar (llama.cpp's) the answer must follow, rooted at `root`: the sale vault's
     /// second reader holds the model to a JSON object with it.
     pub grammar: Option<String>,
+    /// With patterns here the grammar is lazy: the answer is free until what it wrote so far
+    /// matches one of them whole (a regular expression), then held to the grammar from the
+    /// pattern's first group on (the bot's tool calls, as llama-server does).
+    pub grammar_patterns: Vec<String>,
+    /// Words that also trigger the lazy grammar as tokens, where the vocabulary has them as one
+    /// token (a format's `<tool_call>`).
+    pub trigger_words: Vec<String>,
+    /// Words shown in the answer although the model's vocabulary has them as special tokens
+    /// (a tool call's `<tool_call>` tags: without them the call cannot be read).
+    pub preserved: Vec<String>,
 }
 
 impl Default for SamplingParams {
@@ -34,6 +44,9 @@ impl Default for SamplingParams {
             seed: RANDOM_SEED,
             greedy: false,
             grammar: None,
+            grammar_patterns: Vec::new(),
+            trigger_words: Vec::new(),
+            preserved: Vec::new(),
         }
     }
 }

@@ -10,11 +10,30 @@
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use serde::{Deserialize, Serialize};
 
-/// One turn of a conversation.
+/// One turn of a conversation. An assistant turn may carry the tool calls the model made; a
+/// `tool` turn carries one call's result in `content` (the bot, `crate::bot`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub role: String,
     pub content: String,
+    /// In the OpenAI shape the chat templates read (`{"type": "function", "function": {"name",
+    /// "arguments"}}`, the arguments as a JSON object); absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCallMessage>,
+}
+
+/// A tool call as a template renders it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolCallMessage {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub function: ToolFunction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ToolFunction {
+    pub name: String,
+    pub arguments: serde_json::Value,
 }
 
 impl Message {
@@ -22,7 +41,30 @@ impl Message {
         Message {
             role: role.to_owned(),
             content: content.into(),
+            tool_calls: Vec::new(),
         }
+    }
+
+    /// An assistant turn that called `calls` (name, arguments), after `content`.
+    pub fn tool_calls(
+        content: impl Into<String>,
+        calls: impl IntoIterator<Item = (String, serde_json::Value)>,
+    ) -> Message {
+        Message {
+            tool_calls: calls
+                .into_iter()
+                .map(|(name, arguments)| ToolCallMessage {
+                    kind: "function".into(),
+                    function: ToolFunction { name, arguments },
+                })
+                .collect(),
+            ..Message::assistant(content)
+        }
+    }
+
+    /// A tool's result, as the `tool` turn that follows the call.
+    pub fn tool_result(content: impl Into<String>) -> Message {
+        Message::new("tool", content)
     }
     pub fn system(content: impl Into<String>) -> Message {
         Message::new("system", content)
@@ -178,9 +220,29 @@ impl ChatTemplate {
         model: &LlamaModel,
         messages: &[Message],
     ) -> Result<String, TemplateError> {
+        self.render_with_tools(model, messages, None)
+    }
+
+    /// The Jinja source, when the template is one (what the bot reads its tool-call format
+    /// from); None for llama.cpp's built-in matcher, which renders no tools.
+    pub fn source(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Jinja { source, .. } => Some(source),
+            Kind::Builtin(_) => None,
+        }
+    }
+
+    /// [`ChatTemplate::render`] with `tools` (a JSON list in the OpenAI shape) given to the
+    /// template, as llama.cpp's `--jinja` gives them.
+    pub fn render_with_tools(
+        &self,
+        model: &LlamaModel,
+        messages: &[Message],
+        tools: Option<&serde_json::Value>,
+    ) -> Result<String, TemplateError> {
         let text = match &self.kind {
             Kind::Jinja { source, bos, eos } => {
-                let mut text = render_jinja(source, messages, bos, eos, true)
+                let mut text = render_jinja_with_tools(source, messages, tools, bos, eos, true)
                     .map_err(TemplateError::Render)?;
                 if self.strip_bos && !bos.is_empty() && text.starts_with(bos.as_str()) {
                     text.drain(..bos.len());
@@ -223,6 +285,19 @@ pub fn render_jinja(
     eos: &str,
     add_generation_prompt: bool,
 ) -> Result<String, String> {
+    render_jinja_with_tools(source, messages, None, bos, eos, add_generation_prompt)
+}
+
+/// [`render_jinja`] with the tools the model may call (`tools` is left undefined without them,
+/// as llama.cpp leaves it).
+pub fn render_jinja_with_tools(
+    source: &str,
+    messages: &[Message],
+    tools: Option<&serde_json::Value>,
+    bos: &str,
+    eos: &str,
+    add_generation_prompt: bool,
+) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     // Hugging Face's (and llama.cpp's) settings for chat templates.
     env.set_trim_blocks(true);
@@ -241,8 +316,13 @@ pub fn render_jinja(
     );
     env.add_function("strftime_now", |fmt: String| strftime_utc(&fmt));
     let tmpl = env.template_from_str(source).map_err(|e| one_line(&e))?;
+    let tools = tools.map_or(
+        minijinja::Value::UNDEFINED,
+        minijinja::Value::from_serialize,
+    );
     tmpl.render(minijinja::context! {
         messages => messages,
+        tools => tools,
         add_generation_prompt => add_generation_prompt,
         bos_token => bos,
         eos_token => eos,

@@ -32,6 +32,9 @@ pub enum Command {
     Market(super::market::MarketArgs),
     /// Ask the local model: streams the answer, then a stats line on stderr.
     Chat(super::chat::ChatArgs),
+    /// Ask your model about your wallet and market: it reads them through tools and may
+    /// propose a transaction, which opens the review; nothing is signed without you.
+    Ask(super::ask::AskArgs),
     /// Register, pull and choose local GGUF models.
     Model(super::model::ModelArgs),
     /// Show or change a setting (the app's Settings screen, from a script).

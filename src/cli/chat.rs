@@ -136,6 +136,9 @@ impl ChatArgs {
             seed: self.seed.unwrap_or(RANDOM_SEED),
             greedy: self.greedy,
             grammar: None,
+            grammar_patterns: Vec::new(),
+            trigger_words: Vec::new(),
+            preserved: Vec::new(),
         };
         sampling.validate()?;
         Ok(sampling)

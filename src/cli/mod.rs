@@ -3,6 +3,7 @@
 //! with its own `run`, next to the code it runs; a group's `run` only picks the subcommand (as
 //! foundry's cast does).
 pub mod args;
+pub mod ask;
 pub mod backup;
 pub mod bench;
 pub mod chain;

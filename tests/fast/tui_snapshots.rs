@@ -72,6 +72,7 @@ fn model_ready(s: &mut State) {
             device: "CPU".into(),
             gpu_layers: 0,
             template: "gguf".into(),
+            tools: keybot::bot::format::Support::Format(keybot::bot::format::ToolFormat::Hermes),
         })))),
     );
 }

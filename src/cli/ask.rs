@@ -1,0 +1,433 @@
+//! `keybot ask "QUESTION"`: the local model answers with the wallet's and the market's tools.
+//! It reads through them and may propose a transaction; a proposal opens the same review as
+//! `wallet send` and is signed only on the user's `y` there (or `--yes`, per proposal; a loud
+//! warning also needs `--accept-warnings`). Off a terminal without `--yes` a proposal is printed
+//! as an unsigned intent and nothing is signed.
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use anyhow::{Result, bail};
+use clap::Args;
+use keybot_keystore::{AccountRef, Wallet};
+use serde_json::{Value, json};
+
+use crate::bot::format::Support;
+use crate::bot::tools::{Decision, Desk, Proposal};
+use crate::bot::turn::{self, Setup};
+use crate::chain::safety::Warning;
+use crate::chain::send::{Asset, SendRequest};
+use crate::chain::{self, ChainConfig, Client, activity, amount, balance, safety};
+use crate::chat::engine::{ChatEvent, Engine, GenerateRequest, LoadRequest, Prompt};
+use crate::chat::sampling::{RANDOM_SEED, SamplingParams};
+use crate::chat::template::Message;
+use crate::cli::common::{confirm, connect, parse_account, progress, show_review, unlock};
+use crate::cli::input;
+use crate::config::Paths;
+use crate::sanitize::clean_line;
+use crate::service::tx;
+use crate::store::Store;
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The question.
+    question: String,
+    /// A registered model's name or a GGUF path (default: the default model).
+    #[arg(long)]
+    model: Option<String>,
+    /// One JSON object: the answer, the tool calls with their results, the proposals with their
+    /// reviews and decisions.
+    #[arg(long)]
+    json: bool,
+    /// Sign each proposal without a prompt (a loud warning also needs --accept-warnings).
+    #[arg(long)]
+    yes: bool,
+    /// With --yes: also accept loud warnings (an address you never typed, a look-alike).
+    #[arg(long)]
+    accept_warnings: bool,
+    /// The account proposals send from.
+    #[arg(long, default_value = "0", value_name = "ACCOUNT")]
+    account: String,
+    #[arg(long)]
+    network: Option<String>,
+    /// The most tool rounds in this turn.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=16))]
+    rounds: u8,
+    /// Always take the most likely token (reproducible answers).
+    #[arg(long)]
+    greedy: bool,
+    #[arg(long)]
+    seed: Option<u32>,
+    /// The longest answer per round, in tokens.
+    #[arg(long, default_value_t = 512)]
+    max_tokens: u32,
+    /// Read the vault password from FILE (or set KEYBOT_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+}
+
+impl AskArgs {
+    pub fn run(self, paths: &Paths) -> Result<u8> {
+        if self.question.trim().is_empty() {
+            bail!("the question is empty");
+        }
+        if self.accept_warnings && !self.yes {
+            bail!("--accept-warnings goes with --yes");
+        }
+        let model = super::model::resolve_model(paths, self.model.as_deref())?;
+        let config = ChainConfig::load(paths)?;
+        // No network configured: the tools that need one say "offline"; nothing is sent.
+        let client = connect(&config, self.network.as_deref()).ok();
+        let wallet = unlock(paths, self.password_file.as_deref())?;
+        let store = crate::service::wallet::open_store(paths, &wallet)?;
+        let (settings, _) = crate::service::settings::Settings::load(&store)?;
+        let account = parse_account(&wallet, &self.account)?;
+
+        let engine = Engine::spawn()?;
+        let info = engine.load_blocking(
+            LoadRequest {
+                path: model.path,
+                ctx: Some(settings.ctx),
+                gpu_layers: settings.gpu_layers,
+                expected_sha256: model.sha256,
+                ..Default::default()
+            },
+            |_| {},
+        )?;
+        let sampling = SamplingParams {
+            seed: self.seed.unwrap_or(RANDOM_SEED),
+            greedy: self.greedy,
+            ..settings.sampling()
+        };
+        let mut messages = vec![Message::user(self.question.clone())];
+        let json_out = self.json;
+        let mut stdout = std::io::stdout();
+        let mut show = |piece: &str| {
+            if !json_out {
+                let _ = write!(stdout, "{}", crate::sanitize::clean(piece));
+                let _ = stdout.flush();
+            }
+        };
+        let outcome = match info.tools {
+            Support::Format(format) => {
+                let symbols: Vec<String> = client
+                    .iter()
+                    .flat_map(|c| c.network.tokens.iter().map(|t| t.symbol.clone()))
+                    .collect();
+                let setup = Setup::new(format, &symbols).map_err(anyhow::Error::msg)?;
+                let rt = chain::runtime()?;
+                let own = activity::own_addresses(&wallet, Some(&store))?;
+                let mut desk = CliDesk {
+                    rt: &rt,
+                    client: client.as_ref(),
+                    store: &store,
+                    wallet: &wallet,
+                    own: &own,
+                    account,
+                    yes: self.yes,
+                    accept_warnings: self.accept_warnings,
+                    reviews: Vec::new(),
+                };
+                let out = turn::run(
+                    &engine,
+                    &setup,
+                    &mut messages,
+                    &sampling,
+                    Some(self.max_tokens),
+                    usize::from(self.rounds),
+                    &mut desk,
+                    &mut show,
+                )?;
+                (out, desk.reviews)
+            }
+            other => {
+                if let Some(why) = other.why_not() {
+                    eprintln!("note: {why}");
+                }
+                (
+                    plain_turn(&engine, messages, sampling, self.max_tokens, &mut show)?,
+                    Vec::new(),
+                )
+            }
+        };
+        let (outcome, reviews) = outcome;
+        if self.json {
+            println!("{}", outcome_json(&outcome, &reviews));
+        } else if outcome.answer.is_empty() {
+            eprintln!("note: the model gave no answer in words");
+        } else {
+            println!();
+        }
+        Ok(0)
+    }
+}
+
+/// A turn without tools (a model whose template has none), streamed as `chat` streams it.
+fn plain_turn(
+    engine: &Engine,
+    messages: Vec<Message>,
+    sampling: SamplingParams,
+    max_tokens: u32,
+    show: &mut impl FnMut(&str),
+) -> Result<turn::Outcome> {
+    let turn = engine.generate_blocking(
+        GenerateRequest {
+            prompt: Prompt::Chat(messages),
+            sampling,
+            max_tokens: Some(max_tokens),
+        },
+        |ev| {
+            if let ChatEvent::Piece(p) = ev {
+                show(p);
+            }
+        },
+    )?;
+    Ok(turn::Outcome {
+        answer: turn.text.trim().to_owned(),
+        stats: turn.stats,
+        ..Default::default()
+    })
+}
+
+/// `ask --json`: `{"answer", "tool_calls": [{"name", "arguments", "result"}], "proposals":
+/// [{"intent", "review", "decision"}]}`; every string cleaned of control characters.
+fn outcome_json(outcome: &turn::Outcome, reviews: &[Value]) -> Value {
+    let calls: Vec<Value> = outcome
+        .calls
+        .iter()
+        .map(|c| json!({"name": clean_line(&c.name), "arguments": c.arguments, "result": c.result}))
+        .collect();
+    let proposals: Vec<Value> = outcome
+        .proposals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            json!({
+                "intent": p.proposal.describe(),
+                "review": reviews.get(i).cloned().unwrap_or(Value::Null),
+                "decision": match &p.decision {
+                    Decision::Signed(h) => format!("signed: tx {h}"),
+                    Decision::Declined => "declined".to_owned(),
+                    Decision::Pending => "pending".to_owned(),
+                },
+            })
+        })
+        .collect();
+    json!({
+        "answer": crate::sanitize::clean(&outcome.answer),
+        "tool_calls": calls,
+        "proposals": proposals,
+    })
+}
+
+/// The command line's desk: reads through the services `wallet` and `market` use, and each
+/// proposal through `wallet send`'s review and confirmation.
+struct CliDesk<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    client: Option<&'a Client>,
+    store: &'a Store,
+    wallet: &'a Wallet,
+    own: &'a [Address],
+    account: AccountRef,
+    yes: bool,
+    accept_warnings: bool,
+    /// Each reviewed proposal's lines, for `--json`.
+    reviews: Vec<Value>,
+}
+
+impl<'a> CliDesk<'a> {
+    fn client(&self) -> Result<&'a Client, String> {
+        self.client
+            .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())
+    }
+}
+
+/// An error as the one line a tool result carries.
+fn line(e: impl std::fmt::Display) -> String {
+    clean_line(&e.to_string()).into_owned()
+}
+
+impl Desk for CliDesk<'_> {
+    fn accounts(&mut self) -> Result<Value, String> {
+        let client = self.client()?;
+        let count = crate::service::accounts::count(self.store).map_err(line)?;
+        let accounts =
+            crate::service::accounts::list(self.wallet, self.store, count).map_err(line)?;
+        let addresses: Vec<Address> = accounts.iter().map(|a| a.address).collect();
+        let rows = self
+            .rt
+            .block_on(balance::balances(client, &addresses))
+            .map_err(line)?;
+        let list: Vec<Value> = accounts
+            .iter()
+            .zip(rows)
+            .map(|(a, r)| {
+                let tokens: serde_json::Map<String, Value> = r
+                    .tokens
+                    .iter()
+                    .map(|(t, units)| {
+                        (
+                            clean_line(&t.symbol).into_owned(),
+                            Value::String(amount::format(*units, t.decimals)),
+                        )
+                    })
+                    .collect();
+                json!({
+                    "index": a.index,
+                    "label": clean_line(&a.label),
+                    "address": a.address.to_checksum(None),
+                    "ETH": amount::format(r.eth, 18),
+                    "tokens": tokens,
+                })
+            })
+            .collect();
+        Ok(json!({"network": client.name, "accounts": list}))
+    }
+
+    fn activity(&mut self, limit: usize) -> Result<Value, String> {
+        let client = self.client()?;
+        // What is recorded stands if the node cannot be reached.
+        let synced = self
+            .rt
+            .block_on(activity::sync(client, self.store, self.own));
+        let chain_id = client.network.chain_id;
+        let list = activity::entries(
+            &self.store.sent_txs(chain_id).map_err(line)?,
+            &self.store.transfers(chain_id).map_err(line)?,
+            self.own,
+        );
+        let rows: Vec<Value> = list
+            .iter()
+            .take(limit)
+            .map(|e| {
+                json!({
+                    "direction": if e.outgoing { "sent" } else { "received" },
+                    "account": e.account.to_checksum(None),
+                    "counterparty": e.counterparty.to_checksum(None),
+                    "asset": clean_line(&e.asset.symbol),
+                    "amount": amount::format(e.amount, e.asset.decimals),
+                    "status": e.status.as_str(),
+                    "hash": e.hash.to_string(),
+                })
+            })
+            .collect();
+        let mut v = json!({"network": client.name, "activity": rows});
+        if let Err(e) = synced {
+            v["note"] = Value::String(format!(
+                "not synced ({}); what was recorded before",
+                line(e)
+            ));
+        }
+        Ok(v)
+    }
+
+    fn vault_items(&mut self) -> Result<Value, String> {
+        let items = crate::service::vault::list(self.store).map_err(line)?;
+        Ok(Value::Array(
+            items
+                .iter()
+                .map(|v| {
+                    json!({
+                        "id": v.item.id,
+                        "title": clean_line(&v.item.title),
+                        "bytes": v.item.text.len(),
+                        "removed": v.preview.counts_by_key(),
+                        "consent": v.consent.label(),
+                    })
+                })
+                .collect(),
+        ))
+    }
+
+    fn networks(&mut self) -> Result<Value, String> {
+        let Some(client) = self.client else {
+            return Ok(json!({"active": null, "note": "no network is configured"}));
+        };
+        let tokens: Vec<Value> = client
+            .network
+            .tokens
+            .iter()
+            .map(|t| json!({"symbol": clean_line(&t.symbol), "address": t.address.to_checksum(None), "decimals": t.decimals}))
+            .collect();
+        Ok(json!({
+            "active": client.name,
+            "chain_id": client.network.chain_id,
+            "market": client.network.market.map(|m| m.to_checksum(None)),
+            "tokens": tokens,
+        }))
+    }
+
+    fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String> {
+        let client = self.client()?;
+        let Proposal::Transfer {
+            to,
+            amount: value,
+            token,
+        } = proposal;
+        let to = safety::parse_address(to).map_err(line)?;
+        let asset = match token {
+            None => Asset::Eth,
+            Some(key) => Asset::Token(client.network.token(key).cloned().ok_or_else(|| {
+                format!("no token {:?} on network {}", clean_line(key), client.name)
+            })?),
+        };
+        let units = amount::parse(value, asset.decimals()).map_err(line)?;
+        let from = self.wallet.address(self.account).map_err(line)?;
+        let request = SendRequest {
+            from,
+            to,
+            asset,
+            amount: units,
+        };
+        let mut review = self
+            .rt
+            .block_on(tx::prepare(client, Some(self.store), request, self.own))
+            .map_err(line)?;
+        // First in the review: who proposed it, and loudly when the address is not the user's.
+        review.warnings.insert(0, Warning::ProposedByModel);
+        if !from_user {
+            review.warnings.insert(0, Warning::NotTypedByUser);
+        }
+        let mut lines = serde_json::Map::new();
+        lines.insert("sentence".into(), Value::String(review.intent.sentence()));
+        for (k, v) in review.lines() {
+            lines.insert(k, Value::String(clean_line(&v).into_owned()));
+        }
+        lines.insert(
+            "warnings".into(),
+            Value::Array(
+                review
+                    .warnings
+                    .iter()
+                    .map(|w| Value::String(review.warning(w)))
+                    .collect(),
+            ),
+        );
+        self.reviews.push(Value::Object(lines));
+        eprintln!();
+        eprintln!("The model proposes a transaction:");
+        show_review(&review);
+        if !self.yes && !input::stdin_is_tty() {
+            eprintln!("not signed: pass --yes to sign proposals, or ask on a terminal");
+            return Ok(Decision::Pending);
+        }
+        if let Err(e) = confirm(&review, self.yes, self.accept_warnings, "Sign and send") {
+            eprintln!("{}", line(&e));
+            return Ok(Decision::Declined);
+        }
+        let record = tx::sign(self.wallet, self.account, &review).map_err(line)?;
+        let outcome = self
+            .rt
+            .block_on(tx::broadcast(
+                client,
+                Some(self.store),
+                &record,
+                Duration::from_secs(120),
+                &mut progress,
+            ))
+            .map_err(line)?;
+        super::common::report(record.hash, &outcome).map_err(line)?;
+        Ok(Decision::Signed(record.hash.to_string()))
+    }
+}
