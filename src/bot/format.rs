@@ -14,7 +14,7 @@
 //! takes `tools` in another format is reported as such, and the chat goes on without tools.
 //!
 //! One deliberate difference from llama.cpp's current parser: an answer that *is* a bare call
-//! (`{"name": "accounts", "arguments": {}}` and nothing else, naming one of the tools) is read
+//! (`{"name": "balances", "arguments": {}}` and nothing else, naming one of the tools) is read
 //! as that call. Small models write calls so (the 0.5B test model does, under llama.cpp too),
 //! and llama.cpp's earlier Hermes handler took them the same way; the lazy grammar is triggered
 //! by that opening as well, so such a call is held to the schemas like a tagged one.

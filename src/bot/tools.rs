@@ -40,8 +40,8 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
     };
     vec![
         ToolSpec {
-            name: "accounts",
-            description: "The user's wallet accounts on the active network: index, label, address, and balances of ETH and every configured token.",
+            name: "balances",
+            description: "The balances of the user's wallet accounts on the active network: ETH and every configured token, with each account's index, label and address.",
             parameters: empty.clone(),
         },
         ToolSpec {
@@ -82,7 +82,7 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
 /// Whether `name` reads or proposes; None for a tool that does not exist.
 pub fn kind(name: &str) -> Option<Kind> {
     match name {
-        "accounts" | "activity" | "vault_items" | "networks" => Some(Kind::Read),
+        "balances" | "activity" | "vault_items" | "networks" => Some(Kind::Read),
         "transfer" => Some(Kind::Proposal),
         _ => None,
     }
@@ -164,7 +164,7 @@ impl Decision {
 /// Where the tools run: the command line, the app and the MCP server each have one. Each read
 /// returns JSON for the model or one line saying why not; `propose` opens the review.
 pub trait Desk {
-    fn accounts(&mut self) -> Result<Value, String>;
+    fn balances(&mut self) -> Result<Value, String>;
     fn activity(&mut self, limit: usize) -> Result<Value, String>;
     fn vault_items(&mut self) -> Result<Value, String>;
     fn networks(&mut self) -> Result<Value, String>;
@@ -205,7 +205,7 @@ pub fn run(desk: &mut dyn Desk, name: &str, arguments: &Value, user_text: &str) 
         Err(line) => Ran::error(line),
     };
     let outcome = match name {
-        "accounts" => args::<NoArgs>(name, arguments).map(|_| read(desk.accounts())),
+        "balances" => args::<NoArgs>(name, arguments).map(|_| read(desk.balances())),
         "activity" => args::<ActivityArgs>(name, arguments).map(|a| {
             let limit = a.limit.unwrap_or(10).clamp(1, 50);
             read(desk.activity(limit as usize))
@@ -263,8 +263,8 @@ mod tests {
     }
 
     impl Desk for Recorder {
-        fn accounts(&mut self) -> Result<Value, String> {
-            self.asked.push("accounts".into());
+        fn balances(&mut self) -> Result<Value, String> {
+            self.asked.push("balances".into());
             Ok(json!([{"index": 0}]))
         }
         fn activity(&mut self, limit: usize) -> Result<Value, String> {
@@ -298,12 +298,12 @@ mod tests {
     fn reads_run_and_errors_are_one_line_for_the_model() {
         let mut d = Recorder::default();
         assert_eq!(
-            run(&mut d, "accounts", &json!({}), "").result,
+            run(&mut d, "balances", &json!({}), "").result,
             json!([{"index": 0}])
         );
         let r = run(&mut d, "activity", &json!({"limit": 500}), "");
         assert_eq!(r.result["error"], "offline: no network is configured");
-        assert_eq!(d.asked, ["accounts", "activity 50"]);
+        assert_eq!(d.asked, ["balances", "activity 50"]);
         // Wrong types, unknown fields, an unknown tool: a line each, nothing run.
         for (name, args, line) in [
             (
@@ -311,7 +311,7 @@ mod tests {
                 json!({"limit": "ten"}),
                 "wrong arguments for activity",
             ),
-            ("accounts", json!({"all": true}), "unknown field"),
+            ("balances", json!({"all": true}), "unknown field"),
             ("transfer", json!({"to": 5}), "wrong arguments for transfer"),
             ("send_everything", json!({}), "there is no tool"),
         ] {

@@ -249,7 +249,7 @@ fn line(e: impl std::fmt::Display) -> String {
 }
 
 impl Desk for CliDesk<'_> {
-    fn accounts(&mut self) -> Result<Value, String> {
+    fn balances(&mut self) -> Result<Value, String> {
         let client = self.client()?;
         let count = crate::service::accounts::count(self.store).map_err(line)?;
         let accounts =
@@ -427,7 +427,25 @@ impl Desk for CliDesk<'_> {
                 &mut progress,
             ))
             .map_err(line)?;
-        super::common::report(record.hash, &outcome).map_err(line)?;
-        Ok(Decision::Signed(record.hash.to_string()))
+        // On stderr: stdout is the answer's (or --json's) alone.
+        let hash = record.hash;
+        match outcome {
+            crate::chain::send::Outcome::Confirmed { block } => {
+                eprintln!("confirmed {hash} in block {block}")
+            }
+            crate::chain::send::Outcome::StillPending => eprintln!("pending {hash}: not mined yet"),
+            crate::chain::send::Outcome::Reverted { block } => {
+                return Err(format!(
+                    "transaction {hash} reverted on chain in block {block} (the fee was spent)"
+                ));
+            }
+            crate::chain::send::Outcome::RpcLost { reason } => {
+                return Err(format!(
+                    "{}; transaction {hash} was handed to the RPC and is recorded",
+                    line(reason)
+                ));
+            }
+        }
+        Ok(Decision::Signed(hash.to_string()))
     }
 }

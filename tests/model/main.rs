@@ -16,6 +16,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod bot_ask;
 mod chat_cli;
 mod chat_reference;
 mod model_cli;

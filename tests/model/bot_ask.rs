@@ -1,0 +1,134 @@
+//! `keybot ask` with the test chat model (greedy) and a real anvil chain: a question about
+//! balances is answered through the balances tool with the chain's real numbers; a transfer the
+//! model proposes opens wallet send's review, is not signed off a terminal without `--yes`, and
+//! with `--yes` sends exactly what the review showed (read back with cast).
+use serde_json::Value;
+
+use crate::common::{self, cast, keybot, model_lock, test_model};
+
+const PW: &str = "correct horse battery staple";
+const PHRASE: &str = "test test test test test test test test test test test junk";
+/// Anvil's 17th default account: not one of the test phrase's first accounts.
+const FRIEND: &str = "0x2546BcD3c84621e976D8185a91A922aE77ECEc30";
+
+fn ask(home: &std::path::Path, args: &[&str]) -> (Value, String) {
+    let out = keybot(home)
+        .env("KEYBOT_PASSWORD", PW)
+        .args([
+            "ask",
+            "--greedy",
+            "--json",
+            "--max-tokens",
+            "128",
+            "--rounds",
+            "2",
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (v, err)
+}
+
+fn tusd_of(dev: &common::DevChain, who: &str) -> String {
+    cast(&[
+        "call",
+        "--rpc-url",
+        &dev.rpc,
+        &dev.tusd.to_string(),
+        "balanceOf(address)(uint256)",
+        who,
+    ])
+}
+
+#[test]
+fn ask_answers_from_the_balances_tool_and_a_proposed_transfer_waits_for_the_user() {
+    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = common::fast_home(PHRASE, PW);
+    let h = home.path();
+    let Some(dev) = common::dev_chain(h, PW, &[]) else {
+        return;
+    };
+    keybot(h)
+        .args(["model", "add", "--name", "qwen"])
+        .arg(&model)
+        .assert()
+        .success();
+
+    // Balances: one call to the balances tool, its arguments parsed, the chain's real numbers
+    // in its result, and an answer in words.
+    let (v, _) = ask(h, &["What are my balances?"]);
+    let call = &v["tool_calls"][0];
+    assert_eq!(call["name"], "balances", "{v:#}");
+    assert_eq!(call["arguments"], serde_json::json!({}), "{v:#}");
+    let account = &call["result"]["accounts"][0];
+    assert_eq!(
+        account["address"],
+        "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266"
+    );
+    assert_eq!(account["tokens"]["tUSD"], "10000", "{v:#}");
+    let answer = v["answer"].as_str().unwrap();
+    assert!(
+        !answer.is_empty() && !answer.contains("\"name\""),
+        "{answer}"
+    );
+    assert_eq!(v["proposals"], serde_json::json!([]));
+
+    // Without --json the answer streams to stdout, and no call is ever shown as text.
+    let out = keybot(h)
+        .env("KEYBOT_PASSWORD", PW)
+        .args(["ask", "--greedy", "--max-tokens", "128", "--rounds", "2"])
+        .arg("What are my balances?")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert_eq!(text.trim(), answer.trim());
+
+    // A transfer: the review, and off a terminal without --yes nothing is signed.
+    let question = format!("Send 5 tUSD to {FRIEND}");
+    let (v, err) = ask(h, &[&question]);
+    let p = &v["proposals"][0];
+    assert_eq!(p["decision"], "pending", "{v:#}");
+    assert_eq!(p["intent"], format!("send 5 tUSD to {FRIEND}"));
+    assert!(
+        p["review"]["sentence"]
+            .as_str()
+            .unwrap()
+            .starts_with("You send 5 tUSD from 0xf39F…2266 to 0x2546…Ec30"),
+        "{p:#}"
+    );
+    assert_eq!(p["review"]["to"], FRIEND);
+    assert!(
+        p["review"]["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("proposed by your model"),
+        "{p:#}"
+    );
+    assert!(
+        err.contains("Review — this is exactly what will be signed"),
+        "{err}"
+    );
+    assert!(err.contains("not signed"), "{err}");
+    assert_eq!(
+        v["tool_calls"][0]["result"], "proposed: waiting for the user",
+        "the model learns only the decision"
+    );
+    assert_eq!(tusd_of(&dev, FRIEND), "0", "nothing was sent");
+
+    // Accepted with --yes: exactly the reviewed 5 tUSD arrive.
+    let (v, _) = ask(h, &["--yes", &question]);
+    let p = &v["proposals"][0];
+    let decision = p["decision"].as_str().unwrap();
+    assert!(decision.starts_with("signed: tx 0x"), "{v:#}");
+    assert_eq!(v["tool_calls"][0]["result"], decision);
+    // tUSD has 6 decimals.
+    assert_eq!(tusd_of(&dev, FRIEND), "5000000 [5e6]");
+}
