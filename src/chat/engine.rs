@@ -94,7 +94,8 @@ pub enum ChatCommand {
     Load(Box<LoadRequest>),
     Generate(Box<GenerateRequest>),
     /// Render a conversation with the chat template, without generating (`--print-prompt`).
-    Render(Vec<Message>),
+    /// With tools (a JSON list in the OpenAI shape) the template renders them too.
+    Render(Vec<Message>, Option<serde_json::Value>),
     /// Measure prompt processing and generation speed the way llama-bench does.
     Bench(BenchRequest),
     /// Free the model (the terminal app's model switcher; the CLI just exits).
@@ -346,7 +347,16 @@ impl Engine {
 
     /// The prompt text a conversation renders to, and its token count.
     pub fn render_blocking(&self, messages: Vec<Message>) -> Result<(String, usize), ChatError> {
-        self.send(ChatCommand::Render(messages))?;
+        self.render_tools_blocking(messages, None)
+    }
+
+    /// [`Engine::render_blocking`] with the tools the model may call (the bot's parity test).
+    pub fn render_tools_blocking(
+        &self,
+        messages: Vec<Message>,
+        tools: Option<serde_json::Value>,
+    ) -> Result<(String, usize), ChatError> {
+        self.send(ChatCommand::Render(messages, tools))?;
         loop {
             match self.events.recv().map_err(|_| ChatError::EngineGone)? {
                 ChatEvent::Prompt { text, tokens } => return Ok((text, tokens)),
@@ -426,7 +436,7 @@ fn run(commands: &Receiver<ChatCommand>, events: &Sender<ChatEvent>, stop: &Atom
             ChatCommand::Unload => {
                 let _ = events.send(ChatEvent::Unloaded);
             }
-            ChatCommand::Generate(_) | ChatCommand::Render(_) | ChatCommand::Bench(_) => {
+            ChatCommand::Generate(_) | ChatCommand::Render(..) | ChatCommand::Bench(_) => {
                 let _ = events.send(ChatEvent::Error(ChatError::NoModel));
             }
             ChatCommand::Load(req) => {
@@ -561,8 +571,8 @@ fn serve(
                     let _ = events.send(ChatEvent::Error(e));
                 }
             }
-            Ok(ChatCommand::Render(messages)) => {
-                let ev = match session.render(&messages) {
+            Ok(ChatCommand::Render(messages, tools)) => {
+                let ev = match session.render(&messages, tools.as_ref()) {
                     Ok((text, tokens)) => ChatEvent::Prompt { text, tokens },
                     Err(e) => ChatEvent::Error(e),
                 };
@@ -894,12 +904,16 @@ impl<'m> Session<'m> {
         Ok(0)
     }
 
-    fn render(&self, messages: &[Message]) -> Result<(String, usize), ChatError> {
+    fn render(
+        &self,
+        messages: &[Message],
+        tools: Option<&serde_json::Value>,
+    ) -> Result<(String, usize), ChatError> {
         let template = self
             .template
             .as_ref()
             .map_err(|e| ChatError::Template(e.clone()))?;
-        let text = template.render(self.model, messages)?;
+        let text = template.render_with_tools(self.model, messages, tools)?;
         let tokens = self.tokenize(&text).len();
         Ok((text, tokens))
     }

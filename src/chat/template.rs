@@ -315,11 +315,22 @@ pub fn render_jinja_with_tools(
         },
     );
     env.add_function("strftime_now", |fmt: String| strftime_utc(&fmt));
-    let tmpl = env.template_from_str(source).map_err(|e| one_line(&e))?;
-    let tools = tools.map_or(
-        minijinja::Value::UNDEFINED,
-        minijinja::Value::from_serialize,
+    // Python's json.dumps, as Hugging Face's and llama.cpp's templates get it: ", " and ": "
+    // between items, no HTML escaping (minijinja's own writes `'` as \u0027), keys in order.
+    env.add_filter(
+        "tojson",
+        |v: minijinja::Value,
+         kwargs: minijinja::value::Kwargs|
+         -> Result<String, minijinja::Error> {
+            let indent: Option<usize> = kwargs.get("indent")?;
+            kwargs.assert_all_used()?;
+            let mut out = String::new();
+            py_json(&v, indent, 0, &mut out);
+            Ok(out)
+        },
     );
+    let tmpl = env.template_from_str(source).map_err(|e| one_line(&e))?;
+    let tools = tools.map_or(minijinja::Value::UNDEFINED, openai_order);
     tmpl.render(minijinja::context! {
         messages => messages,
         tools => tools,
@@ -329,6 +340,121 @@ pub fn render_jinja_with_tools(
         enable_thinking => true,
     })
     .map_err(|e| one_line(&e))
+}
+
+/// `tools` with each tool's keys in the order llama.cpp writes them (`type`, `function`; then
+/// `name`, `description`, `parameters`), which templates print with `tojson`: serde_json's maps
+/// are sorted. Other keys follow in their own order.
+fn openai_order(tools: &serde_json::Value) -> minijinja::Value {
+    use minijinja::Value;
+    fn ordered(v: &serde_json::Value, first: &[&str], inner: Option<(&str, &[&str])>) -> Value {
+        let Some(map) = v.as_object() else {
+            return Value::from_serialize(v);
+        };
+        let keys = first
+            .iter()
+            .copied()
+            .filter(|k| map.contains_key(*k))
+            .chain(
+                map.keys()
+                    .map(String::as_str)
+                    .filter(|k| !first.contains(k)),
+            );
+        Value::from_iter(keys.map(|k| {
+            let value = match inner {
+                Some((key, order)) if key == k => ordered(&map[k], order, None),
+                _ => Value::from_serialize(&map[k]),
+            };
+            (k.to_owned(), value)
+        }))
+    }
+    match tools.as_array() {
+        Some(list) => Value::from_iter(list.iter().map(|t| {
+            ordered(
+                t,
+                &["type", "function"],
+                Some(("function", &["name", "description", "parameters"])),
+            )
+        })),
+        None => Value::from_serialize(tools),
+    }
+}
+
+/// `v` as Python's `json.dumps(v, ensure_ascii=False, indent=indent)` writes it.
+fn py_json(v: &minijinja::Value, indent: Option<usize>, depth: usize, out: &mut String) {
+    use minijinja::value::ValueKind;
+    let newline = |out: &mut String, depth: usize| {
+        if let Some(n) = indent {
+            out.push('\n');
+            out.push_str(&" ".repeat(n * depth));
+        }
+    };
+    let item_sep = if indent.is_some() { "," } else { ", " };
+    match v.kind() {
+        ValueKind::Undefined | ValueKind::None => out.push_str("null"),
+        ValueKind::Bool => out.push_str(if v.is_true() { "true" } else { "false" }),
+        ValueKind::Number => out.push_str(&v.to_string()),
+        ValueKind::String => py_string(v.as_str().unwrap_or_default(), out),
+        ValueKind::Map => {
+            let keys: Vec<minijinja::Value> =
+                v.try_iter().map(Iterator::collect).unwrap_or_default();
+            if keys.is_empty() {
+                out.push_str("{}");
+                return;
+            }
+            out.push('{');
+            for (i, key) in keys.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, depth + 1);
+                py_string(&key.to_string(), out);
+                out.push_str(": ");
+                let value = v.get_item(key).unwrap_or_default();
+                py_json(&value, indent, depth + 1, out);
+            }
+            newline(out, depth);
+            out.push('}');
+        }
+        ValueKind::Seq | ValueKind::Iterable => {
+            let items: Vec<minijinja::Value> =
+                v.try_iter().map(Iterator::collect).unwrap_or_default();
+            if items.is_empty() {
+                out.push_str("[]");
+                return;
+            }
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(item_sep);
+                }
+                newline(out, depth + 1);
+                py_json(item, indent, depth + 1, out);
+            }
+            newline(out, depth);
+            out.push(']');
+        }
+        _ => py_string(&v.to_string(), out),
+    }
+}
+
+/// A JSON string as Python writes it with `ensure_ascii=False`.
+fn py_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// The error as one printable line. Its text can quote the template (`raise_exception`'s
@@ -419,6 +545,22 @@ fn strftime_at(fmt: &str, secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tojson_writes_as_python_does_and_tools_in_openai_order() {
+        let src = "{{ tools | tojson }}|{{ {'a': [1, 'it\\'s'], 'b': none} | tojson(indent=2) }}";
+        let tools = serde_json::json!([{"function": {"parameters": {}, "name": "n", "description": "d"}, "type": "function"}]);
+        let out = render_jinja_with_tools(src, &[Message::user("x")], Some(&tools), "", "", false)
+            .unwrap();
+        assert_eq!(
+            out,
+            "[{\"type\": \"function\", \"function\": {\"name\": \"n\", \"description\": \"d\", \"parameters\": {}}}]|{\n  \"a\": [\n    1,\n    \"it's\"\n  ],\n  \"b\": null\n}"
+        );
+        // Without tools, `tools` is undefined, as llama.cpp leaves it.
+        let out =
+            render_jinja_with_tools("{{ tools is defined }}", &[], None, "", "", false).unwrap();
+        assert_eq!(out, "False");
+    }
 
     #[test]
     fn chatml_fallback_renders_like_llama_cpp() {

@@ -17,6 +17,7 @@
 mod common;
 
 mod bot_ask;
+mod bot_parity;
 mod chat_cli;
 mod chat_reference;
 mod model_cli;
