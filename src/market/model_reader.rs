@@ -69,7 +69,7 @@ pub fn parse_answer(answer: &str) -> Option<(Vec<String>, Vec<String>)> {
 pub fn match_back(text: &str, people: &[String], places: &[String]) -> Vec<Span> {
     let mut out = Vec::new();
     for (list, kind) in [(people, Kind::Name), (places, Kind::Place)] {
-        for needle in list.iter().filter(|n| proper(n)) {
+        for needle in list.iter().filter(|n| proper(n, kind)) {
             for (start, _) in text.match_indices(needle.as_str()) {
                 let end = start + needle.len();
                 let edge_before = text[..start]
@@ -151,16 +151,34 @@ pub fn read_with_default(
 
 /// A name as people write one: some word of it capitalised and no common English word
 /// ("Ugolino", "New York"), or written in a script without capitals. A small model also names
-/// "plants" or a sentence's "Will"; those remove nothing.
-fn proper(s: &str) -> bool {
-    s.split(|c: char| !c.is_alphanumeric()).any(|w| {
-        let mut cs = w.chars();
-        match cs.next() {
-            Some(c) if c.is_uppercase() => !keybot_redact::common_word(w),
-            Some(c) => c.is_alphabetic() && !c.is_lowercase() && !c.is_uppercase(),
-            None => false,
-        }
-    })
+/// "plants", a sentence's "Will", "Rust compiler", "Bank of England" or a whole sentence; those
+/// remove nothing. So: at most four words, each capitalised (or caseless) or a particle of names
+/// ("de", "van"); "of" only in a place ("Isle of Wight").
+fn proper(s: &str, kind: Kind) -> bool {
+    const PARTICLES: &[&str] = &[
+        "de", "da", "do", "dos", "das", "di", "du", "del", "della", "van", "von", "der", "den",
+        "ter", "la", "le", "y", "bin", "al", "el",
+    ];
+    let words: Vec<&str> = s
+        .split(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’')
+        .filter(|w| !w.is_empty())
+        .collect();
+    if words.is_empty() || words.len() > 4 {
+        return false;
+    }
+    let shaped = words.iter().all(|w| {
+        let first = w.chars().next().unwrap_or(' ');
+        !first.is_lowercase() || PARTICLES.contains(w) || (*w == "of" && kind == Kind::Place)
+    });
+    shaped
+        && words.iter().any(|w| {
+            let mut cs = w.chars();
+            match cs.next() {
+                Some(c) if c.is_uppercase() => !keybot_redact::common_word(w),
+                Some(c) => c.is_alphabetic() && !c.is_lowercase() && !c.is_uppercase(),
+                None => false,
+            }
+        })
 }
 
 /// `text` in chunks of at most `max` bytes, cut at line ends where possible (else at a char
@@ -221,6 +239,26 @@ mod tests {
                 "Will".into(),
             ],
             &["Marsdenmouth".into(), "Atlantis".into(), "stayed".into()],
+        );
+        // What a small model names in prose: a word and its noun, an institution, a sentence.
+        let prose = "The Rust compiler is fast. The Bank of England raised rates. Bake the bread for twenty minutes.";
+        assert!(
+            match_back(
+                prose,
+                &[
+                    "Rust compiler".into(),
+                    "Bank of England".into(),
+                    "Bake the bread for twenty minutes".into()
+                ],
+                &[]
+            )
+            .is_empty()
+        );
+        let isle = "We sailed to the Isle of Wight.";
+        assert_eq!(match_back(isle, &[], &["Isle of Wight".into()]).len(), 1);
+        assert_eq!(
+            match_back("Ask Maria da Silva.", &["Maria da Silva".into()], &[]).len(),
+            1
         );
         let found: Vec<(&str, Kind)> = spans
             .iter()
