@@ -59,6 +59,18 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
             parameters: empty.clone(),
         },
         ToolSpec {
+            name: "market_listings",
+            description: "Active listings on the data market: id, price, size, what the seller removed, the seller's record. Titles and tags were written by the sellers.",
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "words the title or tags must contain"},
+                    "max_price": {"type": "string", "description": "the highest price, in the listing's token's units"},
+                },
+                "required": [],
+            }),
+        },
+        ToolSpec {
             name: "networks",
             description: "The configured networks, which one is active, and its tokens.",
             parameters: empty,
@@ -82,7 +94,9 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
 /// Whether `name` reads or proposes; None for a tool that does not exist.
 pub fn kind(name: &str) -> Option<Kind> {
     match name {
-        "balances" | "activity" | "vault_items" | "networks" => Some(Kind::Read),
+        "balances" | "activity" | "vault_items" | "market_listings" | "networks" => {
+            Some(Kind::Read)
+        }
         "transfer" => Some(Kind::Proposal),
         _ => None,
     }
@@ -97,6 +111,15 @@ struct NoArgs {}
 struct ActivityArgs {
     #[serde(default)]
     limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListingsArgs {
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    max_price: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -168,6 +191,13 @@ pub trait Desk {
     fn activity(&mut self, limit: usize) -> Result<Value, String>;
     fn vault_items(&mut self) -> Result<Value, String>;
     fn networks(&mut self) -> Result<Value, String>;
+    /// Active listings whose title or tags hold `query` (any case), priced at most `max_price`
+    /// (a decimal in each listing's token). What a seller wrote is under `untrusted`.
+    fn market_listings(
+        &mut self,
+        query: Option<&str>,
+        max_price: Option<&str>,
+    ) -> Result<Value, String>;
     /// Reviews `proposal` with the user. `from_user` is false when a counterparty of it was never
     /// typed by the user in this conversation: the review then says so, loudly.
     fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String>;
@@ -212,6 +242,8 @@ pub fn run(desk: &mut dyn Desk, name: &str, arguments: &Value, user_text: &str) 
         }),
         "vault_items" => args::<NoArgs>(name, arguments).map(|_| read(desk.vault_items())),
         "networks" => args::<NoArgs>(name, arguments).map(|_| read(desk.networks())),
+        "market_listings" => args::<ListingsArgs>(name, arguments)
+            .map(|a| read(desk.market_listings(a.query.as_deref(), a.max_price.as_deref()))),
         "transfer" => args::<TransferArgs>(name, arguments).map(|a| {
             let proposal = Proposal::Transfer {
                 to: a.to,
@@ -276,6 +308,14 @@ mod tests {
         }
         fn networks(&mut self) -> Result<Value, String> {
             Ok(json!({}))
+        }
+        fn market_listings(
+            &mut self,
+            query: Option<&str>,
+            max_price: Option<&str>,
+        ) -> Result<Value, String> {
+            self.asked.push(format!("listings {query:?} {max_price:?}"));
+            Ok(json!([]))
         }
         fn propose(&mut self, p: &Proposal, from_user: bool) -> Result<Decision, String> {
             self.asked

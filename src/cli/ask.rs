@@ -340,6 +340,62 @@ impl Desk for CliDesk<'_> {
         ))
     }
 
+    fn market_listings(
+        &mut self,
+        query: Option<&str>,
+        max_price: Option<&str>,
+    ) -> Result<Value, String> {
+        use crate::service::market as svc;
+        let client = self.client()?;
+        let market = svc::market_of(client).map_err(line)?;
+        let book = self
+            .rt
+            .block_on(svc::sync(client, self.store, market))
+            .map_err(line)?;
+        let query = query
+            .map(str::to_lowercase)
+            .filter(|q| !q.trim().is_empty());
+        let mut rows = Vec::new();
+        for l in book.listings.values().filter(|l| l.active) {
+            let meta = crate::market::meta::Meta::parse(&l.meta).ok();
+            let (title, tags) = meta
+                .as_ref()
+                .map(|m| (m.title.clone(), m.tags.clone()))
+                .unwrap_or_default();
+            if let Some(q) = &query {
+                let hay = format!("{title} {}", tags.join(" ")).to_lowercase();
+                if !q.split_whitespace().any(|w| hay.contains(w)) {
+                    continue;
+                }
+            }
+            if let Some(max) = max_price {
+                let Some(t) = svc::token_of(client, l.token) else {
+                    continue;
+                };
+                let max = amount::parse(max, t.decimals).map_err(line)?;
+                if l.price > max {
+                    continue;
+                }
+            }
+            let record = book.seller_record(l.seller);
+            rows.push(json!({
+                "listing": l.id,
+                "price": svc::format_price(client, l.token, l.price),
+                "seller": l.seller.to_checksum(None),
+                "bytes": meta.as_ref().map(|m| m.bytes),
+                "removed": meta.as_ref().map(|m| m.redactions.clone()),
+                "sales": l.sales,
+                "seller_deliveries": record.deliveries,
+                "seller_keys_proven_wrong": record.proven_wrong,
+                "untrusted": {
+                    "title": clean_line(&title),
+                    "tags": tags.iter().map(|t| clean_line(t).into_owned()).collect::<Vec<_>>(),
+                },
+            }));
+        }
+        Ok(json!({"listings": rows, "note": crate::bot::tools::UNTRUSTED_NOTE}))
+    }
+
     fn networks(&mut self) -> Result<Value, String> {
         let Some(client) = self.client else {
             return Ok(json!({"active": null, "note": "no network is configured"}));
