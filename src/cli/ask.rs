@@ -51,9 +51,9 @@ pub struct AskArgs {
     account: String,
     #[arg(long)]
     network: Option<String>,
-    /// The most tool rounds in this turn.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u8).range(0..=16))]
-    rounds: u8,
+    /// The most tool rounds in this turn (default: the setting bot.rounds, 4).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(0..=16))]
+    rounds: Option<u8>,
     /// Always take the most likely token (reproducible answers).
     #[arg(long)]
     greedy: bool,
@@ -125,6 +125,8 @@ impl AskArgs {
                     wallet: &wallet,
                     own: &own,
                     account,
+                    caps: crate::service::settings::transfer_caps(&settings.bot_transfer_caps)
+                        .unwrap_or_default(),
                     yes: self.yes,
                     accept_warnings: self.accept_warnings,
                     reviews: Vec::new(),
@@ -135,7 +137,7 @@ impl AskArgs {
                     &mut messages,
                     &sampling,
                     Some(self.max_tokens),
-                    usize::from(self.rounds),
+                    usize::from(self.rounds.unwrap_or(settings.bot_rounds)),
                     &mut desk,
                     &mut show,
                 )?;
@@ -191,7 +193,8 @@ fn plain_turn(
 }
 
 /// `ask --json`: `{"answer", "tool_calls": [{"name", "arguments", "result"}], "proposals":
-/// [{"intent", "review", "decision"}]}`; every string cleaned of control characters.
+/// [{"intent", "review", "decision"}], "stats"}` (the last round's figures); every string
+/// cleaned of control characters.
 fn outcome_json(outcome: &turn::Outcome, reviews: &[Value]) -> Value {
     let calls: Vec<Value> = outcome
         .calls
@@ -214,10 +217,18 @@ fn outcome_json(outcome: &turn::Outcome, reviews: &[Value]) -> Value {
             })
         })
         .collect();
+    let st = &outcome.stats;
     json!({
         "answer": crate::sanitize::clean(&outcome.answer),
         "tool_calls": calls,
         "proposals": proposals,
+        "stats": {
+            "prompt_tokens": st.prompt_tokens,
+            "generated": st.generated,
+            "prefill_ms": st.prefill_ms,
+            "generate_ms": st.generate_ms,
+            "ttft_ms": st.ttft_ms,
+        },
     })
 }
 
@@ -230,6 +241,8 @@ struct CliDesk<'a> {
     wallet: &'a Wallet,
     own: &'a [Address],
     account: AccountRef,
+    /// bot.transfer_caps: the most the model may propose, per asset symbol.
+    caps: Vec<(String, String)>,
     yes: bool,
     accept_warnings: bool,
     /// Each reviewed proposal's lines, for `--json`.
@@ -429,6 +442,18 @@ impl Desk for CliDesk<'_> {
             })?),
         };
         let units = amount::parse(value, asset.decimals()).map_err(line)?;
+        let symbol = token.as_deref().unwrap_or("ETH");
+        if let Some((cap, name)) = self
+            .caps
+            .iter()
+            .find(|(_, s)| s.eq_ignore_ascii_case(symbol))
+            && amount::parse(cap, asset.decimals()).is_ok_and(|cap| units > cap)
+        {
+            // Refused before any review: a model in a loop does not open review after review.
+            return Err(format!(
+                "over the cap of {cap} {name} the user set for proposals (bot.transfer_caps): not proposed"
+            ));
+        }
         let from = self.wallet.address(self.account).map_err(line)?;
         let request = SendRequest {
             from,

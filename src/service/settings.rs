@@ -30,6 +30,8 @@ pub const MARKET_DELIVERY: &str = "market.delivery";
 pub const MARKET_CHALLENGE: &str = "market.challenge";
 pub const MARKET_IPFS_GATEWAY: &str = "market.ipfs_gateway";
 pub const MARKET_MODEL_READER: &str = "market.model_reader";
+pub const BOT_ROUNDS: &str = "bot.rounds";
+pub const BOT_TRANSFER_CAPS: &str = "bot.transfer_caps";
 
 /// What the app does with a delivered key of one of the user's purchases that does not open the
 /// listing (checked by this client), while the purchase can still be challenged.
@@ -102,7 +104,7 @@ pub struct Item {
 }
 
 /// Every setting, in the order the settings screen shows them.
-pub const ITEMS: [Item; 13] = [
+pub const ITEMS: [Item; 15] = [
     Item {
         key: DEFAULT_MODEL,
         label: "Default model",
@@ -155,6 +157,14 @@ pub const ITEMS: [Item; 13] = [
         key: MARKET_MODEL_READER,
         label: "Model reads new vault items for names (on/off)",
     },
+    Item {
+        key: BOT_ROUNDS,
+        label: "Bot: tool rounds per question (0-16)",
+    },
+    Item {
+        key: BOT_TRANSFER_CAPS,
+        label: "Bot: transfer caps (e.g. 0.1 ETH, 50 tUSD)",
+    },
 ];
 
 /// The settings kept in the store, typed.
@@ -177,6 +187,34 @@ pub struct Settings {
     /// The default chat model reads each item added to the sale vault (up to
     /// `model_reader::MAX_ITEM_BYTES`) for people and places the detectors missed.
     pub model_reader: bool,
+    /// The most tool rounds in one bot turn.
+    pub bot_rounds: u8,
+    /// The largest amount the bot may propose to send, per asset symbol (`0.1 ETH, 50 tUSD`);
+    /// an asset not named has no cap. Kept as typed; checked by [`transfer_caps`].
+    pub bot_transfer_caps: String,
+}
+
+/// `0.1 ETH, 50 tUSD` as (amount, symbol) pairs; an error line for anything else.
+pub fn transfer_caps(text: &str) -> Result<Vec<(String, String)>, String> {
+    const WHAT: &str =
+        "bot.transfer_caps: amounts with their asset, e.g. \"0.1 ETH, 50 tUSD\", or empty";
+    let mut caps = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let mut words = part.split_whitespace();
+        let (Some(amount), Some(symbol), None) = (words.next(), words.next(), words.next()) else {
+            return Err(WHAT.into());
+        };
+        let ok_amount = !amount.is_empty()
+            && amount.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && amount.matches('.').count() <= 1
+            && amount.chars().any(|c| c.is_ascii_digit());
+        let ok_symbol = symbol.len() <= 16 && symbol.chars().all(|c| c.is_ascii_alphanumeric());
+        if !ok_amount || !ok_symbol {
+            return Err(WHAT.into());
+        }
+        caps.push((amount.to_owned(), symbol.to_owned()));
+    }
+    Ok(caps)
 }
 
 impl Settings {
@@ -198,6 +236,8 @@ impl Default for Settings {
             market_challenge: Challenge::Ask,
             ipfs_gateway: String::new(),
             model_reader: false,
+            bot_rounds: 4,
+            bot_transfer_caps: String::new(),
         }
     }
 }
@@ -229,6 +269,8 @@ impl Settings {
             MARKET_CHALLENGE => self.market_challenge.to_string(),
             MARKET_IPFS_GATEWAY => self.ipfs_gateway.clone(),
             MARKET_MODEL_READER => if self.model_reader { "on" } else { "off" }.to_owned(),
+            BOT_ROUNDS => self.bot_rounds.to_string(),
+            BOT_TRANSFER_CAPS => self.bot_transfer_caps.clone(),
             _ => return None,
         })
     }
@@ -273,6 +315,11 @@ impl Settings {
                 }
             }
             MARKET_IPFS_GATEWAY => self.ipfs_gateway = gateway(value)?,
+            BOT_ROUNDS => self.bot_rounds = number(key, value, 0, 16)?,
+            BOT_TRANSFER_CAPS => {
+                transfer_caps(value)?;
+                self.bot_transfer_caps = value.to_owned();
+            }
             MARKET_MODEL_READER => {
                 self.model_reader = match value {
                     "on" => true,
@@ -384,6 +431,26 @@ pub fn migrate_default_model(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transfer_caps_are_amounts_with_their_asset() {
+        assert_eq!(
+            transfer_caps("0.1 ETH, 50 tUSD").unwrap(),
+            [
+                ("0.1".to_owned(), "ETH".to_owned()),
+                ("50".to_owned(), "tUSD".to_owned())
+            ]
+        );
+        assert_eq!(transfer_caps("").unwrap(), []);
+        for bad in ["50", "ten tUSD", "1 tUSD extra", "1.2.3 ETH", "1 t-USD"] {
+            assert!(transfer_caps(bad).is_err(), "{bad}");
+        }
+        let mut s = Settings::default();
+        assert_eq!(s.text(BOT_ROUNDS).as_deref(), Some("4"));
+        assert!(s.set(BOT_ROUNDS, "17").is_err());
+        s.set(BOT_TRANSFER_CAPS, "5 tUSD").unwrap();
+        assert_eq!(s.text(BOT_TRANSFER_CAPS).as_deref(), Some("5 tUSD"));
+    }
 
     fn store(dir: &Path) -> Store {
         let key = keybot_keystore::secret::Secret32::new([3; 32]);

@@ -123,6 +123,23 @@ fn ask_answers_from_the_balances_tool_and_a_proposed_transfer_waits_for_the_user
     );
     assert_eq!(tusd_of(&dev, FRIEND), "0", "nothing was sent");
 
+    // Over the cap the user set, the proposal is refused before any review.
+    let settings = |value: &str| {
+        keybot(h)
+            .env("KEYBOT_PASSWORD", PW)
+            .args(["settings", "bot.transfer_caps", value])
+            .assert()
+            .success();
+    };
+    settings("1 tUSD");
+    let (v, err) = ask(h, &["--yes", &question]);
+    assert_eq!(v["proposals"], serde_json::json!([]), "{v:#}");
+    let refused = v["tool_calls"][0]["result"]["error"].as_str().unwrap();
+    assert!(refused.starts_with("over the cap of 1 tUSD"), "{refused}");
+    assert!(!err.contains("Review"), "{err}");
+    assert_eq!(tusd_of(&dev, FRIEND), "0");
+    settings("");
+
     // Accepted with --yes: exactly the reviewed 5 tUSD arrive.
     let (v, _) = ask(h, &["--yes", &question]);
     let p = &v["proposals"][0];
