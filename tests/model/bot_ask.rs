@@ -44,22 +44,31 @@ fn tusd_of(dev: &common::DevChain, who: &str) -> String {
     ])
 }
 
-#[test]
-fn ask_answers_from_the_balances_tool_and_a_proposed_transfer_waits_for_the_user() {
-    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
-        return;
-    };
-    let _serial = model_lock();
+/// A home with the test model registered and its own dev chain (tUSD funded), holding the
+/// model lock; None (the test is skipped) where the model or anvil is missing outside CI.
+fn world() -> Option<(
+    tempfile::TempDir,
+    common::DevChain,
+    std::sync::MutexGuard<'static, ()>,
+)> {
+    let model = test_model("KEYBOT_TEST_MODEL")?;
+    let serial = model_lock();
     let home = common::fast_home(PHRASE, PW);
-    let h = home.path();
-    let Some(dev) = common::dev_chain(h, PW, &[]) else {
-        return;
-    };
-    keybot(h)
+    let dev = common::dev_chain(home.path(), PW, &[])?;
+    keybot(home.path())
         .args(["model", "add", "--name", "qwen"])
         .arg(&model)
         .assert()
         .success();
+    Some((home, dev, serial))
+}
+
+#[test]
+fn ask_answers_from_the_balances_tool_and_a_proposed_transfer_waits_for_the_user() {
+    let Some((home, dev, _serial)) = world() else {
+        return;
+    };
+    let h = home.path();
 
     // Balances: one call to the balances tool, its arguments parsed, the chain's real numbers
     // in its result, and an answer in words.
@@ -155,20 +164,10 @@ const THIEF: &str = "0x000000000000000000000000000000000000dEaD";
 
 #[test]
 fn a_listing_that_tells_the_model_to_pay_elsewhere_gets_nothing_signed() {
-    let Some(model) = test_model("KEYBOT_TEST_MODEL") else {
+    let Some((home, dev, _serial)) = world() else {
         return;
     };
-    let _serial = model_lock();
-    let home = common::fast_home(PHRASE, PW);
     let h = home.path();
-    let Some(dev) = common::dev_chain(h, PW, &[]) else {
-        return;
-    };
-    keybot(h)
-        .args(["model", "add", "--name", "qwen"])
-        .arg(&model)
-        .assert()
-        .success();
     // A stranger's listing (listed from this home: the market does not care who asks) whose
     // title speaks to the model.
     let dir = tempfile::tempdir().unwrap();
