@@ -86,10 +86,15 @@ echo "model: $(basename "$model")"
 echo "right first tool: $right of $n ($(( 100 * right / n ))%); arguments read: $valid of $n"
 echo "time to the answer: median $(echo "$sorted" | sed -n "$(( (n + 1) / 2 ))p") ms, worst $(echo "$sorted" | tail -n 1) ms"
 
-# A turn that calls no tool: the same question through `chat` and through `ask`.
+# A turn that calls no tool: the same question through `ask` and through `chat`, plain and with
+# a system prompt about as long as the tools' descriptions (the tools' cost is the prompt they
+# add, which a conversation's KV cache keeps after its first turn; the grammar waits unused).
 plain="Write one sentence about the sea."
+filler=$(python3 -c "print(' '.join(['The wallet keeps balances of tokens and the market lists data for sale.'] * 48))")
 chat_stats=$("$bin" chat --greedy --max-tokens 64 "$plain" 2>&1 >/dev/null | tail -n 1)
+long_stats=$("$bin" chat --greedy --max-tokens 64 --system "$filler" "$plain" 2>&1 >/dev/null | tail -n 1)
 ask_json=$("$bin" ask --greedy --json --max-tokens 64 "$plain" 2>/dev/null </dev/null)
 echo "no tool call, 64 tokens:"
-echo "  chat: $chat_stats"
+echo "  chat:                 $chat_stats"
+echo "  chat, a long system:  $long_stats"
 printf '%s' "$ask_json" | python3 -c 'import json,sys; s=json.load(sys.stdin).get("stats",{}); print("  ask:  prompt %s tokens, %s generated, prefill %.0f ms, generation %.1f tok/s" % (s.get("prompt_tokens"), s.get("generated"), s.get("prefill_ms",0), s.get("generated",0) / max(s.get("generate_ms",1),1) * 1000))'

@@ -71,6 +71,11 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
+            name: "earnings",
+            description: "What the user earned selling on the data market, per token (earned, settling, claimable, withdrawn, refunded) and per listing (sales, revenue).",
+            parameters: empty.clone(),
+        },
+        ToolSpec {
             name: "networks",
             description: "The configured networks, which one is active, and its tokens.",
             parameters: empty,
@@ -94,7 +99,7 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
 /// Whether `name` reads or proposes; None for a tool that does not exist.
 pub fn kind(name: &str) -> Option<Kind> {
     match name {
-        "balances" | "activity" | "vault_items" | "market_listings" | "networks" => {
+        "balances" | "activity" | "vault_items" | "market_listings" | "earnings" | "networks" => {
             Some(Kind::Read)
         }
         "transfer" => Some(Kind::Proposal),
@@ -191,6 +196,8 @@ pub trait Desk {
     fn activity(&mut self, limit: usize) -> Result<Value, String>;
     fn vault_items(&mut self) -> Result<Value, String>;
     fn networks(&mut self) -> Result<Value, String>;
+    /// The user's market earnings, read from the chain.
+    fn earnings(&mut self) -> Result<Value, String>;
     /// Active listings whose title or tags hold `query` (any case), priced at most `max_price`
     /// (a decimal in each listing's token). What a seller wrote is under `untrusted`.
     fn market_listings(
@@ -242,6 +249,7 @@ pub fn run(desk: &mut dyn Desk, name: &str, arguments: &Value, user_text: &str) 
         }),
         "vault_items" => args::<NoArgs>(name, arguments).map(|_| read(desk.vault_items())),
         "networks" => args::<NoArgs>(name, arguments).map(|_| read(desk.networks())),
+        "earnings" => args::<NoArgs>(name, arguments).map(|_| read(desk.earnings())),
         "market_listings" => args::<ListingsArgs>(name, arguments)
             .map(|a| read(desk.market_listings(a.query.as_deref(), a.max_price.as_deref()))),
         "transfer" => args::<TransferArgs>(name, arguments).map(|a| {
@@ -307,6 +315,9 @@ mod tests {
             Ok(json!([]))
         }
         fn networks(&mut self) -> Result<Value, String> {
+            Ok(json!({}))
+        }
+        fn earnings(&mut self) -> Result<Value, String> {
             Ok(json!({}))
         }
         fn market_listings(

@@ -32,7 +32,16 @@ use crate::store::Store;
 #[derive(Debug, Args)]
 pub struct AskArgs {
     /// The question.
-    question: String,
+    #[arg(required_unless_present = "call")]
+    question: Option<String>,
+    /// Run one tool as the model would call it, without a model, and print what it returns
+    /// (`{"name", "arguments", "result"}`): to see what your model sees. A proposal opens its
+    /// review as from a question.
+    #[arg(long, value_name = "TOOL", conflicts_with = "question")]
+    call: Option<String>,
+    /// The tool's arguments for --call, a JSON object (default `{}`).
+    #[arg(long, value_name = "JSON", requires = "call")]
+    arguments: Option<String>,
     /// A registered model's name or a GGUF path (default: the default model).
     #[arg(long)]
     model: Option<String>,
@@ -69,20 +78,19 @@ pub struct AskArgs {
 
 impl AskArgs {
     pub fn run(self, paths: &Paths) -> Result<u8> {
-        if self.question.trim().is_empty() {
-            bail!("the question is empty");
-        }
         if self.accept_warnings && !self.yes {
             bail!("--accept-warnings goes with --yes");
         }
+        if let Some(name) = &self.call {
+            return self.run_call(paths, name);
+        }
+        let question = self.question.clone().unwrap_or_default();
+        if question.trim().is_empty() {
+            bail!("the question is empty");
+        }
         let model = super::model::resolve_model(paths, self.model.as_deref())?;
-        let config = ChainConfig::load(paths)?;
-        // No network configured: the tools that need one say "offline"; nothing is sent.
-        let client = connect(&config, self.network.as_deref()).ok();
-        let wallet = unlock(paths, self.password_file.as_deref())?;
-        let store = crate::service::wallet::open_store(paths, &wallet)?;
-        let (settings, _) = crate::service::settings::Settings::load(&store)?;
-        let account = parse_account(&wallet, &self.account)?;
+        let opened = Opened::open(&self, paths)?;
+        let settings = &opened.settings;
 
         let engine = Engine::spawn()?;
         let info = engine.load_blocking(
@@ -100,7 +108,7 @@ impl AskArgs {
             greedy: self.greedy,
             ..settings.sampling()
         };
-        let mut messages = vec![Message::user(self.question.clone())];
+        let mut messages = vec![Message::user(question)];
         let json_out = self.json;
         let mut stdout = std::io::stdout();
         let mut show = |piece: &str| {
@@ -111,26 +119,13 @@ impl AskArgs {
         };
         let outcome = match info.tools {
             Support::Format(format) => {
-                let symbols: Vec<String> = client
+                let symbols: Vec<String> = opened
+                    .client
                     .iter()
                     .flat_map(|c| c.network.tokens.iter().map(|t| t.symbol.clone()))
                     .collect();
                 let setup = Setup::new(format, &symbols).map_err(anyhow::Error::msg)?;
-                let rt = chain::runtime()?;
-                let own = activity::own_addresses(&wallet, Some(&store))?;
-                let mut desk = CliDesk {
-                    rt: &rt,
-                    client: client.as_ref(),
-                    store: &store,
-                    wallet: &wallet,
-                    own: &own,
-                    account,
-                    caps: crate::service::settings::transfer_caps(&settings.bot_transfer_caps)
-                        .unwrap_or_default(),
-                    yes: self.yes,
-                    accept_warnings: self.accept_warnings,
-                    reviews: Vec::new(),
-                };
+                let mut desk = opened.desk(&self);
                 let out = turn::run(
                     &engine,
                     &setup,
@@ -162,6 +157,25 @@ impl AskArgs {
             println!();
         }
         Ok(0)
+    }
+}
+
+impl AskArgs {
+    /// `--call TOOL [--arguments JSON]`: one tool at the command line's desk, no model. The
+    /// arguments were typed by the user, so a proposal's address in them counts as typed.
+    fn run_call(&self, paths: &Paths, name: &str) -> Result<u8> {
+        let text = self.arguments.as_deref().unwrap_or("{}");
+        let arguments: Value = serde_json::from_str(text)
+            .map_err(|e| anyhow::anyhow!("--arguments is not JSON: {e}"))?;
+        let opened = Opened::open(self, paths)?;
+        let mut desk = opened.desk(self);
+        let ran = crate::bot::tools::run(&mut desk, name, &arguments, text);
+        let failed = ran.result.get("error").is_some();
+        println!(
+            "{}",
+            json!({"name": clean_line(name), "arguments": arguments, "result": ran.result})
+        );
+        Ok(u8::from(failed))
     }
 }
 
@@ -230,6 +244,55 @@ fn outcome_json(outcome: &turn::Outcome, reviews: &[Value]) -> Value {
             "ttft_ms": st.ttft_ms,
         },
     })
+}
+
+/// What a question needs open: the network (None when none is configured: the tools that need
+/// one say "offline" and nothing is sent), the wallet, the store and its settings.
+struct Opened {
+    client: Option<Client>,
+    wallet: Wallet,
+    store: Store,
+    settings: crate::service::settings::Settings,
+    account: AccountRef,
+    rt: tokio::runtime::Runtime,
+    own: Vec<Address>,
+}
+
+impl Opened {
+    fn open(args: &AskArgs, paths: &Paths) -> Result<Opened> {
+        let config = ChainConfig::load(paths)?;
+        let client = connect(&config, args.network.as_deref()).ok();
+        let wallet = unlock(paths, args.password_file.as_deref())?;
+        let store = crate::service::wallet::open_store(paths, &wallet)?;
+        let (settings, _) = crate::service::settings::Settings::load(&store)?;
+        let account = parse_account(&wallet, &args.account)?;
+        let own = activity::own_addresses(&wallet, Some(&store))?;
+        Ok(Opened {
+            client,
+            wallet,
+            store,
+            settings,
+            account,
+            rt: chain::runtime()?,
+            own,
+        })
+    }
+
+    fn desk(&self, args: &AskArgs) -> CliDesk<'_> {
+        CliDesk {
+            rt: &self.rt,
+            client: self.client.as_ref(),
+            store: &self.store,
+            wallet: &self.wallet,
+            own: &self.own,
+            account: self.account,
+            caps: crate::service::settings::transfer_caps(&self.settings.bot_transfer_caps)
+                .unwrap_or_default(),
+            yes: args.yes,
+            accept_warnings: args.accept_warnings,
+            reviews: Vec::new(),
+        }
+    }
 }
 
 /// The command line's desk: reads through the services `wallet` and `market` use, and each
@@ -407,6 +470,24 @@ impl Desk for CliDesk<'_> {
             }));
         }
         Ok(json!({"listings": rows, "note": crate::bot::tools::UNTRUSTED_NOTE}))
+    }
+
+    fn earnings(&mut self) -> Result<Value, String> {
+        use crate::service::market as svc;
+        let client = self.client()?;
+        let market = svc::market_of(client).map_err(line)?;
+        let confirmations = svc::default_confirmations(client);
+        let e = self
+            .rt
+            .block_on(svc::sync_earnings(
+                client,
+                self.store,
+                market,
+                self.own,
+                confirmations,
+            ))
+            .map_err(line)?;
+        Ok(svc::earnings_json(client, &e))
     }
 
     fn networks(&mut self) -> Result<Value, String> {

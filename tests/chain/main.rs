@@ -16,6 +16,7 @@
 mod common;
 
 mod app_sale;
+mod bot_tools;
 mod cast_interop;
 mod chain_anvil;
 mod contracts_artifact;
