@@ -71,6 +71,16 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
+            name: "my_listings",
+            description: "The user's own listings on the data market: id, title, price, sales, whether it is still listed, and the purchases waiting for the user's key.",
+            parameters: empty.clone(),
+        },
+        ToolSpec {
+            name: "my_purchases",
+            description: "What the user bought on the data market: purchase id, listing, price, and its state (waiting for the key, delivered, refundable, refunded).",
+            parameters: empty.clone(),
+        },
+        ToolSpec {
             name: "earnings",
             description: "What the user earned selling on the data market, per token (earned, settling, claimable, withdrawn, refunded) and per listing (sales, revenue).",
             parameters: empty.clone(),
@@ -99,9 +109,8 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
 /// Whether `name` reads or proposes; None for a tool that does not exist.
 pub fn kind(name: &str) -> Option<Kind> {
     match name {
-        "balances" | "activity" | "vault_items" | "market_listings" | "earnings" | "networks" => {
-            Some(Kind::Read)
-        }
+        "balances" | "activity" | "vault_items" | "market_listings" | "my_listings"
+        | "my_purchases" | "earnings" | "networks" => Some(Kind::Read),
         "transfer" => Some(Kind::Proposal),
         _ => None,
     }
@@ -198,6 +207,10 @@ pub trait Desk {
     fn networks(&mut self) -> Result<Value, String>;
     /// The user's market earnings, read from the chain.
     fn earnings(&mut self) -> Result<Value, String>;
+    /// The user's own listings, with the purchases waiting for their key.
+    fn my_listings(&mut self) -> Result<Value, String>;
+    /// The user's purchases; each listing's title (a stranger's) under `untrusted`.
+    fn my_purchases(&mut self) -> Result<Value, String>;
     /// Active listings whose title or tags hold `query` (any case), priced at most `max_price`
     /// (a decimal in each listing's token). What a seller wrote is under `untrusted`.
     fn market_listings(
@@ -250,6 +263,8 @@ pub fn run(desk: &mut dyn Desk, name: &str, arguments: &Value, user_text: &str) 
         "vault_items" => args::<NoArgs>(name, arguments).map(|_| read(desk.vault_items())),
         "networks" => args::<NoArgs>(name, arguments).map(|_| read(desk.networks())),
         "earnings" => args::<NoArgs>(name, arguments).map(|_| read(desk.earnings())),
+        "my_listings" => args::<NoArgs>(name, arguments).map(|_| read(desk.my_listings())),
+        "my_purchases" => args::<NoArgs>(name, arguments).map(|_| read(desk.my_purchases())),
         "market_listings" => args::<ListingsArgs>(name, arguments)
             .map(|a| read(desk.market_listings(a.query.as_deref(), a.max_price.as_deref()))),
         "transfer" => args::<TransferArgs>(name, arguments).map(|a| {
@@ -319,6 +334,12 @@ mod tests {
         }
         fn earnings(&mut self) -> Result<Value, String> {
             Ok(json!({}))
+        }
+        fn my_listings(&mut self) -> Result<Value, String> {
+            Ok(json!([]))
+        }
+        fn my_purchases(&mut self) -> Result<Value, String> {
+            Ok(json!([]))
         }
         fn market_listings(
             &mut self,

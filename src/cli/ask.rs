@@ -317,6 +317,25 @@ impl<'a> CliDesk<'a> {
         self.client
             .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())
     }
+
+    /// The market's book, read from the chain (its new events) and the store.
+    fn book(&self) -> Result<(&'a Client, crate::market::book::Book), String> {
+        use crate::service::market as svc;
+        let client = self.client()?;
+        let market = svc::market_of(client).map_err(line)?;
+        let book = self
+            .rt
+            .block_on(svc::sync(client, self.store, market))
+            .map_err(line)?;
+        Ok((client, book))
+    }
+}
+
+/// A listing's title from its metadata ("" when it has none that parses).
+fn title_of(meta: &str) -> String {
+    crate::market::meta::Meta::parse(meta)
+        .map(|m| m.title)
+        .unwrap_or_default()
 }
 
 /// An error as the one line a tool result carries.
@@ -422,12 +441,7 @@ impl Desk for CliDesk<'_> {
         max_price: Option<&str>,
     ) -> Result<Value, String> {
         use crate::service::market as svc;
-        let client = self.client()?;
-        let market = svc::market_of(client).map_err(line)?;
-        let book = self
-            .rt
-            .block_on(svc::sync(client, self.store, market))
-            .map_err(line)?;
+        let (client, book) = self.book()?;
         let query = query
             .map(str::to_lowercase)
             .filter(|q| !q.trim().is_empty());
@@ -488,6 +502,62 @@ impl Desk for CliDesk<'_> {
             ))
             .map_err(line)?;
         Ok(svc::earnings_json(client, &e))
+    }
+
+    fn my_listings(&mut self) -> Result<Value, String> {
+        use crate::market::book::PurchaseState;
+        use crate::service::market as svc;
+        let (client, book) = self.book()?;
+        let rows: Vec<Value> = book
+            .listings
+            .values()
+            .filter(|l| self.own.contains(&l.seller))
+            .map(|l| {
+                let waiting = book
+                    .purchases
+                    .values()
+                    .filter(|p| p.listing == l.id && p.state == PurchaseState::Paid)
+                    .count();
+                json!({
+                    "listing": l.id,
+                    "title": clean_line(&title_of(&l.meta)),
+                    "price": svc::format_price(client, l.token, l.price),
+                    "sales": l.sales,
+                    "listed": l.active,
+                    "waiting_for_your_key": waiting,
+                })
+            })
+            .collect();
+        Ok(json!({"listings": rows}))
+    }
+
+    fn my_purchases(&mut self) -> Result<Value, String> {
+        use crate::market::book::PurchaseState;
+        use crate::service::market as svc;
+        let (client, book) = self.book()?;
+        let now = self.rt.block_on(svc::chain_time(client)).map_err(line)?;
+        let rows: Vec<Value> = book
+            .purchases
+            .values()
+            .filter(|p| self.own.contains(&p.buyer))
+            .map(|p| {
+                let state = match p.state {
+                    PurchaseState::Paid if now > p.deadline => "not delivered: refundable",
+                    PurchaseState::Paid => "waiting for the seller's key",
+                    PurchaseState::Delivered => "delivered",
+                    PurchaseState::Refunded => "refunded",
+                };
+                let title = book.listings.get(&p.listing).map(|l| title_of(&l.meta));
+                json!({
+                    "purchase": p.id,
+                    "listing": p.listing,
+                    "price": svc::format_price(client, p.token, p.price),
+                    "state": state,
+                    "untrusted": {"title": title.map(|t| clean_line(&t).into_owned())},
+                })
+            })
+            .collect();
+        Ok(json!({"purchases": rows, "note": crate::bot::tools::UNTRUSTED_NOTE}))
     }
 
     fn networks(&mut self) -> Result<Value, String> {

@@ -85,6 +85,12 @@ fn each_tool_returns_the_chains_and_the_stores_state() {
     );
     let none = call(h, "market_listings", r#"{"max_price": "0.5"}"#);
     assert_eq!(none["listings"], json!([]));
+    let mine = call(h, "my_listings", "{}");
+    assert_eq!(mine["listings"][0]["title"], title);
+    assert_eq!(mine["listings"][0]["listed"], true);
+    assert_eq!(mine["listings"][0]["waiting_for_your_key"], 0);
+    let bought = call(h, "my_purchases", "{}");
+    assert_eq!(bought["purchases"], json!([]));
     let earnings = call(h, "earnings", "{}");
     assert_eq!(earnings["listings"][0]["sales"], 0, "{earnings:#}");
 
