@@ -87,7 +87,7 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "networks",
-            description: "The configured networks, which one is active, and its tokens.",
+            description: "The active network: its name, chain id, tokens, and what a transaction costs now (fees).",
             parameters: empty,
         },
         ToolSpec {

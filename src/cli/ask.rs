@@ -570,11 +570,30 @@ impl Desk for CliDesk<'_> {
             .iter()
             .map(|t| json!({"symbol": clean_line(&t.symbol), "address": t.address.to_checksum(None), "decimals": t.decimals}))
             .collect();
+        // What the node says a transaction costs now (the node's word: a send's own review
+        // checks its fee again).
+        let fees = self.rt.block_on(async {
+            use alloy::providers::Provider;
+            client.provider().estimate_eip1559_fees().await
+        });
+        let fees = match fees {
+            Ok(f) => json!({
+                "max_fee_gwei": amount::format_gwei(f.max_fee_per_gas),
+                "tip_gwei": amount::format_gwei(f.max_priority_fee_per_gas),
+                "eth_transfer_at_most_eth": amount::format(
+                    alloy::primitives::U256::from(f.max_fee_per_gas)
+                        .saturating_mul(alloy::primitives::U256::from(21_000u64)),
+                    18
+                ),
+            }),
+            Err(e) => json!({"error": line(client.error(e))}),
+        };
         Ok(json!({
             "active": client.name,
             "chain_id": client.network.chain_id,
             "market": client.network.market.map(|m| m.to_checksum(None)),
             "tokens": tokens,
+            "fees": fees,
         }))
     }
 

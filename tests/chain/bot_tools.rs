@@ -38,6 +38,23 @@ fn each_tool_returns_the_chains_and_the_stores_state() {
     assert_eq!(networks["chain_id"], 31337);
     assert_eq!(networks["tokens"][0]["symbol"], "tUSD");
     assert_eq!(networks["market"], dev.market.to_checksum(None));
+    let fees = &networks["fees"];
+    assert!(
+        fees["max_fee_gwei"]
+            .as_str()
+            .unwrap()
+            .parse::<f64>()
+            .unwrap()
+            > 0.0,
+        "{fees}"
+    );
+    assert!(
+        fees["eth_transfer_at_most_eth"]
+            .as_str()
+            .unwrap()
+            .starts_with("0.0"),
+        "{fees}"
+    );
 
     // A listing: the vault item, the listing with its title under `untrusted`, the earnings.
     let dir = tempfile::tempdir().unwrap();
