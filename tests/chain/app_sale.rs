@@ -150,7 +150,18 @@ fn a_whole_sale_between_two_homes_in_the_app() {
     seller.keys(&["5"]);
     seller.keys(&["r"]);
     seller.wait_for("w withdraw", 30);
-    seller.wait_until(60, |s| s.contains("claimable").then_some(()));
+    // "claimable" is a column heading from the first frame: wait for the tUSD row itself to
+    // say 5 claimable (token, earned, settling, pending, claimable…), or `w` finds nothing.
+    seller.wait_until(60, |s| {
+        s.lines()
+            .map(|l| {
+                l.trim_start_matches('│')
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+            })
+            .any(|cols| cols.len() > 4 && cols[0] == "tUSD" && cols[4] == "5")
+            .then_some(())
+    });
     let result = review_and_sign(
         &seller,
         "w",
