@@ -198,26 +198,87 @@ impl Decision {
     }
 }
 
-/// Where the tools run: the command line, the app and the MCP server each have one. Each read
-/// returns JSON for the model or one line saying why not; `propose` opens the review.
-pub trait Desk {
-    fn balances(&mut self) -> Result<Value, String>;
-    fn activity(&mut self, limit: usize) -> Result<Value, String>;
-    fn vault_items(&mut self) -> Result<Value, String>;
-    fn networks(&mut self) -> Result<Value, String>;
+/// A read-only tool's call, its arguments read and bounded: what a [`Desk`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    Balances,
+    /// The most recent `limit` entries (1 to 50).
+    Activity {
+        limit: usize,
+    },
+    VaultItems,
+    Networks,
     /// The user's market earnings, read from the chain.
-    fn earnings(&mut self) -> Result<Value, String>;
+    Earnings,
     /// The user's own listings, with the purchases waiting for their key.
-    fn my_listings(&mut self) -> Result<Value, String>;
+    MyListings,
     /// The user's purchases; each listing's title (a stranger's) under `untrusted`.
-    fn my_purchases(&mut self) -> Result<Value, String>;
+    MyPurchases,
     /// Active listings whose title or tags hold `query` (any case), priced at most `max_price`
     /// (a decimal in each listing's token). What a seller wrote is under `untrusted`.
-    fn market_listings(
-        &mut self,
-        query: Option<&str>,
-        max_price: Option<&str>,
-    ) -> Result<Value, String>;
+    MarketListings {
+        query: Option<String>,
+        max_price: Option<String>,
+    },
+}
+
+/// A call, read: a read to answer, or a proposal for the user's review.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    Read(Read),
+    Propose(Proposal),
+}
+
+/// Reads the call `name(arguments)` strictly: unknown tools, unknown fields and wrong types are
+/// one line for the model, and nothing runs.
+pub fn parse(name: &str, arguments: &Value) -> Result<Call, String> {
+    fn args<T: for<'de> Deserialize<'de>>(name: &str, v: &Value) -> Result<T, String> {
+        serde_json::from_value(v.clone()).map_err(|e| {
+            crate::sanitize::clean_line(&format!("wrong arguments for {name}: {e}")).into_owned()
+        })
+    }
+    let none = |read: Read| args::<NoArgs>(name, arguments).map(|_| Call::Read(read));
+    match name {
+        "balances" => none(Read::Balances),
+        "vault_items" => none(Read::VaultItems),
+        "networks" => none(Read::Networks),
+        "earnings" => none(Read::Earnings),
+        "my_listings" => none(Read::MyListings),
+        "my_purchases" => none(Read::MyPurchases),
+        "activity" => args::<ActivityArgs>(name, arguments).map(|a| {
+            Call::Read(Read::Activity {
+                limit: a.limit.unwrap_or(10).clamp(1, 50) as usize,
+            })
+        }),
+        "market_listings" => args::<ListingsArgs>(name, arguments).map(|a| {
+            Call::Read(Read::MarketListings {
+                query: a.query,
+                max_price: a.max_price,
+            })
+        }),
+        "transfer" => args::<TransferArgs>(name, arguments).map(|a| {
+            Call::Propose(Proposal::Transfer {
+                to: a.to,
+                amount: a.amount,
+                token: a.token.filter(|t| !t.eq_ignore_ascii_case("ETH")),
+            })
+        }),
+        other => Err(format!(
+            "there is no tool {:?}; the tools are: {}",
+            crate::sanitize::clean_line(other),
+            specs(&[])
+                .iter()
+                .map(|t| t.name)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// Where the tools run: the command line, the app and the MCP server each have one. A read
+/// returns JSON for the model or one line saying why not; `propose` opens the review.
+pub trait Desk {
+    fn read(&mut self, read: &Read) -> Result<Value, String>;
     /// Reviews `proposal` with the user. `from_user` is false when a counterparty of it was never
     /// typed by the user in this conversation: the review then says so, loudly.
     fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String>;
@@ -231,10 +292,29 @@ pub struct Ran {
 }
 
 impl Ran {
-    fn error(line: String) -> Ran {
+    pub fn error(line: String) -> Ran {
         Ran {
             result: json!({"error": line}),
             proposal: None,
+        }
+    }
+
+    /// A read's answer (its error as the model's one line).
+    pub fn read(r: Result<Value, String>) -> Ran {
+        match r {
+            Ok(result) => Ran {
+                result,
+                proposal: None,
+            },
+            Err(line) => Ran::error(line),
+        }
+    }
+
+    /// A proposal and what the user decided; the model is told the decision only.
+    pub fn decided(proposal: Proposal, decision: Decision) -> Ran {
+        Ran {
+            result: Value::String(decision.for_model()),
+            proposal: Some((proposal, decision)),
         }
     }
 }
@@ -242,62 +322,22 @@ impl Ran {
 /// Runs the call `name(arguments)` at `desk`. `user_text` is everything the user wrote in this
 /// conversation: a proposal's address must be in it, or it is "proposed by the model".
 pub fn run(desk: &mut dyn Desk, name: &str, arguments: &Value, user_text: &str) -> Ran {
-    fn args<T: for<'de> Deserialize<'de>>(name: &str, v: &Value) -> Result<T, String> {
-        serde_json::from_value(v.clone()).map_err(|e| {
-            crate::sanitize::clean_line(&format!("wrong arguments for {name}: {e}")).into_owned()
-        })
-    }
-    let read = |r: Result<Value, String>| match r {
-        Ok(result) => Ran {
-            result,
-            proposal: None,
-        },
-        Err(line) => Ran::error(line),
-    };
-    let outcome = match name {
-        "balances" => args::<NoArgs>(name, arguments).map(|_| read(desk.balances())),
-        "activity" => args::<ActivityArgs>(name, arguments).map(|a| {
-            let limit = a.limit.unwrap_or(10).clamp(1, 50);
-            read(desk.activity(limit as usize))
-        }),
-        "vault_items" => args::<NoArgs>(name, arguments).map(|_| read(desk.vault_items())),
-        "networks" => args::<NoArgs>(name, arguments).map(|_| read(desk.networks())),
-        "earnings" => args::<NoArgs>(name, arguments).map(|_| read(desk.earnings())),
-        "my_listings" => args::<NoArgs>(name, arguments).map(|_| read(desk.my_listings())),
-        "my_purchases" => args::<NoArgs>(name, arguments).map(|_| read(desk.my_purchases())),
-        "market_listings" => args::<ListingsArgs>(name, arguments)
-            .map(|a| read(desk.market_listings(a.query.as_deref(), a.max_price.as_deref()))),
-        "transfer" => args::<TransferArgs>(name, arguments).map(|a| {
-            let proposal = Proposal::Transfer {
-                to: a.to,
-                amount: a.amount,
-                token: a.token.filter(|t| !t.eq_ignore_ascii_case("ETH")),
-            };
+    match parse(name, arguments) {
+        Ok(Call::Read(r)) => Ran::read(desk.read(&r)),
+        Ok(Call::Propose(proposal)) => {
             let from_user = typed_by_user(&proposal, user_text);
             match desk.propose(&proposal, from_user) {
-                Ok(decision) => Ran {
-                    result: Value::String(decision.for_model()),
-                    proposal: Some((proposal, decision)),
-                },
+                Ok(decision) => Ran::decided(proposal, decision),
                 Err(line) => Ran::error(line),
             }
-        }),
-        other => Err(format!(
-            "there is no tool {:?}; the tools are: {}",
-            crate::sanitize::clean_line(other),
-            specs(&[])
-                .iter()
-                .map(|t| t.name)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    };
-    outcome.unwrap_or_else(Ran::error)
+        }
+        Err(line) => Ran::error(line),
+    }
 }
 
 /// Whether every address the proposal names was typed by the user in this conversation (case
 /// aside): an address the model found elsewhere, or made up, is not.
-fn typed_by_user(proposal: &Proposal, user_text: &str) -> bool {
+pub fn typed_by_user(proposal: &Proposal, user_text: &str) -> bool {
     let typed = user_text.to_ascii_lowercase();
     proposal.counterparties().iter().all(|a| {
         let a = a.trim().to_ascii_lowercase();
@@ -318,36 +358,21 @@ mod tests {
     }
 
     impl Desk for Recorder {
-        fn balances(&mut self) -> Result<Value, String> {
-            self.asked.push("balances".into());
-            Ok(json!([{"index": 0}]))
-        }
-        fn activity(&mut self, limit: usize) -> Result<Value, String> {
-            self.asked.push(format!("activity {limit}"));
-            Err("offline: no network is configured".into())
-        }
-        fn vault_items(&mut self) -> Result<Value, String> {
-            Ok(json!([]))
-        }
-        fn networks(&mut self) -> Result<Value, String> {
-            Ok(json!({}))
-        }
-        fn earnings(&mut self) -> Result<Value, String> {
-            Ok(json!({}))
-        }
-        fn my_listings(&mut self) -> Result<Value, String> {
-            Ok(json!([]))
-        }
-        fn my_purchases(&mut self) -> Result<Value, String> {
-            Ok(json!([]))
-        }
-        fn market_listings(
-            &mut self,
-            query: Option<&str>,
-            max_price: Option<&str>,
-        ) -> Result<Value, String> {
-            self.asked.push(format!("listings {query:?} {max_price:?}"));
-            Ok(json!([]))
+        fn read(&mut self, read: &Read) -> Result<Value, String> {
+            match read {
+                Read::Balances => {
+                    self.asked.push("balances".into());
+                    Ok(json!([{"index": 0}]))
+                }
+                Read::Activity { limit } => {
+                    self.asked.push(format!("activity {limit}"));
+                    Err("offline: no network is configured".into())
+                }
+                other => {
+                    self.asked.push(format!("{other:?}"));
+                    Ok(json!([]))
+                }
+            }
         }
         fn propose(&mut self, p: &Proposal, from_user: bool) -> Result<Decision, String> {
             self.asked

@@ -43,16 +43,18 @@ pub struct Network {
     pub tokens: Vec<Token>,
 }
 
+/// A token of `tokens` by symbol (case-insensitive) or address.
+pub fn find_token<'t>(tokens: &'t [Token], key: &str) -> Option<&'t Token> {
+    match key.parse::<Address>() {
+        Ok(a) => tokens.iter().find(|t| t.address == a),
+        Err(_) => tokens.iter().find(|t| t.symbol.eq_ignore_ascii_case(key)),
+    }
+}
+
 impl Network {
     /// A token by symbol (case-insensitive) or address.
     pub fn token(&self, key: &str) -> Option<&Token> {
-        match key.parse::<Address>() {
-            Ok(a) => self.tokens.iter().find(|t| t.address == a),
-            Err(_) => self
-                .tokens
-                .iter()
-                .find(|t| t.symbol.eq_ignore_ascii_case(key)),
-        }
+        find_token(&self.tokens, key)
     }
 
     /// Adds or replaces the token with the same address.

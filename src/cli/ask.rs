@@ -14,11 +14,10 @@ use keybot_keystore::{AccountRef, Wallet};
 use serde_json::{Value, json};
 
 use crate::bot::format::Support;
-use crate::bot::tools::{Decision, Desk, Proposal};
+use crate::bot::tools::{Decision, Desk, Proposal, Read};
 use crate::bot::turn::{self, Setup};
 use crate::chain::safety::Warning;
-use crate::chain::send::{Asset, SendRequest};
-use crate::chain::{self, ChainConfig, Client, activity, amount, balance, safety};
+use crate::chain::{self, ChainConfig, Client, activity};
 use crate::chat::engine::{ChatEvent, Engine, GenerateRequest, LoadRequest, Prompt};
 use crate::chat::sampling::{RANDOM_SEED, SamplingParams};
 use crate::chat::template::Message;
@@ -26,6 +25,7 @@ use crate::cli::common::{confirm, connect, parse_account, progress, show_review,
 use crate::cli::input;
 use crate::config::Paths;
 use crate::sanitize::clean_line;
+use crate::service::bot::{Reader, line};
 use crate::service::tx;
 use crate::store::Store;
 
@@ -295,8 +295,9 @@ impl Opened {
     }
 }
 
-/// The command line's desk: reads through the services `wallet` and `market` use, and each
-/// proposal through `wallet send`'s review and confirmation.
+/// The command line's desk: reads through the services `wallet` and `market` use
+/// ([`crate::service::bot::Reader`]), and each proposal through `wallet send`'s review and
+/// confirmation.
 struct CliDesk<'a> {
     rt: &'a tokio::runtime::Runtime,
     client: Option<&'a Client>,
@@ -312,325 +313,28 @@ struct CliDesk<'a> {
     reviews: Vec<Value>,
 }
 
-impl<'a> CliDesk<'a> {
-    fn client(&self) -> Result<&'a Client, String> {
-        self.client
-            .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())
-    }
-
-    /// The market's book, read from the chain (its new events) and the store.
-    fn book(&self) -> Result<(&'a Client, crate::market::book::Book), String> {
-        use crate::service::market as svc;
-        let client = self.client()?;
-        let market = svc::market_of(client).map_err(line)?;
-        let book = self
-            .rt
-            .block_on(svc::sync(client, self.store, market))
-            .map_err(line)?;
-        Ok((client, book))
-    }
-}
-
-/// A listing's title from its metadata ("" when it has none that parses).
-fn title_of(meta: &str) -> String {
-    crate::market::meta::Meta::parse(meta)
-        .map(|m| m.title)
-        .unwrap_or_default()
-}
-
-/// An error as the one line a tool result carries.
-fn line(e: impl std::fmt::Display) -> String {
-    clean_line(&e.to_string()).into_owned()
-}
-
 impl Desk for CliDesk<'_> {
-    fn balances(&mut self) -> Result<Value, String> {
-        let client = self.client()?;
-        let count = crate::service::accounts::count(self.store).map_err(line)?;
-        let accounts =
-            crate::service::accounts::list(self.wallet, self.store, count).map_err(line)?;
-        let addresses: Vec<Address> = accounts.iter().map(|a| a.address).collect();
-        let rows = self
-            .rt
-            .block_on(balance::balances(client, &addresses))
-            .map_err(line)?;
-        let list: Vec<Value> = accounts
-            .iter()
-            .zip(rows)
-            .map(|(a, r)| {
-                let tokens: serde_json::Map<String, Value> = r
-                    .tokens
-                    .iter()
-                    .map(|(t, units)| {
-                        (
-                            clean_line(&t.symbol).into_owned(),
-                            Value::String(amount::format(*units, t.decimals)),
-                        )
-                    })
-                    .collect();
-                json!({
-                    "index": a.index,
-                    "label": clean_line(&a.label),
-                    "address": a.address.to_checksum(None),
-                    "ETH": amount::format(r.eth, 18),
-                    "tokens": tokens,
-                })
-            })
-            .collect();
-        Ok(json!({"network": client.name, "accounts": list}))
-    }
-
-    fn activity(&mut self, limit: usize) -> Result<Value, String> {
-        let client = self.client()?;
-        // What is recorded stands if the node cannot be reached.
-        let synced = self
-            .rt
-            .block_on(activity::sync(client, self.store, self.own));
-        let chain_id = client.network.chain_id;
-        let list = activity::entries(
-            &self.store.sent_txs(chain_id).map_err(line)?,
-            &self.store.transfers(chain_id).map_err(line)?,
-            self.own,
-        );
-        let rows: Vec<Value> = list
-            .iter()
-            .take(limit)
-            .map(|e| {
-                json!({
-                    "direction": if e.outgoing { "sent" } else { "received" },
-                    "account": e.account.to_checksum(None),
-                    "counterparty": e.counterparty.to_checksum(None),
-                    "asset": clean_line(&e.asset.symbol),
-                    "amount": amount::format(e.amount, e.asset.decimals),
-                    "status": e.status.as_str(),
-                    "hash": e.hash.to_string(),
-                })
-            })
-            .collect();
-        let mut v = json!({"network": client.name, "activity": rows});
-        if let Err(e) = synced {
-            v["note"] = Value::String(format!(
-                "not synced ({}); what was recorded before",
-                line(e)
-            ));
-        }
-        Ok(v)
-    }
-
-    fn vault_items(&mut self) -> Result<Value, String> {
-        let items = crate::service::vault::list(self.store).map_err(line)?;
-        Ok(Value::Array(
-            items
-                .iter()
-                .map(|v| {
-                    json!({
-                        "id": v.item.id,
-                        "title": clean_line(&v.item.title),
-                        "bytes": v.item.text.len(),
-                        "removed": v.preview.counts_by_key(),
-                        "consent": v.consent.label(),
-                    })
-                })
-                .collect(),
-        ))
-    }
-
-    fn market_listings(
-        &mut self,
-        query: Option<&str>,
-        max_price: Option<&str>,
-    ) -> Result<Value, String> {
-        use crate::service::market as svc;
-        let (client, book) = self.book()?;
-        let query = query
-            .map(str::to_lowercase)
-            .filter(|q| !q.trim().is_empty());
-        let mut rows = Vec::new();
-        for l in book.listings.values().filter(|l| l.active) {
-            let meta = crate::market::meta::Meta::parse(&l.meta).ok();
-            let (title, tags) = meta
-                .as_ref()
-                .map(|m| (m.title.clone(), m.tags.clone()))
-                .unwrap_or_default();
-            if let Some(q) = &query {
-                let hay = format!("{title} {}", tags.join(" ")).to_lowercase();
-                if !q.split_whitespace().any(|w| hay.contains(w)) {
-                    continue;
-                }
-            }
-            if let Some(max) = max_price {
-                let Some(t) = svc::token_of(client, l.token) else {
-                    continue;
-                };
-                let max = amount::parse(max, t.decimals).map_err(line)?;
-                if l.price > max {
-                    continue;
-                }
-            }
-            let record = book.seller_record(l.seller);
-            rows.push(json!({
-                "listing": l.id,
-                "price": svc::format_price(client, l.token, l.price),
-                "seller": l.seller.to_checksum(None),
-                "bytes": meta.as_ref().map(|m| m.bytes),
-                "removed": meta.as_ref().map(|m| m.redactions.clone()),
-                "sales": l.sales,
-                "seller_deliveries": record.deliveries,
-                "seller_keys_proven_wrong": record.proven_wrong,
-                "untrusted": {
-                    "title": clean_line(&title),
-                    "tags": tags.iter().map(|t| clean_line(t).into_owned()).collect::<Vec<_>>(),
-                },
-            }));
-        }
-        Ok(json!({"listings": rows, "note": crate::bot::tools::UNTRUSTED_NOTE}))
-    }
-
-    fn earnings(&mut self) -> Result<Value, String> {
-        use crate::service::market as svc;
-        let client = self.client()?;
-        let market = svc::market_of(client).map_err(line)?;
-        let confirmations = svc::default_confirmations(client);
-        let e = self
-            .rt
-            .block_on(svc::sync_earnings(
-                client,
-                self.store,
-                market,
-                self.own,
-                confirmations,
-            ))
-            .map_err(line)?;
-        Ok(svc::earnings_json(client, &e))
-    }
-
-    fn my_listings(&mut self) -> Result<Value, String> {
-        use crate::market::book::PurchaseState;
-        use crate::service::market as svc;
-        let (client, book) = self.book()?;
-        let rows: Vec<Value> = book
-            .listings
-            .values()
-            .filter(|l| self.own.contains(&l.seller))
-            .map(|l| {
-                let waiting = book
-                    .purchases
-                    .values()
-                    .filter(|p| p.listing == l.id && p.state == PurchaseState::Paid)
-                    .count();
-                json!({
-                    "listing": l.id,
-                    "title": clean_line(&title_of(&l.meta)),
-                    "price": svc::format_price(client, l.token, l.price),
-                    "sales": l.sales,
-                    "listed": l.active,
-                    "waiting_for_your_key": waiting,
-                })
-            })
-            .collect();
-        Ok(json!({"listings": rows}))
-    }
-
-    fn my_purchases(&mut self) -> Result<Value, String> {
-        use crate::market::book::PurchaseState;
-        use crate::service::market as svc;
-        let (client, book) = self.book()?;
-        let now = self.rt.block_on(svc::chain_time(client)).map_err(line)?;
-        let rows: Vec<Value> = book
-            .purchases
-            .values()
-            .filter(|p| self.own.contains(&p.buyer))
-            .map(|p| {
-                let state = match p.state {
-                    PurchaseState::Paid if now > p.deadline => "not delivered: refundable",
-                    PurchaseState::Paid => "waiting for the seller's key",
-                    PurchaseState::Delivered => "delivered",
-                    PurchaseState::Refunded => "refunded",
-                };
-                let title = book.listings.get(&p.listing).map(|l| title_of(&l.meta));
-                json!({
-                    "purchase": p.id,
-                    "listing": p.listing,
-                    "price": svc::format_price(client, p.token, p.price),
-                    "state": state,
-                    "untrusted": {"title": title.map(|t| clean_line(&t).into_owned())},
-                })
-            })
-            .collect();
-        Ok(json!({"purchases": rows, "note": crate::bot::tools::UNTRUSTED_NOTE}))
-    }
-
-    fn networks(&mut self) -> Result<Value, String> {
-        let Some(client) = self.client else {
-            return Ok(json!({"active": null, "note": "no network is configured"}));
+    fn read(&mut self, read: &Read) -> Result<Value, String> {
+        let reader = Reader {
+            client: self.client,
+            store: self.store,
+            wallet: self.wallet,
+            own: self.own,
         };
-        let tokens: Vec<Value> = client
-            .network
-            .tokens
-            .iter()
-            .map(|t| json!({"symbol": clean_line(&t.symbol), "address": t.address.to_checksum(None), "decimals": t.decimals}))
-            .collect();
-        // What the node says a transaction costs now (the node's word: a send's own review
-        // checks its fee again).
-        let fees = self.rt.block_on(async {
-            use alloy::providers::Provider;
-            client.provider().estimate_eip1559_fees().await
-        });
-        let fees = match fees {
-            Ok(f) => json!({
-                "max_fee_gwei": amount::format_gwei(f.max_fee_per_gas),
-                "tip_gwei": amount::format_gwei(f.max_priority_fee_per_gas),
-                "eth_transfer_at_most_eth": amount::format(
-                    alloy::primitives::U256::from(f.max_fee_per_gas)
-                        .saturating_mul(alloy::primitives::U256::from(21_000u64)),
-                    18
-                ),
-            }),
-            Err(e) => json!({"error": line(client.error(e))}),
-        };
-        Ok(json!({
-            "active": client.name,
-            "chain_id": client.network.chain_id,
-            "market": client.network.market.map(|m| m.to_checksum(None)),
-            "tokens": tokens,
-            "fees": fees,
-        }))
+        self.rt.block_on(reader.read(read))
     }
 
     fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String> {
-        let client = self.client()?;
-        let Proposal::Transfer {
-            to,
-            amount: value,
-            token,
-        } = proposal;
-        let to = safety::parse_address(to).map_err(line)?;
-        let asset = match token {
-            None => Asset::Eth,
-            Some(key) => Asset::Token(client.network.token(key).cloned().ok_or_else(|| {
-                format!("no token {:?} on network {}", clean_line(key), client.name)
-            })?),
-        };
-        let units = amount::parse(value, asset.decimals()).map_err(line)?;
-        let symbol = token.as_deref().unwrap_or("ETH");
-        if let Some((cap, name)) = self
-            .caps
-            .iter()
-            .find(|(_, s)| s.eq_ignore_ascii_case(symbol))
-            && amount::parse(cap, asset.decimals()).is_ok_and(|cap| units > cap)
-        {
-            // Refused before any review: a model in a loop does not open review after review.
-            return Err(format!(
-                "over the cap of {cap} {name} the user set for proposals (bot.transfer_caps): not proposed"
-            ));
-        }
+        let client = self
+            .client
+            .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())?;
         let from = self.wallet.address(self.account).map_err(line)?;
-        let request = SendRequest {
+        let request = crate::service::bot::transfer_request(
+            proposal,
+            &client.network.tokens,
             from,
-            to,
-            asset,
-            amount: units,
-        };
+            &self.caps,
+        )?;
         let mut review = self
             .rt
             .block_on(tx::prepare(client, Some(self.store), request, self.own))

@@ -7,6 +7,7 @@
 //! the app's runtime hands them its effects and turns their results into actions. Where a
 //! service needs a thread of its own (the store), it owns it.
 pub mod accounts;
+pub mod bot;
 pub mod chat;
 pub mod market;
 pub mod settings;
