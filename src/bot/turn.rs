@@ -141,27 +141,39 @@ impl Machine {
         }
     }
 
+    /// The tools this turn runs with.
+    pub fn setup(&self) -> std::sync::Arc<Setup> {
+        std::sync::Arc::clone(&self.setup)
+    }
+
     /// Whether the next round is the last, without tools: the model answers with what it has
     /// (a small model otherwise calls the same tool again and again).
     pub fn last_round(&self) -> bool {
         self.round >= self.rounds
     }
 
-    /// The next round's request: the conversation with the tools and the call grammar, or in
-    /// the last round the folded results without them.
-    pub fn request(&self, sampling: &SamplingParams, max_tokens: Option<u32>) -> GenerateRequest {
-        let mut s = sampling.clone();
-        let prompt = if self.last_round() {
+    /// The next round's prompt: the conversation with the tools, or in the last round the
+    /// folded results without them.
+    pub fn prompt(&self) -> Prompt {
+        if self.last_round() {
             Prompt::Chat(answer_prompt(&self.messages))
         } else {
-            self.setup.constrain(&mut s);
             Prompt::Tools {
                 messages: self.messages.clone(),
                 tools: self.setup.tools_json.clone(),
             }
-        };
+        }
+    }
+
+    /// The next round's request: its prompt, and the call grammar on `sampling` while the
+    /// tools are on.
+    pub fn request(&self, sampling: &SamplingParams, max_tokens: Option<u32>) -> GenerateRequest {
+        let mut s = sampling.clone();
+        if !self.last_round() {
+            self.setup.constrain(&mut s);
+        }
         GenerateRequest {
-            prompt,
+            prompt: self.prompt(),
             sampling: s,
             max_tokens,
         }

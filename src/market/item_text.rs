@@ -68,7 +68,9 @@ pub fn from_conversation(conversation: &Conversation, messages: &[Message]) -> S
         let who = match m.role {
             Role::User => "User",
             Role::Assistant => "Assistant",
-            Role::System => continue,
+            // What the wallet's tools returned (balances, addresses) is the user's, not the
+            // conversation's words: never in a copy for sale.
+            Role::System | Role::Tool => continue,
         };
         out.push('\n');
         out.push_str(who);

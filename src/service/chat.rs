@@ -90,6 +90,9 @@ pub struct Answer {
     pub tokens: u32,
     /// A regenerated answer replaces the last one.
     pub replace_last: bool,
+    /// The bot's tool calls that led to the answer, one JSON object each
+    /// (`{"name", "arguments", "result"}`), saved before it.
+    pub tools: Vec<String>,
 }
 
 /// Saves an answer; the conversation list after it (its order changed).
@@ -98,7 +101,19 @@ pub fn save_answer(store: &mut Store, answer: &Answer) -> store::Result<Vec<Conv
         tokens: Some(answer.tokens),
         ..Timings::default()
     };
-    if answer.replace_last {
+    for call in &answer.tools {
+        store.add_message(
+            answer.conversation,
+            &NewMessage {
+                role: Role::Tool,
+                text: call,
+                timings: Timings::default(),
+            },
+        )?;
+    }
+    if answer.text.is_empty() && !answer.tools.is_empty() {
+        // Calls without an answer in words: they are kept, no empty message is.
+    } else if answer.replace_last {
         store.update_last_assistant(answer.conversation, &answer.text, timings)?;
     } else {
         store.add_message(
@@ -230,6 +245,7 @@ mod tests {
                 text: "Paris.".into(),
                 tokens: 3,
                 replace_last: false,
+                tools: vec![],
             },
         )
         .unwrap();
@@ -254,6 +270,7 @@ mod tests {
                 text: "Paris!".into(),
                 tokens: 3,
                 replace_last: true,
+                tools: vec![],
             },
         )
         .unwrap();

@@ -32,6 +32,9 @@ pub enum Role {
     System,
     User,
     Assistant,
+    /// A tool the model called during a turn (issue 23): the text is one JSON object,
+    /// `{"name", "arguments", "result"}`, stored before the answer it led to.
+    Tool,
 }
 
 impl Role {
@@ -40,6 +43,7 @@ impl Role {
             Role::System => "system",
             Role::User => "user",
             Role::Assistant => "assistant",
+            Role::Tool => "tool",
         }
     }
 
@@ -48,6 +52,7 @@ impl Role {
             "system" => Some(Role::System),
             "user" => Some(Role::User),
             "assistant" => Some(Role::Assistant),
+            "tool" => Some(Role::Tool),
             _ => None,
         }
     }

@@ -261,6 +261,26 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (chain_id, market, content_hash)
     ) WITHOUT ROWID;
     "#,
+    // 9: messages of the bot's tool calls (role 'tool': the call, its arguments and its result as
+    // one JSON object). SQLite cannot change a CHECK in place: the table is rebuilt with the
+    // same columns and ids (nothing refers to a message's id), its index made again.
+    r#"
+    CREATE TABLE messages_v9 (
+        id              INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        role            TEXT    NOT NULL CHECK (role IN ('system', 'user', 'assistant', 'tool')),
+        text            TEXT    NOT NULL,
+        tokens          INTEGER,
+        prompt_ms       INTEGER,
+        gen_ms          INTEGER,
+        created_at      INTEGER NOT NULL
+    );
+    INSERT INTO messages_v9 (id, conversation_id, role, text, tokens, prompt_ms, gen_ms, created_at)
+        SELECT id, conversation_id, role, text, tokens, prompt_ms, gen_ms, created_at FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v9 RENAME TO messages;
+    CREATE INDEX messages_by_conversation ON messages (conversation_id, id);
+    "#,
 ];
 
 /// The schema version this build creates and understands.
@@ -423,6 +443,53 @@ mod tests {
         // Activity re-reads (no cursor carried over); what it found before is kept until then.
         assert_eq!(count("SELECT count(*) FROM index_cursors"), 0);
         assert_eq!(count("SELECT count(*) FROM chain_transfers"), 1);
+    }
+
+    #[test]
+    fn messages_keep_their_ids_and_text_and_take_tool_calls() {
+        let (_dir, path, conn) = store_at(8);
+        conn.execute_batch(
+            "INSERT INTO conversations VALUES (1, 'u', 't', '', '', 0, 0);
+             INSERT INTO messages VALUES (5, 1, 'user', 'hi', NULL, NULL, NULL, 0),
+                                         (9, 1, 'assistant', 'hello', 3, NULL, NULL, 1);",
+        )
+        .unwrap();
+        assert!(
+            conn.execute(
+                "INSERT INTO messages VALUES (10, 1, 'tool', '{}', NULL, NULL, NULL, 2)",
+                []
+            )
+            .is_err(),
+            "version 8 has no tool role"
+        );
+        drop(conn);
+        let mut store = Store::open(&path, &key(1)).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        let m = store.messages(1).unwrap();
+        assert_eq!(
+            m.iter()
+                .map(|m| (m.id, m.text.as_str()))
+                .collect::<Vec<_>>(),
+            [(5, "hi"), (9, "hello")]
+        );
+        store
+            .add_message(
+                1,
+                &crate::store::NewMessage {
+                    role: crate::store::Role::Tool,
+                    text: r#"{"name":"balances"}"#,
+                    timings: Default::default(),
+                },
+            )
+            .unwrap();
+        assert_eq!(store.messages(1).unwrap()[2].role, crate::store::Role::Tool);
+        // Deleting the conversation still takes its messages (the foreign key came along).
+        store.delete_conversation(1).unwrap();
+        let left: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 0);
     }
 
     #[test]

@@ -22,6 +22,7 @@ use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
 use super::error::{AppError, ModelError, UnlockError};
 use super::screens::chat::{ChatAction, ChatEffect};
+use super::screens::chat_bot::BotRound;
 use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::screens::market::{MarketAction, MarketEffect, MarketItem};
 use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
@@ -875,22 +876,38 @@ impl Runtime {
                 text,
                 history,
                 regenerate,
-            } => self.chat_turn(TurnRequest {
-                conversation,
-                text,
-                history,
-                regenerate,
+                bot,
+            } => self.chat_turn(
+                TurnRequest {
+                    conversation,
+                    text,
+                    history,
+                    regenerate,
+                },
+                bot,
+            ),
+            ChatEffect::Generate(round) => {
+                let req = self.bot_request(round);
+                if let Err(e) = self.chat.generate(req) {
+                    self.error(e);
+                }
+            }
+            ChatEffect::RunTools(reads) => self.run_tools(reads),
+            ChatEffect::PrepareTools { format, symbols } => self.blocking(move || {
+                let r = crate::bot::turn::Setup::new(format, &symbols).map(Arc::new);
+                Event::Action(Action::Chat(ChatAction::ToolsReady(r)))
             }),
             ChatEffect::SaveAnswer {
                 conversation,
                 text,
                 tokens,
-                replace_last,
+                tools,
             } => self.save_answer(Answer {
                 conversation,
                 text,
                 tokens,
-                replace_last,
+                replace_last: false,
+                tools,
             }),
             ChatEffect::StopGeneration => self.chat.stop(),
             ChatEffect::PullModel(spec) => self.pull_model(spec),
@@ -1035,11 +1052,16 @@ impl Runtime {
 
     /// A question: saved on the store thread (its conversation created and shown first when
     /// it is new), then answered by the engine with the current sampling settings.
-    fn chat_turn(&self, turn: TurnRequest) {
+    fn chat_turn(&self, turn: TurnRequest, bot: Option<BotRound>) {
         let sampling = self.settings.sampling();
+        let bot = bot.map(|round| self.bot_request(round));
         self.with_store(move |store, _, queue| {
             match chat_service::begin_turn(store, turn, sampling) {
-                Ok(turn) => {
+                Ok(mut turn) => {
+                    // A turn with tools: its first round, not the plain chat request.
+                    if let Some(req) = bot {
+                        turn.generate = req;
+                    }
                     // Queued before the request, so `update` knows a new conversation before
                     // the first piece of its answer arrives.
                     if let Some((conversation, messages)) = turn.created {
@@ -1056,6 +1078,57 @@ impl Runtime {
                     let _ = queue.send(Event::Action(Action::Error(e.into())));
                 }
             }
+        });
+    }
+
+    /// A bot round as the engine's request: the current sampling settings, held to the call
+    /// grammar while the tools are on.
+    fn bot_request(&self, round: BotRound) -> crate::chat::GenerateRequest {
+        let mut sampling = self.settings.sampling();
+        if let Some(setup) = &round.tools {
+            setup.constrain(&mut sampling);
+        }
+        crate::chat::GenerateRequest {
+            prompt: round.prompt,
+            sampling,
+            max_tokens: None,
+        }
+    }
+
+    /// A bot round's reads: on the chain thread with the user's addresses (derived on the
+    /// store's thread); without a network, on the store's thread, where only the reads that
+    /// need no network answer (the rest say "offline" and open no socket).
+    fn run_tools(&self, reads: Vec<(usize, crate::bot::tools::Read)>) {
+        let chain = self
+            .chain
+            .as_ref()
+            .and(self.session.as_ref())
+            .map(|s| Arc::clone(&s.wallet));
+        self.with_store(move |store, wallet, queue| {
+            let own = own_addresses(wallet, store);
+            if let Some(wallet) = chain {
+                let _ = queue.send(Event::Chain(Box::new(Job::BotReads { reads, own, wallet })));
+                return;
+            }
+            use futures_util::FutureExt;
+            let reader = crate::service::bot::Reader {
+                client: None,
+                store,
+                wallet,
+                own: &own,
+            };
+            let results = reads
+                .into_iter()
+                .map(|(i, r)| {
+                    let answer = reader.read(&r).now_or_never().unwrap_or_else(|| {
+                        Err("offline: no network is configured (keybot chain add)".into())
+                    });
+                    (i, answer)
+                })
+                .collect();
+            let _ = queue.send(Event::Action(Action::Chat(ChatAction::ToolResults(
+                results,
+            ))));
         });
     }
 
@@ -1172,6 +1245,12 @@ impl Runtime {
             }),
             Job::MarketSync { .. } => Action::Market(MarketAction::Synced(Err(why().into()))),
             Job::Earnings { .. } => Action::Earnings(EarningsAction::Loaded(Err(why().into()))),
+            Job::BotReads { reads, .. } => Action::Chat(ChatAction::ToolResults(
+                reads
+                    .into_iter()
+                    .map(|(i, _)| (i, Err(why().to_string())))
+                    .collect(),
+            )),
             Job::MarketPrepare { id, .. } | Job::PrepareWithdraw { id, .. } => {
                 Action::Wallet(WalletAction::ReviewReady {
                     id,

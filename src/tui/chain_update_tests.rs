@@ -21,7 +21,7 @@ fn offline() -> ChainError {
 }
 
 const ME: &str = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
-const THEM: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+pub(crate) const THEM: &str = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
 
 fn me() -> Address {
     ME.parse().unwrap()
@@ -40,7 +40,7 @@ fn tusd() -> Token {
 }
 
 /// Unlocked, on the wallet screen, with the network `local` configured and online at block 7.
-fn online() -> State {
+pub(crate) fn online() -> State {
     let mut s = State::new(true);
     update(
         &mut s,
@@ -76,7 +76,7 @@ fn online() -> State {
     s
 }
 
-fn typed(s: &mut State, text: &str) {
+pub(crate) fn typed(s: &mut State, text: &str) {
     for c in text.chars() {
         update(s, Action::Edit(Edit::Char(c)));
     }

@@ -69,6 +69,12 @@ pub enum Job {
     Earnings {
         own: Vec<Address>,
     },
+    /// A bot round's reads (by call index), answered with the chat screen's `ToolResults`.
+    BotReads {
+        reads: Vec<(usize, crate::bot::tools::Read)>,
+        own: Vec<Address>,
+        wallet: std::sync::Arc<keybot_keystore::Wallet>,
+    },
     /// Build the review of `seller`'s withdrawal of `token` from the market; answered as the
     /// wallet's review (its send flow confirms and sends it).
     PrepareWithdraw {
@@ -185,6 +191,27 @@ async fn run(job: Job, client: Client, store: Option<Rc<Store>>, events: Unbound
             }));
         }
         Job::Activity { own } => activity(&client, store, &own, &send).await,
+        Job::BotReads { reads, own, wallet } => {
+            let mut results = Vec::with_capacity(reads.len());
+            for (index, read) in reads {
+                let answer = match store {
+                    Some(store) => {
+                        let reader = crate::service::bot::Reader {
+                            client: Some(&client),
+                            store,
+                            wallet: &wallet,
+                            own: &own,
+                        };
+                        reader.read(&read).await
+                    }
+                    None => Err(no_store().to_string()),
+                };
+                results.push((index, answer));
+            }
+            send(Action::Chat(super::screens::chat::ChatAction::ToolResults(
+                results,
+            )));
+        }
         Job::Prepare { id, intent, own } => {
             let review = tx::prepare(&client, store, *intent, &own)
                 .await

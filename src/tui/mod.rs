@@ -5,6 +5,8 @@ mod chain_market;
 #[cfg(test)]
 mod chain_update_tests;
 mod chain_worker;
+#[cfg(test)]
+mod chat_bot_tests;
 pub mod clipboard;
 pub mod effect;
 pub mod error;

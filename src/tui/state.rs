@@ -17,8 +17,8 @@ pub use super::screens::settings::{Setting, SettingsView};
 pub use super::screens::unlock::Unlock;
 pub use super::screens::wallet::review;
 pub use super::screens::wallet::{
-    Account, ActivityView, SendField, SendFlow, SendForm, SendStep, Stays, Steps, WalletMode,
-    WalletView,
+    Account, ActivityView, ProposedBy, SendField, SendFlow, SendForm, SendStep, Stays, Steps,
+    WalletMode, WalletView,
 };
 
 /// Secret text held by the state (a phrase, its words): wiped on drop, and `<redacted>` in

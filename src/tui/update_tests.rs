@@ -288,7 +288,6 @@ fn sending_streams_and_saves_the_answer() {
         fx.as_slice(),
         [Effect::Chat(ChatEffect::SaveAnswer {
             conversation: 7,
-            replace_last: false,
             ..
         })]
     ));
@@ -325,13 +324,20 @@ fn regenerate_and_edit_last() {
         },
     ];
     s.chat.focus = ChatFocus::List;
+    // The answer goes (from the store too) and the question is answered anew.
     let fx = update(&mut s, Action::Command('g'));
     assert!(matches!(
         fx.as_slice(),
-        [Effect::Chat(ChatEffect::Send {
-            regenerate: true,
-            ..
-        })]
+        [
+            Effect::Chat(ChatEffect::DeleteLastMessages {
+                conversation: 3,
+                count: 1
+            }),
+            Effect::Chat(ChatEffect::Send {
+                regenerate: true,
+                ..
+            })
+        ]
     ));
     assert_eq!(s.chat.messages.len(), 1);
     update(
@@ -344,10 +350,7 @@ fn regenerate_and_edit_last() {
     );
     assert!(matches!(
         fx.as_slice(),
-        [Effect::Chat(ChatEffect::SaveAnswer {
-            replace_last: true,
-            ..
-        })]
+        [Effect::Chat(ChatEffect::SaveAnswer { text, .. })] if text == "a2"
     ));
     s.chat.focus = ChatFocus::List;
     let fx = update(&mut s, Action::Command('e'));

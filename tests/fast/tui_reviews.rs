@@ -272,6 +272,7 @@ fn showing(review: Box<Review>, steps: Option<Steps>, cols: u16, rows: u16) -> S
         },
         origin: Some(Screen::Market),
         steps,
+        proposed: None,
     }));
     s
 }

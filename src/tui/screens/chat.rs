@@ -9,6 +9,8 @@ use crate::tui::screens::market::{ADD_KEY, MarketEffect};
 use crate::tui::screens::settings::SettingsEffect;
 use crate::tui::state::*;
 
+use super::chat_bot::{self, BotRound, BotTurn};
+
 /// The chat screen's results from the runtime.
 #[derive(Debug, Clone)]
 pub enum ChatAction {
@@ -25,6 +27,10 @@ pub enum ChatAction {
     /// A model was pulled or added and registered under this name.
     ModelInstalled(String),
     ModelFailed(ModelError),
+    /// The loaded model's tools, ready (or why they are not: the model chats without them).
+    ToolsReady(Result<std::sync::Arc<crate::bot::turn::Setup>, String>),
+    /// Answers to the reads of a bot round, by call index.
+    ToolResults(Vec<(usize, Result<serde_json::Value, String>)>),
 }
 
 /// What the chat screen asks the runtime to do.
@@ -39,18 +45,31 @@ pub enum ChatEffect {
     DeleteConversation(ConversationId),
     SetSystemPrompt(ConversationId, String),
     /// A chat turn: store the user's message (in a new conversation when `conversation` is
-    /// None), then generate the answer for the whole conversation.
+    /// None), then generate the answer for the whole conversation; with `bot`, its first round
+    /// with the tools instead.
     Send {
         conversation: Option<ConversationId>,
         text: String,
         history: Vec<ChatMessage>,
         regenerate: bool,
+        bot: Option<BotRound>,
     },
+    /// The next round of a turn with tools.
+    Generate(BotRound),
+    /// Run these reads of a bot round (by call index) and answer with `ToolResults`.
+    RunTools(Vec<(usize, crate::bot::tools::Read)>),
+    /// Build the loaded model's tools for the active network's tokens (`ToolsReady`).
+    PrepareTools {
+        format: crate::bot::format::ToolFormat,
+        symbols: Vec<String>,
+    },
+    /// Save the turn: its tool calls (one JSON object each) first, then the answer (none when
+    /// `text` is empty).
     SaveAnswer {
         conversation: ConversationId,
         text: String,
         tokens: u32,
-        replace_last: bool,
+        tools: Vec<String>,
     },
     /// Removes the last `count` messages (edit the last question).
     DeleteLastMessages {
@@ -122,8 +141,16 @@ pub struct ChatView {
     pub model: ModelStatus,
     pub tokens_per_second: Option<f64>,
     pub ctx_used: Option<(usize, usize)>,
-    /// Whether the last generation replaces the last answer (regenerate).
-    pub regenerating: bool,
+    /// The loaded model's tools (None: no model, or its template takes none).
+    pub tools: Option<std::sync::Arc<crate::bot::turn::Setup>>,
+    /// Conversations the user switched the tools off for (`t`), and whether the next new one
+    /// starts without them.
+    pub tools_off: std::collections::BTreeSet<ConversationId>,
+    pub tools_off_new: bool,
+    /// A turn with tools under way.
+    pub bot: Option<BotTurn>,
+    /// Tool calls in the transcript shown whole (arguments and result), not folded (`x`).
+    pub tools_expanded: bool,
     /// The most recent conversation was opened after unlocking.
     pub opened_once: bool,
 }
@@ -146,7 +173,11 @@ impl Default for ChatView {
             model: ModelStatus::Missing(String::new()),
             tokens_per_second: None,
             ctx_used: None,
-            regenerating: false,
+            tools: None,
+            tools_off: Default::default(),
+            tools_off_new: false,
+            bot: None,
+            tools_expanded: false,
             opened_once: false,
         }
     }
@@ -177,6 +208,11 @@ pub(crate) const HELP: &[(&str, &str)] = &[
     ("/", "search conversations (list)"),
     ("s", "system prompt of the conversation (list)"),
     ("g", "regenerate the last answer (list)"),
+    (
+        "t",
+        "tools on/off for the conversation: the model reads your wallet and proposes (list)",
+    ),
+    ("x", "show tool calls whole / folded (list)"),
     ("e", "edit the last question (list)"),
     (
         "m",
@@ -249,6 +285,17 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Chat(ChatAction::Event(event)) => chat_event(s, event),
+        Action::Chat(ChatAction::ToolsReady(r)) => {
+            match r {
+                Ok(setup) => s.chat.tools = Some(setup),
+                Err(why) => {
+                    s.chat.tools = None;
+                    s.message = Some((Level::Info, format!("chatting without tools: {why}")));
+                }
+            }
+            vec![]
+        }
+        Action::Chat(ChatAction::ToolResults(results)) => chat_bot::reads_answered(s, results),
         _ => vec![],
     }
 }
@@ -258,6 +305,10 @@ fn opened(c: &mut ChatView, conversation: Conversation, messages: Vec<Message>) 
     if let Some(i) = c.conversations.iter().position(|x| x.id == conversation.id) {
         c.selected = i;
     } else {
+        // A conversation this question created: it keeps the choice made before it existed.
+        if std::mem::take(&mut c.tools_off_new) {
+            c.tools_off.insert(conversation.id);
+        }
         c.conversations.insert(0, conversation);
         c.selected = 0;
     }
@@ -312,6 +363,8 @@ pub(crate) fn update(s: &mut State, action: Action) -> Vec<Effect> {
         return vec![];
     }
     match (c.focus, action) {
+        // A bot turn waiting on its tools (the engine is idle): Esc ends the turn here.
+        (_, Action::Back) if chat_bot::waiting(c) => chat_bot::stop(s),
         (_, Action::Back) if c.streaming.is_some() => {
             vec![Effect::Chat(ChatEffect::StopGeneration)]
         }
@@ -366,6 +419,7 @@ fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
             None => vec![],
         },
         Action::Command('n') => {
+            c.tools_off_new = false;
             c.focus = ChatFocus::Input;
             c.current = None;
             c.messages.clear();
@@ -399,6 +453,14 @@ fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Command('g') => regenerate(s),
         Action::Command('e') => edit_last(s),
+        Action::Command('t') => {
+            chat_bot::toggle(s);
+            vec![]
+        }
+        Action::Command('x') => {
+            c.tools_expanded = !c.tools_expanded;
+            vec![]
+        }
         _ => vec![],
     }
 }
@@ -534,30 +596,25 @@ fn search(c: &mut ChatView, action: Action) -> Vec<Effect> {
     vec![]
 }
 
+/// The conversation for the model: with tools, each stored call as the call and its result;
+/// without, only the words (a stored call is the wallet's, not the conversation's).
 fn history(c: &ChatView) -> Vec<ChatMessage> {
-    let mut h = Vec::with_capacity(c.messages.len() + 1);
-    if let Some(conv) = c
+    let system = c
         .current
         .and_then(|id| c.conversations.iter().find(|x| x.id == id))
-        && !conv.system_prompt.is_empty()
-    {
-        h.push(ChatMessage::new("system", conv.system_prompt.clone()));
+        .map(|conv| conv.system_prompt.as_str());
+    if chat_bot::active(c) {
+        return chat_bot::history_with_calls(c, system);
     }
-    h.extend(
-        c.messages
-            .iter()
-            .filter(|m| m.role != Role::System)
-            .map(|m| {
-                ChatMessage::new(
-                    if m.role == Role::User {
-                        "user"
-                    } else {
-                        "assistant"
-                    },
-                    m.text.clone(),
-                )
-            }),
-    );
+    let mut h = Vec::with_capacity(c.messages.len() + 1);
+    if let Some(p) = system.filter(|p| !p.is_empty()) {
+        h.push(ChatMessage::new("system", p));
+    }
+    h.extend(c.messages.iter().filter_map(|m| match m.role {
+        Role::User => Some(ChatMessage::new("user", m.text.clone())),
+        Role::Assistant => Some(ChatMessage::new("assistant", m.text.clone())),
+        Role::System | Role::Tool => None,
+    }));
     h
 }
 
@@ -586,40 +643,62 @@ fn send(s: &mut State) -> Vec<Effect> {
         text: text.clone(),
     });
     c.streaming = Some(String::new());
-    c.regenerating = false;
     c.scroll = 0;
     let history = history(c);
+    let bot = if chat_bot::active(c) {
+        chat_bot::start(s, history.clone())
+    } else {
+        None
+    };
     // Without a current conversation the runtime creates one first (titled from the question).
     vec![Effect::Chat(ChatEffect::Send {
-        conversation: c.current,
+        conversation: s.chat.current,
         text,
         history,
         regenerate: false,
+        bot,
     })]
 }
 
+/// The last answer again: it and the calls that led to it are removed (here and in the store)
+/// and the question is answered anew.
 fn regenerate(s: &mut State) -> Vec<Effect> {
     if !can_generate(s) {
         return vec![];
     }
     let c = &mut s.chat;
-    let (Some(conversation), Some(last)) = (c.current, c.messages.last()) else {
+    let Some(conversation) = c.current else {
         return vec![];
     };
-    if last.role != Role::Assistant {
+    let Some(pos) = c.messages.iter().rposition(|m| m.role == Role::User) else {
+        return vec![];
+    };
+    let count = c.messages.len() - pos - 1;
+    if count == 0 {
         return vec![];
     }
-    c.messages.pop();
+    c.messages.truncate(pos + 1);
     c.streaming = Some(String::new());
-    c.regenerating = true;
     c.focus = ChatFocus::Input;
     let history = history(c);
-    vec![Effect::Chat(ChatEffect::Send {
-        conversation: Some(conversation),
-        text: String::new(),
-        history,
-        regenerate: true,
-    })]
+    let bot = if chat_bot::active(c) {
+        chat_bot::start(s, history.clone())
+    } else {
+        None
+    };
+    vec![
+        Effect::Chat(ChatEffect::DeleteLastMessages {
+            conversation,
+            count,
+        }),
+        Effect::Chat(ChatEffect::Send {
+            conversation: Some(conversation),
+            text: String::new(),
+            history,
+            regenerate: true,
+            bot,
+        }),
+    ]
 }
 
 /// Puts the last question back into the input (and removes it and its answer) for editing.
@@ -645,6 +724,14 @@ fn edit_last(s: &mut State) -> Vec<Effect> {
     }
 }
 
+/// The symbols of the active network's tokens: a transfer's `token` is one of them.
+pub(crate) fn token_symbols(net: &NetView) -> Vec<String> {
+    net.info
+        .iter()
+        .flat_map(|n| n.tokens.iter().map(|t| t.symbol.clone()))
+        .collect()
+}
+
 fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
     let c = &mut s.chat;
     match event {
@@ -652,6 +739,22 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
             c.model = ModelStatus::Loading((p.clamp(0.0, 1.0) * 100.0) as u8)
         }
         ChatEvent::Loaded(info) => {
+            c.tools = None;
+            let tools = match info.tools {
+                crate::bot::format::Support::Format(format) => {
+                    Some(Effect::Chat(ChatEffect::PrepareTools {
+                        format,
+                        symbols: token_symbols(&s.net),
+                    }))
+                }
+                other => {
+                    if let Some(why) = other.why_not() {
+                        s.message = Some((Level::Info, why.to_owned()));
+                    }
+                    None
+                }
+            };
+            let c = &mut s.chat;
             c.model = ModelStatus::Ready {
                 name: info
                     .path
@@ -662,9 +765,13 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
                 gpu_layers: info.gpu_layers,
                 total_layers: info.n_layer + 1,
                 ctx: info.n_ctx,
-            }
+            };
+            return tools.into_iter().collect();
         }
-        ChatEvent::Unloaded => c.model = ModelStatus::Missing(String::new()),
+        ChatEvent::Unloaded => {
+            c.model = ModelStatus::Missing(String::new());
+            c.tools = None;
+        }
         ChatEvent::Notice(m) => s.message = Some((Level::Info, m)),
         ChatEvent::TurnsDropped(n) => {
             s.message = Some((
@@ -674,6 +781,7 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
                 ),
             ));
         }
+        ChatEvent::Piece(p) if c.bot.is_some() => chat_bot::piece(c, &p),
         ChatEvent::Piece(p) => {
             if let Some(text) = &mut c.streaming {
                 text.push_str(&p);
@@ -683,6 +791,7 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
             c.tokens_per_second = Some(st.generate_tps());
             c.ctx_used = Some((st.ctx_used, st.ctx_size));
         }
+        ChatEvent::Done(reason) if c.bot.is_some() => return chat_bot::done(s, reason),
         ChatEvent::Done(_) => {
             if let Some(text) = c.streaming.take() {
                 c.messages.push(ChatLine {
@@ -694,12 +803,13 @@ fn chat_event(s: &mut State, event: ChatEvent) -> Vec<Effect> {
                         conversation,
                         text,
                         tokens: 0,
-                        replace_last: c.regenerating,
+                        tools: Vec::new(),
                     })];
                 }
             }
         }
         ChatEvent::Error(e) => {
+            chat_bot::failed(c);
             if let Some(text) = c.streaming.take()
                 && !text.is_empty()
             {

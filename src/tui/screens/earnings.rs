@@ -339,6 +339,7 @@ mod tests {
             },
             origin: None,
             steps: None,
+            proposed: None,
         }));
         s.wallet.mode = sending.clone();
         assert!(update(&mut s, Action::Command('w')).is_empty());

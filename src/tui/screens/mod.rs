@@ -5,6 +5,7 @@
 //! draw: its match has no catch-all). The table holds no drawing, so the screens never import
 //! `ui`, and `ui` reads only the state.
 pub mod chat;
+pub mod chat_bot;
 pub mod earnings;
 pub mod market;
 pub mod market_onchain;

@@ -132,10 +132,26 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Re
         .chain(streaming);
     let ordered: Vec<_> = all.collect();
     for (role, text, live) in ordered.into_iter().rev() {
+        if role == MsgRole::Tool {
+            // Not markdown and not cached: a tool's result holds strangers' text, drawn as
+            // plain, cleaned lines.
+            let mut body = tool_lines(text, c.tools_expanded, usize::from(inner_w), t);
+            let head = if body.is_empty() {
+                Line::from("")
+            } else {
+                body.remove(0)
+            };
+            have += 2 + body.len();
+            blocks.push((head, vec![std::rc::Rc::new(body)]));
+            if have >= need {
+                break;
+            }
+            continue;
+        }
         let (who, style) = match role {
             MsgRole::User => ("you", t.style(Role::User)),
             MsgRole::Assistant => ("keybot", t.style(Role::Assistant)),
-            MsgRole::System => ("system", t.style(Role::Muted)),
+            MsgRole::System | MsgRole::Tool => ("system", t.style(Role::Muted)),
         };
         let head = Line::from(Span::styled(
             if live {
@@ -166,13 +182,67 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Re
             .chain(std::iter::once(&blank))
     });
     lines.extend(all.skip(skip).take(inner_h).cloned());
+    let tools = match (&c.tools, crate::tui::screens::chat_bot::active(c)) {
+        (None, _) => "",
+        (Some(_), true) => " · tools on",
+        (Some(_), false) => " · tools off",
+    };
     let title = if c.scroll > 0 {
-        format!("Conversation (scrolled up {} lines)", c.scroll)
+        format!("Conversation{tools} (scrolled up {} lines)", c.scroll)
     } else {
-        "Conversation".to_owned()
+        format!("Conversation{tools}")
     };
     let title = super::shorten(&title, usize::from(area.width.saturating_sub(4)));
     f.render_widget(Paragraph::new(lines).block(block(&title, t, false)), area);
+}
+
+/// A tool call in the transcript: folded, one line (`⚙ name(arguments) → result`, cut to the
+/// width); expanded, the arguments and the result's JSON laid out whole. Every string in it is
+/// cleaned of control characters (a result carries strangers' text).
+pub fn tool_lines(text: &str, expanded: bool, width: usize, t: &Theme) -> Vec<Line<'static>> {
+    let width = width.max(10);
+    let v: serde_json::Value = serde_json::from_str(text).unwrap_or(serde_json::Value::Null);
+    let name = clean_line(v["name"].as_str().unwrap_or("tool")).into_owned();
+    let args = match &v["arguments"] {
+        serde_json::Value::Object(m) if m.is_empty() => String::new(),
+        serde_json::Value::Null => String::new(),
+        a => a.to_string(),
+    };
+    let result = &v["result"];
+    let muted = t.style(Role::Muted);
+    if !expanded {
+        let result = match result {
+            serde_json::Value::String(s) => s.clone(),
+            r => r.to_string(),
+        };
+        let line = format!("⚙ {name}({args}) → {result}");
+        return vec![Line::from(Span::styled(
+            crate::market::receipt::cut(&clean_line(&line), width),
+            muted,
+        ))];
+    }
+    let mut out = vec![Line::from(Span::styled(
+        format!("⚙ {name} (x folds)"),
+        t.style(Role::Accent),
+    ))];
+    let wrap = crate::tui::state::review::wrap;
+    if !args.is_empty() {
+        for l in wrap(&format!("arguments: {args}"), width.saturating_sub(2)) {
+            out.push(Line::from(Span::styled(format!("  {l}"), muted)));
+        }
+    }
+    let pretty = serde_json::to_string_pretty(result).unwrap_or_default();
+    out.push(Line::from(Span::styled("  result:", muted)));
+    for raw in pretty.lines() {
+        let indent = raw.len() - raw.trim_start().len();
+        for l in wrap(raw.trim_start(), width.saturating_sub(4 + indent).max(8)) {
+            out.push(Line::from(Span::styled(
+                format!("    {}{l}", " ".repeat(indent)),
+                muted,
+            )));
+        }
+    }
+    out
 }
 
 /// What the conversation pane says before the first message: how to get a model, its
@@ -217,5 +287,44 @@ fn empty(c: &ChatView, t: &Theme) -> Vec<Line<'static>> {
             format!("{name} is ready. Ask it anything; nothing leaves this machine."),
             t,
         )],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(lines: &[Line]) -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn a_tool_call_folds_to_one_cut_line_and_unfolds_whole_without_control_characters() {
+        let t = Theme::fallback();
+        let call = serde_json::json!({
+            "name": "market_listings",
+            "arguments": {"query": "garden"},
+            "result": {"listings": [{"untrusted": {"title": "Seeds\u{1b}[2J and \u{7}more"}}]},
+        })
+        .to_string();
+        let folded = text(&tool_lines(&call, false, 60, &t));
+        assert_eq!(folded.len(), 1);
+        assert!(
+            folded[0].starts_with("⚙ market_listings({\"query\":\"garden\"}) → "),
+            "{}",
+            folded[0]
+        );
+        assert!(folded[0].chars().count() <= 60, "{}", folded[0]);
+        let whole = text(&tool_lines(&call, true, 40, &t));
+        assert!(whole.len() > 4, "{whole:?}");
+        assert!(whole.iter().all(|l| l.chars().count() <= 40), "{whole:?}");
+        let all = whole.join("\n");
+        assert!(all.contains("Seeds") && all.contains("more"), "{all}");
+        assert!(!all.chars().any(|c| c.is_control() && c != '\n'), "{all:?}");
+        // Not JSON (an old or damaged row): still one clean line.
+        assert_eq!(text(&tool_lines("\u{1b}]52;", false, 40, &t)).len(), 1);
     }
 }

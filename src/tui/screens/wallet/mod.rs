@@ -201,6 +201,17 @@ pub struct SendFlow {
     pub origin: Option<Screen>,
     /// Set when this review is one step of several.
     pub steps: Option<Steps>,
+    /// Set when the model proposed this transaction (the chat screen's bot): the review says so
+    /// first, and its outcome goes back to the bot as the user's decision.
+    pub proposed: Option<ProposedBy>,
+}
+
+/// Who proposed a transaction the user did not start themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProposedBy {
+    /// Every address it names was typed by the user in the conversation; when not, the review's
+    /// loud warning asks for the address's characters.
+    pub from_user: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -236,6 +247,7 @@ pub(crate) fn await_review(s: &mut State, account: usize, origin: Screen) -> Res
         step: SendStep::Preparing { id },
         origin: Some(origin),
         steps: None,
+        proposed: None,
     }));
     s.screen = Screen::Wallet;
     Ok(id)

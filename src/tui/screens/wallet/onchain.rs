@@ -131,6 +131,9 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                     effects.extend(entered_wallet(s));
                     return effects;
                 }
+                // A proposal of the model's: signed is signed (the hash), whatever the chain
+                // says next; the bot hears how it ended.
+                let decided = flow.proposed.take().map(|_| decision_of(hash, &outcome));
                 let market_changed =
                     flow.origin.is_some() && matches!(outcome, Ok(Outcome::Confirmed { .. }));
                 flow.step = SendStep::Done {
@@ -139,6 +142,11 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                     outcome,
                     said,
                 };
+                if let Some(decision) = decided {
+                    let mut effects = crate::tui::screens::chat_bot::decided(s, decision);
+                    effects.extend(entered_wallet(s));
+                    return effects;
+                }
                 // A market transaction changed the book: it is read again now, not in 15 s.
                 if market_changed {
                     let mut effects = crate::tui::screens::market_onchain::sync_now(s);
@@ -155,6 +163,28 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             entered_wallet(s)
         }
         _ => vec![],
+    }
+}
+
+/// How a send the model proposed ended, for the bot: signed is signed (the hash), whatever the
+/// chain says next; otherwise why not.
+fn decision_of(
+    hash: Option<alloy::primitives::B256>,
+    outcome: &Result<Outcome, ChainError>,
+) -> Result<crate::bot::tools::Decision, String> {
+    match (hash, outcome) {
+        (Some(h), Ok(Outcome::Confirmed { .. } | Outcome::StillPending)) => {
+            Ok(crate::bot::tools::Decision::Signed(h.to_string()))
+        }
+        (Some(h), Ok(Outcome::Reverted { block })) => Err(format!(
+            "signed, but transaction {h} reverted on chain in block {block}"
+        )),
+        (Some(h), Ok(Outcome::RpcLost { reason })) => Err(format!(
+            "signed; transaction {h} was handed to the RPC, which then failed: {}",
+            crate::sanitize::clean_line(reason)
+        )),
+        (_, Err(e)) => Err(format!("not sent: {e}")),
+        (None, Ok(_)) => Err("not sent".to_owned()),
     }
 }
 
@@ -182,8 +212,16 @@ fn review_ready(
         && flow.step == (SendStep::Preparing { id })
     {
         match review {
-            Ok(review) => {
+            Ok(mut review) => {
                 s.message = None;
+                // First in the review: who proposed it, and loudly when the address is not one
+                // the user typed.
+                if let Some(by) = flow.proposed {
+                    review.warnings.insert(0, safety::Warning::ProposedByModel);
+                    if !by.from_user {
+                        review.warnings.insert(0, safety::Warning::NotTypedByUser);
+                    }
+                }
                 flow.steps = steps_with(flow.steps.take(), plan.map(|p| *p));
                 flow.step = SendStep::Review {
                     review,
@@ -193,9 +231,15 @@ fn review_ready(
                     shown_at: None,
                 }
             }
+            Err(why) if flow.proposed.is_some() => {
+                // The model is told why its proposal could not be reviewed.
+                let line = why.to_string();
+                s.message = Some((Level::Error, line.clone()));
+                return leave(s, Err(line));
+            }
             Err(why) if flow.origin.is_some() => {
                 s.message = Some((Level::Error, why.to_string()));
-                back_out(s);
+                return back_out(s);
             }
             Err(why) => {
                 flow.form.error = Some(why.to_string());
@@ -232,10 +276,17 @@ fn steps_with(steps: Option<Steps>, plan: Option<Plan>) -> Option<Steps> {
 /// Back from a review (or its preparation) that nothing was signed in: to the send form, or for
 /// a review another screen opened, to that screen. When an earlier step left an approval
 /// standing, the way out says so and offers to reset it.
-fn back_out(s: &mut State) {
+fn back_out(s: &mut State) -> Vec<Effect> {
+    leave(s, Ok(crate::bot::tools::Decision::Declined))
+}
+
+/// Leaves the review for its origin; a proposal of the model's gets `decision` as the user's
+/// word (the bot goes on with it).
+fn leave(s: &mut State, decision: Result<crate::bot::tools::Decision, String>) -> Vec<Effect> {
     let WalletMode::Send(flow) = &mut s.wallet.mode else {
-        return;
+        return vec![];
     };
+    let proposed = flow.proposed.take().is_some();
     let stays = flow.steps.as_mut().and_then(|st| st.stays.take());
     match flow.origin {
         Some(screen) => {
@@ -247,6 +298,10 @@ fn back_out(s: &mut State) {
     if let Some(stays) = stays {
         s.overlay = Some(Overlay::ApprovalStays(Box::new(stays)));
     }
+    if proposed {
+        return crate::tui::screens::chat_bot::decided(s, decision);
+    }
+    vec![]
 }
 
 /// Whether a key on the wallet screen belongs to the chain part: `s` send, `a` activity, `r`
@@ -268,6 +323,7 @@ pub(crate) fn wallet_key(s: &mut State, action: Action) -> Vec<Effect> {
                     step: SendStep::Form,
                     origin: None,
                     steps: None,
+                    proposed: None,
                 }));
                 vec![]
             }
@@ -330,7 +386,7 @@ fn send_key(s: &mut State, action: Action) -> Vec<Effect> {
         SendStep::Preparing { .. } => {
             if matches!(action, Action::Back) {
                 // The answer, when it comes, no longer matches and is dropped.
-                back_out(s);
+                return back_out(s);
             }
             vec![]
         }
@@ -378,10 +434,7 @@ fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
     // A key typed before the review was on the screen is not an answer to it.
     let seen = shown_at.is_some_and(|at| s.key_ms > at);
     let confirmed = match action {
-        Action::Back | Action::Command('n') => {
-            back_out(s);
-            return vec![];
-        }
+        Action::Back | Action::Command('n') => return back_out(s),
         Action::Up | Action::ScrollUp(_) => {
             *scroll = scroll.saturating_sub(1);
             return vec![];
@@ -434,8 +487,7 @@ fn review_key(s: &mut State, action: Action) -> Vec<Effect> {
     }
     let review = review.clone();
     let Some(account) = s.wallet.accounts.get(flow.form.account) else {
-        back_out(s);
-        return vec![];
+        return back_out(s);
     };
     let account = account.index;
     flow.step = SendStep::Sending {

@@ -1,0 +1,318 @@
+//! The bot on the chat screen, driven through `update` alone (the engine's events and the
+//! runtime's answers are given by hand): a read runs and its call is folded into the
+//! transcript; a proposal opens the wallet's review with the model's warnings first, and
+//! declining it tells the model "declined" and signs nothing. The same turn against the real
+//! model and anvil is `tests/chain/app_bot.rs`.
+use std::sync::Arc;
+
+use alloy::primitives::B256;
+use serde_json::json;
+
+use super::action::Action;
+use super::chain_update_tests::{THEM, online, review, typed};
+use super::effect::Effect;
+use super::screens::chat::{ChatAction, ChatEffect};
+use super::screens::chat_bot::BotRound;
+use super::screens::wallet::{WalletAction, WalletEffect};
+use super::state::*;
+use super::update::update;
+use crate::bot::format::{Support, ToolFormat};
+use crate::bot::tools::Read;
+use crate::bot::turn::Setup;
+use crate::chain::safety::Warning;
+use crate::chain::send::Outcome;
+use crate::chat::engine::{ChatEvent, ModelInfo, Prompt, StopReason};
+use crate::store::{Conversation, Role};
+
+fn event(s: &mut State, ev: ChatEvent) -> Vec<Effect> {
+    update(s, Action::Chat(ChatAction::Event(ev)))
+}
+
+/// Online with a model whose template takes tools, on the chat screen, conversation 1 open.
+fn ready() -> State {
+    let mut s = online();
+    let fx = event(
+        &mut s,
+        ChatEvent::Loaded(Box::new(ModelInfo {
+            path: "m.gguf".into(),
+            architecture: "qwen2".into(),
+            n_layer: 24,
+            n_ctx: 4096,
+            n_ctx_train: 32768,
+            threads: 2,
+            device: "CPU".into(),
+            gpu_layers: 0,
+            template: "embedded".into(),
+            tools: Support::Format(ToolFormat::Hermes),
+        })),
+    );
+    let [Effect::Chat(ChatEffect::PrepareTools { format, symbols })] = fx.as_slice() else {
+        panic!("the tools are prepared for the network's tokens: {fx:?}")
+    };
+    assert_eq!(symbols, &["tUSD"]);
+    let setup = Setup::new(*format, symbols).unwrap();
+    update(
+        &mut s,
+        Action::Chat(ChatAction::ToolsReady(Ok(Arc::new(setup)))),
+    );
+    s.screen = Screen::Chat;
+    update(
+        &mut s,
+        Action::Chat(ChatAction::ConversationOpened {
+            conversation: Conversation {
+                id: 1,
+                uid: "u".into(),
+                title: "t".into(),
+                system_prompt: String::new(),
+                model: String::new(),
+                created_at: 0,
+                updated_at: 0,
+            },
+            messages: vec![],
+        }),
+    );
+    s.chat.focus = ChatFocus::Input;
+    s
+}
+
+/// Types `question` and sends it: the first round goes with the tools.
+fn ask(s: &mut State, question: &str) {
+    typed(s, question);
+    let fx = update(s, Action::Submit);
+    let [
+        Effect::Chat(ChatEffect::Send {
+            bot: Some(round), ..
+        }),
+    ] = fx.as_slice()
+    else {
+        panic!("a turn with tools: {fx:?}")
+    };
+    assert!(round.tools.is_some());
+    assert!(matches!(round.prompt, Prompt::Tools { .. }));
+}
+
+/// The engine streams `text` as one round and ends it.
+fn round(s: &mut State, text: &str) -> Vec<Effect> {
+    for piece in text.split_inclusive(' ') {
+        event(s, ChatEvent::Piece(piece.to_owned()));
+    }
+    event(s, ChatEvent::Done(StopReason::EndOfTurn))
+}
+
+fn next_round(fx: &[Effect]) -> &BotRound {
+    let [Effect::Chat(ChatEffect::Generate(round))] = fx else {
+        panic!("the next round: {fx:?}")
+    };
+    round
+}
+
+#[test]
+fn a_read_runs_is_folded_into_the_transcript_and_saved_before_the_answer() {
+    let mut s = ready();
+    ask(&mut s, "how much do I have?");
+    let fx = round(
+        &mut s,
+        "<tool_call>\n{\"name\": \"balances\", \"arguments\": {}}\n</tool_call>",
+    );
+    assert_eq!(
+        s.chat.streaming.as_deref(),
+        Some(""),
+        "a call is never shown as text"
+    );
+    let [Effect::Chat(ChatEffect::RunTools(reads))] = fx.as_slice() else {
+        panic!("the read goes to the runtime: {fx:?}")
+    };
+    assert_eq!(reads, &[(0, Read::Balances)]);
+    let fx = update(
+        &mut s,
+        Action::Chat(ChatAction::ToolResults(vec![(
+            0,
+            Ok(json!({"accounts": [{"ETH": "10000"}]})),
+        )])),
+    );
+    assert!(next_round(&fx).tools.is_some());
+    let last = s.chat.messages.last().unwrap();
+    assert_eq!(last.role, Role::Tool);
+    assert!(last.text.contains("\"balances\"") && last.text.contains("10000"));
+    let fx = round(&mut s, "You have 10000 ETH.");
+    let [Effect::Chat(ChatEffect::SaveAnswer { text, tools, .. })] = fx.as_slice() else {
+        panic!("the turn is saved: {fx:?}")
+    };
+    assert_eq!(text, "You have 10000 ETH.");
+    assert_eq!(tools.len(), 1);
+    assert!(s.chat.bot.is_none() && s.chat.streaming.is_none());
+    let roles: Vec<Role> = s.chat.messages.iter().map(|m| m.role).collect();
+    assert_eq!(roles, [Role::User, Role::Tool, Role::Assistant]);
+}
+
+#[test]
+fn a_proposal_opens_the_wallet_review_and_declining_tells_the_model_only_that() {
+    let mut s = ready();
+    // The user never typed the address: the review's loud warning says so first.
+    ask(&mut s, "pay the seller 5 tUSD");
+    let call = format!(
+        "<tool_call>\n{{\"name\": \"transfer\", \"arguments\": {{\"to\": \"{THEM}\", \"amount\": \"5\", \"token\": \"tUSD\"}}}}\n</tool_call>"
+    );
+    let fx = round(&mut s, &call);
+    let [Effect::Wallet(WalletEffect::PrepareSend { id, request })] = fx.as_slice() else {
+        panic!("the proposal goes to the wallet's review: {fx:?}")
+    };
+    assert_eq!(
+        request.to,
+        THEM.parse::<alloy::primitives::Address>().unwrap()
+    );
+    assert_eq!(request.amount, alloy::primitives::U256::from(5_000_000u64));
+    assert_eq!(s.screen, Screen::Wallet);
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ReviewReady {
+            id: *id,
+            review: Ok(review(THEM.parse().unwrap(), vec![Warning::NewAddress])),
+            plan: None,
+        }),
+    );
+    let WalletMode::Send(flow) = &s.wallet.mode else {
+        panic!("the review")
+    };
+    let SendStep::Review { review, .. } = &flow.step else {
+        panic!("the review: {:?}", flow.step)
+    };
+    assert_eq!(
+        review.warnings,
+        [
+            Warning::NotTypedByUser,
+            Warning::ProposedByModel,
+            Warning::NewAddress
+        ]
+    );
+    assert!(
+        s.typing(),
+        "the loud warning asks for the address's characters"
+    );
+    // y is a letter of the challenge here, never a signature.
+    update(&mut s, Action::UserActivity(100));
+    update(&mut s, Action::Drawn(50));
+    let fx = update(&mut s, Action::Command('y'));
+    assert!(
+        fx.iter()
+            .all(|e| !matches!(e, Effect::Wallet(WalletEffect::SignAndSend { .. })))
+    );
+    // Esc declines: back on the chat screen, the model's next round has "declined".
+    let fx = update(&mut s, Action::Back);
+    assert_eq!(s.screen, Screen::Chat);
+    let round2 = next_round(&fx);
+    let Prompt::Tools { messages, .. } = &round2.prompt else {
+        panic!("tools on")
+    };
+    assert_eq!(messages.last().unwrap().content, "\"declined\"");
+    let tool = s.chat.messages.last().unwrap();
+    assert_eq!(tool.role, Role::Tool);
+    assert!(tool.text.contains("declined"), "{}", tool.text);
+}
+
+#[test]
+fn a_signed_proposal_tells_the_model_the_hash() {
+    let mut s = ready();
+    ask(&mut s, &format!("send 0.5 ETH to {THEM}"));
+    let call = format!(
+        "<tool_call>\n{{\"name\": \"transfer\", \"arguments\": {{\"to\": \"{THEM}\", \"amount\": \"0.5\"}}}}\n</tool_call>"
+    );
+    let fx = round(&mut s, &call);
+    let [Effect::Wallet(WalletEffect::PrepareSend { id, .. })] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ReviewReady {
+            id: *id,
+            review: Ok(review(THEM.parse().unwrap(), vec![])),
+            plan: None,
+        }),
+    );
+    let WalletMode::Send(flow) = &s.wallet.mode else {
+        panic!()
+    };
+    let SendStep::Review { review, .. } = &flow.step else {
+        panic!()
+    };
+    assert_eq!(
+        review.warnings,
+        [Warning::ProposedByModel],
+        "typed by the user"
+    );
+    update(&mut s, Action::Drawn(50));
+    update(&mut s, Action::UserActivity(100));
+    let fx = update(&mut s, Action::Command('y'));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Wallet(WalletEffect::SignAndSend { .. })]
+    ));
+    let hash = B256::repeat_byte(7);
+    let fx = update(
+        &mut s,
+        Action::Wallet(WalletAction::SendFinished {
+            hash: Some(hash),
+            outcome: Ok(Outcome::Confirmed { block: 9 }),
+            said: None,
+        }),
+    );
+    let round2 = fx
+        .iter()
+        .find_map(|e| match e {
+            Effect::Chat(ChatEffect::Generate(r)) => Some(r),
+            _ => None,
+        })
+        .expect("the next round");
+    let Prompt::Tools { messages, .. } = &round2.prompt else {
+        panic!()
+    };
+    assert_eq!(
+        messages.last().unwrap().content,
+        format!("\"signed: tx {hash}\"")
+    );
+}
+
+#[test]
+fn over_the_cap_no_review_opens_and_tools_can_be_switched_off() {
+    let mut s = ready();
+    s.settings
+        .items
+        .iter_mut()
+        .find(|i| i.key == "bot.transfer_caps")
+        .expect("the setting is listed")
+        .value = "1 tUSD".into();
+    ask(&mut s, &format!("send 5 tUSD to {THEM}"));
+    let call = format!(
+        "<tool_call>\n{{\"name\": \"transfer\", \"arguments\": {{\"to\": \"{THEM}\", \"amount\": \"5\", \"token\": \"tUSD\"}}}}\n</tool_call>"
+    );
+    let fx = round(&mut s, &call);
+    next_round(&fx);
+    assert_eq!(s.screen, Screen::Chat, "no review opened");
+    assert!(
+        s.chat
+            .messages
+            .last()
+            .unwrap()
+            .text
+            .contains("over the cap")
+    );
+    round(&mut s, "I cannot send that much.");
+    // `t` in the list: the next question goes without tools (a plain turn).
+    update(&mut s, Action::Back);
+    update(&mut s, Action::Command('t'));
+    update(&mut s, Action::FocusNext);
+    typed(&mut s, "hi");
+    let fx = update(&mut s, Action::Submit);
+    let [
+        Effect::Chat(ChatEffect::Send {
+            bot: None, history, ..
+        }),
+    ] = fx.as_slice()
+    else {
+        panic!("a plain turn: {fx:?}")
+    };
+    assert!(
+        history.iter().all(|m| m.role != "tool"),
+        "without tools the calls stay out of the prompt"
+    );
+}

@@ -1,0 +1,387 @@
+//! The bot on the chat screen (issue 23): a turn with the wallet's and the market's tools,
+//! driven event by event through [`crate::bot::turn::Machine`]. Pure, like the rest of `update`:
+//! each round is an effect the runtime hands to the engine, reads go to the chain thread, and a
+//! proposal opens the wallet's own review (origin: the chat screen), whose outcome comes back
+//! here as the user's decision. The model is told only that decision.
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::bot::format;
+use crate::bot::tools::{self, Decision, Proposal, Ran, Read};
+use crate::bot::turn::{CallRecord, Machine, Setup, Step, Work};
+use crate::chat::Message as ChatMessage;
+use crate::chat::engine::{Prompt, Stats, StopReason};
+use crate::service::settings::{BOT_ROUNDS, BOT_TRANSFER_CAPS, transfer_caps};
+use crate::store::Role;
+use crate::tui::effect::Effect;
+use crate::tui::screens::Screen;
+use crate::tui::screens::chat::{ChatEffect, ChatLine};
+use crate::tui::screens::wallet::WalletEffect;
+use crate::tui::state::*;
+
+/// One round for the engine: the prompt, and the tools whose grammar holds it (None: the last
+/// round, which answers in words).
+#[derive(Debug, Clone)]
+pub struct BotRound {
+    pub prompt: Prompt,
+    pub tools: Option<Arc<Setup>>,
+}
+
+/// A turn with tools under way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotTurn {
+    pub machine: Machine,
+    /// The round's text so far; only what is not a call is shown while it streams.
+    pub raw: String,
+    /// The round's proposals not reviewed yet, in the order the model made them.
+    pub proposals: Vec<Work>,
+    /// The proposal whose review is open: its call's index and what it proposes.
+    pub reviewing: Option<(usize, Proposal)>,
+    /// Reads handed to the runtime and not answered yet.
+    pub reads: usize,
+    /// Calls already in the transcript.
+    pub shown: usize,
+}
+
+/// Whether a question in the open conversation goes with tools: the model supports them and the
+/// user did not switch them off for it (`t`).
+pub(crate) fn active(c: &ChatView) -> bool {
+    c.tools.is_some()
+        && match c.current {
+            Some(id) => !c.tools_off.contains(&id),
+            None => !c.tools_off_new,
+        }
+}
+
+/// `t`: tools on or off for the open conversation (or the next new one).
+pub(crate) fn toggle(s: &mut State) {
+    let c = &mut s.chat;
+    if c.tools.is_none() {
+        s.message = Some((
+            Level::Info,
+            "this model's template takes no tools: it chats without them".into(),
+        ));
+        return;
+    }
+    let on = match c.current {
+        Some(id) => {
+            if !c.tools_off.remove(&id) {
+                c.tools_off.insert(id);
+            }
+            !c.tools_off.contains(&id)
+        }
+        None => {
+            c.tools_off_new = !c.tools_off_new;
+            !c.tools_off_new
+        }
+    };
+    s.message = Some((
+        Level::Info,
+        if on {
+            "tools on: the model may read your wallet and market and propose transactions you review"
+        } else {
+            "tools off: the model only chats in this conversation"
+        }
+        .into(),
+    ));
+}
+
+/// The conversation as the model sees it with tools: each stored call becomes the assistant's
+/// call and the tool's result.
+pub(crate) fn history_with_calls(c: &ChatView, system: Option<&str>) -> Vec<ChatMessage> {
+    let mut h = Vec::with_capacity(c.messages.len() + 1);
+    if let Some(p) = system.filter(|p| !p.is_empty()) {
+        h.push(ChatMessage::new("system", p));
+    }
+    for m in &c.messages {
+        match m.role {
+            Role::User => h.push(ChatMessage::user(m.text.clone())),
+            Role::Assistant => h.push(ChatMessage::new("assistant", m.text.clone())),
+            Role::Tool => {
+                if let Ok(r) = serde_json::from_str::<serde_json::Value>(&m.text) {
+                    let name = r["name"].as_str().unwrap_or_default().to_owned();
+                    h.push(ChatMessage::tool_calls(
+                        String::new(),
+                        [(name, r["arguments"].clone())],
+                    ));
+                    h.push(ChatMessage::tool_result(r["result"].to_string()));
+                }
+            }
+            Role::System => {}
+        }
+    }
+    h
+}
+
+/// A turn for `history` (the question last): the first round to generate.
+pub(crate) fn start(s: &mut State, history: Vec<ChatMessage>) -> Option<BotRound> {
+    let setup = s.chat.tools.clone()?;
+    let rounds = setting(s, BOT_ROUNDS)
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(4);
+    let machine = Machine::new(setup, history, rounds);
+    let round = round_of(&machine);
+    s.chat.bot = Some(BotTurn {
+        machine,
+        raw: String::new(),
+        proposals: Vec::new(),
+        reviewing: None,
+        reads: 0,
+        shown: 0,
+    });
+    Some(round)
+}
+
+fn setting<'a>(s: &'a State, key: &str) -> Option<&'a str> {
+    s.settings
+        .items
+        .iter()
+        .find(|i| i.key == key)
+        .map(|i| i.value.as_str())
+}
+
+fn round_of(m: &Machine) -> BotRound {
+    BotRound {
+        prompt: m.prompt(),
+        tools: (!m.last_round()).then(|| m.setup()),
+    }
+}
+
+/// A piece of the round: the answer shows as it streams; a call is held back.
+pub(crate) fn piece(c: &mut ChatView, p: &str) {
+    if let Some(bot) = &mut c.bot {
+        bot.raw.push_str(p);
+        c.streaming = Some(format::shown_prefix(&bot.raw).to_owned());
+    }
+}
+
+/// The round ended: the answer ends the turn; calls are read and run.
+pub(crate) fn done(s: &mut State, reason: StopReason) -> Vec<Effect> {
+    let Some(bot) = &mut s.chat.bot else {
+        return vec![];
+    };
+    if reason == StopReason::Stopped {
+        // Stopped by the user: what was shown is the answer, and nothing more runs.
+        let shown = format::shown_prefix(&bot.raw).to_owned();
+        let calls = bot.machine.calls().to_vec();
+        return finish(s, shown, calls);
+    }
+    let raw = std::mem::take(&mut bot.raw);
+    match bot.machine.generated(&raw, Stats::default()) {
+        Step::Done {
+            outcome,
+            raw_is_answer,
+        } => finish(
+            s,
+            if raw_is_answer { raw } else { outcome.answer },
+            outcome.calls,
+        ),
+        Step::Generate => next_round(s),
+        Step::Run(work) => run(s, work),
+    }
+}
+
+/// Reads go to the runtime at once; proposals are reviewed one after the other.
+fn run(s: &mut State, work: Vec<Work>) -> Vec<Effect> {
+    let Some(bot) = &mut s.chat.bot else {
+        return vec![];
+    };
+    let (reads, proposals): (Vec<Work>, Vec<Work>) = work
+        .into_iter()
+        .partition(|w| matches!(w.call, tools::Call::Read(_)));
+    let reads: Vec<(usize, Read)> = reads
+        .into_iter()
+        .filter_map(|w| match w.call {
+            tools::Call::Read(r) => Some((w.index, r)),
+            tools::Call::Propose(_) => None,
+        })
+        .collect();
+    bot.reads = reads.len();
+    bot.proposals = proposals;
+    s.chat.streaming = Some(String::new());
+    let mut effects = Vec::new();
+    if !reads.is_empty() {
+        effects.push(Effect::Chat(ChatEffect::RunTools(reads)));
+    }
+    effects.extend(next_proposal(s));
+    effects
+}
+
+/// The read results from the runtime.
+pub(crate) fn reads_answered(
+    s: &mut State,
+    results: Vec<(usize, Result<serde_json::Value, String>)>,
+) -> Vec<Effect> {
+    let Some(bot) = &mut s.chat.bot else {
+        return vec![];
+    };
+    let mut all = false;
+    for (index, r) in results {
+        bot.reads = bot.reads.saturating_sub(1);
+        all = bot.machine.answer(index, Ran::read(r));
+    }
+    if all { next_round(s) } else { vec![] }
+}
+
+/// Opens the review of the next proposal; one the wallet refuses (over a cap, a token this
+/// network does not have, a send already under way) is answered with its reason at once.
+fn next_proposal(s: &mut State) -> Vec<Effect> {
+    loop {
+        let Some(bot) = &mut s.chat.bot else {
+            return vec![];
+        };
+        if bot.reviewing.is_some() || bot.proposals.is_empty() {
+            return vec![];
+        }
+        let w = bot.proposals.remove(0);
+        let tools::Call::Propose(proposal) = w.call else {
+            continue;
+        };
+        match open_review(s, &proposal, w.from_user) {
+            Ok(effects) => {
+                if let Some(bot) = &mut s.chat.bot {
+                    bot.reviewing = Some((w.index, proposal));
+                }
+                return effects;
+            }
+            Err(line) => {
+                let Some(bot) = &mut s.chat.bot else {
+                    return vec![];
+                };
+                if bot.machine.answer(w.index, Ran::error(line)) {
+                    return next_round(s);
+                }
+            }
+        }
+    }
+}
+
+/// The wallet's review of `proposal`, from the account selected on the wallet screen.
+fn open_review(s: &mut State, proposal: &Proposal, from_user: bool) -> Result<Vec<Effect>, String> {
+    let Some(net) = &s.net.info else {
+        return Err("offline: no network is configured (keybot chain add)".into());
+    };
+    let account = s.wallet.selected;
+    let from = s
+        .wallet
+        .accounts
+        .get(account)
+        .map(|a| a.address)
+        .ok_or("no account to send from")?;
+    let caps = transfer_caps(setting(s, BOT_TRANSFER_CAPS).unwrap_or_default())?;
+    let request = crate::service::bot::transfer_request(proposal, &net.tokens, from, &caps)?;
+    let id = crate::tui::screens::wallet::await_review(s, account, Screen::Chat)
+        .map_err(|e| format!("{e}: not proposed"))?;
+    if let WalletMode::Send(flow) = &mut s.wallet.mode {
+        flow.proposed = Some(ProposedBy { from_user });
+    }
+    Ok(vec![Effect::Wallet(WalletEffect::PrepareSend {
+        id,
+        request,
+    })])
+}
+
+/// The user's word on the proposal under review: signed (the hash), declined, or why it failed.
+/// The model is told only this.
+pub(crate) fn decided(s: &mut State, decision: Result<Decision, String>) -> Vec<Effect> {
+    let Some(bot) = &mut s.chat.bot else {
+        return vec![];
+    };
+    let Some((index, proposal)) = bot.reviewing.take() else {
+        return vec![];
+    };
+    let ran = match decision {
+        Ok(d) => Ran::decided(proposal, d),
+        Err(line) => Ran::error(line),
+    };
+    if bot.machine.answer(index, ran) {
+        return next_round(s);
+    }
+    next_proposal(s)
+}
+
+/// Every call of the round is answered: its calls go into the transcript and the next round is
+/// generated.
+fn next_round(s: &mut State) -> Vec<Effect> {
+    let c = &mut s.chat;
+    let Some(bot) = &mut c.bot else {
+        return vec![];
+    };
+    for r in &bot.machine.calls()[bot.shown..] {
+        c.messages.push(ChatLine {
+            role: Role::Tool,
+            text: record_text(r),
+        });
+    }
+    bot.shown = bot.machine.calls().len();
+    bot.raw.clear();
+    c.streaming = Some(String::new());
+    vec![Effect::Chat(ChatEffect::Generate(round_of(&bot.machine)))]
+}
+
+/// The turn is over: the calls and the answer go into the transcript and the store.
+fn finish(s: &mut State, answer: String, calls: Vec<CallRecord>) -> Vec<Effect> {
+    let c = &mut s.chat;
+    let Some(bot) = c.bot.take() else {
+        return vec![];
+    };
+    let calls: Vec<String> = calls.iter().map(record_text).collect();
+    for text in &calls[bot.shown.min(calls.len())..] {
+        c.messages.push(ChatLine {
+            role: Role::Tool,
+            text: text.clone(),
+        });
+    }
+    c.streaming = None;
+    let answer = answer.trim().to_owned();
+    if answer.is_empty() {
+        s.message = Some((Level::Info, "the model gave no answer in words".into()));
+    } else {
+        c.messages.push(ChatLine {
+            role: Role::Assistant,
+            text: answer.clone(),
+        });
+    }
+    match c.current {
+        Some(conversation) => vec![Effect::Chat(ChatEffect::SaveAnswer {
+            conversation,
+            text: answer,
+            tokens: 0,
+            tools: calls,
+        })],
+        None => vec![],
+    }
+}
+
+/// A call as the transcript keeps it: one JSON object.
+pub fn record_text(r: &CallRecord) -> String {
+    json!({"name": r.name, "arguments": r.arguments, "result": r.result}).to_string()
+}
+
+/// Whether the turn waits on its tools (reads or a review), not on the engine.
+pub(crate) fn waiting(c: &ChatView) -> bool {
+    c.bot
+        .as_ref()
+        .is_some_and(|b| b.reads > 0 || b.reviewing.is_some() || !b.proposals.is_empty())
+}
+
+/// Esc while the turn waits on its tools: it ends with what it has; answers that come later
+/// find no turn and are dropped (a review already open stays the user's to decide).
+pub(crate) fn stop(s: &mut State) -> Vec<Effect> {
+    let calls = s
+        .chat
+        .bot
+        .as_ref()
+        .map(|b| b.machine.calls().to_vec())
+        .unwrap_or_default();
+    let effects = finish(s, String::new(), calls);
+    s.message = Some((Level::Info, "stopped: the model was not asked again".into()));
+    effects
+}
+
+/// The engine failed mid-turn: the turn ends; a review already open stays the user's to
+/// decide, and nothing more is asked of the model.
+pub(crate) fn failed(c: &mut ChatView) {
+    c.bot = None;
+}
