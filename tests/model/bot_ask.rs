@@ -6,10 +6,10 @@ use serde_json::Value;
 
 use crate::common::{self, cast, keybot, model_lock, ok_with, test_model};
 
-const PW: &str = "correct horse battery staple";
+pub(crate) const PW: &str = "correct horse battery staple";
 const PHRASE: &str = "test test test test test test test test test test test junk";
 /// Anvil's 17th default account: not one of the test phrase's first accounts.
-const FRIEND: &str = "0x2546BcD3c84621e976D8185a91A922aE77ECEc30";
+pub(crate) const FRIEND: &str = "0x2546BcD3c84621e976D8185a91A922aE77ECEc30";
 
 fn ask(home: &std::path::Path, args: &[&str]) -> (Value, String) {
     let out = keybot(home)
@@ -33,7 +33,7 @@ fn ask(home: &std::path::Path, args: &[&str]) -> (Value, String) {
     (v, err)
 }
 
-fn tusd_of(dev: &common::DevChain, who: &str) -> String {
+pub(crate) fn tusd_of(dev: &common::DevChain, who: &str) -> String {
     cast(&[
         "call",
         "--rpc-url",
@@ -46,7 +46,7 @@ fn tusd_of(dev: &common::DevChain, who: &str) -> String {
 
 /// A home with the test model registered and its own dev chain (tUSD funded), holding the
 /// model lock; None (the test is skipped) where the model or anvil is missing outside CI.
-fn world() -> Option<(
+pub(crate) fn world() -> Option<(
     tempfile::TempDir,
     common::DevChain,
     std::sync::MutexGuard<'static, ()>,

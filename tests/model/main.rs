@@ -16,6 +16,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod app_bot;
 mod bot_ask;
 mod bot_parity;
 mod chat_cli;

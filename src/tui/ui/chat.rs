@@ -103,12 +103,17 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Re
     let c = &s.chat;
     let inner_w = area.width.saturating_sub(2).max(10);
     let inner_h = area.height.saturating_sub(2) as usize;
+    let tools = match (&c.tools, crate::tui::screens::chat_bot::active(c)) {
+        (None, _) => "",
+        (Some(_), true) => " · tools on",
+        (Some(_), false) => " · tools off",
+    };
     if c.messages.is_empty() && c.streaming.is_none() {
         let lines = empty(c, t);
         f.render_widget(
             Paragraph::new(lines)
                 .wrap(ratatui::widgets::Wrap { trim: false })
-                .block(block("Conversation", t, false)),
+                .block(block(&format!("Conversation{tools}"), t, false)),
             area,
         );
         return;
@@ -182,11 +187,6 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Re
             .chain(std::iter::once(&blank))
     });
     lines.extend(all.skip(skip).take(inner_h).cloned());
-    let tools = match (&c.tools, crate::tui::screens::chat_bot::active(c)) {
-        (None, _) => "",
-        (Some(_), true) => " · tools on",
-        (Some(_), false) => " · tools off",
-    };
     let title = if c.scroll > 0 {
         format!("Conversation{tools} (scrolled up {} lines)", c.scroll)
     } else {
@@ -196,7 +196,7 @@ fn draw_messages(f: &mut Frame, area: Rect, s: &State, t: &Theme, cache: &mut Re
     f.render_widget(Paragraph::new(lines).block(block(&title, t, false)), area);
 }
 
-/// A tool call in the transcript: folded, one line (`⚙ name(arguments) → result`, cut to the
+/// A tool call in the transcript: folded, one line (`⚙ name → result · arguments`, cut to the
 /// width); expanded, the arguments and the result's JSON laid out whole. Every string in it is
 /// cleaned of control characters (a result carries strangers' text).
 pub fn tool_lines(text: &str, expanded: bool, width: usize, t: &Theme) -> Vec<Line<'static>> {
@@ -215,7 +215,13 @@ pub fn tool_lines(text: &str, expanded: bool, width: usize, t: &Theme) -> Vec<Li
             serde_json::Value::String(s) => s.clone(),
             r => r.to_string(),
         };
-        let line = format!("⚙ {name}({args}) → {result}");
+        // The result first: what the call returned (a proposal's "declined", "signed: tx …")
+        // matters more than its arguments, which follow when there are any.
+        let line = if args.is_empty() {
+            format!("⚙ {name} → {result}")
+        } else {
+            format!("⚙ {name} → {result} · {args}")
+        };
         return vec![Line::from(Span::styled(
             crate::market::receipt::cut(&clean_line(&line), width),
             muted,
@@ -283,10 +289,19 @@ fn empty(c: &ChatView, t: &Theme) -> Vec<Line<'static>> {
             t,
         )],
         ModelStatus::Loading(p) => vec![muted(format!("loading the model… {p}%"), t)],
-        ModelStatus::Ready { name, .. } => vec![muted(
-            format!("{name} is ready. Ask it anything; nothing leaves this machine."),
-            t,
-        )],
+        ModelStatus::Ready { name, .. } => {
+            let mut lines = vec![muted(
+                format!("{name} is ready. Ask it anything; nothing leaves this machine."),
+                t,
+            )];
+            if crate::tui::screens::chat_bot::active(c) {
+                lines.push(muted(
+                    "Its tools are on: it can read your balances, activity, vault and the market, and propose transactions that you review and sign (t in the list switches them off).",
+                    t,
+                ));
+            }
+            lines
+        }
     }
 }
 
@@ -313,7 +328,7 @@ mod tests {
         let folded = text(&tool_lines(&call, false, 60, &t));
         assert_eq!(folded.len(), 1);
         assert!(
-            folded[0].starts_with("⚙ market_listings({\"query\":\"garden\"}) → "),
+            folded[0].starts_with("⚙ market_listings → {\"listings\":[{\"untrusted\""),
             "{}",
             folded[0]
         );
