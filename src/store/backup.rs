@@ -596,6 +596,17 @@ mod tests {
                 },
             )
             .unwrap();
+        // A bot's tool call travels with its conversation (encrypted like the rest).
+        store
+            .add_message(
+                c.id,
+                &NewMessage {
+                    role: Role::Tool,
+                    text: r#"{"name":"balances","arguments":{},"result":{}}"#,
+                    timings: Timings::default(),
+                },
+            )
+            .unwrap();
         store.set_setting("theme", "dark").unwrap();
         store.to_archive().unwrap()
     }
@@ -663,7 +674,7 @@ mod tests {
             r,
             ImportReport {
                 conversations_added: 1,
-                messages_added: 1,
+                messages_added: 2,
                 conversations_present: 0,
                 settings_added: 0,
                 settings_present: 1,
@@ -682,6 +693,13 @@ mod tests {
             (imported.title.as_str(), imported.system_prompt.as_str()),
             ("t", "sys")
         );
+        let roles: Vec<Role> = store
+            .messages(imported.id)
+            .unwrap()
+            .iter()
+            .map(|m| m.role)
+            .collect();
+        assert_eq!(roles, [Role::User, Role::Tool]);
 
         // The same archive again: nothing new, even after a local rename.
         store
