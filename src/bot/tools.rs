@@ -90,6 +90,20 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
             description: "The active network: its name, chain id, tokens, and what a transaction costs now (fees).",
             parameters: empty,
         },
+    ]
+    .into_iter()
+    .chain(proposal_specs(&token))
+    .collect()
+}
+
+/// The proposals: each opens the review the user's own action would open.
+fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
+    let purchase = json!({
+        "type": "object",
+        "properties": {"purchase": id("the purchase's id")},
+        "required": ["purchase"],
+    });
+    vec![
         ToolSpec {
             name: "transfer",
             description: "Propose sending ETH or a configured token to an address. The user reviews it and decides; nothing is sent without them.",
@@ -103,7 +117,82 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
                 "required": ["to", "amount"],
             }),
         },
+        ToolSpec {
+            name: "sell",
+            description: "Propose listing a sale-vault item the user consented to sell, at a price.",
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "item": id("the vault item's id"),
+                    "price": {"type": "string", "description": "a decimal price in the token's units"},
+                    "token": token,
+                },
+                "required": ["item", "price"],
+            }),
+        },
+        ToolSpec {
+            name: "buy",
+            description: "Propose buying a listing, paying at most max_price (a token listing is approved for exactly its price first).",
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "listing": id("the listing's id"),
+                    "max_price": {"type": "string", "description": "the most to pay, in the listing's token's units"},
+                },
+                "required": ["listing", "max_price"],
+            }),
+        },
+        ToolSpec {
+            name: "deliver",
+            description: "Propose delivering the key of a purchase of one of the user's listings.",
+            parameters: purchase.clone(),
+        },
+        ToolSpec {
+            name: "challenge",
+            description: "Propose challenging a delivered key that does not open the user's purchase (the contract refunds it).",
+            parameters: purchase.clone(),
+        },
+        ToolSpec {
+            name: "refund",
+            description: "Propose taking back the price of a purchase its seller never delivered, after its deadline.",
+            parameters: purchase,
+        },
+        ToolSpec {
+            name: "withdraw",
+            description: "Propose withdrawing what the user's sales earned in a token (ETH or a configured token).",
+            parameters: json!({
+                "type": "object",
+                "properties": {"token": token},
+                "required": ["token"],
+            }),
+        },
+        ToolSpec {
+            name: "reprice",
+            description: "Propose a new price for one of the user's listings, in its token's units.",
+            parameters: json!({
+                "type": "object",
+                "properties": {
+                    "listing": id("the listing's id"),
+                    "price": {"type": "string", "description": "the new decimal price"},
+                },
+                "required": ["listing", "price"],
+            }),
+        },
+        ToolSpec {
+            name: "delist",
+            description: "Propose taking one of the user's listings off the market.",
+            parameters: json!({
+                "type": "object",
+                "properties": {"listing": id("the listing's id")},
+                "required": ["listing"],
+            }),
+        },
     ]
+}
+
+/// An id's schema: a whole number from 0.
+fn id(description: &str) -> Value {
+    json!({"type": "integer", "minimum": 0, "description": description})
 }
 
 /// Whether `name` reads or proposes; None for a tool that does not exist.
@@ -111,7 +200,8 @@ pub fn kind(name: &str) -> Option<Kind> {
     match name {
         "balances" | "activity" | "vault_items" | "market_listings" | "my_listings"
         | "my_purchases" | "earnings" | "networks" => Some(Kind::Read),
-        "transfer" => Some(Kind::Proposal),
+        "transfer" | "sell" | "buy" | "deliver" | "challenge" | "refund" | "withdraw"
+        | "reprice" | "delist" => Some(Kind::Proposal),
         _ => None,
     }
 }
@@ -145,34 +235,172 @@ struct TransferArgs {
     token: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SellArgs {
+    item: i64,
+    price: String,
+    #[serde(default)]
+    token: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BuyArgs {
+    listing: u64,
+    max_price: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PurchaseArgs {
+    purchase: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WithdrawArgs {
+    token: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RepriceArgs {
+    listing: u64,
+    price: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListingArgs {
+    listing: u64,
+}
+
 /// A transaction the model proposed, as it wrote it (checked by the desk before any review).
+/// A token is a configured symbol or address; None is ETH.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Proposal {
     Transfer {
         to: String,
         amount: String,
-        /// None: ETH.
         token: Option<String>,
+    },
+    /// List a consented sale-vault item.
+    Sell {
+        item: i64,
+        price: String,
+        token: Option<String>,
+    },
+    /// Buy a listing for at most `max_price` (its token's units): a token's exact price is
+    /// approved first, as the market screen and `market buy` do.
+    Buy {
+        listing: u64,
+        max_price: String,
+    },
+    Deliver {
+        purchase: u64,
+    },
+    Challenge {
+        purchase: u64,
+    },
+    Refund {
+        purchase: u64,
+    },
+    Withdraw {
+        token: Option<String>,
+    },
+    Reprice {
+        listing: u64,
+        price: String,
+    },
+    Delist {
+        listing: u64,
     },
 }
 
 impl Proposal {
     /// The proposal in a few words, for the transcript and `ask --json`.
     pub fn describe(&self) -> String {
+        use crate::sanitize::clean_line as c;
+        let sym = |t: &Option<String>| c(t.as_deref().unwrap_or("ETH")).into_owned();
         match self {
-            Proposal::Transfer { to, amount, token } => format!(
-                "send {} {} to {}",
-                crate::sanitize::clean_line(amount),
-                crate::sanitize::clean_line(token.as_deref().unwrap_or("ETH")),
-                crate::sanitize::clean_line(to)
-            ),
+            Proposal::Transfer { to, amount, token } => {
+                format!("send {} {} to {}", c(amount), sym(token), c(to))
+            }
+            Proposal::Sell { item, price, token } => {
+                format!("sell vault item {item} for {} {}", c(price), sym(token))
+            }
+            Proposal::Buy { listing, max_price } => {
+                format!("buy listing {listing} for at most {}", c(max_price))
+            }
+            Proposal::Deliver { purchase } => format!("deliver the key of purchase {purchase}"),
+            Proposal::Challenge { purchase } => format!("challenge the key of purchase {purchase}"),
+            Proposal::Refund { purchase } => format!("take back the price of purchase {purchase}"),
+            Proposal::Withdraw { token } => format!("withdraw your {} earnings", sym(token)),
+            Proposal::Reprice { listing, price } => {
+                format!("reprice listing {listing} to {}", c(price))
+            }
+            Proposal::Delist { listing } => format!("delist listing {listing}"),
         }
     }
 
-    /// The addresses the proposal sends to or trusts (checked against what the user typed).
-    pub fn counterparties(&self) -> Vec<&str> {
+    /// The keybot command that does the same through its own review, for the user to run
+    /// (each value shell-quoted: the model wrote it).
+    pub fn command(&self) -> String {
+        let q = |v: &str| {
+            let v = crate::sanitize::clean_line(v);
+            shlex::try_quote(&v).map_or_else(|_| "''".to_owned(), |c| c.into_owned())
+        };
+        let token = |t: &Option<String>| {
+            t.as_deref()
+                .map(|t| format!(" --token {}", q(t)))
+                .unwrap_or_default()
+        };
         match self {
-            Proposal::Transfer { to, .. } => vec![to.as_str()],
+            Proposal::Transfer {
+                to,
+                amount,
+                token: t,
+            } => format!(
+                "keybot wallet send --to {} --value {}{}",
+                q(to),
+                q(amount),
+                token(t)
+            ),
+            Proposal::Sell {
+                item,
+                price,
+                token: t,
+            } => {
+                format!("keybot market sell {item} --price {}{}", q(price), token(t))
+            }
+            Proposal::Buy { listing, max_price } => {
+                format!("keybot market buy {listing} --max-price {}", q(max_price))
+            }
+            Proposal::Deliver { .. } => "keybot market serve".to_owned(),
+            Proposal::Challenge { purchase } => format!("keybot market challenge {purchase}"),
+            Proposal::Refund { purchase } => format!("keybot market refund {purchase}"),
+            Proposal::Withdraw { token: t } => format!("keybot market withdraw{}", token(t)),
+            Proposal::Reprice { listing, price } => {
+                format!("keybot market reprice {listing} --price {}", q(price))
+            }
+            Proposal::Delist { listing } => format!("keybot market delist {listing}"),
+        }
+    }
+
+    /// Whether the user named what this proposal pays a stranger: a transfer's address, a
+    /// purchase's listing id, typed (case aside) in `user_text`. The others act on the user's own
+    /// items, listings and purchases, which the desk checks are theirs.
+    pub fn typed_by_user(&self, user_text: &str) -> bool {
+        match self {
+            Proposal::Transfer { to, .. } => {
+                let a = to.trim().to_ascii_lowercase();
+                a.len() >= 42 && user_text.to_ascii_lowercase().contains(&a)
+            }
+            Proposal::Buy { listing, .. } => user_text
+                .split(|ch: char| !ch.is_ascii_digit())
+                .any(|w| w == listing.to_string()),
+            _ => true,
         }
     }
 }
@@ -260,9 +488,50 @@ pub fn parse(name: &str, arguments: &Value) -> Result<Call, String> {
             Call::Propose(Proposal::Transfer {
                 to: a.to,
                 amount: a.amount,
-                token: a.token.filter(|t| !t.eq_ignore_ascii_case("ETH")),
+                token: not_eth(a.token),
             })
         }),
+        "sell" => args::<SellArgs>(name, arguments).map(|a| {
+            Call::Propose(Proposal::Sell {
+                item: a.item,
+                price: a.price,
+                token: not_eth(a.token),
+            })
+        }),
+        "buy" => args::<BuyArgs>(name, arguments).map(|a| {
+            Call::Propose(Proposal::Buy {
+                listing: a.listing,
+                max_price: a.max_price,
+            })
+        }),
+        "deliver" => args::<PurchaseArgs>(name, arguments).map(|a| {
+            Call::Propose(Proposal::Deliver {
+                purchase: a.purchase,
+            })
+        }),
+        "challenge" => args::<PurchaseArgs>(name, arguments).map(|a| {
+            Call::Propose(Proposal::Challenge {
+                purchase: a.purchase,
+            })
+        }),
+        "refund" => args::<PurchaseArgs>(name, arguments).map(|a| {
+            Call::Propose(Proposal::Refund {
+                purchase: a.purchase,
+            })
+        }),
+        "withdraw" => args::<WithdrawArgs>(name, arguments).map(|a| {
+            Call::Propose(Proposal::Withdraw {
+                token: not_eth(Some(a.token)),
+            })
+        }),
+        "reprice" => args::<RepriceArgs>(name, arguments).map(|a| {
+            Call::Propose(Proposal::Reprice {
+                listing: a.listing,
+                price: a.price,
+            })
+        }),
+        "delist" => args::<ListingArgs>(name, arguments)
+            .map(|a| Call::Propose(Proposal::Delist { listing: a.listing })),
         other => Err(format!(
             "there is no tool {:?}; the tools are: {}",
             crate::sanitize::clean_line(other),
@@ -273,6 +542,11 @@ pub fn parse(name: &str, arguments: &Value) -> Result<Call, String> {
                 .join(", ")
         )),
     }
+}
+
+/// A token as the model named it; "ETH" (any case) is no token.
+fn not_eth(token: Option<String>) -> Option<String> {
+    token.filter(|t| !t.eq_ignore_ascii_case("ETH"))
 }
 
 /// Where the tools run: the command line, the app and the MCP server each have one. A read
@@ -335,14 +609,9 @@ pub fn run(desk: &mut dyn Desk, name: &str, arguments: &Value, user_text: &str) 
     }
 }
 
-/// Whether every address the proposal names was typed by the user in this conversation (case
-/// aside): an address the model found elsewhere, or made up, is not.
+/// Whether the user typed what the proposal pays a stranger (see [`Proposal::typed_by_user`]).
 pub fn typed_by_user(proposal: &Proposal, user_text: &str) -> bool {
-    let typed = user_text.to_ascii_lowercase();
-    proposal.counterparties().iter().all(|a| {
-        let a = a.trim().to_ascii_lowercase();
-        a.len() >= 42 && typed.contains(&a)
-    })
+    proposal.typed_by_user(user_text)
 }
 
 #[cfg(test)]
@@ -456,5 +725,65 @@ mod tests {
             Decision::Pending.for_model(),
             "proposed: waiting for the user"
         );
+    }
+
+    #[test]
+    fn every_proposal_parses_strictly_and_prints_a_quoted_command() {
+        let cases = [
+            (
+                "sell",
+                json!({"item": 3, "price": "2", "token": "tUSD"}),
+                "keybot market sell 3 --price 2 --token tUSD",
+            ),
+            (
+                "buy",
+                json!({"listing": 7, "max_price": "1.5"}),
+                "keybot market buy 7 --max-price 1.5",
+            ),
+            ("deliver", json!({"purchase": 1}), "keybot market serve"),
+            (
+                "challenge",
+                json!({"purchase": 4}),
+                "keybot market challenge 4",
+            ),
+            ("refund", json!({"purchase": 4}), "keybot market refund 4"),
+            (
+                "withdraw",
+                json!({"token": "ETH"}),
+                "keybot market withdraw",
+            ),
+            (
+                "reprice",
+                json!({"listing": 7, "price": "3"}),
+                "keybot market reprice 7 --price 3",
+            ),
+            ("delist", json!({"listing": 7}), "keybot market delist 7"),
+        ];
+        for (name, args, command) in cases {
+            let Ok(Call::Propose(p)) = parse(name, &args) else {
+                panic!("{name}")
+            };
+            assert_eq!(kind(name), Some(Kind::Proposal));
+            assert_eq!(p.command(), command);
+        }
+        // Whatever the model wrote is one quoted word, control characters gone.
+        let p = Proposal::Reprice {
+            listing: 1,
+            price: "1; rm -rf ~ \u{1b}[2J".into(),
+        };
+        assert_eq!(
+            p.command(),
+            "keybot market reprice 1 --price '1; rm -rf ~ '"
+        );
+        // Negative ids, unknown fields: one line, nothing proposed.
+        assert!(parse("buy", &json!({"listing": -1, "max_price": "1"})).is_err());
+        assert!(parse("delist", &json!({"listing": 1, "all": true})).is_err());
+        // A purchase pays a stranger: its listing must be one the user named.
+        let buy = Proposal::Buy {
+            listing: 12,
+            max_price: "1".into(),
+        };
+        assert!(buy.typed_by_user("buy listing 12 please"));
+        assert!(!buy.typed_by_user("buy listing 123 or 1 or 2"));
     }
 }

@@ -325,6 +325,23 @@ impl Desk for CliDesk<'_> {
     }
 
     fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String> {
+        if !matches!(proposal, Proposal::Transfer { .. }) {
+            // The market's proposals are reviewed and signed in the app's Chat screen; here
+            // they are printed as the command that does the same through its own review.
+            eprintln!();
+            eprintln!("The model proposes: {}", proposal.describe());
+            if !from_user {
+                eprintln!(
+                    "DANGER: proposed by the model, from text you did not write (you never typed this listing)"
+                );
+            }
+            eprintln!(
+                "not signed: to do it, run `{}` (it shows its own review)",
+                proposal.command()
+            );
+            self.reviews.push(json!({"command": proposal.command()}));
+            return Ok(Decision::Pending);
+        }
         let client = self
             .client
             .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())?;

@@ -323,7 +323,10 @@ pub fn transfer_request(
         to,
         amount: value,
         token,
-    } = proposal;
+    } = proposal
+    else {
+        return Err("not a transfer".into());
+    };
     let to = safety::parse_address(to).map_err(line)?;
     let asset = match token {
         None => Asset::Eth,

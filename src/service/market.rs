@@ -166,6 +166,16 @@ pub fn earnings_json(client: &Client, e: &Earnings) -> serde_json::Value {
                 "claimable": a(f.claimable),
                 "withdrawn": a(f.withdrawn),
                 "refunded": a(f.refunded),
+                // The days with deliveries, the most recent 30 (UTC dates).
+                "per_day": e.daily.get(&f.token).map(|days| {
+                    days.iter()
+                        .skip(days.len().saturating_sub(30))
+                        .map(|(day, v)| serde_json::json!({
+                            "date": crate::market::earnings::utc_date(*day),
+                            "earned": a(*v),
+                        }))
+                        .collect::<Vec<_>>()
+                }).unwrap_or_default(),
             })
         })
         .collect();

@@ -316,3 +316,57 @@ fn over_the_cap_no_review_opens_and_tools_can_be_switched_off() {
         "without tools the calls stay out of the prompt"
     );
 }
+
+#[test]
+fn a_market_proposal_waits_for_the_book_opens_its_review_and_a_wrong_one_is_answered_at_once() {
+    use super::market_chain_tests::{listing, sample_market};
+    use super::screens::market::{MarketAction, MarketEffect};
+    use super::screens::market_onchain::MarketTx;
+    let mut s = ready();
+    ask(&mut s, "buy listing 3 for at most 0.01 ETH");
+    let fx = round(
+        &mut s,
+        "<tool_call>\n{\"name\": \"buy\", \"arguments\": {\"listing\": 3, \"max_price\": \"0.01\"}}\n</tool_call>",
+    );
+    // The market was never read: it is read first, the proposal waits.
+    assert!(
+        matches!(fx.as_slice(), [Effect::Market(MarketEffect::Sync)]),
+        "{fx:?}"
+    );
+    assert_eq!(s.screen, Screen::Chat);
+    // A stranger's listing 3 (0.005 ETH) besides the sample's (listing 2, bought already).
+    let mut book = sample_market(1000);
+    book.book.listings.insert(
+        3,
+        listing(3, alloy::primitives::Address::repeat_byte(0x42), "Garden"),
+    );
+    let fx = update(
+        &mut s,
+        Action::Market(MarketAction::Synced(Ok(Box::new(book)))),
+    );
+    let [Effect::Market(MarketEffect::Prepare { tx, .. })] = fx.as_slice() else {
+        panic!("the buy's review: {}", fx.len())
+    };
+    assert!(matches!(&**tx, MarketTx::Buy { listing, .. } if listing.id == 3));
+    assert_eq!(s.screen, Screen::Wallet);
+    let fx = update(&mut s, Action::Back);
+    assert_eq!(s.screen, Screen::Chat);
+    next_round(&fx);
+    // Purchase 2 is not past its deadline: no review, the model hears why.
+    let fx = round(
+        &mut s,
+        "<tool_call>\n{\"name\": \"refund\", \"arguments\": {\"purchase\": 2}}\n</tool_call>",
+    );
+    next_round(&fx);
+    assert_eq!(s.screen, Screen::Chat);
+    let last = &s.chat.messages.last().unwrap().text;
+    assert!(last.contains("only after its deadline"), "{last}");
+    // Above the most the model proposed: refused before any review.
+    let fx = round(
+        &mut s,
+        "<tool_call>\n{\"name\": \"buy\", \"arguments\": {\"listing\": 3, \"max_price\": \"0.001\"}}\n</tool_call>",
+    );
+    next_round(&fx);
+    let last = &s.chat.messages.last().unwrap().text;
+    assert!(last.contains("above the most proposed"), "{last}");
+}

@@ -40,6 +40,8 @@ pub struct BotTurn {
     pub reviewing: Option<(usize, Proposal)>,
     /// Reads handed to the runtime and not answered yet.
     pub reads: usize,
+    /// A market proposal waits for the market's book to be read.
+    pub awaiting_book: bool,
     /// Calls already in the transcript.
     pub shown: usize,
 }
@@ -128,6 +130,7 @@ pub(crate) fn start(s: &mut State, history: Vec<ChatMessage>) -> Option<BotRound
         proposals: Vec::new(),
         reviewing: None,
         reads: 0,
+        awaiting_book: false,
         shown: 0,
     });
     Some(round)
@@ -225,23 +228,33 @@ pub(crate) fn reads_answered(
 }
 
 /// Opens the review of the next proposal; one the wallet refuses (over a cap, a token this
-/// network does not have, a send already under way) is answered with its reason at once.
+/// network does not have, a listing that is not for sale, a send already under way) is answered
+/// with its reason at once. A market proposal made before the market was read waits for it.
 fn next_proposal(s: &mut State) -> Vec<Effect> {
     loop {
         let Some(bot) = &mut s.chat.bot else {
             return vec![];
         };
-        if bot.reviewing.is_some() || bot.proposals.is_empty() {
+        if bot.reviewing.is_some() || bot.awaiting_book || bot.proposals.is_empty() {
             return vec![];
         }
         let w = bot.proposals.remove(0);
-        let tools::Call::Propose(proposal) = w.call else {
+        let tools::Call::Propose(proposal) = w.call.clone() else {
             continue;
         };
         match open_review(s, &proposal, w.from_user) {
-            Ok(effects) => {
+            Ok(Opening::Review(effects)) => {
                 if let Some(bot) = &mut s.chat.bot {
                     bot.reviewing = Some((w.index, proposal));
+                }
+                return effects;
+            }
+            Ok(Opening::NeedBook) => {
+                // Asked again once the book is read (`book_read`).
+                let effects = crate::tui::screens::market_onchain::sync_now(s);
+                if let Some(bot) = &mut s.chat.bot {
+                    bot.proposals.insert(0, w);
+                    bot.awaiting_book = true;
                 }
                 return effects;
             }
@@ -257,29 +270,135 @@ fn next_proposal(s: &mut State) -> Vec<Effect> {
     }
 }
 
-/// The wallet's review of `proposal`, from the account selected on the wallet screen.
-fn open_review(s: &mut State, proposal: &Proposal, from_user: bool) -> Result<Vec<Effect>, String> {
+/// The market's book was read (or could not be): a proposal waiting for it goes on.
+pub(crate) fn book_read(s: &mut State) -> Vec<Effect> {
+    let Some(bot) = &mut s.chat.bot else {
+        return vec![];
+    };
+    if !std::mem::take(&mut bot.awaiting_book) {
+        return vec![];
+    }
+    if s.market.chain.market.is_none() {
+        let why = s
+            .market
+            .chain
+            .problem
+            .clone()
+            .unwrap_or_else(|| "the market could not be read".into());
+        let Some(bot) = &mut s.chat.bot else {
+            return vec![];
+        };
+        if !bot.proposals.is_empty() {
+            let w = bot.proposals.remove(0);
+            if bot.machine.answer(w.index, Ran::error(why)) {
+                return next_round(s);
+            }
+        }
+    }
+    next_proposal(s)
+}
+
+/// How a proposal's review opens.
+enum Opening {
+    Review(Vec<Effect>),
+    /// The market's book is needed first.
+    NeedBook,
+}
+
+/// The wallet's review of `proposal`: a transfer from the account selected on the wallet
+/// screen, a withdrawal from the account that earned it, a market transaction from the account
+/// its listing, purchase or item belongs to.
+fn open_review(s: &mut State, proposal: &Proposal, from_user: bool) -> Result<Opening, String> {
     let Some(net) = &s.net.info else {
         return Err("offline: no network is configured (keybot chain add)".into());
     };
-    let account = s.wallet.selected;
-    let from = s
-        .wallet
-        .accounts
-        .get(account)
-        .map(|a| a.address)
-        .ok_or("no account to send from")?;
-    let caps = transfer_caps(setting(s, BOT_TRANSFER_CAPS).unwrap_or_default())?;
-    let request = crate::service::bot::transfer_request(proposal, &net.tokens, from, &caps)?;
+    let (account, effect) = match proposal {
+        Proposal::Transfer { .. } => {
+            let account = s.wallet.selected;
+            let from = s
+                .wallet
+                .accounts
+                .get(account)
+                .map(|a| a.address)
+                .ok_or("no account to send from")?;
+            let caps = transfer_caps(setting(s, BOT_TRANSFER_CAPS).unwrap_or_default())?;
+            let request =
+                crate::service::bot::transfer_request(proposal, &net.tokens, from, &caps)?;
+            (account, Pending::Send(request))
+        }
+        Proposal::Withdraw { token } => {
+            let token = match token {
+                None => alloy::primitives::Address::ZERO,
+                Some(key) => {
+                    crate::chain::network::find_token(&net.tokens, key)
+                        .ok_or_else(|| {
+                            format!(
+                                "no token {:?} on this network",
+                                crate::sanitize::clean_line(key)
+                            )
+                        })?
+                        .address
+                }
+            };
+            let data = s
+                .earnings
+                .data
+                .as_ref()
+                .ok_or("the earnings are not read yet (the Earnings screen reads them)")?;
+            let (seller, ..) = data
+                .earnings
+                .claimable
+                .iter()
+                .find(|(_, t, _)| *t == token)
+                .copied()
+                .ok_or("nothing to withdraw in this token")?;
+            (account_of(s, seller)?, Pending::Withdraw { seller, token })
+        }
+        other => match crate::tui::screens::bot_market::plan(s, other)? {
+            crate::tui::screens::bot_market::Plan::NeedBook => return Ok(Opening::NeedBook),
+            crate::tui::screens::bot_market::Plan::Review { from, tx } => {
+                (account_of(s, from)?, Pending::Market(Box::new(tx)))
+            }
+        },
+    };
     let id = crate::tui::screens::wallet::await_review(s, account, Screen::Chat)
         .map_err(|e| format!("{e}: not proposed"))?;
     if let WalletMode::Send(flow) = &mut s.wallet.mode {
         flow.proposed = Some(ProposedBy { from_user });
     }
-    Ok(vec![Effect::Wallet(WalletEffect::PrepareSend {
-        id,
-        request,
-    })])
+    Ok(Opening::Review(vec![match effect {
+        Pending::Send(request) => Effect::Wallet(WalletEffect::PrepareSend { id, request }),
+        Pending::Withdraw { seller, token } => Effect::Earnings(
+            crate::tui::screens::earnings::EarningsEffect::PrepareWithdraw { id, seller, token },
+        ),
+        Pending::Market(tx) => {
+            Effect::Market(crate::tui::screens::market::MarketEffect::Prepare { id, tx })
+        }
+    }]))
+}
+
+/// What the review is built from, before its id is known.
+enum Pending {
+    Send(crate::chain::send::SendRequest),
+    Withdraw {
+        seller: alloy::primitives::Address,
+        token: alloy::primitives::Address,
+    },
+    Market(Box<crate::tui::screens::market_onchain::MarketTx>),
+}
+
+/// The wallet screen's row of one of the user's addresses.
+fn account_of(s: &State, address: alloy::primitives::Address) -> Result<usize, String> {
+    s.wallet
+        .accounts
+        .iter()
+        .position(|a| a.address == address)
+        .ok_or_else(|| {
+            format!(
+                "{} is not one of the wallet screen's accounts",
+                address.to_checksum(None)
+            )
+        })
 }
 
 /// The user's word on the proposal under review: signed (the hash), declined, or why it failed.
@@ -361,9 +480,9 @@ pub fn record_text(r: &CallRecord) -> String {
 
 /// Whether the turn waits on its tools (reads or a review), not on the engine.
 pub(crate) fn waiting(c: &ChatView) -> bool {
-    c.bot
-        .as_ref()
-        .is_some_and(|b| b.reads > 0 || b.reviewing.is_some() || !b.proposals.is_empty())
+    c.bot.as_ref().is_some_and(|b| {
+        b.reads > 0 || b.reviewing.is_some() || b.awaiting_book || !b.proposals.is_empty()
+    })
 }
 
 /// Esc while the turn waits on its tools: it ends with what it has; answers that come later

@@ -341,7 +341,11 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
                 }
             }
         }
-        MarketAction::Synced(r) => onchain::synced(s, r),
+        MarketAction::Synced(r) => {
+            onchain::synced(s, r);
+            // A proposal of the model's may have waited for this book.
+            return super::chat_bot::book_read(s);
+        }
     }
     vec![]
 }

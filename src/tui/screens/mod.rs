@@ -4,6 +4,7 @@
 //! new module plus a row here (and its variant of [`Screen`], which `ui::draw_screen` must then
 //! draw: its match has no catch-all). The table holds no drawing, so the screens never import
 //! `ui`, and `ui` reads only the state.
+pub mod bot_market;
 pub mod chat;
 pub mod chat_bot;
 pub mod earnings;
