@@ -27,6 +27,11 @@ step "test models"
 models_env="$(KEYBOT_CACHE="$cache" bash scripts/fetch-test-models.sh)" \
   || { echo "test.sh: fetching the test models failed" >&2; exit 1; }
 eval "$models_env"
+step "the MCP client"
+# The official MCP Python SDK, the peer of keybot mcp's test (tests/chain/mcp_client.rs).
+mcp_env="$(KEYBOT_CACHE="$cache" bash scripts/mcp/venv.sh)" \
+  || { echo "test.sh: installing the MCP Python SDK failed" >&2; exit 1; }
+eval "$mcp_env"
 step "fetch, TLS check, formatting"
 cargo fetch --locked --quiet
 

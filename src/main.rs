@@ -43,6 +43,8 @@ fn run(cli: Cli, hardened: std::io::Result<()>) -> Result<u8> {
         Some(Command::Market(args)) => args.run(&paths),
         Some(Command::Chat(args)) => args.run(&paths),
         Some(Command::Ask(args)) => args.run(&paths),
+        Some(Command::Mcp(args)) => args.run(&paths),
+        Some(Command::Proposals(args)) => args.run(&paths),
         Some(Command::Model(args)) => args.run(&paths),
         Some(Command::Settings(args)) => args.run(&paths),
         Some(Command::Bench(args)) => args.run(&paths),

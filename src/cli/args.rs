@@ -35,6 +35,11 @@ pub enum Command {
     /// Ask your model about your wallet and market: it reads them through tools and may
     /// propose a transaction, which opens the review; nothing is signed without you.
     Ask(super::ask::AskArgs),
+    /// Serve the bot's tools to other local agents over stdio (Model Context Protocol): reads,
+    /// and proposals queued for your review (never signed by the server).
+    Mcp(super::mcp::McpArgs),
+    /// The transactions other programs proposed (keybot mcp): list, review, decline.
+    Proposals(super::proposals::ProposalsArgs),
     /// Register, pull and choose local GGUF models.
     Model(super::model::ModelArgs),
     /// Show or change a setting (the app's Settings screen, from a script).

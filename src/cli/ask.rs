@@ -5,29 +5,20 @@
 //! as an unsigned intent and nothing is signed.
 use std::io::Write;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use alloy::primitives::Address;
 use anyhow::{Result, bail};
 use clap::Args;
-use keybot_keystore::{AccountRef, Wallet};
 use serde_json::{Value, json};
 
 use crate::bot::format::Support;
-use crate::bot::tools::{Decision, Desk, Proposal, Read};
+use crate::bot::tools::Decision;
 use crate::bot::turn::{self, Setup};
-use crate::chain::safety::Warning;
-use crate::chain::{self, ChainConfig, Client, activity};
 use crate::chat::engine::{ChatEvent, Engine, GenerateRequest, LoadRequest, Prompt};
 use crate::chat::sampling::{RANDOM_SEED, SamplingParams};
 use crate::chat::template::Message;
-use crate::cli::common::{confirm, connect, parse_account, progress, show_review, unlock};
-use crate::cli::input;
+use crate::cli::desk::Opened;
 use crate::config::Paths;
 use crate::sanitize::clean_line;
-use crate::service::bot::{Reader, line};
-use crate::service::tx;
-use crate::store::Store;
 
 #[derive(Debug, Args)]
 pub struct AskArgs {
@@ -89,7 +80,12 @@ impl AskArgs {
             bail!("the question is empty");
         }
         let model = super::model::resolve_model(paths, self.model.as_deref())?;
-        let opened = Opened::open(&self, paths)?;
+        let opened = Opened::open(
+            paths,
+            self.network.as_deref(),
+            self.password_file.as_deref(),
+            &self.account,
+        )?;
         let settings = &opened.settings;
 
         let engine = Engine::spawn()?;
@@ -125,7 +121,7 @@ impl AskArgs {
                     .flat_map(|c| c.network.tokens.iter().map(|t| t.symbol.clone()))
                     .collect();
                 let setup = Setup::new(format, &symbols).map_err(anyhow::Error::msg)?;
-                let mut desk = opened.desk(&self);
+                let mut desk = opened.desk(self.yes, self.accept_warnings);
                 let out = turn::run(
                     &engine,
                     &setup,
@@ -167,8 +163,13 @@ impl AskArgs {
         let text = self.arguments.as_deref().unwrap_or("{}");
         let arguments: Value = serde_json::from_str(text)
             .map_err(|e| anyhow::anyhow!("--arguments is not JSON: {e}"))?;
-        let opened = Opened::open(self, paths)?;
-        let mut desk = opened.desk(self);
+        let opened = Opened::open(
+            paths,
+            self.network.as_deref(),
+            self.password_file.as_deref(),
+            &self.account,
+        )?;
+        let mut desk = opened.desk(self.yes, self.accept_warnings);
         let ran = crate::bot::tools::run(&mut desk, name, &arguments, text);
         let failed = ran.result.get("error").is_some();
         println!(
@@ -244,180 +245,4 @@ fn outcome_json(outcome: &turn::Outcome, reviews: &[Value]) -> Value {
             "ttft_ms": st.ttft_ms,
         },
     })
-}
-
-/// What a question needs open: the network (None when none is configured: the tools that need
-/// one say "offline" and nothing is sent), the wallet, the store and its settings.
-struct Opened {
-    client: Option<Client>,
-    wallet: Wallet,
-    store: Store,
-    settings: crate::service::settings::Settings,
-    account: AccountRef,
-    rt: tokio::runtime::Runtime,
-    own: Vec<Address>,
-}
-
-impl Opened {
-    fn open(args: &AskArgs, paths: &Paths) -> Result<Opened> {
-        let config = ChainConfig::load(paths)?;
-        let client = connect(&config, args.network.as_deref()).ok();
-        let wallet = unlock(paths, args.password_file.as_deref())?;
-        let store = crate::service::wallet::open_store(paths, &wallet)?;
-        let (settings, _) = crate::service::settings::Settings::load(&store)?;
-        let account = parse_account(&wallet, &args.account)?;
-        let own = activity::own_addresses(&wallet, Some(&store))?;
-        Ok(Opened {
-            client,
-            wallet,
-            store,
-            settings,
-            account,
-            rt: chain::runtime()?,
-            own,
-        })
-    }
-
-    fn desk(&self, args: &AskArgs) -> CliDesk<'_> {
-        CliDesk {
-            rt: &self.rt,
-            client: self.client.as_ref(),
-            store: &self.store,
-            wallet: &self.wallet,
-            own: &self.own,
-            account: self.account,
-            caps: crate::service::settings::transfer_caps(&self.settings.bot_transfer_caps)
-                .unwrap_or_default(),
-            yes: args.yes,
-            accept_warnings: args.accept_warnings,
-            reviews: Vec::new(),
-        }
-    }
-}
-
-/// The command line's desk: reads through the services `wallet` and `market` use
-/// ([`crate::service::bot::Reader`]), and each proposal through `wallet send`'s review and
-/// confirmation.
-struct CliDesk<'a> {
-    rt: &'a tokio::runtime::Runtime,
-    client: Option<&'a Client>,
-    store: &'a Store,
-    wallet: &'a Wallet,
-    own: &'a [Address],
-    account: AccountRef,
-    /// bot.transfer_caps: the most the model may propose, per asset symbol.
-    caps: Vec<(String, String)>,
-    yes: bool,
-    accept_warnings: bool,
-    /// Each reviewed proposal's lines, for `--json`.
-    reviews: Vec<Value>,
-}
-
-impl Desk for CliDesk<'_> {
-    fn read(&mut self, read: &Read) -> Result<Value, String> {
-        let reader = Reader {
-            client: self.client,
-            store: self.store,
-            wallet: self.wallet,
-            own: self.own,
-        };
-        self.rt.block_on(reader.read(read))
-    }
-
-    fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String> {
-        if !matches!(proposal, Proposal::Transfer { .. }) {
-            // The market's proposals are reviewed and signed in the app's Chat screen; here
-            // they are printed as the command that does the same through its own review.
-            eprintln!();
-            eprintln!("The model proposes: {}", proposal.describe());
-            if !from_user {
-                eprintln!(
-                    "DANGER: proposed by the model, from text you did not write (you never typed this listing)"
-                );
-            }
-            eprintln!(
-                "not signed: to do it, run `{}` (it shows its own review)",
-                proposal.command()
-            );
-            self.reviews.push(json!({"command": proposal.command()}));
-            return Ok(Decision::Pending);
-        }
-        let client = self
-            .client
-            .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())?;
-        let from = self.wallet.address(self.account).map_err(line)?;
-        let request = crate::service::bot::transfer_request(
-            proposal,
-            &client.network.tokens,
-            from,
-            &self.caps,
-        )?;
-        let mut review = self
-            .rt
-            .block_on(tx::prepare(client, Some(self.store), request, self.own))
-            .map_err(line)?;
-        // First in the review: who proposed it, and loudly when the address is not the user's.
-        review.warnings.insert(0, Warning::ProposedByModel);
-        if !from_user {
-            review.warnings.insert(0, Warning::NotTypedByUser);
-        }
-        let mut lines = serde_json::Map::new();
-        lines.insert("sentence".into(), Value::String(review.intent.sentence()));
-        for (k, v) in review.lines() {
-            lines.insert(k, Value::String(clean_line(&v).into_owned()));
-        }
-        lines.insert(
-            "warnings".into(),
-            Value::Array(
-                review
-                    .warnings
-                    .iter()
-                    .map(|w| Value::String(review.warning(w)))
-                    .collect(),
-            ),
-        );
-        self.reviews.push(Value::Object(lines));
-        eprintln!();
-        eprintln!("The model proposes a transaction:");
-        show_review(&review);
-        if !self.yes && !input::stdin_is_tty() {
-            eprintln!("not signed: pass --yes to sign proposals, or ask on a terminal");
-            return Ok(Decision::Pending);
-        }
-        if let Err(e) = confirm(&review, self.yes, self.accept_warnings, "Sign and send") {
-            eprintln!("{}", line(&e));
-            return Ok(Decision::Declined);
-        }
-        let record = tx::sign(self.wallet, self.account, &review).map_err(line)?;
-        let outcome = self
-            .rt
-            .block_on(tx::broadcast(
-                client,
-                Some(self.store),
-                &record,
-                Duration::from_secs(120),
-                &mut progress,
-            ))
-            .map_err(line)?;
-        // On stderr: stdout is the answer's (or --json's) alone.
-        let hash = record.hash;
-        match outcome {
-            crate::chain::send::Outcome::Confirmed { block } => {
-                eprintln!("confirmed {hash} in block {block}")
-            }
-            crate::chain::send::Outcome::StillPending => eprintln!("pending {hash}: not mined yet"),
-            crate::chain::send::Outcome::Reverted { block } => {
-                return Err(format!(
-                    "transaction {hash} reverted on chain in block {block} (the fee was spent)"
-                ));
-            }
-            crate::chain::send::Outcome::RpcLost { reason } => {
-                return Err(format!(
-                    "{}; transaction {hash} was handed to the RPC and is recorded",
-                    line(reason)
-                ));
-            }
-        }
-        Ok(Decision::Signed(hash.to_string()))
-    }
 }

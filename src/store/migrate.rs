@@ -261,10 +261,22 @@ const STEPS: &[&str] = &[
         PRIMARY KEY (chain_id, market, content_hash)
     ) WITHOUT ROWID;
     "#,
-    // 9: messages of the bot's tool calls (role 'tool': the call, its arguments and its result as
-    // one JSON object). SQLite cannot change a CHECK in place: the table is rebuilt with the
-    // same columns and ids (nothing refers to a message's id), its index made again.
+    // 9: the bot (issue 23). Messages of its tool calls (role 'tool': the call, its arguments
+    // and its result as one JSON object); SQLite cannot change a CHECK in place, so the table is
+    // rebuilt with the same columns and ids (nothing refers to a message's id), its index made
+    // again. And `bot_proposals`: transactions another program proposed through `keybot mcp`,
+    // queued for the user's review (the server never signs); `result` is the decision's line.
     r#"
+    CREATE TABLE bot_proposals (
+        id         INTEGER PRIMARY KEY,
+        tool       TEXT    NOT NULL,
+        arguments  TEXT    NOT NULL,
+        source     TEXT    NOT NULL,
+        state      TEXT    NOT NULL CHECK (state IN ('pending', 'signed', 'declined')),
+        result     TEXT,
+        created_at INTEGER NOT NULL,
+        decided_at INTEGER
+    );
     CREATE TABLE messages_v9 (
         id              INTEGER PRIMARY KEY,
         conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,

@@ -17,6 +17,7 @@ mod error;
 mod market;
 mod migrate;
 mod open;
+mod proposals;
 mod settings;
 mod vault;
 
@@ -32,6 +33,7 @@ pub use cursors::{Cursor, CursorKey, address_set_key};
 pub use error::{Error, Result};
 pub use market::{ListingSecret, MarketEventRow};
 pub use migrate::SCHEMA_VERSION;
+pub use proposals::{ProposalState, QueuedProposal};
 pub use vault::{Action, Consent, Decision, ItemId, VaultItem};
 
 /// The file name of the store inside the data directory.

@@ -131,6 +131,29 @@ fn each_tool_returns_the_chains_and_the_stores_state() {
         FRIEND,
     ]);
     assert_eq!(sent, "0");
+    // A market proposal at the command line: printed as the command that does the same
+    // through its own review, nothing signed, the model told it waits.
+    let out = kb_with(
+        h,
+        PW,
+        &[
+            "ask",
+            "--call",
+            "reprice",
+            "--arguments",
+            r#"{"listing": 1, "price": "2; echo pwned"}"#,
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("run `keybot market reprice 1 --price '2; echo pwned'`"),
+        "{err}"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["result"], "proposed: waiting for the user");
+    let mine = call(h, "my_listings", "{}");
+    assert_eq!(mine["listings"][0]["price"], "1 tUSD", "{mine:#}");
     let activity = call(h, "activity", r#"{"limit": 5}"#);
     assert!(activity["activity"].is_array(), "{activity:#}");
 

@@ -27,4 +27,5 @@ mod market_cli;
 mod market_contract;
 mod market_earnings;
 mod market_world;
+mod mcp_client;
 mod no_secrets_market;

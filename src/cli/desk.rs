@@ -1,0 +1,217 @@
+//! The command line's desk for the bot's tools (`keybot ask`, `keybot proposals`): what a tool
+//! needs open (the network, the unlocked wallet, its store), its reads through the services the
+//! commands use, and each proposal through `wallet send`'s review and confirmation.
+use std::path::Path;
+use std::time::Duration;
+
+use alloy::primitives::Address;
+use anyhow::Result;
+use keybot_keystore::{AccountRef, Wallet};
+use serde_json::{Value, json};
+
+use crate::bot::tools::{Decision, Desk, Proposal, Read};
+use crate::chain::safety::Warning;
+use crate::chain::{self, ChainConfig, Client, activity};
+use crate::cli::common::{confirm, connect, parse_account, progress, show_review, unlock};
+use crate::cli::input;
+use crate::config::Paths;
+use crate::sanitize::clean_line;
+use crate::service::bot::{Reader, line};
+use crate::service::tx;
+use crate::store::Store;
+
+/// What a question needs open: the network (None when none is configured: the tools that need
+/// one say "offline" and nothing is sent), the wallet, the store and its settings.
+pub(crate) struct Opened {
+    pub client: Option<Client>,
+    pub wallet: Wallet,
+    pub store: Store,
+    pub settings: crate::service::settings::Settings,
+    pub account: AccountRef,
+    pub rt: tokio::runtime::Runtime,
+    pub own: Vec<Address>,
+}
+
+impl Opened {
+    /// Opens `network` (or the active one; none configured is offline), unlocks the wallet
+    /// (`password_file` or KEYBOT_PASSWORD or a prompt) and its store; `account` is where a
+    /// transfer is proposed from.
+    pub fn open(
+        paths: &Paths,
+        network: Option<&str>,
+        password_file: Option<&Path>,
+        account: &str,
+    ) -> Result<Opened> {
+        let config = ChainConfig::load(paths)?;
+        let client = connect(&config, network).ok();
+        let wallet = unlock(paths, password_file)?;
+        let store = crate::service::wallet::open_store(paths, &wallet)?;
+        let (settings, _) = crate::service::settings::Settings::load(&store)?;
+        let account = parse_account(&wallet, account)?;
+        let own = activity::own_addresses(&wallet, Some(&store))?;
+        Ok(Opened {
+            client,
+            wallet,
+            store,
+            settings,
+            account,
+            rt: chain::runtime()?,
+            own,
+        })
+    }
+
+    /// The reads over what is open.
+    pub fn reader(&self) -> Reader<'_> {
+        Reader {
+            client: self.client.as_ref(),
+            store: &self.store,
+            wallet: &self.wallet,
+            own: &self.own,
+        }
+    }
+
+    /// The command line's desk; `yes` signs each proposal without asking (a loud warning also
+    /// needs `accept_warnings`).
+    pub fn desk(&self, yes: bool, accept_warnings: bool) -> CliDesk<'_> {
+        CliDesk {
+            rt: &self.rt,
+            client: self.client.as_ref(),
+            store: &self.store,
+            wallet: &self.wallet,
+            own: &self.own,
+            account: self.account,
+            caps: crate::service::settings::transfer_caps(&self.settings.bot_transfer_caps)
+                .unwrap_or_default(),
+            yes,
+            accept_warnings,
+            reviews: Vec::new(),
+        }
+    }
+}
+
+/// The command line's desk: reads through the services `wallet` and `market` use
+/// ([`crate::service::bot::Reader`]), and each proposal through `wallet send`'s review and
+/// confirmation.
+pub(crate) struct CliDesk<'a> {
+    rt: &'a tokio::runtime::Runtime,
+    client: Option<&'a Client>,
+    store: &'a Store,
+    wallet: &'a Wallet,
+    own: &'a [Address],
+    account: AccountRef,
+    /// bot.transfer_caps: the most the model may propose, per asset symbol.
+    caps: Vec<(String, String)>,
+    yes: bool,
+    accept_warnings: bool,
+    /// Each reviewed proposal's lines, for `--json`.
+    pub reviews: Vec<Value>,
+}
+
+impl Desk for CliDesk<'_> {
+    fn read(&mut self, read: &Read) -> Result<Value, String> {
+        let reader = Reader {
+            client: self.client,
+            store: self.store,
+            wallet: self.wallet,
+            own: self.own,
+        };
+        self.rt.block_on(reader.read(read))
+    }
+
+    fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String> {
+        if !matches!(proposal, Proposal::Transfer { .. }) {
+            // The market's proposals are reviewed and signed in the app's Chat screen; here
+            // they are printed as the command that does the same through its own review.
+            eprintln!();
+            eprintln!("The model proposes: {}", proposal.describe());
+            if !from_user {
+                eprintln!(
+                    "DANGER: proposed by the model, from text you did not write (you never typed this listing)"
+                );
+            }
+            eprintln!(
+                "not signed: to do it, run `{}` (it shows its own review)",
+                proposal.command()
+            );
+            self.reviews.push(json!({"command": proposal.command()}));
+            return Ok(Decision::Pending);
+        }
+        let client = self
+            .client
+            .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())?;
+        let from = self.wallet.address(self.account).map_err(line)?;
+        let request = crate::service::bot::transfer_request(
+            proposal,
+            &client.network.tokens,
+            from,
+            &self.caps,
+        )?;
+        let mut review = self
+            .rt
+            .block_on(tx::prepare(client, Some(self.store), request, self.own))
+            .map_err(line)?;
+        // First in the review: who proposed it, and loudly when the address is not the user's.
+        review.warnings.insert(0, Warning::ProposedByModel);
+        if !from_user {
+            review.warnings.insert(0, Warning::NotTypedByUser);
+        }
+        let mut lines = serde_json::Map::new();
+        lines.insert("sentence".into(), Value::String(review.intent.sentence()));
+        for (k, v) in review.lines() {
+            lines.insert(k, Value::String(clean_line(&v).into_owned()));
+        }
+        lines.insert(
+            "warnings".into(),
+            Value::Array(
+                review
+                    .warnings
+                    .iter()
+                    .map(|w| Value::String(review.warning(w)))
+                    .collect(),
+            ),
+        );
+        self.reviews.push(Value::Object(lines));
+        eprintln!();
+        eprintln!("The model proposes a transaction:");
+        show_review(&review);
+        if !self.yes && !input::stdin_is_tty() {
+            eprintln!("not signed: pass --yes to sign proposals, or ask on a terminal");
+            return Ok(Decision::Pending);
+        }
+        if let Err(e) = confirm(&review, self.yes, self.accept_warnings, "Sign and send") {
+            eprintln!("{}", line(&e));
+            return Ok(Decision::Declined);
+        }
+        let record = tx::sign(self.wallet, self.account, &review).map_err(line)?;
+        let outcome = self
+            .rt
+            .block_on(tx::broadcast(
+                client,
+                Some(self.store),
+                &record,
+                Duration::from_secs(120),
+                &mut progress,
+            ))
+            .map_err(line)?;
+        // On stderr: stdout is the answer's (or --json's) alone.
+        let hash = record.hash;
+        match outcome {
+            crate::chain::send::Outcome::Confirmed { block } => {
+                eprintln!("confirmed {hash} in block {block}")
+            }
+            crate::chain::send::Outcome::StillPending => eprintln!("pending {hash}: not mined yet"),
+            crate::chain::send::Outcome::Reverted { block } => {
+                return Err(format!(
+                    "transaction {hash} reverted on chain in block {block} (the fee was spent)"
+                ));
+            }
+            crate::chain::send::Outcome::RpcLost { reason } => {
+                return Err(format!(
+                    "{}; transaction {hash} was handed to the RPC and is recorded",
+                    line(reason)
+                ));
+            }
+        }
+        Ok(Decision::Signed(hash.to_string()))
+    }
+}
