@@ -893,6 +893,28 @@ impl Runtime {
                 }
             }
             ChatEffect::RunTools(reads) => self.run_tools(reads),
+            ChatEffect::CheckQueue => self.store_action(|store| {
+                let n = store.proposals(true)?.len();
+                Ok(Some(Action::Chat(ChatAction::QueueCount(n))))
+            }),
+            ChatEffect::NextQueued => self.store_action(|store| {
+                let first = store.proposals(true)?.into_iter().next();
+                Ok(Some(Action::Chat(ChatAction::Queued(first))))
+            }),
+            ChatEffect::DecideQueued { id, decision } => self.store_action(move |store| {
+                use crate::bot::tools::Decision;
+                use crate::store::ProposalState;
+                let (state, line) = match decision {
+                    Ok(Decision::Pending) => return Ok(None),
+                    Ok(d @ Decision::Signed(_)) => (ProposalState::Signed, d.for_model()),
+                    Ok(d) => (ProposalState::Declined, d.for_model()),
+                    // Done either way: reviewed once, and the line says how it ended.
+                    Err(line) if line.starts_with("signed") => (ProposalState::Signed, line),
+                    Err(line) => (ProposalState::Declined, line),
+                };
+                store.decide_proposal(id, state, &line)?;
+                Ok(None)
+            }),
             ChatEffect::PrepareTools { format, symbols } => self.blocking(move || {
                 let r = crate::bot::turn::Setup::new(format, &symbols).map(Arc::new);
                 Event::Action(Action::Chat(ChatAction::ToolsReady(r)))

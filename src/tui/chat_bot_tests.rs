@@ -370,3 +370,69 @@ fn a_market_proposal_waits_for_the_book_opens_its_review_and_a_wrong_one_is_answ
     let last = &s.chat.messages.last().unwrap().text;
     assert!(last.contains("above the most proposed"), "{last}");
 }
+
+#[test]
+fn another_programs_proposal_opens_with_the_loud_warning_and_its_decision_goes_to_the_queue() {
+    use crate::bot::tools::Decision;
+    use crate::store::{ProposalState, QueuedProposal};
+    let mut s = ready();
+    s.chat.focus = ChatFocus::List;
+    let fx = update(&mut s, Action::Command('P'));
+    assert!(matches!(
+        fx.as_slice(),
+        [Effect::Chat(ChatEffect::NextQueued)]
+    ));
+    update(&mut s, Action::Chat(ChatAction::Queued(None)));
+    assert!(s.message.as_ref().unwrap().1.contains("no proposals"));
+    let fx = update(
+        &mut s,
+        Action::Chat(ChatAction::Queued(Some(QueuedProposal {
+            id: 4,
+            tool: "transfer".into(),
+            arguments: format!(r#"{{"to": "{THEM}", "amount": "2", "token": "tUSD"}}"#),
+            source: "mcp".into(),
+            state: ProposalState::Pending,
+            result: None,
+            created_at: 0,
+        }))),
+    );
+    let [Effect::Wallet(WalletEffect::PrepareSend { id, request })] = fx.as_slice() else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(request.amount, alloy::primitives::U256::from(2_000_000u64));
+    update(
+        &mut s,
+        Action::Wallet(WalletAction::ReviewReady {
+            id: *id,
+            review: Ok(review(THEM.parse().unwrap(), vec![])),
+            plan: None,
+        }),
+    );
+    let WalletMode::Send(flow) = &s.wallet.mode else {
+        panic!()
+    };
+    let SendStep::Review { review, .. } = &flow.step else {
+        panic!()
+    };
+    assert_eq!(
+        review.warnings,
+        [Warning::NotTypedByUser, Warning::ProposedByModel],
+        "another program typed the address, not the user"
+    );
+    let fx = update(&mut s, Action::Back);
+    assert_eq!(s.screen, Screen::Chat);
+    assert!(
+        matches!(
+            fx.as_slice(),
+            [Effect::Chat(ChatEffect::DecideQueued {
+                id: 4,
+                decision: Ok(Decision::Declined)
+            })]
+        ),
+        "{fx:?}"
+    );
+    assert!(
+        s.chat.bot.is_none(),
+        "no turn of the chat's own was touched"
+    );
+}

@@ -137,6 +137,7 @@ fn wallet_ready(
     vec![
         Effect::Chat(ChatEffect::ListConversations { search: None }),
         Effect::Chat(ChatEffect::LoadModel),
+        Effect::Chat(ChatEffect::CheckQueue),
     ]
 }
 

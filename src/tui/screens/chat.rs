@@ -31,6 +31,10 @@ pub enum ChatAction {
     ToolsReady(Result<std::sync::Arc<crate::bot::turn::Setup>, String>),
     /// Answers to the reads of a bot round, by call index.
     ToolResults(Vec<(usize, Result<serde_json::Value, String>)>),
+    /// How many proposals of other programs wait (`keybot mcp`), after unlocking.
+    QueueCount(usize),
+    /// The oldest waiting one, for `P`.
+    Queued(Option<crate::store::QueuedProposal>),
 }
 
 /// What the chat screen asks the runtime to do.
@@ -62,6 +66,15 @@ pub enum ChatEffect {
     PrepareTools {
         format: crate::bot::format::ToolFormat,
         symbols: Vec<String>,
+    },
+    /// Count the proposals other programs queued (`QueueCount`).
+    CheckQueue,
+    /// The oldest queued proposal (`Queued`).
+    NextQueued,
+    /// The user's decision on queued proposal `id`.
+    DecideQueued {
+        id: i64,
+        decision: Result<crate::bot::tools::Decision, String>,
     },
     /// Save the turn: its tool calls (one JSON object each) first, then the answer (none when
     /// `text` is empty).
@@ -213,6 +226,10 @@ pub(crate) const HELP: &[(&str, &str)] = &[
         "tools on/off for the conversation: the model reads your wallet and proposes (list)",
     ),
     ("x", "show tool calls whole / folded (list)"),
+    (
+        "P",
+        "review the oldest proposal another program made (keybot mcp) (list)",
+    ),
     ("e", "edit the last question (list)"),
     (
         "m",
@@ -296,6 +313,18 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Chat(ChatAction::ToolResults(results)) => chat_bot::reads_answered(s, results),
+        Action::Chat(ChatAction::QueueCount(n)) => {
+            if n > 0 {
+                s.message = Some((
+                    Level::Info,
+                    format!(
+                        "{n} proposal(s) from other programs wait for your review: P in the chat list"
+                    ),
+                ));
+            }
+            vec![]
+        }
+        Action::Chat(ChatAction::Queued(q)) => chat_bot::queued(s, q),
         _ => vec![],
     }
 }
@@ -461,6 +490,7 @@ fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
             c.tools_expanded = !c.tools_expanded;
             vec![]
         }
+        Action::Command('P') => vec![Effect::Chat(ChatEffect::NextQueued)],
         _ => vec![],
     }
 }

@@ -242,7 +242,7 @@ fn next_proposal(s: &mut State) -> Vec<Effect> {
         let tools::Call::Propose(proposal) = w.call.clone() else {
             continue;
         };
-        match open_review(s, &proposal, w.from_user) {
+        match open_review(s, &proposal, w.from_user, None) {
             Ok(Opening::Review(effects)) => {
                 if let Some(bot) = &mut s.chat.bot {
                     bot.reviewing = Some((w.index, proposal));
@@ -308,7 +308,12 @@ enum Opening {
 /// The wallet's review of `proposal`: a transfer from the account selected on the wallet
 /// screen, a withdrawal from the account that earned it, a market transaction from the account
 /// its listing, purchase or item belongs to.
-fn open_review(s: &mut State, proposal: &Proposal, from_user: bool) -> Result<Opening, String> {
+fn open_review(
+    s: &mut State,
+    proposal: &Proposal,
+    from_user: bool,
+    queued: Option<i64>,
+) -> Result<Opening, String> {
     let Some(net) = &s.net.info else {
         return Err("offline: no network is configured (keybot chain add)".into());
     };
@@ -364,7 +369,7 @@ fn open_review(s: &mut State, proposal: &Proposal, from_user: bool) -> Result<Op
     let id = crate::tui::screens::wallet::await_review(s, account, Screen::Chat)
         .map_err(|e| format!("{e}: not proposed"))?;
     if let WalletMode::Send(flow) = &mut s.wallet.mode {
-        flow.proposed = Some(ProposedBy { from_user });
+        flow.proposed = Some(ProposedBy { from_user, queued });
     }
     Ok(Opening::Review(vec![match effect {
         Pending::Send(request) => Effect::Wallet(WalletEffect::PrepareSend { id, request }),
@@ -403,7 +408,25 @@ fn account_of(s: &State, address: alloy::primitives::Address) -> Result<usize, S
 
 /// The user's word on the proposal under review: signed (the hash), declined, or why it failed.
 /// The model is told only this.
-pub(crate) fn decided(s: &mut State, decision: Result<Decision, String>) -> Vec<Effect> {
+pub(crate) fn decided(
+    s: &mut State,
+    decision: Result<Decision, String>,
+    queued: Option<i64>,
+) -> Vec<Effect> {
+    if let Some(id) = queued {
+        // Another program's proposal: the decision goes to the queue, and nothing else waits.
+        s.message = Some((
+            Level::Info,
+            format!(
+                "proposal {id}: {}",
+                match &decision {
+                    Ok(d) => d.for_model(),
+                    Err(line) => line.clone(),
+                }
+            ),
+        ));
+        return vec![Effect::Chat(ChatEffect::DecideQueued { id, decision })];
+    }
     let Some(bot) = &mut s.chat.bot else {
         return vec![];
     };
@@ -476,6 +499,48 @@ fn finish(s: &mut State, answer: String, calls: Vec<CallRecord>) -> Vec<Effect> 
 /// A call as the transcript keeps it: one JSON object.
 pub fn record_text(r: &CallRecord) -> String {
     json!({"name": r.name, "arguments": r.arguments, "result": r.result}).to_string()
+}
+
+/// `P`: the oldest proposal another program queued (`keybot mcp`) opens its review, with the
+/// loud warning (the user typed none of it); the decision goes back to the queue.
+pub(crate) fn queued(s: &mut State, q: Option<crate::store::QueuedProposal>) -> Vec<Effect> {
+    let Some(q) = q else {
+        s.message = Some((
+            Level::Info,
+            "no proposals from other programs wait for you".into(),
+        ));
+        return vec![];
+    };
+    let proposal = serde_json::from_str::<serde_json::Value>(&q.arguments)
+        .ok()
+        .and_then(|a| tools::parse(&q.tool, &a).ok());
+    let Some(tools::Call::Propose(p)) = proposal else {
+        s.message = Some((
+            Level::Error,
+            format!("proposal {} is not one keybot reads: declined", q.id),
+        ));
+        return vec![Effect::Chat(ChatEffect::DecideQueued {
+            id: q.id,
+            decision: Err("not a proposal keybot reads".into()),
+        })];
+    };
+    match open_review(s, &p, false, Some(q.id)) {
+        Ok(Opening::Review(effects)) => effects,
+        Ok(Opening::NeedBook) => {
+            s.message = Some((
+                Level::Info,
+                "reading the market first: press P again in a moment".into(),
+            ));
+            crate::tui::screens::market_onchain::sync_now(s)
+        }
+        Err(line) => {
+            s.message = Some((
+                Level::Error,
+                format!("proposal {} cannot be reviewed now: {line}", q.id),
+            ));
+            vec![]
+        }
+    }
 }
 
 /// Whether the turn waits on its tools (reads or a review), not on the engine.

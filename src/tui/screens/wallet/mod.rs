@@ -212,6 +212,9 @@ pub struct ProposedBy {
     /// Every address it names was typed by the user in the conversation; when not, the review's
     /// loud warning asks for the address's characters.
     pub from_user: bool,
+    /// Another program's proposal from the queue (`keybot mcp`): its id there, where the
+    /// decision goes. None: the chat's own model proposed it.
+    pub queued: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -115,55 +115,67 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             hash,
             outcome,
             said,
-        }) => {
-            if let WalletMode::Send(flow) = &mut s.wallet.mode
-                && let SendStep::Sending { review, .. } = &flow.step
-            {
-                let review = review.clone();
-                if matches!(outcome, Ok(Outcome::Confirmed { .. }))
-                    && let Some(next) = next_step(flow)
-                {
-                    // Straight on to the next step: the user is not dropped back to the list.
-                    s.wallet.send_seq += 1;
-                    let id = s.wallet.send_seq;
-                    flow.step = SendStep::Preparing { id };
-                    let mut effects = vec![Effect::Market(MarketEffect::Prepare { id, tx: next })];
-                    effects.extend(entered_wallet(s));
-                    return effects;
-                }
-                // A proposal of the model's: signed is signed (the hash), whatever the chain
-                // says next; the bot hears how it ended.
-                let decided = flow.proposed.take().map(|_| decision_of(hash, &outcome));
-                let market_changed =
-                    flow.origin.is_some() && matches!(outcome, Ok(Outcome::Confirmed { .. }));
-                flow.step = SendStep::Done {
-                    review,
-                    hash,
-                    outcome,
-                    said,
-                };
-                if let Some(decision) = decided {
-                    let mut effects = crate::tui::screens::chat_bot::decided(s, decision);
-                    effects.extend(entered_wallet(s));
-                    return effects;
-                }
-                // A market transaction changed the book: it is read again now, not in 15 s.
-                if market_changed {
-                    let mut effects = crate::tui::screens::market_onchain::sync_now(s);
-                    effects.extend(entered_wallet(s));
-                    return effects;
-                }
-            } else {
-                s.message = Some(match outcome {
-                    Ok(_) => (Level::Info, "a send finished; see the activity list".into()),
-                    Err(e) => (Level::Error, e.to_string()),
-                });
-            }
-            // The balances changed.
-            entered_wallet(s)
-        }
+        }) => send_finished(s, hash, outcome, said),
         _ => vec![],
     }
+}
+
+/// A send ended: the flow shows how; a confirmed step of several goes straight on to the next;
+/// a proposal of the model's hears the outcome.
+fn send_finished(
+    s: &mut State,
+    hash: Option<alloy::primitives::B256>,
+    outcome: Result<Outcome, ChainError>,
+    said: Option<String>,
+) -> Vec<Effect> {
+    if let WalletMode::Send(flow) = &mut s.wallet.mode
+        && let SendStep::Sending { review, .. } = &flow.step
+    {
+        let review = review.clone();
+        if matches!(outcome, Ok(Outcome::Confirmed { .. }))
+            && let Some(next) = next_step(flow)
+        {
+            // Straight on to the next step: the user is not dropped back to the list.
+            s.wallet.send_seq += 1;
+            let id = s.wallet.send_seq;
+            flow.step = SendStep::Preparing { id };
+            let mut effects = vec![Effect::Market(MarketEffect::Prepare { id, tx: next })];
+            effects.extend(entered_wallet(s));
+            return effects;
+        }
+        // A proposal of the model's: signed is signed (the hash), whatever the chain
+        // says next; the bot hears how it ended.
+        let decided = flow
+            .proposed
+            .take()
+            .map(|by| (decision_of(hash, &outcome), by.queued));
+        let market_changed =
+            flow.origin.is_some() && matches!(outcome, Ok(Outcome::Confirmed { .. }));
+        flow.step = SendStep::Done {
+            review,
+            hash,
+            outcome,
+            said,
+        };
+        if let Some((decision, queued)) = decided {
+            let mut effects = crate::tui::screens::chat_bot::decided(s, decision, queued);
+            effects.extend(entered_wallet(s));
+            return effects;
+        }
+        // A market transaction changed the book: it is read again now, not in 15 s.
+        if market_changed {
+            let mut effects = crate::tui::screens::market_onchain::sync_now(s);
+            effects.extend(entered_wallet(s));
+            return effects;
+        }
+    } else {
+        s.message = Some(match outcome {
+            Ok(_) => (Level::Info, "a send finished; see the activity list".into()),
+            Err(e) => (Level::Error, e.to_string()),
+        });
+    }
+    // The balances changed.
+    entered_wallet(s)
 }
 
 /// How a send the model proposed ended, for the bot: signed is signed (the hash), whatever the
@@ -286,7 +298,7 @@ fn leave(s: &mut State, decision: Result<crate::bot::tools::Decision, String>) -
     let WalletMode::Send(flow) = &mut s.wallet.mode else {
         return vec![];
     };
-    let proposed = flow.proposed.take().is_some();
+    let proposed = flow.proposed.take();
     let stays = flow.steps.as_mut().and_then(|st| st.stays.take());
     match flow.origin {
         Some(screen) => {
@@ -298,8 +310,8 @@ fn leave(s: &mut State, decision: Result<crate::bot::tools::Decision, String>) -
     if let Some(stays) = stays {
         s.overlay = Some(Overlay::ApprovalStays(Box::new(stays)));
     }
-    if proposed {
-        return crate::tui::screens::chat_bot::decided(s, decision);
+    if let Some(by) = proposed {
+        return crate::tui::screens::chat_bot::decided(s, decision, by.queued);
     }
     vec![]
 }
