@@ -106,7 +106,7 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
     vec![
         ToolSpec {
             name: "transfer",
-            description: "Propose sending ETH or a configured token to an address. The user reviews it and decides; nothing is sent without them.",
+            description: "Propose sending (paying) ETH or a configured token to a 0x address. The user reviews it and decides; nothing is sent without them.",
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -118,8 +118,8 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "sell",
-            description: "Propose listing a sale-vault item the user consented to sell, at a price.",
+            name: "list_vault_item",
+            description: "Propose offering one of the user's sale-vault items (by its id) for sale on the data market, at a price. Not for sending money.",
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -131,8 +131,8 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "buy",
-            description: "Propose buying a listing, paying at most max_price (a token listing is approved for exactly its price first).",
+            name: "buy_listing",
+            description: "Propose buying a data-market listing by its id, paying at most max_price (a token listing is approved for exactly its price first).",
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -143,22 +143,22 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "deliver",
+            name: "deliver_purchase",
             description: "Propose delivering the key of a purchase of one of the user's listings.",
             parameters: purchase.clone(),
         },
         ToolSpec {
-            name: "challenge",
+            name: "challenge_purchase",
             description: "Propose challenging a delivered key that does not open the user's purchase (the contract refunds it).",
             parameters: purchase.clone(),
         },
         ToolSpec {
-            name: "refund",
+            name: "refund_purchase",
             description: "Propose taking back the price of a purchase its seller never delivered, after its deadline.",
             parameters: purchase,
         },
         ToolSpec {
-            name: "withdraw",
+            name: "withdraw_earnings",
             description: "Propose withdrawing what the user's sales earned in a token (ETH or a configured token).",
             parameters: json!({
                 "type": "object",
@@ -167,7 +167,7 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "reprice",
+            name: "reprice_listing",
             description: "Propose a new price for one of the user's listings, in its token's units.",
             parameters: json!({
                 "type": "object",
@@ -179,7 +179,7 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "delist",
+            name: "delist_listing",
             description: "Propose taking one of the user's listings off the market.",
             parameters: json!({
                 "type": "object",
@@ -200,8 +200,9 @@ pub fn kind(name: &str) -> Option<Kind> {
     match name {
         "balances" | "activity" | "vault_items" | "market_listings" | "my_listings"
         | "my_purchases" | "earnings" | "networks" => Some(Kind::Read),
-        "transfer" | "sell" | "buy" | "deliver" | "challenge" | "refund" | "withdraw"
-        | "reprice" | "delist" => Some(Kind::Proposal),
+        "transfer" | "list_vault_item" | "buy_listing" | "deliver_purchase"
+        | "challenge_purchase" | "refund_purchase" | "withdraw_earnings" | "reprice_listing"
+        | "delist_listing" => Some(Kind::Proposal),
         _ => None,
     }
 }
@@ -491,46 +492,46 @@ pub fn parse(name: &str, arguments: &Value) -> Result<Call, String> {
                 token: not_eth(a.token),
             })
         }),
-        "sell" => args::<SellArgs>(name, arguments).map(|a| {
+        "list_vault_item" => args::<SellArgs>(name, arguments).map(|a| {
             Call::Propose(Proposal::Sell {
                 item: a.item,
                 price: a.price,
                 token: not_eth(a.token),
             })
         }),
-        "buy" => args::<BuyArgs>(name, arguments).map(|a| {
+        "buy_listing" => args::<BuyArgs>(name, arguments).map(|a| {
             Call::Propose(Proposal::Buy {
                 listing: a.listing,
                 max_price: a.max_price,
             })
         }),
-        "deliver" => args::<PurchaseArgs>(name, arguments).map(|a| {
+        "deliver_purchase" => args::<PurchaseArgs>(name, arguments).map(|a| {
             Call::Propose(Proposal::Deliver {
                 purchase: a.purchase,
             })
         }),
-        "challenge" => args::<PurchaseArgs>(name, arguments).map(|a| {
+        "challenge_purchase" => args::<PurchaseArgs>(name, arguments).map(|a| {
             Call::Propose(Proposal::Challenge {
                 purchase: a.purchase,
             })
         }),
-        "refund" => args::<PurchaseArgs>(name, arguments).map(|a| {
+        "refund_purchase" => args::<PurchaseArgs>(name, arguments).map(|a| {
             Call::Propose(Proposal::Refund {
                 purchase: a.purchase,
             })
         }),
-        "withdraw" => args::<WithdrawArgs>(name, arguments).map(|a| {
+        "withdraw_earnings" => args::<WithdrawArgs>(name, arguments).map(|a| {
             Call::Propose(Proposal::Withdraw {
                 token: not_eth(Some(a.token)),
             })
         }),
-        "reprice" => args::<RepriceArgs>(name, arguments).map(|a| {
+        "reprice_listing" => args::<RepriceArgs>(name, arguments).map(|a| {
             Call::Propose(Proposal::Reprice {
                 listing: a.listing,
                 price: a.price,
             })
         }),
-        "delist" => args::<ListingArgs>(name, arguments)
+        "delist_listing" => args::<ListingArgs>(name, arguments)
             .map(|a| Call::Propose(Proposal::Delist { listing: a.listing })),
         other => Err(format!(
             "there is no tool {:?}; the tools are: {}",
@@ -731,33 +732,45 @@ mod tests {
     fn every_proposal_parses_strictly_and_prints_a_quoted_command() {
         let cases = [
             (
-                "sell",
+                "list_vault_item",
                 json!({"item": 3, "price": "2", "token": "tUSD"}),
                 "keybot market sell 3 --price 2 --token tUSD",
             ),
             (
-                "buy",
+                "buy_listing",
                 json!({"listing": 7, "max_price": "1.5"}),
                 "keybot market buy 7 --max-price 1.5",
             ),
-            ("deliver", json!({"purchase": 1}), "keybot market serve"),
             (
-                "challenge",
+                "deliver_purchase",
+                json!({"purchase": 1}),
+                "keybot market serve",
+            ),
+            (
+                "challenge_purchase",
                 json!({"purchase": 4}),
                 "keybot market challenge 4",
             ),
-            ("refund", json!({"purchase": 4}), "keybot market refund 4"),
             (
-                "withdraw",
+                "refund_purchase",
+                json!({"purchase": 4}),
+                "keybot market refund 4",
+            ),
+            (
+                "withdraw_earnings",
                 json!({"token": "ETH"}),
                 "keybot market withdraw",
             ),
             (
-                "reprice",
+                "reprice_listing",
                 json!({"listing": 7, "price": "3"}),
                 "keybot market reprice 7 --price 3",
             ),
-            ("delist", json!({"listing": 7}), "keybot market delist 7"),
+            (
+                "delist_listing",
+                json!({"listing": 7}),
+                "keybot market delist 7",
+            ),
         ];
         for (name, args, command) in cases {
             let Ok(Call::Propose(p)) = parse(name, &args) else {
@@ -776,8 +789,8 @@ mod tests {
             "keybot market reprice 1 --price '1; rm -rf ~ '"
         );
         // Negative ids, unknown fields: one line, nothing proposed.
-        assert!(parse("buy", &json!({"listing": -1, "max_price": "1"})).is_err());
-        assert!(parse("delist", &json!({"listing": 1, "all": true})).is_err());
+        assert!(parse("buy_listing", &json!({"listing": -1, "max_price": "1"})).is_err());
+        assert!(parse("delist_listing", &json!({"listing": 1, "all": true})).is_err());
         // A purchase pays a stranger: its listing must be one the user named.
         let buy = Proposal::Buy {
             listing: 12,

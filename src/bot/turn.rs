@@ -16,6 +16,9 @@ const ANSWER_FROM_RESULTS: &str = "Answer the user's question in plain words, us
 /// The most proposals one turn may open: a model in a loop does not get review after review.
 pub const MAX_PROPOSALS: usize = 2;
 
+/// What a model is told of a proposal after one was refused or declined in the same turn.
+const STOPPED: &str = "a proposal was refused or declined earlier in this turn: nothing more is proposed until the user asks again";
+
 /// What a model is told when it calls a tool again with the same arguments.
 const ALREADY: &str = "this call was answered above: answer the user with that result";
 
@@ -118,6 +121,9 @@ pub struct Machine {
     /// The calls of the round being answered, each with its result once it has one.
     pending: Vec<(format::Call, Option<Value>, Option<ProposalRecord>)>,
     errors: Vec<String>,
+    /// A proposal was refused (over a cap, a token this network lacks, …) or declined: the turn
+    /// proposes nothing more. A model told "over the cap" otherwise proposes the cap itself.
+    proposals_stopped: bool,
 }
 
 impl Machine {
@@ -138,6 +144,7 @@ impl Machine {
             out: Outcome::default(),
             pending: Vec::new(),
             errors: Vec::new(),
+            proposals_stopped: false,
         }
     }
 
@@ -224,6 +231,9 @@ impl Machine {
             } else {
                 match tools::parse(&call.name, &call.arguments) {
                     Err(line) => Some(json!({"error": line})),
+                    Ok(tools::Call::Propose(_)) if self.proposals_stopped => {
+                        Some(json!({"error": STOPPED}))
+                    }
                     Ok(tools::Call::Propose(_)) if proposals >= MAX_PROPOSALS => Some(
                         json!({"error": format!("at most {MAX_PROPOSALS} proposals in one turn: this one was not shown to the user")}),
                     ),
@@ -258,6 +268,15 @@ impl Machine {
     /// into the conversation and the next round is due ([`Machine::request`]): true then.
     pub fn answer(&mut self, index: usize, ran: Ran) -> bool {
         if let Some(slot) = self.pending.get_mut(index) {
+            let proposed = tools::kind(&slot.0.name) == Some(tools::Kind::Proposal);
+            if proposed
+                && !matches!(
+                    ran.proposal,
+                    Some((_, Decision::Signed(_) | Decision::Pending))
+                )
+            {
+                self.proposals_stopped = true;
+            }
             slot.1 = Some(ran.result);
             slot.2 = ran
                 .proposal
@@ -490,7 +509,7 @@ mod tests {
         let answer_all = |m: &mut Machine, work: Vec<Work>| {
             for w in work {
                 let ran = match &w.call {
-                    tools::Call::Propose(p) => Ran::decided(p.clone(), Decision::Declined),
+                    tools::Call::Propose(p) => Ran::decided(p.clone(), Decision::Pending),
                     tools::Call::Read(_) => Ran::read(Err("offline".into())),
                 };
                 m.answer(w.index, ran);
@@ -530,7 +549,7 @@ mod tests {
         assert_eq!(results.len(), 6);
         assert!(results[0].contains("there is no tool"), "{}", results[0]);
         assert!(results[1].contains("wrong arguments for activity"));
-        assert!(results[3].contains("declined"));
+        assert!(results[3].contains("waiting for the user"));
         assert!(results[5].contains("at most 2 proposals"), "{}", results[5]);
         let Step::Done { outcome, .. } = m.generated("ok", Stats::default()) else {
             panic!("done")
@@ -544,5 +563,31 @@ mod tests {
         let m = machine(0, "hi");
         assert!(m.last_round());
         assert!(!is_tools(&m));
+    }
+
+    #[test]
+    fn after_a_refused_proposal_the_turn_proposes_nothing_more() {
+        let mut m = machine(4, "send 5 tUSD to Bob");
+        let t = |amount: &str| {
+            call(
+                "transfer",
+                &format!(
+                    "{{\"to\": \"0x70997970C51812dc3A010C7d01b50e0d17dc79C8\", \"amount\": \"{amount}\"}}"
+                ),
+            )
+        };
+        let Step::Run(work) = m.generated(&t("5"), Stats::default()) else {
+            panic!("run")
+        };
+        // Over the user's cap: refused before any review.
+        m.answer(work[0].index, Ran::error("over the cap of 1 tUSD".into()));
+        // The model tries the cap itself: not even shown to the desk.
+        assert_eq!(m.generated(&t("1"), Stats::default()), Step::Generate);
+        let last = m.messages.last().unwrap();
+        assert!(
+            last.content.contains("refused or declined earlier"),
+            "{}",
+            last.content
+        );
     }
 }

@@ -139,7 +139,7 @@ fn each_tool_returns_the_chains_and_the_stores_state() {
         &[
             "ask",
             "--call",
-            "reprice",
+            "reprice_listing",
             "--arguments",
             r#"{"listing": 1, "price": "2; echo pwned"}"#,
         ],
