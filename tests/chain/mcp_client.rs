@@ -112,8 +112,8 @@ fn an_mcp_client_reads_and_its_proposal_waits_for_the_users_review() {
         "market_listings",
         "earnings",
         "transfer",
-        "buy",
-        "withdraw",
+        "buy_listing",
+        "withdraw_earnings",
     ] {
         assert!(tools.iter().any(|t| t == name), "{name} in {tools:?}");
     }
