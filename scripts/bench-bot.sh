@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The bot's benchmark: 30 questions over a seeded local chain (`keybot chain dev`: a vault item,
+# The bot's benchmark: 36 questions over a seeded local chain (`keybot chain dev`: a vault item,
 # a listing, a sent transfer), each asked with `keybot ask --greedy --json`; for each, the tool
 # the model should call first. Prints the share of right first calls and of calls whose
 # arguments were read, the median and worst time to the answer, and the cost of the tools on a
@@ -63,6 +63,12 @@ questions=(
   "transfer|Transfer 2 tUSD to $friend"
   "transfer|Send 0.01 ETH to $friend"
   "transfer|Please send 3 tUSD to $friend"
+  "earnings|What did I earn selling data?"
+  "my_listings|Which of my listings sold?"
+  "market_proposal|Buy listing 1 for at most 2 tUSD."
+  "market_proposal|Change the price of my listing 1 to 3 tUSD."
+  "market_proposal|Take my listing 1 off the market."
+  "market_proposal|Withdraw my tUSD earnings."
 )
 right=0 valid=0 n=0
 times=()

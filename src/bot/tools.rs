@@ -96,13 +96,10 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
     .collect()
 }
 
-/// The proposals: each opens the review the user's own action would open.
+/// The proposals: each opens the review the user's own action would open. The market's are
+/// one tool with an `action`: eight tools of their own made the prompt 1,700 tokens (a 0.5B
+/// model then took `sell` for `send` and `list_vault_item` for a search).
 fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
-    let purchase = json!({
-        "type": "object",
-        "properties": {"purchase": id("the purchase's id")},
-        "required": ["purchase"],
-    });
     vec![
         ToolSpec {
             name: "transfer",
@@ -118,77 +115,33 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
             }),
         },
         ToolSpec {
-            name: "list_vault_item",
-            description: "Propose offering one of the user's sale-vault items (by its id) for sale on the data market, at a price. Not for sending money.",
+            name: "market_proposal",
+            description: "Propose a data-market transaction for the user to review: sell (id: a consented vault item, price), buy (id: a listing, price: the most to pay), deliver, challenge or refund (id: a purchase), withdraw (token: the earnings to take out), reprice (id: the user's listing, price), delist (id: the user's listing).",
             parameters: json!({
                 "type": "object",
                 "properties": {
-                    "item": id("the vault item's id"),
+                    "action": {"type": "string", "enum": MARKET_ACTIONS},
+                    "id": id("the item, listing or purchase"),
                     "price": {"type": "string", "description": "a decimal price in the token's units"},
                     "token": token,
                 },
-                "required": ["item", "price"],
-            }),
-        },
-        ToolSpec {
-            name: "buy_listing",
-            description: "Propose buying a data-market listing by its id, paying at most max_price (a token listing is approved for exactly its price first).",
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "listing": id("the listing's id"),
-                    "max_price": {"type": "string", "description": "the most to pay, in the listing's token's units"},
-                },
-                "required": ["listing", "max_price"],
-            }),
-        },
-        ToolSpec {
-            name: "deliver_purchase",
-            description: "Propose delivering the key of a purchase of one of the user's listings.",
-            parameters: purchase.clone(),
-        },
-        ToolSpec {
-            name: "challenge_purchase",
-            description: "Propose challenging a delivered key that does not open the user's purchase (the contract refunds it).",
-            parameters: purchase.clone(),
-        },
-        ToolSpec {
-            name: "refund_purchase",
-            description: "Propose taking back the price of a purchase its seller never delivered, after its deadline.",
-            parameters: purchase,
-        },
-        ToolSpec {
-            name: "withdraw_earnings",
-            description: "Propose withdrawing what the user's sales earned in a token (ETH or a configured token).",
-            parameters: json!({
-                "type": "object",
-                "properties": {"token": token},
-                "required": ["token"],
-            }),
-        },
-        ToolSpec {
-            name: "reprice_listing",
-            description: "Propose a new price for one of the user's listings, in its token's units.",
-            parameters: json!({
-                "type": "object",
-                "properties": {
-                    "listing": id("the listing's id"),
-                    "price": {"type": "string", "description": "the new decimal price"},
-                },
-                "required": ["listing", "price"],
-            }),
-        },
-        ToolSpec {
-            name: "delist_listing",
-            description: "Propose taking one of the user's listings off the market.",
-            parameters: json!({
-                "type": "object",
-                "properties": {"listing": id("the listing's id")},
-                "required": ["listing"],
+                "required": ["action"],
             }),
         },
     ]
 }
+
+/// What `market_proposal` does.
+const MARKET_ACTIONS: [&str; 8] = [
+    "sell",
+    "buy",
+    "deliver",
+    "challenge",
+    "refund",
+    "withdraw",
+    "reprice",
+    "delist",
+];
 
 /// An id's schema: a whole number from 0.
 fn id(description: &str) -> Value {
@@ -200,9 +153,7 @@ pub fn kind(name: &str) -> Option<Kind> {
     match name {
         "balances" | "activity" | "vault_items" | "market_listings" | "my_listings"
         | "my_purchases" | "earnings" | "networks" => Some(Kind::Read),
-        "transfer" | "list_vault_item" | "buy_listing" | "deliver_purchase"
-        | "challenge_purchase" | "refund_purchase" | "withdraw_earnings" | "reprice_listing"
-        | "delist_listing" => Some(Kind::Proposal),
+        "transfer" | "market_proposal" => Some(Kind::Proposal),
         _ => None,
     }
 }
@@ -238,43 +189,70 @@ struct TransferArgs {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SellArgs {
-    item: i64,
-    price: String,
+struct MarketArgs {
+    action: String,
+    #[serde(default)]
+    id: Option<u64>,
+    #[serde(default)]
+    price: Option<String>,
     #[serde(default)]
     token: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct BuyArgs {
-    listing: u64,
-    max_price: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PurchaseArgs {
-    purchase: u64,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WithdrawArgs {
-    token: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RepriceArgs {
-    listing: u64,
-    price: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListingArgs {
-    listing: u64,
+impl MarketArgs {
+    /// The proposal its action makes, each with the fields it needs (one line when one is
+    /// missing or of no use to it).
+    fn proposal(self) -> Result<Proposal, String> {
+        let MarketArgs {
+            action,
+            id,
+            price,
+            token,
+        } = self;
+        let need_id = || id.ok_or_else(|| format!("market_proposal {action}: needs an id"));
+        let need_price = || {
+            price
+                .clone()
+                .ok_or_else(|| format!("market_proposal {action}: needs a price"))
+        };
+        Ok(match action.as_str() {
+            "sell" => Proposal::Sell {
+                item: i64::try_from(need_id()?).map_err(|_| "no such vault item".to_owned())?,
+                price: need_price()?,
+                token: not_eth(token),
+            },
+            "buy" => Proposal::Buy {
+                listing: need_id()?,
+                max_price: need_price()?,
+            },
+            "deliver" => Proposal::Deliver {
+                purchase: need_id()?,
+            },
+            "challenge" => Proposal::Challenge {
+                purchase: need_id()?,
+            },
+            "refund" => Proposal::Refund {
+                purchase: need_id()?,
+            },
+            "withdraw" => Proposal::Withdraw {
+                token: not_eth(token),
+            },
+            "reprice" => Proposal::Reprice {
+                listing: need_id()?,
+                price: need_price()?,
+            },
+            "delist" => Proposal::Delist {
+                listing: need_id()?,
+            },
+            other => {
+                return Err(format!(
+                    "market_proposal: no action {:?}; the actions are: {}",
+                    crate::sanitize::clean_line(other),
+                    MARKET_ACTIONS.join(", ")
+                ));
+            }
+        })
+    }
 }
 
 /// A transaction the model proposed, as it wrote it (checked by the desk before any review).
@@ -345,48 +323,74 @@ impl Proposal {
         }
     }
 
-    /// The keybot command that does the same through its own review, for the user to run
-    /// (each value shell-quoted: the model wrote it).
-    pub fn command(&self) -> String {
-        let q = |v: &str| {
-            let v = crate::sanitize::clean_line(v);
-            shlex::try_quote(&v).map_or_else(|_| "''".to_owned(), |c| c.into_owned())
+    /// The keybot command that does the same through its own review, after `keybot`, one
+    /// argument each (as the model wrote the values: a process gets them unquoted).
+    pub fn argv(&self) -> Vec<String> {
+        let v = |x: &str| crate::sanitize::clean_line(x).into_owned();
+        let mut a: Vec<String> = match self {
+            Proposal::Transfer { to, amount, .. } => {
+                vec![
+                    "wallet".into(),
+                    "send".into(),
+                    "--to".into(),
+                    v(to),
+                    "--value".into(),
+                    v(amount),
+                ]
+            }
+            Proposal::Sell { item, price, .. } => {
+                vec![
+                    "market".into(),
+                    "sell".into(),
+                    item.to_string(),
+                    "--price".into(),
+                    v(price),
+                ]
+            }
+            Proposal::Buy { listing, max_price } => vec![
+                "market".into(),
+                "buy".into(),
+                listing.to_string(),
+                "--max-price".into(),
+                v(max_price),
+            ],
+            Proposal::Deliver { .. } => vec!["market".into(), "serve".into()],
+            Proposal::Challenge { purchase } => {
+                vec!["market".into(), "challenge".into(), purchase.to_string()]
+            }
+            Proposal::Refund { purchase } => {
+                vec!["market".into(), "refund".into(), purchase.to_string()]
+            }
+            Proposal::Withdraw { .. } => vec!["market".into(), "withdraw".into()],
+            Proposal::Reprice { listing, price } => vec![
+                "market".into(),
+                "reprice".into(),
+                listing.to_string(),
+                "--price".into(),
+                v(price),
+            ],
+            Proposal::Delist { listing } => {
+                vec!["market".into(), "delist".into(), listing.to_string()]
+            }
         };
-        let token = |t: &Option<String>| {
-            t.as_deref()
-                .map(|t| format!(" --token {}", q(t)))
-                .unwrap_or_default()
-        };
-        match self {
-            Proposal::Transfer {
-                to,
-                amount,
-                token: t,
-            } => format!(
-                "keybot wallet send --to {} --value {}{}",
-                q(to),
-                q(amount),
-                token(t)
-            ),
-            Proposal::Sell {
-                item,
-                price,
-                token: t,
-            } => {
-                format!("keybot market sell {item} --price {}{}", q(price), token(t))
-            }
-            Proposal::Buy { listing, max_price } => {
-                format!("keybot market buy {listing} --max-price {}", q(max_price))
-            }
-            Proposal::Deliver { .. } => "keybot market serve".to_owned(),
-            Proposal::Challenge { purchase } => format!("keybot market challenge {purchase}"),
-            Proposal::Refund { purchase } => format!("keybot market refund {purchase}"),
-            Proposal::Withdraw { token: t } => format!("keybot market withdraw{}", token(t)),
-            Proposal::Reprice { listing, price } => {
-                format!("keybot market reprice {listing} --price {}", q(price))
-            }
-            Proposal::Delist { listing } => format!("keybot market delist {listing}"),
+        if let Proposal::Transfer { token: Some(t), .. }
+        | Proposal::Sell { token: Some(t), .. }
+        | Proposal::Withdraw { token: Some(t) } = self
+        {
+            a.push("--token".into());
+            a.push(v(t));
         }
+        a
+    }
+
+    /// [`Proposal::argv`] as a line to copy (each value shell-quoted: the model wrote it).
+    pub fn command(&self) -> String {
+        let quoted: Vec<String> = self
+            .argv()
+            .iter()
+            .map(|w| shlex::try_quote(w).map_or_else(|_| "''".to_owned(), |c| c.into_owned()))
+            .collect();
+        format!("keybot {}", quoted.join(" "))
     }
 
     /// Whether the user named what this proposal pays a stranger: a transfer's address, a
@@ -420,7 +424,8 @@ impl Decision {
     /// What the model is told: only this, never the review's details.
     pub fn for_model(&self) -> String {
         match self {
-            Decision::Signed(hash) => format!("signed: tx {hash}"),
+            Decision::Signed(hash) if hash.starts_with("0x") => format!("signed: tx {hash}"),
+            Decision::Signed(what) => format!("signed: {what}"),
             Decision::Declined => "declined".to_owned(),
             Decision::Pending => "proposed: waiting for the user".to_owned(),
         }
@@ -492,47 +497,9 @@ pub fn parse(name: &str, arguments: &Value) -> Result<Call, String> {
                 token: not_eth(a.token),
             })
         }),
-        "list_vault_item" => args::<SellArgs>(name, arguments).map(|a| {
-            Call::Propose(Proposal::Sell {
-                item: a.item,
-                price: a.price,
-                token: not_eth(a.token),
-            })
-        }),
-        "buy_listing" => args::<BuyArgs>(name, arguments).map(|a| {
-            Call::Propose(Proposal::Buy {
-                listing: a.listing,
-                max_price: a.max_price,
-            })
-        }),
-        "deliver_purchase" => args::<PurchaseArgs>(name, arguments).map(|a| {
-            Call::Propose(Proposal::Deliver {
-                purchase: a.purchase,
-            })
-        }),
-        "challenge_purchase" => args::<PurchaseArgs>(name, arguments).map(|a| {
-            Call::Propose(Proposal::Challenge {
-                purchase: a.purchase,
-            })
-        }),
-        "refund_purchase" => args::<PurchaseArgs>(name, arguments).map(|a| {
-            Call::Propose(Proposal::Refund {
-                purchase: a.purchase,
-            })
-        }),
-        "withdraw_earnings" => args::<WithdrawArgs>(name, arguments).map(|a| {
-            Call::Propose(Proposal::Withdraw {
-                token: not_eth(Some(a.token)),
-            })
-        }),
-        "reprice_listing" => args::<RepriceArgs>(name, arguments).map(|a| {
-            Call::Propose(Proposal::Reprice {
-                listing: a.listing,
-                price: a.price,
-            })
-        }),
-        "delist_listing" => args::<ListingArgs>(name, arguments)
-            .map(|a| Call::Propose(Proposal::Delist { listing: a.listing })),
+        "market_proposal" => args::<MarketArgs>(name, arguments)
+            .and_then(MarketArgs::proposal)
+            .map(Call::Propose),
         other => Err(format!(
             "there is no tool {:?}; the tools are: {}",
             crate::sanitize::clean_line(other),
@@ -729,55 +696,53 @@ mod tests {
     }
 
     #[test]
-    fn every_proposal_parses_strictly_and_prints_a_quoted_command() {
+    fn every_market_action_parses_strictly_and_prints_a_quoted_command() {
         let cases = [
             (
-                "list_vault_item",
-                json!({"item": 3, "price": "2", "token": "tUSD"}),
+                json!({"action": "sell", "id": 3, "price": "2", "token": "tUSD"}),
                 "keybot market sell 3 --price 2 --token tUSD",
             ),
             (
-                "buy_listing",
-                json!({"listing": 7, "max_price": "1.5"}),
+                json!({"action": "buy", "id": 7, "price": "1.5"}),
                 "keybot market buy 7 --max-price 1.5",
             ),
+            (json!({"action": "deliver", "id": 1}), "keybot market serve"),
             (
-                "deliver_purchase",
-                json!({"purchase": 1}),
-                "keybot market serve",
-            ),
-            (
-                "challenge_purchase",
-                json!({"purchase": 4}),
+                json!({"action": "challenge", "id": 4}),
                 "keybot market challenge 4",
             ),
             (
-                "refund_purchase",
-                json!({"purchase": 4}),
+                json!({"action": "refund", "id": 4}),
                 "keybot market refund 4",
             ),
             (
-                "withdraw_earnings",
-                json!({"token": "ETH"}),
+                json!({"action": "withdraw", "token": "ETH"}),
                 "keybot market withdraw",
             ),
             (
-                "reprice_listing",
-                json!({"listing": 7, "price": "3"}),
+                json!({"action": "reprice", "id": 7, "price": "3"}),
                 "keybot market reprice 7 --price 3",
             ),
             (
-                "delist_listing",
-                json!({"listing": 7}),
+                json!({"action": "delist", "id": 7}),
                 "keybot market delist 7",
             ),
         ];
-        for (name, args, command) in cases {
-            let Ok(Call::Propose(p)) = parse(name, &args) else {
-                panic!("{name}")
+        assert_eq!(kind("market_proposal"), Some(Kind::Proposal));
+        for (args, command) in cases {
+            let Ok(Call::Propose(p)) = parse("market_proposal", &args) else {
+                panic!("{args}")
             };
-            assert_eq!(kind(name), Some(Kind::Proposal));
             assert_eq!(p.command(), command);
+        }
+        // A field the action needs, missing; an action that does not exist: one line each.
+        for (args, line) in [
+            (json!({"action": "buy", "id": 7}), "buy: needs a price"),
+            (json!({"action": "delist"}), "delist: needs an id"),
+            (json!({"action": "burn", "id": 1}), "no action \"burn\""),
+        ] {
+            let e = parse("market_proposal", &args).unwrap_err();
+            assert!(e.contains(line), "{e}");
         }
         // Whatever the model wrote is one quoted word, control characters gone.
         let p = Proposal::Reprice {
@@ -789,8 +754,20 @@ mod tests {
             "keybot market reprice 1 --price '1; rm -rf ~ '"
         );
         // Negative ids, unknown fields: one line, nothing proposed.
-        assert!(parse("buy_listing", &json!({"listing": -1, "max_price": "1"})).is_err());
-        assert!(parse("delist_listing", &json!({"listing": 1, "all": true})).is_err());
+        assert!(
+            parse(
+                "market_proposal",
+                &json!({"action": "buy", "id": -1, "price": "1"})
+            )
+            .is_err()
+        );
+        assert!(
+            parse(
+                "market_proposal",
+                &json!({"action": "delist", "id": 1, "all": true})
+            )
+            .is_err()
+        );
         // A purchase pays a stranger: its listing must be one the user named.
         let buy = Proposal::Buy {
             listing: 12,

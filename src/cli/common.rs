@@ -160,6 +160,9 @@ pub struct Sender<'a> {
     pub yes: bool,
     pub accept_warnings: bool,
     pub wait: std::time::Duration,
+    /// Set when the user's model proposed this transaction (`keybot ask`): the review says so
+    /// first, and loudly (`Some(false)`) when the user never typed what it pays.
+    pub proposed: Option<bool>,
 }
 
 impl Sender<'_> {
@@ -172,9 +175,19 @@ impl Sender<'_> {
         intent: impl Into<Intent>,
         what: &str,
     ) -> Result<(alloy::primitives::B256, Outcome)> {
-        let review =
+        let mut review =
             self.rt
                 .block_on(tx::prepare(self.client, Some(self.store), intent, self.own))?;
+        if let Some(from_user) = self.proposed {
+            review
+                .warnings
+                .insert(0, crate::chain::safety::Warning::ProposedByModel);
+            if !from_user {
+                review
+                    .warnings
+                    .insert(0, crate::chain::safety::Warning::NotTypedByUser);
+            }
+        }
         show_review(&review);
         confirm(&review, self.yes, self.accept_warnings, what)?;
         let record = tx::sign(self.wallet, account, &review)?;

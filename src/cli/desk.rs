@@ -30,6 +30,8 @@ pub(crate) struct Opened {
     pub account: AccountRef,
     pub rt: tokio::runtime::Runtime,
     pub own: Vec<Address>,
+    network: Option<String>,
+    password_file: Option<std::path::PathBuf>,
 }
 
 impl Opened {
@@ -57,6 +59,8 @@ impl Opened {
             account,
             rt: chain::runtime()?,
             own,
+            network: network.map(str::to_owned),
+            password_file: password_file.map(Path::to_path_buf),
         })
     }
 
@@ -85,6 +89,8 @@ impl Opened {
             yes,
             accept_warnings,
             reviews: Vec::new(),
+            network: self.network.clone(),
+            password_file: self.password_file.clone(),
         }
     }
 }
@@ -105,6 +111,73 @@ pub(crate) struct CliDesk<'a> {
     accept_warnings: bool,
     /// Each reviewed proposal's lines, for `--json`.
     pub reviews: Vec<Value>,
+    /// What a market proposal's command is given: the network and the password file.
+    network: Option<String>,
+    password_file: Option<std::path::PathBuf>,
+}
+
+impl CliDesk<'_> {
+    /// A market proposal: the `keybot market` command that does the same, run as a process of
+    /// its own, so its checks, its review (headed "proposed by your model") and its confirmation
+    /// are exactly the command's, on this terminal. Off a terminal without `--yes` it is only
+    /// printed. What the command prints on stdout goes to stderr here (stdout is the answer's).
+    fn propose_market(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String> {
+        let command = proposal.command();
+        eprintln!();
+        eprintln!("The model proposes: {}", proposal.describe());
+        self.reviews.push(json!({"command": command}));
+        if matches!(proposal, Proposal::Deliver { .. }) {
+            // `market serve` delivers every waiting purchase and runs until stopped.
+            eprintln!("not signed: `{command}` delivers the purchases waiting for your key");
+            return Ok(Decision::Pending);
+        }
+        if !self.yes && !input::stdin_is_tty() {
+            if !from_user {
+                eprintln!(
+                    "DANGER: proposed by the model, from text you did not write (you never typed this listing)"
+                );
+            }
+            eprintln!(
+                "not signed: to do it, run `{command}` (it shows its own review), or ask with --yes"
+            );
+            return Ok(Decision::Pending);
+        }
+        let exe = std::env::current_exe().map_err(line)?;
+        let mut cmd = std::process::Command::new(exe);
+        cmd.args(proposal.argv())
+            .arg("--proposed-by-model")
+            .arg(if from_user { "typed" } else { "untyped" });
+        if let Some(n) = &self.network {
+            cmd.arg("--network").arg(n);
+        }
+        if let Some(f) = &self.password_file {
+            cmd.arg("--password-file").arg(f);
+        }
+        if self.yes {
+            cmd.arg("--yes");
+            if self.accept_warnings {
+                cmd.arg("--accept-warnings");
+            }
+        }
+        let out = cmd
+            .stdin(std::process::Stdio::inherit())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .map_err(line)?;
+        let printed = String::from_utf8_lossy(&out.stdout);
+        eprint!("{}", crate::sanitize::clean(&printed));
+        if !out.status.success() {
+            return Err(format!(
+                "not done: `{command}` stopped (declined or refused; its line is above)"
+            ));
+        }
+        let result = printed.lines().last().unwrap_or_default().trim();
+        Ok(Decision::Signed(if result.is_empty() {
+            proposal.describe()
+        } else {
+            format!("{} ({})", proposal.describe(), clean_line(result))
+        }))
+    }
 }
 
 impl Desk for CliDesk<'_> {
@@ -120,21 +193,7 @@ impl Desk for CliDesk<'_> {
 
     fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String> {
         if !matches!(proposal, Proposal::Transfer { .. }) {
-            // The market's proposals are reviewed and signed in the app's Chat screen; here
-            // they are printed as the command that does the same through its own review.
-            eprintln!();
-            eprintln!("The model proposes: {}", proposal.describe());
-            if !from_user {
-                eprintln!(
-                    "DANGER: proposed by the model, from text you did not write (you never typed this listing)"
-                );
-            }
-            eprintln!(
-                "not signed: to do it, run `{}` (it shows its own review)",
-                proposal.command()
-            );
-            self.reviews.push(json!({"command": proposal.command()}));
-            return Ok(Decision::Pending);
+            return self.propose_market(proposal, from_user);
         }
         let client = self
             .client

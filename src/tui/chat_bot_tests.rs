@@ -326,7 +326,7 @@ fn a_market_proposal_waits_for_the_book_opens_its_review_and_a_wrong_one_is_answ
     ask(&mut s, "buy listing 3 for at most 0.01 ETH");
     let fx = round(
         &mut s,
-        "<tool_call>\n{\"name\": \"buy_listing\", \"arguments\": {\"listing\": 3, \"max_price\": \"0.01\"}}\n</tool_call>",
+        "<tool_call>\n{\"name\": \"market_proposal\", \"arguments\": {\"action\": \"buy\", \"id\": 3, \"price\": \"0.01\"}}\n</tool_call>",
     );
     // The market was never read: it is read first, the proposal waits.
     assert!(
@@ -358,7 +358,7 @@ fn a_market_proposal_waits_for_the_book_opens_its_review_and_a_wrong_one_is_answ
     ask(&mut s, "refund purchase 2");
     let fx = round(
         &mut s,
-        "<tool_call>\n{\"name\": \"refund_purchase\", \"arguments\": {\"purchase\": 2}}\n</tool_call>",
+        "<tool_call>\n{\"name\": \"market_proposal\", \"arguments\": {\"action\": \"refund\", \"id\": 2}}\n</tool_call>",
     );
     next_round(&fx);
     assert_eq!(s.screen, Screen::Chat);
@@ -369,7 +369,7 @@ fn a_market_proposal_waits_for_the_book_opens_its_review_and_a_wrong_one_is_answ
     ask(&mut s, "buy listing 3 for 0.001");
     let fx = round(
         &mut s,
-        "<tool_call>\n{\"name\": \"buy_listing\", \"arguments\": {\"listing\": 3, \"max_price\": \"0.001\"}}\n</tool_call>",
+        "<tool_call>\n{\"name\": \"market_proposal\", \"arguments\": {\"action\": \"buy\", \"id\": 3, \"price\": \"0.001\"}}\n</tool_call>",
     );
     next_round(&fx);
     let last = &s.chat.messages.last().unwrap().text;

@@ -139,9 +139,9 @@ fn each_tool_returns_the_chains_and_the_stores_state() {
         &[
             "ask",
             "--call",
-            "reprice_listing",
+            "market_proposal",
             "--arguments",
-            r#"{"listing": 1, "price": "2; echo pwned"}"#,
+            r#"{"action": "reprice", "id": 1, "price": "2; echo pwned"}"#,
         ],
     );
     let err = String::from_utf8_lossy(&out.stderr);
@@ -154,6 +154,31 @@ fn each_tool_returns_the_chains_and_the_stores_state() {
     assert_eq!(v["result"], "proposed: waiting for the user");
     let mine = call(h, "my_listings", "{}");
     assert_eq!(mine["listings"][0]["price"], "1 tUSD", "{mine:#}");
+    // With --yes it is done by that command, in a process of its own, whose review says who
+    // proposed it; stdout stays the answer's alone.
+    let out = kb_with(
+        h,
+        PW,
+        &[
+            "ask",
+            "--call",
+            "market_proposal",
+            "--arguments",
+            r#"{"action": "reprice", "id": 1, "price": "2"}"#,
+            "--yes",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("warning: proposed by your model"), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = v["result"].as_str().unwrap();
+    assert!(
+        result.starts_with("signed: reprice listing 1 to 2 (confirmed 0x"),
+        "{result}"
+    );
+    let mine = call(h, "my_listings", "{}");
+    assert_eq!(mine["listings"][0]["price"], "2 tUSD", "{mine:#}");
     let activity = call(h, "activity", r#"{"limit": 5}"#);
     assert!(activity["activity"].is_array(), "{activity:#}");
 

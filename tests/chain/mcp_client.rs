@@ -112,8 +112,7 @@ fn an_mcp_client_reads_and_its_proposal_waits_for_the_users_review() {
         "market_listings",
         "earnings",
         "transfer",
-        "buy_listing",
-        "withdraw_earnings",
+        "market_proposal",
     ] {
         assert!(tools.iter().any(|t| t == name), "{name} in {tools:?}");
     }

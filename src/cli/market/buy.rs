@@ -180,9 +180,9 @@ impl BuyArgs {
     /// prints the purchase id.
     pub fn run(self, paths: &Paths, pw_file: Option<&Path>) -> Result<u8> {
         let listing = self.listing;
-        let ChainOpts { network, yes, wait } = &self.chain;
+        let ChainOpts { yes, wait, .. } = &self.chain;
         refuse_unconfirmed(*yes)?;
-        let s = Session::open(paths, pw_file, network.as_deref())?;
+        let s = self.chain.open(paths, pw_file)?;
         let account = parse_account(&s.wallet, &self.account)?;
         let buyer = s.wallet.address(account)?;
         let book = s.sync()?;

@@ -31,7 +31,9 @@ impl DeployArgs {
     /// The committed DataMarket, deployed through the review from the user's account, checked
     /// the way `join` checks, and written into the network's config.
     pub fn run(self, paths: &Paths, pw_file: Option<&Path>) -> Result<u8> {
-        let ChainOpts { network, yes, wait } = self.chain;
+        let ChainOpts {
+            network, yes, wait, ..
+        } = self.chain;
         let mut config = ChainConfig::load(paths)?;
         let client = connect(&config, network.as_deref())?;
         let allowed = allowed_tokens(&client, &self.tokens)?;
@@ -59,6 +61,7 @@ impl DeployArgs {
             yes,
             accept_warnings: false,
             wait: Duration::from_secs(wait),
+            proposed: None,
         };
         let hash = sender.send_confirmed(account, intent, "Deploy")?;
         let found = rt.block_on(deployed_market(&client, hash))?;

@@ -92,6 +92,34 @@ pub struct ChainOpts {
     /// Seconds to wait for each receipt.
     #[arg(long, default_value_t = 120, value_name = "SECONDS")]
     wait: u64,
+    /// With --yes: also accept loud warnings.
+    #[arg(long, requires = "yes")]
+    accept_warnings: bool,
+    /// Set by `keybot ask` when your model proposed this command: the review says so first
+    /// (`untyped`: you never typed what it pays, a loud warning).
+    #[arg(long, hide = true, value_name = "typed|untyped")]
+    proposed_by_model: Option<Proposed>,
+}
+
+/// Who typed what a command the model proposed pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Proposed {
+    Typed,
+    Untyped,
+}
+
+impl ChainOpts {
+    /// The market session on these options' network, its reviews as these options say.
+    pub fn open(
+        &self,
+        paths: &Paths,
+        pw_file: Option<&std::path::Path>,
+    ) -> Result<session::Session> {
+        let mut s = session::Session::open(paths, pw_file, self.network.as_deref())?;
+        s.proposed = self.proposed_by_model.map(|p| p == Proposed::Typed);
+        s.accept_warnings = self.accept_warnings;
+        Ok(s)
+    }
 }
 
 impl MarketArgs {

@@ -293,7 +293,7 @@ fn after_purchase(
     let to = step.refund_to()?;
     step.check_reason()?;
     refuse_unconfirmed(c.yes)?;
-    let s = Session::open(paths, pw_file, c.network.as_deref())?;
+    let s = c.open(paths, pw_file)?;
     let book = s.sync()?;
     let p = my_purchase(&s, &book, purchase)?;
     let account = s.account_of(p.buyer)?;

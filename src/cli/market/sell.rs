@@ -41,12 +41,12 @@ pub struct SellArgs {
 impl SellArgs {
     pub fn run(self, paths: &Paths, pw_file: Option<&Path>) -> Result<u8> {
         let uri = self.uri.as_deref();
-        let ChainOpts { network, yes, wait } = self.chain;
+        let ChainOpts { yes, wait, .. } = self.chain;
         if let Some(uri) = uri {
             svc::check_uri(uri)?;
         }
         refuse_unconfirmed(yes)?;
-        let s = Session::open(paths, pw_file, network.as_deref())?;
+        let s = self.chain.open(paths, pw_file)?;
         let token = listing_token(&s.client, self.token.as_deref())?;
         let price = amount::parse(&self.price, token.decimals)?;
         let item = vault::view(&s.store, self.item)?;
@@ -135,9 +135,9 @@ fn reprice_or_delist(
     listing: u64,
     price: Option<&str>,
 ) -> Result<u8> {
-    let ChainOpts { network, yes, wait } = chain;
+    let ChainOpts { yes, wait, .. } = chain;
     refuse_unconfirmed(*yes)?;
-    let s = Session::open(paths, pw_file, network.as_deref())?;
+    let s = chain.open(paths, pw_file)?;
     let book = s.sync()?;
     let l = book
         .listings
@@ -257,7 +257,7 @@ pub struct WithdrawArgs {
 
 impl WithdrawArgs {
     pub fn run(self, paths: &Paths, pw_file: Option<&Path>) -> Result<u8> {
-        let ChainOpts { network, yes, wait } = self.chain;
+        let ChainOpts { yes, wait, .. } = self.chain;
         let to = self
             .to
             .as_deref()
@@ -267,7 +267,7 @@ impl WithdrawArgs {
             bail!("the zero address burns what it is sent; name another --to");
         }
         refuse_unconfirmed(yes)?;
-        let s = Session::open(paths, pw_file, network.as_deref())?;
+        let s = self.chain.open(paths, pw_file)?;
         let tokens: Vec<Token> = match self.token.as_deref() {
             Some(t) => vec![listing_token(&s.client, Some(t))?],
             None => {

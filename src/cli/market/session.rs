@@ -30,6 +30,11 @@ pub struct Session {
     pub own: Vec<Address>,
     /// `market.ipfs_gateway`, for an ipfs:// listing's ciphertext.
     pub ipfs_gateway: Option<String>,
+    /// Set by `keybot ask` (hidden `--proposed-by-model`): every review says the model proposed
+    /// it, loudly (`Some(false)`) when the user never typed what it pays.
+    pub proposed: Option<bool>,
+    /// `--accept-warnings`: with `--yes`, loud warnings are accepted too.
+    pub accept_warnings: bool,
 }
 
 impl Session {
@@ -53,6 +58,8 @@ impl Session {
             store,
             own,
             ipfs_gateway,
+            proposed: None,
+            accept_warnings: false,
         })
     }
 
@@ -74,8 +81,9 @@ impl Session {
             wallet: &self.wallet,
             own: &self.own,
             yes,
-            accept_warnings,
+            accept_warnings: accept_warnings || self.accept_warnings,
             wait: Duration::from_secs(wait),
+            proposed: self.proposed,
         }
     }
 
