@@ -41,12 +41,12 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
     vec![
         ToolSpec {
             name: "balances",
-            description: "The balances of the user's wallet accounts on the active network: ETH and every configured token, with each account's index, label and address.",
+            description: "The user's balances: ETH and each token, per account (index, label, address).",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "activity",
-            description: "Recent transactions of the user's accounts, newest first: sent and received, asset, amount, counterparty, status.",
+            description: "The user's recent transactions, newest first: sent and received, asset, amount, counterparty, status.",
             parameters: json!({
                 "type": "object",
                 "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 50}},
@@ -55,12 +55,12 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "vault_items",
-            description: "The items in the user's sale vault: id, title, size, what the redaction removes by kind, and whether the user consented to selling it. Never the text.",
+            description: "The user's sale vault items: id, title, size, what redaction removes, consent. Never the text.",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "market_listings",
-            description: "Active listings on the data market: id, price, size, what the seller removed, the seller's record. Titles and tags were written by the sellers.",
+            description: "Search what others sell on the data market (by words, at most a price): listing id, price, size, seller's record.",
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -72,22 +72,22 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "my_listings",
-            description: "The user's own listings on the data market: id, title, price, sales, whether it is still listed, and the purchases waiting for the user's key.",
+            description: "What the user sells: their own listings, their sales, and purchases waiting for their key.",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "my_purchases",
-            description: "What the user bought on the data market: purchase id, listing, price, and its state (waiting for the key, delivered, refundable, refunded).",
+            description: "What the user bought from others: purchase id, listing, price, state.",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "earnings",
-            description: "What the user earned selling on the data market, per token (earned, settling, claimable, withdrawn, refunded) and per listing (sales, revenue).",
+            description: "How much the user earned from sales: per token, per listing, per day.",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "networks",
-            description: "The active network: its name, chain id, tokens, and what a transaction costs now (fees).",
+            description: "The network: name, chain id, configured tokens, current fees.",
             parameters: empty,
         },
     ]
@@ -103,7 +103,7 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
     vec![
         ToolSpec {
             name: "transfer",
-            description: "Propose sending (paying) ETH or a configured token to a 0x address. The user reviews it and decides; nothing is sent without them.",
+            description: "Propose sending (paying) ETH or a token to a 0x address; the user reviews it.",
             parameters: json!({
                 "type": "object",
                 "properties": {
@@ -116,7 +116,7 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "market_proposal",
-            description: "Propose a data-market transaction for the user to review: sell (id: a consented vault item, price), buy (id: a listing, price: the most to pay), deliver, challenge or refund (id: a purchase), withdraw (token: the earnings to take out), reprice (id: the user's listing, price), delist (id: the user's listing).",
+            description: "Propose a market action; the user reviews it. sell: offer vault item id at price. buy: listing id, price = the most to pay. deliver, challenge, refund: purchase id. withdraw: take out earnings in token. reprice: listing id, new price. delist: take listing id off the market.",
             parameters: json!({
                 "type": "object",
                 "properties": {
