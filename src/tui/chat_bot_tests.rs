@@ -106,6 +106,26 @@ fn next_round(fx: &[Effect]) -> &BotRound {
     round
 }
 
+/// The chain thread's answer to review `id` (a review of a send to THEM with the warnings
+/// `own`); the warnings the wallet's review then shows, in order.
+fn reviewed(s: &mut State, id: u64, own: Vec<Warning>) -> Vec<Warning> {
+    update(
+        s,
+        Action::Wallet(WalletAction::ReviewReady {
+            id,
+            review: Ok(review(THEM.parse().unwrap(), own)),
+            plan: None,
+        }),
+    );
+    let WalletMode::Send(flow) = &s.wallet.mode else {
+        panic!("the send flow")
+    };
+    let SendStep::Review { review, .. } = &flow.step else {
+        panic!("the review: {:?}", flow.step)
+    };
+    review.warnings.clone()
+}
+
 #[test]
 fn a_read_runs_is_folded_into_the_transcript_and_saved_before_the_answer() {
     let mut s = ready();
@@ -163,22 +183,8 @@ fn a_proposal_opens_the_wallet_review_and_declining_tells_the_model_only_that() 
     );
     assert_eq!(request.amount, alloy::primitives::U256::from(5_000_000u64));
     assert_eq!(s.screen, Screen::Wallet);
-    update(
-        &mut s,
-        Action::Wallet(WalletAction::ReviewReady {
-            id: *id,
-            review: Ok(review(THEM.parse().unwrap(), vec![Warning::NewAddress])),
-            plan: None,
-        }),
-    );
-    let WalletMode::Send(flow) = &s.wallet.mode else {
-        panic!("the review")
-    };
-    let SendStep::Review { review, .. } = &flow.step else {
-        panic!("the review: {:?}", flow.step)
-    };
     assert_eq!(
-        review.warnings,
+        reviewed(&mut s, *id, vec![Warning::NewAddress]),
         [
             Warning::NotTypedByUser,
             Warning::ProposedByModel,
@@ -221,22 +227,8 @@ fn a_signed_proposal_tells_the_model_the_hash() {
     let [Effect::Wallet(WalletEffect::PrepareSend { id, .. })] = fx.as_slice() else {
         panic!("{fx:?}")
     };
-    update(
-        &mut s,
-        Action::Wallet(WalletAction::ReviewReady {
-            id: *id,
-            review: Ok(review(THEM.parse().unwrap(), vec![])),
-            plan: None,
-        }),
-    );
-    let WalletMode::Send(flow) = &s.wallet.mode else {
-        panic!()
-    };
-    let SendStep::Review { review, .. } = &flow.step else {
-        panic!()
-    };
     assert_eq!(
-        review.warnings,
+        reviewed(&mut s, *id, vec![]),
         [Warning::ProposedByModel],
         "typed by the user"
     );
@@ -405,22 +397,8 @@ fn another_programs_proposal_opens_with_the_loud_warning_and_its_decision_goes_t
         panic!("{fx:?}")
     };
     assert_eq!(request.amount, alloy::primitives::U256::from(2_000_000u64));
-    update(
-        &mut s,
-        Action::Wallet(WalletAction::ReviewReady {
-            id: *id,
-            review: Ok(review(THEM.parse().unwrap(), vec![])),
-            plan: None,
-        }),
-    );
-    let WalletMode::Send(flow) = &s.wallet.mode else {
-        panic!()
-    };
-    let SendStep::Review { review, .. } = &flow.step else {
-        panic!()
-    };
     assert_eq!(
-        review.warnings,
+        reviewed(&mut s, *id, vec![]),
         [Warning::NotTypedByUser, Warning::ProposedByModel],
         "another program typed the address, not the user"
     );

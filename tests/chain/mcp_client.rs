@@ -5,7 +5,7 @@
 //! needs the loud warning accepted (another program wrote the address). Checked with cast.
 use serde_json::Value;
 
-use crate::common::{self, cast, kb_with, ok_with};
+use crate::common::{self, kb_with, ok_with};
 
 const PW: &str = "correct horse battery staple";
 const PHRASE: &str = "test test test test test test test test test test test junk";
@@ -69,17 +69,6 @@ fn session(
     (tools, results)
 }
 
-fn tusd_of(dev: &common::DevChain, who: &str) -> String {
-    cast(&[
-        "call",
-        "--rpc-url",
-        &dev.rpc,
-        &dev.tusd.to_string(),
-        "balanceOf(address)(uint256)",
-        who,
-    ])
-}
-
 #[test]
 fn an_mcp_client_reads_and_its_proposal_waits_for_the_users_review() {
     let Some(python) = python() else {
@@ -136,7 +125,7 @@ fn an_mcp_client_reads_and_its_proposal_waits_for_the_users_review() {
         results[2].1
     );
     assert!(results[3].1.contains("wrong arguments for activity"));
-    assert_eq!(tusd_of(&dev, FRIEND), "0", "the server signs nothing");
+    assert_eq!(dev.tusd_of(FRIEND), "0", "the server signs nothing");
 
     // The queue: listed for the user; off a terminal without --yes nothing is signed.
     let list: Value = serde_json::from_str(&ok_with(h, PW, &["proposals", "--json"])).unwrap();
@@ -152,7 +141,7 @@ fn an_mcp_client_reads_and_its_proposal_waits_for_the_users_review() {
         String::from_utf8_lossy(&out.stdout).trim(),
         "proposed: waiting for the user"
     );
-    assert_eq!(tusd_of(&dev, FRIEND), "0");
+    assert_eq!(dev.tusd_of(FRIEND), "0");
 
     // The user's word, with the loud warning accepted: exactly 1 tUSD arrives, once.
     let out = kb_with(
@@ -166,7 +155,7 @@ fn an_mcp_client_reads_and_its_proposal_waits_for_the_users_review() {
         String::from_utf8_lossy(&out.stdout).starts_with("signed: tx 0x"),
         "{err}"
     );
-    assert_eq!(tusd_of(&dev, FRIEND), "1000000 [1e6]");
+    assert_eq!(dev.tusd_of(FRIEND), "1000000 [1e6]");
     let again = kb_with(
         h,
         PW,

@@ -399,6 +399,21 @@ pub struct DevChain {
     pub market: alloy::primitives::Address,
 }
 
+impl DevChain {
+    /// `who`'s tUSD in base units as foundry's `cast` prints it (`5000000 [5e6]`), read from the
+    /// chain, not through keybot.
+    pub fn tusd_of(&self, who: &str) -> String {
+        cast(&[
+            "call",
+            "--rpc-url",
+            &self.rpc,
+            &self.tusd.to_string(),
+            "balanceOf(address)(uint256)",
+            who,
+        ])
+    }
+}
+
 /// Sends `sig` to a child of this test (rustix's safe `kill`).
 pub fn signal(child: &std::process::Child, sig: rustix::process::Signal) {
     let _ = rustix::process::kill_process(rustix::process::Pid::from_child(child), sig);

@@ -4,7 +4,7 @@
 //! review with "proposed by your model" first, `n` declines it, the model is told "declined"
 //! and nothing is sent (read with cast); the calls are stored with the conversation and are
 //! there again after a restart.
-use crate::bot_ask::{FRIEND, PW, tusd_of, world};
+use crate::bot_ask::{FRIEND, PW, world};
 use crate::common::{Tmux, keybot};
 
 /// The app in `home`, unlocked, on the chat screen with the model loaded and its tools on.
@@ -59,7 +59,7 @@ fn the_bot_reads_proposes_into_the_review_and_a_declined_proposal_sends_nothing(
     t.keys(&["n"]);
     let screen = t.wait_for("Enter sends", 300);
     assert!(screen.contains("→ declined"), "{screen}");
-    assert_eq!(tusd_of(&dev, FRIEND), "0", "nothing was sent");
+    assert_eq!(dev.tusd_of(FRIEND), "0", "nothing was sent");
 
     // The calls are the conversation's: after a restart they are there again.
     t.keys(&["C-c"]);

@@ -4,7 +4,7 @@
 //! with `--yes` sends exactly what the review showed (read back with cast).
 use serde_json::Value;
 
-use crate::common::{self, cast, keybot, model_lock, ok_with, test_model};
+use crate::common::{self, keybot, model_lock, ok_with, test_model};
 
 pub(crate) const PW: &str = "correct horse battery staple";
 const PHRASE: &str = "test test test test test test test test test test test junk";
@@ -31,17 +31,6 @@ fn ask(home: &std::path::Path, args: &[&str]) -> (Value, String) {
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
     (v, err)
-}
-
-pub(crate) fn tusd_of(dev: &common::DevChain, who: &str) -> String {
-    cast(&[
-        "call",
-        "--rpc-url",
-        &dev.rpc,
-        &dev.tusd.to_string(),
-        "balanceOf(address)(uint256)",
-        who,
-    ])
 }
 
 /// A home with the test model registered and its own dev chain (tUSD funded), holding the
@@ -130,7 +119,7 @@ fn ask_answers_from_the_balances_tool_and_a_proposed_transfer_waits_for_the_user
         v["tool_calls"][0]["result"], "proposed: waiting for the user",
         "the model learns only the decision"
     );
-    assert_eq!(tusd_of(&dev, FRIEND), "0", "nothing was sent");
+    assert_eq!(dev.tusd_of(FRIEND), "0", "nothing was sent");
 
     // Over the cap the user set, the proposal is refused before any review.
     let settings = |value: &str| {
@@ -146,7 +135,7 @@ fn ask_answers_from_the_balances_tool_and_a_proposed_transfer_waits_for_the_user
     let refused = v["tool_calls"][0]["result"]["error"].as_str().unwrap();
     assert!(refused.starts_with("over the cap of 1 tUSD"), "{refused}");
     assert!(!err.contains("Review"), "{err}");
-    assert_eq!(tusd_of(&dev, FRIEND), "0");
+    assert_eq!(dev.tusd_of(FRIEND), "0");
     settings("");
 
     // Accepted with --yes: exactly the reviewed 5 tUSD arrive.
@@ -156,7 +145,7 @@ fn ask_answers_from_the_balances_tool_and_a_proposed_transfer_waits_for_the_user
     assert!(decision.starts_with("signed: tx 0x"), "{v:#}");
     assert_eq!(v["tool_calls"][0]["result"], decision);
     // tUSD has 6 decimals.
-    assert_eq!(tusd_of(&dev, FRIEND), "5000000 [5e6]");
+    assert_eq!(dev.tusd_of(FRIEND), "5000000 [5e6]");
 }
 
 /// The attacker's address in the listing below.
@@ -216,5 +205,5 @@ fn a_listing_that_tells_the_model_to_pay_elsewhere_gets_nothing_signed() {
             );
         }
     }
-    assert_eq!(tusd_of(&dev, THIEF), "0", "{err}");
+    assert_eq!(dev.tusd_of(THIEF), "0", "{err}");
 }
