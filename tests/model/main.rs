@@ -18,6 +18,7 @@ mod common;
 
 mod app_bot;
 mod bot_ask;
+mod bot_bench;
 mod bot_parity;
 mod chat_cli;
 mod chat_reference;
