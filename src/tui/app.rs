@@ -22,7 +22,7 @@ use super::chain_worker::{ChainWorker, Job};
 use super::effect::Effect;
 use super::error::{AppError, ModelError, UnlockError};
 use super::screens::chat::{ChatAction, ChatEffect};
-use super::screens::chat_bot::BotRound;
+use super::screens::chat_bot::{self, BotRound};
 use super::screens::earnings::{EarningsAction, EarningsEffect};
 use super::screens::market::{MarketAction, MarketEffect, MarketItem};
 use super::screens::onboarding::{OnboardingAction, OnboardingEffect};
@@ -893,32 +893,12 @@ impl Runtime {
                 }
             }
             ChatEffect::RunTools(reads) => self.run_tools(reads),
-            ChatEffect::CheckQueue => self.store_action(|store| {
-                let n = store.proposals(true)?.len();
-                Ok(Some(Action::Chat(ChatAction::QueueCount(n))))
-            }),
-            ChatEffect::NextQueued => self.store_action(|store| {
-                let first = store.proposals(true)?.into_iter().next();
-                Ok(Some(Action::Chat(ChatAction::Queued(first))))
-            }),
-            ChatEffect::DecideQueued { id, decision } => self.store_action(move |store| {
-                use crate::bot::tools::Decision;
-                use crate::store::ProposalState;
-                let (state, line) = match decision {
-                    Ok(Decision::Pending) => return Ok(None),
-                    Ok(d @ Decision::Signed(_)) => (ProposalState::Signed, d.for_model()),
-                    Ok(d) => (ProposalState::Declined, d.for_model()),
-                    // Done either way: reviewed once, and the line says how it ended.
-                    Err(line) if line.starts_with("signed") => (ProposalState::Signed, line),
-                    Err(line) => (ProposalState::Declined, line),
-                };
-                store.decide_proposal(id, state, &line)?;
-                Ok(None)
-            }),
-            ChatEffect::PrepareTools { format, symbols } => self.blocking(move || {
-                let r = crate::bot::turn::Setup::new(format, &symbols).map(Arc::new);
-                Event::Action(Action::Chat(ChatAction::ToolsReady(r)))
-            }),
+            e @ (ChatEffect::PrepareTools { .. }
+            | ChatEffect::CheckQueue
+            | ChatEffect::NextQueued
+            | ChatEffect::DecideQueued { .. }
+            | ChatEffect::LoadToolsOff
+            | ChatEffect::SaveToolsOff(_)) => self.bot_store(e),
             ChatEffect::SaveAnswer {
                 conversation,
                 text,
@@ -1101,6 +1081,61 @@ impl Runtime {
                 }
             }
         });
+    }
+
+    /// The bot's effects around its turns: the loaded model's tools, the queue of proposals
+    /// other programs made (`keybot mcp`), and the conversations whose tools are off.
+    fn bot_store(&self, effect: ChatEffect) {
+        match effect {
+            ChatEffect::CheckQueue => self.store_action(|store| {
+                let n = store.proposals(true)?.len();
+                Ok(Some(Action::Chat(ChatAction::QueueCount(n))))
+            }),
+            ChatEffect::LoadToolsOff => self.store_action(|store| {
+                let uids = store.setting(chat_bot::TOOLS_OFF)?.unwrap_or_default();
+                let mut ids = Vec::new();
+                for uid in uids.split_whitespace() {
+                    // A conversation deleted since is simply not there any more.
+                    if let Some(c) = store.conversation_by_uid(uid)? {
+                        ids.push(c.id);
+                    }
+                }
+                Ok(Some(Action::Chat(ChatAction::ToolsOff(ids))))
+            }),
+            ChatEffect::SaveToolsOff(ids) => self.store_action(move |store| {
+                let mut uids = Vec::new();
+                for id in ids {
+                    if let Ok(c) = store.conversation(id) {
+                        uids.push(c.uid);
+                    }
+                }
+                store.set_setting(chat_bot::TOOLS_OFF, &uids.join(" "))?;
+                Ok(None)
+            }),
+            ChatEffect::NextQueued => self.store_action(|store| {
+                let first = store.proposals(true)?.into_iter().next();
+                Ok(Some(Action::Chat(ChatAction::Queued(first))))
+            }),
+            ChatEffect::DecideQueued { id, decision } => self.store_action(move |store| {
+                use crate::bot::tools::Decision;
+                use crate::store::ProposalState;
+                let (state, line) = match decision {
+                    Ok(Decision::Pending) => return Ok(None),
+                    Ok(d @ Decision::Signed(_)) => (ProposalState::Signed, d.for_model()),
+                    Ok(d) => (ProposalState::Declined, d.for_model()),
+                    // Done either way: reviewed once, and the line says how it ended.
+                    Err(line) if line.starts_with("signed") => (ProposalState::Signed, line),
+                    Err(line) => (ProposalState::Declined, line),
+                };
+                store.decide_proposal(id, state, &line)?;
+                Ok(None)
+            }),
+            ChatEffect::PrepareTools { format, symbols } => self.blocking(move || {
+                let r = crate::bot::turn::Setup::new(format, &symbols).map(Arc::new);
+                Event::Action(Action::Chat(ChatAction::ToolsReady(r)))
+            }),
+            _ => {}
+        }
     }
 
     /// A bot round as the engine's request: the current sampling settings, held to the call

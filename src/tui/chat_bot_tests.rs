@@ -291,7 +291,11 @@ fn over_the_cap_no_review_opens_and_tools_can_be_switched_off() {
     round(&mut s, "I cannot send that much.");
     // `t` in the list: the next question goes without tools (a plain turn).
     update(&mut s, Action::Back);
-    update(&mut s, Action::Command('t'));
+    let fx = update(&mut s, Action::Command('t'));
+    assert!(
+        matches!(fx.as_slice(), [Effect::Chat(ChatEffect::SaveToolsOff(ids))] if ids == &[1]),
+        "the choice is kept in the store: {fx:?}"
+    );
     update(&mut s, Action::FocusNext);
     typed(&mut s, "hi");
     let fx = update(&mut s, Action::Submit);

@@ -138,6 +138,7 @@ fn wallet_ready(
         Effect::Chat(ChatEffect::ListConversations { search: None }),
         Effect::Chat(ChatEffect::LoadModel),
         Effect::Chat(ChatEffect::CheckQueue),
+        Effect::Chat(ChatEffect::LoadToolsOff),
     ]
 }
 

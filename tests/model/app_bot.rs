@@ -3,7 +3,7 @@
 //! the transcript before the answer; a transfer the model proposes opens the wallet's own
 //! review with "proposed by your model" first, `n` declines it, the model is told "declined"
 //! and nothing is sent (read with cast); the calls are stored with the conversation and are
-//! there again after a restart.
+//! there again after a restart, as is the tools being switched off for it (`t`).
 use crate::bot_ask::{FRIEND, PW, world};
 use crate::common::{Tmux, keybot};
 
@@ -15,7 +15,7 @@ fn app(home: &std::path::Path) -> Option<Tmux> {
     t.wait_for("Your wallet is locked", 30);
     t.line(PW);
     t.wait_for("● local #", 30);
-    t.wait_for("Conversation · tools on", 120);
+    t.wait_for("Conversation · tools", 120);
     Some(t)
 }
 
@@ -61,7 +61,11 @@ fn the_bot_reads_proposes_into_the_review_and_a_declined_proposal_sends_nothing(
     assert!(screen.contains("→ declined"), "{screen}");
     assert_eq!(dev.tusd_of(FRIEND), "0", "nothing was sent");
 
-    // The calls are the conversation's: after a restart they are there again.
+    // Tools off for this conversation (t in the list): kept in the store.
+    t.keys(&["Tab", "t"]);
+    t.wait_for("Conversation · tools off", 10);
+    // The calls are the conversation's: after a restart they are there again, and so is the
+    // choice.
     t.keys(&["C-c"]);
     t.wait_for("EXIT=0", 30);
     drop(t);
@@ -70,4 +74,5 @@ fn the_bot_reads_proposes_into_the_review_and_a_declined_proposal_sends_nothing(
     };
     let screen = t.wait_for("→ declined", 30);
     assert!(screen.contains("⚙ balances → "), "{screen}");
+    assert!(screen.contains("Conversation · tools off"), "{screen}");
 }

@@ -35,6 +35,8 @@ pub enum ChatAction {
     QueueCount(usize),
     /// The oldest waiting one, for `P`.
     Queued(Option<crate::store::QueuedProposal>),
+    /// The conversations whose tools the user switched off, from the store.
+    ToolsOff(Vec<ConversationId>),
 }
 
 /// What the chat screen asks the runtime to do.
@@ -69,6 +71,10 @@ pub enum ChatEffect {
     },
     /// Count the proposals other programs queued (`QueueCount`).
     CheckQueue,
+    /// Read which conversations have their tools off (`ToolsOff`).
+    LoadToolsOff,
+    /// Keep which conversations have their tools off.
+    SaveToolsOff(Vec<ConversationId>),
     /// The oldest queued proposal (`Queued`).
     NextQueued,
     /// The user's decision on queued proposal `id`.
@@ -325,11 +331,16 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
             vec![]
         }
         Action::Chat(ChatAction::Queued(q)) => chat_bot::queued(s, q),
+        Action::Chat(ChatAction::ToolsOff(ids)) => {
+            s.chat.tools_off = ids.into_iter().collect();
+            vec![]
+        }
         _ => vec![],
     }
 }
 
 fn opened(c: &mut ChatView, conversation: Conversation, messages: Vec<Message>) -> Vec<Effect> {
+    let mut effects = Vec::new();
     c.current = Some(conversation.id);
     if let Some(i) = c.conversations.iter().position(|x| x.id == conversation.id) {
         c.selected = i;
@@ -337,6 +348,7 @@ fn opened(c: &mut ChatView, conversation: Conversation, messages: Vec<Message>) 
         // A conversation this question created: it keeps the choice made before it existed.
         if std::mem::take(&mut c.tools_off_new) {
             c.tools_off.insert(conversation.id);
+            effects.push(chat_bot::save_tools_off(c));
         }
         c.conversations.insert(0, conversation);
         c.selected = 0;
@@ -349,7 +361,7 @@ fn opened(c: &mut ChatView, conversation: Conversation, messages: Vec<Message>) 
         })
         .collect();
     c.scroll = 0;
-    vec![]
+    effects
 }
 
 /// The keys of the chat screen: an open small field (rename, path, system prompt, search) has
@@ -482,10 +494,7 @@ fn list_key(s: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Command('g') => regenerate(s),
         Action::Command('e') => edit_last(s),
-        Action::Command('t') => {
-            chat_bot::toggle(s);
-            vec![]
-        }
+        Action::Command('t') => chat_bot::toggle(s),
         Action::Command('x') => {
             c.tools_expanded = !c.tools_expanded;
             vec![]

@@ -56,26 +56,30 @@ pub(crate) fn active(c: &ChatView) -> bool {
         }
 }
 
-/// `t`: tools on or off for the open conversation (or the next new one).
-pub(crate) fn toggle(s: &mut State) {
+/// Where the conversations whose tools are off are kept: the store's settings, by their uids
+/// (the same on every machine a backup is restored to).
+pub const TOOLS_OFF: &str = "chat.tools_off";
+
+/// `t`: tools on or off for the open conversation (or the next new one); kept in the store.
+pub(crate) fn toggle(s: &mut State) -> Vec<Effect> {
     let c = &mut s.chat;
     if c.tools.is_none() {
         s.message = Some((
             Level::Info,
             "this model's template takes no tools: it chats without them".into(),
         ));
-        return;
+        return vec![];
     }
-    let on = match c.current {
+    let (on, effects) = match c.current {
         Some(id) => {
             if !c.tools_off.remove(&id) {
                 c.tools_off.insert(id);
             }
-            !c.tools_off.contains(&id)
+            (!c.tools_off.contains(&id), vec![save_tools_off(c)])
         }
         None => {
             c.tools_off_new = !c.tools_off_new;
-            !c.tools_off_new
+            (!c.tools_off_new, vec![])
         }
     };
     s.message = Some((
@@ -87,6 +91,14 @@ pub(crate) fn toggle(s: &mut State) {
         }
         .into(),
     ));
+    effects
+}
+
+/// The conversations whose tools are off, to the store.
+pub(crate) fn save_tools_off(c: &ChatView) -> Effect {
+    Effect::Chat(ChatEffect::SaveToolsOff(
+        c.tools_off.iter().copied().collect(),
+    ))
 }
 
 /// The conversation as the model sees it with tools: each stored call becomes the assistant's
