@@ -512,6 +512,20 @@ pub fn parse(name: &str, arguments: &Value) -> Result<Call, String> {
     }
 }
 
+/// A proposal another program queued (`keybot mcp`): its tool and its arguments' JSON text,
+/// read as strictly as a call; a read, or anything unreadable, is one line.
+pub fn parse_queued(tool: &str, arguments: &str) -> Result<Proposal, String> {
+    let arguments: Value = serde_json::from_str(arguments)
+        .map_err(|e| crate::sanitize::clean_line(&format!("not JSON: {e}")).into_owned())?;
+    match parse(tool, &arguments)? {
+        Call::Propose(p) => Ok(p),
+        Call::Read(_) => Err(format!(
+            "{} reads; it proposes nothing",
+            crate::sanitize::clean_line(tool)
+        )),
+    }
+}
+
 /// A token as the model named it; "ETH" (any case) is no token.
 fn not_eth(token: Option<String>) -> Option<String> {
     token.filter(|t| !t.eq_ignore_ascii_case("ETH"))
@@ -565,21 +579,27 @@ impl Ran {
 /// conversation: a proposal's address must be in it, or it is "proposed by the model".
 pub fn run(desk: &mut dyn Desk, name: &str, arguments: &Value, user_text: &str) -> Ran {
     match parse(name, arguments) {
-        Ok(Call::Read(r)) => Ran::read(desk.read(&r)),
-        Ok(Call::Propose(proposal)) => {
-            let from_user = typed_by_user(&proposal, user_text);
-            match desk.propose(&proposal, from_user) {
-                Ok(decision) => Ran::decided(proposal, decision),
-                Err(line) => Ran::error(line),
-            }
+        Ok(call) => {
+            let from_user = match &call {
+                Call::Propose(p) => p.typed_by_user(user_text),
+                Call::Read(_) => true,
+            };
+            run_call(desk, &call, from_user)
         }
         Err(line) => Ran::error(line),
     }
 }
 
-/// Whether the user typed what the proposal pays a stranger (see [`Proposal::typed_by_user`]).
-pub fn typed_by_user(proposal: &Proposal, user_text: &str) -> bool {
-    proposal.typed_by_user(user_text)
+/// Runs a call already read at `desk`: a read answers, a proposal is reviewed (`from_user`:
+/// whether the user typed what it pays).
+pub fn run_call(desk: &mut dyn Desk, call: &Call, from_user: bool) -> Ran {
+    match call {
+        Call::Read(r) => Ran::read(desk.read(r)),
+        Call::Propose(p) => match desk.propose(p, from_user) {
+            Ok(decision) => Ran::decided(p.clone(), decision),
+            Err(line) => Ran::error(line),
+        },
+    }
 }
 
 #[cfg(test)]

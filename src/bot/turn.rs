@@ -241,7 +241,7 @@ impl Machine {
                         let from_user = match &c {
                             tools::Call::Propose(p) => {
                                 proposals += 1;
-                                tools::typed_by_user(p, &self.user_text)
+                                p.typed_by_user(&self.user_text)
                             }
                             tools::Call::Read(_) => true,
                         };
@@ -315,7 +315,7 @@ impl Machine {
 #[allow(clippy::too_many_arguments)]
 pub fn run(
     engine: &Engine,
-    setup: &Setup,
+    setup: std::sync::Arc<Setup>,
     messages: &mut Vec<Message>,
     sampling: &SamplingParams,
     max_tokens: Option<u32>,
@@ -323,11 +323,7 @@ pub fn run(
     desk: &mut dyn Desk,
     mut on_text: impl FnMut(&str),
 ) -> Result<Outcome, ChatError> {
-    let mut m = Machine::new(
-        std::sync::Arc::new(setup.clone()),
-        std::mem::take(messages),
-        rounds,
-    );
+    let mut m = Machine::new(setup, std::mem::take(messages), rounds);
     loop {
         let mut text = String::new();
         let mut shown = 0;
@@ -356,14 +352,7 @@ pub fn run(
             Step::Generate => {}
             Step::Run(work) => {
                 for w in work {
-                    let ran = match &w.call {
-                        tools::Call::Read(r) => Ran::read(desk.read(r)),
-                        tools::Call::Propose(p) => match desk.propose(p, w.from_user) {
-                            Ok(decision) => Ran::decided(p.clone(), decision),
-                            Err(line) => Ran::error(line),
-                        },
-                    };
-                    m.answer(w.index, ran);
+                    m.answer(w.index, tools::run_call(desk, &w.call, w.from_user));
                 }
             }
         }

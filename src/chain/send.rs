@@ -120,6 +120,18 @@ pub struct Review {
 }
 
 impl Review {
+    /// Marks the review as the user's model's proposal: that goes first, and before it, loudly,
+    /// that the user never typed what it pays (`from_user` false), which asks for the address's
+    /// characters as a look-alike does.
+    pub fn mark_proposed_by_model(&mut self, from_user: bool) {
+        self.warnings
+            .insert(0, crate::chain::safety::Warning::ProposedByModel);
+        if !from_user {
+            self.warnings
+                .insert(0, crate::chain::safety::Warning::NotTypedByUser);
+        }
+    }
+
     /// The transaction to sign (EIP-1559).
     pub fn unsigned(&self) -> UnsignedTx {
         let (to, value, input) = self.intent.call();

@@ -80,12 +80,7 @@ impl AskArgs {
             bail!("the question is empty");
         }
         let model = super::model::resolve_model(paths, self.model.as_deref())?;
-        let opened = Opened::open(
-            paths,
-            self.network.as_deref(),
-            self.password_file.as_deref(),
-            &self.account,
-        )?;
+        let opened = self.open(paths)?;
         let settings = &opened.settings;
 
         let engine = Engine::spawn()?;
@@ -120,11 +115,12 @@ impl AskArgs {
                     .iter()
                     .flat_map(|c| c.network.tokens.iter().map(|t| t.symbol.clone()))
                     .collect();
-                let setup = Setup::new(format, &symbols).map_err(anyhow::Error::msg)?;
+                let setup =
+                    std::sync::Arc::new(Setup::new(format, &symbols).map_err(anyhow::Error::msg)?);
                 let mut desk = opened.desk(self.yes, self.accept_warnings);
                 let out = turn::run(
                     &engine,
-                    &setup,
+                    setup,
                     &mut messages,
                     &sampling,
                     Some(self.max_tokens),
@@ -157,18 +153,23 @@ impl AskArgs {
 }
 
 impl AskArgs {
+    /// The network, the unlocked wallet and its store, as the options name them.
+    fn open(&self, paths: &Paths) -> Result<Opened> {
+        Opened::open(
+            paths,
+            self.network.as_deref(),
+            self.password_file.as_deref(),
+            &self.account,
+        )
+    }
+
     /// `--call TOOL [--arguments JSON]`: one tool at the command line's desk, no model. The
     /// arguments were typed by the user, so a proposal's address in them counts as typed.
     fn run_call(&self, paths: &Paths, name: &str) -> Result<u8> {
         let text = self.arguments.as_deref().unwrap_or("{}");
         let arguments: Value = serde_json::from_str(text)
             .map_err(|e| anyhow::anyhow!("--arguments is not JSON: {e}"))?;
-        let opened = Opened::open(
-            paths,
-            self.network.as_deref(),
-            self.password_file.as_deref(),
-            &self.account,
-        )?;
+        let opened = self.open(paths)?;
         let mut desk = opened.desk(self.yes, self.accept_warnings);
         let ran = crate::bot::tools::run(&mut desk, name, &arguments, text);
         let failed = ran.result.get("error").is_some();

@@ -179,14 +179,7 @@ impl Sender<'_> {
             self.rt
                 .block_on(tx::prepare(self.client, Some(self.store), intent, self.own))?;
         if let Some(from_user) = self.proposed {
-            review
-                .warnings
-                .insert(0, crate::chain::safety::Warning::ProposedByModel);
-            if !from_user {
-                review
-                    .warnings
-                    .insert(0, crate::chain::safety::Warning::NotTypedByUser);
-            }
+            review.mark_proposed_by_model(from_user);
         }
         show_review(&review);
         confirm(&review, self.yes, self.accept_warnings, what)?;

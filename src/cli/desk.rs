@@ -10,7 +10,6 @@ use keybot_keystore::{AccountRef, Wallet};
 use serde_json::{Value, json};
 
 use crate::bot::tools::{Decision, Desk, Proposal, Read};
-use crate::chain::safety::Warning;
 use crate::chain::{self, ChainConfig, Client, activity};
 use crate::cli::common::{confirm, connect, parse_account, progress, show_review, unlock};
 use crate::cli::input;
@@ -78,19 +77,12 @@ impl Opened {
     /// needs `accept_warnings`).
     pub fn desk(&self, yes: bool, accept_warnings: bool) -> CliDesk<'_> {
         CliDesk {
-            rt: &self.rt,
-            client: self.client.as_ref(),
-            store: &self.store,
-            wallet: &self.wallet,
-            own: &self.own,
-            account: self.account,
+            opened: self,
             caps: crate::service::settings::transfer_caps(&self.settings.bot_transfer_caps)
                 .unwrap_or_default(),
             yes,
             accept_warnings,
             reviews: Vec::new(),
-            network: self.network.clone(),
-            password_file: self.password_file.clone(),
         }
     }
 }
@@ -99,21 +91,13 @@ impl Opened {
 /// ([`crate::service::bot::Reader`]), and each proposal through `wallet send`'s review and
 /// confirmation.
 pub(crate) struct CliDesk<'a> {
-    rt: &'a tokio::runtime::Runtime,
-    client: Option<&'a Client>,
-    store: &'a Store,
-    wallet: &'a Wallet,
-    own: &'a [Address],
-    account: AccountRef,
+    opened: &'a Opened,
     /// bot.transfer_caps: the most the model may propose, per asset symbol.
     caps: Vec<(String, String)>,
     yes: bool,
     accept_warnings: bool,
     /// Each reviewed proposal's lines, for `--json`.
     pub reviews: Vec<Value>,
-    /// What a market proposal's command is given: the network and the password file.
-    network: Option<String>,
-    password_file: Option<std::path::PathBuf>,
 }
 
 impl CliDesk<'_> {
@@ -147,10 +131,10 @@ impl CliDesk<'_> {
         cmd.args(proposal.argv())
             .arg("--proposed-by-model")
             .arg(if from_user { "typed" } else { "untyped" });
-        if let Some(n) = &self.network {
+        if let Some(n) = &self.opened.network {
             cmd.arg("--network").arg(n);
         }
-        if let Some(f) = &self.password_file {
+        if let Some(f) = &self.opened.password_file {
             cmd.arg("--password-file").arg(f);
         }
         if self.yes {
@@ -182,38 +166,29 @@ impl CliDesk<'_> {
 
 impl Desk for CliDesk<'_> {
     fn read(&mut self, read: &Read) -> Result<Value, String> {
-        let reader = Reader {
-            client: self.client,
-            store: self.store,
-            wallet: self.wallet,
-            own: self.own,
-        };
-        self.rt.block_on(reader.read(read))
+        self.opened.rt.block_on(self.opened.reader().read(read))
     }
 
     fn propose(&mut self, proposal: &Proposal, from_user: bool) -> Result<Decision, String> {
         if !matches!(proposal, Proposal::Transfer { .. }) {
             return self.propose_market(proposal, from_user);
         }
-        let client = self
+        let o = self.opened;
+        let client = o
             .client
-            .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())?;
-        let from = self.wallet.address(self.account).map_err(line)?;
+            .as_ref()
+            .ok_or_else(|| crate::service::bot::OFFLINE.to_owned())?;
+        let from = o.wallet.address(o.account).map_err(line)?;
         let request = crate::service::bot::transfer_request(
             proposal,
             &client.network.tokens,
             from,
             &self.caps,
         )?;
-        let mut review = self
-            .rt
-            .block_on(tx::prepare(client, Some(self.store), request, self.own))
-            .map_err(line)?;
-        // First in the review: who proposed it, and loudly when the address is not the user's.
-        review.warnings.insert(0, Warning::ProposedByModel);
-        if !from_user {
-            review.warnings.insert(0, Warning::NotTypedByUser);
-        }
+        let mut review =
+            o.rt.block_on(tx::prepare(client, Some(&o.store), request, &o.own))
+                .map_err(line)?;
+        review.mark_proposed_by_model(from_user);
         let mut lines = serde_json::Map::new();
         lines.insert("sentence".into(), Value::String(review.intent.sentence()));
         for (k, v) in review.lines() {
@@ -241,12 +216,11 @@ impl Desk for CliDesk<'_> {
             eprintln!("{}", line(&e));
             return Ok(Decision::Declined);
         }
-        let record = tx::sign(self.wallet, self.account, &review).map_err(line)?;
-        let outcome = self
-            .rt
-            .block_on(tx::broadcast(
+        let record = tx::sign(&o.wallet, o.account, &review).map_err(line)?;
+        let outcome =
+            o.rt.block_on(tx::broadcast(
                 client,
-                Some(self.store),
+                Some(&o.store),
                 &record,
                 Duration::from_secs(120),
                 &mut progress,
@@ -259,18 +233,8 @@ impl Desk for CliDesk<'_> {
                 eprintln!("confirmed {hash} in block {block}")
             }
             crate::chain::send::Outcome::StillPending => eprintln!("pending {hash}: not mined yet"),
-            crate::chain::send::Outcome::Reverted { block } => {
-                return Err(format!(
-                    "transaction {hash} reverted on chain in block {block} (the fee was spent)"
-                ));
-            }
-            crate::chain::send::Outcome::RpcLost { reason } => {
-                return Err(format!(
-                    "{}; transaction {hash} was handed to the RPC and is recorded",
-                    line(reason)
-                ));
-            }
+            _ => {}
         }
-        Ok(Decision::Signed(hash.to_string()))
+        crate::service::bot::decision_of(hash, &outcome)
     }
 }

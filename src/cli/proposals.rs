@@ -9,7 +9,7 @@ use anyhow::{Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::bot::tools::{self, Call, Decision, Desk, Proposal};
+use crate::bot::tools::{self, Decision, Desk};
 use crate::cli::desk::Opened;
 use crate::config::Paths;
 use crate::sanitize::clean_line;
@@ -79,15 +79,16 @@ impl ProposalsArgs {
                     account,
                 )?;
                 let q = pending(&opened, *id)?;
-                let arguments: Value = serde_json::from_str(&q.arguments)
-                    .map_err(|e| anyhow!("proposal {id}'s arguments are not JSON: {e}"))?;
-                let Ok(Call::Propose(p)) = tools::parse(&q.tool, &arguments) else {
-                    opened.store.decide_proposal(
-                        *id,
-                        ProposalState::Declined,
-                        "not a proposal keybot reads",
-                    )?;
-                    bail!("proposal {id} is not one keybot reads; it was declined");
+                let p = match tools::parse_queued(&q.tool, &q.arguments) {
+                    Ok(p) => p,
+                    Err(why) => {
+                        opened.store.decide_proposal(
+                            *id,
+                            ProposalState::Declined,
+                            "not a proposal keybot reads",
+                        )?;
+                        bail!("proposal {id} is not one keybot reads ({why}); it was declined");
+                    }
                 };
                 // Another program wrote every value in it: never "typed by the user".
                 let mut desk = opened.desk(*yes, *accept_warnings);
@@ -117,7 +118,7 @@ impl ProposalsArgs {
                 "{:>4}  {:<8}  {:<9}  {}",
                 q.id,
                 clean_line(&q.source),
-                state_word(q.state),
+                q.state.as_str(),
                 describe(q)
             );
         }
@@ -146,51 +147,28 @@ fn pending(opened: &Opened, id: i64) -> Result<QueuedProposal> {
 
 /// The decision goes into the queue; a pending one (the market's, printed as a command) stays.
 fn record(opened: &Opened, id: i64, decision: &Decision) -> Result<()> {
-    let state = match decision {
-        Decision::Signed(_) => ProposalState::Signed,
-        Decision::Declined => ProposalState::Declined,
-        Decision::Pending => return Ok(()),
-    };
-    opened
-        .store
-        .decide_proposal(id, state, &decision.for_model())?;
-    Ok(())
-}
-
-fn state_word(s: ProposalState) -> &'static str {
-    match s {
-        ProposalState::Pending => "pending",
-        ProposalState::Signed => "signed",
-        ProposalState::Declined => "declined",
+    if let Some((state, line)) = crate::service::bot::queue_state(&Ok(decision.clone())) {
+        opened.store.decide_proposal(id, state, &line)?;
     }
+    Ok(())
 }
 
 /// What it proposes, in words (or why it cannot be read).
 fn describe(q: &QueuedProposal) -> String {
-    match serde_json::from_str::<Value>(&q.arguments)
-        .ok()
-        .and_then(|a| tools::parse(&q.tool, &a).ok())
-    {
-        Some(Call::Propose(p)) => p.describe(),
-        _ => format!("{} (not readable)", clean_line(&q.tool)),
+    match tools::parse_queued(&q.tool, &q.arguments) {
+        Ok(p) => p.describe(),
+        Err(_) => format!("{} (not readable)", clean_line(&q.tool)),
     }
 }
 
 fn row_json(q: &QueuedProposal) -> Value {
-    let proposal: Option<Proposal> =
-        serde_json::from_str::<Value>(&q.arguments)
-            .ok()
-            .and_then(|a| match tools::parse(&q.tool, &a) {
-                Ok(Call::Propose(p)) => Some(p),
-                _ => None,
-            });
     json!({
         "id": q.id,
         "source": clean_line(&q.source),
         "tool": clean_line(&q.tool),
         "intent": describe(q),
-        "command": proposal.map(|p| p.command()),
-        "state": state_word(q.state),
+        "command": tools::parse_queued(&q.tool, &q.arguments).ok().map(|p| p.command()),
+        "state": q.state.as_str(),
         "result": q.result.as_deref().map(|r| clean_line(r).into_owned()),
         "created_at": q.created_at,
     })

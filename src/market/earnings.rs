@@ -107,6 +107,16 @@ pub struct Earnings {
     pub claimable: Vec<(Address, Address, U256)>,
 }
 
+impl Earnings {
+    /// The first of the seller addresses with something to withdraw in `token`.
+    pub fn claimant(&self, token: Address) -> Option<Address> {
+        self.claimable
+            .iter()
+            .find(|(_, t, _)| *t == token)
+            .map(|(seller, ..)| *seller)
+    }
+}
+
 /// A purchase of one of the seller addresses' listings, as far as the events have taken it.
 struct Sale {
     listing: u64,

@@ -22,6 +22,48 @@ pub struct Reader<'a> {
     pub own: &'a [Address],
 }
 
+/// What a tool that needs the network says when none is configured (nothing is sent).
+pub const OFFLINE: &str = "offline: no network is configured (keybot chain add)";
+
+/// How a signed transaction the model proposed ended, as the model is told it: signed is signed
+/// (the hash) once it is confirmed or still pending, whatever the chain says next; a revert or a
+/// lost RPC is one line that still starts with "signed" (the fee may be spent).
+pub fn decision_of(
+    hash: alloy::primitives::B256,
+    outcome: &crate::chain::send::Outcome,
+) -> Result<crate::bot::tools::Decision, String> {
+    use crate::chain::send::Outcome;
+    match outcome {
+        Outcome::Confirmed { .. } | Outcome::StillPending => {
+            Ok(crate::bot::tools::Decision::Signed(hash.to_string()))
+        }
+        Outcome::Reverted { block } => Err(format!(
+            "signed, but transaction {hash} reverted on chain in block {block} (the fee was spent)"
+        )),
+        Outcome::RpcLost { reason } => Err(format!(
+            "signed; transaction {hash} was handed to the RPC, which then failed: {}; it is recorded",
+            line(reason)
+        )),
+    }
+}
+
+/// Where the user's decision leaves a proposal another program queued: signed or declined, with
+/// the line that says how; None while it still waits (the market's, printed as a command). A
+/// failure is final too: "signed, but …" was signed, anything else was not.
+pub fn queue_state(
+    decision: &Result<crate::bot::tools::Decision, String>,
+) -> Option<(crate::store::ProposalState, String)> {
+    use crate::bot::tools::Decision;
+    use crate::store::ProposalState;
+    Some(match decision {
+        Ok(Decision::Pending) => return None,
+        Ok(d @ Decision::Signed(_)) => (ProposalState::Signed, d.for_model()),
+        Ok(d) => (ProposalState::Declined, d.for_model()),
+        Err(line) if line.starts_with("signed") => (ProposalState::Signed, line.clone()),
+        Err(line) => (ProposalState::Declined, line.clone()),
+    })
+}
+
 /// A listing's title from its metadata ("" when it has none that parses).
 fn title_of(meta: &str) -> String {
     crate::market::meta::Meta::parse(meta)
@@ -53,8 +95,7 @@ impl<'a> Reader<'a> {
     }
 
     fn client(&self) -> Result<&'a Client, String> {
-        self.client
-            .ok_or_else(|| "offline: no network is configured (keybot chain add)".to_owned())
+        self.client.ok_or_else(|| OFFLINE.to_owned())
     }
 
     /// The market's book, read from the chain (its new events) and the store.

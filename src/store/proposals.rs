@@ -13,7 +13,7 @@ pub enum ProposalState {
 }
 
 impl ProposalState {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             ProposalState::Pending => "pending",
             ProposalState::Signed => "signed",

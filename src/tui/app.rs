@@ -1117,17 +1117,9 @@ impl Runtime {
                 Ok(Some(Action::Chat(ChatAction::Queued(first))))
             }),
             ChatEffect::DecideQueued { id, decision } => self.store_action(move |store| {
-                use crate::bot::tools::Decision;
-                use crate::store::ProposalState;
-                let (state, line) = match decision {
-                    Ok(Decision::Pending) => return Ok(None),
-                    Ok(d @ Decision::Signed(_)) => (ProposalState::Signed, d.for_model()),
-                    Ok(d) => (ProposalState::Declined, d.for_model()),
-                    // Done either way: reviewed once, and the line says how it ended.
-                    Err(line) if line.starts_with("signed") => (ProposalState::Signed, line),
-                    Err(line) => (ProposalState::Declined, line),
-                };
-                store.decide_proposal(id, state, &line)?;
+                if let Some((state, line)) = crate::service::bot::queue_state(&decision) {
+                    store.decide_proposal(id, state, &line)?;
+                }
                 Ok(None)
             }),
             ChatEffect::PrepareTools { format, symbols } => self.blocking(move || {
@@ -1177,9 +1169,10 @@ impl Runtime {
             let results = reads
                 .into_iter()
                 .map(|(i, r)| {
-                    let answer = reader.read(&r).now_or_never().unwrap_or_else(|| {
-                        Err("offline: no network is configured (keybot chain add)".into())
-                    });
+                    let answer = reader
+                        .read(&r)
+                        .now_or_never()
+                        .unwrap_or_else(|| Err(crate::service::bot::OFFLINE.into()));
                     (i, answer)
                 })
                 .collect();

@@ -4,7 +4,7 @@
 //! transfer opens the review and, off a terminal without --yes, sends nothing.
 use serde_json::{Value, json};
 
-use crate::common::{self, cast, kb_with, ok_with};
+use crate::common::{self, kb_with, ok_with};
 
 const PW: &str = "correct horse battery staple";
 const PHRASE: &str = "test test test test test test test test test test test junk";
@@ -15,6 +15,18 @@ fn call(home: &std::path::Path, tool: &str, arguments: &str) -> Value {
     let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["name"], tool);
     v["result"].clone()
+}
+
+/// A proposal through `ask --call` (with `extra` options): what the model would be told, and
+/// what was said on stderr (the review, the command). It must exit 0.
+fn propose(h: &std::path::Path, tool: &str, arguments: &str, extra: &[&str]) -> (Value, String) {
+    let mut args = vec!["ask", "--call", tool, "--arguments", arguments];
+    args.extend_from_slice(extra);
+    let out = kb_with(h, PW, &args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (v["result"].clone(), err)
 }
 
 #[test]
@@ -113,66 +125,38 @@ fn each_tool_returns_the_chains_and_the_stores_state() {
 
     // A transfer opens the review; off a terminal without --yes nothing is signed.
     let args = format!(r#"{{"to": "{FRIEND}", "amount": "1", "token": "tUSD"}}"#);
-    let out = kb_with(h, PW, &["ask", "--call", "transfer", "--arguments", &args]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
+    let (result, err) = propose(h, "transfer", &args, &[]);
     assert!(
         err.contains("You send 1 tUSD from 0xf39F…2266 to 0x2546…Ec30."),
         "{err}"
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["result"], "proposed: waiting for the user");
-    let sent = cast(&[
-        "call",
-        "--rpc-url",
-        &dev.rpc,
-        &dev.tusd.to_string(),
-        "balanceOf(address)(uint256)",
-        FRIEND,
-    ]);
-    assert_eq!(sent, "0");
+    assert_eq!(result, "proposed: waiting for the user");
+    assert_eq!(dev.tusd_of(FRIEND), "0");
     // A market proposal at the command line: printed as the command that does the same
     // through its own review, nothing signed, the model told it waits.
-    let out = kb_with(
+    let (result, err) = propose(
         h,
-        PW,
-        &[
-            "ask",
-            "--call",
-            "market_proposal",
-            "--arguments",
-            r#"{"action": "reprice", "id": 1, "price": "2; echo pwned"}"#,
-        ],
+        "market_proposal",
+        r#"{"action": "reprice", "id": 1, "price": "2; echo pwned"}"#,
+        &[],
     );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
     assert!(
         err.contains("run `keybot market reprice 1 --price '2; echo pwned'`"),
         "{err}"
     );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["result"], "proposed: waiting for the user");
+    assert_eq!(result, "proposed: waiting for the user");
     let mine = call(h, "my_listings", "{}");
     assert_eq!(mine["listings"][0]["price"], "1 tUSD", "{mine:#}");
     // With --yes it is done by that command, in a process of its own, whose review says who
     // proposed it; stdout stays the answer's alone.
-    let out = kb_with(
+    let (result, err) = propose(
         h,
-        PW,
-        &[
-            "ask",
-            "--call",
-            "market_proposal",
-            "--arguments",
-            r#"{"action": "reprice", "id": 1, "price": "2"}"#,
-            "--yes",
-        ],
+        "market_proposal",
+        r#"{"action": "reprice", "id": 1, "price": "2"}"#,
+        &["--yes"],
     );
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{err}");
     assert!(err.contains("warning: proposed by your model"), "{err}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let result = v["result"].as_str().unwrap();
+    let result = result.as_str().unwrap();
     assert!(
         result.starts_with("signed: reprice listing 1 to 2 (confirmed 0x"),
         "{result}"

@@ -7,7 +7,7 @@ use alloy::primitives::{Address, U256};
 use super::market_onchain::{MarketBook, MarketTx};
 use crate::bot::tools::Proposal;
 use crate::chain::{Token, amount};
-use crate::market::book::{Listing, Purchase, PurchaseState};
+use crate::market::book::{Listing, Purchase};
 use crate::service::vault::ConsentState;
 use crate::tui::state::*;
 
@@ -47,10 +47,8 @@ pub fn plan(s: &State, p: &Proposal) -> Result<Plan, String> {
         }
         Proposal::Challenge { purchase } => {
             let p = own_purchase(m, *purchase)?;
-            if !m.challengeable(p) {
-                return Err(format!(
-                    "purchase {purchase} cannot be challenged (not delivered, or its window is over)"
-                ));
+            if let Some(why) = m.challenge_refusal(p) {
+                return Err(why);
             }
             review(
                 p.buyer,
@@ -61,14 +59,8 @@ pub fn plan(s: &State, p: &Proposal) -> Result<Plan, String> {
         }
         Proposal::Refund { purchase } => {
             let p = own_purchase(m, *purchase)?;
-            if !m.refundable(p) {
-                return Err(match p.state {
-                    PurchaseState::Paid => format!(
-                        "purchase {purchase} can be refunded only after its deadline; the seller may still deliver"
-                    ),
-                    PurchaseState::Delivered => format!("purchase {purchase} was delivered"),
-                    PurchaseState::Refunded => format!("purchase {purchase} is already refunded"),
-                });
+            if let Some(why) = m.refund_refusal(p) {
+                return Err(why);
             }
             review(
                 p.buyer,
@@ -203,16 +195,9 @@ fn price(text: &str, token: &Token) -> Result<U256, String> {
     }
 }
 
-/// The token a listing is priced in, as this network's config names it (ETH for zero).
+/// The token a listing is priced in, as the Market screen finds it.
 fn token_of(s: &State, address: Address) -> Result<Token, String> {
-    if address == Address::ZERO {
-        return Ok(s.net.sell_token(0));
-    }
-    s.net
-        .info
-        .as_ref()
-        .and_then(|n| n.tokens.iter().find(|t| t.address == address))
-        .cloned()
+    super::market_onchain::token_of(s, address)
         .ok_or_else(|| "the listing's token is not configured on this network".to_owned())
 }
 

@@ -642,19 +642,7 @@ fn history(c: &ChatView) -> Vec<ChatMessage> {
         .current
         .and_then(|id| c.conversations.iter().find(|x| x.id == id))
         .map(|conv| conv.system_prompt.as_str());
-    if chat_bot::active(c) {
-        return chat_bot::history_with_calls(c, system);
-    }
-    let mut h = Vec::with_capacity(c.messages.len() + 1);
-    if let Some(p) = system.filter(|p| !p.is_empty()) {
-        h.push(ChatMessage::new("system", p));
-    }
-    h.extend(c.messages.iter().filter_map(|m| match m.role {
-        Role::User => Some(ChatMessage::new("user", m.text.clone())),
-        Role::Assistant => Some(ChatMessage::new("assistant", m.text.clone())),
-        Role::System | Role::Tool => None,
-    }));
-    h
+    chat_bot::history(c, system, chat_bot::active(c))
 }
 
 fn can_generate(s: &mut State) -> bool {

@@ -101,9 +101,10 @@ pub(crate) fn save_tools_off(c: &ChatView) -> Effect {
     ))
 }
 
-/// The conversation as the model sees it with tools: each stored call becomes the assistant's
-/// call and the tool's result.
-pub(crate) fn history_with_calls(c: &ChatView, system: Option<&str>) -> Vec<ChatMessage> {
+/// The conversation for the model. `with_calls` (the tools are on): each stored call becomes
+/// the assistant's call and the tool's result; without, only the words (a stored call is the
+/// wallet's, not the conversation's).
+pub(crate) fn history(c: &ChatView, system: Option<&str>, with_calls: bool) -> Vec<ChatMessage> {
     let mut h = Vec::with_capacity(c.messages.len() + 1);
     if let Some(p) = system.filter(|p| !p.is_empty()) {
         h.push(ChatMessage::new("system", p));
@@ -112,7 +113,7 @@ pub(crate) fn history_with_calls(c: &ChatView, system: Option<&str>) -> Vec<Chat
         match m.role {
             Role::User => h.push(ChatMessage::user(m.text.clone())),
             Role::Assistant => h.push(ChatMessage::new("assistant", m.text.clone())),
-            Role::Tool => {
+            Role::Tool if with_calls => {
                 if let Ok(r) = serde_json::from_str::<serde_json::Value>(&m.text) {
                     let name = r["name"].as_str().unwrap_or_default().to_owned();
                     h.push(ChatMessage::tool_calls(
@@ -122,7 +123,7 @@ pub(crate) fn history_with_calls(c: &ChatView, system: Option<&str>) -> Vec<Chat
                     h.push(ChatMessage::tool_result(r["result"].to_string()));
                 }
             }
-            Role::System => {}
+            Role::Tool | Role::System => {}
         }
     }
     h
@@ -131,7 +132,9 @@ pub(crate) fn history_with_calls(c: &ChatView, system: Option<&str>) -> Vec<Chat
 /// A turn for `history` (the question last): the first round to generate.
 pub(crate) fn start(s: &mut State, history: Vec<ChatMessage>) -> Option<BotRound> {
     let setup = s.chat.tools.clone()?;
-    let rounds = setting(s, BOT_ROUNDS)
+    let rounds = s
+        .settings
+        .get(BOT_ROUNDS)
         .and_then(|v| v.parse::<usize>().ok())
         .unwrap_or(4);
     let machine = Machine::new(setup, history, rounds);
@@ -146,14 +149,6 @@ pub(crate) fn start(s: &mut State, history: Vec<ChatMessage>) -> Option<BotRound
         shown: 0,
     });
     Some(round)
-}
-
-fn setting<'a>(s: &'a State, key: &str) -> Option<&'a str> {
-    s.settings
-        .items
-        .iter()
-        .find(|i| i.key == key)
-        .map(|i| i.value.as_str())
 }
 
 fn round_of(m: &Machine) -> BotRound {
@@ -327,7 +322,7 @@ fn open_review(
     queued: Option<i64>,
 ) -> Result<Opening, String> {
     let Some(net) = &s.net.info else {
-        return Err("offline: no network is configured (keybot chain add)".into());
+        return Err(crate::service::bot::OFFLINE.into());
     };
     let (account, effect) = match proposal {
         Proposal::Transfer { .. } => {
@@ -338,7 +333,7 @@ fn open_review(
                 .get(account)
                 .map(|a| a.address)
                 .ok_or("no account to send from")?;
-            let caps = transfer_caps(setting(s, BOT_TRANSFER_CAPS).unwrap_or_default())?;
+            let caps = transfer_caps(s.settings.get(BOT_TRANSFER_CAPS).unwrap_or_default())?;
             let request =
                 crate::service::bot::transfer_request(proposal, &net.tokens, from, &caps)?;
             (account, Pending::Send(request))
@@ -362,12 +357,9 @@ fn open_review(
                 .data
                 .as_ref()
                 .ok_or("the earnings are not read yet (the Earnings screen reads them)")?;
-            let (seller, ..) = data
+            let seller = data
                 .earnings
-                .claimable
-                .iter()
-                .find(|(_, t, _)| *t == token)
-                .copied()
+                .claimant(token)
                 .ok_or("nothing to withdraw in this token")?;
             (account_of(s, seller)?, Pending::Withdraw { seller, token })
         }
@@ -523,10 +515,7 @@ pub(crate) fn queued(s: &mut State, q: Option<crate::store::QueuedProposal>) -> 
         ));
         return vec![];
     };
-    let proposal = serde_json::from_str::<serde_json::Value>(&q.arguments)
-        .ok()
-        .and_then(|a| tools::parse(&q.tool, &a).ok());
-    let Some(tools::Call::Propose(p)) = proposal else {
+    let Ok(p) = tools::parse_queued(&q.tool, &q.arguments) else {
         s.message = Some((
             Level::Error,
             format!("proposal {} is not one keybot reads: declined", q.id),

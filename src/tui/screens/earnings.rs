@@ -183,13 +183,7 @@ fn withdraw(s: &mut State) -> Vec<Effect> {
         s.message = Some((Level::Info, "nothing to withdraw: no sales yet".into()));
         return vec![];
     };
-    let Some((seller, ..)) = data
-        .earnings
-        .claimable
-        .iter()
-        .find(|(_, t, _)| *t == token)
-        .copied()
-    else {
+    let Some(seller) = data.earnings.claimant(token) else {
         s.message = Some((Level::Info, "nothing to withdraw in this token".into()));
         return vec![];
     };

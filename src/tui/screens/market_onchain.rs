@@ -135,6 +135,38 @@ impl MarketBook {
     pub fn challengeable(&self, p: &Purchase) -> bool {
         p.is_settling(self.now)
     }
+
+    /// Why purchase `p` cannot be refunded now; None when it can.
+    pub fn refund_refusal(&self, p: &Purchase) -> Option<String> {
+        if self.refundable(p) {
+            return None;
+        }
+        Some(match p.state {
+            PurchaseState::Paid => format!(
+                "purchase {} can be refunded only after its deadline; the seller may still deliver",
+                p.id
+            ),
+            PurchaseState::Delivered => format!("purchase {} was delivered", p.id),
+            PurchaseState::Refunded => format!("purchase {} is already refunded", p.id),
+        })
+    }
+
+    /// Why purchase `p`'s key cannot be challenged now; None when it can.
+    pub fn challenge_refusal(&self, p: &Purchase) -> Option<String> {
+        if self.challengeable(p) {
+            return None;
+        }
+        Some(match p.state {
+            PurchaseState::Delivered => format!(
+                "purchase {}'s challenge window is over; its payment is the seller's",
+                p.id
+            ),
+            _ => format!(
+                "purchase {} is not delivered; a challenge is about a delivered key",
+                p.id
+            ),
+        })
+    }
 }
 
 /// The on-chain part of the Market screen's view state.
@@ -469,32 +501,25 @@ fn buy(s: &mut State) -> Vec<Effect> {
     )
 }
 
-fn selected_purchase(s: &State) -> Option<(Purchase, bool)> {
+fn selected_purchase(s: &State) -> Option<Purchase> {
     let m = s.market.chain.market.as_deref()?;
-    let p = m
-        .purchases()
+    m.purchases()
         .get(s.market.chain.purchase_sel)
-        .map(|p| (*p).clone())?;
-    let refundable = m.refundable(&p);
-    Some((p, refundable))
+        .map(|p| (*p).clone())
 }
 
 fn refund(s: &mut State) -> Vec<Effect> {
-    let Some((p, refundable)) = selected_purchase(s) else {
+    let Some(p) = selected_purchase(s) else {
         return error(s, "no purchase selected");
     };
-    if !refundable {
-        return error(
-            s,
-            match p.state {
-                PurchaseState::Paid => format!(
-                    "purchase {} can be refunded only after its deadline; the seller may still deliver",
-                    p.id
-                ),
-                PurchaseState::Delivered => format!("purchase {} was delivered", p.id),
-                PurchaseState::Refunded => format!("purchase {} is already refunded", p.id),
-            },
-        );
+    if let Some(why) = s
+        .market
+        .chain
+        .market
+        .as_deref()
+        .and_then(|m| m.refund_refusal(&p))
+    {
+        return error(s, why);
     }
     review(
         s,
@@ -508,29 +533,17 @@ fn refund(s: &mut State) -> Vec<Effect> {
 /// A challenge takes the money back for a delivered key the contract itself proves wrong; only
 /// while the purchase's window is open.
 fn challenge(s: &mut State) -> Vec<Effect> {
-    let Some(p) = selected_purchase(s).map(|(p, _)| p) else {
+    let Some(p) = selected_purchase(s) else {
         return error(s, "no purchase selected");
     };
-    let open = s
+    if let Some(why) = s
         .market
         .chain
         .market
         .as_deref()
-        .is_some_and(|m| m.challengeable(&p));
-    if !open {
-        return error(
-            s,
-            match p.state {
-                PurchaseState::Delivered => format!(
-                    "purchase {}'s challenge window is over; its payment is the seller's",
-                    p.id
-                ),
-                _ => format!(
-                    "purchase {} is not delivered; a challenge is about a delivered key",
-                    p.id
-                ),
-            },
-        );
+        .and_then(|m| m.challenge_refusal(&p))
+    {
+        return error(s, why);
     }
     review(
         s,
@@ -544,7 +557,7 @@ fn challenge(s: &mut State) -> Vec<Effect> {
 /// A dispute records, on chain and for everyone to read, that the buyer found a delivery wrong;
 /// it moves no money. Only a delivered purchase, once.
 fn dispute(s: &mut State) -> Vec<Effect> {
-    let Some((p, _)) = selected_purchase(s) else {
+    let Some(p) = selected_purchase(s) else {
         return error(s, "no purchase selected");
     };
     if p.state != PurchaseState::Delivered {
@@ -615,7 +628,7 @@ pub(crate) fn dispute_key(s: &mut State, action: Action) -> Vec<Effect> {
 }
 
 fn save(s: &mut State) -> Vec<Effect> {
-    let Some((p, _)) = selected_purchase(s) else {
+    let Some(p) = selected_purchase(s) else {
         return error(s, "no purchase selected");
     };
     if p.state != PurchaseState::Delivered {
@@ -824,7 +837,7 @@ fn delist(s: &mut State, i: usize) -> Vec<Effect> {
 }
 
 /// The token a listing is priced in, as this network's config names it (ETH for zero).
-fn token_of(s: &State, address: Address) -> Option<Token> {
+pub(crate) fn token_of(s: &State, address: Address) -> Option<Token> {
     if address == Address::ZERO {
         return Some(s.net.sell_token(0));
     }

@@ -185,16 +185,7 @@ fn decision_of(
     outcome: &Result<Outcome, ChainError>,
 ) -> Result<crate::bot::tools::Decision, String> {
     match (hash, outcome) {
-        (Some(h), Ok(Outcome::Confirmed { .. } | Outcome::StillPending)) => {
-            Ok(crate::bot::tools::Decision::Signed(h.to_string()))
-        }
-        (Some(h), Ok(Outcome::Reverted { block })) => Err(format!(
-            "signed, but transaction {h} reverted on chain in block {block}"
-        )),
-        (Some(h), Ok(Outcome::RpcLost { reason })) => Err(format!(
-            "signed; transaction {h} was handed to the RPC, which then failed: {}",
-            crate::sanitize::clean_line(reason)
-        )),
+        (Some(h), Ok(o)) => crate::service::bot::decision_of(h, o),
         (_, Err(e)) => Err(format!("not sent: {e}")),
         (None, Ok(_)) => Err("not sent".to_owned()),
     }
@@ -229,10 +220,7 @@ fn review_ready(
                 // First in the review: who proposed it, and loudly when the address is not one
                 // the user typed.
                 if let Some(by) = flow.proposed {
-                    review.warnings.insert(0, safety::Warning::ProposedByModel);
-                    if !by.from_user {
-                        review.warnings.insert(0, safety::Warning::NotTypedByUser);
-                    }
+                    review.mark_proposed_by_model(by.from_user);
                 }
                 flow.steps = steps_with(flow.steps.take(), plan.map(|p| *p));
                 flow.step = SendStep::Review {
