@@ -44,13 +44,17 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 lb_ngl="$ngl"
 if [ "$ngl" = "all" ]; then lb_ngl=999; fi
+# keybot's flash-attention policy (src/chat/engine.rs, flash_attention): off on the CPU alone,
+# llama.cpp's choice with GPU layers. llama-bench runs the same.
+lb_fa=auto
+if [ "$ngl" = "0" ]; then lb_fa=off; fi
 
 # Alternate the two a few times, so background load on a shared machine hits both alike.
 rounds="${KEYBOT_BENCH_ROUNDS:-3}"
 for i in $(seq 1 "$rounds"); do
   echo "round $i/$rounds: llama-bench ($pp/$tg, $threads threads, $reps reps)…" >&2
   /usr/bin/time -v "$KEYBOT_LLAMA_BENCH" -m "$model" -p "$pp" -n "$tg" -t "$threads" -r "$reps" \
-    -ngl "$lb_ngl" -o json > "$work/lb.$i.json" 2> "$work/lb.$i.time"
+    -ngl "$lb_ngl" -fa "$lb_fa" -o json > "$work/lb.$i.json" 2> "$work/lb.$i.time"
   echo "round $i/$rounds: keybot bench chat…" >&2
   /usr/bin/time -v env KEYBOT_HOME="$work/home" "$keybot" bench chat --model "$model" \
     -p "$pp" -n "$tg" -r "$reps" -t "$threads" --ctx $((pp + tg)) --gpu-layers "$ngl" --turns 0 --json \

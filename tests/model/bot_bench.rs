@@ -1,9 +1,11 @@
 //! What the bot's tools cost a turn that calls none, measured on the engine itself (a benchmark:
-//! it prints figures and asserts nothing about time). Two turns of one conversation, each way:
-//! plain chat, and with the tools in the prompt and their lazy grammar on the sampler; the
-//! second turn is the app's case, where the conversation's KV cache already holds the tools.
-//! Also the second turn with the tools in the prompt but no grammar, to tell the prompt's cost
-//! from the grammar's.
+//! it prints figures and asserts nothing about time). Each way — plain chat, and with the tools
+//! in the prompt and their lazy grammar on the sampler — one conversation of two turns, then a
+//! new conversation: the second turn is the app's case, where the conversation's KV cache already
+//! holds the tools; a new conversation reuses them too (its prompt starts as the last one did).
+//! Only the first turn with the tools after a load (or after a plain conversation) decodes them,
+//! once. Also the second turn with the tools but no grammar, to tell the prompt's cost from the
+//! grammar's.
 //!
 //!   cargo test --features test-weak-kdf --test model bot_bench -- --ignored --nocapture
 use std::sync::Arc;
@@ -16,8 +18,14 @@ use keybot::chat::template::Message;
 
 use crate::common::{model_lock, test_model};
 
-const FIRST: &str = "Write one sentence about the sea.";
-const SECOND: &str = "Now one sentence about the mountains.";
+// Questions whose answers run to the token limit, so each rate is over the same length.
+const FIRST: &str = "Write a long paragraph about the sea.";
+const SECOND: &str = "Now a long paragraph about the mountains.";
+const NEW: &str = "Write a long paragraph about the forest.";
+/// Rounds of each way; the figures are their medians.
+const ROUNDS: usize = 9;
+/// The answer length, in tokens.
+const ANSWER: u32 = 64;
 
 fn turn(engine: &Engine, req: GenerateRequest) -> (String, Stats) {
     let t = engine.generate_blocking(req, |_| {}).unwrap();
@@ -35,6 +43,16 @@ fn line(label: &str, s: &Stats) -> String {
     )
 }
 
+/// A turn's time: the prefill of what is new, then the answer.
+fn turn_ms(s: &Stats) -> f64 {
+    s.prefill_ms + s.generate_ms
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
 #[test]
 #[ignore = "benchmark: prints figures"]
 fn bench_what_the_tools_cost_a_turn_that_calls_none() {
@@ -42,6 +60,7 @@ fn bench_what_the_tools_cost_a_turn_that_calls_none() {
         return;
     };
     let _serial = model_lock();
+    // One engine: two would each keep their CPU threads spinning and slow the other.
     let engine = Engine::spawn().unwrap();
     engine
         .load_blocking(
@@ -58,48 +77,69 @@ fn bench_what_the_tools_cost_a_turn_that_calls_none() {
         ..SamplingParams::default()
     };
     let setup = Arc::new(Setup::new(ToolFormat::Hermes, &["tUSD".to_owned()]).unwrap());
-    let req = |prompt: Prompt, s: &SamplingParams| GenerateRequest {
-        prompt,
-        sampling: s.clone(),
-        max_tokens: Some(64),
+    let plain = |messages: Vec<Message>| {
+        let req = GenerateRequest {
+            prompt: Prompt::Chat(messages),
+            sampling: sampling.clone(),
+            max_tokens: Some(ANSWER),
+        };
+        turn(&engine, req)
     };
-
-    // Plain: two turns.
-    let (a1, plain1) = turn(
-        &engine,
-        req(Prompt::Chat(vec![Message::user(FIRST)]), &sampling),
-    );
-    let second = vec![
-        Message::user(FIRST),
-        Message::new("assistant", a1.trim()),
-        Message::user(SECOND),
-    ];
-    let (_, plain2) = turn(&engine, req(Prompt::Chat(second), &sampling));
-
     // With the tools: the turn machine's own requests (prompt and grammar).
-    let m = Machine::new(Arc::clone(&setup), vec![Message::user(FIRST)], 4);
-    let (t1, tools1) = turn(&engine, m.request(&sampling, Some(64)));
-    let second = vec![
-        Message::user(FIRST),
-        Message::new("assistant", t1.trim()),
-        Message::user(SECOND),
-    ];
-    let m = Machine::new(Arc::clone(&setup), second.clone(), 4);
-    let (_, tools2) = turn(&engine, m.request(&sampling, Some(64)));
-    // The same second turn, the tools in the prompt but no grammar on the sampler.
-    let mut bare = m.request(&sampling, Some(64));
-    bare.sampling = sampling.clone();
-    let (_, tools2_bare) = turn(&engine, bare);
-
-    println!("{}", line("plain, first turn", &plain1));
-    println!("{}", line("plain, second turn", &plain2));
-    println!("{}", line("tools, first turn", &tools1));
-    println!("{}", line("tools, second turn", &tools2));
-    println!("{}", line("tools, second turn, no grammar", &tools2_bare));
-    let ms = |s: &Stats| s.prefill_ms + s.generate_ms;
-    println!(
-        "second turn with tools / without: time {:.2}x, generation {:.2}x",
-        ms(&tools2) / ms(&plain2).max(1.0),
-        plain2.generate_tps() / tools2.generate_tps().max(0.001),
-    );
+    let tools = |messages: Vec<Message>| {
+        let req = Machine::new(Arc::clone(&setup), messages, 4).request(&sampling, Some(ANSWER));
+        turn(&engine, req)
+    };
+    let chat = |first: &str| {
+        vec![
+            Message::user(FIRST),
+            Message::new("assistant", first.trim()),
+            Message::user(SECOND),
+        ]
+    };
+    let run = |way: &dyn Fn(Vec<Message>) -> (String, Stats)| {
+        let (a, first) = way(vec![Message::user(FIRST)]);
+        let (_, second) = way(chat(&a));
+        let (_, new) = way(vec![Message::user(NEW)]);
+        [first, second, new]
+    };
+    // Per stage (first turn, second turn, a new conversation): the tools' time over plain's, a
+    // pair per round. The way that goes first alternates, so a drift in the machine's speed
+    // favours neither.
+    let labels = ["first turn", "second turn", "a new conversation"];
+    let mut ratios: [Vec<f64>; 3] = Default::default();
+    let mut rates: [Vec<(f64, f64)>; 3] = Default::default();
+    for round in 1..=ROUNDS {
+        println!("round {round}/{ROUNDS}");
+        let (p, t) = if round % 2 == 1 {
+            let p = run(&plain);
+            (p, run(&tools))
+        } else {
+            let t = run(&tools);
+            (run(&plain), t)
+        };
+        for k in 0..3 {
+            println!("{}", line(&format!("  plain, {}", labels[k]), &p[k]));
+            println!("{}", line(&format!("  tools, {}", labels[k]), &t[k]));
+            ratios[k].push(turn_ms(&t[k]) / turn_ms(&p[k]));
+            rates[k].push((p[k].generate_tps(), t[k].generate_tps()));
+        }
+    }
+    let report = |k: usize, what: &str| {
+        let r = median(ratios[k].clone());
+        let p = median(rates[k].iter().map(|x| x.0).collect());
+        let t = median(rates[k].iter().map(|x| x.1).collect());
+        println!(
+            "{}, median of {ROUNDS} pairs: the tools add {:+.1}% {what} \
+             (generation {p:.1} against {t:.1} tok/s)",
+            labels[k],
+            100.0 * (r - 1.0)
+        );
+    };
+    report(1, "to the turn's time");
+    report(2, "to the turn's time");
+    // A plain conversation before it took the tools out of the cache: this turn decodes them,
+    // as the first turn with the tools after a load does (once; a new conversation then
+    // reuses them).
+    report(0, "when it decodes them");
 }
