@@ -26,9 +26,9 @@ pub enum Kind {
 /// The tools, in the order the model sees them. `tokens`: the symbols of the active network's
 /// configured tokens; a transfer's `token` is one of them (the grammar holds the model to it).
 pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
-    let empty = json!({"type": "object", "properties": {}, "required": []});
+    let empty = json!({"type": "object", "properties": {}});
     let token = if tokens.is_empty() {
-        json!({"type": "string", "description": "ETH (no token is configured)", "enum": ["ETH"]})
+        json!({"type": "string", "enum": ["ETH"]})
     } else {
         let mut symbols = vec!["ETH".to_owned()];
         symbols.extend(
@@ -36,17 +36,17 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
                 .iter()
                 .map(|t| crate::sanitize::clean_line(t).into_owned()),
         );
-        json!({"type": "string", "description": "the asset: ETH or a configured token's symbol", "enum": symbols})
+        json!({"type": "string", "enum": symbols})
     };
     vec![
         ToolSpec {
             name: "balances",
-            description: "The user's balances: ETH and each token, per account (index, label, address).",
+            description: "ETH and token balances per account.",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "activity",
-            description: "The user's recent transactions, newest first: sent and received, asset, amount, counterparty, status.",
+            description: "Recent transactions, sent and received.",
             parameters: json!({
                 "type": "object",
                 "properties": {"limit": {"type": "integer", "minimum": 1, "maximum": 50}},
@@ -55,39 +55,39 @@ pub fn specs(tokens: &[String]) -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "vault_items",
-            description: "The user's sale vault items: id, title, size, what redaction removes, consent. Never the text.",
+            description: "The user's sale vault items (never their text).",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "market_listings",
-            description: "Search what others sell on the data market (by words, at most a price): listing id, price, size, seller's record.",
+            description: "Search what others sell on the market.",
             parameters: json!({
                 "type": "object",
                 "properties": {
-                    "query": {"type": "string", "description": "words the title or tags must contain"},
-                    "max_price": {"type": "string", "description": "the highest price, in the listing's token's units"},
+                    "query": {"type": "string"},
+                    "max_price": {"type": "string"},
                 },
                 "required": [],
             }),
         },
         ToolSpec {
             name: "my_listings",
-            description: "What the user sells: their own listings, their sales, and purchases waiting for their key.",
+            description: "The user's own listings, and which sold.",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "my_purchases",
-            description: "What the user bought from others: purchase id, listing, price, state.",
+            description: "What the user bought.",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "earnings",
-            description: "How much the user earned from sales: per token, per listing, per day.",
+            description: "What the user earned from sales.",
             parameters: empty.clone(),
         },
         ToolSpec {
             name: "networks",
-            description: "The network: name, chain id, configured tokens, current fees.",
+            description: "The network, its tokens and fees.",
             parameters: empty,
         },
     ]
@@ -103,12 +103,12 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
     vec![
         ToolSpec {
             name: "transfer",
-            description: "Propose sending (paying) ETH or a token to a 0x address; the user reviews it.",
+            description: "Propose sending ETH or a token to a 0x address; the user reviews it.",
             parameters: json!({
                 "type": "object",
                 "properties": {
-                    "to": {"type": "string", "description": "the recipient's 0x address"},
-                    "amount": {"type": "string", "description": "a decimal amount in the asset's units, e.g. \"5\" or \"0.25\""},
+                    "to": {"type": "string"},
+                    "amount": {"type": "string"},
                     "token": token,
                 },
                 "required": ["to", "amount"],
@@ -116,13 +116,13 @@ fn proposal_specs(token: &Value) -> Vec<ToolSpec> {
         },
         ToolSpec {
             name: "market_proposal",
-            description: "Propose a market action; the user reviews it. sell: offer vault item id at price. buy: listing id, price = the most to pay. deliver, challenge, refund: purchase id. withdraw: take out earnings in token. reprice: listing id, new price. delist: take listing id off the market.",
+            description: "Propose a market action; the user reviews it. sell: vault item id at price. buy: listing id, price = the most to pay. deliver, challenge, refund: purchase id. withdraw: earnings in token. reprice: listing id, new price. delist: listing id.",
             parameters: json!({
                 "type": "object",
                 "properties": {
                     "action": {"type": "string", "enum": MARKET_ACTIONS},
-                    "id": id("the item, listing or purchase"),
-                    "price": {"type": "string", "description": "a decimal price in the token's units"},
+                    "id": {"type": "integer", "minimum": 0},
+                    "price": {"type": "string"},
                     "token": token,
                 },
                 "required": ["action"],
@@ -142,11 +142,6 @@ const MARKET_ACTIONS: [&str; 8] = [
     "reprice",
     "delist",
 ];
-
-/// An id's schema: a whole number from 0.
-fn id(description: &str) -> Value {
-    json!({"type": "integer", "minimum": 0, "description": description})
-}
 
 /// Whether `name` reads or proposes; None for a tool that does not exist.
 pub fn kind(name: &str) -> Option<Kind> {

@@ -23,7 +23,7 @@ const FIRST: &str = "Write a long paragraph about the sea.";
 const SECOND: &str = "Now a long paragraph about the mountains.";
 const NEW: &str = "Write a long paragraph about the forest.";
 /// Rounds of each way; the figures are their medians.
-const ROUNDS: usize = 9;
+const ROUNDS: usize = 7;
 /// The answer length, in tokens.
 const ANSWER: u32 = 64;
 
