@@ -65,6 +65,9 @@ pub struct LoadRequest {
     /// cached: a cache keyed by size and times can be fooled by whoever can write the file, and
     /// hashing costs about a second per 500 MB, small next to loading the model.
     pub expected_sha256: Option<String>,
+    /// A model on an inference server instead of a file: the engine thread then speaks to the
+    /// server (`remote::serve`) and `path` is only its name.
+    pub server: Option<super::remote::ServerModel>,
 }
 
 #[derive(Debug, Clone)]
@@ -187,6 +190,8 @@ pub enum StopReason {
     Stopped,
     /// The context window filled up mid-answer.
     ContextFull,
+    /// A server broke the answer off (a notice said why); what came is kept.
+    Cut,
 }
 
 #[derive(Debug, Clone)]
@@ -247,6 +252,9 @@ pub enum ChatError {
     PromptTooLong { tokens: usize, ctx: u32 },
     #[error("llama.cpp failed to decode: {0}")]
     Decode(String),
+    /// A server model's request failed: the server and why, one line.
+    #[error("{0}")]
+    Server(String),
     #[error("the chat engine stopped")]
     EngineGone,
     #[error("internal error in the chat engine: {0}")]
@@ -442,14 +450,18 @@ fn run(commands: &Receiver<ChatCommand>, events: &Sender<ChatEvent>, stop: &Atom
             ChatCommand::Load(req) => {
                 // A panic inside a load or a session must not take the thread (and every
                 // later request) with it; the model is dropped and the engine waits again.
-                let outcome =
-                    std::panic::catch_unwind(AssertUnwindSafe(|| match load_model(&req, events) {
+                let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    if let Some(server) = &req.server {
+                        return super::remote::serve(server, commands, events, stop);
+                    }
+                    match load_model(&req, events) {
                         Ok(model) => serve(model, &req, commands, events, stop),
                         Err(e) => {
                             let _ = events.send(ChatEvent::Error(e));
                             None
                         }
-                    }));
+                    }
+                }));
                 match outcome {
                     Ok(n) => next = n,
                     Err(p) => {

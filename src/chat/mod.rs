@@ -12,6 +12,7 @@ pub mod history;
 pub mod install;
 pub mod pull;
 pub mod registry;
+pub mod remote;
 pub mod sampling;
 pub mod template;
 pub mod utf8;

@@ -32,6 +32,8 @@ pub enum RegistryError {
     Duplicate(String),
     #[error("a model name must be 1-64 letters, digits, '.', '_' or '-' (got {0:?})")]
     BadName(String),
+    #[error("{0}: {1}")]
+    BadUrl(String, String),
     #[error("cannot write the model registry: {0}")]
     Write(String),
 }
@@ -59,6 +61,79 @@ pub struct Registry {
     pub default: Option<String>,
     #[serde(default)]
     pub models: Vec<ModelEntry>,
+    /// Models on inference servers of the user's own (`keybot model add-server`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub servers: Vec<ServerEntry>,
+}
+
+/// A model on an OpenAI-compatible server (llama-server, vLLM, ollama, LM Studio).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ServerEntry {
+    pub name: String,
+    /// The server's base URL, checked when it was added ([`check_server_url`]).
+    pub url: String,
+    /// The model to ask it for; none: the first it lists.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Plain `http://` to another machine, accepted once by the user when it was added.
+    #[serde(default)]
+    pub plain_http_accepted: bool,
+}
+
+impl ServerEntry {
+    pub fn server_model(&self) -> Result<super::remote::ServerModel, RegistryError> {
+        Ok(super::remote::ServerModel {
+            name: self.name.clone(),
+            url: check_server_url(&self.url, self.plain_http_accepted)?,
+            model: self.model.clone(),
+        })
+    }
+}
+
+/// A server's base URL: http or https, no user or password in it (a key goes in a key file),
+/// no query; `…/v1` at the end is the API's own and dropped. Plain http only to this machine
+/// unless the user accepted it (`plain_ok`): anything further can be read and rewritten on the
+/// way, the conversation included.
+pub fn check_server_url(url: &str, plain_ok: bool) -> Result<reqwest::Url, RegistryError> {
+    // Named as scheme://host[:port] only: a path or user info could hold a secret.
+    let bad = |why: &str| {
+        let shown = match reqwest::Url::parse(url.trim()) {
+            Ok(_) => crate::chain::network::redact_rpc(url.trim()),
+            Err(_) => "the server URL".to_owned(),
+        };
+        RegistryError::BadUrl(
+            crate::sanitize::clean_line(&shown).into_owned(),
+            why.to_owned(),
+        )
+    };
+    let mut u = reqwest::Url::parse(url.trim()).map_err(|e| bad(&format!("not a URL ({e})")))?;
+    match u.scheme() {
+        "https" => {}
+        "http" if plain_ok || crate::net::is_loopback(&u) => {}
+        "http" => {
+            return Err(bad(
+                "plain http to another machine sends the conversation readable on the way; use https, or accept it with --allow-plain-http",
+            ));
+        }
+        _ => return Err(bad("the URL must start with http:// or https://")),
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(bad(
+            "no user or password in the URL; give an API key with --api-key-file",
+        ));
+    }
+    if u.query().is_some() || u.fragment().is_some() {
+        return Err(bad(
+            "no query or fragment: the server's base URL, like http://127.0.0.1:8080",
+        ));
+    }
+    let path = u
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/v1")
+        .to_owned();
+    u.set_path(&path);
+    Ok(u)
 }
 
 pub fn models_dir(data_dir: &Path) -> PathBuf {
@@ -111,9 +186,29 @@ impl Registry {
         self.models.iter().find(|m| m.path == canon)
     }
 
+    pub fn server(&self, name: &str) -> Option<&ServerEntry> {
+        self.servers.iter().find(|m| m.name == name)
+    }
+
+    fn taken(&self, name: &str) -> bool {
+        self.models.iter().any(|m| m.name == name) || self.server(name).is_some()
+    }
+
+    pub fn add_server(&mut self, entry: ServerEntry) -> Result<(), RegistryError> {
+        check_name(&entry.name)?;
+        if self.taken(&entry.name) {
+            return Err(RegistryError::Duplicate(entry.name));
+        }
+        if self.default.is_none() {
+            self.default = Some(entry.name.clone());
+        }
+        self.servers.push(entry);
+        Ok(())
+    }
+
     pub fn add(&mut self, entry: ModelEntry) -> Result<(), RegistryError> {
         check_name(&entry.name)?;
-        if self.models.iter().any(|m| m.name == entry.name) {
+        if self.taken(&entry.name) {
             return Err(RegistryError::Duplicate(entry.name));
         }
         if self.default.is_none() {
@@ -125,7 +220,9 @@ impl Registry {
     }
 
     pub fn set_default(&mut self, name: &str) -> Result<(), RegistryError> {
-        self.get(name)?;
+        if self.server(name).is_none() {
+            self.get(name)?;
+        }
         self.default = Some(name.to_owned());
         Ok(())
     }
@@ -223,6 +320,52 @@ pub fn describe(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_server_url_is_checked() {
+        let ok = |u: &str| check_server_url(u, false).unwrap().to_string();
+        assert_eq!(ok("http://127.0.0.1:8080"), "http://127.0.0.1:8080/");
+        assert_eq!(ok("http://localhost:8080/v1/"), "http://localhost:8080/");
+        assert_eq!(
+            ok("https://gpu.example.org/llama/v1"),
+            "https://gpu.example.org/llama"
+        );
+        for bad in [
+            "http://192.168.1.20:8080",
+            "ftp://127.0.0.1",
+            "https://user:pw@gpu.example.org",
+            "https://gpu.example.org/?key=abc",
+            "not a url",
+        ] {
+            let e = check_server_url(bad, false).unwrap_err().to_string();
+            assert!(!e.contains('\n'), "{e}");
+        }
+        assert!(check_server_url("http://192.168.1.20:8080", true).is_ok());
+    }
+
+    #[test]
+    fn a_server_takes_a_name_of_its_own() {
+        let mut r = Registry::default();
+        let s = |n: &str| ServerEntry {
+            name: n.into(),
+            url: "http://127.0.0.1:8080".into(),
+            model: None,
+            plain_http_accepted: false,
+        };
+        r.add_server(s("box")).unwrap();
+        assert_eq!(r.default.as_deref(), Some("box"));
+        assert!(matches!(
+            r.add_server(s("box")),
+            Err(RegistryError::Duplicate(_))
+        ));
+        assert!(r.add_server(s("../x")).is_err());
+        r.set_default("box").unwrap();
+        assert!(r.set_default("nothing").is_err());
+        // An old registry without servers reads; one without any writes no `servers` key.
+        let old: Registry = serde_json::from_str(r#"{"default":null,"models":[]}"#).unwrap();
+        assert!(old.servers.is_empty());
+        assert!(!serde_json::to_string(&old).unwrap().contains("servers"));
+    }
 
     #[test]
     fn names_are_checked_and_derived() {

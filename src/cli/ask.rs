@@ -90,6 +90,7 @@ impl AskArgs {
                 ctx: Some(settings.ctx),
                 gpu_layers: settings.gpu_layers,
                 expected_sha256: model.sha256,
+                server: model.server,
                 ..Default::default()
             },
             |_| {},

@@ -74,6 +74,7 @@ impl ChatBenchArgs {
                 gpu_layers,
                 template: None,
                 expected_sha256: model.sha256,
+                server: model.server,
             },
             |_| {},
         )?;

@@ -185,6 +185,7 @@ impl ChatArgs {
                 gpu_layers: self.gpu_layers.unwrap_or_default(),
                 template,
                 expected_sha256: model.sha256,
+                server: model.server,
             },
             |ev| match ev {
                 // Load-time notices are about the chat template, which --raw does not use.
@@ -381,6 +382,7 @@ fn print_stats(s: &Stats, reason: StopReason, json: bool) {
         StopReason::MaxTokens => "max-tokens",
         StopReason::Stopped => "stopped",
         StopReason::ContextFull => "context-full",
+        StopReason::Cut => "cut",
     };
     if json {
         let v = serde_json::json!({
@@ -400,19 +402,23 @@ fn print_stats(s: &Stats, reason: StopReason, json: bool) {
         });
         eprintln!("{v}");
     } else {
+        // A server's context and layers are its own business: it is named instead.
+        let place = if s.total_layers == 0 && s.device.starts_with("server ") {
+            s.device.clone()
+        } else {
+            format!(
+                "ctx {}/{} | {} {}/{} layers",
+                s.ctx_used, s.ctx_size, s.device, s.gpu_layers, s.total_layers
+            )
+        };
         eprintln!(
-            "[prompt {} tok ({} cached) {:.1} t/s | gen {} tok {:.1} t/s | first token {:.0} ms | ctx {}/{} | {} {}/{} layers{}]",
+            "[prompt {} tok ({} cached) {:.1} t/s | gen {} tok {:.1} t/s | first token {:.0} ms | {place}{}]",
             s.prompt_tokens,
             s.reused,
             s.prompt_tps(),
             s.generated,
             s.generate_tps(),
             s.ttft_ms,
-            s.ctx_used,
-            s.ctx_size,
-            s.device,
-            s.gpu_layers,
-            s.total_layers,
             if reason == StopReason::EndOfTurn {
                 String::new()
             } else {

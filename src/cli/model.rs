@@ -27,6 +27,9 @@ enum ModelCommand {
     Info(ModelInfoArgs),
     /// Make NAME the model `keybot chat` uses without --model.
     Default(DefaultModelArgs),
+    /// Register a model on an inference server of your own (llama-server, vLLM, ollama, LM
+    /// Studio: the OpenAI-compatible chat API at URL); it is then used like a local model.
+    AddServer(AddServerArgs),
     /// Download REPO[:FILE] from Hugging Face (HF_ENDPOINT and HF_TOKEN are honoured), check its
     /// sha256 and register it. An interrupted download resumes when run again.
     Pull(PullArgs),
@@ -40,6 +43,7 @@ impl ModelArgs {
             ModelCommand::Info(a) => a.run(paths),
             ModelCommand::Default(a) => a.run(paths),
             ModelCommand::Pull(a) => a.run(paths),
+            ModelCommand::AddServer(a) => a.run(paths),
         }
     }
 }
@@ -61,6 +65,58 @@ impl AddModelArgs {
 }
 
 #[derive(Debug, Args)]
+struct AddServerArgs {
+    /// The name to use with --model.
+    name: String,
+    /// The server's base URL, e.g. http://127.0.0.1:8080 (plain http only to this machine).
+    url: String,
+    /// The model to ask the server for (default: the first it lists).
+    #[arg(long)]
+    model: Option<String>,
+    /// Accept plain http to another machine: the conversation then crosses the network
+    /// readable by anyone on the way.
+    #[arg(long)]
+    allow_plain_http: bool,
+}
+
+impl AddServerArgs {
+    fn run(self, paths: &Paths) -> Result<u8> {
+        let url = crate::chat::registry::check_server_url(&self.url, self.allow_plain_http)?;
+        if url.scheme() == "http" && !crate::net::is_loopback(&url) {
+            eprintln!(
+                "WARNING: plain http to {}: every question and answer crosses the network readable and changeable on the way",
+                clean_line(url.host_str().unwrap_or("?"))
+            );
+        }
+        let entry = crate::chat::registry::ServerEntry {
+            name: self.name,
+            url: url.to_string(),
+            model: self.model,
+            plain_http_accepted: self.allow_plain_http,
+        };
+        let mut reg = Registry::load(&paths.data_dir)?;
+        reg.add_server(entry.clone())?;
+        reg.save(&paths.data_dir)?;
+        print_server(&entry, reg.default.as_deref() == Some(&entry.name));
+        Ok(0)
+    }
+}
+
+fn print_server(s: &crate::chat::registry::ServerEntry, is_default: bool) {
+    let c = |s: &str| clean_line(s).into_owned();
+    println!(
+        "name:          {}{}",
+        c(&s.name),
+        if is_default { " (default)" } else { "" }
+    );
+    println!("server:        {}", c(&s.url));
+    println!(
+        "model:         {}",
+        c(s.model.as_deref().unwrap_or("the server's first"))
+    );
+}
+
+#[derive(Debug, Args)]
 struct ListModelsArgs {
     #[arg(long)]
     json: bool,
@@ -71,7 +127,7 @@ impl ListModelsArgs {
         let reg = Registry::load(&paths.data_dir)?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(&reg)?);
-        } else if reg.models.is_empty() {
+        } else if reg.models.is_empty() && reg.servers.is_empty() {
             eprintln!(
                 "no models registered; add one with `keybot model add FILE.gguf` or `keybot model pull REPO`"
             );
@@ -97,6 +153,20 @@ impl ListModelsArgs {
                     human_size(m.size),
                 );
             }
+            for m in &reg.servers {
+                let mark = if reg.default.as_deref() == Some(&m.name) {
+                    "*"
+                } else {
+                    ""
+                };
+                println!(
+                    "{:<2}{:<32} {:<10} {}",
+                    mark,
+                    clean_line(&m.name),
+                    "server",
+                    clean_line(&m.url),
+                );
+            }
         }
         Ok(0)
     }
@@ -112,6 +182,9 @@ struct ModelInfoArgs {
 impl ModelInfoArgs {
     fn run(self, paths: &Paths) -> Result<u8> {
         let reg = Registry::load(&paths.data_dir)?;
+        if let Some(s) = reg.server(&self.name) {
+            return server_info(s, reg.default.as_deref() == Some(&s.name), self.json);
+        }
         let m = reg.get(&self.name)?;
         if self.json {
             println!("{}", serde_json::to_string_pretty(m)?);
@@ -126,6 +199,28 @@ impl ModelInfoArgs {
         }
         Ok(0)
     }
+}
+
+/// `model info` for a server: what it says it serves (`/v1/models`), asked now.
+fn server_info(s: &crate::chat::registry::ServerEntry, is_default: bool, json: bool) -> Result<u8> {
+    let server = s.server_model()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let client = crate::chat::remote::client()?;
+    let models = runtime.block_on(crate::chat::remote::list_models(&client, &server))?;
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "name": s.name, "url": s.url, "model": s.model, "server_models": models,
+            }))?
+        );
+        return Ok(0);
+    }
+    print_server(s, is_default);
+    println!("it serves:     {}", models.join(", "));
+    Ok(0)
 }
 
 #[derive(Debug, Args)]
@@ -184,6 +279,8 @@ pub struct ModelFile {
     pub path: PathBuf,
     /// Checked by the engine before loading: a registered file swapped on disk is refused.
     pub sha256: Option<String>,
+    /// A registered server instead of a file.
+    pub server: Option<crate::chat::remote::ServerModel>,
 }
 
 /// The model file for `keybot chat`: a path, a registered name, or the default.
@@ -191,6 +288,17 @@ pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<ModelFile> {
     let registered = |m: &ModelEntry| ModelFile {
         path: m.path.clone(),
         sha256: Some(m.sha256.clone()),
+        server: None,
+    };
+    let by_name = |reg: &Registry, name: &str| -> Result<ModelFile> {
+        if let Some(s) = reg.server(name) {
+            return Ok(ModelFile {
+                path: PathBuf::from(name),
+                sha256: None,
+                server: Some(s.server_model()?),
+            });
+        }
+        Ok(registered(reg.get(name)?))
     };
     if let Some(a) = arg {
         let p = Path::new(a);
@@ -203,15 +311,16 @@ pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<ModelFile> {
                 None => ModelFile {
                     path: p.to_owned(),
                     sha256: None,
+                    server: None,
                 },
             });
         }
         let reg = Registry::load(&paths.data_dir)?;
-        return Ok(registered(reg.get(a)?));
+        return by_name(&reg, a);
     }
     let reg = Registry::load(&paths.data_dir)?;
     match &reg.default {
-        Some(name) => Ok(registered(reg.get(name)?)),
+        Some(name) => by_name(&reg, name),
         None => bail!(
             "no model given: pass --model FILE.gguf, or register one with `keybot model add FILE.gguf` (the first becomes the default)"
         ),

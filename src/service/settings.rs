@@ -371,6 +371,7 @@ impl Settings {
             template: None,
             // The engine hashes the file before loading it: a swapped file is refused.
             expected_sha256: Some(model.sha256.clone()),
+            server: None,
         }
     }
 }

@@ -28,6 +28,7 @@ mod lints;
 mod market_vault;
 mod no_secrets;
 mod secrets_at_rest;
+mod server_model;
 mod store_backup;
 mod tui_earnings;
 mod tui_reviews;

@@ -1,0 +1,632 @@
+//! A model on an inference server of the user's own (llama.cpp's `llama-server`, vLLM, ollama,
+//! LM Studio): the OpenAI-compatible chat API, streamed as server-sent events.
+//!
+//! It runs on the engine thread in place of a loaded GGUF ([`serve`]) and answers the same
+//! commands with the same events, so `chat`, `ask` and the app use a server exactly as a local
+//! model. The server's reply is hostile input: every line and the whole answer are bounded, a
+//! piece of text is cleaned of control characters before it is sent on, a stall ends the answer
+//! with one line, and a stop request drops the connection (llama-server then stops generating).
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, Sender};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::engine::{
+    ChatCommand, ChatError, ChatEvent, GenerateRequest, ModelInfo, Prompt, Stats, StopReason,
+};
+use super::sampling::{RANDOM_SEED, SamplingParams};
+use super::template::Message;
+
+/// The longest line of the event stream: a token's chunk is a few hundred bytes.
+const MAX_LINE: usize = 1 << 20;
+/// The most an answer may bring in all, whatever the server says.
+const MAX_BODY: usize = 32 << 20;
+/// Without a token limit, an answer still ends here (a server that never stops).
+const MAX_PIECES: usize = 32_768;
+/// A server that sends nothing for this long has stalled.
+const STALL: Duration = Duration::from_secs(120);
+/// How often a waiting answer looks at the stop flag.
+const POLL: Duration = Duration::from_millis(50);
+
+/// A registered server and the model to ask it for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerModel {
+    /// The registry's name for it.
+    pub name: String,
+    /// The server's base URL (`http://127.0.0.1:8080`); requests go to `{url}/v1/…`.
+    pub url: reqwest::Url,
+    /// The `model` of each request; `None`: the server's own (its first in `/v1/models`).
+    pub model: Option<String>,
+}
+
+impl ServerModel {
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}/v1/{path}", self.url.as_str().trim_end_matches('/'))
+    }
+
+    /// `host[:port]`, for the stats line and errors (never a path: it could hold a key).
+    pub fn host(&self) -> String {
+        let host = self.url.host_str().unwrap_or("?");
+        match self.url.port() {
+            Some(p) => format!("{host}:{p}"),
+            None => host.to_owned(),
+        }
+    }
+}
+
+fn server_error(s: &ServerModel, why: impl std::fmt::Display) -> ChatError {
+    ChatError::Server(crate::sanitize::clean_line(&format!("{}: {why}", s.host())).into_owned())
+}
+
+/// The models a server offers (`GET /v1/models`): their ids, cleaned.
+pub async fn list_models(
+    client: &reqwest::Client,
+    s: &ServerModel,
+) -> Result<Vec<String>, ChatError> {
+    let resp = client
+        .get(s.endpoint("models"))
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await
+        .map_err(|e| server_error(s, describe(&e)))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(server_error(s, format!("/v1/models answered {status}")));
+    }
+    let body = read_bounded(resp, 4 << 20)
+        .await
+        .map_err(|e| server_error(s, e))?;
+    let v: Value = serde_json::from_slice(&body)
+        .map_err(|_| server_error(s, "/v1/models did not answer JSON"))?;
+    let ids = v["data"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|m| m["id"].as_str())
+                .map(|id| crate::sanitize::clean_line(id).into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(ids)
+}
+
+/// What went wrong with a request, in words (reqwest's Display names the URL, which could hold
+/// a key in its path).
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "cannot connect (is the server running?)".to_owned()
+    } else {
+        // The causes, without reqwest's own line (it names the URL).
+        let mut parts = Vec::new();
+        let mut src = std::error::Error::source(e);
+        while let Some(inner) = src {
+            parts.push(inner.to_string());
+            src = inner.source();
+        }
+        if parts.is_empty() {
+            "the request failed".to_owned()
+        } else {
+            parts.join(": ")
+        }
+    }
+}
+
+async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| describe(&e))? {
+        if out.len() + chunk.len() > limit {
+            return Err(format!("the answer is over {limit} bytes"));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+pub fn client() -> Result<reqwest::Client, ChatError> {
+    crate::net::tls();
+    reqwest::Client::builder()
+        .user_agent(concat!("keybot/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(10))
+        // A chat server has no business redirecting a request (and a redirect could leave the
+        // machine).
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ChatError::Internal(e.to_string()))
+}
+
+/// Serves `server` until a command asks for something else, as the engine serves a loaded model:
+/// returns that command (a new `Load`, or `Shutdown`), or `None` after `Unload`.
+pub fn serve(
+    server: &ServerModel,
+    commands: &Receiver<ChatCommand>,
+    events: &Sender<ChatEvent>,
+    stop: &AtomicBool,
+) -> Option<ChatCommand> {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = events.send(ChatEvent::Error(ChatError::Internal(e.to_string())));
+            return None;
+        }
+    };
+    let http = match client() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = events.send(ChatEvent::Error(e));
+            return None;
+        }
+    };
+    // Loading is asking the server what it serves: a wrong address or a dead server is one
+    // line now, not at the first question.
+    let model = match runtime.block_on(list_models(&http, server)) {
+        Ok(ids) => match &server.model {
+            Some(m) if !ids.iter().any(|id| id == m) && !ids.is_empty() => {
+                let _ = events.send(ChatEvent::Error(server_error(
+                    server,
+                    format!("it serves no model {m:?} (it serves: {})", ids.join(", ")),
+                )));
+                return None;
+            }
+            Some(m) => m.clone(),
+            None => ids.first().cloned().unwrap_or_default(),
+        },
+        Err(e) => {
+            let _ = events.send(ChatEvent::Error(e));
+            return None;
+        }
+    };
+    let info = ModelInfo {
+        path: std::path::PathBuf::from(&server.name),
+        architecture: format!("server model {model}"),
+        n_layer: 0,
+        n_ctx: 0,
+        n_ctx_train: 0,
+        threads: 0,
+        device: format!("server {}", server.host()),
+        gpu_layers: 0,
+        template: "the server's own".to_owned(),
+        tools: crate::bot::format::Support::None,
+    };
+    tracing::info!(server = %server.host(), %model, "server model ready");
+    let _ = events.send(ChatEvent::Loaded(Box::new(info)));
+    loop {
+        let cmd = match commands.recv() {
+            Ok(c) => c,
+            Err(_) => return Some(ChatCommand::Shutdown),
+        };
+        match cmd {
+            ChatCommand::Generate(req) => {
+                stop.store(false, Ordering::SeqCst);
+                let outcome = runtime.block_on(generate(&http, server, &model, &req, events, stop));
+                if let Err(e) = outcome {
+                    let _ = events.send(ChatEvent::Error(e));
+                }
+            }
+            ChatCommand::Render(..) => {
+                let _ = events.send(ChatEvent::Error(server_error(
+                    server,
+                    "a server renders its own prompt; --print-prompt needs a local GGUF",
+                )));
+            }
+            ChatCommand::Bench(_) => {
+                let _ = events.send(ChatEvent::Error(server_error(
+                    server,
+                    "keybot bench chat measures a local GGUF; ask the server for its own timings",
+                )));
+            }
+            ChatCommand::Unload => {
+                let _ = events.send(ChatEvent::Unloaded);
+                return None;
+            }
+            other @ (ChatCommand::Load(_) | ChatCommand::Shutdown) => return Some(other),
+        }
+    }
+}
+
+/// The request body for one answer: the conversation and the sampling settings in the
+/// OpenAI shape, plus llama.cpp's own fields where it has them (`top_k`, `min_p`).
+pub fn request_body(
+    model: &str,
+    messages: &[Message],
+    s: &SamplingParams,
+    max: Option<u32>,
+) -> Value {
+    let messages: Vec<Value> = messages
+        .iter()
+        .map(|m| json!({"role": m.role, "content": m.content}))
+        .collect();
+    let mut body = json!({
+        "messages": messages,
+        "stream": true,
+        "stream_options": {"include_usage": true},
+    });
+    if !model.is_empty() {
+        body["model"] = json!(model);
+    }
+    if let Some(n) = max {
+        body["max_tokens"] = json!(n);
+    }
+    if s.greedy {
+        // Temperature 0 is greedy for llama-server, vLLM and ollama alike; top_k 1 says so to
+        // a server that would still sample.
+        body["temperature"] = json!(0.0);
+        body["top_k"] = json!(1);
+    } else {
+        body["temperature"] = json!(s.temp);
+        body["top_p"] = json!(s.top_p);
+        body["top_k"] = json!(s.top_k);
+        body["min_p"] = json!(s.min_p);
+    }
+    if s.seed != RANDOM_SEED {
+        body["seed"] = json!(s.seed);
+    }
+    body
+}
+
+/// What one event of the stream said.
+#[derive(Debug, Default, PartialEq)]
+pub struct Chunk {
+    pub text: String,
+    pub finish: Option<String>,
+    /// llama-server's `timings` or an OpenAI `usage`: prompt tokens, generated tokens and, from
+    /// llama-server, its own prompt and generation milliseconds.
+    pub prompt_tokens: Option<u64>,
+    pub generated: Option<u64>,
+    pub prompt_ms: Option<f64>,
+    pub generate_ms: Option<f64>,
+}
+
+/// Reads one `data:` payload. `Ok(None)` is the stream's end (`[DONE]`); an `error` object or
+/// anything that is not a chunk is one line.
+pub fn parse_event(data: &str) -> Result<Option<Chunk>, String> {
+    let data = data.trim();
+    if data == "[DONE]" {
+        return Ok(None);
+    }
+    let v: Value = serde_json::from_str(data)
+        .map_err(|_| "the server sent something that is not JSON".to_owned())?;
+    if let Some(err) = v.get("error") {
+        let msg = err["message"]
+            .as_str()
+            .or(err.as_str())
+            .unwrap_or("an error");
+        return Err(format!(
+            "the server says: {}",
+            crate::sanitize::clean_line(msg)
+        ));
+    }
+    let mut c = Chunk::default();
+    let choice = &v["choices"][0];
+    if let Some(t) = choice["delta"]["content"].as_str() {
+        c.text = crate::sanitize::clean(t).into_owned();
+    }
+    if let Some(f) = choice["finish_reason"].as_str() {
+        c.finish = Some(crate::sanitize::clean_line(f).into_owned());
+    }
+    let t = &v["timings"];
+    c.prompt_tokens = t["prompt_n"]
+        .as_u64()
+        .or(v["usage"]["prompt_tokens"].as_u64());
+    c.generated = t["predicted_n"]
+        .as_u64()
+        .or(v["usage"]["completion_tokens"].as_u64());
+    c.prompt_ms = t["prompt_ms"].as_f64();
+    c.generate_ms = t["predicted_ms"].as_f64();
+    if v.get("choices").is_none() && v.get("usage").is_none() && v.get("timings").is_none() {
+        return Err("the server sent an event that is not a chat chunk".to_owned());
+    }
+    Ok(Some(c))
+}
+
+/// Splits a byte stream into lines, each at most [`MAX_LINE`] bytes.
+#[derive(Default)]
+struct Lines {
+    buf: Vec<u8>,
+}
+
+impl Lines {
+    fn push(&mut self, bytes: &[u8]) -> Result<Vec<String>, String> {
+        self.buf.extend_from_slice(bytes);
+        let mut out = Vec::new();
+        while let Some(i) = self.buf.iter().position(|&b| b == b'\n') {
+            let line: Vec<u8> = self.buf.drain(..=i).collect();
+            out.push(
+                String::from_utf8_lossy(&line)
+                    .trim_end_matches(['\n', '\r'])
+                    .to_owned(),
+            );
+        }
+        if self.buf.len() > MAX_LINE {
+            return Err(format!("the server sent a line over {MAX_LINE} bytes"));
+        }
+        Ok(out)
+    }
+}
+
+/// What an answer has brought so far.
+struct Tally {
+    stats: Stats,
+    t0: Instant,
+    first: Option<Instant>,
+    /// llama-server's own prompt and generation milliseconds, when it sent them.
+    server_times: Option<(f64, f64)>,
+}
+
+impl Tally {
+    /// Takes one chunk: its text goes on as a piece, its counts into the stats.
+    fn take(&mut self, c: Chunk, events: &Sender<ChatEvent>) {
+        if !c.text.is_empty() {
+            if self.first.is_none() {
+                self.first = Some(Instant::now());
+                self.stats.ttft_ms = ms(self.t0.elapsed());
+            }
+            self.stats.generated += 1;
+            let _ = events.send(ChatEvent::Piece(c.text));
+        }
+        if let Some(n) = c.prompt_tokens {
+            self.stats.prompt_tokens = usize::try_from(n).unwrap_or(usize::MAX);
+            self.stats.prefilled = self.stats.prompt_tokens;
+        }
+        if let Some(n) = c.generated {
+            self.stats.generated = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let (Some(p), Some(g)) = (c.prompt_ms, c.generate_ms) {
+            self.server_times = Some((p, g));
+        }
+    }
+
+    /// The figures: the server's own when it gave them (llama-server), else this end's clock.
+    fn stats(&mut self) -> Stats {
+        match self.server_times {
+            Some((p, g)) => {
+                self.stats.prefill_ms = p;
+                self.stats.generate_ms = g;
+            }
+            None => {
+                self.stats.prefill_ms = self.stats.ttft_ms;
+                self.stats.generate_ms = self.first.map_or(0.0, |f| ms(f.elapsed()));
+            }
+        }
+        if self.stats.ttft_ms == 0.0 {
+            self.stats.ttft_ms = ms(self.t0.elapsed());
+        }
+        self.stats.clone()
+    }
+}
+
+/// Sends the request; `None` when a stop came first. A status other than success is one line,
+/// with the error the server gave, cleaned and cut.
+async fn open(
+    http: &reqwest::Client,
+    server: &ServerModel,
+    body: &Value,
+    stop: &AtomicBool,
+) -> Result<Option<reqwest::Response>, ChatError> {
+    let send = http
+        .post(server.endpoint("chat/completions"))
+        .json(body)
+        .send();
+    let resp = tokio::select! {
+        r = send => r.map_err(|e| server_error(server, describe(&e)))?,
+        () = wait_for_stop(stop) => return Ok(None),
+    };
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(Some(resp));
+    }
+    let body = tokio::time::timeout(Duration::from_secs(5), read_bounded(resp, 64 << 10))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .unwrap_or_default();
+    let why = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| String::from_utf8_lossy(&body).into_owned());
+    let why = crate::market::receipt::cut(&crate::sanitize::clean_line(why.trim()), 200);
+    Err(server_error(server, format!("it answered {status}: {why}")))
+}
+
+async fn generate(
+    http: &reqwest::Client,
+    server: &ServerModel,
+    model: &str,
+    req: &GenerateRequest,
+    events: &Sender<ChatEvent>,
+    stop: &AtomicBool,
+) -> Result<(), ChatError> {
+    let messages = match &req.prompt {
+        Prompt::Chat(m) => m,
+        Prompt::Raw(_) => {
+            return Err(server_error(
+                server,
+                "a server model chats; --raw needs a local GGUF",
+            ));
+        }
+        Prompt::Tools { .. } => {
+            return Err(server_error(
+                server,
+                "the bot's tools need a local GGUF for now",
+            ));
+        }
+    };
+    let body = request_body(model, messages, &req.sampling, req.max_tokens);
+    let mut tally = Tally {
+        stats: Stats {
+            device: format!("server {}", server.host()),
+            ..Stats::default()
+        },
+        t0: Instant::now(),
+        first: None,
+        server_times: None,
+    };
+    let Some(mut resp) = open(http, server, &body, stop).await? else {
+        return finish(tally.stats(), StopReason::Stopped, events);
+    };
+    let max_pieces = req.max_tokens.map_or(MAX_PIECES, |m| m as usize);
+    let mut lines = Lines::default();
+    let mut received = 0usize;
+    let reason = 'stream: loop {
+        let chunk = tokio::select! {
+            c = tokio::time::timeout(STALL, resp.chunk()) => c,
+            () = wait_for_stop(stop) => break 'stream StopReason::Stopped,
+        };
+        let mut cut = |why: String| partial(tally.stats(), events, server, why);
+        let bytes = match chunk {
+            Err(_) => return cut("it stalled: nothing for 120 s".to_owned()),
+            Ok(Err(e)) => return cut(describe(&e)),
+            // The connection closed without [DONE] or a finish reason.
+            Ok(Ok(None)) => return cut("the stream ended mid-answer".to_owned()),
+            Ok(Ok(Some(b))) => b,
+        };
+        received += bytes.len();
+        if received > MAX_BODY {
+            return cut(format!("the answer is over {MAX_BODY} bytes"));
+        }
+        let got = match lines.push(&bytes) {
+            Ok(l) => l,
+            Err(e) => return cut(e),
+        };
+        for line in got {
+            // Comments, `event:` and `id:` lines carry nothing for a chat.
+            let Some(data) = line.strip_prefix("data:") else {
+                continue;
+            };
+            let c = match parse_event(data) {
+                Ok(Some(c)) => c,
+                Ok(None) => break 'stream StopReason::EndOfTurn,
+                Err(e) => return partial(tally.stats(), events, server, e),
+            };
+            // The usage and timings come after a "stop": reading goes on to [DONE].
+            let length = c.finish.as_deref() == Some("length");
+            tally.take(c, events);
+            if length || tally.stats.generated >= max_pieces {
+                break 'stream StopReason::MaxTokens;
+            }
+        }
+    };
+    // Dropping the response closes the connection: a server still generating stops.
+    drop(resp);
+    finish(tally.stats(), reason, events)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+async fn wait_for_stop(stop: &AtomicBool) {
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn finish(stats: Stats, reason: StopReason, events: &Sender<ChatEvent>) -> Result<(), ChatError> {
+    tracing::info!(?stats, ?reason, "server answer finished");
+    let _ = events.send(ChatEvent::Stats(Box::new(stats)));
+    let _ = events.send(ChatEvent::Done(reason));
+    Ok(())
+}
+
+/// An answer the server broke off: what came is kept (the pieces were sent), the user is told
+/// why in one line, and the answer ends as cut.
+fn partial(
+    stats: Stats,
+    events: &Sender<ChatEvent>,
+    server: &ServerModel,
+    why: impl std::fmt::Display,
+) -> Result<(), ChatError> {
+    let _ = events.send(ChatEvent::Notice(
+        crate::sanitize::clean_line(&format!("{}: {why}; the answer is cut here", server.host()))
+            .into_owned(),
+    ));
+    tracing::warn!(server = %server.host(), "server answer cut");
+    finish(stats, StopReason::Cut, events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_read_and_cleaned() {
+        let c = parse_event(r#"{"choices":[{"delta":{"content":"hi\u001b[2J there\n"}}]}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.text, "hi there\n");
+        assert_eq!(parse_event(" [DONE]").unwrap(), None);
+        let last = parse_event(
+            r#"{"choices":[{"delta":{},"finish_reason":"stop"}],"timings":{"prompt_n":12,"prompt_ms":40.5,"predicted_n":8,"predicted_ms":100.0}}"#,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(last.finish.as_deref(), Some("stop"));
+        assert_eq!((last.prompt_tokens, last.generated), (Some(12), Some(8)));
+        assert_eq!(
+            (last.prompt_ms, last.generate_ms),
+            (Some(40.5), Some(100.0))
+        );
+        let usage =
+            parse_event(r#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":4}}"#)
+                .unwrap()
+                .unwrap();
+        assert_eq!((usage.prompt_tokens, usage.generated), (Some(3), Some(4)));
+    }
+
+    #[test]
+    fn a_hostile_event_is_one_clean_line() {
+        for bad in ["{not json", "[1,2]", r#"{"foo":1}"#, "\u{1b}]0;title\u{7}"] {
+            let e = parse_event(bad).unwrap_err();
+            assert!(
+                !e.contains('\n') && !e.chars().any(char::is_control),
+                "{e:?}"
+            );
+        }
+        let e = parse_event(r#"{"error":{"message":"boom\u001b[31m\nmore"}}"#).unwrap_err();
+        assert_eq!(e, "the server says: boom more");
+    }
+
+    #[test]
+    fn lines_are_split_across_chunks_and_bounded() {
+        let mut l = Lines::default();
+        assert!(l.push(b"data: a").unwrap().is_empty());
+        assert_eq!(l.push(b"b\r\ndata: c\n").unwrap(), ["data: ab", "data: c"]);
+        let long = vec![b'x'; MAX_LINE + 1];
+        assert!(l.push(&long).is_err());
+    }
+
+    #[test]
+    fn the_request_maps_the_conversation_and_the_sampling() {
+        let msgs = [Message::system("be brief"), Message::user("hi")];
+        let greedy = SamplingParams {
+            greedy: true,
+            ..SamplingParams::default()
+        };
+        let b = request_body("m", &msgs, &greedy, Some(16));
+        assert_eq!(
+            b["messages"][0],
+            json!({"role": "system", "content": "be brief"})
+        );
+        assert_eq!(b["messages"][1]["content"], "hi");
+        assert_eq!(
+            (b["temperature"].as_f64(), b["top_k"].as_i64()),
+            (Some(0.0), Some(1))
+        );
+        assert_eq!(b["max_tokens"], 16);
+        assert_eq!(b["model"], "m");
+        assert!(b.get("seed").is_none());
+        let s = SamplingParams {
+            seed: 7,
+            ..SamplingParams::default()
+        };
+        let b = request_body("", &msgs, &s, None);
+        assert_eq!(b["seed"], 7);
+        assert!(b.get("model").is_none() && b.get("max_tokens").is_none());
+        assert!((b["top_p"].as_f64().unwrap() - 0.95).abs() < 1e-6);
+    }
+}
