@@ -38,6 +38,8 @@ pub enum Support {
     UnknownFormat,
     /// It never mentions tools.
     None,
+    /// A model on a server: its tools are not wired to the bot yet.
+    Server,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,9 @@ impl Support {
             Support::None => {
                 Some("this model's chat template has no tool calls; chatting without tools")
             }
+            Support::Server => Some(
+                "the bot's tools need a local GGUF for now; chatting with the server's model without tools",
+            ),
         }
     }
 }

@@ -191,7 +191,7 @@ pub fn serve(
         device: format!("server {}", server.host()),
         gpu_layers: 0,
         template: "the server's own".to_owned(),
-        tools: crate::bot::format::Support::None,
+        tools: crate::bot::format::Support::Server,
     };
     tracing::info!(server = %server.host(), %model, "server model ready");
     let _ = events.send(ChatEvent::Loaded(Box::new(info)));
@@ -456,6 +456,13 @@ async fn generate(
             ));
         }
     };
+    if req.sampling.grammar.is_some() {
+        // A grammar is llama.cpp's; servers differ in whether and how they take one.
+        return Err(server_error(
+            server,
+            "this needs an answer held to a grammar, which needs a local GGUF",
+        ));
+    }
     let body = request_body(model, messages, &req.sampling, req.max_tokens);
     let mut tally = Tally {
         stats: Stats {

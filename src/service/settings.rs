@@ -362,16 +362,23 @@ impl Settings {
     }
 
     /// What the engine is asked to load for `model`.
-    pub fn load_request(&self, model: &ModelEntry) -> LoadRequest {
-        LoadRequest {
-            path: model.path.clone(),
-            ctx: Some(self.ctx),
-            threads: None,
-            gpu_layers: self.gpu_layers,
-            template: None,
-            // The engine hashes the file before loading it: a swapped file is refused.
-            expected_sha256: Some(model.sha256.clone()),
-            server: None,
+    pub fn load_request(&self, model: &RegisteredModel) -> LoadRequest {
+        match model {
+            RegisteredModel::File(m) => LoadRequest {
+                path: m.path.clone(),
+                ctx: Some(self.ctx),
+                threads: None,
+                gpu_layers: self.gpu_layers,
+                template: None,
+                // The engine hashes the file before loading it: a swapped file is refused.
+                expected_sha256: Some(m.sha256.clone()),
+                server: None,
+            },
+            RegisteredModel::Server(s) => LoadRequest {
+                path: s.name.clone().into(),
+                server: Some(s.clone()),
+                ..LoadRequest::default()
+            },
         }
     }
 }
@@ -381,13 +388,39 @@ pub fn validate(key: &str, value: &str) -> Result<(), String> {
     Settings::default().set(key, value)
 }
 
+/// A registered model: a GGUF file here, or a model on the user's own server.
+#[derive(Debug, Clone)]
+pub enum RegisteredModel {
+    File(ModelEntry),
+    Server(crate::chat::remote::ServerModel),
+}
+
+impl RegisteredModel {
+    pub fn name(&self) -> &str {
+        match self {
+            RegisteredModel::File(m) => &m.name,
+            RegisteredModel::Server(s) => &s.name,
+        }
+    }
+}
+
 /// The default model, from the registry; a line saying why there is none.
-pub fn default_model(data_dir: &Path) -> Result<ModelEntry, String> {
+pub fn default_model(data_dir: &Path) -> Result<RegisteredModel, String> {
     let registry = Registry::load(data_dir).map_err(|e| e.to_string())?;
     let Some(name) = registry.default.clone() else {
         return Err("no model is registered on this machine yet".into());
     };
-    registry.get(&name).cloned().map_err(|e| e.to_string())
+    if let Some(s) = registry.server(&name) {
+        return s
+            .server_model()
+            .map(RegisteredModel::Server)
+            .map_err(|e| e.to_string());
+    }
+    registry
+        .get(&name)
+        .cloned()
+        .map(RegisteredModel::File)
+        .map_err(|e| e.to_string())
 }
 
 /// The registry's default model's name, if any (what the settings screen shows).
@@ -579,7 +612,7 @@ mod tests {
         store.set_setting(DEFAULT_MODEL, "second").unwrap();
         assert_eq!(migrate_default_model(&store, &data).unwrap(), None);
         assert_eq!(default_model_name(&data).as_deref(), Some("second"));
-        assert_eq!(default_model(&data).unwrap().name, "second");
+        assert_eq!(default_model(&data).unwrap().name(), "second");
         assert_eq!(store.setting(DEFAULT_MODEL).unwrap(), None);
         assert_eq!(migrate_default_model(&store, &data).unwrap(), None);
         // A name the registry does not know is reported and dropped; the registry's stays.

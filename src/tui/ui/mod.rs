@@ -230,7 +230,12 @@ fn model_status(model: &ModelStatus, room: usize) -> (String, Role) {
             ..
         } => {
             let name = crate::sanitize::clean_line(name);
-            let backend = format!(" · {device} · GPU {gpu_layers}/{total_layers} layers");
+            // A server's layers are its own business (its model info has none).
+            let backend = if device.starts_with("server ") {
+                format!(" · {device}")
+            } else {
+                format!(" · {device} · GPU {gpu_layers}/{total_layers} layers")
+            };
             let full = format!(" {name}{backend} ");
             if full.width() <= room {
                 return (full, Role::StatusOk);
