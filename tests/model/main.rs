@@ -24,5 +24,6 @@ mod chat_cli;
 mod chat_reference;
 mod model_cli;
 mod offline_netns;
+mod server_model;
 mod tui_terminal;
 mod vault_model;

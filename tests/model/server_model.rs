@@ -1,0 +1,250 @@
+//! A model on a real `llama-server` (built by scripts/build-llama-tools.sh from the same
+//! llama.cpp as keybot's, serving the test model on loopback): keybot's greedy answer through it
+//! equals its in-process answer; a stopped answer stops the server's generation; the server
+//! killed mid-answer leaves the partial answer and one line.
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{keybot, llama_tool, model_lock, test_model};
+
+const QUESTION: &str = "Name three colours of the rainbow.";
+
+/// llama-server on loopback, killed on drop.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn threads() -> String {
+    std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .to_string()
+}
+
+/// GET `path` on `port` at 127.0.0.1; the body, or None when nothing answers.
+fn get(port: u16, path: &str) -> Option<String> {
+    use std::io::Write;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut out = String::new();
+    s.read_to_string(&mut out).ok()?;
+    Some(out)
+}
+
+fn start(server: &Path, model: &Path) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // As keybot runs the model in-process: the same context, threads and no flash attention on
+    // the CPU (src/chat/engine.rs), one slot.
+    let child = Command::new(server)
+        .arg("-m")
+        .arg(model)
+        .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+        .args([
+            "-c",
+            "2048",
+            "-t",
+            &threads(),
+            "-fa",
+            "off",
+            "-np",
+            "1",
+            "--jinja",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let s = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    // Ready when /health says so (it answers 503 while the model loads).
+    let t0 = Instant::now();
+    while !get(port, "/health").is_some_and(|r| r.starts_with("HTTP/1.1 200")) {
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "llama-server never became ready"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    s
+}
+
+fn port_of(s: &Server) -> u16 {
+    s.url.rsplit(':').next().unwrap().parse().unwrap()
+}
+
+fn setup() -> Option<(PathBuf, PathBuf)> {
+    let model = test_model("KEYBOT_TEST_MODEL")?;
+    let server = llama_tool("llama-server")?;
+    Some((model, server))
+}
+
+fn chat(home: &Path, model: &str, max: &str) -> std::process::Output {
+    keybot(home)
+        .args(["chat", "--greedy", "--max-tokens", max, "--ctx", "2048"])
+        .args(["--threads", &threads(), "--model", model, QUESTION])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_greedy_answer_through_llama_server_equals_the_in_process_one() {
+    let Some((model, server)) = setup() else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let local = chat(h, model.to_str().unwrap(), "48");
+    assert!(
+        local.status.success(),
+        "{}",
+        String::from_utf8_lossy(&local.stderr)
+    );
+
+    let srv = start(&server, &model);
+    let add = keybot(h)
+        .args(["model", "add-server", "box", &srv.url])
+        .output()
+        .unwrap();
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+    let info = keybot(h).args(["model", "info", "box"]).output().unwrap();
+    let info_text = String::from_utf8_lossy(&info.stdout);
+    assert!(info_text.contains("it serves:"), "{info_text}");
+    let remote = chat(h, "box", "48");
+    let stderr = String::from_utf8_lossy(&remote.stderr);
+    assert!(remote.status.success(), "{stderr}");
+    assert!(!local.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&remote.stdout),
+        String::from_utf8_lossy(&local.stdout),
+        "through llama-server and in-process differ"
+    );
+    // The stats line names the server and carries its own figures.
+    assert!(
+        stderr.contains(&format!("server 127.0.0.1:{}", port_of(&srv))),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("gen 0 tok"), "{stderr}");
+}
+
+/// Waits until `child` has written something on stdout; returns it.
+/// `keybot chat` on `box` with a long answer coming, its output piped.
+fn spawn_long_chat(home: &Path) -> Child {
+    let bin = assert_cmd::cargo::cargo_bin("keybot");
+    Command::new(bin)
+        .env("KEYBOT_HOME", home)
+        .args(["chat", "--greedy", "--max-tokens", "2000", "--model", "box"])
+        .arg("Count from 1 to 1000, one number per line.")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn first_output(child: &mut Child) -> Vec<u8> {
+    let mut out = child.stdout.take().unwrap();
+    let mut buf = [0u8; 64];
+    let n = out.read(&mut buf).unwrap();
+    assert!(n > 0, "no answer came");
+    // The rest is drained so the child never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    buf[..n].to_vec()
+}
+
+#[test]
+fn a_stopped_answer_stops_the_server_and_a_killed_server_leaves_the_partial_answer() {
+    let Some((model, server)) = setup() else {
+        return;
+    };
+    let _serial = model_lock();
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let mut srv = start(&server, &model);
+    let port = port_of(&srv);
+    let add = keybot(h)
+        .args(["model", "add-server", "box", &srv.url])
+        .output()
+        .unwrap();
+    assert!(add.status.success());
+
+    // Ctrl-C once the answer streams: keybot stops, and the server's slot goes idle long before
+    // 2,000 tokens could have been generated.
+    let mut child = spawn_long_chat(h);
+    first_output(&mut child);
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopped"), "{stderr}");
+    let t0 = Instant::now();
+    loop {
+        let slots = get(port, "/slots").unwrap_or_default();
+        if slots.contains("\"is_processing\":false") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the server is still generating: {slots}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The server killed mid-answer: what came is kept, and one line says why.
+    let mut child = spawn_long_chat(h);
+    let first = first_output(&mut child);
+    srv.child.kill().unwrap();
+    let _ = srv.child.wait();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!first.is_empty());
+    let why: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("the answer is cut here"))
+        .collect();
+    assert_eq!(why.len(), 1, "{stderr}");
+    assert!(stderr.contains("| cut]"), "{stderr}");
+    assert!(status.success(), "{stderr}");
+}
