@@ -38,8 +38,6 @@ pub enum Support {
     UnknownFormat,
     /// It never mentions tools.
     None,
-    /// A model on a server: its tools are not wired to the bot yet.
-    Server,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,9 +70,6 @@ impl Support {
             Support::None => {
                 Some("this model's chat template has no tool calls; chatting without tools")
             }
-            Support::Server => Some(
-                "the bot's tools need a local GGUF for now; chatting with the server's model without tools",
-            ),
         }
     }
 }

@@ -191,7 +191,8 @@ pub fn serve(
         device: format!("server {}", server.host()),
         gpu_layers: 0,
         template: "the server's own".to_owned(),
-        tools: crate::bot::format::Support::Server,
+        // The calls come back as the bot reads a local model's (`Calls::as_text`).
+        tools: crate::bot::format::Support::Format(crate::bot::format::ToolFormat::Hermes),
     };
     tracing::info!(server = %server.host(), %model, "server model ready");
     let _ = events.send(ChatEvent::Loaded(Box::new(info)));
@@ -234,18 +235,30 @@ pub fn serve(
 pub fn request_body(
     model: &str,
     messages: &[Message],
+    tools: Option<&Value>,
     s: &SamplingParams,
     max: Option<u32>,
 ) -> Value {
-    let messages: Vec<Value> = messages
-        .iter()
-        .map(|m| json!({"role": m.role, "content": m.content}))
-        .collect();
     let mut body = json!({
-        "messages": messages,
+        "messages": openai_messages(messages),
         "stream": true,
         "stream_options": {"include_usage": true},
     });
+    if let Some(t) = tools {
+        // The server holds the calls to these schemas itself (llama-server builds a lazy
+        // grammar from them, as keybot does for a local model). keybot's own grammar allows no
+        // field a tool does not name; a server's allows any unless the schema says so.
+        let mut t = t.clone();
+        if let Some(list) = t.as_array_mut() {
+            for tool in list {
+                let params = &mut tool["function"]["parameters"];
+                if params.is_object() && params.get("additionalProperties").is_none() {
+                    params["additionalProperties"] = json!(false);
+                }
+            }
+        }
+        body["tools"] = t;
+    }
     if !model.is_empty() {
         body["model"] = json!(model);
     }
@@ -269,10 +282,94 @@ pub fn request_body(
     body
 }
 
+/// The conversation in the OpenAI shape. A call carries an id and its arguments as JSON text;
+/// each tool result answers the oldest call not yet answered (the order the bot writes them).
+fn openai_messages(messages: &[Message]) -> Vec<Value> {
+    let mut next_id = 0usize;
+    let mut waiting = std::collections::VecDeque::new();
+    messages
+        .iter()
+        .map(|m| {
+            if !m.tool_calls.is_empty() {
+                let calls: Vec<Value> = m
+                    .tool_calls
+                    .iter()
+                    .map(|c| {
+                        next_id += 1;
+                        let id = format!("call_{next_id}");
+                        waiting.push_back(id.clone());
+                        json!({
+                            "id": id,
+                            "type": "function",
+                            "function": {"name": c.function.name, "arguments": c.function.arguments.to_string()},
+                        })
+                    })
+                    .collect();
+                json!({"role": m.role, "content": m.content, "tool_calls": calls})
+            } else if m.role == "tool" {
+                let id = waiting.pop_front().unwrap_or_else(|| "call_0".to_owned());
+                json!({"role": "tool", "tool_call_id": id, "content": m.content})
+            } else {
+                json!({"role": m.role, "content": m.content})
+            }
+        })
+        .collect()
+}
+
+/// Tool calls as they stream: a name and argument text per index, pieces appended.
+#[derive(Debug, Default)]
+struct Calls {
+    calls: Vec<(String, String)>,
+}
+
+impl Calls {
+    fn take(&mut self, deltas: &[Value]) -> Result<(), String> {
+        for d in deltas {
+            let i = usize::try_from(d["index"].as_u64().unwrap_or(0)).unwrap_or(usize::MAX);
+            if i >= 16 {
+                return Err("more than 16 tool calls in one answer".to_owned());
+            }
+            if self.calls.len() <= i {
+                self.calls.resize(i + 1, (String::new(), String::new()));
+            }
+            let (name, args) = &mut self.calls[i];
+            if let Some(n) = d["function"]["name"].as_str() {
+                name.push_str(n);
+            }
+            if let Some(a) = d["function"]["arguments"].as_str() {
+                args.push_str(a);
+            }
+            if name.len() + args.len() > MAX_LINE {
+                return Err("a tool call over 1 MiB".to_owned());
+            }
+        }
+        Ok(())
+    }
+
+    /// The calls as the bot reads a local model's (the Hermes format's tagged JSON), so one
+    /// parser checks every call whoever made it. Arguments that are not JSON stay text: the
+    /// parser then says so to the model.
+    fn as_text(&self) -> String {
+        self.calls
+            .iter()
+            .filter(|(name, _)| !name.is_empty())
+            .map(|(name, args)| {
+                let arguments = serde_json::from_str::<Value>(args)
+                    .unwrap_or_else(|_| Value::String(args.clone()));
+                let call = json!({"name": name, "arguments": arguments});
+                format!("<tool_call>\n{call}\n</tool_call>")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
 /// What one event of the stream said.
 #[derive(Debug, Default, PartialEq)]
 pub struct Chunk {
     pub text: String,
+    /// `delta.tool_calls`: pieces of calls, by index.
+    pub tool_calls: Vec<Value>,
     pub finish: Option<String>,
     /// llama-server's `timings` or an OpenAI `usage`: prompt tokens, generated tokens and, from
     /// llama-server, its own prompt and generation milliseconds.
@@ -305,6 +402,9 @@ pub fn parse_event(data: &str) -> Result<Option<Chunk>, String> {
     let choice = &v["choices"][0];
     if let Some(t) = choice["delta"]["content"].as_str() {
         c.text = crate::sanitize::clean(t).into_owned();
+    }
+    if let Some(calls) = choice["delta"]["tool_calls"].as_array() {
+        c.tool_calls.clone_from(calls);
     }
     if let Some(f) = choice["finish_reason"].as_str() {
         c.finish = Some(crate::sanitize::clean_line(f).into_owned());
@@ -356,11 +456,16 @@ struct Tally {
     first: Option<Instant>,
     /// llama-server's own prompt and generation milliseconds, when it sent them.
     server_times: Option<(f64, f64)>,
+    calls: Calls,
 }
 
 impl Tally {
     /// Takes one chunk: its text goes on as a piece, its counts into the stats.
-    fn take(&mut self, c: Chunk, events: &Sender<ChatEvent>) {
+    fn take(&mut self, c: Chunk, events: &Sender<ChatEvent>) -> Result<(), String> {
+        if !c.tool_calls.is_empty() {
+            self.calls.take(&c.tool_calls)?;
+            self.stats.generated += 1;
+        }
         if !c.text.is_empty() {
             if self.first.is_none() {
                 self.first = Some(Instant::now());
@@ -379,6 +484,16 @@ impl Tally {
         if let (Some(p), Some(g)) = (c.prompt_ms, c.generate_ms) {
             self.server_times = Some((p, g));
         }
+        Ok(())
+    }
+
+    /// The calls, at the answer's end, as one last piece.
+    fn send_calls(&mut self, events: &Sender<ChatEvent>) {
+        let text = self.calls.as_text();
+        if !text.is_empty() {
+            let _ = events.send(ChatEvent::Piece(text));
+        }
+        self.calls = Calls::default();
     }
 
     /// The figures: the server's own when it gave them (llama-server), else this end's clock.
@@ -441,29 +556,25 @@ async fn generate(
     events: &Sender<ChatEvent>,
     stop: &AtomicBool,
 ) -> Result<(), ChatError> {
-    let messages = match &req.prompt {
-        Prompt::Chat(m) => m,
+    let (messages, tools) = match &req.prompt {
+        Prompt::Chat(m) => (m, None),
+        Prompt::Tools { messages, tools } => (messages, Some(tools)),
         Prompt::Raw(_) => {
             return Err(server_error(
                 server,
                 "a server model chats; --raw needs a local GGUF",
             ));
         }
-        Prompt::Tools { .. } => {
-            return Err(server_error(
-                server,
-                "the bot's tools need a local GGUF for now",
-            ));
-        }
     };
-    if req.sampling.grammar.is_some() {
+    // With tools, the grammar is the calls' own, which the server builds from the tools.
+    if req.sampling.grammar.is_some() && tools.is_none() {
         // A grammar is llama.cpp's; servers differ in whether and how they take one.
         return Err(server_error(
             server,
             "this needs an answer held to a grammar, which needs a local GGUF",
         ));
     }
-    let body = request_body(model, messages, &req.sampling, req.max_tokens);
+    let body = request_body(model, messages, tools, &req.sampling, req.max_tokens);
     let mut tally = Tally {
         stats: Stats {
             device: format!("server {}", server.host()),
@@ -472,6 +583,7 @@ async fn generate(
         t0: Instant::now(),
         first: None,
         server_times: None,
+        calls: Calls::default(),
     };
     let Some(mut resp) = open(http, server, &body, stop).await? else {
         return finish(tally.stats(), StopReason::Stopped, events);
@@ -512,7 +624,9 @@ async fn generate(
             };
             // The usage and timings come after a "stop": reading goes on to [DONE].
             let length = c.finish.as_deref() == Some("length");
-            tally.take(c, events);
+            if let Err(e) = tally.take(c, events) {
+                return partial(tally.stats(), events, server, e);
+            }
             if length || tally.stats.generated >= max_pieces {
                 break 'stream StopReason::MaxTokens;
             }
@@ -520,6 +634,9 @@ async fn generate(
     };
     // Dropping the response closes the connection: a server still generating stops.
     drop(resp);
+    if reason != StopReason::Stopped {
+        tally.send_calls(events);
+    }
     finish(tally.stats(), reason, events)
 }
 
@@ -599,6 +716,38 @@ mod tests {
     }
 
     #[test]
+    fn tool_calls_go_out_with_ids_and_come_back_as_the_bot_reads_them() {
+        let msgs = [
+            Message::user("balances?"),
+            Message::tool_calls("", [("balances".to_owned(), json!({}))]),
+            Message::tool_result("{\"ETH\":\"1\"}"),
+        ];
+        let tools = json!([{"type": "function", "function": {"name": "balances", "parameters": {"type": "object", "properties": {}}}}]);
+        let b = request_body("", &msgs, Some(&tools), &SamplingParams::default(), None);
+        assert_eq!(b["tools"][0]["function"]["name"], "balances");
+        assert_eq!(
+            b["tools"][0]["function"]["parameters"]["additionalProperties"],
+            false
+        );
+        let call = &b["messages"][1]["tool_calls"][0];
+        assert_eq!(call["id"], "call_1");
+        assert_eq!(call["function"]["arguments"], "{}");
+        assert_eq!(b["messages"][2]["tool_call_id"], "call_1");
+
+        let mut calls = Calls::default();
+        let part = |i: u64, name: &str, args: &str| json!({"index": i, "function": {"name": name, "arguments": args}});
+        calls.take(&[part(0, "trans", "{\"to\": ")]).unwrap();
+        calls.take(&[part(0, "fer", "\"0xab\"}")]).unwrap();
+        calls.take(&[part(1, "balances", "{oops")]).unwrap();
+        let text = calls.as_text();
+        let parsed = crate::bot::format::ToolFormat::Hermes.parse(&text);
+        assert_eq!(parsed.calls.len() + parsed.errors.len(), 2, "{text}");
+        assert_eq!(parsed.calls[0].name, "transfer");
+        assert_eq!(parsed.calls[0].arguments, json!({"to": "0xab"}));
+        assert!(calls.take(&[json!({"index": 99})]).is_err());
+    }
+
+    #[test]
     fn lines_are_split_across_chunks_and_bounded() {
         let mut l = Lines::default();
         assert!(l.push(b"data: a").unwrap().is_empty());
@@ -614,7 +763,7 @@ mod tests {
             greedy: true,
             ..SamplingParams::default()
         };
-        let b = request_body("m", &msgs, &greedy, Some(16));
+        let b = request_body("m", &msgs, None, &greedy, Some(16));
         assert_eq!(
             b["messages"][0],
             json!({"role": "system", "content": "be brief"})
@@ -631,7 +780,7 @@ mod tests {
             seed: 7,
             ..SamplingParams::default()
         };
-        let b = request_body("", &msgs, &s, None);
+        let b = request_body("", &msgs, None, &s, None);
         assert_eq!(b["seed"], 7);
         assert!(b.get("model").is_none() && b.get("max_tokens").is_none());
         assert!((b["top_p"].as_f64().unwrap() - 0.95).abs() < 1e-6);

@@ -11,7 +11,7 @@ const PHRASE: &str = "test test test test test test test test test test test jun
 /// Anvil's 17th default account: not one of the test phrase's first accounts.
 pub(crate) const FRIEND: &str = "0x2546BcD3c84621e976D8185a91A922aE77ECEc30";
 
-fn ask(home: &std::path::Path, args: &[&str]) -> (Value, String) {
+pub(crate) fn ask(home: &std::path::Path, args: &[&str]) -> (Value, String) {
     let out = keybot(home)
         .env("KEYBOT_PASSWORD", PW)
         .args([

@@ -248,3 +248,35 @@ fn a_stopped_answer_stops_the_server_and_a_killed_server_leaves_the_partial_answ
     assert!(stderr.contains("| cut]"), "{stderr}");
     assert!(status.success(), "{stderr}");
 }
+
+#[test]
+fn the_bot_reads_the_wallet_through_a_model_on_llama_server() {
+    let Some(server) = llama_tool("llama-server") else {
+        return;
+    };
+    let Some((home, _dev, _serial)) = crate::bot_ask::world() else {
+        return;
+    };
+    let h = home.path();
+    let model = test_model("KEYBOT_TEST_MODEL").unwrap();
+    let srv = start(&server, &model);
+    let add = keybot(h)
+        .args(["model", "add-server", "box", &srv.url])
+        .output()
+        .unwrap();
+    assert!(add.status.success());
+    // The server holds the call to the tools' schemas and streams it as `tool_calls`; keybot
+    // reads it with the parser a local model's calls go through, runs the read against anvil
+    // and sends the result back as a `tool` message.
+    let (v, err) = crate::bot_ask::ask(h, &["--model", "box", "What are my balances?"]);
+    let call = &v["tool_calls"][0];
+    assert_eq!(call["name"], "balances", "{v:#}\n{err}");
+    assert_eq!(
+        call["result"]["accounts"][0]["tokens"]["tUSD"], "10000",
+        "{v:#}"
+    );
+    assert!(
+        !v["answer"].as_str().unwrap_or_default().is_empty(),
+        "{v:#}"
+    );
+}
