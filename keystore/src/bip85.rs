@@ -19,6 +19,9 @@ pub enum Purpose {
     Database = 0,
     /// Encrypts exported backups.
     Backup = 2,
+    /// Seals secrets kept beside the store rather than in it, so that no backup carries them:
+    /// an inference server's API key ([`crate::api_key`]).
+    Secrets = 3,
 }
 
 /// The index of the market encryption key, the secp256k1 key used for ECIES delivery.

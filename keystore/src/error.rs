@@ -41,6 +41,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("API key: {0}")]
+    ApiKey(&'static str),
     #[error("too large: {0}")]
     TooLarge(String),
     #[error("key derivation failed: {0}")]

@@ -8,6 +8,7 @@
 //! Secrets are kept in zeroizing buffers, wiped on drop, and print as `<redacted>` in `Debug`.
 #![forbid(unsafe_code)]
 
+pub mod api_key;
 pub mod atomic;
 pub mod bip85;
 pub mod content;

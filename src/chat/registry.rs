@@ -78,14 +78,27 @@ pub struct ServerEntry {
     /// Plain `http://` to another machine, accepted once by the user when it was added.
     #[serde(default)]
     pub plain_http_accepted: bool,
+    /// Whether an API key is sealed for it ([`api_key_file`]; opening it needs the wallet).
+    #[serde(default)]
+    pub api_key: bool,
+}
+
+/// Where the sealed API key of the server `name` is kept: beside the registry, never in the
+/// store (so never in a backup).
+pub fn api_key_file(data_dir: &Path, name: &str) -> PathBuf {
+    models_dir(data_dir)
+        .join("keys")
+        .join(format!("{name}.key"))
 }
 
 impl ServerEntry {
+    /// The server to ask, without its key (see [`ServerEntry::api_key`]).
     pub fn server_model(&self) -> Result<super::remote::ServerModel, RegistryError> {
         Ok(super::remote::ServerModel {
             name: self.name.clone(),
             url: check_server_url(&self.url, self.plain_http_accepted)?,
             model: self.model.clone(),
+            api_key: None,
         })
     }
 }
@@ -351,6 +364,7 @@ mod tests {
             url: "http://127.0.0.1:8080".into(),
             model: None,
             plain_http_accepted: false,
+            api_key: false,
         };
         r.add_server(s("box")).unwrap();
         assert_eq!(r.default.as_deref(), Some("box"));

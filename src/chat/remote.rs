@@ -30,7 +30,7 @@ const STALL: Duration = Duration::from_secs(120);
 const POLL: Duration = Duration::from_millis(50);
 
 /// A registered server and the model to ask it for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ServerModel {
     /// The registry's name for it.
     pub name: String,
@@ -38,9 +38,19 @@ pub struct ServerModel {
     pub url: reqwest::Url,
     /// The `model` of each request; `None`: the server's own (its first in `/v1/models`).
     pub model: Option<String>,
+    /// Sent as `Authorization: Bearer …` (a header reqwest marks sensitive); its `Debug` shows
+    /// nothing of it.
+    pub api_key: Option<std::sync::Arc<keybot_keystore::api_key::ApiKey>>,
 }
 
 impl ServerModel {
+    fn authorized(&self, rb: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match &self.api_key {
+            Some(k) => rb.bearer_auth(k.expose()),
+            None => rb,
+        }
+    }
+
     fn endpoint(&self, path: &str) -> String {
         format!("{}/v1/{path}", self.url.as_str().trim_end_matches('/'))
     }
@@ -64,8 +74,8 @@ pub async fn list_models(
     client: &reqwest::Client,
     s: &ServerModel,
 ) -> Result<Vec<String>, ChatError> {
-    let resp = client
-        .get(s.endpoint("models"))
+    let resp = s
+        .authorized(client.get(s.endpoint("models")))
         .timeout(Duration::from_secs(15))
         .send()
         .await
@@ -523,8 +533,8 @@ async fn open(
     body: &Value,
     stop: &AtomicBool,
 ) -> Result<Option<reqwest::Response>, ChatError> {
-    let send = http
-        .post(server.endpoint("chat/completions"))
+    let send = server
+        .authorized(http.post(server.endpoint("chat/completions")))
         .json(body)
         .send();
     let resp = tokio::select! {
@@ -745,6 +755,22 @@ mod tests {
         assert_eq!(parsed.calls[0].name, "transfer");
         assert_eq!(parsed.calls[0].arguments, json!({"to": "0xab"}));
         assert!(calls.take(&[json!({"index": 99})]).is_err());
+    }
+
+    #[test]
+    fn a_servers_debug_shows_nothing_of_its_key() {
+        let key = keybot_keystore::api_key::ApiKey::parse(b"sk-very-secret").unwrap();
+        let s = ServerModel {
+            name: "box".into(),
+            url: "http://127.0.0.1:8080".parse().unwrap(),
+            model: None,
+            api_key: Some(std::sync::Arc::new(key)),
+        };
+        let shown = format!("{s:?} {s:#?}");
+        assert!(
+            !shown.contains("very-secret") && shown.contains("ApiKey(…)"),
+            "{shown}"
+        );
     }
 
     #[test]

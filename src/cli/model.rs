@@ -77,6 +77,13 @@ struct AddServerArgs {
     /// readable by anyone on the way.
     #[arg(long)]
     allow_plain_http: bool,
+    /// A file holding the server's API key (one line). It is sealed with the wallet (so the
+    /// wallet's password is asked for, now and when the server is used) and never shown.
+    #[arg(long, value_name = "FILE")]
+    api_key_file: Option<PathBuf>,
+    /// Read the wallet's password from this file instead of asking (or KEYBOT_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
 }
 
 impl AddServerArgs {
@@ -93,10 +100,27 @@ impl AddServerArgs {
             url: url.to_string(),
             model: self.model,
             plain_http_accepted: self.allow_plain_http,
+            api_key: self.api_key_file.is_some(),
         };
         let mut reg = Registry::load(&paths.data_dir)?;
+        // Checked before anything is written: a refused name leaves no key file behind.
         reg.add_server(entry.clone())?;
-        reg.save(&paths.data_dir)?;
+        let key_file = crate::chat::registry::api_key_file(&paths.data_dir, &entry.name);
+        if let Some(f) = &self.api_key_file {
+            let text =
+                zeroize::Zeroizing::new(super::input::read_limited(f, 4096, "the API key file")?);
+            let key = keybot_keystore::api_key::ApiKey::parse(&text)?;
+            let wallet = super::common::unlock(paths, self.password_file.as_deref())?;
+            let sealed = keybot_keystore::api_key::seal(&wallet, &entry.name, &key)?;
+            if let Some(dir) = key_file.parent() {
+                keybot_keystore::atomic::create_private_dir(dir)?;
+            }
+            keybot_keystore::atomic::write_private(&key_file, &sealed)?;
+        }
+        if let Err(e) = reg.save(&paths.data_dir) {
+            let _ = std::fs::remove_file(&key_file);
+            return Err(e.into());
+        }
         print_server(&entry, reg.default.as_deref() == Some(&entry.name));
         Ok(0)
     }
@@ -114,6 +138,9 @@ fn print_server(s: &crate::chat::registry::ServerEntry, is_default: bool) {
         "model:         {}",
         c(s.model.as_deref().unwrap_or("the server's first"))
     );
+    if s.api_key {
+        println!("api key:       sealed with the wallet (never shown)");
+    }
 }
 
 #[derive(Debug, Args)]
@@ -183,7 +210,7 @@ impl ModelInfoArgs {
     fn run(self, paths: &Paths) -> Result<u8> {
         let reg = Registry::load(&paths.data_dir)?;
         if let Some(s) = reg.server(&self.name) {
-            return server_info(s, reg.default.as_deref() == Some(&s.name), self.json);
+            return server_info(paths, s, reg.default.as_deref() == Some(&s.name), self.json);
         }
         let m = reg.get(&self.name)?;
         if self.json {
@@ -202,8 +229,13 @@ impl ModelInfoArgs {
 }
 
 /// `model info` for a server: what it says it serves (`/v1/models`), asked now.
-fn server_info(s: &crate::chat::registry::ServerEntry, is_default: bool, json: bool) -> Result<u8> {
-    let server = s.server_model()?;
+fn server_info(
+    paths: &Paths,
+    s: &crate::chat::registry::ServerEntry,
+    is_default: bool,
+    json: bool,
+) -> Result<u8> {
+    let server = server_with_key(paths, s)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -295,7 +327,7 @@ pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<ModelFile> {
             return Ok(ModelFile {
                 path: PathBuf::from(name),
                 sha256: None,
-                server: Some(s.server_model()?),
+                server: Some(server_with_key(paths, s)?),
             });
         }
         Ok(registered(reg.get(name)?))
@@ -325,6 +357,23 @@ pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<ModelFile> {
             "no model given: pass --model FILE.gguf, or register one with `keybot model add FILE.gguf` (the first becomes the default)"
         ),
     }
+}
+
+/// The server to ask, with its API key opened when it has one (the wallet's password is asked
+/// for then, or read from KEYBOT_PASSWORD).
+pub fn server_with_key(
+    paths: &Paths,
+    s: &crate::chat::registry::ServerEntry,
+) -> Result<crate::chat::remote::ServerModel> {
+    let mut server = s.server_model()?;
+    if s.api_key {
+        let file = crate::chat::registry::api_key_file(&paths.data_dir, &s.name);
+        let sealed = super::input::read_limited(&file, 64 << 10, "the sealed API key")?;
+        let wallet = super::common::unlock(paths, None)?;
+        let key = keybot_keystore::api_key::open(&wallet, &s.name, &sealed)?;
+        server.api_key = Some(std::sync::Arc::new(key));
+    }
+    Ok(server)
 }
 
 /// Prints what the registry knows about `m`. The model name, architecture and quantisation come

@@ -423,6 +423,31 @@ pub fn default_model(data_dir: &Path) -> Result<RegisteredModel, String> {
         .map_err(|e| e.to_string())
 }
 
+/// `model` with its server's API key opened by `wallet`, where it has one.
+pub fn with_api_key(
+    model: RegisteredModel,
+    data_dir: &Path,
+    wallet: Option<&keybot_keystore::Wallet>,
+) -> Result<RegisteredModel, String> {
+    let RegisteredModel::Server(mut server) = model else {
+        return Ok(model);
+    };
+    let registry = Registry::load(data_dir).map_err(|e| e.to_string())?;
+    if !registry.server(&server.name).is_some_and(|s| s.api_key) {
+        return Ok(RegisteredModel::Server(server));
+    }
+    let Some(wallet) = wallet else {
+        return Err("the server's API key opens only with the wallet unlocked".into());
+    };
+    let file = crate::chat::registry::api_key_file(data_dir, &server.name);
+    let sealed = keybot_keystore::atomic::read_limited(&file, 64 << 10)
+        .map_err(|e| format!("cannot read the sealed API key: {e}"))?;
+    let key =
+        keybot_keystore::api_key::open(wallet, &server.name, &sealed).map_err(|e| e.to_string())?;
+    server.api_key = Some(std::sync::Arc::new(key));
+    Ok(RegisteredModel::Server(server))
+}
+
 /// The registry's default model's name, if any (what the settings screen shows).
 pub fn default_model_name(data_dir: &Path) -> Option<String> {
     Registry::load(data_dir).ok()?.default

@@ -1004,9 +1004,15 @@ impl Runtime {
     fn load_model(&self) {
         let data_dir = self.paths.data_dir.clone();
         let settings = self.settings.clone();
-        self.models(move || match settings::default_model(&data_dir) {
-            Ok(model) => Event::Load(Box::new(settings.load_request(&model))),
-            Err(why) => Event::Action(Action::Chat(ChatAction::ModelMissing(why))),
+        // A server's API key opens with the unlocked wallet.
+        let wallet = self.session.as_ref().map(|s| Arc::clone(&s.wallet));
+        self.models(move || {
+            match settings::default_model(&data_dir)
+                .and_then(|m| settings::with_api_key(m, &data_dir, wallet.as_deref()))
+            {
+                Ok(model) => Event::Load(Box::new(settings.load_request(&model))),
+                Err(why) => Event::Action(Action::Chat(ChatAction::ModelMissing(why))),
+            }
         });
     }
 

@@ -24,7 +24,12 @@ enum Way {
     Status500,
     /// One good piece, then the connection closes.
     Dropped,
+    /// 401 unless the request carries `Authorization: Bearer KEY`; then as `Escapes`.
+    RequireKey,
 }
+
+/// The API key the `RequireKey` server wants.
+const KEY: &str = "sk-keybot-test-0123456789abcdef";
 
 const MODELS: &str = r#"{"object":"list","data":[{"id":"fake-model","object":"model"}]}"#;
 
@@ -33,12 +38,13 @@ fn piece(text: &str) -> String {
     format!("data: {v}\n\n")
 }
 
-/// Reads one request's head and body; returns its path.
-fn read_request(stream: &mut TcpStream) -> String {
+/// Reads one request's head and body; returns its path and whether it carried the key.
+fn read_request(stream: &mut TcpStream) -> (String, bool) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut first = String::new();
     reader.read_line(&mut first).unwrap();
     let mut length = 0usize;
+    let mut keyed = false;
     loop {
         let mut line = String::new();
         reader.read_line(&mut line).unwrap();
@@ -48,14 +54,27 @@ fn read_request(stream: &mut TcpStream) -> String {
         if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
             length = v.trim().parse().unwrap();
         }
+        if line.trim_end() == format!("authorization: Bearer {KEY}") {
+            keyed = true;
+        }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).unwrap();
-    first.split_whitespace().nth(1).unwrap_or("").to_owned()
+    (
+        first.split_whitespace().nth(1).unwrap_or("").to_owned(),
+        keyed,
+    )
 }
 
 fn answer(stream: &mut TcpStream, way: Way) {
-    let path = read_request(stream);
+    let (path, keyed) = read_request(stream);
+    if matches!(way, Way::RequireKey) && !keyed {
+        let _ = write!(
+            stream,
+            "HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        return;
+    }
     if path.ends_with("/v1/models") {
         let _ = write!(
             stream,
@@ -78,7 +97,7 @@ fn answer(stream: &mut TcpStream, way: Way) {
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n"
     );
     match way {
-        Way::Escapes => {
+        Way::Escapes | Way::RequireKey => {
             for p in ["Hello", "\u{1b}[2J\u{1b}]0;owned\u{7}", " world\u{7}"] {
                 let _ = stream.write_all(piece(p).as_bytes());
             }
@@ -256,4 +275,79 @@ fn a_dead_server_is_one_line_when_the_model_loads() {
     assert!(!out.status.success());
     assert!(stderr.contains("cannot connect"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn an_api_key_is_sent_to_its_server_and_kept_nowhere_in_the_clear() {
+    const PW: &str = "server key password";
+    let home = crate::common::fast_home(
+        "test test test test test test test test test test test junk",
+        PW,
+    );
+    let h = home.path();
+    let url = fake_server(Way::RequireKey);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key.txt");
+    std::fs::write(&key_file, format!("{KEY}\n")).unwrap();
+    let add = keybot(h)
+        .env("KEYBOT_PASSWORD", PW)
+        .args(["model", "add-server", "box", &url, "--api-key-file"])
+        .arg(&key_file)
+        .output()
+        .unwrap();
+    let out = format!("{}{}", text(&add.stdout), text(&add.stderr));
+    assert!(add.status.success(), "{out}");
+    assert!(
+        out.contains("sealed with the wallet") && !out.contains(KEY),
+        "{out}"
+    );
+    std::fs::remove_file(&key_file).unwrap();
+
+    // With the wallet's password the key opens and the server answers.
+    let chat = |pw: Option<&str>| {
+        let mut c = keybot(h);
+        if let Some(pw) = pw {
+            c.env("KEYBOT_PASSWORD", pw);
+        }
+        c.args(["chat", "--model", "box", "Say hello."])
+            .output()
+            .unwrap()
+    };
+    let ok = chat(Some(PW));
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout).trim_end(), "Hello world");
+    // A wrong password opens nothing and sends nothing.
+    let wrong = chat(Some("not it"));
+    assert!(!wrong.status.success());
+    assert!(wrong.stdout.is_empty());
+    assert!(
+        text(&wrong.stderr).contains("wrong password"),
+        "{}",
+        text(&wrong.stderr)
+    );
+    let info = keybot(h)
+        .env("KEYBOT_PASSWORD", PW)
+        .args(["model", "info", "box", "--json"])
+        .output()
+        .unwrap();
+    assert!(info.status.success(), "{}", text(&info.stderr));
+    assert!(!text(&info.stdout).contains(KEY));
+
+    // Not in any file of the home: the registry, the log, the store, the sealed key itself.
+    let mut files = vec![h.to_path_buf()];
+    let mut seen = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            seen += 1;
+            let bytes = std::fs::read(&p).unwrap();
+            assert!(
+                !bytes.windows(KEY.len()).any(|w| w == KEY.as_bytes()),
+                "the key is in {}",
+                p.display()
+            );
+        }
+    }
+    assert!(seen >= 3, "{seen} files");
 }
