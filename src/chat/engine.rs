@@ -162,6 +162,9 @@ pub struct Stats {
     pub device: String,
     pub gpu_layers: u32,
     pub total_layers: u32,
+    /// A server model: from the first piece of the answer to the last, on this end's clock
+    /// (`prefill_ms` and `generate_ms` are then the server's own figures, when it gives them).
+    pub stream_ms: f64,
 }
 
 impl Stats {

@@ -24,6 +24,9 @@ const MAX_LINE: usize = 1 << 20;
 const MAX_BODY: usize = 32 << 20;
 /// Without a token limit, an answer still ends here (a server that never stops).
 const MAX_PIECES: usize = 32_768;
+/// Pieces past the limit read (and dropped) while waiting for the server's last event with its
+/// timings, before a server that ignores the limit is hung up on.
+const OVER_LIMIT: usize = 16;
 /// A server that sends nothing for this long has stalled.
 const STALL: Duration = Duration::from_secs(120);
 /// How often a waiting answer looks at the stop flag.
@@ -464,6 +467,10 @@ struct Tally {
     stats: Stats,
     t0: Instant,
     first: Option<Instant>,
+    last: Option<Instant>,
+    /// Pieces of text passed on, and pieces past the limit dropped.
+    pieces: usize,
+    over: usize,
     /// llama-server's own prompt and generation milliseconds, when it sent them.
     server_times: Option<(f64, f64)>,
     calls: Calls,
@@ -471,12 +478,16 @@ struct Tally {
 
 impl Tally {
     /// Takes one chunk: its text goes on as a piece, its counts into the stats.
-    fn take(&mut self, c: Chunk, events: &Sender<ChatEvent>) -> Result<(), String> {
+    fn take(&mut self, c: Chunk, events: &Sender<ChatEvent>, max: usize) -> Result<(), String> {
         if !c.tool_calls.is_empty() {
             self.calls.take(&c.tool_calls)?;
             self.stats.generated += 1;
         }
-        if !c.text.is_empty() {
+        if !c.text.is_empty() && self.pieces >= max {
+            self.over += 1;
+        } else if !c.text.is_empty() {
+            self.pieces += 1;
+            self.last = Some(Instant::now());
             if self.first.is_none() {
                 self.first = Some(Instant::now());
                 self.stats.ttft_ms = ms(self.t0.elapsed());
@@ -520,6 +531,9 @@ impl Tally {
         }
         if self.stats.ttft_ms == 0.0 {
             self.stats.ttft_ms = ms(self.t0.elapsed());
+        }
+        if let (Some(f), Some(l)) = (self.first, self.last) {
+            self.stats.stream_ms = ms(l.duration_since(f));
         }
         self.stats.clone()
     }
@@ -592,6 +606,9 @@ async fn generate(
         },
         t0: Instant::now(),
         first: None,
+        last: None,
+        pieces: 0,
+        over: 0,
         server_times: None,
         calls: Calls::default(),
     };
@@ -601,6 +618,7 @@ async fn generate(
     let max_pieces = req.max_tokens.map_or(MAX_PIECES, |m| m as usize);
     let mut lines = Lines::default();
     let mut received = 0usize;
+    let mut cut_by_length = false;
     let reason = 'stream: loop {
         let chunk = tokio::select! {
             c = tokio::time::timeout(STALL, resp.chunk()) => c,
@@ -629,15 +647,18 @@ async fn generate(
             };
             let c = match parse_event(data) {
                 Ok(Some(c)) => c,
+                Ok(None) if cut_by_length || tally.pieces >= max_pieces => {
+                    break 'stream StopReason::MaxTokens;
+                }
                 Ok(None) => break 'stream StopReason::EndOfTurn,
                 Err(e) => return partial(tally.stats(), events, server, e),
             };
-            // The usage and timings come after a "stop": reading goes on to [DONE].
-            let length = c.finish.as_deref() == Some("length");
-            if let Err(e) = tally.take(c, events) {
+            // The usage and timings come with or after the finish: reading goes on to [DONE].
+            cut_by_length |= c.finish.as_deref() == Some("length");
+            if let Err(e) = tally.take(c, events, max_pieces) {
                 return partial(tally.stats(), events, server, e);
             }
-            if length || tally.stats.generated >= max_pieces {
+            if tally.over > OVER_LIMIT {
                 break 'stream StopReason::MaxTokens;
             }
         }

@@ -65,6 +65,9 @@ impl ChatBenchArgs {
     fn run(self, paths: &Paths) -> Result<u8> {
         let gpu_layers = self.gpu_layers.unwrap_or_default();
         let model = super::model::resolve_model(paths, self.model.as_deref())?;
+        if model.server.is_some() {
+            return server_bench(model, self.gen_tokens, self.repetitions.max(1), self.json);
+        }
         let engine = Engine::spawn()?;
         let info = engine.load_blocking(
             LoadRequest {
@@ -123,6 +126,82 @@ impl ChatBenchArgs {
         }
         Ok(0)
     }
+}
+
+/// A server model: the same request `runs` times (greedy, `gen` tokens), what keybot measured
+/// next to what the server reports for the same request — the time to the first token against
+/// the server's prompt time, and tokens per second as the stream arrived against the server's
+/// generation figure. What keybot adds is the difference: the HTTP stream and its parsing.
+fn server_bench(model: super::model::ModelFile, n_gen: u32, runs: u32, json: bool) -> Result<u8> {
+    let engine = Engine::spawn()?;
+    let info = engine.load_blocking(
+        LoadRequest {
+            path: model.path,
+            server: model.server,
+            ..LoadRequest::default()
+        },
+        |_| {},
+    )?;
+    let sampling = SamplingParams {
+        greedy: true,
+        ..SamplingParams::default()
+    };
+    let mut rows = Vec::new();
+    // One warm-up, as llama-bench does; the server's prompt cache is then warm for every run
+    // alike.
+    for run in 0..=runs {
+        let t = engine.generate_blocking(
+            GenerateRequest {
+                prompt: Prompt::Chat(vec![Message::user(
+                    "Write a long story about a lighthouse keeper and the sea.",
+                )]),
+                sampling: sampling.clone(),
+                max_tokens: Some(n_gen),
+            },
+            |_| {},
+        )?;
+        let s = t.stats;
+        if s.generate_ms <= 0.0 || s.stream_ms <= 0.0 || s.generated < 2 {
+            bail!(
+                "the server gave no timings for the answer (llama-server does): nothing to compare"
+            );
+        }
+        if run > 0 {
+            // The stream's rate counts the tokens after the first, over the time between the
+            // first and the last; the server's, all of them over its generation time.
+            let ours = (s.generated - 1) as f64 * 1000.0 / s.stream_ms;
+            let theirs = s.generated as f64 * 1000.0 / s.generate_ms;
+            rows.push((s.ttft_ms, s.prefill_ms, ours, theirs, s.generated));
+        }
+    }
+    let mean = |f: fn(&(f64, f64, f64, f64, usize)) -> f64| {
+        rows.iter().map(f).sum::<f64>() / rows.len() as f64
+    };
+    let (ttft, prompt, ours, theirs) = (mean(|r| r.0), mean(|r| r.1), mean(|r| r.2), mean(|r| r.3));
+    if json {
+        let v = serde_json::json!({
+            "device": info.device, "runs": rows.len(), "gen": n_gen,
+            "ttft_ms": ttft, "server_prompt_ms": prompt, "added_ttft_ms": ttft - prompt,
+            "stream_tps": ours, "server_tps": theirs, "tps_ratio": ours / theirs,
+        });
+        println!("{v}");
+    } else {
+        println!(
+            "model: {} ({}), {} runs of {n_gen} tokens",
+            info.architecture,
+            info.device,
+            rows.len()
+        );
+        println!(
+            "first token: {ttft:.1} ms here, {prompt:.1} ms of prompt on the server: keybot adds {:.1} ms",
+            ttft - prompt
+        );
+        println!(
+            "generation: {ours:.2} t/s as streamed, {theirs:.2} t/s by the server: ratio {:.3}",
+            ours / theirs
+        );
+    }
+    Ok(0)
 }
 
 /// Time to first token over `turns` turns of a real chat, each as (milliseconds, prompt tokens,
