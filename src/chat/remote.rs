@@ -158,6 +158,15 @@ pub fn serve(
     events: &Sender<ChatEvent>,
     stop: &AtomicBool,
 ) -> Option<ChatCommand> {
+    // Offline is offline: with no network at all, not a socket is opened for the server.
+    if crate::net::no_network() == Some(true) {
+        let _ = events.send(ChatEvent::Error(ChatError::Server(format!(
+            "offline: {} is a model on a server ({}), and this machine has no network, not even loopback; nothing was sent",
+            crate::sanitize::clean_line(&server.name),
+            server.host()
+        ))));
+        return None;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

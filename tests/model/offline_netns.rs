@@ -218,6 +218,20 @@ fn with_no_network_configured_no_socket_is_opened() {
         ),
         (vec!["wallet".into(), "balance".into()], None),
         (vec!["chain".into(), "list".into()], None),
+        // A model on a server: registered with no socket, and asked for with none either.
+        (
+            vec![
+                "model".into(),
+                "add-server".into(),
+                "box".into(),
+                "http://127.0.0.1:8080".into(),
+            ],
+            None,
+        ),
+        (
+            vec!["chat".into(), "--model".into(), "box".into(), "Hi".into()],
+            None,
+        ),
     ];
     if let Some(m) = &model {
         cases.push((
@@ -238,12 +252,18 @@ fn with_no_network_configured_no_socket_is_opened() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (out, trace) = traced(&args, stdin);
         let is_balance = args == ["wallet", "balance"];
+        let is_server = args.contains(&"box") && args[0] == "chat";
         assert_eq!(
             out.status.success(),
-            !is_balance,
+            !is_balance && !is_server,
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        if is_server {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(err.contains("offline: box is a model on a server"), "{err}");
+        }
         // strace traced this run (so the check below can fail), and saw no socket call.
         assert!(
             trace
