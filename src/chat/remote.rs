@@ -104,6 +104,25 @@ pub async fn list_models(
     Ok(ids)
 }
 
+/// Whether the server's chat template calls tools, where it says (llama-server's `/props`:
+/// `chat_template_caps.supports_tools`); `None` where it does not say (other servers), or the
+/// answer is not that.
+pub async fn tool_support(client: &reqwest::Client, s: &ServerModel) -> Option<bool> {
+    let url = format!("{}/props", s.url.as_str().trim_end_matches('/'));
+    let resp = s
+        .authorized(client.get(url))
+        .timeout(Duration::from_secs(15))
+        .send()
+        .await
+        .ok()?;
+    if !resp.status().is_success() {
+        return None;
+    }
+    let body = read_bounded(resp, 4 << 20).await.ok()?;
+    let v: Value = serde_json::from_slice(&body).ok()?;
+    v["chat_template_caps"]["supports_tools"].as_bool()
+}
+
 /// What went wrong with a request, in words (reqwest's Display names the URL, which could hold
 /// a key in its path).
 fn describe(e: &reqwest::Error) -> String {

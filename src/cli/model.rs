@@ -241,17 +241,27 @@ fn server_info(
         .build()?;
     let client = crate::chat::remote::client()?;
     let models = runtime.block_on(crate::chat::remote::list_models(&client, &server))?;
+    let tools = runtime.block_on(crate::chat::remote::tool_support(&client, &server));
     if json {
         println!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "name": s.name, "url": s.url, "model": s.model, "server_models": models,
+                "tools": tools,
             }))?
         );
         return Ok(0);
     }
     print_server(s, is_default);
     println!("it serves:     {}", models.join(", "));
+    println!(
+        "tools:         {}",
+        match tools {
+            Some(true) => "yes (its chat template calls tools: the bot works with it)",
+            Some(false) => "no (its chat template has no tool calls: the bot chats without them)",
+            None => "it does not say (the bot sends its tools and reads what comes back)",
+        }
+    );
     Ok(0)
 }
 

@@ -332,6 +332,10 @@ fn an_api_key_is_sent_to_its_server_and_kept_nowhere_in_the_clear() {
         .unwrap();
     assert!(info.status.success(), "{}", text(&info.stderr));
     assert!(!text(&info.stdout).contains(KEY));
+    // A server that does not say whether its template calls tools is said to be that.
+    let info: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["tools"], serde_json::Value::Null, "{info}");
+    assert_eq!(info["server_models"][0], "fake-model", "{info}");
 
     // Not in any file of the home: the registry, the log, the store, the sealed key itself.
     let mut files = vec![h.to_path_buf()];

@@ -92,6 +92,19 @@ fn port_of(s: &Server) -> u16 {
     s.url.rsplit(':').next().unwrap().parse().unwrap()
 }
 
+/// Registers the server at `url` as `box` in `home`.
+fn add_server(home: &Path, url: &str) {
+    let add = keybot(home)
+        .args(["model", "add-server", "box", url])
+        .output()
+        .unwrap();
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+}
+
 fn setup() -> Option<(PathBuf, PathBuf)> {
     let model = test_model("KEYBOT_TEST_MODEL")?;
     let server = llama_tool("llama-server")?;
@@ -122,18 +135,11 @@ fn a_greedy_answer_through_llama_server_equals_the_in_process_one() {
     );
 
     let srv = start(&server, &model);
-    let add = keybot(h)
-        .args(["model", "add-server", "box", &srv.url])
-        .output()
-        .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
+    add_server(h, &srv.url);
     let info = keybot(h).args(["model", "info", "box"]).output().unwrap();
     let info_text = String::from_utf8_lossy(&info.stdout);
     assert!(info_text.contains("it serves:"), "{info_text}");
+    assert!(info_text.contains("tools:         yes"), "{info_text}");
     let remote = chat(h, "box", "48");
     let stderr = String::from_utf8_lossy(&remote.stderr);
     assert!(remote.status.success(), "{stderr}");
@@ -185,11 +191,7 @@ fn a_stopped_answer_stops_the_server_and_a_killed_server_leaves_the_partial_answ
     let h = home.path();
     let mut srv = start(&server, &model);
     let port = port_of(&srv);
-    let add = keybot(h)
-        .args(["model", "add-server", "box", &srv.url])
-        .output()
-        .unwrap();
-    assert!(add.status.success());
+    add_server(h, &srv.url);
 
     // Ctrl-C once the answer streams: keybot stops, and the server's slot goes idle long before
     // 2,000 tokens could have been generated.
@@ -260,11 +262,7 @@ fn the_bot_reads_the_wallet_through_a_model_on_llama_server() {
     let h = home.path();
     let model = test_model("KEYBOT_TEST_MODEL").unwrap();
     let srv = start(&server, &model);
-    let add = keybot(h)
-        .args(["model", "add-server", "box", &srv.url])
-        .output()
-        .unwrap();
-    assert!(add.status.success());
+    add_server(h, &srv.url);
     // The server holds the call to the tools' schemas and streams it as `tool_calls`; keybot
     // reads it with the parser a local model's calls go through, runs the read against anvil
     // and sends the result back as a `tool` message.
