@@ -79,8 +79,10 @@ impl AskArgs {
         if question.trim().is_empty() {
             bail!("the question is empty");
         }
-        let model = super::model::resolve_model(paths, self.model.as_deref())?;
         let opened = self.open(paths)?;
+        // A server's API key opens with the wallet just unlocked: one password, not two.
+        let model =
+            super::model::resolve_model_with(paths, self.model.as_deref(), Some(&opened.wallet))?;
         let settings = &opened.settings;
 
         let engine = Engine::spawn()?;

@@ -235,7 +235,7 @@ fn server_info(
     is_default: bool,
     json: bool,
 ) -> Result<u8> {
-    let server = server_with_key(paths, s)?;
+    let server = server_with_key(paths, s, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -327,6 +327,16 @@ pub struct ModelFile {
 
 /// The model file for `keybot chat`: a path, a registered name, or the default.
 pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<ModelFile> {
+    resolve_model_with(paths, arg, None)
+}
+
+/// [`resolve_model`] for a command that has unlocked the wallet already: a server's API key
+/// opens with it (without it, the password is asked for).
+pub fn resolve_model_with(
+    paths: &Paths,
+    arg: Option<&str>,
+    wallet: Option<&keybot_keystore::Wallet>,
+) -> Result<ModelFile> {
     let registered = |m: &ModelEntry| ModelFile {
         path: m.path.clone(),
         sha256: Some(m.sha256.clone()),
@@ -337,7 +347,7 @@ pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<ModelFile> {
             return Ok(ModelFile {
                 path: PathBuf::from(name),
                 sha256: None,
-                server: Some(server_with_key(paths, s)?),
+                server: Some(server_with_key(paths, s, wallet)?),
             });
         }
         Ok(registered(reg.get(name)?))
@@ -374,13 +384,21 @@ pub fn resolve_model(paths: &Paths, arg: Option<&str>) -> Result<ModelFile> {
 pub fn server_with_key(
     paths: &Paths,
     s: &crate::chat::registry::ServerEntry,
+    wallet: Option<&keybot_keystore::Wallet>,
 ) -> Result<crate::chat::remote::ServerModel> {
     let mut server = s.server_model()?;
     if s.api_key {
         let file = crate::chat::registry::api_key_file(&paths.data_dir, &s.name);
         let sealed = super::input::read_limited(&file, 64 << 10, "the sealed API key")?;
-        let wallet = super::common::unlock(paths, None)?;
-        let key = keybot_keystore::api_key::open(&wallet, &s.name, &sealed)?;
+        let unlocked;
+        let wallet = match wallet {
+            Some(w) => w,
+            None => {
+                unlocked = super::common::unlock(paths, None)?;
+                &unlocked
+            }
+        };
+        let key = keybot_keystore::api_key::open(wallet, &s.name, &sealed)?;
         server.api_key = Some(std::sync::Arc::new(key));
     }
     Ok(server)

@@ -337,6 +337,20 @@ fn an_api_key_is_sent_to_its_server_and_kept_nowhere_in_the_clear() {
     assert_eq!(info["tools"], serde_json::Value::Null, "{info}");
     assert_eq!(info["server_models"][0], "fake-model", "{info}");
 
+    // `ask` unlocks once: the password from --password-file opens the key too (no second
+    // prompt, which off a terminal would fail). The bot's tools go with the request; this
+    // server answers in words.
+    let pw_file = dir.path().join("pw");
+    std::fs::write(&pw_file, PW).unwrap();
+    let ask = keybot(h)
+        .args(["ask", "--model", "box", "--password-file"])
+        .arg(&pw_file)
+        .arg("Say hello.")
+        .output()
+        .unwrap();
+    assert!(ask.status.success(), "{}", text(&ask.stderr));
+    assert_eq!(text(&ask.stdout).trim_end(), "Hello world");
+
     // Not in any file of the home: the registry, the log, the store, the sealed key itself.
     let mut files = vec![h.to_path_buf()];
     let mut seen = 0;
