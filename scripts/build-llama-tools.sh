@@ -185,13 +185,18 @@ mtmd_flags=(-I "$tools_src/mtmd" "${inc_common[@]}" -DGGML_USE_CPU)
 # MTMD_VIDEO (video input through an ffmpeg subprocess) is on upstream whenever LLAMA_SUBPROCESS is.
 case " $server_defs " in *" -DLLAMA_SUBPROCESS "*) mtmd_flags+=(-DMTMD_VIDEO) ;; esac
 
-# compile KIND SRC: one translation unit into $obj/<path below tools/ or $obj>.o; nothing when the
-# object exists (it is written under another name and renamed only once complete).
+# object_of SRC: where SRC's object goes, $obj/<its path below tools/ or $obj>.o.
+object_of() {
+  local rel=${1#"$tools_src/"}
+  rel=${rel#"$obj/"}
+  echo "$obj/${rel%.cpp}.o"
+}
+
+# compile KIND SRC OBJ: one translation unit into OBJ; nothing when the object exists (it is
+# written under another name and renamed only once complete).
 compile() {
-  local kind=$1 src=$2 rel o
+  local kind=$1 src=$2 o=$3
   local -a flags
-  rel=${src#"$tools_src/"}; rel=${rel#"$obj/"}
-  o="$obj/${rel%.cpp}.o"
   [ -f "$o" ] && return 0
   case $kind in
     server) flags=("${server_flags[@]}") ;;
@@ -203,7 +208,7 @@ compile() {
   if ${CXX:-c++} -c $cxx_flags "${flags[@]}" "$src" -o "$o.tmp" > "$o.log" 2>&1; then
     mv "$o.tmp" "$o"
   else
-    echo "build-llama-tools: compiling tools/$rel failed (log: $o.log):" >&2
+    echo "build-llama-tools: compiling $src failed (log: $o.log):" >&2
     tail -n 30 "$o.log" >&2
     return 1
   fi
@@ -217,10 +222,10 @@ echo "build-llama-tools: compiling llama-server's ${#units[@]} translation units
 objs=()
 for u in "${units[@]}"; do
   kind=${u%% *}; src=${u#* }
-  rel=${src#"$tools_src/"}; rel=${rel#"$obj/"}
-  objs+=("$obj/${rel%.cpp}.o")
+  o=$(object_of "$src")
+  objs+=("$o")
   while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do wait -n || true; done
-  compile "$kind" "$src" &
+  compile "$kind" "$src" "$o" &
 done
 wait
 failed=0

@@ -91,6 +91,13 @@ pub fn api_key_file(data_dir: &Path, name: &str) -> PathBuf {
         .join(format!("{name}.key"))
 }
 
+/// The sealed API key of the server `name`, as kept (it opens with the wallet:
+/// `keybot_keystore::api_key::open`).
+pub fn read_sealed_key(data_dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+    keybot_keystore::atomic::read_limited(&api_key_file(data_dir, name), 64 << 10)
+        .map_err(|e| format!("cannot read the sealed API key of {name}: {e}"))
+}
+
 impl ServerEntry {
     /// The server to ask, without its key (see [`ServerEntry::api_key`]).
     pub fn server_model(&self) -> Result<super::remote::ServerModel, RegistryError> {
@@ -99,6 +106,7 @@ impl ServerEntry {
             url: check_server_url(&self.url, self.plain_http_accepted)?,
             model: self.model.clone(),
             api_key: None,
+            key_sealed: self.api_key,
         })
     }
 }
@@ -207,27 +215,27 @@ impl Registry {
         self.models.iter().any(|m| m.name == name) || self.server(name).is_some()
     }
 
-    pub fn add_server(&mut self, entry: ServerEntry) -> Result<(), RegistryError> {
-        check_name(&entry.name)?;
-        if self.taken(&entry.name) {
-            return Err(RegistryError::Duplicate(entry.name));
+    /// Takes `name` for a new model or server: a good name no other has. The first one becomes
+    /// the default, so `keybot chat "…"` just works after one add.
+    fn claim(&mut self, name: &str) -> Result<(), RegistryError> {
+        check_name(name)?;
+        if self.taken(name) {
+            return Err(RegistryError::Duplicate(name.to_owned()));
         }
         if self.default.is_none() {
-            self.default = Some(entry.name.clone());
+            self.default = Some(name.to_owned());
         }
+        Ok(())
+    }
+
+    pub fn add_server(&mut self, entry: ServerEntry) -> Result<(), RegistryError> {
+        self.claim(&entry.name)?;
         self.servers.push(entry);
         Ok(())
     }
 
     pub fn add(&mut self, entry: ModelEntry) -> Result<(), RegistryError> {
-        check_name(&entry.name)?;
-        if self.taken(&entry.name) {
-            return Err(RegistryError::Duplicate(entry.name));
-        }
-        if self.default.is_none() {
-            // The first model is the default: `keybot chat "…"` just works after one add.
-            self.default = Some(entry.name.clone());
-        }
+        self.claim(&entry.name)?;
         self.models.push(entry);
         Ok(())
     }

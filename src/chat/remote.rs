@@ -32,6 +32,15 @@ const STALL: Duration = Duration::from_secs(120);
 /// How often a waiting answer looks at the stop flag.
 const POLL: Duration = Duration::from_millis(50);
 
+/// How a server model's device starts ([`ServerModel::device`]).
+const SERVER_DEVICE: &str = "server ";
+
+/// Whether `device` (of [`ModelInfo`] or [`Stats`]) is a server's: its context and layers are
+/// its own business, and nothing to show.
+pub fn runs_on_server(device: &str) -> bool {
+    device.starts_with(SERVER_DEVICE)
+}
+
 /// A registered server and the model to ask it for.
 #[derive(Debug, Clone)]
 pub struct ServerModel {
@@ -44,6 +53,8 @@ pub struct ServerModel {
     /// Sent as `Authorization: Bearer …` (a header reqwest marks sensitive); its `Debug` shows
     /// nothing of it.
     pub api_key: Option<std::sync::Arc<keybot_keystore::api_key::ApiKey>>,
+    /// Whether the registry has a key sealed for it (opened into `api_key` with the wallet).
+    pub key_sealed: bool,
 }
 
 impl ServerModel {
@@ -56,6 +67,11 @@ impl ServerModel {
 
     fn endpoint(&self, path: &str) -> String {
         format!("{}/v1/{path}", self.url.as_str().trim_end_matches('/'))
+    }
+
+    /// What the stats line and the status bar name as the model's device.
+    pub fn device(&self) -> String {
+        format!("{SERVER_DEVICE}{}", self.host())
     }
 
     /// `host[:port]`, for the stats line and errors (never a path: it could hold a key).
@@ -77,21 +93,9 @@ pub async fn list_models(
     client: &reqwest::Client,
     s: &ServerModel,
 ) -> Result<Vec<String>, ChatError> {
-    let resp = s
-        .authorized(client.get(s.endpoint("models")))
-        .timeout(Duration::from_secs(15))
-        .send()
-        .await
-        .map_err(|e| server_error(s, describe(&e)))?;
-    let status = resp.status();
-    if !status.is_success() {
-        return Err(server_error(s, format!("/v1/models answered {status}")));
-    }
-    let body = read_bounded(resp, 4 << 20)
+    let v = get_json(client, s, s.endpoint("models"), "/v1/models")
         .await
         .map_err(|e| server_error(s, e))?;
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|_| server_error(s, "/v1/models did not answer JSON"))?;
     let ids = v["data"]
         .as_array()
         .map(|a| {
@@ -109,18 +113,30 @@ pub async fn list_models(
 /// answer is not that.
 pub async fn tool_support(client: &reqwest::Client, s: &ServerModel) -> Option<bool> {
     let url = format!("{}/props", s.url.as_str().trim_end_matches('/'));
+    let v = get_json(client, s, url, "/props").await.ok()?;
+    v["chat_template_caps"]["supports_tools"].as_bool()
+}
+
+/// GET `url` on the server (`what`: its path, for the one line when it fails): a JSON answer
+/// of at most 4 MiB.
+async fn get_json(
+    client: &reqwest::Client,
+    s: &ServerModel,
+    url: String,
+    what: &str,
+) -> Result<Value, String> {
     let resp = s
         .authorized(client.get(url))
         .timeout(Duration::from_secs(15))
         .send()
         .await
-        .ok()?;
-    if !resp.status().is_success() {
-        return None;
+        .map_err(|e| describe(&e))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("{what} answered {status}"));
     }
-    let body = read_bounded(resp, 4 << 20).await.ok()?;
-    let v: Value = serde_json::from_slice(&body).ok()?;
-    v["chat_template_caps"]["supports_tools"].as_bool()
+    let body = read_bounded(resp, 4 << 20).await?;
+    serde_json::from_slice(&body).map_err(|_| format!("{what} did not answer JSON"))
 }
 
 /// What went wrong with a request, in words (reqwest's Display names the URL, which could hold
@@ -229,7 +245,7 @@ pub fn serve(
         n_ctx: 0,
         n_ctx_train: 0,
         threads: 0,
-        device: format!("server {}", server.host()),
+        device: server.device(),
         gpu_layers: 0,
         template: "the server's own".to_owned(),
         // The calls come back as the bot reads a local model's (`Calls::as_text`).
@@ -629,7 +645,7 @@ async fn generate(
     let body = request_body(model, messages, tools, &req.sampling, req.max_tokens);
     let mut tally = Tally {
         stats: Stats {
-            device: format!("server {}", server.host()),
+            device: server.device(),
             ..Stats::default()
         },
         t0: Instant::now(),
@@ -814,6 +830,7 @@ mod tests {
             url: "http://127.0.0.1:8080".parse().unwrap(),
             model: None,
             api_key: Some(std::sync::Arc::new(key)),
+            key_sealed: true,
         };
         let shown = format!("{s:?} {s:#?}");
         assert!(

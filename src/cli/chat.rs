@@ -403,7 +403,7 @@ fn print_stats(s: &Stats, reason: StopReason, json: bool) {
         eprintln!("{v}");
     } else {
         // A server's context and layers are its own business: it is named instead.
-        let place = if s.total_layers == 0 && s.device.starts_with("server ") {
+        let place = if crate::chat::remote::runs_on_server(&s.device) {
             s.device.clone()
         } else {
             format!(

@@ -163,16 +163,18 @@ impl ListModelsArgs {
                 "{:<2}{:<32} {:<10} {:<9} {:>8} {:>10}",
                 "", "NAME", "ARCH", "QUANT", "CTX", "SIZE"
             );
-            for m in &reg.models {
-                let mark = if reg.default.as_deref() == Some(&m.name) {
+            let mark = |name: &str| {
+                if reg.default.as_deref() == Some(name) {
                     "*"
                 } else {
                     ""
-                };
+                }
+            };
+            for m in &reg.models {
                 // The architecture and quantisation come from the GGUF file: cleaned.
                 println!(
                     "{:<2}{:<32} {:<10} {:<9} {:>8} {:>10}",
-                    mark,
+                    mark(&m.name),
                     clean_line(&m.name),
                     clean_line(&m.architecture),
                     clean_line(m.quantization.as_deref().unwrap_or("?")),
@@ -181,14 +183,9 @@ impl ListModelsArgs {
                 );
             }
             for m in &reg.servers {
-                let mark = if reg.default.as_deref() == Some(&m.name) {
-                    "*"
-                } else {
-                    ""
-                };
                 println!(
                     "{:<2}{:<32} {:<10} {}",
-                    mark,
+                    mark(&m.name),
                     clean_line(&m.name),
                     "server",
                     clean_line(&m.url),
@@ -387,9 +384,9 @@ pub fn server_with_key(
     wallet: Option<&keybot_keystore::Wallet>,
 ) -> Result<crate::chat::remote::ServerModel> {
     let mut server = s.server_model()?;
-    if s.api_key {
-        let file = crate::chat::registry::api_key_file(&paths.data_dir, &s.name);
-        let sealed = super::input::read_limited(&file, 64 << 10, "the sealed API key")?;
+    if server.key_sealed {
+        let sealed = crate::chat::registry::read_sealed_key(&paths.data_dir, &s.name)
+            .map_err(anyhow::Error::msg)?;
         let unlocked;
         let wallet = match wallet {
             Some(w) => w,

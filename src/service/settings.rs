@@ -432,16 +432,13 @@ pub fn with_api_key(
     let RegisteredModel::Server(mut server) = model else {
         return Ok(model);
     };
-    let registry = Registry::load(data_dir).map_err(|e| e.to_string())?;
-    if !registry.server(&server.name).is_some_and(|s| s.api_key) {
+    if !server.key_sealed {
         return Ok(RegisteredModel::Server(server));
     }
     let Some(wallet) = wallet else {
         return Err("the server's API key opens only with the wallet unlocked".into());
     };
-    let file = crate::chat::registry::api_key_file(data_dir, &server.name);
-    let sealed = keybot_keystore::atomic::read_limited(&file, 64 << 10)
-        .map_err(|e| format!("cannot read the sealed API key: {e}"))?;
+    let sealed = crate::chat::registry::read_sealed_key(data_dir, &server.name)?;
     let key =
         keybot_keystore::api_key::open(wallet, &server.name, &sealed).map_err(|e| e.to_string())?;
     server.api_key = Some(std::sync::Arc::new(key));

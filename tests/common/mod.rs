@@ -313,6 +313,19 @@ pub fn test_model(var: &str) -> Option<PathBuf> {
     found
 }
 
+/// Registers the server at `url` as the model `box` in `home` (`keybot model add-server`).
+pub fn add_server(home: &Path, url: &str) {
+    let add = keybot(home)
+        .args(["model", "add-server", "box", url])
+        .output()
+        .unwrap();
+    assert!(
+        add.status.success(),
+        "{}",
+        String::from_utf8_lossy(&add.stderr)
+    );
+}
+
 /// A llama.cpp reference tool built by scripts/build-llama-tools.sh, found through
 /// `KEYBOT_LLAMA_COMPLETION`-style variables. Missing in CI is a failure.
 pub fn llama_tool(bin: &str) -> Option<PathBuf> {

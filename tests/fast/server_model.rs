@@ -9,7 +9,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::Output;
 
-use crate::common::keybot;
+use crate::common::{add_server, keybot};
 
 /// What the fake server does with a chat request.
 #[derive(Clone, Copy)]
@@ -132,15 +132,7 @@ fn fake_server(way: Way) -> String {
 }
 
 fn chat(home: &Path, url: &str, extra: &[&str]) -> Output {
-    let add = keybot(home)
-        .args(["model", "add-server", "box", url])
-        .output()
-        .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
+    add_server(home, url);
     keybot(home)
         .args(["chat", "--model", "box", "--greedy"])
         .args(extra)

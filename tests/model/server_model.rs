@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{keybot, llama_tool, model_lock, test_model};
+use crate::common::{add_server, keybot, llama_tool, model_lock, test_model};
 
 const QUESTION: &str = "Name three colours of the rainbow.";
 
@@ -92,23 +92,22 @@ fn port_of(s: &Server) -> u16 {
     s.url.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-/// Registers the server at `url` as `box` in `home`.
-fn add_server(home: &Path, url: &str) {
-    let add = keybot(home)
-        .args(["model", "add-server", "box", url])
-        .output()
-        .unwrap();
-    assert!(
-        add.status.success(),
-        "{}",
-        String::from_utf8_lossy(&add.stderr)
-    );
+/// The test model, llama-server, a fresh home and the model lock; None (the test is skipped)
+/// where the model or llama-server is missing outside CI.
+struct World {
+    model: PathBuf,
+    server: PathBuf,
+    home: tempfile::TempDir,
+    _serial: std::sync::MutexGuard<'static, ()>,
 }
 
-fn setup() -> Option<(PathBuf, PathBuf)> {
-    let model = test_model("KEYBOT_TEST_MODEL")?;
-    let server = llama_tool("llama-server")?;
-    Some((model, server))
+fn setup() -> Option<World> {
+    Some(World {
+        model: test_model("KEYBOT_TEST_MODEL")?,
+        server: llama_tool("llama-server")?,
+        _serial: model_lock(),
+        home: tempfile::tempdir().unwrap(),
+    })
 }
 
 fn chat(home: &Path, model: &str, max: &str) -> std::process::Output {
@@ -121,11 +120,15 @@ fn chat(home: &Path, model: &str, max: &str) -> std::process::Output {
 
 #[test]
 fn a_greedy_answer_through_llama_server_equals_the_in_process_one() {
-    let Some((model, server)) = setup() else {
+    let Some(World {
+        model,
+        server,
+        home,
+        _serial,
+    }) = setup()
+    else {
         return;
     };
-    let _serial = model_lock();
-    let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let local = chat(h, model.to_str().unwrap(), "48");
     assert!(
@@ -183,11 +186,15 @@ fn first_output(child: &mut Child) -> Vec<u8> {
 
 #[test]
 fn a_stopped_answer_stops_the_server_and_a_killed_server_leaves_the_partial_answer() {
-    let Some((model, server)) = setup() else {
+    let Some(World {
+        model,
+        server,
+        home,
+        _serial,
+    }) = setup()
+    else {
         return;
     };
-    let _serial = model_lock();
-    let home = tempfile::tempdir().unwrap();
     let h = home.path();
     let mut srv = start(&server, &model);
     let port = port_of(&srv);

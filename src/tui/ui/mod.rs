@@ -230,8 +230,7 @@ fn model_status(model: &ModelStatus, room: usize) -> (String, Role) {
             ..
         } => {
             let name = crate::sanitize::clean_line(name);
-            // A server's layers are its own business (its model info has none).
-            let backend = if device.starts_with("server ") {
+            let backend = if crate::chat::remote::runs_on_server(device) {
                 format!(" · {device}")
             } else {
                 format!(" · {device} · GPU {gpu_layers}/{total_layers} layers")
