@@ -45,7 +45,8 @@ fn get(port: u16, path: &str) -> Option<String> {
     Some(out)
 }
 
-fn start(server: &Path, model: &Path) -> Server {
+/// llama-server serving `model`, ready, and registered in `home` as the model `box`.
+fn start(server: &Path, model: &Path, home: &Path) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -85,6 +86,7 @@ fn start(server: &Path, model: &Path) -> Server {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    add_server(home, &s.url);
     s
 }
 
@@ -120,25 +122,18 @@ fn chat(home: &Path, model: &str, max: &str) -> std::process::Output {
 
 #[test]
 fn a_greedy_answer_through_llama_server_equals_the_in_process_one() {
-    let Some(World {
-        model,
-        server,
-        home,
-        _serial,
-    }) = setup()
-    else {
+    let Some(w) = setup() else {
         return;
     };
-    let h = home.path();
-    let local = chat(h, model.to_str().unwrap(), "48");
+    let h = w.home.path();
+    let local = chat(h, w.model.to_str().unwrap(), "48");
     assert!(
         local.status.success(),
         "{}",
         String::from_utf8_lossy(&local.stderr)
     );
 
-    let srv = start(&server, &model);
-    add_server(h, &srv.url);
+    let srv = start(&w.server, &w.model, h);
     let info = keybot(h).args(["model", "info", "box"]).output().unwrap();
     let info_text = String::from_utf8_lossy(&info.stdout);
     assert!(info_text.contains("it serves:"), "{info_text}");
@@ -186,19 +181,12 @@ fn first_output(child: &mut Child) -> Vec<u8> {
 
 #[test]
 fn a_stopped_answer_stops_the_server_and_a_killed_server_leaves_the_partial_answer() {
-    let Some(World {
-        model,
-        server,
-        home,
-        _serial,
-    }) = setup()
-    else {
+    let Some(w) = setup() else {
         return;
     };
-    let h = home.path();
-    let mut srv = start(&server, &model);
+    let h = w.home.path();
+    let mut srv = start(&w.server, &w.model, h);
     let port = port_of(&srv);
-    add_server(h, &srv.url);
 
     // Ctrl-C once the answer streams: keybot stops, and the server's slot goes idle long before
     // 2,000 tokens could have been generated.
@@ -268,8 +256,8 @@ fn the_bot_reads_the_wallet_through_a_model_on_llama_server() {
     };
     let h = home.path();
     let model = test_model("KEYBOT_TEST_MODEL").unwrap();
-    let srv = start(&server, &model);
-    add_server(h, &srv.url);
+    // Kept to the end: dropping it stops the server.
+    let _srv = start(&server, &model, h);
     // The server holds the call to the tools' schemas and streams it as `tool_calls`; keybot
     // reads it with the parser a local model's calls go through, runs the read against anvil
     // and sends the result back as a `tool` message.
