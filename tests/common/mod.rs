@@ -533,3 +533,22 @@ pub fn start_dev_chain(
     };
     (chain, seen, rx)
 }
+
+/// `keybot backup export` of `home`, decrypted with `phrase`'s backup key: the archive's
+/// plaintext as JSON, for tests that look for what must never be in a backup.
+pub fn backup_plaintext(home: &Path, phrase: &str, pw: &str) -> String {
+    use keybot_keystore::bip85::Purpose;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("all.kbb");
+    keybot(home)
+        .env("KEYBOT_PASSWORD", pw)
+        .args(["backup", "export"])
+        .arg(&file)
+        .assert()
+        .success();
+    let wallet =
+        keybot_keystore::Wallet::new(keybot_keystore::Phrase::parse(phrase).unwrap(), "").unwrap();
+    let key = wallet.purpose_key(Purpose::Backup).unwrap();
+    let archive = keybot::store::backup::read_file(&key, &file).unwrap();
+    serde_json::to_string(&archive).unwrap()
+}

@@ -272,10 +272,8 @@ fn a_dead_server_is_one_line_when_the_model_loads() {
 #[test]
 fn an_api_key_is_sent_to_its_server_and_kept_nowhere_in_the_clear() {
     const PW: &str = "server key password";
-    let home = crate::common::fast_home(
-        "test test test test test test test test test test test junk",
-        PW,
-    );
+    const PHRASE: &str = "test test test test test test test test test test test junk";
+    let home = crate::common::fast_home(PHRASE, PW);
     let h = home.path();
     let url = fake_server(Way::RequireKey);
     let dir = tempfile::tempdir().unwrap();
@@ -360,4 +358,15 @@ fn an_api_key_is_sent_to_its_server_and_kept_nowhere_in_the_clear() {
         }
     }
     assert!(seen >= 3, "{seen} files");
+
+    // Nor in a backup: the key is sealed beside the store, never in it, so the archive's
+    // plaintext does not hold it (a setting gives the archive something to carry).
+    keybot(h)
+        .env("KEYBOT_PASSWORD", PW)
+        .args(["settings", "sampling.temp", "0"])
+        .assert()
+        .success();
+    let plain = crate::common::backup_plaintext(h, PHRASE, PW);
+    assert!(plain.contains("sampling.temp"), "{plain}");
+    assert!(!plain.contains(KEY), "the key is in the backup");
 }

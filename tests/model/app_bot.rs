@@ -8,7 +8,7 @@ use crate::bot_ask::{FRIEND, PW, world};
 use crate::common::{Tmux, keybot};
 
 /// The app in `home`, unlocked, on the chat screen with the model loaded and its tools on.
-fn app(home: &std::path::Path) -> Option<Tmux> {
+pub(crate) fn app(home: &std::path::Path) -> Option<Tmux> {
     let bin = assert_cmd::cargo::cargo_bin("keybot").display().to_string();
     let h = home.display().to_string();
     let t = Tmux::start(&bin, &[("KEYBOT_HOME", h.as_str())], 120, 40)?;
@@ -20,7 +20,7 @@ fn app(home: &std::path::Path) -> Option<Tmux> {
 }
 
 /// Sends `question` and waits for the turn to end (the box takes a message again).
-fn ask(t: &Tmux, question: &str) -> String {
+pub(crate) fn ask(t: &Tmux, question: &str) -> String {
     t.line(question);
     t.wait_for("Esc stops the answer", 30);
     t.wait_for("Enter sends", 300)

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::common::{self, keybot, model_lock, ok_with, test_model};
 
 pub(crate) const PW: &str = "correct horse battery staple";
-const PHRASE: &str = "test test test test test test test test test test test junk";
+pub(crate) const PHRASE: &str = "test test test test test test test test test test test junk";
 /// Anvil's 17th default account: not one of the test phrase's first accounts.
 pub(crate) const FRIEND: &str = "0x2546BcD3c84621e976D8185a91A922aE77ECEc30";
 

@@ -16,7 +16,7 @@ const PROMPT: &str = "The three most important inventions of the twentieth centu
 const N_TOKENS: &str = "48";
 
 /// What llama-completion generated, without the decorations it adds around it on stdout.
-fn completion_text(stdout: &[u8]) -> Vec<u8> {
+pub(crate) fn completion_text(stdout: &[u8]) -> Vec<u8> {
     let mut s = stdout.to_vec();
     for suffix in [&b"\n\n"[..], &b" [end of text]\n"[..]] {
         if s.ends_with(suffix) {

@@ -1,7 +1,8 @@
 //! A model on a real `llama-server` (built by scripts/build-llama-tools.sh from the same
 //! llama.cpp as keybot's, serving the test model on loopback): keybot's greedy answer through it
-//! equals its in-process answer; a stopped answer stops the server's generation; the server
-//! killed mid-answer leaves the partial answer and one line.
+//! equals its in-process answer and llama-completion's for the same prompt; a stopped answer
+//! stops the server's generation; the server killed mid-answer leaves the partial answer and one
+//! line; the app chats and runs the bot's tools through a server that wants an API key.
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -32,12 +33,18 @@ fn threads() -> String {
 
 /// GET `path` on `port` at 127.0.0.1; the body, or None when nothing answers.
 fn get(port: u16, path: &str) -> Option<String> {
+    get_with_key(port, path, None)
+}
+
+/// GET with `Authorization: Bearer KEY` where the server wants a key.
+fn get_with_key(port: u16, path: &str, key: Option<&str>) -> Option<String> {
     use std::io::Write;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    let auth = key.map_or(String::new(), |k| format!("Authorization: Bearer {k}\r\n"));
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut out = String::new();
@@ -47,6 +54,13 @@ fn get(port: u16, path: &str) -> Option<String> {
 
 /// llama-server serving `model`, ready, and registered in `home` as the model `box`.
 fn start(server: &Path, model: &Path, home: &Path) -> Server {
+    let s = spawn_server(server, model, &[]);
+    add_server(home, &s.url);
+    s
+}
+
+/// llama-server serving `model` with `extra` arguments, ready (not registered anywhere).
+fn spawn_server(server: &Path, model: &Path, extra: &[&str]) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -69,6 +83,7 @@ fn start(server: &Path, model: &Path, home: &Path) -> Server {
             "1",
             "--jinja",
         ])
+        .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -86,7 +101,6 @@ fn start(server: &Path, model: &Path, home: &Path) -> Server {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    add_server(home, &s.url);
     s
 }
 
@@ -94,11 +108,12 @@ fn port_of(s: &Server) -> u16 {
     s.url.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-/// The test model, llama-server, a fresh home and the model lock; None (the test is skipped)
-/// where the model or llama-server is missing outside CI.
+/// The test model, llama-server, llama-completion, a fresh home and the model lock; None (the
+/// test is skipped) where the model or a tool is missing outside CI.
 struct World {
     model: PathBuf,
     server: PathBuf,
+    completion: PathBuf,
     home: tempfile::TempDir,
     _serial: std::sync::MutexGuard<'static, ()>,
 }
@@ -107,6 +122,7 @@ fn setup() -> Option<World> {
     Some(World {
         model: test_model("KEYBOT_TEST_MODEL")?,
         server: llama_tool("llama-server")?,
+        completion: llama_tool("llama-completion")?,
         _serial: model_lock(),
         home: tempfile::tempdir().unwrap(),
     })
@@ -120,8 +136,38 @@ fn chat(home: &Path, model: &str, max: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// llama-completion's greedy answer (48 tokens at most) to the chat prompt keybot renders for
+/// QUESTION with `model`'s template: the same prompt llama-server renders from the messages.
+fn llama_completion_of_chat(w: &World) -> Vec<u8> {
+    let (home, model) = (w.home.path(), &w.model);
+    let prompt = keybot(home)
+        .args(["chat", "--print-prompt", "--model"])
+        .arg(model)
+        .arg(QUESTION)
+        .output()
+        .unwrap();
+    assert!(prompt.status.success());
+    // An argument, not -f: llama.cpp drops a file's last newline, and the prompt ends in one.
+    let prompt = String::from_utf8(prompt.stdout).unwrap();
+    assert!(prompt.ends_with("assistant\n"), "{prompt}");
+    let out = Command::new(&w.completion)
+        .arg("-m")
+        .arg(model)
+        .args(["-p", &prompt, "-n", "48", "--temp", "0", "-no-cnv"])
+        .args(["--no-display-prompt", "-c", "2048", "-t", &threads()])
+        .args(["--seed", "1", "-fa", "off"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    crate::chat_reference::completion_text(&out.stdout)
+}
+
 #[test]
-fn a_greedy_answer_through_llama_server_equals_the_in_process_one() {
+fn a_greedy_answer_through_llama_server_equals_the_in_process_one_and_llama_completions() {
     let Some(w) = setup() else {
         return;
     };
@@ -131,6 +177,14 @@ fn a_greedy_answer_through_llama_server_equals_the_in_process_one() {
         local.status.success(),
         "{}",
         String::from_utf8_lossy(&local.stderr)
+    );
+
+    // llama-completion, given the prompt keybot renders for the question, answers the same.
+    let reference = llama_completion_of_chat(&w);
+    assert_eq!(
+        String::from_utf8_lossy(&local.stdout),
+        format!("{}\n", String::from_utf8_lossy(&reference)),
+        "in-process and llama-completion differ"
     );
 
     let srv = start(&w.server, &w.model, h);
@@ -272,4 +326,78 @@ fn the_bot_reads_the_wallet_through_a_model_on_llama_server() {
         !v["answer"].as_str().unwrap_or_default().is_empty(),
         "{v:#}"
     );
+}
+
+#[test]
+fn the_app_chats_and_runs_the_tools_through_a_model_on_a_server_that_wants_a_key() {
+    const KEY: &str = "sk-keybot-test-4c1d2a9e";
+    let Some(server) = llama_tool("llama-server") else {
+        return;
+    };
+    let Some((home, _dev, _serial)) = crate::bot_ask::world() else {
+        return;
+    };
+    let h = home.path();
+    let model = test_model("KEYBOT_TEST_MODEL").unwrap();
+    let srv = spawn_server(&server, &model, &["--api-key", KEY]);
+    let port = port_of(&srv);
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("key");
+    std::fs::write(&key_file, KEY).unwrap();
+    let pw = crate::bot_ask::PW;
+    keybot(h)
+        .env("KEYBOT_PASSWORD", pw)
+        .args(["model", "add-server", "box", &srv.url, "--api-key-file"])
+        .arg(&key_file)
+        .assert()
+        .success();
+    keybot(h)
+        .args(["model", "default", "box"])
+        .assert()
+        .success();
+    keybot(h)
+        .env("KEYBOT_PASSWORD", pw)
+        .args(["settings", "sampling.temp", "0"])
+        .assert()
+        .success();
+
+    // The wallet the app unlocks opens the key; the status bar names the server as the device.
+    let Some(t) = crate::app_bot::app(h) else {
+        return;
+    };
+    assert!(
+        t.screen()
+            .contains(&format!("box · server 127.0.0.1:{port}")),
+        "{}",
+        t.screen()
+    );
+    let screen = crate::app_bot::ask(&t, "What are my balances?");
+    assert!(screen.contains("⚙ balances → "), "{screen}");
+    assert!(screen.contains("10000"), "the chain's numbers: {screen}");
+    assert!(screen.contains("tok/s"), "{screen}");
+
+    // Esc stops a long answer, and the server stops generating it.
+    t.line("Count from 1 to 1000, one number per line.");
+    t.wait_for("Esc stops the answer", 30);
+    t.keys(&["Escape"]);
+    t.wait_for("Enter sends", 30);
+    let t0 = Instant::now();
+    loop {
+        let slots = get_with_key(port, "/slots", Some(KEY)).unwrap_or_default();
+        if slots.contains("\"is_processing\":false") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the server is still generating: {slots}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // The conversation went to the store and so into a backup; the key did not.
+    t.keys(&["C-c"]);
+    t.wait_for("EXIT=0", 30);
+    let plain = crate::common::backup_plaintext(h, crate::bot_ask::PHRASE, pw);
+    assert!(plain.contains("What are my balances?"), "{plain}");
+    assert!(!plain.contains(KEY), "the key is in the backup");
 }
