@@ -112,9 +112,18 @@ pub async fn list_models(
 /// `chat_template_caps.supports_tools`); `None` where it does not say (other servers), or the
 /// answer is not that.
 pub async fn tool_support(client: &reqwest::Client, s: &ServerModel) -> Option<bool> {
+    props(client, s).await?["chat_template_caps"]["supports_tools"].as_bool()
+}
+
+/// llama-server's `/props`; `None` from a server without it (vLLM, ollama, …).
+async fn props(client: &reqwest::Client, s: &ServerModel) -> Option<Value> {
     let url = format!("{}/props", s.url.as_str().trim_end_matches('/'));
-    let v = get_json(client, s, url, "/props").await.ok()?;
-    v["chat_template_caps"]["supports_tools"].as_bool()
+    get_json(client, s, url, "/props").await.ok()
+}
+
+/// Whether `/props` is llama.cpp's (it then takes a GBNF grammar as is).
+fn is_llama_cpp(props: &Value) -> bool {
+    props.get("default_generation_settings").is_some() || props.get("chat_template_caps").is_some()
 }
 
 /// GET `url` on the server (`what`: its path, for the one line when it fails): a JSON answer
@@ -238,6 +247,15 @@ pub fn serve(
             return None;
         }
     };
+    // llama-server says what its template can do and takes llama.cpp's grammars; another
+    // server is asked in the portable forms (tools, a JSON schema).
+    let props = runtime.block_on(props(&http, server));
+    let llama_cpp = props.as_ref().is_some_and(is_llama_cpp);
+    let tools = match props.map(|p| p["chat_template_caps"]["supports_tools"].as_bool()) {
+        Some(Some(false)) => crate::bot::format::Support::None,
+        // The calls come back as the bot reads a local model's (`Calls::as_text`).
+        _ => crate::bot::format::Support::Format(crate::bot::format::ToolFormat::Hermes),
+    };
     let info = ModelInfo {
         path: std::path::PathBuf::from(&server.name),
         architecture: format!("server model {model}"),
@@ -248,8 +266,7 @@ pub fn serve(
         device: server.device(),
         gpu_layers: 0,
         template: "the server's own".to_owned(),
-        // The calls come back as the bot reads a local model's (`Calls::as_text`).
-        tools: crate::bot::format::Support::Format(crate::bot::format::ToolFormat::Hermes),
+        tools,
     };
     tracing::info!(server = %server.host(), %model, "server model ready");
     let _ = events.send(ChatEvent::Loaded(Box::new(info)));
@@ -261,16 +278,23 @@ pub fn serve(
         match cmd {
             ChatCommand::Generate(req) => {
                 stop.store(false, Ordering::SeqCst);
-                let outcome = runtime.block_on(generate(&http, server, &model, &req, events, stop));
+                let to = Peer {
+                    http: &http,
+                    server,
+                    model: &model,
+                    llama_cpp,
+                };
+                let outcome = runtime.block_on(generate(&to, &req, events, stop));
                 if let Err(e) = outcome {
                     let _ = events.send(ChatEvent::Error(e));
                 }
             }
-            ChatCommand::Render(..) => {
-                let _ = events.send(ChatEvent::Error(server_error(
-                    server,
-                    "a server renders its own prompt; --print-prompt needs a local GGUF",
-                )));
+            ChatCommand::Render(messages, tools) => {
+                // The server renders the prompt with its own template, out of sight: what
+                // keybot can show is the conversation exactly as the request carries it.
+                let body = conversation_body(&model, &messages, tools.as_ref());
+                let text = serde_json::to_string_pretty(&body).unwrap_or_default() + "\n";
+                let _ = events.send(ChatEvent::Prompt { text, tokens: 0 });
             }
             ChatCommand::Bench(_) => {
                 let _ = events.send(ChatEvent::Error(server_error(
@@ -296,11 +320,49 @@ pub fn request_body(
     s: &SamplingParams,
     max: Option<u32>,
 ) -> Value {
-    let mut body = json!({
-        "messages": openai_messages(messages),
-        "stream": true,
-        "stream_options": {"include_usage": true},
-    });
+    streamed(conversation_body(model, messages, tools), s, max)
+}
+
+/// Holds the answer in `body` to the request's grammar: llama-server takes llama.cpp's GBNF as
+/// is (the answer then follows the very rules it follows in-process); any other server gets its
+/// JSON schema as the OpenAI `response_format` (llama-server, vLLM, ollama and LM Studio all
+/// take that), or `Err` where the grammar has none. With tools the grammar is the calls', which
+/// the server builds from the tools itself.
+pub fn hold(body: &mut Value, s: &SamplingParams, llama_cpp: bool) -> Result<(), &'static str> {
+    let Some(grammar) = &s.grammar else {
+        return Ok(());
+    };
+    if body.get("tools").is_some() {
+        return Ok(());
+    }
+    if llama_cpp {
+        body["grammar"] = json!(grammar);
+    } else if let Some(schema) = &s.json_schema {
+        body["response_format"] = json!({
+            "type": "json_schema",
+            "json_schema": {"name": "answer", "strict": true, "schema": schema},
+        });
+    } else {
+        return Err(
+            "this needs an answer held to a grammar, which needs a local GGUF or llama-server",
+        );
+    }
+    Ok(())
+}
+
+/// The body for a raw continuation of `prompt` (`--raw`): the OpenAI text-completions shape,
+/// with no chat template on the server's side either.
+pub fn completion_body(model: &str, prompt: &str, s: &SamplingParams, max: Option<u32>) -> Value {
+    let mut body = json!({"prompt": prompt});
+    if !model.is_empty() {
+        body["model"] = json!(model);
+    }
+    streamed(body, s, max)
+}
+
+/// The conversation as a chat request carries it: the messages, the tools and the model.
+pub fn conversation_body(model: &str, messages: &[Message], tools: Option<&Value>) -> Value {
+    let mut body = json!({"messages": openai_messages(messages)});
     if let Some(t) = tools {
         // The server holds the calls to these schemas itself (llama-server builds a lazy
         // grammar from them, as keybot does for a local model). keybot's own grammar allows no
@@ -319,6 +381,13 @@ pub fn request_body(
     if !model.is_empty() {
         body["model"] = json!(model);
     }
+    body
+}
+
+/// `body` asked for as a stream, with the sampling settings and the token limit.
+fn streamed(mut body: Value, s: &SamplingParams, max: Option<u32>) -> Value {
+    body["stream"] = json!(true);
+    body["stream_options"] = json!({"include_usage": true});
     if let Some(n) = max {
         body["max_tokens"] = json!(n);
     }
@@ -457,7 +526,11 @@ pub fn parse_event(data: &str) -> Result<Option<Chunk>, String> {
     }
     let mut c = Chunk::default();
     let choice = &v["choices"][0];
-    if let Some(t) = choice["delta"]["content"].as_str() {
+    // A chat chunk's `delta.content`, or a text completion's `text` (`--raw`).
+    if let Some(t) = choice["delta"]["content"]
+        .as_str()
+        .or(choice["text"].as_str())
+    {
         c.text = crate::sanitize::clean(t).into_owned();
     }
     if let Some(calls) = choice["delta"]["tool_calls"].as_array() {
@@ -588,11 +661,12 @@ impl Tally {
 async fn open(
     http: &reqwest::Client,
     server: &ServerModel,
+    path: &str,
     body: &Value,
     stop: &AtomicBool,
 ) -> Result<Option<reqwest::Response>, ChatError> {
     let send = server
-        .authorized(http.post(server.endpoint("chat/completions")))
+        .authorized(http.post(server.endpoint(path)))
         .json(body)
         .send();
     let resp = tokio::select! {
@@ -616,33 +690,33 @@ async fn open(
     Err(server_error(server, format!("it answered {status}: {why}")))
 }
 
+/// The server a request goes to, and what it is.
+struct Peer<'a> {
+    http: &'a reqwest::Client,
+    server: &'a ServerModel,
+    /// The model id each request names.
+    model: &'a str,
+    /// llama-server (its `/props` said so).
+    llama_cpp: bool,
+}
+
 async fn generate(
-    http: &reqwest::Client,
-    server: &ServerModel,
-    model: &str,
+    to: &Peer<'_>,
     req: &GenerateRequest,
     events: &Sender<ChatEvent>,
     stop: &AtomicBool,
 ) -> Result<(), ChatError> {
-    let (messages, tools) = match &req.prompt {
-        Prompt::Chat(m) => (m, None),
-        Prompt::Tools { messages, tools } => (messages, Some(tools)),
-        Prompt::Raw(_) => {
-            return Err(server_error(
-                server,
-                "a server model chats; --raw needs a local GGUF",
-            ));
-        }
+    let (http, server, model) = (to.http, to.server, to.model);
+    let (s, max) = (&req.sampling, req.max_tokens);
+    let (path, mut body) = match &req.prompt {
+        Prompt::Raw(text) => ("completions", completion_body(model, text, s, max)),
+        Prompt::Chat(m) => ("chat/completions", request_body(model, m, None, s, max)),
+        Prompt::Tools { messages, tools } => (
+            "chat/completions",
+            request_body(model, messages, Some(tools), s, max),
+        ),
     };
-    // With tools, the grammar is the calls' own, which the server builds from the tools.
-    if req.sampling.grammar.is_some() && tools.is_none() {
-        // A grammar is llama.cpp's; servers differ in whether and how they take one.
-        return Err(server_error(
-            server,
-            "this needs an answer held to a grammar, which needs a local GGUF",
-        ));
-    }
-    let body = request_body(model, messages, tools, &req.sampling, req.max_tokens);
+    hold(&mut body, s, to.llama_cpp).map_err(|e| server_error(server, e))?;
     let mut tally = Tally {
         stats: Stats {
             device: server.device(),
@@ -656,7 +730,7 @@ async fn generate(
         server_times: None,
         calls: Calls::default(),
     };
-    let Some(mut resp) = open(http, server, &body, stop).await? else {
+    let Some(mut resp) = open(http, server, path, &body, stop).await? else {
         return finish(tally.stats(), StopReason::Stopped, events);
     };
     let max_pieces = req.max_tokens.map_or(MAX_PIECES, |m| m as usize);
@@ -775,6 +849,61 @@ mod tests {
                 .unwrap()
                 .unwrap();
         assert_eq!((usage.prompt_tokens, usage.generated), (Some(3), Some(4)));
+        // A text completion's chunk (`--raw`), cleaned like a chat's.
+        let raw = parse_event(r#"{"choices":[{"text":" on\u0007 and on","index":0}]}"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(raw.text, " on and on");
+    }
+
+    #[test]
+    fn a_raw_prompt_is_a_text_completion_and_a_schema_is_the_response_format() {
+        let greedy = SamplingParams {
+            greedy: true,
+            ..SamplingParams::default()
+        };
+        let b = completion_body("m", "Once upon", &greedy, Some(8));
+        assert_eq!(b["prompt"], "Once upon");
+        assert!(b.get("messages").is_none());
+        assert_eq!(
+            (b["stream"].as_bool(), b["max_tokens"].as_u64()),
+            (Some(true), Some(8))
+        );
+
+        let schema = json!({"type": "object"});
+        let held = SamplingParams {
+            grammar: Some("root ::= \"{}\"".into()),
+            json_schema: Some(schema.clone()),
+            ..SamplingParams::default()
+        };
+        let body = || request_body("", &[Message::user("hi")], None, &held, None);
+        let mut b = body();
+        hold(&mut b, &held, false).unwrap();
+        assert_eq!(b["response_format"]["type"], "json_schema");
+        assert_eq!(b["response_format"]["json_schema"]["schema"], schema);
+        assert!(b.get("grammar").is_none());
+        // llama-server takes the grammar itself, and not both (it refuses that).
+        let mut b = body();
+        hold(&mut b, &held, true).unwrap();
+        assert_eq!(b["grammar"], "root ::= \"{}\"");
+        assert!(b.get("response_format").is_none());
+        // A grammar with no schema goes only to llama-server; with tools the server holds the
+        // calls to the tools' own schemas.
+        let bare = SamplingParams {
+            json_schema: None,
+            ..held.clone()
+        };
+        assert!(hold(&mut body(), &bare, false).is_err());
+        let tools = json!([{"type": "function", "function": {"name": "f"}}]);
+        let mut b = request_body("", &[Message::user("hi")], Some(&tools), &bare, None);
+        hold(&mut b, &bare, false).unwrap();
+        assert!(b.get("grammar").is_none() && b.get("response_format").is_none());
+        // The conversation alone (what --print-prompt shows) carries no sampling.
+        let c = conversation_body("m", &[Message::user("hi")], None);
+        assert_eq!(
+            c,
+            json!({"messages": [{"role": "user", "content": "hi"}], "model": "m"})
+        );
     }
 
     #[test]

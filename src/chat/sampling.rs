@@ -32,6 +32,9 @@ pub struct SamplingParams {
     /// Words shown in the answer although the model's vocabulary has them as special tokens
     /// (a tool call's `<tool_call>` tags: without them the call cannot be read).
     pub preserved: Vec<String>,
+    /// The grammar's answer as a JSON schema, where it has one: a server model is held to the
+    /// schema (OpenAI `response_format`) since a GBNF grammar is llama.cpp's alone.
+    pub json_schema: Option<serde_json::Value>,
 }
 
 impl Default for SamplingParams {
@@ -47,6 +50,7 @@ impl Default for SamplingParams {
             grammar_patterns: Vec::new(),
             trigger_words: Vec::new(),
             preserved: Vec::new(),
+            json_schema: None,
         }
     }
 }

@@ -84,7 +84,8 @@ pub struct ChatArgs {
     #[arg(long, value_name = "FILE")]
     pub messages_json: Option<PathBuf>,
     /// Print the prompt the chat template renders for the conversation, and generate nothing.
-    /// Into a pipe it is printed exactly; on a terminal, control characters are removed.
+    /// Into a pipe it is printed exactly; on a terminal, control characters are removed. For a
+    /// model on a server: the conversation as its request carries it (JSON).
     #[arg(long, conflicts_with = "raw")]
     pub print_prompt: bool,
 }
@@ -104,7 +105,7 @@ impl ChatArgs {
 
         let history = self.first_messages()?;
         if self.print_prompt {
-            return self.print_rendered_prompt(&engine, history, &info.template, stdout_tty);
+            return self.print_rendered_prompt(&engine, history, &info, stdout_tty);
         }
         let mut chat = Conversation {
             engine: &engine,
@@ -135,10 +136,7 @@ impl ChatArgs {
             min_p: self.min_p,
             seed: self.seed.unwrap_or(RANDOM_SEED),
             greedy: self.greedy,
-            grammar: None,
-            grammar_patterns: Vec::new(),
-            trigger_words: Vec::new(),
-            preserved: Vec::new(),
+            ..SamplingParams::default()
         };
         sampling.validate()?;
         Ok(sampling)
@@ -224,7 +222,7 @@ impl ChatArgs {
         &self,
         engine: &Engine,
         mut history: Vec<Message>,
-        template: &str,
+        info: &ModelInfo,
         stdout_tty: bool,
     ) -> Result<u8> {
         if let Some(p) = &self.prompt {
@@ -241,7 +239,13 @@ impl ChatArgs {
             print!("{text}");
         }
         std::io::stdout().flush()?;
-        eprintln!("[{tokens} tokens; template: {template}]");
+        if crate::chat::remote::runs_on_server(&info.device) {
+            eprintln!(
+                "[the conversation as the request carries it; the server renders the prompt]"
+            );
+        } else {
+            eprintln!("[{tokens} tokens; template: {}]", info.template);
+        }
         Ok(0)
     }
 }

@@ -37,6 +37,21 @@ str ::= "\"" ( [^"\\\x00-\x1f] | "\\\"" ){1,80} "\""
 ws ::= [ \t\n]{0,4}
 "#;
 
+/// [`GRAMMAR`] as a JSON schema, for a model on a server (which takes a schema, not GBNF).
+pub fn schema() -> serde_json::Value {
+    let list = serde_json::json!({
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": MAX_LEN},
+        "maxItems": 32,
+    });
+    serde_json::json!({
+        "type": "object",
+        "properties": {"people": list, "places": list},
+        "required": ["people", "places"],
+        "additionalProperties": false,
+    })
+}
+
 /// The most strings taken from one answer, and the longest one.
 pub const MAX_STRINGS: usize = 64;
 pub const MAX_LEN: usize = 80;
@@ -100,6 +115,7 @@ pub fn read(engine: &Engine, text: &str) -> Result<Vec<Span>, ChatError> {
             sampling: SamplingParams {
                 greedy: true,
                 grammar: Some(GRAMMAR.to_owned()),
+                json_schema: Some(schema()),
                 ..Default::default()
             },
             max_tokens: Some(MAX_ANSWER_TOKENS),

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use common::{keybot, llama_tool, model_lock, test_model};
 
-const PROMPT: &str = "The three most important inventions of the twentieth century are";
+pub(crate) const PROMPT: &str = "The three most important inventions of the twentieth century are";
 /// Both models are compared over 48 greedy tokens. They agree over all of them only when keybot's
 /// llama.cpp and the reference tools are built alike: the same -O2, no AMX, and the cc crate's
 /// -fPIC (scripts/build-llama-tools.sh); with a stale build of keybot's copy (AMX kernels in,
@@ -26,10 +26,9 @@ pub(crate) fn completion_text(stdout: &[u8]) -> Vec<u8> {
     s
 }
 
-fn check_raw_greedy(model: &Path, n_tokens: &str) {
-    let Some(completion) = llama_tool("llama-completion") else {
-        return;
-    };
+/// llama-completion's greedy continuation of PROMPT over `n_tokens` with `model`, as keybot
+/// runs it (the context, the threads, no flash attention on the CPU).
+pub(crate) fn llama_completion_raw(completion: &Path, model: &Path, n_tokens: &str) -> Vec<u8> {
     let threads = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .to_string();
@@ -55,7 +54,17 @@ fn check_raw_greedy(model: &Path, n_tokens: &str) {
         "llama-completion failed: {}",
         String::from_utf8_lossy(&reference.stderr)
     );
-    let expected = completion_text(&reference.stdout);
+    completion_text(&reference.stdout)
+}
+
+fn check_raw_greedy(model: &Path, n_tokens: &str) {
+    let Some(completion) = llama_tool("llama-completion") else {
+        return;
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .to_string();
+    let expected = llama_completion_raw(&completion, model, n_tokens);
 
     let home = tempfile::tempdir().unwrap();
     let ours = keybot(home.path())

@@ -108,8 +108,8 @@ fn port_of(s: &Server) -> u16 {
     s.url.rsplit(':').next().unwrap().parse().unwrap()
 }
 
-/// The test model, llama-server, llama-completion, a fresh home and the model lock; None (the
-/// test is skipped) where the model or a tool is missing outside CI.
+/// The test model, llama-server, llama-completion, a fresh wallet's home and the model lock;
+/// None (the test is skipped) where the model or a tool is missing outside CI.
 struct World {
     model: PathBuf,
     server: PathBuf,
@@ -124,7 +124,7 @@ fn setup() -> Option<World> {
         server: llama_tool("llama-server")?,
         completion: llama_tool("llama-completion")?,
         _serial: model_lock(),
-        home: tempfile::tempdir().unwrap(),
+        home: crate::common::fast_home(crate::bot_ask::PHRASE, crate::bot_ask::PW),
     })
 }
 
@@ -207,6 +207,96 @@ fn a_greedy_answer_through_llama_server_equals_the_in_process_one_and_llama_comp
         "{stderr}"
     );
     assert!(!stderr.contains("gen 0 tok"), "{stderr}");
+}
+
+#[test]
+fn raw_text_the_printed_request_and_the_vaults_model_reader_go_through_llama_server() {
+    let Some(w) = setup() else {
+        return;
+    };
+    let h = w.home.path();
+    let _srv = start(&w.server, &w.model, h);
+
+    // --raw: a text completion, no template on either side, equal to llama-completion's.
+    let prompt = crate::chat_reference::PROMPT;
+    let expected = crate::chat_reference::llama_completion_raw(&w.completion, &w.model, "48");
+    let raw = keybot(h)
+        .args([
+            "chat",
+            "--raw",
+            "--greedy",
+            "--max-tokens",
+            "48",
+            "--model",
+            "box",
+            prompt,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    assert!(!expected.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&raw.stdout),
+        String::from_utf8_lossy(&expected),
+        "a raw continuation through llama-server and llama-completion's differ"
+    );
+
+    // --print-prompt: the conversation as the request carries it; the server renders it.
+    let printed = keybot(h)
+        .args([
+            "chat",
+            "--print-prompt",
+            "--model",
+            "box",
+            "--system",
+            "Be brief.",
+            QUESTION,
+        ])
+        .output()
+        .unwrap();
+    assert!(printed.status.success());
+    let body: serde_json::Value = serde_json::from_slice(&printed.stdout).unwrap();
+    assert_eq!(
+        body["messages"],
+        serde_json::json!([
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": QUESTION},
+        ])
+    );
+    let note = String::from_utf8_lossy(&printed.stderr);
+    assert!(note.contains("the server renders the prompt"), "{note}");
+
+    // The sale vault's second reader: held to the answer's JSON schema by the server (a GBNF
+    // grammar is llama.cpp's alone), it finds the name the lists and rules miss.
+    keybot(h)
+        .args(["model", "default", "box"])
+        .assert()
+        .success();
+    let file = h.join("note.txt");
+    std::fs::write(&file, "Ugolino waters the plants while we are away.\n").unwrap();
+    let add = keybot(h)
+        .env("KEYBOT_PASSWORD", crate::bot_ask::PW)
+        .args(["market", "add", "--model", "--file"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let summary = String::from_utf8_lossy(&add.stderr);
+    assert!(add.status.success(), "{summary}");
+    assert!(summary.contains("found by the model"), "{summary}");
+    let id = String::from_utf8(add.stdout).unwrap().trim().to_owned();
+    let preview = keybot(h)
+        .env("KEYBOT_PASSWORD", crate::bot_ask::PW)
+        .args(["market", "preview", &id])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&preview.stdout),
+        "[name] waters the plants while we are away.\n"
+    );
 }
 
 /// Waits until `child` has written something on stdout; returns it.
