@@ -6,8 +6,8 @@
 //! file — before anything can print to the terminal.
 use std::sync::OnceLock;
 
+use llama_cpp_2::LogOptions;
 use llama_cpp_2::llama_backend::LlamaBackend;
-use llama_cpp_2::{LlamaBackendDeviceType, LogOptions};
 
 static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
 
@@ -34,18 +34,8 @@ pub struct GpuDevice {
     pub description: String,
 }
 
-/// The first GPU-type device llama.cpp found, if any. Call after [`get`].
+/// The first GPU-type device llama.cpp found on this machine, if any. Call after [`get`].
+/// (Read by name: a device's full properties would ask every rpc-server for its memory.)
 pub fn first_gpu() -> Option<GpuDevice> {
-    llama_cpp_2::list_llama_ggml_backend_devices()
-        .into_iter()
-        .find(|d| {
-            matches!(
-                d.device_type,
-                LlamaBackendDeviceType::Gpu | LlamaBackendDeviceType::IntegratedGpu
-            )
-        })
-        .map(|d| GpuDevice {
-            name: d.name,
-            description: d.description,
-        })
+    super::rpc::first_local_gpu().map(|(name, description)| GpuDevice { name, description })
 }

@@ -68,6 +68,8 @@ pub struct LoadRequest {
     /// A model on an inference server instead of a file: the engine thread then speaks to the
     /// server (`remote::serve`) and `path` is only its name.
     pub server: Option<super::remote::ServerModel>,
+    /// `rpc-server`s that take the offloaded layers (`gpu_layers`), as a GPU would.
+    pub rpc: Vec<super::rpc::Endpoint>,
 }
 
 #[derive(Debug, Clone)]
@@ -489,9 +491,20 @@ fn gpu_layers_label(g: GpuLayers) -> String {
     }
 }
 
-/// The number of layers to ask llama.cpp to offload, refusing what cannot be done.
-fn resolve_gpu_layers(want: GpuLayers) -> Result<(u32, Option<backend::GpuDevice>), ChatError> {
+/// The number of layers to ask llama.cpp to offload, refusing what cannot be done. With
+/// rpc-servers (`rpc`) there is somewhere to offload to without a GPU here.
+fn resolve_gpu_layers(
+    want: GpuLayers,
+    rpc: bool,
+) -> Result<(u32, Option<backend::GpuDevice>), ChatError> {
     let gpu = backend::first_gpu();
+    if rpc {
+        let n = match want {
+            GpuLayers::Count(n) => n,
+            GpuLayers::Auto | GpuLayers::All => u32::MAX,
+        };
+        return Ok((n, gpu));
+    }
     let needs_gpu = match want {
         GpuLayers::Auto => {
             return Ok(if gpu.is_some() {
@@ -530,10 +543,22 @@ fn flash_attention(offloaded_layers: u32) -> llama_cpp_sys_2::llama_flash_attn_t
     }
 }
 
+/// The device line for layers on rpc-servers (and this machine's GPU, if any).
+fn rpc_device(rpc: &[super::rpc::Endpoint], gpu: Option<&backend::GpuDevice>) -> String {
+    let servers: Vec<String> = rpc.iter().map(ToString::to_string).collect();
+    let mut out = format!("rpc-server {}", servers.join(", "));
+    if let Some(g) = gpu {
+        out.push_str(&format!(" + {}", g.description));
+    }
+    out
+}
+
 struct LoadedModel {
     model: LlamaModel,
     gpu_layers: u32,
     gpu: Option<backend::GpuDevice>,
+    /// The rpc-servers holding offloaded layers.
+    rpc: Vec<super::rpc::Endpoint>,
     architecture: String,
 }
 
@@ -552,10 +577,17 @@ fn load_model(req: &LoadRequest, events: &Sender<ChatEvent>) -> Result<LoadedMod
     // Named errors for files llama.cpp would only call "failed to load".
     let header = gguf::read_header(&req.path)?;
     let backend = backend::get().map_err(ChatError::Internal)?;
-    let (gpu_layers, gpu) = resolve_gpu_layers(req.gpu_layers)?;
+    attach_rpc(&req.rpc, events)?;
+    let (gpu_layers, gpu) = resolve_gpu_layers(req.gpu_layers, !req.rpc.is_empty())?;
     let progress = events.clone();
     let mut last = -1.0f32;
-    let params = LlamaModelParams::default()
+    let mut params = LlamaModelParams::default();
+    if let Some(devices) = super::rpc::devices_for(&req.rpc) {
+        params = params
+            .with_devices(&devices)
+            .map_err(|e| ChatError::Internal(e.to_string()))?;
+    }
+    let params = params
         .with_n_gpu_layers(gpu_layers)
         .with_progress_callback(move |p| {
             if p >= 1.0 || p - last >= 0.05 {
@@ -571,8 +603,35 @@ fn load_model(req: &LoadRequest, events: &Sender<ChatEvent>) -> Result<LoadedMod
         model,
         gpu_layers,
         gpu,
+        rpc: req.rpc.clone(),
         architecture,
     })
+}
+
+/// Adds `endpoints` to llama.cpp's devices. Offline is offline: with no network at all, not a
+/// socket is opened for them.
+fn attach_rpc(
+    endpoints: &[super::rpc::Endpoint],
+    events: &Sender<ChatEvent>,
+) -> Result<(), ChatError> {
+    if endpoints.is_empty() {
+        return Ok(());
+    }
+    if crate::net::no_network() == Some(true) {
+        return Err(ChatError::Server(format!(
+            "offline: the model's layers go to rpc-server {}, and this machine has no network, not even loopback; nothing was sent",
+            endpoints[0]
+        )));
+    }
+    super::rpc::attach(endpoints).map_err(ChatError::Server)?;
+    // The RPC protocol has neither encryption nor authentication: what crosses the network is
+    // the model's weights and the conversation's activations.
+    if let Some(far) = endpoints.iter().find(|e| !e.is_loopback()) {
+        let _ = events.send(ChatEvent::Notice(format!(
+            "layers on rpc-server {far}: the RPC protocol is not encrypted; use it only on a network you trust"
+        )));
+    }
+    Ok(())
 }
 
 /// Serves one loaded model until a command asks for something else; returns that command
@@ -650,18 +709,21 @@ impl<'m> Session<'m> {
         });
         let threads_i32 = i32::try_from(threads).unwrap_or(i32::MAX);
         let n_layer = model.n_layer();
-        let offloaded = if loaded.gpu.is_some() {
+        let offloaded = if loaded.gpu.is_some() || !loaded.rpc.is_empty() {
             loaded.gpu_layers.min(n_layer + 1)
         } else {
             0
         };
+        // Flash attention by what this machine's own device does best (an rpc-server's
+        // compute is decided there).
+        let on_gpu = if loaded.gpu.is_some() { offloaded } else { 0 };
         let params = LlamaContextParams::default()
             .with_n_ctx(NonZeroU32::new(n_ctx))
             .with_n_batch(N_BATCH)
             .with_n_ubatch(N_UBATCH)
             .with_n_threads(threads_i32)
             .with_n_threads_batch(threads_i32)
-            .with_flash_attention_policy(flash_attention(offloaded));
+            .with_flash_attention_policy(flash_attention(on_gpu));
         let ctx = model
             .new_context(backend, params)
             .map_err(|_| ChatError::Context(n_ctx))?;
@@ -681,8 +743,9 @@ impl<'m> Session<'m> {
                 (Err(e), label)
             }
         };
-        let device = match (&loaded.gpu, offloaded) {
-            (Some(g), 1..) => format!("{} ({})", g.description, g.name),
+        let device = match (&loaded.gpu, offloaded, loaded.rpc.as_slice()) {
+            (_, 1.., [_, ..]) => rpc_device(&loaded.rpc, loaded.gpu.as_ref()),
+            (Some(g), 1.., []) => format!("{} ({})", g.description, g.name),
             _ => "CPU".to_owned(),
         };
         let info = ModelInfo {

@@ -13,6 +13,7 @@ pub mod install;
 pub mod pull;
 pub mod registry;
 pub mod remote;
+pub mod rpc;
 pub mod sampling;
 pub mod template;
 pub mod utf8;

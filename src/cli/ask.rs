@@ -91,6 +91,7 @@ impl AskArgs {
                 path: model.path,
                 ctx: Some(settings.ctx),
                 gpu_layers: settings.gpu_layers,
+                rpc: settings.rpc_endpoints(),
                 expected_sha256: model.sha256,
                 server: model.server,
                 ..Default::default()

@@ -46,6 +46,9 @@ struct ChatBenchArgs {
     ctx: u32,
     #[arg(long, value_name = "N|all", value_parser = str::parse::<GpuLayers>)]
     gpu_layers: Option<GpuLayers>,
+    /// Offload the layers to llama.cpp rpc-servers (HOST:PORT, comma separated), as `chat --rpc`.
+    #[arg(long, value_name = "HOST:PORT,…", value_parser = super::chat::parse_rpc)]
+    rpc: Option<super::chat::RpcList>,
     /// Chat turns for the time-to-first-token figure (0: skip).
     #[arg(long, default_value_t = 10)]
     turns: u32,
@@ -78,6 +81,7 @@ impl ChatBenchArgs {
                 template: None,
                 expected_sha256: model.sha256,
                 server: model.server,
+                rpc: self.rpc.clone().map(|r| r.0).unwrap_or_default(),
             },
             |_| {},
         )?;

@@ -48,6 +48,10 @@ pub struct ChatArgs {
     /// Layers to offload to the GPU: a number or `all` (default: all when a GPU is found).
     #[arg(long, value_name = "N|all", value_parser = str::parse::<GpuLayers>)]
     pub gpu_layers: Option<GpuLayers>,
+    /// Offload the layers to llama.cpp `rpc-server`s on other machines (HOST:PORT, comma
+    /// separated) instead of, or beside, a GPU; `--gpu-layers N` puts N layers there.
+    #[arg(long, value_name = "HOST:PORT,…", value_parser = parse_rpc)]
+    pub rpc: Option<RpcList>,
     // The sampling defaults are `SamplingParams::default()` (llama.cpp's), the one place they
     // are written down.
     #[arg(long, default_value_t = SamplingParams::default().temp)]
@@ -184,6 +188,7 @@ impl ChatArgs {
                 template,
                 expected_sha256: model.sha256,
                 server: model.server,
+                rpc: self.rpc.clone().map(|r| r.0).unwrap_or_default(),
             },
             |ev| match ev {
                 // Load-time notices are about the chat template, which --raw does not use.
@@ -490,4 +495,12 @@ mod tests {
         let pieces = ["a\x1b", "[31mb\tc\r\n"];
         assert_eq!(printed(true, &pieces), "a\x1b[31mb\tc\r\n");
     }
+}
+
+/// `--rpc`'s endpoints (one clap value holding the list).
+#[derive(Debug, Clone)]
+pub struct RpcList(pub Vec<crate::chat::rpc::Endpoint>);
+
+pub fn parse_rpc(text: &str) -> Result<RpcList, String> {
+    crate::chat::rpc::parse_list(text).map(RpcList)
 }

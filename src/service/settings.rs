@@ -19,6 +19,7 @@ use crate::store::Store;
 /// The default model's key on the settings screen (kept in the model registry).
 pub const DEFAULT_MODEL: &str = "model.default";
 pub const GPU_LAYERS: &str = "model.gpu_layers";
+pub const RPC: &str = "model.rpc";
 pub const CTX: &str = "model.ctx";
 pub const TEMP: &str = "sampling.temp";
 pub const TOP_K: &str = "sampling.top_k";
@@ -104,7 +105,7 @@ pub struct Item {
 }
 
 /// Every setting, in the order the settings screen shows them.
-pub const ITEMS: [Item; 15] = [
+pub const ITEMS: [Item; 16] = [
     Item {
         key: DEFAULT_MODEL,
         label: "Default model",
@@ -112,6 +113,10 @@ pub const ITEMS: [Item; 15] = [
     Item {
         key: GPU_LAYERS,
         label: "GPU layers (auto, all or a number)",
+    },
+    Item {
+        key: RPC,
+        label: "RPC servers for layers (host:port, …)",
     },
     Item {
         key: CTX,
@@ -171,6 +176,9 @@ pub const ITEMS: [Item; 15] = [
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub gpu_layers: GpuLayers,
+    /// llama.cpp rpc-servers that take the offloaded layers (`gpu_layers`), as typed; checked
+    /// by [`crate::chat::rpc::parse_list`].
+    pub rpc: String,
     /// Context window in tokens.
     pub ctx: u32,
     /// temp, top_k, top_p and min_p are settings; the seed is drawn per answer.
@@ -218,6 +226,11 @@ pub fn transfer_caps(text: &str) -> Result<Vec<(String, String)>, String> {
 }
 
 impl Settings {
+    /// The rpc-servers for the offloaded layers (the value was checked when it was set).
+    pub fn rpc_endpoints(&self) -> Vec<crate::chat::rpc::Endpoint> {
+        crate::chat::rpc::parse_list(&self.rpc).unwrap_or_default()
+    }
+
     /// The IPFS gateway, if one is set.
     pub fn ipfs_gateway(&self) -> Option<&str> {
         (!self.ipfs_gateway.is_empty()).then_some(self.ipfs_gateway.as_str())
@@ -228,6 +241,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             gpu_layers: GpuLayers::Auto,
+            rpc: String::new(),
             ctx: 4096,
             sampling: SamplingParams::default(),
             theme: "dark".into(),
@@ -258,6 +272,7 @@ impl Settings {
     pub fn text(&self, key: &str) -> Option<String> {
         Some(match key {
             GPU_LAYERS => self.gpu_layers.to_string(),
+            RPC => self.rpc.clone(),
             CTX => self.ctx.to_string(),
             TEMP => self.sampling.temp.to_string(),
             TOP_K => self.sampling.top_k.to_string(),
@@ -287,6 +302,10 @@ impl Settings {
                 self.gpu_layers = value
                     .parse()
                     .map_err(|_| "GPU layers: auto, all or a number".to_owned())?;
+            }
+            RPC => {
+                crate::chat::rpc::parse_list(value)?;
+                self.rpc = value.to_owned();
             }
             CTX => self.ctx = number(key, value, 128, 1_048_576)?,
             TEMP => self.sampling.temp = number(key, value, 0.0, 5.0)?,
@@ -373,6 +392,7 @@ impl Settings {
                 // The engine hashes the file before loading it: a swapped file is refused.
                 expected_sha256: Some(m.sha256.clone()),
                 server: None,
+                rpc: self.rpc_endpoints(),
             },
             RegisteredModel::Server(s) => LoadRequest {
                 path: s.name.clone().into(),
@@ -576,6 +596,32 @@ mod tests {
         s.set(MARKET_IPFS_GATEWAY, "http://127.0.0.1:8080").unwrap();
         s.set(MARKET_IPFS_GATEWAY, "").unwrap();
         assert_eq!(s.ipfs_gateway(), None);
+    }
+
+    #[test]
+    fn rpc_servers_are_host_port_lists_and_go_into_a_files_load_request() {
+        let mut s = Settings::default();
+        assert!(s.set(RPC, "http://box:50052").is_err());
+        assert!(s.set(RPC, "box").is_err());
+        assert_eq!(s.rpc, "");
+        s.set(RPC, "192.168.1.20:50052, [::1]:50053").unwrap();
+        let shown: Vec<String> = s.rpc_endpoints().iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["192.168.1.20:50052", "[::1]:50053"]);
+        let file = RegisteredModel::File(ModelEntry {
+            name: "m".into(),
+            path: "/m.gguf".into(),
+            architecture: "qwen2".into(),
+            model_name: None,
+            quantization: None,
+            context_length: None,
+            size: 1,
+            sha256: "00".into(),
+            has_chat_template: true,
+            source: None,
+        });
+        assert_eq!(s.load_request(&file).rpc.len(), 2);
+        s.set(RPC, "").unwrap();
+        assert!(s.load_request(&file).rpc.is_empty());
     }
 
     #[test]

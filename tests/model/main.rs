@@ -24,6 +24,7 @@ mod chat_cli;
 mod chat_reference;
 mod model_cli;
 mod offline_netns;
+mod rpc_model;
 mod server_model;
 mod tui_terminal;
 mod vault_model;
