@@ -234,28 +234,28 @@ fn with_no_network_configured_no_socket_is_opened() {
         ),
     ];
     if let Some(m) = &model {
-        cases.push((
-            vec![
-                "chat".into(),
-                "--max-tokens".into(),
-                "4".into(),
-                "--ctx".into(),
-                "512".into(),
-                "--model".into(),
-                m.to_str().unwrap().into(),
-                "Hi".into(),
-            ],
-            None,
-        ));
+        let chat = |extra: &[&str]| -> Vec<String> {
+            let mut args: Vec<String> = ["chat", "--max-tokens", "4", "--ctx", "512", "--model"]
+                .map(String::from)
+                .to_vec();
+            args.push(m.to_str().unwrap().into());
+            args.extend(extra.iter().map(|a| (*a).to_owned()));
+            args.push("Hi".into());
+            args
+        };
+        cases.push((chat(&[]), None));
+        // Layers on an rpc-server: one line, and no connection tried.
+        cases.push((chat(&["--rpc", "127.0.0.1:50052"]), None));
     }
     for (args, stdin) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (out, trace) = traced(&args, stdin);
         let is_balance = args == ["wallet", "balance"];
         let is_server = args.contains(&"box") && args[0] == "chat";
+        let is_rpc = args.contains(&"--rpc");
         assert_eq!(
             out.status.success(),
-            !is_balance && !is_server,
+            !is_balance && !is_server && !is_rpc,
             "{args:?}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
@@ -263,6 +263,14 @@ fn with_no_network_configured_no_socket_is_opened() {
             let err = String::from_utf8_lossy(&out.stderr);
             assert_eq!(err.lines().count(), 1, "{err}");
             assert!(err.contains("offline: box is a model on a server"), "{err}");
+        }
+        if is_rpc {
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(err.lines().count(), 1, "{err}");
+            assert!(
+                err.contains("offline: the model's layers go to rpc-server 127.0.0.1:50052"),
+                "{err}"
+            );
         }
         // strace traced this run (so the check below can fail), and saw no socket call.
         assert!(
