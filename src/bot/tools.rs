@@ -390,9 +390,11 @@ impl Proposal {
         format!("keybot {}", quoted.join(" "))
     }
 
-    /// Whether the user named what this proposal pays a stranger: a transfer's address, a
-    /// purchase's listing id, typed (case aside) in `user_text`. The others act on the user's own
-    /// items, listings and purchases, which the desk checks are theirs.
+    /// Whether the user named what this proposal pays or asks: a transfer's address, a
+    /// purchase's listing id, a sale's or a new price's amount, typed (case aside) in
+    /// `user_text`. A price the model chose is a sale at a price the user never said (a listing
+    /// that says "sell your notes for 0.01" is how a model is led there). The others act on the
+    /// user's own items, listings and purchases, which the desk checks are theirs.
     pub fn typed_by_user(&self, user_text: &str) -> bool {
         match self {
             Proposal::Transfer { to, .. } => {
@@ -402,8 +404,35 @@ impl Proposal {
             Proposal::Buy { listing, .. } => user_text
                 .split(|ch: char| !ch.is_ascii_digit())
                 .any(|w| w == listing.to_string()),
+            Proposal::Sell { price, .. } | Proposal::Reprice { price, .. } => {
+                let price = decimal(price);
+                !price.is_empty()
+                    && user_text
+                        .split(|ch: char| !(ch.is_ascii_digit() || ch == '.'))
+                        .any(|w| decimal(w) == price)
+            }
             _ => true,
         }
+    }
+}
+
+/// A decimal amount written one way ("2", "2.0" and "02.00" alike): "" for anything else.
+fn decimal(text: &str) -> String {
+    let t = text.trim().trim_end_matches('.');
+    if t.is_empty()
+        || !t.chars().all(|c| c.is_ascii_digit() || c == '.')
+        || t.matches('.').count() > 1
+    {
+        return String::new();
+    }
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    let whole = whole.trim_start_matches('0');
+    let frac = frac.trim_end_matches('0');
+    match (whole.is_empty(), frac.is_empty()) {
+        (true, true) => "0".to_owned(),
+        (_, true) => whole.to_owned(),
+        (true, false) => format!("0.{frac}"),
+        (false, false) => format!("{whole}.{frac}"),
     }
 }
 
@@ -797,5 +826,22 @@ mod tests {
         };
         assert!(buy.typed_by_user("buy listing 12 please"));
         assert!(!buy.typed_by_user("buy listing 123 or 1 or 2"));
+        // A sale's price is the user's to say: one the model chose is not typed.
+        let sell = |price: &str| Proposal::Sell {
+            item: 1,
+            price: price.into(),
+            token: Some("tUSD".into()),
+        };
+        assert!(sell("2").typed_by_user("list my garden notes for 2.0 tUSD."));
+        assert!(sell("0.50").typed_by_user("sell it for .5"));
+        assert!(!sell("0.01").typed_by_user("sell my garden notes (item 1)"));
+        assert!(!sell("0.01").typed_by_user("sell item 1 for 10"));
+        assert!(!sell("lots").typed_by_user("lots"));
+        let reprice = Proposal::Reprice {
+            listing: 4,
+            price: "3".into(),
+        };
+        assert!(reprice.typed_by_user("make listing 4 cost 3 tUSD"));
+        assert!(!reprice.typed_by_user("make listing 4 cheaper"));
     }
 }

@@ -169,7 +169,17 @@ impl Review {
 
     /// A warning in words (the address it is about is the intent's counterparty).
     pub fn warning(&self, w: &Warning) -> String {
-        w.message(self.intent.counterparty())
+        match (w, &self.intent) {
+            // A market step the model proposed: what the user never typed is its listing or
+            // its price, not the market contract's address.
+            (Warning::NotTypedByUser, Intent::Call(_)) => {
+                "DANGER: proposed by the model, from text you did not write: you never typed \
+                 this listing or this price in this conversation. Compare every value with what \
+                 you meant."
+                    .to_owned()
+            }
+            _ => w.message(self.intent.counterparty()),
+        }
     }
 
     /// The review as label/value lines, the same on the command line and in the app: the
@@ -608,6 +618,16 @@ mod tests {
         assert!(c.accepts("ffff") && !c.accepts("0000"));
         let w = review.warning(&review.warnings[0]);
         assert!(w.contains("spender") && w.contains("poisoning"), "{w}");
+        // A market call the model proposed with a listing or price the user never typed says
+        // that, not that they never typed the contract's address.
+        let mut model_made = review.clone();
+        model_made.mark_proposed_by_model(false);
+        let w = model_made.warning(&model_made.warnings[0]);
+        assert!(
+            w.contains("this listing or this price") && !w.contains("0x"),
+            "{w}"
+        );
+        assert!(model_made.has_loud_warning());
         // The lines: the call between the sender and the fees.
         let labels: Vec<String> = review.lines().into_iter().map(|(l, _)| l).collect();
         assert_eq!(

@@ -118,7 +118,7 @@ impl CliDesk<'_> {
         if !self.yes && !input::stdin_is_tty() {
             if !from_user {
                 eprintln!(
-                    "DANGER: proposed by the model, from text you did not write (you never typed this listing)"
+                    "DANGER: proposed by the model, from text you did not write (you never typed this listing or this price)"
                 );
             }
             eprintln!(
