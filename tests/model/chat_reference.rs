@@ -57,6 +57,53 @@ pub(crate) fn llama_completion_raw(completion: &Path, model: &Path, n_tokens: &s
     completion_text(&reference.stdout)
 }
 
+/// llama-completion's greedy answer (48 tokens at most) to the chat prompt keybot renders for
+/// `question` with `model`'s template (what llama-server renders from the same messages), run as
+/// keybot runs the model, with `extra` arguments (`--rpc …`).
+pub(crate) fn llama_completion_chat(
+    home: &Path,
+    model: &Path,
+    question: &str,
+    extra: &[&str],
+) -> Vec<u8> {
+    let prompt = keybot(home)
+        .args(["chat", "--print-prompt", "--model"])
+        .arg(model)
+        .arg(question)
+        .output()
+        .unwrap();
+    assert!(prompt.status.success());
+    // An argument, not -f: llama.cpp drops a file's last newline, and the prompt ends in one.
+    let prompt = String::from_utf8(prompt.stdout).unwrap();
+    assert!(prompt.ends_with("assistant\n"), "{prompt}");
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .to_string();
+    let out = Command::new(llama_tool("llama-completion").unwrap())
+        .arg("-m")
+        .arg(model)
+        .args([
+            "-p",
+            &prompt,
+            "-n",
+            "48",
+            "--temp",
+            "0",
+            "-no-cnv",
+            "--no-display-prompt",
+        ])
+        .args(["-c", "2048", "-t", &threads, "--seed", "1", "-fa", "off"])
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    completion_text(&out.stdout)
+}
+
 fn check_raw_greedy(model: &Path, n_tokens: &str) {
     let Some(completion) = llama_tool("llama-completion") else {
         return;

@@ -68,59 +68,19 @@ fn peak_kb(pid: u32) -> u64 {
 }
 
 fn chat(home: &Path, model: &Path, extra: &[&str]) -> std::process::Output {
+    // The threads llama-completion is given too (chat_reference::llama_completion_chat).
+    let threads = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .to_string();
     keybot(home)
-        .args([
-            "chat",
-            "--greedy",
-            "--max-tokens",
-            "48",
-            "--ctx",
-            "2048",
-            "--threads",
-            "2",
-        ])
+        .args(["chat", "--greedy", "--max-tokens", "48", "--ctx", "2048"])
+        .args(["--threads", &threads])
         .arg("--model")
         .arg(model)
         .args(extra)
         .arg(QUESTION)
         .output()
         .unwrap()
-}
-
-/// llama-completion's greedy answer to the chat prompt keybot renders for QUESTION, with
-/// `layers` of them on the rpc-server at `endpoint`, as keybot runs it.
-fn llama_completion(home: &Path, model: &Path, endpoint: &str, layers: &str) -> String {
-    let prompt = keybot(home)
-        .args(["chat", "--print-prompt", "--model"])
-        .arg(model)
-        .arg(QUESTION)
-        .output()
-        .unwrap();
-    let prompt = String::from_utf8(prompt.stdout).unwrap();
-    let out = Command::new(llama_tool("llama-completion").unwrap())
-        .arg("-m")
-        .arg(model)
-        .args([
-            "-p",
-            &prompt,
-            "-n",
-            "48",
-            "--temp",
-            "0",
-            "-no-cnv",
-            "--no-display-prompt",
-        ])
-        .args(["-c", "2048", "-t", "2", "--seed", "1", "-fa", "off"])
-        .args(["--rpc", endpoint, "-ngl", layers])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = crate::chat_reference::completion_text(&out.stdout);
-    format!("{}\n", String::from_utf8(text).unwrap())
 }
 
 #[test]
@@ -161,7 +121,11 @@ fn layers_on_an_rpc_server_give_llama_cpps_answer_and_the_in_process_one() {
     // llama-completion as in keybot: a split graph sums in another order.)
     assert_eq!(
         spread(LAYERS_THERE),
-        llama_completion(h, &model, &endpoint, LAYERS_THERE),
+        {
+            let rpc = ["--rpc", endpoint.as_str(), "-ngl", LAYERS_THERE];
+            let text = crate::chat_reference::llama_completion_chat(h, &model, QUESTION, &rpc);
+            format!("{}\n", String::from_utf8(text).unwrap())
+        },
         "keybot and llama-completion differ with {LAYERS_THERE} layers on the rpc-server"
     );
     // The server's memory grew by about their size (12 of the 0.5B model's layers: well over

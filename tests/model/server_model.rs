@@ -104,6 +104,22 @@ fn spawn_server(server: &Path, model: &Path, extra: &[&str]) -> Server {
     s
 }
 
+/// Waits (30 s at most) until the server's one slot is generating nothing.
+fn wait_until_idle(port: u16, key: Option<&str>) {
+    let t0 = Instant::now();
+    loop {
+        let slots = get_with_key(port, "/slots", key).unwrap_or_default();
+        if slots.contains("\"is_processing\":false") {
+            return;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(30),
+            "the server is still generating: {slots}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn port_of(s: &Server) -> u16 {
     s.url.rsplit(':').next().unwrap().parse().unwrap()
 }
@@ -136,36 +152,6 @@ fn chat(home: &Path, model: &str, max: &str) -> std::process::Output {
         .unwrap()
 }
 
-/// llama-completion's greedy answer (48 tokens at most) to the chat prompt keybot renders for
-/// QUESTION with `model`'s template: the same prompt llama-server renders from the messages.
-fn llama_completion_of_chat(w: &World) -> Vec<u8> {
-    let (home, model) = (w.home.path(), &w.model);
-    let prompt = keybot(home)
-        .args(["chat", "--print-prompt", "--model"])
-        .arg(model)
-        .arg(QUESTION)
-        .output()
-        .unwrap();
-    assert!(prompt.status.success());
-    // An argument, not -f: llama.cpp drops a file's last newline, and the prompt ends in one.
-    let prompt = String::from_utf8(prompt.stdout).unwrap();
-    assert!(prompt.ends_with("assistant\n"), "{prompt}");
-    let out = Command::new(&w.completion)
-        .arg("-m")
-        .arg(model)
-        .args(["-p", &prompt, "-n", "48", "--temp", "0", "-no-cnv"])
-        .args(["--no-display-prompt", "-c", "2048", "-t", &threads()])
-        .args(["--seed", "1", "-fa", "off"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    crate::chat_reference::completion_text(&out.stdout)
-}
-
 #[test]
 fn a_greedy_answer_through_llama_server_equals_the_in_process_one_and_llama_completions() {
     let Some(w) = setup() else {
@@ -180,7 +166,7 @@ fn a_greedy_answer_through_llama_server_equals_the_in_process_one_and_llama_comp
     );
 
     // llama-completion, given the prompt keybot renders for the question, answers the same.
-    let reference = llama_completion_of_chat(&w);
+    let reference = crate::chat_reference::llama_completion_chat(h, &w.model, QUESTION, &[]);
     assert_eq!(
         String::from_utf8_lossy(&local.stdout),
         format!("{}\n", String::from_utf8_lossy(&reference)),
@@ -354,18 +340,7 @@ fn a_stopped_answer_stops_the_server_and_a_killed_server_leaves_the_partial_answ
         .unwrap();
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("stopped"), "{stderr}");
-    let t0 = Instant::now();
-    loop {
-        let slots = get(port, "/slots").unwrap_or_default();
-        if slots.contains("\"is_processing\":false") {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the server is still generating: {slots}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_idle(port, None);
 
     // The server killed mid-answer: what came is kept, and one line says why.
     let mut child = spawn_long_chat(h);
@@ -471,18 +446,7 @@ fn the_app_chats_and_runs_the_tools_through_a_model_on_a_server_that_wants_a_key
     t.wait_for("Esc stops the answer", 30);
     t.keys(&["Escape"]);
     t.wait_for("Enter sends", 30);
-    let t0 = Instant::now();
-    loop {
-        let slots = get_with_key(port, "/slots", Some(KEY)).unwrap_or_default();
-        if slots.contains("\"is_processing\":false") {
-            break;
-        }
-        assert!(
-            t0.elapsed() < Duration::from_secs(30),
-            "the server is still generating: {slots}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_idle(port, Some(KEY));
 
     // The conversation went to the store and so into a backup; the key did not.
     t.keys(&["C-c"]);
