@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Builds llama.cpp's own reference tools — llama-completion, llama-bench, llama-server, rpc-server —
-# and a small llama-render-template helper, linked against the very llama.cpp libraries keybot links: the
-# static libraries that llama-cpp-sys-2's build script leaves in its OUT_DIR. Both sides of the
-# byte-for-byte chat test and of the benchmark then run the same object code, and llama.cpp is
-# compiled once per build profile instead of twice (it was the largest part of a cold CI run).
+# Builds llama.cpp's own reference tools — llama-completion, llama-bench, llama-server, rpc-server,
+# llama-quantize — and a small llama-render-template helper, linked against the very llama.cpp
+# libraries keybot links: the static libraries that llama-cpp-sys-2's build script leaves in its
+# OUT_DIR. Both sides of the byte-for-byte chat test and of the benchmark then run the same object
+# code, and llama.cpp is compiled once per build profile instead of twice (it was the largest part
+# of a cold CI run).
 #
 # The vendored copy ships without the tools' sources (tools/*/ hold only READMEs). The official
-# sources of tools/completion, tools/llama-bench, tools/rpc and tools/server come from the llama-cpp-python sdist on PyPI,
+# sources of tools/completion, tools/llama-bench, tools/rpc, tools/quantize and tools/server come from the llama-cpp-python sdist on PyPI,
 # which vendors llama.cpp (a slightly older revision than the crate's: see llama-server-compat.h); each small tool is one .cpp file plus a main.cpp, compiled here
 # against the crate's headers. llama-server is larger (tools/server, plus the mtmd library of
 # tools/mtmd and a UI-assets library, here an empty one: keybot needs no web UI); its translation
@@ -98,11 +99,12 @@ emit() {
   echo "export KEYBOT_LLAMA_RENDER_TEMPLATE=$bin/llama-render-template"
   echo "export KEYBOT_LLAMA_SERVER=$bin/llama-server"
   echo "export KEYBOT_RPC_SERVER=$bin/rpc-server"
+  echo "export KEYBOT_LLAMA_QUANTIZE=$bin/llama-quantize"
 }
 
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want_stamp" ] \
    && [ -x "$bin/llama-completion" ] && [ -x "$bin/llama-bench" ] && [ -x "$bin/llama-render-template" ] \
-   && [ -x "$bin/llama-server" ] && [ -x "$bin/rpc-server" ]; then
+   && [ -x "$bin/llama-server" ] && [ -x "$bin/rpc-server" ] && [ -x "$bin/llama-quantize" ]; then
   emit
   exit 0
 fi
@@ -127,6 +129,7 @@ if [ ! -f "$tools_src/completion/completion.cpp" ] || [ ! -f "$tools_src/llama-b
   tar -xzf "$sdist_dir"/llama_cpp_python-"$LLAMA_CPP_PYTHON_VERSION".tar.gz -C "$sdist_dir"
 fi
 for f in completion/completion.cpp completion/main.cpp llama-bench/llama-bench.cpp llama-bench/main.cpp rpc/rpc-server.cpp \
+         quantize/quantize.cpp quantize/main.cpp \
          server/CMakeLists.txt server/main.cpp mtmd/CMakeLists.txt ui/ui.h.in ui/ui.cpp.in ../scripts/ui-assets.cmake; do
   [ -f "$tools_src/$f" ] || { echo "build-llama-tools: the sdist has no tools/$f" >&2; exit 1; }
 done
@@ -149,6 +152,8 @@ link llama-bench "$tools_src/llama-bench/llama-bench.cpp" "$tools_src/llama-benc
 link llama-render-template "$repo/scripts/llama-render-template.cpp"
 # rpc-server is a main() around ggml-rpc's own server: the protocol is the library's, keybot's.
 link rpc-server "$tools_src/rpc/rpc-server.cpp"
+# llama-quantize: scripts/random-gguf.sh's Q8_0 file into the usual Q4_K_M, for benchmarks.
+link llama-quantize "$tools_src/quantize/quantize.cpp" "$tools_src/quantize/main.cpp"
 
 # 4. llama-server: upstream's CMake targets, by hand. server-context + llama-server-impl + main.cpp
 #    (every .cpp that tools/server/CMakeLists.txt names), the `mtmd` library (the sources its

@@ -5,6 +5,9 @@
 # SOURCE is a small qwen2 GGUF (e.g. qwen2.5-coder-0.5b-instruct-q4_k_m.gguf from
 # scripts/fetch-test-models.sh); its tokenizer and template are kept. scripts/random-gguf.py says more.
 # Needs PyPI once: numpy and gguf-py are kept in a venv under ~/.cache/keybot-ci/tools.
+# The file is Q8_0; the usual Q4_K_M is llama.cpp's own requantization of it
+# (eval "$(bash scripts/build-llama-tools.sh)" sets KEYBOT_LLAMA_QUANTIZE):
+#   "$KEYBOT_LLAMA_QUANTIZE" --allow-requantize OUT.gguf OUT-q4_k_m.gguf Q4_K_M
 set -euo pipefail
 venv="${KEYBOT_CACHE:-$HOME/.cache/keybot-ci}/tools/gguf-venv"
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import numpy, gguf' 2>/dev/null; then
