@@ -95,20 +95,19 @@ fn parse_one(part: &str) -> Option<Endpoint> {
 /// The endpoints added to ggml's registry in this process (it keeps them until exit).
 static ADDED: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
-/// Adds `endpoints` to llama.cpp's devices, each reached first: one line for the first that
-/// cannot be.
+/// Adds `endpoints` to llama.cpp's devices, each reached first — on every load, added before or
+/// not (a server can have gone since): one line for the first that cannot be.
 pub fn attach(endpoints: &[Endpoint]) -> Result<(), String> {
     let mut added = ADDED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
     for e in endpoints {
-        let name = e.to_string();
-        if added.contains(&name) {
-            continue;
-        }
         reach(e)?;
-        add(&name)?;
-        added.push(name);
+        let name = e.to_string();
+        if !added.contains(&name) {
+            add(&name)?;
+            added.push(name);
+        }
     }
     Ok(())
 }
