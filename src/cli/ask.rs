@@ -91,7 +91,12 @@ impl AskArgs {
                 path: model.path,
                 ctx: Some(settings.ctx),
                 gpu_layers: settings.gpu_layers,
-                rpc: settings.rpc_endpoints(),
+                // model.rpc is for a GGUF's layers; a server model runs on its server.
+                rpc: if model.server.is_none() {
+                    settings.rpc_endpoints()
+                } else {
+                    Vec::new()
+                },
                 expected_sha256: model.sha256,
                 server: model.server,
                 ..Default::default()

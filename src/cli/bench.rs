@@ -69,6 +69,11 @@ impl ChatBenchArgs {
         let gpu_layers = self.gpu_layers.unwrap_or_default();
         let model = super::model::resolve_model(paths, self.model.as_deref())?;
         if model.server.is_some() {
+            if self.rpc.is_some() {
+                bail!(
+                    "--rpc spreads a GGUF's layers over rpc-servers; this model runs on its own server"
+                );
+            }
             return server_bench(model, self.gen_tokens, self.repetitions.max(1), self.json);
         }
         let engine = Engine::spawn()?;

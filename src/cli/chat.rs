@@ -179,6 +179,11 @@ impl ChatArgs {
         template: Option<TemplateOverride>,
     ) -> Result<ModelInfo> {
         let progress = std::io::stderr().is_terminal();
+        if self.rpc.is_some() && model.server.is_some() {
+            bail!(
+                "--rpc spreads a GGUF's layers over rpc-servers; this model runs on its own server"
+            );
+        }
         let info = engine.load_blocking(
             LoadRequest {
                 path: model.path,

@@ -254,6 +254,18 @@ fn a_server_is_registered_only_with_a_url_that_keeps_the_conversation_private() 
 }
 
 #[test]
+fn rpc_servers_are_for_a_gguf_not_a_model_on_a_server() {
+    let home = tempfile::tempdir().unwrap();
+    let url = fake_server(Way::Escapes);
+    let out = chat(home.path(), &url, &["--rpc", "127.0.0.1:50052"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--rpc spreads a GGUF's layers"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
 fn a_dead_server_is_one_line_when_the_model_loads() {
     let home = tempfile::tempdir().unwrap();
     // A port nothing listens on: bound, then closed.
