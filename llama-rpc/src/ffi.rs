@@ -1,6 +1,7 @@
 //! The calls into ggml (llama-cpp-sys-2's bindings of ggml-backend.h), as llama.cpp's own `--rpc`
 //! makes them (common/arg.cpp, `add_rpc_devices`).
 use std::ffi::{CStr, CString, c_char};
+use std::sync::OnceLock;
 
 use llama_cpp_sys_2 as sys;
 
@@ -78,6 +79,65 @@ fn device(index: usize) -> Device {
         kind,
         name,
         description,
+    }
+}
+
+/// The terminal's settings before the app changed them, and what puts its screen back: read by
+/// the SIGABRT handler (a lock-free read, as a signal handler needs).
+static SAVED: OnceLock<(Option<libc::termios>, &'static [u8])> = OnceLock::new();
+
+/// Puts the terminal back — `sequences` written to standard output, standard input's settings as
+/// they are now — when the process aborts (SIGABRT: ggml's `GGML_ABORT`, or a signal from
+/// outside), then lets it die as it would have. Call once, before the terminal is changed; a
+/// second call changes nothing.
+pub fn restore_terminal_on_abort(sequences: &'static [u8]) -> std::io::Result<()> {
+    // SAFETY: `termios` is plain data, zeroed then filled by tcgetattr (its result checked).
+    let saved = unsafe {
+        let mut t: libc::termios = std::mem::zeroed();
+        (libc::tcgetattr(libc::STDIN_FILENO, &raw mut t) == 0).then_some(t)
+    };
+    if SAVED.set((saved, sequences)).is_err() {
+        return Ok(());
+    }
+    // SAFETY: a zeroed sigaction filled in before use; the handler is an `extern "C"` function
+    // of the one-argument form (no SA_SIGINFO). SA_RESETHAND puts the default action back once
+    // it runs, so abort's SIGABRT still ends the process after it.
+    let installed = unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_abort as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        action.sa_flags = libc::SA_RESETHAND;
+        libc::sigemptyset(&raw mut action.sa_mask);
+        libc::sigaction(libc::SIGABRT, &raw const action, std::ptr::null_mut())
+    };
+    if installed == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// The SIGABRT handler: only async-signal-safe calls (write, tcsetattr, raise) on data set
+/// before it was installed.
+extern "C" fn on_abort(_: libc::c_int) {
+    if let Some((termios, sequences)) = SAVED.get() {
+        // SAFETY: write and tcsetattr are async-signal-safe; the buffer and the settings are
+        // 'static and were complete before the handler was installed.
+        unsafe {
+            libc::write(
+                libc::STDOUT_FILENO,
+                sequences.as_ptr().cast(),
+                sequences.len(),
+            );
+            if let Some(t) = termios {
+                libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, t);
+            }
+        }
+    }
+    // SAFETY: raise is async-signal-safe. SIGABRT is blocked while this runs and its default
+    // action is back (SA_RESETHAND): it is delivered as this returns and ends the process, for a
+    // SIGABRT sent from outside as for abort's own.
+    unsafe {
+        libc::raise(libc::SIGABRT);
     }
 }
 

@@ -3,6 +3,10 @@
 //! no RPC API, and its device list reads every device's properties, which for an RPC device is a
 //! round trip to its server and, with the server gone, ggml-rpc's abort).
 //!
+//! And, since ggml aborts the process where it cannot go on (ggml-rpc when a server it holds
+//! layers on is gone), [`restore_terminal_on_abort`]: the app's terminal put back on SIGABRT,
+//! which no Rust hook sees.
+//!
 //! This crate is the one place keybot's own code calls C; the calls are in [`ffi`]'s few unsafe
 //! blocks, each with the reason it is sound. Reaching a server before it is added (ggml-rpc
 //! aborts on one it cannot reach) is the caller's part: keybot's `chat::rpc`.
@@ -11,7 +15,7 @@
 #[allow(unsafe_code)]
 mod ffi;
 
-pub use ffi::{add_server, devices};
+pub use ffi::{add_server, devices, restore_terminal_on_abort};
 
 /// The backend's name in ggml's registry.
 pub const RPC: &str = "RPC";

@@ -198,3 +198,30 @@ fn sigterm_restores_the_terminal() {
     t.wait_for("EXIT=", 20);
     assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
 }
+
+/// ggml aborts the process where it cannot go on (ggml-rpc, when an rpc-server holding layers is
+/// gone): SIGABRT, which no Rust hook sees. The terminal is put back all the same.
+#[test]
+fn an_abort_restores_the_terminal() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path().display().to_string();
+    let Some(t) = Tmux::start(&keybot_bin(), &[("KEYBOT_HOME", h.as_str())], 100, 30) else {
+        return;
+    };
+    t.wait_for("Create a new wallet", 20);
+    assert!(
+        !t.cursor_visible_and_normal_screen().1,
+        "the app runs on the alternate screen"
+    );
+    let pid = t.child_pid().expect("keybot's pid");
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-ABRT", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let screen = t.wait_for("EXIT=", 20);
+    assert!(screen.contains("EXIT=134"), "killed by SIGABRT:\n{screen}");
+    assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
+}
