@@ -177,51 +177,45 @@ fn a_panic_leaves_the_terminal_usable() {
     assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
 }
 
-#[test]
-fn sigterm_restores_the_terminal() {
+/// The app on its first screen, sent `signal` (`TERM`, `ABRT`): the screen with its exit status,
+/// once the terminal shows the normal screen and the cursor again (None without tmux, outside
+/// CI).
+fn signalled(signal: &str) -> Option<String> {
     let home = tempfile::tempdir().unwrap();
     let h = home.path().display().to_string();
-    let Some(t) = Tmux::start(&keybot_bin(), &[("KEYBOT_HOME", h.as_str())], 100, 30) else {
-        return;
-    };
+    let t = Tmux::start(&keybot_bin(), &[("KEYBOT_HOME", h.as_str())], 100, 30)?;
     t.wait_for("Create a new wallet", 20);
     let (_, normal) = t.cursor_visible_and_normal_screen();
     assert!(!normal, "the app runs on the alternate screen");
     let pid = t.child_pid().expect("keybot's pid");
     assert!(
         std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    t.wait_for("EXIT=", 20);
-    assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
-}
-
-/// ggml aborts the process where it cannot go on (ggml-rpc, when an rpc-server holding layers is
-/// gone): SIGABRT, which no Rust hook sees. The terminal is put back all the same.
-#[test]
-fn an_abort_restores_the_terminal() {
-    let home = tempfile::tempdir().unwrap();
-    let h = home.path().display().to_string();
-    let Some(t) = Tmux::start(&keybot_bin(), &[("KEYBOT_HOME", h.as_str())], 100, 30) else {
-        return;
-    };
-    t.wait_for("Create a new wallet", 20);
-    assert!(
-        !t.cursor_visible_and_normal_screen().1,
-        "the app runs on the alternate screen"
-    );
-    let pid = t.child_pid().expect("keybot's pid");
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-ABRT", &pid.to_string()])
+            .args([&format!("-{signal}"), &pid.to_string()])
             .status()
             .unwrap()
             .success()
     );
     let screen = t.wait_for("EXIT=", 20);
+    assert_eq!(
+        t.cursor_visible_and_normal_screen(),
+        (true, true),
+        "{signal}"
+    );
+    Some(screen)
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    signalled("TERM");
+}
+
+/// ggml aborts the process where it cannot go on (ggml-rpc, when an rpc-server holding layers is
+/// gone): SIGABRT, which no Rust hook sees. The terminal is put back all the same, and the abort
+/// still ends the process.
+#[test]
+fn an_abort_restores_the_terminal() {
+    let Some(screen) = signalled("ABRT") else {
+        return;
+    };
     assert!(screen.contains("EXIT=134"), "killed by SIGABRT:\n{screen}");
-    assert_eq!(t.cursor_visible_and_normal_screen(), (true, true));
 }
