@@ -607,18 +607,7 @@ mod tests {
         s.set(RPC, "192.168.1.20:50052, [::1]:50053").unwrap();
         let shown: Vec<String> = s.rpc_endpoints().iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["192.168.1.20:50052", "[::1]:50053"]);
-        let file = RegisteredModel::File(ModelEntry {
-            name: "m".into(),
-            path: "/m.gguf".into(),
-            architecture: "qwen2".into(),
-            model_name: None,
-            quantization: None,
-            context_length: None,
-            size: 1,
-            sha256: "00".into(),
-            has_chat_template: true,
-            source: None,
-        });
+        let file = RegisteredModel::File(entry("m", "/m.gguf".into()));
         assert_eq!(s.load_request(&file).rpc.len(), 2);
         s.set(RPC, "").unwrap();
         assert!(s.load_request(&file).rpc.is_empty());
@@ -648,11 +637,11 @@ mod tests {
         assert_eq!(again, settings);
     }
 
-    fn register(data_dir: &Path, name: &str) {
-        let mut r = Registry::load(data_dir).unwrap_or_default();
-        r.models.push(ModelEntry {
+    /// A registered GGUF named `name` at `path`, as the tests need one.
+    fn entry(name: &str, path: std::path::PathBuf) -> ModelEntry {
+        ModelEntry {
             name: name.into(),
-            path: data_dir.join(format!("{name}.gguf")),
+            path,
             architecture: "llama".into(),
             model_name: None,
             quantization: None,
@@ -661,7 +650,13 @@ mod tests {
             sha256: "00".into(),
             has_chat_template: true,
             source: None,
-        });
+        }
+    }
+
+    fn register(data_dir: &Path, name: &str) {
+        let mut r = Registry::load(data_dir).unwrap_or_default();
+        r.models
+            .push(entry(name, data_dir.join(format!("{name}.gguf"))));
         if r.default.is_none() {
             r.default = Some(name.into());
         }

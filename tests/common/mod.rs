@@ -552,3 +552,23 @@ pub fn backup_plaintext(home: &Path, phrase: &str, pw: &str) -> String {
     let archive = keybot::store::backup::read_file(&key, &file).unwrap();
     serde_json::to_string(&archive).unwrap()
 }
+
+/// A loopback port nothing listens on now (bound, then closed): for a server a test starts, or
+/// for an address where nothing answers.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process (a peer a test started) killed and reaped on drop.
+pub struct Reaped(pub std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

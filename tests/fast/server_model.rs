@@ -269,11 +269,7 @@ fn rpc_servers_are_for_a_gguf_not_a_model_on_a_server() {
 fn a_dead_server_is_one_line_when_the_model_loads() {
     let home = tempfile::tempdir().unwrap();
     // A port nothing listens on: bound, then closed.
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::free_port();
     let out = chat(home.path(), &format!("http://127.0.0.1:{port}"), &[]);
     let stderr = text(&out.stderr);
     assert!(!out.status.success());

@@ -4,10 +4,10 @@
 //! the same layers there and the in-process one. An address where no rpc-server answers is one
 //! line, not ggml-rpc's abort.
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{keybot, llama_tool, model_lock, test_model};
+use crate::common::{Reaped, free_port, keybot, llama_tool, model_lock, test_model};
 
 const QUESTION: &str = "Name three colours of the rainbow.";
 /// Of the test model's 25 (24 blocks and the output layer).
@@ -16,23 +16,8 @@ const LAYERS_FEW: &str = "6";
 
 /// rpc-server on loopback, killed on drop.
 struct RpcServer {
-    child: Child,
+    child: Reaped,
     port: u16,
-}
-
-impl Drop for RpcServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn start(bin: &Path) -> RpcServer {
@@ -43,7 +28,10 @@ fn start(bin: &Path) -> RpcServer {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let s = RpcServer { child, port };
+    let s = RpcServer {
+        child: Reaped(child),
+        port,
+    };
     // Ready when it accepts (a connection closed before its greeting is dropped there).
     let t0 = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -103,7 +91,7 @@ fn layers_on_an_rpc_server_give_llama_cpps_answer_and_the_in_process_one() {
     assert!(!local.stdout.is_empty());
 
     let srv = start(&bin);
-    let before = peak_kb(srv.child.id());
+    let before = peak_kb(srv.child.0.id());
     let endpoint = format!("127.0.0.1:{}", srv.port);
     let spread = |layers: &str| {
         let out = chat(h, &model, &["--rpc", &endpoint, "--gpu-layers", layers]);
@@ -130,7 +118,7 @@ fn layers_on_an_rpc_server_give_llama_cpps_answer_and_the_in_process_one() {
     );
     // The server's memory grew by about their size (12 of the 0.5B model's layers: well over
     // 50 MB at 4-5 bits).
-    let grown = peak_kb(srv.child.id()).saturating_sub(before);
+    let grown = peak_kb(srv.child.0.id()).saturating_sub(before);
     assert!(
         grown > 50_000,
         "the rpc-server's peak memory grew by {grown} kB"

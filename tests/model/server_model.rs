@@ -8,21 +8,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::common::{add_server, keybot, llama_tool, model_lock, test_model};
+use crate::common::{Reaped, add_server, free_port, keybot, llama_tool, model_lock, test_model};
 
 const QUESTION: &str = "Name three colours of the rainbow.";
 
 /// llama-server on loopback, killed on drop.
 struct Server {
-    child: Child,
+    child: Reaped,
     url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn threads() -> String {
@@ -61,11 +54,7 @@ fn start(server: &Path, model: &Path, home: &Path) -> Server {
 
 /// llama-server serving `model` with `extra` arguments, ready (not registered anywhere).
 fn spawn_server(server: &Path, model: &Path, extra: &[&str]) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     // As keybot runs the model in-process: the same context, threads and no flash attention on
     // the CPU (src/chat/engine.rs), one slot.
     let child = Command::new(server)
@@ -89,7 +78,7 @@ fn spawn_server(server: &Path, model: &Path, extra: &[&str]) -> Server {
         .spawn()
         .unwrap();
     let s = Server {
-        child,
+        child: Reaped(child),
         url: format!("http://127.0.0.1:{port}"),
     };
     // Ready when /health says so (it answers 503 while the model loads).
@@ -299,6 +288,19 @@ fn spawn_long_chat(home: &Path) -> Child {
         .unwrap()
 }
 
+/// `child`'s exit status and all it wrote on stderr.
+fn finish(child: &mut Child) -> (std::process::ExitStatus, String) {
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (status, stderr)
+}
+
 fn first_output(child: &mut Child) -> Vec<u8> {
     let mut out = child.stdout.take().unwrap();
     let mut buf = [0u8; 64];
@@ -330,14 +332,7 @@ fn a_stopped_answer_stops_the_server_and_a_killed_server_leaves_the_partial_answ
             .unwrap()
             .success()
     );
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    let (status, stderr) = finish(&mut child);
     assert_eq!(status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("stopped"), "{stderr}");
     wait_until_idle(port, None);
@@ -345,16 +340,9 @@ fn a_stopped_answer_stops_the_server_and_a_killed_server_leaves_the_partial_answ
     // The server killed mid-answer: what came is kept, and one line says why.
     let mut child = spawn_long_chat(h);
     let first = first_output(&mut child);
-    srv.child.kill().unwrap();
-    let _ = srv.child.wait();
-    let status = child.wait().unwrap();
-    let mut stderr = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
+    srv.child.0.kill().unwrap();
+    let _ = srv.child.0.wait();
+    let (status, stderr) = finish(&mut child);
     assert!(!first.is_empty());
     let why: Vec<&str> = stderr
         .lines()
