@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 
 use super::format::{self, ToolFormat, ToolSpec};
+use super::route;
 use super::tools::{self, Decision, Desk, Proposal, Ran};
 use crate::chat::engine::{ChatError, ChatEvent, Engine, GenerateRequest, Prompt, Stats};
 use crate::chat::sampling::SamplingParams;
@@ -29,6 +30,8 @@ pub struct Setup {
     pub tools: Vec<ToolSpec>,
     pub tools_json: Value,
     pub grammar: String,
+    /// The configured tokens' symbols: a question naming one is the wallet's ([`route`]).
+    pub symbols: Vec<String>,
 }
 
 impl Setup {
@@ -44,7 +47,14 @@ impl Setup {
             tools_json: format::tools_json(&tools),
             grammar: format.grammar(&gbnf),
             tools,
+            symbols: tokens.to_vec(),
         })
+    }
+
+    /// Whether `messages` go to the model with the tools: always, or (`always` false, the
+    /// setting `bot.tools = asked`) when the user's words are about the wallet or the market.
+    pub fn wanted(&self, messages: &[Message], always: bool) -> bool {
+        always || route::asks_for_tools(messages, &self.symbols)
     }
 
     /// Holds `sampling` to the call grammar, lazily: free text until a trigger opens a call.

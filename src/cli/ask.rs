@@ -117,15 +117,23 @@ impl AskArgs {
                 let _ = stdout.flush();
             }
         };
-        let outcome = match info.tools {
+        let symbols: Vec<String> = opened
+            .client
+            .iter()
+            .flat_map(|c| c.network.tokens.iter().map(|t| t.symbol.clone()))
+            .collect();
+        let tools = match info.tools {
             Support::Format(format) => {
-                let symbols: Vec<String> = opened
-                    .client
-                    .iter()
-                    .flat_map(|c| c.network.tokens.iter().map(|t| t.symbol.clone()))
-                    .collect();
-                let setup =
-                    std::sync::Arc::new(Setup::new(format, &symbols).map_err(anyhow::Error::msg)?);
+                Some(Setup::new(format, &symbols).map_err(anyhow::Error::msg)?)
+                    // A question that is not the wallet's or the market's goes without the tools
+                    // (`bot.tools = asked`), and costs no more than a plain chat.
+                    .filter(|s| s.wanted(&messages, settings.bot_tools_always))
+            }
+            _ => None,
+        };
+        let outcome = match (tools, info.tools) {
+            (Some(setup), _) => {
+                let setup = std::sync::Arc::new(setup);
                 let mut desk = opened.desk(self.yes, self.accept_warnings);
                 let out = turn::run(
                     &engine,
@@ -139,7 +147,12 @@ impl AskArgs {
                 )?;
                 (out, desk.reviews)
             }
-            other => {
+            (None, other) => {
+                if let Support::Format(_) = other {
+                    eprintln!(
+                        "note: no tools for this question: it names nothing of the wallet or the market (bot.tools = always gives them to every question)"
+                    );
+                }
                 if let Some(why) = other.why_not() {
                     eprintln!("note: {why}");
                 }

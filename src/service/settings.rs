@@ -32,6 +32,7 @@ pub const MARKET_CHALLENGE: &str = "market.challenge";
 pub const MARKET_IPFS_GATEWAY: &str = "market.ipfs_gateway";
 pub const MARKET_MODEL_READER: &str = "market.model_reader";
 pub const BOT_ROUNDS: &str = "bot.rounds";
+pub const BOT_TOOLS: &str = "bot.tools";
 pub const BOT_TRANSFER_CAPS: &str = "bot.transfer_caps";
 
 /// What the app does with a delivered key of one of the user's purchases that does not open the
@@ -105,7 +106,7 @@ pub struct Item {
 }
 
 /// Every setting, in the order the settings screen shows them.
-pub const ITEMS: [Item; 16] = [
+pub const ITEMS: [Item; 17] = [
     Item {
         key: DEFAULT_MODEL,
         label: "Default model",
@@ -167,6 +168,10 @@ pub const ITEMS: [Item; 16] = [
         label: "Bot: tool rounds per question (0-16)",
     },
     Item {
+        key: BOT_TOOLS,
+        label: "Bot: tools (asked = wallet questions, always)",
+    },
+    Item {
         key: BOT_TRANSFER_CAPS,
         label: "Bot: transfer caps (e.g. 0.1 ETH, 50 tUSD)",
     },
@@ -197,6 +202,9 @@ pub struct Settings {
     pub model_reader: bool,
     /// The most tool rounds in one bot turn.
     pub bot_rounds: u8,
+    /// The tools go with every question (`always`), or only with a conversation about the
+    /// wallet or the market (`asked`, false; see [`crate::bot::route`]).
+    pub bot_tools_always: bool,
     /// The largest amount the bot may propose to send, per asset symbol (`0.1 ETH, 50 tUSD`);
     /// an asset not named has no cap. Kept as typed; checked by [`transfer_caps`].
     pub bot_transfer_caps: String,
@@ -251,6 +259,7 @@ impl Default for Settings {
             ipfs_gateway: String::new(),
             model_reader: false,
             bot_rounds: 4,
+            bot_tools_always: false,
             bot_transfer_caps: String::new(),
         }
     }
@@ -285,6 +294,12 @@ impl Settings {
             MARKET_IPFS_GATEWAY => self.ipfs_gateway.clone(),
             MARKET_MODEL_READER => if self.model_reader { "on" } else { "off" }.to_owned(),
             BOT_ROUNDS => self.bot_rounds.to_string(),
+            BOT_TOOLS => if self.bot_tools_always {
+                "always"
+            } else {
+                "asked"
+            }
+            .to_owned(),
             BOT_TRANSFER_CAPS => self.bot_transfer_caps.clone(),
             _ => return None,
         })
@@ -335,6 +350,13 @@ impl Settings {
             }
             MARKET_IPFS_GATEWAY => self.ipfs_gateway = gateway(value)?,
             BOT_ROUNDS => self.bot_rounds = number(key, value, 0, 16)?,
+            BOT_TOOLS => {
+                self.bot_tools_always = match value {
+                    "always" => true,
+                    "asked" => false,
+                    _ => return Err("bot.tools: asked or always".into()),
+                }
+            }
             BOT_TRANSFER_CAPS => {
                 transfer_caps(value)?;
                 self.bot_transfer_caps = value.to_owned();
@@ -526,6 +548,22 @@ mod tests {
         assert!(s.set(BOT_ROUNDS, "17").is_err());
         s.set(BOT_TRANSFER_CAPS, "5 tUSD").unwrap();
         assert_eq!(s.text(BOT_TRANSFER_CAPS).as_deref(), Some("5 tUSD"));
+    }
+
+    #[test]
+    fn the_bots_tools_go_when_asked_or_always() {
+        let mut s = Settings::default();
+        assert_eq!(s.text(BOT_TOOLS).as_deref(), Some("asked"));
+        s.set(BOT_TOOLS, "always").unwrap();
+        assert!(s.bot_tools_always);
+        assert_eq!(s.text(BOT_TOOLS).as_deref(), Some("always"));
+        assert_eq!(
+            s.set(BOT_TOOLS, "on").unwrap_err(),
+            "bot.tools: asked or always"
+        );
+        assert!(s.bot_tools_always, "a refused value changes nothing");
+        s.set(BOT_TOOLS, "asked").unwrap();
+        assert!(!s.bot_tools_always);
     }
 
     fn store(dir: &Path) -> Store {

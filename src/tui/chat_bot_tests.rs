@@ -423,3 +423,38 @@ fn another_programs_proposal_opens_with_the_loud_warning_and_its_decision_goes_t
         "no turn of the chat's own was touched"
     );
 }
+
+/// A question that names nothing of the wallet or the market goes as a plain chat (the tools'
+/// prompt would slow its answer for nothing); `bot.tools = always` sends the tools with it, and
+/// a conversation that has asked about the wallet keeps them for its next question.
+#[test]
+fn a_question_not_about_the_wallet_goes_without_the_tools_unless_always() {
+    let plain = |s: &mut State, question: &str| {
+        typed(s, question);
+        let fx = update(s, Action::Submit);
+        let [Effect::Chat(ChatEffect::Send { bot, history, .. })] = fx.as_slice() else {
+            panic!("a send: {fx:?}")
+        };
+        assert!(history.iter().all(|m| m.tool_calls.is_empty()));
+        bot.is_none()
+    };
+    let mut s = ready();
+    assert!(plain(&mut s, "Write a haiku about the sea."));
+    event(&mut s, ChatEvent::Done(StopReason::EndOfTurn));
+
+    let mut s = ready();
+    let always = s
+        .settings
+        .items
+        .iter_mut()
+        .find(|i| i.key == crate::service::settings::BOT_TOOLS)
+        .unwrap();
+    assert_eq!(always.value, "asked");
+    always.value = "always".into();
+    ask(&mut s, "Write a haiku about the sea.");
+
+    let mut s = ready();
+    ask(&mut s, "What are my balances?");
+    round(&mut s, "You hold 5 tUSD.");
+    ask(&mut s, "And a haiku about that?");
+}

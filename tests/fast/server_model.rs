@@ -336,14 +336,14 @@ fn an_api_key_is_sent_to_its_server_and_kept_nowhere_in_the_clear() {
     assert_eq!(info["server_models"][0], "fake-model", "{info}");
 
     // `ask` unlocks once: the password from --password-file opens the key too (no second
-    // prompt, which off a terminal would fail). The bot's tools go with the request; this
-    // server answers in words.
+    // prompt, which off a terminal would fail). The bot's tools go with the request (a question
+    // about the wallet); this server answers in words.
     let pw_file = dir.path().join("pw");
     std::fs::write(&pw_file, PW).unwrap();
     let ask = keybot(h)
         .args(["ask", "--model", "box", "--password-file"])
         .arg(&pw_file)
-        .arg("Say hello.")
+        .arg("What are my balances?")
         .output()
         .unwrap();
     assert!(ask.status.success(), "{}", text(&ask.stderr));

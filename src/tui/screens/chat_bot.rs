@@ -12,7 +12,7 @@ use crate::bot::tools::{self, Decision, Proposal, Ran, Read};
 use crate::bot::turn::{CallRecord, Machine, Setup, Step, Work};
 use crate::chat::Message as ChatMessage;
 use crate::chat::engine::{Prompt, Stats, StopReason};
-use crate::service::settings::{BOT_ROUNDS, BOT_TRANSFER_CAPS, transfer_caps};
+use crate::service::settings::{BOT_ROUNDS, BOT_TOOLS, BOT_TRANSFER_CAPS, transfer_caps};
 use crate::store::Role;
 use crate::tui::effect::Effect;
 use crate::tui::screens::Screen;
@@ -129,9 +129,14 @@ pub(crate) fn history(c: &ChatView, system: Option<&str>, with_calls: bool) -> V
     h
 }
 
-/// A turn for `history` (the question last): the first round to generate.
+/// A turn for `history` (the question last): the first round to generate. None: the turn goes
+/// without the tools, as a plain chat, because the conversation is not about the wallet or the
+/// market (`bot.tools = asked`; see [`crate::bot::route`]).
 pub(crate) fn start(s: &mut State, history: Vec<ChatMessage>) -> Option<BotRound> {
     let setup = s.chat.tools.clone()?;
+    if !setup.wanted(&history, s.settings.get(BOT_TOOLS) == Some("always")) {
+        return None;
+    }
     let rounds = s
         .settings
         .get(BOT_ROUNDS)

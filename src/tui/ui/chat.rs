@@ -296,7 +296,7 @@ fn empty(c: &ChatView, t: &Theme) -> Vec<Line<'static>> {
             )];
             if crate::tui::screens::chat_bot::active(c) {
                 lines.push(muted(
-                    "Its tools are on: it can read your balances, activity, vault and the market, and propose transactions that you review and sign (t in the list switches them off).",
+                    "Its tools are on: when you ask about your wallet or the market, it can read your balances, activity, vault and the market, and propose transactions that you review and sign (t in the list switches them off).",
                     t,
                 ));
             }
