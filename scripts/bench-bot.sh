@@ -3,7 +3,8 @@
 # a listing, a sent transfer), each asked with `keybot ask --greedy --json`; for each, the tool
 # the model should call first. Prints the share of right first calls and of calls whose
 # arguments were read, the median and worst time to the answer, and the cost of the tools on a
-# turn that calls none (`ask` against `chat` on the same question, tokens per second and time).
+# turn that calls none (`ask` against `chat` on the same question, tokens per second and time,
+# with bot.tools = asked, where that question goes without them, and = always).
 #
 #   bash scripts/bench-bot.sh [MODEL.gguf]     # default: the test chat model ($KEYBOT_TEST_MODEL)
 # Needs anvil (scripts/foundry or PATH). Uses the test-weak-kdf build: the figures are the model's.
@@ -99,8 +100,15 @@ plain="Write one sentence about the sea."
 filler=$(python3 -c "print(' '.join(['The wallet keeps balances of tokens and the market lists data for sale.'] * 48))")
 chat_stats=$("$bin" chat --greedy --max-tokens 64 "$plain" 2>&1 >/dev/null | tail -n 1)
 long_stats=$("$bin" chat --greedy --max-tokens 64 --system "$filler" "$plain" 2>&1 >/dev/null | tail -n 1)
+# `ask` sends a question that names nothing of the wallet or the market without the tools
+# (bot.tools = asked, the default); bot.tools = always sends them with it.
 ask_json=$("$bin" ask --greedy --json --max-tokens 64 "$plain" 2>/dev/null </dev/null)
+"$bin" settings bot.tools always >/dev/null
+always_json=$("$bin" ask --greedy --json --max-tokens 64 "$plain" 2>/dev/null </dev/null)
+"$bin" settings bot.tools asked >/dev/null
+stats='import json,sys; s=json.load(sys.stdin).get("stats",{}); print("prompt %s tokens, %s generated, prefill %.0f ms, generation %.1f tok/s" % (s.get("prompt_tokens"), s.get("generated"), s.get("prefill_ms",0), s.get("generated",0) / max(s.get("generate_ms",1),1) * 1000))'
 echo "no tool call, 64 tokens:"
-echo "  chat:                 $chat_stats"
-echo "  chat, a long system:  $long_stats"
-printf '%s' "$ask_json" | python3 -c 'import json,sys; s=json.load(sys.stdin).get("stats",{}); print("  ask:  prompt %s tokens, %s generated, prefill %.0f ms, generation %.1f tok/s" % (s.get("prompt_tokens"), s.get("generated"), s.get("prefill_ms",0), s.get("generated",0) / max(s.get("generate_ms",1),1) * 1000))'
+echo "  chat:                     $chat_stats"
+echo "  chat, a long system:      $long_stats"
+echo "  ask (bot.tools = asked):  $(printf '%s' "$ask_json" | python3 -c "$stats")"
+echo "  ask (bot.tools = always): $(printf '%s' "$always_json" | python3 -c "$stats")"

@@ -4,8 +4,8 @@
 //! new conversation: the second turn is the app's case, where the conversation's KV cache already
 //! holds the tools; a new conversation reuses them too (its prompt starts as the last one did).
 //! Only the first turn with the tools after a load (or after a plain conversation) decodes them,
-//! once. Also the second turn with the tools but no grammar, to tell the prompt's cost from the
-//! grammar's.
+//! once. By default (`bot.tools = asked`) the app and `ask` send these questions without the
+//! tools at all (`bot::route`); the last lines say so.
 //!
 //!   cargo test --features test-weak-kdf --test model bot_bench -- --ignored --nocapture
 use std::sync::Arc;
@@ -142,4 +142,19 @@ fn bench_what_the_tools_cost_a_turn_that_calls_none() {
     // as the first turn with the tools after a load does (once; a new conversation then
     // reuses them).
     report(0, "when it decodes them");
+    // What the app and `ask` do with such questions under `bot.tools = asked`, the default:
+    // they name nothing of the wallet or the market, so each goes without the tools and its
+    // turn is the plain one. The figures with the tools are what a conversation about the
+    // wallet (or `bot.tools = always`) pays for a turn that calls none.
+    for q in [FIRST, SECOND, NEW] {
+        let with = setup.wanted(&[Message::user(q)], false);
+        println!(
+            "bot.tools = asked: {q:?} goes {}",
+            if with {
+                "with the tools"
+            } else {
+                "without the tools (a plain turn: +0%)"
+            }
+        );
+    }
 }
