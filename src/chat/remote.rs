@@ -112,7 +112,12 @@ pub async fn list_models(
 /// `chat_template_caps.supports_tools`); `None` where it does not say (other servers), or the
 /// answer is not that.
 pub async fn tool_support(client: &reqwest::Client, s: &ServerModel) -> Option<bool> {
-    props(client, s).await?["chat_template_caps"]["supports_tools"].as_bool()
+    supports_tools(&props(client, s).await?)
+}
+
+/// What `/props` says of the template and tools (`chat_template_caps.supports_tools`).
+fn supports_tools(props: &Value) -> Option<bool> {
+    props["chat_template_caps"]["supports_tools"].as_bool()
 }
 
 /// llama-server's `/props`; `None` from a server without it (vLLM, ollama, …).
@@ -251,8 +256,8 @@ pub fn serve(
     // server is asked in the portable forms (tools, a JSON schema).
     let props = runtime.block_on(props(&http, server));
     let llama_cpp = props.as_ref().is_some_and(is_llama_cpp);
-    let tools = match props.map(|p| p["chat_template_caps"]["supports_tools"].as_bool()) {
-        Some(Some(false)) => crate::bot::format::Support::None,
+    let tools = match props.as_ref().and_then(supports_tools) {
+        Some(false) => crate::bot::format::Support::None,
         // The calls come back as the bot reads a local model's (`Calls::as_text`).
         _ => crate::bot::format::Support::Format(crate::bot::format::ToolFormat::Hermes),
     };
