@@ -23,7 +23,7 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
                 || !(t[i - 1].is_ascii_alphanumeric()
                     || matches!(t[i - 1], b'.' | b':' | b'-')
                     // `_` glues unless it opens markdown emphasis (`_203.0.113.7_`).
-                    || (t[i - 1] == b'_' && i > 1 && t[i - 2].is_ascii_alphanumeric())));
+                    || crate::scan::underscore_glues_before(t, i)));
         if !candidate {
             // The rest of a word is glued to its start: never an address's start.
             i = if b.is_ascii_alphanumeric() {
@@ -67,9 +67,7 @@ fn ends_cleanly(t: &[u8], e: usize, v6: bool) -> bool {
     match t.get(e) {
         None => true,
         Some(&b) if b.is_ascii_alphanumeric() => false,
-        Some(b'_') => !t
-            .get(e + 1)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_'),
+        Some(b'_') => !crate::scan::underscore_glues_after(t, e),
         Some(b'.') => !next_alnum,
         Some(b':') => !(v6 && next_alnum),
         _ => true,

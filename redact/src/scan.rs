@@ -67,14 +67,40 @@ pub(crate) fn number_end(t: &[u8], j: usize) -> bool {
     if b.is_ascii_alphanumeric() || b == b'@' {
         return false;
     }
-    // `_` glues (`12_000`, `id_42`) unless it closes markdown emphasis (`_+49 30 1234567_`).
     if b == b'_' {
-        return !t
-            .get(j + 1)
-            .is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'_');
+        return !underscore_glues_after(t, j);
     }
     let next_digit = t.get(j + 1).is_some_and(|c| c.is_ascii_digit());
     !(next_digit && matches!(b, b'.' | b'-' | b'/' | b',' | b':'))
+}
+
+/// Markdown emphasis opens and closes with `_` (`_+49 30 1234567_`, `_legal …_`); anywhere else a
+/// `_` glues a value to its neighbour (`12_000`, `id_42`, `word_list`). Whether the `_` right
+/// before `i` glues: it does unless nothing, or no letter or digit, comes before it (then it opens
+/// emphasis).
+pub(crate) fn underscore_glues_before(t: &[u8], i: usize) -> bool {
+    i >= 2 && t[i - 1] == b'_' && char_ending_at(t, i - 1).is_some_and(char::is_alphanumeric)
+}
+
+/// Whether a `_` at `j`, right after a value, glues it to what follows: it does when a letter, a
+/// digit or another `_` follows (otherwise it closes emphasis). See [`underscore_glues_before`].
+pub(crate) fn underscore_glues_after(t: &[u8], j: usize) -> bool {
+    t.get(j) == Some(&b'_')
+        && char_starting_at(t, j + 1).is_some_and(|c| c.is_alphanumeric() || c == '_')
+}
+
+/// The character of UTF-8 text `t` that ends at byte `end`.
+fn char_ending_at(t: &[u8], end: usize) -> Option<char> {
+    let start = (end.saturating_sub(4)..end)
+        .rev()
+        .find(|&k| t[k] & 0xC0 != 0x80)?;
+    char_starting_at(&t[..end], start)
+}
+
+/// The character of UTF-8 text `t` that starts at byte `at`.
+fn char_starting_at(t: &[u8], at: usize) -> Option<char> {
+    let window = t.get(at..(at + 4).min(t.len()))?;
+    window.utf8_chunks().next()?.valid().chars().next()
 }
 
 #[cfg(test)]
@@ -91,6 +117,17 @@ mod tests {
         assert!(!number_start(t, 5)); // after '.'
         assert!(!number_start(t, 8)); // after '$'
         assert!(!number_end(t, 4)); // ".5" follows
+        // `_` glues unless it opens or closes emphasis, whatever the script around it.
+        let u = "id_42 _7_ é_9 x_é 9_ 9__".as_bytes();
+        assert!(underscore_glues_before(u, 3)); // id_|42
+        assert!(!underscore_glues_before(u, 7)); // ␠_|7
+        assert!(!underscore_glues_after(u, 8)); // 7|_␠
+        assert!(underscore_glues_before(u, 13)); // é_|9
+        assert!(underscore_glues_after(u, 16)); // x|_é
+        assert!(!underscore_glues_after(u, 21)); // 9|_ at the end of a word
+        assert!(underscore_glues_after(u, 24)); // 9|__
+        assert!(!underscore_glues_before(u, 0) && !underscore_glues_before(u, 1));
+        assert!(!underscore_glues_after(u, u.len()));
         assert!(number_end(t, 6));
         assert!(word_end(t, 1));
         assert_eq!(run_end(t, 2, |b| b.is_ascii_digit() || b == b'.'), 6);

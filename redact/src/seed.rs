@@ -217,32 +217,29 @@ pub(crate) fn find(text: &str, out: &mut Vec<Span>) {
         }
         prev_end = Some(end);
         // Letters glued to digits, underscores or non-ASCII letters are not a word of a phrase;
-        // quotes and other punctuation outside ASCII (« » “ ”) are edges.
-        // A `_` glues (`word_list`) unless it opens or closes markdown emphasis (`_legal …_`).
-        // Most neighbours are a space or ASCII punctuation: only those outside ASCII or a `_`
-        // are looked at as characters.
+        // quotes and other punctuation outside ASCII (« » “ ”) are edges, and so is a `_` that
+        // opens or closes markdown emphasis (`_legal …_`). An ASCII neighbour is looked at as a
+        // byte; only one outside ASCII is decoded.
         let plain = |b: Option<&u8>| b.is_none_or(|b| *b < 0x80 && *b != b'_');
         let glued_before = if plain(start.checked_sub(1).and_then(|i| t.get(i))) {
             start > 0 && t[start - 1].is_ascii_digit()
+        } else if t[start - 1] == b'_' {
+            crate::scan::underscore_glues_before(t, start)
         } else {
-            let mut before = text[..start].chars().rev();
-            match before.next() {
-                Some('_') => before.next().is_some_and(char::is_alphanumeric),
-                Some(c) => c.is_alphanumeric(),
-                None => false,
-            }
+            text[..start]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
         };
         let glued_after = if plain(t.get(end)) {
             t.get(end).is_some_and(u8::is_ascii_digit)
+        } else if t[end] == b'_' {
+            crate::scan::underscore_glues_after(t, end)
         } else {
-            let mut after = text[end..].chars();
-            match after.next() {
-                Some('_') => after
-                    .next()
-                    .is_some_and(|c| c.is_alphanumeric() || c == '_'),
-                Some(c) => c.is_alphanumeric(),
-                None => false,
-            }
+            text[end..]
+                .chars()
+                .next()
+                .is_some_and(char::is_alphanumeric)
         };
         if glued_before || glued_after {
             run.finish(out);
