@@ -13,7 +13,7 @@ use alloy::consensus::TxEip1559;
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{Address, B256, Bytes, U256};
 use alloy::providers::Provider;
-use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::{Log, TransactionRequest};
 use keybot_keystore::tx::{SignedTx, UnsignedTx};
 
 use super::amount;
@@ -421,6 +421,20 @@ pub async fn broadcast(
     wait: Duration,
     progress: &mut dyn FnMut(Progress),
 ) -> ChainResult<Outcome> {
+    Ok(broadcast_with_logs(client, store, record, wait, progress)
+        .await?
+        .0)
+}
+
+/// [`broadcast`], with the confirmed receipt's logs (none otherwise): what the transaction did,
+/// read from the receipt it waited for instead of asking the node for it again.
+pub async fn broadcast_with_logs(
+    client: &Client,
+    store: &Store,
+    record: &SentTx,
+    wait: Duration,
+    progress: &mut dyn FnMut(Progress),
+) -> ChainResult<(Outcome, Vec<Log>)> {
     if record.chain_id != client.network.chain_id {
         return Err(ChainError::WrongChain {
             network: client.name.clone(),
@@ -433,9 +447,8 @@ pub async fn broadcast(
     match send_raw(client, &record.raw).await {
         Ok(()) => store.set_sent_status(record.hash, TxStatus::Pending, None, None)?,
         Err(e) if e.is_offline() => {
-            return Ok(Outcome::RpcLost {
-                reason: e.to_string(),
-            });
+            let reason = e.to_string();
+            return Ok((Outcome::RpcLost { reason }, Vec::new()));
         }
         Err(e) => {
             store.set_sent_status(record.hash, TxStatus::Failed, None, Some(&e.to_string()))?;
@@ -443,7 +456,7 @@ pub async fn broadcast(
         }
     }
     progress(Progress::Broadcast(record.hash));
-    let outcome = wait_for_receipt(client, record.hash, wait, progress).await;
+    let (outcome, logs) = wait_with_logs(client, record.hash, wait, progress).await;
     match &outcome {
         Outcome::Confirmed { block } => {
             store.set_sent_status(record.hash, TxStatus::Confirmed, Some(*block), None)?
@@ -456,7 +469,7 @@ pub async fn broadcast(
         )?,
         Outcome::StillPending | Outcome::RpcLost { .. } => {}
     }
-    Ok(outcome)
+    Ok((outcome, logs))
 }
 
 /// `eth_sendRawTransaction`. A node that already has these bytes says so in its own words;
@@ -485,6 +498,16 @@ pub async fn wait_for_receipt(
     wait: Duration,
     progress: &mut dyn FnMut(Progress),
 ) -> Outcome {
+    wait_with_logs(client, hash, wait, progress).await.0
+}
+
+/// [`wait_for_receipt`], with the logs of a confirmed receipt.
+async fn wait_with_logs(
+    client: &Client,
+    hash: B256,
+    wait: Duration,
+    progress: &mut dyn FnMut(Progress),
+) -> (Outcome, Vec<Log>) {
     let start = Instant::now();
     let mut last_report = 0;
     loop {
@@ -492,24 +515,23 @@ pub async fn wait_for_receipt(
             Ok(Some(r)) => {
                 let block = r.block_number.unwrap_or_default();
                 return if r.status() {
-                    Outcome::Confirmed { block }
+                    (Outcome::Confirmed { block }, r.inner.logs().to_vec())
                 } else {
-                    Outcome::Reverted { block }
+                    (Outcome::Reverted { block }, Vec::new())
                 };
             }
             Ok(None) => {}
             Err(e) => {
                 let e = client.error(e);
                 if e.is_offline() {
-                    return Outcome::RpcLost {
-                        reason: e.to_string(),
-                    };
+                    let reason = e.to_string();
+                    return (Outcome::RpcLost { reason }, Vec::new());
                 }
             }
         }
         let elapsed = start.elapsed();
         if elapsed >= wait {
-            return Outcome::StillPending;
+            return (Outcome::StillPending, Vec::new());
         }
         if elapsed.as_secs() > last_report {
             last_report = elapsed.as_secs();

@@ -62,10 +62,23 @@ pub async fn broadcast(
     wait: Duration,
     progress: &mut dyn FnMut(Progress),
 ) -> ChainResult<Outcome> {
+    Ok(broadcast_with_logs(client, store, record, wait, progress)
+        .await?
+        .0)
+}
+
+/// [`broadcast`], with the confirmed receipt's logs ([`send::broadcast_with_logs`]).
+pub async fn broadcast_with_logs(
+    client: &Client,
+    store: Option<&Store>,
+    record: &SentTx,
+    wait: Duration,
+    progress: &mut dyn FnMut(Progress),
+) -> ChainResult<(Outcome, Vec<alloy::rpc::types::Log>)> {
     let Some(store) = store else {
         return Err(ChainError::Store(
             "the store is not open; the signed transaction was not sent".into(),
         ));
     };
-    send::broadcast(client, store, record, wait, progress).await
+    send::broadcast_with_logs(client, store, record, wait, progress).await
 }

@@ -352,11 +352,19 @@ async fn broadcast(client: &Client, store: Option<&Store>, record: &SentTx, send
             }
         })))
     };
-    let outcome = tx::broadcast(client, store, record, SEND_WAIT, &mut progress).await;
-    let said = match &outcome {
-        Ok(crate::chain::send::Outcome::Confirmed { .. }) => market_result(client, record).await,
-        _ => None,
-    };
+    let (outcome, said) =
+        match tx::broadcast_with_logs(client, store, record, SEND_WAIT, &mut progress).await {
+            Ok((outcome, logs)) => {
+                let said = match outcome {
+                    crate::chain::send::Outcome::Confirmed { .. } => {
+                        market_result(client, record, &logs)
+                    }
+                    _ => None,
+                };
+                (Ok(outcome), said)
+            }
+            Err(e) => (Err(e), None),
+        };
     send(Action::Wallet(WalletAction::SendFinished {
         hash: Some(hash),
         outcome,
@@ -365,23 +373,19 @@ async fn broadcast(client: &Client, store: Option<&Store>, record: &SentTx, send
 }
 
 /// What a confirmed market transaction did, in words, from the market contract's own events in
-/// its receipt ("Listed #2 for 5 tUSD."); None for any other transaction. Only logs the market
-/// emitted count: a token contract could emit a log that looks like the market's.
-async fn market_result(client: &Client, record: &SentTx) -> Option<String> {
-    use alloy::providers::Provider as _;
+/// its receipt's `logs` ("Listed #2 for 5 tUSD."); None for any other transaction. Only logs
+/// the market emitted count: a token contract could emit a log that looks like the market's.
+fn market_result(
+    client: &Client,
+    record: &SentTx,
+    logs: &[alloy::rpc::types::Log],
+) -> Option<String> {
     use alloy::sol_types::SolCall as _;
     let m = market::market_of(client).ok()?;
     if record.to != m.address {
         return None;
     }
-    let receipt = client
-        .provider()
-        .get_transaction_receipt(record.hash)
-        .await
-        .ok()??;
-    let events: Vec<crate::market::events::MarketEvent> = receipt
-        .inner
-        .logs()
+    let events: Vec<crate::market::events::MarketEvent> = logs
         .iter()
         .filter(|l| l.address() == m.address)
         .filter_map(crate::market::events::MarketEvent::decode)
