@@ -707,9 +707,23 @@ impl Runtime {
                 ipfs_gateway: settings.ipfs_gateway(),
             };
             // The copy checked before paying, when this store has it.
-            let kept =
-                store.purchased_ciphertext(book.chain_id, book.market, listing.content_hash)?;
-            let written = svc::save_delivery(&buyer, &purchase, &listing, &path, kept.as_deref())?;
+            let written = store
+                .purchased_ciphertext(book.chain_id, book.market, listing.content_hash)
+                .map_err(anyhow::Error::from)
+                .and_then(|kept| {
+                    svc::save_delivery(&buyer, &purchase, &listing, &path, kept.as_deref())
+                        .map_err(anyhow::Error::from)
+                });
+            let written = match written {
+                Ok(n) => n,
+                // The prompt takes Enter again, and the reason is the error line.
+                Err(e) => {
+                    return Ok(vec![
+                        Action::Market(MarketAction::SaveFailed(purchase.id)),
+                        Action::Error(AppError::Vault(Arc::new(e))),
+                    ]);
+                }
+            };
             Ok(vec![
                 Action::Market(MarketAction::Saved(purchase.id)),
                 Action::Notice(format!(

@@ -479,7 +479,9 @@ fn save_to_file_asks_for_a_path_and_hands_over_the_purchase_and_its_listing() {
     assert!(s.typing(), "the path is typed");
     // A new file in the home folder is offered; the user types another.
     match &s.market.mode {
-        MarketMode::SaveTo { purchase: 3, path } => {
+        MarketMode::SaveTo {
+            purchase: 3, path, ..
+        } => {
             assert_eq!(path.text, "~/keybot-purchase-3.txt");
             assert_eq!(path.cursor, path.text.chars().count());
         }
@@ -506,9 +508,17 @@ fn save_to_file_asks_for_a_path_and_hands_over_the_purchase_and_its_listing() {
         }
         other => panic!("{other:?}"),
     }
-    // The prompt stays until the file is written: a refusal (the file exists) leaves the path
-    // to be changed, with the reason on the message line.
+    // The prompt stays until the file is written. While the save runs, another Enter sends
+    // nothing (it would only be refused as existing) and the path does not change.
     assert!(s.typing());
+    assert!(update(&mut s, Action::Submit).is_empty());
+    update(&mut s, Action::Edit(Edit::Char('x')));
+    assert!(
+        matches!(&s.market.mode, MarketMode::SaveTo { path, saving: true, .. } if path.text == "/tmp/out.txt")
+    );
+    // A refusal (the file exists) leaves the path to be changed, with the reason on the
+    // message line, and Enter saves again.
+    update(&mut s, Action::Market(MarketAction::SaveFailed(3)));
     update(
         &mut s,
         Action::Error(crate::tui::error::AppError::Vault(std::sync::Arc::new(
@@ -518,8 +528,9 @@ fn save_to_file_asks_for_a_path_and_hands_over_the_purchase_and_its_listing() {
     assert!(s.typing());
     assert!(error(&s).unwrap().contains("exists"));
     assert!(
-        matches!(&s.market.mode, MarketMode::SaveTo { path, .. } if path.text == "/tmp/out.txt")
+        matches!(&s.market.mode, MarketMode::SaveTo { path, saving: false, .. } if path.text == "/tmp/out.txt")
     );
+    assert_eq!(update(&mut s, Action::Submit).len(), 1, "saved again");
     // Written: the prompt closes (an answer for another purchase does not close it).
     update(&mut s, Action::Market(MarketAction::Saved(2)));
     assert!(s.typing());

@@ -135,6 +135,18 @@ fn a_whole_sale_between_two_homes_in_the_app() {
     // The prompt offers a default name; Ctrl-U clears it for a path of our own.
     let prompt = buyer.wait_for("Save purchase 1", 10);
     assert!(prompt.contains("~/keybot-purchase-1.txt"), "{prompt}");
+    // A file that exists is refused (nothing is overwritten) and the prompt takes Enter again.
+    let taken = files.path().join("taken.txt");
+    std::fs::write(&taken, "mine").unwrap();
+    buyer.keys(&["C-u"]);
+    buyer.line(&taken.display().to_string());
+    // The refusal's line (it starts with the path; "exists" is past the 80 columns) is on the
+    // status line, and the prompt is back from "Saving…".
+    buyer.wait_until(30, |s| {
+        let status = s.lines().last().unwrap_or_default();
+        (status.contains("taken.") && s.contains("Save purchase 1 to a new file")).then_some(())
+    });
+    assert_eq!(std::fs::read_to_string(&taken).unwrap(), "mine");
     buyer.keys(&["C-u"]);
     buyer.line(&saved.display().to_string());
     // The status line has room for the start of the notice; the log (L) has it whole.

@@ -34,6 +34,9 @@ pub enum MarketAction {
     },
     /// Purchase `id` was saved to its file: the save prompt closes.
     Saved(u64),
+    /// Purchase `id` was not saved (why is the error that comes with it): the prompt takes
+    /// Enter again.
+    SaveFailed(u64),
     /// One item after a change: a keep, a redaction, a consent.
     Updated(Box<MarketItem>),
     /// The market from the chain thread's sync, or why it could not be read.
@@ -151,8 +154,14 @@ pub enum MarketMode {
         price: Input,
         token: usize,
     },
-    /// The path a delivered purchase is saved to.
-    SaveTo { purchase: u64, path: Input },
+    /// The path a delivered purchase is saved to. `saving`: Enter handed it to the runtime,
+    /// and another Enter waits for its answer (a second save of the same file would only be
+    /// refused as existing, over the first one's notice).
+    SaveTo {
+        purchase: u64,
+        path: Input,
+        saving: bool,
+    },
     /// The reason of a dispute of a delivered purchase (public, on chain).
     Dispute { purchase: u64, reason: Input },
     /// The new price of one of the user's listings (in its token).
@@ -327,6 +336,15 @@ pub(crate) fn result(s: &mut State, action: Action) -> Vec<Effect> {
         MarketAction::Saved(purchase) => {
             if matches!(m.mode, MarketMode::SaveTo { purchase: p, .. } if p == purchase) {
                 m.mode = MarketMode::Browse;
+            }
+        }
+        MarketAction::SaveFailed(failed) => {
+            if let MarketMode::SaveTo {
+                purchase, saving, ..
+            } = &mut m.mode
+                && *purchase == failed
+            {
+                *saving = false;
             }
         }
         MarketAction::Updated(item) => {

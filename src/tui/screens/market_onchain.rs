@@ -637,20 +637,28 @@ fn save(s: &mut State) -> Vec<Effect> {
     s.market.mode = MarketMode::SaveTo {
         purchase: p.id,
         path: super::vault_file::default_save_path(p.id),
+        saving: false,
     };
     vec![]
 }
 
 /// The save-to-file input: Enter hands the path to the runtime, which refuses an existing file
 /// and checks both hashes before it writes anything. The prompt stays open until the file is
-/// written (`MarketAction::Saved` closes it), so a refusal leaves the path to be changed.
+/// written (`MarketAction::Saved` closes it), so a refusal leaves the path to be changed. While
+/// a save is under way, Enter and edits wait for it.
 pub(crate) fn save_key(s: &mut State, action: Action) -> Vec<Effect> {
-    let MarketMode::SaveTo { purchase, path } = &mut s.market.mode else {
+    let MarketMode::SaveTo {
+        purchase,
+        path,
+        saving,
+    } = &mut s.market.mode
+    else {
         return vec![];
     };
     match action {
-        Action::Edit(e) => path.apply(&e, false),
         Action::Back => s.market.mode = MarketMode::Browse,
+        Action::Edit(_) | Action::Submit if *saving => {}
+        Action::Edit(e) => path.apply(&e, false),
         Action::Submit => {
             let id = *purchase;
             let out = path.text.trim().to_owned();
@@ -669,12 +677,16 @@ pub(crate) fn save_key(s: &mut State, action: Action) -> Vec<Effect> {
             ) else {
                 return error(s, format!("purchase {id} is not in the index"));
             };
-            return vec![Effect::Market(MarketEffect::Save {
+            let save = Effect::Market(MarketEffect::Save {
                 purchase: Box::new(p.clone()),
                 listing: Box::new(l.clone()),
                 path: out.into(),
                 book: Box::new(m.clone()),
-            })];
+            });
+            if let MarketMode::SaveTo { saving, .. } = &mut s.market.mode {
+                *saving = true;
+            }
+            return vec![save];
         }
         _ => {}
     }

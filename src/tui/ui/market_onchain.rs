@@ -111,15 +111,21 @@ fn editing(s: &State) -> bool {
 }
 
 fn bottom_line(f: &mut Frame, area: Rect, s: &State, t: &Theme) {
-    if let MarketMode::SaveTo { purchase, path } = &s.market.mode {
+    if let MarketMode::SaveTo {
+        purchase,
+        path,
+        saving,
+    } = &s.market.mode
+    {
+        let title = if *saving {
+            format!("Saving purchase {purchase}: checking and writing… (Esc closes this line)")
+        } else {
+            format!(
+                "Save purchase {purchase} to a new file (Enter saves, Ctrl-U clears, Esc cancels)"
+            )
+        };
         f.render_widget(
-            Paragraph::new(input_line(path, t, true)).block(block(
-                &format!(
-                    "Save purchase {purchase} to a new file (Enter saves, Ctrl-U clears, Esc cancels)"
-                ),
-                t,
-                true,
-            )),
+            Paragraph::new(input_line(path, t, true)).block(block(&title, t, true)),
             area,
         );
         return;
