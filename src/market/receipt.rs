@@ -122,11 +122,13 @@ pub fn withdraw(amount: &str, from_market: Address, to: Address) -> String {
 
 /// What a confirmed market transaction did, read from its own events ("Listed #2 for 5 tUSD.",
 /// "Bought #3: waiting for the seller's key (deadline …)."): the app's result line. `price`
-/// formats an amount of a token; `to` is where a withdrawal went (its event does not say).
+/// formats an amount of a token; `to` is where a withdrawal went (its event does not say);
+/// `token_of` names a listing's token (a reprice's event does not say either).
 pub fn done(
     events: &[MarketEvent],
     price: &dyn Fn(Address, U256) -> String,
     to: Option<Address>,
+    token_of: &dyn Fn(u64) -> Option<Address>,
 ) -> Option<String> {
     let refunded_as_wrong = events
         .iter()
@@ -141,8 +143,12 @@ pub fn done(
                     price: p,
                     ..
                 } => format!("Listed #{listing} for {}.", price(*token, *p)),
-                // The event names no token; the review said the new price in it.
-                MarketEvent::Repriced { listing, .. } => format!("Repriced #{listing}."),
+                MarketEvent::Repriced {
+                    listing, price: p, ..
+                } => match token_of(*listing) {
+                    Some(token) => format!("Repriced #{listing} to {}.", price(token, *p)),
+                    None => format!("Repriced #{listing}."),
+                },
                 MarketEvent::Delisted { listing, .. } => format!("Delisted #{listing}."),
                 MarketEvent::Purchased {
                     purchase,

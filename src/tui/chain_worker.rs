@@ -357,7 +357,7 @@ async fn broadcast(client: &Client, store: Option<&Store>, record: &SentTx, send
             Ok((outcome, logs)) => {
                 let said = match outcome {
                     crate::chain::send::Outcome::Confirmed { .. } => {
-                        market_result(client, record, &logs)
+                        market_result(client, record, &logs).await
                     }
                     _ => None,
                 };
@@ -375,28 +375,45 @@ async fn broadcast(client: &Client, store: Option<&Store>, record: &SentTx, send
 /// What a confirmed market transaction did, in words, from the market contract's own events in
 /// its receipt's `logs` ("Listed #2 for 5 tUSD."); None for any other transaction. Only logs
 /// the market emitted count: a token contract could emit a log that looks like the market's.
-fn market_result(
+pub(crate) async fn market_result(
     client: &Client,
     record: &SentTx,
     logs: &[alloy::rpc::types::Log],
 ) -> Option<String> {
+    use crate::chain::market_contract::DataMarket;
+    use crate::market::events::MarketEvent;
     use alloy::sol_types::SolCall as _;
     let m = market::market_of(client).ok()?;
     if record.to != m.address {
         return None;
     }
-    let events: Vec<crate::market::events::MarketEvent> = logs
+    let events: Vec<MarketEvent> = logs
         .iter()
         .filter(|l| l.address() == m.address)
-        .filter_map(crate::market::events::MarketEvent::decode)
+        .filter_map(MarketEvent::decode)
         .collect();
     let to = record.call.as_ref().and_then(|c| {
-        crate::chain::market_contract::DataMarket::withdrawCall::abi_decode(&c.data)
+        DataMarket::withdrawCall::abi_decode(&c.data)
             .ok()
             .map(|w| w.to)
     });
+    // A reprice's event names no token: the listing's, read from the market itself.
+    let mut tokens = Vec::new();
+    for e in &events {
+        if let MarketEvent::Repriced { listing, .. } = e {
+            let contract = DataMarket::new(m.address, client.provider());
+            if let Ok(l) = contract
+                .listings(alloy::primitives::U256::from(*listing))
+                .call()
+                .await
+            {
+                tokens.push((*listing, l.token));
+            }
+        }
+    }
+    let token_of = |id: u64| tokens.iter().find(|(l, _)| *l == id).map(|(_, t)| *t);
     let price = |token, units| market::format_price(client, token, units);
-    crate::market::receipt::done(&events, &price, to)
+    crate::market::receipt::done(&events, &price, to, &token_of)
 }
 
 /// Syncs the market and computes the earnings of `own`, with the tokens to word them.

@@ -56,6 +56,28 @@ impl Side<'_> {
         confirm(client, self.store, self.wallet, &review).await;
         review
     }
+
+    /// As [`Side::sign`], with the line the app shows once it is confirmed (the chain thread's
+    /// wording of the receipt's events).
+    async fn sign_saying(&self, client: &Client, tx: MarketTx) -> (Review, Option<String>) {
+        let review = self.prepare(client, tx, None).await.unwrap().review;
+        let record = crate::service::tx::sign(self.wallet, AccountRef::Hd(0), &review).unwrap();
+        let (out, logs) = crate::service::tx::broadcast_with_logs(
+            client,
+            Some(self.store),
+            &record,
+            std::time::Duration::from_secs(60),
+            &mut |_| {},
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(out, crate::chain::send::Outcome::Confirmed { .. }),
+            "{out:?}"
+        );
+        let said = crate::tui::chain_worker::market_result(client, &record, &logs).await;
+        (review, said)
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -325,8 +347,8 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     // Reprice, then delist, the ETH listing (My listings' p and x), each through its review.
     let eth_listing = book.listings[&listing_ids[1]].clone();
     let new_price = eth_price * U256::from(2u64);
-    let reprice = seller_side
-        .sign(
+    let (reprice, result) = seller_side
+        .sign_saying(
             &client,
             MarketTx::Reprice {
                 listing: Box::new(eth_listing.clone()),
@@ -338,6 +360,12 @@ async fn the_apps_sale_token_purchase_delivery_refund_and_withdraw_each_reach_th
     assert!(
         said.contains(&format!("listing #{}", eth_listing.id)) && said.contains("0.002 ETH"),
         "{said}"
+    );
+    // Once confirmed, the app says the new price too (its event names no token: the market's
+    // own listing does).
+    assert_eq!(
+        result.as_deref(),
+        Some(format!("Repriced #{} to 0.002 ETH.", eth_listing.id).as_str())
     );
     let book = svc::sync(&client, s_store, market).await.unwrap();
     assert_eq!(book.listings[&eth_listing.id].price, new_price);
