@@ -1605,13 +1605,41 @@ mod tests {
     }
 
     pub(super) fn press(runtime: &mut Runtime, state: &mut State, c: char) {
-        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-        let key = KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        use crossterm::event::{KeyCode, KeyModifiers};
+        key(runtime, state, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+
+    /// A key as the terminal gives it, through the key map and the runtime.
+    pub(super) fn key(
+        runtime: &mut Runtime,
+        state: &mut State,
+        code: crossterm::event::KeyCode,
+        modifiers: crossterm::event::KeyModifiers,
+    ) {
+        let key = crossterm::event::KeyEvent::new(code, modifiers);
         runtime.handle(
             state,
             Event::Term(TermEvent::Key(key), Instant::now()),
             Instant::now(),
         );
+    }
+
+    /// The password of the runtime tests' wallets.
+    pub(super) fn password() -> Password {
+        Password::new("purple elephant dances quietly".into())
+    }
+
+    /// A runtime over `paths`, and the state of an app that has just asked it to unlock the
+    /// wallet there with [`password`].
+    pub(super) fn unlocking(
+        paths: &Paths,
+    ) -> (Runtime, tokio::sync::mpsc::UnboundedReceiver<Event>, State) {
+        let (tx, rx) = unbounded_channel();
+        let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
+        runtime.perform(Effect::Unlock(UnlockEffect::Unlock {
+            password: password(),
+        }));
+        (runtime, rx, State::new(true))
     }
 
     /// The chat screen's vault key through the runtime and a real store: the open conversation
@@ -1624,7 +1652,6 @@ mod tests {
         use crate::store::{NewMessage, Role, Timings};
         let home = tempfile::tempdir().unwrap();
         let paths = Paths::resolve(Some(home.path())).unwrap();
-        let password = || Password::new("purple elephant dances quietly".into());
         let phrase = "test test test test test test test test test test test junk";
         let mut made = wallet_service::create(&paths, phrase, "", &password()).unwrap();
         let conversation = made
@@ -1651,12 +1678,7 @@ mod tests {
             .unwrap();
         drop(made);
 
-        let (tx, mut rx) = unbounded_channel();
-        let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
-        let mut state = State::new(true);
-        runtime.perform(Effect::Unlock(UnlockEffect::Unlock {
-            password: password(),
-        }));
+        let (mut runtime, mut rx, mut state) = unlocking(&paths);
         let rx = &mut rx;
         until(&mut runtime, rx, &mut state, "unlocking", |s| s.unlocked()).await;
         // Unlocking lists the conversations and reopens the latest one.
@@ -1763,7 +1785,6 @@ mod tests {
     async fn a_bad_stored_setting_is_reported_at_unlock_and_shown_as_its_default() {
         let home = tempfile::tempdir().unwrap();
         let paths = Paths::resolve(Some(home.path())).unwrap();
-        let password = || Password::new("purple elephant dances quietly".into());
         let phrase = "test test test test test test test test test test test junk";
         let made = wallet_service::create(&paths, phrase, "", &password()).unwrap();
         made.store
@@ -1771,12 +1792,7 @@ mod tests {
             .unwrap();
         made.store.set_setting(settings::TEMP, "0.3").unwrap();
         drop(made);
-        let (tx, mut rx) = unbounded_channel();
-        let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
-        let mut state = State::new(true);
-        runtime.perform(Effect::Unlock(UnlockEffect::Unlock {
-            password: password(),
-        }));
+        let (mut runtime, mut rx, mut state) = unlocking(&paths);
         let opened = loop {
             match rx.recv().await.unwrap() {
                 Event::Opened(o) => break o,

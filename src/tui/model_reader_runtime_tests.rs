@@ -4,21 +4,10 @@
 //! the model", and `M` reads the item again on the user's word.
 // A test tells one story start to end; its length is not a step to name (Cargo.toml).
 #![allow(clippy::too_many_lines)]
-use super::tests::{press, until};
+use super::tests::{key, password, press, unlocking, until};
 use super::*;
 use crate::tui::action::Edit;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-fn key(runtime: &mut Runtime, state: &mut State, code: KeyCode, modifiers: KeyModifiers) {
-    runtime.handle(
-        state,
-        Event::Term(
-            TermEvent::Key(KeyEvent::new(code, modifiers)),
-            Instant::now(),
-        ),
-        Instant::now(),
-    );
-}
+use crossterm::event::{KeyCode, KeyModifiers};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(
@@ -33,7 +22,6 @@ async fn a_new_item_is_read_by_the_model_when_the_setting_says_so_and_again_on_m
     let _serial = crate::test_support::model_serial();
     let home = tempfile::tempdir().unwrap();
     let paths = Paths::resolve(Some(home.path())).unwrap();
-    let password = || Password::new("purple elephant dances quietly".into());
     let phrase = "test test test test test test test test test test test junk";
     drop(wallet_service::create(&paths, phrase, "", &password()).unwrap());
     // The test model, registered as `keybot model add` does (the first one is the default).
@@ -47,12 +35,7 @@ async fn a_new_item_is_read_by_the_model_when_the_setting_says_so_and_again_on_m
     // "Ugolino" alone at a sentence's start: in no list, and nothing around it says "name".
     std::fs::write(&file, "Ugolino waters the plants while we are away.\n").unwrap();
 
-    let (tx, mut rx) = unbounded_channel();
-    let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
-    let mut state = State::new(true);
-    runtime.perform(Effect::Unlock(UnlockEffect::Unlock {
-        password: password(),
-    }));
+    let (mut runtime, mut rx, mut state) = unlocking(&paths);
     let (rx, state) = (&mut rx, &mut state);
     until(&mut runtime, rx, state, "unlocking", |s| s.unlocked()).await;
 

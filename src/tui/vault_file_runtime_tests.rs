@@ -4,21 +4,12 @@
 //! command line's own line and the path as typed.
 // A test tells one story start to end; its length is not a step to name (Cargo.toml).
 #![allow(clippy::too_many_lines)]
-use super::tests::{press, until};
+use super::tests::{key, password, press, unlocking, until};
 use super::*;
 use crate::market::item_text::TextError;
 use crate::tui::screens::vault_file::FilePrompt;
 use crate::tui::state::MarketMode;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-
-fn key(runtime: &mut Runtime, state: &mut State, code: KeyCode) {
-    let key = KeyEvent::new(code, KeyModifiers::NONE);
-    runtime.handle(
-        state,
-        Event::Term(TermEvent::Key(key), Instant::now()),
-        Instant::now(),
-    );
-}
+use crossterm::event::{KeyCode, KeyModifiers};
 
 fn prompt(s: &State) -> Option<&FilePrompt> {
     match &s.market.mode {
@@ -31,7 +22,6 @@ fn prompt(s: &State) -> Option<&FilePrompt> {
 async fn tab_completes_from_the_folder_and_enter_adds_the_file_or_keeps_the_refusal() {
     let home = tempfile::tempdir().unwrap();
     let paths = Paths::resolve(Some(home.path())).unwrap();
-    let password = || Password::new("purple elephant dances quietly".into());
     let phrase = "test test test test test test test test test test test junk";
     drop(wallet_service::create(&paths, phrase, "", &password()).unwrap());
     let files = tempfile::tempdir().unwrap();
@@ -44,12 +34,7 @@ async fn tab_completes_from_the_folder_and_enter_adds_the_file_or_keeps_the_refu
     std::fs::write(dir.join("notes-binary.bin"), b"\x00\x01\x02 not text").unwrap();
     std::fs::create_dir(dir.join("notes-old")).unwrap();
 
-    let (tx, mut rx) = unbounded_channel();
-    let mut runtime = Runtime::new(paths.clone(), tx, theme::load("dark", None).0, None);
-    let mut state = State::new(true);
-    runtime.perform(Effect::Unlock(UnlockEffect::Unlock {
-        password: password(),
-    }));
+    let (mut runtime, mut rx, mut state) = unlocking(&paths);
     let rx = &mut rx;
     let state = &mut state;
     until(&mut runtime, rx, state, "unlocking", |s| s.unlocked()).await;
@@ -72,7 +57,7 @@ async fn tab_completes_from_the_folder_and_enter_adds_the_file_or_keeps_the_refu
         Instant::now(),
     );
     // Tab: the common prefix of the three names, and the names under the prompt.
-    key(&mut runtime, state, KeyCode::Tab);
+    key(&mut runtime, state, KeyCode::Tab, KeyModifiers::NONE);
     until(&mut runtime, rx, state, "the names", |s| {
         prompt(s).is_some_and(|p| !p.matches.is_empty())
     })
@@ -86,13 +71,13 @@ async fn tab_completes_from_the_folder_and_enter_adds_the_file_or_keeps_the_refu
 
     // A folder is refused with the service's line; the prompt keeps the path.
     press(&mut runtime, state, 'o');
-    key(&mut runtime, state, KeyCode::Tab);
+    key(&mut runtime, state, KeyCode::Tab, KeyModifiers::NONE);
     let folder = format!("{}/notes-old/", dir.display());
     until(&mut runtime, rx, state, "the folder", |s| {
         prompt(s).is_some_and(|p| p.path.text == folder)
     })
     .await;
-    key(&mut runtime, state, KeyCode::Enter);
+    key(&mut runtime, state, KeyCode::Enter, KeyModifiers::NONE);
     until(&mut runtime, rx, state, "the refusal", |s| {
         prompt(s).is_some_and(|p| p.error.is_some())
     })
@@ -112,16 +97,16 @@ async fn tab_completes_from_the_folder_and_enter_adds_the_file_or_keeps_the_refu
 
     // A binary file: the command line's line, word for word.
     for _ in 0.."old/".len() {
-        key(&mut runtime, state, KeyCode::Backspace);
+        key(&mut runtime, state, KeyCode::Backspace, KeyModifiers::NONE);
     }
     press(&mut runtime, state, 'b');
-    key(&mut runtime, state, KeyCode::Tab);
+    key(&mut runtime, state, KeyCode::Tab, KeyModifiers::NONE);
     let binary = dir.join("notes-binary.bin");
     until(&mut runtime, rx, state, "the binary file", |s| {
         prompt(s).is_some_and(|p| p.path.text == binary.display().to_string())
     })
     .await;
-    key(&mut runtime, state, KeyCode::Enter);
+    key(&mut runtime, state, KeyCode::Enter, KeyModifiers::NONE);
     assert!(prompt(state).unwrap().adding);
     until(&mut runtime, rx, state, "the refusal", |s| {
         prompt(s).is_some_and(|p| p.error.is_some())
@@ -137,15 +122,15 @@ async fn tab_completes_from_the_folder_and_enter_adds_the_file_or_keeps_the_refu
 
     // The text file: added, and the screen opens on its preview.
     for _ in 0.."binary.bin".len() {
-        key(&mut runtime, state, KeyCode::Backspace);
+        key(&mut runtime, state, KeyCode::Backspace, KeyModifiers::NONE);
     }
     press(&mut runtime, state, 's');
-    key(&mut runtime, state, KeyCode::Tab);
+    key(&mut runtime, state, KeyCode::Tab, KeyModifiers::NONE);
     until(&mut runtime, rx, state, "the text file", |s| {
         prompt(s).is_some_and(|p| p.path.text.ends_with("notes-sourdough.txt"))
     })
     .await;
-    key(&mut runtime, state, KeyCode::Enter);
+    key(&mut runtime, state, KeyCode::Enter, KeyModifiers::NONE);
     until(&mut runtime, rx, state, "the new item", |s| {
         s.market.mode == MarketMode::Browse && s.market.item().is_some()
     })

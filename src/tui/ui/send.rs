@@ -103,9 +103,14 @@ fn header_lines(review: &Review, flow: &SendFlow, width: u16, t: &Theme) -> Vec<
         flow.steps.as_ref(),
         review_layout::inner_width(width),
     );
-    rows.header
-        .into_iter()
-        .map(|l| styled(l, t.style(Role::Title)))
+    title_lines(&rows.header, t)
+}
+
+/// The header's rows as the review draws them.
+fn title_lines(header: &[String], t: &Theme) -> Vec<Line<'static>> {
+    header
+        .iter()
+        .map(|l| styled(l.clone(), t.style(Role::Title)))
         .collect()
 }
 
@@ -137,12 +142,7 @@ fn draw_review(f: &mut Frame, area: Rect, v: &ReviewView, t: &Theme) {
         Constraint::Length(footer.len() as u16),
     ])
     .areas(inner);
-    let header: Vec<Line> = rows
-        .header
-        .iter()
-        .map(|l| styled(l.clone(), t.style(Role::Title)))
-        .collect();
-    f.render_widget(Paragraph::new(header), head);
+    f.render_widget(Paragraph::new(title_lines(&rows.header, t)), head);
     let height = usize::from(body.height);
     let max = rows.body.len().saturating_sub(height);
     let scroll = v.scroll.min(max);
