@@ -86,9 +86,27 @@ pub(crate) fn word_flags(word: &str) -> u8 {
         let key = std::str::from_utf8(&buf[..word.len()]).unwrap_or_default();
         return LISTS.words.get(key).copied().unwrap_or(0);
     }
-    LISTS
+    let flags = LISTS
         .words
         .get(&word.to_ascii_lowercase())
         .copied()
-        .unwrap_or(0)
+        .unwrap_or(0);
+    // Only Latin letters with marks fold to ASCII (Cyrillic, Greek, CJK… never do).
+    let latin_marked = |c: char| ('\u{C0}'..='\u{24F}').contains(&c);
+    if flags != 0 || !word.chars().any(latin_marked) {
+        return flags;
+    }
+    // Many names are listed without their accents ("Frederic", "Roldan", "Dorothee"): the
+    // word's letters without their combining marks, when that is plain ASCII.
+    use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+    let folded: String = word.nfd().filter(|c| !is_combining_mark(*c)).collect();
+    if folded.is_ascii() {
+        LISTS
+            .words
+            .get(&folded.to_ascii_lowercase())
+            .copied()
+            .unwrap_or(0)
+    } else {
+        0
+    }
 }

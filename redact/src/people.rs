@@ -119,6 +119,63 @@ const RELATIONS: &[&str] = &[
     "student",
     "tutor",
     "mentor",
+    // People by their trade, for "the plumber, Theobald Fischer, comes at nine".
+    "plumber",
+    "electrician",
+    "builder",
+    "gardener",
+    "cleaner",
+    "mechanic",
+    "driver",
+    "courier",
+    "accountant",
+    "agent",
+    "nurse",
+    "surgeon",
+    "midwife",
+    "pharmacist",
+    "receptionist",
+    "secretary",
+    "caretaker",
+    "contractor",
+    "architect",
+    "notary",
+];
+
+/// The verbs whose object is a person ("Please tell Ugolino that…", "ask Ciriaco about it").
+/// ("call" and "email" are left out: "call Kubernetes support", "email Sales".)
+const ADDRESSING: &[&str] = &[
+    "tell", "told", "ask", "asked", "remind", "reminded", "thank", "thanked", "invite", "invited",
+    "meet", "met",
+];
+
+/// The small lower-case words inside people's names ("Sander van Suinvorde", "Marit van der
+/// Laan", "Ayden le Floch", "Mr van de Leemput").
+const NAME_PARTICLES: &[&str] = &[
+    "van", "von", "de", "der", "den", "da", "di", "du", "del", "della", "dos", "das", "le", "la",
+    "ter", "ten", "zu", "bin", "ibn", "al",
+];
+
+/// A place by the word before it ("East Dannymouth", "Port David", "New Marie"): the word after
+/// it must be a listed name or place, or no English word at all ("New Year" and "North Star"
+/// stay).
+const COMPASS: &[&str] = &["North", "South", "East", "West", "New", "Port", "Fort"];
+
+/// How English and Germanic place names end ("Woodborough", "Nicholasfurt", "Gordonstad",
+/// "Jacksonville"): a capitalised word in no list (so no English word) that ends so is a place.
+const PLACE_ENDINGS: &[&str] = &[
+    "burgh", "borough", "bury", "mouth", "ville", "stad", "furt", "chester", "shire", "haven",
+    "berg", "town", "land", "fort",
+];
+
+/// The articles that open many Spanish, Italian and French places' names ("La Coruña", "Las
+/// Palmas", "Le Havre"): a place after `in`, `to`… when a capitalised word follows.
+const ARTICLES: &[&str] = &["la", "las", "los", "el", "le", "les", "il", "lo"];
+
+/// How French and English hyphenated place names join ("Valentin-sur-Thomas",
+/// "Stratford-upon-Avon", "Southend-on-Sea", "Frankfurt-am-Main").
+const PLACE_JOINS: &[&str] = &[
+    "-sur-", "-sous-", "-upon-", "-on-", "-en-", "-am-", "-les-", "-lès-",
 ];
 
 const SALUTATIONS: &[&str] = &[
@@ -360,12 +417,12 @@ impl<'a> Ctx<'a> {
         i > 0 && self.is_title(i - 1) && matches!(self.gap(i), " " | ". ")
     }
 
-    /// "my wife Anna", "her colleague, Tom".
+    /// "my wife Anna", "her colleague, Tom", "the plumber, Theobald Fischer,".
     fn after_relation(&self, i: usize) -> bool {
         i > 1
             && self.lower_is(i - 1, RELATIONS)
-            && self.lower_is(i - 2, POSSESSIVES)
-            && matches!(self.gap(i), " " | ", ")
+            && ((self.lower_is(i - 2, POSSESSIVES) && matches!(self.gap(i), " " | ", "))
+                || (self.lower_is(i - 2, &["the"]) && self.gap(i) == ", "))
     }
 
     /// "Hi Sam,", "Thanks, Jo!", "Thank you Maria." (a salutation opening its sentence, and
@@ -420,8 +477,58 @@ impl<'a> Ctx<'a> {
         if f & (FIRST | SURNAME) != 0 {
             return !is_calendar(w);
         }
-        f & (AMBIGUOUS | WORD | PLACE) == 0 && !TITLES.contains(&w)
+        // A town's name that is no English word is a surname as often ("Dante Desio", "Fidel
+        // Agudo"); "Bath" or "Nice" after a first name is not.
+        f & (AMBIGUOUS | WORD) == 0 && !TITLES.contains(&w)
     }
+}
+
+impl Ctx<'_> {
+    /// Word `j` and the single-spaced words after it are a name's particles ("van der"), and a
+    /// capitalised word that is no common English word follows them: the end after that word.
+    fn particles_then_name(&self, j: usize) -> Option<usize> {
+        let n = self.toks.len();
+        let mut k = j;
+        while k < n
+            && k < j + 3
+            && (k == j || self.spaced(k))
+            && !self.toks[k].upper
+            && NAME_PARTICLES.contains(&self.word(k))
+        {
+            k += 1;
+        }
+        let last = k > j
+            && k < n
+            && self.spaced(k)
+            && self.capitalised(k)
+            && self.flags(k) & (COMMON | AMBIGUOUS) == 0
+            && !is_calendar(self.word(k));
+        last.then_some(k + 1)
+    }
+
+    /// A listed first name or surname that is no common English word ("Maurice", "Roldán";
+    /// not "Will").
+    fn listed_name(&self, i: usize) -> bool {
+        let f = self.flags(i);
+        f & (FIRST | SURNAME) != 0 && f & AMBIGUOUS == 0 && !is_calendar(self.bare(i))
+    }
+}
+
+/// A capitalised word in no list that is shaped like a place's name: an English or Germanic
+/// ending ("Woodborough"), or a French or English join ("Valentin-sur-Thomas").
+fn shaped_like_a_place(c: &Ctx, i: usize) -> bool {
+    if c.flags(i) != 0 || !c.capitalised(i) {
+        return false;
+    }
+    let w = c.bare(i).as_bytes();
+    let ends = |e: &str| {
+        w.len() >= e.len() + 3 && w[w.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+    };
+    PLACE_ENDINGS.iter().any(|e| ends(e))
+        || (w.contains(&b'-') && {
+            let lower = c.bare(i).to_lowercase();
+            PLACE_JOINS.iter().any(|j| lower.contains(j))
+        })
 }
 
 /// An unlisted capitalised word that is no common English word ("Ugolino", "Colmschate"): what
@@ -493,12 +600,35 @@ fn find_in_line(ctx: &Ctx, from: usize, found: &mut Vec<Span>) {
             i += 1;
             continue;
         }
-        if let Some((end, kind)) = at(ctx, i) {
-            found.push(Span {
-                start: from + ctx.toks[i].start,
-                end: from + ctx.toks[end - 1].end,
-                kind,
-            });
+        // "Mr van de Leemput": the title stays, the particles go with the name.
+        let titled = (i + 1 < n
+            && !ctx.toks[i + 1].upper
+            && ctx.is_title(i)
+            && matches!(ctx.gap(i + 1), " " | ". "))
+        .then(|| ctx.particles_then_name(i + 1))
+        .flatten();
+        let found_here = match titled {
+            Some(end) => Some((i + 1, end, Kind::Name)),
+            None => at(ctx, i).map(|(end, kind)| (i, end, kind)),
+        };
+        if let Some((first, end, kind)) = found_here {
+            let (start, stop) = (from + ctx.toks[first].start, from + ctx.toks[end - 1].end);
+            // The parts of one name or place found one by one ("Dante" "Desio") are one span.
+            match found.last_mut() {
+                Some(last)
+                    if last.kind == kind
+                        && last.end >= from
+                        && last.end <= start
+                        && &ctx.text[last.end - from..start - from] == " " =>
+                {
+                    last.end = stop;
+                }
+                _ => found.push(Span {
+                    start,
+                    end: stop,
+                    kind,
+                }),
+            }
             i = end;
         } else {
             i += 1;
@@ -584,6 +714,15 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     if listed > i + 1 {
         return Some((listed, Kind::Place));
     }
+    // "East Dannymouth", "Port David", "New Marie": before a listed name or place, or a word in
+    // no list ("New Year", "North Star" stay).
+    if COMPASS.contains(&word) && i + 1 < c.toks.len() && c.spaced(i + 1) && c.capitalised(i + 1) {
+        let f = c.flags(i + 1);
+        let named = f & (FIRST | SURNAME | PLACE) != 0 && f & AMBIGUOUS == 0;
+        if f == 0 || (named && !is_calendar(c.bare(i + 1))) {
+            return Some((i + 2, Kind::Place));
+        }
+    }
     let calendar = is_calendar(word);
     let start_of_sentence = c.sentence_start(i);
     let common = flags & AMBIGUOUS != 0 || (start_of_sentence && flags & WORD != 0);
@@ -592,6 +731,9 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     let named_by_context = c.after_title(i) || (!calendar && c.after_relation(i));
     if named_by_context {
         return Some((name_end(c, i), Kind::Name));
+    }
+    if shaped_like_a_place(c, i) {
+        return Some((i + 1, Kind::Place));
     }
     // An unlisted word after a salutation only when a comma follows ("Hi Sam," but not
     // "Thanks Linux!").
@@ -608,6 +750,10 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     if !calendar && (c.flags(i) & FIRST != 0 || rare(c, i)) && c.vocative(i) {
         return Some((i + 1, Kind::Name));
     }
+    // The person "tell", "ask" or "invite" take: "Please tell Ugolino that the car is ready."
+    if !start_of_sentence && c.gap(i) == " " && c.lower_is(i - 1, ADDRESSING) && rare(c, i) {
+        return Some((name_end(c, i), Kind::Name));
+    }
     // A place after `lives in`, `based in`: listed or not.
     if c.settled(i) && !calendar && !c.lower_is(i, &["English", "French", "German", "Spanish"]) {
         let mut end = place_end(c, i);
@@ -621,6 +767,17 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
         }
         return Some((end, Kind::Place));
     }
+    by_list_or_neighbours(c, i, common)
+}
+
+/// The rest of [`at`]: word `i` (capitalised, no title, no context before it that names it)
+/// by its lists and its neighbours. `common`: it is a common word here, or any English word
+/// where a sentence starts.
+fn by_list_or_neighbours(c: &Ctx, i: usize, common: bool) -> Option<(usize, Kind)> {
+    let word = c.bare(i);
+    let flags = c.flags(i);
+    let calendar = is_calendar(word);
+    let start_of_sentence = c.sentence_start(i);
     // A listed place, after a preposition when it is also a common word.
     let place_here = flags & PLACE != 0 && !calendar && (c.after_preposition(i) || !common);
     let first_here = flags & FIRST != 0 && !calendar;
@@ -631,9 +788,27 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
         return Some((name_end(c, i), Kind::Name));
     }
     if place_here && word.chars().count() >= 3 {
-        return Some((place_end(c, i), Kind::Place));
+        // After `in`, `to`…, the rest of a longer name too ("to Winterswijk Meddo").
+        let end = place_end(c, i);
+        let end = if c.after_preposition(i) {
+            place_rest(c, end, i + 4)
+        } else {
+            end
+        };
+        return Some((end, Kind::Place));
     }
     if first_here && !common && word.chars().count() >= 3 {
+        return Some((name_end(c, i), Kind::Name));
+    }
+    // A word before a listed name: one in no list ("Christelle Maurice", "Ainoa Bas"), or
+    // mid-sentence one that is no common English word ("with Albino Roldán").
+    let before_name = !calendar
+        && i + 1 < c.toks.len()
+        && c.spaced(i + 1)
+        && c.capitalised(i + 1)
+        && c.listed_name(i + 1)
+        && (rare(c, i) || (!start_of_sentence && flags & (COMMON | AMBIGUOUS) == 0));
+    if before_name {
         return Some((name_end(c, i), Kind::Name));
     }
     // Two or three rare capitalised words in a row are a person's name ("Romolo Norbiato",
@@ -654,26 +829,64 @@ fn at(c: &Ctx, i: usize) -> Option<(usize, Kind)> {
     // A rare capitalised word after `in`, `to`, `near`… mid-sentence is a place ("drove to
     // Marsdenmouth"); at a sentence's start ("In Ugolino's…") it says nothing.
     if rare(c, i) && c.after_preposition(i) && !c.sentence_start(i - 1) {
-        let mut end = i + 1;
-        while end < c.toks.len() && end < i + 3 && c.spaced(end) && rare(c, end) {
-            end += 1;
-        }
-        return Some((end, Kind::Place));
+        return Some((place_rest(c, i + 1, i + 4), Kind::Place));
+    }
+    // An article opening a place's name, after `in`, `to`…: "to La Coruña", "in Las Palmas".
+    if c.lower_is(i, ARTICLES)
+        && c.after_preposition(i)
+        && !c.sentence_start(i - 1)
+        && i + 1 < c.toks.len()
+        && c.spaced(i + 1)
+        && (rare(c, i + 1) || c.flags(i + 1) & PLACE != 0)
+    {
+        return Some((place_rest(c, place_end(c, i + 1), i + 5), Kind::Place));
     }
     None
 }
 
+/// A place's name goes on from word `end` (up to word `limit`): over capitalised words that are
+/// no English words, and over particles before one ("Santa Cruz de Tenerife", "Borgonuovo Di
+/// Neive").
+fn place_rest(c: &Ctx, mut end: usize, limit: usize) -> usize {
+    let n = c.toks.len();
+    while end < n && end < limit && c.spaced(end) {
+        if rare(c, end) {
+            end += 1;
+            continue;
+        }
+        // One particle, any case, then such a word.
+        let after = end + 1;
+        if c.lower_is(end, PARTICLES)
+            && c.word(end).len() <= 4
+            && after < n
+            && after < limit
+            && c.spaced(after)
+            && rare(c, after)
+        {
+            end = after + 1;
+            continue;
+        }
+        break;
+    }
+    end
+}
+
 /// The name's last word + 1: its first part, then capitalised name parts after single spaces
-/// (at most four words in all).
+/// (at most four in all), each perhaps after particles ("Marit van der Laan").
 fn name_end(c: &Ctx, i: usize) -> usize {
     let mut end = i + 1;
-    while end < c.toks.len()
-        && end < i + 4
-        && !c.possessive(end - 1)
-        && c.spaced(end)
-        && c.name_part(end)
-    {
-        end += 1;
+    let mut parts = 1;
+    while end < c.toks.len() && parts < 4 && !c.possessive(end - 1) {
+        if c.spaced(end) && c.name_part(end) {
+            end += 1;
+        } else if c.spaced(end)
+            && let Some(after) = c.particles_then_name(end)
+        {
+            end = after;
+        } else {
+            break;
+        }
+        parts += 1;
     }
     end
 }
@@ -705,7 +918,7 @@ fn place_phrase(c: &Ctx, i: usize) -> Option<usize> {
         {
             end += 1;
         }
-        return Some(end);
+        return Some(place_rest(c, end, i + 6));
     }
     // One or two capitalised words, then the place word.
     for len in 1..=2 {
@@ -765,6 +978,34 @@ mod tests {
                 "It was a bright cold day in April.",
             ),
             ("See you on Friday, Mark.", "See you on Friday, [name]."),
+            // The person "tell", "ask", "invite"… take, listed or not ("call" is left out).
+            (
+                "Please tell Ugolino that the car is ready.",
+                "Please tell [name] that the car is ready.",
+            ),
+            (
+                "Call Kubernetes support if it dies.",
+                "Call Kubernetes support if it dies.",
+            ),
+            // Particles inside a name, after a first name or a title.
+            (
+                "I had lunch with Wessel van Velzen yesterday.",
+                "I had lunch with [name] yesterday.",
+            ),
+            ("Mr van de Leemput signed.", "Mr [name] signed."),
+            // An appositive after a trade.
+            (
+                "The plumber, Theobald Fischer, comes at nine.",
+                "The plumber, [name], comes at nine.",
+            ),
+            // An unlisted word before a listed name, even where a sentence starts.
+            (
+                "Notes: Christelle Maurice will present.",
+                "Notes: [name] will present.",
+            ),
+            // A name listed without its accents; a town's name as a surname: one span.
+            ("Please tell Frédéric.", "Please tell [name]."),
+            ("Ask Dante Desio about it.", "Ask [name] about it."),
         ] {
             assert_eq!(render(text), want, "{text}");
         }
@@ -793,6 +1034,25 @@ mod tests {
             ("a walk along the Hudson River", "a walk along the [place]"),
             ("she lives on Elm Street", "she lives on [place]"),
             ("I love Berlin.", "I love [place]."),
+            // A compass word or Port before a name, a place or a word in no list.
+            (
+                "We drove to East Dannymouth last weekend.",
+                "We drove to [place] last weekend.",
+            ),
+            ("It is in Port David.", "It is in [place]."),
+            (
+                "Happy New Year! Follow the North Star.",
+                "Happy New Year! Follow the North Star.",
+            ),
+            // Shaped like a place: an ending or a join, even where a sentence starts.
+            ("Woodborough was cold.", "[place] was cold."),
+            ("We met in Valentin-sur-Thomas.", "We met in [place]."),
+            // An article opening it, particles inside it.
+            ("We drove to La Coruña.", "We drove to [place]."),
+            (
+                "My parents live in Santa Cruz de Tenerife.",
+                "My parents live in [place].",
+            ),
         ] {
             assert_eq!(render(text), want, "{text}");
         }
