@@ -12,7 +12,7 @@
 //! An error never ends the thread: the next command is served.
 use std::num::NonZeroU32;
 use std::panic::AssertUnwindSafe;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -70,6 +70,9 @@ pub struct LoadRequest {
     pub server: Option<super::remote::ServerModel>,
     /// `rpc-server`s that take the offloaded layers (`gpu_layers`), as a GPU would.
     pub rpc: Vec<super::rpc::Endpoint>,
+    /// Where the KV state of a tools prompt's public head is kept between runs
+    /// ([`super::prompt_cache`]; `keybot ask`). Used only with `expected_sha256`, which keys it.
+    pub prompt_cache: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -692,6 +695,8 @@ struct Session<'m> {
     cache: Vec<LlamaToken>,
     template: Result<ChatTemplate, TemplateError>,
     info: ModelInfo,
+    /// Where a tools prompt's head is saved and loaded from, when asked for.
+    prompt_cache: Option<super::prompt_cache::PromptCache>,
 }
 
 impl<'m> Session<'m> {
@@ -763,6 +768,15 @@ impl<'m> Session<'m> {
             ),
         };
         tracing::info!(?info, "model loaded");
+        let prompt_cache = match (&req.prompt_cache, &req.expected_sha256) {
+            (Some(dir), Some(sha)) => Some(super::prompt_cache::PromptCache {
+                dir: dir.clone(),
+                model_sha256: sha.clone(),
+                n_ctx: ctx.n_ctx(),
+                flash_attention: on_gpu > 0,
+            }),
+            _ => None,
+        };
         Ok(Session {
             model,
             ctx,
@@ -770,6 +784,7 @@ impl<'m> Session<'m> {
             cache: Vec::new(),
             template,
             info,
+            prompt_cache,
         })
     }
 
@@ -866,6 +881,8 @@ impl<'m> Session<'m> {
             usize::try_from(m).unwrap_or(usize::MAX).min(n_ctx / 4)
         });
         let (tokens, _dropped) = self.prompt_tokens(&req.prompt, reserve, events)?;
+        // A tools prompt's public head from its file, or (None) where to save it once decoded.
+        let save_head = self.restore_head(&req.prompt, &tokens);
 
         // Reuse the cached prefix; at least one token must be decoded to get fresh logits.
         let mut keep = common_prefix(&self.cache, &tokens).min(tokens.len().saturating_sub(1));
@@ -891,7 +908,19 @@ impl<'m> Session<'m> {
         };
 
         let t_prefill = Instant::now();
-        let prefilled = self.prefill(&tokens[keep..], stop)?;
+        let prefilled = match save_head {
+            // The head first, saved before a token of the question is in the cache.
+            Some((n, file)) if n > keep && n < tokens.len() => {
+                match self.prefill(&tokens[keep..n], stop)? {
+                    Some(_) => {
+                        self.save_head(n, &file);
+                        self.prefill(&tokens[n..], stop)?
+                    }
+                    None => None,
+                }
+            }
+            _ => self.prefill(&tokens[keep..], stop)?,
+        };
         stats.prefill_ms = ms(t_prefill.elapsed());
         let Some(mut logits_at) = prefilled else {
             stats.prefilled = self.cache.len() - keep;
@@ -954,6 +983,55 @@ impl<'m> Session<'m> {
             stats.ttft_ms = ms(t0.elapsed());
         }
         self.finish(stats, reason, events)
+    }
+
+    /// With a prompt cache and a tools prompt: loads its public head's saved state into an
+    /// empty KV cache. Returns the head's length and file when that file is still to be
+    /// written (none yet, or one that did not load as this head).
+    fn restore_head(&mut self, prompt: &Prompt, tokens: &[LlamaToken]) -> Option<(usize, PathBuf)> {
+        let cache = self.prompt_cache.as_ref()?;
+        let probe = super::prompt_cache::head_probe(prompt)?;
+        let (text, _) = match &probe {
+            Prompt::Tools { messages, tools } => self.render(messages, Some(tools)).ok()?,
+            _ => return None,
+        };
+        let n = common_prefix(&self.tokenize(&text), tokens);
+        if n < super::prompt_cache::MIN_HEAD {
+            return None;
+        }
+        let file = cache.file_for(&tokens[..n]);
+        if !self.cache.is_empty() || !file.exists() {
+            // What the KV cache holds is reused as it is; a missing file is written.
+            return (self.cache.is_empty()).then_some((n, file));
+        }
+        match self.ctx.state_seq_load_file(&file, 0, n) {
+            Ok((loaded, _)) if loaded == tokens[..n] => {
+                tracing::debug!(tokens = n, "prompt head loaded from the prompt cache");
+                self.cache = loaded;
+                None
+            }
+            other => {
+                // Another head, another llama.cpp, a damaged file: decoded again and rewritten.
+                tracing::debug!(ok = other.is_ok(), "prompt cache file not used");
+                self.ctx.clear_kv_cache();
+                self.cache.clear();
+                Some((n, file))
+            }
+        }
+    }
+
+    /// Saves the KV state of the first `n` tokens, which is all the cache holds now.
+    fn save_head(&self, n: usize, file: &Path) {
+        let tokens = &self.cache[..n];
+        let saved = super::prompt_cache::save_atomically(file, |tmp| {
+            self.ctx
+                .state_seq_save_file(tmp, 0, tokens)
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+        if let Err(e) = saved {
+            tracing::debug!(error = %e, "prompt head not saved");
+        }
     }
 
     /// Decodes `new` after what the cache holds, in physical-batch chunks so a stop request

@@ -465,3 +465,79 @@ fn the_model_reader_answers_in_its_grammar_and_points_only_at_the_text() {
             .collect::<Vec<_>>()
     );
 }
+
+/// A tools prompt's public head is decoded once and kept between engines (between runs of
+/// `keybot ask`): the next engine loads its state, reuses it and answers exactly as the first;
+/// only the head is saved (0600), never the question; a damaged file is decoded and written
+/// again.
+#[test]
+fn a_tools_prompts_head_is_kept_between_engines_and_only_the_head() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(path) = model("KEYBOT_TEST_MODEL") else {
+        return;
+    };
+    let _g = serial();
+    let sha = super::super::registry::sha256_file(&path, |_| {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let prompts = dir.path().join("prompts");
+    let tools = crate::bot::format::tools_json(&crate::bot::tools::specs(&["tUSD".to_owned()]));
+    let ask = |question: &str| {
+        let engine = Engine::spawn().unwrap();
+        engine
+            .load_blocking(
+                LoadRequest {
+                    path: path.clone(),
+                    ctx: Some(2048),
+                    expected_sha256: Some(sha.clone()),
+                    prompt_cache: Some(prompts.clone()),
+                    ..Default::default()
+                },
+                |_| {},
+            )
+            .unwrap();
+        let prompt = Prompt::Tools {
+            messages: vec![Message::user(question)],
+            tools: tools.clone(),
+        };
+        engine
+            .generate_blocking(greedy(prompt, 12), |_| {})
+            .unwrap()
+    };
+    let files = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&prompts)
+            .map(|d| d.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default()
+    };
+
+    let first = ask("Write one sentence about the sea.");
+    assert_eq!(first.stats.reused, 0);
+    let saved = files();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let mode = std::fs::metadata(&saved[0]).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+
+    // The next run loads the head: every token up to the question, none of it.
+    let again = ask("Write one sentence about the sea.");
+    let head = again.stats.reused;
+    assert!(
+        head > 500 && head < first.stats.prompt_tokens - 5,
+        "{:?}",
+        again.stats
+    );
+    assert_eq!(
+        again.text, first.text,
+        "the same answer from the loaded state"
+    );
+    let other = ask("And one about the mountains?");
+    assert_eq!(other.stats.reused, head, "another question shares the head");
+    assert_eq!(files(), saved, "nothing more was written");
+
+    // A damaged file is not used: decoded again, and written again whole.
+    let bytes = std::fs::read(&saved[0]).unwrap();
+    std::fs::write(&saved[0], &bytes[..bytes.len() / 3]).unwrap();
+    let repaired = ask("Write one sentence about the sea.");
+    assert_eq!(repaired.stats.reused, 0);
+    assert_eq!(repaired.text, first.text);
+    assert_eq!(std::fs::read(&saved[0]).unwrap().len(), bytes.len());
+    assert_eq!(ask("Write one sentence about the sea.").stats.reused, head);
+}

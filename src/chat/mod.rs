@@ -10,6 +10,7 @@ pub mod gguf;
 mod gpu_layers;
 pub mod history;
 pub mod install;
+pub mod prompt_cache;
 pub mod pull;
 pub mod registry;
 pub mod remote;

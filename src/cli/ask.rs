@@ -97,6 +97,9 @@ impl AskArgs {
                 } else {
                     Vec::new()
                 },
+                // Every question starts with the same tools: their decoded state is kept between
+                // runs (a registered model's, keyed by its sha256).
+                prompt_cache: Some(paths.cache_dir.join("prompts")),
                 expected_sha256: model.sha256,
                 server: model.server,
                 ..Default::default()
@@ -262,6 +265,7 @@ fn outcome_json(outcome: &turn::Outcome, reviews: &[Value]) -> Value {
         "proposals": proposals,
         "stats": {
             "prompt_tokens": st.prompt_tokens,
+            "reused": st.reused,
             "generated": st.generated,
             "prefill_ms": st.prefill_ms,
             "generate_ms": st.generate_ms,

@@ -87,6 +87,7 @@ impl ChatBenchArgs {
                 expected_sha256: model.sha256,
                 server: model.server,
                 rpc: self.rpc.clone().map(|r| r.0).unwrap_or_default(),
+                prompt_cache: None,
             },
             |_| {},
         )?;

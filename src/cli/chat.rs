@@ -194,6 +194,7 @@ impl ChatArgs {
                 expected_sha256: model.sha256,
                 server: model.server,
                 rpc: self.rpc.clone().map(|r| r.0).unwrap_or_default(),
+                prompt_cache: None,
             },
             |ev| match ev {
                 // Load-time notices are about the chat template, which --raw does not use.

@@ -415,6 +415,8 @@ impl Settings {
                 expected_sha256: Some(m.sha256.clone()),
                 server: None,
                 rpc: self.rpc_endpoints(),
+                // The app keeps the tools in its KV cache for the session.
+                prompt_cache: None,
             },
             RegisteredModel::Server(s) => LoadRequest {
                 path: s.name.clone().into(),

@@ -1,0 +1,170 @@
+//! The KV state of a prompt's public head, kept between runs as llama.cpp's `--prompt-cache`
+//! keeps a prompt's: every `keybot ask` starts with the same ~750 tokens (the chat template's
+//! system block and the bot's tools), and decoding them costs a 0.5B model on two cores about
+//! four seconds, half the time to an answer. The first run saves their state; later runs load
+//! it in milliseconds.
+//!
+//! Only the head that every question shares is saved, never the question: the engine finds it
+//! by rendering the same tools with an empty question ([`head_probe`]) and keeping the tokens
+//! both renderings share. A conversation with a system prompt (the user's own words) is not
+//! cached. A file is keyed by the model's sha256, the context's shape and the head's tokens,
+//! and what it loads is checked against the head it was asked for; anything else (a file from
+//! another llama.cpp, a truncated one) is ignored and written again.
+use std::path::{Path, PathBuf};
+
+use llama_cpp_2::token::LlamaToken;
+use sha2::{Digest, Sha256};
+
+use super::engine::Prompt;
+use super::template::Message;
+
+/// A head shorter than this is not worth a file (a chat's default system block).
+pub const MIN_HEAD: usize = 64;
+
+/// Where a model's prompt heads are kept, and what a saved state depends on besides the head.
+#[derive(Debug, Clone)]
+pub struct PromptCache {
+    pub dir: PathBuf,
+    /// The model file's sha256, as registered.
+    pub model_sha256: String,
+    pub n_ctx: u32,
+    /// The KV cache's layout: flash attention stores V untransposed.
+    pub flash_attention: bool,
+}
+
+impl PromptCache {
+    /// The file for `head`'s state.
+    pub fn file_for(&self, head: &[LlamaToken]) -> PathBuf {
+        let mut h = Sha256::new();
+        h.update(self.model_sha256.as_bytes());
+        h.update(self.n_ctx.to_le_bytes());
+        h.update([u8::from(self.flash_attention)]);
+        for t in head {
+            h.update(t.0.to_le_bytes());
+        }
+        self.dir.join(format!("{}.kv", hex::encode(h.finalize())))
+    }
+}
+
+/// The conversation whose rendering shares exactly the public head with `prompt`'s: the same
+/// tools and an empty question. None where nothing may be cached: not a tools prompt, or one
+/// with a system prompt (the user's own words).
+pub fn head_probe(prompt: &Prompt) -> Option<Prompt> {
+    let Prompt::Tools { messages, tools } = prompt else {
+        return None;
+    };
+    if messages.iter().any(|m| m.role == "system") {
+        return None;
+    }
+    Some(Prompt::Tools {
+        messages: vec![Message::user(String::new())],
+        tools: tools.clone(),
+    })
+}
+
+/// Writes `path` through `write` (llama.cpp writes the file it is given by name) into a
+/// temporary file beside it, made 0600 before it takes the final name: a reader never sees half
+/// a state. A failed write leaves the old file and no temporary one.
+pub fn save_atomically(
+    path: &Path,
+    write: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = path.parent().ok_or("no folder")?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    let saved = write(&tmp).and_then(|()| {
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| e.to_string())
+    });
+    if saved.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    saved
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cache(dir: &Path) -> PromptCache {
+        PromptCache {
+            dir: dir.to_path_buf(),
+            model_sha256: "ab".repeat(32),
+            n_ctx: 4096,
+            flash_attention: false,
+        }
+    }
+
+    #[test]
+    fn a_file_is_keyed_by_model_context_layout_and_head() {
+        let dir = Path::new("/x");
+        let head = [LlamaToken(1), LlamaToken(2)];
+        let base = cache(dir).file_for(&head);
+        assert!(base.starts_with(dir));
+        assert_ne!(base, cache(dir).file_for(&[LlamaToken(1), LlamaToken(3)]));
+        let other_ctx = PromptCache {
+            n_ctx: 2048,
+            ..cache(dir)
+        };
+        assert_ne!(base, other_ctx.file_for(&head));
+        let fa = PromptCache {
+            flash_attention: true,
+            ..cache(dir)
+        };
+        assert_ne!(base, fa.file_for(&head));
+        let model = PromptCache {
+            model_sha256: "cd".repeat(32),
+            ..cache(dir)
+        };
+        assert_ne!(base, model.file_for(&head));
+    }
+
+    #[test]
+    fn only_a_tools_prompt_without_a_system_prompt_has_a_head() {
+        let tools = serde_json::json!([]);
+        let probe = head_probe(&Prompt::Tools {
+            messages: vec![Message::user("what are my balances?")],
+            tools: tools.clone(),
+        });
+        let Some(Prompt::Tools { messages, .. }) = probe else {
+            panic!("{probe:?}")
+        };
+        assert_eq!(messages, vec![Message::user(String::new())]);
+        assert!(head_probe(&Prompt::Chat(vec![Message::user("hi")])).is_none());
+        assert!(head_probe(&Prompt::Raw("hi".into())).is_none());
+        assert!(
+            head_probe(&Prompt::Tools {
+                messages: vec![Message::new("system", "my notes"), Message::user("hi")],
+                tools,
+            })
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn a_save_is_whole_and_private_or_nothing() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/a.kv");
+        save_atomically(&path, |p| {
+            std::fs::write(p, b"state").map_err(|e| e.to_string())
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"state");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // A write that fails leaves the old file and no stray temporary one.
+        let err = save_atomically(&path, |p| {
+            std::fs::write(p, b"half").unwrap();
+            Err("disk full".into())
+        });
+        assert_eq!(err.unwrap_err(), "disk full");
+        assert_eq!(std::fs::read(&path).unwrap(), b"state");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+            1
+        );
+    }
+}
