@@ -1029,8 +1029,13 @@ impl<'m> Session<'m> {
                 .map(|_| ())
                 .map_err(|e| e.to_string())
         });
-        if let Err(e) = saved {
-            tracing::debug!(error = %e, "prompt head not saved");
+        match saved {
+            Ok(()) => {
+                if let Some(dir) = file.parent() {
+                    super::prompt_cache::prune(dir, super::prompt_cache::KEEP_FILES);
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "prompt head not saved"),
         }
     }
 

@@ -21,6 +21,10 @@ use super::template::Message;
 /// A head shorter than this is not worth a file (a chat's default system block).
 pub const MIN_HEAD: usize = 64;
 
+/// The most state files kept (about 9 MB each with the 0.5B model): a new model, context size
+/// or set of tokens makes a new head, and the oldest go.
+pub const KEEP_FILES: usize = 4;
+
 /// Where a model's prompt heads are kept, and what a saved state depends on besides the head.
 #[derive(Debug, Clone)]
 pub struct PromptCache {
@@ -82,6 +86,23 @@ pub fn save_atomically(
         let _ = std::fs::remove_file(&tmp);
     }
     saved
+}
+
+/// Removes all but the `keep` most recently written state files in `dir`.
+pub fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut files: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "kv"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
+    for (_, old) in files.into_iter().skip(keep) {
+        let _ = std::fs::remove_file(old);
+    }
 }
 
 #[cfg(test)]
@@ -166,5 +187,26 @@ mod tests {
             std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
             1
         );
+    }
+
+    #[test]
+    fn only_the_newest_state_files_are_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let start = std::time::SystemTime::now() - std::time::Duration::from_secs(100);
+        for i in 0..6u64 {
+            let p = dir.path().join(format!("{i}.kv"));
+            std::fs::write(&p, b"x").unwrap();
+            let f = std::fs::File::options().write(true).open(&p).unwrap();
+            f.set_modified(start + std::time::Duration::from_secs(i))
+                .unwrap();
+        }
+        std::fs::write(dir.path().join("other.txt"), b"y").unwrap();
+        prune(dir.path(), 4);
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["2.kv", "3.kv", "4.kv", "5.kv", "other.txt"]);
     }
 }
