@@ -415,7 +415,7 @@ impl Settings {
                 expected_sha256: Some(m.sha256.clone()),
                 server: None,
                 rpc: self.rpc_endpoints(),
-                // The app keeps the tools in its KV cache for the session.
+                // Set by the caller that knows where the cache is (the app, `ask`).
                 prompt_cache: None,
             },
             RegisteredModel::Server(s) => LoadRequest {

@@ -1020,11 +1020,20 @@ impl Runtime {
         let settings = self.settings.clone();
         // A server's API key opens with the unlocked wallet.
         let wallet = self.session.as_ref().map(|s| Arc::clone(&s.wallet));
+        // The first question about the wallet after a load starts from the tools' state that
+        // `ask` or an earlier session saved (a GGUF's; a server keeps its own).
+        let prompts = self.paths.cache_dir.join("prompts");
         self.models(move || {
             match settings::default_model(&data_dir)
                 .and_then(|m| settings::with_api_key(m, &data_dir, wallet.as_deref()))
             {
-                Ok(model) => Event::Load(Box::new(settings.load_request(&model))),
+                Ok(model) => {
+                    let mut req = settings.load_request(&model);
+                    if req.server.is_none() {
+                        req.prompt_cache = Some(prompts);
+                    }
+                    Event::Load(Box::new(req))
+                }
                 Err(why) => Event::Action(Action::Chat(ChatAction::ModelMissing(why))),
             }
         });
