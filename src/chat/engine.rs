@@ -989,6 +989,11 @@ impl<'m> Session<'m> {
     /// empty KV cache. Returns the head's length and file when that file is still to be
     /// written (none yet, or one that did not load as this head).
     fn restore_head(&mut self, prompt: &Prompt, tokens: &[LlamaToken]) -> Option<(usize, PathBuf)> {
+        // Only a fresh KV cache is filled from a file (and only its head saved to one); what a
+        // cache already holds is reused as it is.
+        if !self.cache.is_empty() {
+            return None;
+        }
         let cache = self.prompt_cache.as_ref()?;
         let probe = super::prompt_cache::head_probe(prompt)?;
         let (text, _) = match &probe {
@@ -1000,9 +1005,8 @@ impl<'m> Session<'m> {
             return None;
         }
         let file = cache.file_for(&tokens[..n]);
-        if !self.cache.is_empty() || !file.exists() {
-            // What the KV cache holds is reused as it is; a missing file is written.
-            return (self.cache.is_empty()).then_some((n, file));
+        if !file.exists() {
+            return Some((n, file));
         }
         match self.ctx.state_seq_load_file(&file, 0, n) {
             Ok((loaded, _)) if loaded == tokens[..n] => {
