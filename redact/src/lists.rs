@@ -84,13 +84,9 @@ pub(crate) fn word_flags(word: &str) -> u8 {
             *b = w.to_ascii_lowercase();
         }
         let key = std::str::from_utf8(&buf[..word.len()]).unwrap_or_default();
-        return LISTS.words.get(key).copied().unwrap_or(0);
+        return lookup(key);
     }
-    let flags = LISTS
-        .words
-        .get(&word.to_ascii_lowercase())
-        .copied()
-        .unwrap_or(0);
+    let flags = lookup(&word.to_ascii_lowercase());
     // Only Latin letters with marks fold to ASCII (Cyrillic, Greek, CJK… never do).
     let latin_marked = |c: char| ('\u{C0}'..='\u{24F}').contains(&c);
     if flags != 0 || !word.chars().any(latin_marked) {
@@ -101,12 +97,13 @@ pub(crate) fn word_flags(word: &str) -> u8 {
     use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
     let folded: String = word.nfd().filter(|c| !is_combining_mark(*c)).collect();
     if folded.is_ascii() {
-        LISTS
-            .words
-            .get(&folded.to_ascii_lowercase())
-            .copied()
-            .unwrap_or(0)
+        lookup(&folded.to_ascii_lowercase())
     } else {
         0
     }
+}
+
+/// The bits of a lowercased single word.
+fn lookup(key: &str) -> u8 {
+    LISTS.words.get(key).copied().unwrap_or(0)
 }

@@ -481,9 +481,7 @@ impl<'a> Ctx<'a> {
         // Agudo"); "Bath" or "Nice" after a first name is not.
         f & (AMBIGUOUS | WORD) == 0 && !TITLES.contains(&w)
     }
-}
 
-impl Ctx<'_> {
     /// Word `j` and the single-spaced words after it are a name's particles ("van der"), and a
     /// capitalised word that is no common English word follows them: the end after that word.
     fn particles_then_name(&self, j: usize) -> Option<usize> {

@@ -50,7 +50,8 @@ pub fn asks_for_tools(messages: &[Message], symbols: &[String]) -> bool {
     })
 }
 
-/// A phrase of [`PHRASES`], a word of [`WORDS`], a symbol of `symbols` (or ETH), or a `0x` address or hash in `text`.
+/// A phrase of [`PHRASES`], a word of [`WORDS`], a symbol of `symbols`, or a `0x` address or
+/// hash in `text`.
 fn names_the_wallet(text: &str, symbols: &[String]) -> bool {
     let lower = text.to_lowercase();
     let spaced = lower.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -995,11 +995,8 @@ impl<'m> Session<'m> {
             return None;
         }
         let cache = self.prompt_cache.as_ref()?;
-        let probe = super::prompt_cache::head_probe(prompt)?;
-        let (text, _) = match &probe {
-            Prompt::Tools { messages, tools } => self.render(messages, Some(tools)).ok()?,
-            _ => return None,
-        };
+        let (probe, tools) = super::prompt_cache::head_probe(prompt)?;
+        let (text, _) = self.render(&probe, Some(tools)).ok()?;
         let n = common_prefix(&self.tokenize(&text), tokens);
         if n < super::prompt_cache::MIN_HEAD {
             return None;

@@ -50,20 +50,17 @@ impl PromptCache {
     }
 }
 
-/// The conversation whose rendering shares exactly the public head with `prompt`'s: the same
-/// tools and an empty question. None where nothing may be cached: not a tools prompt, or one
-/// with a system prompt (the user's own words).
-pub fn head_probe(prompt: &Prompt) -> Option<Prompt> {
+/// The conversation whose rendering with `prompt`'s tools (returned beside it) shares exactly
+/// the public head with `prompt`'s: an empty question. None where nothing may be cached: not a
+/// tools prompt, or one with a system prompt (the user's own words).
+pub fn head_probe(prompt: &Prompt) -> Option<(Vec<Message>, &serde_json::Value)> {
     let Prompt::Tools { messages, tools } = prompt else {
         return None;
     };
     if messages.iter().any(|m| m.role == "system") {
         return None;
     }
-    Some(Prompt::Tools {
-        messages: vec![Message::user(String::new())],
-        tools: tools.clone(),
-    })
+    Some((vec![Message::user(String::new())], tools))
 }
 
 /// Writes `path` through `write` (llama.cpp writes the file it is given by name) into a
@@ -75,7 +72,7 @@ pub fn save_atomically(
 ) -> Result<(), String> {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = path.parent().ok_or("no folder")?;
-    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    keybot_keystore::atomic::create_private_dir(dir).map_err(|e| e.to_string())?;
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let saved = write(&tmp).and_then(|()| {
         std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
@@ -144,15 +141,14 @@ mod tests {
 
     #[test]
     fn only_a_tools_prompt_without_a_system_prompt_has_a_head() {
-        let tools = serde_json::json!([]);
-        let probe = head_probe(&Prompt::Tools {
+        let tools = serde_json::json!([{"type": "function"}]);
+        let prompt = Prompt::Tools {
             messages: vec![Message::user("what are my balances?")],
             tools: tools.clone(),
-        });
-        let Some(Prompt::Tools { messages, .. }) = probe else {
-            panic!("{probe:?}")
         };
+        let (messages, probe_tools) = head_probe(&prompt).unwrap();
         assert_eq!(messages, vec![Message::user(String::new())]);
+        assert_eq!(probe_tools, &tools);
         assert!(head_probe(&Prompt::Chat(vec![Message::user("hi")])).is_none());
         assert!(head_probe(&Prompt::Raw("hi".into())).is_none());
         assert!(

@@ -706,15 +706,19 @@ impl Runtime {
                 own: &book.own,
                 ipfs_gateway: settings.ipfs_gateway(),
             };
-            // The copy checked before paying, when this store has it.
-            let written = store
-                .purchased_ciphertext(book.chain_id, book.market, listing.content_hash)
-                .map_err(anyhow::Error::from)
-                .and_then(|kept| {
-                    svc::save_delivery(&buyer, &purchase, &listing, &path, kept.as_deref())
-                        .map_err(anyhow::Error::from)
-                });
-            let written = match written {
+            let save = || -> Result<usize> {
+                // The copy checked before paying, when this store has it.
+                let kept =
+                    store.purchased_ciphertext(book.chain_id, book.market, listing.content_hash)?;
+                Ok(svc::save_delivery(
+                    &buyer,
+                    &purchase,
+                    &listing,
+                    &path,
+                    kept.as_deref(),
+                )?)
+            };
+            let written = match save() {
                 Ok(n) => n,
                 // The prompt takes Enter again, and the reason is the error line.
                 Err(e) => {
@@ -1021,7 +1025,7 @@ impl Runtime {
         // A server's API key opens with the unlocked wallet.
         let wallet = self.session.as_ref().map(|s| Arc::clone(&s.wallet));
         // The first question about the wallet after a load starts from the tools' state that
-        // `ask` or an earlier session saved (a GGUF's; a server keeps its own).
+        // `ask` or an earlier session saved (a registered GGUF's; a server keeps its own).
         let prompts = self.paths.cache_dir.join("prompts");
         self.models(move || {
             match settings::default_model(&data_dir)
@@ -1029,9 +1033,7 @@ impl Runtime {
             {
                 Ok(model) => {
                     let mut req = settings.load_request(&model);
-                    if req.server.is_none() {
-                        req.prompt_cache = Some(prompts);
-                    }
+                    req.prompt_cache = Some(prompts);
                     Event::Load(Box::new(req))
                 }
                 Err(why) => Event::Action(Action::Chat(ChatAction::ModelMissing(why))),

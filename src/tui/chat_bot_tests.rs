@@ -440,7 +440,6 @@ fn a_question_not_about_the_wallet_goes_without_the_tools_unless_always() {
     };
     let mut s = ready();
     assert!(plain(&mut s, "Write a haiku about the sea."));
-    event(&mut s, ChatEvent::Done(StopReason::EndOfTurn));
 
     let mut s = ready();
     let always = s
